@@ -1,0 +1,196 @@
+// Plain float64 references for every op. Slow, obvious, and independent of the kernels:
+// each op is written as "which statistic does element i belong to" plus the textbook formulas.
+// Arrays are flat in the stored layout (row-major over `shape`); results are Float64Array.
+
+export const LAYOUTS = {
+  NC: { rank: 2, cl: false }, NCL: { rank: 3, cl: false }, NCHW: { rank: 4, cl: false },
+  NCDHW: { rank: 5, cl: false }, NLC: { rank: 3, cl: true }, NHWC: { rank: 4, cl: true },
+  NDHWC: { rank: 5, cl: true },
+};
+
+/** (N, C, S, cl) of a shape: S is the product of the spatial axes. */
+export function geometry(shape, layout) {
+  const L = LAYOUTS[layout];
+  if (!L || L.rank !== shape.length) throw new Error(`bad layout ${layout} for shape ${shape}`);
+  const N = shape[0];
+  const C = L.cl ? shape[shape.length - 1] : shape[1];
+  const S = shape.reduce((a, b) => a * b, 1) / (N * C);
+  return { N, C, S, cl: L.cl };
+}
+
+/** Index helpers: element i → (n, c, s). */
+export function coords(i, g) {
+  if (g.cl) { const c = i % g.C; const r = (i - c) / g.C; return { n: Math.floor(r / g.S), c, s: r % g.S }; }
+  const s = i % g.S; const nc = (i - s) / g.S; return { n: Math.floor(nc / g.C), c: nc % g.C, s };
+}
+
+function groupStats(x, keyOf, K) {
+  const cnt = new Float64Array(K), mean = new Float64Array(K), m2 = new Float64Array(K);
+  for (let i = 0; i < x.length; i++) { const k = keyOf(i); cnt[k]++; mean[k] += x[i]; }
+  for (let k = 0; k < K; k++) mean[k] /= cnt[k];
+  for (let i = 0; i < x.length; i++) { const k = keyOf(i); const d = x[i] - mean[k]; m2[k] += d * d; }
+  const v = new Float64Array(K);
+  for (let k = 0; k < K; k++) v[k] = m2[k] / cnt[k];
+  return { count: cnt, mean, var: v };
+}
+
+/** Per-channel mean and biased variance over every axis but C. */
+export function refStats(x, shape, layout) {
+  const g = geometry(shape, layout);
+  const r = groupStats(x, (i) => coords(i, g).c, g.C);
+  return { mean: r.mean, var: r.var, count: g.N * g.S };
+}
+
+/** Generic normalization: statistic key per element, affine per channel. */
+function normForward(x, g, keyOf, K, gamma, beta, eps) {
+  const st = groupStats(x, keyOf, K);
+  const invstd = st.var.map((v) => 1 / Math.sqrt(v + eps));
+  const y = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const k = keyOf(i), c = coords(i, g).c;
+    y[i] = (x[i] - st.mean[k]) * invstd[k] * (gamma ? gamma[c] : 1) + (beta ? beta[c] : 0);
+  }
+  return { y, mean: st.mean, var: st.var, invstd, count: st.count };
+}
+
+function normBackward(x, dy, g, keyOf, K, gamma, mean, invstd) {
+  const cnt = new Float64Array(K), sdy = new Float64Array(K), sdyx = new Float64Array(K);
+  const dgamma = new Float64Array(g.C), dbeta = new Float64Array(g.C);
+  for (let i = 0; i < x.length; i++) {
+    const k = keyOf(i), c = coords(i, g).c;
+    const xhat = (x[i] - mean[k]) * invstd[k];
+    const gdy = dy[i] * (gamma ? gamma[c] : 1);
+    cnt[k]++; sdy[k] += gdy; sdyx[k] += gdy * xhat;
+    dgamma[c] += dy[i] * xhat; dbeta[c] += dy[i];
+  }
+  const dx = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const k = keyOf(i), c = coords(i, g).c;
+    const xhat = (x[i] - mean[k]) * invstd[k];
+    const gdy = dy[i] * (gamma ? gamma[c] : 1);
+    dx[i] = invstd[k] * (gdy - sdy[k] / cnt[k] - xhat * sdyx[k] / cnt[k]);
+  }
+  return { dx, dgamma, dbeta };
+}
+
+/**
+ * Training-mode batch norm. convention: 'pytorch' (momentum = weight of the new batch, unbiased
+ * running var, momentum null = cumulative average over numBatchesTracked+1), 'keras'/'onnx'
+ * (momentum = weight the old value keeps, biased running var).
+ */
+export function refBnTrain(x, shape, layout, p) {
+  const g = geometry(shape, layout);
+  const keyOf = (i) => coords(i, g).c;
+  const f = normForward(x, g, keyOf, g.C, p.gamma, p.beta, p.eps);
+  const m = g.N * g.S;
+  const conv = p.convention || 'pytorch';
+  const rm = Float64Array.from(p.runningMean), rv = Float64Array.from(p.runningVar);
+  for (let c = 0; c < g.C; c++) {
+    if (conv === 'pytorch') {
+      const w = p.momentum == null ? 1 / ((p.numBatchesTracked || 0) + 1) : p.momentum;
+      rm[c] = (1 - w) * rm[c] + w * f.mean[c];
+      rv[c] = (1 - w) * rv[c] + w * f.var[c] * m / (m - 1);
+    } else {
+      const k = p.momentum;
+      rm[c] = k * rm[c] + (1 - k) * f.mean[c];
+      rv[c] = k * rv[c] + (1 - k) * f.var[c];
+    }
+  }
+  const out = { y: f.y, runningMean: rm, runningVar: rv, saveMean: f.mean, saveInvstd: f.invstd, var: f.var };
+  if (p.dy) Object.assign(out, normBackward(x, p.dy, g, keyOf, g.C, p.gamma, f.mean, f.invstd));
+  return out;
+}
+
+export function refBnInfer(x, shape, layout, p) {
+  const g = geometry(shape, layout);
+  const y = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const c = coords(i, g).c;
+    y[i] = (x[i] - p.runningMean[c]) / Math.sqrt(p.runningVar[c] + p.eps) * (p.gamma ? p.gamma[c] : 1) + (p.beta ? p.beta[c] : 0);
+  }
+  return y;
+}
+
+/** Training-mode backward from saved statistics. */
+export function refBnBackward(x, dy, shape, layout, p) {
+  const g = geometry(shape, layout);
+  return normBackward(x, dy, g, (i) => coords(i, g).c, g.C, p.gamma, p.saveMean, p.saveInvstd);
+}
+
+/** Eval-mode backward: statistics are constants (running stats). */
+export function refBnBackwardEval(x, dy, shape, layout, p) {
+  const g = geometry(shape, layout);
+  const dx = new Float64Array(x.length), dgamma = new Float64Array(g.C), dbeta = new Float64Array(g.C);
+  for (let i = 0; i < x.length; i++) {
+    const c = coords(i, g).c;
+    const invstd = 1 / Math.sqrt(p.runningVar[c] + p.eps);
+    dx[i] = dy[i] * (p.gamma ? p.gamma[c] : 1) * invstd;
+    dgamma[c] += dy[i] * (x[i] - p.runningMean[c]) * invstd;
+    dbeta[c] += dy[i];
+  }
+  return { dx, dgamma, dbeta };
+}
+
+function familyOp(x, dy, shape, layout, p, keyFn, K) {
+  const g = geometry(shape, layout);
+  const keyOf = (i) => keyFn(coords(i, g), g);
+  const f = normForward(x, g, keyOf, K(g), p.gamma, p.beta, p.eps);
+  const out = { y: f.y, mean: f.mean, invstd: f.invstd };
+  if (dy) Object.assign(out, normBackward(x, dy, g, keyOf, K(g), p.gamma, f.mean, f.invstd));
+  return out;
+}
+
+/** Instance norm: statistics per (n, c). */
+export const refInstanceNorm = (x, dy, shape, layout, p) =>
+  familyOp(x, dy, shape, layout, p, (q, g) => q.n * g.C + q.c, (g) => g.N * g.C);
+
+/** Group norm: statistics per (n, group of C/groups consecutive channels). */
+export const refGroupNorm = (x, dy, shape, layout, p) =>
+  familyOp(x, dy, shape, layout, p, (q, g) => q.n * p.groups + Math.floor(q.c / (g.C / p.groups)), (g) => g.N * p.groups);
+
+/** Layer norm: statistics per (n, spatial position) over the channel axis. */
+export const refLayerNorm = (x, dy, shape, layout, p) =>
+  familyOp(x, dy, shape, layout, p, (q, g) => q.n * g.S + q.s, (g) => g.N * g.S);
+
+/** Fold an inference batch norm into the preceding layer (output channel = axis 0 of OIHW/OI). */
+export function refFoldBn(weight, wshape, p) {
+  const O = wshape[0], per = weight.length / O;
+  const w = new Float64Array(weight.length), b = new Float64Array(O);
+  for (let o = 0; o < O; o++) {
+    const scale = p.gamma[o] / Math.sqrt(p.runningVar[o] + p.eps);
+    for (let j = 0; j < per; j++) w[o * per + j] = weight[o * per + j] * scale;
+    b[o] = ((p.bias ? p.bias[o] : 0) - p.runningMean[o]) * scale + p.beta[o];
+  }
+  return { weight: w, bias: b };
+}
+
+/** Deterministic PRNG (mulberry32) and normal samples, for tests and benches. */
+export function rng(seed = 1) {
+  let a = seed >>> 0;
+  const u = () => { a = (a + 0x6D2B79F5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+  const normal = () => { let s = 0; while (s === 0) s = u(); return Math.sqrt(-2 * Math.log(s)) * Math.cos(2 * Math.PI * u()); };
+  return { u, normal };
+}
+
+export function randomArray(n, seed = 1, { offset = 0, scale = 1 } = {}) {
+  const r = rng(seed); const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = offset + scale * r.normal();
+  return a;
+}
+
+/**
+ * Compare got against expected with |a−e| ≤ atol + rtol·|e|; NaN matches NaN only.
+ * Returns null when all pass, else { index, got, expected, err, count } for the worst value.
+ */
+export function compare(got, expected, atol, rtol) {
+  let worst = null, bad = 0;
+  if (got.length !== expected.length) return { index: -1, got: got.length, expected: expected.length, err: Infinity, count: 1, lengthMismatch: true };
+  for (let i = 0; i < expected.length; i++) {
+    const a = got[i], e = expected[i];
+    let err;
+    if (Number.isNaN(e) || Number.isNaN(a)) err = Number.isNaN(e) && Number.isNaN(a) ? 0 : Infinity;
+    else err = Math.abs(a - e) - (atol + rtol * Math.abs(e));
+    if (err > 0) { bad++; if (!worst || err > worst.err) worst = { index: i, got: a, expected: e, err: Math.abs(a - e) }; }
+  }
+  return worst ? { ...worst, count: bad } : null;
+}
