@@ -1,1 +1,51 @@
-console.log("build placeholder")
+// Build: AssemblyScript → wasm (release, SIMD; fails if no v128 instruction), then esbuild
+// bundles js/ with the wasm embedded (ESM for Node and browsers), then tsc emits .d.ts.
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync, mkdirSync, existsSync, rmSync, renameSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const root = dirname(fileURLToPath(import.meta.url));
+const bin = (name) => join(root, "node_modules", ".bin", name);
+const step = (msg) => console.log(`[build] ${msg}`);
+
+function asc(target) {
+  execFileSync(bin("asc"), ["assembly/index.ts", "--target", target], { cwd: root, stdio: "inherit" });
+}
+
+/** True when the code section holds a 0xFD-prefixed SIMD opcode (walks the binary's sections). */
+function hasV128(bytes) {
+  let i = 8;
+  const leb = () => { let r = 0, s = 0, b; do { b = bytes[i++]; r |= (b & 0x7f) << s; s += 7; } while (b & 0x80); return r >>> 0; };
+  while (i < bytes.length) {
+    const id = bytes[i++]; const size = leb(); const end = i + size;
+    if (id === 10) { for (let j = i; j < end; j++) if (bytes[j] === 0xfd) return true; }
+    i = end;
+  }
+  return false;
+}
+
+mkdirSync(join(root, "build"), { recursive: true });
+step("asc release (SIMD)");
+asc("release");
+const wasm = readFileSync(join(root, "build/simdnorm.wasm"));
+if (!hasV128(wasm) || !readFileSync(join(root, "build/simdnorm.wat"), "utf8").includes("v128")) {
+  console.error("[build] build/simdnorm.wasm has no v128 instructions: SIMD is not enabled (asconfig.json options.enable)");
+  process.exit(1);
+}
+step(`build/simdnorm.wasm ${wasm.length} bytes`);
+step("asc threads (SIMD + shared memory)");
+asc("threads");
+
+const common = { bundle: true, format: "esm", target: "es2020", loader: { ".wasm": "binary" }, logLevel: "warning", legalComments: "none" };
+step("esbuild dist/index.js (Node, bundlers) and dist/browser.js (browsers, workers)");
+await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/index.js"), platform: "neutral", sourcemap: true });
+await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/browser.js"), platform: "browser", minify: true });
+
+step("tsc declarations");
+rmSync(join(root, "dist/types"), { recursive: true, force: true });
+execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
+writeFileSync(join(root, "dist/index.d.ts"), 'export * from "./types/index.js";\n');
+writeFileSync(join(root, "dist/browser.d.ts"), 'export * from "./types/index.js";\n');
+step("done");

@@ -1,0 +1,146 @@
+// Backward in two passes (DESIGN: keep the (x − mean) form; a·x + b cancels at large offsets).
+//
+// Pass 1 (reduce): per channel Σdy and Σdy·(x − m) into f64 pairs at acc + 16·c (MERGED: zero
+// acc first). f32 lanes over blocks of ≤ 4096 values, blocks added in f64.
+// Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
+// or x (elementwise, in place).
+import { pattern_len, expand_pattern, fold_lane, ret0, ret1, hsum } from "./common";
+
+const BLOCK: i32 = 4096;
+
+function block_reduce(px: usize, pd: usize, len: i32, m: f32): void {
+  const mv = f32x4.splat(m);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+  let i = 0;
+  for (; i + 8 <= len; i += 8) {
+    const o = <usize>i << 2;
+    const d0 = v128.load(pd + o), d1 = v128.load(pd + o, 16);
+    a0 = f32x4.add(a0, d0); a1 = f32x4.add(a1, d1);
+    b0 = f32x4.add(b0, f32x4.mul(d0, f32x4.sub(v128.load(px + o), mv)));
+    b1 = f32x4.add(b1, f32x4.mul(d1, f32x4.sub(v128.load(px + o, 16), mv)));
+  }
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    const d0 = v128.load(pd + o);
+    a0 = f32x4.add(a0, d0);
+    b0 = f32x4.add(b0, f32x4.mul(d0, f32x4.sub(v128.load(px + o), mv)));
+  }
+  let a = hsum(f32x4.add(a0, a1)), b = hsum(f32x4.add(b0, b1));
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    const d = <f64>load<f32>(pd + o);
+    a += d; b += d * <f64>(load<f32>(px + o) - m);
+  }
+  ret0 = a; ret1 = b;
+}
+
+/** Channels-first (N, C, S). m: C f32. acc: C f64 pairs (Σdy, Σdy·(x−m)), merged into. */
+export function backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, acc: usize): void {
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
+      const mc = load<f32>(m + (<usize>c << 2));
+      const a = acc + (<usize>c << 4);
+      let sa: f64 = 0, sb: f64 = 0;
+      for (let off = 0; off < S; off += BLOCK) {
+        const o = base + (<usize>off << 2);
+        block_reduce(x + o, dy + o, min(BLOCK, S - off), mc);
+        sa += ret0; sb += ret1;
+      }
+      store<f64>(a, load<f64>(a) + sa);
+      store<f64>(a, load<f64>(a, 8) + sb, 8);
+    }
+  }
+}
+
+/** Channels-last (R, C). scratch: 3·L f32 (16-byte aligned). Tail: scalar into the pattern. */
+export function backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, acc: usize, scratch: usize): void {
+  const L = pattern_len(C);
+  const mp = scratch, ap = scratch + (<usize>L << 2), bp = scratch + (<usize>L << 3);
+  expand_pattern(C, L, m, mp);
+  const perPat = L / C;
+  let B = max(BLOCK / C, 16);
+  B = (B + perPat - 1) / perPat * perPat;
+  for (let r0 = 0; r0 < R; r0 += B) {
+    const rb = min(B, R - r0);
+    const vals = rb * C;
+    const full = vals - vals % L;
+    const base = <usize>r0 * <usize>C << 2;
+    const px = x + base, pd = dy + base;
+    memory.fill(ap, 0, <usize>L << 3);
+    for (let i = 0; i < full; i += L) {
+      const q = <usize>i << 2;
+      for (let j = 0; j < L; j += 4) {
+        const o = <usize>j << 2;
+        const d = v128.load(pd + q + o);
+        v128.store(ap + o, f32x4.add(v128.load(ap + o), d));
+        v128.store(bp + o, f32x4.add(v128.load(bp + o), f32x4.mul(d, f32x4.sub(v128.load(px + q + o), v128.load(mp + o)))));
+      }
+    }
+    for (let i = full; i < vals; i++) {
+      const o = <usize>(i - full) << 2, q = <usize>i << 2;
+      const d = load<f32>(pd + q);
+      store<f32>(ap + o, load<f32>(ap + o) + d);
+      store<f32>(bp + o, load<f32>(bp + o) + d * (load<f32>(px + q) - load<f32>(mp + o)));
+    }
+    for (let c = 0; c < C; c++) {
+      const a = acc + (<usize>c << 4);
+      store<f64>(a, load<f64>(a) + fold_lane(C, L, ap, c));
+      store<f64>(a, load<f64>(a, 8) + fold_lane(C, L, bp, c), 8);
+    }
+  }
+}
+
+/** Channels-first (N, C, S): dx = dy·k + (x − m)·c1 + c0; m, k, c1, c0: C f32 each. */
+export function backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize): void {
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
+      const px = x + base, pd = dy + base, po = dx + base;
+      const co = <usize>c << 2;
+      const ms = load<f32>(m + co), ks = load<f32>(k + co), as = load<f32>(c1 + co), bs = load<f32>(c0 + co);
+      const mv = f32x4.splat(ms), kv = f32x4.splat(ks), av = f32x4.splat(as), bv = f32x4.splat(bs);
+      let i = 0;
+      for (; i + 8 <= S; i += 8) {
+        const o = <usize>i << 2;
+        const r0 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(f32x4.sub(v128.load(px + o), mv), av)), bv);
+        const r1 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o, 16), kv), f32x4.mul(f32x4.sub(v128.load(px + o, 16), mv), av)), bv);
+        v128.store(po + o, r0);
+        v128.store(po + o, r1, 16);
+      }
+      for (; i + 4 <= S; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(po + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(f32x4.sub(v128.load(px + o), mv), av)), bv));
+      }
+      for (; i < S; i++) {
+        const o = <usize>i << 2;
+        store<f32>(po + o, load<f32>(pd + o) * ks + (load<f32>(px + o) - ms) * as + bs);
+      }
+    }
+  }
+}
+
+/** Channels-last (R, C). scratch: 4·L f32 (16-byte aligned). Tail: last (R·C) % L values scalar. */
+export function backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize, scratch: usize): void {
+  const L = pattern_len(C);
+  const mp = scratch, kp = scratch + (<usize>L << 2), ap = scratch + (<usize>L << 3), bp = scratch + (<usize>L * 12);
+  expand_pattern(C, L, m, mp);
+  expand_pattern(C, L, k, kp);
+  expand_pattern(C, L, c1, ap);
+  expand_pattern(C, L, c0, bp);
+  const total = <usize>R * <usize>C;
+  const full = total - total % <usize>L;
+  for (let i: usize = 0; i < full; i += <usize>L) {
+    const q = i << 2;
+    for (let j: usize = 0; j < <usize>L; j += 4) {
+      const o = j << 2;
+      const r = f32x4.add(f32x4.add(f32x4.mul(v128.load(dy + q + o), v128.load(kp + o)),
+        f32x4.mul(f32x4.sub(v128.load(x + q + o), v128.load(mp + o)), v128.load(ap + o))), v128.load(bp + o));
+      v128.store(dx + q + o, r);
+    }
+  }
+  for (let i = full; i < total; i++) {
+    const o = (i - full) << 2, q = i << 2;
+    store<f32>(dx + q, load<f32>(dy + q) * load<f32>(kp + o) + (load<f32>(x + q) - load<f32>(mp + o)) * load<f32>(ap + o) + load<f32>(bp + o));
+  }
+}

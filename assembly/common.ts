@@ -1,0 +1,59 @@
+// Shared helpers for the kernels: channels-last lane patterns, Chan's merge, multi-value "returns".
+//
+// Channels-last rows of C values are processed as one flat stream whose lane pattern repeats
+// every L = lcm(C, 4) values (raised to ≥ 16 so four independent vectors are in flight). A
+// per-channel parameter is expanded into an L-long pattern once, so every SIMD lane always
+// meets "its" channel: C = 3 images stay vectorized.
+
+/** Pattern length: a multiple of 4 and of C, at least 16. */
+export function pattern_len(C: i32): i32 {
+  let a = C, b = 4;
+  while (b != 0) { const t = a % b; a = b; b = t; }
+  let L = (C / a) * 4;
+  while (L < 16) L <<= 1;
+  return L;
+}
+
+/** Expand a per-channel f32 array (length C) into an L-long pattern. */
+export function expand_pattern(C: i32, L: i32, src: usize, dst: usize): void {
+  for (let j = 0; j < L; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>(j % C) << 2)));
+}
+
+/** Fold an L-long f32 pattern of partial sums into one f64 per channel (sum over repeats). */
+@inline export function fold_lane(C: i32, L: i32, pat: usize, c: i32): f64 {
+  let s: f64 = 0;
+  for (let j = c; j < L; j += C) s += <f64>load<f32>(pat + (<usize>j << 2));
+  return s;
+}
+
+/**
+ * Chan's merge of a block (n_b, mean_b, M2_b) into the triple at acc, in f64.
+ * n = nA + nB; δ = μB − μA; μ = μA + δ·nB/n; M2 = M2A + M2B + δ²·nA·nB/n.
+ */
+@inline export function chan_merge(acc: usize, n_b: f64, mean_b: f64, m2_b: f64): void {
+  if (n_b == 0) return;
+  const n_a = load<f64>(acc);
+  const mean_a = load<f64>(acc, 8);
+  const n = n_a + n_b;
+  const d = mean_b - mean_a;
+  store<f64>(acc, n);
+  store<f64>(acc, mean_a + d * (n_b / n), 8);
+  store<f64>(acc, load<f64>(acc, 16) + m2_b + d * d * (n_a * n_b / n), 16);
+}
+
+/** Block statistics from shifted sums: the block was centred on `shift`. */
+@inline export function block_merge(acc: usize, cnt: f64, shift: f64, s1: f64, s2: f64): void {
+  let m2 = s2 - s1 * s1 / cnt;
+  // Cauchy–Schwarz makes m2 ≥ 0; rounding can undershoot by an ulp. Keep NaN as NaN.
+  if (m2 < 0) m2 = 0;
+  chan_merge(acc, cnt, shift + s1 / cnt, m2);
+}
+
+// Multi-value returns go through globals (exports cannot return tuples or v128).
+export let ret0: f64 = 0;
+export let ret1: f64 = 0;
+
+@inline export function hsum(v: v128): f64 {
+  return <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) +
+         <f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3);
+}

@@ -1,0 +1,11 @@
+// simdnorm kernels. Pointer-only API: JS owns allocation (js/memory.ts); kernels never
+// validate and never allocate. See each file's header for its contract.
+export { stats_f32_cf, stats_f32_cl } from "./stats";
+export { normalize_f32_cf, normalize_f32_cl } from "./normalize";
+export { backward_reduce_f32_cf, backward_reduce_f32_cl, backward_dx_f32_cf, backward_dx_f32_cl } from "./backward";
+export { pattern_len } from "./common";
+
+/** First byte JS may allocate: everything above the module's static data. */
+export function heap_base(): usize {
+  return (__heap_base + 15) & ~15;
+}

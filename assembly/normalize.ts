@@ -1,0 +1,78 @@
+// Normalize: y = (x − m)·scale + shift, per channel.
+//
+// m is the f32 rounding of the mean (JS passes the f64 residue folded into shift), so x − m is
+// exact for x near the mean and offsets of 1e4–1e6 keep full precision; the DESIGN's
+// y = x·scale + (beta − mean·scale) would lose |mean|·2⁻²⁴ to cancellation. One subtract more,
+// same memory traffic. y may alias x (each value is read before it is written, in place).
+import { pattern_len, expand_pattern } from "./common";
+
+/**
+ * Channels-first (N, C, S): parameters m, scale, shift are C f32 each.
+ * Tail: 16-wide steps, then 4-wide, then scalar for the last S % 4 values of each row.
+ */
+export function normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize): void {
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
+      const px = x + base, py = y + base;
+      const ms = load<f32>(m + (<usize>c << 2)), ss = load<f32>(scale + (<usize>c << 2)), ts = load<f32>(shift + (<usize>c << 2));
+      const mv = f32x4.splat(ms), sv = f32x4.splat(ss), tv = f32x4.splat(ts);
+      let i = 0;
+      for (; i + 16 <= S; i += 16) {
+        const o = <usize>i << 2;
+        const v0 = v128.load(px + o), v1 = v128.load(px + o, 16), v2 = v128.load(px + o, 32), v3 = v128.load(px + o, 48);
+        v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v0, mv), sv), tv));
+        v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v1, mv), sv), tv), 16);
+        v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v2, mv), sv), tv), 32);
+        v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v3, mv), sv), tv), 48);
+      }
+      for (; i + 4 <= S; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv), sv), tv));
+      }
+      for (; i < S; i++) {
+        const o = <usize>i << 2;
+        store<f32>(py + o, (load<f32>(px + o) - ms) * ss + ts);
+      }
+    }
+  }
+}
+
+/**
+ * Channels-last (R, C): parameters m, scale, shift are C f32 each, expanded into L-long
+ * patterns in scratch (3·L f32, 16-byte aligned). Tail: the last (R·C) % L values scalar.
+ */
+export function normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, scratch: usize): void {
+  const L = pattern_len(C);
+  const mp = scratch, sp = scratch + (<usize>L << 2), tp = scratch + (<usize>L << 3);
+  expand_pattern(C, L, m, mp);
+  expand_pattern(C, L, scale, sp);
+  expand_pattern(C, L, shift, tp);
+  const total = <usize>R * <usize>C;
+  const full = total - total % <usize>L;
+  if (L == 16) {
+    // Patterns fit in registers (C ∈ {1, 2, 4, 8, 16}): no pattern reloads in the loop.
+    const m0 = v128.load(mp), m1 = v128.load(mp, 16), m2 = v128.load(mp, 32), m3 = v128.load(mp, 48);
+    const s0 = v128.load(sp), s1 = v128.load(sp, 16), s2 = v128.load(sp, 32), s3 = v128.load(sp, 48);
+    const t0 = v128.load(tp), t1 = v128.load(tp, 16), t2 = v128.load(tp, 32), t3 = v128.load(tp, 48);
+    for (let i: usize = 0; i < full; i += 16) {
+      const o = i << 2;
+      v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o), m0), s0), t0));
+      v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o, 16), m1), s1), t1), 16);
+      v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o, 32), m2), s2), t2), 32);
+      v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o, 48), m3), s3), t3), 48);
+    }
+  } else {
+    for (let i: usize = 0; i < full; i += <usize>L) {
+      const px = x + (i << 2), py = y + (i << 2);
+      for (let j: usize = 0; j < <usize>L; j += 4) {
+        const o = j << 2;
+        v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(mp + o)), v128.load(sp + o)), v128.load(tp + o)));
+      }
+    }
+  }
+  for (let i = full; i < total; i++) {
+    const o = (i - full) << 2;
+    store<f32>(y + (i << 2), (load<f32>(x + (i << 2)) - load<f32>(mp + o)) * load<f32>(sp + o) + load<f32>(tp + o));
+  }
+}

@@ -1,0 +1,308 @@
+// Batch norm: training forward (statistics + normalize + running update in one call),
+// inference forward, backward from saved statistics, and the eval-mode backward.
+import { withScope } from "./scope";
+import { statsInto, normalize, backwardReduce, backwardDx, tempBytes } from "./dispatch";
+import { resolveGeometry, sameSize, type ShapeOptions } from "./args";
+import { checkFinite, checkVec, checkNonNegative, type Vec } from "./errors";
+import { convention, batchWeight, type Convention } from "./conventions";
+import { Tensor, type TensorLike } from "./tensor";
+import { fmtShape } from "./layout";
+
+export interface BatchNormTrainOptions extends ShapeOptions {
+  /** Per-channel scale (affine). Omit for affine=false. */
+  gamma?: Vec;
+  /** Per-channel shift (affine). */
+  beta?: Vec;
+  /** Running mean, updated in place (Float32Array or Float64Array). */
+  runningMean?: Float32Array | Float64Array;
+  /** Running variance, updated in place. */
+  runningVar?: Float32Array | Float64Array;
+  /** Meaning set by `convention`; null = cumulative average (pytorch). Default per convention. */
+  momentum?: number | null;
+  /** Default per convention (1e-5 pytorch/onnx, 1e-3 keras/tf-fused). */
+  eps?: number;
+  /** "pytorch" (default), "keras", "onnx", "tf-fused". */
+  convention?: Convention;
+  /** Batches seen before this one (for momentum null). Default 0. */
+  numBatchesTracked?: number;
+  /** Write y here (a Tensor or Float32Array of x's size; may be x itself: in place). */
+  out?: TensorLike;
+  /**
+   * Global statistics to normalize with instead of x's own: C triples (count, mean, M2) merged
+   * over every shard (synchronized batch norm). The running update uses their count.
+   */
+  globalStats?: Float64Array;
+}
+
+export interface BatchNormTrainResult {
+  /** Normalized output: a Tensor when x was a Tensor (caller frees), else a Float32Array. */
+  y: TensorLike;
+  /** Batch mean per channel (saved for backward). */
+  saveMean: Float32Array;
+  /** 1/sqrt(var + eps) per channel (saved for backward). */
+  saveInvstd: Float32Array;
+  /** Biased batch variance per channel. */
+  var: Float32Array;
+  /** Values per channel in the batch (all shards). */
+  count: number;
+  /** numBatchesTracked + 1. */
+  numBatchesTracked: number;
+}
+
+function checkRunning(C: number, rm: unknown, rv: unknown, need: boolean): void {
+  if (rm === undefined && rv === undefined && !need) return;
+  if (!(rm instanceof Float32Array || rm instanceof Float64Array)) throw new Error(`runningMean must be a Float32Array or Float64Array of ${C} values (updated in place), got ${rm === undefined ? "undefined" : typeof rm}`);
+  if (!(rv instanceof Float32Array || rv instanceof Float64Array)) throw new Error(`runningVar must be a Float32Array or Float64Array of ${C} values (updated in place), got ${rv === undefined ? "undefined" : typeof rv}`);
+  checkVec("runningMean", rm, C);
+  checkVec("runningVar", rv, C);
+  checkNonNegative("running_var", rv, "runningVar");
+}
+
+function checkAffine(C: number, o: { gamma?: Vec; beta?: Vec }): void {
+  if (o.gamma !== undefined && o.gamma !== null) checkVec("gamma", o.gamma, C);
+  if (o.beta !== undefined && o.beta !== null) checkVec("beta", o.beta, C);
+}
+
+/** f64 mean → f32 high part (the kernel subtracts it) and the residue folded into the shift. */
+function split(mean: number): [number, number] {
+  const hi = Math.fround(mean);
+  return [hi, mean - hi];
+}
+
+function isTensorOut(x: unknown, out: unknown): boolean { return out === undefined && x instanceof Tensor; }
+
+/**
+ * Training-mode batch norm in one call: batch statistics (Welford), normalize, affine, and the
+ * running-statistics update (in place, only after everything else succeeded).
+ * @throws on bad shapes/lengths, eps < 0, negative running variance, or one value per channel.
+ * @example
+ * const { y, saveMean, saveInvstd } = batchNormTrain(x, { shape: [8, 16, 32, 32], layout: "NCHW",
+ *   gamma, beta, runningMean, runningVar });
+ */
+export function batchNormTrain(x: TensorLike, o: BatchNormTrainOptions): BatchNormTrainResult {
+  o = o ?? {};
+  const g = resolveGeometry(x, o);
+  const C = g.C;
+  const info = convention(o.convention);
+  const eps = o.eps === undefined ? info.eps : checkFinite("eps", o.eps, 0);
+  const momentum = o.momentum === undefined ? info.momentum : o.momentum;
+  if (momentum === null) {
+    if (!info.allowsCumulative) throw new Error(`momentum null (cumulative average) is a pytorch convention, not ${o.convention}`);
+  } else checkFinite("momentum", momentum, 0);
+  if (momentum !== null && momentum > 1) throw new Error(`momentum must be in [0, 1], got ${momentum}`);
+  const nbt = o.numBatchesTracked ?? 0;
+  if (!Number.isInteger(nbt) || nbt < 0) throw new Error(`numBatchesTracked must be an integer ≥ 0, got ${nbt}`);
+  checkAffine(C, o);
+  checkRunning(C, o.runningMean, o.runningVar, false);
+  if (o.globalStats !== undefined) {
+    if (!(o.globalStats instanceof Float64Array) || o.globalStats.length !== 3 * C) throw new Error(`globalStats must be a Float64Array of ${C} triples (count, mean, M2), got length ${(o.globalStats as Float64Array)?.length}`);
+  }
+  const count = o.globalStats ? o.globalStats[0] : g.N * g.S;
+  if (count <= 1) throw new Error(`training batch norm needs more than one value per channel: the shape ${fmtShape(g.shape)} (${g.layout}) gives ${count}`);
+  sameSize("out", o.out, g);
+
+  return withScope((s) => {
+    const xa = s.input("x", x, g.size);
+    const ya = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
+    s.commit(tempBytes(g) + 24 * C);
+    let p: Float64Array;
+    if (o.globalStats) p = o.globalStats;
+    else {
+      const acc = s.temp(24 * C);
+      s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 3 * C);
+      statsInto(s, g, xa.ptr, acc);
+      p = s.heap.f64(acc, 3 * C).slice();
+    }
+    const mhi = new Float32Array(C), scale = new Float32Array(C), shift = new Float32Array(C);
+    const saveMean = new Float32Array(C), saveInvstd = new Float32Array(C), bvar = new Float32Array(C);
+    const newMean = new Float64Array(C), newVar = new Float64Array(C);
+    const w = batchWeight(info, momentum, nbt);
+    for (let c = 0; c < C; c++) {
+      const n = p[3 * c], mean = p[3 * c + 1], v = p[3 * c + 2] / n;
+      const invstd = 1 / Math.sqrt(v + eps);
+      const gm = o.gamma ? o.gamma[c] : 1, bt = o.beta ? o.beta[c] : 0;
+      const [hi, lo] = split(mean);
+      mhi[c] = hi;
+      scale[c] = gm * invstd;
+      shift[c] = bt - lo * gm * invstd;
+      saveMean[c] = mean; saveInvstd[c] = invstd; bvar[c] = v;
+      if (o.runningMean) {
+        const vr = info.unbiased ? p[3 * c + 2] / (n - 1) : v;
+        newMean[c] = (1 - w) * o.runningMean[c] + w * mean;
+        newVar[c] = (1 - w) * o.runningVar![c] + w * vr;
+      }
+    }
+    normalize(s, g, xa.ptr, ya.ptr, mhi, scale, shift);
+    const y = s.result(ya);
+    if (o.runningMean) { o.runningMean.set(newMean); o.runningVar!.set(newVar); }
+    return { y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: nbt + 1 };
+  });
+}
+
+export interface BatchNormInferOptions extends ShapeOptions {
+  gamma?: Vec;
+  beta?: Vec;
+  runningMean: Vec;
+  runningVar: Vec;
+  /** Default 1e-5. */
+  eps?: number;
+  out?: TensorLike;
+}
+
+/**
+ * Inference-mode batch norm with running statistics: y = (x − mean)·gamma/sqrt(var + eps) + beta,
+ * folded per channel so each value costs one subtract and one multiply-add.
+ * @throws on bad shapes/lengths, eps < 0 or a negative running variance.
+ */
+export function batchNormInfer(x: TensorLike, o: BatchNormInferOptions): TensorLike {
+  o = o ?? ({} as BatchNormInferOptions);
+  const g = resolveGeometry(x, o);
+  const C = g.C;
+  const eps = o.eps === undefined ? 1e-5 : checkFinite("eps", o.eps, 0);
+  checkAffine(C, o);
+  checkVec("runningMean", o.runningMean, C);
+  checkVec("runningVar", o.runningVar, C);
+  checkNonNegative("running_var", o.runningVar, "runningVar");
+  sameSize("out", o.out, g);
+  return withScope((s) => {
+    const xa = s.input("x", x, g.size);
+    const ya = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
+    s.commit(tempBytes(g));
+    const mhi = new Float32Array(C), scale = new Float32Array(C), shift = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      const invstd = 1 / Math.sqrt(o.runningVar[c] + eps);
+      const gm = o.gamma ? o.gamma[c] : 1, bt = o.beta ? o.beta[c] : 0;
+      const [hi, lo] = split(o.runningMean[c]);
+      mhi[c] = hi; scale[c] = gm * invstd; shift[c] = bt - lo * gm * invstd;
+    }
+    normalize(s, g, xa.ptr, ya.ptr, mhi, scale, shift);
+    return s.result(ya);
+  });
+}
+
+export interface BatchNormBackwardOptions extends ShapeOptions {
+  gamma?: Vec;
+  /** From the training forward. */
+  saveMean: Vec;
+  saveInvstd: Vec;
+  /** Write dx here (may be dy or x: in place). */
+  out?: TensorLike;
+  /**
+   * Global (Σdy, Σdy·(x − mean)) per channel summed over every shard (synchronized batch norm),
+   * from backwardPartials; with `count`, the values per channel over all shards.
+   */
+  globalSums?: Float64Array;
+  count?: number;
+}
+
+export interface BatchNormBackwardResult {
+  dx: TensorLike;
+  /** Σ dy·x̂ per channel. */
+  dgamma: Float32Array;
+  /** Σ dy per channel. */
+  dbeta: Float32Array;
+}
+
+/**
+ * (Σdy, Σdy·(x − mean)) per channel as a Float64Array of C pairs: the unit to all-reduce for a
+ * synchronized backward (sum the pairs of every shard, then call batchNormBackward with
+ * globalSums and the global count).
+ */
+export function backwardPartials(x: TensorLike, dy: TensorLike, o: ShapeOptions & { saveMean: Vec }): Float64Array {
+  const g = resolveGeometry(x, o);
+  checkVec("saveMean", o.saveMean, g.C);
+  sameSize("dy", dy, g);
+  return withScope((s) => {
+    const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
+    s.commit(tempBytes(g));
+    return reduceExact(s, g, xa.ptr, da.ptr, o.saveMean).sums;
+  });
+}
+
+/** Kernel sums around the f32 mean, corrected to the exact f64 mean: Σdy(x−μ) = Σdy(x−m_hi) − m_lo·Σdy. */
+function reduceExact(s: Parameters<typeof backwardReduce>[0], g: Parameters<typeof backwardReduce>[1], x: number, dy: number, mean: Vec) {
+  const C = g.C;
+  const mhi = new Float32Array(C), mlo = new Float64Array(C);
+  for (let c = 0; c < C; c++) { const [h, l] = split(mean[c]); mhi[c] = h; mlo[c] = l; }
+  const sums = backwardReduce(s, g, x, dy, mhi);
+  for (let c = 0; c < C; c++) sums[2 * c + 1] -= mlo[c] * sums[2 * c];
+  return { sums, mhi, mlo };
+}
+
+/**
+ * Training-mode backward from saved statistics: dx, dgamma, dbeta. Two passes: per-channel sums,
+ * then dx = γ·invstd·(dy − Σdy/m − (x−μ)·invstd²·Σdy(x−μ)/m), kept in the (x − μ) form.
+ */
+export function batchNormBackward(x: TensorLike, dy: TensorLike, o: BatchNormBackwardOptions): BatchNormBackwardResult {
+  o = o ?? ({} as BatchNormBackwardOptions);
+  const g = resolveGeometry(x, o);
+  const C = g.C;
+  sameSize("dy", dy, g);
+  sameSize("out", o.out, g);
+  checkAffine(C, o);
+  checkVec("saveMean", o.saveMean, C);
+  checkVec("saveInvstd", o.saveInvstd, C);
+  if (o.globalSums !== undefined && (!(o.globalSums instanceof Float64Array) || o.globalSums.length !== 2 * C)) throw new Error(`globalSums must be a Float64Array of ${C} pairs (Σdy, Σdy·(x−mean))`);
+  const m = o.count ?? g.N * g.S;
+  if (o.globalSums && o.count === undefined) throw new Error("count (values per channel over all shards) is required with globalSums");
+  checkFinite("count", m, 1);
+  return withScope((s) => {
+    const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
+    const oa = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
+    s.commit(tempBytes(g));
+    const r = reduceExact(s, g, xa.ptr, da.ptr, o.saveMean);
+    const sums = o.globalSums ?? r.sums;
+    const k = new Float32Array(C), c1 = new Float32Array(C), c0 = new Float32Array(C);
+    const dgamma = new Float32Array(C), dbeta = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      const inv = o.saveInvstd[c], gm = o.gamma ? o.gamma[c] : 1;
+      const A = sums[2 * c], B = sums[2 * c + 1];
+      const kk = gm * inv, cc1 = -kk * inv * inv * B / m;
+      k[c] = kk; c1[c] = cc1; c0[c] = -kk * A / m - r.mlo[c] * cc1;
+      // Local shard's parameter gradients (sum them across shards like any gradient).
+      dgamma[c] = r.sums[2 * c + 1] * inv; dbeta[c] = r.sums[2 * c];
+    }
+    backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, r.mhi, k, c1, c0);
+    return { dx: s.result(oa), dgamma, dbeta };
+  });
+}
+
+export interface BatchNormBackwardEvalOptions extends ShapeOptions {
+  gamma?: Vec;
+  runningMean: Vec;
+  runningVar: Vec;
+  eps?: number;
+  out?: TensorLike;
+}
+
+/**
+ * Eval-mode backward (statistics are constants): dx = dy·γ/sqrt(running_var + eps),
+ * dgamma = Σ dy·(x − running_mean)/sqrt(running_var + eps), dbeta = Σ dy.
+ */
+export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, o: BatchNormBackwardEvalOptions): BatchNormBackwardResult {
+  o = o ?? ({} as BatchNormBackwardEvalOptions);
+  const g = resolveGeometry(x, o);
+  const C = g.C;
+  sameSize("dy", dy, g);
+  sameSize("out", o.out, g);
+  checkAffine(C, o);
+  checkVec("runningMean", o.runningMean, C);
+  checkVec("runningVar", o.runningVar, C);
+  checkNonNegative("running_var", o.runningVar, "runningVar");
+  const eps = o.eps === undefined ? 1e-5 : checkFinite("eps", o.eps, 0);
+  return withScope((s) => {
+    const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
+    const oa = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
+    s.commit(tempBytes(g));
+    const r = reduceExact(s, g, xa.ptr, da.ptr, o.runningMean);
+    const k = new Float32Array(C), zero = new Float32Array(C);
+    const dgamma = new Float32Array(C), dbeta = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      const inv = 1 / Math.sqrt(o.runningVar[c] + eps);
+      k[c] = (o.gamma ? o.gamma[c] : 1) * inv;
+      dgamma[c] = r.sums[2 * c + 1] * inv; dbeta[c] = r.sums[2 * c];
+    }
+    backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, r.mhi, k, zero, zero);
+    return { dx: s.result(oa), dgamma, dbeta };
+  });
+}

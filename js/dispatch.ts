@@ -1,0 +1,111 @@
+// Kernel dispatch on raw pointers: picks the channels-first, channels-last or "pseudo-channel"
+// kernel for a (N, C, S) view and sizes the scratch. No validation here (js/ops do it).
+//
+// Channels-first rows shorter than 16 values would run mostly in scalar tails, so they are
+// handed to the channels-last kernels as N rows of C·S pseudo-channels (channel c owns
+// pseudo-channels c·S … c·S+S−1); partial statistics are then merged exactly (Chan), and
+// per-channel parameters are repeated S times. NC (S = 1) is channels-last already.
+import type { Scope } from "./scope";
+import { chanMergeInto } from "./welford";
+import { rt } from "./runtime";
+
+/** A normalization view: channels-first (N, C, S) or channels-last (N·S rows of C). */
+export interface View3 { N: number; C: number; S: number; channelsLast: boolean; }
+
+type Mode = { kind: "cf" } | { kind: "cl"; R: number; C: number; rep: number };
+
+const PSEUDO_MAX_S = 16;
+const PSEUDO_MAX_COLS = 1 << 16;
+
+export function mode(v: View3): Mode {
+  if (v.channelsLast) return { kind: "cl", R: v.N * v.S, C: v.C, rep: 1 };
+  if (v.S === 1) return { kind: "cl", R: v.N, C: v.C, rep: 1 };
+  if (v.S < PSEUDO_MAX_S && v.C * v.S <= PSEUDO_MAX_COLS) return { kind: "cl", R: v.N, C: v.C * v.S, rep: v.S };
+  return { kind: "cf" };
+}
+
+function patternLen(C: number): number {
+  const g = gcd(C, 4);
+  let L = (C / g) * 4;
+  while (L < 16) L *= 2;
+  return L;
+}
+function gcd(a: number, b: number): number { while (b) { const t = a % b; a = b; b = t; } return a; }
+
+/** Per-channel f32 params → pointer, repeated `rep` times per channel for pseudo-channels. */
+function params(s: Scope, values: ArrayLike<number>, rep: number): number {
+  if (rep === 1) return s.f32(values);
+  const out = new Float32Array(values.length * rep);
+  for (let c = 0; c < values.length; c++) out.fill(values[c], c * rep, c * rep + rep);
+  return s.f32(out);
+}
+
+/** Merge Welford triples of x into acc (f64 pointer, C triples). */
+export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
+  const k = kernelsOf(s);
+  const m = mode(v);
+  if (m.kind === "cf") { k.stats_f32_cf(v.N, v.C, v.S, x, acc); return; }
+  const scratch = s.temp(16 * patternLen(m.C));
+  if (m.rep === 1) { k.stats_f32_cl(m.R, m.C, x, acc, scratch); return; }
+  const tmp = s.temp(24 * m.C);
+  s.heap.F64.fill(0, tmp >> 3, (tmp >> 3) + 3 * m.C);
+  k.stats_f32_cl(m.R, m.C, x, tmp, scratch);
+  const F = s.heap.F64;
+  for (let j = 0; j < m.C; j++) {
+    const src = (tmp >> 3) + 3 * j;
+    chanMergeInto(F, (acc >> 3) + 3 * Math.floor(j / m.rep), F[src], F[src + 1], F[src + 2]);
+  }
+}
+
+/** y = (x − m)·scale + shift per channel (m, scale, shift: C values each). */
+export function normalize(s: Scope, v: View3, x: number, y: number, m: ArrayLike<number>, scale: ArrayLike<number>, shift: ArrayLike<number>): void {
+  const k = kernelsOf(s);
+  const md = mode(v);
+  if (md.kind === "cf") {
+    k.normalize_f32_cf(v.N, v.C, v.S, x, s.f32(m), s.f32(scale), s.f32(shift), y);
+    return;
+  }
+  const scratch = s.temp(12 * patternLen(md.C));
+  k.normalize_f32_cl(md.R, md.C, x, params(s, m, md.rep), params(s, scale, md.rep), params(s, shift, md.rep), y, scratch);
+}
+
+/** Σdy and Σdy·(x − m) per channel → Float64Array(2C), m: C f32 values. */
+export function backwardReduce(s: Scope, v: View3, x: number, dy: number, m: ArrayLike<number>): Float64Array {
+  const k = kernelsOf(s);
+  const md = mode(v);
+  const cols = md.kind === "cf" ? v.C : md.C;
+  const acc = s.temp(16 * cols);
+  s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 2 * cols);
+  if (md.kind === "cf") k.backward_reduce_f32_cf(v.N, v.C, v.S, x, dy, s.f32(m), acc);
+  else k.backward_reduce_f32_cl(md.R, md.C, x, dy, params(s, m, md.rep), acc, s.temp(12 * patternLen(md.C)));
+  const F = s.heap.F64, out = new Float64Array(2 * v.C);
+  const rep = md.kind === "cf" ? 1 : md.rep;
+  for (let j = 0; j < cols; j++) {
+    const c = Math.floor(j / rep);
+    out[2 * c] += F[(acc >> 3) + 2 * j];
+    out[2 * c + 1] += F[(acc >> 3) + 2 * j + 1];
+  }
+  return out;
+}
+
+/** dx = dy·k + (x − m)·c1 + c0 per channel. */
+export function backwardDx(s: Scope, v: View3, x: number, dy: number, dx: number, m: ArrayLike<number>, kk: ArrayLike<number>, c1: ArrayLike<number>, c0: ArrayLike<number>): void {
+  const k = kernelsOf(s);
+  const md = mode(v);
+  if (md.kind === "cf") {
+    k.backward_dx_f32_cf(v.N, v.C, v.S, x, dy, s.f32(m), s.f32(kk), s.f32(c1), s.f32(c0), dx);
+    return;
+  }
+  const r = md.rep;
+  k.backward_dx_f32_cl(md.R, md.C, x, dy, params(s, m, r), params(s, kk, r), params(s, c1, r), params(s, c0, r), dx, s.temp(16 * patternLen(md.C)));
+}
+
+/** Bytes of temporaries the calls above may take for a view (for Scope.commit). */
+export function tempBytes(v: View3): number {
+  const md = mode(v);
+  const cols = md.kind === "cf" ? v.C : md.C;
+  const L = md.kind === "cf" ? 0 : patternLen(md.C);
+  return 16 * L + 24 * cols * 2 + 4 * cols * 6 + 4096;
+}
+
+function kernelsOf(_s: Scope) { return rt().kernels; }

@@ -1,0 +1,113 @@
+// JS-side allocator for the module's linear memory. The kernels never allocate; JS owns every
+// byte above heap_base, so one allocator serves the plain build and the shared-memory (threads)
+// build alike: only the owning thread allocates, workers receive pointers.
+//
+// First-fit over an address-ordered free list with coalescing; 16-byte alignment so f32x4 rows
+// start aligned. Memory only grows (wasm cannot shrink); after a growth the old ArrayBuffer is
+// detached, so views are always made fresh from the current buffer, never cached across calls.
+
+const ALIGN = 16;
+const PAGE = 65536;
+
+export class Heap {
+  readonly memory: WebAssembly.Memory;
+  private free: Array<[number, number]> = []; // [ptr, size], address-ordered
+  private used = new Map<number, number>();
+  private buf: ArrayBuffer | SharedArrayBuffer;
+  private f32v: Float32Array;
+  private f64v: Float64Array;
+  /** Buffers this memory had before it grew (their views are stale when detached). */
+  readonly past = new WeakSet<object>();
+  /** Bytes currently allocated. */
+  inUse = 0;
+
+  constructor(memory: WebAssembly.Memory, base: number) {
+    this.memory = memory;
+    const start = Math.ceil(base / ALIGN) * ALIGN;
+    this.buf = memory.buffer;
+    this.f32v = new Float32Array(this.buf);
+    this.f64v = new Float64Array(this.buf);
+    const end = this.buf.byteLength;
+    if (end > start) this.free.push([start, end - start]);
+  }
+
+  /** Allocate bytes (rounded up to 16); grows memory when no free block fits. */
+  alloc(bytes: number): number {
+    const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+    let i = this.free.findIndex((b) => b[1] >= size);
+    if (i < 0) { this.grow(size); i = this.free.findIndex((b) => b[1] >= size); }
+    const blk = this.free[i];
+    const ptr = blk[0];
+    if (blk[1] === size) this.free.splice(i, 1);
+    else { blk[0] += size; blk[1] -= size; }
+    this.used.set(ptr, size);
+    this.inUse += size;
+    return ptr;
+  }
+
+  release(ptr: number): void {
+    const size = this.used.get(ptr);
+    if (size === undefined) throw new Error(`free: pointer ${ptr} is not an allocated block (double free?)`);
+    this.used.delete(ptr);
+    this.inUse -= size;
+    // Insert in address order, coalescing with neighbours.
+    let lo = 0, hi = this.free.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (this.free[mid][0] < ptr) lo = mid + 1; else hi = mid; }
+    const prev = this.free[lo - 1], next = this.free[lo];
+    if (prev && prev[0] + prev[1] === ptr) {
+      prev[1] += size;
+      if (next && prev[0] + prev[1] === next[0]) { prev[1] += next[1]; this.free.splice(lo, 1); }
+    } else if (next && ptr + size === next[0]) {
+      next[0] = ptr; next[1] += size;
+    } else {
+      this.free.splice(lo, 0, [ptr, size]);
+    }
+  }
+
+  isAllocated(ptr: number): boolean { return this.used.has(ptr); }
+
+  /** Make sure one free block of at least `bytes` exists, growing now rather than mid-op. */
+  reserve(bytes: number): void {
+    if (bytes <= 0) return;
+    const size = Math.ceil(bytes / ALIGN) * ALIGN + ALIGN * 64;
+    if (!this.free.some((b) => b[1] >= size)) this.grow(size);
+  }
+
+  private grow(size: number): void {
+    const oldEnd = this.buf.byteLength;
+    const last = this.free[this.free.length - 1];
+    const tailFree = last && last[0] + last[1] === oldEnd ? last[1] : 0;
+    const need = size - tailFree;
+    // Grow by at least 1/8 of the current size so a stream of allocations grows rarely.
+    const pages = Math.max(Math.ceil(need / PAGE), Math.ceil(oldEnd / PAGE / 8));
+    try {
+      this.memory.grow(pages);
+    } catch (e) {
+      throw new Error(`out of wasm memory: needed ${size} more bytes, memory is ${oldEnd} bytes and cannot grow by ${pages} pages (${(e as Error).message})`);
+    }
+    this.past.add(this.buf);
+    this.refresh();
+    const newEnd = this.buf.byteLength;
+    if (tailFree) last[1] += newEnd - oldEnd;
+    else this.free.push([oldEnd, newEnd - oldEnd]);
+  }
+
+  private refresh(): void {
+    if (this.buf !== this.memory.buffer) {
+      this.buf = this.memory.buffer;
+      this.f32v = new Float32Array(this.buf);
+      this.f64v = new Float64Array(this.buf);
+    }
+  }
+
+  get buffer(): ArrayBuffer | SharedArrayBuffer { this.refresh(); return this.buf; }
+  /** Whole-memory views, current after any growth. */
+  get F32(): Float32Array { this.refresh(); return this.f32v; }
+  get F64(): Float64Array { this.refresh(); return this.f64v; }
+
+  f32(ptr: number, len: number): Float32Array { this.refresh(); return new Float32Array(this.buf, ptr, len); }
+  f64(ptr: number, len: number): Float64Array { this.refresh(); return new Float64Array(this.buf, ptr, len); }
+
+  /** Byte size of the memory. */
+  get bytes(): number { return this.memory.buffer.byteLength; }
+}

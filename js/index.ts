@@ -1,0 +1,12 @@
+// simdnorm public API. Call `await init()` once, then use the functions below.
+export { init, isInitialized, simdSupported, SIMD_REQUIREMENT, type InitOptions } from "./runtime";
+export { tensor, Tensor, type TensorLike } from "./tensor";
+export { LAYOUTS, type Layout } from "./layout";
+export { channelStats, partialStats, finishStats, mergePartials, StatsAccumulator, type ChannelStats } from "./stats";
+export {
+  batchNormTrain, batchNormInfer, batchNormBackward, batchNormBackwardEval, backwardPartials,
+  type BatchNormTrainOptions, type BatchNormTrainResult, type BatchNormInferOptions,
+  type BatchNormBackwardOptions, type BatchNormBackwardResult, type BatchNormBackwardEvalOptions,
+} from "./batchnorm";
+export { CONVENTIONS, type Convention, type ConventionInfo } from "./conventions";
+export { memoryStats } from "./memstats";

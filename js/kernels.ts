@@ -1,0 +1,15 @@
+// The raw kernel exports, typed. Pointers are byte offsets into the module's memory.
+
+export interface Kernels {
+  memory: WebAssembly.Memory;
+  heap_base(): number;
+  pattern_len(C: number): number;
+  stats_f32_cf(N: number, C: number, S: number, x: number, acc: number): void;
+  stats_f32_cl(R: number, C: number, x: number, acc: number, scratch: number): void;
+  normalize_f32_cf(N: number, C: number, S: number, x: number, m: number, scale: number, shift: number, y: number): void;
+  normalize_f32_cl(R: number, C: number, x: number, m: number, scale: number, shift: number, y: number, scratch: number): void;
+  backward_reduce_f32_cf(N: number, C: number, S: number, x: number, dy: number, m: number, acc: number): void;
+  backward_reduce_f32_cl(R: number, C: number, x: number, dy: number, m: number, acc: number, scratch: number): void;
+  backward_dx_f32_cf(N: number, C: number, S: number, x: number, dy: number, m: number, k: number, c1: number, c0: number, dx: number): void;
+  backward_dx_f32_cl(R: number, C: number, x: number, dy: number, m: number, k: number, c1: number, c0: number, dx: number, scratch: number): void;
+}

@@ -1,0 +1,120 @@
+// Instantiation and module state. init() is memoized; a failed init can be retried.
+import { instantiate } from "@assemblyscript/loader";
+import wasmBytes from "../build/simdnorm.wasm";
+import type { Kernels } from "./kernels";
+import { Heap } from "./heap";
+
+export interface Runtime {
+  kernels: Kernels;
+  heap: Heap;
+  module: WebAssembly.Module;
+}
+
+export interface InitOptions {
+  /**
+   * Override the embedded wasm: bytes, a compiled WebAssembly.Module, or a URL/string to fetch.
+   * The module must be a simdnorm build (same exports).
+   */
+  wasm?: BufferSource | WebAssembly.Module | URL | string;
+  /**
+   * Use this memory instead of the module's own (shared-memory threads build; advanced).
+   * Only valid with a module that imports its memory.
+   */
+  memory?: WebAssembly.Memory;
+}
+
+let current: Runtime | null = null;
+let pending: Promise<Runtime> | null = null;
+
+// Smallest module using a v128 instruction: (func (result v128) v128.const 0).
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
+]);
+
+export const SIMD_REQUIREMENT = "needs Node ≥ 16.4, Chrome 91, Firefox 89, Safari 16.4";
+
+export function simdSupported(): boolean {
+  try {
+    return typeof WebAssembly === "object" && WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+async function resolveSource(src: InitOptions["wasm"]): Promise<BufferSource | WebAssembly.Module> {
+  if (src === undefined) return wasmBytes;
+  if (src instanceof WebAssembly.Module) return src;
+  if (typeof src === "string" || src instanceof URL) {
+    const res = await fetch(src);
+    if (!res.ok) throw new Error(`init: fetching wasm from ${String(src)} failed with HTTP ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+  if (ArrayBuffer.isView(src) || src instanceof ArrayBuffer) return src;
+  throw new Error(`init: wasm must be bytes, a WebAssembly.Module or a URL, got ${typeof src}`);
+}
+
+async function load(opts: InitOptions): Promise<Runtime> {
+  if (typeof WebAssembly !== "object") throw new Error("WebAssembly is not available in this environment: simdnorm " + SIMD_REQUIREMENT);
+  if (!simdSupported()) throw new Error(`WebAssembly SIMD is not supported here: simdnorm ${SIMD_REQUIREMENT}`);
+  const src = await resolveSource(opts.wasm);
+  const module = src instanceof WebAssembly.Module ? src : await WebAssembly.compile(src);
+  const imports: Record<string, Record<string, WebAssembly.ImportValue>> = { env: {} };
+  if (opts.memory) imports.env.memory = opts.memory;
+  // The loader turns an abort inside wasm into an Error with its message and position.
+  const { exports } = await instantiate(module, imports);
+  const raw = exports as unknown as Kernels;
+  const memory = (raw.memory || opts.memory) as WebAssembly.Memory;
+  if (!memory) throw new Error("init: the module neither exports nor was given a memory");
+  const kernels = { ...(raw as object), memory } as Kernels;
+  const rt: Runtime = { kernels, heap: new Heap(memory, kernels.heap_base()), module };
+  warmUp(rt);
+  return rt;
+}
+
+// V8 runs a function's first call in baseline code and never switches a running call to
+// optimized code: call every kernel once on tiny inputs so the first large call is fast.
+function warmUp(rt: Runtime): void {
+  const { kernels: k, heap } = rt;
+  const p = heap.alloc(4096);
+  heap.F32.fill(0, p >> 2, (p + 4096) >> 2);
+  const x = p, acc = p + 512, pr = p + 1024, sc = p + 2048;
+  for (let r = 0; r < 3; r++) {
+    k.stats_f32_cf(1, 2, 20, x, acc);
+    k.stats_f32_cl(5, 4, x, acc, sc);
+    k.normalize_f32_cf(1, 2, 20, x, pr, pr, pr, x);
+    k.normalize_f32_cl(5, 4, x, pr, pr, pr, x, sc);
+    k.normalize_f32_cl(5, 3, x, pr, pr, pr, x, sc);
+    k.backward_reduce_f32_cf(1, 2, 20, x, x, pr, acc);
+    k.backward_reduce_f32_cl(5, 4, x, x, pr, acc, sc);
+    k.backward_dx_f32_cf(1, 2, 20, x, x, pr, pr, pr, pr, x);
+    k.backward_dx_f32_cl(5, 4, x, x, pr, pr, pr, pr, x, sc);
+  }
+  heap.release(p);
+}
+
+/**
+ * Load the kernels. Memoized: every call after the first returns the same promise; after a
+ * failure the next call tries again. Throws when WebAssembly SIMD is missing, saying which
+ * engines are needed.
+ */
+export function init(opts: InitOptions = {}): Promise<void> {
+  if (current) return Promise.resolve();
+  if (!pending) {
+    pending = load(opts).then(
+      (rt) => { current = rt; },
+      (e) => { pending = null; throw e; },
+    ) as unknown as Promise<Runtime>;
+  }
+  return pending as unknown as Promise<void>;
+}
+
+/** The loaded runtime; throws a clear error before init(). */
+export function rt(): Runtime {
+  if (!current) throw new Error("simdnorm is not initialized: call `await init()` first");
+  return current;
+}
+
+export function isInitialized(): boolean {
+  return current !== null;
+}

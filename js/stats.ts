@@ -1,0 +1,108 @@
+// Channel statistics: one-shot, streaming (chunks along N) and mergeable partials.
+import { rt } from "./runtime";
+import { withScope } from "./scope";
+import { statsInto, tempBytes } from "./dispatch";
+import { mergePartials } from "./welford";
+import { resolveGeometry, type ShapeOptions } from "./args";
+import type { TensorLike } from "./tensor";
+
+/** Per-channel result: biased variance (÷count) and unbiased (÷(count−1)). */
+export interface ChannelStats {
+  /** Values reduced per channel. */
+  count: number;
+  mean: Float64Array;
+  /** Biased (population) variance, M2 / count. */
+  var: Float64Array;
+  /** Unbiased variance, M2 / (count − 1) (NaN when count ≤ 1). */
+  unbiasedVar: Float64Array;
+}
+
+/**
+ * Partial statistics of x: a Float64Array of C triples (count, mean, M2). This is the unit to
+ * merge across chunks, shards, workers or machines (see mergePartials / StatsAccumulator).
+ */
+export function partialStats(x: TensorLike, opts: ShapeOptions = {}): Float64Array {
+  const g = resolveGeometry(x, opts);
+  return withScope((s) => {
+    const xa = s.input("x", x, g.size);
+    s.commit(tempBytes(g) + 24 * g.C);
+    const acc = s.temp(24 * g.C);
+    s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 3 * g.C);
+    statsInto(s, g, xa.ptr, acc);
+    return s.heap.f64(acc, 3 * g.C).slice();
+  });
+}
+
+/** Mean and variance from partials. */
+export function finishStats(p: Float64Array): ChannelStats {
+  const C = p.length / 3;
+  const mean = new Float64Array(C), v = new Float64Array(C), u = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    const n = p[3 * c];
+    mean[c] = n > 0 ? p[3 * c + 1] : NaN;
+    v[c] = n > 0 ? p[3 * c + 2] / n : NaN;
+    u[c] = n > 1 ? p[3 * c + 2] / (n - 1) : NaN;
+  }
+  return { count: C ? p[0] : 0, mean, var: v, unbiasedVar: u };
+}
+
+/**
+ * Per-channel mean and biased variance of x over every axis but C, reading x once.
+ * Stable far from zero (blockwise two-pass, Chan-merged in f64).
+ * @example const { mean, var: v } = channelStats(x, { shape: [8, 3, 32, 32], layout: "NCHW" });
+ */
+export function channelStats(x: TensorLike, opts: ShapeOptions = {}): ChannelStats {
+  return finishStats(partialStats(x, opts));
+}
+
+export { mergePartials };
+
+/**
+ * Streaming channel statistics: feed chunks (any layout, same C), merge accumulators built
+ * elsewhere (other shards, workers), then read the result. Equal to one call over all the data.
+ */
+export class StatsAccumulator {
+  readonly channels: number;
+  /** C triples (count, mean, M2), f64. */
+  readonly partials: Float64Array;
+
+  constructor(channels: number) {
+    if (!Number.isInteger(channels) || channels < 1) throw new Error(`channels must be a positive integer, got ${channels}`);
+    this.channels = channels;
+    this.partials = new Float64Array(3 * channels);
+  }
+
+  /** Rebuild from partials (e.g. received from a worker as a Float64Array). */
+  static fromPartials(p: Float64Array): StatsAccumulator {
+    if (!(p instanceof Float64Array) || p.length === 0 || p.length % 3) throw new Error(`partials must be a Float64Array of C triples (count, mean, M2), got length ${p?.length}`);
+    const a = new StatsAccumulator(p.length / 3);
+    a.partials.set(p);
+    return a;
+  }
+
+  /** Add a chunk. Its channel count must match. */
+  update(x: TensorLike, opts: ShapeOptions = {}): this {
+    const g = resolveGeometry(x, opts);
+    if (g.C !== this.channels) throw new Error(`the chunk has ${g.C} channels, the accumulator ${this.channels}`);
+    rt();
+    mergePartials(this.partials, partialStats(x, opts));
+    return this;
+  }
+
+  /** Merge another accumulator or a partials array into this one. */
+  merge(other: StatsAccumulator | Float64Array): this {
+    const p = other instanceof StatsAccumulator ? other.partials : other;
+    if (p.length !== this.partials.length) throw new Error(`partial statistics have ${p.length / 3} channels, the accumulator ${this.channels}`);
+    mergePartials(this.partials, p);
+    return this;
+  }
+
+  get count(): number { return this.partials[0]; }
+
+  result(): ChannelStats { return finishStats(this.partials); }
+
+  reset(): this { this.partials.fill(0); return this; }
+
+  /** JSON-friendly state. */
+  toJSON(): { channels: number; partials: number[] } { return { channels: this.channels, partials: Array.from(this.partials) }; }
+}
