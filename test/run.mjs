@@ -1,0 +1,61 @@
+// npm test: builds if needed, runs every test/**/*.test.mjs file (uvu) in its own process, then
+// the browser tests (test/browser/run.mjs; skipped with a message when Chromium is missing,
+// unless CI=true), and ends with one plain line "N passed, N failed". Exit 1 on any failure.
+import { spawnSync } from "node:child_process";
+import { readdirSync, existsSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+const args = process.argv.slice(2);
+const noBrowser = args.includes("--no-browser") || process.env.SIMDNORM_NO_BROWSER === "1";
+const filter = args.find((a) => !a.startsWith("--"));
+
+if (!existsSync(join(root, "dist/index.js")) || process.env.SIMDNORM_BUILD === "1") {
+  const b = spawnSync(process.execPath, [join(root, "build.mjs")], { stdio: "inherit", cwd: root });
+  if (b.status !== 0) { console.log("0 passed, 1 failed"); process.exit(1); }
+}
+
+function find(dir) {
+  const out = [];
+  for (const f of readdirSync(dir)) {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) { if (f !== "browser" && f !== "golden") out.push(...find(p)); }
+    else if (f.endsWith(".test.mjs")) out.push(p);
+  }
+  return out.sort();
+}
+
+let passed = 0, failed = 0;
+const files = find(here).filter((f) => !filter || f.includes(filter));
+for (const f of files) {
+  const name = relative(root, f);
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [f], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });
+  const out = (r.stdout || "") + (r.stderr || "");
+  const total = +(/Total:\s+(\d+)/.exec(out)?.[1] ?? NaN);
+  const ok = +(/Passed:\s+(\d+)/.exec(out)?.[1] ?? NaN);
+  if (Number.isNaN(total) || r.status !== 0 && total === ok) {
+    // Crashed before uvu could report: count the file as one failure.
+    failed++;
+    console.log(`✘ ${name}: crashed (exit ${r.status})\n${out.split("\n").slice(-30).join("\n")}`);
+    continue;
+  }
+  passed += ok; failed += total - ok;
+  console.log(`${total === ok ? "✔" : "✘"} ${name}: ${ok}/${total} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  if (total !== ok) console.log(out.split("\n").filter((l) => !/^\s*$/.test(l)).slice(-60).join("\n"));
+}
+
+const browserRunner = join(here, "browser/run.mjs");
+if (!noBrowser && !filter && existsSync(browserRunner)) {
+  const r = spawnSync(process.execPath, [browserRunner], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });
+  const out = (r.stdout || "") + (r.stderr || "");
+  process.stdout.write(out);
+  const m = /browser: (\d+) passed, (\d+) failed/.exec(out);
+  if (m) { passed += +m[1]; failed += +m[2]; }
+  else if (r.status !== 0) failed++;
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
