@@ -1,0 +1,206 @@
+// Batch norm against the float64 reference: SIMD-edge sweeps in every layout, layout
+// equivalence, chunked/sharded statistics, large offsets, finite differences, unaligned views.
+import { test } from "uvu";
+import * as api from "../dist/index.js";
+import { refStats, refBnTrain, refBnInfer, refBnBackward, refBnBackwardEval, randomArray, geometry } from "./reference.mjs";
+import { shapeFor, toChannelsLast, close } from "./helpers.mjs";
+
+await api.init();
+const LAYOUTS = ["NC", "NCL", "NCHW", "NCDHW", "NLC", "NHWC", "NDHWC"];
+const EDGE = [1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 63, 64, 65];
+
+function params(C, seed) {
+  const gamma = randomArray(C, seed, { offset: 1, scale: 0.3 }), beta = randomArray(C, seed + 1, { scale: 0.5 });
+  const runningMean = randomArray(C, seed + 2, { scale: 0.2 }), runningVar = Float32Array.from(randomArray(C, seed + 3), (v) => 0.5 + Math.abs(v));
+  return { gamma, beta, runningMean, runningVar };
+}
+
+function checkAll(layout, N, C, S, seed, { offset = 0 } = {}) {
+  const shape = shapeFor(layout, N, C, layout === "NC" ? 1 : S);
+  const g = geometry(shape, layout);
+  if (g.N * g.S < 2) return; // training needs two values per channel
+  const x = randomArray(g.N * g.C * g.S, seed, { offset, scale: 1 + (seed % 3) });
+  const dy = randomArray(x.length, seed + 7);
+  const p = params(C, seed);
+  const eps = 1e-5;
+  const tol = offset ? 1e-3 : 2e-4;
+  const st = api.channelStats(x, { shape, layout });
+  const rs = refStats(x, shape, layout);
+  close(st.mean, rs.mean, tol * Math.max(1, offset * 1e-3), 1e-5, "mean", shape, layout);
+  close(st.var, rs.var, tol, 1e-4, "var", shape, layout);
+
+  const rm = p.runningMean.slice(), rv = p.runningVar.slice();
+  const r = api.batchNormTrain(x, { shape, layout, gamma: p.gamma, beta: p.beta, runningMean: rm, runningVar: rv, eps });
+  const e = refBnTrain(x, shape, layout, { ...p, eps, momentum: 0.1, dy });
+  close(r.y, e.y, tol, 1e-4, "train y", shape, layout);
+  close(r.saveMean, e.saveMean, tol * Math.max(1, offset * 1e-3), 1e-5, "saveMean", shape, layout);
+  close(r.saveInvstd, e.saveInvstd, tol, 1e-4, "saveInvstd", shape, layout);
+  close(rm, e.runningMean, tol * Math.max(1, offset * 1e-3), 1e-5, "runningMean", shape, layout);
+  close(rv, e.runningVar, tol, 1e-4, "runningVar", shape, layout);
+
+  const b = api.batchNormBackward(x, dy, { shape, layout, gamma: p.gamma, saveMean: e.saveMean, saveInvstd: e.saveInvstd });
+  const m = g.N * g.S;
+  close(b.dx, e.dx, tol * 2, 1e-4, "dx", shape, layout);
+  close(b.dgamma, e.dgamma, 1e-4 * Math.sqrt(m) + tol, 1e-4, "dgamma", shape, layout);
+  close(b.dbeta, e.dbeta, 1e-4 * Math.sqrt(m), 1e-4, "dbeta", shape, layout);
+
+  const y = api.batchNormInfer(x, { shape, layout, ...p, eps });
+  close(y, refBnInfer(x, shape, layout, { ...p, eps }), tol, 1e-4, "infer y", shape, layout);
+  const be = api.batchNormBackwardEval(x, dy, { shape, layout, ...p, eps });
+  const ee = refBnBackwardEval(x, dy, shape, layout, { ...p, eps });
+  close(be.dx, ee.dx, tol, 1e-4, "eval dx", shape, layout);
+  close(be.dgamma, ee.dgamma, 1e-4 * Math.sqrt(m) * (1 + offset), 1e-4, "eval dgamma", shape, layout);
+}
+
+for (const layout of ["NCL", "NLC"]) {
+  test(`${layout}: every C × S around the SIMD edges, N = 1…3`, () => {
+    for (const C of EDGE) for (const S of EDGE) checkAll(layout, 1 + ((C + S) % 3), C, S, C * 100 + S);
+  });
+}
+for (const layout of ["NC", "NCHW", "NCDHW", "NHWC", "NDHWC"]) {
+  test(`${layout}: C and S around the SIMD edges, N = 1…3`, () => {
+    for (const C of EDGE) checkAll(layout, 1 + (C % 3), C, EDGE[(C * 7) % EDGE.length], C);
+    for (const S of EDGE) checkAll(layout, 1 + (S % 3), EDGE[(S * 5) % EDGE.length], S, 1000 + S);
+    for (const N of [1, 2, 3]) checkAll(layout, N, 3, 5, 77 + N);
+  });
+}
+
+test("rows longer than one 4096-value block, and many channels-last blocks", () => {
+  checkAll("NCHW", 2, 3, 5250, 5);   // two blocks per (n, c) row
+  checkAll("NCL", 1, 2, 8193, 6);    // block tail of one value
+  checkAll("NHWC", 2, 3, 2500, 7);   // C = 3: pattern of 16·3 lanes, 5000 rows
+  checkAll("NLC", 3, 65, 200, 8);    // C = 65: pattern of 260 lanes
+  checkAll("NDHWC", 1, 1024, 9, 9);  // wide rows
+});
+
+test("large offsets (1e4, 1e6) stay exact", () => {
+  for (const layout of LAYOUTS) checkAll(layout, 2, 5, 37, 11, { offset: 1e4 });
+  // At 1e6 float32 data is quantized to 1/16: compare statistics of the stored values.
+  for (const layout of ["NCHW", "NHWC", "NC"]) {
+    const shape = shapeFor(layout, 4, 3, 50);
+    const x = randomArray(shape.reduce((a, b) => a * b), 3, { offset: 1e6, scale: 10 });
+    const st = api.channelStats(x, { shape, layout });
+    const rs = refStats(x, shape, layout);
+    close(st.mean, rs.mean, 1e-6 * 1e6 * 1e-3, 0, "mean at 1e6", shape, layout);
+    close(st.var, rs.var, 1e-3, 1e-5, "var at 1e6", shape, layout);
+    const r = api.batchNormTrain(x, { shape, layout });
+    close(r.y, refBnTrain(x, shape, layout, { eps: 1e-5, momentum: 0.1, runningMean: new Float32Array(3), runningVar: new Float32Array(3) }).y, 2e-4, 1e-4, "y at 1e6", shape, layout);
+  }
+});
+
+test("an outlier as the first value of a channel", () => {
+  for (const layout of ["NCHW", "NHWC", "NCL", "NC"]) {
+    const shape = shapeFor(layout, 3, 4, 33);
+    const g = geometry(shape, layout);
+    const x = randomArray(g.N * g.C * g.S, 21);
+    x[0] = 1e5; // first value of channel 0
+    const st = api.channelStats(x, { shape, layout });
+    const rs = refStats(x, shape, layout);
+    close(st.mean, rs.mean, 1e-3, 1e-6, "mean", shape, layout);
+    close(st.var, rs.var, 1e-2, 1e-6, "var", shape, layout);
+  }
+});
+
+test("NCHW equals transposed NHWC", () => {
+  for (const [N, C, S] of [[2, 3, 49], [1, 8, 16], [3, 5, 7], [2, 64, 9]]) {
+    const x = randomArray(N * C * S, N * C + S), dy = randomArray(N * C * S, 99);
+    const xl = toChannelsLast(x, N, C, S), dyl = toChannelsLast(dy, N, C, S);
+    const cf = api.batchNormTrain(x, { shape: [N, C, 1, S], layout: "NCHW" });
+    const cl = api.batchNormTrain(xl, { shape: [N, 1, S, C], layout: "NHWC" });
+    close(toChannelsLast(cf.y, N, C, S), cl.y.slice(), 1e-5, 1e-5, "y");
+    close(cf.saveMean, cl.saveMean, 1e-6, 1e-6, "mean");
+    const bf = api.batchNormBackward(x, dy, { shape: [N, C, 1, S], layout: "NCHW", saveMean: cf.saveMean, saveInvstd: cf.saveInvstd });
+    const bl = api.batchNormBackward(xl, dyl, { shape: [N, 1, S, C], layout: "NHWC", saveMean: cf.saveMean, saveInvstd: cf.saveInvstd });
+    close(toChannelsLast(bf.dx, N, C, S), bl.dx, 1e-5, 1e-5, "dx");
+    close(bf.dgamma, bl.dgamma, 1e-4, 1e-5, "dgamma");
+  }
+});
+
+test("chunked and sharded statistics equal one-shot", () => {
+  for (const layout of ["NCHW", "NHWC", "NC", "NCL"]) {
+    const N = 7, C = 5, S = 11;
+    const shape = shapeFor(layout, N, C, S), per = shape.slice(1).reduce((a, b) => a * b);
+    const x = randomArray(N * per, 31, { offset: 100 });
+    const one = api.channelStats(x, { shape, layout });
+    const acc = new api.StatsAccumulator(C);
+    let n0 = 0;
+    for (const n of [1, 2, 4]) { acc.update(x.subarray(n0 * per, (n0 + n) * per), { shape: [n, ...shape.slice(1)], layout }); n0 += n; }
+    const ch = acc.result();
+    close(ch.mean, one.mean, 1e-9, 1e-7, "chunked mean"); // equal to float32 precision: merge order differs
+    close(ch.var, one.var, 1e-12, 1e-6, "chunked var");
+    // Shards built independently with unequal counts, merged in another order.
+    const parts = [[0, 3], [3, 4], [4, 7]].map(([a, b]) => api.partialStats(x.subarray(a * per, b * per), { shape: [b - a, ...shape.slice(1)], layout }));
+    const merged = api.StatsAccumulator.fromPartials(parts[2]).merge(parts[0]).merge(api.StatsAccumulator.fromPartials(parts[1])).result();
+    close(merged.mean, one.mean, 1e-9, 1e-7, "sharded mean");
+    close(merged.var, one.var, 1e-12, 1e-6, "sharded var");
+    const want = geometry(shape, layout).N * geometry(shape, layout).S;
+    if (merged.count !== want) throw new Error(`count ${merged.count}, expected ${want}`);
+  }
+});
+
+test("backward equals finite differences of the training forward", () => {
+  for (const layout of ["NCHW", "NHWC", "NC"]) {
+    const shape = shapeFor(layout, 2, 3, 5);
+    const g = geometry(shape, layout);
+    const x64 = Float64Array.from(randomArray(g.N * g.C * g.S, 41));
+    const w = Float64Array.from(randomArray(x64.length, 42)); // loss = Σ w·y  ⇒ dy = w
+    const gamma = Float64Array.from([1.5, 0.7, -1.1]), beta = Float64Array.from([0.1, -0.2, 0.3]);
+    const loss = (xx) => { const y = refBnTrain(xx, shape, layout, { gamma, beta, eps: 1e-5, momentum: 0.1, runningMean: [0, 0, 0], runningVar: [1, 1, 1] }).y; let s = 0; for (let i = 0; i < y.length; i++) s += w[i] * y[i]; return s; };
+    const x = Float32Array.from(x64);
+    const f = api.batchNormTrain(x, { shape, layout, gamma, beta });
+    const b = api.batchNormBackward(x, Float32Array.from(w), { shape, layout, gamma, saveMean: f.saveMean, saveInvstd: f.saveInvstd });
+    const h = 1e-5;
+    for (let i = 0; i < x64.length; i++) {
+      const xp = x64.slice(), xm = x64.slice(); xp[i] += h; xm[i] -= h;
+      const fd = (loss(xp) - loss(xm)) / (2 * h);
+      if (Math.abs(fd - b.dx[i]) > 2e-3 + 2e-3 * Math.abs(fd)) throw new Error(`${layout} dx[${i}] = ${b.dx[i]}, finite difference ${fd}`);
+    }
+    // dgamma, dbeta by finite differences on the parameters.
+    for (let c = 0; c < 3; c++) {
+      const lp = (gg, bb) => { const y = refBnTrain(x64, shape, layout, { gamma: gg, beta: bb, eps: 1e-5, momentum: 0.1, runningMean: [0, 0, 0], runningVar: [1, 1, 1] }).y; let s = 0; for (let i = 0; i < y.length; i++) s += w[i] * y[i]; return s; };
+      const gp = gamma.slice(), gm = gamma.slice(); gp[c] += h; gm[c] -= h;
+      const bp = beta.slice(), bm = beta.slice(); bp[c] += h; bm[c] -= h;
+      const fdg = (lp(gp, beta) - lp(gm, beta)) / (2 * h), fdb = (lp(gamma, bp) - lp(gamma, bm)) / (2 * h);
+      if (Math.abs(fdg - b.dgamma[c]) > 2e-3 + 2e-3 * Math.abs(fdg)) throw new Error(`${layout} dgamma[${c}] = ${b.dgamma[c]}, finite difference ${fdg}`);
+      if (Math.abs(fdb - b.dbeta[c]) > 2e-3 + 2e-3 * Math.abs(fdb)) throw new Error(`${layout} dbeta[${c}] = ${b.dbeta[c]}, finite difference ${fdb}`);
+    }
+  }
+});
+
+test("input views whose byteOffset is not a multiple of 16 (plain and in wasm memory)", () => {
+  const N = 2, C = 3, S = 21, n = N * C * S;
+  const x = randomArray(n, 51);
+  const e = refBnTrain(x, [N, C, S], "NCL", { eps: 1e-5, momentum: 0.1, runningMean: [0, 0, 0], runningVar: [1, 1, 1] });
+  for (const off of [1, 2, 3, 5]) {
+    const big = new Float32Array(n + 8); big.set(x, off);
+    const view = big.subarray(off, off + n);
+    close(api.batchNormTrain(view, { shape: [N, C, S], layout: "NCL" }).y, e.y, 2e-4, 1e-4, `plain view at +${off * 4} bytes`);
+    const t = api.tensor([1, 1, n + 8], "NCL");
+    t.data.set(x, off);
+    const wview = t.data.subarray(off, off + n);
+    const out = api.tensor([N, C, S], "NCL");
+    api.batchNormTrain(wview, { shape: [N, C, S], layout: "NCL", out });
+    close(out.data, e.y, 2e-4, 1e-4, `wasm view at +${off * 4} bytes`);
+    t.free(); out.free();
+  }
+});
+
+test("zero-copy tensors: outputs are tensors, caller-provided outputs are written in place", () => {
+  const shape = [2, 4, 3, 3], layout = "NCHW";
+  const x = randomArray(72, 61), dy = randomArray(72, 62);
+  const tx = api.tensor(shape, layout, x), tdy = api.tensor(shape, layout, dy);
+  const r = api.batchNormTrain(tx, {});
+  if (!(r.y instanceof api.Tensor)) throw new Error("y of a tensor input must be a Tensor");
+  const e = refBnTrain(x, shape, layout, { eps: 1e-5, momentum: 0.1, runningMean: [0, 0, 0, 0], runningVar: [1, 1, 1, 1], dy });
+  close(r.y.data, e.y, 2e-4, 1e-4, "tensor y");
+  const dx = api.tensor(shape, layout);
+  const b = api.batchNormBackward(tx, tdy, { saveMean: r.saveMean, saveInvstd: r.saveInvstd, out: dx });
+  if (b.dx !== dx) throw new Error("dx must be the caller's tensor");
+  close(dx.data, e.dx, 4e-4, 1e-4, "tensor dx");
+  // In place: y written over x.
+  const y2 = api.batchNormInfer(tx, { runningMean: e.saveMean, runningVar: e.var, out: tx, eps: 1e-5 });
+  if (y2 !== tx) throw new Error("in-place output must be x");
+  close(tx.data, e.y, 3e-4, 1e-4, "in-place y");
+  for (const t of [tx, tdy, dx, r.y]) t.free();
+});
+test.run();
