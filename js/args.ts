@@ -1,7 +1,7 @@
 // Resolving (x, shape, layout) for an op: a Tensor carries its own; a Float32Array needs both.
 import { Tensor } from "./tensor";
 import { geometry, fmtShape, type Geometry, type Layout } from "./layout";
-import { describe } from "./scope";
+import { describe, checkNotStale } from "./scope";
 
 export interface ShapeOptions {
   /** Shape of x as stored (row-major). Optional when x is a Tensor. */
@@ -19,6 +19,7 @@ export function resolveGeometry(x: unknown, o: ShapeOptions, name = "x"): Geomet
     return g;
   }
   if (!(x instanceof Float32Array)) throw new Error(`${name} must be a Float32Array or a simdnorm Tensor, got ${describe(x)}`);
+  checkNotStale(name, x);
   const g = geometry(o.shape, o.layout, name);
   if (x.length !== g.size) throw new Error(`${name} holds ${x.length} values, the shape ${fmtShape(g.shape)} needs ${g.size}`);
   return g;
@@ -26,6 +27,7 @@ export function resolveGeometry(x: unknown, o: ShapeOptions, name = "x"): Geomet
 
 /** A second big argument (dy, out) must have x's size. */
 export function sameSize(name: string, v: unknown, g: Geometry): void {
+  checkNotStale(name, v);
   if (v instanceof Tensor || v instanceof Float32Array) {
     if (v.length !== g.size) throw new Error(`${name} holds ${v.length} values, the shape ${fmtShape(g.shape)} needs ${g.size}`);
   }

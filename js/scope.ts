@@ -141,6 +141,13 @@ export class Scope {
   }
 }
 
+/** Throw when v is a view of wasm memory detached by a growth (it would read as empty). */
+export function checkNotStale(name: string, v: unknown): void {
+  if (v instanceof Float32Array && v.length === 0 && rt().heap.past.has(v.buffer)) {
+    throw new Error(`${name} is a view of wasm memory from before it grew (now detached, length 0): take a fresh view, e.g. tensor.data, after allocating`);
+  }
+}
+
 export function describe(v: unknown): string {
   if (v === null) return "null";
   if (v === undefined) return "undefined";

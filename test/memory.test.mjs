@@ -1,0 +1,49 @@
+// After 10,000 calls of every op (plain arrays and zero-copy tensors), wasm memory is back at
+// its baseline: no temporary is leaked and memory does not keep growing.
+import { test } from "uvu";
+import * as api from "../dist/index.js";
+import { randomArray } from "./reference.mjs";
+
+await api.init();
+const shape = [2, 3, 5, 5], layout = "NCHW", C = 3;
+const x = randomArray(150, 1), dy = randomArray(150, 2);
+const p = { gamma: [1, 2, 3], beta: [0, 0, 1], runningMean: new Float32Array(C), runningVar: Float32Array.of(1, 1, 1) };
+
+function ops(xx, dyy, geo) {
+  const r = api.batchNormTrain(xx, { ...geo, gamma: p.gamma, beta: p.beta, runningMean: p.runningMean, runningVar: p.runningVar });
+  const y = api.batchNormInfer(xx, { ...geo, ...p });
+  const b = api.batchNormBackward(xx, dyy, { ...geo, gamma: p.gamma, saveMean: r.saveMean, saveInvstd: r.saveInvstd });
+  const be = api.batchNormBackwardEval(xx, dyy, { ...geo, ...p });
+  api.channelStats(xx, geo);
+  api.backwardPartials(xx, dyy, { ...geo, saveMean: r.saveMean });
+  new api.StatsAccumulator(C).update(xx, geo);
+  try { api.batchNormTrain(xx, { ...geo, gamma: [1] }); } catch { /* failing calls must not leak either */ }
+  for (const o of [r.y, y, b.dx, be.dx]) if (o instanceof api.Tensor) o.free();
+  // Family ops, when present (issue 4), go through the same path.
+  for (const [fwd, bwd, extra] of [["instanceNorm", "instanceNormBackward", {}], ["groupNorm", "groupNormBackward", { groups: 3 }], ["layerNorm", "layerNormBackward", {}]]) {
+    if (!api[fwd]) continue;
+    const f = api[fwd](xx, { ...geo, ...extra });
+    const g = api[bwd](xx, dyy, { ...geo, ...extra, mean: f.mean, invstd: f.invstd });
+    for (const o of [f.y, g.dx]) if (o instanceof api.Tensor) o.free();
+  }
+}
+
+test("10,000 calls of every op leave memory at its baseline", () => {
+  const geo = { shape, layout };
+  const tx = api.tensor(shape, layout, x), tdy = api.tensor(shape, layout, dy);
+  ops(x, dy, geo); ops(tx, tdy, {}); // warm: scratch sizes settle
+  const before = api.memoryStats();
+  for (let i = 0; i < 5000; i++) { ops(x, dy, geo); ops(tx, tdy, {}); }
+  const after = api.memoryStats();
+  tx.free(); tdy.free();
+  if (after.allocatedBytes !== before.allocatedBytes) throw new Error(`allocated ${before.allocatedBytes} → ${after.allocatedBytes} bytes`);
+  if (after.memoryBytes !== before.memoryBytes) throw new Error(`memory grew ${before.memoryBytes} → ${after.memoryBytes} bytes`);
+});
+
+test("freeing every tensor returns allocated bytes to zero", () => {
+  const base = api.memoryStats().allocatedBytes;
+  const ts = Array.from({ length: 50 }, (_, i) => api.tensor([i + 1, 7], "NC"));
+  for (const t of ts.reverse()) t.free();
+  if (api.memoryStats().allocatedBytes !== base) throw new Error(`${api.memoryStats().allocatedBytes} bytes left, expected ${base}`);
+});
+test.run();
