@@ -21,13 +21,21 @@ export class Heap {
   /** Bytes currently allocated. */
   inUse = 0;
 
-  constructor(memory: WebAssembly.Memory, base: number) {
+  /** End of the range this heap may use, when it is confined to an arena (never grows). */
+  private readonly limit?: number;
+
+  /**
+   * Manage [base, end of memory), or only [base, limit) when limit is given: a worker sharing
+   * memory that another thread allocates uses an arena the owner lent it, and never grows it.
+   */
+  constructor(memory: WebAssembly.Memory, base: number, limit?: number) {
     this.memory = memory;
+    this.limit = limit;
     const start = Math.ceil(base / ALIGN) * ALIGN;
     this.buf = memory.buffer;
     this.f32v = new Float32Array(this.buf);
     this.f64v = new Float64Array(this.buf);
-    const end = this.buf.byteLength;
+    const end = limit ?? this.buf.byteLength;
     if (end > start) this.free.push([start, end - start]);
   }
 
@@ -74,6 +82,7 @@ export class Heap {
   }
 
   private grow(size: number): void {
+    if (this.limit !== undefined) throw new Error(`out of arena memory: needed ${size} bytes, the arena ends at ${this.limit} (${this.inUse} bytes in use)`);
     const oldEnd = this.buf.byteLength;
     const last = this.free[this.free.length - 1];
     const tailFree = last && last[0] + last[1] === oldEnd ? last[1] : 0;

@@ -21,6 +21,11 @@ export interface InitOptions {
    * Only valid with a module that imports its memory.
    */
   memory?: WebAssembly.Memory;
+  /**
+   * Allocate only inside [start, end) of `memory` (advanced: a worker sharing a memory that
+   * another thread owns and allocates; see js/workers). Default: everything above static data.
+   */
+  arena?: { start: number; end: number };
 }
 
 let current: Runtime | null = null;
@@ -67,7 +72,8 @@ async function load(opts: InitOptions): Promise<Runtime> {
   const memory = (raw.memory || opts.memory) as WebAssembly.Memory;
   if (!memory) throw new Error("init: the module neither exports nor was given a memory");
   const kernels = { ...(raw as object), memory } as Kernels;
-  const rt: Runtime = { kernels, heap: new Heap(memory, kernels.heap_base()), module };
+  const heap = opts.arena ? new Heap(memory, opts.arena.start, opts.arena.end) : new Heap(memory, kernels.heap_base());
+  const rt: Runtime = { kernels, heap, module };
   warmUp(rt);
   return rt;
 }
