@@ -4,7 +4,7 @@ import { withScope } from "./scope";
 import { statsInto, normalize, backwardReduce, backwardDx, tempBytes } from "./dispatch";
 import { resolveGeometry, sameSize, type ShapeOptions } from "./args";
 import { checkFinite, checkVec, checkNonNegative, type Vec } from "./errors";
-import { convention, batchWeight, type Convention } from "./conventions";
+import { convention, updateWeights, type Convention } from "./conventions";
 import { Tensor, type TensorLike } from "./tensor";
 import { fmtShape } from "./layout";
 
@@ -21,7 +21,11 @@ export interface BatchNormTrainOptions extends ShapeOptions {
   momentum?: number | null;
   /** Default per convention (1e-5 pytorch/onnx, 1e-3 keras/tf-fused). */
   eps?: number;
-  /** "pytorch" (default), "keras", "onnx", "tf-fused". */
+  /**
+   * "pytorch" (default), "keras", "onnx", "tf-fused", "caffe". For caffe, runningMean/runningVar
+   * are Caffe's blobs (λ-weighted sums: blob ← λ·blob + batch); the caller keeps the normalizer
+   * s ← λ·s + 1 (the BatchNorm layer does) and uses blob / s as the statistics.
+   */
   convention?: Convention;
   /** Batches seen before this one (for momentum null). Default 0. */
   numBatchesTracked?: number;
@@ -116,7 +120,7 @@ export function batchNormTrain(x: TensorLike, o: BatchNormTrainOptions): BatchNo
     const mhi = new Float32Array(C), scale = new Float32Array(C), shift = new Float32Array(C);
     const saveMean = new Float32Array(C), saveInvstd = new Float32Array(C), bvar = new Float32Array(C);
     const newMean = new Float64Array(C), newVar = new Float64Array(C);
-    const w = batchWeight(info, momentum, nbt);
+    const [keep, w] = updateWeights(info, momentum, nbt);
     for (let c = 0; c < C; c++) {
       const n = p[3 * c], mean = p[3 * c + 1], v = p[3 * c + 2] / n;
       const invstd = 1 / Math.sqrt(v + eps);
@@ -128,8 +132,8 @@ export function batchNormTrain(x: TensorLike, o: BatchNormTrainOptions): BatchNo
       saveMean[c] = mean; saveInvstd[c] = invstd; bvar[c] = v;
       if (o.runningMean) {
         const vr = info.unbiased ? p[3 * c + 2] / (n - 1) : v;
-        newMean[c] = (1 - w) * o.runningMean[c] + w * mean;
-        newVar[c] = (1 - w) * o.runningVar![c] + w * vr;
+        newMean[c] = keep * o.runningMean[c] + w * mean;
+        newVar[c] = keep * o.runningVar![c] + w * vr;
       }
     }
     normalize(s, g, xa.ptr, ya.ptr, mhi, scale, shift);

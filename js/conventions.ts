@@ -1,6 +1,6 @@
 // Running-statistics conventions of each framework (DESIGN.md "Conventions users arrive with").
 
-export type Convention = "pytorch" | "keras" | "onnx" | "tf-fused";
+export type Convention = "pytorch" | "keras" | "onnx" | "tf-fused" | "caffe";
 
 export interface ConventionInfo {
   /** Default momentum (its meaning depends on `momentumKeepsOld`). */
@@ -12,6 +12,11 @@ export interface ConventionInfo {
   unbiased: boolean;
   /** momentum null means a cumulative average over numBatchesTracked + 1 batches. */
   allowsCumulative: boolean;
+  /**
+   * Caffe: the running blobs hold λ-weighted sums (blob ← λ·blob + batch, λ = momentum) and a
+   * normalizer s ← λ·s + 1; the statistics are blob / s (0 while s = 0).
+   */
+  weightedSums?: boolean;
 }
 
 export const CONVENTIONS: Record<Convention, ConventionInfo> = {
@@ -20,12 +25,21 @@ export const CONVENTIONS: Record<Convention, ConventionInfo> = {
   onnx: { momentum: 0.9, eps: 1e-5, momentumKeepsOld: true, unbiased: false, allowsCumulative: false },
   // tf.raw_ops.FusedBatchNormV3: exponential_avg_factor is the weight of the new batch (default 1).
   "tf-fused": { momentum: 1.0, eps: 1e-3, momentumKeepsOld: false, unbiased: true, allowsCumulative: false },
+  // Caffe BatchNorm: moving_average_fraction λ; blobs [Σ λ^k·mean, Σ λ^k·var, s].
+  caffe: { momentum: 0.999, eps: 1e-5, momentumKeepsOld: true, unbiased: true, allowsCumulative: false, weightedSums: true },
 };
 
 export function convention(name: unknown): ConventionInfo {
   const c = CONVENTIONS[(name ?? "pytorch") as Convention];
   if (!c) throw new Error(`unknown convention "${String(name)}": expected one of ${Object.keys(CONVENTIONS).join(", ")}`);
   return c;
+}
+
+/** Running update running ← keep·running + batch·(batch statistic): [keep, batch]. */
+export function updateWeights(info: ConventionInfo, momentum: number | null, numBatchesTracked: number): [number, number] {
+  if (info.weightedSums) return [momentum as number, 1];
+  const w = batchWeight(info, momentum, numBatchesTracked);
+  return [1 - w, w];
 }
 
 /** Weight of the new batch for this update. */

@@ -81,6 +81,14 @@ export const GOLDEN_OPS = {
     const r = api.batchNormBackward(I.x, I.dy, { shape: c.shape, layout: c.layout, gamma: I.gamma, saveMean: I.save_mean, saveInvstd: I.save_invstd });
     return { dx: r.dx, dgamma: r.dgamma, dbeta: r.dbeta };
   },
+
+  fold_bn(api, c) {
+    const I = c.inputs;
+    return api.foldBatchNorm(I.weight, {
+      weightLayout: c.params.weight_layout ?? c.layout, shape: c.shape, bias: I.bias, gamma: I.gamma, beta: I.beta,
+      runningMean: I.running_mean, runningVar: I.running_var, eps: c.params.eps,
+    });
+  },
 };
 
 function geoChannels(c) {

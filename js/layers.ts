@@ -1,0 +1,252 @@
+// Layer objects: own the parameters, running statistics, gradient buffers and the train/eval
+// mode; every computation and every argument check is the functional API's. In training mode
+// the running statistics are updated by the same call that normalizes (batchNormTrain), so
+// "training output computed, moving averages never updated" cannot happen.
+import { batchNormTrain, batchNormInfer, batchNormBackward, batchNormBackwardEval } from "./batchnorm";
+import { convention, type Convention, type ConventionInfo } from "./conventions";
+import { resolveGeometry, type ShapeOptions } from "./args";
+import { checkFinite } from "./errors";
+import { fmtShape, LAYOUTS, type Layout } from "./layout";
+import { Tensor, type TensorLike } from "./tensor";
+
+export interface ForwardOptions extends ShapeOptions {
+  // shape: optional for Tensors and for NC Float32Arrays ([len/C, C]); layout: overrides the
+  // layer's (a Tensor's own layout is used by default).
+  /** Write y here (Tensor or Float32Array of x's size). Not x itself: backward needs x. */
+  out?: TensorLike;
+}
+
+export interface BackwardOptions {
+  /** Write dx here (may be dy). */
+  out?: TensorLike;
+  /** Add dgamma/dbeta to the gradient buffers instead of overwriting them (shared layers). */
+  accumulate?: boolean;
+}
+
+export interface NormLayerOptions {
+  /** Layout of Float32Array inputs (Tensors carry their own). Default "NC". */
+  layout?: Layout;
+  /** Learnable per-channel gamma (init 1) and beta (init 0). Default true. */
+  affine?: boolean;
+  eps?: number;
+}
+
+type Mode = "training" | "eval";
+
+interface Saved {
+  mode: Mode;
+  x: TensorLike;
+  shape: number[];
+  layout: Layout;
+  [k: string]: unknown;
+}
+
+export function knownLayout(l: string): Layout {
+  if (!Object.prototype.hasOwnProperty.call(LAYOUTS, l)) throw new Error(`unknown layout "${l}": expected one of ${Object.keys(LAYOUTS).join(", ")}`);
+  return l as Layout;
+}
+
+/**
+ * Shape/layout of x: given ones win, a Tensor brings its own, else `layout`; an NC Float32Array
+ * needs no shape ([len/C, C]).
+ */
+export function placement(x: unknown, C: number, o: ShapeOptions, layout: Layout): ShapeOptions {
+  const l = o.layout ?? (x instanceof Tensor ? x.layout : layout);
+  if (o.shape !== undefined || l !== "NC" || !(x instanceof Float32Array)) return { shape: o.shape, layout: l };
+  if (x.length % C) throw new Error(`x holds ${x.length} values, not a multiple of ${C} channels (pass { shape })`);
+  return { shape: [x.length / C, C], layout: l };
+}
+
+/** What the normalization layers share: parameters, gradients, mode, forward/backward bookkeeping. */
+export abstract class NormLayer {
+  readonly channels: number;
+  /** Layout assumed for Float32Array inputs. */
+  readonly layout: Layout;
+  readonly affine: boolean;
+  readonly eps: number;
+  /** Per-channel scale (null when affine is false). Edit in place; never replaced. */
+  readonly gamma: Float32Array | null;
+  readonly beta: Float32Array | null;
+  /** Gradients from the last backward (or their sum with `accumulate`). */
+  readonly dgamma: Float32Array | null;
+  readonly dbeta: Float32Array | null;
+  /** true after construction and train(); false after eval(). */
+  training = true;
+  protected saved: Saved | null = null;
+
+  constructor(channels: number, o: NormLayerOptions, defaultEps: number) {
+    if (!Number.isInteger(channels) || channels < 1) throw new Error(`channels must be a positive integer, got ${channels}`);
+    this.channels = channels;
+    this.layout = o.layout ?? "NC";
+    knownLayout(this.layout);
+    this.affine = o.affine ?? true;
+    this.eps = o.eps === undefined ? defaultEps : checkFinite("eps", o.eps, 0);
+    this.gamma = this.affine ? new Float32Array(channels).fill(1) : null;
+    this.beta = this.affine ? new Float32Array(channels) : null;
+    this.dgamma = this.affine ? new Float32Array(channels) : null;
+    this.dbeta = this.affine ? new Float32Array(channels) : null;
+  }
+
+  /** Training mode: batch statistics (and, for BatchNorm, running-statistics updates). */
+  train(on = true): this { this.training = on; return this; }
+
+  /** Eval mode: running statistics (BatchNorm), no updates. */
+  eval(): this { return this.train(false); }
+
+  zeroGrad(): this { this.dgamma?.fill(0); this.dbeta?.fill(0); return this; }
+
+  /** Shape and layout of x for this layer; throws when its channel count differs. */
+  protected where(x: TensorLike, o: ForwardOptions): { shape: number[]; layout: Layout } {
+    const g = resolveGeometry(x, placement(x, this.channels, o, this.layout));
+    if (g.C !== this.channels) throw new Error(`x has ${g.C} channels (shape ${fmtShape(g.shape)}, layout ${g.layout}), the layer has ${this.channels}`);
+    if (o.out !== undefined && o.out === x) throw new Error("out must not be x: backward needs the input (normalize in place with the functional API)");
+    return { shape: g.shape, layout: g.layout };
+  }
+
+  /** The forward this backward belongs to; throws on misuse. */
+  protected pending(name: string): Saved {
+    const s = this.saved;
+    if (!s) throw new Error(`${name}.backward: no forward to differentiate — call forward(x) first (each forward allows one backward)`);
+    const mode: Mode = this.training ? "training" : "eval";
+    if (s.mode !== mode) throw new Error(`${name}.backward in ${mode} mode after a forward in ${s.mode} mode: the gradient depends on the mode — call backward before train()/eval(), or run forward again`);
+    return s;
+  }
+
+  /** Store parameter gradients and drop the saved forward (only after the backward succeeded). */
+  protected finish(r: { dgamma: Float32Array; dbeta: Float32Array }, accumulate: boolean | undefined): void {
+    this.saved = null;
+    if (!this.dgamma || !this.dbeta) return;
+    if (!accumulate) { this.dgamma.set(r.dgamma); this.dbeta.set(r.dbeta); return; }
+    for (let c = 0; c < this.channels; c++) { this.dgamma[c] += r.dgamma[c]; this.dbeta[c] += r.dbeta[c]; }
+  }
+
+  /** Trainable values (2·C when affine, else 0). */
+  get trainableCount(): number { return this.affine ? 2 * this.channels : 0; }
+}
+
+export interface BatchNormOptions extends NormLayerOptions {
+  /** "pytorch" (default), "keras", "onnx", "tf-fused", "caffe": momentum meaning, eps, variance. */
+  convention?: Convention;
+  /** Meaning set by the convention; default per convention; null = cumulative average (pytorch). */
+  momentum?: number | null;
+}
+
+/**
+ * Batch norm over (N, C, …) in any layout (1D/2D/3D: NC, NCL, NCHW, NCDHW, NLC, NHWC, NDHWC).
+ * Training mode (the default, as in PyTorch) normalizes with batch statistics and updates the
+ * running statistics in the same call; eval mode normalizes with the running statistics.
+ * @example
+ * const bn = new BatchNorm(64);                 // NC, pytorch convention
+ * const y = bn.forward(x);                      // x: Float32Array of N·64 values
+ * const dx = bn.backward(dy);                   // fills bn.dgamma, bn.dbeta
+ * bn.eval(); const yTest = bn.forward(xTest);   // running statistics
+ */
+export class BatchNorm extends NormLayer {
+  readonly convention: Convention;
+  readonly momentum: number | null;
+  /**
+   * Running mean, updated in place by training forwards (Float32, as frameworks store it).
+   * For the caffe convention: Caffe's blob 0, the λ-weighted sum of batch means (see stats()).
+   */
+  readonly runningMean: Float32Array;
+  /** Running variance (unbiased or biased per convention). caffe: blob 1, a λ-weighted sum. */
+  readonly runningVar: Float32Array;
+  /** Training batches seen (PyTorch's num_batches_tracked). */
+  numBatchesTracked = 0;
+  /** caffe: the normalizer blob s (s ← λ·s + 1 per batch; statistics = blob / s). Else 1. */
+  normalizer: number;
+  private readonly info: ConventionInfo;
+
+  constructor(channels: number, o: BatchNormOptions = {}) {
+    const info = convention(o.convention);
+    super(channels, o, info.eps);
+    this.info = info;
+    this.convention = o.convention ?? "pytorch";
+    const m = o.momentum === undefined ? info.momentum : o.momentum;
+    if (m === null) {
+      if (!info.allowsCumulative) throw new Error(`momentum null (cumulative average) is a pytorch convention, not ${this.convention}`);
+    } else if (checkFinite("momentum", m, 0) > 1) throw new Error(`momentum must be in [0, 1], got ${m}`);
+    this.momentum = m;
+    this.runningMean = new Float32Array(channels);
+    // Caffe starts every blob at 0 (statistics 0/0 → 0); the others at mean 0, variance 1.
+    this.runningVar = new Float32Array(channels).fill(info.weightedSums ? 0 : 1);
+    this.normalizer = info.weightedSums ? 0 : 1;
+  }
+
+  /**
+   * y = BN(x). Training: batch statistics, running statistics updated (only if everything
+   * succeeded). Eval: running statistics. Returns a Tensor when x is a Tensor (caller frees),
+   * else a Float32Array. x must stay unchanged until backward.
+   * @throws on a wrong channel count or shape, or (training) one value per channel.
+   */
+  forward(x: TensorLike, o: ForwardOptions = {}): TensorLike {
+    const at = this.where(x, o);
+    const common = { ...at, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, eps: this.eps, out: o.out };
+    if (!this.training) {
+      const { mean, var: v } = this.stats();
+      const y = batchNormInfer(x, { ...common, runningMean: mean, runningVar: v });
+      this.saved = { mode: "eval", x, ...at, mean, var: v };
+      return y;
+    }
+    const r = batchNormTrain(x, {
+      ...common, runningMean: this.runningMean, runningVar: this.runningVar, momentum: this.momentum,
+      convention: this.convention, numBatchesTracked: this.numBatchesTracked,
+    });
+    this.numBatchesTracked = r.numBatchesTracked;
+    // Caffe keeps s in a float blob: stay float32 so exported blobs round-trip exactly.
+    if (this.info.weightedSums) this.normalizer = Math.fround((this.momentum as number) * this.normalizer + 1);
+    this.saved = { mode: "training", x, ...at, saveMean: r.saveMean, saveInvstd: r.saveInvstd };
+    return r.y;
+  }
+
+  /**
+   * dx from dy for the last forward, in the mode it ran in (training: through the batch
+   * statistics; eval: statistics are constants). Sets dgamma/dbeta (adds with `accumulate`).
+   * @throws before any forward, after a forward in the other mode, or twice for one forward.
+   */
+  backward(dy: TensorLike, o: BackwardOptions = {}): TensorLike {
+    const s = this.pending("BatchNorm");
+    const common = { shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, out: o.out };
+    const r = s.mode === "training"
+      ? batchNormBackward(s.x, dy, { ...common, saveMean: s.saveMean as Float32Array, saveInvstd: s.saveInvstd as Float32Array })
+      : batchNormBackwardEval(s.x, dy, { ...common, runningMean: s.mean as Float32Array, runningVar: s.var as Float32Array, eps: this.eps });
+    this.finish(r, o.accumulate);
+    return r.dx;
+  }
+
+  /**
+   * The statistics eval mode uses, as copies: runningMean/runningVar, or for caffe the blobs
+   * divided by the normalizer (0 while the normalizer is 0, as Caffe does).
+   */
+  stats(): { mean: Float32Array; var: Float32Array } {
+    const f = this.normalizer === 0 ? 0 : 1 / this.normalizer;
+    const mean = new Float32Array(this.channels), v = new Float32Array(this.channels);
+    for (let c = 0; c < this.channels; c++) { mean[c] = this.runningMean[c] * f; v[c] = this.runningVar[c] * f; }
+    return { mean, var: v };
+  }
+
+  /**
+   * Replace the running statistics (e.g. precise population statistics, imported weights).
+   * caffe: the values are stored as the blobs with normalizer s (default 1: the blobs are then
+   * the statistics themselves).
+   * @throws on wrong lengths or a negative variance; changes nothing then.
+   */
+  setStats(mean: ArrayLike<number>, variance: ArrayLike<number>, normalizer = 1): this {
+    const C = this.channels;
+    if (mean?.length !== C) throw new Error(`mean has ${mean?.length} values, the layer has ${C} channels`);
+    if (variance?.length !== C) throw new Error(`var has ${variance?.length} values, the layer has ${C} channels`);
+    for (let c = 0; c < C; c++) {
+      if (!(variance[c] >= 0)) throw new Error(`var[${c}] is ${variance[c]}: variances must be ≥ 0`);
+      if (!Number.isFinite(mean[c])) throw new Error(`mean[${c}] is ${mean[c]}: means must be finite`);
+    }
+    checkFinite("normalizer", normalizer, 0);
+    if (!this.info.weightedSums && normalizer !== 1) throw new Error(`a normalizer is a caffe state; the ${this.convention} convention stores statistics (normalizer 1), got ${normalizer}`);
+    this.runningMean.set(mean);
+    this.runningVar.set(variance);
+    this.normalizer = Math.fround(normalizer);
+    return this;
+  }
+
+  /** true for conventions whose running variance is unbiased (m/(m−1)). */
+  get unbiased(): boolean { return this.info.unbiased; }
+}
