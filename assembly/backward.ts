@@ -12,6 +12,19 @@ function block_reduce(px: usize, pd: usize, len: i32, m: f32): void {
   const mv = f32x4.splat(m);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
   let i = 0;
+  if (m == 0) {
+    // Data near zero (JS passes m = 0 when |mean| ≤ std; it corrects Σdy·x by −mean·Σdy in f64).
+    let a2 = f32x4.splat(0), a3 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+    for (; i + 16 <= len; i += 16) {
+      const o = <usize>i << 2;
+      const d0 = v128.load(pd + o), d1 = v128.load(pd + o, 16), d2 = v128.load(pd + o, 32), d3 = v128.load(pd + o, 48);
+      a0 = f32x4.add(a0, d0); b0 = f32x4.add(b0, f32x4.mul(d0, v128.load(px + o)));
+      a1 = f32x4.add(a1, d1); b1 = f32x4.add(b1, f32x4.mul(d1, v128.load(px + o, 16)));
+      a2 = f32x4.add(a2, d2); b2 = f32x4.add(b2, f32x4.mul(d2, v128.load(px + o, 32)));
+      a3 = f32x4.add(a3, d3); b3 = f32x4.add(b3, f32x4.mul(d3, v128.load(px + o, 48)));
+    }
+    a0 = f32x4.add(a0, a2); a1 = f32x4.add(a1, a3); b0 = f32x4.add(b0, b2); b1 = f32x4.add(b1, b3);
+  }
   for (; i + 8 <= len; i += 8) {
     const o = <usize>i << 2;
     const d0 = v128.load(pd + o), d1 = v128.load(pd + o, 16);
@@ -101,6 +114,15 @@ export function backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, 
       const ms = load<f32>(m + co), ks = load<f32>(k + co), as = load<f32>(c1 + co), bs = load<f32>(c0 + co);
       const mv = f32x4.splat(ms), kv = f32x4.splat(ks), av = f32x4.splat(as), bv = f32x4.splat(bs);
       let i = 0;
+      if (ms == 0) {
+        for (; i + 8 <= S; i += 8) {
+          const o = <usize>i << 2;
+          const r0 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(v128.load(px + o), av)), bv);
+          const r1 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o, 16), kv), f32x4.mul(v128.load(px + o, 16), av)), bv);
+          v128.store(po + o, r0);
+          v128.store(po + o, r1, 16);
+        }
+      }
       for (; i + 8 <= S; i += 8) {
         const o = <usize>i << 2;
         const r0 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(f32x4.sub(v128.load(px + o), mv), av)), bv);
