@@ -3,6 +3,10 @@
 export { stats_f32_cf, stats_f32_cl } from "./stats";
 export { normalize_f32_cf, normalize_f32_cl } from "./normalize";
 export { backward_reduce_f32_cf, backward_reduce_f32_cl, backward_dx_f32_cf, backward_dx_f32_cl } from "./backward";
+export {
+  layernorm_normalize_f32_cl, layernorm_normalize_f32_cf, layernorm_backward_reduce_f32_cl,
+  layernorm_backward_reduce_f32_cf, layernorm_backward_dx_f32_cl, layernorm_backward_dx_f32_cf,
+} from "./layernorm";
 export { pattern_len } from "./common";
 
 /** First byte JS may allocate: everything above the module's static data. */

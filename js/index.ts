@@ -14,3 +14,4 @@ export { NormLayer, BatchNorm, type BatchNormOptions, type NormLayerOptions, typ
 export { exportWeights, importWeights, parameterCounts, type WeightFormat, type KerasWeights, type TorchStateDict, type CaffeWeights, type OnnxWeights, type ParameterCounts, type ImportOptions } from "./interop";
 export { Standardizer, preciseBatchNormStats, applyStats, type StandardizerOptions, type StandardizerJSON, type Batch } from "./standardize";
 export { foldBatchNorm, type WeightLayout, type FoldOptions } from "./fold";
+export * from "./family/index";

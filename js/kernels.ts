@@ -12,4 +12,10 @@ export interface Kernels {
   backward_reduce_f32_cl(R: number, C: number, x: number, dy: number, m: number, acc: number, scratch: number): void;
   backward_dx_f32_cf(N: number, C: number, S: number, x: number, dy: number, m: number, k: number, c1: number, c0: number, dx: number): void;
   backward_dx_f32_cl(R: number, C: number, x: number, dy: number, m: number, k: number, c1: number, c0: number, dx: number, scratch: number): void;
+  layernorm_normalize_f32_cl(R: number, C: number, x: number, m: number, a: number, b: number, gamma: number, beta: number, y: number): void;
+  layernorm_normalize_f32_cf(N: number, C: number, S: number, x: number, m: number, a: number, b: number, gamma: number, beta: number, y: number): void;
+  layernorm_backward_reduce_f32_cl(R: number, C: number, x: number, dy: number, m: number, a: number, b: number, gamma: number, sacc: number, cacc: number, scratch: number): void;
+  layernorm_backward_reduce_f32_cf(N: number, C: number, S: number, x: number, dy: number, m: number, a: number, b: number, gamma: number, sacc: number, cacc: number, scratch: number): void;
+  layernorm_backward_dx_f32_cl(R: number, C: number, x: number, dy: number, m: number, k: number, c1: number, c0: number, gamma: number, dx: number): void;
+  layernorm_backward_dx_f32_cf(N: number, C: number, S: number, x: number, dy: number, m: number, k: number, c1: number, c0: number, gamma: number, dx: number): void;
 }

@@ -95,6 +95,12 @@ function warmUp(rt: Runtime): void {
     k.backward_reduce_f32_cl(5, 4, x, x, pr, acc, sc);
     k.backward_dx_f32_cf(1, 2, 20, x, x, pr, pr, pr, pr, x);
     k.backward_dx_f32_cl(5, 4, x, x, pr, pr, pr, pr, x, sc);
+    k.layernorm_normalize_f32_cl(5, 8, x, pr, pr, pr, pr, pr, x);
+    k.layernorm_normalize_f32_cf(1, 2, 20, x, pr, pr, pr, pr, pr, x);
+    k.layernorm_backward_reduce_f32_cl(5, 8, x, x, pr, pr, pr, pr, acc, acc, sc);
+    k.layernorm_backward_reduce_f32_cf(1, 2, 20, x, x, pr, pr, pr, pr, acc, acc, sc);
+    k.layernorm_backward_dx_f32_cl(5, 8, x, x, pr, pr, pr, pr, pr, x);
+    k.layernorm_backward_dx_f32_cf(1, 2, 20, x, x, pr, pr, pr, pr, pr, x);
   }
   heap.release(p);
 }

@@ -89,7 +89,20 @@ export const GOLDEN_OPS = {
       runningMean: I.running_mean, runningVar: I.running_var, eps: c.params.eps,
     });
   },
+
+  instance_norm: (api, c) => familyCase(api, c, api.instanceNorm, api.instanceNormBackward),
+  group_norm: (api, c) => familyCase(api, c, api.groupNorm, api.groupNormBackward),
+  layer_norm: (api, c) => familyCase(api, c, api.layerNorm, api.layerNormBackward),
 };
+
+/** Instance / group / layer norm: forward, then (when dy is given) backward from its statistics. */
+function familyCase(api, c, forward, backward) {
+  const I = c.inputs, geo = { shape: c.shape, layout: c.layout, groups: c.params.groups };
+  const r = forward(I.x, { ...geo, gamma: I.gamma, beta: I.beta, eps: c.params.eps });
+  if (!I.dy) return { y: r.y };
+  const b = backward(I.x, I.dy, { ...geo, gamma: I.gamma, mean: r.mean, invstd: r.invstd });
+  return { y: r.y, dx: b.dx, dgamma: b.dgamma, dbeta: b.dbeta };
+}
 
 function geoChannels(c) {
   const cl = ["NLC", "NHWC", "NDHWC"].includes(c.layout);

@@ -1,0 +1,79 @@
+// Instance and group norm on the batch-norm kernels: every (sample, channel) pair becomes a
+// "channel" of a view, so no new kernels are needed.
+//
+// Channels-first (N, C, S) is one (1, N·C, S) view (dispatch.ts picks cf / pseudo-channel
+// kernels as for batch norm); a group's C/G channels are contiguous, so group statistics are the
+// (1, N·G, (C/G)·S) view. Channels-last (N·S rows of C) takes one call of the cl kernels per
+// sample (pointer offsets); group statistics merge the group's per-channel triples (Chan).
+import type { Scope } from "../scope";
+import type { Geometry } from "../layout";
+import { rt } from "../runtime";
+import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, type View3 } from "../dispatch";
+import { chanMergeInto } from "../welford";
+
+const ncView = (g: Geometry): View3 => ({ N: 1, C: g.N * g.C, S: g.S, channelsLast: false });
+const groupView = (g: Geometry, G: number): View3 => ({ N: 1, C: g.N * G, S: (g.C / G) * g.S, channelsLast: false });
+
+/** Bytes of temporaries one forward or backward call below may take (for Scope.commit). */
+export function groupTempBytes(g: Geometry, G: number): number {
+  const NC = g.N * g.C;
+  if (!g.channelsLast) return tempBytes(groupView(g, G)) + 2 * tempBytes(ncView(g)) + 24 * g.N * G + 4096;
+  return 64 * rt().kernels.pattern_len(g.C) + 96 * NC + 4096;
+}
+
+/** (count, mean, M2) per (n, group), n-major: a Float64Array of N·G triples. */
+export function groupStats(s: Scope, g: Geometry, G: number, x: number): Float64Array {
+  const K = g.N * G;
+  if (!g.channelsLast) {
+    const acc = s.temp(24 * K);
+    s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 3 * K);
+    statsInto(s, groupView(g, G), x, acc);
+    return s.heap.f64(acc, 3 * K).slice();
+  }
+  const { N, C, S } = g, k = rt().kernels;
+  const acc = s.temp(24 * N * C), scratch = s.temp(16 * k.pattern_len(C));
+  s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 3 * N * C);
+  for (let n = 0; n < N; n++) k.stats_f32_cl(S, C, x + 4 * n * S * C, acc + 24 * n * C, scratch);
+  const F = s.heap.F64, out = new Float64Array(3 * K), per = C / G;
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const i = (acc >> 3) + 3 * (n * C + c);
+      chanMergeInto(out, 3 * (n * G + Math.floor(c / per)), F[i], F[i + 1], F[i + 2]);
+    }
+  }
+  return out;
+}
+
+/** y = (x − m)·scale + shift with N·C parameters ((n, c) order). */
+export function normalizeNC(s: Scope, g: Geometry, x: number, y: number, m: Float32Array, scale: Float32Array, shift: Float32Array): void {
+  if (!g.channelsLast) { normalize(s, ncView(g), x, y, m, scale, shift); return; }
+  const { N, C, S } = g, k = rt().kernels;
+  const pm = s.f32(m), ps = s.f32(scale), pt = s.f32(shift), scratch = s.temp(12 * k.pattern_len(C));
+  for (let n = 0; n < N; n++) {
+    const o = 4 * n * S * C, p = 4 * n * C;
+    k.normalize_f32_cl(S, C, x + o, pm + p, ps + p, pt + p, y + o, scratch);
+  }
+}
+
+/** (Σdy, Σdy·(x − m)) per (n, c): a Float64Array of N·C pairs. */
+export function reduceNC(s: Scope, g: Geometry, x: number, dy: number, m: Float32Array): Float64Array {
+  if (!g.channelsLast) return backwardReduce(s, ncView(g), x, dy, m);
+  const { N, C, S } = g, k = rt().kernels;
+  const pm = s.f32(m), acc = s.temp(16 * N * C), scratch = s.temp(12 * k.pattern_len(C));
+  s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 2 * N * C);
+  for (let n = 0; n < N; n++) {
+    k.backward_reduce_f32_cl(S, C, x + 4 * n * S * C, dy + 4 * n * S * C, pm + 4 * n * C, acc + 16 * n * C, scratch);
+  }
+  return s.heap.f64(acc, 2 * N * C).slice();
+}
+
+/** dx = dy·k + (x − m)·c1 + c0 with N·C parameters. */
+export function dxNC(s: Scope, g: Geometry, x: number, dy: number, dx: number, m: Float32Array, kk: Float32Array, c1: Float32Array, c0: Float32Array): void {
+  if (!g.channelsLast) { backwardDx(s, ncView(g), x, dy, dx, m, kk, c1, c0); return; }
+  const { N, C, S } = g, k = rt().kernels;
+  const pm = s.f32(m), pk = s.f32(kk), p1 = s.f32(c1), p0 = s.f32(c0), scratch = s.temp(16 * k.pattern_len(C));
+  for (let n = 0; n < N; n++) {
+    const o = 4 * n * S * C, p = 4 * n * C;
+    k.backward_dx_f32_cl(S, C, x + o, dy + o, pm + p, pk + p, p1 + p, p0 + p, dx + o, scratch);
+  }
+}
