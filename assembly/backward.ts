@@ -7,6 +7,7 @@
 import { pattern_len, expand_pattern, fold_lane, ret0, ret1, hsum } from "./common";
 
 const BLOCK: i32 = 4096;
+const STREAM_BLOCK: i32 = 1024;
 
 function block_reduce(px: usize, pd: usize, len: i32, m: f32): void {
   const mv = f32x4.splat(m);
@@ -66,40 +67,61 @@ export function backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usi
   }
 }
 
-/** Channels-last (R, C). scratch: 3·L f32 (16-byte aligned). Tail: scalar into the pattern. */
+/**
+ * Channels-last (R, C). scratch: 3·L f32 (16-byte aligned). Super-rows of L values (L/C rows);
+ * per block of ~4096 values, 8 lanes at a time run down the super-rows with accumulators in
+ * registers, then lanes fold into f64 per channel. Tail: the last R mod (L/C) rows in scalar f64.
+ */
 export function backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, acc: usize, scratch: usize): void {
   const L = pattern_len(C);
   const mp = scratch, ap = scratch + (<usize>L << 2), bp = scratch + (<usize>L << 3);
   expand_pattern(C, L, m, mp);
-  const perPat = L / C;
-  let B = max(BLOCK / C, 16);
-  B = (B + perPat - 1) / perPat * perPat;
-  for (let r0 = 0; r0 < R; r0 += B) {
-    const rb = min(B, R - r0);
-    const vals = rb * C;
-    const full = vals - vals % L;
-    const base = <usize>r0 * <usize>C << 2;
-    const px = x + base, pd = dy + base;
-    memory.fill(ap, 0, <usize>L << 3);
-    for (let i = 0; i < full; i += L) {
-      const q = <usize>i << 2;
-      for (let j = 0; j < L; j += 4) {
-        const o = <usize>j << 2;
-        const d = v128.load(pd + q + o);
-        v128.store(ap + o, f32x4.add(v128.load(ap + o), d));
-        v128.store(bp + o, f32x4.add(v128.load(bp + o), f32x4.mul(d, f32x4.sub(v128.load(px + q + o), v128.load(mp + o)))));
+  const per = L / C, supers = R / per;
+  const SB = max(BLOCK / L, 256); // amortize the per-block fold
+  const stride = <usize>L << 2;
+  for (let b0 = 0; b0 < supers; b0 += SB) {
+    const nb = min(SB, supers - b0);
+    const base = <usize>b0 * <usize>L << 2;
+    let j = 0;
+    for (; j + 8 <= L; j += 8) {
+      const o = <usize>j << 2;
+      const m0 = v128.load(mp + o), m1 = v128.load(mp + o, 16);
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+      let px = x + base + o, pd = dy + base + o;
+      for (let r = 0; r < nb; r++, px += stride, pd += stride) {
+        const d0 = v128.load(pd), d1 = v128.load(pd, 16);
+        a0 = f32x4.add(a0, d0); a1 = f32x4.add(a1, d1);
+        c0 = f32x4.add(c0, f32x4.mul(d0, f32x4.sub(v128.load(px), m0)));
+        c1 = f32x4.add(c1, f32x4.mul(d1, f32x4.sub(v128.load(px, 16), m1)));
       }
+      v128.store(ap + o, a0); v128.store(ap + o, a1, 16);
+      v128.store(bp + o, c0); v128.store(bp + o, c1, 16);
     }
-    for (let i = full; i < vals; i++) {
-      const o = <usize>(i - full) << 2, q = <usize>i << 2;
-      const d = load<f32>(pd + q);
-      store<f32>(ap + o, load<f32>(ap + o) + d);
-      store<f32>(bp + o, load<f32>(bp + o) + d * (load<f32>(px + q) - load<f32>(mp + o)));
+    for (; j < L; j += 4) {
+      const o = <usize>j << 2;
+      const m0 = v128.load(mp + o);
+      let a0 = f32x4.splat(0), c0 = f32x4.splat(0);
+      let px = x + base + o, pd = dy + base + o;
+      for (let r = 0; r < nb; r++, px += stride, pd += stride) {
+        const d0 = v128.load(pd);
+        a0 = f32x4.add(a0, d0);
+        c0 = f32x4.add(c0, f32x4.mul(d0, f32x4.sub(v128.load(px), m0)));
+      }
+      v128.store(ap + o, a0); v128.store(bp + o, c0);
     }
     for (let c = 0; c < C; c++) {
       const a = acc + (<usize>c << 4);
       store<f64>(a, load<f64>(a) + fold_lane(C, L, ap, c));
       store<f64>(a, load<f64>(a, 8) + fold_lane(C, L, bp, c), 8);
+    }
+  }
+  for (let r = supers * per; r < R; r++) {
+    for (let c = 0; c < C; c++) {
+      const q = (<usize>r * <usize>C + <usize>c) << 2;
+      const d = <f64>load<f32>(dy + q);
+      const a = acc + (<usize>c << 4);
+      store<f64>(a, load<f64>(a) + d);
+      store<f64>(a, load<f64>(a, 8) + d * <f64>(load<f32>(x + q) - load<f32>(m + (<usize>c << 2))), 8);
     }
   }
 }
@@ -142,7 +164,11 @@ export function backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, 
   }
 }
 
-/** Channels-last (R, C). scratch: 4·L f32 (16-byte aligned). Tail: last (R·C) % L values scalar. */
+/**
+ * Channels-last (R, C): dx = dy·k + (x − m)·c1 + c0. scratch: 4·L f32 (16-byte aligned).
+ * Super-rows of L values, blocks of ~4096 values, 8 lanes at a time with parameters in
+ * registers. Tail: the last R mod (L/C) rows (< L values) in scalar.
+ */
 export function backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize, scratch: usize): void {
   const L = pattern_len(C);
   const mp = scratch, kp = scratch + (<usize>L << 2), ap = scratch + (<usize>L << 3), bp = scratch + (<usize>L * 12);
@@ -150,17 +176,30 @@ export function backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize
   expand_pattern(C, L, k, kp);
   expand_pattern(C, L, c1, ap);
   expand_pattern(C, L, c0, bp);
-  const total = <usize>R * <usize>C;
-  const full = total - total % <usize>L;
-  for (let i: usize = 0; i < full; i += <usize>L) {
-    const q = i << 2;
-    for (let j: usize = 0; j < <usize>L; j += 4) {
-      const o = j << 2;
-      const r = f32x4.add(f32x4.add(f32x4.mul(v128.load(dy + q + o), v128.load(kp + o)),
-        f32x4.mul(f32x4.sub(v128.load(x + q + o), v128.load(mp + o)), v128.load(ap + o))), v128.load(bp + o));
-      v128.store(dx + q + o, r);
+  const per = L / C, supers = R / per;
+  const SB = max(STREAM_BLOCK / L, 4); // x, dy and dx of a block stay in L1
+  const stride = <usize>L << 2;
+  for (let b0 = 0; b0 < supers; b0 += SB) {
+    const nb = min(SB, supers - b0);
+    const base = <usize>b0 * <usize>L << 2;
+    for (let j = 0; j < L; j += 4) {
+      // One vector per lane group: 4 parameter registers, two rows per iteration for ILP.
+      const o = <usize>j << 2;
+      const mv = v128.load(mp + o), kv = v128.load(kp + o), av = v128.load(ap + o), bv = v128.load(bp + o);
+      let px = x + base + o, pd = dy + base + o, po = dx + base + o;
+      let r = 0;
+      for (; r + 2 <= nb; r += 2, px += stride << 1, pd += stride << 1, po += stride << 1) {
+        const r0 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd), kv), f32x4.mul(f32x4.sub(v128.load(px), mv), av)), bv);
+        const r1 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + stride), kv), f32x4.mul(f32x4.sub(v128.load(px + stride), mv), av)), bv);
+        v128.store(po, r0);
+        v128.store(po + stride, r1);
+      }
+      if (r < nb) {
+        v128.store(po, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd), kv), f32x4.mul(f32x4.sub(v128.load(px), mv), av)), bv));
+      }
     }
   }
+  const full = <usize>supers * <usize>L, total = <usize>R * <usize>C;
   for (let i = full; i < total; i++) {
     const o = (i - full) << 2, q = i << 2;
     store<f32>(dx + q, load<f32>(dy + q) * load<f32>(kp + o) + (load<f32>(x + q) - load<f32>(mp + o)) * load<f32>(ap + o) + load<f32>(bp + o));

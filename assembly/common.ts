@@ -1,16 +1,17 @@
 // Shared helpers for the kernels: channels-last lane patterns, Chan's merge, multi-value "returns".
 //
 // Channels-last rows of C values are processed as one flat stream whose lane pattern repeats
-// every L = lcm(C, 4) values (raised to ≥ 16 so four independent vectors are in flight). A
-// per-channel parameter is expanded into an L-long pattern once, so every SIMD lane always
-// meets "its" channel: C = 3 images stay vectorized.
+// every L values, L a multiple of C and of 16 (lcm(C, 4), doubled until 16 divides it), so the
+// kernels can run 4 independent vectors per step down "super-rows" of L values. A per-channel
+// parameter is expanded into an L-long pattern once, so every SIMD lane always meets "its"
+// channel: C = 3 images stay vectorized (L = 48).
 
-/** Pattern length: a multiple of 4 and of C, at least 16. */
+/** Pattern length: a multiple of C and of 16. */
 export function pattern_len(C: i32): i32 {
   let a = C, b = 4;
   while (b != 0) { const t = a % b; a = b; b = t; }
   let L = (C / a) * 4;
-  while (L < 16) L <<= 1;
+  while (L & 15) L <<= 1;
   return L;
 }
 

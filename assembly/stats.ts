@@ -110,60 +110,114 @@ export function stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): void
 }
 
 /**
+ * Σ (x − k) and Σ (x − k)² per lane of an L-long pattern over nb super-rows of L values
+ * (p, p + 4L, …) → sp, qp (f32 patterns). Register-blocked: 16 lanes (4 vectors) at a time run
+ * down the super-rows, so accumulators stay in registers; a chunk of all-zero shifts skips the
+ * subtraction. L is a multiple of 4; a last chunk narrower than 16 goes one vector at a time.
+ */
+function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize): void {
+  const stride = <usize>L << 2;
+  let j = 0;
+  for (; j + 16 <= L; j += 16) {
+    const o = <usize>j << 2;
+    const k0 = v128.load(kp + o), k1 = v128.load(kp + o, 16), k2 = v128.load(kp + o, 32), k3 = v128.load(kp + o, 48);
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let q0 = f32x4.splat(0), q1 = f32x4.splat(0), q2 = f32x4.splat(0), q3 = f32x4.splat(0);
+    let q = p + o;
+    if (!v128.any_true(v128.or(v128.or(k0, k1), v128.or(k2, k3)))) {
+      for (let r = 0; r < nb; r++, q += stride) {
+        const d0 = v128.load(q), d1 = v128.load(q, 16), d2 = v128.load(q, 32), d3 = v128.load(q, 48);
+        s0 = f32x4.add(s0, d0); q0 = f32x4.add(q0, f32x4.mul(d0, d0));
+        s1 = f32x4.add(s1, d1); q1 = f32x4.add(q1, f32x4.mul(d1, d1));
+        s2 = f32x4.add(s2, d2); q2 = f32x4.add(q2, f32x4.mul(d2, d2));
+        s3 = f32x4.add(s3, d3); q3 = f32x4.add(q3, f32x4.mul(d3, d3));
+      }
+    } else {
+      for (let r = 0; r < nb; r++, q += stride) {
+        const d0 = f32x4.sub(v128.load(q), k0), d1 = f32x4.sub(v128.load(q, 16), k1);
+        const d2 = f32x4.sub(v128.load(q, 32), k2), d3 = f32x4.sub(v128.load(q, 48), k3);
+        s0 = f32x4.add(s0, d0); q0 = f32x4.add(q0, f32x4.mul(d0, d0));
+        s1 = f32x4.add(s1, d1); q1 = f32x4.add(q1, f32x4.mul(d1, d1));
+        s2 = f32x4.add(s2, d2); q2 = f32x4.add(q2, f32x4.mul(d2, d2));
+        s3 = f32x4.add(s3, d3); q3 = f32x4.add(q3, f32x4.mul(d3, d3));
+      }
+    }
+    v128.store(sp + o, s0); v128.store(sp + o, s1, 16); v128.store(sp + o, s2, 32); v128.store(sp + o, s3, 48);
+    v128.store(qp + o, q0); v128.store(qp + o, q1, 16); v128.store(qp + o, q2, 32); v128.store(qp + o, q3, 48);
+  }
+  for (; j < L; j += 4) {
+    const o = <usize>j << 2;
+    const k0 = v128.load(kp + o);
+    let s0 = f32x4.splat(0), q0 = f32x4.splat(0);
+    let q = p + o;
+    for (let r = 0; r < nb; r++, q += stride) {
+      const d0 = f32x4.sub(v128.load(q), k0);
+      s0 = f32x4.add(s0, d0); q0 = f32x4.add(q0, f32x4.mul(d0, d0));
+    }
+    v128.store(sp + o, s0); v128.store(qp + o, q0);
+  }
+}
+
+/**
  * Channels-last (R, C): R rows of C contiguous channels. Merges into acc (C triples).
- * scratch: 4·L f32 (16-byte aligned), L = pattern_len(C). Tail: rows that do not fill a whole
- * pattern are added lane by lane (scalar) into the same pattern slots.
+ * scratch: 4·L f32 (16-byte aligned), L = pattern_len(C). Rows are grouped into super-rows of
+ * L values (L/C rows) so every lane keeps one channel; blocks of ≥ 256 super-rows and ≥ 4096
+ * values are summed once around per-channel shifts (0 near zero, else the running mean) and,
+ * when any channel shows cancellation, redone around the block's own means (from L1/L2).
+ * Tail: the last R mod (L/C) rows (< L values) are merged per channel in scalar two-pass.
  */
 export function stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: usize): void {
   const L = pattern_len(C);
-  const sum = scratch, mpat = scratch + (<usize>L << 2);
-  const s1p = scratch + (<usize>L << 3), s2p = scratch + (<usize>L * 12);
-  // Rows per block: whole patterns, ≥ 4096 values and ≥ 16 rows so the per-block fold is cheap.
-  const perPat = L / C;
-  let B = max(BLOCK / C, 16);
-  B = (B + perPat - 1) / perPat * perPat;
-  for (let r0 = 0; r0 < R; r0 += B) {
-    const rb = min(B, R - r0);
-    const vals = rb * C;
-    const full = vals - vals % L;
-    const p = x + (<usize>r0 * <usize>C << 2);
-    // Pass 1: lane sums into the pattern.
-    memory.fill(sum, 0, <usize>L << 2);
-    for (let i = 0; i < full; i += L) {
-      const q = p + (<usize>i << 2);
-      for (let j = 0; j < L; j += 4) {
-        const o = <usize>j << 2;
-        v128.store(sum + o, f32x4.add(v128.load(sum + o), v128.load(q + o)));
-      }
+  const per = L / C;
+  const sp = scratch, qp = scratch + (<usize>L << 2), kp = scratch + (<usize>L << 3);
+  const supers = R / per;
+  // ≥ 256 super-rows per block so the per-channel fold, check and f64 merge (a division each)
+  // stay a small fraction of the work even for wide rows.
+  const SB = max(BLOCK / L, 256);
+  for (let s0 = 0; s0 < supers; s0 += SB) {
+    const nb = min(SB, supers - s0);
+    const p = x + (<usize>s0 * <usize>L << 2);
+    const cnt = <f64>(nb * per);
+    // Shift per channel: 0 while the channel's data sits near zero, else its running mean.
+    for (let c = 0; c < C; c++) {
+      const a = acc + <usize>c * 24;
+      const na = load<f64>(a);
+      let k: f32 = 0;
+      if (na > 0) { const mu = load<f64>(a, 8); if (mu * mu * na > load<f64>(a, 16)) k = <f32>mu; }
+      for (let j = c; j < L; j += C) store<f32>(kp + (<usize>j << 2), k);
     }
-    for (let i = full; i < vals; i++) {
-      const o = <usize>(i - full) << 2;
-      store<f32>(sum + o, load<f32>(sum + o) + load<f32>(p + (<usize>i << 2)));
+    pattern_sq(p, nb, L, kp, sp, qp);
+    let bad = false;
+    for (let c = 0; c < C; c++) {
+      const s1 = fold_lane(C, L, sp, c), s2 = fold_lane(C, L, qp, c);
+      if (!(s1 * s1 <= 0.25 * cnt * s2) || s2 == Infinity) { bad = true; break; }
+    }
+    if (bad) {
+      // Exact two-pass: shift every channel by its block mean, sum again from L1.
+      for (let c = 0; c < C; c++) {
+        const m = <f32>(<f64>load<f32>(kp + (<usize>c << 2)) + fold_lane(C, L, sp, c) / cnt);
+        for (let j = c; j < L; j += C) store<f32>(kp + (<usize>j << 2), m);
+      }
+      pattern_sq(p, nb, L, kp, sp, qp);
     }
     for (let c = 0; c < C; c++) {
-      const m = <f32>(fold_lane(C, L, sum, c) / <f64>rb);
-      for (let j = c; j < L; j += C) store<f32>(mpat + (<usize>j << 2), m);
+      block_merge(acc + <usize>c * 24, cnt, <f64>load<f32>(kp + (<usize>c << 2)), fold_lane(C, L, sp, c), fold_lane(C, L, qp, c));
     }
-    // Pass 2: shifted sums, block still in L1.
-    memory.fill(s1p, 0, <usize>L << 3);
-    for (let i = 0; i < full; i += L) {
-      const q = p + (<usize>i << 2);
-      for (let j = 0; j < L; j += 4) {
-        const o = <usize>j << 2;
-        const d = f32x4.sub(v128.load(q + o), v128.load(mpat + o));
-        v128.store(s1p + o, f32x4.add(v128.load(s1p + o), d));
-        v128.store(s2p + o, f32x4.add(v128.load(s2p + o), f32x4.mul(d, d)));
-      }
-    }
-    for (let i = full; i < vals; i++) {
-      const o = <usize>(i - full) << 2;
-      const d = load<f32>(p + (<usize>i << 2)) - load<f32>(mpat + o);
-      store<f32>(s1p + o, load<f32>(s1p + o) + d);
-      store<f32>(s2p + o, load<f32>(s2p + o) + d * d);
-    }
+  }
+  const r0 = supers * per;
+  if (r0 < R) {
+    const rows = R - r0;
+    const cnt = <f64>rows;
     for (let c = 0; c < C; c++) {
-      block_merge(acc + <usize>c * 24, <f64>rb, <f64>load<f32>(mpat + (<usize>c << 2)),
-                  fold_lane(C, L, s1p, c), fold_lane(C, L, s2p, c));
+      let sum: f64 = 0;
+      for (let r = r0; r < R; r++) sum += <f64>load<f32>(x + ((<usize>r * <usize>C + <usize>c) << 2));
+      const m = sum / cnt;
+      let s1: f64 = 0, s2: f64 = 0;
+      for (let r = r0; r < R; r++) {
+        const d = <f64>load<f32>(x + ((<usize>r * <usize>C + <usize>c) << 2)) - m;
+        s1 += d; s2 += d * d;
+      }
+      block_merge(acc + <usize>c * 24, cnt, m, s1, s2);
     }
   }
 }

@@ -67,8 +67,14 @@ function checkAffine(C: number, o: { gamma?: Vec; beta?: Vec }): void {
   if (o.beta !== undefined && o.beta !== null) checkVec("beta", o.beta, C);
 }
 
-/** f64 mean → f32 high part (the kernel subtracts it) and the residue folded into the shift. */
-function split(mean: number): [number, number] {
+/**
+ * f64 mean → the part the kernel subtracts in f32 and the residue folded (in f64) into the shift.
+ * Data near zero (|mean|·invstd ≤ 1) is not centred at all: the kernels then skip the subtract
+ * and lose at most a bit to cancellation. Far from zero the f32 rounding of the mean is
+ * subtracted, which is exact for values near it, and only the tiny residue is folded.
+ */
+export function split(mean: number, invstd?: number): [number, number] {
+  if (invstd !== undefined && Math.abs(mean) * invstd <= 1) return [0, mean];
   const hi = Math.fround(mean);
   return [hi, mean - hi];
 }
@@ -125,7 +131,7 @@ export function batchNormTrain(x: TensorLike, o: BatchNormTrainOptions): BatchNo
       const n = p[3 * c], mean = p[3 * c + 1], v = p[3 * c + 2] / n;
       const invstd = 1 / Math.sqrt(v + eps);
       const gm = o.gamma ? o.gamma[c] : 1, bt = o.beta ? o.beta[c] : 0;
-      const [hi, lo] = split(mean);
+      const [hi, lo] = split(mean, invstd);
       mhi[c] = hi;
       scale[c] = gm * invstd;
       shift[c] = bt - lo * gm * invstd;
@@ -176,7 +182,7 @@ export function batchNormInfer(x: TensorLike, o: BatchNormInferOptions): TensorL
     for (let c = 0; c < C; c++) {
       const invstd = 1 / Math.sqrt(o.runningVar[c] + eps);
       const gm = o.gamma ? o.gamma[c] : 1, bt = o.beta ? o.beta[c] : 0;
-      const [hi, lo] = split(o.runningMean[c]);
+      const [hi, lo] = split(o.runningMean[c], invstd);
       mhi[c] = hi; scale[c] = gm * invstd; shift[c] = bt - lo * gm * invstd;
     }
     normalize(s, g, xa.ptr, ya.ptr, mhi, scale, shift);
@@ -224,10 +230,10 @@ export function backwardPartials(x: TensorLike, dy: TensorLike, o: ShapeOptions 
 }
 
 /** Kernel sums around the f32 mean, corrected to the exact f64 mean: Σdy(x−μ) = Σdy(x−m_hi) − m_lo·Σdy. */
-function reduceExact(s: Parameters<typeof backwardReduce>[0], g: Parameters<typeof backwardReduce>[1], x: number, dy: number, mean: Vec) {
+function reduceExact(s: Parameters<typeof backwardReduce>[0], g: Parameters<typeof backwardReduce>[1], x: number, dy: number, mean: Vec, invstd?: ArrayLike<number>) {
   const C = g.C;
   const mhi = new Float32Array(C), mlo = new Float64Array(C);
-  for (let c = 0; c < C; c++) { const [h, l] = split(mean[c]); mhi[c] = h; mlo[c] = l; }
+  for (let c = 0; c < C; c++) { const [h, l] = split(mean[c], invstd?.[c]); mhi[c] = h; mlo[c] = l; }
   const sums = backwardReduce(s, g, x, dy, mhi);
   for (let c = 0; c < C; c++) sums[2 * c + 1] -= mlo[c] * sums[2 * c];
   return { sums, mhi, mlo };
@@ -254,7 +260,7 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, o: BatchNormBac
     const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
     const oa = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g));
-    const r = reduceExact(s, g, xa.ptr, da.ptr, o.saveMean);
+    const r = reduceExact(s, g, xa.ptr, da.ptr, o.saveMean, o.saveInvstd);
     const sums = o.globalSums ?? r.sums;
     const k = new Float32Array(C), c1 = new Float32Array(C), c0 = new Float32Array(C);
     const dgamma = new Float32Array(C), dbeta = new Float32Array(C);
@@ -298,11 +304,12 @@ export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, o: BatchNor
     const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
     const oa = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g));
-    const r = reduceExact(s, g, xa.ptr, da.ptr, o.runningMean);
+    const invs = Float64Array.from(o.runningVar as ArrayLike<number>, (v) => 1 / Math.sqrt(v + eps));
+    const r = reduceExact(s, g, xa.ptr, da.ptr, o.runningMean, invs);
     const k = new Float32Array(C), zero = new Float32Array(C);
     const dgamma = new Float32Array(C), dbeta = new Float32Array(C);
     for (let c = 0; c < C; c++) {
-      const inv = 1 / Math.sqrt(o.runningVar[c] + eps);
+      const inv = invs[c];
       k[c] = (o.gamma ? o.gamma[c] : 1) * inv;
       dgamma[c] = r.sums[2 * c + 1] * inv; dbeta[c] = r.sums[2 * c];
     }

@@ -15,7 +15,7 @@ export interface View3 { N: number; C: number; S: number; channelsLast: boolean;
 type Mode = { kind: "cf" } | { kind: "cl"; R: number; C: number; rep: number };
 
 const PSEUDO_MAX_S = 16;
-const PSEUDO_MAX_COLS = 1 << 16;
+const PSEUDO_MAX_COLS = 1024; // keeps the lane pattern (≤ 16·C·S values) small
 
 export function mode(v: View3): Mode {
   if (v.channelsLast) return { kind: "cl", R: v.N * v.S, C: v.C, rep: 1 };
@@ -24,13 +24,8 @@ export function mode(v: View3): Mode {
   return { kind: "cf" };
 }
 
-function patternLen(C: number): number {
-  const g = gcd(C, 4);
-  let L = (C / g) * 4;
-  while (L < 16) L *= 2;
-  return L;
-}
-function gcd(a: number, b: number): number { while (b) { const t = a % b; a = b; b = t; } return a; }
+/** The kernels' lane-pattern length for C channels (sizes their scratch). */
+function patternLen(C: number): number { return rt().kernels.pattern_len(C); }
 
 /** Per-channel f32 params → pointer, repeated `rep` times per channel for pseudo-channels. */
 function params(s: Scope, values: ArrayLike<number>, rep: number): number {
