@@ -1,5 +1,5 @@
 // Instantiation and module state. init() is memoized; a failed init can be retried.
-import { instantiate } from "@assemblyscript/loader";
+import { instantiateSync } from "@assemblyscript/loader";
 import wasmBytes from "../build/simdnorm.wasm";
 import type { Kernels } from "./kernels";
 import { Heap } from "./heap";
@@ -67,7 +67,9 @@ async function load(opts: InitOptions): Promise<Runtime> {
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = { env: {} };
   if (opts.memory) imports.env.memory = opts.memory;
   // The loader turns an abort inside wasm into an Error with its message and position.
-  const { exports } = await instantiate(module, imports);
+  // Synchronous instantiation of an already compiled (small) module: the async path waits on
+  // the event loop and background compile jobs, costing up to tens of ms of cold start.
+  const { exports } = instantiateSync(module, imports);
   const raw = exports as unknown as Kernels;
   const memory = (raw.memory || opts.memory) as WebAssembly.Memory;
   if (!memory) throw new Error("init: the module neither exports nor was given a memory");
