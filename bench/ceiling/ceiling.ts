@@ -1,0 +1,52 @@
+// Memory ceiling for the benchmark: the fastest a single thread can stream float32 data
+// through wasm SIMD on this machine. copy_f32 moves 8 bytes per value (read + write, like
+// inference); read_f32 moves 4 (like statistics). Every kernel in the package is judged
+// against these two.
+//
+// Contract: n ≥ 0 values; src and dst are byte pointers into this module's memory, 16-byte
+// alignment recommended (v128 loads/stores tolerate any alignment, at some cost); src and dst
+// must not overlap. No allocation, no validation (the JS side owns the buffers).
+// Tail: a scalar loop over the last n mod 16 values.
+
+/** dst[i] = src[i] for i < n: 4× unrolled f32x4 loads/stores, 64 bytes per iteration. */
+export function copy_f32(n: i32, src: usize, dst: usize): void {
+  const n16 = n & ~15;
+  let i = 0;
+  for (; i < n16; i += 16) {
+    const o = <usize>i << 2;
+    const a = v128.load(src + o);
+    const b = v128.load(src + o, 16);
+    const c = v128.load(src + o, 32);
+    const d = v128.load(src + o, 48);
+    v128.store(dst + o, a);
+    v128.store(dst + o, b, 16);
+    v128.store(dst + o, c, 32);
+    v128.store(dst + o, d, 48);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(src + o));
+  }
+}
+
+/**
+ * Σ src[i] for i < n, so the loads cannot be optimized away. Four independent f32x4
+ * accumulators hide the add latency (one accumulator would make this latency-bound, not
+ * bandwidth-bound). The sum's value is irrelevant beyond being used.
+ */
+export function read_f32(n: i32, src: usize): f32 {
+  const n16 = n & ~15;
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+  let i = 0;
+  for (; i < n16; i += 16) {
+    const p = src + (<usize>i << 2);
+    s0 = f32x4.add(s0, v128.load(p));
+    s1 = f32x4.add(s1, v128.load(p, 16));
+    s2 = f32x4.add(s2, v128.load(p, 32));
+    s3 = f32x4.add(s3, v128.load(p, 48));
+  }
+  const s = f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
+  let t: f32 = f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
+  for (; i < n; i++) t += load<f32>(src + (<usize>i << 2));
+  return t;
+}
