@@ -10,7 +10,7 @@ export {
 } from "./batchnorm";
 export { CONVENTIONS, type Convention, type ConventionInfo } from "./conventions";
 export { memoryStats } from "./memstats";
-export { NormLayer, BatchNorm, type BatchNormOptions, type NormLayerOptions, type ForwardOptions, type BackwardOptions } from "./layers";
+export { NormLayer, BatchNorm, InstanceNorm, GroupNorm, LayerNorm, type BatchNormOptions, type NormLayerOptions, type ForwardOptions, type BackwardOptions } from "./layers";
 export { exportWeights, importWeights, parameterCounts, type WeightFormat, type KerasWeights, type TorchStateDict, type CaffeWeights, type OnnxWeights, type ParameterCounts, type ImportOptions } from "./interop";
 export { Standardizer, preciseBatchNormStats, applyStats, type StandardizerOptions, type StandardizerJSON, type Batch } from "./standardize";
 export { foldBatchNorm, type WeightLayout, type FoldOptions } from "./fold";

@@ -3,6 +3,8 @@
 // the running statistics are updated by the same call that normalizes (batchNormTrain), so
 // "training output computed, moving averages never updated" cannot happen.
 import { batchNormTrain, batchNormInfer, batchNormBackward, batchNormBackwardEval } from "./batchnorm";
+import { instanceNorm, instanceNormBackward, groupNorm, groupNormBackward, layerNorm, layerNormBackward } from "./family/index";
+import type { NormOptions, NormResult, NormBackwardOptions, NormBackwardResult } from "./family/common";
 import { convention, type Convention, type ConventionInfo } from "./conventions";
 import { resolveGeometry, type ShapeOptions } from "./args";
 import { checkFinite } from "./errors";
@@ -249,4 +251,69 @@ export class BatchNorm extends NormLayer {
 
   /** true for conventions whose running variance is unbiased (m/(m−1)). */
   get unbiased(): boolean { return this.info.unbiased; }
+}
+
+/**
+ * Instance, group and layer norm layers: statistics of each sample, so no running statistics and
+ * the same computation in both modes (the mode is still tracked so backward pairs with its forward).
+ */
+abstract class SampleNormLayer extends NormLayer {
+  protected abstract run(x: TensorLike, o: NormOptions): NormResult;
+  protected abstract grad(x: TensorLike, dy: TensorLike, o: NormBackwardOptions): NormBackwardResult;
+
+  /** y = norm(x) with the layer's gamma/beta. Returns a Tensor for a Tensor x, else a Float32Array. */
+  forward(x: TensorLike, o: ForwardOptions = {}): TensorLike {
+    const at = this.where(x, o);
+    const r = this.run(x, { ...at, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, eps: this.eps, out: o.out });
+    this.saved = { mode: this.training ? "training" : "eval", x, ...at, mean: r.mean, invstd: r.invstd };
+    return r.y;
+  }
+
+  /** dx for the last forward; sets dgamma/dbeta (adds with `accumulate`). Same misuse errors as BatchNorm. */
+  backward(dy: TensorLike, o: BackwardOptions = {}): TensorLike {
+    const s = this.pending(this.constructor.name);
+    const r = this.grad(s.x, dy, { shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, mean: s.mean as Float32Array, invstd: s.invstd as Float32Array, out: o.out });
+    this.finish(r, o.accumulate);
+    return r.dx;
+  }
+}
+
+/**
+ * Instance norm: statistics per (sample, channel) over the spatial axes (needs a spatial axis).
+ * affine defaults to false, as PyTorch's InstanceNorm1d/2d/3d. eps default 1e-5.
+ * @example const inorm = new InstanceNorm(3, { layout: "NCHW", affine: true }); const y = inorm.forward(img);
+ */
+export class InstanceNorm extends SampleNormLayer {
+  constructor(channels: number, o: NormLayerOptions = {}) { super(channels, { ...o, affine: o.affine ?? false }, 1e-5); }
+  protected run(x: TensorLike, o: NormOptions) { return instanceNorm(x, o); }
+  protected grad(x: TensorLike, dy: TensorLike, o: NormBackwardOptions) { return instanceNormBackward(x, dy, o); }
+}
+
+/**
+ * Group norm: statistics per (sample, group of channels/groups consecutive channels), per-channel
+ * affine (default true, as PyTorch). eps default 1e-5.
+ * @example const gn = new GroupNorm(64, { groups: 32, layout: "NCHW" });
+ */
+export class GroupNorm extends SampleNormLayer {
+  readonly groups: number;
+  constructor(channels: number, o: NormLayerOptions & { groups: number }) {
+    super(channels, o ?? {}, 1e-5);
+    const G = o?.groups;
+    if (typeof G !== "number" || !Number.isInteger(G) || G < 1) throw new Error(`groups must be a positive integer, got ${String(G)}`);
+    if (channels % G) throw new Error(`${channels} channels cannot be split into ${G} groups: groups must divide the channel count`);
+    this.groups = G;
+  }
+  protected run(x: TensorLike, o: NormOptions) { return groupNorm(x, { ...o, groups: this.groups }); }
+  protected grad(x: TensorLike, dy: TensorLike, o: NormBackwardOptions) { return groupNormBackward(x, dy, { ...o, groups: this.groups }); }
+}
+
+/**
+ * Layer norm over the channel axis at each (sample, position): (N, C) features, (N, L, C)
+ * sequences (layout NLC), channels-last images; per-channel affine (default true). eps 1e-5.
+ * @example const ln = new LayerNorm(512, { layout: "NLC" }); const y = ln.forward(h, { shape: [8, 128, 512] });
+ */
+export class LayerNorm extends SampleNormLayer {
+  constructor(channels: number, o: NormLayerOptions = {}) { super(channels, o, 1e-5); }
+  protected run(x: TensorLike, o: NormOptions) { return layerNorm(x, o); }
+  protected grad(x: TensorLike, dy: TensorLike, o: NormBackwardOptions) { return layerNormBackward(x, dy, o); }
 }

@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as api from "../dist/index.js";
-import { refBnTrain, refBnInfer, refBnBackwardEval, randomArray, geometry } from "./reference.mjs";
+import { refBnTrain, refBnInfer, refBnBackwardEval, refInstanceNorm, refGroupNorm, refLayerNorm, randomArray, geometry } from "./reference.mjs";
 import { shapeFor, close, throwsWith } from "./helpers.mjs";
 
 await api.init();
@@ -273,6 +273,49 @@ test("eval with running statistics that were never updated", () => {
   const caffe = new api.BatchNorm(4, { convention: "caffe" }).eval();
   // Caffe's zero blobs: mean 0, var 0 → x / sqrt(eps), ~316× the input.
   close(caffe.forward(x), Float64Array.from(x, (v) => v / Math.sqrt(1e-5)), 1e-2, 1e-5, "caffe fresh eval");
+});
+
+test("InstanceNorm, GroupNorm, LayerNorm layers equal the reference forward and backward; same mode rules", () => {
+  const kinds = [
+    ["InstanceNorm", (C, layout) => new api.InstanceNorm(C, { layout, affine: true }), refInstanceNorm, {}],
+    ["GroupNorm", (C, layout) => new api.GroupNorm(C, { layout, groups: 2 }), refGroupNorm, { groups: 2 }],
+    ["LayerNorm", (C, layout) => new api.LayerNorm(C, { layout }), refLayerNorm, {}],
+  ];
+  for (const [name, make, ref, extra] of kinds) {
+    for (const [layout, N, C, S] of [["NCHW", 2, 4, 9], ["NLC", 3, 6, 5], ["NCDHW", 2, 6, 8]]) {
+      const shape = shapeFor(layout, N, C, S), layer = make(C, layout);
+      layer.gamma.set(randomArray(C, 1, { offset: 1, scale: 0.3 })); layer.beta.set(randomArray(C, 2));
+      const x = randomArray(N * C * S, 3, { offset: 4, scale: 2 }), dy = randomArray(x.length, 4);
+      const e = ref(x, dy, shape, layout, { gamma: layer.gamma, beta: layer.beta, eps: 1e-5, ...extra });
+      close(layer.forward(x, { shape }), e.y, 2e-5, 1e-4, `${name} y`, shape, layout);
+      close(layer.backward(dy), e.dx, 5e-5, 1e-4, `${name} dx`, shape, layout);
+      close(layer.dgamma, e.dgamma, 1e-4, 1e-4, `${name} dgamma`);
+      close(layer.dbeta, e.dbeta, 1e-4, 1e-4, `${name} dbeta`);
+      // eval: same statistics (per sample), no running state
+      layer.eval();
+      close(layer.forward(x, { shape }), e.y, 2e-5, 1e-4, `${name} eval y`, shape, layout);
+      layer.train();
+      throwsWith(() => layer.backward(dy), `${name}.backward in training mode after a forward in eval mode`);
+      throwsWith(() => layer.backward(dy), `${name}.backward in training mode`);
+      layer.forward(x, { shape }); layer.backward(dy);
+      throwsWith(() => layer.backward(dy), `${name}.backward: no forward to differentiate`);
+    }
+  }
+  assert.is(new api.InstanceNorm(3).affine, false, "InstanceNorm: affine false by default (PyTorch)");
+  assert.is(new api.GroupNorm(4, { groups: 2 }).affine, true);
+  throwsWith(() => new api.GroupNorm(6, { groups: 4 }), "6 channels cannot be split into 4 groups");
+  throwsWith(() => new api.GroupNorm(6), "groups must be a positive integer, got undefined");
+  throwsWith(() => new api.InstanceNorm(3).forward(randomArray(12, 1)), "instance norm needs more than one spatial position");
+  const ln = new api.LayerNorm(8);
+  assert.equal(api.parameterCounts(ln).pytorch, { parameters: 16, buffers: 0 });
+  assert.equal(api.parameterCounts(ln).keras, { total: 16, trainable: 16, nonTrainable: 0 });
+  assert.equal(api.parameterCounts(new api.InstanceNorm(8)).pytorch, { parameters: 0, buffers: 0 });
+  // LayerNorm on (N, C) features: each row normalized over its C values.
+  const y = ln.forward(randomArray(24, 9, { offset: 3 }));
+  for (let n = 0; n < 3; n++) {
+    const row = y.subarray(8 * n, 8 * n + 8), m = row.reduce((a, b) => a + b) / 8;
+    assert.ok(Math.abs(m) < 1e-5, `row ${n} mean ${m}`);
+  }
 });
 
 test.run();
