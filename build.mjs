@@ -38,7 +38,15 @@ step(`build/simdnorm.wasm ${wasm.length} bytes`);
 step("asc threads (SIMD + shared memory)");
 asc("threads");
 
-const common = { bundle: true, format: "esm", target: "es2020", loader: { ".wasm": "binary" }, logLevel: "warning", legalComments: "none" };
+const common = { bundle: true, format: "esm", target: "es2020", loader: { ".wasm": "binary", ".txt": "text" }, logLevel: "warning", legalComments: "none" };
+// The worker pool's script (js/workers/worker.ts): one IIFE for Node worker_threads and Web
+// Workers, without wasm (the pool posts its compiled module), embedded as text in the bundles.
+const noWasm = { name: "no-wasm", setup(b) {
+  b.onResolve({ filter: /\.wasm$/ }, (a) => ({ path: a.path, namespace: "no-wasm" }));
+  b.onLoad({ filter: /.*/, namespace: "no-wasm" }, () => ({ contents: "export default new Uint8Array(0);", loader: "js" }));
+} };
+step("esbuild build/simdnorm-worker.txt (worker pool script)");
+await esbuild.build({ ...common, entryPoints: [join(root, "js/workers/worker.ts")], outfile: join(root, "build/simdnorm-worker.txt"), format: "iife", platform: "neutral", minify: true, external: ["node:worker_threads"], plugins: [noWasm] });
 step("esbuild dist/index.js (Node, bundlers) and dist/browser.js (browsers, workers)");
 await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/index.js"), platform: "neutral", sourcemap: true });
 await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/browser.js"), platform: "browser", minify: true });

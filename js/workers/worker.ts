@@ -1,0 +1,162 @@
+// The worker side of WorkerPool. build.mjs bundles this file on its own (IIFE, no wasm inside:
+// the owner posts its compiled module) and the pool embeds the bundle as text, so one script
+// runs in Node worker_threads (eval) and in browser Web Workers (Blob URL): nothing to host.
+//
+// Every op is one of the public single-threaded functions on this worker's parts, so a part
+// computes exactly what a single-threaded call on it would.
+import { init, rt } from "../runtime";
+import { Heap } from "../heap";
+import { partialStats, mergePartials } from "../stats";
+import { batchNormTrain, backwardPartials, batchNormBackward } from "../batchnorm";
+import { tensor, Tensor } from "../tensor";
+import type { Layout } from "../layout";
+import type { FromWorker, PartMsg, Ref, RunMsg, ToWorker, Fault } from "./protocol";
+
+declare const require: (id: string) => { parentPort: NodePort };
+declare const process: { versions?: { node?: string }; exit(code: number): never } | undefined;
+interface NodePort { on(ev: "message", fn: (m: ToWorker) => void): void; postMessage(m: unknown, t?: unknown[]): void; }
+interface WebScope { addEventListener(ev: "message", fn: (e: { data: ToWorker }) => void): void; postMessage(m: unknown, t?: unknown[]): void; close(): void; }
+
+const nodePort: NodePort | null =
+  typeof process === "object" && process && process.versions && process.versions.node ? require("node:worker_threads").parentPort : null;
+const web = globalThis as unknown as WebScope;
+
+function send(m: FromWorker, transfer: unknown[] = []): void {
+  if (nodePort) nodePort.postMessage(m, transfer);
+  else web.postMessage(m, transfer);
+}
+
+let shared: WebAssembly.Memory | null = null;
+let index = -1;
+/** Message transport: the parts of an op kept in this worker's memory between its phases. */
+const kept = new Map<number, { x?: Tensor; dy?: Tensor }[]>();
+
+function onMessage(m: ToWorker): void {
+  if (m.t === "init") { start(m.module, m.memory, m.arena, m.index); return; }
+  if (m.t === "drop") { drop(m.op); return; }
+  const fault = m.fault && (!m.fault.phase || m.fault.phase === m.phase) ? m.fault : undefined;
+  if (fault && fault.kind !== "throw") { misbehave(fault); return; }
+  try {
+    if (fault) throw new Error(`injected fault (throw) in worker ${index}`);
+    const transfer: unknown[] = [];
+    const result = run(m, transfer);
+    send({ t: "done", seq: m.seq, result }, transfer);
+  } catch (e) {
+    drop(m.op);
+    send({ t: "failed", seq: m.seq, error: e instanceof Error ? `${e.name === "Error" ? "" : e.name + ": "}${e.message}` : String(e) });
+  }
+}
+
+async function start(module: WebAssembly.Module, memory: WebAssembly.Memory | undefined, arena: [number, number] | undefined, i: number): Promise<void> {
+  index = i;
+  try {
+    shared = memory ?? null;
+    await init(memory ? { wasm: module, memory, arena: { start: arena![0], end: arena![1] } } : { wasm: module });
+    send({ t: "ready" });
+  } catch (e) {
+    send({ t: "init-failed", error: String(e instanceof Error ? e.message : e) });
+  }
+}
+
+/** Test faults that leave the message unanswered: the owner must notice on its own. */
+function misbehave(f: Fault): void {
+  if (f.kind === "uncaught") throw new Error(`injected fault (uncaught) in worker ${index}`);
+  if (f.kind === "exit") {
+    if (nodePort) process!.exit(7);
+    web.close();
+    return;
+  }
+  for (;;) { /* hang: only terminate() ends this */ }
+}
+
+function drop(op: number): void {
+  const parts = kept.get(op);
+  if (!parts) return;
+  kept.delete(op);
+  for (const p of parts) { p.x?.free(); p.dy?.free(); }
+}
+
+/** A view of a place in the shared memory, or the values posted to this worker. */
+function view(r: Ref): Float32Array {
+  if (r instanceof Float32Array) return r;
+  return new Float32Array(rt().heap.buffer, r.ptr, r.len);
+}
+
+function run(m: RunMsg, transfer: unknown[]): Record<string, unknown> {
+  if (shared) {
+    const [start, end] = m.arena!;
+    rt().heap = new Heap(shared, start, end);
+  }
+  // Inputs of each part: kept from an earlier phase, else what the message brought.
+  let state = kept.get(m.op);
+  if (!state && m.keep && !shared) {
+    state = m.parts.map((p) => ({
+      x: p.x ? tensor(p.shape, p.layout, view(p.x)) : undefined,
+      dy: p.dy ? tensor(p.shape, p.layout, view(p.dy)) : undefined,
+    }));
+    kept.set(m.op, state);
+  }
+  const xs = m.parts.map((p, i) => state?.[i].x ?? view(p.x!));
+  const dys = m.parts.map((p, i) => state?.[i].dy ?? (p.dy ? view(p.dy) : undefined));
+  const geo = (p: PartMsg) => ({ shape: p.shape, layout: p.layout as Layout });
+  const out = (p: PartMsg) => (p.out ? view(p.out) : new Float32Array(p.shape.reduce((a, b) => a * b, 1)));
+  const P = (m.params ?? {}) as Record<string, never>;
+  const last = !m.keep;
+
+  switch (m.phase) {
+    case "stats": {
+      let acc: Float64Array | null = null;
+      m.parts.forEach((p, i) => {
+        const s = partialStats(xs[i], geo(p));
+        acc = acc ? mergePartials(acc, s) : s;
+      });
+      if (last) drop(m.op);
+      return { partials: acc };
+    }
+    case "normalize": {
+      const ys: Float32Array[] = [];
+      let first: ReturnType<typeof batchNormTrain> | null = null;
+      const runningMean = P.runningMean as Float64Array | undefined, runningVar = P.runningVar as Float64Array | undefined;
+      m.parts.forEach((p, i) => {
+        const r = batchNormTrain(xs[i], {
+          ...geo(p), gamma: P.gamma, beta: P.beta, eps: P.eps, momentum: P.momentum, convention: P.convention,
+          numBatchesTracked: P.numBatchesTracked, globalStats: P.globalStats, out: out(p),
+          // The running statistics are updated once: on this worker's first part, if it got them.
+          ...(i === 0 && runningMean ? { runningMean, runningVar } : {}),
+        });
+        if (!p.out) { ys.push(r.y as Float32Array); transfer.push((r.y as Float32Array).buffer); }
+        first = first ?? r;
+      });
+      drop(m.op);
+      const f = first!;
+      return { ys, saveMean: f.saveMean, saveInvstd: f.saveInvstd, var: f.var, runningMean, runningVar };
+    }
+    case "sums": {
+      const sums = new Float64Array(2 * (P.channels as number));
+      m.parts.forEach((p, i) => {
+        const s = backwardPartials(xs[i], dys[i]!, { ...geo(p), saveMean: P.saveMean });
+        for (let j = 0; j < sums.length; j++) sums[j] += s[j];
+      });
+      if (last) drop(m.op);
+      return { sums };
+    }
+    case "backward": {
+      const dxs: Float32Array[] = [];
+      const C = P.channels as number;
+      const dgamma = new Float64Array(C), dbeta = new Float64Array(C);
+      m.parts.forEach((p, i) => {
+        const r = batchNormBackward(xs[i], dys[i]!, {
+          ...geo(p), gamma: P.gamma, saveMean: P.saveMean, saveInvstd: P.saveInvstd,
+          globalSums: P.globalSums, count: P.count, out: out(p),
+        });
+        if (!p.out) { dxs.push(r.dx as Float32Array); transfer.push((r.dx as Float32Array).buffer); }
+        for (let c = 0; c < C; c++) { dgamma[c] += r.dgamma[c]; dbeta[c] += r.dbeta[c]; }
+      });
+      drop(m.op);
+      return { dxs, dgamma, dbeta };
+    }
+  }
+}
+
+if (nodePort) nodePort.on("message", onMessage);
+else web.addEventListener("message", (e) => onMessage(e.data));
