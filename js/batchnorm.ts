@@ -68,15 +68,14 @@ function checkAffine(C: number, o: { gamma?: Vec; beta?: Vec }): void {
 }
 
 /**
- * f64 mean → the part the kernel subtracts in f32 and the residue folded (in f64) into the shift.
+ * f64 mean → the part the kernel subtracts in f32 (the residue mean − hi is folded, in f64, into
+ * the shift).
  * Data near zero (|mean|·invstd ≤ 1) is not centred at all: the kernels then skip the subtract
  * and lose at most a bit to cancellation. Far from zero the f32 rounding of the mean is
  * subtracted, which is exact for values near it, and only the tiny residue is folded.
  */
-export function split(mean: number, invstd?: number): [number, number] {
-  if (invstd !== undefined && Math.abs(mean) * invstd <= 1) return [0, mean];
-  const hi = Math.fround(mean);
-  return [hi, mean - hi];
+export function splitHi(mean: number, invstd?: number): number {
+  return invstd !== undefined && Math.abs(mean) * invstd <= 1 ? 0 : Math.fround(mean);
 }
 
 function isTensorOut(x: unknown, out: unknown): boolean { return out === undefined && x instanceof Tensor; }
@@ -127,11 +126,12 @@ export function batchNormTrain(x: TensorLike, o: BatchNormTrainOptions): BatchNo
     const saveMean = new Float32Array(C), saveInvstd = new Float32Array(C), bvar = new Float32Array(C);
     const newMean = new Float64Array(C), newVar = new Float64Array(C);
     const [keep, w] = updateWeights(info, momentum, nbt);
+    const gamma = o.gamma, beta = o.beta;
     for (let c = 0; c < C; c++) {
       const n = p[3 * c], mean = p[3 * c + 1], v = p[3 * c + 2] / n;
       const invstd = 1 / Math.sqrt(v + eps);
-      const gm = o.gamma ? o.gamma[c] : 1, bt = o.beta ? o.beta[c] : 0;
-      const [hi, lo] = split(mean, invstd);
+      const gm = gamma ? gamma[c] : 1, bt = beta ? beta[c] : 0;
+      const hi = splitHi(mean, invstd), lo = mean - hi;
       mhi[c] = hi;
       scale[c] = gm * invstd;
       shift[c] = bt - lo * gm * invstd;
@@ -179,10 +179,11 @@ export function batchNormInfer(x: TensorLike, o: BatchNormInferOptions): TensorL
     const ya = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g));
     const mhi = new Float32Array(C), scale = new Float32Array(C), shift = new Float32Array(C);
+    const gamma = o.gamma, beta = o.beta, rmean = o.runningMean, rvar = o.runningVar;
     for (let c = 0; c < C; c++) {
-      const invstd = 1 / Math.sqrt(o.runningVar[c] + eps);
-      const gm = o.gamma ? o.gamma[c] : 1, bt = o.beta ? o.beta[c] : 0;
-      const [hi, lo] = split(o.runningMean[c], invstd);
+      const invstd = 1 / Math.sqrt(rvar[c] + eps);
+      const gm = gamma ? gamma[c] : 1, bt = beta ? beta[c] : 0;
+      const hi = splitHi(rmean[c], invstd), lo = rmean[c] - hi;
       mhi[c] = hi; scale[c] = gm * invstd; shift[c] = bt - lo * gm * invstd;
     }
     normalize(s, g, xa.ptr, ya.ptr, mhi, scale, shift);
@@ -233,7 +234,7 @@ export function backwardPartials(x: TensorLike, dy: TensorLike, o: ShapeOptions 
 function reduceExact(s: Parameters<typeof backwardReduce>[0], g: Parameters<typeof backwardReduce>[1], x: number, dy: number, mean: Vec, invstd?: ArrayLike<number>) {
   const C = g.C;
   const mhi = new Float32Array(C), mlo = new Float64Array(C);
-  for (let c = 0; c < C; c++) { const [h, l] = split(mean[c], invstd?.[c]); mhi[c] = h; mlo[c] = l; }
+  for (let c = 0; c < C; c++) { const h = splitHi(mean[c], invstd?.[c]); mhi[c] = h; mlo[c] = mean[c] - h; }
   const sums = backwardReduce(s, g, x, dy, mhi);
   for (let c = 0; c < C; c++) sums[2 * c + 1] -= mlo[c] * sums[2 * c];
   return { sums, mhi, mlo };
@@ -264,8 +265,9 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, o: BatchNormBac
     const sums = o.globalSums ?? r.sums;
     const k = new Float32Array(C), c1 = new Float32Array(C), c0 = new Float32Array(C);
     const dgamma = new Float32Array(C), dbeta = new Float32Array(C);
+    const gamma = o.gamma, saveInvstd = o.saveInvstd;
     for (let c = 0; c < C; c++) {
-      const inv = o.saveInvstd[c], gm = o.gamma ? o.gamma[c] : 1;
+      const inv = saveInvstd[c], gm = gamma ? gamma[c] : 1;
       const A = sums[2 * c], B = sums[2 * c + 1];
       const kk = gm * inv, cc1 = -kk * inv * inv * B / m;
       k[c] = kk; c1[c] = cc1; c0[c] = -kk * A / m - r.mlo[c] * cc1;
