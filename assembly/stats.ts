@@ -111,50 +111,46 @@ export function stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): void
 
 /**
  * Σ (x − k) and Σ (x − k)² per lane of an L-long pattern over nb super-rows of L values
- * (p, p + 4L, …) → sp, qp (f32 patterns). Register-blocked: 16 lanes (4 vectors) at a time run
- * down the super-rows, so accumulators stay in registers; a chunk of all-zero shifts skips the
- * subtraction. L is a multiple of 4; a last chunk narrower than 16 goes one vector at a time.
+ * (p, p + 4L, …) → sp, qp (f32 patterns, overwritten). Register-blocked: 16 lanes (4 vectors)
+ * at a time run down the super-rows with accumulators in registers; the rows are swept in
+ * sub-blocks of ~8 KB so the column sweeps after the first hit L1. A chunk of all-zero shifts
+ * skips the subtraction. L is a multiple of 16.
  */
 function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize): void {
   const stride = <usize>L << 2;
-  let j = 0;
-  for (; j + 16 <= L; j += 16) {
-    const o = <usize>j << 2;
-    const k0 = v128.load(kp + o), k1 = v128.load(kp + o, 16), k2 = v128.load(kp + o, 32), k3 = v128.load(kp + o, 48);
-    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-    let q0 = f32x4.splat(0), q1 = f32x4.splat(0), q2 = f32x4.splat(0), q3 = f32x4.splat(0);
-    let q = p + o;
-    if (!v128.any_true(v128.or(v128.or(k0, k1), v128.or(k2, k3)))) {
-      for (let r = 0; r < nb; r++, q += stride) {
-        const d0 = v128.load(q), d1 = v128.load(q, 16), d2 = v128.load(q, 32), d3 = v128.load(q, 48);
-        s0 = f32x4.add(s0, d0); q0 = f32x4.add(q0, f32x4.mul(d0, d0));
-        s1 = f32x4.add(s1, d1); q1 = f32x4.add(q1, f32x4.mul(d1, d1));
-        s2 = f32x4.add(s2, d2); q2 = f32x4.add(q2, f32x4.mul(d2, d2));
-        s3 = f32x4.add(s3, d3); q3 = f32x4.add(q3, f32x4.mul(d3, d3));
+  memory.fill(sp, 0, stride);
+  memory.fill(qp, 0, stride);
+  const SUB = max(2048 / L, 1);
+  for (let r0 = 0; r0 < nb; r0 += SUB) {
+    const rn = min(SUB, nb - r0);
+    const pb = p + <usize>r0 * stride;
+    for (let j = 0; j < L; j += 16) {
+      const o = <usize>j << 2;
+      const k0 = v128.load(kp + o), k1 = v128.load(kp + o, 16), k2 = v128.load(kp + o, 32), k3 = v128.load(kp + o, 48);
+      let s0 = v128.load(sp + o), s1 = v128.load(sp + o, 16), s2 = v128.load(sp + o, 32), s3 = v128.load(sp + o, 48);
+      let q0 = v128.load(qp + o), q1 = v128.load(qp + o, 16), q2 = v128.load(qp + o, 32), q3 = v128.load(qp + o, 48);
+      let q = pb + o;
+      if (!v128.any_true(v128.or(v128.or(k0, k1), v128.or(k2, k3)))) {
+        for (let r = 0; r < rn; r++, q += stride) {
+          const d0 = v128.load(q), d1 = v128.load(q, 16), d2 = v128.load(q, 32), d3 = v128.load(q, 48);
+          s0 = f32x4.add(s0, d0); q0 = f32x4.add(q0, f32x4.mul(d0, d0));
+          s1 = f32x4.add(s1, d1); q1 = f32x4.add(q1, f32x4.mul(d1, d1));
+          s2 = f32x4.add(s2, d2); q2 = f32x4.add(q2, f32x4.mul(d2, d2));
+          s3 = f32x4.add(s3, d3); q3 = f32x4.add(q3, f32x4.mul(d3, d3));
+        }
+      } else {
+        for (let r = 0; r < rn; r++, q += stride) {
+          const d0 = f32x4.sub(v128.load(q), k0), d1 = f32x4.sub(v128.load(q, 16), k1);
+          const d2 = f32x4.sub(v128.load(q, 32), k2), d3 = f32x4.sub(v128.load(q, 48), k3);
+          s0 = f32x4.add(s0, d0); q0 = f32x4.add(q0, f32x4.mul(d0, d0));
+          s1 = f32x4.add(s1, d1); q1 = f32x4.add(q1, f32x4.mul(d1, d1));
+          s2 = f32x4.add(s2, d2); q2 = f32x4.add(q2, f32x4.mul(d2, d2));
+          s3 = f32x4.add(s3, d3); q3 = f32x4.add(q3, f32x4.mul(d3, d3));
+        }
       }
-    } else {
-      for (let r = 0; r < nb; r++, q += stride) {
-        const d0 = f32x4.sub(v128.load(q), k0), d1 = f32x4.sub(v128.load(q, 16), k1);
-        const d2 = f32x4.sub(v128.load(q, 32), k2), d3 = f32x4.sub(v128.load(q, 48), k3);
-        s0 = f32x4.add(s0, d0); q0 = f32x4.add(q0, f32x4.mul(d0, d0));
-        s1 = f32x4.add(s1, d1); q1 = f32x4.add(q1, f32x4.mul(d1, d1));
-        s2 = f32x4.add(s2, d2); q2 = f32x4.add(q2, f32x4.mul(d2, d2));
-        s3 = f32x4.add(s3, d3); q3 = f32x4.add(q3, f32x4.mul(d3, d3));
-      }
+      v128.store(sp + o, s0); v128.store(sp + o, s1, 16); v128.store(sp + o, s2, 32); v128.store(sp + o, s3, 48);
+      v128.store(qp + o, q0); v128.store(qp + o, q1, 16); v128.store(qp + o, q2, 32); v128.store(qp + o, q3, 48);
     }
-    v128.store(sp + o, s0); v128.store(sp + o, s1, 16); v128.store(sp + o, s2, 32); v128.store(sp + o, s3, 48);
-    v128.store(qp + o, q0); v128.store(qp + o, q1, 16); v128.store(qp + o, q2, 32); v128.store(qp + o, q3, 48);
-  }
-  for (; j < L; j += 4) {
-    const o = <usize>j << 2;
-    const k0 = v128.load(kp + o);
-    let s0 = f32x4.splat(0), q0 = f32x4.splat(0);
-    let q = p + o;
-    for (let r = 0; r < nb; r++, q += stride) {
-      const d0 = f32x4.sub(v128.load(q), k0);
-      s0 = f32x4.add(s0, d0); q0 = f32x4.add(q0, f32x4.mul(d0, d0));
-    }
-    v128.store(sp + o, s0); v128.store(qp + o, q0);
   }
 }
 
