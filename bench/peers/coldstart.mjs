@@ -31,13 +31,13 @@ const SHAPE = [2, 16, 8, 8], LAYOUT = 'NCHW', EPS = 1e-5;
  * return y as a Float32Array. Everything before `import()` is excluded from the timing.
  */
 const SYSTEMS = {
-  // ---- simdnorm slot (the lead wires this once dist/ exists) -------------------------------
-  // async simdnorm(inp) {
-  //   const { init, batchNormInfer } = await import('../../dist/index.js');
-  //   await init();
-  //   return batchNormInfer(inp.x, SHAPE, LAYOUT, { gamma: inp.gamma, beta: inp.beta,
-  //     runningMean: inp.runningMean, runningVar: inp.runningVar, eps: EPS });
-  // },
+  // ---- simdnorm: the published bundle (wasm embedded, compiled synchronously in init) -----
+  async simdnorm(inp) {
+    const { init, batchNormInfer } = await import('../../dist/index.js');
+    await init();
+    return batchNormInfer(inp.x, { shape: SHAPE, layout: LAYOUT, gamma: inp.gamma, beta: inp.beta,
+      runningMean: inp.runningMean, runningVar: inp.runningVar, eps: EPS });
+  },
   // -------------------------------------------------------------------------------------------
 
   async 'tfjs-wasm'(inp) {
@@ -110,7 +110,8 @@ export function wasmBytes() {
   };
   // ---- simdnorm slot: the release wasm (asconfig target "release" → build/simdnorm.wasm) ----
   const simd = join(root, 'build/simdnorm.wasm');
-  if (existsSync(simd)) out.simdnorm = { loaded: sizeOf(simd), shipped: [sizeOf(simd)] };
+  const threads = join(root, 'build/simdnorm-threads.wasm'); // the worker-pool variant, also embedded
+  if (existsSync(simd)) out.simdnorm = { loaded: sizeOf(simd), shipped: [simd, threads].filter(existsSync).map(sizeOf) };
   // ------------------------------------------------------------------------------------------
   return out;
 }
