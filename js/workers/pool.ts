@@ -15,6 +15,7 @@
 // Failed workers are terminated before the op's memory is released, and replaced. Running
 // statistics are written only after every phase succeeded.
 import threadsWasm from "../../build/simdnorm-threads.wasm";
+import plainWasm from "../../build/simdnorm.wasm";
 import { init, rt, isInitialized } from "../runtime";
 import { Scope } from "../scope";
 import { Tensor, tensor, type TensorLike } from "../tensor";
@@ -214,13 +215,13 @@ export class WorkerPool {
   private closed = false;
   private faults: { worker: number; fault: Fault }[] = [];
 
-  /** Use createPool(). */
-  constructor(transport: TransportName, size: number, o: WorkerPoolOptions) {
+  /** Use createPool(). `module` is what the workers instantiate. */
+  constructor(transport: TransportName, size: number, o: WorkerPoolOptions, module: WebAssembly.Module) {
     this.transport = transport;
     this.size = size;
     this.timeout = o.timeout ?? DEFAULT_TIMEOUT;
     this.minSplit = o.minSplit ?? (transport === "shared" ? DEFAULT_MIN_SPLIT : Infinity);
-    this.module = rt().module;
+    this.module = module;
     this.memory = transport === "shared" ? rt().heap.memory : undefined;
     this.slots = Array.from({ length: size }, (_, i) => new Slot(i));
   }
@@ -260,7 +261,7 @@ export class WorkerPool {
     await Promise.all(this.slots.map(async (s) => {
       s.state = "closed";
       s.cancel?.(new WorkerPoolError(`the worker pool was closed while worker ${s.index} was starting`, s.index, "start", "init", "closed"));
-      this.failPending(s, (op, phase) => new WorkerPoolError(`the worker pool was closed during ${op} (${phase} phase)`, s.index, op, phase, "closed"));
+      this.failPending(s, (op, phase) => new WorkerPoolError(`simdnorm worker ${s.index} was stopped: the pool was closed during ${op} (${phase} phase)`, s.index, op, phase, "closed"));
       const h = s.host;
       s.host = null;
       if (h) await bounded(h.terminate(), 5000);
@@ -653,6 +654,7 @@ export class WorkerPool {
 
   /** Terminate a slot's thread (waiting until it stopped, so its memory can be reused) and start a new one. */
   private async replace(slot: Slot): Promise<void> {
+    if (this.closed) return;
     const h = slot.host;
     slot.host = null;
     slot.state = "broken";
@@ -750,6 +752,11 @@ export async function createPool(o: WorkerPoolOptions = {}): Promise<WorkerPool>
         : "transport \"shared\" needs SharedArrayBuffer and wasm threads: in browsers the page must be cross-origin isolated (COOP same-origin + COEP require-corp)");
     }
   } else await init();
-  const pool = new WorkerPool(transport, o.workers ?? (await defaultWorkers()), o);
+  // Message-passing workers have memories of their own: they need the plain build, even when
+  // this thread runs the threads build (a shared pool may exist too).
+  const own = rt().module;
+  const importsMemory = WebAssembly.Module.imports(own).some((i) => i.kind === "memory");
+  const module = transport === "message" && importsMemory ? await WebAssembly.compile(plainWasm as Uint8Array<ArrayBuffer>) : own;
+  const pool = new WorkerPool(transport, o.workers ?? (await defaultWorkers()), o, module);
   return pool.start();
 }
