@@ -40,7 +40,7 @@ function vec(what: string, v: unknown, C: number): ArrayLike<number> {
   const a = v as ArrayLike<number>;
   if (a === null || typeof a !== "object" || typeof a.length !== "number") throw new Error(`${what} must be an array of ${C} numbers, got ${v === null ? "null" : typeof v}`);
   if (a.length !== C) throw new Error(`${what} has ${a.length} values, the layer has ${C} channels`);
-  for (let i = 0; i < C; i++) if (typeof a[i] !== "number" || Number.isNaN(a[i])) throw new Error(`${what}[${i}] is ${String(a[i])}: expected a number`);
+  for (let i = 0; i < C; i++) if (typeof a[i] !== "number" || !Number.isFinite(a[i])) throw new Error(`${what}[${i}] is ${String(a[i])}: expected a finite number`);
   return a;
 }
 

@@ -238,7 +238,7 @@ export class BatchNorm extends NormLayer {
     if (mean?.length !== C) throw new Error(`mean has ${mean?.length} values, the layer has ${C} channels`);
     if (variance?.length !== C) throw new Error(`var has ${variance?.length} values, the layer has ${C} channels`);
     for (let c = 0; c < C; c++) {
-      if (!(variance[c] >= 0)) throw new Error(`var[${c}] is ${variance[c]}: variances must be ≥ 0`);
+      if (!(variance[c] >= 0 && variance[c] < Infinity)) throw new Error(`var[${c}] is ${variance[c]}: variances must be finite and ≥ 0`);
       if (!Number.isFinite(mean[c])) throw new Error(`mean[${c}] is ${mean[c]}: means must be finite`);
     }
     checkFinite("normalizer", normalizer, 0);
