@@ -7,9 +7,9 @@
 import { pattern_len, expand_pattern, fold_lane, ret0, ret1, hsum } from "./common";
 
 const BLOCK: i32 = 4096;
-const STREAM_BLOCK: i32 = 1024;
 
-function block_reduce(px: usize, pd: usize, len: i32, m: f32): void {
+/** Σdy and Σdy·(x − m) over len contiguous values → ret0, ret1. m = 0 skips the subtract. */
+export function block_reduce(px: usize, pd: usize, len: i32, m: f32): void {
   const mv = f32x4.splat(m);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
   let i = 0;
@@ -126,48 +126,51 @@ export function backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: u
   }
 }
 
+/** One contiguous row: dx = dy·k + (x − m)·a + b. Tail: 8-wide, 4-wide, then scalar. */
+export function dx_row(px: usize, pd: usize, po: usize, S: i32, ms: f32, ks: f32, as: f32, bs: f32): void {
+  const mv = f32x4.splat(ms), kv = f32x4.splat(ks), av = f32x4.splat(as), bv = f32x4.splat(bs);
+  let i = 0;
+  if (ms == 0) {
+    for (; i + 8 <= S; i += 8) {
+      const o = <usize>i << 2;
+      const r0 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(v128.load(px + o), av)), bv);
+      const r1 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o, 16), kv), f32x4.mul(v128.load(px + o, 16), av)), bv);
+      v128.store(po + o, r0);
+      v128.store(po + o, r1, 16);
+    }
+  }
+  for (; i + 8 <= S; i += 8) {
+    const o = <usize>i << 2;
+    const r0 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(f32x4.sub(v128.load(px + o), mv), av)), bv);
+    const r1 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o, 16), kv), f32x4.mul(f32x4.sub(v128.load(px + o, 16), mv), av)), bv);
+    v128.store(po + o, r0);
+    v128.store(po + o, r1, 16);
+  }
+  for (; i + 4 <= S; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(po + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(f32x4.sub(v128.load(px + o), mv), av)), bv));
+  }
+  for (; i < S; i++) {
+    const o = <usize>i << 2;
+    store<f32>(po + o, load<f32>(pd + o) * ks + (load<f32>(px + o) - ms) * as + bs);
+  }
+}
+
 /** Channels-first (N, C, S): dx = dy·k + (x − m)·c1 + c0; m, k, c1, c0: C f32 each. */
 export function backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize): void {
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
-      const px = x + base, pd = dy + base, po = dx + base;
       const co = <usize>c << 2;
-      const ms = load<f32>(m + co), ks = load<f32>(k + co), as = load<f32>(c1 + co), bs = load<f32>(c0 + co);
-      const mv = f32x4.splat(ms), kv = f32x4.splat(ks), av = f32x4.splat(as), bv = f32x4.splat(bs);
-      let i = 0;
-      if (ms == 0) {
-        for (; i + 8 <= S; i += 8) {
-          const o = <usize>i << 2;
-          const r0 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(v128.load(px + o), av)), bv);
-          const r1 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o, 16), kv), f32x4.mul(v128.load(px + o, 16), av)), bv);
-          v128.store(po + o, r0);
-          v128.store(po + o, r1, 16);
-        }
-      }
-      for (; i + 8 <= S; i += 8) {
-        const o = <usize>i << 2;
-        const r0 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(f32x4.sub(v128.load(px + o), mv), av)), bv);
-        const r1 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o, 16), kv), f32x4.mul(f32x4.sub(v128.load(px + o, 16), mv), av)), bv);
-        v128.store(po + o, r0);
-        v128.store(po + o, r1, 16);
-      }
-      for (; i + 4 <= S; i += 4) {
-        const o = <usize>i << 2;
-        v128.store(po + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(f32x4.sub(v128.load(px + o), mv), av)), bv));
-      }
-      for (; i < S; i++) {
-        const o = <usize>i << 2;
-        store<f32>(po + o, load<f32>(pd + o) * ks + (load<f32>(px + o) - ms) * as + bs);
-      }
+      dx_row(x + base, dy + base, dx + base, S, load<f32>(m + co), load<f32>(k + co), load<f32>(c1 + co), load<f32>(c0 + co));
     }
   }
 }
 
 /**
  * Channels-last (R, C): dx = dy·k + (x − m)·c1 + c0. scratch: 4·L f32 (16-byte aligned).
- * Super-rows of L values, blocks of ~4096 values, 8 lanes at a time with parameters in
- * registers. Tail: the last R mod (L/C) rows (< L values) in scalar.
+ * Streams super-rows of L values in order, parameters re-read from L1 (sequential access beats
+ * column sweeps on tensors beyond L2). Tail: the last R mod (L/C) rows (< L values) in scalar.
  */
 export function backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize, scratch: usize): void {
   const L = pattern_len(C);
@@ -177,29 +180,20 @@ export function backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize
   expand_pattern(C, L, c1, ap);
   expand_pattern(C, L, c0, bp);
   const per = L / C, supers = R / per;
-  const SB = max(STREAM_BLOCK / L, 4); // x, dy and dx of a block stay in L1
-  const stride = <usize>L << 2;
-  for (let b0 = 0; b0 < supers; b0 += SB) {
-    const nb = min(SB, supers - b0);
-    const base = <usize>b0 * <usize>L << 2;
-    for (let j = 0; j < L; j += 4) {
-      // One vector per lane group: 4 parameter registers, two rows per iteration for ILP.
-      const o = <usize>j << 2;
-      const mv = v128.load(mp + o), kv = v128.load(kp + o), av = v128.load(ap + o), bv = v128.load(bp + o);
-      let px = x + base + o, pd = dy + base + o, po = dx + base + o;
-      let r = 0;
-      for (; r + 2 <= nb; r += 2, px += stride << 1, pd += stride << 1, po += stride << 1) {
-        const r0 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd), kv), f32x4.mul(f32x4.sub(v128.load(px), mv), av)), bv);
-        const r1 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + stride), kv), f32x4.mul(f32x4.sub(v128.load(px + stride), mv), av)), bv);
-        v128.store(po, r0);
-        v128.store(po + stride, r1);
-      }
-      if (r < nb) {
-        v128.store(po, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd), kv), f32x4.mul(f32x4.sub(v128.load(px), mv), av)), bv));
-      }
+  const full = <usize>supers * <usize>L, total = <usize>R * <usize>C;
+  for (let i: usize = 0; i < full; i += <usize>L) {
+    const q = i << 2;
+    const px = x + q, pd = dy + q, po = dx + q;
+    for (let j: usize = 0; j < <usize>L; j += 8) {
+      const o = j << 2;
+      const r0 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), v128.load(kp + o)),
+        f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(mp + o)), v128.load(ap + o))), v128.load(bp + o));
+      const r1 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o, 16), v128.load(kp + o, 16)),
+        f32x4.mul(f32x4.sub(v128.load(px + o, 16), v128.load(mp + o, 16)), v128.load(ap + o, 16))), v128.load(bp + o, 16));
+      v128.store(po + o, r0);
+      v128.store(po + o, r1, 16);
     }
   }
-  const full = <usize>supers * <usize>L, total = <usize>R * <usize>C;
   for (let i = full; i < total; i++) {
     const o = (i - full) << 2, q = i << 2;
     store<f32>(dx + q, load<f32>(dy + q) * load<f32>(kp + o) + (load<f32>(x + q) - load<f32>(mp + o)) * load<f32>(ap + o) + load<f32>(bp + o));

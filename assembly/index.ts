@@ -7,6 +7,7 @@ export {
   layernorm_normalize_f32_cl, layernorm_normalize_f32_cf, layernorm_backward_reduce_f32_cl,
   layernorm_backward_reduce_f32_cf, layernorm_backward_dx_f32_cl, layernorm_backward_dx_f32_cf,
 } from "./layernorm";
+export { bn_train_f32_cf, bn_backward_f32_cf } from "./fused";
 export { pattern_len } from "./common";
 
 /** First byte JS may allocate: everything above the module's static data. */

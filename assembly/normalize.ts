@@ -7,45 +7,46 @@
 // y may alias x (each value is read before it is written, in place).
 import { pattern_len, expand_pattern } from "./common";
 
-/**
- * Channels-first (N, C, S): parameters m, scale, shift are C f32 each.
- * Tail: 16-wide steps, then 4-wide, then scalar for the last S % 4 values of each row.
- */
+/** One contiguous row: y = (x − m)·s + t. Tail: 16-wide, then 4-wide, then scalar. */
+export function normalize_row(px: usize, py: usize, S: i32, ms: f32, ss: f32, ts: f32): void {
+  const mv = f32x4.splat(ms), sv = f32x4.splat(ss), tv = f32x4.splat(ts);
+  let i = 0;
+  if (ms == 0) {
+    // Data near zero (JS passes m = 0 when |mean| ≤ std): no subtraction needed.
+    for (; i + 16 <= S; i += 16) {
+      const o = <usize>i << 2;
+      const v0 = v128.load(px + o), v1 = v128.load(px + o, 16), v2 = v128.load(px + o, 32), v3 = v128.load(px + o, 48);
+      v128.store(py + o, f32x4.add(f32x4.mul(v0, sv), tv));
+      v128.store(py + o, f32x4.add(f32x4.mul(v1, sv), tv), 16);
+      v128.store(py + o, f32x4.add(f32x4.mul(v2, sv), tv), 32);
+      v128.store(py + o, f32x4.add(f32x4.mul(v3, sv), tv), 48);
+    }
+  }
+  for (; i + 16 <= S; i += 16) {
+    const o = <usize>i << 2;
+    const v0 = v128.load(px + o), v1 = v128.load(px + o, 16), v2 = v128.load(px + o, 32), v3 = v128.load(px + o, 48);
+    v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v0, mv), sv), tv));
+    v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v1, mv), sv), tv), 16);
+    v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v2, mv), sv), tv), 32);
+    v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v3, mv), sv), tv), 48);
+  }
+  for (; i + 4 <= S; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv), sv), tv));
+  }
+  for (; i < S; i++) {
+    const o = <usize>i << 2;
+    store<f32>(py + o, (load<f32>(px + o) - ms) * ss + ts);
+  }
+}
+
+/** Channels-first (N, C, S): parameters m, scale, shift are C f32 each. */
 export function normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize): void {
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
-      const px = x + base, py = y + base;
-      const ms = load<f32>(m + (<usize>c << 2)), ss = load<f32>(scale + (<usize>c << 2)), ts = load<f32>(shift + (<usize>c << 2));
-      const mv = f32x4.splat(ms), sv = f32x4.splat(ss), tv = f32x4.splat(ts);
-      let i = 0;
-      if (ms == 0) {
-        // Data near zero (JS passes m = 0 when |mean| ≤ std): no subtraction needed.
-        for (; i + 16 <= S; i += 16) {
-          const o = <usize>i << 2;
-          const v0 = v128.load(px + o), v1 = v128.load(px + o, 16), v2 = v128.load(px + o, 32), v3 = v128.load(px + o, 48);
-          v128.store(py + o, f32x4.add(f32x4.mul(v0, sv), tv));
-          v128.store(py + o, f32x4.add(f32x4.mul(v1, sv), tv), 16);
-          v128.store(py + o, f32x4.add(f32x4.mul(v2, sv), tv), 32);
-          v128.store(py + o, f32x4.add(f32x4.mul(v3, sv), tv), 48);
-        }
-      }
-      for (; i + 16 <= S; i += 16) {
-        const o = <usize>i << 2;
-        const v0 = v128.load(px + o), v1 = v128.load(px + o, 16), v2 = v128.load(px + o, 32), v3 = v128.load(px + o, 48);
-        v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v0, mv), sv), tv));
-        v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v1, mv), sv), tv), 16);
-        v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v2, mv), sv), tv), 32);
-        v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v3, mv), sv), tv), 48);
-      }
-      for (; i + 4 <= S; i += 4) {
-        const o = <usize>i << 2;
-        v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv), sv), tv));
-      }
-      for (; i < S; i++) {
-        const o = <usize>i << 2;
-        store<f32>(py + o, (load<f32>(px + o) - ms) * ss + ts);
-      }
+      const co = <usize>c << 2;
+      normalize_row(x + base, y + base, S, load<f32>(m + co), load<f32>(scale + co), load<f32>(shift + co));
     }
   }
 }

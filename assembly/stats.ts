@@ -9,7 +9,7 @@
 // an outlier anywhere cost no precision, and common data costs one pass of add/mul/add.
 import { pattern_len, fold_lane, block_merge, ret0, ret1, hsum } from "./common";
 
-const BLOCK: i32 = 4096;
+export const BLOCK: i32 = 4096;
 
 /** Σ (x − m) and Σ (x − m)² over len contiguous values → ret0, ret1. */
 function block_dev(p: usize, len: i32, m: f32): void {
@@ -77,7 +77,7 @@ function block_sq(p: usize, len: i32, k: f32): void {
  * cancellation) or the squares overflowed, it is redone as an exact two-pass around its own
  * mean while it is still in L1. NaN propagates through either path.
  */
-function stats_block(a: usize, p: usize, len: i32): void {
+export function stats_block(a: usize, p: usize, len: i32): void {
   const cnt = <f64>len;
   const na = load<f64>(a);
   let k: f32 = 0;

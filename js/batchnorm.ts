@@ -1,7 +1,7 @@
 // Batch norm: training forward (statistics + normalize + running update in one call),
 // inference forward, backward from saved statistics, and the eval-mode backward.
 import { withScope } from "./scope";
-import { statsInto, normalize, backwardReduce, backwardDx, tempBytes } from "./dispatch";
+import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
 import { resolveGeometry, sameSize, type ShapeOptions } from "./args";
 import { checkFinite, checkVec, checkNonNegative, type Vec } from "./errors";
 import { convention, updateWeights, type Convention } from "./conventions";
@@ -114,12 +114,15 @@ export function batchNormTrain(x: TensorLike, o: BatchNormTrainOptions): BatchNo
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g) + 24 * C);
+    const fused = !o.globalStats && fusable(g);
     let p: Float64Array;
     if (o.globalStats) p = o.globalStats;
     else {
       const acc = s.temp(24 * C);
       s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 3 * C);
-      statsInto(s, g, xa.ptr, acc);
+      // Channels-first: statistics and normalize fused per channel (second pass from L2).
+      if (fused) trainFused(s, g, xa.ptr, ya.ptr, acc, eps, o.gamma, o.beta);
+      else statsInto(s, g, xa.ptr, acc);
       p = s.heap.f64(acc, 3 * C).slice();
     }
     const mhi = new Float32Array(C), scale = new Float32Array(C), shift = new Float32Array(C);
@@ -142,7 +145,7 @@ export function batchNormTrain(x: TensorLike, o: BatchNormTrainOptions): BatchNo
         newVar[c] = keep * o.runningVar![c] + w * vr;
       }
     }
-    normalize(s, g, xa.ptr, ya.ptr, mhi, scale, shift);
+    if (!fused) normalize(s, g, xa.ptr, ya.ptr, mhi, scale, shift);
     const y = s.result(ya);
     if (o.runningMean) { o.runningMean.set(newMean); o.runningVar!.set(newVar); }
     return { y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: nbt + 1 };
@@ -261,6 +264,15 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, o: BatchNormBac
     const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
     const oa = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g));
+    if (!o.globalSums && fusable(g)) {
+      // Channels-first: sums and dx fused per channel (the dx pass reads x, dy from L2).
+      const hi = new Float32Array(C), lo = new Float64Array(C);
+      for (let c = 0; c < C; c++) { hi[c] = splitHi(o.saveMean[c], o.saveInvstd[c]); lo[c] = o.saveMean[c] - hi[c]; }
+      const sums = backwardFused(s, g, xa.ptr, da.ptr, oa.ptr, hi, lo, o.saveInvstd, m, o.gamma);
+      const dgamma = new Float32Array(C), dbeta = new Float32Array(C);
+      for (let c = 0; c < C; c++) { dgamma[c] = sums[2 * c + 1] * o.saveInvstd[c]; dbeta[c] = sums[2 * c]; }
+      return { dx: s.result(oa), dgamma, dbeta };
+    }
     const r = reduceExact(s, g, xa.ptr, da.ptr, o.saveMean, o.saveInvstd);
     const sums = o.globalSums ?? r.sums;
     const k = new Float32Array(C), c1 = new Float32Array(C), c0 = new Float32Array(C);

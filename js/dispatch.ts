@@ -104,3 +104,25 @@ export function tempBytes(v: View3): number {
 }
 
 function kernelsOf(_s: Scope) { return rt().kernels; }
+
+/** True when the fused per-channel kernels (assembly/fused.ts) serve this view. */
+export function fusable(v: View3): boolean { return mode(v).kind === "cf"; }
+
+/**
+ * Fused training forward (channels-first): statistics into acc (C zeroed f64 triples) and
+ * y = normalized x, one channel at a time. gamma/beta absent → 1/0.
+ */
+export function trainFused(s: Scope, v: View3, x: number, y: number, acc: number, eps: number, gamma?: ArrayLike<number>, beta?: ArrayLike<number>): void {
+  rt().kernels.bn_train_f32_cf(v.N, v.C, v.S, x, gamma ? s.f32(gamma) : 0, beta ? s.f32(beta) : 0, acc, y, eps);
+}
+
+/**
+ * Fused training backward (channels-first): returns the per-channel (Σdy, Σdy·(x−mean)) pairs
+ * and writes dx. hi/lo: the mean split (see batchnorm.ts splitHi); m: values per channel.
+ */
+export function backwardFused(s: Scope, v: View3, x: number, dy: number, dx: number, hi: Float32Array, lo: Float64Array, invstd: ArrayLike<number>, m: number, gamma?: ArrayLike<number>): Float64Array {
+  const sums = s.temp(16 * v.C), lp = s.temp(8 * v.C);
+  s.heap.F64.set(lo, lp >> 3);
+  rt().kernels.bn_backward_f32_cf(v.N, v.C, v.S, x, dy, s.f32(hi), lp, s.f32(invstd), gamma ? s.f32(gamma) : 0, sums, dx, m);
+  return s.heap.f64(sums, 2 * v.C).slice();
+}

@@ -11,6 +11,8 @@ export interface Kernels {
   backward_reduce_f32_cf(N: number, C: number, S: number, x: number, dy: number, m: number, acc: number): void;
   backward_reduce_f32_cl(R: number, C: number, x: number, dy: number, m: number, acc: number, scratch: number): void;
   backward_dx_f32_cf(N: number, C: number, S: number, x: number, dy: number, m: number, k: number, c1: number, c0: number, dx: number): void;
+  bn_train_f32_cf(N: number, C: number, S: number, x: number, gamma: number, beta: number, acc: number, y: number, eps: number): void;
+  bn_backward_f32_cf(N: number, C: number, S: number, x: number, dy: number, hi: number, lo: number, invstd: number, gamma: number, sums: number, dx: number, m: number): void;
   backward_dx_f32_cl(R: number, C: number, x: number, dy: number, m: number, k: number, c1: number, c0: number, dx: number, scratch: number): void;
   layernorm_normalize_f32_cl(R: number, C: number, x: number, m: number, a: number, b: number, gamma: number, beta: number, y: number): void;
   layernorm_normalize_f32_cf(N: number, C: number, S: number, x: number, m: number, a: number, b: number, gamma: number, beta: number, y: number): void;
