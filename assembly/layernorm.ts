@@ -17,7 +17,7 @@
 // Tail strategy: the vector axis (C in cl, S in cf) runs 4-wide, the last (len % 4) values of
 // each row run scalar ("scalar remainder"). f32 partial sums are flushed into f64 every BLOCK
 // values per accumulator (rows longer than BLOCK are chunked; column sums every FLUSH_ROWS rows).
-import { hsum } from "./common";
+import { hsum, ret0, ret1 } from "./common";
 
 const BLOCK: i32 = 4096;
 const FLUSH_ROWS: i32 = 64;
@@ -25,24 +25,51 @@ const FLUSH_ROWS: i32 = 64;
 /**
  * Channels-last (R rows of C): y = ((x − m[r])·a[r] + b[r])·gamma[c] + beta[c].
  * m, a, b: R f32 (a = invstd, b = −residue·invstd); gamma, beta: C f32.
+ * Two rows at a time share the gamma/beta loads; an odd last row runs alone.
  */
 export function layernorm_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, a: usize, b: usize, gamma: usize, beta: usize, y: usize): void {
   const C4 = C & ~3;
-  for (let r = 0; r < R; r++) {
+  const rs = <usize>C << 2;
+  let r = 0;
+  for (; r + 2 <= R; r += 2) {
     const ro = <usize>r << 2;
-    const ms = load<f32>(m + ro), as = load<f32>(a + ro), bs = load<f32>(b + ro);
-    const mv = f32x4.splat(ms), av = f32x4.splat(as), bv = f32x4.splat(bs);
-    const base = <usize>r * <usize>C << 2;
+    const m0 = load<f32>(m + ro), a0 = load<f32>(a + ro), b0 = load<f32>(b + ro);
+    const m1 = load<f32>(m + ro, 4), a1 = load<f32>(a + ro, 4), b1 = load<f32>(b + ro, 4);
+    const mv0 = f32x4.splat(m0), av0 = f32x4.splat(a0), bv0 = f32x4.splat(b0);
+    const mv1 = f32x4.splat(m1), av1 = f32x4.splat(a1), bv1 = f32x4.splat(b1);
+    const base = <usize>r * rs;
     const px = x + base, py = y + base;
     let j = 0;
     for (; j < C4; j += 4) {
       const o = <usize>j << 2;
-      const t = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv), av), bv);
-      v128.store(py + o, f32x4.add(f32x4.mul(t, v128.load(gamma + o)), v128.load(beta + o)));
+      const gv = v128.load(gamma + o), hv = v128.load(beta + o);
+      const t0 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv0), av0), bv0);
+      const t1 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + rs + o), mv1), av1), bv1);
+      v128.store(py + o, f32x4.add(f32x4.mul(t0, gv), hv));
+      v128.store(py + rs + o, f32x4.add(f32x4.mul(t1, gv), hv));
     }
     for (; j < C; j++) {
       const o = <usize>j << 2;
-      store<f32>(py + o, ((load<f32>(px + o) - ms) * as + bs) * load<f32>(gamma + o) + load<f32>(beta + o));
+      const gs = load<f32>(gamma + o), hs = load<f32>(beta + o);
+      const t0 = (load<f32>(px + o) - m0) * a0 + b0, t1 = (load<f32>(px + rs + o) - m1) * a1 + b1;
+      store<f32>(py + o, t0 * gs + hs);
+      store<f32>(py + rs + o, t1 * gs + hs);
+    }
+  }
+  if (r < R) {
+    const ro = <usize>r << 2;
+    const m0 = load<f32>(m + ro), a0 = load<f32>(a + ro), b0 = load<f32>(b + ro);
+    const mv0 = f32x4.splat(m0), av0 = f32x4.splat(a0), bv0 = f32x4.splat(b0);
+    const px = x + <usize>r * rs, py = y + <usize>r * rs;
+    let j = 0;
+    for (; j < C4; j += 4) {
+      const o = <usize>j << 2;
+      const t0 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv0), av0), bv0);
+      v128.store(py + o, f32x4.add(f32x4.mul(t0, v128.load(gamma + o)), v128.load(beta + o)));
+    }
+    for (; j < C; j++) {
+      const o = <usize>j << 2;
+      store<f32>(py + o, ((load<f32>(px + o) - m0) * a0 + b0) * load<f32>(gamma + o) + load<f32>(beta + o));
     }
   }
 }
@@ -50,16 +77,46 @@ export function layernorm_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, a
 /**
  * Channels-first (N, C, S): y = ((x − m[n,s])·a[n,s] + b[n,s])·gamma[c] + beta[c].
  * m, a, b: N·S f32 (sample n's S values contiguous); gamma, beta: C f32.
+ * Four channel rows at a time share the per-position loads; the last C % 4 rows run alone.
  */
 export function layernorm_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, a: usize, b: usize, gamma: usize, beta: usize, y: usize): void {
   const S4 = S & ~3;
+  const rs = <usize>S << 2;
   for (let n = 0; n < N; n++) {
-    const po = <usize>n * <usize>S << 2;
+    const po = <usize>n * rs;
     const pm = m + po, pa = a + po, pb = b + po;
-    for (let c = 0; c < C; c++) {
+    let c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const co = <usize>c << 2;
+      const g0 = load<f32>(gamma + co), g1 = load<f32>(gamma + co, 4), g2 = load<f32>(gamma + co, 8), g3 = load<f32>(gamma + co, 12);
+      const h0 = load<f32>(beta + co), h1 = load<f32>(beta + co, 4), h2 = load<f32>(beta + co, 8), h3 = load<f32>(beta + co, 12);
+      const gv0 = f32x4.splat(g0), gv1 = f32x4.splat(g1), gv2 = f32x4.splat(g2), gv3 = f32x4.splat(g3);
+      const hv0 = f32x4.splat(h0), hv1 = f32x4.splat(h1), hv2 = f32x4.splat(h2), hv3 = f32x4.splat(h3);
+      const base = (<usize>n * <usize>C + <usize>c) * rs;
+      const x0 = x + base, x1 = x0 + rs, x2 = x1 + rs, x3 = x2 + rs;
+      const y0 = y + base, y1 = y0 + rs, y2 = y1 + rs, y3 = y2 + rs;
+      let i = 0;
+      for (; i < S4; i += 4) {
+        const o = <usize>i << 2;
+        const mv = v128.load(pm + o), av = v128.load(pa + o), bv = v128.load(pb + o);
+        v128.store(y0 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x0 + o), mv), av), bv), gv0), hv0));
+        v128.store(y1 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x1 + o), mv), av), bv), gv1), hv1));
+        v128.store(y2 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x2 + o), mv), av), bv), gv2), hv2));
+        v128.store(y3 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x3 + o), mv), av), bv), gv3), hv3));
+      }
+      for (; i < S; i++) {
+        const o = <usize>i << 2;
+        const ms = load<f32>(pm + o), as = load<f32>(pa + o), bs = load<f32>(pb + o);
+        store<f32>(y0 + o, ((load<f32>(x0 + o) - ms) * as + bs) * g0 + h0);
+        store<f32>(y1 + o, ((load<f32>(x1 + o) - ms) * as + bs) * g1 + h1);
+        store<f32>(y2 + o, ((load<f32>(x2 + o) - ms) * as + bs) * g2 + h2);
+        store<f32>(y3 + o, ((load<f32>(x3 + o) - ms) * as + bs) * g3 + h3);
+      }
+    }
+    for (; c < C; c++) {
       const gs = load<f32>(gamma + (<usize>c << 2)), hs = load<f32>(beta + (<usize>c << 2));
       const gv = f32x4.splat(gs), hv = f32x4.splat(hs);
-      const base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
+      const base = (<usize>n * <usize>C + <usize>c) * rs;
       const px = x + base, py = y + base;
       let i = 0;
       for (; i < S4; i += 4) {
@@ -85,54 +142,138 @@ function flush_pairs(src: usize, len: i32, dst: usize, slot: usize): void {
 }
 
 /**
+ * One channels-last row (C ≤ any): Σ gamma·dy, Σ gamma·dy·(x − m) → ret0, ret1 (f64, in chunks of
+ * ≤ BLOCK values), and the row's dy, dy·x̂ added into the f32 column sums colB, colG.
+ */
+function reduce_row_cl(px: usize, pd: usize, ms: f32, as: f32, bs: f32, gamma: usize, colB: usize, colG: usize, C: i32): void {
+  const mv = f32x4.splat(ms), av = f32x4.splat(as), bv = f32x4.splat(bs);
+  let sa: f64 = 0, sb: f64 = 0;
+  for (let j0 = 0; j0 < C; j0 += BLOCK) {
+    const end = min(C, j0 + BLOCK), end4 = j0 + ((end - j0) & ~3);
+    let va = f32x4.splat(0), vb = f32x4.splat(0);
+    let j = j0;
+    for (; j < end4; j += 4) {
+      const o = <usize>j << 2;
+      const d = v128.load(pd + o);
+      const xm = f32x4.sub(v128.load(px + o), mv);
+      const gd = f32x4.mul(d, v128.load(gamma + o));
+      va = f32x4.add(va, gd);
+      vb = f32x4.add(vb, f32x4.mul(gd, xm));
+      v128.store(colB + o, f32x4.add(v128.load(colB + o), d));
+      v128.store(colG + o, f32x4.add(v128.load(colG + o), f32x4.mul(d, f32x4.add(f32x4.mul(xm, av), bv))));
+    }
+    let ta = hsum(va), tb = hsum(vb);
+    for (; j < end; j++) {
+      const o = <usize>j << 2;
+      const d = load<f32>(pd + o);
+      const xm = load<f32>(px + o) - ms;
+      const gd = d * load<f32>(gamma + o);
+      ta += <f64>gd; tb += <f64>(gd * xm);
+      store<f32>(colB + o, load<f32>(colB + o) + d);
+      store<f32>(colG + o, load<f32>(colG + o) + d * (xm * as + bs));
+    }
+    sa += ta; sb += tb;
+  }
+  ret0 = sa; ret1 = sb;
+}
+
+/**
  * Channels-last backward, pass 1. Per row r (statistic), WRITTEN to sacc (R f64 pairs):
  *   (Σ_c gamma[c]·dy, Σ_c gamma[c]·dy·(x − m[r])).
  * Per column c (channel), ADDED to cacc (C f64 pairs): (Σ_r dy, Σ_r dy·x̂), x̂ = (x − m)·a + b.
  * scratch: 2·C f32 (16-byte aligned) column partial sums, flushed every FLUSH_ROWS rows.
+ * Rows of ≤ BLOCK values go two at a time (shared gamma and column-sum traffic).
  */
 export function layernorm_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, a: usize, b: usize, gamma: usize, sacc: usize, cacc: usize, scratch: usize): void {
   const colB = scratch, colG = scratch + (<usize>C << 2);
+  const C4 = C & ~3, rs = <usize>C << 2;
   memory.fill(scratch, 0, <usize>C << 3);
-  for (let r = 0; r < R; r++) {
-    const ro = <usize>r << 2;
-    const ms = load<f32>(m + ro), as = load<f32>(a + ro), bs = load<f32>(b + ro);
-    const mv = f32x4.splat(ms), av = f32x4.splat(as), bv = f32x4.splat(bs);
-    const base = <usize>r * <usize>C << 2;
-    const px = x + base, pd = dy + base;
-    let sa: f64 = 0, sb: f64 = 0;
-    for (let j0 = 0; j0 < C; j0 += BLOCK) {
-      const end = min(C, j0 + BLOCK), end4 = j0 + ((end - j0) & ~3);
-      let va = f32x4.splat(0), vb = f32x4.splat(0);
-      let j = j0;
-      for (; j < end4; j += 4) {
+  let r = 0, since = 0;
+  if (C <= BLOCK) {
+    for (; r + 2 <= R; r += 2) {
+      const ro = <usize>r << 2;
+      const m0 = load<f32>(m + ro), a0 = load<f32>(a + ro), b0 = load<f32>(b + ro);
+      const m1 = load<f32>(m + ro, 4), a1 = load<f32>(a + ro, 4), b1 = load<f32>(b + ro, 4);
+      const mv0 = f32x4.splat(m0), av0 = f32x4.splat(a0), bv0 = f32x4.splat(b0);
+      const mv1 = f32x4.splat(m1), av1 = f32x4.splat(a1), bv1 = f32x4.splat(b1);
+      const x0 = x + <usize>r * rs, d0p = dy + <usize>r * rs, x1 = x0 + rs, d1p = d0p + rs;
+      let va0 = f32x4.splat(0), vb0 = f32x4.splat(0), va1 = f32x4.splat(0), vb1 = f32x4.splat(0);
+      let j = 0;
+      for (; j < C4; j += 4) {
         const o = <usize>j << 2;
-        const d = v128.load(pd + o);
-        const xm = f32x4.sub(v128.load(px + o), mv);
-        const gd = f32x4.mul(d, v128.load(gamma + o));
-        va = f32x4.add(va, gd);
-        vb = f32x4.add(vb, f32x4.mul(gd, xm));
-        v128.store(colB + o, f32x4.add(v128.load(colB + o), d));
-        v128.store(colG + o, f32x4.add(v128.load(colG + o), f32x4.mul(d, f32x4.add(f32x4.mul(xm, av), bv))));
+        const gv = v128.load(gamma + o);
+        const d0 = v128.load(d0p + o), d1 = v128.load(d1p + o);
+        const xm0 = f32x4.sub(v128.load(x0 + o), mv0), xm1 = f32x4.sub(v128.load(x1 + o), mv1);
+        const gd0 = f32x4.mul(d0, gv), gd1 = f32x4.mul(d1, gv);
+        va0 = f32x4.add(va0, gd0); vb0 = f32x4.add(vb0, f32x4.mul(gd0, xm0));
+        va1 = f32x4.add(va1, gd1); vb1 = f32x4.add(vb1, f32x4.mul(gd1, xm1));
+        v128.store(colB + o, f32x4.add(v128.load(colB + o), f32x4.add(d0, d1)));
+        const h0 = f32x4.mul(d0, f32x4.add(f32x4.mul(xm0, av0), bv0));
+        const h1 = f32x4.mul(d1, f32x4.add(f32x4.mul(xm1, av1), bv1));
+        v128.store(colG + o, f32x4.add(v128.load(colG + o), f32x4.add(h0, h1)));
       }
-      let ta = hsum(va), tb = hsum(vb);
-      for (; j < end; j++) {
+      let ta0 = hsum(va0), tb0 = hsum(vb0), ta1 = hsum(va1), tb1 = hsum(vb1);
+      for (; j < C; j++) {
         const o = <usize>j << 2;
-        const d = load<f32>(pd + o);
-        const xm = load<f32>(px + o) - ms;
-        const gd = d * load<f32>(gamma + o);
-        ta += <f64>gd; tb += <f64>(gd * xm);
-        store<f32>(colB + o, load<f32>(colB + o) + d);
-        store<f32>(colG + o, load<f32>(colG + o) + d * (xm * as + bs));
+        const gs = load<f32>(gamma + o);
+        const d0 = load<f32>(d0p + o), d1 = load<f32>(d1p + o);
+        const xm0 = load<f32>(x0 + o) - m0, xm1 = load<f32>(x1 + o) - m1;
+        ta0 += <f64>(d0 * gs); tb0 += <f64>(d0 * gs * xm0);
+        ta1 += <f64>(d1 * gs); tb1 += <f64>(d1 * gs * xm1);
+        store<f32>(colB + o, load<f32>(colB + o) + (d0 + d1));
+        store<f32>(colG + o, load<f32>(colG + o) + (d0 * (xm0 * a0 + b0) + d1 * (xm1 * a1 + b1)));
       }
-      sa += ta; sb += tb;
-    }
-    store<f64>(sacc + (<usize>r << 4), sa);
-    store<f64>(sacc + (<usize>r << 4), sb, 8);
-    if ((r + 1) % FLUSH_ROWS == 0 || r == R - 1) {
-      flush_pairs(colB, C, cacc, 0);
-      flush_pairs(colG, C, cacc, 1);
+      const q = sacc + (<usize>r << 4);
+      store<f64>(q, ta0); store<f64>(q, tb0, 8); store<f64>(q, ta1, 16); store<f64>(q, tb1, 24);
+      since += 2;
+      if (since >= FLUSH_ROWS) { flush_pairs(colB, C, cacc, 0); flush_pairs(colG, C, cacc, 1); since = 0; }
     }
   }
+  for (; r < R; r++) {
+    const ro = <usize>r << 2;
+    reduce_row_cl(x + <usize>r * rs, dy + <usize>r * rs, load<f32>(m + ro), load<f32>(a + ro), load<f32>(b + ro), gamma, colB, colG, C);
+    store<f64>(sacc + (<usize>r << 4), ret0);
+    store<f64>(sacc + (<usize>r << 4), ret1, 8);
+    if (++since >= FLUSH_ROWS) { flush_pairs(colB, C, cacc, 0); flush_pairs(colG, C, cacc, 1); since = 0; }
+  }
+  if (since > 0) { flush_pairs(colB, C, cacc, 0); flush_pairs(colG, C, cacc, 1); }
+}
+
+/**
+ * One channels-first row of len positions: gamma·dy and gamma·dy·(x − m) added into the f32
+ * per-position sums colA, colB; Σ dy, Σ dy·x̂ → ret0, ret1 (f64).
+ */
+function reduce_row_cf(px: usize, pd: usize, pm: usize, pa: usize, pb: usize, gs: f32, colA: usize, colB: usize, len: i32): void {
+  const gv = f32x4.splat(gs);
+  const len4 = len & ~3;
+  let vd = f32x4.splat(0), vg = f32x4.splat(0);
+  let i = 0;
+  for (; i < len4; i += 4) {
+    const o = <usize>i << 2;
+    const d = v128.load(pd + o);
+    const xm = f32x4.sub(v128.load(px + o), v128.load(pm + o));
+    const gd = f32x4.mul(d, gv);
+    v128.store(colA + o, f32x4.add(v128.load(colA + o), gd));
+    v128.store(colB + o, f32x4.add(v128.load(colB + o), f32x4.mul(gd, xm)));
+    vd = f32x4.add(vd, d);
+    vg = f32x4.add(vg, f32x4.mul(d, f32x4.add(f32x4.mul(xm, v128.load(pa + o)), v128.load(pb + o))));
+  }
+  let td = hsum(vd), tg = hsum(vg);
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    const d = load<f32>(pd + o);
+    const xm = load<f32>(px + o) - load<f32>(pm + o);
+    const gd = d * gs;
+    store<f32>(colA + o, load<f32>(colA + o) + gd);
+    store<f32>(colB + o, load<f32>(colB + o) + gd * xm);
+    td += <f64>d; tg += <f64>(d * (xm * load<f32>(pa + o) + load<f32>(pb + o)));
+  }
+  ret0 = td; ret1 = tg;
+}
+
+@inline function add_pair(q: usize, u: f64, v: f64): void {
+  store<f64>(q, load<f64>(q) + u);
+  store<f64>(q, load<f64>(q, 8) + v, 8);
 }
 
 /**
@@ -141,10 +282,12 @@ export function layernorm_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: u
  * Per row c (channel), ADDED to cacc (C f64 pairs): (Σ dy, Σ dy·x̂).
  * scratch: 2·min(S, BLOCK) f32 (16-byte aligned). Columns are taken in tiles of ≤ BLOCK so the
  * per-column sums and parameters stay in L1 and every f32 row sum covers ≤ BLOCK values.
+ * Two channel rows at a time share the per-position loads and column-sum traffic.
  */
 export function layernorm_backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, a: usize, b: usize, gamma: usize, sacc: usize, cacc: usize, scratch: usize): void {
   const T = min(S, BLOCK);
   const colA = scratch, colB = scratch + (<usize>T << 2);
+  const rs = <usize>S << 2;
   for (let n = 0; n < N; n++) {
     for (let s0 = 0; s0 < S; s0 += BLOCK) {
       const len = min(BLOCK, S - s0), len4 = len & ~3;
@@ -153,41 +296,48 @@ export function layernorm_backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usiz
       const ps = sacc + (po << 2);
       memory.fill(ps, 0, <usize>len << 4);
       memory.fill(scratch, 0, <usize>T << 3);
-      for (let c = 0; c < C; c++) {
-        const gs = load<f32>(gamma + (<usize>c << 2));
-        const gv = f32x4.splat(gs);
+      let c = 0, since = 0;
+      for (; c + 2 <= C; c += 2) {
+        const g0 = load<f32>(gamma + (<usize>c << 2)), g1 = load<f32>(gamma + (<usize>c << 2), 4);
+        const gv0 = f32x4.splat(g0), gv1 = f32x4.splat(g1);
         const base = ((<usize>n * <usize>C + <usize>c) * <usize>S + <usize>s0) << 2;
-        const px = x + base, pd = dy + base;
-        let vd = f32x4.splat(0), vg = f32x4.splat(0);
+        const x0 = x + base, x1 = x0 + rs, d0p = dy + base, d1p = d0p + rs;
+        let vd0 = f32x4.splat(0), vg0 = f32x4.splat(0), vd1 = f32x4.splat(0), vg1 = f32x4.splat(0);
         let i = 0;
         for (; i < len4; i += 4) {
           const o = <usize>i << 2;
-          const d = v128.load(pd + o);
-          const xm = f32x4.sub(v128.load(px + o), v128.load(pm + o));
-          const gd = f32x4.mul(d, gv);
-          v128.store(colA + o, f32x4.add(v128.load(colA + o), gd));
-          v128.store(colB + o, f32x4.add(v128.load(colB + o), f32x4.mul(gd, xm)));
-          vd = f32x4.add(vd, d);
-          vg = f32x4.add(vg, f32x4.mul(d, f32x4.add(f32x4.mul(xm, v128.load(pa + o)), v128.load(pb + o))));
+          const mv = v128.load(pm + o), av = v128.load(pa + o), bv = v128.load(pb + o);
+          const d0 = v128.load(d0p + o), d1 = v128.load(d1p + o);
+          const xm0 = f32x4.sub(v128.load(x0 + o), mv), xm1 = f32x4.sub(v128.load(x1 + o), mv);
+          const gd0 = f32x4.mul(d0, gv0), gd1 = f32x4.mul(d1, gv1);
+          v128.store(colA + o, f32x4.add(v128.load(colA + o), f32x4.add(gd0, gd1)));
+          v128.store(colB + o, f32x4.add(v128.load(colB + o), f32x4.add(f32x4.mul(gd0, xm0), f32x4.mul(gd1, xm1))));
+          vd0 = f32x4.add(vd0, d0); vg0 = f32x4.add(vg0, f32x4.mul(d0, f32x4.add(f32x4.mul(xm0, av), bv)));
+          vd1 = f32x4.add(vd1, d1); vg1 = f32x4.add(vg1, f32x4.mul(d1, f32x4.add(f32x4.mul(xm1, av), bv)));
         }
-        let td = hsum(vd), tg = hsum(vg);
+        let td0 = hsum(vd0), tg0 = hsum(vg0), td1 = hsum(vd1), tg1 = hsum(vg1);
         for (; i < len; i++) {
           const o = <usize>i << 2;
-          const d = load<f32>(pd + o);
-          const xm = load<f32>(px + o) - load<f32>(pm + o);
-          const gd = d * gs;
-          store<f32>(colA + o, load<f32>(colA + o) + gd);
-          store<f32>(colB + o, load<f32>(colB + o) + gd * xm);
-          td += <f64>d; tg += <f64>(d * (xm * load<f32>(pa + o) + load<f32>(pb + o)));
+          const ms = load<f32>(pm + o), as = load<f32>(pa + o), bs = load<f32>(pb + o);
+          const d0 = load<f32>(d0p + o), d1 = load<f32>(d1p + o);
+          const xm0 = load<f32>(x0 + o) - ms, xm1 = load<f32>(x1 + o) - ms;
+          store<f32>(colA + o, load<f32>(colA + o) + (d0 * g0 + d1 * g1));
+          store<f32>(colB + o, load<f32>(colB + o) + (d0 * g0 * xm0 + d1 * g1 * xm1));
+          td0 += <f64>d0; tg0 += <f64>(d0 * (xm0 * as + bs));
+          td1 += <f64>d1; tg1 += <f64>(d1 * (xm1 * as + bs));
         }
-        const q = cacc + (<usize>c << 4);
-        store<f64>(q, load<f64>(q) + td);
-        store<f64>(q, load<f64>(q, 8) + tg, 8);
-        if ((c + 1) % FLUSH_ROWS == 0 || c == C - 1) {
-          flush_pairs(colA, len, ps, 0);
-          flush_pairs(colB, len, ps, 1);
-        }
+        add_pair(cacc + (<usize>c << 4), td0, tg0);
+        add_pair(cacc + (<usize>c << 4) + 16, td1, tg1);
+        since += 2;
+        if (since >= FLUSH_ROWS) { flush_pairs(colA, len, ps, 0); flush_pairs(colB, len, ps, 1); since = 0; }
       }
+      for (; c < C; c++) {
+        const base = ((<usize>n * <usize>C + <usize>c) * <usize>S + <usize>s0) << 2;
+        reduce_row_cf(x + base, dy + base, pm, pa, pb, load<f32>(gamma + (<usize>c << 2)), colA, colB, len);
+        add_pair(cacc + (<usize>c << 4), ret0, ret1);
+        since++;
+      }
+      if (since > 0) { flush_pairs(colA, len, ps, 0); flush_pairs(colB, len, ps, 1); }
     }
   }
 }
@@ -219,17 +369,44 @@ export function layernorm_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize
 
 /**
  * Channels-first backward, pass 2: dx = dy·(gamma[c]·k[n,s]) + (x − m[n,s])·c1[n,s] + c0[n,s].
- * m, k, c1, c0: N·S f32; gamma: C f32.
+ * m, k, c1, c0: N·S f32; gamma: C f32. Four channel rows at a time share the per-position
+ * loads; the last C % 4 rows run alone.
  */
 export function layernorm_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, gamma: usize, dx: usize): void {
-  const S4 = S & ~3;
+  const S4 = S & ~3, rs = <usize>S << 2;
   for (let n = 0; n < N; n++) {
-    const pp = <usize>n * <usize>S << 2;
+    const pp = <usize>n * rs;
     const pm = m + pp, pk = k + pp, pa = c1 + pp, pb = c0 + pp;
-    for (let c = 0; c < C; c++) {
+    let c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const co = <usize>c << 2;
+      const g0 = load<f32>(gamma + co), g1 = load<f32>(gamma + co, 4), g2 = load<f32>(gamma + co, 8), g3 = load<f32>(gamma + co, 12);
+      const gv0 = f32x4.splat(g0), gv1 = f32x4.splat(g1), gv2 = f32x4.splat(g2), gv3 = f32x4.splat(g3);
+      const base = (<usize>n * <usize>C + <usize>c) * rs;
+      const x0 = x + base, d0 = dy + base, o0 = dx + base;
+      const x1 = x0 + rs, d1 = d0 + rs, o1 = o0 + rs, x2 = x1 + rs, d2 = d1 + rs, o2 = o1 + rs, x3 = x2 + rs, d3 = d2 + rs, o3 = o2 + rs;
+      let i = 0;
+      for (; i < S4; i += 4) {
+        const o = <usize>i << 2;
+        const mv = v128.load(pm + o), kv = v128.load(pk + o), av = v128.load(pa + o), bv = v128.load(pb + o);
+        v128.store(o0 + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(d0 + o), f32x4.mul(kv, gv0)), f32x4.mul(f32x4.sub(v128.load(x0 + o), mv), av)), bv));
+        v128.store(o1 + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(d1 + o), f32x4.mul(kv, gv1)), f32x4.mul(f32x4.sub(v128.load(x1 + o), mv), av)), bv));
+        v128.store(o2 + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(d2 + o), f32x4.mul(kv, gv2)), f32x4.mul(f32x4.sub(v128.load(x2 + o), mv), av)), bv));
+        v128.store(o3 + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(d3 + o), f32x4.mul(kv, gv3)), f32x4.mul(f32x4.sub(v128.load(x3 + o), mv), av)), bv));
+      }
+      for (; i < S; i++) {
+        const o = <usize>i << 2;
+        const ms = load<f32>(pm + o), ks = load<f32>(pk + o), as = load<f32>(pa + o), bs = load<f32>(pb + o);
+        store<f32>(o0 + o, load<f32>(d0 + o) * (ks * g0) + (load<f32>(x0 + o) - ms) * as + bs);
+        store<f32>(o1 + o, load<f32>(d1 + o) * (ks * g1) + (load<f32>(x1 + o) - ms) * as + bs);
+        store<f32>(o2 + o, load<f32>(d2 + o) * (ks * g2) + (load<f32>(x2 + o) - ms) * as + bs);
+        store<f32>(o3 + o, load<f32>(d3 + o) * (ks * g3) + (load<f32>(x3 + o) - ms) * as + bs);
+      }
+    }
+    for (; c < C; c++) {
       const gs = load<f32>(gamma + (<usize>c << 2));
       const gv = f32x4.splat(gs);
-      const base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
+      const base = (<usize>n * <usize>C + <usize>c) * rs;
       const px = x + base, pd = dy + base, po = dx + base;
       let i = 0;
       for (; i < S4; i += 4) {

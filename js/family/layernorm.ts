@@ -9,7 +9,7 @@ import { rt } from "../runtime";
 import type { Geometry } from "../layout";
 import type { TensorLike } from "../tensor";
 import {
-  checkForward, checkBackward, wantsTensor, splitMeans, affineOrIdentity,
+  checkForward, checkBackward, wantsTensor, affineOrIdentity,
   type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult,
 } from "./common";
 
@@ -47,14 +47,15 @@ export function layerNorm(x: TensorLike, opts: NormOptions = {}): NormResult {
       const scratch = s.temp(16 * k.pattern_len(S));
       for (let n = 0; n < N; n++) k.stats_f32_cl(C, S, xa.ptr + 4 * n * C * S, acc + 24 * n * S, scratch);
     }
-    const F = s.heap.f64(acc, 3 * K);
-    const mean = new Float32Array(K), invstd = new Float32Array(K), a = new Float32Array(K), b = new Float32Array(K);
-    for (let i = 0; i < K; i++) {
-      const mu = F[3 * i + 1], inv = 1 / Math.sqrt(F[3 * i + 2] / F[3 * i] + eps);
-      mean[i] = mu; invstd[i] = inv; a[i] = inv; b[i] = -(mu - mean[i]) * inv;
-    }
-    const pm = s.f32(mean), pa = s.f32(a), pb = s.f32(b);
+    // Per-statistic parameters are written straight into wasm memory (K = N·S can be large).
+    const pm = s.temp(4 * K), pa = s.temp(4 * K), pb = s.temp(4 * K);
     const pg = s.f32(affineOrIdentity(C, o.gamma, 1)), pt = s.f32(affineOrIdentity(C, o.beta, 0));
+    const F = s.heap.F64, M = s.heap.f32(pm, K), A = s.heap.f32(pa, K), B = s.heap.f32(pb, K);
+    for (let i = 0, t = acc >> 3; i < K; i++, t += 3) {
+      const mu = F[t + 1], inv = 1 / Math.sqrt(F[t + 2] / F[t] + eps), hi = Math.fround(mu);
+      M[i] = hi; A[i] = inv; B[i] = -(mu - hi) * inv;
+    }
+    const mean = M.slice(), invstd = A.slice();
     if (rowsOf(g)) k.layernorm_normalize_f32_cl(K, C, xa.ptr, pm, pa, pb, pg, pt, ya.ptr);
     else k.layernorm_normalize_f32_cf(N, C, S, xa.ptr, pm, pa, pb, pg, pt, ya.ptr);
     return { y: s.result(ya), mean, invstd };
@@ -75,26 +76,28 @@ export function layerNormBackward(x: TensorLike, dy: TensorLike, opts: NormBackw
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g));
     const k = rt().kernels;
-    const { hi, lo } = splitMeans(o.mean);
-    const a = new Float32Array(K), b = new Float32Array(K);
-    for (let i = 0; i < K; i++) { a[i] = o.invstd[i]; b[i] = -lo[i] * o.invstd[i]; }
-    const pm = s.f32(hi), pa = s.f32(a), pb = s.f32(b), pg = s.f32(affineOrIdentity(C, o.gamma, 1));
-    const sacc = s.temp(16 * K), cacc = s.temp(16 * C);
-    s.heap.F64.fill(0, cacc >> 3, (cacc >> 3) + 2 * C);
-    if (rowsOf(g)) k.layernorm_backward_reduce_f32_cl(K, C, xa.ptr, da.ptr, pm, pa, pb, pg, sacc, cacc, s.temp(8 * C));
-    else k.layernorm_backward_reduce_f32_cf(N, C, S, xa.ptr, da.ptr, pm, pa, pb, pg, sacc, cacc, s.temp(8 * Math.min(S, 4096)));
-    const F = s.heap.F64, sp = sacc >> 3, cp = cacc >> 3;
-    const kk = new Float32Array(K), c1 = new Float32Array(K), c0 = new Float32Array(K);
+    const pm = s.temp(4 * K), pa = s.temp(4 * K), pb = s.temp(4 * K), pc = s.temp(4 * K);
+    const sacc = s.temp(16 * K), cacc = s.temp(16 * C), pg = s.f32(affineOrIdentity(C, o.gamma, 1));
+    const scratch = s.temp(8 * (rowsOf(g) ? C : Math.min(S, 4096)));
+    const F = s.heap.F64, M = s.heap.f32(pm, K), A = s.heap.f32(pa, K), B = s.heap.f32(pb, K), P = s.heap.f32(pc, K);
+    const mean = o.mean, invstd = o.invstd;
     for (let i = 0; i < K; i++) {
-      const inv = o.invstd[i], A = F[sp + 2 * i], B = F[sp + 2 * i + 1] - lo[i] * A;
-      const cc1 = -inv * inv * inv * B / C;
-      kk[i] = inv; c1[i] = cc1; c0[i] = -inv * A / C - lo[i] * cc1;
+      const hi = Math.fround(mean[i]);
+      M[i] = hi; A[i] = invstd[i]; B[i] = -(mean[i] - hi) * invstd[i];
+    }
+    F.fill(0, cacc >> 3, (cacc >> 3) + 2 * C);
+    if (rowsOf(g)) k.layernorm_backward_reduce_f32_cl(K, C, xa.ptr, da.ptr, pm, pa, pb, pg, sacc, cacc, scratch);
+    else k.layernorm_backward_reduce_f32_cf(N, C, S, xa.ptr, da.ptr, pm, pa, pb, pg, sacc, cacc, scratch);
+    // dx = dy·(k·γ) + (x − m)·c1 + c0 with k = invstd (already in A), c1 → P, c0 → B.
+    for (let i = 0, t = sacc >> 3; i < K; i++, t += 2) {
+      const inv = invstd[i], lo = mean[i] - M[i], Sg = F[t], Sx = F[t + 1] - lo * Sg;
+      const c1 = -inv * inv * inv * Sx / C;
+      P[i] = c1; B[i] = -inv * Sg / C - lo * c1;
     }
     const dgamma = new Float32Array(C), dbeta = new Float32Array(C);
-    for (let c = 0; c < C; c++) { dbeta[c] = F[cp + 2 * c]; dgamma[c] = F[cp + 2 * c + 1]; }
-    const pk = s.f32(kk), p1 = s.f32(c1), p0 = s.f32(c0);
-    if (rowsOf(g)) k.layernorm_backward_dx_f32_cl(K, C, xa.ptr, da.ptr, pm, pk, p1, p0, pg, oa.ptr);
-    else k.layernorm_backward_dx_f32_cf(N, C, S, xa.ptr, da.ptr, pm, pk, p1, p0, pg, oa.ptr);
+    for (let c = 0, t = cacc >> 3; c < C; c++, t += 2) { dbeta[c] = F[t]; dgamma[c] = F[t + 1]; }
+    if (rowsOf(g)) k.layernorm_backward_dx_f32_cl(K, C, xa.ptr, da.ptr, pm, pa, pc, pb, pg, oa.ptr);
+    else k.layernorm_backward_dx_f32_cf(N, C, S, xa.ptr, da.ptr, pm, pa, pc, pb, pg, oa.ptr);
     return { dx: s.result(oa), dgamma, dbeta };
   });
 }
