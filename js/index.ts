@@ -9,9 +9,10 @@ export {
   type BatchNormBackwardOptions, type BatchNormBackwardResult, type BatchNormBackwardEvalOptions,
 } from "./batchnorm";
 export { CONVENTIONS, type Convention, type ConventionInfo } from "./conventions";
-export { memoryStats } from "./memstats";
+export { memoryStats, wasmMemory } from "./memstats";
 export { NormLayer, BatchNorm, InstanceNorm, GroupNorm, LayerNorm, type BatchNormOptions, type NormLayerOptions, type ForwardOptions, type BackwardOptions } from "./layers";
 export { exportWeights, importWeights, parameterCounts, type WeightFormat, type KerasWeights, type TorchStateDict, type CaffeWeights, type OnnxWeights, type ParameterCounts, type ImportOptions } from "./interop";
 export { Standardizer, preciseBatchNormStats, applyStats, type StandardizerOptions, type StandardizerJSON, type Batch } from "./standardize";
 export { foldBatchNorm, type WeightLayout, type FoldOptions } from "./fold";
 export * from "./family/index";
+export { createPool, WorkerPool, WorkerPoolError, type WorkerPoolOptions, type Shard, type BackwardShard, type SyncTrainResult, type SyncBackwardResult, type SyncTrainOptions, type SyncBackwardOptions, type TransportName, type Fault, type FaultReason } from "./workers/pool";

@@ -8,7 +8,7 @@
 //
 // Run directly (node bench/ceiling/index.mjs) for a self-test (tails, sums) and a quick GB/s.
 import { readFile, access } from 'node:fs/promises';
-import { buildCeiling, WASM_PATH } from './build.mjs';
+import { buildCeiling, WASM_PATH, WASM_IMPORT_PATH } from './build.mjs';
 
 const PAGE = 65536;
 const BASE = PAGE; // past address 0 and any static data (the module has none today)
@@ -61,6 +61,20 @@ export async function loadCeiling({ maxValues = 16 << 20, rebuild = false } = {}
     /** Reads n values of src, returning their (float32) sum (4 bytes per value moved). */
     read(n) { if (n > capacity) ensure(n); return read_f32(n, src); },
   };
+}
+
+/**
+ * The ceiling kernels running on ANOTHER module's memory (e.g. simdnorm's, from
+ * sn.wasmMemory()), so a copy/read can move exactly the bytes an op moves, in the same cache
+ * state: copyAt(n, srcPtr, dstPtr), readAt(n, ptr). Pointers are byte offsets.
+ */
+export async function loadCeilingOn(memory) {
+  let exists = true;
+  try { await access(WASM_IMPORT_PATH); } catch { exists = false; }
+  if (!exists) await buildCeiling({ importMemory: true });
+  const { instance } = await WebAssembly.instantiate(await readFile(WASM_IMPORT_PATH), { env: { memory } });
+  const { copy_f32, read_f32 } = instance.exports;
+  return { copyAt: (n, src, dst) => copy_f32(n, src, dst), readAt: (n, src) => read_f32(n, src) };
 }
 
 async function selfTest() {
