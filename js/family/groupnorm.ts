@@ -3,7 +3,7 @@
 import { withScope } from "../scope";
 import { fmtShape, type Geometry } from "../layout";
 import type { TensorLike } from "../tensor";
-import { groupStats, normalizeNC, reduceNC, dxNC, groupTempBytes } from "./views";
+import { groupStats, normalizeNC, reduceNC, dxNC, groupTempBytes, instanceFusable, instanceForwardFused, instanceBackwardFused } from "./views";
 import {
   checkForward, checkBackward, wantsTensor, splitMeans,
   type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult,
@@ -40,13 +40,15 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(groupTempBytes(g, G));
-    const st = groupStats(s, g, G, xa.ptr);
+    const fused = instanceFusable(g, G);
+    const st = fused ? instanceForwardFused(s, g, xa.ptr, ya.ptr, eps, o.gamma, o.beta) : groupStats(s, g, G, xa.ptr);
     const mean = new Float32Array(K), invstd = new Float32Array(K), inv64 = new Float64Array(K), mean64 = new Float64Array(K);
     for (let i = 0; i < K; i++) {
       mean64[i] = st[3 * i + 1];
       inv64[i] = 1 / Math.sqrt(st[3 * i + 2] / st[3 * i] + eps);
       mean[i] = mean64[i]; invstd[i] = inv64[i];
     }
+    if (fused) return { y: s.result(ya), mean, invstd };
     const { hi, lo } = splitMeans(mean64);
     const m = new Float32Array(N * C), scale = new Float32Array(N * C), shift = new Float32Array(N * C);
     for (let n = 0; n < N; n++) {
@@ -70,12 +72,17 @@ function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | und
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(groupTempBytes(g, G));
     const { hi, lo } = splitMeans(o.mean);
+    const dgamma = new Float64Array(C), dbeta = new Float64Array(C);
+    if (instanceFusable(g, G)) {
+      const sums = instanceBackwardFused(s, g, xa.ptr, da.ptr, oa.ptr, hi, lo, o.invstd, o.gamma);
+      for (let i = 0; i < N * C; i++) { dgamma[i % C] += sums[2 * i + 1] * o.invstd[i]; dbeta[i % C] += sums[2 * i]; }
+      return { dx: s.result(oa), dgamma: Float32Array.from(dgamma), dbeta: Float32Array.from(dbeta) };
+    }
     const m = new Float32Array(N * C);
     for (let i = 0; i < N * C; i++) m[i] = hi[Math.floor(i / C) * G + Math.floor((i % C) / per)];
     const sums = reduceNC(s, g, xa.ptr, da.ptr, m);
     // Exact (Σdy, Σdy·(x − μ)) per (n, c), then the γ-weighted sums of each (n, group).
     const A = new Float64Array(N * G), B = new Float64Array(N * G);
-    const dgamma = new Float64Array(C), dbeta = new Float64Array(C);
     for (let n = 0; n < N; n++) {
       for (let c = 0; c < C; c++) {
         const i = n * C + c, q = n * G + Math.floor(c / per), gm = o.gamma ? o.gamma[c] : 1;

@@ -5,10 +5,12 @@
 // kernels as for batch norm); a group's C/G channels are contiguous, so group statistics are the
 // (1, N·G, (C/G)·S) view. Channels-last (N·S rows of C) takes one call of the cl kernels per
 // sample (pointer offsets); group statistics merge the group's per-channel triples (Chan).
+// Channels-first instance norm runs on batch norm's fused kernels (per (n, c) row: statistics
+// then normalize, or sums then dx, the second pass from L2), gamma/beta repeated per sample.
 import type { Scope } from "../scope";
 import type { Geometry } from "../layout";
 import { rt } from "../runtime";
-import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, type View3 } from "../dispatch";
+import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, type View3 } from "../dispatch";
 import { chanMergeInto } from "../welford";
 
 const ncView = (g: Geometry): View3 => ({ N: 1, C: g.N * g.C, S: g.S, channelsLast: false });
@@ -76,4 +78,29 @@ export function dxNC(s: Scope, g: Geometry, x: number, dy: number, dx: number, m
     const o = 4 * n * S * C, p = 4 * n * C;
     k.backward_dx_f32_cl(S, C, x + o, dy + o, pm + p, pk + p, p1 + p, p0 + p, dx + o, scratch);
   }
+}
+
+/** Instance norm (one channel per group) channels-first, where the fused kernels serve the view. */
+export function instanceFusable(g: Geometry, G: number): boolean {
+  return G === g.C && !g.channelsLast && fusable(ncView(g));
+}
+
+function perSample(g: Geometry, v: ArrayLike<number> | undefined | null): Float32Array | undefined {
+  if (!v) return undefined;
+  const out = new Float32Array(g.N * g.C);
+  for (let n = 0; n < g.N; n++) out.set(v as ArrayLike<number>, n * g.C);
+  return out;
+}
+
+/** Fused forward: y written, (count, mean, M2) per (n, c) returned. */
+export function instanceForwardFused(s: Scope, g: Geometry, x: number, y: number, eps: number, gamma?: ArrayLike<number> | null, beta?: ArrayLike<number> | null): Float64Array {
+  const K = g.N * g.C, acc = s.temp(24 * K);
+  s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 3 * K);
+  trainFused(s, ncView(g), x, y, acc, eps, perSample(g, gamma), perSample(g, beta));
+  return s.heap.f64(acc, 3 * K).slice();
+}
+
+/** Fused backward: dx written, exact (Σdy, Σdy·(x − μ)) per (n, c) returned. */
+export function instanceBackwardFused(s: Scope, g: Geometry, x: number, dy: number, dx: number, hi: Float32Array, lo: Float64Array, invstd: ArrayLike<number>, gamma?: ArrayLike<number> | null): Float64Array {
+  return backwardFused(s, ncView(g), x, dy, dx, hi, lo, invstd, g.S, perSample(g, gamma));
 }
