@@ -57,19 +57,41 @@ export function isShardCase(c) {
   return !!(c.params && c.params.shards && SYNC_OPS[c.op] && !c.expect_error);
 }
 
-/** Runs one case on the pool → { ok, message } (the worst output beyond tolerance is named). */
-export async function runShardCase(api, pool, c) {
+/**
+ * Runs one golden case with op(c) → { ok, message }: an error case must throw (or reject) naming
+ * expect_error without touching its inputs; otherwise every expected output within tolerance
+ * (the first one that is not is named). Used for plain API calls in browsers and for the pool.
+ */
+export async function checkCase(c, op) {
+  if (c.expect_error) {
+    const before = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, v.slice()]));
+    try {
+      await op(c);
+    } catch (e) {
+      const changed = Object.keys(before).filter((k) => before[k].some((v, i) => !Object.is(v, c.inputs[k][i])));
+      if (changed.length) return { ok: false, message: `threw but modified ${changed.join(", ")}` };
+      if (!String(e && e.message).includes(c.expect_error)) return { ok: false, message: `threw "${e && e.message}", expected a message naming "${c.expect_error}"` };
+      return { ok: true };
+    }
+    return { ok: false, message: `did not throw (expected: ${c.expect_error})` };
+  }
   let got;
   try {
-    got = await SYNC_OPS[c.op](api, pool, c);
+    got = await op(c);
   } catch (e) {
     return { ok: false, message: `threw ${e && e.message}` };
   }
   for (const [name, exp] of Object.entries(c.expected)) {
-    if (!got[name]) return { ok: false, message: `output ${name} missing` };
+    const v = got[name] && typeof got[name].toArray === "function" ? got[name].toArray() : got[name];
+    if (!v) return { ok: false, message: `output ${name} missing` };
     const tol = (c.tolerance && c.tolerance[name]) || { atol: 1e-4, rtol: 1e-4 };
-    const r = compare(got[name], exp, tol.atol, tol.rtol);
-    if (r) return { ok: false, message: r.lengthMismatch ? `${name}: ${r.got} values, expected ${r.expected}` : `${name}[${r.index}] = ${r.got}, expected ${r.expected} (${r.count} values off)` };
+    const r = compare(v, exp, tol.atol, tol.rtol);
+    if (r) return { ok: false, message: r.lengthMismatch ? `${name}: ${r.got} values, expected ${r.expected}` : `${name}[${r.index}] = ${r.got}, expected ${r.expected} (${r.count} values off, atol ${tol.atol}, rtol ${tol.rtol})` };
   }
   return { ok: true };
+}
+
+/** A params.shards case on the pool (one worker per shard) → { ok, message }. */
+export function runShardCase(api, pool, c) {
+  return checkCase(c, (k) => SYNC_OPS[k.op](api, pool, k));
 }

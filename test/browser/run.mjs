@@ -33,6 +33,10 @@ export const PAGES = [
   { name: 'golden plumbing (page + worker)', path: '/plain/test/browser/pages/golden-plumbing.html' },
   { name: 'dist bundle import (plain)', path: '/plain/test/browser/pages/dist-import.html', requires: ['dist/browser.js'] },
   { name: 'dist bundle import (isolated)', path: '/isolated/test/browser/pages/dist-import.html', requires: ['dist/browser.js'] },
+  { name: 'golden cases (page + worker)', path: '/plain/test/browser/pages/golden-api.html', requires: ['dist/browser.js'] },
+  { name: 'sync BN over shared memory (isolated, page + worker)', path: '/isolated/test/browser/pages/sync.html', requires: ['dist/browser.js'], timeoutMs: 180_000 },
+  { name: 'sync BN over messages (plain, page + worker)', path: '/plain/test/browser/pages/sync.html', requires: ['dist/browser.js'], timeoutMs: 180_000 },
+  { name: 'browser example (examples/browser)', path: '/plain/test/browser/pages/example.html', requires: ['dist/browser.js'] },
 ];
 
 const SKIP_MESSAGE = 'browser tests skipped: Chromium not found (install it: apt-get install chromium)';
