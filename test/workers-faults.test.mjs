@@ -4,6 +4,7 @@
 // No timing asserts: "bounded" is the pool's timeout (short here), the rest is events.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
 import * as api from "../dist/index.js";
 import { splitShards, concat } from "./sync-golden.mjs";
 import { randomArray } from "./reference.mjs";
@@ -118,6 +119,17 @@ test("close() ends every worker; in-flight and later ops reject", async () => {
   assert.ok(pool.isClosed);
   assert.ok(pool.workers().every((w) => w.state === "closed"));
   await pool.close(); // twice is fine
+});
+
+test("an idle pool that was never closed does not keep the Node process alive", async () => {
+  const script = `import * as api from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+    const pool = await api.createPool({ workers: 2 });
+    const p = await pool.syncPartialStats([{ x: new Float32Array(8), shape: [2, 4] }, { x: new Float32Array(8), shape: [2, 4] }], { layout: "NC" });
+    console.log("count", p[0]);`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+  assert.is(r.error, undefined, "the process ended by itself");
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, "count 4");
 });
 
 test("pool options are checked", async () => {

@@ -45,12 +45,13 @@ export async function spawn(name: string, ev: HostEvents): Promise<HostWorker> {
   if (isNode()) {
     if (!NodeWorkerClass) NodeWorkerClass = ((await import(/* @vite-ignore */ /* webpackIgnore: true */ NODE_WORKER_THREADS)) as { Worker: NodeWorkerCtor }).Worker;
     const w = new NodeWorkerClass(workerSource, { eval: true, name });
-    // Idle workers do not keep the process alive; an op in flight holds a timer that does.
-    w.unref();
     w.on("message", (d: never) => ev.message(d));
     w.on("error", (e: never) => ev.error(e as Error));
     w.on("messageerror", () => ev.error(new Error("a message from the worker could not be deserialized")));
     w.on("exit", (code: never) => ev.exit(code as number));
+    // Idle workers do not keep the process alive; an op in flight holds a timer that does.
+    // (After the listeners: adding a "message" listener refs the worker's port again.)
+    w.unref();
     return { post: (m, t) => w.postMessage(m, t as unknown[]), terminate: async () => { await w.terminate(); } };
   }
   if (typeof Worker !== "function") throw new Error("this environment has no Worker: the pool needs Node worker_threads or Web Workers");

@@ -12,13 +12,13 @@ import { tensor, Tensor } from "../tensor";
 import type { Layout } from "../layout";
 import type { FromWorker, PartMsg, Ref, RunMsg, ToWorker, Fault } from "./protocol";
 
-declare const require: (id: string) => { parentPort: NodePort };
 declare const process: { versions?: { node?: string }; exit(code: number): never } | undefined;
 interface NodePort { on(ev: "message", fn: (m: ToWorker) => void): void; postMessage(m: unknown, t?: unknown[]): void; }
 interface WebScope { addEventListener(ev: "message", fn: (e: { data: ToWorker }) => void): void; postMessage(m: unknown, t?: unknown[]): void; close(): void; }
 
-const nodePort: NodePort | null =
-  typeof process === "object" && process && process.versions && process.versions.node ? require("node:worker_threads").parentPort : null;
+const inNode = typeof process === "object" && !!process && !!process.versions && !!process.versions.node;
+/** Node: set once node:worker_threads is loaded (by import(): the eval'd script may run as CommonJS or as ESM). */
+let nodePort: NodePort | null = null;
 const web = globalThis as unknown as WebScope;
 
 function send(m: FromWorker, transfer: unknown[] = []): void {
@@ -158,5 +158,7 @@ function run(m: RunMsg, transfer: unknown[]): Record<string, unknown> {
   }
 }
 
-if (nodePort) nodePort.on("message", onMessage);
+// Node buffers messages until the listener is attached.
+const WORKER_THREADS: string = "node:worker_threads";
+if (inNode) import(WORKER_THREADS).then((wt) => { nodePort = (wt as unknown as { parentPort: NodePort }).parentPort; nodePort.on("message", onMessage); });
 else web.addEventListener("message", (e) => onMessage(e.data));
