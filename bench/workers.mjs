@@ -19,22 +19,25 @@ const layout = arg("layout", "NCHW");
 const C = 32;
 const shapeFor = (n) => (layout === "NHWC" ? [n / C / 1024, 32, 32, C] : [n / C / 1024, C, 32, 32]);
 
-// minSplit 0: the pool splits whatever it is given (this bench decides what pays).
+// minSplit 0: the pool splits whatever it is given (this bench decides what pays). solo: a pool
+// of one worker, given the whole tensor as one shard ("one worker", messaging included).
 const pool = await api.createPool({ workers, minSplit: 0 });
+const solo = await api.createPool({ workers: 1 });
 if (pool.transport !== "shared") throw new Error(`expected the shared transport, got ${pool.transport}`);
 
 const med = (a) => { const s = [...a].sort((p, q) => p - q); return s[s.length >> 1]; };
 const maxRel = (a, b) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + 1e-6)); return m; };
 
-/** Interleaved timings of single-threaded f1 and pooled f2: { one, pool } arrays of ms. */
-async function race(f1, f2, n) {
-  for (let i = 0; i < 3; i++) { f1(); await f2(); }
-  const one = [], pl = [];
+const best = (a) => Math.min(...a);
+
+/** Interleaved timings (ms) of each function, n rounds after 3 warm-up rounds. */
+async function race(fns, n) {
+  for (let i = 0; i < 3; i++) for (const f of fns) await f();
+  const t = fns.map(() => []);
   for (let r = 0; r < n; r++) {
-    let t = performance.now(); f1(); one.push(performance.now() - t);
-    t = performance.now(); await f2(); pl.push(performance.now() - t);
+    for (let k = 0; k < fns.length; k++) { const t0 = performance.now(); await fns[k](); t[k].push(performance.now() - t0); }
   }
-  return { one, pool: pl };
+  return t;
 }
 
 function ops(n) {
@@ -47,6 +50,7 @@ function ops(n) {
   const bw = { gamma, saveMean: saved.saveMean, saveInvstd: saved.saveInvstd, out: y };
   return {
     free: () => { x.free(); dy.free(); y.free(); },
+    solo: () => solo.syncPartialStats([{ x }]),
     list: {
       stats: [4, () => api.partialStats(x), () => pool.partialStats(x)],
       bn_train: [12, () => api.batchNormTrain(x, { gamma, beta, out: y }), () => pool.batchNormTrain(x, { gamma, beta, out: y })],
@@ -68,30 +72,37 @@ console.log(`simdnorm worker pool: ${workers} workers (${pool.transport} memory)
 console.log(`node ${process.version}, ${os.cpus()[0].model} × ${os.cpus().length}, load average ${os.loadavg().map((v) => v.toFixed(2)).join(" ")}`);
 
 const results = { crossover: [], big: {} };
-console.log("\nwhere splitting pays (stats):");
-console.log("values        one thread ms   pool ms   speed-up");
+console.log("\nwhere splitting pays (stats; median ms):");
+console.log("values        one thread   one worker   pool   speed-up vs one thread");
 for (let n = 1 << 16; n <= 1 << 22; n *= 4) {
   const o = ops(n);
-  const t = await race(o.list.stats[1], o.list.stats[2], Math.max(reps, 40));
-  const r = { values: n, one: med(t.one), pool: med(t.pool) };
+  const [a, b, c] = await race([o.list.stats[1], o.solo, o.list.stats[2]], Math.max(reps, 40));
+  const r = { values: n, one: med(a), solo: med(b), pool: med(c) };
   results.crossover.push(r);
-  console.log(`${String(n).padEnd(12)} ${r.one.toFixed(3).padStart(13)} ${r.pool.toFixed(3).padStart(9)}   ${(r.one / r.pool).toFixed(2)}×`);
+  console.log(`${String(n).padEnd(12)} ${r.one.toFixed(3).padStart(10)} ${r.solo.toFixed(3).padStart(12)} ${r.pool.toFixed(3).padStart(7)}   ${(r.one / r.pool).toFixed(2)}×`);
   o.free();
 }
 
-console.log(`\n${(values / (1 << 20)).toFixed(0)}M values (${(values * 4 / 1e6).toFixed(0)} MB):`);
-console.log("op            one thread ms   GB/s    pool ms   GB/s   speed-up");
+console.log(`\n${(values / (1 << 20)).toFixed(0)}M values (${(values * 4 / 1e6).toFixed(0)} MB), ms median (best):`);
+console.log("op            one thread        one worker        pool              GB/s (pool)   speed-up vs thread / vs worker");
 const big = ops(values);
 for (const [name, [bpv, f1, f2]] of Object.entries(big.list)) {
-  const t = await race(f1, f2, reps);
-  const one = med(t.one), pl = med(t.pool);
-  results.big[name] = { one, pool: pl, speedup: one / pl };
-  const gb = (ms) => ((bpv * values) / ms / 1e6).toFixed(1);
-  console.log(`${name.padEnd(12)} ${one.toFixed(3).padStart(14)} ${gb(one).padStart(6)} ${pl.toFixed(3).padStart(10)} ${gb(pl).padStart(6)}   ${(one / pl).toFixed(2)}×`);
+  const fns = name === "stats" ? [f1, big.solo, f2] : [f1, f2];
+  const t = await race(fns, reps);
+  const [a, c] = [t[0], t[t.length - 1]], b = name === "stats" ? t[1] : null;
+  const r = { one: med(a), oneBest: best(a), pool: med(c), poolBest: best(c), solo: b && med(b), soloBest: b && best(b) };
+  r.speedup = r.one / r.pool; r.speedupBest = r.oneBest / r.poolBest;
+  if (b) { r.vsWorker = r.solo / r.pool; r.vsWorkerBest = r.soloBest / r.poolBest; }
+  results.big[name] = r;
+  const cell = (m, bst) => (m == null ? "—" : `${m.toFixed(3)} (${bst.toFixed(3)})`).padEnd(18);
+  console.log(`${name.padEnd(13)} ${cell(r.one, r.oneBest)}${cell(r.solo, r.soloBest)}${cell(r.pool, r.poolBest)}${((bpv * values) / r.pool / 1e6).toFixed(1).padStart(8)}      ${r.speedup.toFixed(2)}× (${r.speedupBest.toFixed(2)}×)${b ? ` / ${r.vsWorker.toFixed(2)}× (${r.vsWorkerBest.toFixed(2)}×)` : ""}`);
 }
 big.free();
-const s = results.big.stats.speedup;
-console.log(`\nstats on ${values} values: ${s.toFixed(2)}× with ${workers} workers — target ≥ 1.7×: ${s >= 1.7 ? "met" : "MISSED"}${os.loadavg()[0] > 0.5 ? " (the machine is not idle: see load average)" : ""}`);
+const st = results.big.stats;
+const verdict = (v) => `${v.toFixed(2)}× ${v >= 1.7 ? "met" : "MISSED"}`;
+console.log(`\nstats on ${values} values with ${workers} workers, target ≥ 1.7×: vs one thread ${verdict(st.speedup)}, vs one worker ${verdict(st.vsWorker)} (medians; best-of: ${st.speedupBest.toFixed(2)}×, ${st.vsWorkerBest.toFixed(2)}×)`);
+if (os.loadavg()[0] > 0.5) console.log(`the machine is not idle (load average ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} cores): threads share cores with other work`);
 await pool.close();
+await solo.close();
 const jf = arg("json");
 if (jf) writeFileSync(jf, JSON.stringify({ workers, layout, values, reps, node: process.version, cpu: os.cpus()[0].model, loadavg: os.loadavg(), results }, null, 2));

@@ -4,13 +4,24 @@
 //                             sharded == one-shot, faults, whole-tensor split, close()
 // The transport the pool must pick follows from where the code runs: shared memory when
 // cross-origin isolated (/isolated/ pages and their workers), message passing otherwise.
-import { test, assert } from './page-test.mjs';
+import { test, assert, includeWorker, run, fatal } from './page-test.mjs';
 import { loadGoldenCases } from './golden.mjs';
 import { GOLDEN_OPS } from '../../../golden-ops.mjs';
 import { checkCase, isShardCase, runShardCase, splitShards, concat } from '../../../sync-golden.mjs';
 import { randomArray } from '../../../reference.mjs';
 
 const where = typeof window === 'undefined' ? 'worker' : 'page';
+
+/** A page's whole job: register(api) in the page, the same again in workerUrl, then report. */
+export async function runInPageAndWorker(register, api, workerUrl, timeoutMs) {
+  try {
+    await register(api);
+    includeWorker(workerUrl, { name: 'worker', timeoutMs });
+    run();
+  } catch (err) {
+    fatal(err);
+  }
+}
 
 export async function registerGoldenTests(api) {
   const cases = (await loadGoldenCases()).map((c) => ({ ...c, params: c.params ?? {} }));
