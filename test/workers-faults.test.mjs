@@ -33,7 +33,7 @@ for (const transport of ["shared", "message"]) {
   const kinds = [["throw", "failed"], ["uncaught", "threw"], ["exit", "exited"], ["hang", "timeout"]];
   for (const [kind, reason] of kinds) {
     test(`${kind} mid-op (${transport}): rejects naming worker and op, running stats unchanged, worker replaced`, async () => {
-      const pool = await api.createPool({ transport, workers: 2, timeout: kind === "hang" ? 1500 : 30_000 });
+      const pool = await api.createPool({ transport, workers: 2, timeout: kind === "hang" ? 2000 : 30_000 });
       try {
         const rm = new Float32Array(C).fill(0.25), rv = new Float32Array(C).fill(2);
         // Phase 2: the statistics were merged already; the fault hits while normalizing.

@@ -101,6 +101,7 @@ const DEFAULT_MIN_SPLIT = 1 << 20;
 /** The threads build declares its memory with at most 16384 pages (1 GiB). */
 const SHARED_MAX_PAGES = 16384;
 const ARENA_INIT = 64 * 1024;
+const START_TIMEOUT = 30_000;
 
 interface Pending { resolve(r: Record<string, unknown>): void; reject(e: Error): void; }
 
@@ -611,7 +612,9 @@ export class WorkerPool {
         if (e) { slot.state = slot.state === "closed" ? "closed" : "broken"; reject(e); } else { slot.state = "ready"; resolve(); }
       };
       const startError = (why: string) => new WorkerPoolError(`simdnorm worker ${slot.index} could not start: ${why}`, slot.index, "start", "init", "start");
-      const timer = setTimeout(() => finish(startError(`no answer within ${this.timeout} ms`)), this.timeout);
+      // Starting a thread can take long on a loaded machine: bounded, but not by the op timeout.
+      const bound = Math.max(this.timeout, START_TIMEOUT);
+      const timer = setTimeout(() => finish(startError(`no answer within ${bound} ms`)), bound);
       slot.cancel = finish;
       const live = () => slot.starts === gen && !this.closed;
       spawn(`simdnorm-worker-${slot.index}`, {

@@ -103,7 +103,7 @@ export async function registerSyncTests(api) {
     }
   }, slow);
 
-  for (const [kind, reason, timeout] of [['throw', 'failed', 30_000], ['uncaught', 'threw', 30_000], ['exit', 'timeout', 1500], ['hang', 'timeout', 1500]]) {
+  for (const [kind, reason, timeout] of [['throw', 'failed', 30_000], ['uncaught', 'threw', 30_000], ['exit', 'timeout', 2000], ['hang', 'timeout', 2000]]) {
     test(`a worker that ${kind === 'exit' ? 'closes itself' : kind === 'hang' ? 'hangs' : kind === 'throw' ? 'throws' : 'throws uncaught'} mid-op: rejects naming it, running stats unchanged, replaced`, async () => {
       const p = await api.createPool({ workers: 2, timeout });
       try {
