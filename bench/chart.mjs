@@ -47,7 +47,7 @@ export function renderChart(json, { shape = [8, 64, 56, 56], layout = 'NCHW' } =
   let lx = L;
   for (const [name, color] of systems) {
     s.push(`<rect x="${lx}" y="52" width="11" height="11" fill="${color}"/><text x="${lx + 15}" y="61">${esc(name)}</text>`);
-    lx += 22 + name.length * 6.3;
+    lx += 26 + name.length * 6.8;
   }
   // grid
   const gridBottom = top + ops.length * groupH - groupPad / 2;
@@ -71,9 +71,9 @@ export function renderChart(json, { shape = [8, 64, 56, 56], layout = 'NCHW' } =
         s.push(`<rect x="${L}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${color}"><title>${esc(`${sys}: ${fmtMs(r.ms)} ms, ${fmt(r.gbps)} GB/s`)}</title></rect>`);
         const base = get(op, 'simdnorm');
         const sp = sys !== 'simdnorm' && sys !== 'simdnorm-copy' && base?.ms ? ` · simdnorm ${(r.ms / base.ms).toFixed(r.ms / base.ms >= 10 ? 0 : 1)}× faster` : '';
-        s.push(`<text x="${(L + w + 4).toFixed(1)}" y="${y + barH - 2}" fill="#333">${esc(`${fmt(r.gbps)} GB/s · ${fmtMs(r.ms)} ms${sp}`)}</text>`);
+        s.push(`<text x="${(L + w + 4).toFixed(1)}" y="${y + barH - 2}" fill="#333" stroke="#fff" stroke-width="3" paint-order="stroke">${esc(`${fmt(r.gbps)} GB/s · ${fmtMs(r.ms)} ms${sp}`)}</text>`);
       } else {
-        const why = r.verified === false ? 'wrong result (not timed)' : 'not run / unsupported (see results.md)';
+        const why = r.verified === false ? 'wrong result (not timed)' : 'not timed: unsupported or left out (reason in results.md)';
         s.push(`<text x="${L + 4}" y="${y + barH - 2}" fill="#999" font-style="italic">${esc(`${sys}: ${why}`)}</text>`);
       }
     });

@@ -50,9 +50,9 @@ const skipped = new Map(QUICK ? [['tfjs-cpu', 'left out of --quick: one call tak
  * scaled by size) above this many seconds is not run at that size.
  */
 const PLAN = QUICK
-  ? { rounds: 10, maxTime: 0.012, minTime: 0.002, budget: 0.8, maxCall: 2 }
-  : { rounds: 6, maxTime: 0.05, minTime: 0.002, budget: 3, maxCall: 5 };
-if (opt('--rounds')) PLAN.rounds = +opt('--rounds');
+  ? { rounds: 10, headlineRounds: 10, maxTime: 0.012, minTime: 0.002, budget: 0.8, maxCall: 2 }
+  : { rounds: 6, headlineRounds: 12, maxTime: 0.05, minTime: 0.002, budget: 3, maxCall: 5 };
+if (opt('--rounds')) PLAN.rounds = PLAN.headlineRounds = +opt('--rounds');
 
 const t0 = performance.now();
 const elapsed = () => `${((performance.now() - t0) / 1e3).toFixed(0)}s`;
@@ -61,7 +61,7 @@ const fmtShape = (shape) => `(${shape.join(',')})`;
 const key = (shape, layout) => `${shape.join('x')} ${layout}`;
 
 // ---- systems ---------------------------------------------------------------------------------
-say(`simdnorm bench${QUICK ? ' --quick' : ''}: ${ops.length} ops × ${cases.length} shapes × ${systems.length} systems + ceiling, ${PLAN.rounds} interleaved rounds`);
+say(`simdnorm bench${QUICK ? ' --quick' : ''}: ${ops.length} ops × ${cases.length} shapes × ${systems.length} systems + ceiling, ${PLAN.rounds} interleaved rounds (${PLAN.headlineRounds} on the headline shape)`);
 const env = environment({ mode: QUICK ? 'quick' : 'full', method: { ...PLAN, timer: 'benchmark.js (process.hrtime), interleaved rounds, median of per-cycle means' } });
 const factories = {
   simdnorm: () => createSimdnorm('zero-copy'),
@@ -137,7 +137,7 @@ async function suite(op, shape, layout) {
       if (c < 1) c = await time1(run); // first calls include compilation / allocation
       perValue.set(`${a.name} ${op}`, c / n);
       const isAsync = a.name.startsWith('ort-');
-      entries.push({ name: a.name, fn: run, async: isAsync, group: SN_GROUP.has(a.name) ? 'simdnorm' : undefined, rounds: Math.max(1, Math.min(PLAN.rounds, Math.floor(PLAN.budget / c))) });
+      entries.push({ name: a.name, fn: run, async: isAsync, group: SN_GROUP.has(a.name) ? 'simdnorm' : undefined, rounds: Math.max(1, Math.min(headline ? PLAN.headlineRounds : PLAN.rounds, Math.floor(PLAN.budget / c))) });
     } catch (e) {
       status.set(a.name, { status: 'error', reason: `threw while preparing: ${e.message.split('\n')[0]}` });
     }
@@ -164,10 +164,12 @@ async function suite(op, shape, layout) {
 
   // 3. time, interleaved
   let lastRound = -1;
+  // The headline shape carries the targets: twice the rounds, so its ratios rest on more samples.
+  const rounds = headline ? PLAN.headlineRounds : PLAN.rounds;
   const timed = await interleaved(entries, {
-    ...PLAN,
+    ...PLAN, rounds,
     onRound: (r, name) => {
-      if (r !== lastRound) { if (lastRound >= 0) process.stderr.write('\n'); process.stderr.write(`  round ${r + 1}/${PLAN.rounds}:`); lastRound = r; }
+      if (r !== lastRound) { if (lastRound >= 0) process.stderr.write('\n'); process.stderr.write(`  round ${r + 1}/${rounds}:`); lastRound = r; }
       process.stderr.write(` ${name}`);
     },
   });

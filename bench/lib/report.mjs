@@ -14,7 +14,7 @@ export const SYSTEM_ORDER = ['simdnorm', 'simdnorm-copy', ...PEERS, 'copy', 'rea
 const OP_ORDER = ['stats', 'bn_train', 'bn_infer', 'bn_backward', 'instance_norm', 'group_norm', 'layer_norm'];
 export const OP_LABEL = {
   stats: 'statistics', bn_train: 'BN training forward', bn_infer: 'BN inference', bn_backward: 'BN backward',
-  instance_norm: 'instance norm', group_norm: 'group norm (32 groups)', layer_norm: 'layer norm',
+  instance_norm: 'instance norm', group_norm: 'group norm', layer_norm: 'layer norm',
 };
 const BPV = { stats: 4, bn_train: 12, bn_infer: 8, bn_backward: 20, instance_norm: 12, group_norm: 12, layer_norm: 12 };
 
@@ -158,7 +158,7 @@ export function resultsMarkdown(json, details, { chartPath = 'chart.svg' } = {})
     `- Machine: ${machine(env)}`,
     `- Versions: ${versions(env)}`,
     `- Run: ${env.date}, ${env.duration_s} s; load average ${env.loadavg_start?.join(' / ')} at start, ${env.loadavg_end?.join(' / ')} at end (a shared machine: systems are timed in interleaved rounds, so ratios within a table are fair even when absolute times drift).`,
-    `- Method: every system's output is checked against a float64 reference before it is timed; benchmark.js, ${env.method.rounds} interleaved rounds per table row, median time per call; one thread everywhere. GB/s = bytes the op must move / time (statistics 4 B/value, inference 8, training forward 12, backward 20; instance, group and layer norm 12, like training forward: a statistics read, a normalizing read, a write). "of ceiling" compares with a wasm SIMD copy (8 B/value) or, for statistics, read (4 B/value) of the same tensor, timed in the same rounds. In parentheses: simdnorm's (zero-copy) speed-up over that system.`,
+    `- Method: every system's output is checked against a float64 reference before it is timed; benchmark.js, ${env.method.rounds} interleaved rounds per table row (${env.method.headlineRounds ?? env.method.rounds} on the headline shape), median time per call; one thread everywhere. GB/s = bytes the op must move / time (statistics 4 B/value, inference 8, training forward 12, backward 20; instance, group and layer norm 12, like training forward: a statistics read, a normalizing read, a write). "of ceiling" compares with a wasm SIMD copy (8 B/value) or, for statistics, read (4 B/value) of the same tensor, timed in the same rounds. In parentheses: simdnorm's (zero-copy) speed-up over that system.`,
     '',
     `![simdnorm vs peers, ${fmtShape(HEADLINE.shape)} ${HEADLINE.layout}](${chartPath})`,
     '',
@@ -180,6 +180,36 @@ export function resultsMarkdown(json, details, { chartPath = 'chart.svg' } = {})
   return out.join('\n');
 }
 
+/**
+ * The markdown proposed for the project README's Benchmarks section (paths from the repository
+ * root): the headline table, the chart and the targets.
+ */
+export function readmeSnippet(json, details, { results = 'bench/results' } = {}) {
+  const env = json.env;
+  const notes = [];
+  const { shape, layout } = HEADLINE;
+  const cold = json.cold_start_ms ?? {};
+  const lines = [
+    '## Benchmarks',
+    '',
+    `\`npm run bench\` checks every system's output against a float64 reference, then times simdnorm against plain JS loops, tfjs (wasm and cpu backends), onnxruntime-web (wasm) and onnxruntime-node — one thread each — and against a wasm SIMD copy / read of the same tensor (the memory ceiling), with benchmark.js in interleaved rounds (${env.duration_s ? `${Math.round(env.duration_s / 6) / 10} minutes` : 'under 10 minutes'}; \`npm run bench -- --quick\`: under a minute). All six shapes, a 64 MiB tensor among them, and the method: [${results}/results.md](${results}/results.md), [bench/README.md](bench/README.md).`,
+    '',
+    `${fmtShape(shape)} ${layout}, zero-copy tensors; ${env.cpu}, ${env.cores} cores, Node ${env.node}, ${env.date.slice(0, 10)}. Median time per call, GB/s of the bytes the op must move, and in parentheses simdnorm's speed-up:`,
+    '',
+    shapeTable(json, details, shape, layout, notes),
+    '',
+  ];
+  if (notes.length) lines.push(reasonNotes(notes), '');
+  lines.push(`![simdnorm vs tfjs, onnxruntime and plain JS, ${fmtShape(shape)} ${layout}](${results}/chart.svg)`, '');
+  if (cold.simdnorm != null) {
+    const w = json.wasm_bytes ?? {};
+    const others = Object.entries(cold).filter(([k]) => k !== 'simdnorm').map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ');
+    lines.push(`Cold start (fresh \`node\`, import → first result): simdnorm ${cold.simdnorm.toFixed(1)} ms; ${others}. Wasm shipped: simdnorm ${(w.simdnorm.raw / 1024).toFixed(1)} KiB (${(w.simdnorm.gzip / 1024).toFixed(1)} KiB gzipped)${w['tfjs-wasm'] ? `, tfjs-backend-wasm ${(w['tfjs-wasm'].raw / 1024).toFixed(0)} KiB` : ''}${w['ort-web'] ? `, onnxruntime-web ${(w['ort-web'].raw / 2 ** 20).toFixed(1)} MiB` : ''}.`, '');
+  }
+  lines.push('### Targets', '', targetsMarkdown(json, details), '');
+  return lines.join('\n');
+}
+
 /** Writes results.md, targets.md and the charts next to the JSON; returns the files written. */
 export async function writeReports(jsonPath) {
   const json = JSON.parse(readFileSync(jsonPath, 'utf8'));
@@ -195,6 +225,18 @@ export async function writeReports(jsonPath) {
     `Machine: ${machine(json.env)}. Run ${json.env.date}.`, '',
     targetsMarkdown(json, details), '',
   ].join('\n'));
+  put('readme-snippet.md', readmeSnippet(json, details));
+  // bench/README.md shows the snippet of the committed full run between its markers.
+  const benchReadme = join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md');
+  if (json.env.mode === 'full' && existsSync(benchReadme) && relative(join(dirname(benchReadme), 'results'), dir) === '') {
+    const text = readFileSync(benchReadme, 'utf8');
+    const a = '<!-- readme-snippet:start -->', b = '<!-- readme-snippet:end -->';
+    const i = text.indexOf(a), j = text.indexOf(b);
+    if (i >= 0 && j > i) {
+      writeFileSync(benchReadme, `${text.slice(0, i + a.length)}\n\n\`\`\`\`markdown\n${readmeSnippet(json, details)}\`\`\`\`\n\n${text.slice(j)}`);
+      files.push(benchReadme);
+    }
+  }
   const ix = indexResults(json);
   for (const { shape, layout } of ix.shapes) {
     const head = shapeKey(shape, layout) === shapeKey(HEADLINE.shape, HEADLINE.layout);
