@@ -53,6 +53,12 @@ const PLAN = QUICK
   ? { rounds: 10, headlineRounds: 10, maxTime: 0.012, minTime: 0.002, budget: 0.8, maxCall: 2 }
   : { rounds: 6, headlineRounds: 12, maxTime: 0.05, minTime: 0.002, budget: 3, maxCall: 5 };
 if (opt('--rounds')) PLAN.rounds = PLAN.headlineRounds = +opt('--rounds');
+/**
+ * Seconds the suites may take before cold start (~20 s) and reporting: when the suites so far
+ * project past this (a busier machine than usual), later suites get fewer rounds and a smaller
+ * per-system budget, so `npm run bench` stays under 10 minutes (--quick: 1 minute).
+ */
+const DEADLINE = QUICK ? 40 : 540;
 
 const t0 = performance.now();
 const elapsed = () => `${((performance.now() - t0) / 1e3).toFixed(0)}s`;
@@ -234,7 +240,19 @@ function printSuite(op, shape, layout, bpv, ceilingName, rows) {
 }
 
 let currentShape = null;
+const base = { rounds: PLAN.rounds, budget: PLAN.budget };
 for (const [op, shape, layout] of suites) {
+  // Keep within the deadline: scale the remaining suites by the time they can still have.
+  const spent = (performance.now() - t0) / 1e3, left = suites.length - suiteNo;
+  if (suiteNo > 0) {
+    const factor = (DEADLINE - spent) / ((spent / suiteNo) * left);
+    if (factor < 1) {
+      PLAN.rounds = Math.max(2, Math.floor(base.rounds * factor));
+      PLAN.budget = Math.max(0.5, base.budget * factor);
+      if (!env.method.reduced) say(`  (behind schedule: later suites get ${PLAN.rounds} rounds)`);
+      env.method.reduced = { from_suite: suiteNo + 1, rounds: PLAN.rounds, budget: +PLAN.budget.toFixed(2) };
+    }
+  }
   const k = key(shape, layout);
   if (currentShape && currentShape !== k) for (const a of adapters) if (a.name.startsWith('ort-')) await a.dispose?.(); // free sessions of the last shape
   currentShape = k;
