@@ -199,7 +199,7 @@ async function suite(op, shape, layout) {
   for (const a of adapters) {
     const st = status.get(a.name), t = timed.get(a.name);
     if (st.status === 'ok' && t && !t.error && t.samples.length) {
-      rows.push(rec(a.name, t.ms, bpv * n / t.ms / 1e6, true, { status: 'ok', samples: t.samples.length, calls: t.calls, min_ms: +Math.min(...t.samples).toPrecision(5) }));
+      rows.push(rec(a.name, t.ms, bpv * n / t.ms / 1e6, true, { status: 'ok', samples: t.samples.length, calls: t.calls, min_ms: +Math.min(...t.samples).toPrecision(5), round_ms: t.rounds.map((v) => +v.toPrecision(4)) }));
     } else {
       if (t?.error) Object.assign(st, { status: 'error', reason: `threw while timed: ${t.error}` });
       const verified = st.status === 'wrong' ? false : null;
@@ -209,7 +209,7 @@ async function suite(op, shape, layout) {
   }
   for (const c of CEILINGS) {
     const t = timed.get(c);
-    rows.push(rec(c, t.ms, cg(c), true, { status: 'ok', samples: t.samples.length, calls: t.calls, min_ms: +Math.min(...t.samples).toPrecision(5) }));
+    rows.push(rec(c, t.ms, cg(c), true, { status: 'ok', samples: t.samples.length, calls: t.calls, min_ms: +Math.min(...t.samples).toPrecision(5), round_ms: t.rounds.map((v) => +v.toPrecision(4)) }));
   }
   printSuite(op, shape, layout, bpv, ceilingName, rows);
   if (wasmT) {
@@ -220,6 +220,7 @@ async function suite(op, shape, layout) {
       copy_in_ms: +ci.toPrecision(4), copy_out_ms: +co.toPrecision(4), kernel_ms: +k.toPrecision(4),
       parts_ms: +parts.toPrecision(4), steps_ms: +st.toPrecision(4), copy_path_ms: +cp.toPrecision(4),
       ratio: +(cp / st).toFixed(3), ratio_to_parts: +(cp / parts).toFixed(3),
+      round_ratios: timed.get('simdnorm-copy').rounds.map((v, i) => +(v / timed.get('copy-steps').rounds[i]).toFixed(3)),
     });
     console.log(`  copy path ${cp.toFixed(3)} ms vs the same steps by hand ${st.toFixed(3)} ms (${(cp / st).toFixed(2)}×); steps timed apart: ${COPIES[op].in}×${ci.toFixed(3)} in + ${k.toFixed(3)} + ${COPIES[op].out}×${co.toFixed(3)} out = ${parts.toFixed(3)} ms`);
   }

@@ -33,10 +33,11 @@ export const median = (a) => {
  * @param {{ rounds: number, maxTime: number, minTime: number, onRound?: (r: number, name: string) => void }} opts
  *   maxTime: seconds per benchmark per round (benchmark.js stops sampling after it; a call
  *   longer than that gives one sample). minTime: seconds per benchmark.js cycle.
- * @returns {Promise<Map<string, { samples: number[], ms: number, calls: number, error?: string }>>}
+ * @returns {Promise<Map<string, { samples: number[], ms: number, calls: number, rounds: number[], error?: string }>>}
+ *   rounds: the median of each round the entry joined (index = round, for entries in every round).
  */
 export async function interleaved(entries, { rounds, maxTime, minTime, onRound }) {
-  const out = new Map(entries.map((e) => [e.name, { samples: [], ms: NaN, calls: 0 }]));
+  const out = new Map(entries.map((e) => [e.name, { samples: [], ms: NaN, calls: 0, rounds: [] }]));
   const counts = new Map();
   for (let r = 0; r < rounds; r++) {
     const these = entries.filter((e) => (e.rounds ?? rounds) > r);
@@ -72,6 +73,7 @@ export async function interleaved(entries, { rounds, maxTime, minTime, onRound }
         if (b.error) rec.error ??= String(b.error.message ?? b.error);
         if (!b.aborted && !b.error) {
           rec.samples.push(...b.stats.sample.map((s) => s * 1e3));
+          rec.rounds.push(median(b.stats.sample) * 1e3); // this round's median, for per-round ratios
           rec.calls += b.stats.sample.length * b.count;
           counts.set(b.name, b.count);
         }
