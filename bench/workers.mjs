@@ -31,12 +31,19 @@ const maxRel = (a, b) => { let m = 0; for (let i = 0; i < a.length; i++) m = Mat
 
 const best = (a) => Math.min(...a);
 
-/** Interleaved timings (ms) of each function, n rounds after 3 warm-up rounds. */
+/**
+ * Timings (ms) of each function: rounds of BLOCK consecutive calls per function, the functions
+ * taking turns (so drift on a shared machine hits all alike), n calls each after a warm-up round.
+ * Consecutive calls are how a loop calls an op; the first of a block pays for waking idle threads.
+ */
+const BLOCK = 5;
 async function race(fns, n) {
-  for (let i = 0; i < 3; i++) for (const f of fns) await f();
+  for (const f of fns) for (let i = 0; i < BLOCK; i++) await f();
   const t = fns.map(() => []);
-  for (let r = 0; r < n; r++) {
-    for (let k = 0; k < fns.length; k++) { const t0 = performance.now(); await fns[k](); t[k].push(performance.now() - t0); }
+  for (let r = 0; r < Math.ceil(n / BLOCK); r++) {
+    for (let k = 0; k < fns.length; k++) {
+      for (let i = 0; i < BLOCK; i++) { const t0 = performance.now(); await fns[k](); t[k].push(performance.now() - t0); }
+    }
   }
   return t;
 }

@@ -46,7 +46,7 @@ export interface WorkerPoolOptions {
   timeout?: number;
   /**
    * Whole-tensor ops (pool.partialStats, channelStats, batchNormTrain, batchNormBackward) on
-   * fewer values run on the calling thread. Default 2^20 with shared memory; with message
+   * fewer values run on the calling thread. Default 2^22 (4M) with shared memory; with message
    * passing the copies cost as much as the op, so by default they never split.
    */
   minSplit?: number;
@@ -97,7 +97,7 @@ export class WorkerPoolError extends Error {
 }
 
 const DEFAULT_TIMEOUT = 60_000;
-const DEFAULT_MIN_SPLIT = 1 << 20;
+const DEFAULT_MIN_SPLIT = 1 << 22;
 /** The threads build declares its memory with at most 16384 pages (1 GiB). */
 const SHARED_MAX_PAGES = 16384;
 const ARENA_INIT = 64 * 1024;
