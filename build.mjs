@@ -48,7 +48,7 @@ const noWasm = { name: "no-wasm", setup(b) {
 step("esbuild build/simdnorm-worker.txt (worker pool script)");
 await esbuild.build({ ...common, entryPoints: [join(root, "js/workers/worker.ts")], outfile: join(root, "build/simdnorm-worker.txt"), format: "iife", platform: "neutral", minify: true, external: ["node:worker_threads"], plugins: [noWasm] });
 step("esbuild dist/index.js (Node, bundlers) and dist/browser.js (browsers, workers)");
-await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/index.js"), platform: "neutral", sourcemap: true });
+await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/index.js"), platform: "neutral", sourcemap: true, minify: true });
 await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/browser.js"), platform: "browser", minify: true });
 
 step("tsc declarations");

@@ -68,11 +68,24 @@ async function resolveSource(src: InitOptions["wasm"]): Promise<BufferSource | W
   throw new Error(`init: wasm must be bytes, a WebAssembly.Module or a URL, got ${typeof src}`);
 }
 
+/**
+ * Compile synchronously when the engine allows it (Node; browsers for small modules): the
+ * async path costs an event-loop round trip, a few ms of cold start for a ~15 KB module.
+ */
+async function compile(bytes: BufferSource): Promise<WebAssembly.Module> {
+  try {
+    return new WebAssembly.Module(bytes);
+  } catch (e) {
+    if (e instanceof WebAssembly.CompileError) throw e;
+    return WebAssembly.compile(bytes); // e.g. a RangeError from a main-thread size limit
+  }
+}
+
 async function load(opts: InitOptions): Promise<Runtime> {
   if (typeof WebAssembly !== "object") throw new Error("WebAssembly is not available in this environment: simdnorm " + SIMD_REQUIREMENT);
   if (!simdSupported()) throw new Error(`WebAssembly SIMD is not supported here: simdnorm ${SIMD_REQUIREMENT}`);
   const src = await resolveSource(opts.wasm);
-  const module = src instanceof WebAssembly.Module ? src : await WebAssembly.compile(src);
+  const module = src instanceof WebAssembly.Module ? src : await compile(src);
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = { env: {} };
   if (opts.memory) imports.env.memory = opts.memory;
   // The loader turns an abort inside wasm into an Error with its message and position.
