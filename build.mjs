@@ -38,7 +38,7 @@ step(`build/simdnorm.wasm ${wasm.length} bytes`);
 step("asc threads (SIMD + shared memory)");
 asc("threads");
 
-const common = { bundle: true, format: "esm", target: "es2020", loader: { ".wasm": "binary", ".txt": "text" }, logLevel: "warning", legalComments: "none" };
+const common = { bundle: true, format: "esm", target: "es2020", keepNames: true, loader: { ".wasm": "binary", ".txt": "text" }, logLevel: "warning", legalComments: "none" };
 // The worker pool's script (js/workers/worker.ts): one IIFE for Node worker_threads and Web
 // Workers, without wasm (the pool posts its compiled module), embedded as text in the bundles.
 const noWasm = { name: "no-wasm", setup(b) {
