@@ -203,4 +203,36 @@ test("zero-copy tensors: outputs are tensors, caller-provided outputs are writte
   close(tx.data, e.y, 3e-4, 1e-4, "in-place y");
   for (const t of [tx, tdy, dx, r.y]) t.free();
 });
+
+test("tensors beyond the cache take the fused per-channel kernels and agree with the two-phase path", () => {
+  // 2 × 4 × 1025 × 1024 values = 32.03 MiB: above the fusing threshold (32 MiB).
+  const shape = [2, 4, 1025, 1024], layout = "NCHW", n = 2 * 4 * 1025 * 1024, C = 4, S = 1025 * 1024;
+  const x = api.tensor(shape, layout), dy = api.tensor(shape, layout);
+  const xd = x.data; for (let i = 0; i < n; i++) xd[i] = Math.sin(i * 0.37) * 2 + 3 * (Math.floor(i / S) % C) + 100;
+  const dd = dy.data; for (let i = 0; i < n; i++) dd[i] = Math.cos(i * 0.11);
+  const gamma = [1.5, -0.5, 2, 1], beta = [0, 1, -1, 0.5];
+  const rm = new Float32Array(C), rv = new Float32Array(C).fill(1);
+  const fused = api.batchNormTrain(x, { gamma, beta, runningMean: rm, runningVar: rv });
+  const global = api.partialStats(x);
+  const two = api.batchNormTrain(x, { gamma, beta, globalStats: global });
+  close(fused.saveMean, two.saveMean, 1e-6, 1e-7, "saveMean");
+  close(fused.saveInvstd, two.saveInvstd, 1e-7, 1e-6, "saveInvstd");
+  close(fused.y.data, two.y.data, 2e-6, 1e-6, "y (fused vs two-phase)");
+  // Per-channel f64 statistics, plain loops.
+  for (let c = 0; c < C; c++) {
+    let s = 0; for (let b = 0; b < 2; b++) for (let i = 0; i < S; i++) s += xd[(b * C + c) * S + i];
+    const m = s / (2 * S); let q = 0;
+    for (let b = 0; b < 2; b++) for (let i = 0; i < S; i++) { const d = xd[(b * C + c) * S + i] - m; q += d * d; }
+    if (Math.abs(fused.saveMean[c] - m) > 1e-5 * Math.abs(m)) throw new Error(`mean[${c}] ${fused.saveMean[c]} vs ${m}`);
+    if (Math.abs(fused.var[c] - q / (2 * S)) > 1e-5 * (q / (2 * S))) throw new Error(`var[${c}] ${fused.var[c]} vs ${q / (2 * S)}`);
+  }
+  const o = { gamma, saveMean: fused.saveMean, saveInvstd: fused.saveInvstd };
+  const bf = api.batchNormBackward(x, dy, o);
+  const sums = api.backwardPartials(x, dy, { saveMean: fused.saveMean });
+  const bt = api.batchNormBackward(x, dy, { ...o, globalSums: sums, count: 2 * S });
+  close(bf.dx.data, bt.dx.data, 1e-6, 1e-5, "dx (fused vs two-phase)");
+  close(bf.dgamma, bt.dgamma, 1e-2, 1e-5, "dgamma");
+  close(bf.dbeta, bt.dbeta, 1e-2, 1e-5, "dbeta");
+  for (const t of [x, dy, fused.y, two.y, bf.dx, bt.dx]) t.free();
+});
 test.run();
