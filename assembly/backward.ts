@@ -78,36 +78,30 @@ export function backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: u
   expand_pattern(C, L, m, mp);
   const per = L / C, supers = R / per;
   const SB = max(BLOCK / L, 256); // amortize the per-block fold
+  // Rows per column sweep (measured on an EPYC: few concurrent streams suit mid-width rows).
+  const SUB = L >= 32 && L <= 128 ? 4 : max(2048 / L, 16);
   const stride = <usize>L << 2;
   for (let b0 = 0; b0 < supers; b0 += SB) {
     const nb = min(SB, supers - b0);
-    const base = <usize>b0 * <usize>L << 2;
-    let j = 0;
-    for (; j + 8 <= L; j += 8) {
-      const o = <usize>j << 2;
-      const m0 = v128.load(mp + o), m1 = v128.load(mp + o, 16);
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), c0 = f32x4.splat(0), c1 = f32x4.splat(0);
-      let px = x + base + o, pd = dy + base + o;
-      for (let r = 0; r < nb; r++, px += stride, pd += stride) {
-        const d0 = v128.load(pd), d1 = v128.load(pd, 16);
-        a0 = f32x4.add(a0, d0); a1 = f32x4.add(a1, d1);
-        c0 = f32x4.add(c0, f32x4.mul(d0, f32x4.sub(v128.load(px), m0)));
-        c1 = f32x4.add(c1, f32x4.mul(d1, f32x4.sub(v128.load(px, 16), m1)));
+    memory.fill(ap, 0, <usize>L << 3);
+    for (let r0 = 0; r0 < nb; r0 += SUB) {
+      const rn = min(SUB, nb - r0);
+      const base = <usize>(b0 + r0) * <usize>L << 2;
+      // L is a multiple of 16: 8-lane chunks cover it.
+      for (let j = 0; j < L; j += 8) {
+        const o = <usize>j << 2;
+        const m0 = v128.load(mp + o), m1 = v128.load(mp + o, 16);
+        let a0 = v128.load(ap + o), a1 = v128.load(ap + o, 16), c0 = v128.load(bp + o), c1 = v128.load(bp + o, 16);
+        let px = x + base + o, pd = dy + base + o;
+        for (let r = 0; r < rn; r++, px += stride, pd += stride) {
+          const d0 = v128.load(pd), d1 = v128.load(pd, 16);
+          a0 = f32x4.add(a0, d0); a1 = f32x4.add(a1, d1);
+          c0 = f32x4.add(c0, f32x4.mul(d0, f32x4.sub(v128.load(px), m0)));
+          c1 = f32x4.add(c1, f32x4.mul(d1, f32x4.sub(v128.load(px, 16), m1)));
+        }
+        v128.store(ap + o, a0); v128.store(ap + o, a1, 16);
+        v128.store(bp + o, c0); v128.store(bp + o, c1, 16);
       }
-      v128.store(ap + o, a0); v128.store(ap + o, a1, 16);
-      v128.store(bp + o, c0); v128.store(bp + o, c1, 16);
-    }
-    for (; j < L; j += 4) {
-      const o = <usize>j << 2;
-      const m0 = v128.load(mp + o);
-      let a0 = f32x4.splat(0), c0 = f32x4.splat(0);
-      let px = x + base + o, pd = dy + base + o;
-      for (let r = 0; r < nb; r++, px += stride, pd += stride) {
-        const d0 = v128.load(pd);
-        a0 = f32x4.add(a0, d0);
-        c0 = f32x4.add(c0, f32x4.mul(d0, f32x4.sub(v128.load(px), m0)));
-      }
-      v128.store(ap + o, a0); v128.store(bp + o, c0);
     }
     for (let c = 0; c < C; c++) {
       const a = acc + (<usize>c << 4);
