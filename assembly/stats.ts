@@ -120,7 +120,7 @@ function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize):
   const stride = <usize>L << 2;
   memory.fill(sp, 0, stride);
   memory.fill(qp, 0, stride);
-  const SUB = max(2048 / L, 16); // ≥ 16 rows: accumulator reloads stay rare for wide rows
+  const SUB = L >= 32 && L <= 128 ? 4 : max(2048 / L, 16); // see backward_reduce_f32_cl
   for (let r0 = 0; r0 < nb; r0 += SUB) {
     const rn = min(SUB, nb - r0);
     const pb = p + <usize>r0 * stride;
