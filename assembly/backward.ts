@@ -163,8 +163,7 @@ export function backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, 
 
 /**
  * Channels-last (R, C): dx = dy·k + (x − m)·c1 + c0. scratch: 4·L f32 (16-byte aligned).
- * Streams super-rows of L values in order, parameters re-read from L1 (sequential access beats
- * column sweeps on tensors beyond L2). Tail: the last R mod (L/C) rows (< L values) in scalar.
+ * Super-rows of L values; see the loop comment for how parameters are reused. Tail: the last R mod (L/C) rows (< L values) in scalar.
  */
 export function backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize, scratch: usize): void {
   const L = pattern_len(C);
@@ -175,7 +174,24 @@ export function backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize
   expand_pattern(C, L, c0, bp);
   const per = L / C, supers = R / per;
   const full = <usize>supers * <usize>L, total = <usize>R * <usize>C;
-  for (let i: usize = 0; i < full; i += <usize>L) {
+  const stride = <usize>L << 2;
+  // Rows up to 128 values: each 8-lane group loads its parameters once for four consecutive
+  // super-rows (four sequential streams); wider rows stream one at a time (as normalize_f32_cl).
+  const quads = L <= 128 ? supers & ~3 : 0;
+  for (let r = 0; r < quads; r += 4) {
+    const base = <usize>r * stride;
+    for (let j: usize = 0; j < <usize>L; j += 8) {
+      const o = j << 2;
+      const m0 = v128.load(mp + o), m1 = v128.load(mp + o, 16), k0 = v128.load(kp + o), k1 = v128.load(kp + o, 16);
+      const a0 = v128.load(ap + o), a1 = v128.load(ap + o, 16), b0 = v128.load(bp + o), b1 = v128.load(bp + o, 16);
+      let px = x + base + o, pd = dy + base + o, po = dx + base + o;
+      for (let q = 0; q < 4; q++, px += stride, pd += stride, po += stride) {
+        v128.store(po, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd), k0), f32x4.mul(f32x4.sub(v128.load(px), m0), a0)), b0));
+        v128.store(po, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd, 16), k1), f32x4.mul(f32x4.sub(v128.load(px, 16), m1), a1)), b1), 16);
+      }
+    }
+  }
+  for (let i: usize = <usize>quads * <usize>L; i < full; i += <usize>L) {
     const q = i << 2;
     const px = x + q, pd = dy + q, po = dx + q;
     for (let j: usize = 0; j < <usize>L; j += 8) {

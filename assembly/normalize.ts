@@ -51,20 +51,13 @@ export function normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, sca
   }
 }
 
-/** True when every lane of an L-long f32 pattern is +0 (JS passes m = 0 for data near zero). */
-function all_zero(p: usize, L: i32): bool {
-  let acc = i32x4.splat(0);
-  for (let j = 0; j < L; j += 4) acc = v128.or(acc, v128.load(p + (<usize>j << 2)));
-  return !v128.any_true(acc);
-}
-
 /**
  * Channels-last (R, C): parameters m, scale, shift are C f32 each, expanded into L-long
  * patterns in scratch (3·L f32, 16-byte aligned). The stream is read in order, one super-row of
  * L values (L/C rows) after another: with L = 16 (C = 1, 2, 4, 8, 16) the patterns live in
- * registers, otherwise they are re-read from L1 (sequential access beat register-blocked
- * column sweeps by 1.5–2× here, the strided sweeps defeat the prefetchers). m = 0 everywhere
- * drops the subtraction. Tail: the last R mod (L/C) rows (< L values) in scalar.
+ * registers; otherwise each 8-lane group loads its parameters once for four consecutive
+ * super-rows (rows up to 128 values; long column sweeps defeat the prefetchers, measured 1.5–2×
+ * slower) or, for wider rows, re-reads them from L1 row by row. Tail: the last R mod (L/C) rows (< L values) in scalar.
  */
 export function normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, scratch: usize): void {
   const L = pattern_len(C);
@@ -74,7 +67,6 @@ export function normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usiz
   expand_pattern(C, L, shift, tp);
   const per = L / C, supers = R / per;
   const full = <usize>supers * <usize>L, total = <usize>R * <usize>C;
-  const centred = !all_zero(mp, L);
   if (L == 16) {
     const m0 = v128.load(mp), m1 = v128.load(mp, 16), m2 = v128.load(mp, 32), m3 = v128.load(mp, 48);
     const s0 = v128.load(sp), s1 = v128.load(sp, 16), s2 = v128.load(sp, 32), s3 = v128.load(sp, 48);
@@ -86,22 +78,33 @@ export function normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usiz
       v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o, 32), m2), s2), t2), 32);
       v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o, 48), m3), s3), t3), 48);
     }
-  } else if (centred) {
-    for (let i: usize = 0; i < full; i += <usize>L) {
+  } else {
+    // Four super-rows at a time: each 8-lane group loads its parameters once for four rows
+    // (four sequential streams), then the remaining super-rows one by one, parameters re-read
+    // from L1.
+    const stride = <usize>L << 2;
+    // Measured: four streams suit rows up to 128 values; wider rows stream one at a time.
+    const quads = L <= 128 ? supers & ~3 : 0;
+    for (let r = 0; r < quads; r += 4) {
+      const base = <usize>r * stride;
+      for (let j: usize = 0; j < <usize>L; j += 8) {
+        const o = j << 2;
+        const m0 = v128.load(mp + o), m1 = v128.load(mp + o, 16);
+        const s0 = v128.load(sp + o), s1 = v128.load(sp + o, 16);
+        const t0 = v128.load(tp + o), t1 = v128.load(tp + o, 16);
+        let px = x + base + o, py = y + base + o;
+        for (let q = 0; q < 4; q++, px += stride, py += stride) {
+          v128.store(py, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px), m0), s0), t0));
+          v128.store(py, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px, 16), m1), s1), t1), 16);
+        }
+      }
+    }
+    for (let i: usize = <usize>quads * <usize>L; i < full; i += <usize>L) {
       const px = x + (i << 2), py = y + (i << 2);
       for (let j: usize = 0; j < <usize>L; j += 8) {
         const o = j << 2;
         v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(mp + o)), v128.load(sp + o)), v128.load(tp + o)));
         v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o, 16), v128.load(mp + o, 16)), v128.load(sp + o, 16)), v128.load(tp + o, 16)), 16);
-      }
-    }
-  } else {
-    for (let i: usize = 0; i < full; i += <usize>L) {
-      const px = x + (i << 2), py = y + (i << 2);
-      for (let j: usize = 0; j < <usize>L; j += 8) {
-        const o = j << 2;
-        v128.store(py + o, f32x4.add(f32x4.mul(v128.load(px + o), v128.load(sp + o)), v128.load(tp + o)));
-        v128.store(py + o, f32x4.add(f32x4.mul(v128.load(px + o, 16), v128.load(sp + o, 16)), v128.load(tp + o, 16)), 16);
       }
     }
   }
