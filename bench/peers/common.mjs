@@ -32,11 +32,8 @@ export const OUTPUTS = {
   layer_norm: ['y'],
 };
 
-export const LAYOUTS = {
-  NC: { rank: 2, cl: false }, NCL: { rank: 3, cl: false }, NCHW: { rank: 4, cl: false },
-  NCDHW: { rank: 5, cl: false }, NLC: { rank: 3, cl: true }, NHWC: { rank: 4, cl: true },
-  NDHWC: { rank: 5, cl: true },
-};
+import { LAYOUTS } from '../../test/reference.mjs';
+export { LAYOUTS };
 
 /** { N, C, S, cl, size, rank }: every tensor is (N, C, S) or (N·S, C). */
 export function geometry(shape, layout) {
@@ -103,3 +100,11 @@ export function makeInputs(op, shape, layout, { seed = 1, eps = 1e-5, momentum =
  * (a statistics read, a normalize read, a write) — the runner may override.
  */
 export const BYTES_PER_VALUE = { stats: 4, bn_train: 12, bn_infer: 8, bn_backward: 20, instance_norm: 12, group_norm: 12, layer_norm: 12 };
+
+/** What every framework adapter supports: known ops, and a training batch of > 1 value per channel. */
+export function baseSupport(op, shape, layout) {
+  if (!OPS.includes(op)) return `unknown op ${op}`;
+  const g = geometry(shape, layout);
+  if (op === 'bn_train' && g.N * g.S < 2) return 'one value per channel: unbiased running variance undefined';
+  return true;
+}

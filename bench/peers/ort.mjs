@@ -29,7 +29,7 @@
 // hop, since the node backend defers every synchronous native run to the next macrotask. For onnxruntime-web (wasm) every run copies each input into the wasm heap
 // and every output back out to a new Float32Array: its public API has no way to keep CPU
 // tensors resident, so that copy is part of what using it costs and is included.
-import { geometry, OPS } from './common.mjs';
+import { geometry, baseSupport } from './common.mjs';
 import { GraphBuilder, valueInfo } from './onnx-builder.mjs';
 
 /**
@@ -237,12 +237,7 @@ export async function createOrt(kind = 'web', { variant } = {}) {
   return {
     name: `ort-${kind}`,
     ort,
-    supports(op, shape, layout) {
-      if (!OPS.includes(op)) return `unknown op ${op}`;
-      const g = geometry(shape, layout);
-      if (op === 'bn_train' && g.N * g.S < 2) return 'one value per channel: unbiased running variance undefined';
-      return true;
-    },
+    supports: baseSupport,
     async prepare(op, shape, layout, inputs) {
       const { model, session: sess } = await session(op, shape, layout, inputs);
       const feeds = makeFeeds(model, inputs);

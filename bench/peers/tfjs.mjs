@@ -32,7 +32,7 @@
 // (resident in backend memory: wasm heap or JS arrays), allocation of the output tensors, and
 // their disposal (tf.tidy). Not included: uploading inputs, reading outputs back (dataSync).
 // Both backends execute synchronously, so the work is finished when run() returns.
-import { geometry, channelAxis, OPS } from './common.mjs';
+import { geometry, channelAxis, baseSupport } from './common.mjs';
 
 let tfPromise;
 async function loadTf() {
@@ -81,12 +81,7 @@ export async function createTfjs(backend = 'wasm') {
   return {
     name: `tfjs-${backend}`,
     tf,
-    supports(op, shape, layout) {
-      if (!OPS.includes(op)) return `unknown op ${op}`;
-      const g = geometry(shape, layout);
-      if (op === 'bn_train' && g.N * g.S < 2) return 'one value per channel: unbiased running variance undefined';
-      return true;
-    },
+    supports: baseSupport,
     async prepare(op, shape, layout, inputs) {
       const { t, ctx } = upload(op, shape, layout, inputs);
       const f = formulas[op];
