@@ -37,7 +37,7 @@ function params(s: Scope, values: ArrayLike<number>, rep: number): number {
 
 /** Merge Welford triples of x into acc (f64 pointer, C triples). */
 export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
-  const k = kernelsOf(s);
+  const k = rt().kernels;
   const m = mode(v);
   if (m.kind === "cf") { k.stats_f32_cf(v.N, v.C, v.S, x, acc); return; }
   const scratch = s.temp(16 * patternLen(m.C));
@@ -54,7 +54,7 @@ export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
 
 /** y = (x − m)·scale + shift per channel (m, scale, shift: C values each). */
 export function normalize(s: Scope, v: View3, x: number, y: number, m: ArrayLike<number>, scale: ArrayLike<number>, shift: ArrayLike<number>): void {
-  const k = kernelsOf(s);
+  const k = rt().kernels;
   const md = mode(v);
   if (md.kind === "cf") {
     k.normalize_f32_cf(v.N, v.C, v.S, x, s.f32(m), s.f32(scale), s.f32(shift), y);
@@ -66,7 +66,7 @@ export function normalize(s: Scope, v: View3, x: number, y: number, m: ArrayLike
 
 /** Σdy and Σdy·(x − m) per channel → Float64Array(2C), m: C f32 values. */
 export function backwardReduce(s: Scope, v: View3, x: number, dy: number, m: ArrayLike<number>): Float64Array {
-  const k = kernelsOf(s);
+  const k = rt().kernels;
   const md = mode(v);
   const cols = md.kind === "cf" ? v.C : md.C;
   const acc = s.temp(16 * cols);
@@ -85,7 +85,7 @@ export function backwardReduce(s: Scope, v: View3, x: number, dy: number, m: Arr
 
 /** dx = dy·k + (x − m)·c1 + c0 per channel. */
 export function backwardDx(s: Scope, v: View3, x: number, dy: number, dx: number, m: ArrayLike<number>, kk: ArrayLike<number>, c1: ArrayLike<number>, c0: ArrayLike<number>): void {
-  const k = kernelsOf(s);
+  const k = rt().kernels;
   const md = mode(v);
   if (md.kind === "cf") {
     k.backward_dx_f32_cf(v.N, v.C, v.S, x, dy, s.f32(m), s.f32(kk), s.f32(c1), s.f32(c0), dx);
@@ -103,7 +103,6 @@ export function tempBytes(v: View3): number {
   return 16 * L + 24 * cols * 2 + 4 * cols * 6 + 4096;
 }
 
-function kernelsOf(_s: Scope) { return rt().kernels; }
 
 /**
  * Fused per-channel kernels (assembly/fused.ts) pay off only when the tensor does not fit in the
