@@ -38,18 +38,29 @@ step(`build/simdnorm.wasm ${wasm.length} bytes`);
 step("asc threads (SIMD + shared memory)");
 asc("threads");
 
-const common = { bundle: true, format: "esm", target: "es2020", keepNames: true, loader: { ".wasm": "binary", ".txt": "text" }, logLevel: "warning", legalComments: "none" };
+// .wasm imports become base64 text with a lazy decoder (js/base64.ts): nothing is decoded at
+// import time, and a module the user never needs (the threads build) is never decoded.
+const lazyWasm = { name: "lazy-wasm", setup(b) {
+  b.onResolve({ filter: /\.wasm$/ }, (a) => ({ path: join(a.resolveDir, a.path), namespace: "lazy-wasm" }));
+  b.onLoad({ filter: /.*/, namespace: "lazy-wasm" }, (a) => ({
+    contents: `import { decodeBase64 } from ${JSON.stringify(join(root, "js/base64.ts"))};\n` +
+      `const b64 = ${JSON.stringify(readFileSync(a.path).toString("base64"))};\nlet bytes;\n` +
+      `export default function wasmBytes() { return bytes ??= decodeBase64(b64); }\n`,
+    loader: "js", resolveDir: root,
+  }));
+} };
+const common = { bundle: true, format: "esm", target: "es2020", keepNames: true, loader: { ".txt": "text" }, logLevel: "warning", legalComments: "none" };
 // The worker pool's script (js/workers/worker.ts): one IIFE for Node worker_threads and Web
 // Workers, without wasm (the pool posts its compiled module), embedded as text in the bundles.
 const noWasm = { name: "no-wasm", setup(b) {
   b.onResolve({ filter: /\.wasm$/ }, (a) => ({ path: a.path, namespace: "no-wasm" }));
-  b.onLoad({ filter: /.*/, namespace: "no-wasm" }, () => ({ contents: "export default new Uint8Array(0);", loader: "js" }));
+  b.onLoad({ filter: /.*/, namespace: "no-wasm" }, () => ({ contents: "export default () => new Uint8Array(0);", loader: "js" }));
 } };
 step("esbuild build/simdnorm-worker.txt (worker pool script)");
 await esbuild.build({ ...common, entryPoints: [join(root, "js/workers/worker.ts")], outfile: join(root, "build/simdnorm-worker.txt"), format: "iife", platform: "neutral", minify: true, external: ["node:worker_threads"], plugins: [noWasm] });
 step("esbuild dist/index.js (Node, bundlers) and dist/browser.js (browsers, workers)");
-await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/index.js"), platform: "neutral", sourcemap: true, minify: true });
-await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/browser.js"), platform: "browser", minify: true });
+await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/index.js"), platform: "neutral", sourcemap: true, minify: true, plugins: [lazyWasm] });
+await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/browser.js"), platform: "browser", minify: true, plugins: [lazyWasm] });
 
 step("tsc declarations");
 rmSync(join(root, "dist/types"), { recursive: true, force: true });

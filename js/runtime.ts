@@ -57,7 +57,7 @@ export function simdSupported(): boolean {
 }
 
 async function resolveSource(src: InitOptions["wasm"]): Promise<BufferSource | WebAssembly.Module> {
-  if (src === undefined) return wasmBytes;
+  if (src === undefined) return wasmBytes();
   if (src instanceof WebAssembly.Module) return src;
   if (typeof src === "string" || src instanceof URL) {
     const res = await fetch(src);

@@ -720,7 +720,7 @@ function bounded(p: Promise<unknown>, ms: number): Promise<void> {
 function canShare(): boolean {
   if (typeof SharedArrayBuffer === "undefined") return false;
   if (!isNode() && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== true) return false;
-  try { return WebAssembly.validate(threadsWasm as Uint8Array<ArrayBuffer>); } catch { return false; }
+  try { return WebAssembly.validate(threadsWasm() as Uint8Array<ArrayBuffer>); } catch { return false; }
 }
 
 function runtimeIsShared(): boolean {
@@ -758,7 +758,7 @@ export async function createPool(o: WorkerPoolOptions = {}): Promise<WorkerPool>
   let transport: TransportName = "message";
   if (want !== "message") {
     if (!isInitialized() && canShare()) {
-      const module = await WebAssembly.compile(threadsWasm as Uint8Array<ArrayBuffer>);
+      const module = await WebAssembly.compile(threadsWasm() as Uint8Array<ArrayBuffer>);
       const memory = new WebAssembly.Memory({ initial: 16, maximum: SHARED_MAX_PAGES, shared: true } as WebAssembly.MemoryDescriptor);
       await init({ wasm: module, memory });
     } else await init();
@@ -773,7 +773,7 @@ export async function createPool(o: WorkerPoolOptions = {}): Promise<WorkerPool>
   // this thread runs the threads build (a shared pool may exist too).
   const own = rt().module;
   const importsMemory = WebAssembly.Module.imports(own).some((i) => i.kind === "memory");
-  const module = transport === "message" && importsMemory ? await WebAssembly.compile(plainWasm as Uint8Array<ArrayBuffer>) : own;
+  const module = transport === "message" && importsMemory ? await WebAssembly.compile(plainWasm() as Uint8Array<ArrayBuffer>) : own;
   const pool = new WorkerPool(transport, o.workers ?? (await defaultWorkers()), o, module);
   return pool.start();
 }
