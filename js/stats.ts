@@ -36,7 +36,9 @@ export function partialStats(x: TensorLike, opts: ShapeOptions = {}): Float64Arr
 /** Mean and variance from partials. */
 export function finishStats(p: Float64Array): ChannelStats {
   const C = p.length / 3;
-  const mean = new Float64Array(C), v = new Float64Array(C), u = new Float64Array(C);
+  // One backing store for the three results (allocations dominate the cost of a small call).
+  const buf = new Float64Array(3 * C);
+  const mean = buf.subarray(0, C), v = buf.subarray(C, 2 * C), u = buf.subarray(2 * C);
   for (let c = 0; c < C; c++) {
     const n = p[3 * c];
     mean[c] = n > 0 ? p[3 * c + 1] : NaN;
