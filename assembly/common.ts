@@ -37,17 +37,19 @@ export function expand_pattern(C: i32, L: i32, src: usize, dst: usize): void {
   const mean_a = load<f64>(acc, 8);
   const n = n_a + n_b;
   const d = mean_b - mean_a;
+  const r = n_b / n; // one division: this runs once per block
   store<f64>(acc, n);
-  store<f64>(acc, mean_a + d * (n_b / n), 8);
-  store<f64>(acc, load<f64>(acc, 16) + m2_b + d * d * (n_a * n_b / n), 16);
+  store<f64>(acc, mean_a + d * r, 8);
+  store<f64>(acc, load<f64>(acc, 16) + m2_b + d * d * (n_a * r), 16);
 }
 
 /** Block statistics from shifted sums: the block was centred on `shift`. */
 @inline export function block_merge(acc: usize, cnt: f64, shift: f64, s1: f64, s2: f64): void {
-  let m2 = s2 - s1 * s1 / cnt;
+  const mean = s1 / cnt;
+  let m2 = s2 - s1 * mean;
   // Cauchy–Schwarz makes m2 ≥ 0; rounding can undershoot by an ulp. Keep NaN as NaN.
   if (m2 < 0) m2 = 0;
-  chan_merge(acc, cnt, shift + s1 / cnt, m2);
+  chan_merge(acc, cnt, shift + mean, m2);
 }
 
 // Multi-value returns go through globals (exports cannot return tuples or v128).
