@@ -1,5 +1,4 @@
 // Channel statistics: one-shot, streaming (chunks along N) and mergeable partials.
-import { rt } from "./runtime";
 import { withScope } from "./scope";
 import { statsInto, tempBytes } from "./dispatch";
 import { mergePartials } from "./welford";
@@ -86,7 +85,6 @@ export class StatsAccumulator {
   update(x: TensorLike, opts: ShapeOptions = {}): this {
     const g = resolveGeometry(x, opts);
     if (g.C !== this.channels) throw new Error(`the chunk has ${g.C} channels, the accumulator ${this.channels}`);
-    rt();
     mergePartials(this.partials, partialStats(x, opts));
     return this;
   }
