@@ -25,6 +25,7 @@ import { createSimdnorm, COPIES } from './lib/simdnorm.mjs';
 import { interleaved, median } from './lib/timing.mjs';
 import { environment } from './lib/env.mjs';
 import { writeReports, HEADLINE, printSummary } from './lib/report.mjs';
+import { PEERS } from './peers/index.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -72,11 +73,7 @@ const env = environment({ mode: QUICK ? 'quick' : 'full', method: { ...PLAN, tim
 const factories = {
   simdnorm: () => createSimdnorm('zero-copy'),
   'simdnorm-copy': () => createSimdnorm('copy'),
-  js: async () => (await import('./peers/js.mjs')).createJs(),
-  'tfjs-wasm': async () => (await import('./peers/tfjs.mjs')).createTfjs('wasm'),
-  'tfjs-cpu': async () => (await import('./peers/tfjs.mjs')).createTfjs('cpu'),
-  'ort-web': async () => (await import('./peers/ort.mjs')).createOrt('web'),
-  'ort-node': async () => (await import('./peers/ort.mjs')).createOrt('node'),
+  ...PEERS,
 };
 const adapters = [];
 for (const name of systems) {

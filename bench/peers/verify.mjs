@@ -12,6 +12,7 @@ import {
   refStats, refBnTrain, refBnInfer, refBnBackward, refInstanceNorm, refGroupNorm, refLayerNorm, compare,
 } from '../../test/reference.mjs';
 import { OPS, geometry, makeInputs } from './common.mjs';
+import { PEERS } from './index.mjs';
 
 export const SMALL_CASES = [
   [[5, 12], 'NC'],
@@ -70,13 +71,7 @@ export function check(op, shape, layout, out, ref) {
 }
 
 async function loadAdapters(names) {
-  const all = {
-    js: async () => (await import('./js.mjs')).createJs(),
-    'tfjs-wasm': async () => (await import('./tfjs.mjs')).createTfjs('wasm'),
-    'tfjs-cpu': async () => (await import('./tfjs.mjs')).createTfjs('cpu'),
-    'ort-web': async () => (await import('./ort.mjs')).createOrt('web'),
-    'ort-node': async () => (await import('./ort.mjs')).createOrt('node'),
-  };
+  const all = PEERS;
   const out = [];
   for (const n of names) {
     if (!all[n]) throw new Error(`unknown adapter ${n}; known: ${Object.keys(all)}`);
