@@ -243,17 +243,23 @@ function reduceExact(s: Parameters<typeof backwardReduce>[0], g: Parameters<type
   return { sums, mhi, mlo };
 }
 
+/** Checks shared by both backwards: x's geometry, dy and out of its size, gamma's length. */
+function backwardGeometry(x: TensorLike, dy: TensorLike, o: ShapeOptions & { gamma?: Vec; out?: TensorLike }) {
+  const g = resolveGeometry(x, o);
+  sameSize("dy", dy, g);
+  sameSize("out", o.out, g);
+  checkAffine(g.C, o);
+  return g;
+}
+
 /**
  * Training-mode backward from saved statistics: dx, dgamma, dbeta. Two passes: per-channel sums,
  * then dx = γ·invstd·(dy − Σdy/m − (x−μ)·invstd²·Σdy(x−μ)/m), kept in the (x − μ) form.
  */
 export function batchNormBackward(x: TensorLike, dy: TensorLike, o: BatchNormBackwardOptions): BatchNormBackwardResult {
   o = o ?? ({} as BatchNormBackwardOptions);
-  const g = resolveGeometry(x, o);
+  const g = backwardGeometry(x, dy, o);
   const C = g.C;
-  sameSize("dy", dy, g);
-  sameSize("out", o.out, g);
-  checkAffine(C, o);
   checkVec("saveMean", o.saveMean, C);
   checkVec("saveInvstd", o.saveInvstd, C);
   if (o.globalSums !== undefined && (!(o.globalSums instanceof Float64Array) || o.globalSums.length !== 2 * C)) throw new Error(`globalSums must be a Float64Array of ${C} pairs (Σdy, Σdy·(x−mean))`);
@@ -305,11 +311,8 @@ export interface BatchNormBackwardEvalOptions extends ShapeOptions {
  */
 export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, o: BatchNormBackwardEvalOptions): BatchNormBackwardResult {
   o = o ?? ({} as BatchNormBackwardEvalOptions);
-  const g = resolveGeometry(x, o);
+  const g = backwardGeometry(x, dy, o);
   const C = g.C;
-  sameSize("dy", dy, g);
-  sameSize("out", o.out, g);
-  checkAffine(C, o);
   checkVec("runningMean", o.runningMean, C);
   checkVec("runningVar", o.runningVar, C);
   checkNonNegative("running_var", o.runningVar, "runningVar");
