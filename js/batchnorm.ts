@@ -1,7 +1,7 @@
 // Batch norm: training forward (statistics + normalize + running update in one call),
 // inference forward, backward from saved statistics, and the eval-mode backward.
 import { withScope } from "./scope";
-import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
+import { statsInto, normalizeAt, backwardReduceAt, backwardDxAt, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
 import { resolveGeometry, sameSize, type ShapeOptions } from "./args";
 import { checkFinite, checkVec, checkNonNegative, type Vec } from "./errors";
 import { convention, updateWeights, type Convention } from "./conventions";
@@ -115,39 +115,42 @@ export function batchNormTrain(x: TensorLike, o: BatchNormTrainOptions): BatchNo
     const ya = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g) + 24 * C);
     const fused = !o.globalStats && fusable(g);
-    let p: Float64Array;
-    if (o.globalStats) p = o.globalStats;
-    else {
-      const acc = s.temp(24 * C);
+    // Temporaries first (taking one may grow memory), whole-memory views after the kernels.
+    // Normalize parameters (m, scale, shift: C f32 each) are written straight into wasm memory.
+    const acc = o.globalStats ? -1 : s.temp(24 * C), pp = fused ? -1 : s.temp(12 * C);
+    if (acc >= 0) {
       s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 3 * C);
       // Channels-first: statistics and normalize fused per channel (second pass from L2).
       if (fused) trainFused(s, g, xa.ptr, ya.ptr, acc, eps, o.gamma, o.beta);
       else statsInto(s, g, xa.ptr, acc);
-      p = s.heap.f64(acc, 3 * C).slice();
     }
-    const mhi = new Float32Array(C), scale = new Float32Array(C), shift = new Float32Array(C);
-    const saveMean = new Float32Array(C), saveInvstd = new Float32Array(C), bvar = new Float32Array(C);
-    const newMean = new Float64Array(C), newVar = new Float64Array(C);
+    const p = o.globalStats ?? s.heap.F64, p0 = o.globalStats ? 0 : acc >> 3;
+    const F = s.heap.F32, b = pp >> 2;
+    // One backing store for the three per-channel results (allocations dominate small calls).
+    const res = new Float32Array(3 * C);
+    const saveMean = res.subarray(0, C), saveInvstd = res.subarray(C, 2 * C), bvar = res.subarray(2 * C);
+    const next = o.runningMean ? new Float64Array(2 * C) : null;
     const [keep, w] = updateWeights(info, momentum, nbt);
     const gamma = o.gamma, beta = o.beta;
     for (let c = 0; c < C; c++) {
-      const n = p[3 * c], mean = p[3 * c + 1], v = p[3 * c + 2] / n;
+      const t = p0 + 3 * c;
+      const n = p[t], mean = p[t + 1], v = p[t + 2] / n;
       const invstd = 1 / Math.sqrt(v + eps);
       const gm = gamma ? gamma[c] : 1, bt = beta ? beta[c] : 0;
-      const hi = splitHi(mean, invstd), lo = mean - hi;
-      mhi[c] = hi;
-      scale[c] = gm * invstd;
-      shift[c] = bt - lo * gm * invstd;
+      if (pp >= 0) {
+        const hi = splitHi(mean, invstd), lo = mean - hi;
+        F[b + c] = hi; F[b + C + c] = gm * invstd; F[b + 2 * C + c] = bt - lo * gm * invstd;
+      }
       saveMean[c] = mean; saveInvstd[c] = invstd; bvar[c] = v;
-      if (o.runningMean) {
-        const vr = info.unbiased ? p[3 * c + 2] / (n - 1) : v;
-        newMean[c] = keep * o.runningMean[c] + w * mean;
-        newVar[c] = keep * o.runningVar![c] + w * vr;
+      if (next) {
+        const vr = info.unbiased ? p[t + 2] / (n - 1) : v;
+        next[c] = keep * o.runningMean![c] + w * mean;
+        next[C + c] = keep * o.runningVar![c] + w * vr;
       }
     }
-    if (!fused) normalize(s, g, xa.ptr, ya.ptr, mhi, scale, shift);
+    if (pp >= 0) normalizeAt(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C);
     const y = s.result(ya);
-    if (o.runningMean) { o.runningMean.set(newMean); o.runningVar!.set(newVar); }
+    if (next) { o.runningMean!.set(next.subarray(0, C)); o.runningVar!.set(next.subarray(C)); }
     return { y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: nbt + 1 };
   });
 }
@@ -181,15 +184,16 @@ export function batchNormInfer(x: TensorLike, o: BatchNormInferOptions): TensorL
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g));
-    const mhi = new Float32Array(C), scale = new Float32Array(C), shift = new Float32Array(C);
+    // m, scale, shift (C f32 each) written straight into wasm memory: no arrays to allocate.
+    const pp = s.temp(12 * C), F = s.heap.F32, b = pp >> 2;
     const gamma = o.gamma, beta = o.beta, rmean = o.runningMean, rvar = o.runningVar;
     for (let c = 0; c < C; c++) {
       const invstd = 1 / Math.sqrt(rvar[c] + eps);
       const gm = gamma ? gamma[c] : 1, bt = beta ? beta[c] : 0;
       const hi = splitHi(rmean[c], invstd), lo = rmean[c] - hi;
-      mhi[c] = hi; scale[c] = gm * invstd; shift[c] = bt - lo * gm * invstd;
+      F[b + c] = hi; F[b + C + c] = gm * invstd; F[b + 2 * C + c] = bt - lo * gm * invstd;
     }
-    normalize(s, g, xa.ptr, ya.ptr, mhi, scale, shift);
+    normalizeAt(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C);
     return s.result(ya);
   });
 }
@@ -233,14 +237,19 @@ export function backwardPartials(x: TensorLike, dy: TensorLike, o: ShapeOptions 
   });
 }
 
-/** Kernel sums around the f32 mean, corrected to the exact f64 mean: Σdy(x−μ) = Σdy(x−m_hi) − m_lo·Σdy. */
-function reduceExact(s: Parameters<typeof backwardReduce>[0], g: Parameters<typeof backwardReduce>[1], x: number, dy: number, mean: Vec, invstd?: ArrayLike<number>) {
+/**
+ * Kernel sums around the f32 mean, corrected to the exact f64 mean: Σdy(x−μ) = Σdy(x−m_hi) −
+ * m_lo·Σdy. Returns the sums and pm, the pointer of the C f32 m_hi (m_lo = mean − m_hi).
+ */
+function reduceExact(s: Parameters<typeof backwardReduceAt>[0], g: Parameters<typeof backwardReduceAt>[1], x: number, dy: number, mean: Vec, invstd?: ArrayLike<number>) {
   const C = g.C;
-  const mhi = new Float32Array(C), mlo = new Float64Array(C);
-  for (let c = 0; c < C; c++) { const h = splitHi(mean[c], invstd?.[c]); mhi[c] = h; mlo[c] = mean[c] - h; }
-  const sums = backwardReduce(s, g, x, dy, mhi);
-  for (let c = 0; c < C; c++) sums[2 * c + 1] -= mlo[c] * sums[2 * c];
-  return { sums, mhi, mlo };
+  const pm = s.temp(4 * C);
+  let F = s.heap.F32;
+  for (let c = 0; c < C; c++) F[(pm >> 2) + c] = splitHi(mean[c], invstd?.[c]);
+  const sums = backwardReduceAt(s, g, x, dy, pm);
+  F = s.heap.F32;
+  for (let c = 0; c < C; c++) sums[2 * c + 1] -= (mean[c] - F[(pm >> 2) + c]) * sums[2 * c];
+  return { sums, pm };
 }
 
 /** Checks shared by both backwards: x's geometry, dy and out of its size, gamma's length. */
@@ -281,18 +290,19 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, o: BatchNormBac
     }
     const r = reduceExact(s, g, xa.ptr, da.ptr, o.saveMean, o.saveInvstd);
     const sums = o.globalSums ?? r.sums;
-    const k = new Float32Array(C), c1 = new Float32Array(C), c0 = new Float32Array(C);
-    const dgamma = new Float32Array(C), dbeta = new Float32Array(C);
-    const gamma = o.gamma, saveInvstd = o.saveInvstd;
+    // k, c1, c0 (C f32 each) written straight into wasm memory.
+    const pk = s.temp(12 * C), F = s.heap.F32, b = pk >> 2, bm = r.pm >> 2;
+    const grads = new Float32Array(2 * C), dgamma = grads.subarray(0, C), dbeta = grads.subarray(C);
+    const gamma = o.gamma, saveInvstd = o.saveInvstd, mean = o.saveMean;
     for (let c = 0; c < C; c++) {
       const inv = saveInvstd[c], gm = gamma ? gamma[c] : 1;
       const A = sums[2 * c], B = sums[2 * c + 1];
       const kk = gm * inv, cc1 = -kk * inv * inv * B / m;
-      k[c] = kk; c1[c] = cc1; c0[c] = -kk * A / m - r.mlo[c] * cc1;
+      F[b + c] = kk; F[b + C + c] = cc1; F[b + 2 * C + c] = -kk * A / m - (mean[c] - F[bm + c]) * cc1;
       // Local shard's parameter gradients (sum them across shards like any gradient).
       dgamma[c] = r.sums[2 * c + 1] * inv; dbeta[c] = r.sums[2 * c];
     }
-    backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, r.mhi, k, c1, c0);
+    backwardDxAt(s, g, xa.ptr, da.ptr, oa.ptr, r.pm, pk, pk + 4 * C, pk + 8 * C);
     return { dx: s.result(oa), dgamma, dbeta };
   });
 }
@@ -323,14 +333,16 @@ export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, o: BatchNor
     s.commit(tempBytes(g));
     const invs = Float64Array.from(o.runningVar as ArrayLike<number>, (v) => 1 / Math.sqrt(v + eps));
     const r = reduceExact(s, g, xa.ptr, da.ptr, o.runningMean, invs);
-    const k = new Float32Array(C), zero = new Float32Array(C);
-    const dgamma = new Float32Array(C), dbeta = new Float32Array(C);
+    // k, then C zeros for both c1 and c0.
+    const pk = s.temp(8 * C), F = s.heap.F32, b = pk >> 2;
+    F.fill(0, b + C, b + 2 * C);
+    const grads = new Float32Array(2 * C), dgamma = grads.subarray(0, C), dbeta = grads.subarray(C);
     for (let c = 0; c < C; c++) {
       const inv = invs[c];
-      k[c] = (o.gamma ? o.gamma[c] : 1) * inv;
+      F[b + c] = (o.gamma ? o.gamma[c] : 1) * inv;
       dgamma[c] = r.sums[2 * c + 1] * inv; dbeta[c] = r.sums[2 * c];
     }
-    backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, r.mhi, k, zero, zero);
+    backwardDxAt(s, g, xa.ptr, da.ptr, oa.ptr, r.pm, pk, pk + 4 * C, pk + 4 * C);
     return { dx: s.result(oa), dgamma, dbeta };
   });
 }

@@ -27,14 +27,6 @@ export function mode(v: View3): Mode {
 /** The kernels' lane-pattern length for C channels (sizes their scratch). */
 function patternLen(C: number): number { return rt().kernels.pattern_len(C); }
 
-/** Per-channel f32 params → pointer, repeated `rep` times per channel for pseudo-channels. */
-function params(s: Scope, values: ArrayLike<number>, rep: number): number {
-  if (rep === 1) return s.f32(values);
-  const out = new Float32Array(values.length * rep);
-  for (let c = 0; c < values.length; c++) out.fill(values[c], c * rep, c * rep + rep);
-  return s.f32(out);
-}
-
 /** Merge Welford triples of x into acc (f64 pointer, C triples). */
 export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
   const k = rt().kernels;
@@ -52,27 +44,40 @@ export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
   }
 }
 
-/** y = (x − m)·scale + shift per channel (m, scale, shift: C values each). */
-export function normalize(s: Scope, v: View3, x: number, y: number, m: ArrayLike<number>, scale: ArrayLike<number>, shift: ArrayLike<number>): void {
-  const k = rt().kernels;
-  const md = mode(v);
-  if (md.kind === "cf") {
-    k.normalize_f32_cf(v.N, v.C, v.S, x, s.f32(m), s.f32(scale), s.f32(shift), y);
-    return;
-  }
-  const scratch = s.temp(12 * patternLen(md.C));
-  k.normalize_f32_cl(md.R, md.C, x, params(s, m, md.rep), params(s, scale, md.rep), params(s, shift, md.rep), y, scratch);
+/**
+ * Per-channel f32 params already in wasm memory (C values at p) → the pointer the kernel reads:
+ * p itself, or a copy with each value repeated `rep` times for pseudo-channels.
+ */
+function paramsAt(s: Scope, p: number, C: number, rep: number): number {
+  if (rep === 1) return p;
+  const q = s.temp(4 * C * rep), F = s.heap.F32;
+  for (let c = 0; c < C; c++) F.fill(F[(p >> 2) + c], (q >> 2) + c * rep, (q >> 2) + (c + 1) * rep);
+  return q;
 }
 
-/** Σdy and Σdy·(x − m) per channel → Float64Array(2C), m: C f32 values. */
-export function backwardReduce(s: Scope, v: View3, x: number, dy: number, m: ArrayLike<number>): Float64Array {
+/** y = (x − m)·scale + shift per channel; m, scale, shift: pointers to C f32 each. */
+export function normalizeAt(s: Scope, v: View3, x: number, y: number, pm: number, ps: number, pt: number): void {
+  const k = rt().kernels;
+  const md = mode(v);
+  if (md.kind === "cf") { k.normalize_f32_cf(v.N, v.C, v.S, x, pm, ps, pt, y); return; }
+  const scratch = s.temp(12 * patternLen(md.C));
+  k.normalize_f32_cl(md.R, md.C, x, paramsAt(s, pm, v.C, md.rep), paramsAt(s, ps, v.C, md.rep), paramsAt(s, pt, v.C, md.rep), y, scratch);
+}
+
+/** y = (x − m)·scale + shift per channel (m, scale, shift: C values each). */
+export function normalize(s: Scope, v: View3, x: number, y: number, m: ArrayLike<number>, scale: ArrayLike<number>, shift: ArrayLike<number>): void {
+  normalizeAt(s, v, x, y, s.f32(m), s.f32(scale), s.f32(shift));
+}
+
+/** Σdy and Σdy·(x − m) per channel → Float64Array(2C); m: pointer to C f32 values. */
+export function backwardReduceAt(s: Scope, v: View3, x: number, dy: number, pm: number): Float64Array {
   const k = rt().kernels;
   const md = mode(v);
   const cols = md.kind === "cf" ? v.C : md.C;
   const acc = s.temp(16 * cols);
   s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 2 * cols);
-  if (md.kind === "cf") k.backward_reduce_f32_cf(v.N, v.C, v.S, x, dy, s.f32(m), acc);
-  else k.backward_reduce_f32_cl(md.R, md.C, x, dy, params(s, m, md.rep), acc, s.temp(12 * patternLen(md.C)));
+  if (md.kind === "cf") k.backward_reduce_f32_cf(v.N, v.C, v.S, x, dy, pm, acc);
+  else k.backward_reduce_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, v.C, md.rep), acc, s.temp(12 * patternLen(md.C)));
   const F = s.heap.F64, out = new Float64Array(2 * v.C);
   const rep = md.kind === "cf" ? 1 : md.rep;
   for (let j = 0; j < cols; j++) {
@@ -83,16 +88,23 @@ export function backwardReduce(s: Scope, v: View3, x: number, dy: number, m: Arr
   return out;
 }
 
-/** dx = dy·k + (x − m)·c1 + c0 per channel. */
-export function backwardDx(s: Scope, v: View3, x: number, dy: number, dx: number, m: ArrayLike<number>, kk: ArrayLike<number>, c1: ArrayLike<number>, c0: ArrayLike<number>): void {
+/** Σdy and Σdy·(x − m) per channel → Float64Array(2C), m: C f32 values. */
+export function backwardReduce(s: Scope, v: View3, x: number, dy: number, m: ArrayLike<number>): Float64Array {
+  return backwardReduceAt(s, v, x, dy, s.f32(m));
+}
+
+/** dx = dy·k + (x − m)·c1 + c0 per channel; m, k, c1, c0: pointers to C f32 each. */
+export function backwardDxAt(s: Scope, v: View3, x: number, dy: number, dx: number, pm: number, pk: number, pc1: number, pc0: number): void {
   const k = rt().kernels;
   const md = mode(v);
-  if (md.kind === "cf") {
-    k.backward_dx_f32_cf(v.N, v.C, v.S, x, dy, s.f32(m), s.f32(kk), s.f32(c1), s.f32(c0), dx);
-    return;
-  }
-  const r = md.rep;
-  k.backward_dx_f32_cl(md.R, md.C, x, dy, params(s, m, r), params(s, kk, r), params(s, c1, r), params(s, c0, r), dx, s.temp(16 * patternLen(md.C)));
+  if (md.kind === "cf") { k.backward_dx_f32_cf(v.N, v.C, v.S, x, dy, pm, pk, pc1, pc0, dx); return; }
+  const r = md.rep, C = v.C;
+  k.backward_dx_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, C, r), paramsAt(s, pk, C, r), paramsAt(s, pc1, C, r), paramsAt(s, pc0, C, r), dx, s.temp(16 * patternLen(md.C)));
+}
+
+/** dx = dy·k + (x − m)·c1 + c0 per channel. */
+export function backwardDx(s: Scope, v: View3, x: number, dy: number, dx: number, m: ArrayLike<number>, kk: ArrayLike<number>, c1: ArrayLike<number>, c0: ArrayLike<number>): void {
+  backwardDxAt(s, v, x, dy, dx, s.f32(m), s.f32(kk), s.f32(c1), s.f32(c0));
 }
 
 /** Bytes of temporaries the calls above may take for a view (for Scope.commit). */

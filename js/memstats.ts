@@ -1,9 +1,12 @@
 import { rt } from "./runtime";
 
-/** Bytes of wasm memory in total and currently allocated (tensors + in-flight temporaries). */
-export function memoryStats(): { memoryBytes: number; allocatedBytes: number } {
+/**
+ * Bytes of wasm memory: in total, allocated (tensors + in-flight temporaries) and the scratch
+ * block kept for the small temporaries of op calls (a few KiB, grown once for wide C).
+ */
+export function memoryStats(): { memoryBytes: number; allocatedBytes: number; scratchBytes: number } {
   const h = rt().heap;
-  return { memoryBytes: h.bytes, allocatedBytes: h.inUse };
+  return { memoryBytes: h.bytes, allocatedBytes: h.inUse, scratchBytes: h.stageBytes };
 }
 
 /**

@@ -19,8 +19,10 @@ export class Scope {
   private outs: Out[] = [];
   private pendingBytes = 0;
   private committed = false;
+  /** The heap's stage top when this call began: dispose() gives back everything above it. */
+  private readonly mark: number;
 
-  constructor() { this.heap = rt().heap; }
+  constructor() { this.heap = rt().heap; this.mark = this.heap.stageTop; }
 
   /** Pointer of a view that already lives in wasm memory, else -1. */
   private wasmPtr(name: string, v: Float32Array): number {
@@ -87,7 +89,9 @@ export class Scope {
 
   /** Reserve memory for copies and temporaries (bytes), then copy inputs in. */
   commit(tempBytes = 0): void {
-    this.heap.reserve(this.pendingBytes + tempBytes);
+    // Temporaries come from the heap's stage when it fits them (always, unless nested).
+    const staged = this.heap.stageEnsure(tempBytes);
+    this.heap.reserve(this.pendingBytes + (staged ? 0 : tempBytes));
     this.committed = true;
     for (const a of this.args) {
       if (a.ptr >= 0) continue;
@@ -105,8 +109,10 @@ export class Scope {
     }
   }
 
-  /** A temporary freed by finish()/dispose(). 16-byte aligned. */
+  /** A temporary freed by dispose(). 16-byte aligned. Not zeroed. */
   temp(bytes: number): number {
+    const s = this.heap.stageAlloc(bytes);
+    if (s >= 0) return s;
     const p = this.heap.alloc(bytes);
     this.temps.push(p);
     return p;
@@ -130,6 +136,7 @@ export class Scope {
 
   /** Free temporaries; on failure also free tensors this call created. */
   dispose(failed = false): void {
+    this.heap.stageTop = this.mark;
     for (const p of this.temps) this.heap.release(p);
     this.temps = [];
     if (failed) {

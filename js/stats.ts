@@ -21,6 +21,11 @@ export interface ChannelStats {
  * merge across chunks, shards, workers or machines (see mergePartials / StatsAccumulator).
  */
 export function partialStats(x: TensorLike, opts: ShapeOptions = {}): Float64Array {
+  return statsOf(x, opts, (F, a, C) => F.slice(a, a + 3 * C));
+}
+
+/** Runs the statistics kernel over x; `read` gets the C triples at F[a…] before they are freed. */
+function statsOf<T>(x: TensorLike, opts: ShapeOptions, read: (F: Float64Array, a: number, C: number) => T): T {
   const g = resolveGeometry(x, opts);
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
@@ -28,23 +33,27 @@ export function partialStats(x: TensorLike, opts: ShapeOptions = {}): Float64Arr
     const acc = s.temp(24 * g.C);
     s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 3 * g.C);
     statsInto(s, g, xa.ptr, acc);
-    return s.heap.f64(acc, 3 * g.C).slice();
+    return read(s.heap.F64, acc >> 3, g.C);
   });
 }
 
 /** Mean and variance from partials. */
 export function finishStats(p: Float64Array): ChannelStats {
-  const C = p.length / 3;
+  return finishAt(p, 0, p.length / 3);
+}
+
+/** Mean and variance from the C triples at p[a…]. */
+function finishAt(p: Float64Array, a: number, C: number): ChannelStats {
   // One backing store for the three results (allocations dominate the cost of a small call).
   const buf = new Float64Array(3 * C);
   const mean = buf.subarray(0, C), v = buf.subarray(C, 2 * C), u = buf.subarray(2 * C);
   for (let c = 0; c < C; c++) {
-    const n = p[3 * c];
-    mean[c] = n > 0 ? p[3 * c + 1] : NaN;
-    v[c] = n > 0 ? p[3 * c + 2] / n : NaN;
-    u[c] = n > 1 ? p[3 * c + 2] / (n - 1) : NaN;
+    const n = p[a + 3 * c], m2 = p[a + 3 * c + 2];
+    mean[c] = n > 0 ? p[a + 3 * c + 1] : NaN;
+    v[c] = n > 0 ? m2 / n : NaN;
+    u[c] = n > 1 ? m2 / (n - 1) : NaN;
   }
-  return { count: C ? p[0] : 0, mean, var: v, unbiasedVar: u };
+  return { count: C ? p[a] : 0, mean, var: v, unbiasedVar: u };
 }
 
 /**
@@ -53,7 +62,7 @@ export function finishStats(p: Float64Array): ChannelStats {
  * @example const { mean, var: v } = channelStats(x, { shape: [8, 3, 32, 32], layout: "NCHW" });
  */
 export function channelStats(x: TensorLike, opts: ShapeOptions = {}): ChannelStats {
-  return finishStats(partialStats(x, opts));
+  return statsOf(x, opts, finishAt);
 }
 
 export { mergePartials };

@@ -2,7 +2,7 @@
 // its baseline: no temporary is leaked and memory does not keep growing.
 import { test } from "uvu";
 import * as api from "../dist/index.js";
-import { randomArray } from "./reference.mjs";
+import { randomArray, refBnTrain, compare } from "./reference.mjs";
 
 await api.init();
 const shape = [2, 3, 5, 5], layout = "NCHW", C = 3;
@@ -45,5 +45,27 @@ test("freeing every tensor returns allocated bytes to zero", () => {
   const ts = Array.from({ length: 50 }, (_, i) => api.tensor([i + 1, 7], "NC"));
   for (const t of ts.reverse()) t.free();
   if (api.memoryStats().allocatedBytes !== base) throw new Error(`${api.memoryStats().allocatedBytes} bytes left, expected ${base}`);
+});
+test("the scratch block grows once for wide C, is reused, and results stay right", () => {
+  const run = (shape, layout, seed) => {
+    const n = shape.reduce((a, b) => a * b), C = layout.endsWith("C") ? shape[shape.length - 1] : shape[1];
+    const xx = randomArray(n, seed), q = { gamma: randomArray(C, seed + 1), beta: randomArray(C, seed + 2), runningMean: new Float32Array(C), runningVar: new Float32Array(C).fill(1), eps: 1e-5, momentum: 0.1 };
+    const ref = refBnTrain(xx, shape, layout, q);
+    const r = api.batchNormTrain(xx, { shape, layout, ...q });
+    for (const [name, got, want] of [["y", r.y, ref.y], ["saveMean", r.saveMean, ref.saveMean], ["runningVar", q.runningVar, ref.runningVar]]) {
+      const bad = compare(got, want, 1e-4, 1e-4);
+      if (bad) throw new Error(`${shape} ${layout} ${name}[${bad.index}] = ${bad.got}, expected ${bad.expected}`);
+    }
+  };
+  run([2, 3, 4, 4], "NCHW", 1);
+  const small = api.memoryStats().scratchBytes;
+  if (!(small > 0 && small <= 64 << 10)) throw new Error(`scratch for C = 3: ${small} bytes`);
+  run([3, 2048], "NC", 2); // lane patterns of 2048 channels: more scratch than the first block
+  const wide = api.memoryStats().scratchBytes;
+  if (!(wide > small)) throw new Error(`scratch did not grow for C = 2048 (${small} → ${wide})`);
+  const allocated = api.memoryStats().allocatedBytes;
+  for (const [shape, layout] of [[[2, 3, 4, 4], "NCHW"], [[3, 2048], "NC"], [[2, 5, 3, 7], "NHWC"]]) run(shape, layout, 3);
+  if (api.memoryStats().scratchBytes !== wide) throw new Error("scratch was reallocated for a call that fits");
+  if (api.memoryStats().allocatedBytes !== allocated) throw new Error("calls leaked memory");
 });
 test.run();
