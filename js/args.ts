@@ -13,6 +13,7 @@ export interface ShapeOptions {
 export function resolveGeometry(x: unknown, o: ShapeOptions, name = "x"): Geometry {
   if (x instanceof Tensor) {
     if (x.freed) throw new Error(`${name} is a freed tensor: it can no longer be used`);
+    if (o.shape === undefined && o.layout === undefined) return x.geo as Geometry;
     const shape = o.shape ?? x.shape, layout = o.layout ?? x.layout;
     const g = geometry(shape, layout, name);
     if (g.size !== x.length) throw new Error(`${name} holds ${x.length} values, the shape ${fmtShape(g.shape)} needs ${g.size}`);

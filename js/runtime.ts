@@ -91,8 +91,10 @@ async function load(opts: InitOptions): Promise<Runtime> {
   // The loader turns an abort inside wasm into an Error with its message and position.
   // Synchronous instantiation of an already compiled (small) module: the async path waits on
   // the event loop and background compile jobs, costing up to tens of ms of cold start.
-  const { exports } = instantiateSync(module, imports);
-  const raw = exports as unknown as Kernels;
+  // Kernels are called through the instance's own exports: the loader's demangled wrappers
+  // gather arguments into an array on every call.
+  const { instance } = instantiateSync(module, imports);
+  const raw = instance.exports as unknown as Kernels;
   const memory = (raw.memory || opts.memory) as WebAssembly.Memory;
   if (!memory) throw new Error("init: the module neither exports nor was given a memory");
   const kernels = { ...(raw as object), memory } as Kernels;

@@ -1,6 +1,6 @@
 // Tensors that live in wasm memory: passing one to an op costs no copy.
 import { rt } from "./runtime";
-import { geometry, type Layout } from "./layout";
+import { geometry, type Geometry, type Layout } from "./layout";
 
 /**
  * A float32 tensor in the module's memory. Read and write it through `data`, a Float32Array view
@@ -14,10 +14,13 @@ export class Tensor {
   readonly length: number;
   private _ptr: number;
   private _view: Float32Array | null = null;
+  /** @internal The validated geometry, reused by every op on this tensor. */
+  readonly geo: Readonly<Geometry>;
 
   /** Use `tensor()` instead. */
   constructor(shape: number[], layout: Layout, ptr: number) {
     const g = geometry(shape, layout);
+    this.geo = Object.freeze({ ...g, shape: g.shape.slice() });
     this.shape = g.shape;
     this.layout = layout;
     this.length = g.size;
