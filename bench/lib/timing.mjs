@@ -7,6 +7,11 @@
 // a system's samples from all rounds are pooled and the median taken. A benchmark.js sample is
 // the mean time per call over one cycle (enough calls to last ≥ minTime).
 //
+// Synchronous systems run their cycles back to back (benchmark.js `async: false`): with
+// `async: true` benchmark.js puts a setTimeout between cycles, ≥ 1 ms in Node, and on a shared
+// VM the idle gap lets the vCPU be descheduled and its caches refilled by others — measured on
+// 8×64×56×56, every system then timed 1.3–1.8× slower and far noisier (copy 0.27–0.42 ms vs
+// 0.20 ms back to back), the more so the more state a call touches.
 // Async systems (onnxruntime's session.run returns a promise) are deferred benchmarks
 // (`defer: true`, deferred.resolve() when the promise settles): benchmark.js handles them, and
 // the time includes the promise's settling, which is what a caller of that API waits for.
@@ -56,7 +61,7 @@ export async function interleaved(entries, { rounds, maxTime, minTime, onRound }
     for (const e of order) {
       const rec = out.get(e.name);
       const opts = {
-        maxTime, minTime, minSamples: 1, delay: 0, initCount: counts.get(e.name) ?? 1,
+        maxTime, minTime, minSamples: 1, delay: 0, initCount: counts.get(e.name) ?? 1, async: false,
         onStart: () => onRound?.(r, e.name),
       };
       if (e.async) {
@@ -79,7 +84,7 @@ export async function interleaved(entries, { rounds, maxTime, minTime, onRound }
         }
       });
       suite.on('complete', resolve);
-      suite.run({ async: true });
+      suite.run({}); // each benchmark's own `async` (false); deferred ones are async regardless
     });
   }
   for (const rec of out.values()) rec.ms = rec.error ? NaN : median(rec.samples);
