@@ -15,9 +15,10 @@ export function pattern_len(C: i32): i32 {
   return L;
 }
 
-/** Expand a per-channel f32 array (length C) into an L-long pattern. */
+/** Expand a per-channel f32 array (length C) into an L-long pattern (L/C copies; no division per lane: C can be 10⁵). */
 export function expand_pattern(C: i32, L: i32, src: usize, dst: usize): void {
-  for (let j = 0; j < L; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>(j % C) << 2)));
+  const bytes = <usize>C << 2;
+  for (let j = 0; j < L; j += C) memory.copy(dst + (<usize>j << 2), src, bytes);
 }
 
 /** Fold an L-long f32 pattern of partial sums into one f64 per channel (sum over repeats). */

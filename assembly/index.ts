@@ -8,6 +8,7 @@ export {
   layernorm_backward_reduce_f32_cf, layernorm_backward_dx_f32_cl, layernorm_backward_dx_f32_cf,
 } from "./layernorm";
 export { bn_train_f32_cf, bn_backward_f32_cf } from "./fused";
+export { group_params_f32 } from "./group";
 export { pattern_len } from "./common";
 
 /** First byte JS may allocate: everything above the module's static data. */

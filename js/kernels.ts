@@ -20,4 +20,5 @@ export interface Kernels {
   layernorm_backward_reduce_f32_cf(N: number, C: number, S: number, x: number, dy: number, m: number, a: number, b: number, gamma: number, sacc: number, cacc: number, scratch: number): void;
   layernorm_backward_dx_f32_cl(R: number, C: number, x: number, dy: number, m: number, k: number, c1: number, c0: number, gamma: number, dx: number): void;
   layernorm_backward_dx_f32_cf(N: number, C: number, S: number, x: number, dy: number, m: number, k: number, c1: number, c0: number, gamma: number, dx: number): void;
+  group_params_f32(N: number, C: number, G: number, hi: number, lo: number, inv: number, gamma: number, beta: number, pm: number, ps: number, pt: number): void;
 }

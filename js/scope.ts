@@ -125,6 +125,13 @@ export class Scope {
     return p;
   }
 
+  /** Copy small f64 values into a temporary. */
+  f64(values: ArrayLike<number>): number {
+    const p = this.temp(values.length * 8);
+    this.heap.F64.set(values as ArrayLike<number>, p >> 3);
+    return p;
+  }
+
   /** The result value for an output: Tensor, the caller's array, or a fresh copy. */
   result(o: Out): Float32Array | Tensor {
     if (o.tensor) return o.tensor;

@@ -1,11 +1,12 @@
 // Group norm and instance norm (group norm with one channel per group): statistics per
 // (sample, group) over the group's channels and every spatial position, affine per channel.
 import { withScope } from "../scope";
+import { rt } from "../runtime";
 import { fmtShape, type Geometry } from "../layout";
 import type { TensorLike } from "../tensor";
 import { groupStats, normalizeNC, reduceNC, dxNC, groupTempBytes, instanceFusable, instanceForwardFused, instanceBackwardFused } from "./views";
 import {
-  checkForward, checkBackward, wantsTensor, splitMeans,
+  checkForward, checkBackward, wantsTensor, splitMeans, affineOrIdentity,
   type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult,
 } from "./common";
 
@@ -50,15 +51,12 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     }
     if (fused) return { y: s.result(ya), mean, invstd };
     const { hi, lo } = splitMeans(mean64);
-    const m = new Float32Array(N * C), scale = new Float32Array(N * C), shift = new Float32Array(N * C);
-    for (let n = 0; n < N; n++) {
-      for (let c = 0; c < C; c++) {
-        const i = n * C + c, q = n * G + Math.floor(c / per);
-        const sc = (o.gamma ? o.gamma[c] : 1) * inv64[q];
-        m[i] = hi[q]; scale[i] = sc; shift[i] = (o.beta ? o.beta[c] : 0) - lo[q] * sc;
-      }
-    }
-    normalizeNC(s, g, xa.ptr, ya.ptr, m, scale, shift);
+    // m, scale, shift per (n, c), built in wasm memory by a kernel (N·C can exceed the data
+    // when S is small: (256, 512) NC has one value per (n, c)).
+    const NC = N * C, pp = s.temp(12 * NC);
+    rt().kernels.group_params_f32(N, C, G, s.f32(hi), s.f64(lo), s.f64(inv64),
+      s.f32(affineOrIdentity(C, o.gamma, 1)), s.f32(affineOrIdentity(C, o.beta, 0)), pp, pp + 4 * NC, pp + 8 * NC);
+    normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * NC, pp + 8 * NC);
     return { y: s.result(ya), mean, invstd };
   });
 }
@@ -78,30 +76,39 @@ function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | und
       for (let i = 0; i < N * C; i++) { dgamma[i % C] += sums[2 * i + 1] * o.invstd[i]; dbeta[i % C] += sums[2 * i]; }
       return { dx: s.result(oa), dgamma: Float32Array.from(dgamma), dbeta: Float32Array.from(dbeta) };
     }
-    const m = new Float32Array(N * C);
-    for (let i = 0; i < N * C; i++) m[i] = hi[Math.floor(i / C) * G + Math.floor((i % C) / per)];
-    const sums = reduceNC(s, g, xa.ptr, da.ptr, m);
+    // Per (n, c): m (the group's f32 mean), then k, c1, c0 for dx — in wasm memory.
+    const NC = N * C, pp = s.temp(16 * NC), bm = pp >> 2;
+    let F = s.heap.F32;
+    for (let n = 0, q = 0; n < N; n++) {
+      for (let c0 = 0; c0 < C; c0 += per, q++) F.fill(hi[q], bm + n * C + c0, bm + n * C + c0 + per);
+    }
+    const sums = reduceNC(s, g, xa.ptr, da.ptr, pp);
     // Exact (Σdy, Σdy·(x − μ)) per (n, c), then the γ-weighted sums of each (n, group).
     const A = new Float64Array(N * G), B = new Float64Array(N * G);
-    for (let n = 0; n < N; n++) {
-      for (let c = 0; c < C; c++) {
-        const i = n * C + c, q = n * G + Math.floor(c / per), gm = o.gamma ? o.gamma[c] : 1;
-        const a = sums[2 * i], b = sums[2 * i + 1] - lo[q] * a;
-        A[q] += gm * a; B[q] += gm * b;
-        dgamma[c] += b * o.invstd[q]; dbeta[c] += a;
+    const gam = o.gamma, invstd = o.invstd;
+    for (let n = 0, q = 0; n < N; n++) {
+      for (let c0 = 0; c0 < C; c0 += per, q++) {
+        const l = lo[q], inv = invstd[q];
+        let a1 = 0, b1 = 0;
+        for (let c = c0, i = n * C + c0; c < c0 + per; c++, i++) {
+          const gm = gam ? gam[c] : 1, a = sums[2 * i], b = sums[2 * i + 1] - l * a;
+          a1 += gm * a; b1 += gm * b;
+          dgamma[c] += b * inv; dbeta[c] += a;
+        }
+        A[q] = a1; B[q] = b1;
       }
     }
-    const k = new Float32Array(N * C), c1 = new Float32Array(N * C), c0 = new Float32Array(N * C);
-    for (let n = 0; n < N; n++) {
-      for (let c = 0; c < C; c++) {
-        const i = n * C + c, q = n * G + Math.floor(c / per), inv = o.invstd[q];
-        const cc1 = -inv * inv * inv * B[q] / count;
-        k[i] = (o.gamma ? o.gamma[c] : 1) * inv;
-        c1[i] = cc1;
-        c0[i] = -inv * A[q] / count - lo[q] * cc1;
+    F = s.heap.F32;
+    const bk = bm + NC, b1p = bk + NC, b0p = b1p + NC;
+    for (let n = 0, q = 0; n < N; n++) {
+      for (let c0 = 0; c0 < C; c0 += per, q++) {
+        const inv = invstd[q], cc1 = -inv * inv * inv * B[q] / count, cc0 = -inv * A[q] / count - lo[q] * cc1;
+        for (let c = c0, i = n * C + c0; c < c0 + per; c++, i++) {
+          F[bk + i] = (gam ? gam[c] : 1) * inv; F[b1p + i] = cc1; F[b0p + i] = cc0;
+        }
       }
     }
-    dxNC(s, g, xa.ptr, da.ptr, oa.ptr, m, k, c1, c0);
+    dxNC(s, g, xa.ptr, da.ptr, oa.ptr, pp, pp + 4 * NC, pp + 8 * NC, pp + 12 * NC);
     return { dx: s.result(oa), dgamma: Float32Array.from(dgamma), dbeta: Float32Array.from(dbeta) };
   });
 }

@@ -10,7 +10,7 @@
 import type { Scope } from "../scope";
 import type { Geometry } from "../layout";
 import { rt } from "../runtime";
-import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, type View3 } from "../dispatch";
+import { statsInto, normalizeAt, backwardReduceAt, backwardDxAt, tempBytes, fusable, trainFused, backwardFused, type View3 } from "../dispatch";
 import { chanMergeInto } from "../welford";
 
 const ncView = (g: Geometry): View3 => ({ N: 1, C: g.N * g.C, S: g.S, channelsLast: false });
@@ -46,22 +46,22 @@ export function groupStats(s: Scope, g: Geometry, G: number, x: number): Float64
   return out;
 }
 
-/** y = (x − m)·scale + shift with N·C parameters ((n, c) order). */
-export function normalizeNC(s: Scope, g: Geometry, x: number, y: number, m: Float32Array, scale: Float32Array, shift: Float32Array): void {
-  if (!g.channelsLast) { normalize(s, ncView(g), x, y, m, scale, shift); return; }
+/** y = (x − m)·scale + shift with N·C parameters ((n, c) order): pointers to N·C f32 each. */
+export function normalizeNC(s: Scope, g: Geometry, x: number, y: number, pm: number, ps: number, pt: number): void {
+  if (!g.channelsLast) { normalizeAt(s, ncView(g), x, y, pm, ps, pt); return; }
   const { N, C, S } = g, k = rt().kernels;
-  const pm = s.f32(m), ps = s.f32(scale), pt = s.f32(shift), scratch = s.temp(12 * k.pattern_len(C));
+  const scratch = s.temp(12 * k.pattern_len(C));
   for (let n = 0; n < N; n++) {
     const o = 4 * n * S * C, p = 4 * n * C;
     k.normalize_f32_cl(S, C, x + o, pm + p, ps + p, pt + p, y + o, scratch);
   }
 }
 
-/** (Σdy, Σdy·(x − m)) per (n, c): a Float64Array of N·C pairs. */
-export function reduceNC(s: Scope, g: Geometry, x: number, dy: number, m: Float32Array): Float64Array {
-  if (!g.channelsLast) return backwardReduce(s, ncView(g), x, dy, m);
+/** (Σdy, Σdy·(x − m)) per (n, c): a Float64Array of N·C pairs; pm: pointer to N·C f32. */
+export function reduceNC(s: Scope, g: Geometry, x: number, dy: number, pm: number): Float64Array {
+  if (!g.channelsLast) return backwardReduceAt(s, ncView(g), x, dy, pm);
   const { N, C, S } = g, k = rt().kernels;
-  const pm = s.f32(m), acc = s.temp(16 * N * C), scratch = s.temp(12 * k.pattern_len(C));
+  const acc = s.temp(16 * N * C), scratch = s.temp(12 * k.pattern_len(C));
   s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 2 * N * C);
   for (let n = 0; n < N; n++) {
     k.backward_reduce_f32_cl(S, C, x + 4 * n * S * C, dy + 4 * n * S * C, pm + 4 * n * C, acc + 16 * n * C, scratch);
@@ -69,11 +69,11 @@ export function reduceNC(s: Scope, g: Geometry, x: number, dy: number, m: Float3
   return s.heap.f64(acc, 2 * N * C).slice();
 }
 
-/** dx = dy·k + (x − m)·c1 + c0 with N·C parameters. */
-export function dxNC(s: Scope, g: Geometry, x: number, dy: number, dx: number, m: Float32Array, kk: Float32Array, c1: Float32Array, c0: Float32Array): void {
-  if (!g.channelsLast) { backwardDx(s, ncView(g), x, dy, dx, m, kk, c1, c0); return; }
+/** dx = dy·k + (x − m)·c1 + c0 with N·C parameters: pointers to N·C f32 each. */
+export function dxNC(s: Scope, g: Geometry, x: number, dy: number, dx: number, pm: number, pk: number, p1: number, p0: number): void {
+  if (!g.channelsLast) { backwardDxAt(s, ncView(g), x, dy, dx, pm, pk, p1, p0); return; }
   const { N, C, S } = g, k = rt().kernels;
-  const pm = s.f32(m), pk = s.f32(kk), p1 = s.f32(c1), p0 = s.f32(c0), scratch = s.temp(16 * k.pattern_len(C));
+  const scratch = s.temp(16 * k.pattern_len(C));
   for (let n = 0; n < N; n++) {
     const o = 4 * n * S * C, p = 4 * n * C;
     k.backward_dx_f32_cl(S, C, x + o, dy + o, pm + p, pk + p, p1 + p, p0 + p, dx + o, scratch);

@@ -1,0 +1,41 @@
+// Group norm parameters: per (n, c) normalize parameters from per (n, group) statistics and a
+// per-channel affine. With few values per channel (e.g. (256, 512) NC: one value per (n, c))
+// there are as many parameters as data values; building them in JS cost 3–5 ns each, ~50× the
+// kernel that uses them, so they are built here.
+
+/**
+ * For q = n·G + ⌊c / (C/G)⌋: m = hi[q], scale = f32(γ[c]·inv[q]), shift = f32(β[c] − lo[q]·γ[c]·inv[q]),
+ * products in f64 (the same roundings as the JS path). hi: N·G f32 (the f32 mean); lo, inv: N·G
+ * f64 (mean − hi, 1/sqrt(var + eps)); gamma, beta: C f32 (JS passes ones / zeros when absent).
+ * Writes N·C f32 at pm, ps, pt ((n, c) order). C must be a multiple of G. Four channels at a
+ * time in two f64x2 halves; a group width that is not a multiple of 4 runs scalar.
+ */
+export function group_params_f32(N: i32, C: i32, G: i32, hi: usize, lo: usize, inv: usize, gamma: usize, beta: usize, pm: usize, ps: usize, pt: usize): void {
+  const per = C / G;
+  const per4 = per & ~3;
+  let q = 0, i: usize = 0;
+  for (let n = 0; n < N; n++) {
+    for (let c0 = 0; c0 < C; c0 += per, q++) {
+      const h = load<f32>(hi + (<usize>q << 2)), l = load<f64>(lo + (<usize>q << 3)), iv = load<f64>(inv + (<usize>q << 3));
+      const hv = f32x4.splat(h), lv = f64x2.splat(l), ivv = f64x2.splat(iv);
+      let c = c0;
+      for (; c < c0 + per4; c += 4, i += 16) {
+        const o = <usize>c << 2;
+        const g4 = v128.load(gamma + o), b4 = v128.load(beta + o);
+        const s0 = f64x2.mul(f64x2.promote_low_f32x4(g4), ivv);
+        const s1 = f64x2.mul(f64x2.promote_low_f32x4(i32x4.shuffle(g4, g4, 2, 3, 0, 1)), ivv);
+        const t0 = f64x2.sub(f64x2.promote_low_f32x4(b4), f64x2.mul(lv, s0));
+        const t1 = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(b4, b4, 2, 3, 0, 1)), f64x2.mul(lv, s1));
+        v128.store(pm + i, hv);
+        v128.store(ps + i, i32x4.shuffle(f32x4.demote_f64x2_zero(s0), f32x4.demote_f64x2_zero(s1), 0, 1, 4, 5));
+        v128.store(pt + i, i32x4.shuffle(f32x4.demote_f64x2_zero(t0), f32x4.demote_f64x2_zero(t1), 0, 1, 4, 5));
+      }
+      for (; c < c0 + per; c++, i += 4) {
+        const sc = <f64>load<f32>(gamma + (<usize>c << 2)) * iv;
+        store<f32>(pm + i, h);
+        store<f32>(ps + i, <f32>sc);
+        store<f32>(pt + i, <f32>(<f64>load<f32>(beta + (<usize>c << 2)) - l * sc));
+      }
+    }
+  }
+}
