@@ -32,7 +32,7 @@ export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
   const k = rt().kernels;
   const m = mode(v);
   if (m.kind === "cf") { k.stats_f32_cf(v.N, v.C, v.S, x, acc); return; }
-  const scratch = s.temp(16 * patternLen(m.C));
+  const scratch = s.temp(32 * patternLen(m.C));
   if (m.rep === 1) { k.stats_f32_cl(m.R, m.C, x, acc, scratch); return; }
   const tmp = s.temp(24 * m.C);
   s.heap.F64.fill(0, tmp >> 3, (tmp >> 3) + 3 * m.C);
@@ -112,7 +112,7 @@ export function tempBytes(v: View3): number {
   const md = mode(v);
   const cols = md.kind === "cf" ? v.C : md.C;
   const L = md.kind === "cf" ? 0 : patternLen(md.C);
-  return 16 * L + 24 * cols * 2 + 4 * cols * 6 + 4096;
+  return 32 * L + 24 * cols * 2 + 4 * cols * 6 + 4096;
 }
 
 

@@ -101,6 +101,34 @@ test("an outlier as the first value of a channel", () => {
   }
 });
 
+test("channels-last statistics when the data jumps far from zero mid-tensor, and NaN in a middle block", () => {
+  // NHWC with C = 64: blocks of 256 rows. Rows 0–999 sit near zero, rows 1000– at 1e4 (channel
+  // 5 only at 1e4 from row 1700): blocks summed around shift 0 are pending when a block fails the
+  // cancellation check, are merged, the failing block is redone around its means and the later
+  // blocks are shifted again. The result must match float64 as closely as a clean tensor does.
+  const C = 64, R = 3000, shape = [R, 1, 1, C], layout = "NHWC";
+  const x = randomArray(R * C, 31);
+  for (let r = 1000; r < R; r++) for (let c = 0; c < C; c++) if (c !== 5 || r >= 1700) x[r * C + c] += 1e4;
+  const st = api.channelStats(x, { shape, layout }), rs = refStats(x, shape, layout);
+  close(st.mean, rs.mean, 1e-6, 1e-7, "mean after a jump", shape, layout); // f32 lanes: ~3e-8 relative
+  close(st.var, rs.var, 1e-4, 1e-6, "var after a jump", shape, layout);
+  // Near zero again after the first block: the later blocks go back to the shift-free path and
+  // still agree with the chunked result (same partials merged in another order).
+  const y = randomArray(R * C, 32);
+  for (let c = 0; c < C; c++) y[c] = 1e5; // an outlier in the first row fails block 0
+  const sy = api.channelStats(y, { shape, layout }), ry = refStats(y, shape, layout);
+  close(sy.mean, ry.mean, 1e-4, 1e-7, "mean after an outlier", shape, layout); // std ≈ 1800: 4e-5 is f32 rounding
+  close(sy.var, ry.var, 1e-3, 1e-6, "var after an outlier", shape, layout);
+  // NaN in channel 9 of a middle block: channel 9 is NaN, every other channel exact.
+  const z = randomArray(R * C, 33);
+  z[1300 * C + 9] = NaN;
+  const sz = api.channelStats(z, { shape, layout }), rz = refStats(z, shape, layout);
+  if (!Number.isNaN(sz.mean[9]) || !Number.isNaN(sz.var[9])) throw new Error("NaN did not reach channel 9");
+  const keep = (a) => Array.from(a).filter((_, c) => c !== 9);
+  close(keep(sz.mean), keep(rz.mean), 1e-6, 1e-7, "mean beside NaN", shape, layout);
+  close(keep(sz.var), keep(rz.var), 1e-5, 1e-6, "var beside NaN", shape, layout);
+});
+
 test("NCHW equals transposed NHWC", () => {
   for (const [N, C, S] of [[2, 3, 49], [1, 8, 16], [3, 5, 7], [2, 64, 9]]) {
     const x = randomArray(N * C * S, N * C + S), dy = randomArray(N * C * S, 99);

@@ -19,7 +19,7 @@ const rowsOf = (g: Geometry): boolean => g.channelsLast || g.S === 1;
 function tempBytes(g: Geometry): number {
   const K = g.N * g.S;
   const L = rowsOf(g) ? 0 : rt().kernels.pattern_len(g.S);
-  return 40 * K + 16 * L + 40 * g.C + 8 * Math.min(g.S, 4096) + 4096;
+  return 40 * K + 32 * L + 40 * g.C + 8 * Math.min(g.S, 4096) + 4096;
 }
 
 /**
@@ -44,7 +44,7 @@ export function layerNorm(x: TensorLike, opts: NormOptions = {}): NormResult {
     s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 3 * K);
     if (rowsOf(g)) k.stats_f32_cf(1, K, C, xa.ptr, acc);
     else {
-      const scratch = s.temp(16 * k.pattern_len(S));
+      const scratch = s.temp(32 * k.pattern_len(S));
       for (let n = 0; n < N; n++) k.stats_f32_cl(C, S, xa.ptr + 4 * n * C * S, acc + 24 * n * S, scratch);
     }
     // Per-statistic parameters are written straight into wasm memory (K = N·S can be large).

@@ -33,7 +33,7 @@ export function groupStats(s: Scope, g: Geometry, G: number, x: number): Float64
     return s.heap.f64(acc, 3 * K).slice();
   }
   const { N, C, S } = g, k = rt().kernels;
-  const acc = s.temp(24 * N * C), scratch = s.temp(16 * k.pattern_len(C));
+  const acc = s.temp(24 * N * C), scratch = s.temp(32 * k.pattern_len(C));
   s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 3 * N * C);
   for (let n = 0; n < N; n++) k.stats_f32_cl(S, C, x + 4 * n * S * C, acc + 24 * n * C, scratch);
   const F = s.heap.F64, out = new Float64Array(3 * K), per = C / G;
