@@ -156,12 +156,17 @@ function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize):
   }
 }
 
+/** block_merge as a call, for the cold paths (one copy instead of one inlined per caller: size). */
+function merge_block(a: usize, cnt: f64, shift: f64, s1: f64, s2: f64): void {
+  block_merge(a, cnt, shift, s1, s2);
+}
+
 /** Chan-merge the pending per-channel f64 sums (n values around the shifts in kp) into acc; zero them. */
 function flush_pending(C: i32, acc: usize, kp: usize, t1: usize, t2: usize, n: f64): void {
   if (n == 0) return;
   for (let c = 0; c < C; c++) {
     const o = <usize>c << 3;
-    block_merge(acc + <usize>c * 24, n, <f64>load<f32>(kp + (<usize>c << 2)), load<f64>(t1 + o), load<f64>(t2 + o));
+    merge_block(acc + <usize>c * 24, n, <f64>load<f32>(kp + (<usize>c << 2)), load<f64>(t1 + o), load<f64>(t2 + o));
   }
   memory.fill(t1, 0, <usize>C << 4);
 }
@@ -179,7 +184,7 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
   }
   pattern_sq(p, nb, L, kp, sp, qp);
   for (let c = 0; c < C; c++) {
-    block_merge(acc + <usize>c * 24, cnt, <f64>load<f32>(kp + (<usize>c << 2)), fold_lane(C, L, sp, c), fold_lane(C, L, qp, c));
+    merge_block(acc + <usize>c * 24, cnt, <f64>load<f32>(kp + (<usize>c << 2)), fold_lane(C, L, sp, c), fold_lane(C, L, qp, c));
   }
   set_shifts(C, L, acc, kp); // back to 0 for channels near zero: their blocks skip the subtraction
 }
@@ -255,7 +260,7 @@ export function stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: usiz
         const d = <f64>load<f32>(x + ((<usize>r * <usize>C + <usize>c) << 2)) - m;
         s1 += d; s2 += d * d;
       }
-      block_merge(acc + <usize>c * 24, cnt, m, s1, s2);
+      merge_block(acc + <usize>c * 24, cnt, m, s1, s2);
     }
   }
 }
