@@ -35,39 +35,44 @@ function block_dev(p: usize, len: i32, m: f32): void {
   ret0 = a; ret1 = b;
 }
 
-/** Σ (x − k) and Σ (x − k)² in one pass → ret0, ret1. k = 0 skips the subtraction. */
-function block_sq(p: usize, len: i32, k: f32): void {
+/**
+ * Σ (x − k) and Σ (x − k)² in one pass over `rows` rows of len values, rowStride bytes apart
+ * (one block of a channel: rows·len ≤ BLOCK) → ret0, ret1. k = 0 skips the subtraction.
+ */
+function block_sq(p: usize, len: i32, k: f32, rows: i32 = 1, rowStride: usize = 0): void {
   let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
   let q0 = f32x4.splat(0), q1 = f32x4.splat(0), q2 = f32x4.splat(0), q3 = f32x4.splat(0);
-  let i = 0;
-  if (k == 0) {
-    for (; i + 16 <= len; i += 16) {
-      const q = p + (<usize>i << 2);
-      const d0 = v128.load(q), d1 = v128.load(q, 16), d2 = v128.load(q, 32), d3 = v128.load(q, 48);
-      s0 = f32x4.add(s0, d0); q0 = f32x4.add(q0, f32x4.mul(d0, d0));
-      s1 = f32x4.add(s1, d1); q1 = f32x4.add(q1, f32x4.mul(d1, d1));
-      s2 = f32x4.add(s2, d2); q2 = f32x4.add(q2, f32x4.mul(d2, d2));
-      s3 = f32x4.add(s3, d3); q3 = f32x4.add(q3, f32x4.mul(d3, d3));
+  let a: f64 = 0, b: f64 = 0;
+  const kv = f32x4.splat(k);
+  for (let r = 0; r < rows; r++, p += rowStride) {
+    let i = 0;
+    if (k == 0) {
+      for (; i + 16 <= len; i += 16) {
+        const q = p + (<usize>i << 2);
+        const d0 = v128.load(q), d1 = v128.load(q, 16), d2 = v128.load(q, 32), d3 = v128.load(q, 48);
+        s0 = f32x4.add(s0, d0); q0 = f32x4.add(q0, f32x4.mul(d0, d0));
+        s1 = f32x4.add(s1, d1); q1 = f32x4.add(q1, f32x4.mul(d1, d1));
+        s2 = f32x4.add(s2, d2); q2 = f32x4.add(q2, f32x4.mul(d2, d2));
+        s3 = f32x4.add(s3, d3); q3 = f32x4.add(q3, f32x4.mul(d3, d3));
+      }
+    } else {
+      for (; i + 16 <= len; i += 16) {
+        const q = p + (<usize>i << 2);
+        const d0 = f32x4.sub(v128.load(q), kv), d1 = f32x4.sub(v128.load(q, 16), kv);
+        const d2 = f32x4.sub(v128.load(q, 32), kv), d3 = f32x4.sub(v128.load(q, 48), kv);
+        s0 = f32x4.add(s0, d0); q0 = f32x4.add(q0, f32x4.mul(d0, d0));
+        s1 = f32x4.add(s1, d1); q1 = f32x4.add(q1, f32x4.mul(d1, d1));
+        s2 = f32x4.add(s2, d2); q2 = f32x4.add(q2, f32x4.mul(d2, d2));
+        s3 = f32x4.add(s3, d3); q3 = f32x4.add(q3, f32x4.mul(d3, d3));
+      }
     }
-  } else {
-    const kv = f32x4.splat(k);
-    for (; i + 16 <= len; i += 16) {
-      const q = p + (<usize>i << 2);
-      const d0 = f32x4.sub(v128.load(q), kv), d1 = f32x4.sub(v128.load(q, 16), kv);
-      const d2 = f32x4.sub(v128.load(q, 32), kv), d3 = f32x4.sub(v128.load(q, 48), kv);
-      s0 = f32x4.add(s0, d0); q0 = f32x4.add(q0, f32x4.mul(d0, d0));
-      s1 = f32x4.add(s1, d1); q1 = f32x4.add(q1, f32x4.mul(d1, d1));
-      s2 = f32x4.add(s2, d2); q2 = f32x4.add(q2, f32x4.mul(d2, d2));
-      s3 = f32x4.add(s3, d3); q3 = f32x4.add(q3, f32x4.mul(d3, d3));
+    for (; i < len; i++) {
+      const d = <f64>(load<f32>(p + (<usize>i << 2)) - k);
+      a += d; b += d * d;
     }
   }
-  let a = hsum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
-  let b = hsum(f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3)));
-  for (; i < len; i++) {
-    const d = <f64>(load<f32>(p + (<usize>i << 2)) - k);
-    a += d; b += d * d;
-  }
-  ret0 = a; ret1 = b;
+  ret0 = a + hsum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
+  ret1 = b + hsum(f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3)));
 }
 
 /**
@@ -97,9 +102,30 @@ export function stats_block(a: usize, p: usize, len: i32): void {
 
 /**
  * Channels-first (N, C, S): x row-major, channel c of sample n is S contiguous values.
- * Merges into acc (C triples). Reads x in memory order (n outer, c inner), one pass per block.
+ * Merges into acc (C triples). Rows of ≥ 1024 values: memory order (n outer, c inner), one pass
+ * per block. Shorter rows: channel order, up to BLOCK / S rows of a channel summed as one block
+ * (accumulators kept across the rows), so the per-block fold, check and merge — 100–150 cycles,
+ * as much as the work itself at S = 196 — is paid once per block instead of once per row. A
+ * block failing the cancellation check is redone row by row (stats_block, exact two-pass).
  */
 export function stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
+  if (S < 1024 && N > 1) {
+    const rb = BLOCK / S, stride = <usize>C * <usize>S << 2;
+    for (let c = 0; c < C; c++) {
+      const a = acc + <usize>c * 24, p0 = x + (<usize>c * <usize>S << 2);
+      for (let n0 = 0; n0 < N; n0 += rb) {
+        const nb = min(rb, N - n0), p = p0 + <usize>n0 * stride, cnt = <f64>(nb * S);
+        const na = load<f64>(a);
+        let k: f32 = 0;
+        if (na > 0) { const mu = load<f64>(a, 8); if (mu * mu * na > load<f64>(a, 16)) k = <f32>mu; }
+        block_sq(p, S, k, nb, stride);
+        const s1 = ret0, s2 = ret1;
+        if (s1 * s1 <= 0.25 * cnt * s2 && s2 != Infinity) { merge_block(a, cnt, <f64>k, s1, s2); continue; }
+        for (let n = 0; n < nb; n++) stats_block(a, p + <usize>n * stride, S);
+      }
+    }
+    return;
+  }
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const row = x + ((<usize>n * <usize>C + <usize>c) * <usize>S << 2);
