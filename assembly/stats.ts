@@ -11,30 +11,6 @@ import { pattern_len, fold_lane, block_merge, ret0, ret1, hsum } from "./common"
 
 export const BLOCK: i32 = 4096;
 
-/** Σ (x − m) and Σ (x − m)² over len contiguous values → ret0, ret1. */
-function block_dev(p: usize, len: i32, m: f32): void {
-  const mv = f32x4.splat(m);
-  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), q0 = f32x4.splat(0), q1 = f32x4.splat(0);
-  let i = 0;
-  for (; i + 8 <= len; i += 8) {
-    const q = p + (<usize>i << 2);
-    const d0 = f32x4.sub(v128.load(q), mv);
-    const d1 = f32x4.sub(v128.load(q, 16), mv);
-    s0 = f32x4.add(s0, d0); q0 = f32x4.add(q0, f32x4.mul(d0, d0));
-    s1 = f32x4.add(s1, d1); q1 = f32x4.add(q1, f32x4.mul(d1, d1));
-  }
-  for (; i + 4 <= len; i += 4) {
-    const d0 = f32x4.sub(v128.load(p + (<usize>i << 2)), mv);
-    s0 = f32x4.add(s0, d0); q0 = f32x4.add(q0, f32x4.mul(d0, d0));
-  }
-  let a = hsum(f32x4.add(s0, s1)), b = hsum(f32x4.add(q0, q1));
-  for (; i < len; i++) {
-    const d = <f64>(load<f32>(p + (<usize>i << 2)) - m);
-    a += d; b += d * d;
-  }
-  ret0 = a; ret1 = b;
-}
-
 /**
  * Σ (x − k) and Σ (x − k)² in one pass over `rows` rows of len values, rowStride bytes apart
  * (one block of a channel: rows·len ≤ BLOCK) → ret0, ret1. k = 0 skips the subtraction.
@@ -94,7 +70,7 @@ export function stats_block(a: usize, p: usize, len: i32): void {
   let s1 = ret0, s2 = ret1;
   if (!(s1 * s1 <= 0.25 * cnt * s2) || s2 == Infinity) {
     const bm = <f32>(<f64>k + s1 / cnt);
-    block_dev(p, len, bm);
+    block_sq(p, len, bm); // the corrected two-pass: Σ(x − m), Σ(x − m)² around the block mean
     s1 = ret0; s2 = ret1; k = bm;
   }
   block_merge(a, cnt, <f64>k, s1, s2);
