@@ -78,6 +78,7 @@ test("rows longer than one 4096-value block, and many channels-last blocks", () 
 
 test("large offsets (1e4, 1e6) stay exact", () => {
   for (const layout of LAYOUTS) checkAll(layout, 2, 5, 37, 11, { offset: 1e4 });
+  checkAll("NHWC", 1, 3, 5, 14, { offset: 1e4 }); // 5 rows of 3: all in the channels-last tail, nothing merged before it
   // At 1e6 float32 data is quantized to 1/16: compare statistics of the stored values.
   for (const layout of ["NCHW", "NHWC", "NC"]) {
     const shape = shapeFor(layout, 4, 3, 50);
