@@ -56,7 +56,7 @@ export function normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, sca
  * patterns in scratch (3·L f32, 16-byte aligned). The stream is read in order, one super-row of
  * L values (L/C rows) after another: with L = 16 (C = 1, 2, 4, 8, 16) the patterns live in
  * registers; otherwise each 8-lane group loads its parameters once for four consecutive
- * super-rows (rows up to 128 values; long column sweeps defeat the prefetchers, measured 1.5–2×
+ * super-rows (rows up to 96 values; long column sweeps defeat the prefetchers, measured 1.5–2×
  * slower) or, for wider rows, re-reads them from L1 row by row. Tail: the last R mod (L/C) rows (< L values) in scalar.
  */
 export function normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, scratch: usize): void {
@@ -83,8 +83,9 @@ export function normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usiz
     // (four sequential streams), then the remaining super-rows one by one, parameters re-read
     // from L1.
     const stride = <usize>L << 2;
-    // Measured: four streams suit rows up to 128 values; wider rows stream one at a time.
-    const quads = L <= 128 ? supers & ~3 : 0;
+    // Measured (same-memory A/B, 2026-11-27): four streams suit rows up to 96 values; at 128
+    // streaming one row at a time is 5–20 % faster.
+    const quads = L <= 96 ? supers & ~3 : 0;
     for (let r = 0; r < quads; r += 4) {
       const base = <usize>r * stride;
       for (let j: usize = 0; j < <usize>L; j += 8) {

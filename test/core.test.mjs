@@ -71,6 +71,8 @@ test("rows longer than one 4096-value block, and many channels-last blocks", () 
   checkAll("NHWC", 2, 3, 2500, 7);   // C = 3: pattern of 16·3 lanes, 5000 rows
   checkAll("NLC", 3, 65, 200, 8);    // C = 65: pattern of 260 lanes
   checkAll("NDHWC", 1, 1024, 9, 9);  // wide rows
+  checkAll("NHWC", 2, 96, 9, 15);    // 96- and 128-value rows: quads for normalize at 96, rows streamed
+  checkAll("NLC", 3, 128, 7, 16);    // one at a time for dx (and for normalize at 128)
   checkAll("NCHW", 25, 3, 200, 10);  // short rows, channel order: blocks of 20 rows, then 5
   checkAll("NCL", 7, 2, 1000, 12);   // blocks of 4 rows of 1000 (tails of 8 and 3 values)
   checkAll("NCL", 9, 3, 1000, 13, { offset: 1e4 }); // every first block fails the check: rows redone
