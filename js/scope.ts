@@ -21,8 +21,18 @@ export class Scope {
   private committed = false;
   /** The heap's stage top when this call began: dispose() gives back everything above it. */
   private readonly mark: number;
+  private readonly useStage: boolean;
 
-  constructor() { this.heap = rt().heap; this.mark = this.heap.stageTop; }
+  /**
+   * `stage: false` for a scope that outlives a synchronous call (the worker pool's staging, held
+   * across awaits): the stage is released last-in first-out, which only synchronous calls
+   * guarantee, so such a scope takes its temporaries from the heap.
+   */
+  constructor({ stage = true }: { stage?: boolean } = {}) {
+    this.heap = rt().heap;
+    this.useStage = stage;
+    this.mark = this.heap.stageTop;
+  }
 
   /** Pointer of a view that already lives in wasm memory, else -1. */
   private wasmPtr(name: string, v: Float32Array): number {
@@ -90,7 +100,7 @@ export class Scope {
   /** Reserve memory for copies and temporaries (bytes), then copy inputs in. */
   commit(tempBytes = 0): void {
     // Temporaries come from the heap's stage when it fits them (always, unless nested).
-    const staged = this.heap.stageEnsure(tempBytes);
+    const staged = this.useStage && this.heap.stageEnsure(tempBytes);
     this.heap.reserve(this.pendingBytes + (staged ? 0 : tempBytes));
     this.committed = true;
     for (const a of this.args) {
@@ -111,8 +121,10 @@ export class Scope {
 
   /** A temporary freed by dispose(). 16-byte aligned. Not zeroed. */
   temp(bytes: number): number {
-    const s = this.heap.stageAlloc(bytes);
-    if (s >= 0) return s;
+    if (this.useStage) {
+      const s = this.heap.stageAlloc(bytes);
+      if (s >= 0) return s;
+    }
     const p = this.heap.alloc(bytes);
     this.temps.push(p);
     return p;
@@ -143,7 +155,7 @@ export class Scope {
 
   /** Free temporaries; on failure also free tensors this call created. */
   dispose(failed = false): void {
-    this.heap.stageTop = this.mark;
+    if (this.useStage) this.heap.stageTop = this.mark;
     for (const p of this.temps) this.heap.release(p);
     this.temps = [];
     if (failed) {

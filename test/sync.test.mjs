@@ -171,6 +171,35 @@ test("whole-tensor ops split across the pool equal one thread (rows of channels-
   }
 });
 
+test("two shared-memory pools in flight at once, with calling-thread ops between them", async () => {
+  // Each pool op holds its staging (worker arenas) across awaits, and they finish in any order;
+  // ops on this thread meanwhile take their own temporaries (a wide channels-last tensor: a large
+  // scratch), here right when the small op finishes while the big one still runs. Nothing may
+  // overlap: every result equals its one-thread value.
+  const a = await pool("shared", 2), b = await api.createPool({ transport: "shared", workers: 1 });
+  try {
+    const sh1 = [6, 5, 40, 30], sh2 = [64, 8, 128, 128], wide = [16, 16384];
+    const x1 = randomArray(sh1.reduce((p, q) => p * q), 51, { offset: 5 }), x2 = randomArray(sh2.reduce((p, q) => p * q), 52);
+    const xw = randomArray(wide[0] * wide[1], 53, { offset: -3 });
+    const want1 = api.channelStats(x1, { shape: sh1, layout: "NCHW" }), want2 = api.channelStats(x2, { shape: sh2, layout: "NCHW" });
+    const wantW = api.channelStats(xw, { shape: wide, layout: "NC" });
+    for (let round = 0; round < 4; round++) {
+      // a starts first and finishes first (small); b starts second and still runs (big)
+      const pa = a.syncPartialStats(splitShards(x1, sh1, [2, 4]), { layout: "NCHW" });
+      const pb = b.syncPartialStats([{ x: x2, shape: sh2 }], { layout: "NCHW" });
+      const gotW = api.channelStats(xw, { shape: wide, layout: "NC" }); // while both are in flight
+      const between = pa.then(() => api.channelStats(xw, { shape: wide, layout: "NC" })); // b still running
+      const [ra, rb, gotW2] = await Promise.all([pa, pb, between]);
+      for (const [got, want, what] of [[api.finishStats(ra), want1, "pool a"], [api.finishStats(rb), want2, "pool b"], [gotW, wantW, "this thread"], [gotW2, wantW, "this thread, between"]]) {
+        close(got.mean, want.mean, 1e-9, 1e-9, `${what} mean (round ${round})`);
+        close(got.var, want.var, 1e-9, 1e-7, `${what} var (round ${round})`);
+      }
+    }
+  } finally {
+    await b.close();
+  }
+});
+
 test("below minSplit the op runs on the calling thread (no worker involved)", async () => {
   const p = await api.createPool({ workers: 2, minSplit: 1000 });
   try {

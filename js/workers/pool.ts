@@ -155,7 +155,7 @@ class Staging {
 
   constructor(shared: boolean, private readonly inputs: { name: string; arr: TensorLike; len: number }[], private readonly outSpecs: OutSpec[], arenas: number, arenaBytes: number) {
     if (!shared) { this.s = null; this.values = outSpecs.map((o) => new Float32Array(o.len)); return; }
-    const s = (this.s = new Scope());
+    const s = (this.s = new Scope({ stage: false })); // held across awaits: not from the LIFO stage
     try {
       const args = inputs.map((a) => s.input(a.name, a.arr, a.len));
       const outs = outSpecs.map((o) => s.output(o.name, o.user, o.len, o.asTensor, o.shape, o.layout));
