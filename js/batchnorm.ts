@@ -1,7 +1,7 @@
 // Batch norm: training forward (statistics + normalize + running update in one call),
 // inference forward, backward from saved statistics, and the eval-mode backward.
 import { withScope } from "./scope";
-import { statsInto, normalizeAt, backwardReduceAt, backwardDxAt, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
+import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
 import { resolveGeometry, sameSize, type ShapeOptions } from "./args";
 import { checkFinite, checkVec, checkNonNegative, type Vec } from "./errors";
 import { convention, updateWeights, type Convention } from "./conventions";
@@ -148,7 +148,7 @@ export function batchNormTrain(x: TensorLike, o: BatchNormTrainOptions): BatchNo
         next[C + c] = keep * o.runningVar![c] + w * vr;
       }
     }
-    if (pp >= 0) normalizeAt(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C);
+    if (pp >= 0) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C);
     const y = s.result(ya);
     if (next) { o.runningMean!.set(next.subarray(0, C)); o.runningVar!.set(next.subarray(C)); }
     return { y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: nbt + 1 };
@@ -193,7 +193,7 @@ export function batchNormInfer(x: TensorLike, o: BatchNormInferOptions): TensorL
       const hi = splitHi(rmean[c], invstd), lo = rmean[c] - hi;
       F[b + c] = hi; F[b + C + c] = gm * invstd; F[b + 2 * C + c] = bt - lo * gm * invstd;
     }
-    normalizeAt(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C);
+    normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C);
     return s.result(ya);
   });
 }
@@ -241,12 +241,12 @@ export function backwardPartials(x: TensorLike, dy: TensorLike, o: ShapeOptions 
  * Kernel sums around the f32 mean, corrected to the exact f64 mean: Σdy(x−μ) = Σdy(x−m_hi) −
  * m_lo·Σdy. Returns the sums and pm, the pointer of the C f32 m_hi (m_lo = mean − m_hi).
  */
-function reduceExact(s: Parameters<typeof backwardReduceAt>[0], g: Parameters<typeof backwardReduceAt>[1], x: number, dy: number, mean: Vec, invstd?: ArrayLike<number>) {
+function reduceExact(s: Parameters<typeof backwardReduce>[0], g: Parameters<typeof backwardReduce>[1], x: number, dy: number, mean: Vec, invstd?: ArrayLike<number>) {
   const C = g.C;
   const pm = s.temp(4 * C);
   let F = s.heap.F32;
   for (let c = 0; c < C; c++) F[(pm >> 2) + c] = splitHi(mean[c], invstd?.[c]);
-  const sums = backwardReduceAt(s, g, x, dy, pm);
+  const sums = backwardReduce(s, g, x, dy, pm);
   F = s.heap.F32;
   for (let c = 0; c < C; c++) sums[2 * c + 1] -= (mean[c] - F[(pm >> 2) + c]) * sums[2 * c];
   return { sums, pm };
@@ -302,7 +302,7 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, o: BatchNormBac
       // Local shard's parameter gradients (sum them across shards like any gradient).
       dgamma[c] = r.sums[2 * c + 1] * inv; dbeta[c] = r.sums[2 * c];
     }
-    backwardDxAt(s, g, xa.ptr, da.ptr, oa.ptr, r.pm, pk, pk + 4 * C, pk + 8 * C);
+    backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, r.pm, pk, pk + 4 * C, pk + 8 * C);
     return { dx: s.result(oa), dgamma, dbeta };
   });
 }
@@ -342,7 +342,7 @@ export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, o: BatchNor
       F[b + c] = (o.gamma ? o.gamma[c] : 1) * inv;
       dgamma[c] = r.sums[2 * c + 1] * inv; dbeta[c] = r.sums[2 * c];
     }
-    backwardDxAt(s, g, xa.ptr, da.ptr, oa.ptr, r.pm, pk, pk + 4 * C, pk + 4 * C);
+    backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, r.pm, pk, pk + 4 * C, pk + 4 * C);
     return { dx: s.result(oa), dgamma, dbeta };
   });
 }

@@ -56,7 +56,7 @@ function paramsAt(s: Scope, p: number, C: number, rep: number): number {
 }
 
 /** y = (x − m)·scale + shift per channel; m, scale, shift: pointers to C f32 each. */
-export function normalizeAt(s: Scope, v: View3, x: number, y: number, pm: number, ps: number, pt: number): void {
+export function normalize(s: Scope, v: View3, x: number, y: number, pm: number, ps: number, pt: number): void {
   const k = rt().kernels;
   const md = mode(v);
   if (md.kind === "cf") { k.normalize_f32_cf(v.N, v.C, v.S, x, pm, ps, pt, y); return; }
@@ -64,13 +64,8 @@ export function normalizeAt(s: Scope, v: View3, x: number, y: number, pm: number
   k.normalize_f32_cl(md.R, md.C, x, paramsAt(s, pm, v.C, md.rep), paramsAt(s, ps, v.C, md.rep), paramsAt(s, pt, v.C, md.rep), y, scratch);
 }
 
-/** y = (x − m)·scale + shift per channel (m, scale, shift: C values each). */
-export function normalize(s: Scope, v: View3, x: number, y: number, m: ArrayLike<number>, scale: ArrayLike<number>, shift: ArrayLike<number>): void {
-  normalizeAt(s, v, x, y, s.f32(m), s.f32(scale), s.f32(shift));
-}
-
 /** Σdy and Σdy·(x − m) per channel → Float64Array(2C); m: pointer to C f32 values. */
-export function backwardReduceAt(s: Scope, v: View3, x: number, dy: number, pm: number): Float64Array {
+export function backwardReduce(s: Scope, v: View3, x: number, dy: number, pm: number): Float64Array {
   const k = rt().kernels;
   const md = mode(v);
   const cols = md.kind === "cf" ? v.C : md.C;
@@ -88,23 +83,13 @@ export function backwardReduceAt(s: Scope, v: View3, x: number, dy: number, pm: 
   return out;
 }
 
-/** Σdy and Σdy·(x − m) per channel → Float64Array(2C), m: C f32 values. */
-export function backwardReduce(s: Scope, v: View3, x: number, dy: number, m: ArrayLike<number>): Float64Array {
-  return backwardReduceAt(s, v, x, dy, s.f32(m));
-}
-
 /** dx = dy·k + (x − m)·c1 + c0 per channel; m, k, c1, c0: pointers to C f32 each. */
-export function backwardDxAt(s: Scope, v: View3, x: number, dy: number, dx: number, pm: number, pk: number, pc1: number, pc0: number): void {
+export function backwardDx(s: Scope, v: View3, x: number, dy: number, dx: number, pm: number, pk: number, pc1: number, pc0: number): void {
   const k = rt().kernels;
   const md = mode(v);
   if (md.kind === "cf") { k.backward_dx_f32_cf(v.N, v.C, v.S, x, dy, pm, pk, pc1, pc0, dx); return; }
   const r = md.rep, C = v.C;
   k.backward_dx_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, C, r), paramsAt(s, pk, C, r), paramsAt(s, pc1, C, r), paramsAt(s, pc0, C, r), dx, s.temp(16 * patternLen(md.C)));
-}
-
-/** dx = dy·k + (x − m)·c1 + c0 per channel. */
-export function backwardDx(s: Scope, v: View3, x: number, dy: number, dx: number, m: ArrayLike<number>, kk: ArrayLike<number>, c1: ArrayLike<number>, c0: ArrayLike<number>): void {
-  backwardDxAt(s, v, x, dy, dx, s.f32(m), s.f32(kk), s.f32(c1), s.f32(c0));
 }
 
 /** Bytes of temporaries the calls above may take for a view (for Scope.commit). */

@@ -10,7 +10,7 @@
 import type { Scope } from "../scope";
 import type { Geometry } from "../layout";
 import { rt } from "../runtime";
-import { statsInto, normalizeAt, backwardReduceAt, backwardDxAt, tempBytes, fusable, trainFused, backwardFused, type View3 } from "../dispatch";
+import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, type View3 } from "../dispatch";
 import { chanMergeInto } from "../welford";
 
 const ncView = (g: Geometry): View3 => ({ N: 1, C: g.N * g.C, S: g.S, channelsLast: false });
@@ -48,7 +48,7 @@ export function groupStats(s: Scope, g: Geometry, G: number, x: number): Float64
 
 /** y = (x − m)·scale + shift with N·C parameters ((n, c) order): pointers to N·C f32 each. */
 export function normalizeNC(s: Scope, g: Geometry, x: number, y: number, pm: number, ps: number, pt: number): void {
-  if (!g.channelsLast) { normalizeAt(s, ncView(g), x, y, pm, ps, pt); return; }
+  if (!g.channelsLast) { normalize(s, ncView(g), x, y, pm, ps, pt); return; }
   const { N, C, S } = g, k = rt().kernels;
   const scratch = s.temp(12 * k.pattern_len(C));
   for (let n = 0; n < N; n++) {
@@ -59,7 +59,7 @@ export function normalizeNC(s: Scope, g: Geometry, x: number, y: number, pm: num
 
 /** (Σdy, Σdy·(x − m)) per (n, c): a Float64Array of N·C pairs; pm: pointer to N·C f32. */
 export function reduceNC(s: Scope, g: Geometry, x: number, dy: number, pm: number): Float64Array {
-  if (!g.channelsLast) return backwardReduceAt(s, ncView(g), x, dy, pm);
+  if (!g.channelsLast) return backwardReduce(s, ncView(g), x, dy, pm);
   const { N, C, S } = g, k = rt().kernels;
   const acc = s.temp(16 * N * C), scratch = s.temp(12 * k.pattern_len(C));
   s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 2 * N * C);
@@ -71,7 +71,7 @@ export function reduceNC(s: Scope, g: Geometry, x: number, dy: number, pm: numbe
 
 /** dx = dy·k + (x − m)·c1 + c0 with N·C parameters: pointers to N·C f32 each. */
 export function dxNC(s: Scope, g: Geometry, x: number, dy: number, dx: number, pm: number, pk: number, p1: number, p0: number): void {
-  if (!g.channelsLast) { backwardDxAt(s, ncView(g), x, dy, dx, pm, pk, p1, p0); return; }
+  if (!g.channelsLast) { backwardDx(s, ncView(g), x, dy, dx, pm, pk, p1, p0); return; }
   const { N, C, S } = g, k = rt().kernels;
   const scratch = s.temp(16 * k.pattern_len(C));
   for (let n = 0; n < N; n++) {
