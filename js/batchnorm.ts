@@ -1,12 +1,12 @@
 // Batch norm: training forward (statistics + normalize + running update in one call),
 // inference forward, backward from saved statistics, and the eval-mode backward.
-import { withScope } from "./scope";
+import { withScope, type Scope } from "./scope";
 import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
 import { resolveGeometry, sameSize, type ShapeOptions } from "./args";
 import { checkFinite, checkVec, checkNonNegative, type Vec } from "./errors";
 import { convention, updateWeights, type Convention } from "./conventions";
 import { Tensor, type TensorLike } from "./tensor";
-import { fmtShape } from "./layout";
+import { fmtShape, type Geometry } from "./layout";
 
 export interface BatchNormTrainOptions extends ShapeOptions {
   /** Per-channel scale (affine). Omit for affine=false. */
@@ -241,7 +241,7 @@ export function backwardPartials(x: TensorLike, dy: TensorLike, o: ShapeOptions 
  * Kernel sums around the f32 mean, corrected to the exact f64 mean: Σdy(x−μ) = Σdy(x−m_hi) −
  * m_lo·Σdy. Returns the sums and pm, the pointer of the C f32 m_hi (m_lo = mean − m_hi).
  */
-function reduceExact(s: Parameters<typeof backwardReduce>[0], g: Parameters<typeof backwardReduce>[1], x: number, dy: number, mean: Vec, invstd?: ArrayLike<number>) {
+function reduceExact(s: Scope, g: Geometry, x: number, dy: number, mean: Vec, invstd?: ArrayLike<number>) {
   const C = g.C;
   const pm = s.temp(4 * C);
   let F = s.heap.F32;
@@ -250,6 +250,21 @@ function reduceExact(s: Parameters<typeof backwardReduce>[0], g: Parameters<type
   F = s.heap.F32;
   for (let c = 0; c < C; c++) sums[2 * c + 1] -= (mean[c] - F[(pm >> 2) + c]) * sums[2 * c];
   return { sums, pm };
+}
+
+/** Binds a backward call's big arguments (x, dy in; dx out) and reserves its temporaries. */
+function bindBackward(s: Scope, g: Geometry, x: TensorLike, dy: TensorLike, out: TensorLike | undefined) {
+  const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
+  const oa = s.output("out", out, g.size, isTensorOut(x, out), g.shape, g.layout);
+  s.commit(tempBytes(g));
+  return { xa, da, oa };
+}
+
+/** dgamma = Σdy·(x − μ)·invstd and dbeta = Σdy from C (Σdy, Σdy·(x − μ)) pairs; one backing store. */
+function paramGrads(sums: Float64Array, invstd: ArrayLike<number>, C: number) {
+  const grads = new Float32Array(2 * C), dgamma = grads.subarray(0, C), dbeta = grads.subarray(C);
+  for (let c = 0; c < C; c++) { dgamma[c] = sums[2 * c + 1] * invstd[c]; dbeta[c] = sums[2 * c]; }
+  return { dgamma, dbeta };
 }
 
 /** Checks shared by both backwards: x's geometry, dy and out of its size, gamma's length. */
@@ -276,34 +291,28 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, o: BatchNormBac
   if (o.globalSums && o.count === undefined) throw new Error("count (values per channel over all shards) is required with globalSums");
   checkFinite("count", m, 1);
   return withScope((s) => {
-    const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
-    const oa = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
-    s.commit(tempBytes(g));
+    const { xa, da, oa } = bindBackward(s, g, x, dy, o.out);
     if (!o.globalSums && fusable(g)) {
       // Channels-first: sums and dx fused per channel (the dx pass reads x, dy from L2).
       const hi = new Float32Array(C), lo = new Float64Array(C);
       for (let c = 0; c < C; c++) { hi[c] = splitHi(o.saveMean[c], o.saveInvstd[c]); lo[c] = o.saveMean[c] - hi[c]; }
       const sums = backwardFused(s, g, xa.ptr, da.ptr, oa.ptr, hi, lo, o.saveInvstd, m, o.gamma);
-      const dgamma = new Float32Array(C), dbeta = new Float32Array(C);
-      for (let c = 0; c < C; c++) { dgamma[c] = sums[2 * c + 1] * o.saveInvstd[c]; dbeta[c] = sums[2 * c]; }
-      return { dx: s.result(oa), dgamma, dbeta };
+      return { dx: s.result(oa), ...paramGrads(sums, o.saveInvstd, C) };
     }
     const r = reduceExact(s, g, xa.ptr, da.ptr, o.saveMean, o.saveInvstd);
     const sums = o.globalSums ?? r.sums;
     // k, c1, c0 (C f32 each) written straight into wasm memory.
     const pk = s.temp(12 * C), F = s.heap.F32, b = pk >> 2, bm = r.pm >> 2;
-    const grads = new Float32Array(2 * C), dgamma = grads.subarray(0, C), dbeta = grads.subarray(C);
     const gamma = o.gamma, saveInvstd = o.saveInvstd, mean = o.saveMean;
     for (let c = 0; c < C; c++) {
       const inv = saveInvstd[c], gm = gamma ? gamma[c] : 1;
       const A = sums[2 * c], B = sums[2 * c + 1];
       const kk = gm * inv, cc1 = -kk * inv * inv * B / m;
       F[b + c] = kk; F[b + C + c] = cc1; F[b + 2 * C + c] = -kk * A / m - (mean[c] - F[bm + c]) * cc1;
-      // Local shard's parameter gradients (sum them across shards like any gradient).
-      dgamma[c] = r.sums[2 * c + 1] * inv; dbeta[c] = r.sums[2 * c];
     }
     backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, r.pm, pk, pk + 4 * C, pk + 8 * C);
-    return { dx: s.result(oa), dgamma, dbeta };
+    // Local shard's parameter gradients (sum them across shards like any gradient).
+    return { dx: s.result(oa), ...paramGrads(r.sums, saveInvstd, C) };
   });
 }
 
@@ -328,21 +337,14 @@ export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, o: BatchNor
   checkNonNegative("running_var", o.runningVar, "runningVar");
   const eps = o.eps === undefined ? 1e-5 : checkFinite("eps", o.eps, 0);
   return withScope((s) => {
-    const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
-    const oa = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
-    s.commit(tempBytes(g));
+    const { xa, da, oa } = bindBackward(s, g, x, dy, o.out);
     const invs = Float64Array.from(o.runningVar as ArrayLike<number>, (v) => 1 / Math.sqrt(v + eps));
     const r = reduceExact(s, g, xa.ptr, da.ptr, o.runningMean, invs);
     // k, then C zeros for both c1 and c0.
     const pk = s.temp(8 * C), F = s.heap.F32, b = pk >> 2;
     F.fill(0, b + C, b + 2 * C);
-    const grads = new Float32Array(2 * C), dgamma = grads.subarray(0, C), dbeta = grads.subarray(C);
-    for (let c = 0; c < C; c++) {
-      const inv = invs[c];
-      F[b + c] = (o.gamma ? o.gamma[c] : 1) * inv;
-      dgamma[c] = r.sums[2 * c + 1] * inv; dbeta[c] = r.sums[2 * c];
-    }
+    for (let c = 0; c < C; c++) F[b + c] = (o.gamma ? o.gamma[c] : 1) * invs[c];
     backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, r.pm, pk, pk + 4 * C, pk + 4 * C);
-    return { dx: s.result(oa), dgamma, dbeta };
+    return { dx: s.result(oa), ...paramGrads(r.sums, invs, C) };
   });
 }
