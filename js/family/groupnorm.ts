@@ -43,18 +43,18 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     s.commit(groupTempBytes(g, G));
     const fused = instanceFusable(g, G);
     const st = fused ? instanceForwardFused(s, g, xa.ptr, ya.ptr, eps, o.gamma, o.beta) : groupStats(s, g, G, xa.ptr);
-    const mean = new Float32Array(K), invstd = new Float32Array(K), inv64 = new Float64Array(K), mean64 = new Float64Array(K);
+    // mean is also the f32 part of the mean the kernel subtracts; lo the f64 residue.
+    const mean = new Float32Array(K), invstd = new Float32Array(K), inv64 = new Float64Array(K), lo = new Float64Array(K);
     for (let i = 0; i < K; i++) {
-      mean64[i] = st[3 * i + 1];
+      const m64 = st[3 * i + 1];
       inv64[i] = 1 / Math.sqrt(st[3 * i + 2] / st[3 * i] + eps);
-      mean[i] = mean64[i]; invstd[i] = inv64[i];
+      mean[i] = m64; invstd[i] = inv64[i]; lo[i] = m64 - mean[i];
     }
     if (fused) return { y: s.result(ya), mean, invstd };
-    const { hi, lo } = splitMeans(mean64);
     // m, scale, shift per (n, c), built in wasm memory by a kernel (N·C can exceed the data
     // when S is small: (256, 512) NC has one value per (n, c)).
     const NC = N * C, pp = s.temp(12 * NC);
-    rt().kernels.group_params_f32(N, C, G, s.f32(hi), s.f64(lo), s.f64(inv64),
+    rt().kernels.group_params_f32(N, C, G, s.f32(mean), s.f64(lo), s.f64(inv64),
       s.f32(affineOrIdentity(C, o.gamma, 1)), s.f32(affineOrIdentity(C, o.beta, 0)), pp, pp + 4 * NC, pp + 8 * NC);
     normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * NC, pp + 8 * NC);
     return { y: s.result(ya), mean, invstd };
