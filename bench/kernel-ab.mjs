@@ -31,7 +31,7 @@ const mods = files.map((f) => new WebAssembly.Instance(new WebAssembly.Module(re
   { env: { memory, abort() { throw new Error(`${f}: abort`); } } }).exports);
 const al = (b) => (b + 4095) & ~4095;
 const px = 1 << 20, pd = al(px + n * 4 + 64), po = al(pd + n * 4 + 64), acc = al(po + n * 4 + 64);
-const pm = al(acc + 24 * C * (cf ? 1 : 1) + 64), scratch = al(pm + 16 * C + 64);
+const pm = al(acc + 24 * C + 64), scratch = al(pm + 16 * C + 64);
 const F = new Float32Array(memory.buffer);
 F.set(randomArray(n, 1, { offset }), px >> 2);
 F.set(randomArray(n, 2), pd >> 2);
