@@ -95,6 +95,14 @@ function rows_sq(p: usize, len: i32, k: f32, rows: i32, rowStride: usize): void 
   ret0 = a; ret1 = b;
 }
 
+/**
+ * The block's sums (n values around a shift) keep M2 = Σd² − (Σd)²/n to within 2 bits:
+ * (Σd)² ≤ ¼·n·Σd², and the squares did not overflow. False for NaN.
+ */
+@inline function sums_ok(s1: f64, s2: f64, n: f64): bool {
+  return s1 * s1 <= 0.25 * n * s2 && s2 != Infinity;
+}
+
 /** The shift for a channel's next block: 0 while its data sits near zero (|mean| ≤ std), else its running mean. */
 function shift_of(a: usize): f32 {
   const na = load<f64>(a);
@@ -114,7 +122,7 @@ export function stats_block(a: usize, p: usize, len: i32): void {
   let k = shift_of(a);
   block_sq(p, len, k);
   let s1 = ret0, s2 = ret1;
-  if (!(s1 * s1 <= 0.25 * cnt * s2) || s2 == Infinity) {
+  if (!sums_ok(s1, s2, cnt)) {
     const bm = <f32>(<f64>k + s1 / cnt);
     block_sq(p, len, bm); // the corrected two-pass: Σ(x − m), Σ(x − m)² around the block mean
     s1 = ret0; s2 = ret1; k = bm;
@@ -140,7 +148,7 @@ export function stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): void
         const k = shift_of(a);
         rows_sq(p, S, k, nb, stride);
         const s1 = ret0, s2 = ret1;
-        if (s1 * s1 <= 0.25 * cnt * s2 && s2 != Infinity) { merge_block(a, cnt, <f64>k, s1, s2); continue; }
+        if (sums_ok(s1, s2, cnt)) { merge_block(a, cnt, <f64>k, s1, s2); continue; }
         for (let n = 0; n < nb; n++) stats_block(a, p + <usize>n * stride, S);
       }
     }
@@ -273,7 +281,7 @@ export function stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: usiz
     let bad = false;
     for (let c = 0; c < C; c++) {
       const s1 = fold_lane(C, L, sp, c), s2 = fold_lane(C, L, qp, c);
-      if (!(s1 * s1 <= 0.25 * cnt * s2) || s2 == Infinity) { bad = true; break; }
+      if (!sums_ok(s1, s2, cnt)) { bad = true; break; }
     }
     if (!bad) {
       for (let c = 0; c < C; c++) {
