@@ -38,12 +38,12 @@ step(`build/simdnorm.wasm ${wasm.length} bytes`);
 step("asc threads (SIMD + shared memory)");
 asc("threads");
 
-// .wasm imports become base64 text with a lazy decoder (js/base64.ts): nothing is decoded at
+// .wasm imports become base64 text with a lazy decoder (js/core/base64.ts): nothing is decoded at
 // import time, and a module the user never needs (the threads build) is never decoded.
 const lazyWasm = { name: "lazy-wasm", setup(b) {
   b.onResolve({ filter: /\.wasm$/ }, (a) => ({ path: join(a.resolveDir, a.path), namespace: "lazy-wasm" }));
   b.onLoad({ filter: /.*/, namespace: "lazy-wasm" }, (a) => ({
-    contents: `import { decodeBase64 } from ${JSON.stringify(join(root, "js/base64.ts"))};\n` +
+    contents: `import { decodeBase64 } from ${JSON.stringify(join(root, "js/core/base64.ts"))};\n` +
       `const b64 = ${JSON.stringify(readFileSync(a.path).toString("base64"))};\nlet bytes;\n` +
       `export default function wasmBytes() { return bytes ??= decodeBase64(b64); }\n`,
     loader: "js", resolveDir: root,
@@ -61,6 +61,9 @@ await esbuild.build({ ...common, entryPoints: [join(root, "js/workers/worker.ts"
 step("esbuild dist/index.js (Node, bundlers) and dist/browser.js (browsers, workers)");
 await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/index.js"), platform: "neutral", sourcemap: true, minify: true, plugins: [lazyWasm] });
 await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/browser.js"), platform: "browser", minify: true, plugins: [lazyWasm] });
+
+// The kernel table alone (no wasm, no runtime) for bench/kernel-ab.mjs and the kernel-table test.
+await esbuild.build({ ...common, entryPoints: [join(root, "js/core/kernel-table.ts")], outfile: join(root, "build/kernel-table.mjs"), platform: "neutral" });
 
 step("tsc declarations");
 rmSync(join(root, "dist/types"), { recursive: true, force: true });

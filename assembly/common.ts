@@ -6,6 +6,20 @@
 // parameter is expanded into an L-long pattern once, so every SIMD lane always meets "its"
 // channel: C = 3 images stay vectorized (L = 48).
 
+/**
+ * Values of one channel summed in f32 lanes before the sums go to f64 (16 KB: stays in L1, and
+ * an f32 sum of ≤ 4096 values loses < 2⁻¹² relative). One definition for every kernel file.
+ */
+export const BLOCK: i32 = 4096;
+
+/**
+ * Super-rows per column sweep of an L-long pattern: 8 for 32–64-value patterns, else ~8 KB of
+ * rows (the sweeps after the first then hit L1). See docs/performance.md for the measurements.
+ */
+@inline export function sweep_rows(L: i32): i32 {
+  return L >= 32 && L <= 64 ? 8 : max(2048 / L, 16);
+}
+
 /** Pattern length: a multiple of C and of 16. */
 export function pattern_len(C: i32): i32 {
   let a = C, b = 4;

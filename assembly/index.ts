@@ -1,14 +1,13 @@
-// simdnorm kernels. Pointer-only API: JS owns allocation (js/memory.ts); kernels never
-// validate and never allocate. See each file's header for its contract.
-export { stats_f32_cf, stats_f32_cl } from "./stats";
-export { normalize_f32_cf, normalize_f32_cl } from "./normalize";
-export { backward_reduce_f32_cf, backward_reduce_f32_cl, backward_dx_f32_cf, backward_dx_f32_cl } from "./backward";
-export {
-  layernorm_normalize_f32_cl, layernorm_normalize_f32_cf, layernorm_backward_reduce_f32_cl,
-  layernorm_backward_reduce_f32_cf, layernorm_backward_dx_f32_cl, layernorm_backward_dx_f32_cf,
-} from "./layernorm";
-export { bn_train_f32_cf, bn_backward_f32_cf } from "./fused";
-export { group_params_f32 } from "./group";
+// simdnorm kernels. Pointer-only API: JS owns allocation (js/core/heap.ts); kernels never
+// validate and never allocate. A kernel <family>_<phase>_… lives in <family>_<phase>.ts and is
+// described once, in js/core/kernel-table.ts. See each file's header for its contract.
+export { bn_stats_f32_cf, bn_stats_f32_cl } from "./bn_stats";
+export { bn_normalize_f32_cf, bn_normalize_f32_cl } from "./bn_normalize";
+export { bn_backward_reduce_f32_cf, bn_backward_reduce_f32_cl, bn_backward_dx_f32_cf, bn_backward_dx_f32_cl } from "./bn_backward";
+export { ln_normalize_f32_cl, ln_normalize_f32_cf } from "./ln_normalize";
+export { ln_backward_reduce_f32_cl, ln_backward_reduce_f32_cf, ln_backward_dx_f32_cl, ln_backward_dx_f32_cf } from "./ln_backward";
+export { bn_fused_train_f32_cf, bn_fused_backward_f32_cf } from "./bn_fused";
+export { gn_params_f32 } from "./gn_params";
 export { pattern_len } from "./common";
 
 /** First byte JS may allocate: everything above the module's static data. */

@@ -2,67 +2,74 @@
 // imported WebAssembly.Memory, so they read the same bytes at the same addresses with the same
 // cache state, and are timed call by call in turn. On this shared VM, builds compared in separate
 // processes (or on separate memories) differed by up to 2× for identical code; this is how the
-// ±5 % decisions in assembly/ were made.
+// ±5 % decisions in assembly/ are made.
 //
 //   npx asc assembly/index.ts --target release --importMemory -o /tmp/a.wasm   # variant A
 //   (edit assembly/, then)  npx asc assembly/index.ts --target release --importMemory -o /tmp/b.wasm
-//   node bench/kernel-ab.mjs --op dx_cl --shape 25088,96 /tmp/a.wasm /tmp/b.wasm
+//   node bench/kernel-ab.mjs --kernel bn_backward_dx_f32_cl --shape 25088,96 /tmp/a.wasm /tmp/b.wasm
 //
-// Ops and shapes: stats_cf, normalize_cf, reduce_cf, dx_cf take N,C,S (channels-first);
-// stats_cl, normalize_cl, reduce_cl, dx_cl take R,C (R rows of C channels). --reps (200),
-// --offset (0: data near zero; e.g. 100 takes the shifted paths). Prints the median ms per
-// variant and the largest relative difference of its output from the first variant's.
+// Any kernel of the table (js/core/kernel-table.ts, built to build/kernel-table.mjs) works: its
+// arguments are made from their kinds (dims from --shape in the kernel's argument order, data
+// tensors random, parameters 1.1 / 0.2, accumulators zeroed before each call, scratch by the
+// table's formula). --reps (200), --offset (0: data near zero; e.g. 100 takes the shifted paths;
+// the mean parameter m is set to it). Prints the median ms per variant and the largest relative
+// difference of its first output from the first variant's.
 import { readFileSync } from "node:fs";
 import { randomArray } from "../test/reference.mjs";
+import { KERNEL_TABLE, KERNEL_NAMES, ARG_KINDS, scratchBytes } from "../build/kernel-table.mjs";
+import { parseArgs, median } from "./lib/cli.mjs";
 
-const args = process.argv.slice(2);
-const opt = (k, d) => { const i = args.indexOf(`--${k}`); return i >= 0 ? args.splice(i, 2)[1] : d; };
-const op = opt("op", "stats_cf"), reps = +opt("reps", 200), offset = +opt("offset", 0);
-const dims = opt("shape", op.endsWith("_cf") ? "8,64,3136" : "25088,64").split(",").map(Number);
-const files = args;
-if (files.length < 1) { console.error("usage: node bench/kernel-ab.mjs --op OP --shape DIMS a.wasm [b.wasm …]"); process.exit(2); }
-const cf = op.endsWith("_cf");
-if (dims.length !== (cf ? 3 : 2)) throw new Error(`${op} takes ${cf ? "N,C,S" : "R,C"}, got ${dims}`);
-const C = dims[1], n = dims.reduce((a, b) => a * b);
+const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "" });
+const name = opts.kernel, reps = +opts.reps, offset = +opts.offset;
+const spec = KERNEL_TABLE[name];
+if (!spec) { console.error(`unknown kernel ${name}: one of ${KERNEL_NAMES.join(", ")}`); process.exit(2); }
+if (files.length < 1) { console.error("usage: node bench/kernel-ab.mjs --kernel NAME --shape DIMS a.wasm [b.wasm …]"); process.exit(2); }
+const dimNames = spec.args.filter((a) => ARG_KINDS[a] === "dim");
+const dflt = { N: 8, C: 64, S: 3136, R: 25088, G: 32 };
+const dimVals = opts.shape ? opts.shape.split(",").map(Number) : dimNames.map((d) => dflt[d]);
+if (dimVals.length !== dimNames.length) throw new Error(`${name} takes ${dimNames.join(",")}, got ${dimVals}`);
+const d = Object.fromEntries(dimNames.map((k, i) => [k, dimVals[i]]));
+const n = dimVals.reduce((a, b) => a * b) / (d.G ?? 1);
+const small = 4 * Math.max(d.C * (d.N ?? 1), (d.R ?? 0), (d.N ?? 1) * (d.S ?? 1), 16) + 64;
 
-const pages = Math.ceil((3 * n * 4 + (8 << 20)) / 65536);
-const memory = new WebAssembly.Memory({ initial: pages });
+const al = (b) => (b + 4095) & ~4095;
+const layout = {}; let top = 1 << 20;
+const take = (key, bytes) => { layout[key] = top; top = al(top + bytes); };
+for (const a of spec.args) {
+  const kind = ARG_KINDS[a];
+  if (kind === "in" || kind === "out") take(a, 4 * n + 64);
+  else if (kind === "param" || kind === "param64" || kind === "acc") take(a, 2 * small);
+  else if (kind === "scratch") take(a, 0);
+}
+const memory = new WebAssembly.Memory({ initial: Math.ceil((top + (8 << 20)) / 65536) });
 const mods = files.map((f) => new WebAssembly.Instance(new WebAssembly.Module(readFileSync(f)),
   { env: { memory, abort() { throw new Error(`${f}: abort`); } } }).exports);
-const al = (b) => (b + 4095) & ~4095;
-const px = 1 << 20, pd = al(px + n * 4 + 64), po = al(pd + n * 4 + 64), acc = al(po + n * 4 + 64);
-const pm = al(acc + 24 * C + 64), scratch = al(pm + 16 * C + 64);
-const F = new Float32Array(memory.buffer);
-F.set(randomArray(n, 1, { offset }), px >> 2);
-F.set(randomArray(n, 2), pd >> 2);
-F.fill(0, pm >> 2, (pm >> 2) + C);               // m = 0 (data near zero), or the offset:
-if (offset) F.fill(offset, pm >> 2, (pm >> 2) + C);
-F.fill(1.1, (pm >> 2) + C, (pm >> 2) + 2 * C);   // scale / k
-F.fill(0.2, (pm >> 2) + 2 * C, (pm >> 2) + 4 * C); // shift / c1, c0
-
-const [N, , S] = dims, R = dims[0];
-const zero = (len) => new Float64Array(memory.buffer, acc, len).fill(0);
-const CALLS = {
-  stats_cf: (k) => { zero(3 * C); k.stats_f32_cf(N, C, S, px, acc); return [acc, 3 * C, 8]; },
-  stats_cl: (k) => { zero(3 * C); k.stats_f32_cl(R, C, px, acc, scratch); return [acc, 3 * C, 8]; },
-  reduce_cf: (k) => { zero(2 * C); k.backward_reduce_f32_cf(N, C, S, px, pd, pm, acc); return [acc, 2 * C, 8]; },
-  reduce_cl: (k) => { zero(2 * C); k.backward_reduce_f32_cl(R, C, px, pd, pm, acc, scratch); return [acc, 2 * C, 8]; },
-  normalize_cf: (k) => { k.normalize_f32_cf(N, C, S, px, pm, pm + 4 * C, pm + 8 * C, po); return [po, n, 4]; },
-  normalize_cl: (k) => { k.normalize_f32_cl(R, C, px, pm, pm + 4 * C, pm + 8 * C, po, scratch); return [po, n, 4]; },
-  dx_cf: (k) => { k.backward_dx_f32_cf(N, C, S, px, pd, pm, pm + 4 * C, pm + 8 * C, pm + 12 * C, po); return [po, n, 4]; },
-  dx_cl: (k) => { k.backward_dx_f32_cl(R, C, px, pd, pm, pm + 4 * C, pm + 8 * C, pm + 12 * C, po, scratch); return [po, n, 4]; },
+if (layout.scratch !== undefined) {
+  const need = scratchBytes(mods[0], name, d);
+  const pages = Math.ceil((top + need + (8 << 20)) / 65536) - memory.buffer.byteLength / 65536;
+  if (pages > 0) memory.grow(pages);
+}
+const F = new Float32Array(memory.buffer), F64 = new Float64Array(memory.buffer);
+let seed = 1;
+for (const a of spec.args) {
+  const kind = ARG_KINDS[a], p = layout[a];
+  if (kind === "in") F.set(randomArray(n, seed++, { offset: a === "x" ? offset : 0 }), p >>> 2);
+  else if (kind === "param") F.fill(a === "m" || a === "hi" ? offset : a === "shift" || a.startsWith("c") || a === "b" || a === "beta" ? 0.2 : 1.1, p >>> 2, (p + small) >>> 2);
+  else if (kind === "param64") F64.fill(a === "lo" ? 0 : 1.1, p >>> 3, (p + small) >>> 3);
+}
+const outArg = spec.args.find((a) => ARG_KINDS[a] === "out") ?? spec.args.find((a) => ARG_KINDS[a] === "acc");
+const args = spec.args.map((a) => ARG_KINDS[a] === "dim" ? d[a] : ARG_KINDS[a] === "scalar" ? (a === "eps" ? 1e-5 : n / d.C) : layout[a]);
+const call = (k) => {
+  for (const a of spec.args) if (ARG_KINDS[a] === "acc") F64.fill(0, layout[a] >>> 3, (layout[a] + small) >>> 3);
+  k[name](...args);
 };
-const call = CALLS[op];
-if (!call) throw new Error(`unknown op ${op}: one of ${Object.keys(CALLS).join(", ")}`);
-
-const read = ([p, len, w]) => (w === 8 ? new Float64Array(memory.buffer, p, len) : new Float32Array(memory.buffer, p, len)).slice();
-const outs = mods.map((k) => read(call(k)));
+const read = () => (ARG_KINDS[outArg] === "out" ? new Float32Array(memory.buffer, layout[outArg], n) : new Float64Array(memory.buffer, layout[outArg], small >>> 3)).slice();
+const outs = mods.map((k) => { call(k); return read(); });
 const t = mods.map(() => []);
 for (let r = 0; r < reps; r++) {
   mods.forEach((k, i) => { const t0 = performance.now(); call(k); t[i].push(performance.now() - t0); });
   if (r % 50 === 49) process.stderr.write(`  ${r + 1}/${reps}\r`);
 }
-const med = (v) => { const s = [...v].sort((a, b) => a - b); return s[s.length >> 1]; };
 const diff = (a, b) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + 1e-6)); return m; };
-console.log(`${op} [${dims}] offset ${offset}, median of ${reps}, all variants on one memory:`);
-files.forEach((f, i) => console.log(`  ${f.padEnd(40)} ${med(t[i]).toFixed(4)} ms  ${(med(t[0]) / med(t[i])).toFixed(3)}× of the first  max rel diff ${diff(outs[i], outs[0]).toExponential(1)}`));
+console.log(`${name} [${dimNames.map((k) => `${k}=${d[k]}`).join(", ")}] offset ${offset}, median of ${reps}, all variants on one memory:`);
+files.forEach((f, i) => console.log(`  ${f.padEnd(40)} ${median(t[i]).toFixed(4)} ms  ${(median(t[0]) / median(t[i])).toFixed(3)}× of the first  max rel diff ${diff(outs[i], outs[0]).toExponential(1)}`));

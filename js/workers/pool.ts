@@ -16,18 +16,18 @@
 // statistics are written only after every phase succeeded.
 import threadsWasm from "../../build/simdnorm-threads.wasm";
 import plainWasm from "../../build/simdnorm.wasm";
-import { init, rt, isInitialized } from "../runtime";
-import { Scope } from "../scope";
-import { Tensor, tensor, type TensorLike } from "../tensor";
-import { resolveGeometry, sameSize, type ShapeOptions } from "../args";
-import { geometry, fmtShape, type Geometry, type Layout } from "../layout";
-import { tempBytes } from "../dispatch";
-import { partialStats, finishStats, mergePartials, type ChannelStats } from "../stats";
+import { init, rt, isInitialized } from "../core/runtime";
+import { Scope } from "../core/scope";
+import { Tensor, tensor, type TensorLike } from "../core/tensor";
+import { resolveGeometry, sameSize, type ShapeOptions } from "../core/args";
+import { geometry, fmtShape, type Geometry, type Layout } from "../core/layout";
+import { tempBytes } from "../ops/dispatch";
+import { partialStats, finishStats, mergePartials, type ChannelStats } from "../ops/stats";
 import {
   batchNormTrain, batchNormBackward,
   type BatchNormTrainOptions, type BatchNormTrainResult, type BatchNormBackwardOptions, type BatchNormBackwardResult,
-} from "../batchnorm";
-import { checkVec } from "../errors";
+} from "../ops/batchnorm";
+import { checkVec } from "../core/errors";
 import { spawn, isNode, workersAvailable, type HostWorker } from "./host";
 import type { Fault, FromWorker, PartMsg, Phase, Ref, RunMsg, TransportName } from "./protocol";
 

@@ -4,7 +4,7 @@
 // all of them, combines (merge partials / sum pairs) and sends the next phase. Workers never
 // talk to each other and never allocate in a shared memory outside the arena the owner lent
 // them for the current message.
-import type { Layout } from "../layout";
+import type { Layout } from "../core/layout";
 
 export type TransportName = "shared" | "message";
 

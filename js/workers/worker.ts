@@ -4,12 +4,12 @@
 //
 // Every op is one of the public single-threaded functions on this worker's parts, so a part
 // computes exactly what a single-threaded call on it would.
-import { init, rt } from "../runtime";
-import { Heap } from "../heap";
-import { partialStats, mergePartials } from "../stats";
-import { batchNormTrain, backwardPartials, batchNormBackward } from "../batchnorm";
-import { tensor, Tensor } from "../tensor";
-import type { Layout } from "../layout";
+import { init, rt } from "../core/runtime";
+import { Heap } from "../core/heap";
+import { partialStats, mergePartials } from "../ops/stats";
+import { batchNormTrain, backwardPartials, batchNormBackward } from "../ops/batchnorm";
+import { tensor, Tensor } from "../core/tensor";
+import type { Layout } from "../core/layout";
 import type { FromWorker, PartMsg, Ref, RunMsg, ToWorker, Fault } from "./protocol";
 
 declare const process: { versions?: { node?: string }; exit(code: number): never } | undefined;

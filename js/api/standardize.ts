@@ -1,13 +1,13 @@
 // Streaming standardization (fit per-channel mean/std chunk by chunk, then apply) and precise
 // population statistics for BatchNorm layers. Both are StatsAccumulator underneath: one Welford
 // pass per chunk, Chan merges in f64, equal to statistics over the concatenated data.
-import { StatsAccumulator } from "./stats";
-import { batchNormInfer } from "./batchnorm";
+import { StatsAccumulator } from "../ops/stats";
+import { batchNormInfer } from "../ops/batchnorm";
 import { BatchNorm, placement, knownLayout } from "./layers";
-import { checkFinite } from "./errors";
-import type { Layout } from "./layout";
-import type { ShapeOptions } from "./args";
-import type { TensorLike } from "./tensor";
+import { checkFinite } from "../core/errors";
+import type { Layout } from "../core/layout";
+import type { ShapeOptions } from "../core/args";
+import type { TensorLike } from "../core/tensor";
 
 export interface StandardizerOptions {
   /** Layout of Float32Array chunks (Tensors carry their own). Default "NC". */

@@ -1,12 +1,12 @@
 // Batch norm: training forward (statistics + normalize + running update in one call),
 // inference forward, backward from saved statistics, and the eval-mode backward.
-import { withScope, type Scope } from "./scope";
+import { withScope, type Scope } from "../core/scope";
 import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
-import { resolveGeometry, sameSize, type ShapeOptions } from "./args";
-import { checkFinite, checkVec, checkNonNegative, type Vec } from "./errors";
+import { resolveGeometry, sameSize, type ShapeOptions } from "../core/args";
+import { checkFinite, checkVec, checkNonNegative, type Vec } from "../core/errors";
 import { convention, updateWeights, type Convention } from "./conventions";
-import { Tensor, type TensorLike } from "./tensor";
-import { fmtShape, type Geometry } from "./layout";
+import { Tensor, type TensorLike } from "../core/tensor";
+import { fmtShape, type Geometry } from "../core/layout";
 
 export interface BatchNormTrainOptions extends ShapeOptions {
   /** Per-channel scale (affine). Omit for affine=false. */
@@ -119,13 +119,13 @@ export function batchNormTrain(x: TensorLike, o: BatchNormTrainOptions): BatchNo
     // Normalize parameters (m, scale, shift: C f32 each) are written straight into wasm memory.
     const acc = o.globalStats ? -1 : s.temp(24 * C), pp = fused ? -1 : s.temp(12 * C);
     if (acc >= 0) {
-      s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 3 * C);
+      s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * C);
       // Channels-first: statistics and normalize fused per channel (second pass from L2).
       if (fused) trainFused(s, g, xa.ptr, ya.ptr, acc, eps, o.gamma, o.beta);
       else statsInto(s, g, xa.ptr, acc);
     }
-    const p = o.globalStats ?? s.heap.F64, p0 = o.globalStats ? 0 : acc >> 3;
-    const F = s.heap.F32, b = pp >> 2;
+    const p = o.globalStats ?? s.heap.F64, p0 = o.globalStats ? 0 : acc >>> 3;
+    const F = s.heap.F32, b = pp >>> 2;
     // One backing store for the three per-channel results (allocations dominate small calls).
     const res = new Float32Array(3 * C);
     const saveMean = res.subarray(0, C), saveInvstd = res.subarray(C, 2 * C), bvar = res.subarray(2 * C);
@@ -185,7 +185,7 @@ export function batchNormInfer(x: TensorLike, o: BatchNormInferOptions): TensorL
     const ya = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g));
     // m, scale, shift (C f32 each) written straight into wasm memory: no arrays to allocate.
-    const pp = s.temp(12 * C), F = s.heap.F32, b = pp >> 2;
+    const pp = s.temp(12 * C), F = s.heap.F32, b = pp >>> 2;
     const gamma = o.gamma, beta = o.beta, rmean = o.runningMean, rvar = o.runningVar;
     for (let c = 0; c < C; c++) {
       const invstd = 1 / Math.sqrt(rvar[c] + eps);
@@ -245,10 +245,10 @@ function reduceExact(s: Scope, g: Geometry, x: number, dy: number, mean: Vec, in
   const C = g.C;
   const pm = s.temp(4 * C);
   let F = s.heap.F32;
-  for (let c = 0; c < C; c++) F[(pm >> 2) + c] = splitHi(mean[c], invstd?.[c]);
+  for (let c = 0; c < C; c++) F[(pm >>> 2) + c] = splitHi(mean[c], invstd?.[c]);
   const sums = backwardReduce(s, g, x, dy, pm);
   F = s.heap.F32;
-  for (let c = 0; c < C; c++) sums[2 * c + 1] -= (mean[c] - F[(pm >> 2) + c]) * sums[2 * c];
+  for (let c = 0; c < C; c++) sums[2 * c + 1] -= (mean[c] - F[(pm >>> 2) + c]) * sums[2 * c];
   return { sums, pm };
 }
 
@@ -302,7 +302,7 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, o: BatchNormBac
     const r = reduceExact(s, g, xa.ptr, da.ptr, o.saveMean, o.saveInvstd);
     const sums = o.globalSums ?? r.sums;
     // k, c1, c0 (C f32 each) written straight into wasm memory.
-    const pk = s.temp(12 * C), F = s.heap.F32, b = pk >> 2, bm = r.pm >> 2;
+    const pk = s.temp(12 * C), F = s.heap.F32, b = pk >>> 2, bm = r.pm >>> 2;
     const gamma = o.gamma, saveInvstd = o.saveInvstd, mean = o.saveMean;
     for (let c = 0; c < C; c++) {
       const inv = saveInvstd[c], gm = gamma ? gamma[c] : 1;
@@ -341,7 +341,7 @@ export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, o: BatchNor
     const invs = Float64Array.from(o.runningVar as ArrayLike<number>, (v) => 1 / Math.sqrt(v + eps));
     const r = reduceExact(s, g, xa.ptr, da.ptr, o.runningMean, invs);
     // k, then C zeros for both c1 and c0.
-    const pk = s.temp(8 * C), F = s.heap.F32, b = pk >> 2;
+    const pk = s.temp(8 * C), F = s.heap.F32, b = pk >>> 2;
     F.fill(0, b + C, b + 2 * C);
     for (let c = 0; c < C; c++) F[b + c] = (o.gamma ? o.gamma[c] : 1) * invs[c];
     backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, r.pm, pk, pk + 4 * C, pk + 4 * C);

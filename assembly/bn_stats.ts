@@ -7,9 +7,7 @@
 // channel's running mean when the data sits far from zero); when the sums show cancellation it
 // is redone from L1 as a corrected two-pass around the block's own mean. So offsets of 1e6 and
 // an outlier anywhere cost no precision, and common data costs one pass of add/mul/add.
-import { pattern_len, fold_lane, block_merge, ret0, ret1, hsum } from "./common";
-
-export const BLOCK: i32 = 4096;
+import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum } from "./common";
 
 /** Σ (x − k) and Σ (x − k)² in one pass over len contiguous values → ret0, ret1. k = 0 skips the subtraction. */
 function block_sq(p: usize, len: i32, k: f32): void {
@@ -138,7 +136,7 @@ export function stats_block(a: usize, p: usize, len: i32): void {
  * as much as the work itself at S = 196 — is paid once per block instead of once per row. A
  * block failing the cancellation check is redone row by row (stats_block, exact two-pass).
  */
-export function stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
+export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
   if (S < 1024 && N > 1) {
     const rb = BLOCK / S, stride = <usize>C * <usize>S << 2;
     for (let c = 0; c < C; c++) {
@@ -174,9 +172,7 @@ function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize):
   const stride = <usize>L << 2;
   memory.fill(sp, 0, stride);
   memory.fill(qp, 0, stride);
-  // Rows per column sweep: 8 for rows of 32–64 values (measured at C = 64: 4 rows 0.48, 8 rows
-  // 0.58, 64 rows 0.43 of a read), else ~8 KB of rows (at 128 values 11 % faster than 8).
-  const SUB = L >= 32 && L <= 64 ? 8 : max(2048 / L, 16);
+  const SUB = sweep_rows(L);
   for (let r0 = 0; r0 < nb; r0 += SUB) {
     const rn = min(SUB, nb - r0);
     const pb = p + <usize>r0 * stride;
@@ -229,7 +225,7 @@ function flush_pending(C: i32, acc: usize, kp: usize, t1: usize, t2: usize, n: f
  * A block that failed the cancellation check, redone exactly: every channel shifted by its block
  * mean (from the sums around the old shifts), summed again from L1 and merged; then the shifts
  * of the blocks after it are chosen again from the merged statistics. A function of its own so that pattern_sq keeps two
- * callers and is not inlined into stats_f32_cl (inlined, the hot loop ran 25 % slower in V8).
+ * callers and is not inlined into bn_stats_f32_cl (inlined, the hot loop ran 25 % slower in V8).
  */
 function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp: usize, sp: usize, qp: usize): void {
   for (let c = 0; c < C; c++) {
@@ -263,7 +259,7 @@ function set_shifts(C: i32, L: i32, acc: usize, kp: usize): void {
  * per block, a third of the time at C = 64.)
  * Tail: the last R mod (L/C) rows (< L values) are merged per channel in scalar f64.
  */
-export function stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: usize): void {
+export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: usize): void {
   const L = pattern_len(C);
   const per = L / C;
   const sp = scratch, qp = scratch + (<usize>L << 2), kp = scratch + (<usize>L << 3);

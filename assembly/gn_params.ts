@@ -10,7 +10,7 @@
  * Writes N·C f32 at pm, ps, pt ((n, c) order). C must be a multiple of G. Four channels at a
  * time in two f64x2 halves; a group width that is not a multiple of 4 runs scalar.
  */
-export function group_params_f32(N: i32, C: i32, G: i32, hi: usize, lo: usize, inv: usize, gamma: usize, beta: usize, pm: usize, ps: usize, pt: usize): void {
+export function gn_params_f32(N: i32, C: i32, G: i32, hi: usize, lo: usize, inv: usize, gamma: usize, beta: usize, pm: usize, ps: usize, pt: usize): void {
   const per = C / G;
   const per4 = per & ~3;
   let q = 0, i: usize = 0;

@@ -1,12 +1,12 @@
 // Fused channels-first batch norm: one channel at a time, so the second pass over a channel
 // (normalize after its statistics; dx after its sums) reads data the first pass just brought
 // into L2 — 8 instead of 12 bytes per value from memory for the training forward, 12 instead
-// of 20 for the backward. Same arithmetic as the two-phase path (stats.ts + normalize.ts,
-// backward.ts), same results. y / dx may alias x / dy (a channel is fully read before written).
-import { stats_block, BLOCK } from "./stats";
-import { normalize_row } from "./normalize";
-import { block_reduce, dx_row } from "./backward";
-import { ret0, ret1 } from "./common";
+// of 20 for the backward. Same arithmetic as the two-phase path (bn_stats.ts + bn_normalize.ts,
+// bn_backward.ts), same results. y / dx may alias x / dy (a channel is fully read before written).
+import { stats_block } from "./bn_stats";
+import { normalize_row } from "./bn_normalize";
+import { block_reduce, dx_row } from "./bn_backward";
+import { BLOCK, ret0, ret1 } from "./common";
 
 /**
  * Training forward on (N, C, S) channels-first. Per channel c: Welford statistics merged into
@@ -15,7 +15,7 @@ import { ret0, ret1 } from "./common";
  * f32(mean), shift = β − (mean − m)·scale (all in f64, rounded once to f32).
  * gamma/beta: C f32 each, or 0 for "absent" (γ = 1, β = 0).
  */
-export function bn_train_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: usize, beta: usize, acc: usize, y: usize, eps: f64): void {
+export function bn_fused_train_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: usize, beta: usize, acc: usize, y: usize, eps: f64): void {
   const rowBytes = <usize>S << 2, sampleBytes = <usize>C * rowBytes;
   for (let c = 0; c < C; c++) {
     const a = acc + <usize>c * 24;
@@ -41,10 +41,10 @@ export function bn_train_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: usize, 
 /**
  * Training backward on (N, C, S) channels-first from saved statistics. Per channel c:
  * A = Σdy, B = Σdy·(x − mean) (f64, exact mean via hi + lo) written to sums + 16·c, then
- * dx = dy·k + (x − hi)·c1 + c0 with k = γ·invstd, c1 = −k·invstd²·B/m, c0 = −k·A/m − lo·c1.
- * hi (f32), lo (f64), invstd (f32), gamma (f32 or 0): per channel; m = values per channel.
+ * dx = dy·k + (x − hi)·c1 + c0 with k = γ·invstd, c1 = −k·invstd²·B/count, c0 = −k·A/count − lo·c1.
+ * hi (f32), lo (f64), invstd (f32), gamma (f32 or 0): per channel; count = values per channel.
  */
-export function bn_backward_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, hi: usize, lo: usize, invstd: usize, gamma: usize, sums: usize, dx: usize, m: f64): void {
+export function bn_fused_backward_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, hi: usize, lo: usize, invstd: usize, gamma: usize, sums: usize, dx: usize, count: f64): void {
   const rowBytes = <usize>S << 2, sampleBytes = <usize>C * rowBytes;
   for (let c = 0; c < C; c++) {
     const co = <usize>c << 2;
@@ -66,8 +66,8 @@ export function bn_backward_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, 
     const inv = <f64>load<f32>(invstd + co);
     const g: f64 = gamma ? <f64>load<f32>(gamma + co) : 1.0;
     const k = g * inv;
-    const c1 = -k * inv * inv * B / m;
-    const c0 = -k * A / m - ml * c1;
+    const c1 = -k * inv * inv * B / count;
+    const c0 = -k * A / count - ml * c1;
     for (let n = 0; n < N; n++) {
       const o = off + <usize>n * sampleBytes;
       dx_row(x + o, dy + o, dx + o, S, mh, <f32>k, <f32>c1, <f32>c0);

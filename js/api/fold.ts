@@ -1,8 +1,8 @@
 // Folding an inference-mode batch norm into the layer before it (conv or dense), so inference
 // runs one layer instead of two: W'[o,…] = W[o,…]·s[o], b' = (b − mean)·s + beta,
 // s = gamma/sqrt(var + eps). Computed in f64, stored as f32.
-import { checkFinite, checkVec, checkNonNegative, isVec, type Vec } from "./errors";
-import { fmtShape } from "./layout";
+import { checkFinite, checkVec, checkNonNegative, isVec, type Vec } from "../core/errors";
+import { fmtShape } from "../core/layout";
 import { BatchNorm } from "./layers";
 
 /**

@@ -4,9 +4,7 @@
 // acc first). f32 lanes over blocks of ≤ 4096 values, blocks added in f64.
 // Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
 // or x (elementwise, in place).
-import { pattern_len, expand_pattern, fold_lane, ret0, ret1, hsum } from "./common";
-
-const BLOCK: i32 = 4096;
+import { BLOCK, sweep_rows, pattern_len, expand_pattern, fold_lane, ret0, ret1, hsum } from "./common";
 
 /** Σdy and Σdy·(x − m) over len contiguous values → ret0, ret1. m = 0 skips the subtract. */
 export function block_reduce(px: usize, pd: usize, len: i32, m: f32): void {
@@ -49,7 +47,7 @@ export function block_reduce(px: usize, pd: usize, len: i32, m: f32): void {
 }
 
 /** Channels-first (N, C, S). m: C f32. acc: C f64 pairs (Σdy, Σdy·(x−m)), merged into. */
-export function backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, acc: usize): void {
+export function bn_backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, acc: usize): void {
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
@@ -72,15 +70,13 @@ export function backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usi
  * per block of ~4096 values, 8 lanes at a time run down the super-rows with accumulators in
  * registers, then lanes fold into f64 per channel. Tail: the last R mod (L/C) rows in scalar f64.
  */
-export function backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, acc: usize, scratch: usize): void {
+export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, acc: usize, scratch: usize): void {
   const L = pattern_len(C);
   const mp = scratch, ap = scratch + (<usize>L << 2), bp = scratch + (<usize>L << 3);
   expand_pattern(C, L, m, mp);
   const per = L / C, supers = R / per;
   const SB = max(BLOCK / L, 256); // amortize the per-block fold
-  // Rows per column sweep (same-memory A/B on this EPYC: 8 rows for 32–64-value rows, 8–16 %
-  // faster than 4; wider rows ~8 KB of rows, 4 was 6–19 % slower at 96–128 values).
-  const SUB = L >= 32 && L <= 64 ? 8 : max(2048 / L, 16);
+  const SUB = sweep_rows(L);
   const stride = <usize>L << 2;
   for (let b0 = 0; b0 < supers; b0 += SB) {
     const nb = min(SB, supers - b0);
@@ -152,7 +148,7 @@ export function dx_row(px: usize, pd: usize, po: usize, S: i32, ms: f32, ks: f32
 }
 
 /** Channels-first (N, C, S): dx = dy·k + (x − m)·c1 + c0; m, k, c1, c0: C f32 each. */
-export function backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize): void {
+export function bn_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize): void {
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
@@ -166,7 +162,7 @@ export function backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, 
  * Channels-last (R, C): dx = dy·k + (x − m)·c1 + c0. scratch: 4·L f32 (16-byte aligned).
  * Super-rows of L values; see the loop comment for how parameters are reused. Tail: the last R mod (L/C) rows (< L values) in scalar.
  */
-export function backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize, scratch: usize): void {
+export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize, scratch: usize): void {
   const L = pattern_len(C);
   const mp = scratch, kp = scratch + (<usize>L << 2), ap = scratch + (<usize>L << 3), bp = scratch + (<usize>L * 12);
   expand_pattern(C, L, m, mp);

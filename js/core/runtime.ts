@@ -1,7 +1,7 @@
 // Instantiation and module state. init() is memoized; a failed init can be retried.
 import { instantiateSync } from "@assemblyscript/loader";
-import wasmBytes from "../build/simdnorm.wasm";
-import type { Kernels } from "./kernels";
+import wasmBytes from "../../build/simdnorm.wasm";
+import { warmUp, warmBytes, type Kernels } from "./kernel-table";
 import { Heap } from "./heap";
 
 export interface Runtime {
@@ -100,40 +100,19 @@ async function load(opts: InitOptions): Promise<Runtime> {
   const kernels = { ...(raw as object), memory } as Kernels;
   const heap = opts.arena ? new Heap(memory, opts.arena.start, opts.arena.end) : new Heap(memory, kernels.heap_base());
   const rt: Runtime = { kernels, heap, module };
-  warmUp(rt, 256);
+  warm(rt, 256);
   const extra = opts.warmup === true ? 65536 : typeof opts.warmup === "number" ? opts.warmup : 0;
-  if (extra > 0) warmUp(rt, extra);
+  if (extra > 0) warm(rt, extra);
   return rt;
 }
 
-// V8 runs a function's first call in baseline code and never switches a running call to
-// optimized code: call every kernel once on tiny inputs so the first large call is fast.
-function warmUp(rt: Runtime, values: number): void {
-  const { kernels: k, heap } = rt;
-  const V = Math.max(256, Math.ceil(values / 64) * 64);
-  const bytes = 4 * V + 8192;
-  const p = heap.alloc(bytes);
-  heap.F32.fill(0, p >> 2, (p + bytes) >> 2);
-  const x = p + 8192, acc = p, pr = p + 1024, sc = p + 2048;
-  const R = V / 8; // rows of 8 (channels-last) or 2 channels × V/2 (channels-first)
-  for (let r = 0; r < 3; r++) {
-    k.stats_f32_cf(1, 2, V / 2, x, acc);
-    k.stats_f32_cl(R, 8, x, acc, sc);
-    k.normalize_f32_cf(1, 2, V / 2, x, pr, pr, pr, x);
-    k.normalize_f32_cl(R, 8, x, pr, pr, pr, x, sc);
-    k.normalize_f32_cl(5, 3, x, pr, pr, pr, x, sc);
-    k.backward_reduce_f32_cf(1, 2, V / 2, x, x, pr, acc);
-    k.backward_reduce_f32_cl(R, 8, x, x, pr, acc, sc);
-    k.backward_dx_f32_cf(1, 2, V / 2, x, x, pr, pr, pr, pr, x);
-    k.backward_dx_f32_cl(R, 8, x, x, pr, pr, pr, pr, x, sc);
-    k.layernorm_normalize_f32_cl(5, 8, x, pr, pr, pr, pr, pr, x);
-    k.layernorm_normalize_f32_cf(1, 2, 20, x, pr, pr, pr, pr, pr, x);
-    k.layernorm_backward_reduce_f32_cl(5, 8, x, x, pr, pr, pr, pr, acc, acc, sc);
-    k.layernorm_backward_reduce_f32_cf(1, 2, 20, x, x, pr, pr, pr, pr, acc, acc, sc);
-    k.layernorm_backward_dx_f32_cl(5, 8, x, x, pr, pr, pr, pr, pr, x);
-    k.layernorm_backward_dx_f32_cf(1, 2, 20, x, x, pr, pr, pr, pr, pr, x);
-  }
-  heap.release(p);
+/** Every kernel of the table called on zeros (js/core/kernel-table.ts warmUp). */
+function warm(rt: Runtime, values: number): void {
+  const bytes = warmBytes(values);
+  const p = rt.heap.alloc(bytes);
+  rt.heap.F32.fill(0, p >>> 2, (p + bytes) >>> 2);
+  warmUp(rt.kernels, p, values);
+  rt.heap.release(p);
 }
 
 /**

@@ -1,9 +1,9 @@
 // What instance, group and layer norm share: options, results, validation, and the f64 mean
 // split that keeps the (x − mean) form exact at large offsets.
-import { resolveGeometry, sameSize, type ShapeOptions } from "../args";
-import { checkFinite, checkVec, type Vec } from "../errors";
-import { Tensor, type TensorLike } from "../tensor";
-import type { Geometry } from "../layout";
+import { resolveGeometry, sameSize, type ShapeOptions } from "../../core/args";
+import { checkFinite, checkVec, type Vec } from "../../core/errors";
+import { Tensor, type TensorLike } from "../../core/tensor";
+import type { Geometry } from "../../core/layout";
 
 export interface NormOptions extends ShapeOptions {
   /** Per-channel scale, C values (default 1). */

@@ -1,9 +1,9 @@
 // Channel statistics: one-shot, streaming (chunks along N) and mergeable partials.
-import { withScope } from "./scope";
+import { withScope } from "../core/scope";
 import { statsInto, tempBytes } from "./dispatch";
 import { mergePartials } from "./welford";
-import { resolveGeometry, type ShapeOptions } from "./args";
-import type { TensorLike } from "./tensor";
+import { resolveGeometry, type ShapeOptions } from "../core/args";
+import type { TensorLike } from "../core/tensor";
 
 /** Per-channel result: biased variance (÷count) and unbiased (÷(count−1)). */
 export interface ChannelStats {
@@ -31,9 +31,9 @@ function statsOf<T>(x: TensorLike, opts: ShapeOptions, read: (F: Float64Array, a
     const xa = s.input("x", x, g.size);
     s.commit(tempBytes(g) + 24 * g.C);
     const acc = s.temp(24 * g.C);
-    s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 3 * g.C);
+    s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * g.C);
     statsInto(s, g, xa.ptr, acc);
-    return read(s.heap.F64, acc >> 3, g.C);
+    return read(s.heap.F64, acc >>> 3, g.C);
   });
 }
 

@@ -106,7 +106,7 @@ export class Scope {
     for (const a of this.args) {
       if (a.ptr >= 0) continue;
       a.ptr = this.temp(a.len * 4);
-      this.heap.F32.set(a.src!, a.ptr >> 2);
+      this.heap.F32.set(a.src!, a.ptr >>> 2);
     }
     for (const o of this.outs) {
       if (o.ptr >= 0) continue;
@@ -133,14 +133,14 @@ export class Scope {
   /** Copy small f32 params into a temporary. */
   f32(values: ArrayLike<number>): number {
     const p = this.temp(values.length * 4);
-    this.heap.F32.set(values as ArrayLike<number>, p >> 2);
+    this.heap.F32.set(values as ArrayLike<number>, p >>> 2);
     return p;
   }
 
   /** Copy small f64 values into a temporary. */
   f64(values: ArrayLike<number>): number {
     const p = this.temp(values.length * 8);
-    this.heap.F64.set(values as ArrayLike<number>, p >> 3);
+    this.heap.F64.set(values as ArrayLike<number>, p >>> 3);
     return p;
   }
 

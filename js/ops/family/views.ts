@@ -7,10 +7,11 @@
 // sample (pointer offsets); group statistics merge the group's per-channel triples (Chan).
 // Channels-first instance norm runs on batch norm's fused kernels (per (n, c) row: statistics
 // then normalize, or sums then dx, the second pass from L2), gamma/beta repeated per sample.
-import type { Scope } from "../scope";
-import type { Geometry } from "../layout";
-import { rt } from "../runtime";
-import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, type View3 } from "../dispatch";
+import type { Scope } from "../../core/scope";
+import type { Geometry } from "../../core/layout";
+import { rt } from "../../core/runtime";
+import { scratchBytes } from "../../core/kernel-table";
+import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, scratchFor, type View3 } from "../dispatch";
 import { chanMergeInto } from "../welford";
 
 const ncView = (g: Geometry): View3 => ({ N: 1, C: g.N * g.C, S: g.S, channelsLast: false });
@@ -20,7 +21,9 @@ const groupView = (g: Geometry, G: number): View3 => ({ N: 1, C: g.N * G, S: (g.
 export function groupTempBytes(g: Geometry, G: number): number {
   const NC = g.N * g.C;
   if (!g.channelsLast) return tempBytes(groupView(g, G)) + 2 * tempBytes(ncView(g)) + 24 * g.N * G + 4096;
-  return 64 * rt().kernels.pattern_len(g.C) + 96 * NC + 4096;
+  // One stats scratch and one normalize/reduce/dx scratch live at once.
+  const k = rt().kernels, d = { C: g.C };
+  return scratchBytes(k, "bn_stats_f32_cl", d) + scratchBytes(k, "bn_backward_dx_f32_cl", d) + 96 * NC + 4096;
 }
 
 /** (count, mean, M2) per (n, group), n-major: a Float64Array of N·G triples. */
@@ -28,18 +31,18 @@ export function groupStats(s: Scope, g: Geometry, G: number, x: number): Float64
   const K = g.N * G;
   if (!g.channelsLast) {
     const acc = s.temp(24 * K);
-    s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 3 * K);
+    s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * K);
     statsInto(s, groupView(g, G), x, acc);
     return s.heap.f64(acc, 3 * K).slice();
   }
   const { N, C, S } = g, k = rt().kernels;
-  const acc = s.temp(24 * N * C), scratch = s.temp(32 * k.pattern_len(C));
-  s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 3 * N * C);
-  for (let n = 0; n < N; n++) k.stats_f32_cl(S, C, x + 4 * n * S * C, acc + 24 * n * C, scratch);
+  const acc = s.temp(24 * N * C), scratch = scratchFor(s, "bn_stats_f32_cl", C);
+  s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * N * C);
+  for (let n = 0; n < N; n++) k.bn_stats_f32_cl(S, C, x + 4 * n * S * C, acc + 24 * n * C, scratch);
   const F = s.heap.F64, out = new Float64Array(3 * K), per = C / G;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
-      const i = (acc >> 3) + 3 * (n * C + c);
+      const i = (acc >>> 3) + 3 * (n * C + c);
       chanMergeInto(out, 3 * (n * G + Math.floor(c / per)), F[i], F[i + 1], F[i + 2]);
     }
   }
@@ -50,10 +53,10 @@ export function groupStats(s: Scope, g: Geometry, G: number, x: number): Float64
 export function normalizeNC(s: Scope, g: Geometry, x: number, y: number, pm: number, ps: number, pt: number): void {
   if (!g.channelsLast) { normalize(s, ncView(g), x, y, pm, ps, pt); return; }
   const { N, C, S } = g, k = rt().kernels;
-  const scratch = s.temp(12 * k.pattern_len(C));
+  const scratch = scratchFor(s, "bn_normalize_f32_cl", C);
   for (let n = 0; n < N; n++) {
     const o = 4 * n * S * C, p = 4 * n * C;
-    k.normalize_f32_cl(S, C, x + o, pm + p, ps + p, pt + p, y + o, scratch);
+    k.bn_normalize_f32_cl(S, C, x + o, pm + p, ps + p, pt + p, y + o, scratch);
   }
 }
 
@@ -61,10 +64,10 @@ export function normalizeNC(s: Scope, g: Geometry, x: number, y: number, pm: num
 export function reduceNC(s: Scope, g: Geometry, x: number, dy: number, pm: number): Float64Array {
   if (!g.channelsLast) return backwardReduce(s, ncView(g), x, dy, pm);
   const { N, C, S } = g, k = rt().kernels;
-  const acc = s.temp(16 * N * C), scratch = s.temp(12 * k.pattern_len(C));
-  s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 2 * N * C);
+  const acc = s.temp(16 * N * C), scratch = scratchFor(s, "bn_backward_reduce_f32_cl", C);
+  s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 2 * N * C);
   for (let n = 0; n < N; n++) {
-    k.backward_reduce_f32_cl(S, C, x + 4 * n * S * C, dy + 4 * n * S * C, pm + 4 * n * C, acc + 16 * n * C, scratch);
+    k.bn_backward_reduce_f32_cl(S, C, x + 4 * n * S * C, dy + 4 * n * S * C, pm + 4 * n * C, acc + 16 * n * C, scratch);
   }
   return s.heap.f64(acc, 2 * N * C).slice();
 }
@@ -73,10 +76,10 @@ export function reduceNC(s: Scope, g: Geometry, x: number, dy: number, pm: numbe
 export function dxNC(s: Scope, g: Geometry, x: number, dy: number, dx: number, pm: number, pk: number, p1: number, p0: number): void {
   if (!g.channelsLast) { backwardDx(s, ncView(g), x, dy, dx, pm, pk, p1, p0); return; }
   const { N, C, S } = g, k = rt().kernels;
-  const scratch = s.temp(16 * k.pattern_len(C));
+  const scratch = scratchFor(s, "bn_backward_dx_f32_cl", C);
   for (let n = 0; n < N; n++) {
     const o = 4 * n * S * C, p = 4 * n * C;
-    k.backward_dx_f32_cl(S, C, x + o, dy + o, pm + p, pk + p, p1 + p, p0 + p, dx + o, scratch);
+    k.bn_backward_dx_f32_cl(S, C, x + o, dy + o, pm + p, pk + p, p1 + p, p0 + p, dx + o, scratch);
   }
 }
 
@@ -95,7 +98,7 @@ function perSample(g: Geometry, v: ArrayLike<number> | undefined | null): Float3
 /** Fused forward: y written, (count, mean, M2) per (n, c) returned. */
 export function instanceForwardFused(s: Scope, g: Geometry, x: number, y: number, eps: number, gamma?: ArrayLike<number> | null, beta?: ArrayLike<number> | null): Float64Array {
   const K = g.N * g.C, acc = s.temp(24 * K);
-  s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 3 * K);
+  s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * K);
   trainFused(s, ncView(g), x, y, acc, eps, perSample(g, gamma), perSample(g, beta));
   return s.heap.f64(acc, 3 * K).slice();
 }

@@ -1,136 +1,8 @@
-// Layer norm: statistics per (n, position) over the channel axis, affine per channel.
-//
-// Statistics come from the existing Welford kernels (channels-last: stats_f32_cf on (1, R, C),
-// one row of C per statistic; channels-first: stats_f32_cl on each sample's (C, S) block, one
-// column per statistic). What is new here is that normalize and backward combine PER-STATISTIC
-// parameters with PER-CHANNEL gamma/beta, which are on different axes of the same block:
-//
-//   channels-last  (R, C):    statistic = row r (splat),   channel = column c (vector)
-//   channels-first (N, C, S): statistic = column (n, s) (vector), channel = row c (splat)
-//
-// Contract, all kernels: pointers are byte offsets of f32 (params) or f64 (accumulators) data,
-// rows need no alignment (unaligned v128 loads), scratch must be 16-byte aligned. Per-statistic
-// parameters come from JS: m is the f32 rounding of the mean and b = −(mean − m)·invstd carries
-// the f64 residue, so x − m is exact near the mean and offsets of 1e4–1e6 keep full precision
-// (the (x − mean) form, never a·x + b). y may alias x, dx may alias x or dy: every value is read
-// before it is written, at the same index.
-// Tail strategy: the vector axis (C in cl, S in cf) runs 4-wide, the last (len % 4) values of
-// each row run scalar ("scalar remainder"). f32 partial sums are flushed into f64 every BLOCK
-// values per accumulator (rows longer than BLOCK are chunked; column sums every FLUSH_ROWS rows).
-import { hsum, ret0, ret1 } from "./common";
+// Layer norm backward (see ln_normalize.ts for the layout of statistics and channels, and the
+// parameter contract). Pass 1 reduces per statistic and per channel; pass 2 writes dx.
+import { BLOCK, hsum, ret0, ret1 } from "./common";
 
-const BLOCK: i32 = 4096;
 const FLUSH_ROWS: i32 = 64;
-
-/**
- * Channels-last (R rows of C): y = ((x − m[r])·a[r] + b[r])·gamma[c] + beta[c].
- * m, a, b: R f32 (a = invstd, b = −residue·invstd); gamma, beta: C f32.
- * Two rows at a time share the gamma/beta loads; an odd last row runs alone.
- */
-export function layernorm_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, a: usize, b: usize, gamma: usize, beta: usize, y: usize): void {
-  const C4 = C & ~3;
-  const rs = <usize>C << 2;
-  let r = 0;
-  for (; r + 2 <= R; r += 2) {
-    const ro = <usize>r << 2;
-    const m0 = load<f32>(m + ro), a0 = load<f32>(a + ro), b0 = load<f32>(b + ro);
-    const m1 = load<f32>(m + ro, 4), a1 = load<f32>(a + ro, 4), b1 = load<f32>(b + ro, 4);
-    const mv0 = f32x4.splat(m0), av0 = f32x4.splat(a0), bv0 = f32x4.splat(b0);
-    const mv1 = f32x4.splat(m1), av1 = f32x4.splat(a1), bv1 = f32x4.splat(b1);
-    const base = <usize>r * rs;
-    const px = x + base, py = y + base;
-    let j = 0;
-    for (; j < C4; j += 4) {
-      const o = <usize>j << 2;
-      const gv = v128.load(gamma + o), hv = v128.load(beta + o);
-      const t0 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv0), av0), bv0);
-      const t1 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + rs + o), mv1), av1), bv1);
-      v128.store(py + o, f32x4.add(f32x4.mul(t0, gv), hv));
-      v128.store(py + rs + o, f32x4.add(f32x4.mul(t1, gv), hv));
-    }
-    for (; j < C; j++) {
-      const o = <usize>j << 2;
-      const gs = load<f32>(gamma + o), hs = load<f32>(beta + o);
-      const t0 = (load<f32>(px + o) - m0) * a0 + b0, t1 = (load<f32>(px + rs + o) - m1) * a1 + b1;
-      store<f32>(py + o, t0 * gs + hs);
-      store<f32>(py + rs + o, t1 * gs + hs);
-    }
-  }
-  if (r < R) {
-    const ro = <usize>r << 2;
-    const m0 = load<f32>(m + ro), a0 = load<f32>(a + ro), b0 = load<f32>(b + ro);
-    const mv0 = f32x4.splat(m0), av0 = f32x4.splat(a0), bv0 = f32x4.splat(b0);
-    const px = x + <usize>r * rs, py = y + <usize>r * rs;
-    let j = 0;
-    for (; j < C4; j += 4) {
-      const o = <usize>j << 2;
-      const t0 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv0), av0), bv0);
-      v128.store(py + o, f32x4.add(f32x4.mul(t0, v128.load(gamma + o)), v128.load(beta + o)));
-    }
-    for (; j < C; j++) {
-      const o = <usize>j << 2;
-      store<f32>(py + o, ((load<f32>(px + o) - m0) * a0 + b0) * load<f32>(gamma + o) + load<f32>(beta + o));
-    }
-  }
-}
-
-/**
- * Channels-first (N, C, S): y = ((x − m[n,s])·a[n,s] + b[n,s])·gamma[c] + beta[c].
- * m, a, b: N·S f32 (sample n's S values contiguous); gamma, beta: C f32.
- * Four channel rows at a time share the per-position loads; the last C % 4 rows run alone.
- */
-export function layernorm_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, a: usize, b: usize, gamma: usize, beta: usize, y: usize): void {
-  const S4 = S & ~3;
-  const rs = <usize>S << 2;
-  for (let n = 0; n < N; n++) {
-    const po = <usize>n * rs;
-    const pm = m + po, pa = a + po, pb = b + po;
-    let c = 0;
-    for (; c + 4 <= C; c += 4) {
-      const co = <usize>c << 2;
-      const g0 = load<f32>(gamma + co), g1 = load<f32>(gamma + co, 4), g2 = load<f32>(gamma + co, 8), g3 = load<f32>(gamma + co, 12);
-      const h0 = load<f32>(beta + co), h1 = load<f32>(beta + co, 4), h2 = load<f32>(beta + co, 8), h3 = load<f32>(beta + co, 12);
-      const gv0 = f32x4.splat(g0), gv1 = f32x4.splat(g1), gv2 = f32x4.splat(g2), gv3 = f32x4.splat(g3);
-      const hv0 = f32x4.splat(h0), hv1 = f32x4.splat(h1), hv2 = f32x4.splat(h2), hv3 = f32x4.splat(h3);
-      const base = (<usize>n * <usize>C + <usize>c) * rs;
-      const x0 = x + base, x1 = x0 + rs, x2 = x1 + rs, x3 = x2 + rs;
-      const y0 = y + base, y1 = y0 + rs, y2 = y1 + rs, y3 = y2 + rs;
-      let i = 0;
-      for (; i < S4; i += 4) {
-        const o = <usize>i << 2;
-        const mv = v128.load(pm + o), av = v128.load(pa + o), bv = v128.load(pb + o);
-        v128.store(y0 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x0 + o), mv), av), bv), gv0), hv0));
-        v128.store(y1 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x1 + o), mv), av), bv), gv1), hv1));
-        v128.store(y2 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x2 + o), mv), av), bv), gv2), hv2));
-        v128.store(y3 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x3 + o), mv), av), bv), gv3), hv3));
-      }
-      for (; i < S; i++) {
-        const o = <usize>i << 2;
-        const ms = load<f32>(pm + o), as = load<f32>(pa + o), bs = load<f32>(pb + o);
-        store<f32>(y0 + o, ((load<f32>(x0 + o) - ms) * as + bs) * g0 + h0);
-        store<f32>(y1 + o, ((load<f32>(x1 + o) - ms) * as + bs) * g1 + h1);
-        store<f32>(y2 + o, ((load<f32>(x2 + o) - ms) * as + bs) * g2 + h2);
-        store<f32>(y3 + o, ((load<f32>(x3 + o) - ms) * as + bs) * g3 + h3);
-      }
-    }
-    for (; c < C; c++) {
-      const gs = load<f32>(gamma + (<usize>c << 2)), hs = load<f32>(beta + (<usize>c << 2));
-      const gv = f32x4.splat(gs), hv = f32x4.splat(hs);
-      const base = (<usize>n * <usize>C + <usize>c) * rs;
-      const px = x + base, py = y + base;
-      let i = 0;
-      for (; i < S4; i += 4) {
-        const o = <usize>i << 2;
-        const t = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(pm + o)), v128.load(pa + o)), v128.load(pb + o));
-        v128.store(py + o, f32x4.add(f32x4.mul(t, gv), hv));
-      }
-      for (; i < S; i++) {
-        const o = <usize>i << 2;
-        store<f32>(py + o, ((load<f32>(px + o) - load<f32>(pm + o)) * load<f32>(pa + o) + load<f32>(pb + o)) * gs + hs);
-      }
-    }
-  }
-}
 
 /** Add an f32 scratch array of len values into f64 pairs (slot 0 or 1 of each pair) and zero it. */
 function flush_pairs(src: usize, len: i32, dst: usize, slot: usize): void {
@@ -184,7 +56,7 @@ function reduce_row_cl(px: usize, pd: usize, ms: f32, as: f32, bs: f32, gamma: u
  * scratch: 2·C f32 (16-byte aligned) column partial sums, flushed every FLUSH_ROWS rows.
  * Rows of ≤ BLOCK values go two at a time (shared gamma and column-sum traffic).
  */
-export function layernorm_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, a: usize, b: usize, gamma: usize, sacc: usize, cacc: usize, scratch: usize): void {
+export function ln_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, a: usize, b: usize, gamma: usize, sacc: usize, cacc: usize, scratch: usize): void {
   const colB = scratch, colG = scratch + (<usize>C << 2);
   const C4 = C & ~3, rs = <usize>C << 2;
   memory.fill(scratch, 0, <usize>C << 3);
@@ -284,7 +156,7 @@ function reduce_row_cf(px: usize, pd: usize, pm: usize, pa: usize, pb: usize, gs
  * per-column sums and parameters stay in L1 and every f32 row sum covers ≤ BLOCK values.
  * Two channel rows at a time share the per-position loads and column-sum traffic.
  */
-export function layernorm_backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, a: usize, b: usize, gamma: usize, sacc: usize, cacc: usize, scratch: usize): void {
+export function ln_backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, a: usize, b: usize, gamma: usize, sacc: usize, cacc: usize, scratch: usize): void {
   const T = min(S, BLOCK);
   const colA = scratch, colB = scratch + (<usize>T << 2);
   const rs = <usize>S << 2;
@@ -346,7 +218,7 @@ export function layernorm_backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usiz
  * Channels-last backward, pass 2: dx = dy·(k[r]·gamma[c]) + (x − m[r])·c1[r] + c0[r].
  * m, k, c1, c0: R f32; gamma: C f32.
  */
-export function layernorm_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, gamma: usize, dx: usize): void {
+export function ln_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, gamma: usize, dx: usize): void {
   const C4 = C & ~3;
   for (let r = 0; r < R; r++) {
     const ro = <usize>r << 2;
@@ -372,7 +244,7 @@ export function layernorm_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize
  * m, k, c1, c0: N·S f32; gamma: C f32. Four channel rows at a time share the per-position
  * loads; the last C % 4 rows run alone.
  */
-export function layernorm_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, gamma: usize, dx: usize): void {
+export function ln_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, gamma: usize, dx: usize): void {
   const S4 = S & ~3, rs = <usize>S << 2;
   for (let n = 0; n < N; n++) {
     const pp = <usize>n * rs;

@@ -41,7 +41,7 @@ export function normalize_row(px: usize, py: usize, S: i32, ms: f32, ss: f32, ts
 }
 
 /** Channels-first (N, C, S): parameters m, scale, shift are C f32 each. */
-export function normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize): void {
+export function bn_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize): void {
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
@@ -59,7 +59,7 @@ export function normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, sca
  * super-rows (rows up to 96 values; long column sweeps defeat the prefetchers, measured 1.5–2×
  * slower) or, for wider rows, re-reads them from L1 row by row. Tail: the last R mod (L/C) rows (< L values) in scalar.
  */
-export function normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, scratch: usize): void {
+export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, scratch: usize): void {
   const L = pattern_len(C);
   const mp = scratch, sp = scratch + (<usize>L << 2), tp = scratch + (<usize>L << 3);
   expand_pattern(C, L, m, mp);

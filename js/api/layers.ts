@@ -2,14 +2,14 @@
 // mode; every computation and every argument check is the functional API's. In training mode
 // the running statistics are updated by the same call that normalizes (batchNormTrain), so
 // "training output computed, moving averages never updated" cannot happen.
-import { batchNormTrain, batchNormInfer, batchNormBackward, batchNormBackwardEval } from "./batchnorm";
-import { instanceNorm, instanceNormBackward, groupNorm, groupNormBackward, layerNorm, layerNormBackward } from "./family/index";
-import type { NormOptions, NormResult, NormBackwardOptions, NormBackwardResult } from "./family/common";
-import { convention, type Convention, type ConventionInfo } from "./conventions";
-import { resolveGeometry, type ShapeOptions } from "./args";
-import { checkFinite } from "./errors";
-import { fmtShape, LAYOUTS, type Layout } from "./layout";
-import { Tensor, type TensorLike } from "./tensor";
+import { batchNormTrain, batchNormInfer, batchNormBackward, batchNormBackwardEval } from "../ops/batchnorm";
+import { instanceNorm, instanceNormBackward, groupNorm, groupNormBackward, layerNorm, layerNormBackward } from "../ops/family/index";
+import type { NormOptions, NormResult, NormBackwardOptions, NormBackwardResult } from "../ops/family/common";
+import { convention, type Convention, type ConventionInfo } from "../ops/conventions";
+import { resolveGeometry, type ShapeOptions } from "../core/args";
+import { checkFinite } from "../core/errors";
+import { fmtShape, LAYOUTS, type Layout } from "../core/layout";
+import { Tensor, type TensorLike } from "../core/tensor";
 
 export interface ForwardOptions extends ShapeOptions {
   // shape: optional for Tensors and for NC Float32Arrays ([len/C, C]); layout: overrides the

@@ -1,9 +1,9 @@
 // Group norm and instance norm (group norm with one channel per group): statistics per
 // (sample, group) over the group's channels and every spatial position, affine per channel.
-import { withScope } from "../scope";
-import { rt } from "../runtime";
-import { fmtShape, type Geometry } from "../layout";
-import type { TensorLike } from "../tensor";
+import { withScope } from "../../core/scope";
+import { rt } from "../../core/runtime";
+import { fmtShape, type Geometry } from "../../core/layout";
+import type { TensorLike } from "../../core/tensor";
 import { groupStats, normalizeNC, reduceNC, dxNC, groupTempBytes, instanceFusable, instanceForwardFused, instanceBackwardFused } from "./views";
 import {
   checkForward, checkBackward, wantsTensor, splitMeans, affineOrIdentity,
@@ -54,7 +54,7 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     // m, scale, shift per (n, c), built in wasm memory by a kernel (N·C can exceed the data
     // when S is small: (256, 512) NC has one value per (n, c)).
     const NC = N * C, pp = s.temp(12 * NC);
-    rt().kernels.group_params_f32(N, C, G, s.f32(mean), s.f64(lo), s.f64(inv64),
+    rt().kernels.gn_params_f32(N, C, G, s.f32(mean), s.f64(lo), s.f64(inv64),
       s.f32(affineOrIdentity(C, o.gamma, 1)), s.f32(affineOrIdentity(C, o.beta, 0)), pp, pp + 4 * NC, pp + 8 * NC);
     normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * NC, pp + 8 * NC);
     return { y: s.result(ya), mean, invstd };
@@ -77,7 +77,7 @@ function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | und
       return { dx: s.result(oa), dgamma: Float32Array.from(dgamma), dbeta: Float32Array.from(dbeta) };
     }
     // Per (n, c): m (the group's f32 mean), then k, c1, c0 for dx — in wasm memory.
-    const NC = N * C, pp = s.temp(16 * NC), bm = pp >> 2;
+    const NC = N * C, pp = s.temp(16 * NC), bm = pp >>> 2;
     let F = s.heap.F32;
     for (let n = 0, q = 0; n < N; n++) {
       for (let c0 = 0; c0 < C; c0 += per, q++) F.fill(hi[q], bm + n * C + c0, bm + n * C + c0 + per);

@@ -5,9 +5,10 @@
 // handed to the channels-last kernels as N rows of C·S pseudo-channels (channel c owns
 // pseudo-channels c·S … c·S+S−1); partial statistics are then merged exactly (Chan), and
 // per-channel parameters are repeated S times. NC (S = 1) is channels-last already.
-import type { Scope } from "./scope";
+import type { Scope } from "../core/scope";
 import { chanMergeInto } from "./welford";
-import { rt } from "./runtime";
+import { rt } from "../core/runtime";
+import { scratchBytes, type KernelName } from "../core/kernel-table";
 
 /** A normalization view: channels-first (N, C, S) or channels-last (N·S rows of C). */
 export interface View3 { N: number; C: number; S: number; channelsLast: boolean; }
@@ -24,23 +25,23 @@ export function mode(v: View3): Mode {
   return { kind: "cf" };
 }
 
-/** The kernels' lane-pattern length for C channels (sizes their scratch). */
-function patternLen(C: number): number { return rt().kernels.pattern_len(C); }
+/** Scratch of kernel `name` for C (pseudo-)channels, from the kernel table. */
+export function scratchFor(s: Scope, name: KernelName, C: number): number { return s.temp(scratchBytes(rt().kernels, name, { C })); }
 
 /** Merge Welford triples of x into acc (f64 pointer, C triples). */
 export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
   const k = rt().kernels;
   const m = mode(v);
-  if (m.kind === "cf") { k.stats_f32_cf(v.N, v.C, v.S, x, acc); return; }
-  const scratch = s.temp(32 * patternLen(m.C));
-  if (m.rep === 1) { k.stats_f32_cl(m.R, m.C, x, acc, scratch); return; }
+  if (m.kind === "cf") { k.bn_stats_f32_cf(v.N, v.C, v.S, x, acc); return; }
+  const scratch = scratchFor(s, "bn_stats_f32_cl", m.C);
+  if (m.rep === 1) { k.bn_stats_f32_cl(m.R, m.C, x, acc, scratch); return; }
   const tmp = s.temp(24 * m.C);
-  s.heap.F64.fill(0, tmp >> 3, (tmp >> 3) + 3 * m.C);
-  k.stats_f32_cl(m.R, m.C, x, tmp, scratch);
+  s.heap.F64.fill(0, tmp >>> 3, (tmp >>> 3) + 3 * m.C);
+  k.bn_stats_f32_cl(m.R, m.C, x, tmp, scratch);
   const F = s.heap.F64;
   for (let j = 0; j < m.C; j++) {
-    const src = (tmp >> 3) + 3 * j;
-    chanMergeInto(F, (acc >> 3) + 3 * Math.floor(j / m.rep), F[src], F[src + 1], F[src + 2]);
+    const src = (tmp >>> 3) + 3 * j;
+    chanMergeInto(F, (acc >>> 3) + 3 * Math.floor(j / m.rep), F[src], F[src + 1], F[src + 2]);
   }
 }
 
@@ -51,7 +52,7 @@ export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
 function paramsAt(s: Scope, p: number, C: number, rep: number): number {
   if (rep === 1) return p;
   const q = s.temp(4 * C * rep), F = s.heap.F32;
-  for (let c = 0; c < C; c++) F.fill(F[(p >> 2) + c], (q >> 2) + c * rep, (q >> 2) + (c + 1) * rep);
+  for (let c = 0; c < C; c++) F.fill(F[(p >>> 2) + c], (q >>> 2) + c * rep, (q >>> 2) + (c + 1) * rep);
   return q;
 }
 
@@ -59,9 +60,9 @@ function paramsAt(s: Scope, p: number, C: number, rep: number): number {
 export function normalize(s: Scope, v: View3, x: number, y: number, pm: number, ps: number, pt: number): void {
   const k = rt().kernels;
   const md = mode(v);
-  if (md.kind === "cf") { k.normalize_f32_cf(v.N, v.C, v.S, x, pm, ps, pt, y); return; }
-  const scratch = s.temp(12 * patternLen(md.C));
-  k.normalize_f32_cl(md.R, md.C, x, paramsAt(s, pm, v.C, md.rep), paramsAt(s, ps, v.C, md.rep), paramsAt(s, pt, v.C, md.rep), y, scratch);
+  if (md.kind === "cf") { k.bn_normalize_f32_cf(v.N, v.C, v.S, x, pm, ps, pt, y); return; }
+  const scratch = scratchFor(s, "bn_normalize_f32_cl", md.C);
+  k.bn_normalize_f32_cl(md.R, md.C, x, paramsAt(s, pm, v.C, md.rep), paramsAt(s, ps, v.C, md.rep), paramsAt(s, pt, v.C, md.rep), y, scratch);
 }
 
 /** Σdy and Σdy·(x − m) per channel → Float64Array(2C); m: pointer to C f32 values. */
@@ -70,15 +71,15 @@ export function backwardReduce(s: Scope, v: View3, x: number, dy: number, pm: nu
   const md = mode(v);
   const cols = md.kind === "cf" ? v.C : md.C;
   const acc = s.temp(16 * cols);
-  s.heap.F64.fill(0, acc >> 3, (acc >> 3) + 2 * cols);
-  if (md.kind === "cf") k.backward_reduce_f32_cf(v.N, v.C, v.S, x, dy, pm, acc);
-  else k.backward_reduce_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, v.C, md.rep), acc, s.temp(12 * patternLen(md.C)));
+  s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 2 * cols);
+  if (md.kind === "cf") k.bn_backward_reduce_f32_cf(v.N, v.C, v.S, x, dy, pm, acc);
+  else k.bn_backward_reduce_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, v.C, md.rep), acc, scratchFor(s, "bn_backward_reduce_f32_cl", md.C));
   const F = s.heap.F64, out = new Float64Array(2 * v.C);
   const rep = md.kind === "cf" ? 1 : md.rep;
   for (let j = 0; j < cols; j++) {
     const c = Math.floor(j / rep);
-    out[2 * c] += F[(acc >> 3) + 2 * j];
-    out[2 * c + 1] += F[(acc >> 3) + 2 * j + 1];
+    out[2 * c] += F[(acc >>> 3) + 2 * j];
+    out[2 * c + 1] += F[(acc >>> 3) + 2 * j + 1];
   }
   return out;
 }
@@ -87,17 +88,17 @@ export function backwardReduce(s: Scope, v: View3, x: number, dy: number, pm: nu
 export function backwardDx(s: Scope, v: View3, x: number, dy: number, dx: number, pm: number, pk: number, pc1: number, pc0: number): void {
   const k = rt().kernels;
   const md = mode(v);
-  if (md.kind === "cf") { k.backward_dx_f32_cf(v.N, v.C, v.S, x, dy, pm, pk, pc1, pc0, dx); return; }
+  if (md.kind === "cf") { k.bn_backward_dx_f32_cf(v.N, v.C, v.S, x, dy, pm, pk, pc1, pc0, dx); return; }
   const r = md.rep, C = v.C;
-  k.backward_dx_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, C, r), paramsAt(s, pk, C, r), paramsAt(s, pc1, C, r), paramsAt(s, pc0, C, r), dx, s.temp(16 * patternLen(md.C)));
+  k.bn_backward_dx_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, C, r), paramsAt(s, pk, C, r), paramsAt(s, pc1, C, r), paramsAt(s, pc0, C, r), dx, scratchFor(s, "bn_backward_dx_f32_cl", md.C));
 }
 
 /** Bytes of temporaries the calls above may take for a view (for Scope.commit). */
 export function tempBytes(v: View3): number {
   const md = mode(v);
   const cols = md.kind === "cf" ? v.C : md.C;
-  const L = md.kind === "cf" ? 0 : patternLen(md.C);
-  return 32 * L + 24 * cols * 2 + 4 * cols * 6 + 4096;
+  const scratch = md.kind === "cf" ? 0 : scratchBytes(rt().kernels, "bn_stats_f32_cl", { C: md.C }); // the largest cl scratch
+  return scratch + 24 * cols * 2 + 4 * cols * 6 + 4096;
 }
 
 
@@ -125,7 +126,7 @@ export function fusable(v: View3): boolean {
  * y = normalized x, one channel at a time. gamma/beta absent → 1/0.
  */
 export function trainFused(s: Scope, v: View3, x: number, y: number, acc: number, eps: number, gamma?: ArrayLike<number>, beta?: ArrayLike<number>): void {
-  rt().kernels.bn_train_f32_cf(v.N, v.C, v.S, x, gamma ? s.f32(gamma) : 0, beta ? s.f32(beta) : 0, acc, y, eps);
+  rt().kernels.bn_fused_train_f32_cf(v.N, v.C, v.S, x, gamma ? s.f32(gamma) : 0, beta ? s.f32(beta) : 0, acc, y, eps);
 }
 
 /**
@@ -134,7 +135,7 @@ export function trainFused(s: Scope, v: View3, x: number, y: number, acc: number
  */
 export function backwardFused(s: Scope, v: View3, x: number, dy: number, dx: number, hi: Float32Array, lo: Float64Array, invstd: ArrayLike<number>, m: number, gamma?: ArrayLike<number>): Float64Array {
   const sums = s.temp(16 * v.C), lp = s.temp(8 * v.C);
-  s.heap.F64.set(lo, lp >> 3);
-  rt().kernels.bn_backward_f32_cf(v.N, v.C, v.S, x, dy, s.f32(hi), lp, s.f32(invstd), gamma ? s.f32(gamma) : 0, sums, dx, m);
+  s.heap.F64.set(lo, lp >>> 3);
+  rt().kernels.bn_fused_backward_f32_cf(v.N, v.C, v.S, x, dy, s.f32(hi), lp, s.f32(invstd), gamma ? s.f32(gamma) : 0, sums, dx, m);
   return s.heap.f64(sums, 2 * v.C).slice();
 }

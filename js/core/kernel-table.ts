@@ -1,0 +1,122 @@
+// The one table of wasm kernels. For every export: its arguments (names and order), the scratch
+// bytes it needs and the dimensions of its warm-up call. The Kernels type, the warm-up at init,
+// the ops' temporary sizes, bench/kernel-ab.mjs and test/kernel-table.test.mjs all derive from
+// it. Adding a kernel: write it in assembly/<family>_<phase>.ts, export it from
+// assembly/index.ts, add one entry here (the test fails until all three agree).
+//
+// Naming rule: <family>_<phase>[_<subphase>]_f32[_cf|_cl]. Families: bn (batch norm, and every
+// op that runs on its per-channel kernels), ln (layer norm: per-statistic and per-channel
+// parameters), gn (group norm). cf = channels-first (N, C, S), cl = channels-last (R rows of C).
+// This module imports nothing at run time: the build also emits it alone for benches and tests.
+
+/** What an argument name means to generic callers (the warm-up, the A/B bench, the tests). */
+export const ARG_KINDS = {
+  // Dimensions.
+  N: "dim", C: "dim", S: "dim", R: "dim", G: "dim",
+  // Data tensors read (x, dy) and written (y, dx): the tensor's size.
+  x: "in", dy: "in", y: "out", dx: "out",
+  // Small f32 arrays read: per channel, per statistic (layer norm) or per (n, group).
+  m: "param", scale: "param", shift: "param", k: "param", c1: "param", c0: "param", a: "param",
+  b: "param", gamma: "param", beta: "param", hi: "param", invstd: "param",
+  // Small f64 arrays read.
+  lo: "param64", inv: "param64",
+  // Small arrays written: f64 accumulators (triples or pairs) and per-(n, c) f32 parameters.
+  acc: "acc", sacc: "acc", cacc: "acc", sums: "acc", pm: "acc", ps: "acc", pt: "acc",
+  // 16-byte aligned scratch of `scratch(d)` bytes.
+  scratch: "scratch",
+  // Scalars.
+  eps: "scalar", count: "scalar",
+} as const;
+
+export type ArgName = keyof typeof ARG_KINDS;
+/** Dimensions of one call; L is the channels-last lane-pattern length for C (pattern_len). */
+export interface Dims { N?: number; C: number; S?: number; R?: number; G?: number }
+
+export interface KernelSpec {
+  /** Argument names, in order. */
+  readonly args: readonly ArgName[];
+  /** What the kernel computes (one line; the assembly file's header has the contract). */
+  readonly doc: string;
+  /** Scratch bytes for a call with dimensions d; L(C) = the lane-pattern length. */
+  readonly scratch?: (d: Dims, L: (C: number) => number) => number;
+  /** Dimension sets of the warm-up calls for about V values. */
+  readonly warm: (V: number) => readonly Dims[];
+}
+
+/** Values of one channel summed in f32 before f64 (assembly/common.ts BLOCK): bounds some scratch. */
+export const BLOCK = 4096;
+
+const cf = (V: number): Dims[] => [{ N: 1, C: 2, S: V / 2 }];
+const cl = (V: number): Dims[] => [{ R: V / 8, C: 8 }];
+const lnCl = (): Dims[] => [{ R: 5, C: 8 }];
+const lnCf = (): Dims[] => [{ N: 1, C: 2, S: 20 }];
+
+export const KERNEL_TABLE = {
+  bn_stats_f32_cf: { args: ["N", "C", "S", "x", "acc"], warm: cf, doc: "merge per-channel (count, mean, M2) of (N, C, S) into acc" },
+  bn_stats_f32_cl: { args: ["R", "C", "x", "acc", "scratch"], warm: cl, scratch: (d, L) => 32 * L(d.C), doc: "merge per-channel (count, mean, M2) of R rows of C into acc" },
+  bn_normalize_f32_cf: { args: ["N", "C", "S", "x", "m", "scale", "shift", "y"], warm: cf, doc: "y = (x − m)·scale + shift per channel" },
+  bn_normalize_f32_cl: { args: ["R", "C", "x", "m", "scale", "shift", "y", "scratch"], warm: (V) => [...cl(V), { R: 5, C: 3 }], scratch: (d, L) => 12 * L(d.C), doc: "y = (x − m)·scale + shift per channel" },
+  bn_backward_reduce_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "acc"], warm: cf, doc: "merge per-channel (Σdy, Σdy·(x − m)) into acc" },
+  bn_backward_reduce_f32_cl: { args: ["R", "C", "x", "dy", "m", "acc", "scratch"], warm: cl, scratch: (d, L) => 12 * L(d.C), doc: "merge per-channel (Σdy, Σdy·(x − m)) into acc" },
+  bn_backward_dx_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "k", "c1", "c0", "dx"], warm: cf, doc: "dx = dy·k + (x − m)·c1 + c0 per channel" },
+  bn_backward_dx_f32_cl: { args: ["R", "C", "x", "dy", "m", "k", "c1", "c0", "dx", "scratch"], warm: cl, scratch: (d, L) => 16 * L(d.C), doc: "dx = dy·k + (x − m)·c1 + c0 per channel" },
+  bn_fused_train_f32_cf: { args: ["N", "C", "S", "x", "gamma", "beta", "acc", "y", "eps"], warm: cf, doc: "per channel: statistics into acc, then y normalized (second pass from L2)" },
+  bn_fused_backward_f32_cf: { args: ["N", "C", "S", "x", "dy", "hi", "lo", "invstd", "gamma", "sums", "dx", "count"], warm: cf, doc: "per channel: (Σdy, Σdy·(x − mean)) into sums, then dx (second pass from L2)" },
+  ln_normalize_f32_cl: { args: ["R", "C", "x", "m", "a", "b", "gamma", "beta", "y"], warm: lnCl, doc: "y = ((x − m[r])·a[r] + b[r])·gamma[c] + beta[c]" },
+  ln_normalize_f32_cf: { args: ["N", "C", "S", "x", "m", "a", "b", "gamma", "beta", "y"], warm: lnCf, doc: "y = ((x − m[n,s])·a[n,s] + b[n,s])·gamma[c] + beta[c]" },
+  ln_backward_reduce_f32_cl: { args: ["R", "C", "x", "dy", "m", "a", "b", "gamma", "sacc", "cacc", "scratch"], warm: lnCl, scratch: (d) => 8 * d.C, doc: "per row (Σγdy, Σγdy·(x − m)) written, per channel (Σdy, Σdy·x̂) added" },
+  ln_backward_reduce_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "a", "b", "gamma", "sacc", "cacc", "scratch"], warm: lnCf, scratch: (d) => 8 * Math.min(d.S ?? 1, BLOCK), doc: "per column (Σγdy, Σγdy·(x − m)) written, per channel (Σdy, Σdy·x̂) added" },
+  ln_backward_dx_f32_cl: { args: ["R", "C", "x", "dy", "m", "k", "c1", "c0", "gamma", "dx"], warm: lnCl, doc: "dx = γ·dy·k[r] + (x − m[r])·c1[r] + c0[r]" },
+  ln_backward_dx_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "k", "c1", "c0", "gamma", "dx"], warm: lnCf, doc: "dx = γ·dy·k[n,s] + (x − m[n,s])·c1[n,s] + c0[n,s]" },
+  gn_params_f32: { args: ["N", "C", "G", "hi", "lo", "inv", "gamma", "beta", "pm", "ps", "pt"], warm: () => [{ N: 1, C: 8, G: 2 }], doc: "per-(n, c) normalize parameters from per-(n, group) statistics" },
+} as const satisfies Record<string, KernelSpec>;
+
+export type KernelName = keyof typeof KERNEL_TABLE;
+export const KERNEL_NAMES = Object.keys(KERNEL_TABLE) as KernelName[];
+
+/** Exports that are not kernels: memory, where JS may allocate, the lane-pattern length. */
+export const UTILITY_EXPORTS = ["memory", "heap_base", "pattern_len"] as const;
+
+type Nums<T extends readonly unknown[]> = { [I in keyof T]: number };
+/** The raw kernel exports, typed from the table. Pointers are byte offsets into the memory. */
+export type Kernels = { [K in KernelName]: (...args: Nums<(typeof KERNEL_TABLE)[K]["args"]>) => void } & {
+  memory: WebAssembly.Memory;
+  heap_base(): number;
+  pattern_len(C: number): number;
+};
+
+/** Scratch bytes kernel `name` needs for a call with dimensions d (0 when it takes none). */
+export function scratchBytes(k: Pick<Kernels, "pattern_len">, name: KernelName, d: Dims): number {
+  const f = (KERNEL_TABLE[name] as KernelSpec).scratch;
+  return f ? f(d, (C) => k.pattern_len(C)) : 0;
+}
+
+/** Bytes warmUp(…, V) needs at p: the data region plus small parameter, accumulator and scratch areas. */
+export function warmBytes(V: number): number {
+  return 4 * warmValues(V) + 8192;
+}
+const warmValues = (V: number) => Math.max(256, Math.ceil(V / 64) * 64);
+
+/**
+ * Call every kernel in the table on zeros at p (warmBytes(V) bytes, 16-byte aligned, zeroed by
+ * the caller), `reps` times: V8 runs a function's first calls in baseline code and never
+ * switches a running call to optimized code, so the first large call after this is fast.
+ */
+export function warmUp(k: Kernels, p: number, V: number, reps = 3): void {
+  V = warmValues(V);
+  const area: Record<string, number> = { in: p + 8192, out: p + 8192, acc: p, param: p + 1024, param64: p + 1024, scratch: p + 2048 };
+  for (let r = 0; r < reps; r++) {
+    for (const name of KERNEL_NAMES) {
+      const spec = KERNEL_TABLE[name] as KernelSpec;
+      for (const d of spec.warm(V)) {
+        const args = spec.args.map((a) => {
+          const kind = ARG_KINDS[a];
+          if (kind === "dim") return (d as unknown as Record<string, number>)[a];
+          if (kind === "scalar") return a === "eps" ? 1e-5 : 1;
+          return area[kind];
+        });
+        (k[name] as (...a: number[]) => void)(...args);
+      }
+    }
+  }
+}
