@@ -66,13 +66,15 @@ export function bn_backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: 
 }
 
 /**
- * Channels-last (R, C). scratch: 3·L f32 (16-byte aligned). Super-rows of L values (L/C rows);
- * per block of ~4096 values, 8 lanes at a time run down the super-rows with accumulators in
- * registers, then lanes fold into f64 per channel. Tail: the last R mod (L/C) rows in scalar f64.
+ * Channels-last (R, C). scratch: 3·⌈L⌉₄ f32 (16-byte aligned). Super-rows of L values (L/C
+ * rows); per block of ~4096 values, 8 lanes at a time run down the super-rows with accumulators
+ * in registers, then lanes fold into f64 per channel. Tails: the last L mod 8 columns (L = C,
+ * wide C) in scalar f32 lanes (tail_reduce); the last R mod (L/C) rows in scalar f64.
  */
 export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, acc: usize, scratch: usize): void {
-  const L = pattern_len(C);
-  const mp = scratch, ap = scratch + (<usize>L << 2), bp = scratch + (<usize>L << 3);
+  const L = pattern_len(C), L8 = L & ~7;
+  const Lp = <usize>(L + 3) & ~3;
+  const mp = scratch, ap = scratch + (Lp << 2), bp = scratch + (Lp << 3);
   expand_pattern(C, L, m, mp);
   const per = L / C, supers = R / per;
   const SB = max(BLOCK / L, 256); // amortize the per-block fold
@@ -80,12 +82,12 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
   const stride = <usize>L << 2;
   for (let b0 = 0; b0 < supers; b0 += SB) {
     const nb = min(SB, supers - b0);
-    memory.fill(ap, 0, <usize>L << 3);
+    memory.fill(ap, 0, Lp << 3);
     for (let r0 = 0; r0 < nb; r0 += SUB) {
       const rn = min(SUB, nb - r0);
       const base = <usize>(b0 + r0) * <usize>L << 2;
-      // L is a multiple of 16: 8-lane chunks cover it.
-      for (let j = 0; j < L; j += 8) {
+      if (L8 < L) tail_reduce(x + base, dy + base, rn, L, L8, mp, ap, bp);
+      for (let j = 0; j < L8; j += 8) {
         const o = <usize>j << 2;
         const m0 = v128.load(mp + o), m1 = v128.load(mp + o, 16);
         let a0 = v128.load(ap + o), a1 = v128.load(ap + o, 16), c0 = v128.load(bp + o), c1 = v128.load(bp + o, 16);
@@ -114,6 +116,20 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
       store<f64>(a, load<f64>(a) + d);
       store<f64>(a, load<f64>(a, 8) + d * <f64>(load<f32>(x + q) - load<f32>(m + (<usize>c << 2))), 8);
     }
+  }
+}
+
+/** Columns L8 … L − 1 of rn super-rows of L values: Σdy and Σdy·(x − m) ADDED to the f32 lanes ap, bp. */
+function tail_reduce(x: usize, dy: usize, rn: i32, L: i32, L8: i32, mp: usize, ap: usize, bp: usize): void {
+  const stride = <usize>L << 2;
+  for (let j = L8; j < L; j++) {
+    const o = <usize>j << 2, mj = load<f32>(mp + o);
+    let a: f32 = load<f32>(ap + o), b: f32 = load<f32>(bp + o);
+    for (let r = 0; r < rn; r++) {
+      const q = <usize>r * stride + o, d = load<f32>(dy + q);
+      a += d; b += d * (load<f32>(x + q) - mj);
+    }
+    store<f32>(ap + o, a); store<f32>(bp + o, b);
   }
 }
 
@@ -159,23 +175,36 @@ export function bn_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usiz
 }
 
 /**
- * Channels-last (R, C): dx = dy·k + (x − m)·c1 + c0. scratch: 4·L f32 (16-byte aligned).
- * Super-rows of L values; see the loop comment for how parameters are reused. Tail: the last R mod (L/C) rows (< L values) in scalar.
+ * Channels-last (R, C): dx = dy·k + (x − m)·c1 + c0. scratch: 4·⌈L⌉₄ f32 (16-byte aligned).
+ * Super-rows of L values: rows up to 64 values (L a multiple of 8) load each 8-lane group's
+ * parameters once for four consecutive super-rows (four sequential streams); wider rows stream
+ * one at a time (at 96–128 values 40 % faster than the quads, same-memory A/B), parameters
+ * re-read from L1. Tails: a row whose length is not a multiple of 8 (L = C, wide C) ends in a
+ * 4-wide step and scalars; the last R mod (L/C) rows (< L values) in scalar.
  */
 export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize, scratch: usize): void {
   const L = pattern_len(C);
-  const mp = scratch, kp = scratch + (<usize>L << 2), ap = scratch + (<usize>L << 3), bp = scratch + (<usize>L * 12);
+  const Lp = <usize>(L + 3) & ~3;
+  const mp = scratch, kp = scratch + (Lp << 2), ap = scratch + (Lp << 3), bp = scratch + Lp * 12;
   expand_pattern(C, L, m, mp);
   expand_pattern(C, L, k, kp);
   expand_pattern(C, L, c1, ap);
   expand_pattern(C, L, c0, bp);
   const per = L / C, supers = R / per;
   const full = <usize>supers * <usize>L, total = <usize>R * <usize>C;
+  const quads = L <= 64 && (L & 7) == 0 ? supers & ~3 : 0;
+  if (quads) dx_quads(x, dy, dx, L, quads, mp, kp, ap, bp);
+  const q0 = <usize>quads * <usize>L << 2;
+  dx_rows(x + q0, dy + q0, dx + q0, L, supers - quads, mp, kp, ap, bp);
+  for (let i = full; i < total; i++) {
+    const o = (i - full) << 2, q = i << 2;
+    store<f32>(dx + q, load<f32>(dy + q) * load<f32>(kp + o) + (load<f32>(x + q) - load<f32>(mp + o)) * load<f32>(ap + o) + load<f32>(bp + o));
+  }
+}
+
+/** `quads` (a multiple of 4) super-rows of L values (a multiple of 8), four at a time. */
+function dx_quads(x: usize, dy: usize, dx: usize, L: i32, quads: i32, mp: usize, kp: usize, ap: usize, bp: usize): void {
   const stride = <usize>L << 2;
-  // Rows up to 64 values: each 8-lane group loads its parameters once for four consecutive
-  // super-rows (four sequential streams); wider rows stream one at a time (at 96–128 values 40 %
-  // faster than the quads, same-memory A/B).
-  const quads = L <= 64 ? supers & ~3 : 0;
   for (let r = 0; r < quads; r += 4) {
     const base = <usize>r * stride;
     for (let j: usize = 0; j < <usize>L; j += 8) {
@@ -189,10 +218,17 @@ export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: us
       }
     }
   }
-  for (let i: usize = <usize>quads * <usize>L; i < full; i += <usize>L) {
-    const q = i << 2;
+}
+
+/** Super-rows of any L one at a time, parameters re-read from L1. Row tail: 4-wide, then scalar. */
+function dx_rows(x: usize, dy: usize, dx: usize, L: i32, rows: i32, mp: usize, kp: usize, ap: usize, bp: usize): void {
+  const L8 = <usize>(L & ~7), L4 = <usize>(L & ~3);
+  const stride = <usize>L << 2;
+  for (let r = 0; r < rows; r++) {
+    const q = <usize>r * stride;
     const px = x + q, pd = dy + q, po = dx + q;
-    for (let j: usize = 0; j < <usize>L; j += 8) {
+    let j: usize = 0;
+    for (; j < L8; j += 8) {
       const o = j << 2;
       const r0 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), v128.load(kp + o)),
         f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(mp + o)), v128.load(ap + o))), v128.load(bp + o));
@@ -201,9 +237,14 @@ export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: us
       v128.store(po + o, r0);
       v128.store(po + o, r1, 16);
     }
-  }
-  for (let i = full; i < total; i++) {
-    const o = (i - full) << 2, q = i << 2;
-    store<f32>(dx + q, load<f32>(dy + q) * load<f32>(kp + o) + (load<f32>(x + q) - load<f32>(mp + o)) * load<f32>(ap + o) + load<f32>(bp + o));
+    for (; j < L4; j += 4) {
+      const o = j << 2;
+      v128.store(po + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), v128.load(kp + o)),
+        f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(mp + o)), v128.load(ap + o))), v128.load(bp + o)));
+    }
+    for (; j < <usize>L; j++) {
+      const o = j << 2;
+      store<f32>(po + o, load<f32>(pd + o) * load<f32>(kp + o) + (load<f32>(px + o) - load<f32>(mp + o)) * load<f32>(ap + o) + load<f32>(bp + o));
+    }
   }
 }

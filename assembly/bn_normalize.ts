@@ -53,15 +53,18 @@ export function bn_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, 
 
 /**
  * Channels-last (R, C): parameters m, scale, shift are C f32 each, expanded into L-long
- * patterns in scratch (3·L f32, 16-byte aligned). The stream is read in order, one super-row of
- * L values (L/C rows) after another: with L = 16 (C = 1, 2, 4, 8, 16) the patterns live in
+ * patterns in scratch (3·⌈L⌉₄ f32, 16-byte aligned). The stream is read in order, one super-row
+ * of L values (L/C rows) after another: with L = 16 (C = 1, 2, 4, 8, 16) the patterns live in
  * registers; otherwise each 8-lane group loads its parameters once for four consecutive
  * super-rows (rows up to 96 values; long column sweeps defeat the prefetchers, measured 1.5–2×
- * slower) or, for wider rows, re-reads them from L1 row by row. Tail: the last R mod (L/C) rows (< L values) in scalar.
+ * slower) or, for wider rows, re-reads them from L1 row by row. Tails: a row whose length is
+ * not a multiple of 8 (L = C, wide C) ends in a 4-wide step and scalars; the last R mod (L/C)
+ * rows (< L values) in scalar.
  */
 export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, scratch: usize): void {
   const L = pattern_len(C);
-  const mp = scratch, sp = scratch + (<usize>L << 2), tp = scratch + (<usize>L << 3);
+  const Lp = <usize>(L + 3) & ~3;
+  const mp = scratch, sp = scratch + (Lp << 2), tp = scratch + (Lp << 3);
   expand_pattern(C, L, m, mp);
   expand_pattern(C, L, scale, sp);
   expand_pattern(C, L, shift, tp);
@@ -78,39 +81,65 @@ export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: u
       v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o, 32), m2), s2), t2), 32);
       v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o, 48), m3), s3), t3), 48);
     }
+  } else if (L <= 96 && (L & 7) == 0) {
+    normalize_quads(x, y, L, supers, mp, sp, tp);
   } else {
-    // Four super-rows at a time: each 8-lane group loads its parameters once for four rows
-    // (four sequential streams), then the remaining super-rows one by one, parameters re-read
-    // from L1.
-    const stride = <usize>L << 2;
-    // Measured (same-memory A/B, 2026-11-27): four streams suit rows up to 96 values; at 128
-    // streaming one row at a time is 5–20 % faster.
-    const quads = L <= 96 ? supers & ~3 : 0;
-    for (let r = 0; r < quads; r += 4) {
-      const base = <usize>r * stride;
-      for (let j: usize = 0; j < <usize>L; j += 8) {
-        const o = j << 2;
-        const m0 = v128.load(mp + o), m1 = v128.load(mp + o, 16);
-        const s0 = v128.load(sp + o), s1 = v128.load(sp + o, 16);
-        const t0 = v128.load(tp + o), t1 = v128.load(tp + o, 16);
-        let px = x + base + o, py = y + base + o;
-        for (let q = 0; q < 4; q++, px += stride, py += stride) {
-          v128.store(py, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px), m0), s0), t0));
-          v128.store(py, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px, 16), m1), s1), t1), 16);
-        }
-      }
-    }
-    for (let i: usize = <usize>quads * <usize>L; i < full; i += <usize>L) {
-      const px = x + (i << 2), py = y + (i << 2);
-      for (let j: usize = 0; j < <usize>L; j += 8) {
-        const o = j << 2;
-        v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(mp + o)), v128.load(sp + o)), v128.load(tp + o)));
-        v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o, 16), v128.load(mp + o, 16)), v128.load(sp + o, 16)), v128.load(tp + o, 16)), 16);
-      }
-    }
+    normalize_rows(x, y, L, supers, mp, sp, tp);
   }
   for (let i = full; i < total; i++) {
     const o = (i - full) << 2;
     store<f32>(y + (i << 2), (load<f32>(x + (i << 2)) - load<f32>(mp + o)) * load<f32>(sp + o) + load<f32>(tp + o));
+  }
+}
+
+/**
+ * Super-rows of L values (L a multiple of 8), four at a time: each 8-lane group loads its
+ * parameters once for four rows (four sequential streams), then the remaining super-rows one by
+ * one, parameters re-read from L1.
+ */
+function normalize_quads(x: usize, y: usize, L: i32, supers: i32, mp: usize, sp: usize, tp: usize): void {
+  const stride = <usize>L << 2;
+  const quads = supers & ~3;
+  for (let r = 0; r < quads; r += 4) {
+    const base = <usize>r * stride;
+    for (let j: usize = 0; j < <usize>L; j += 8) {
+      const o = j << 2;
+      const m0 = v128.load(mp + o), m1 = v128.load(mp + o, 16);
+      const s0 = v128.load(sp + o), s1 = v128.load(sp + o, 16);
+      const t0 = v128.load(tp + o), t1 = v128.load(tp + o, 16);
+      let px = x + base + o, py = y + base + o;
+      for (let q = 0; q < 4; q++, px += stride, py += stride) {
+        v128.store(py, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px), m0), s0), t0));
+        v128.store(py, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px, 16), m1), s1), t1), 16);
+      }
+    }
+  }
+  const q0 = <usize>quads * stride;
+  normalize_rows(x + q0, y + q0, L, supers - quads, mp, sp, tp);
+}
+
+/**
+ * Super-rows of any L ≥ 8 one at a time, parameters re-read from L1 (measured, same-memory A/B:
+ * 5–20 % faster than four streams at 128 values). Tail of a row: 4-wide, then scalar.
+ */
+function normalize_rows(x: usize, y: usize, L: i32, rows: i32, mp: usize, sp: usize, tp: usize): void {
+  const L8 = <usize>(L & ~7), L4 = <usize>(L & ~3);
+  const stride = <usize>L << 2;
+  const end = x + <usize>rows * stride;
+  for (let px = x, py = y; px != end; px += stride, py += stride) {
+    let j: usize = 0;
+    for (; j < L8; j += 8) {
+      const o = j << 2;
+      v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(mp + o)), v128.load(sp + o)), v128.load(tp + o)));
+      v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o, 16), v128.load(mp + o, 16)), v128.load(sp + o, 16)), v128.load(tp + o, 16)), 16);
+    }
+    for (; j < L4; j += 4) {
+      const o = j << 2;
+      v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(mp + o)), v128.load(sp + o)), v128.load(tp + o)));
+    }
+    for (; j < <usize>L; j++) {
+      const o = j << 2;
+      store<f32>(py + o, (load<f32>(px + o) - load<f32>(mp + o)) * load<f32>(sp + o) + load<f32>(tp + o));
+    }
   }
 }

@@ -166,17 +166,19 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): v
  * (p, p + 4L, …) → sp, qp (f32 patterns, overwritten). Register-blocked: 16 lanes (4 vectors)
  * at a time run down the super-rows with accumulators in registers; the rows are swept in
  * sub-blocks of ~8 KB so the column sweeps after the first hit L1. A chunk of all-zero shifts
- * skips the subtraction. L is a multiple of 16.
+ * skips the subtraction. Tail: when L is not a multiple of 16 (L = C, wide C), the last L mod 16
+ * columns of each sub-block are summed in scalar f32 (tail_sq) while the rows are in L1.
  */
 function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize): void {
   const stride = <usize>L << 2;
   memory.fill(sp, 0, stride);
   memory.fill(qp, 0, stride);
-  const SUB = sweep_rows(L);
+  const SUB = sweep_rows(L), L16 = L & ~15;
   for (let r0 = 0; r0 < nb; r0 += SUB) {
     const rn = min(SUB, nb - r0);
     const pb = p + <usize>r0 * stride;
-    for (let j = 0; j < L; j += 16) {
+    if (L16 < L) tail_sq(pb, rn, L, L16, kp, sp, qp);
+    for (let j = 0; j < L16; j += 16) {
       const o = <usize>j << 2;
       const k0 = v128.load(kp + o), k1 = v128.load(kp + o, 16), k2 = v128.load(kp + o, 32), k3 = v128.load(kp + o, 48);
       let s0 = v128.load(sp + o), s1 = v128.load(sp + o, 16), s2 = v128.load(sp + o, 32), s3 = v128.load(sp + o, 48);
@@ -203,6 +205,22 @@ function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize):
       v128.store(sp + o, s0); v128.store(sp + o, s1, 16); v128.store(sp + o, s2, 32); v128.store(sp + o, s3, 48);
       v128.store(qp + o, q0); v128.store(qp + o, q1, 16); v128.store(qp + o, q2, 32); v128.store(qp + o, q3, 48);
     }
+  }
+}
+
+/**
+ * Columns L16 … L − 1 of rn super-rows of L values at p: Σ (x − k) and Σ (x − k)² ADDED to the
+ * f32 lanes sp, qp (scalar f32, as a lane would). A function of its own: a second loop nest in
+ * pattern_sq would slow its hot loop.
+ */
+function tail_sq(p: usize, rn: i32, L: i32, L16: i32, kp: usize, sp: usize, qp: usize): void {
+  const stride = <usize>L << 2;
+  for (let j = L16; j < L; j++) {
+    const o = <usize>j << 2, k = load<f32>(kp + o);
+    let s: f32 = load<f32>(sp + o), q2: f32 = load<f32>(qp + o);
+    let q = p + o;
+    for (let r = 0; r < rn; r++, q += stride) { const d = load<f32>(q) - k; s += d; q2 += d * d; }
+    store<f32>(sp + o, s); store<f32>(qp + o, q2);
   }
 }
 
@@ -249,21 +267,25 @@ function set_shifts(C: i32, L: i32, acc: usize, kp: usize): void {
 
 /**
  * Channels-last (R, C): R rows of C contiguous channels. Merges into acc (C triples).
- * scratch: 32·L bytes (16-byte aligned), L = pattern_len(C). Rows are grouped into super-rows
- * of L values (L/C rows) so every lane keeps one channel; blocks of ≥ 256 super-rows and ≥ 4096
+ * scratch: 12·⌈L⌉₄ + 16·C bytes (16-byte aligned; ⌈L⌉₄ = L rounded up to a multiple of 4),
+ * L = pattern_len(C) ≤ max(C, 1024). Rows are grouped into super-rows of L values (L/C rows;
+ * one row when L = C) so every lane keeps one channel; blocks of ≥ 256 super-rows and ≥ 4096
  * values are summed in f32 lanes around per-channel shifts (0 near zero, else the running
  * mean, chosen once per call) and their per-channel sums added in f64; one Chan merge per
  * channel at the end. A block where any channel shows cancellation is redone around the
- * block's own means (from L1/L2) and merged alone, and the shifts are chosen again. (Adding blocks that each pass the check keeps the check true for their total, by
- * Cauchy–Schwarz, so deferring the merges costs no precision; it saves a division per channel
- * per block, a third of the time at C = 64.)
- * Tail: the last R mod (L/C) rows (< L values) are merged per channel in scalar f64.
+ * block's own means (from L1/L2) and merged alone, and the shifts are chosen again. (Adding
+ * blocks that each pass the check keeps the check true for their total, by Cauchy–Schwarz, so
+ * deferring the merges costs no precision; it saves a division per channel per block, a third
+ * of the time at C = 64.)
+ * Tails: the last L mod 16 columns in scalar f32 lanes (tail_sq); the last R mod (L/C) rows
+ * (< L values) merged per channel in scalar f64.
  */
 export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: usize): void {
   const L = pattern_len(C);
   const per = L / C;
-  const sp = scratch, qp = scratch + (<usize>L << 2), kp = scratch + (<usize>L << 3);
-  const t1 = scratch + <usize>L * 12, t2 = t1 + (<usize>C << 3); // pending f64 sums per channel
+  const Lp = <usize>(L + 3) & ~3; // patterns 16-byte aligned when L = C is not a multiple of 4
+  const sp = scratch, qp = scratch + (Lp << 2), kp = scratch + (Lp << 3);
+  const t1 = scratch + Lp * 12, t2 = t1 + (<usize>C << 3); // pending f64 sums per channel
   const supers = R / per;
   const SB = max(BLOCK / L, 256);
   set_shifts(C, L, acc, kp);

@@ -1,10 +1,16 @@
 // Shared helpers for the kernels: channels-last lane patterns, Chan's merge, multi-value "returns".
 //
 // Channels-last rows of C values are processed as one flat stream whose lane pattern repeats
-// every L values, L a multiple of C and of 16 (lcm(C, 4), doubled until 16 divides it), so the
-// kernels can run 4 independent vectors per step down "super-rows" of L values. A per-channel
-// parameter is expanded into an L-long pattern once, so every SIMD lane always meets "its"
-// channel: C = 3 images stay vectorized (L = 48).
+// every L values, so the kernels can run 4 independent vectors per step down "super-rows" of L
+// values. For narrow C, L is a multiple of C and of 16 (lcm(C, 4), doubled until 16 divides it)
+// and every SIMD lane always meets "its" channel: C = 3 images stay vectorized (L = 48). That
+// pattern is kept only while it is ≤ MAX_PATTERN values; wider C (where lcm(C, 16) would be up
+// to 16·C: 1.6 M values for C = 99999) take L = C, one row per super-row, and the kernels run
+// the last L mod 16 (or mod 8) columns of every row in scalar. So L ≤ max(C, MAX_PATTERN): the
+// scratch of every channels-last kernel is O(C).
+
+/** Longest lane pattern of L = lcm-style super-rows (values): its f32 patterns stay in L1. */
+export const MAX_PATTERN: i32 = 1024;
 
 /**
  * Values of one channel summed in f32 lanes before the sums go to f64 (16 KB: stays in L1, and
@@ -20,13 +26,17 @@ export const BLOCK: i32 = 4096;
   return L >= 32 && L <= 64 ? 8 : max(2048 / L, 16);
 }
 
-/** Pattern length: a multiple of C and of 16. */
+/**
+ * Pattern length: a multiple of C and of 16 when that is ≤ MAX_PATTERN values, else C (rows
+ * then end in L mod 16 scalar columns). Never more than max(C, MAX_PATTERN).
+ */
 export function pattern_len(C: i32): i32 {
+  if (C > MAX_PATTERN) return C;
   let a = C, b = 4;
   while (b != 0) { const t = a % b; a = b; b = t; }
   let L = (C / a) * 4;
   while (L & 15) L <<= 1;
-  return L;
+  return L <= MAX_PATTERN ? L : C;
 }
 
 /** Expand a per-channel f32 array (length C) into an L-long pattern (L/C copies; no division per lane: C can be 10⁵). */

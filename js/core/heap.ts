@@ -8,6 +8,11 @@
 
 const ALIGN = 16;
 const PAGE = 65536;
+/**
+ * The stage is never grown past this: a call needing more temporaries (very wide C) takes them
+ * from the heap and gives them back when it ends, so kept scratch stays small.
+ */
+const STAGE_MAX = 1 << 20;
 
 export class Heap {
   readonly memory: WebAssembly.Memory;
@@ -89,7 +94,7 @@ export class Heap {
    */
   stageEnsure(bytes: number): boolean {
     if (this.stageTop + bytes <= this.stageSize) return true;
-    if (this.stageTop !== 0) return false;
+    if (this.stageTop !== 0 || bytes > STAGE_MAX) return false;
     const size = Math.max(Math.ceil((bytes * 1.25) / 4096) * 4096, 16384);
     let p: number;
     try { p = this.alloc(size); } catch { return false; } // an arena too small: plain temporaries

@@ -10,8 +10,7 @@
 import type { Scope } from "../../core/scope";
 import type { Geometry } from "../../core/layout";
 import { rt } from "../../core/runtime";
-import { scratchBytes } from "../../core/kernel-table";
-import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, scratchFor, type View3 } from "../dispatch";
+import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, scratchFor, clScratchBytes, type View3 } from "../dispatch";
 import { chanMergeInto } from "../welford";
 
 const ncView = (g: Geometry): View3 => ({ N: 1, C: g.N * g.C, S: g.S, channelsLast: false });
@@ -21,9 +20,8 @@ const groupView = (g: Geometry, G: number): View3 => ({ N: 1, C: g.N * G, S: (g.
 export function groupTempBytes(g: Geometry, G: number): number {
   const NC = g.N * g.C;
   if (!g.channelsLast) return tempBytes(groupView(g, G)) + 2 * tempBytes(ncView(g)) + 24 * g.N * G + 4096;
-  // One stats scratch and one normalize/reduce/dx scratch live at once.
-  const k = rt().kernels, d = { C: g.C };
-  return scratchBytes(k, "bn_stats_f32_cl", d) + scratchBytes(k, "bn_backward_dx_f32_cl", d) + 96 * NC + 4096;
+  // One kernel scratch, shared by the kernels of the call (dispatch.ts scratchFor).
+  return clScratchBytes(g.C) + 96 * NC + 4096;
 }
 
 /** (count, mean, M2) per (n, group), n-major: a Float64Array of N·G triples. */
