@@ -65,6 +65,18 @@ for (const layout of ["NC", "NCHW", "NCDHW", "NHWC", "NDHWC"]) {
   });
 }
 
+test("wide and odd C: lane pattern L = C with scalar tail columns, O(C) scratch", () => {
+  checkAll("NC", 2, 99999, 1, 21);    // L = C, two rows (super-row patterns were 1.6 M lanes)
+  checkAll("NLC", 1, 1023, 3, 22);    // tails of 15 (statistics) and 7 (normalize, dx) columns
+  checkAll("NHWC", 1, 1025, 9, 23);   // tail of one column
+  checkAll("NC", 260, 1030, 1, 24);   // a second 256-row block; tail of 6: 4-wide step, then scalars
+  checkAll("NLC", 2, 1028, 20, 25, { offset: 1e4 }); // blocks redone around their means
+  checkAll("NLC", 3, 65, 40, 26);     // lcm(65, 16) = 1040 > 1024: L = 65
+  checkAll("NC", 20, 250, 1, 27);     // a pattern of 1000 lanes (4 rows per super-row)
+  checkAll("NCHW", 3, 73, 13, 28);    // pseudo-channels: 949 columns, L = 949
+  for (const C of [63, 66, 100, 129, 255, 1040]) checkAll("NLC", 2, C, 37, 30 + C);
+});
+
 test("rows longer than one 4096-value block, and many channels-last blocks", () => {
   checkAll("NCHW", 2, 3, 5250, 5);   // two blocks per (n, c) row
   checkAll("NCL", 1, 2, 8193, 6);    // block tail of one value
