@@ -83,6 +83,11 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
   for (let b0 = 0; b0 < supers; b0 += SB) {
     const nb = min(SB, supers - b0);
     memory.fill(ap, 0, Lp << 3);
+    if (L == 48 && 12 % C == 0) {
+      reduce_p12(x + (<usize>b0 * stride), dy + (<usize>b0 * stride), nb, mp, ap, bp);
+      fold_block(C, L, ap, bp, acc);
+      continue;
+    }
     for (let r0 = 0; r0 < nb; r0 += SUB) {
       const rn = min(SUB, nb - r0);
       const base = <usize>(b0 + r0) * <usize>L << 2;
@@ -102,11 +107,7 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
         v128.store(bp + o, c0); v128.store(bp + o, c1, 16);
       }
     }
-    for (let c = 0; c < C; c++) {
-      const a = acc + (<usize>c << 4);
-      store<f64>(a, load<f64>(a) + fold_lane(C, L, ap, c));
-      store<f64>(a, load<f64>(a, 8) + fold_lane(C, L, bp, c), 8);
-    }
+    fold_block(C, L, ap, bp, acc);
   }
   for (let r = supers * per; r < R; r++) {
     for (let c = 0; c < C; c++) {
@@ -117,6 +118,36 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
       store<f64>(a, load<f64>(a, 8) + d * <f64>(load<f32>(x + q) - load<f32>(m + (<usize>c << 2))), 8);
     }
   }
+}
+
+/** Add the block's lane sums (patterns ap, bp of L f32) into the f64 pairs at acc, per channel. */
+function fold_block(C: i32, L: i32, ap: usize, bp: usize, acc: usize): void {
+  for (let c = 0; c < C; c++) {
+    const a = acc + (<usize>c << 4);
+    store<f64>(a, load<f64>(a) + fold_lane(C, L, ap, c));
+    store<f64>(a, load<f64>(a, 8) + fold_lane(C, L, bp, c), 8);
+  }
+}
+
+/**
+ * C = 3, 6, 12: nb super-rows of 48 values read in order, Σdy and Σdy·(x − m) per lane of the
+ * 12-value period in registers (m: three vectors), written to ap[0…12), bp[0…12) (the rest of
+ * the 48-lane patterns stays zero, so fold_lane sums them unchanged).
+ */
+function reduce_p12(x: usize, dy: usize, nb: i32, mp: usize, ap: usize, bp: usize): void {
+  const m0 = v128.load(mp), m1 = v128.load(mp, 16), m2 = v128.load(mp, 32);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0);
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0);
+  const end = <usize>nb * 192;
+  for (let i: usize = 0; i < end; i += 48) {
+    const u = x + i, d = dy + i;
+    const d0 = v128.load(d), d1 = v128.load(d, 16), d2 = v128.load(d, 32);
+    a0 = f32x4.add(a0, d0); c0 = f32x4.add(c0, f32x4.mul(d0, f32x4.sub(v128.load(u), m0)));
+    a1 = f32x4.add(a1, d1); c1 = f32x4.add(c1, f32x4.mul(d1, f32x4.sub(v128.load(u, 16), m1)));
+    a2 = f32x4.add(a2, d2); c2 = f32x4.add(c2, f32x4.mul(d2, f32x4.sub(v128.load(u, 32), m2)));
+  }
+  v128.store(ap, a0); v128.store(ap, a1, 16); v128.store(ap, a2, 32);
+  v128.store(bp, c0); v128.store(bp, c1, 16); v128.store(bp, c2, 32);
 }
 
 /** Columns L8 … L − 1 of rn super-rows of L values: Σdy and Σdy·(x − m) ADDED to the f32 lanes ap, bp. */
@@ -189,8 +220,13 @@ export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: us
   expand_pattern(C, L, k, kp);
   expand_pattern(C, L, c1, ap);
   expand_pattern(C, L, c0, bp);
-  const per = L / C, supers = R / per;
+  const per = L / C;
+  let supers = R / per;
   const full = <usize>supers * <usize>L, total = <usize>R * <usize>C;
+  if (L == 48 && 12 % C == 0) {
+    dx_p12(x, dy, dx, full, mp, kp, ap, bp);
+    supers = 0; // done: only the tail rows below remain
+  }
   const quads = L <= 64 && (L & 7) == 0 ? supers & ~3 : 0;
   if (quads) dx_quads(x, dy, dx, L, quads, mp, kp, ap, bp);
   const q0 = <usize>quads * <usize>L << 2;
@@ -261,5 +297,22 @@ function dx_tail(px: usize, pd: usize, po: usize, j0: usize, L: i32, mp: usize, 
   for (; j < <usize>L; j++) {
     const o = j << 2;
     store<f32>(po + o, load<f32>(pd + o) * load<f32>(kp + o) + (load<f32>(px + o) - load<f32>(mp + o)) * load<f32>(ap + o) + load<f32>(bp + o));
+  }
+}
+
+/**
+ * C = 3, 6, 12: the parameters repeat every 12 values (three vectors each, twelve registers), so
+ * the streams are read and written in order, 48 values per step. `full` (a multiple of 48) values.
+ */
+function dx_p12(x: usize, dy: usize, dx: usize, full: usize, mp: usize, kp: usize, ap: usize, bp: usize): void {
+  const m0 = v128.load(mp), m1 = v128.load(mp, 16), m2 = v128.load(mp, 32);
+  const k0 = v128.load(kp), k1 = v128.load(kp, 16), k2 = v128.load(kp, 32);
+  const a0 = v128.load(ap), a1 = v128.load(ap, 16), a2 = v128.load(ap, 32);
+  const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32);
+  for (let i: usize = 0; i < full << 2; i += 48) {
+    const u = x + i, d = dy + i, w = dx + i;
+    v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d), k0), f32x4.mul(f32x4.sub(v128.load(u), m0), a0)), b0));
+    v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d, 16), k1), f32x4.mul(f32x4.sub(v128.load(u, 16), m1), a1)), b1), 16);
+    v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d, 32), k2), f32x4.mul(f32x4.sub(v128.load(u, 32), m2), a2)), b2), 32);
   }
 }

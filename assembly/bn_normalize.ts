@@ -81,6 +81,8 @@ export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: u
       v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o, 32), m2), s2), t2), 32);
       v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o, 48), m3), s3), t3), 48);
     }
+  } else if (L == 48 && 12 % C == 0) {
+    normalize_p12(x, y, full, mp, sp, tp);
   } else if (L <= 96 && (L & 7) == 0) {
     normalize_quads(x, y, L, supers, mp, sp, tp);
   } else {
@@ -164,5 +166,25 @@ function row_tail(px: usize, py: usize, L8: usize, L4: usize, L: i32, mp: usize,
   for (; j < <usize>L; j++) {
     const o = j << 2;
     store<f32>(py + o, (load<f32>(px + o) - load<f32>(mp + o)) * load<f32>(sp + o) + load<f32>(tp + o));
+  }
+}
+
+/**
+ * C = 3, 6, 12 (images: RGB): the parameters repeat every 12 values, three vectors each, so all
+ * nine stay in registers and the stream is read and written in order, 48 values (four periods)
+ * per step. `full` (a multiple of 48) values.
+ */
+function normalize_p12(x: usize, y: usize, full: usize, mp: usize, sp: usize, tp: usize): void {
+  const m0 = v128.load(mp), m1 = v128.load(mp, 16), m2 = v128.load(mp, 32);
+  const s0 = v128.load(sp), s1 = v128.load(sp, 16), s2 = v128.load(sp, 32);
+  const t0 = v128.load(tp), t1 = v128.load(tp, 16), t2 = v128.load(tp, 32);
+  for (let i: usize = 0; i < full; i += 48) {
+    const px = x + (i << 2), py = y + (i << 2);
+    for (let q: usize = 0; q < 192; q += 48) {
+      const a = px + q, b = py + q;
+      v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), m0), s0), t0));
+      v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 16), m1), s1), t1), 16);
+      v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 32), m2), s2), t2), 32);
+    }
   }
 }

@@ -3,6 +3,8 @@
 //
 //   npm run bench                       full run (every op × shape × system, cold start), < 10 min
 //   npm run bench -- --quick            (8,64,56,56) NCHW, stats + batch norm, no tfjs-cpu, < 1 min
+//   npm run bench -- --matrix           coverage matrix: op × layout × C × size, % of the ceiling
+//                                       (bench/matrix.mjs; --matrix --quick: 1 Mi values only)
 //   npm run bench -- --json FILE        also write the JSON (and FILE's .details.json)
 //   npm run bench -- --save             write bench/results/ (bench.json, details, results.md,
 //                                       targets.md, chart.svg); --quick saves to bench/results/quick/
@@ -32,6 +34,13 @@ const args = process.argv.slice(2);
 const flag = (k) => args.includes(k);
 const opt = (k) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : undefined; };
 const list = (k) => opt(k)?.split(',').map((s) => s.trim()).filter(Boolean);
+
+if (flag('--matrix')) {
+  // The coverage matrix (op × layout × C × size, % of ceiling) is its own script; see bench/matrix.mjs.
+  await import('./matrix.mjs');
+  await new Promise((resolve) => process.stdout.write('', resolve));
+  process.exit(0);
+}
 
 const QUICK = flag('--quick');
 /** The ≥ 64 MiB tensor: 16·64·128·128 float32 = 64 MiB, twice this machine's L3 on its own. */
