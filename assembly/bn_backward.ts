@@ -4,7 +4,7 @@
 // acc first). f32 lanes over blocks of ≤ 4096 values, blocks added in f64.
 // Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
 // or x (elementwise, in place).
-import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, ret0, ret1, hsum } from "./common";
+import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, ret0, ret1, hsum, touch_lines, streamed } from "./common";
 
 /** Σdy and Σdy·(x − m) over len contiguous values → ret0, ret1. m = 0 skips the subtract. */
 export function block_reduce(px: usize, pd: usize, len: i32, m: f32): void {
@@ -80,6 +80,7 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
   const SB = max(BLOCK / L, 256); // amortize the per-block fold
   const SUB = reduce_rows(L);
   const stride = <usize>L << 2;
+  const touch = L >= 64 && streamed(R, C); // sub-blocks read in memory order first (touch_lines)
   for (let b0 = 0; b0 < supers; b0 += SB) {
     const nb = min(SB, supers - b0);
     memory.fill(ap, 0, Lp << 3);
@@ -91,6 +92,7 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
     for (let r0 = 0; r0 < nb; r0 += SUB) {
       const rn = min(SUB, nb - r0);
       const base = <usize>(b0 + r0) * <usize>L << 2;
+      if (touch) { touch_lines(x + base, <usize>rn * stride); touch_lines(dy + base, <usize>rn * stride); }
       if (L8 < L) tail_reduce(x + base, dy + base, rn, L, L8, mp, ap, bp);
       for (let j = 0; j < L8; j += 8) {
         const o = <usize>j << 2;
@@ -230,7 +232,7 @@ export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: us
   const quads = L <= 64 && (L & 7) == 0 ? supers & ~3 : 0;
   if (quads) dx_quads(x, dy, dx, L, quads, mp, kp, ap, bp);
   const q0 = <usize>quads * <usize>L << 2;
-  dx_rows(x + q0, dy + q0, dx + q0, L, supers - quads, mp, kp, ap, bp);
+  dx_rows(x + q0, dy + q0, dx + q0, L, supers - quads, mp, kp, ap, bp, !streamed(R, C));
   for (let i = full; i < total; i++) {
     const o = (i - full) << 2, q = i << 2;
     store<f32>(dx + q, load<f32>(dy + q) * load<f32>(kp + o) + (load<f32>(x + q) - load<f32>(mp + o)) * load<f32>(ap + o) + load<f32>(bp + o));
@@ -256,14 +258,16 @@ function dx_quads(x: usize, dy: usize, dx: usize, L: i32, quads: i32, mp: usize,
 }
 
 /**
- * Super-rows of any L, two at a time: each 8-lane group's parameters are loaded once for both
- * rows (1.3–1.4× over one row at a time from 128 values up: the loads of four parameter
- * vectors per two data vectors made single rows load-bound). Row tail: 4-wide, then scalar.
+ * Super-rows of any L, two at a time when `paired`: each 8-lane group's parameters are loaded
+ * once for both rows (1.3–1.7× over one row at a time from 96 values up on cache-resident data:
+ * four parameter loads per two data vectors made single rows load-bound; past the caches the
+ * two interleaved streams ran 0.4–0.65× of single rows, so streamed tensors go one row at a
+ * time, dx_tail from 0). Row tail: 4-wide, then scalar.
  */
-function dx_rows(x: usize, dy: usize, dx: usize, L: i32, rows: i32, mp: usize, kp: usize, ap: usize, bp: usize): void {
+function dx_rows(x: usize, dy: usize, dx: usize, L: i32, rows: i32, mp: usize, kp: usize, ap: usize, bp: usize, paired: bool): void {
   const L8 = <usize>(L & ~7);
   const stride = <usize>L << 2;
-  const pairs = rows & ~1;
+  const pairs = paired ? rows & ~1 : 0;
   for (let r = 0; r < pairs; r += 2) {
     const q = <usize>r * stride;
     const px = x + q, pd = dy + q, po = dx + q;
@@ -279,8 +283,8 @@ function dx_rows(x: usize, dy: usize, dx: usize, L: i32, rows: i32, mp: usize, k
     }
     if (L8 < <usize>L) { dx_tail(px, pd, po, L8, L, mp, kp, ap, bp); dx_tail(px + stride, pd + stride, po + stride, L8, L, mp, kp, ap, bp); }
   }
-  if (pairs < rows) {
-    const q = <usize>pairs * stride;
+  for (let r = pairs; r < rows; r++) {
+    const q = <usize>r * stride;
     dx_tail(x + q, dy + q, dx + q, 0, L, mp, kp, ap, bp);
   }
 }

@@ -5,7 +5,7 @@
 // y = x·scale + (beta − mean·scale) would lose |mean|·2⁻²⁴ to cancellation. When the data sits
 // near zero (|mean| ≤ std) JS passes m = 0 and the kernel runs the plain multiply-add.
 // y may alias x (each value is read before it is written, in place).
-import { pattern_len, expand_pattern } from "./common";
+import { pattern_len, expand_pattern, streamed } from "./common";
 
 /** One contiguous row: y = (x − m)·s + t. Tail: 16-wide, then 4-wide, then scalar. */
 export function normalize_row(px: usize, py: usize, S: i32, ms: f32, ss: f32, ts: f32): void {
@@ -86,7 +86,7 @@ export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: u
   } else if (L <= 96 && (L & 7) == 0) {
     normalize_quads(x, y, L, supers, mp, sp, tp);
   } else {
-    normalize_rows(x, y, L, supers, mp, sp, tp);
+    normalize_rows(x, y, L, supers, mp, sp, tp, !streamed(R, C));
   }
   for (let i = full; i < total; i++) {
     const o = (i - full) << 2;
@@ -117,19 +117,20 @@ function normalize_quads(x: usize, y: usize, L: i32, supers: i32, mp: usize, sp:
     }
   }
   const q0 = <usize>quads * stride;
-  normalize_rows(x + q0, y + q0, L, supers - quads, mp, sp, tp);
+  normalize_rows(x + q0, y + q0, L, supers - quads, mp, sp, tp, false);
 }
 
 /**
- * Super-rows of any L, two at a time: each 8-lane group's parameters are loaded once for both
- * rows (same-memory A/B from 128 values up: 1.2–1.4× over one row at a time, whose three
- * parameter loads per data vector made it load-bound, and 1.1–1.2× over four rows at a time).
- * Row tail (row_tail): 4-wide, then scalar.
+ * Super-rows of any L, two at a time when `paired`: each 8-lane group's parameters are loaded
+ * once for both rows (same-memory A/B from 128 values up on cache-resident data: 1.2–1.4× over
+ * one row at a time, whose three parameter loads per data vector made it load-bound, and
+ * 1.1–1.2× over four rows at a time; past the caches the two interleaved streams ran 0.5× of
+ * single rows, so streamed tensors go one row at a time). Row tail (row_tail): 4-wide, then scalar.
  */
-function normalize_rows(x: usize, y: usize, L: i32, rows: i32, mp: usize, sp: usize, tp: usize): void {
+function normalize_rows(x: usize, y: usize, L: i32, rows: i32, mp: usize, sp: usize, tp: usize, paired: bool): void {
   const L8 = <usize>(L & ~7), L4 = <usize>(L & ~3);
   const stride = <usize>L << 2;
-  const pairs = rows & ~1;
+  const pairs = paired ? rows & ~1 : 0;
   for (let r = 0; r < pairs; r += 2) {
     const px = x + <usize>r * stride, py = y + <usize>r * stride;
     for (let j: usize = 0; j < L8; j += 8) {
@@ -145,8 +146,8 @@ function normalize_rows(x: usize, y: usize, L: i32, rows: i32, mp: usize, sp: us
     }
     if (L8 < <usize>L) { row_tail(px, py, L8, L4, L, mp, sp, tp); row_tail(px + stride, py + stride, L8, L4, L, mp, sp, tp); }
   }
-  if (pairs < rows) {
-    const px = x + <usize>pairs * stride, py = y + <usize>pairs * stride;
+  for (let r = pairs; r < rows; r++) {
+    const px = x + <usize>r * stride, py = y + <usize>r * stride;
     for (let j: usize = 0; j < L8; j += 8) {
       const o = j << 2;
       v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(mp + o)), v128.load(sp + o)), v128.load(tp + o)));

@@ -7,7 +7,7 @@
 // channel's running mean when the data sits far from zero); when the sums show cancellation it
 // is redone from L1 as a corrected two-pass around the block's own mean. So offsets of 1e6 and
 // an outlier anywhere cost no precision, and common data costs one pass of add/mul/add.
-import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum } from "./common";
+import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed } from "./common";
 
 /** Σ (x − k) and Σ (x − k)² in one pass over len contiguous values → ret0, ret1. k = 0 skips the subtraction. */
 function block_sq(p: usize, len: i32, k: f32): void {
@@ -170,10 +170,11 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): v
  * (p, p + 4L, …) → sp, qp (f32 patterns, overwritten). Register-blocked: 16 lanes (4 vectors)
  * at a time run down the super-rows with accumulators in registers; the rows are swept in
  * sub-blocks of ~8 KB so the column sweeps after the first hit L1. A chunk of all-zero shifts
- * skips the subtraction. Tail: when L is not a multiple of 16 (L = C, wide C), the last L mod 16
+ * skips the subtraction. With `touch`, each sub-block is first read in memory order (touch_lines).
+ * Tail: when L is not a multiple of 16 (L = C, wide C), the last L mod 16
  * columns of each sub-block are summed in scalar f32 (tail_sq) while the rows are in L1.
  */
-function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize): void {
+function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize, touch: bool): void {
   const stride = <usize>L << 2;
   memory.fill(sp, 0, stride);
   memory.fill(qp, 0, stride);
@@ -181,6 +182,7 @@ function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize):
   for (let r0 = 0; r0 < nb; r0 += SUB) {
     const rn = min(SUB, nb - r0);
     const pb = p + <usize>r0 * stride;
+    if (touch) touch_lines(pb, <usize>rn * stride);
     if (L16 < L) tail_sq(pb, rn, L, L16, kp, sp, qp);
     for (let j = 0; j < L16; j += 16) {
       const o = <usize>j << 2;
@@ -249,12 +251,12 @@ function flush_pending(C: i32, acc: usize, kp: usize, t1: usize, t2: usize, n: f
  * of the blocks after it are chosen again from the merged statistics. A function of its own so that pattern_sq keeps two
  * callers and is not inlined into bn_stats_f32_cl (inlined, the hot loop ran 25 % slower in V8).
  */
-function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp: usize, sp: usize, qp: usize): void {
+function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp: usize, sp: usize, qp: usize, touch: bool): void {
   for (let c = 0; c < C; c++) {
     const m = <f32>(<f64>load<f32>(kp + (<usize>c << 2)) + fold_lane(C, L, sp, c) / cnt);
     for (let j = c; j < L; j += C) store<f32>(kp + (<usize>j << 2), m);
   }
-  pattern_sq(p, nb, L, kp, sp, qp);
+  pattern_sq(p, nb, L, kp, sp, qp, touch);
   for (let c = 0; c < C; c++) {
     merge_block(acc + <usize>c * 24, cnt, <f64>load<f32>(kp + (<usize>c << 2)), fold_lane(C, L, sp, c), fold_lane(C, L, qp, c));
   }
@@ -292,6 +294,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
   const t1 = scratch + Lp * 12, t2 = t1 + (<usize>C << 3); // pending f64 sums per channel
   const supers = R / per;
   const SB = max(BLOCK / L, 256);
+  const touch = L >= 64 && streamed(R, C); // touch_lines before each sweep
   set_shifts(C, L, acc, kp);
   memory.fill(t1, 0, <usize>C << 4);
   let pending: f64 = 0; // values per channel summed into t1/t2 around the shifts in kp
@@ -299,7 +302,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
     const nb = min(SB, supers - s0);
     const p = x + (<usize>s0 * <usize>L << 2);
     const cnt = <f64>(nb * per);
-    pattern_sq(p, nb, L, kp, sp, qp);
+    pattern_sq(p, nb, L, kp, sp, qp, touch);
     let bad = false;
     for (let c = 0; c < C; c++) {
       const s1 = fold_lane(C, L, sp, c), s2 = fold_lane(C, L, qp, c);
@@ -317,7 +320,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
     // Merge what is pending around the old shifts, then redo this block exactly.
     flush_pending(C, acc, kp, t1, t2, pending);
     pending = 0;
-    redo_block(C, L, p, nb, cnt, acc, kp, sp, qp);
+    redo_block(C, L, p, nb, cnt, acc, kp, sp, qp, touch);
   }
   flush_pending(C, acc, kp, t1, t2, pending);
   // Tail: the last R mod (L/C) rows (fewer than 16), per channel a column of scalars summed in

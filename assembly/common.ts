@@ -36,6 +36,35 @@ export const BLOCK: i32 = 4096;
   return L >= 96 ? 4 : sweep_rows(L);
 }
 
+let sink: i32 = 0;
+
+/**
+ * Tensors up to this many values (4 MiB) are treated as cache-resident by the channels-last
+ * kernels: their wide-row variants (two rows per parameter load; sweeps without touch_lines)
+ * win there and lose past the caches, where one long sequential stream matters most. The
+ * crossover was measured between 1 and 2 Mi values here (docs/performance.md).
+ */
+export const CACHED_VALUES: i32 = 1 << 20;
+
+/** True when R rows of C values are past what the kernels treat as cache-resident. */
+@inline export function streamed(R: i32, C: i32): bool {
+  return <u64>R * <u64>C > <u64>CACHED_VALUES;
+}
+
+/**
+ * Read one word per 64-byte line of [p, p + bytes) in memory order, before a column sweep of
+ * channels-last rows reads them: rows of wide C are streams too short for the hardware
+ * prefetchers (the sweep visits a few rows at a time), and past the caches the sweeps ran 1.5–2.6×
+ * slower than with this touch, which makes one long sequential stream (same-memory A/B at 4–16 M
+ * values, C = 256; 0.86–1.07× on cache-resident data, so only used past CACHED_VALUES). wasm has
+ * no prefetch instruction; the sum goes to a global so the loads stay.
+ */
+export function touch_lines(p: usize, bytes: usize): void {
+  let t: i32 = 0;
+  for (let o: usize = 0; o < bytes; o += 64) t += load<i32>(p + o);
+  sink += t;
+}
+
 /**
  * Pattern length: a multiple of C and of 16 when that is ≤ MAX_PATTERN values, else C (rows
  * then end in L mod 16 scalar columns). Never more than max(C, MAX_PATTERN).

@@ -75,6 +75,7 @@ test("wide and odd C: lane pattern L = C with scalar tail columns, O(C) scratch"
   checkAll("NC", 20, 250, 1, 27);     // a pattern of 1000 lanes (4 rows per super-row)
   checkAll("NCHW", 3, 73, 13, 28);    // pseudo-channels: 949 columns, L = 949
   for (const C of [63, 66, 100, 129, 255, 1040]) checkAll("NLC", 2, C, 37, 30 + C);
+  checkAll("NLC", 1, 1031, 1025, 31);   // > 1 Mi values: streamed variants (sweeps touched first, one row at a time)
   checkAll("NHWC", 1, 12, 1103, 29);  // C = 12 (12-value period in registers): 275 super-rows, 3 rows of tail
   checkAll("NLC", 2, 6, 1001, 30, { offset: 1e4 }); // C = 6, far from zero
 });
