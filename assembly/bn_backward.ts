@@ -80,7 +80,7 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
   const SB = max(BLOCK / L, 256); // amortize the per-block fold
   const SUB = reduce_rows(L);
   const stride = <usize>L << 2;
-  const touch = L >= 64 && streamed(R, C); // sub-blocks read in memory order first (touch_lines)
+  const touch = L >= 96 && streamed(R, C); // sub-blocks read in memory order first (touch_lines)
   for (let b0 = 0; b0 < supers; b0 += SB) {
     const nb = min(SB, supers - b0);
     memory.fill(ap, 0, Lp << 3);

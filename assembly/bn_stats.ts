@@ -294,7 +294,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
   const t1 = scratch + Lp * 12, t2 = t1 + (<usize>C << 3); // pending f64 sums per channel
   const supers = R / per;
   const SB = max(BLOCK / L, 256);
-  const touch = L >= 64 && streamed(R, C); // touch_lines before each sweep
+  const touch = L >= 96 && streamed(R, C); // touch_lines before each sweep
   set_shifts(C, L, acc, kp);
   memory.fill(t1, 0, <usize>C << 4);
   let pending: f64 = 0; // values per channel summed into t1/t2 around the shifts in kp
