@@ -80,6 +80,15 @@ test("wide and odd C: lane pattern L = C with scalar tail columns, O(C) scratch"
   checkAll("NLC", 2, 6, 1001, 30, { offset: 1e4 }); // C = 6, far from zero
 });
 
+test("short channels-first rows past the caches: sample tiles read in memory order, then by channel", () => {
+  for (const [N, C, S, offset] of [[451, 48, 49, 0], [23, 1030, 45, 1e4]]) { // > 1 Mi values; tiles of 83 (BLOCK / S) and 5 (1 MiB) samples
+    const shape = [N, C, 1, S], x = randomArray(N * C * S, N + C, { offset });
+    const st = api.channelStats(x, { shape, layout: "NCHW" }), rs = refStats(x, shape, "NCHW");
+    close(st.mean, rs.mean, 1e-4 * (1 + offset * 1e-3), 1e-5, "mean", shape, "NCHW");
+    close(st.var, rs.var, 2e-4, 1e-4, "var", shape, "NCHW");
+  }
+});
+
 test("rows longer than one 4096-value block, and many channels-last blocks", () => {
   checkAll("NCHW", 2, 3, 5250, 5);   // two blocks per (n, c) row
   checkAll("NCL", 1, 2, 8193, 6);    // block tail of one value
