@@ -1,4 +1,4 @@
-// SVG chart of one shape's results from a bench JSON (issue 3's format), written by hand: no
+// SVG chart of one shape's results from a bench JSON (bench/README.md has its format), written by hand: no
 // dependencies. Horizontal bars of GB/s on a log scale, one group per op, one bar per system,
 // with the memory ceiling (wasm SIMD copy, or read for statistics) as a dashed line per group.
 //

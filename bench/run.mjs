@@ -1,5 +1,5 @@
 // npm run bench: simdnorm (zero-copy and copy paths) against plain JS, tfjs (wasm, cpu),
-// onnxruntime (web, node) and the memory ceiling (wasm SIMD copy / read), issue 3.
+// onnxruntime (web, node) and the memory ceiling (wasm SIMD copy / read).
 //
 //   npm run bench                       full run (every op × shape × system, cold start), < 10 min
 //   npm run bench -- --quick            (8,64,56,56) NCHW, stats + batch norm, no tfjs-cpu, < 1 min

@@ -5,7 +5,7 @@
 //
 //   node bench/workers.mjs [--workers 2] [--values 8388608] [--reps 30] [--layout NCHW] [--json FILE]
 //
-// Target (issue 5): statistics on ≥ 8M values with 2 workers ≥ 1.7× one thread.
+// Target: statistics on ≥ 8M values with 2 workers ≥ 1.7× one thread.
 import * as api from "../dist/index.js";
 import { randomArray } from "../test/reference.mjs";
 import { writeFileSync } from "node:fs";

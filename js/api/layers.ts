@@ -33,10 +33,11 @@ export interface NormLayerOptions {
   eps?: number;
 }
 
-type Mode = "training" | "eval";
+/** Which forward a layer ran last (its backward must match). */
+type LayerMode = "training" | "eval";
 
 interface Saved {
-  mode: Mode;
+  mode: LayerMode;
   x: TensorLike;
   shape: number[];
   layout: Layout;
@@ -109,7 +110,7 @@ export abstract class NormLayer {
   protected pending(name: string): Saved {
     const s = this.saved;
     if (!s) throw new Error(`${name}.backward: no forward to differentiate — call forward(x) first (each forward allows one backward)`);
-    const mode: Mode = this.training ? "training" : "eval";
+    const mode: LayerMode = this.training ? "training" : "eval";
     if (s.mode !== mode) throw new Error(`${name}.backward in ${mode} mode after a forward in ${s.mode} mode: the gradient depends on the mode — call backward before train()/eval(), or run forward again`);
     return s;
   }
