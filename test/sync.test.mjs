@@ -123,6 +123,9 @@ test("shared transport: tensors in the shared memory are read in place, outputs 
   const { shape, x, dy } = batch("NHWC", [4, 4], 3, 10, 31);
   const half = x.length / 2, sh = [4, 1, 10, 3];
   const a = api.tensor(sh, "NHWC", x.subarray(0, half)), b = api.tensor(sh, "NHWC", x.subarray(half));
+  const held = api.memoryStats().allocatedBytes;
+  await p.syncPartialStats([{ x: a }, { x: b }]);
+  assert.is(api.memoryStats().allocatedBytes, held, "statistics of tensor shards allocate nothing that stays");
   const r = await p.syncBatchNormTrain([{ x: a }, { x: b }], {});
   assert.ok(r.ys[0] instanceof api.Tensor && r.ys[1] instanceof api.Tensor, "ys are tensors");
   const ref = api.batchNormTrain(x, { shape, layout: "NHWC" });

@@ -231,7 +231,8 @@ export class WorkerPool {
   // ---- ops as phases ----
 
   private runStats(op: Op, plan: Plan): Promise<Float64Array> {
-    return this.withMemory(plan, (mem) => this.phase(op, mem, plan, "stats", false, () => ({})));
+    // Statistics write no outputs (a shard plan names one per shard, for the ops that do).
+    return this.withMemory({ ...plan, outs: [] }, (mem) => this.phase(op, mem, plan, "stats", false, () => ({})));
   }
 
   private runTrain(op: Op, plan: Plan, o: SyncTrainOptions) {
