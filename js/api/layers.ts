@@ -44,6 +44,7 @@ interface Saved {
   [k: string]: unknown;
 }
 
+/** @internal */
 export function knownLayout(l: string): Layout {
   if (!Object.prototype.hasOwnProperty.call(LAYOUTS, l)) throw new Error(`unknown layout "${l}": expected one of ${Object.keys(LAYOUTS).join(", ")}`);
   return l as Layout;
@@ -52,6 +53,7 @@ export function knownLayout(l: string): Layout {
 /**
  * Shape/layout of x: given ones win, a Tensor brings its own, else `layout`; an NC Float32Array
  * needs no shape ([len/C, C]).
+ * @internal
  */
 export function placement(x: unknown, C: number, o: ShapeOptions, layout: Layout): ShapeOptions {
   const l = o.layout ?? (x instanceof Tensor ? x.layout : layout);

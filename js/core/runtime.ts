@@ -4,6 +4,7 @@ import wasmBytes from "../../build/simdnorm.wasm";
 import { warmUp, warmBytes, type Kernels } from "./kernel-table";
 import { Heap } from "./heap";
 
+/** @internal */
 export interface Runtime {
   kernels: Kernels;
   heap: Heap;
@@ -131,7 +132,7 @@ export function init(opts: InitOptions = {}): Promise<void> {
   return pending as unknown as Promise<void>;
 }
 
-/** The loaded runtime; throws a clear error before init(). */
+/** @internal The loaded runtime; throws a clear error before init(). */
 export function rt(): Runtime {
   if (!current) throw new Error("simdnorm is not initialized: call `await init()` first");
   return current;

@@ -21,6 +21,7 @@ const DEFAULT_SPLIT: Record<SplitOp, number> = {
 /**
  * The threshold of every whole-tensor op: `minSplit` for all when given, else the defaults
  * (shared memory) or never (message passing: the copies cost as much as the op).
+ * @internal
  */
 export function splitThresholds(transport: TransportName, minSplit: number | undefined): Readonly<Record<SplitOp, number>> {
   const t = {} as Record<SplitOp, number>;
@@ -28,29 +29,31 @@ export function splitThresholds(transport: TransportName, minSplit: number | und
   return Object.freeze(t);
 }
 
-/** A user input array of an op. */
+/** @internal A user input array of an op. */
 export interface Input { name: string; arr: TensorLike; len: number; }
 
-/** An output of an op: where it goes (user) or how to make it. */
+/** @internal An output of an op: where it goes (user) or how to make it. */
 export interface OutSpec { name: string; len: number; shape: number[]; layout: Layout; asTensor: boolean; user?: TensorLike; }
 
 /**
  * A part of an op: `size` values from offset `off` of inputs `x` and `dy` (indices into the op's
  * inputs, −1: none) and of output `out`, with its shape, run on worker `slot` (−1: an empty
  * shard, no worker).
+ * @internal
  */
 export interface Part {
   shape: number[]; layout: Layout; size: number;
   x: number; dy: number; out: number; off: number; slot: number;
 }
 
-/** A planned op: its channels, parts, inputs, outputs and (sync backward) value count per channel. */
+/** @internal A planned op: its channels, parts, inputs, outputs and (sync backward) value count per channel. */
 export interface Plan { C: number; parts: Part[]; inputs: Input[]; outs: OutSpec[]; count: number; }
 
 /**
  * One tensor split by rows into at most `workers` parts when it holds at least `min` values, or
  * null: run on the calling thread. Input 0 is x, input 1 dy (when given); output 0 is `out` of
  * an op that writes one (`writes`). The caller checks dy and out.
+ * @internal
  */
 export function splitRows(g: Geometry, workers: number, min: number, x: TensorLike, extra: { dy?: TensorLike; out?: TensorLike; writes: boolean }): Plan | null {
   if (workers < 2 || g.size < min) return null;
@@ -75,7 +78,7 @@ export function splitRows(g: Geometry, workers: number, min: number, x: TensorLi
   return { C: g.C, parts, inputs, outs, count: g.N * g.S };
 }
 
-/** Shards of a synchronized op, checked (same channels and layout): shard i on worker i mod size, empty shards on none. */
+/** @internal Shards of a synchronized op, checked (same channels and layout): shard i on worker i mod size, empty shards on none. */
 export function shardPlan(shards: { x: TensorLike; shape?: number[]; out?: TensorLike; dy?: TensorLike }[], layout: Layout | undefined, backward: boolean, workers: number): Plan {
   if (!Array.isArray(shards) || shards.length === 0) throw new Error(`shards must be a non-empty array of { x, shape }, got ${Array.isArray(shards) ? "an empty array" : typeof shards}`);
   const inputs: Input[] = [];

@@ -27,6 +27,7 @@ export class WorkerPoolError extends Error {
 /** State of one worker place: "broken" slots are replaced before the next op. */
 export type SlotState = "starting" | "ready" | "broken" | "closed";
 
+/** @internal */
 export type Reply = Record<string, unknown>;
 interface Pending { resolve(r: Reply): void; reject(e: Error): void; }
 
@@ -34,7 +35,7 @@ interface Pending { resolve(r: Reply): void; reject(e: Error): void; }
 const WARMUP_ARENA = 64 * 1024;
 const START_TIMEOUT = 30_000;
 
-/** One worker place in the pool; its thread is replaced when it fails. */
+/** @internal One worker place in the pool; its thread is replaced when it fails. */
 export class Slot {
   host: HostWorker | null = null;
   state: SlotState = "starting";
@@ -48,7 +49,7 @@ export class Slot {
   constructor(readonly index: number) {}
 }
 
-/** The pool's slots and the messages to their threads. */
+/** @internal The pool's slots and the messages to their threads. */
 export class Threads {
   readonly all: Slot[];
   closed = false;
