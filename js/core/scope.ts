@@ -24,7 +24,7 @@ export class Scope {
   private readonly useStage: boolean;
 
   /**
-   * `stage: false` for a scope that outlives a synchronous call (the worker pool's staging, held
+   * `stage: false` for a scope that outlives a synchronous call (the worker pool's op memory, held
    * across awaits): the stage is released last-in first-out, which only synchronous calls
    * guarantee, so such a scope takes its temporaries from the heap.
    */

@@ -75,6 +75,13 @@ export type PhaseResult<K extends Phase> = PhaseTypes[K][2];
 
 const geo = (p: WorkPart) => ({ shape: p.shape, layout: p.layout });
 
+/** A new f64 array of len values with every reply folded in, in order. */
+function foldReplies<R>(replies: R[], len: number, into: (acc: Float64Array, r: R) => void): Float64Array {
+  const acc = new Float64Array(len);
+  for (const r of replies) into(acc, r);
+  return acc;
+}
+
 /** acc += v, elementwise; returns acc. */
 function addInto(acc: Float64Array, v: ArrayLike<number>): Float64Array {
   for (let i = 0; i < acc.length; i++) acc[i] += v[i];
@@ -92,11 +99,7 @@ export const PHASES: { [K in Phase]: PhaseDef<PhaseParams<K>, PhaseReply<K>, Pha
       }
       return { partials: acc! };
     },
-    combine(replies, C) {
-      const acc = new Float64Array(3 * C);
-      for (const r of replies) mergePartials(acc, r.partials);
-      return acc;
-    },
+    combine: (replies, C) => foldReplies(replies, 3 * C, (acc, r) => mergePartials(acc, r.partials)),
   },
 
   normalize: {
@@ -132,11 +135,7 @@ export const PHASES: { [K in Phase]: PhaseDef<PhaseParams<K>, PhaseReply<K>, Pha
       for (const p of parts) addInto(sums, backwardPartials(p.x, p.dy!, { ...geo(p), saveMean: P.saveMean }));
       return { sums };
     },
-    combine(replies, C) {
-      const sums = new Float64Array(2 * C);
-      for (const r of replies) addInto(sums, r.sums);
-      return sums;
-    },
+    combine: (replies, C) => foldReplies(replies, 2 * C, (acc, r) => addInto(acc, r.sums)),
   },
 
   backward: {
@@ -155,10 +154,9 @@ export const PHASES: { [K in Phase]: PhaseDef<PhaseParams<K>, PhaseReply<K>, Pha
       }
       return { outs, dgamma, dbeta };
     },
-    combine(replies, C) {
-      const dg = new Float64Array(C), db = new Float64Array(C);
-      for (const r of replies) { addInto(dg, r.dgamma); addInto(db, r.dbeta); }
-      return { dgamma: Float32Array.from(dg), dbeta: Float32Array.from(db) };
-    },
+    combine: (replies, C) => ({
+      dgamma: Float32Array.from(foldReplies(replies, C, (acc, r) => addInto(acc, r.dgamma))),
+      dbeta: Float32Array.from(foldReplies(replies, C, (acc, r) => addInto(acc, r.dbeta))),
+    }),
   },
 };
