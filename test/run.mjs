@@ -1,5 +1,6 @@
 // npm test: builds if needed, runs every test/**/*.test.mjs file (uvu) in its own process, then
-// the browser tests (test/browser/run.mjs; skipped with a message when Chromium is missing,
+// the runtime matrix (test/runtimes/run.mjs: Node 18–24, Deno, Bun, workerd; skipped per missing
+// binary, unless CI=true; --no-runtimes skips it), then the browser tests (test/browser/run.mjs; skipped with a message when Chromium is missing,
 // unless CI=true), and ends with one plain line "N passed, N failed". Exit 1 on any failure.
 import { spawnSync } from "node:child_process";
 import { readdirSync, existsSync, statSync } from "node:fs";
@@ -21,7 +22,7 @@ function find(dir) {
   const out = [];
   for (const f of readdirSync(dir)) {
     const p = join(dir, f);
-    if (statSync(p).isDirectory()) { if (f !== "browser" && f !== "golden") out.push(...find(p)); }
+    if (statSync(p).isDirectory()) { if (f !== "browser" && f !== "golden" && f !== "node_modules") out.push(...find(p)); }
     else if (f.endsWith(".test.mjs")) out.push(p);
   }
   return out.sort();
@@ -46,6 +47,19 @@ for (const f of files) {
   console.log(`${total === ok ? "✔" : "✘"} ${name}: ${ok}/${total} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   if (total !== ok) console.log(out.split("\n").filter((l) => !/^\s*$/.test(l)).slice(-60).join("\n"));
 }
+
+// Runners that report their own "<name>: N passed, N failed" line (each skips with a note when
+// its tools are missing, and fails then under CI=true).
+function runRunner(script, name) {
+  const r = spawnSync(process.execPath, [script], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });
+  const out = (r.stdout || "") + (r.stderr || "");
+  process.stdout.write(out);
+  const m = new RegExp(`${name}: (\\d+) passed, (\\d+) failed`).exec(out);
+  if (m) { passed += +m[1]; failed += +m[2]; }
+  if (!m || (r.status !== 0 && !+m[2])) { failed++; console.log(`✘ ${relative(root, script)}: exit ${r.status}${m ? "" : " without a result line"}`); }
+}
+const noRuntimes = args.includes("--no-runtimes") || process.env.SIMDNORM_NO_RUNTIMES === "1";
+if (!noRuntimes && !filter) runRunner(join(here, "runtimes/run.mjs"), "runtimes");
 
 const browserRunner = join(here, "browser/run.mjs");
 if (!noBrowser && !filter && existsSync(browserRunner)) {
