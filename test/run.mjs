@@ -1,6 +1,8 @@
 // npm test: builds if needed, runs every test/**/*.test.mjs file (uvu) in its own process, then
 // the runtime matrix (test/runtimes/run.mjs: Node 18–24, Deno, Bun, workerd; skipped per missing
-// binary, unless CI=true; --no-runtimes skips it), then the browser tests (test/browser/run.mjs; skipped with a message when Chromium is missing,
+// binary, unless CI=true; --no-runtimes skips it), the consumer tests (test/consumers/run.mjs:
+// the packed tarball installed and used from ESM, CommonJS, tsc, a browser bundle; attw, publint;
+// --no-consumers skips them), then the browser tests (test/browser/run.mjs; skipped with a message when Chromium is missing,
 // unless CI=true), and ends with one plain line "N passed, N failed". Exit 1 on any failure.
 import { spawnSync } from "node:child_process";
 import { readdirSync, existsSync, statSync } from "node:fs";
@@ -60,6 +62,8 @@ function runRunner(script, name) {
 }
 const noRuntimes = args.includes("--no-runtimes") || process.env.SIMDNORM_NO_RUNTIMES === "1";
 if (!noRuntimes && !filter) runRunner(join(here, "runtimes/run.mjs"), "runtimes");
+const noConsumers = args.includes("--no-consumers") || process.env.SIMDNORM_NO_CONSUMERS === "1";
+if (!noConsumers && !filter) runRunner(join(here, "consumers/run.mjs"), "consumers");
 
 const browserRunner = join(here, "browser/run.mjs");
 if (!noBrowser && !filter && existsSync(browserRunner)) {
