@@ -64,6 +64,10 @@ async function makeProject() {
   const goldenDir = join(ROOT, "test/golden");
   const cases = readdirSync(goldenDir).filter((f) => f.endsWith(".json")).sort().map((file) => ({ file, json: JSON.parse(readFileSync(join(goldenDir, file), "utf8")) }));
   writeFileSync(join(project, "cases.json"), JSON.stringify(cases));
+  // The README's Cloudflare Workers example, as written (run by the worker's test()).
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const example = /```js\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf("**Cloudflare Workers**")))?.[1];
+  writeFileSync(join(project, "readme-example.js"), example ?? 'throw new Error("README.md has no Cloudflare Workers example");\n');
   const common = { bundle: true, platform: "neutral", target: "es2020", logLevel: "error", absWorkingDir: project, external: ["simdnorm", "simdnorm/*", "node:*"] };
   await esbuild.build({ ...common, entryPoints: [join(HERE, "probe.mjs")], outfile: join(project, "probe.mjs"), format: "esm", target: "es2022", define: { __CJS__: "false" } });
   await esbuild.build({ ...common, entryPoints: [join(HERE, "probe.mjs")], outfile: join(project, "probe.cjs"), format: "cjs", define: { __CJS__: "true" } });
@@ -83,7 +87,7 @@ async function makeProject() {
   // cases.json and simdnorm resolve from the project (from this folder, `simdnorm` would be the
   // repository itself: a package may import itself by name).
   const fromProject = { name: "from-project", setup(b) {
-    b.onResolve({ filter: /^\.\/cases\.json$/ }, () => ({ path: join(project, "cases.json") }));
+    b.onResolve({ filter: /^\.\/(cases\.json|readme-example\.js)$/ }, (a) => ({ path: join(project, a.path) }));
     b.onResolve({ filter: /^simdnorm$/ }, (a) => (a.pluginData === "inner" ? undefined : b.resolve(a.path, { resolveDir: project, kind: a.kind, pluginData: "inner" })));
   } };
   const meta = await esbuild.build({ ...common, external: [], entryPoints: [join(HERE, "workerd-entry.mjs")], outfile: join(project, "worker.js"), format: "esm", conditions: ["workerd", "worker", "browser"], mainFields: ["browser", "module", "main"], metafile: true, plugins: [fromProject, wasmModules] });
