@@ -2,7 +2,7 @@
 // the runtime matrix (test/runtimes/run.mjs: Node 18–24, Deno, Bun, workerd; skipped per missing
 // binary, unless CI=true; --no-runtimes skips it), the consumer tests (test/consumers/run.mjs:
 // the packed tarball installed and used from ESM, CommonJS, tsc, a browser bundle; attw, publint;
-// --no-consumers skips them), then the browser tests (test/browser/run.mjs; skipped with a message when Chromium is missing,
+// --no-consumers skips them), then the browser tests in Chromium and in Firefox ESR (test/browser/run.mjs; skipped with a message when Chromium is missing,
 // unless CI=true), and ends with one plain line "N passed, N failed". Exit 1 on any failure.
 import { spawnSync } from "node:child_process";
 import { readdirSync, existsSync, statSync } from "node:fs";
@@ -74,6 +74,9 @@ if (!noBrowser && !filter && existsSync(browserRunner)) {
   if (m) { passed += +m[1]; failed += +m[2]; }
   else if (r.status !== 0) failed++;
 }
+
+// Firefox ESR (test/browser/run-firefox.mjs): the same pages; skipped without Firefox unless CI=true.
+if (!noBrowser && !filter && existsSync(join(here, "browser/run-firefox.mjs"))) runRunner(join(here, "browser/run-firefox.mjs"), "firefox");
 
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

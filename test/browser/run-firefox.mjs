@@ -21,7 +21,10 @@ if (!exe) {
   if (ci) { failed++; log('firefox tests FAILED: Firefox not found — CI=true requires them (run .ci/install-firefox.sh)'); }
   else log('firefox tests skipped: Firefox not found (install it: apt-get install firefox-esr)');
 } else {
-  const selected = filter.length ? PAGES.filter((p) => filter.some((f) => p.name.includes(f))) : PAGES;
+  // The pool tests inside a module Web Worker hang in Firefox (test/browser/README.md, Firefox):
+  // the sync pages run their page half only here.
+  const pages = PAGES.map((p) => (p.path.includes('/sync.html') ? { ...p, name: `${p.name.replace('page + worker', 'page only')}`, path: `${p.path}?page-only` } : p));
+  const selected = filter.length ? pages.filter((p) => filter.some((f) => p.name.includes(f))) : pages;
   const server = await startServer();
   try {
     const t = performance.now();
@@ -31,7 +34,7 @@ if (!exe) {
         const missing = (page.requires ?? []).filter((f) => !fs.existsSync(path.join(PROJECT_ROOT, f)));
         if (missing.length) { failed++; log(`FAIL ${page.name}: missing ${missing.join(', ')} (build first: npm run build)`); continue; }
         try {
-          const r = await runPageFirefox(browser, server.url + page.path, { timeoutMs: page.timeoutMs ?? 60_000 });
+          const r = await runPageFirefox(browser, server.url + page.path, { timeoutMs: Number(process.env.BROWSER_PAGE_TIMEOUT_MS) || (page.timeoutMs ?? 60_000) });
           passed += r.passed; failed += r.failed;
           if (!r.passed && !r.failed) failed++;
           log(`${r.failed || !r.passed ? 'FAIL' : 'ok  '} ${page.name}: ${r.passed} passed, ${r.failed} failed (${r.ms} ms)`);

@@ -47,7 +47,11 @@ function runsFor(rt) {
 function version(rt) {
   const r = spawnSync(rt.bin, ["--version"], { encoding: "utf8", env: childEnv() });
   const out = (r.stdout || "").trim().split("\n")[0];
-  return rt.kind === "deno" ? out.replace(/^deno\s+/, "").split(" ")[0] : rt.kind === "workerd" ? out.replace(/^workerd\s+/, "") : out.replace(/^v/, "");
+  if (rt.kind === "workerd") {
+    const npmVersion = JSON.parse(readFileSync(join(ROOT, "node_modules/@cloudflare/workerd-linux-64/package.json"), "utf8")).version;
+    return `${out.replace(/^workerd\s+/, "")} (npm ${npmVersion})`;
+  }
+  return rt.kind === "deno" ? out.replace(/^deno\s+/, "").split(" ")[0] : out.replace(/^v/, "");
 }
 
 function childEnv() {
