@@ -4,7 +4,8 @@
 // registry. In each: the smoke test and every golden case (checks.mjs), loaded the way the
 // runtime resolves `simdnorm` itself (ESM; CommonJS too where the runtime has require), and
 // the worker pool's golden shard cases where the runtime has threads. workerd runs a bundled
-// worker under `workerd test`, bundled as wrangler does (conditions workerd, worker, browser).
+// worker under `workerd test`, bundled as wrangler does (conditions workerd, worker, browser),
+// plus a control: the default entry there must be refused ("Wasm code generation disallowed").
 //
 //   node test/runtimes/run.mjs             every runtime found
 //   node test/runtimes/run.mjs deno bun    only these (ids: node18 node20 node22 node24 deno bun workerd)
@@ -40,7 +41,7 @@ function runsFor(rt) {
     case "node": return [{ name: "esm", argv: ["probe.mjs", "checks"] }, { name: "cjs", argv: ["probe.cjs", "checks"] }, { name: "pool", argv: ["probe.mjs", "pool"] }];
     case "bun": return [{ name: "esm", argv: ["probe.mjs", "checks"] }, { name: "cjs", argv: ["probe.cjs", "checks"] }, { name: "pool", argv: ["probe.mjs", "pool"] }];
     case "deno": return [{ name: "esm", argv: ["run", "-A", "probe.mjs", "checks"] }, { name: "cjs", argv: ["run", "-A", "probe.cjs", "checks"] }, { name: "pool", argv: ["run", "-A", "probe.mjs", "pool"] }];
-    case "workerd": return [{ name: "esm", argv: ["test", "config.capnp"] }];
+    case "workerd": return [{ name: "esm", argv: ["test", "config.capnp"] }, { name: "control", argv: ["test", "config-bytes.capnp"] }];
   }
 }
 
@@ -109,7 +110,16 @@ async function makeProject() {
     ");",
     "",
   ].join("\n"));
-  return { project, workerdEntry: workerdEntry ? workerdEntry.replace(/^.*node_modules\/simdnorm\//, "") : "?", packed };
+  // The control worker: the default entry, bundled with the bundler's default conditions.
+  const control = await esbuild.build({ ...common, external: [], entryPoints: [join(HERE, "workerd-bytes-entry.mjs")], outfile: join(project, "worker-bytes.js"), format: "esm", metafile: true, plugins: [fromProject] });
+  const controlEntry = Object.keys(control.metafile.inputs).find((p) => p.includes("node_modules/simdnorm/"));
+  writeFileSync(join(project, "config-bytes.capnp"), [
+    'using Workerd = import "/workerd/workerd.capnp";',
+    "const config :Workerd.Config = (services = [ (name = \"main\", worker = .w) ]);",
+    'const w :Workerd.Worker = (modules = [ (name = "worker.js", esModule = embed "worker-bytes.js") ], compatibilityDate = "2025-01-01");',
+    "",
+  ].join("\n"));
+  return { project, controlEntry: controlEntry ? controlEntry.replace(/^.*node_modules\/simdnorm\//, "") : "?", workerdEntry: workerdEntry ? workerdEntry.replace(/^.*node_modules\/simdnorm\//, "") : "?", packed };
 }
 
 function parseResult(out) {
@@ -153,7 +163,7 @@ export async function runMatrix({ only = [], verbose = false, ci = process.env.C
     log(`runtimes: ${passed} passed, ${failed + 1} failed`);
     return { passed, failed: failed + 1 };
   }
-  const { project, workerdEntry } = made;
+  const { project, workerdEntry, controlEntry } = made;
   log(`runtimes: packed and unpacked into ${project} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const rows = [];
   for (const rt of present) {
@@ -177,8 +187,8 @@ export async function runMatrix({ only = [], verbose = false, ci = process.env.C
       passed += ok; failed += bad + (empty ? 1 : 0); row.passed += ok; row.failed += bad + (empty ? 1 : 0);
       // workerd: the test() handler throws when a check failed; a clean exit must agree.
       if (rt.kind === "workerd" && (r.status !== 0) !== (bad > 0)) { failed++; row.failed++; log(`FAIL ${rt.label}: exit ${r.status} with ${bad} failed checks`); }
-      const entry = rt.kind === "workerd" ? workerdEntry : entryName(res.entry);
-      if (run.name !== "pool") row.entries.push(`${entry} (${run.name === "cjs" ? "require" : "import"})`);
+      const entry = run.name === "control" ? controlEntry : rt.kind === "workerd" ? workerdEntry : entryName(res.entry);
+      if (run.name !== "pool" && run.name !== "control") row.entries.push(`${entry} (${run.name === "cjs" ? "require" : "import"})`);
       if (run.name === "pool") { row.shared = res.transport === "shared"; row.pool = res.transport; }
       log(`${bad || empty ? "FAIL" : "ok  "} ${rt.label} ${ver} ${run.name}: ${ok} passed, ${bad} failed${empty ? " — ran no checks" : ""}; entry ${entry}${run.name === "pool" ? `; transport ${res.transport ?? "none"}` : ""} (${(ms / 1000).toFixed(1)} s)`);
       for (const x of results) if (!x.ok || verbose) log(`     ${x.ok ? "✓" : "✗"} ${x.name}${x.ok ? "" : `: ${x.message}`}`);
