@@ -1,11 +1,11 @@
 // npm run bench: simdnorm (zero-copy and copy paths) against plain JS, tfjs (wasm, cpu),
-// onnxruntime (web, node) and the memory ceiling (wasm SIMD copy / read), issue 3.
+// onnxruntime (web, node) and the memory ceiling (wasm SIMD copy / read).
 //
 //   npm run bench                       full run (every op × shape × system, cold start), < 10 min
 //   npm run bench -- --quick            (8,64,56,56) NCHW, stats + batch norm, no tfjs-cpu, < 1 min
 //   npm run bench -- --matrix           coverage matrix: op × layout × C × size, % of the ceiling
 //                                       (bench/matrix.mjs; --matrix --quick: 1 Mi values only)
-//   npm run bench -- --json FILE        also write the issue's JSON (and FILE's .details.json)
+//   npm run bench -- --json FILE        also write the bench JSON (and FILE's .details.json)
 //   npm run bench -- --save             write bench/results/ (bench.json, details, results.md,
 //                                       targets.md, chart.svg); --quick saves to bench/results/quick/
 //   options: --ops stats,bn_train  --shapes 0,5 (indices into the shape list)  --systems a,b
@@ -25,22 +25,23 @@ import { loadCeilingOn } from './ceiling/index.mjs';
 import { runColdStart } from './peers/coldstart.mjs';
 import { createSimdnorm, COPIES } from './lib/simdnorm.mjs';
 import { interleaved, median } from './lib/timing.mjs';
+import { parseArgs } from './lib/cli.mjs';
 import { environment } from './lib/env.mjs';
 import { writeReports, HEADLINE, printSummary } from './lib/report.mjs';
 import { PEERS } from './peers/index.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const flag = (k) => args.includes(k);
-const opt = (k) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : undefined; };
-const list = (k) => opt(k)?.split(',').map((s) => s.trim()).filter(Boolean);
-
-if (flag('--matrix')) {
-  // The coverage matrix (op × layout × C × size, % of ceiling) is its own script; see bench/matrix.mjs.
+if (process.argv.includes('--matrix')) {
+  // The coverage matrix (op × layout × C × size, % of ceiling) is its own script with its own
+  // options; see bench/matrix.mjs.
   await import('./matrix.mjs');
   await new Promise((resolve) => process.stdout.write('', resolve));
   process.exit(0);
 }
+const { opts } = parseArgs(process.argv.slice(2), { quick: false, save: false, 'no-cold': false, json: '', ops: '', shapes: '', systems: '', rounds: '' });
+const flag = (k) => opts[k.slice(2)];
+const opt = (k) => opts[k.slice(2)] || undefined;
+const list = (k) => opt(k)?.split(',').map((s) => s.trim()).filter(Boolean);
 
 const QUICK = flag('--quick');
 /** The ≥ 64 MiB tensor: 16·64·128·128 float32 = 64 MiB, twice this machine's L3 on its own. */
