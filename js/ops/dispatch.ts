@@ -118,12 +118,14 @@ export function backwardDx(s: Scope, v: View3, x: number, dy: number, dx: number
 export type OpKind = "stats" | "forward" | "backward";
 
 /**
- * Bytes of temporaries an op call of `kind` may take for a view (for Scope.commit): one shared
+ * Bytes of temporaries an op call of `kind` (any op when absent) may take for a view (for
+ * Scope.commit, and the worker pool's arenas): one shared
  * kernel scratch (O(C), see clScratchBytes), per-pseudo-channel triples, pairs and repeated
  * parameters, the callers' own per-channel arrays (≤ 36 bytes a channel; statistics callers add
  * their 24 themselves) and 4 KiB.
  */
-export function tempBytes(v: View3, kind: OpKind = "backward"): number {
+export function tempBytes(v: View3, kind?: OpKind): number {
+  if (kind === undefined) return Math.max(tempBytes(v, "forward"), tempBytes(v, "backward")); // any op
   const md = mode(v);
   const own = kind === "stats" ? 0 : 36 * v.C;
   if (md.kind === "cf") return own + (kind === "backward" ? 16 * v.C : 0) + 4096;
