@@ -54,6 +54,8 @@ const up4 = (L: number): number => (L + 3) & ~3;
 
 const cf = (V: number): Dims[] => [{ N: 1, C: 2, S: V / 2 }];
 const cl = (V: number): Dims[] => [{ R: V / 8, C: 8 }];
+/** …and C = 3 (RGB), whose 12-value-period loops are functions of their own in normalize, dx and the backward sums. */
+const clRgb = (V: number): Dims[] => [...cl(V), { R: V / 8, C: 3 }];
 const lnCl = (): Dims[] => [{ R: 5, C: 8 }];
 const lnCf = (): Dims[] => [{ N: 1, C: 2, S: 20 }];
 
@@ -61,11 +63,11 @@ export const KERNEL_TABLE = {
   bn_stats_f32_cf: { args: ["N", "C", "S", "x", "acc"], warm: cf, doc: "merge per-channel (count, mean, M2) of (N, C, S) into acc" },
   bn_stats_f32_cl: { args: ["R", "C", "x", "acc", "scratch"], warm: cl, scratch: (d, L) => 12 * up4(L(d.C)) + 16 * d.C, doc: "merge per-channel (count, mean, M2) of R rows of C into acc" },
   bn_normalize_f32_cf: { args: ["N", "C", "S", "x", "m", "scale", "shift", "y"], warm: cf, doc: "y = (x − m)·scale + shift per channel" },
-  bn_normalize_f32_cl: { args: ["R", "C", "x", "m", "scale", "shift", "y", "scratch"], warm: (V) => [...cl(V), { R: 5, C: 3 }], scratch: (d, L) => 12 * up4(L(d.C)), doc: "y = (x − m)·scale + shift per channel" },
+  bn_normalize_f32_cl: { args: ["R", "C", "x", "m", "scale", "shift", "y", "scratch"], warm: clRgb, scratch: (d, L) => 12 * up4(L(d.C)), doc: "y = (x − m)·scale + shift per channel" },
   bn_backward_reduce_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "acc"], warm: cf, doc: "merge per-channel (Σdy, Σdy·(x − m)) into acc" },
-  bn_backward_reduce_f32_cl: { args: ["R", "C", "x", "dy", "m", "acc", "scratch"], warm: cl, scratch: (d, L) => 12 * up4(L(d.C)), doc: "merge per-channel (Σdy, Σdy·(x − m)) into acc" },
+  bn_backward_reduce_f32_cl: { args: ["R", "C", "x", "dy", "m", "acc", "scratch"], warm: clRgb, scratch: (d, L) => 12 * up4(L(d.C)), doc: "merge per-channel (Σdy, Σdy·(x − m)) into acc" },
   bn_backward_dx_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "k", "c1", "c0", "dx"], warm: cf, doc: "dx = dy·k + (x − m)·c1 + c0 per channel" },
-  bn_backward_dx_f32_cl: { args: ["R", "C", "x", "dy", "m", "k", "c1", "c0", "dx", "scratch"], warm: cl, scratch: (d, L) => 16 * up4(L(d.C)), doc: "dx = dy·k + (x − m)·c1 + c0 per channel" },
+  bn_backward_dx_f32_cl: { args: ["R", "C", "x", "dy", "m", "k", "c1", "c0", "dx", "scratch"], warm: clRgb, scratch: (d, L) => 16 * up4(L(d.C)), doc: "dx = dy·k + (x − m)·c1 + c0 per channel" },
   bn_fused_train_f32_cf: { args: ["N", "C", "S", "x", "gamma", "beta", "acc", "y", "eps"], warm: cf, doc: "per channel: statistics into acc, then y normalized (second pass from L2)" },
   bn_fused_backward_f32_cf: { args: ["N", "C", "S", "x", "dy", "hi", "lo", "invstd", "gamma", "sums", "dx", "count"], warm: cf, doc: "per channel: (Σdy, Σdy·(x − mean)) into sums, then dx (second pass from L2)" },
   ln_normalize_f32_cl: { args: ["R", "C", "x", "m", "a", "b", "gamma", "beta", "y"], warm: lnCl, doc: "y = ((x − m[r])·a[r] + b[r])·gamma[c] + beta[c]" },
