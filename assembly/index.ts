@@ -7,7 +7,7 @@ export { bn_backward_reduce_f32_cf, bn_backward_reduce_f32_cl, bn_backward_dx_f3
 export { ln_normalize_f32_cl, ln_normalize_f32_cf } from "./ln_normalize";
 export { ln_backward_reduce_f32_cl, ln_backward_reduce_f32_cf, ln_backward_dx_f32_cl, ln_backward_dx_f32_cf } from "./ln_backward";
 export { bn_fused_train_f32_cf, bn_fused_backward_f32_cf } from "./bn_fused";
-export { gn_params_f32 } from "./gn_params";
+export { gn_params_f32, gn_params_finish_f32 } from "./gn_params";
 export { pattern_len } from "./common";
 
 /** First byte JS may allocate: everything above the module's static data. */

@@ -19,9 +19,11 @@ export const ARG_KINDS = {
   m: "param", scale: "param", shift: "param", k: "param", c1: "param", c0: "param", a: "param",
   b: "param", gamma: "param", beta: "param", hi: "param", invstd: "param",
   // Small f64 arrays read.
-  lo: "param64", inv: "param64",
+  lo: "param64", inv: "param64", st: "param64",
   // Small arrays written: f64 accumulators (triples or pairs) and per-(n, c) f32 parameters.
   acc: "acc", sacc: "acc", cacc: "acc", sums: "acc", pm: "acc", ps: "acc", pt: "acc",
+  // …and per-statistic results: f32 mean and its f64 residue, f64 and f32 invstd.
+  mh: "acc", ml: "acc", mi: "acc", mf: "acc",
   // 16-byte aligned scratch of `scratch(d)` bytes.
   scratch: "scratch",
   // Scalars.
@@ -76,6 +78,7 @@ export const KERNEL_TABLE = {
   ln_backward_reduce_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "a", "b", "gamma", "sacc", "cacc", "scratch"], warm: lnCf, scratch: (d) => 8 * Math.min(d.S ?? 1, BLOCK), doc: "per column (Σγdy, Σγdy·(x − m)) written, per channel (Σdy, Σdy·x̂) added" },
   ln_backward_dx_f32_cl: { args: ["R", "C", "x", "dy", "m", "k", "c1", "c0", "gamma", "dx"], warm: lnCl, doc: "dx = γ·dy·k[r] + (x − m[r])·c1[r] + c0[r]" },
   ln_backward_dx_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "k", "c1", "c0", "gamma", "dx"], warm: lnCf, doc: "dx = γ·dy·k[n,s] + (x − m[n,s])·c1[n,s] + c0[n,s]" },
+  gn_params_finish_f32: { args: ["N", "st", "eps", "mh", "ml", "mi", "mf"], warm: () => [{ N: 8, C: 1 }], doc: "per-statistic f32 mean, f64 residue, f64 and f32 invstd from (count, mean, M2) triples" },
   gn_params_f32: { args: ["N", "C", "G", "hi", "lo", "inv", "gamma", "beta", "pm", "ps", "pt"], warm: () => [{ N: 1, C: 8, G: 2 }], doc: "per-(n, c) normalize parameters from per-(n, group) statistics" },
 } as const satisfies Record<string, KernelSpec>;
 

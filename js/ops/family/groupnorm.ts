@@ -41,22 +41,21 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(groupTempBytes(g, G));
-    const fused = instanceFusable(g, G);
+    const fused = instanceFusable(g, G), k = rt().kernels;
     const st = fused ? instanceForwardFused(s, g, xa.ptr, ya.ptr, eps, o.gamma, o.beta) : groupStats(s, g, G, xa.ptr);
-    // mean is also the f32 part of the mean the kernel subtracts; lo the f64 residue.
-    const mean = new Float32Array(K), invstd = new Float32Array(K), inv64 = new Float64Array(K), lo = new Float64Array(K);
-    for (let i = 0; i < K; i++) {
-      const m64 = st[3 * i + 1];
-      inv64[i] = 1 / Math.sqrt(st[3 * i + 2] / st[3 * i] + eps);
-      mean[i] = m64; invstd[i] = inv64[i]; lo[i] = m64 - mean[i];
+    // Per statistic, by a kernel (one statistic per 49 values on 7 × 7 rows: a JS loop cost as
+    // much as the data): the f32 mean (also the part the normalize subtracts), its f64 residue,
+    // invstd in f64 and f32.
+    const mh = s.temp(4 * K), ml = s.temp(8 * K), mi = s.temp(8 * K), mf = s.temp(4 * K);
+    k.gn_params_finish_f32(K, st, eps, mh, ml, mi, mf);
+    if (!fused) {
+      // m, scale, shift per (n, c), built in wasm memory by a kernel (N·C can exceed the data
+      // when S is small: (256, 512) NC has one value per (n, c)).
+      const NC = N * C, pp = s.temp(12 * NC);
+      k.gn_params_f32(N, C, G, mh, ml, mi, s.f32(affineOrIdentity(C, o.gamma, 1)), s.f32(affineOrIdentity(C, o.beta, 0)), pp, pp + 4 * NC, pp + 8 * NC);
+      normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * NC, pp + 8 * NC);
     }
-    if (fused) return { y: s.result(ya), mean, invstd };
-    // m, scale, shift per (n, c), built in wasm memory by a kernel (N·C can exceed the data
-    // when S is small: (256, 512) NC has one value per (n, c)).
-    const NC = N * C, pp = s.temp(12 * NC);
-    rt().kernels.gn_params_f32(N, C, G, s.f32(mean), s.f64(lo), s.f64(inv64),
-      s.f32(affineOrIdentity(C, o.gamma, 1)), s.f32(affineOrIdentity(C, o.beta, 0)), pp, pp + 4 * NC, pp + 8 * NC);
-    normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * NC, pp + 8 * NC);
+    const mean = s.heap.f32(mh, K).slice(), invstd = s.heap.f32(mf, K).slice();
     return { y: s.result(ya), mean, invstd };
   });
 }
