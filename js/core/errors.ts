@@ -54,15 +54,16 @@ export function checkVec(name: string, v: unknown, C: number, unit = "channels")
 /**
  * checkVec, then every element a finite number ≥ min; returns the values to use (number[] → a
  * Float64Array read once, so a getter or Proxy trap cannot change them later in the call).
- * `what` names the kind of values in the message ("variances").
+ * `what` names the kind of values in the message ("variances"); `label` the array in it
+ * ("running_var[1] is negative", PyTorch's name, for runningVar).
  */
-export function finiteVec(name: string, v: unknown, C: number, min = -Infinity, what = "values", unit = "channels"): Float32Array | Float64Array {
-  const a = numVec(name, v, C, unit);
+export function finiteVec(name: string, v: unknown, C: number, min = -Infinity, what = "values", label = name): Float32Array | Float64Array {
+  const a = numVec(name, v, C);
   for (let i = 0; i < C; i++) {
     const e = a[i];
     if (!(e >= min && e < Infinity)) {
       const is = Number.isNaN(e) ? "NaN" : e < min && e > -Infinity ? `negative (${e})` : String(e);
-      throw new Error(`${name}[${i}] is ${is}: ${name} must hold finite ${what}${min > -Infinity ? ` ≥ ${min}` : ""}`);
+      throw new Error(`${label}[${i}] is ${is}: ${name} must hold finite ${what}${min > -Infinity ? ` ≥ ${min}` : ""}`);
     }
   }
   return a;
@@ -91,7 +92,7 @@ export function affineVec(name: string, v: unknown, C: number): Float32Array | F
 
 /** Running (or given) means and variances: C finite values each, variances ≥ 0. */
 export function statsVecs(C: number, mean: unknown, variance: unknown, names: [string, string]) {
-  return { mean: finiteVec(names[0], mean, C), var: finiteVec(names[1], variance, C, 0, "variances") };
+  return { mean: finiteVec(names[0], mean, C), var: finiteVec(names[1], variance, C, 0, "variances", names[1] === "runningVar" ? "running_var" : names[1]) };
 }
 
 /** Throw when any of the C values of v is negative. */

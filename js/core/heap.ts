@@ -152,6 +152,9 @@ export class Heap {
    * module's own scratch): the only places a caller's view of wasm memory may point to.
    */
   inLiveBlock(ptr: number, bytes: number): boolean {
+    // A worker's arena heap cannot see the owner's allocations; its views come from the pool,
+    // which checked them on the owning thread.
+    if (this.limit !== undefined) return ptr + bytes <= this.buf.byteLength;
     if (!this.starts) this.starts = Array.from(this.used.keys()).sort((a, b) => a - b);
     const st = this.starts;
     let lo = 0, hi = st.length;

@@ -1,7 +1,7 @@
 // One validator per batch-norm op's options, used by the function, its layer object and the
 // worker pool: each reads the options once (a plain copy, before anything is allocated) and
 // returns the checked values the op then uses, never the caller's objects again.
-import { checkFinite, checkInteger, numVec, finiteVec, affineVec, readOptions, fmt } from "../core/errors";
+import { checkFinite, checkInteger, numVec, affineVec, statsVecs, readOptions, fmt } from "../core/errors";
 import { typedKind, typedLength } from "../core/typed";
 import { convention, type ConventionInfo } from "./conventions";
 
@@ -58,6 +58,12 @@ export function checkGlobalSums(C: number, v: unknown, count: unknown): { sums: 
   return { sums: p, count: checkFinite("count", count, 1) };
 }
 
+/** Running mean and variance (C finite values each, variances ≥ 0). */
+function runningStats(C: number, rm: unknown, rv: unknown) {
+  const { mean, var: v } = statsVecs(C, rm, rv, ["runningMean", "runningVar"]);
+  return { runningMean: mean, runningVar: v };
+}
+
 /** The running statistics a training call updates in place: both or neither, finite, var ≥ 0. */
 function runningPair(C: number, rm: unknown, rv: unknown): { runningMean?: F; runningVar?: F } {
   if (rm === undefined && rv === undefined) return {};
@@ -65,7 +71,7 @@ function runningPair(C: number, rm: unknown, rv: unknown): { runningMean?: F; ru
     const k = typedKind(v);
     if (k !== "Float32Array" && k !== "Float64Array") throw new Error(`${name} must be a Float32Array or Float64Array of ${C} values (updated in place), got ${fmt(v)}`);
   }
-  return { runningMean: finiteVec("runningMean", rm, C), runningVar: finiteVec("runningVar", rv, C, 0, "variances") };
+  return runningStats(C, rm, rv);
 }
 
 export const SHAPE_KEYS = ["shape", "layout"] as const;
@@ -87,7 +93,7 @@ export function trainOptions(C: number, opts: Record<string, unknown>) {
 export function inferOptions(C: number, opts: Record<string, unknown>) {
   return {
     eps: epsOf(opts.eps, 1e-5), gamma: affineVec("gamma", opts.gamma, C), beta: affineVec("beta", opts.beta, C),
-    runningMean: finiteVec("runningMean", opts.runningMean, C), runningVar: finiteVec("runningVar", opts.runningVar, C, 0, "variances"),
+    ...runningStats(C, opts.runningMean, opts.runningVar),
   };
 }
 
