@@ -27,7 +27,7 @@ export function checkFinite(name: string, v: unknown, min = -Infinity): number {
 
 /** An integer ≥ min (a count, a channel or group number). */
 export function checkInteger(name: string, v: unknown, min: number, what = "an integer"): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new Error(`${name} must be ${what} ≥ ${min}, got ${fmt(v)}`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new Error(`${name} must be ${what}${what === "a positive integer" ? "" : ` ≥ ${min}`}, got ${fmt(v)}`);
   return v;
 }
 
