@@ -88,7 +88,7 @@ export function checkBackward(x: unknown, dy: unknown, opts: NormBackwardOptions
 
 /** groups: a positive integer dividing C (group norm's function and layer both use this). */
 export function checkGroups(C: number, groups: unknown): number {
-  if (groups === undefined) throw new Error("groups is required: groups must be a positive integer that divides the channel count, got undefined");
+  if (groups === undefined) throw new Error("groups is required: groups must be a positive integer, got undefined (a divisor of the channel count)");
   if (typeof groups !== "number" || !Number.isInteger(groups) || groups < 1) throw new Error(`groups must be a positive integer, got ${fmt(groups)}`);
   if (C % groups !== 0) throw new Error(`${C} channels cannot be split into ${groups} groups: groups must divide the channel count`);
   return groups;
