@@ -144,8 +144,8 @@ export class Heap {
 
   isAllocated(ptr: number): boolean { return this.used.has(ptr); }
 
-  /** Size of the allocated block starting at ptr (0 when none does). */
-  sizeOf(ptr: number): number { return this.used.get(ptr) ?? 0; }
+  /** Size of the allocated block starting at ptr (0 when none does, or it is the stage). */
+  sizeOf(ptr: number): number { return ptr === this.stageBase ? 0 : this.used.get(ptr) ?? 0; }
 
   /**
    * True when [ptr, ptr + bytes) lies inside one allocated block that is not the stage (the
