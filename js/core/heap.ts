@@ -178,11 +178,16 @@ export class Heap {
     const tailFree = last && last[0] + last[1] === oldEnd ? last[1] : 0;
     const need = size - tailFree;
     // Grow by at least 1/8 of the current size so a stream of allocations grows rarely.
-    const pages = Math.max(Math.ceil(need / PAGE), Math.ceil(oldEnd / PAGE / 8));
+    // Near the engine's limit (4 GiB for wasm32) the 1/8 step may not fit where the need does.
+    const pages = Math.ceil(need / PAGE), step = Math.max(pages, Math.ceil(oldEnd / PAGE / 8));
     try {
-      this.memory.grow(pages);
-    } catch (e) {
-      throw new Error(`out of wasm memory: needed ${size} more bytes, memory is ${oldEnd} bytes and cannot grow by ${pages} pages (${(e as Error).message})`);
+      this.memory.grow(step);
+    } catch {
+      try {
+        this.memory.grow(pages);
+      } catch (e) {
+        throw new Error(`out of wasm memory: needed ${size} more bytes, memory is ${oldEnd} bytes and cannot grow by ${pages} pages (${(e as Error).message})`);
+      }
     }
     this.past.add(this.buf);
     this.refresh();
