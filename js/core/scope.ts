@@ -133,7 +133,8 @@ export class Scope {
   /** The result value for an output: Tensor, the caller's array, or a fresh copy. */
   result(o: Out): Float32Array | Tensor {
     if (o.tensor) return o.tensor;
-    if (o.dest && !o.plain) return o.dest;
+    // A view of wasm memory the call's allocations detached: the same bytes, viewed afresh.
+    if (o.dest && !o.plain) return typedLength(o.dest) === o.len ? o.dest : this.heap.f32(o.ptr, o.len);
     const view = this.heap.f32(o.ptr, o.len);
     if (o.dest) { typedSet(o.dest, view); return o.dest; }
     return view.slice();
