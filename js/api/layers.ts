@@ -6,7 +6,7 @@ import { batchNormTrain, batchNormInfer, batchNormBackward, batchNormBackwardEva
 import { instanceNorm, instanceNormBackward, groupNorm, groupNormBackward, layerNorm, layerNormBackward } from "../ops/family/index";
 import { checkGroups, type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult } from "../ops/family/common";
 import { convention, type Convention, type ConventionInfo } from "../ops/conventions";
-import { epsOf, momentumOf } from "../ops/options";
+import { epsOf, momentumOf, optionsOf } from "../ops/options";
 import { resolveGeometry, type ShapeOptions } from "../core/args";
 import { checkFinite, checkInteger, readOptions, fmt } from "../core/errors";
 import { fmtShape, layoutInfo, type Layout } from "../core/layout";
@@ -102,7 +102,7 @@ export abstract class NormLayer {
 
   /** Shape and layout of x for this layer; throws when its channel count differs. */
   protected where(x: TensorLike, opts: ForwardOptions): { shape: number[]; layout: Layout; out?: TensorLike } {
-    const o = readOptions<ForwardOptions>(opts, ["shape", "layout", "out"]);
+    const o = optionsOf(opts, "layerForward") as ForwardOptions;
     const g = resolveGeometry(x, placement(x, this.channels, o, this.layout));
     if (g.C !== this.channels) throw new Error(`x has ${g.C} channels (shape ${fmtShape(g.shape)}, layout ${g.layout}), the layer has ${this.channels}`);
     if (o.out !== undefined && o.out === x) throw new Error("out must not be x: backward needs the input (normalize in place with the functional API)");

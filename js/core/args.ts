@@ -11,7 +11,7 @@ export interface ShapeOptions {
 }
 
 /** x's geometry: a Tensor's own (or shape/layout given for it), else from shape and layout. */
-export function resolveGeometry(x: unknown, o: ShapeOptions, name = "x"): Geometry {
+export function resolveGeometry(x: unknown, o: { shape?: unknown; layout?: unknown }, name = "x"): Geometry {
   const n = bigLength(name, x);
   if (isTensor(x) && o.shape === undefined && o.layout === undefined) return x.geo as Geometry;
   const g = isTensor(x) ? geometry(o.shape ?? x.shape, o.layout ?? x.layout, name) : geometry(o.shape, o.layout, name);

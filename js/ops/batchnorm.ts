@@ -229,7 +229,7 @@ function paramGrads(sums: Float64Array, invstd: ArrayLike<number>, C: number) {
 }
 
 /** Checks shared by both backwards: the options read once, x's geometry, dy and out of its size. */
-function backwardGeometry(x: TensorLike, dy: TensorLike, opts: unknown, k: "backward" | "infer") {
+function backwardGeometry<K extends "backward" | "infer">(x: TensorLike, dy: TensorLike, opts: unknown, k: K) {
   const o = optionsOf(opts, k);
   const g = resolveGeometry(x, o);
   sameSize("dy", dy, g);

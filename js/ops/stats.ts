@@ -2,8 +2,8 @@
 import { withScope } from "../core/scope";
 import { statsInto, tempBytes } from "./dispatch";
 import { mergePartials, checkPartials } from "./welford";
-import { checkInteger, readOptions } from "../core/errors";
-import { SHAPE_KEYS } from "./options";
+import { checkInteger } from "../core/errors";
+import { optionsOf } from "./options";
 import { resolveGeometry, type ShapeOptions } from "../core/args";
 import type { TensorLike } from "../core/tensor";
 
@@ -28,7 +28,7 @@ export function partialStats(x: TensorLike, opts: ShapeOptions = {}): Float64Arr
 
 /** Runs the statistics kernel over x; `read` gets the C triples at F[a…] before they are freed. */
 function statsOf<T>(x: TensorLike, opts: ShapeOptions, read: (F: Float64Array, a: number, C: number) => T): T {
-  const g = resolveGeometry(x, readOptions<ShapeOptions>(opts, SHAPE_KEYS));
+  const g = resolveGeometry(x, optionsOf(opts, "shape") as ShapeOptions);
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     s.commit(tempBytes(g) + 24 * g.C);
@@ -94,7 +94,7 @@ export class StatsAccumulator {
 
   /** Add a chunk. Its channel count must match. */
   update(x: TensorLike, opts: ShapeOptions = {}): this {
-    const o = readOptions<ShapeOptions>(opts, SHAPE_KEYS);
+    const o = optionsOf(opts, "shape") as ShapeOptions;
     const g = resolveGeometry(x, o);
     if (g.C !== this.channels) throw new Error(`the chunk has ${g.C} channels, the accumulator ${this.channels}`);
     mergePartials(this.partials, partialStats(x, o));

@@ -1,10 +1,11 @@
 // What instance, group and layer norm share: options, results, validation (one validator per
 // op, used by the function and its layer object), and the f64 mean split (js/ops/split.ts).
 import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../../core/args";
-import { affineVec, numVec, readOptions, fmt, type Vec } from "../../core/errors";
+import { affineVec, numVec, fmt, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
+import { typedSet } from "../../core/typed";
 import type { Geometry } from "../../core/layout";
-import { epsOf, SHAPE_KEYS } from "../options";
+import { epsOf, optionsOf } from "../options";
 import { splitMeans } from "../split";
 
 export { wantsTensor, splitMeans };
@@ -49,10 +50,6 @@ export interface NormBackwardResult {
   dbeta: Float32Array;
 }
 
-/** Option keys of the family forwards and backwards (groups for group norm). */
-const FORWARD_KEYS = [...SHAPE_KEYS, "gamma", "beta", "eps", "out", "groups"];
-const BACKWARD_KEYS = [...SHAPE_KEYS, "gamma", "mean", "invstd", "out", "groups"];
-
 /** A checked NormOptions: gamma / beta finite (or absent), the options read once. */
 export type CheckedOptions = Omit<NormOptions, "gamma" | "beta"> & { gamma?: Float32Array | Float64Array; beta?: Float32Array | Float64Array; groups?: unknown };
 
@@ -61,7 +58,7 @@ export type CheckedOptions = Omit<NormOptions, "gamma" | "beta"> & { gamma?: Flo
  * gamma/beta (C finite values), out. `groupsOf` picks the statistic groups (and checks them).
  */
 export function checkForward(x: unknown, opts: NormOptions | undefined): { g: Geometry; o: CheckedOptions; eps: number } {
-  const o = readOptions<CheckedOptions>(opts, FORWARD_KEYS);
+  const o = optionsOf(opts, "normForward") as CheckedOptions;
   const g = resolveGeometry(x, o);
   const eps = epsOf(o.eps, 1e-5);
   o.gamma = affineVec("gamma", o.gamma, g.C);
@@ -75,7 +72,7 @@ export type CheckedBackward = Omit<NormBackwardOptions, "gamma" | "mean" | "invs
 
 /** Backward arguments: the options read once, geometry, dy/out sizes, gamma, and K per-statistic mean/invstd. */
 export function checkBackward(x: unknown, dy: unknown, opts: NormBackwardOptions | undefined, K: (g: Geometry, o: CheckedBackward) => number, unit: string): { g: Geometry; o: CheckedBackward } {
-  const o = readOptions<CheckedBackward>(opts, BACKWARD_KEYS);
+  const o = optionsOf(opts, "normBackward") as unknown as CheckedBackward;
   const g = resolveGeometry(x, o);
   sameSize("dy", dy, g);
   sameSize("out", o.out, g);
@@ -98,6 +95,6 @@ export function checkGroups(C: number, groups: unknown): number {
 export function affineOrIdentity(C: number, v: Vec | undefined | null, fill: number): Float32Array {
   const a = new Float32Array(C);
   if (!v) return a.fill(fill);
-  for (let c = 0; c < C; c++) a[c] = v[c];
+  typedSet(a, v as Float32Array | Float64Array); // checked values: a real typed array (number[] copied to Float64Array)
   return a;
 }
