@@ -223,14 +223,14 @@ test("hostile values for every option of every op: a plain Error or a result, ne
       for (const v of hostile) {
         try { op({ ...base, [k]: v }); } catch (e) {
           threw++;
-          if (e.constructor !== Error) throw new Error(`${name} with ${k} = ${typeof v === "symbol" ? "a symbol" : String(v)}: ${e.constructor.name}: ${e.message}`);
+          if (e.constructor !== Error) throw new Error(`${name} with ${k} = hostile[${hostile.indexOf(v)}]: ${e.constructor.name}: ${e.message}`);
         }
       }
     }
     for (const v of hostile) {
       try { op.length; ops[name] === op && (name.includes("ackward") ? api[name](v, x0, base) : api[name](v, base)); } catch (e) {
         threw++;
-        if (e.constructor !== Error) throw new Error(`${name} with x = ${typeof v === "symbol" ? "a symbol" : String(v)}: ${e.constructor.name}: ${e.message}`);
+        if (e.constructor !== Error) throw new Error(`${name} with x = hostile[${hostile.indexOf(v)}]: ${e.constructor.name}: ${e.message}`);
       }
     }
   }
