@@ -4,7 +4,6 @@ import { withScope, type Scope } from "../core/scope";
 import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
 import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../core/args";
 import { numVec, type Vec } from "../core/errors";
-import { typedSet } from "../core/typed";
 import { updateWeights, type Convention } from "./conventions";
 import { optionsOf, trainOptions, inferOptions, backwardOptions } from "./options";
 import { splitHi } from "./split";
@@ -93,9 +92,6 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
     // One backing store for the three per-channel results (allocations dominate small calls).
     const res = new Float32Array(3 * C);
     const saveMean = res.subarray(0, C), saveInvstd = res.subarray(C, 2 * C), bvar = res.subarray(2 * C);
-    const rm = p.runningMean, rv = p.runningVar;
-    const next = rm ? new Float64Array(2 * C) : null;
-    const [keep, w] = updateWeights(p.info, p.momentum, p.numBatchesTracked);
     const gamma = p.gamma, beta = p.beta;
     for (let c = 0; c < C; c++) {
       const t = p0 + 3 * c;
@@ -107,15 +103,21 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
         F[b + c] = hi; F[b + C + c] = gm * invstd; F[b + 2 * C + c] = bt - lo * gm * invstd;
       }
       saveMean[c] = mean; saveInvstd[c] = invstd; bvar[c] = v;
-      if (next) {
-        const vr = p.info.unbiased ? st[t + 2] / (n - 1) : v;
-        next[c] = keep * rm![c] + w * mean;
-        next[C + c] = keep * rv![c] + w * vr;
-      }
     }
     if (pp >= 0) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C);
     const y = s.result(ya);
-    if (next) { typedSet(rm!, next.subarray(0, C)); typedSet(rv!, next.subarray(C)); }
+    // The running statistics last, once everything else succeeded (their arrays were checked
+    // to be real typed arrays: element writes run no code of the caller).
+    const rm = p.runningMean, rv = p.runningVar;
+    if (rm && rv) {
+      const [keep, w] = updateWeights(p.info, p.momentum, p.numBatchesTracked);
+      const sv = p.globalStats ?? s.heap.F64; // a fresh view: normalize may have grown memory
+      for (let c = 0, t = p0; c < C; c++, t += 3) {
+        const n = sv[t], vr = sv[t + 2] / (p.info.unbiased ? n - 1 : n);
+        rm[c] = keep * rm[c] + w * sv[t + 1];
+        rv[c] = keep * rv[c] + w * vr;
+      }
+    }
     return { y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: p.numBatchesTracked + 1 };
   });
 }

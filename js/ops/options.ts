@@ -72,6 +72,7 @@ export function trainOptions(C: number, opts: Record<string, unknown>) {
   if (opts.runningMean !== undefined || opts.runningVar !== undefined) {
     updatable("runningMean", opts.runningMean, C);
     updatable("runningVar", opts.runningVar, C);
+    if (opts.runningMean === opts.runningVar) throw new Error("runningMean and runningVar must be two arrays, got the same one for both");
     running = statsVecs(C, opts.runningMean, opts.runningVar, ["runningMean", "runningVar"]);
   }
   return {
