@@ -237,4 +237,22 @@ test("hostile values for every option of every op: a plain Error or a result, ne
   assert.ok(threw > 500);
 });
 
+test("layer objects: hostile constructor options, forward options and statistics give plain Errors", () => {
+  const hostile = [null, "x", "toString", NaN, -1, {}, [], Symbol("s"), 10n, new Proxy([1, 1, 1], {}), new Proxy(new Float32Array(3), {}), Object.create(Float32Array.prototype)];
+  const make = [(v) => new api.BatchNorm(3, { momentum: v }), (v) => new api.BatchNorm(3, { convention: v }), (v) => new api.BatchNorm(v),
+    (v) => new api.GroupNorm(3, { groups: v }), (v) => new api.LayerNorm(3, { layout: v }), (v) => new api.InstanceNorm(3, { eps: v }),
+    (v) => new api.BatchNorm(3, v), (v) => new api.BatchNorm(3).forward(x0, v), (v) => new api.BatchNorm(3).forward(x0, { shape, layout, out: v }),
+    (v) => new api.BatchNorm(3).setStats(v, [1, 1, 1]), (v) => new api.BatchNorm(3).setStats([0, 0, 0], v), (v) => new api.LayerNorm(3).forward(v)];
+  let threw = 0;
+  for (const f of make) for (const v of hostile) {
+    try { f(v); } catch (e) { threw++; if (e.constructor !== Error) throw new Error(`${f} with hostile[${hostile.indexOf(v)}]: ${e.constructor.name}: ${e.message}`); }
+  }
+  assert.ok(threw > 100);
+  // setStats reads each value once: a Proxy that turns NaN on the second read changes nothing.
+  const bn = new api.BatchNorm(3); let reads = 0;
+  const sneaky = new Proxy([1, 1, 1], { get: (t, k) => (k === "1" ? (reads++ ? NaN : 1) : t[k]) });
+  bn.setStats([0, 0, 0], sneaky);
+  assert.equal(Array.from(bn.runningVar), [1, 1, 1]);
+});
+
 test.run();

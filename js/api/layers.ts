@@ -63,6 +63,16 @@ export function placement(x: unknown, C: number, o: ShapeOptions, layout: Layout
   return { shape: [n / C, C], layout: l };
 }
 
+/** C numbers of an array or typed array, each read once into a Float64Array (non-numbers → NaN, refused later). */
+function valuesOnce(name: string, a: unknown, C: number): Float64Array {
+  const n = typedKind(a) ? typedLength(a as ArrayBufferView) : Array.isArray(a) ? a.length : undefined;
+  if (n === undefined) throw new Error(`${name} must be an array or typed array of ${C} values, got ${fmt(a)}`);
+  if (n !== C) throw new Error(`${name} has ${n} values, the layer has ${C} channels`);
+  const out = new Float64Array(C);
+  for (let c = 0; c < C; c++) { const e = (a as ArrayLike<unknown>)[c]; out[c] = typeof e === "number" ? e : NaN; }
+  return out;
+}
+
 /** What the normalization layers share: parameters, gradients, mode, forward/backward bookkeeping. */
 export abstract class NormLayer {
   readonly channels: number;
@@ -236,16 +246,16 @@ export class BatchNorm extends NormLayer {
    */
   setStats(mean: ArrayLike<number>, variance: ArrayLike<number>, normalizer = 1): this {
     const C = this.channels;
-    if (mean?.length !== C) throw new Error(`mean has ${mean?.length} values, the layer has ${C} channels`);
-    if (variance?.length !== C) throw new Error(`var has ${variance?.length} values, the layer has ${C} channels`);
+    // Each value read once (a getter or Proxy cannot change them between check and store).
+    const m = valuesOnce("mean", mean, C), v = valuesOnce("var", variance, C);
     for (let c = 0; c < C; c++) {
-      if (!(variance[c] >= 0 && variance[c] < Infinity)) throw new Error(`var[${c}] is ${variance[c]}: variances must be finite and ≥ 0`);
-      if (!Number.isFinite(mean[c])) throw new Error(`mean[${c}] is ${mean[c]}: means must be finite`);
+      if (!(v[c] >= 0 && v[c] < Infinity)) throw new Error(`var[${c}] is ${v[c]}: variances must be finite and ≥ 0`);
+      if (!Number.isFinite(m[c])) throw new Error(`mean[${c}] is ${m[c]}: means must be finite`);
     }
     checkFinite("normalizer", normalizer, 0);
     if (!this.info.weightedSums && normalizer !== 1) throw new Error(`a normalizer is a caffe state; the ${this.convention} convention stores statistics (normalizer 1), got ${normalizer}`);
-    this.runningMean.set(mean);
-    this.runningVar.set(variance);
+    this.runningMean.set(m);
+    this.runningVar.set(v);
     this.normalizer = Math.fround(normalizer);
     return this;
   }
