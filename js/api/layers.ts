@@ -35,17 +35,18 @@ export interface NormLayerOptions {
   eps?: number;
 }
 
-type Mode = "training" | "eval";
+/** Which forward a layer ran last (its backward must match). */
+type LayerMode = "training" | "eval";
 
 interface Saved {
-  mode: Mode;
+  mode: LayerMode;
   x: TensorLike;
   shape: number[];
   layout: Layout;
   [k: string]: unknown;
 }
 
-/** l, when it is a layout name (an own property of LAYOUTS). */
+/** @internal l, when it is a layout name (an own property of LAYOUTS). */
 export function knownLayout(l: string): Layout {
   layoutInfo(l);
   return l as Layout;
@@ -54,6 +55,7 @@ export function knownLayout(l: string): Layout {
 /**
  * Shape/layout of x: given ones win, a Tensor brings its own, else `layout`; an NC Float32Array
  * needs no shape ([len/C, C]).
+ * @internal
  */
 export function placement(x: unknown, C: number, o: ShapeOptions, layout: Layout): ShapeOptions {
   const l = o.layout ?? (isTensor(x) ? x.layout : layout);
@@ -123,7 +125,7 @@ export abstract class NormLayer {
   protected pending(name: string): Saved {
     const s = this.saved;
     if (!s) throw new Error(`${name}.backward: no forward to differentiate — call forward(x) first (each forward allows one backward)`);
-    const mode: Mode = this.training ? "training" : "eval";
+    const mode: LayerMode = this.training ? "training" : "eval";
     if (s.mode !== mode) throw new Error(`${name}.backward in ${mode} mode after a forward in ${s.mode} mode: the gradient depends on the mode — call backward before train()/eval(), or run forward again`);
     return s;
   }
