@@ -101,8 +101,10 @@ const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
 
 /**
  * The block's sums (n values around a shift) keep M2 = Σd² − (Σd)²/n to within 2 bits:
- * (Σd)² ≤ ¼·n·Σd², the squares did not overflow, and did not underflow (Σd² ≥ 2⁻¹⁰⁰, or an
- * all-zero block: both sums 0). False for NaN.
+ * (Σd)² ≤ ¼·n·Σd², the squares did not overflow, and did not underflow (Σd² ≥ 2⁻¹⁰⁰, or both
+ * sums 0: a block equal to its shift — all-zero data — which must stay one pass. The one case
+ * this lets through: every |x − shift| < 2⁻⁷⁵ with an f32 sum that cancels exactly, whose M2,
+ * below 2⁻¹³⁸, is then taken as 0). False for NaN.
  */
 @inline function sums_ok(s1: f64, s2: f64, n: f64): bool {
   return s1 * s1 <= 0.25 * n * s2 && s2 != Infinity && (s2 >= TINY || s2 == 0);
@@ -135,7 +137,7 @@ export function stats_block(a: usize, p: usize, len: i32): void {
   let k = shift_of(a);
   block_sq(p, len, k);
   let s1 = ret0, s2 = ret1;
-  if (!sums_ok(s1, s2, cnt) || s2 == 0 && abs(k) < <f32>9.094947e-13 && !all_at(p, len, k)) {
+  if (!sums_ok(s1, s2, cnt)) {
     const bm = <f32>(<f64>k + s1 / cnt);
     block_sq(p, len, bm); // the corrected two-pass: Σ(x − m), Σ(x − m)² around the block mean
     s1 = ret0; s2 = ret1; k = bm;
@@ -162,7 +164,7 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): v
         const k = shift_of(a);
         rows_sq(p, S, k, nb, stride);
         const s1 = ret0, s2 = ret1;
-        if (sums_ok(s1, s2, cnt) && (s2 != 0 || abs(k) >= <f32>9.094947e-13)) { merge_block(a, cnt, <f64>k, s1, s2); continue; }
+        if (sums_ok(s1, s2, cnt)) { merge_block(a, cnt, <f64>k, s1, s2); continue; }
         for (let n = 0; n < nb; n++) stats_block(a, p + <usize>n * stride, S);
       }
     }
@@ -222,17 +224,6 @@ function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize):
   }
 }
 
-/** True when all len values at p equal k bit for bit (−0 and 0 aside): a block whose f32 sums were 0. */
-function all_at(p: usize, len: i32, k: f32): bool {
-  let i = 0;
-  const kv = f32x4.splat(k);
-  let diff = f32x4.splat(0);
-  for (; i + 4 <= len; i += 4) diff = v128.or(diff, f32x4.ne(v128.load(p + (<usize>i << 2)), kv));
-  if (v128.any_true(diff)) return false;
-  for (; i < len; i++) if (load<f32>(p + (<usize>i << 2)) != k) return false;
-  return true;
-}
-
 /**
  * A block whose f32 sums overflowed or underflowed (data near ±3.4e38 or below ~1e-19 from its
  * mean), merged exactly: two passes in f64, which holds the square of any f32. Values at
@@ -256,27 +247,6 @@ function exact_block(a: usize, p: usize, len: i32, rows: i32, stride: usize): vo
 /** block_merge as a call, for the cold paths (one copy instead of one inlined per caller: size). */
 function merge_block(a: usize, cnt: f64, shift: f64, s1: f64, s2: f64): void {
   block_merge(a, cnt, shift, s1, s2);
-}
-
-/**
- * False when a channel whose f32 sums are both 0 holds a value other than its shift (values so
- * close to a tiny shift that their squares underflowed and their sum cancelled): the block is
- * then redone (and that channel merged exactly). One pass of x ≠ shift over the block.
- */
-function zeros_exact(C: i32, L: i32, p: usize, nb: i32, kp: usize, sp: usize, qp: usize): bool {
-  const stride = <usize>L << 2;
-  for (let j = 0; j < L; j += 4) {
-    const o = <usize>j << 2, k = v128.load(kp + o);
-    let ne = f32x4.splat(0);
-    for (let r = 0, q = p + o; r < nb; r++, q += stride) ne = v128.or(ne, f32x4.ne(v128.load(q), k));
-    const lanes = i32x4.bitmask(ne);
-    for (let l = 0; l < 4; l++) {
-      if (!(lanes & (1 << l))) continue;
-      const c = (j + l) % C;
-      if (fold_lane(C, L, qp, c) == 0 && fold_lane(C, L, sp, c) == 0) return false;
-    }
-  }
-  return true;
 }
 
 /** Chan-merge the pending per-channel f64 sums (n values around the shifts in kp) into acc; zero them. */
@@ -345,13 +315,11 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
     const p = x + (<usize>s0 * <usize>L << 2);
     const cnt = <f64>(nb * per);
     pattern_sq(p, nb, L, kp, sp, qp);
-    let bad = false, zero = false;
+    let bad = false;
     for (let c = 0; c < C; c++) {
       const s1 = fold_lane(C, L, sp, c), s2 = fold_lane(C, L, qp, c);
       if (!sums_ok(s1, s2, cnt)) { bad = true; break; }
-      if (s2 == 0) zero = true;
     }
-    if (zero && !bad) bad = !zeros_exact(C, L, p, nb, kp, sp, qp);
     if (!bad) {
       for (let c = 0; c < C; c++) {
         const o = <usize>c << 3;

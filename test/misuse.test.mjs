@@ -178,7 +178,7 @@ test("statistics over the whole finite float32 range (±1e19, a constant 1e38 ch
     ["constant 1e38", () => 1e38],
     ["3e38 and 1e38", (i) => (i % 3 ? 3e38 : 1e38)],
     ["data at 1e-30", (i) => 1e-30 * (1 + ((i * 7) % 11) / 4)],
-    ["±1e-30", (i) => (i % 2 ? 1e-30 : -1e-30) * (1 + (i % 3))],
+    ["±1e-30", (i) => (i % 2 ? 1e-30 : -2e-30) * (1 + (i % 3))],
     ["subnormal", (i) => 1e-40 * (i % 4)],
   ];
   for (const [name, f] of cases) {
