@@ -78,6 +78,7 @@ test("messages quote strings and name argument, expected and actual", () => {
   refuses(() => new api.GroupNorm(3, { groups: "3" }), 'groups must be a positive integer, got the string "3"');
   refuses(() => api.channelStats(x0, { shape: "2,3,4,4", layout }), 'shape must be an array of positive integers, got the string "2,3,4,4"');
   refuses(() => api.channelStats(x0, { shape: [2, "3", 4, 4], layout }), 'axis 1 must be a positive integer, got the string "3"');
+  refuses(() => api.channelStats(x0, { shape: new Array(1e9), layout }), "layout NCHW needs a 4-D shape, got 1000000000 axes");
   refuses(() => api.batchNormInfer(x0, { shape, layout, runningMean: [0, 0, 0], runningVar: [1, 1, 1], eps: "1e-5" }), 'eps must be a finite number ≥ 0, got the string "1e-5"');
   const p = api.partialStats(x0, { shape, layout });
   refuses(() => api.mergePartials(p, null), "b must be a Float64Array of C triples (count, mean, M2), got null");

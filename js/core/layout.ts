@@ -44,10 +44,12 @@ export function layoutInfo(layout: unknown, what = "x"): { rank: number; channel
 }
 
 /** The shape's axes, read once: an Array or typed array of numbers (a string is refused). */
-function shapeAxes(shape: unknown, layout: string, what: string): number[] {
+function shapeAxes(shape: unknown, layout: string, rank: number, what: string): number[] {
   if (shape === undefined || shape === null) throw new Error(`${what}: a shape is required for layout ${layout}`);
   if (!Array.isArray(shape) && !typedKind(shape)) throw new Error(`${what}: shape must be an array of positive integers, got ${fmt(shape)}`);
   const n = Array.isArray(shape) ? shape.length : typedLength(shape as ArrayBufferView);
+  // The rank first: a shape of a billion holes is refused before any of it is read.
+  if (n !== rank) throw new Error(`layout ${layout} needs a ${rank}-D shape, got ${n <= 8 ? fmtShape(Array.from(shape as ArrayLike<number>)) : `${n} axes`}`);
   const s = new Array<number>(n);
   for (let i = 0; i < n; i++) s[i] = (shape as ArrayLike<number>)[i];
   return s;
@@ -56,8 +58,7 @@ function shapeAxes(shape: unknown, layout: string, what: string): number[] {
 /** Validate a shape against a layout; throws an Error naming the problem. */
 export function geometry(shape: unknown, layout: unknown, what = "x"): Geometry {
   const L = layoutInfo(layout, what);
-  const s = shapeAxes(shape, layout as string, what);
-  if (s.length !== L.rank) throw new Error(`layout ${layout} needs a ${L.rank}-D shape, got ${fmtShape(s)}`);
+  const s = shapeAxes(shape, layout as string, L.rank, what);
   for (let i = 0; i < s.length; i++) {
     if (typeof s[i] !== "number" || !Number.isInteger(s[i]) || s[i] < 1) throw new Error(`shape ${fmtShape(s)}: axis ${i} must be a positive integer, got ${fmt(s[i])}`);
   }

@@ -67,9 +67,7 @@ export class Tensor {
 
   /** Copy values in (length must match). */
   set(values: ArrayLike<number>): this {
-    const v = numericValues("values", values);
-    if (v.length !== this.length) throw new Error(`values has ${v.length} values, the tensor holds ${this.length}`);
-    typedSet(this.data, v);
+    typedSet(this.data, numericValues("values", values, this.length, "the tensor holds"));
     return this;
   }
 
@@ -91,8 +89,7 @@ export class Tensor {
  */
 export function tensor(shape: number[], layout: Layout, values?: ArrayLike<number>): Tensor {
   const g = geometry(shape, layout);
-  const v = values === undefined ? undefined : numericValues("values", values);
-  if (v && v.length !== g.size) throw new Error(`values has ${v.length} values, the shape ${fmtShape(g.shape)} needs ${g.size}`);
+  const v = values === undefined ? undefined : numericValues("values", values, g.size, `the shape ${fmtShape(g.shape)} needs`);
   const heap = rt().heap;
   const t = new Tensor(g.shape, layout, v ? heap.alloc(g.size * 4) : heap.allocZeroed(g.size * 4));
   if (v) typedSet(t.data, v);
@@ -101,15 +98,15 @@ export function tensor(shape: number[], layout: Layout, values?: ArrayLike<numbe
 
 /**
  * Values to copy into a tensor: a typed array (its true length, whatever a subclass says) or
- * an Array of numbers (NaN allowed), each element read once.
+ * an Array of numbers (NaN allowed), each element read once. The length must be n (checked
+ * before anything is read or allocated); `need` says who needs n in the message.
  */
-function numericValues(name: string, v: unknown): ArrayLike<number> {
+function numericValues(name: string, v: unknown, n: number, need: string): ArrayLike<number> {
   const kind = typedKind(v);
-  if (kind && !kind.startsWith("Big")) {
-    const a = new Float64Array(typedLength(v as ArrayBufferView));
-    typedSet(a, v as ArrayLike<number>);
-    return a;
-  }
+  const len = kind ? typedLength(v as ArrayBufferView) : Array.isArray(v) ? v.length : -1;
+  if (len >= 0 && len !== n) throw new Error(`${name} has ${len} values, ${need} ${n}`);
+  // A typed array is copied by the intrinsic set, which reads its contents, not its getters.
+  if (kind && !kind.startsWith("Big")) return v as ArrayLike<number>;
   if (!Array.isArray(v)) throw new Error(`${name} must be an Array of numbers or a typed array, got ${fmt(v)}`);
   const a = new Float64Array(v.length);
   for (let i = 0; i < a.length; i++) {
