@@ -59,6 +59,7 @@ test("every element of gamma, beta and the running statistics is checked", () =>
   refuses(() => api.batchNormBackwardEval(x0, x0, { shape, layout, runningMean: rm, runningVar: [1, -2, 1] }), "running_var[1] is negative (-2)");
   refuses(() => api.tensor([1, 3], "NC", "abc"), 'values must be an Array of numbers or a typed array, got the string "abc"');
   refuses(() => api.tensor([1, 3], "NC", [1, "2", 3]), 'values[1] must be a number, got the string "2"');
+  refuses(() => api.tensor([1, 3], "NC", new Array(1e9)), "values has 1000000000 values, the shape [1,3] needs 3");
   const bn = new api.BatchNorm(3);
   refuses(() => bn.setStats([0, 0, 0], [1, NaN, 1]), "var[1] is NaN");
 });
