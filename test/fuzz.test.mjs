@@ -13,7 +13,9 @@ const CASES = arg("--cases", 1000), SEED = arg("--seed", 20261201), ONLY = arg("
 await api.init();
 
 const LAYOUTS = ["NC", "NCL", "NCHW", "NCDHW", "NLC", "NHWC", "NDHWC"];
-const OPS = ["channelStats", "batchNormTrain", "batchNormInfer", "batchNormBackward", "batchNormBackwardEval", "instanceNorm", "groupNorm", "layerNorm"];
+const OPS = ["channelStats", "batchNormTrain", "batchNormInfer", "batchNormBackward", "batchNormBackwardEval", "instanceNorm", "groupNorm", "layerNorm",
+  "instanceNormBackward", "groupNormBackward", "layerNormBackward"];
+const FAMILY = { instanceNorm: ref.refInstanceNorm, groupNorm: ref.refGroupNorm, layerNorm: ref.refLayerNorm };
 
 /** One case from its seed: everything random is drawn from this generator. */
 function makeCase(seed) {
@@ -107,10 +109,19 @@ function runCase(c) {
       close(read(r.dx), e.dx, 1e-5 * scaleDx + 2e-5 * maxAbs(e.dx), 1e-3, `${what} dx`, shape, layout);
       close(r.dbeta, e.dbeta, 1e-4 * e.dbeta.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-30) + 1e-6 * c.dy.reduce((m, v) => m + Math.abs(v), 0), 1e-4, `${what} dbeta`);
       if (r.dx !== o && typeof r.dx.free === "function") r.dx.free();
+    } else if (c.op.endsWith("Backward")) {
+      const fwd = c.op.slice(0, -"Backward".length);
+      if (fwd === "instanceNorm" && c.S === 1) return;
+      const dys = Float32Array.from(c.dy);
+      const e = FAMILY[fwd](xs, dys, shape, layout, { gamma, beta, eps, groups: c.groups });
+      const o = out === x ? dy : out;
+      const r = api[c.op](x, dy, { ...geo, gamma, mean: e.mean, invstd: Float32Array.from(e.invstd), groups: c.groups, out: o });
+      const scaleDx = maxAbs(c.dy) * maxAbs(gamma ?? [1]) * maxAbs(e.invstd);
+      close(read(r.dx), e.dx, 1e-5 * scaleDx + 2e-5 * maxAbs(e.dx), 1e-3, `${what} dx`, shape, layout);
+      if (r.dx !== o && typeof r.dx.free === "function") r.dx.free();
     } else {
       if (c.op === "instanceNorm" && c.S === 1) return;
-      const fam = { instanceNorm: ref.refInstanceNorm, groupNorm: ref.refGroupNorm, layerNorm: ref.refLayerNorm }[c.op];
-      const e = fam(xs, null, shape, layout, { gamma, beta, eps, groups: c.groups });
+      const e = FAMILY[c.op](xs, null, shape, layout, { gamma, beta, eps, groups: c.groups });
       const r = api[c.op](x, { ...geo, gamma, beta, eps, groups: c.groups, out });
       close(read(r.y), e.y, tolOf(e.y, gamma, beta), 1e-4, `${what} y`, shape, layout);
       if (r.y !== out && typeof r.y.free === "function") r.y.free();
