@@ -250,6 +250,13 @@ test("layer objects: hostile constructor options, forward options and statistics
     try { f(v); } catch (e) { threw++; if (e.constructor !== Error) throw new Error(`${f} with hostile[${hostile.indexOf(v)}]: ${e.constructor.name}: ${e.message}`); }
   }
   assert.ok(threw > 100);
+  // The other entry points: statistics accumulators, standardizer, folding, weights, tensors.
+  const more = [(v) => new api.Standardizer(3, v), (v) => new api.Standardizer(v), (v) => api.foldBatchNorm(v, { runningMean: [0], runningVar: [1] }),
+    (v) => api.foldBatchNorm(new Float32Array(4), v), (v) => api.importWeights(new api.BatchNorm(3), "pytorch", v), (v) => api.importWeights(new api.BatchNorm(3), v, {}),
+    (v) => api.exportWeights(new api.BatchNorm(3), v), (v) => new api.StatsAccumulator(3).update(v), (v) => api.tensor(v, "NC"), (v) => api.tensor([1, 3], v)];
+  for (const f of more) for (const v of hostile) {
+    try { f(v); } catch (e) { if (e.constructor !== Error) throw new Error(`${f} with hostile[${hostile.indexOf(v)}]: ${e.constructor.name}: ${e.message}`); }
+  }
   // setStats reads each value once: a Proxy that turns NaN on the second read changes nothing.
   const bn = new api.BatchNorm(3); let reads = 0;
   const sneaky = new Proxy([1, 1, 1], { get: (t, k) => (k === "1" ? (reads++ ? NaN : 1) : t[k]) });
