@@ -1,0 +1,147 @@
+// Byte images as op input: what counts as one (Uint8Array, Uint8ClampedArray, ImageData, an
+// array of them, one buffer of N images), their validation, and feeding their bytes to a
+// kernel in runs that never cross an image boundary. Bytes in the JS heap are copied into wasm
+// memory a chunk at a time (the chunk stays in cache for the kernel that reads it next); a view
+// of wasm memory is read in place.
+import type { Scope } from "../core/scope";
+
+/** An ImageData or anything shaped like one (a decoded image: RGBA bytes, width, height). */
+export interface ImageDataLike { readonly data: Uint8ClampedArray | Uint8Array; readonly width: number; readonly height: number }
+/** One image's interleaved bytes. */
+export type PixelImage = Uint8Array | Uint8ClampedArray | ImageDataLike;
+/** One image, one buffer of N images back to back, or an array of images (a batch). */
+export type Pixels = PixelImage | readonly PixelImage[];
+
+/** How to read byte images. width/height come from ImageData when not given. */
+export interface PixelShape {
+  /** Pixels per row. */
+  width?: number;
+  /** Rows per image. */
+  height?: number;
+  /** Bytes per pixel: 4 (RGBA, alpha dropped; the default) or 3 (RGB). ImageData is always 4. */
+  channels?: 3 | 4;
+}
+
+/** Validated geometry of a batch of byte images. */
+export interface PixelGeometry { N: number; H: number; W: number; C: 3 | 4; parts: Part[] }
+/** A run of whole images: its bytes, where they start in their buffer, how many. */
+interface Part { bytes: Uint8Array; buffer: ArrayBufferLike; off: number; len: number }
+
+// Typed-array intrinsics: a subclass or Proxy cannot lie about lengths or buffers through them.
+const TA = Object.getPrototypeOf(Uint8Array.prototype);
+const getter = (k: string) => Object.getOwnPropertyDescriptor(TA, k)!.get!;
+const taLength = getter("length"), taBuffer = getter("buffer"), taOffset = getter("byteOffset");
+const tag = getter(Symbol.toStringTag as unknown as string);
+
+function isBytes(v: unknown): v is Uint8Array | Uint8ClampedArray {
+  if (!ArrayBuffer.isView(v)) return false;
+  const t = tag.call(v);
+  return t === "Uint8Array" || t === "Uint8ClampedArray";
+}
+
+function isImageData(v: unknown): v is ImageDataLike {
+  return typeof v === "object" && v !== null && !ArrayBuffer.isView(v) && !Array.isArray(v) && isBytes((v as ImageDataLike).data);
+}
+
+/** True for anything fromPixels / channelStats read as byte images (not for Float32Array or Tensor). */
+export function isPixels(v: unknown): v is Pixels {
+  return isBytes(v) || isImageData(v) || (Array.isArray(v) && v.length > 0 && (isBytes(v[0]) || isImageData(v[0])));
+}
+
+function what(v: unknown): string {
+  if (v === null) return "null";
+  if (ArrayBuffer.isView(v)) return tag.call(v) ?? "a DataView";
+  if (Array.isArray(v)) return "an Array";
+  return typeof v;
+}
+
+function positiveInt(name: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${String(v)}`);
+  return v;
+}
+
+/** Buffer, offset and length read once; a plain Uint8Array over the bytes (clamped holds 0…255 too). */
+function partOf(v: Uint8Array | Uint8ClampedArray, len: number): Part {
+  const buffer = taBuffer.call(v) as ArrayBufferLike, off = taOffset.call(v) as number;
+  return { bytes: new Uint8Array(buffer, off, len), buffer, off, len };
+}
+
+/**
+ * Resolve and validate byte images: every image has width·height·channels bytes, a single
+ * buffer holds a whole number (≥ 1) of them. Throws naming the argument, expected and actual.
+ */
+export function pixelGeometry(pixels: unknown, o: PixelShape, name = "pixels"): PixelGeometry {
+  if (typeof o !== "object" || o === null) throw new Error(`options must be an object with width, height and channels, got ${what(o)}`);
+  const list = Array.isArray(pixels) ? pixels.slice() : [pixels];
+  if (list.length === 0) throw new Error(`${name} is an empty array: a batch needs at least one image`);
+  let W = o.width, H = o.height, C = o.channels;
+  const fromImageData = list.some(isImageData);
+  if (fromImageData) {
+    const first = list.find(isImageData)!;
+    if (W !== undefined && W !== first.width) throw new Error(`width is ${String(W)}, the ImageData is ${String(first.width)} pixels wide`);
+    if (H !== undefined && H !== first.height) throw new Error(`height is ${String(H)}, the ImageData is ${String(first.height)} pixels high`);
+    if (C !== undefined && C !== 4) throw new Error(`channels is ${String(C)}, ImageData holds 4 (RGBA)`);
+    W = first.width; H = first.height; C = 4;
+  }
+  if (W === undefined || H === undefined) throw new Error(`width and height are required for ${name} given as bytes, got width ${String(W)}, height ${String(H)}`);
+  positiveInt("width", W); positiveInt("height", H);
+  C ??= 4;
+  if (C !== 3 && C !== 4) throw new Error(`channels must be 3 (RGB) or 4 (RGBA), got ${String(C)}`);
+  const per = W * H * C;
+  const parts: Part[] = [];
+  let N = 0;
+  list.forEach((img, i) => {
+    const at = Array.isArray(pixels) ? `${name}[${i}]` : name;
+    let bytes: Uint8Array | Uint8ClampedArray;
+    if (isImageData(img)) {
+      if (img.width !== W || img.height !== H) throw new Error(`${at} is ${String(img.width)}×${String(img.height)}, the batch is ${W}×${H}`);
+      bytes = img.data;
+    } else if (isBytes(img)) bytes = img;
+    else throw new Error(`${at} must be a Uint8Array, Uint8ClampedArray or ImageData${Array.isArray(pixels) ? "" : " (or an array of them)"}, got ${what(img)}`);
+    const len = taLength.call(bytes) as number;
+    const k = len / per;
+    const many = !Array.isArray(pixels) && !isImageData(img);
+    if (len === 0 || !Number.isInteger(k) || (!many && k !== 1)) {
+      throw new Error(`${at} has ${len} bytes, width × height × channels = ${W} × ${H} × ${C} = ${per} per image${many ? ": not a whole number of images" : ""}`);
+    }
+    parts.push(partOf(bytes, len));
+    N += k;
+  });
+  if (N * W * H * 3 > 0x3fffffff) throw new Error(`${N} images of ${W}×${H} hold ${N * W * H * 3} values: more than wasm32 memory can address`);
+  return { N, H, W, C: C as 3 | 4, parts };
+}
+
+/** Pixels per chunk copied from the JS heap: 32 KB of RGBA, in L1/L2 when the kernel reads it. */
+export const CHUNK_PIXELS = 8192;
+
+/** Bytes of stage memory feedRuns needs (call before Scope.commit and add to its estimate). */
+export const runBytes = (g: PixelGeometry): number => CHUNK_PIXELS * g.C + 16;
+
+/**
+ * Call run(ptr, first, count) for runs of pixels, in order: ptr = wasm address of the run's
+ * bytes, first = index of its first pixel in the whole batch (n·H·W + pixel), count ≤ one image.
+ * `buf` is a runBytes(g) temporary; call after Scope.commit (nothing here allocates).
+ */
+export function feedRuns(s: Scope, g: PixelGeometry, buf: number, run: (ptr: number, first: number, count: number) => void): void {
+  const S = g.H * g.W, C = g.C, wasm = s.heap.buffer;
+  let first = 0;
+  for (const part of g.parts) {
+    const total = part.len / C;
+    // A view of wasm memory (or of it before it grew: the address still holds the bytes).
+    const inWasm = part.buffer === wasm || s.heap.past.has(part.buffer);
+    const U8 = inWasm ? null : new Uint8Array(wasm);
+    for (let i = 0; i < total;) {
+      const left = S - ((first + i) % S);
+      const count = Math.min(left, total - i, inWasm ? S : CHUNK_PIXELS);
+      if (U8) U8.set(part.bytes.subarray(i * C, (i + count) * C), buf);
+      run(inWasm ? part.off + i * C : buf, first + i, count);
+      i += count;
+    }
+    first += total;
+  }
+}
+
+/** Byte range [start, end) of the images' bytes that live in wasm memory (for overlap checks). */
+export function wasmRanges(g: PixelGeometry, wasm: ArrayBufferLike): Array<[number, number]> {
+  return g.parts.filter((p) => p.buffer === wasm).map((p) => [p.off, p.off + p.len]);
+}
