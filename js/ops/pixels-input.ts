@@ -117,6 +117,13 @@ export const CHUNK_PIXELS = 8192;
 /** Bytes of stage memory feedRuns needs (call before Scope.commit and add to its estimate). */
 export const runBytes = (g: PixelGeometry): number => CHUNK_PIXELS * g.C + 16;
 
+let view: Uint8Array | null = null;
+/** One Uint8Array over wasm memory, re-made only when memory has grown. */
+function bytesView(b: ArrayBufferLike): Uint8Array {
+  if (!view || view.buffer !== b) view = new Uint8Array(b);
+  return view;
+}
+
 /**
  * Call run(ptr, first, count) for runs of pixels, in order: ptr = wasm address of the run's
  * bytes, first = index of its first pixel in the whole batch (n·H·W + pixel), count ≤ one image.
@@ -129,7 +136,7 @@ export function feedRuns(s: Scope, g: PixelGeometry, buf: number, run: (ptr: num
     const total = part.len / C;
     // A view of wasm memory (or of it before it grew: the address still holds the bytes).
     const inWasm = part.buffer === wasm || s.heap.past.has(part.buffer);
-    const U8 = inWasm ? null : new Uint8Array(wasm);
+    const U8 = inWasm ? null : bytesView(wasm);
     for (let i = 0; i < total;) {
       const left = S - ((first + i) % S);
       const count = Math.min(left, total - i, inWasm ? S : CHUNK_PIXELS);

@@ -52,10 +52,10 @@ function channelVec(name: string, v: unknown, dflt: number): number[] {
 }
 
 /**
- * The folded per-channel affine y = byte·a[c] + b[c], a = scale/std, b = −mean/std (f64, rounded
- * to f32 by the caller). Validates preset / mean / std / scale.
+ * The folded per-channel affine y = byte·a[c] + b[c], a = scale/std, b = −mean/std, computed in
+ * f64 and rounded to f32 once: [a0, a1, a2, b0, b1, b2]. Validates preset / mean / std / scale.
  */
-export function pixelAffine(o: FromPixelsOptions): { a: number[]; b: number[] } {
+export function pixelAffine(o: FromPixelsOptions): Float32Array {
   let { mean, std, scale } = o;
   if (o.preset !== undefined) {
     if (typeof o.preset !== "string" || !Object.prototype.hasOwnProperty.call(PIXEL_PRESETS, o.preset)) {
@@ -69,7 +69,7 @@ export function pixelAffine(o: FromPixelsOptions): { a: number[]; b: number[] } 
   sd.forEach((x, c) => { if (x === 0) throw new Error(`std[${c}] is 0: every std must be nonzero`); });
   const k = scale ?? 1 / 255;
   if (typeof k !== "number" || !Number.isFinite(k) || k === 0) throw new Error(`scale must be a finite nonzero number, got ${String(k)}`);
-  return { a: sd.map((x) => k / x), b: m.map((x, c) => -x / sd[c]) };
+  return Float32Array.of(k / sd[0], k / sd[1], k / sd[2], -m[0] / sd[0], -m[1] / sd[1], -m[2] / sd[2]);
 }
 
 function layoutOf(l: unknown): "NCHW" | "NHWC" {
@@ -111,14 +111,14 @@ function checkNoOverlap(g: PixelGeometry, out: unknown, len: number): void {
 export function fromPixels(pixels: Pixels, opts: FromPixelsOptions = {}): Tensor | Float32Array {
   const g = pixelGeometry(pixels, opts);
   const layout = layoutOf(opts.layout);
-  const { a, b } = pixelAffine(opts);
+  const ab = pixelAffine(opts);
   const S = g.H * g.W, len = g.N * 3 * S;
   checkNoOverlap(g, opts.out, len);
   const shape = layout === "NCHW" ? [g.N, 3, g.H, g.W] : [g.N, g.H, g.W, 3];
   return withScope((s) => {
     const y = s.output("out", opts.out, len, true, shape, layout);
     s.commit(runBytes(g) + 64);
-    const buf = s.temp(runBytes(g)), pa = s.f32(a), pb = s.f32(b);
+    const buf = s.temp(runBytes(g)), pa = s.f32(ab), pb = pa + 12;
     const k = rt().kernels;
     if (layout === "NCHW") {
       feedRuns(s, g, buf, (ptr, first, count) => {
