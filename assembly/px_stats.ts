@@ -3,14 +3,15 @@
 // else = 4: RGBA, alpha ignored). Integer arithmetic throughout, so the sums are exact and
 // independent of order; JS turns them into the (count, mean, M2) triple (js/ops/pixels-stats.ts).
 //
-// Lanes: pair sums (i16x8.extadd_pairwise_i8x16_u, ≤ 510) accumulate in u16 lanes and pairs of
-// squares (i32x4.dot_i16x8_s on bytes widened to u16, ≤ 130050) in i32 lanes, for at most
-// ROUNDS iterations (128 · 510 < 2¹⁶; 128 · 4 · 65025 < 2³¹), then fold into u64 scalars.
-// RGBA: one i8x16.shuffle puts the two pixels of each channel next to each other; RGB: 48 bytes
-// (16 pixels) are de-interleaved into one vector per channel (two shuffles each). Reads never
-// pass the last byte; leftover pixels (< 4 RGBA, < 16 RGB) go through a scalar tail.
+// Lanes: one i8x16.swizzle (constant mask) per 4 pixels puts each channel's two pixels in
+// adjacent bytes; pair sums (i16x8.extadd_pairwise_i8x16_u, ≤ 510) accumulate in u16 lanes and
+// pairs of squares (i32x4.dot_i16x8_s on bytes widened to u16, ≤ 130050) in i32 lanes, for at
+// most ROUNDS vectors (128 · 510 < 2¹⁶; 128 · 2 · 130050 < 2³¹), then fold into u64 scalars.
+// Reads never pass the last byte (RGB reads 16 bytes per 12); leftover pixels (< 18) go through
+// a scalar tail.
 
 const ROUNDS = 128;
+const Z: i8 = -128; // swizzle index ≥ 16: the lane becomes 0
 
 // Sums of the current block, folded by flush*: Σ in s0..s2, Σ² in q0..q2.
 let s0: u64 = 0, s1: u64 = 0, s2: u64 = 0, q0: u64 = 0, q1: u64 = 0, q2: u64 = 0;
@@ -30,17 +31,33 @@ let s0: u64 = 0, s1: u64 = 0, s2: u64 = 0, q0: u64 = 0, q1: u64 = 0, q2: u64 = 0
   return i32x4.add(i32x4.dot_i16x8_s(lo, lo), i32x4.dot_i16x8_s(hi, hi));
 }
 
-/** RGBA, 4 pixels per iteration: returns the pixel index reached. */
-function rgba(R: i32, px: usize): i32 {
+/**
+ * The bytes of 4 pixels at p + off reordered so each channel's pixels sit in adjacent byte pairs:
+ * r0 r1 g0 g1 b0 b1 a0 a1 | r2 r3 g2 g3 b2 b3 a2 a3 (RGB: alpha lanes zero; the 16-byte load
+ * covers 12 bytes of pixels and 4 beyond).
+ */
+@inline function pairs(p: usize, off: usize, rgb: bool): v128 {
+  return rgb
+    ? i8x16.swizzle(v128.load(p + off), i8x16(0, 3, 1, 4, 2, 5, Z, Z, 6, 9, 7, 10, 8, 11, Z, Z))
+    : i8x16.swizzle(v128.load(p + off), i8x16(0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15));
+}
+
+/** 16 pixels per iteration, a block of ROUNDS vectors per lane between folds: returns the pixel index reached. */
+@inline function run(R: i32, px: usize, rgb: bool): i32 {
+  const K: i32 = rgb ? 3 : 4;
+  // RGB loads read 4 bytes past their pixels: stop while the last one stays inside.
+  const last = rgb ? (R - 2) & ~15 : R & ~15;
   let i = 0;
-  while (i + 4 <= R) {
+  while (i < last) {
     let s = i16x8.splat(0), q = i32x4.splat(0);
-    const end = min(R & ~3, i + 4 * ROUNDS);
-    for (; i < end; i += 4) {
-      // r0 r1 g0 g1 b0 b1 a0 a1 | r2 r3 g2 g3 b2 b3 a2 a3
-      const v = i8x16.shuffle(v128.load(px + (<usize>i << 2)), v128.splat<i32>(0), 0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15);
-      s = i16x8.add(s, i16x8.extadd_pairwise_i8x16_u(v));
-      q = i32x4.add(q, squares(v));
+    const end = min(last, i + 4 * ROUNDS);
+    for (; i < end; i += 16) {
+      const p = px + <usize>(i * K), k = <usize>(4 * K);
+      const v0 = pairs(p, 0, rgb), v1 = pairs(p, k, rgb), v2 = pairs(p, 2 * k, rgb), v3 = pairs(p, 3 * k, rgb);
+      const e01 = i16x8.add(i16x8.extadd_pairwise_i8x16_u(v0), i16x8.extadd_pairwise_i8x16_u(v1));
+      const e23 = i16x8.add(i16x8.extadd_pairwise_i8x16_u(v2), i16x8.extadd_pairwise_i8x16_u(v3));
+      s = i16x8.add(s, i16x8.add(e01, e23));
+      q = i32x4.add(q, i32x4.add(i32x4.add(squares(v0), squares(v1)), i32x4.add(squares(v2), squares(v3))));
     }
     s0 += <u64>i16x8.extract_lane_u(s, 0) + <u64>i16x8.extract_lane_u(s, 4);
     s1 += <u64>i16x8.extract_lane_u(s, 1) + <u64>i16x8.extract_lane_u(s, 5);
@@ -52,31 +69,8 @@ function rgba(R: i32, px: usize): i32 {
   return i;
 }
 
-/** RGB, 16 pixels (48 bytes) per iteration: returns the pixel index reached. */
-function rgb(R: i32, px: usize): i32 {
-  let i = 0;
-  while (i + 16 <= R) {
-    let sr = i16x8.splat(0), sg = i16x8.splat(0), sb = i16x8.splat(0);
-    let qr = i32x4.splat(0), qg = i32x4.splat(0), qb = i32x4.splat(0);
-    const end = min(R & ~15, i + 16 * ROUNDS);
-    for (; i < end; i += 16) {
-      const p = px + <usize>(3 * i);
-      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32);
-      const r = i8x16.shuffle(i8x16.shuffle(v0, v1, 0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 0, 0, 0, 0, 0), v2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 17, 20, 23, 26, 29);
-      const g = i8x16.shuffle(i8x16.shuffle(v0, v1, 1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 0, 0, 0, 0, 0), v2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 18, 21, 24, 27, 30);
-      const b = i8x16.shuffle(i8x16.shuffle(v0, v1, 2, 5, 8, 11, 14, 17, 20, 23, 26, 29, 0, 0, 0, 0, 0, 0), v2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 19, 22, 25, 28, 31);
-      sr = i16x8.add(sr, i16x8.extadd_pairwise_i8x16_u(r));
-      sg = i16x8.add(sg, i16x8.extadd_pairwise_i8x16_u(g));
-      sb = i16x8.add(sb, i16x8.extadd_pairwise_i8x16_u(b));
-      qr = i32x4.add(qr, squares(r));
-      qg = i32x4.add(qg, squares(g));
-      qb = i32x4.add(qb, squares(b));
-    }
-    s0 += sum16(sr); s1 += sum16(sg); s2 += sum16(sb);
-    q0 += sum32(qr); q1 += sum32(qg); q2 += sum32(qb);
-  }
-  return i;
-}
+function rgba(R: i32, px: usize): i32 { return run(R, px, false); }
+function rgb(R: i32, px: usize): i32 { return run(R, px, true); }
 
 export function px_stats_u8(R: i32, C: i32, px: usize, isums: usize): void {
   const c = C == 3 ? 3 : 4;
