@@ -127,7 +127,7 @@ test("batches: one buffer of N images, an array of images, ImageData-like object
 });
 
 test("images larger than a copy chunk, batched so chunks meet image boundaries", () => {
-  for (const [W, H, N] of [[97, 97, 2], [91, 181, 1], [128, 64, 3]]) for (const C of [3, 4]) for (const layout of ["NCHW", "NHWC"]) {
+  for (const [W, H, N] of [[190, 190, 2], [181, 200, 1], [256, 128, 3], [97, 97, 5]]) for (const C of [3, 4]) for (const layout of ["NCHW", "NHWC"]) {
     const px = bytes(N * W * H * C, W + C);
     const t = fromPixels(px, { width: W, height: H, channels: C, layout, preset: "minus1to1" });
     checkImage(t.data, px, N, H, W, C, layout, PIXEL_PRESETS.minus1to1, `${N}×${W}×${H} ${layout} C=${C}`);
@@ -161,8 +161,9 @@ test("out: a plain Float32Array, a Tensor, a view of wasm memory; bytes already 
 });
 
 test("byte statistics are exact, around every block and tail, and need no overflow room", () => {
-  // RGBA blocks are 512 pixels, RGB blocks 2048, copy chunks 8192; SIMD steps 4 and 16 pixels.
-  for (const R of [1, 2, 3, 4, 5, 15, 16, 17, 31, 33, 511, 512, 513, 2047, 2048, 2049, 8191, 8193, 20000]) for (const C of [3, 4]) {
+  // Blocks of 512 pixels, 16-pixel SIMD steps (RGB stops 18 pixels before the end), copy chunks
+  // of 32768 pixels.
+  for (const R of [1, 2, 3, 4, 5, 15, 16, 17, 18, 19, 31, 33, 34, 35, 511, 512, 513, 529, 530, 2049, 32767, 32769, 40000]) for (const C of [3, 4]) {
     const px = bytes(R * C, R + C), st = channelStats(px, { width: R, height: 1, channels: C }), want = refPixelStats(px, C);
     assert.is(st.count, R);
     assert.equal(Array.from(st.mean), want.mean, `mean R=${R} C=${C}`);

@@ -111,11 +111,11 @@ export function pixelGeometry(pixels: unknown, o: PixelShape, name = "pixels"): 
   return { N, H, W, C: C as 3 | 4, parts };
 }
 
-/** Pixels per chunk copied from the JS heap: 32 KB of RGBA, in L1/L2 when the kernel reads it. */
-export const CHUNK_PIXELS = 8192;
+/** Pixels per chunk copied from the JS heap: 128 KB of RGBA, still in L2 when the kernel reads it. */
+export const CHUNK_PIXELS = 32768;
 
 /** Bytes of stage memory feedRuns needs (call before Scope.commit and add to its estimate). */
-export const runBytes = (g: PixelGeometry): number => CHUNK_PIXELS * g.C + 16;
+export const runBytes = (g: PixelGeometry): number => Math.min(CHUNK_PIXELS, g.N * g.H * g.W) * g.C + 16;
 
 let view: Uint8Array | null = null;
 /** One Uint8Array over wasm memory, re-made only when memory has grown. */
