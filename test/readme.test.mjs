@@ -16,4 +16,14 @@ test("README: the Node (ESM) example runs and prints the expected values", () =>
   if (!(Math.abs(dgamma) < 2000)) throw new Error(`dgamma[0] = ${dgamma}`);
   if (len !== 131072) throw new Error(`yEval.length = ${len}`);
 });
+test("README: the image preprocessing example runs and prints the expected values", () => {
+  const section = readme.slice(readme.indexOf("### Preprocessing an image for a model"));
+  const code = /```js\n([\s\S]*?)```/.exec(section)[1].replace(/from "simdnorm"/g, `from ${JSON.stringify(dist)}`);
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`example failed: ${r.stderr}`);
+  const lines = r.stdout.trim().split("\n");
+  const [shape, first] = lines[0].split(/\s+/), [n, mean] = lines[1].split(/\s+/);
+  if (shape !== "1×3×224×224" || first !== (-0.485 / 0.229).toFixed(4)) throw new Error(`first line: ${lines[0]}`);
+  if (n !== "3" || mean !== "126.00") throw new Error(`second line: ${lines[1]}`);
+});
 test.run();
