@@ -3,8 +3,8 @@
 // else = 4: RGBA, alpha ignored). Integer arithmetic throughout, so the sums are exact and
 // independent of order; JS turns them into the (count, mean, M2) triple (js/ops/pixels-stats.ts).
 //
-// Lanes: one i8x16.swizzle (constant mask) per 4 pixels puts each channel's two pixels in
-// adjacent bytes; pair sums (i16x8.extadd_pairwise_i8x16_u, ≤ 510) accumulate in u16 lanes and
+// Lanes: each channel's bytes of two pixels are put side by side (RGBA: the bytes of pixels
+// i…i+3 interleaved with those of i+4…i+7, a punpck; RGB: one i8x16.swizzle per 4 pixels); pair sums (i16x8.extadd_pairwise_i8x16_u, ≤ 510) accumulate in u16 lanes and
 // pairs of squares (i32x4.dot_i16x8_s on bytes widened to u16, ≤ 130050) in i32 lanes, for at
 // most ROUNDS vectors (128 · 510 < 2¹⁶; 128 · 2 · 130050 < 2³¹), then fold into u64 scalars.
 // Reads never pass the last byte (RGB reads 16 bytes per 12); leftover pixels (< 18) go through
@@ -32,14 +32,11 @@ let s0: u64 = 0, s1: u64 = 0, s2: u64 = 0, q0: u64 = 0, q1: u64 = 0, q2: u64 = 0
 }
 
 /**
- * The bytes of 4 pixels at p + off reordered so each channel's pixels sit in adjacent byte pairs:
- * r0 r1 g0 g1 b0 b1 a0 a1 | r2 r3 g2 g3 b2 b3 a2 a3 (RGB: alpha lanes zero; the 16-byte load
- * covers 12 bytes of pixels and 4 beyond).
+ * The 12 bytes of 4 RGB pixels at p + off reordered so each channel's pixels sit in adjacent
+ * byte pairs: r0 r1 g0 g1 b0 b1 0 0 | r2 r3 g2 g3 b2 b3 0 0 (the 16-byte load reads 4 bytes beyond).
  */
-@inline function pairs(p: usize, off: usize, rgb: bool): v128 {
-  return rgb
-    ? i8x16.swizzle(v128.load(p + off), i8x16(0, 3, 1, 4, 2, 5, Z, Z, 6, 9, 7, 10, 8, 11, Z, Z))
-    : i8x16.swizzle(v128.load(p + off), i8x16(0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15));
+@inline function pairs(p: usize, off: usize): v128 {
+  return i8x16.swizzle(v128.load(p + off), i8x16(0, 3, 1, 4, 2, 5, Z, Z, 6, 9, 7, 10, 8, 11, Z, Z));
 }
 
 /** 16 pixels per iteration, a block of ROUNDS vectors per lane between folds: returns the pixel index reached. */
@@ -52,8 +49,19 @@ let s0: u64 = 0, s1: u64 = 0, s2: u64 = 0, q0: u64 = 0, q1: u64 = 0, q2: u64 = 0
     let s = i16x8.splat(0), q = i32x4.splat(0);
     const end = min(last, i + 4 * ROUNDS);
     for (; i < end; i += 16) {
-      const p = px + <usize>(i * K), k = <usize>(4 * K);
-      const v0 = pairs(p, 0, rgb), v1 = pairs(p, k, rgb), v2 = pairs(p, 2 * k, rgb), v3 = pairs(p, 3 * k, rgb);
+      const p = px + <usize>(i * K);
+      let v0: v128, v1: v128, v2: v128, v3: v128;
+      if (rgb) {
+        v0 = pairs(p, 0); v1 = pairs(p, 12); v2 = pairs(p, 24); v3 = pairs(p, 36);
+      } else {
+        // Interleaving the bytes of pixels i…i+3 with those of i+4…i+7 pairs each pixel's
+        // channel with the same channel four pixels on (punpck: no shuffle mask).
+        const w0 = v128.load(p), w1 = v128.load(p, 16), w2 = v128.load(p, 32), w3 = v128.load(p, 48);
+        v0 = i8x16.shuffle(w0, w1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        v1 = i8x16.shuffle(w0, w1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        v2 = i8x16.shuffle(w2, w3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        v3 = i8x16.shuffle(w2, w3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+      }
       const e01 = i16x8.add(i16x8.extadd_pairwise_i8x16_u(v0), i16x8.extadd_pairwise_i8x16_u(v1));
       const e23 = i16x8.add(i16x8.extadd_pairwise_i8x16_u(v2), i16x8.extadd_pairwise_i8x16_u(v3));
       s = i16x8.add(s, i16x8.add(e01, e23));
