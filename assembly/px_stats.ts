@@ -4,8 +4,8 @@
 // independent of order; JS turns them into the (count, mean, M2) triple (js/ops/pixels-stats.ts).
 //
 // Lanes: each channel's bytes of two pixels are put side by side (RGBA: the bytes of pixels
-// i…i+3 interleaved with those of i+4…i+7, a punpck; RGB: one i8x16.swizzle per 4 pixels); pair sums (i16x8.extadd_pairwise_i8x16_u, ≤ 510) accumulate in u16 lanes and
-// pairs of squares (i32x4.dot_i16x8_s on bytes widened to u16, ≤ 130050) in i32 lanes, for at
+// i…i+3 interleaved with those of i+4…i+7, a punpck; RGB: one i8x16.swizzle per 4 pixels);
+// pair sums (i16x8.extadd_pairwise_i8x16_u, ≤ 510) accumulate in u16 lanes and pairs of squares (i32x4.dot_i16x8_s on bytes widened to u16, ≤ 130050) in i32 lanes, for at
 // most ROUNDS vectors (128 · 510 < 2¹⁶; 128 · 2 · 130050 < 2³¹), then fold into u64 scalars.
 // Reads never pass the last byte (RGB reads 16 bytes per 12); leftover pixels (< 18) go through
 // a scalar tail.
@@ -13,17 +13,8 @@
 const ROUNDS = 128;
 const Z: i8 = -128; // swizzle index ≥ 16: the lane becomes 0
 
-// Sums of the current block, folded by flush*: Σ in s0..s2, Σ² in q0..q2.
+// Exact sums of this call (no multi-value returns): Σ in s0..s2, Σ² in q0..q2.
 let s0: u64 = 0, s1: u64 = 0, s2: u64 = 0, q0: u64 = 0, q1: u64 = 0, q2: u64 = 0;
-
-@inline function sum16(v: v128): u64 {
-  const w = i32x4.extadd_pairwise_i16x8_u(v);
-  return <u64><u32>(i32x4.extract_lane(w, 0) + i32x4.extract_lane(w, 1) + i32x4.extract_lane(w, 2) + i32x4.extract_lane(w, 3));
-}
-
-@inline function sum32(v: v128): u64 {
-  return <u64><u32>i32x4.extract_lane(v, 0) + <u64><u32>i32x4.extract_lane(v, 1) + <u64><u32>i32x4.extract_lane(v, 2) + <u64><u32>i32x4.extract_lane(v, 3);
-}
 
 /** Squares of the 16 bytes of v, summed by pairs into i32 lanes. */
 @inline function squares(v: v128): v128 {
