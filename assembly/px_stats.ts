@@ -5,8 +5,9 @@
 //
 // Lanes: each channel's bytes of two pixels are put side by side (RGBA: the bytes of pixels
 // i…i+3 interleaved with those of i+4…i+7, a punpck; RGB: one i8x16.swizzle per 4 pixels);
-// pair sums (i16x8.extadd_pairwise_i8x16_u, ≤ 510) accumulate in u16 lanes and pairs of squares (i32x4.dot_i16x8_s on bytes widened to u16, ≤ 130050) in i32 lanes, for at
-// most ROUNDS vectors (128 · 510 < 2¹⁶; 128 · 2 · 130050 < 2³¹), then fold into u64 scalars.
+// pair sums (i16x8.extadd_pairwise_i8x16_u, ≤ 510) accumulate in u16 lanes and pairs of squares
+// (i32x4.dot_i16x8_s on bytes widened to u16, ≤ 130050) in i32 lanes, for at most ROUNDS vectors
+// (128 · 510 < 2¹⁶; 128 · 2 · 130050 < 2³¹), then fold into u64 scalars.
 // Reads never pass the last byte (RGB reads 16 bytes per 12); leftover pixels (< 18) go through
 // a scalar tail.
 
