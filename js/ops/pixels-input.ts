@@ -63,7 +63,8 @@ function positiveInt(name: string, v: unknown): number {
 /** Buffer, offset and length read once; a plain Uint8Array over the bytes (clamped holds 0…255 too). */
 function partOf(v: Uint8Array | Uint8ClampedArray, len: number): Part {
   const buffer = taBuffer.call(v) as ArrayBufferLike, off = taOffset.call(v) as number;
-  return { bytes: new Uint8Array(buffer, off, len), buffer, off, len };
+  const plain = Object.getPrototypeOf(v) === Uint8Array.prototype;
+  return { bytes: plain ? (v as Uint8Array) : new Uint8Array(buffer, off, len), buffer, off, len };
 }
 
 /**
@@ -72,43 +73,48 @@ function partOf(v: Uint8Array | Uint8ClampedArray, len: number): Part {
  */
 export function pixelGeometry(pixels: unknown, o: PixelShape, name = "pixels"): PixelGeometry {
   if (typeof o !== "object" || o === null) throw new Error(`options must be an object with width, height and channels, got ${what(o)}`);
-  const list = Array.isArray(pixels) ? pixels.slice() : [pixels];
+  const batch = Array.isArray(pixels);
+  const list: unknown[] = batch ? (pixels as unknown[]).slice() : [pixels];
   if (list.length === 0) throw new Error(`${name} is an empty array: a batch needs at least one image`);
-  let W = o.width, H = o.height, C = o.channels;
-  const fromImageData = list.some(isImageData);
-  if (fromImageData) {
-    const first = list.find(isImageData)!;
-    if (W !== undefined && W !== first.width) throw new Error(`width is ${String(W)}, the ImageData is ${String(first.width)} pixels wide`);
-    if (H !== undefined && H !== first.height) throw new Error(`height is ${String(H)}, the ImageData is ${String(first.height)} pixels high`);
+  // Every image's data, width and height read once (a getter cannot change them mid-call).
+  const imgs = list.map(read);
+  let w0: unknown = o.width, h0: unknown = o.height, C: unknown = o.channels;
+  const first = imgs.find((m) => m.w !== undefined);
+  if (first) {
+    if (w0 !== undefined && w0 !== first.w) throw new Error(`width is ${String(w0)}, the ImageData is ${String(first.w)} pixels wide`);
+    if (h0 !== undefined && h0 !== first.h) throw new Error(`height is ${String(h0)}, the ImageData is ${String(first.h)} pixels high`);
     if (C !== undefined && C !== 4) throw new Error(`channels is ${String(C)}, ImageData holds 4 (RGBA)`);
-    W = first.width; H = first.height; C = 4;
+    w0 = first.w; h0 = first.h; C = 4;
   }
-  if (W === undefined || H === undefined) throw new Error(`width and height are required for ${name} given as bytes, got width ${String(W)}, height ${String(H)}`);
-  positiveInt("width", W); positiveInt("height", H);
+  if (w0 === undefined || h0 === undefined) throw new Error(`width and height are required for ${name} given as bytes, got width ${String(w0)}, height ${String(h0)}`);
+  const W = positiveInt("width", w0), H = positiveInt("height", h0);
   C ??= 4;
   if (C !== 3 && C !== 4) throw new Error(`channels must be 3 (RGB) or 4 (RGBA), got ${String(C)}`);
   const per = W * H * C;
   const parts: Part[] = [];
   let N = 0;
-  list.forEach((img, i) => {
-    const at = Array.isArray(pixels) ? `${name}[${i}]` : name;
-    let bytes: Uint8Array | Uint8ClampedArray;
-    if (isImageData(img)) {
-      if (img.width !== W || img.height !== H) throw new Error(`${at} is ${String(img.width)}×${String(img.height)}, the batch is ${W}×${H}`);
-      bytes = img.data;
-    } else if (isBytes(img)) bytes = img;
-    else throw new Error(`${at} must be a Uint8Array, Uint8ClampedArray or ImageData${Array.isArray(pixels) ? "" : " (or an array of them)"}, got ${what(img)}`);
-    const len = taLength.call(bytes) as number;
-    const k = len / per;
-    const many = !Array.isArray(pixels) && !isImageData(img);
+  for (let i = 0; i < imgs.length; i++) {
+    const { bytes, w, h } = imgs[i], at = batch ? `${name}[${i}]` : name;
+    if (!bytes) throw new Error(`${at} must be a Uint8Array, Uint8ClampedArray or ImageData${batch ? "" : " (or an array of them)"}, got ${what(list[i])}`);
+    if (w !== undefined && (w !== W || h !== H)) throw new Error(`${at} is ${String(w)}×${String(h)}, the batch is ${W}×${H}`);
+    const len = taLength.call(bytes) as number, k = len / per;
+    const many = !batch && w === undefined;
     if (len === 0 || !Number.isInteger(k) || (!many && k !== 1)) {
       throw new Error(`${at} has ${len} bytes, width × height × channels = ${W} × ${H} × ${C} = ${per} per image${many ? ": not a whole number of images" : ""}`);
     }
     parts.push(partOf(bytes, len));
     N += k;
-  });
+  }
   if (N * W * H * 3 > 0x3fffffff) throw new Error(`${N} images of ${W}×${H} hold ${N * W * H * 3} values: more than wasm32 memory can address`);
   return { N, H, W, C: C as 3 | 4, parts };
+}
+
+/** An image's bytes (undefined when it is none of the accepted kinds) and, for ImageData, its size. */
+function read(v: unknown): { bytes?: Uint8Array | Uint8ClampedArray; w?: unknown; h?: unknown } {
+  if (isBytes(v)) return { bytes: v };
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return {};
+  const d = (v as ImageDataLike).data;
+  return isBytes(d) ? { bytes: d, w: (v as ImageDataLike).width, h: (v as ImageDataLike).height } : {};
 }
 
 /** Pixels per chunk copied from the JS heap: 128 KB of RGBA, still in L2 when the kernel reads it. */

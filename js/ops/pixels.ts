@@ -56,18 +56,23 @@ function channelVec(name: string, v: unknown, dflt: number): number[] {
  * f64 and rounded to f32 once: [a0, a1, a2, b0, b1, b2]. Validates preset / mean / std / scale.
  */
 export function pixelAffine(o: FromPixelsOptions): Float32Array {
-  let { mean, std, scale } = o;
-  if (o.preset !== undefined) {
-    if (typeof o.preset !== "string" || !Object.prototype.hasOwnProperty.call(PIXEL_PRESETS, o.preset)) {
-      throw new Error(`unknown preset ${JSON.stringify(o.preset)}: expected one of ${Object.keys(PIXEL_PRESETS).join(", ")}`);
+  const preset = o.preset, mean = o.mean, std = o.std, scale = o.scale;
+  if (preset !== undefined) {
+    if (typeof preset !== "string" || !Object.prototype.hasOwnProperty.call(PIXEL_PRESETS, preset)) {
+      throw new Error(`unknown preset ${JSON.stringify(preset)}: expected one of ${Object.keys(PIXEL_PRESETS).join(", ")}`);
     }
-    const given = (["mean", "std", "scale"] as const).filter((k) => o[k] !== undefined);
-    if (given.length) throw new Error(`preset "${o.preset}" sets mean, std and scale: do not also give ${given.join(", ")}`);
-    ({ mean, std, scale } = PIXEL_PRESETS[o.preset]);
+    const given = [mean === undefined ? "" : "mean", std === undefined ? "" : "std", scale === undefined ? "" : "scale"].filter(Boolean);
+    if (given.length) throw new Error(`preset "${preset}" sets mean, std and scale: do not also give ${given.join(", ")}`);
+    return (PRESET_AFFINE[preset] ??= fold(PIXEL_PRESETS[preset]));
   }
-  const m = channelVec("mean", mean, 0), sd = channelVec("std", std, 1);
+  return fold({ mean: channelVec("mean", mean, 0), std: channelVec("std", std, 1), scale: scale ?? 1 / 255 });
+}
+
+/** Folded affines of the presets, made on first use (read only: ops copy them into wasm memory). */
+const PRESET_AFFINE: Partial<Record<PixelPresetName, Float32Array>> = {};
+
+function fold({ mean: m, std: sd, scale: k }: { mean: readonly number[]; std: readonly number[]; scale: unknown }): Float32Array {
   sd.forEach((x, c) => { if (x === 0) throw new Error(`std[${c}] is 0: every std must be nonzero`); });
-  const k = scale ?? 1 / 255;
   if (typeof k !== "number" || !Number.isFinite(k) || k === 0) throw new Error(`scale must be a finite nonzero number, got ${String(k)}`);
   return Float32Array.of(k / sd[0], k / sd[1], k / sd[2], -m[0] / sd[0], -m[1] / sd[1], -m[2] / sd[2]);
 }
