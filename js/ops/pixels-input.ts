@@ -4,6 +4,7 @@
 // memory a chunk at a time (the chunk stays in cache for the kernel that reads it next); a view
 // of wasm memory is read in place.
 import type { Scope } from "../core/scope";
+import { Tensor } from "../core/tensor";
 
 /** An ImageData or anything shaped like one (a decoded image: RGBA bytes, width, height). */
 export interface ImageDataLike { readonly data: Uint8ClampedArray | Uint8Array; readonly width: number; readonly height: number }
@@ -22,7 +23,7 @@ export interface PixelShape {
   channels?: 3 | 4;
 }
 
-/** Validated geometry of a batch of byte images. */
+/** @internal Validated geometry of a batch of byte images. */
 export interface PixelGeometry { N: number; H: number; W: number; C: 3 | 4; parts: Part[] }
 /** A run of whole images: its bytes, where they start in their buffer, how many. */
 interface Part { bytes: Uint8Array; buffer: ArrayBufferLike; off: number; len: number }
@@ -40,7 +41,8 @@ function isBytes(v: unknown): v is Uint8Array | Uint8ClampedArray {
 }
 
 function isImageData(v: unknown): v is ImageDataLike {
-  return typeof v === "object" && v !== null && !ArrayBuffer.isView(v) && !Array.isArray(v) && isBytes((v as ImageDataLike).data);
+  // A Tensor has a `data` getter too (that throws once freed): never read it here.
+  return typeof v === "object" && v !== null && !ArrayBuffer.isView(v) && !Array.isArray(v) && !(v instanceof Tensor) && isBytes((v as ImageDataLike).data);
 }
 
 /** True for anything fromPixels / channelStats read as byte images (not for Float32Array or Tensor). */
@@ -68,6 +70,7 @@ function partOf(v: Uint8Array | Uint8ClampedArray, len: number): Part {
 }
 
 /**
+ * @internal
  * Resolve and validate byte images: every image has width·height·channels bytes, a single
  * buffer holds a whole number (≥ 1) of them. Throws naming the argument, expected and actual.
  */
@@ -112,15 +115,15 @@ export function pixelGeometry(pixels: unknown, o: PixelShape, name = "pixels"): 
 /** An image's bytes (undefined when it is none of the accepted kinds) and, for ImageData, its size. */
 function read(v: unknown): { bytes?: Uint8Array | Uint8ClampedArray; w?: unknown; h?: unknown } {
   if (isBytes(v)) return { bytes: v };
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return {};
+  if (typeof v !== "object" || v === null || Array.isArray(v) || v instanceof Tensor) return {};
   const d = (v as ImageDataLike).data;
   return isBytes(d) ? { bytes: d, w: (v as ImageDataLike).width, h: (v as ImageDataLike).height } : {};
 }
 
-/** Pixels per chunk copied from the JS heap: 128 KB of RGBA, still in L2 when the kernel reads it. */
+/** @internal Pixels per chunk copied from the JS heap: 128 KB of RGBA, still in L2 when the kernel reads it. */
 export const CHUNK_PIXELS = 32768;
 
-/** Bytes of stage memory feedRuns needs (call before Scope.commit and add to its estimate). */
+/** @internal Bytes of stage memory feedRuns needs (call before Scope.commit and add to its estimate). */
 export const runBytes = (g: PixelGeometry): number => Math.min(CHUNK_PIXELS, g.N * g.H * g.W) * g.C + 16;
 
 let view: Uint8Array | null = null;
@@ -131,6 +134,7 @@ function bytesView(b: ArrayBufferLike): Uint8Array {
 }
 
 /**
+ * @internal
  * Call run(ptr, first, count) for runs of pixels, in order: ptr = wasm address of the run's
  * bytes, first = index of its first pixel in the whole batch (n·H·W + pixel), count ≤ one image.
  * `buf` is a runBytes(g) temporary; call after Scope.commit (nothing here allocates).
@@ -154,7 +158,7 @@ export function feedRuns(s: Scope, g: PixelGeometry, buf: number, run: (ptr: num
   }
 }
 
-/** Byte range [start, end) of the images' bytes that live in wasm memory (for overlap checks). */
+/** @internal Byte range [start, end) of the images' bytes that live in wasm memory (for overlap checks). */
 export function wasmRanges(g: PixelGeometry, wasm: ArrayBufferLike): Array<[number, number]> {
   return g.parts.filter((p) => p.buffer === wasm).map((p) => [p.off, p.off + p.len]);
 }

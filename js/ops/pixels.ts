@@ -52,6 +52,7 @@ function channelVec(name: string, v: unknown, dflt: number): number[] {
 }
 
 /**
+ * @internal
  * The folded per-channel affine y = byte·a[c] + b[c], a = scale/std, b = −mean/std, computed in
  * f64 and rounded to f32 once: [a0, a1, a2, b0, b1, b2]. Validates preset / mean / std / scale.
  */
