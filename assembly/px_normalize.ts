@@ -18,8 +18,8 @@ const Z: i8 = -128; // swizzle index ≥ 16: the lane becomes 0
   return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i8x16.swizzle(v, mask)), a), b);
 }
 
-/** Pixels [i, R) one at a time. */
-@inline function tailCf(i: i32, R: i32, C: i32, S: i32, px: usize, a: usize, b: usize, y: usize): void {
+/** Pixels [i, R) one at a time (a function of its own: it runs once per call). */
+function tailCf(i: i32, R: i32, C: i32, S: i32, px: usize, a: usize, b: usize, y: usize): void {
   const s4 = <usize>S << 2;
   for (; i < R; i++) {
     const p = px + <usize>(i * C), o = y + (<usize>i << 2);
@@ -29,7 +29,7 @@ const Z: i8 = -128; // swizzle index ≥ 16: the lane becomes 0
   }
 }
 
-@inline function tailCl(i: i32, R: i32, C: i32, px: usize, a: usize, b: usize, y: usize): void {
+function tailCl(i: i32, R: i32, C: i32, px: usize, a: usize, b: usize, y: usize): void {
   for (; i < R; i++) {
     const p = px + <usize>(i * C), o = y + <usize>(i * 12);
     store<f32>(o, <f32>load<u8>(p) * load<f32>(a) + load<f32>(b));
