@@ -70,6 +70,17 @@ test("SIMD tails: rows of 1…9, 15…17, 63…65 pixels; default is unit, NCHW,
   t.free();
 });
 
+test("NCHW equals the transposed NHWC bit for bit (same folded affine, RGB and RGBA)", () => {
+  for (const C of [3, 4]) for (const [W, H, N] of [[17, 5, 2], [64, 9, 1], [3, 1, 3]]) {
+    const px = bytes(N * W * H * C, W * H + C), S = W * H, o = { width: W, height: H, channels: C, preset: "clip" };
+    const a = fromPixels(px, { ...o, layout: "NCHW", out: new Float32Array(N * 3 * S) });
+    const b = fromPixels(px, { ...o, layout: "NHWC", out: new Float32Array(N * 3 * S) });
+    for (let n = 0; n < N; n++) for (let c = 0; c < 3; c++) for (let p = 0; p < S; p++) {
+      if (!Object.is(a[(n * 3 + c) * S + p], b[(n * S + p) * 3 + c])) throw new Error(`C=${C} ${W}×${H}×${N}: n ${n} channel ${c} pixel ${p}`);
+    }
+  }
+});
+
 test("custom mean / std / scale (arrays, one number, Float32Array, negative std)", () => {
   const cases = [
     { mean: [10, 20, 30], std: [2, 4, 8], scale: 1 },
