@@ -114,6 +114,9 @@ function checkNoOverlap(g: PixelGeometry, out: unknown, len: number): void {
  * @example
  * const x = fromPixels(imageData, { preset: "imagenet" }); // Tensor [1, 3, H, W]
  */
+export function fromPixels(pixels: Pixels, opts?: FromPixelsOptions & { out?: undefined }): Tensor;
+export function fromPixels<T extends Tensor | Float32Array>(pixels: Pixels, opts: FromPixelsOptions & { out: T }): T;
+export function fromPixels(pixels: Pixels, opts?: FromPixelsOptions): Tensor | Float32Array;
 export function fromPixels(pixels: Pixels, opts: FromPixelsOptions = {}): Tensor | Float32Array {
   const g = pixelGeometry(pixels, opts);
   const layout = layoutOf(opts.layout);
