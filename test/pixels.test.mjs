@@ -171,6 +171,18 @@ test("out: a plain Float32Array, a Tensor, a view of wasm memory; bytes already 
   t.free();
 });
 
+test("bytes in wasm memory stay readable when the output's allocation grows memory", () => {
+  const W = 1024, H = 1024, per = W * H * 4, host = api.tensor([1, per / 4], "NC");
+  const inWasm = new Uint8Array(api.wasmMemory().buffer, host.ptr, per), src = bytes(per, 11);
+  inWasm.set(src);
+  const before = api.wasmMemory().buffer.byteLength;
+  const t = fromPixels([inWasm, src, inWasm], { width: W, height: H, layout: "NHWC", preset: "imagenet" });
+  assert.ok(api.wasmMemory().buffer.byteLength > before, "memory grew for the output");
+  const all = new Uint8Array(3 * per); all.set(src); all.set(src, per); all.set(src, 2 * per);
+  checkImage(t.data, all, 3, H, W, 4, "NHWC", PIXEL_PRESETS.imagenet, "after growth");
+  t.free(); host.free();
+});
+
 test("byte statistics are exact, around every block and tail, and need no overflow room", () => {
   // Blocks of 512 pixels, 16-pixel SIMD steps (RGB stops 18 pixels before the end), copy chunks
   // of 32768 pixels.

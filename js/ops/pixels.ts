@@ -122,10 +122,11 @@ export function fromPixels(pixels: Pixels, opts: FromPixelsOptions = {}): Tensor
   const layout = layoutOf(opts.layout);
   const ab = pixelAffine(opts);
   const S = g.H * g.W, len = g.N * 3 * S;
-  checkNoOverlap(g, opts.out, len);
+  const out = opts.out; // read once
+  checkNoOverlap(g, out, len);
   const shape = layout === "NCHW" ? [g.N, 3, g.H, g.W] : [g.N, g.H, g.W, 3];
   return withScope((s) => {
-    const y = s.output("out", opts.out, len, true, shape, layout);
+    const y = s.output("out", out, len, true, shape, layout);
     s.commit(runBytes(g) + 64);
     const buf = s.temp(runBytes(g)), pa = s.f32(ab), pb = pa + 12;
     const k = rt().kernels;
