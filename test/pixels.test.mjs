@@ -231,6 +231,9 @@ test("StatsAccumulator.update and partialStats take byte images; chunked == one-
   const p = partialStats(all, { width: W, height: H });
   assert.equal(Array.from(p.filter((_, i) => i % 3 === 1)), want.mean);
   throwsWith(() => new StatsAccumulator(4).update(imgs[0], { width: W, height: H }), "3 colour channels", "4");
+  const kept = Array.from(acc.partials);
+  throwsWith(() => acc.update(imgs[0], { width: W + 1, height: H }), "pixels has 364 bytes");
+  assert.equal(Array.from(acc.partials), kept, "a failed update leaves the accumulator as it was");
 });
 
 test("bad input: a clear error and nothing written", () => {
