@@ -7,7 +7,8 @@
 // Naming rule: <family>_<phase>[_<subphase>]_<f32|u8>[_cf|_cl] (the dtype of the data written,
 // u8 for integer sums of bytes). Families: bn (batch norm, and every op that runs on its
 // per-channel kernels), ln (layer norm: per-statistic and per-channel parameters), gn (group
-// norm), px (image bytes: RGB/RGBA pixels in, see js/ops/pixels.ts). cf = channels-first (N, C, S), cl = channels-last (R rows of C).
+// norm), px (image bytes: RGB/RGBA pixels in, see js/ops/pixels.ts). cf = channels-first
+// (N, C, S), cl = channels-last (R rows of C).
 // This module imports nothing at run time: the build also emits it alone for benches and tests.
 
 /** What an argument name means to generic callers (the warm-up, the A/B bench, the tests). */
