@@ -267,9 +267,39 @@ test("bad input: a clear error and nothing written", () => {
   const t = api.tensor([1, 3, 3, 5], "NCHW");
   const inside = new Uint8Array(api.wasmMemory().buffer, t.ptr + 8, 60);
   throwsWith(() => fromPixels(inside, { width: 5, height: 3, out: t }), "out overlaps pixels");
+  const tp = t.ptr;
   t.free();
+  // Bytes in wasm memory only inside a live allocation (here: the block just freed).
+  const freed = new Uint8Array(api.wasmMemory().buffer, tp, 60);
+  throwsWith(() => fromPixels(freed, { width: 5, height: 3 }), "outside any live allocation");
+  throwsWith(() => channelStats(freed, { width: 5, height: 3 }), "outside any live allocation");
   throwsWith(() => channelStats(bytes(61), { width: 5, height: 3 }), "pixels has 61 bytes");
   throwsWith(() => channelStats(px, { width: 5, height: 3, channels: 5 }), "channels must be 3 (RGB) or 4 (RGBA)");
+});
+
+test("hostile values for every option and for pixels: a plain Error or a result, never TypeError/RangeError", () => {
+  const hostile = [null, "x", "toString", NaN, -1, 0, 1.5, 1e300, {}, [], [NaN, NaN, NaN], new Array(3), Symbol("s"), 10n, () => 0,
+    new Proxy([1, 1, 1], {}), new Proxy(new Uint8Array(60), {}), Object.create(Uint8Array.prototype), new Float64Array(3), "NCHW", "imagenet"];
+  const px = bytes(60, 2), base = { width: 5, height: 3 };
+  let threw = 0;
+  const attempt = (what, fn) => {
+    try { const r = fn(); if (r && typeof r.free === "function") r.free(); } catch (e) {
+      threw++;
+      if (e.constructor !== Error) throw new Error(`${what}: ${e.constructor.name}: ${e.message}`);
+    }
+  };
+  for (const k of ["width", "height", "channels", "layout", "preset", "mean", "std", "scale", "out"]) {
+    for (const v of hostile) {
+      attempt(`fromPixels ${k} = ${String(hostile.indexOf(v))}`, () => fromPixels(px, { ...base, [k]: v }));
+      attempt(`channelStats ${k} = ${String(hostile.indexOf(v))}`, () => channelStats(px, { ...base, [k]: v }));
+    }
+  }
+  for (const v of hostile) {
+    attempt(`fromPixels pixels = ${String(hostile.indexOf(v))}`, () => fromPixels(v, base));
+    attempt(`fromPixels options = ${String(hostile.indexOf(v))}`, () => fromPixels(px, v));
+    attempt(`update options = ${String(hostile.indexOf(v))}`, () => new StatsAccumulator(3).update(px, v));
+  }
+  assert.ok(threw > 150, `${threw} refusals`);
 });
 
 test.run();

@@ -5,6 +5,9 @@
 // of wasm memory is read in place.
 import type { Scope } from "../core/scope";
 import { Tensor } from "../core/tensor";
+import { rt } from "../core/runtime";
+import { typedKind, typedLength, typedBuffer, typedOffset } from "../core/typed";
+import { fmt } from "../core/errors";
 
 /** An ImageData or anything shaped like one (a decoded image: RGBA bytes, width, height). */
 export interface ImageDataLike { readonly data: Uint8ClampedArray | Uint8Array; readonly width: number; readonly height: number }
@@ -28,15 +31,8 @@ export interface PixelGeometry { N: number; H: number; W: number; C: 3 | 4; part
 /** A run of whole images: its bytes, where they start in their buffer, how many. */
 interface Part { bytes: Uint8Array; buffer: ArrayBufferLike; off: number; len: number }
 
-// Typed-array intrinsics: a subclass or Proxy cannot lie about lengths or buffers through them.
-const TA = Object.getPrototypeOf(Uint8Array.prototype);
-const getter = (k: string) => Object.getOwnPropertyDescriptor(TA, k)!.get!;
-const taLength = getter("length"), taBuffer = getter("buffer"), taOffset = getter("byteOffset");
-const tag = getter(Symbol.toStringTag as unknown as string);
-
 function isBytes(v: unknown): v is Uint8Array | Uint8ClampedArray {
-  if (!ArrayBuffer.isView(v)) return false;
-  const t = tag.call(v);
+  const t = typedKind(v);
   return t === "Uint8Array" || t === "Uint8ClampedArray";
 }
 
@@ -50,21 +46,14 @@ export function isPixels(v: unknown): v is Pixels {
   return isBytes(v) || isImageData(v) || (Array.isArray(v) && v.length > 0 && (isBytes(v[0]) || isImageData(v[0])));
 }
 
-function what(v: unknown): string {
-  if (v === null) return "null";
-  if (ArrayBuffer.isView(v)) return tag.call(v) ?? "a DataView";
-  if (Array.isArray(v)) return "an Array";
-  return typeof v;
-}
-
 function positiveInt(name: string, v: unknown): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${String(v)}`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${fmt(v)}`);
   return v;
 }
 
 /** Buffer, offset and length read once; a plain Uint8Array over the bytes (clamped holds 0…255 too). */
 function partOf(v: Uint8Array | Uint8ClampedArray, len: number): Part {
-  const buffer = taBuffer.call(v) as ArrayBufferLike, off = taOffset.call(v) as number;
+  const buffer = typedBuffer(v), off = typedOffset(v);
   const plain = Object.getPrototypeOf(v) === Uint8Array.prototype;
   return { bytes: plain ? (v as Uint8Array) : new Uint8Array(buffer, off, len), buffer, off, len };
 }
@@ -75,41 +64,52 @@ function partOf(v: Uint8Array | Uint8ClampedArray, len: number): Part {
  * buffer holds a whole number (≥ 1) of them. Throws naming the argument, expected and actual.
  */
 export function pixelGeometry(pixels: unknown, o: PixelShape, name = "pixels"): PixelGeometry {
-  if (typeof o !== "object" || o === null) throw new Error(`options must be an object with width, height and channels, got ${what(o)}`);
+  if (typeof o !== "object" || o === null) throw new Error(`options must be an object with width, height and channels, got ${fmt(o)}`);
   const batch = Array.isArray(pixels);
-  const list: unknown[] = batch ? (pixels as unknown[]).slice() : [pixels];
+  const list: unknown[] = batch ? Array.from(pixels as unknown[]) : [pixels]; // dense: holes become undefined
   if (list.length === 0) throw new Error(`${name} is an empty array: a batch needs at least one image`);
   // Every image's data, width and height read once (a getter cannot change them mid-call).
   const imgs = list.map(read);
   let w0: unknown = o.width, h0: unknown = o.height, C: unknown = o.channels;
   const first = imgs.find((m) => m.w !== undefined);
   if (first) {
-    if (w0 !== undefined && w0 !== first.w) throw new Error(`width is ${String(w0)}, the ImageData is ${String(first.w)} pixels wide`);
-    if (h0 !== undefined && h0 !== first.h) throw new Error(`height is ${String(h0)}, the ImageData is ${String(first.h)} pixels high`);
-    if (C !== undefined && C !== 4) throw new Error(`channels is ${String(C)}, ImageData holds 4 (RGBA)`);
+    if (w0 !== undefined && w0 !== first.w) throw new Error(`width is ${fmt(w0)}, the ImageData is ${fmt(first.w)} pixels wide`);
+    if (h0 !== undefined && h0 !== first.h) throw new Error(`height is ${fmt(h0)}, the ImageData is ${fmt(first.h)} pixels high`);
+    if (C !== undefined && C !== 4) throw new Error(`channels is ${fmt(C)}, ImageData holds 4 (RGBA)`);
     w0 = first.w; h0 = first.h; C = 4;
   }
-  if (w0 === undefined || h0 === undefined) throw new Error(`width and height are required for ${name} given as bytes, got width ${String(w0)}, height ${String(h0)}`);
+  if (w0 === undefined || h0 === undefined) throw new Error(`width and height are required for ${name} given as bytes, got width ${fmt(w0)}, height ${fmt(h0)}`);
   const W = positiveInt("width", w0), H = positiveInt("height", h0);
   C ??= 4;
-  if (C !== 3 && C !== 4) throw new Error(`channels must be 3 (RGB) or 4 (RGBA), got ${String(C)}`);
+  if (C !== 3 && C !== 4) throw new Error(`channels must be 3 (RGB) or 4 (RGBA), got ${fmt(C)}`);
   const per = W * H * C;
   const parts: Part[] = [];
   let N = 0;
   for (let i = 0; i < imgs.length; i++) {
     const { bytes, w, h } = imgs[i], at = batch ? `${name}[${i}]` : name;
-    if (!bytes) throw new Error(`${at} must be a Uint8Array, Uint8ClampedArray or ImageData${batch ? "" : " (or an array of them)"}, got ${what(list[i])}`);
-    if (w !== undefined && (w !== W || h !== H)) throw new Error(`${at} is ${String(w)}×${String(h)}, the batch is ${W}×${H}`);
-    const len = taLength.call(bytes) as number, k = len / per;
+    if (!bytes) throw new Error(`${at} must be a Uint8Array, Uint8ClampedArray or ImageData${batch ? "" : " (or an array of them)"}, got ${fmt(list[i])}`);
+    if (w !== undefined && (w !== W || h !== H)) throw new Error(`${at} is ${fmt(w)}×${fmt(h)}, the batch is ${W}×${H}`);
+    const len = typedLength(bytes), k = len / per;
     const many = !batch && w === undefined;
     if (len === 0 || !Number.isInteger(k) || (!many && k !== 1)) {
       throw new Error(`${at} has ${len} bytes, width × height × channels = ${W} × ${H} × ${C} = ${per} per image${many ? ": not a whole number of images" : ""}`);
     }
-    parts.push(partOf(bytes, len));
+    const part = partOf(bytes, len);
+    checkLive(at, part);
+    parts.push(part);
     N += k;
   }
   if (N * W * H * 3 > 0x3fffffff) throw new Error(`${N} images of ${W}×${H} hold ${N * W * H * 3} values: more than wasm32 memory can address`);
   return { N, H, W, C: C as 3 | 4, parts };
+}
+
+/** Bytes in wasm memory are read in place: only inside one live allocation (never freed memory). */
+function checkLive(name: string, p: Part): void {
+  const heap = rt().heap;
+  if (p.buffer !== heap.buffer && !heap.past.has(p.buffer)) return;
+  if (!heap.inLiveBlock(p.off, p.len)) {
+    throw new Error(`${name} is a view of wasm memory outside any live allocation (byte ${p.off}, ${p.len} bytes): only a view inside a live Tensor's memory may be passed`);
+  }
 }
 
 /** An image's bytes (undefined when it is none of the accepted kinds) and, for ImageData, its size. */

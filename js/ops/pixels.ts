@@ -2,6 +2,7 @@
 import { withScope } from "../core/scope";
 import { rt } from "../core/runtime";
 import { Tensor } from "../core/tensor";
+import { fmt } from "../core/errors";
 import { pixelGeometry, feedRuns, runBytes, wasmRanges, type Pixels, type PixelShape, type PixelGeometry } from "./pixels-input";
 
 export { isPixels, type Pixels, type PixelImage, type PixelShape, type ImageDataLike } from "./pixels-input";
@@ -46,7 +47,7 @@ function channelVec(name: string, v: unknown, dflt: number): number[] {
   const a = Array.from(v as ArrayLike<number>);
   if (a.length !== 3) throw new Error(`${name} has ${a.length} values, the image has 3 colour channels`);
   a.forEach((x, c) => {
-    if (typeof x !== "number" || !Number.isFinite(x)) throw new Error(`${name}[${c}] must be a finite number, got ${String(x)}`);
+    if (typeof x !== "number" || !Number.isFinite(x)) throw new Error(`${name}[${c}] must be a finite number, got ${fmt(x)}`);
   });
   return a;
 }
@@ -60,7 +61,7 @@ export function pixelAffine(o: FromPixelsOptions): Float32Array {
   const preset = o.preset, mean = o.mean, std = o.std, scale = o.scale;
   if (preset !== undefined) {
     if (typeof preset !== "string" || !Object.prototype.hasOwnProperty.call(PIXEL_PRESETS, preset)) {
-      throw new Error(`unknown preset ${JSON.stringify(preset)}: expected one of ${Object.keys(PIXEL_PRESETS).join(", ")}`);
+      throw new Error(`unknown preset: ${fmt(preset)}: expected one of ${Object.keys(PIXEL_PRESETS).join(", ")}`);
     }
     const given = [mean === undefined ? "" : "mean", std === undefined ? "" : "std", scale === undefined ? "" : "scale"].filter(Boolean);
     if (given.length) throw new Error(`preset "${preset}" sets mean, std and scale: do not also give ${given.join(", ")}`);
@@ -74,13 +75,13 @@ const PRESET_AFFINE: Partial<Record<PixelPresetName, Float32Array>> = {};
 
 function fold({ mean: m, std: sd, scale: k }: { mean: readonly number[]; std: readonly number[]; scale: unknown }): Float32Array {
   sd.forEach((x, c) => { if (x === 0) throw new Error(`std[${c}] is 0: every std must be nonzero`); });
-  if (typeof k !== "number" || !Number.isFinite(k) || k === 0) throw new Error(`scale must be a finite nonzero number, got ${String(k)}`);
+  if (typeof k !== "number" || !Number.isFinite(k) || k === 0) throw new Error(`scale must be a finite nonzero number, got ${fmt(k)}`);
   return Float32Array.of(k / sd[0], k / sd[1], k / sd[2], -m[0] / sd[0], -m[1] / sd[1], -m[2] / sd[2]);
 }
 
 function layoutOf(l: unknown): "NCHW" | "NHWC" {
   if (l === undefined) return "NCHW";
-  if (l !== "NCHW" && l !== "NHWC") throw new Error(`layout must be "NCHW" or "NHWC" for an image tensor, got ${JSON.stringify(l)}`);
+  if (l !== "NCHW" && l !== "NHWC") throw new Error(`layout must be "NCHW" or "NHWC" for an image tensor, got ${fmt(l)}`);
   return l;
 }
 

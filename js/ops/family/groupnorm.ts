@@ -6,7 +6,7 @@ import { fmtShape, type Geometry } from "../../core/layout";
 import type { TensorLike } from "../../core/tensor";
 import { groupStats, normalizeNC, reduceNC, dxNC, groupTempBytes, instanceFusable, instanceForwardFused, instanceBackwardFused } from "./views";
 import {
-  checkForward, checkBackward, wantsTensor, splitMeans, affineOrIdentity,
+  checkForward, checkBackward, checkGroups, wantsTensor, splitMeans, affineOrIdentity, type CheckedOptions, type CheckedBackward,
   type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult,
 } from "./common";
 
@@ -20,22 +20,15 @@ export interface GroupNormBackwardOptions extends NormBackwardOptions {
   groups: number;
 }
 
-function checkGroups(C: number, groups: unknown): number {
-  if (groups === undefined) throw new Error("groups is required: a positive integer that divides the channel count");
-  if (typeof groups !== "number" || !Number.isInteger(groups) || groups < 1) throw new Error(`groups must be a positive integer, got ${String(groups)}`);
-  if (C % groups !== 0) throw new Error(`${C} channels cannot be split into ${groups} groups: groups must divide the channel count`);
-  return groups;
-}
-
 function checkInstance(g: Geometry): void {
   if (g.S === 1) {
     throw new Error(`instance norm needs more than one spatial position per channel: the shape ${fmtShape(g.shape)} (${g.layout}) has 1 (for (N, C) data use layerNorm or batchNormTrain)`);
   }
 }
 
-function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geometry) => number): NormResult {
+function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geometry, o: CheckedOptions) => number): NormResult {
   const { g, o, eps } = checkForward(x, opts);
-  const G = groupsOf(g);
+  const G = groupsOf(g, o);
   const { N, C } = g, per = C / G, K = N * G;
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
@@ -61,9 +54,9 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
   });
 }
 
-function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | undefined, groupsOf: (g: Geometry) => number, unit: string): NormBackwardResult {
-  const { g, o } = checkBackward(x, dy, opts, (geo) => geo.N * groupsOf(geo), unit);
-  const G = groupsOf(g);
+function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | undefined, groupsOf: (g: Geometry, o: CheckedBackward) => number, unit: string): NormBackwardResult {
+  const { g, o } = checkBackward(x, dy, opts, (geo, ob) => geo.N * groupsOf(geo, ob), unit);
+  const G = groupsOf(g, o);
   const { N, C, S } = g, per = C / G, count = per * S;
   return withScope((s) => {
     const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
@@ -124,7 +117,7 @@ function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | und
  * @example const { y } = groupNorm(x, { shape: [8, 64, 32, 32], layout: "NCHW", groups: 32, gamma, beta });
  */
 export function groupNorm(x: TensorLike, opts: GroupNormOptions): NormResult {
-  return forward(x, opts, (g) => checkGroups(g.C, opts?.groups));
+  return forward(x, opts, (g, o) => checkGroups(g.C, o.groups));
 }
 
 /**
@@ -135,7 +128,7 @@ export function groupNorm(x: TensorLike, opts: GroupNormOptions): NormResult {
  * @throws like groupNorm, and when mean / invstd / dy have the wrong length. `out` may be x or dy.
  */
 export function groupNormBackward(x: TensorLike, dy: TensorLike, opts: GroupNormBackwardOptions): NormBackwardResult {
-  return backward(x, dy, opts, (g) => checkGroups(g.C, opts?.groups), "(sample, group) statistics");
+  return backward(x, dy, opts, (g, o) => checkGroups(g.C, o.groups), "(sample, group) statistics");
 }
 
 /**
