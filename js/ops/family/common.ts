@@ -4,6 +4,7 @@ import { resolveGeometry, sameSize, type ShapeOptions } from "../../core/args";
 import { checkFinite, checkVec, type Vec } from "../../core/errors";
 import { Tensor, type TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
+import { activationId, type Activation } from "../activation";
 
 export interface NormOptions extends ShapeOptions {
   /** Per-channel scale, C values (default 1). */
@@ -14,6 +15,8 @@ export interface NormOptions extends ShapeOptions {
   eps?: number;
   /** Write y here: a Tensor or Float32Array of x's size; may be x itself (in place). */
   out?: TensorLike;
+  /** Activation applied to the normalized output in the same pass (default none). */
+  activation?: Activation;
 }
 
 export interface NormResult {
@@ -28,6 +31,10 @@ export interface NormResult {
 export interface NormBackwardOptions extends ShapeOptions {
   /** Per-channel scale used by the forward pass (default 1). */
   gamma?: Vec;
+  /** Per-channel shift of the forward pass: needed only with `activation` (default 0). */
+  beta?: Vec;
+  /** The forward's activation: the gradient goes through it (its input is recomputed). */
+  activation?: Activation;
   /** Per-statistic mean from the forward pass (Float64Array keeps full precision). */
   mean: Vec;
   /** Per-statistic 1/sqrt(var + eps) from the forward pass. */
@@ -46,25 +53,25 @@ export interface NormBackwardResult {
 }
 
 /** Forward arguments checked before anything is bound: geometry, eps, gamma/beta, out. */
-export function checkForward(x: unknown, o: NormOptions | undefined): { g: Geometry; o: NormOptions; eps: number } {
+export function checkForward(x: unknown, o: NormOptions | undefined): { g: Geometry; o: NormOptions; eps: number; act: number } {
   o = o ?? {};
   const g = resolveGeometry(x, o);
   const eps = o.eps === undefined ? 1e-5 : checkFinite("eps", o.eps, 0);
   checkAffine(g.C, o.gamma, o.beta);
   sameSize("out", o.out, g);
-  return { g, o, eps };
+  return { g, o, eps, act: activationId(o.activation) };
 }
 
 /** Backward arguments: geometry, dy/out sizes, gamma, and K per-statistic mean/invstd. */
-export function checkBackward(x: unknown, dy: unknown, o: NormBackwardOptions | undefined, K: (g: Geometry) => number, unit: string): { g: Geometry; o: NormBackwardOptions } {
+export function checkBackward(x: unknown, dy: unknown, o: NormBackwardOptions | undefined, K: (g: Geometry) => number, unit: string): { g: Geometry; o: NormBackwardOptions; act: number } {
   o = o ?? ({} as NormBackwardOptions);
   const g = resolveGeometry(x, o);
   sameSize("dy", dy, g);
   sameSize("out", o.out, g);
-  checkAffine(g.C, o.gamma, undefined);
+  checkAffine(g.C, o.gamma, o.beta);
   checkVec("mean", o.mean, K(g), unit);
   checkVec("invstd", o.invstd, K(g), unit);
-  return { g, o };
+  return { g, o, act: activationId(o.activation) };
 }
 
 function checkAffine(C: number, gamma: unknown, beta: unknown): void {

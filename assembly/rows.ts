@@ -1,0 +1,162 @@
+// Passes over one row of C contiguous values for the row kernels (layer norm, RMS norm and the
+// skip norms over the last axis: ln_forward.ts, rms_forward.ts, skip_forward.ts, ln_backward.ts
+// …). A row kernel reads a row from memory once (the first pass) and runs the others while it
+// is in L1. Each pass is its own function with one hot loop (V8 compiles them better apart).
+//
+// Sums run in f32 lanes (four or two independent vectors) over chunks of ≤ BLOCK values and are
+// added in f64 per chunk. Tails: scalar remainder (the last C % 4 values, in f64 for sums).
+import { BLOCK, hsum, ret0, ret1 } from "./common";
+
+/** Σ x over C values (f64). */
+export function row_sum(p: usize, C: i32): f64 {
+  let total: f64 = 0;
+  for (let j0 = 0; j0 < C; j0 += BLOCK) {
+    const end = min(C, j0 + BLOCK), e16 = j0 + ((end - j0) & ~15), e4 = j0 + ((end - j0) & ~3);
+    let a = f32x4.splat(0), b = f32x4.splat(0), c = f32x4.splat(0), d = f32x4.splat(0);
+    let j = j0;
+    for (; j < e16; j += 16) {
+      const o = p + (<usize>j << 2);
+      a = f32x4.add(a, v128.load(o)); b = f32x4.add(b, v128.load(o, 16));
+      c = f32x4.add(c, v128.load(o, 32)); d = f32x4.add(d, v128.load(o, 48));
+    }
+    for (; j < e4; j += 4) a = f32x4.add(a, v128.load(p + (<usize>j << 2)));
+    let t = hsum(f32x4.add(f32x4.add(a, b), f32x4.add(c, d)));
+    for (; j < end; j++) t += <f64>load<f32>(p + (<usize>j << 2));
+    total += t;
+  }
+  return total;
+}
+
+/** Σ x² over C values (f64). */
+export function row_sumsq(p: usize, C: i32): f64 {
+  let total: f64 = 0;
+  for (let j0 = 0; j0 < C; j0 += BLOCK) {
+    const end = min(C, j0 + BLOCK), e16 = j0 + ((end - j0) & ~15), e4 = j0 + ((end - j0) & ~3);
+    let a = f32x4.splat(0), b = f32x4.splat(0), c = f32x4.splat(0), d = f32x4.splat(0);
+    let j = j0;
+    for (; j < e16; j += 16) {
+      const o = p + (<usize>j << 2);
+      const u = v128.load(o), v = v128.load(o, 16), w = v128.load(o, 32), z = v128.load(o, 48);
+      a = f32x4.add(a, f32x4.mul(u, u)); b = f32x4.add(b, f32x4.mul(v, v));
+      c = f32x4.add(c, f32x4.mul(w, w)); d = f32x4.add(d, f32x4.mul(z, z));
+    }
+    for (; j < e4; j += 4) { const u = v128.load(p + (<usize>j << 2)); a = f32x4.add(a, f32x4.mul(u, u)); }
+    let t = hsum(f32x4.add(f32x4.add(a, b), f32x4.add(c, d)));
+    for (; j < end; j++) { const u = <f64>load<f32>(p + (<usize>j << 2)); t += u * u; }
+    total += t;
+  }
+  return total;
+}
+
+/** Σ (x − m) → ret0 and Σ (x − m)² → ret1 over C values (f64): the second, exact pass of layer norm. */
+export function row_dev(p: usize, C: i32, m: f32): void {
+  const mv = f32x4.splat(m);
+  let s1: f64 = 0, s2: f64 = 0;
+  for (let j0 = 0; j0 < C; j0 += BLOCK) {
+    const end = min(C, j0 + BLOCK), e8 = j0 + ((end - j0) & ~7), e4 = j0 + ((end - j0) & ~3);
+    let a = f32x4.splat(0), b = f32x4.splat(0), qa = f32x4.splat(0), qb = f32x4.splat(0);
+    let j = j0;
+    for (; j < e8; j += 8) {
+      const o = p + (<usize>j << 2);
+      const u = f32x4.sub(v128.load(o), mv), v = f32x4.sub(v128.load(o, 16), mv);
+      a = f32x4.add(a, u); qa = f32x4.add(qa, f32x4.mul(u, u));
+      b = f32x4.add(b, v); qb = f32x4.add(qb, f32x4.mul(v, v));
+    }
+    for (; j < e4; j += 4) {
+      const u = f32x4.sub(v128.load(p + (<usize>j << 2)), mv);
+      a = f32x4.add(a, u); qa = f32x4.add(qa, f32x4.mul(u, u));
+    }
+    let t1 = hsum(f32x4.add(a, b)), t2 = hsum(f32x4.add(qa, qb));
+    for (; j < end; j++) { const u = <f64>(load<f32>(p + (<usize>j << 2)) - m); t1 += u; t2 += u * u; }
+    s1 += t1; s2 += t2;
+  }
+  ret0 = s1; ret1 = s2;
+}
+
+/**
+ * s = x + k + bias over C values (the residual sum), stored at ps (may alias px or pk); Σ s →
+ * ret0 and Σ s² → ret1 (f64). bias: C f32 (zeros when the op has none).
+ */
+export function row_add(px: usize, pk: usize, bias: usize, ps: usize, C: i32): void {
+  let s1: f64 = 0, s2: f64 = 0;
+  for (let j0 = 0; j0 < C; j0 += BLOCK) {
+    const end = min(C, j0 + BLOCK), e8 = j0 + ((end - j0) & ~7), e4 = j0 + ((end - j0) & ~3);
+    let a = f32x4.splat(0), b = f32x4.splat(0), qa = f32x4.splat(0), qb = f32x4.splat(0);
+    let j = j0;
+    for (; j < e8; j += 8) {
+      const o = <usize>j << 2;
+      const u = f32x4.add(f32x4.add(v128.load(px + o), v128.load(pk + o)), v128.load(bias + o));
+      const v = f32x4.add(f32x4.add(v128.load(px + o, 16), v128.load(pk + o, 16)), v128.load(bias + o, 16));
+      v128.store(ps + o, u); v128.store(ps + o, v, 16);
+      a = f32x4.add(a, u); qa = f32x4.add(qa, f32x4.mul(u, u));
+      b = f32x4.add(b, v); qb = f32x4.add(qb, f32x4.mul(v, v));
+    }
+    for (; j < e4; j += 4) {
+      const o = <usize>j << 2;
+      const u = f32x4.add(f32x4.add(v128.load(px + o), v128.load(pk + o)), v128.load(bias + o));
+      v128.store(ps + o, u);
+      a = f32x4.add(a, u); qa = f32x4.add(qa, f32x4.mul(u, u));
+    }
+    let t1 = hsum(f32x4.add(a, b)), t2 = hsum(f32x4.add(qa, qb));
+    for (; j < end; j++) {
+      const o = <usize>j << 2;
+      const u = load<f32>(px + o) + load<f32>(pk + o) + load<f32>(bias + o);
+      store<f32>(ps + o, u);
+      t1 += <f64>u; t2 += <f64>u * <f64>u;
+    }
+    s1 += t1; s2 += t2;
+  }
+  ret0 = s1; ret1 = s2;
+}
+
+// Per-row parameters of the last ln_row_stats call (globals: no multi-value returns).
+export let row_m: f32 = 0;
+export let row_a: f32 = 0;
+export let row_b: f32 = 0;
+
+/**
+ * Statistics of one row already summed (s = Σx): sets row_m, row_a, row_b; writes the f32 mean
+ * and invstd at pm, pi. The deviation pass reads the row from L1.
+ */
+export function ln_row_stats(p: usize, C: i32, s: f64, eps: f64, pm: usize, pi: usize): void {
+  const m = <f32>(s / <f64>C);
+  row_dev(p, C, m);
+  const d = ret0 / <f64>C;
+  let v = ret1 / <f64>C - d * d;
+  if (v < 0) v = 0; // rounding; NaN stays NaN
+  const inv = 1 / Math.sqrt(v + eps);
+  row_m = m; row_a = <f32>inv; row_b = <f32>(-d * inv);
+  store<f32>(pm, <f32>(<f64>m + d));
+  store<f32>(pi, <f32>inv);
+}
+
+/** y = ((x − m)·a + b)·gamma + beta over C values (per-column gamma, beta); y may alias x. */
+export function row_norm(px: usize, py: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, beta: usize): void {
+  const mv = f32x4.splat(m), av = f32x4.splat(a), bv = f32x4.splat(b);
+  const C4 = C & ~3;
+  let j = 0;
+  for (; j < C4; j += 4) {
+    const o = <usize>j << 2;
+    const t = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv), av), bv);
+    v128.store(py + o, f32x4.add(f32x4.mul(t, v128.load(gamma + o)), v128.load(beta + o)));
+  }
+  for (; j < C; j++) {
+    const o = <usize>j << 2;
+    store<f32>(py + o, ((load<f32>(px + o) - m) * a + b) * load<f32>(gamma + o) + load<f32>(beta + o));
+  }
+}
+
+/** y = x·a·gamma over C values (RMS norm); y may alias x. */
+export function row_scale(px: usize, py: usize, C: i32, a: f32, gamma: usize): void {
+  const av = f32x4.splat(a);
+  const C4 = C & ~3;
+  let j = 0;
+  for (; j < C4; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(py + o, f32x4.mul(f32x4.mul(v128.load(px + o), av), v128.load(gamma + o)));
+  }
+  for (; j < C; j++) {
+    const o = <usize>j << 2;
+    store<f32>(py + o, load<f32>(px + o) * a * load<f32>(gamma + o));
+  }
+}
