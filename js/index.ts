@@ -9,6 +9,7 @@ export {
   type BatchNormBackwardOptions, type BatchNormBackwardResult, type BatchNormBackwardEvalOptions,
 } from "./ops/batchnorm";
 export { CONVENTIONS, type Convention, type ConventionInfo } from "./ops/conventions";
+export { ACTIVATIONS, type Activation } from "./ops/activation";
 export { memoryStats, wasmMemory } from "./core/memstats";
 export { NormLayer, BatchNorm, InstanceNorm, GroupNorm, LayerNorm, type BatchNormOptions, type NormLayerOptions, type ForwardOptions, type BackwardOptions } from "./api/layers";
 export { exportWeights, importWeights, parameterCounts, type WeightFormat, type KerasWeights, type TorchStateDict, type CaffeWeights, type OnnxWeights, type ParameterCounts, type ImportOptions } from "./api/interop";

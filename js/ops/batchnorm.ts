@@ -7,6 +7,8 @@ import { checkFinite, checkVec, checkNonNegative, type Vec } from "../core/error
 import { convention, updateWeights, type Convention } from "./conventions";
 import { Tensor, type TensorLike } from "../core/tensor";
 import { fmtShape, type Geometry } from "../core/layout";
+import { activationId, type Activation } from "./activation";
+import { bnActGrad } from "./act-dispatch";
 
 export interface BatchNormTrainOptions extends ShapeOptions {
   /** Per-channel scale (affine). Omit for affine=false. */
@@ -36,6 +38,8 @@ export interface BatchNormTrainOptions extends ShapeOptions {
    * over every shard (synchronized batch norm). The running update uses their count.
    */
   globalStats?: Float64Array;
+  /** Activation applied to the normalized output in the same pass (default none). */
+  activation?: Activation;
 }
 
 export interface BatchNormTrainResult {
@@ -109,12 +113,13 @@ export function batchNormTrain(x: TensorLike, o: BatchNormTrainOptions): BatchNo
   const count = o.globalStats ? o.globalStats[0] : g.N * g.S;
   if (count <= 1) throw new Error(`training batch norm needs more than one value per channel: the shape ${fmtShape(g.shape)} (${g.layout}) gives ${count}`);
   sameSize("out", o.out, g);
+  const act = activationId(o.activation);
 
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g) + 24 * C);
-    const fused = !o.globalStats && fusable(g);
+    const fused = !act && !o.globalStats && fusable(g);
     // Temporaries first (taking one may grow memory), whole-memory views after the kernels.
     // Normalize parameters (m, scale, shift: C f32 each) are written straight into wasm memory.
     const acc = o.globalStats ? -1 : s.temp(24 * C), pp = fused ? -1 : s.temp(12 * C);
@@ -148,7 +153,7 @@ export function batchNormTrain(x: TensorLike, o: BatchNormTrainOptions): BatchNo
         next[C + c] = keep * o.runningVar![c] + w * vr;
       }
     }
-    if (pp >= 0) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C);
+    if (pp >= 0) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
     const y = s.result(ya);
     if (next) { o.runningMean!.set(next.subarray(0, C)); o.runningVar!.set(next.subarray(C)); }
     return { y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: nbt + 1 };
@@ -163,6 +168,8 @@ export interface BatchNormInferOptions extends ShapeOptions {
   /** Default 1e-5. */
   eps?: number;
   out?: TensorLike;
+  /** Activation applied to the normalized output in the same pass (default none). */
+  activation?: Activation;
 }
 
 /**
@@ -180,6 +187,7 @@ export function batchNormInfer(x: TensorLike, o: BatchNormInferOptions): TensorL
   checkVec("runningVar", o.runningVar, C);
   checkNonNegative("running_var", o.runningVar, "runningVar");
   sameSize("out", o.out, g);
+  const act = activationId(o.activation);
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
@@ -193,7 +201,7 @@ export function batchNormInfer(x: TensorLike, o: BatchNormInferOptions): TensorL
       const hi = splitHi(rmean[c], invstd), lo = rmean[c] - hi;
       F[b + c] = hi; F[b + C + c] = gm * invstd; F[b + 2 * C + c] = bt - lo * gm * invstd;
     }
-    normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C);
+    normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
     return s.result(ya);
   });
 }
@@ -211,6 +219,10 @@ export interface BatchNormBackwardOptions extends ShapeOptions {
    */
   globalSums?: Float64Array;
   count?: number;
+  /** The forward's beta: needed only with `activation`. */
+  beta?: Vec;
+  /** The forward's activation: the gradient goes through it (its input recomputed from x and the saved statistics). */
+  activation?: Activation;
 }
 
 export interface BatchNormBackwardResult {
@@ -290,8 +302,12 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, o: BatchNormBac
   const m = o.count ?? g.N * g.S;
   if (o.globalSums && o.count === undefined) throw new Error("count (values per channel over all shards) is required with globalSums");
   checkFinite("count", m, 1);
+  const act = activationId(o.activation);
+  if (act && o.globalSums) throw new Error("activation cannot be combined with globalSums: take the gradient through the activation before backwardPartials");
   return withScope((s) => {
-    const { xa, da, oa } = bindBackward(s, g, x, dy, o.out);
+    const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out);
+    // With an activation, dy becomes dy·act'(v) (v recomputed), in dx's memory or a temporary.
+    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, o.saveMean, o.saveInvstd, o.gamma, o.beta, act, splitHi) } : d0;
     if (!o.globalSums && fusable(g)) {
       // Channels-first: sums and dx fused per channel (the dx pass reads x, dy from L2).
       const hi = new Float32Array(C), lo = new Float64Array(C);
@@ -322,6 +338,10 @@ export interface BatchNormBackwardEvalOptions extends ShapeOptions {
   runningVar: Vec;
   eps?: number;
   out?: TensorLike;
+  /** The forward's beta: needed only with `activation`. */
+  beta?: Vec;
+  /** The forward's activation. */
+  activation?: Activation;
 }
 
 /**
@@ -336,9 +356,11 @@ export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, o: BatchNor
   checkVec("runningVar", o.runningVar, C);
   checkNonNegative("running_var", o.runningVar, "runningVar");
   const eps = o.eps === undefined ? 1e-5 : checkFinite("eps", o.eps, 0);
+  const act = activationId(o.activation);
   return withScope((s) => {
-    const { xa, da, oa } = bindBackward(s, g, x, dy, o.out);
+    const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out);
     const invs = Float64Array.from(o.runningVar as ArrayLike<number>, (v) => 1 / Math.sqrt(v + eps));
+    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, o.runningMean, invs, o.gamma, o.beta, act, splitHi) } : d0;
     const r = reduceExact(s, g, xa.ptr, da.ptr, o.runningMean, invs);
     // k, then C zeros for both c1 and c0.
     const pk = s.temp(8 * C), F = s.heap.F32, b = pk >>> 2;
