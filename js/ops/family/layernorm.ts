@@ -3,9 +3,9 @@
 // via the strided-channel kernels).
 import { withScope } from "../../core/scope";
 import type { TensorLike } from "../../core/tensor";
-import { rowForward, rowBackward, rowTempBytes } from "./norm-rows";
+import { rowForward, rowBackward, rowTempBytes, lnParams } from "./norm-rows";
 import {
-  checkForward, checkBackward, wantsTensor, affineOrIdentity,
+  checkForward, checkBackward, wantsTensor,
   type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult,
 } from "./common";
 
@@ -27,7 +27,7 @@ export function layerNorm(x: TensorLike, opts: NormOptions = {}): NormResult {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
-    const p = { gamma: s.f32(affineOrIdentity(g.C, o.gamma, 1)), beta: s.f32(affineOrIdentity(g.C, o.beta, 0)) };
+    const p = lnParams(s, g.C, o.gamma, o.beta);
     const st = rowForward(s, g, { rms: false, act }, xa.ptr, ya.ptr, p, eps);
     return { y: s.result(ya), mean: st.mean!, invstd: st.rstd };
   });
@@ -47,7 +47,7 @@ export function layerNormBackward(x: TensorLike, dy: TensorLike, opts: NormBackw
     const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
-    const p = { gamma: s.f32(affineOrIdentity(g.C, o.gamma, 1)), beta: s.f32(affineOrIdentity(g.C, o.beta, 0)) };
+    const p = lnParams(s, g.C, o.gamma, o.beta);
     const r = rowBackward(s, g, { rms: false, act }, false, xa.ptr, da.ptr, 0, oa.ptr, p, o.mean, o.invstd);
     return { dx: s.result(oa), dgamma: r.dgamma, dbeta: r.dbeta };
   });

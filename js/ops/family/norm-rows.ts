@@ -17,6 +17,23 @@ export interface RowSpec { rms: boolean; act: number }
 /** Pointers to C f32 per-channel parameters in wasm memory (beta: zeros for RMS norm). */
 export interface RowParams { gamma: number; beta: number }
 
+/**
+ * C f32 per-channel parameters written straight into a temporary (no intermediate arrays: this
+ * runs on every call): v, 1 + v (offset), or `fill` when v is absent. Returns the pointer.
+ */
+export function paramVec(s: Scope, C: number, v: Vec | undefined | null, fill: number, offset = false): number {
+  const p = s.temp(4 * C), F = s.heap.F32, o = p >>> 2;
+  if (!v) F.fill(fill, o, o + C);
+  else if (!offset) F.set(v as ArrayLike<number>, o);
+  else for (let c = 0; c < C; c++) F[o + c] = 1 + v[c];
+  return p;
+}
+
+/** gamma and beta pointers of a layer norm (identity where absent). */
+export function lnParams(s: Scope, C: number, gamma: Vec | undefined | null, beta: Vec | undefined | null): RowParams {
+  return { gamma: paramVec(s, C, gamma, 1), beta: paramVec(s, C, beta, 0) };
+}
+
 /** One statistic per row of C (channels-last, or (N, C) with S = 1). */
 export const rowsOf = (g: Geometry): boolean => g.channelsLast || g.S === 1;
 

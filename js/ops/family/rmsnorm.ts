@@ -7,7 +7,7 @@ import { checkFinite, checkVec, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
-import { rowForward, rowBackward, rowTempBytes, type RowParams } from "./norm-rows";
+import { rowForward, rowBackward, rowTempBytes, paramVec, type RowParams } from "./norm-rows";
 import { wantsTensor } from "./common";
 
 export interface RmsNormOptions extends ShapeOptions {
@@ -58,11 +58,7 @@ export function checkRmsAffine(C: number, gamma: unknown, unitOffset: unknown): 
 
 /** The scale the kernels use (gamma, 1 + gamma, or ones) and zeros for beta, in wasm memory. */
 export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, unitOffset: boolean | undefined): RowParams {
-  const sc = new Float32Array(C).fill(1);
-  if (gamma) for (let c = 0; c < C; c++) sc[c] = unitOffset ? 1 + gamma[c] : gamma[c];
-  const beta = s.temp(4 * C);
-  s.heap.F32.fill(0, beta >>> 2, (beta >>> 2) + C);
-  return { gamma: s.f32(sc), beta };
+  return { gamma: paramVec(s, C, gamma, 1, unitOffset === true), beta: paramVec(s, C, null, 0) };
 }
 
 function checkRmsForward(x: unknown, o: RmsNormOptions | undefined): { g: Geometry; o: RmsNormOptions; eps: number; act: number } {

@@ -7,8 +7,8 @@ import { checkFinite, checkVec, type Vec } from "../../core/errors";
 import { Tensor, type TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
-import { skipForward, rowBackward, rowTempBytes, type RowParams } from "./norm-rows";
-import { wantsTensor, affineOrIdentity } from "./common";
+import { skipForward, rowBackward, rowTempBytes, lnParams, paramVec, type RowParams } from "./norm-rows";
+import { wantsTensor } from "./common";
 import { checkRmsAffine, rmsParams } from "./rmsnorm";
 
 export interface SkipNormOptions extends ShapeOptions {
@@ -113,8 +113,8 @@ function skipForwardCall(x: TensorLike, skip: TensorLike, opts: SkipNormOptions 
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
     const p: RowParams = rms ? rmsParams(s, g.C, o.gamma, o.unitOffset)
-      : { gamma: s.f32(affineOrIdentity(g.C, o.gamma, 1)), beta: s.f32(affineOrIdentity(g.C, o.beta, 0)) };
-    const bias = s.f32(affineOrIdentity(g.C, o.bias, 0));
+      : lnParams(s, g.C, o.gamma, o.beta);
+    const bias = paramVec(s, g.C, o.bias, 0);
     const st = skipForward(s, g, { rms, act }, xa.ptr, ka.ptr, bias, sa.ptr, ya.ptr, p, eps);
     return { st, y: s.result(ya), sum: s.result(sa) };
   });
@@ -171,7 +171,7 @@ function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwar
     const oa = s.output("out", o.out, g.size, wantsTensor(sum, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
     const p: RowParams = rms ? rmsParams(s, g.C, o.gamma, o.unitOffset)
-      : { gamma: s.f32(affineOrIdentity(g.C, o.gamma, 1)), beta: s.f32(affineOrIdentity(g.C, o.beta, 0)) };
+      : lnParams(s, g.C, o.gamma, o.beta);
     const r = rowBackward(s, g, { rms, act }, true, xa.ptr, da.ptr, ds ? ds.ptr : 0, oa.ptr, p, rms ? null : o.mean!, rms ? o.invRms! : o.invstd!);
     const out: SkipNormBackwardResult = { dx: s.result(oa), dgamma: r.dgamma };
     if (!rms) out.dbeta = r.dbeta;
