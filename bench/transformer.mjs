@@ -1,7 +1,8 @@
 // Transformer and diffusion norms: RMS norm, layer norm, the skip norms and group norm + SiLU,
 // forward and backward, on LLaMA-style rows (hidden 576–4096, 1–512 tokens) and UNet blocks
 // (320–1280 channels, 8×8–64×64, 32 groups) in both layouts. One thread, one process, systems
-// interleaved call by call (round robin, median of rounds):
+// interleaved in round robin; every ratio is the median over rounds of that round's ratio (the
+// pair measured back to back: on this shared machine the load changes from second to second):
 //
 //   simdnorm   the fused op on Tensors in wasm memory (zero-copy, preallocated outputs)
 //   unfused    what the op costs without fusion: simdnorm's plain norm plus the residual add and
@@ -13,7 +14,7 @@
 //              LayerNormalization, skip norms with an Add first, group norm + SiLU as
 //              GroupNormalization-21 + Sigmoid + Mul (channels-first only: ONNX has no NHWC form)
 //
-//   node bench/transformer.mjs [--quick] [--rounds 7] [--json out.json]
+//   node bench/transformer.mjs [--quick] [--rounds 11] [--json out.json]
 //   npm run bench:transformer
 import * as api from "../dist/index.js";
 import { loadCeiling } from "./ceiling/index.mjs";
@@ -22,7 +23,7 @@ import { randomArray } from "../test/reference.mjs";
 import { parseArgs, median } from "./lib/cli.mjs";
 import { writeFileSync } from "node:fs";
 
-const { opts } = parseArgs(process.argv.slice(2), { rounds: "7", quick: false, json: "", peers: "ort-node,ort-web" });
+const { opts } = parseArgs(process.argv.slice(2), { rounds: "11", quick: false, json: "", peers: "ort-node,ort-web" });
 const ROUNDS = +opts.rounds;
 await api.init({ warmup: true });
 const ceiling = await loadCeiling({ maxValues: 1 << 21 });
@@ -121,25 +122,28 @@ async function ortRunner(kind, g) {
 }
 
 // ---- timing -------------------------------------------------------------------------------
-/** Median ms per call of each system, interleaved round robin (each round ≥ ~3 ms per system). */
+/** ms for reps calls of fn (awaiting promises). */
+async function batch(fn, reps) {
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) { const p = fn(); if (p && p.then) await p; }
+  return performance.now() - t0;
+}
+
+/** Median ms per call of each system, interleaved round robin (each round ≥ ~2 ms per system). */
 async function time(systems) {
   const per = {};
   for (const [k, fn] of Object.entries(systems)) {
-    let reps = 1, t0 = performance.now();
-    await fn();
-    const once = Math.max(performance.now() - t0, 1e-3);
-    reps = Math.max(1, Math.min(2000, Math.round(3 / once)));
+    let reps = 1;
+    await batch(fn, 3); // first calls: compilation, allocation of outputs
+    while (reps < 1 << 16 && (await batch(fn, reps)) < 2) reps *= 2;
     per[k] = { fn, reps, samples: [] };
   }
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const s of Object.values(per)) {
-      const t0 = performance.now();
-      for (let i = 0; i < s.reps; i++) { const p = s.fn(); if (p && p.then) await p; }
-      s.samples.push((performance.now() - t0) / s.reps);
-    }
-  }
-  return Object.fromEntries(Object.entries(per).map(([k, s]) => [k, median(s.samples)]));
+  for (let r = 0; r < ROUNDS; r++) for (const s of Object.values(per)) s.samples.push((await batch(s.fn, s.reps)) / s.reps);
+  return { ms: Object.fromEntries(Object.entries(per).map(([k, s]) => [k, median(s.samples)])), samples: Object.fromEntries(Object.entries(per).map(([k, s]) => [k, s.samples])) };
 }
+
+/** Median over rounds of other/simdnorm, each round's pair measured back to back (load changes by the second here). */
+const ratioOf = (t, k) => (t.samples[k] ? median(t.samples[k].map((v, i) => v / t.samples.simdnorm[i])) : NaN);
 
 const workloads = [];
 for (const [T, H] of ROWS) for (const op of ["rms_norm", "rms_norm_silu", "skip_rms_norm", "layer_norm", "skip_layer_norm", "layer_norm_backward", "rms_norm_backward"]) workloads.push(() => rowCase(op, T, H));
@@ -156,9 +160,9 @@ for (const make of workloads) {
   const g = w.ort && w.ort();
   for (const kind of Object.keys(runtimes)) if (g) { try { sys[kind] = await ortRunner(kind, g); } catch (e) { console.error(`${kind} ${w.name}: ${e.message}`); } }
   const t = await time(sys);
-  const r = { workload: w.name, op: w.op, values: w.n, bytesPerValue: w.bpv, ms: t, ofCopy: t.copy / t.simdnorm, vsUnfused: t.unfused / t.simdnorm, vsOrtNode: t["ort-node"] / t.simdnorm, vsOrtWeb: t["ort-web"] / t.simdnorm };
+  const r = { workload: w.name, op: w.op, values: w.n, bytesPerValue: w.bpv, ms: t.ms, ofCopy: ratioOf(t, "copy"), vsUnfused: ratioOf(t, "unfused"), vsOrtNode: ratioOf(t, "ort-node"), vsOrtWeb: ratioOf(t, "ort-web") };
   results.push(r);
-  console.log(`| ${w.name} | ${(1000 * t.simdnorm).toFixed(1)} | ${pct(r.ofCopy)} | ${ratio(r.vsUnfused)} | ${ratio(r.vsOrtNode)} | ${ratio(r.vsOrtWeb)} |`);
+  console.log(`| ${w.name} | ${(1000 * t.ms.simdnorm).toFixed(1)} | ${pct(r.ofCopy)} | ${ratio(r.vsUnfused)} | ${ratio(r.vsOrtNode)} | ${ratio(r.vsOrtWeb)} |`);
   w.free();
 }
 if (opts.json) writeFileSync(opts.json, JSON.stringify({ node: process.version, date: new Date().toISOString(), rounds: ROUNDS, results }, null, 1));
