@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync, rmSync, renameSync 
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
+import { pruneTypes } from "./build-types.mjs";
 
 const root = dirname(fileURLToPath(import.meta.url));
 const bin = (name) => join(root, "node_modules", ".bin", name);
@@ -68,6 +69,7 @@ await esbuild.build({ ...common, entryPoints: [join(root, "js/core/kernel-table.
 step("tsc declarations");
 rmSync(join(root, "dist/types"), { recursive: true, force: true });
 execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
+step(`dropped ${pruneTypes(join(root, "dist/types"))} declarations the public API does not reach`);
 writeFileSync(join(root, "dist/index.d.ts"), 'export * from "./types/index.js";\n');
 writeFileSync(join(root, "dist/browser.d.ts"), 'export * from "./types/index.js";\n');
 step("done");

@@ -1,7 +1,7 @@
 // Group norm parameters: per (n, c) normalize parameters from per (n, group) statistics and a
 // per-channel affine. With few values per channel (e.g. (256, 512) NC: one value per (n, c))
-// there are as many parameters as data values; building them in JS cost 3–5 ns each, ~50× the
-// kernel that uses them, so they are built here.
+// there are as many parameters as data values; building them in JS cost many times the kernel
+// that uses them (docs/performance.md), so they are built here.
 
 /**
  * For q = n·G + ⌊c / (C/G)⌋: m = hi[q], scale = f32(γ[c]·inv[q]), shift = f32(β[c] − lo[q]·γ[c]·inv[q]),

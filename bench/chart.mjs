@@ -1,4 +1,4 @@
-// SVG chart of one shape's results from a bench JSON (issue 3's format), written by hand: no
+// SVG chart of one shape's results from a bench JSON (bench/README.md has its format), written by hand: no
 // dependencies. Horizontal bars of GB/s on a log scale, one group per op, one bar per system,
 // with the memory ceiling (wasm SIMD copy, or read for statistics) as a dashed line per group.
 //
@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from './lib/cli.mjs';
 
 const SYSTEMS = [
   ['simdnorm', '#1f5fa8'], ['simdnorm-copy', '#7fb2e5'], ['js', '#8c8c8c'], ['tfjs-wasm', '#e8822a'],
@@ -91,9 +92,8 @@ export function renderChart(json, { shape = [8, 64, 56, 56], layout = 'NCHW' } =
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const here = dirname(fileURLToPath(import.meta.url));
-  const args = process.argv.slice(2);
-  const opt = (k) => { const i = args.indexOf(k); return i >= 0 ? args.splice(i, 2)[1] : undefined; };
-  const shape = opt('--shape')?.split(',').map(Number), layout = opt('--layout');
+  const { opts, rest: args } = parseArgs(process.argv.slice(2), { shape: '', layout: '' });
+  const shape = opts.shape ? opts.shape.split(',').map(Number) : undefined, layout = opts.layout || undefined;
   const [inFile = join(here, 'results', 'bench.json'), outFile = join(dirname(inFile), 'chart.svg')] = args;
   writeFileSync(outFile, renderChart(JSON.parse(readFileSync(inFile, 'utf8')), { ...(shape && { shape }), ...(layout && { layout }) }));
   console.log(`wrote ${outFile}`);

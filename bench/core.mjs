@@ -1,4 +1,4 @@
-// Issue §8 speed check: simdnorm's batch-norm kernels against a wasm SIMD copy/read of the
+// Speed check: simdnorm's batch-norm kernels against a wasm SIMD copy/read of the
 // same bytes (x, and x → y, in simdnorm's memory), measured interleaved in one process (ratios, not absolute times, are the point
 // on a shared machine). Zero-copy path: tensors live in wasm memory.
 //
@@ -8,11 +8,12 @@ import { loadCeilingOn } from "./ceiling/index.mjs";
 import { randomArray } from "../test/reference.mjs";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
+import { parseArgs, median } from "./lib/cli.mjs";
 
-const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
-const layout = arg("layout", "NCHW");
-const shape = arg("shape", layout.endsWith("C") && layout !== "NC" ? "8,56,56,64" : "8,64,56,56").split(",").map(Number);
-const reps = +arg("reps", 40);
+const { opts } = parseArgs(process.argv.slice(2), { layout: "NCHW", shape: "", reps: "40", json: "" });
+const layout = opts.layout;
+const shape = (opts.shape || (layout.endsWith("C") && layout !== "NC" ? "8,56,56,64" : "8,64,56,56")).split(",").map(Number);
+const reps = +opts.reps;
 const n = shape.reduce((a, b) => a * b);
 
 await api.init();
@@ -39,9 +40,8 @@ for (let r = 0; r < reps; r++) {
   for (const [k, [, f]] of Object.entries(systems)) { const t0 = performance.now(); f(); times[k].push(performance.now() - t0); }
   if (r % 10 === 9) process.stderr.write(`  rep ${r + 1}/${reps}\r`);
 }
-const med = (a) => { const s = [...a].sort((p, q) => p - q); return s[s.length >> 1]; };
 const res = {};
-for (const [k, [bpv]] of Object.entries(systems)) { const ms = med(times[k]); res[k] = { ms, gbps: (bpv * n) / ms / 1e6 }; }
+for (const [k, [bpv]] of Object.entries(systems)) { const ms = median(times[k]); res[k] = { ms, gbps: (bpv * n) / ms / 1e6 }; }
 const target = { stats: ["read", 0.7], bn_infer: ["copy", 0.85], bn_train: ["copy", 0.6], bn_backward: ["copy", 0.7] };
 console.log(`simdnorm core kernels, ${layout} [${shape}] (${(n / 1e6).toFixed(2)}M values), median of ${reps}, node ${process.version}, ${os.cpus()[0].model}`);
 console.log("op            ms      GB/s   vs ceiling   target");
@@ -50,5 +50,5 @@ for (const [k, r] of Object.entries(res)) {
   const ratio = t ? r.gbps / res[t[0]].gbps : null;
   console.log(`${k.padEnd(12)} ${r.ms.toFixed(3).padStart(7)} ${r.gbps.toFixed(1).padStart(8)}   ${ratio ? `${(100 * ratio).toFixed(0)}% of ${t[0]}`.padEnd(12) : "".padEnd(12)} ${t ? `${ratio >= t[1] ? "met" : "MISSED"} (≥ ${100 * t[1]}%)` : ""}`);
 }
-const jf = arg("json");
+const jf = opts.json;
 if (jf) writeFileSync(jf, JSON.stringify({ layout, shape, reps, node: process.version, cpu: os.cpus()[0].model, results: res }, null, 2));

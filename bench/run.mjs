@@ -1,9 +1,9 @@
 // npm run bench: simdnorm (zero-copy and copy paths) against plain JS, tfjs (wasm, cpu),
-// onnxruntime (web, node) and the memory ceiling (wasm SIMD copy / read), issue 3.
+// onnxruntime (web, node) and the memory ceiling (wasm SIMD copy / read).
 //
 //   npm run bench                       full run (every op × shape × system, cold start), < 10 min
 //   npm run bench -- --quick            (8,64,56,56) NCHW, stats + batch norm, no tfjs-cpu, < 1 min
-//   npm run bench -- --json FILE        also write the issue's JSON (and FILE's .details.json)
+//   npm run bench -- --json FILE        also write the bench JSON (and FILE's .details.json)
 //   npm run bench -- --save             write bench/results/ (bench.json, details, results.md,
 //                                       targets.md, chart.svg); --quick saves to bench/results/quick/
 //   options: --ops stats,bn_train  --shapes 0,5 (indices into the shape list)  --systems a,b
@@ -23,14 +23,15 @@ import { loadCeilingOn } from './ceiling/index.mjs';
 import { runColdStart } from './peers/coldstart.mjs';
 import { createSimdnorm, COPIES } from './lib/simdnorm.mjs';
 import { interleaved, median } from './lib/timing.mjs';
+import { parseArgs } from './lib/cli.mjs';
 import { environment } from './lib/env.mjs';
 import { writeReports, HEADLINE, printSummary } from './lib/report.mjs';
 import { PEERS } from './peers/index.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const flag = (k) => args.includes(k);
-const opt = (k) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : undefined; };
+const { opts } = parseArgs(process.argv.slice(2), { quick: false, save: false, 'no-cold': false, json: '', ops: '', shapes: '', systems: '', rounds: '' });
+const flag = (k) => opts[k.slice(2)];
+const opt = (k) => opts[k.slice(2)] || undefined;
 const list = (k) => opt(k)?.split(',').map((s) => s.trim()).filter(Boolean);
 
 const QUICK = flag('--quick');

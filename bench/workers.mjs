@@ -5,18 +5,19 @@
 //
 //   node bench/workers.mjs [--workers 2] [--values 8388608] [--reps 30] [--layout NCHW] [--json FILE]
 //
-// Target (issue 5): statistics on ≥ 8M values with 2 workers ≥ 1.7× one thread.
+// Target: statistics on ≥ 8M values with 2 workers ≥ 1.7× one thread.
 import * as api from "../dist/index.js";
 import { randomArray } from "../test/reference.mjs";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { Worker } from "node:worker_threads";
+import { parseArgs, median } from "./lib/cli.mjs";
 
-const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
-const workers = +arg("workers", 2);
-const values = +arg("values", 8 << 20);
-const reps = +arg("reps", 30);
-const layout = arg("layout", "NCHW");
+const { opts } = parseArgs(process.argv.slice(2), { workers: "2", values: String(8 << 20), reps: "30", layout: "NCHW", json: "" });
+const workers = +opts.workers;
+const values = +opts.values;
+const reps = +opts.reps;
+const layout = opts.layout;
 const C = 32;
 const shapeFor = (n) => (layout === "NHWC" ? [n / C / 1024, 32, 32, C] : [n / C / 1024, C, 32, 32]);
 
@@ -26,7 +27,6 @@ const pool = await api.createPool({ workers, minSplit: 0 });
 const solo = await api.createPool({ workers: 1 });
 if (pool.transport !== "shared") throw new Error(`expected the shared transport, got ${pool.transport}`);
 
-const med = (a) => { const s = [...a].sort((p, q) => p - q); return s[s.length >> 1]; };
 const maxRel = (a, b) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + 1e-6)); return m; };
 
 const best = (a) => Math.min(...a);
@@ -106,7 +106,7 @@ for (let n = 1 << 16; n <= 1 << 22; n *= 4) {
   const o = ops(n);
   const [a, b, c] = await race([o.list.stats[1], o.solo, o.list.stats[2]], Math.max(reps, 40));
   const [d, e] = await race([o.list.bn_train[1], o.list.bn_train[2]], Math.max(reps, 40));
-  const r = { values: n, one: med(a), solo: med(b), pool: med(c), trainOne: med(d), trainPool: med(e) };
+  const r = { values: n, one: median(a), solo: median(b), pool: median(c), trainOne: median(d), trainPool: median(e) };
   results.crossover.push(r);
   console.log(`${String(n).padEnd(12)} ${r.one.toFixed(3).padStart(18)} ${r.solo.toFixed(3).padStart(12)} ${r.pool.toFixed(3).padStart(6)} ${(r.one / r.pool).toFixed(2).padStart(9)}× ${r.trainOne.toFixed(3).padStart(22)} ${r.trainPool.toFixed(3).padStart(6)} ${(r.trainOne / r.trainPool).toFixed(2).padStart(9)}×`);
   o.free();
@@ -119,7 +119,7 @@ for (const [name, [bpv, f1, f2]] of Object.entries(big.list)) {
   const fns = name === "stats" ? [f1, big.solo, f2] : [f1, f2];
   const t = await race(fns, reps);
   const [a, c] = [t[0], t[t.length - 1]], b = name === "stats" ? t[1] : null;
-  const r = { one: med(a), oneBest: best(a), pool: med(c), poolBest: best(c), solo: b && med(b), soloBest: b && best(b) };
+  const r = { one: median(a), oneBest: best(a), pool: median(c), poolBest: best(c), solo: b && median(b), soloBest: b && best(b) };
   r.speedup = r.one / r.pool; r.speedupBest = r.oneBest / r.poolBest;
   if (b) { r.vsWorker = r.solo / r.pool; r.vsWorkerBest = r.soloBest / r.poolBest; }
   results.big[name] = r;
@@ -133,5 +133,5 @@ console.log(`\nstats on ${values} values with ${workers} workers, target ≥ 1.7
 if (capacity < 1.8) console.log(`two threads got only ${capacity.toFixed(2)} cores' worth of compute: other work shares the machine, and the ratios above say more about it than about the pool`);
 await pool.close();
 await solo.close();
-const jf = arg("json");
+const jf = opts.json;
 if (jf) writeFileSync(jf, JSON.stringify({ workers, layout, values, reps, node: process.version, cpu: os.cpus()[0].model, loadavg: os.loadavg(), capacity, results }, null, 2));

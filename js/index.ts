@@ -17,4 +17,5 @@ export { exportWeights, importWeights, parameterCounts, type WeightFormat, type 
 export { Standardizer, preciseBatchNormStats, applyStats, type StandardizerOptions, type StandardizerJSON, type Batch } from "./api/standardize";
 export { foldBatchNorm, type WeightLayout, type FoldOptions } from "./api/fold";
 export * from "./ops/family/index";
-export { createPool, WorkerPool, WorkerPoolError, type WorkerPoolOptions, type Shard, type BackwardShard, type SyncTrainResult, type SyncBackwardResult, type SyncTrainOptions, type SyncBackwardOptions, type TransportName, type Fault, type FaultReason } from "./workers/pool";
+export { createPool } from "./workers/create";
+export { WorkerPool, WorkerPoolError, type WorkerPoolOptions, type Shard, type BackwardShard, type SyncTrainResult, type SyncBackwardResult, type SyncTrainOptions, type SyncBackwardOptions, type TransportName, type Fault, type FaultReason } from "./workers/pool";

@@ -1,5 +1,6 @@
-// How each golden op (../shared/golden/README.md) maps onto the public API. One entry per op;
-// an op missing here is reported by the runner as "unsupported op <op>".
+// How each golden op (test/golden/FORMAT.md) maps onto the public API. One entry per op; a case
+// whose op is missing here fails (golden.test.mjs) and is reported by the conformance runner as
+// "unsupported op <op>".
 // run(api, c) gets decoded inputs (Float32Array) and returns { name: Float32Array | number[] }.
 
 const f32 = (a) => (a instanceof Float32Array ? a : Float32Array.from(a));

@@ -1,5 +1,12 @@
-// Shared test helpers: shapes per layout, transposes, and assertions that say where they failed.
+// Shared test helpers: the layouts and SIMD-edge sizes every sweep uses, shapes per layout,
+// transposes, and assertions (uvu/assert) that say where they failed.
+import * as assert from "uvu/assert";
 import { compare, geometry } from "./reference.mjs";
+
+/** Every layout the library accepts. */
+export const LAYOUTS = ["NC", "NCL", "NCHW", "NCDHW", "NLC", "NHWC", "NDHWC"];
+/** Sizes around every SIMD tail (4 lanes, 16-value patterns, 64-value blocks). */
+export const EDGE = [1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 63, 64, 65];
 
 /** A shape of the given layout with N, C and spatial size S (spatial axes: 1 × … × S). */
 export function shapeFor(layout, N, C, S) {
@@ -33,14 +40,35 @@ export function close(got, expected, atol, rtol, what, shape, layout) {
     const c = expected.length === g.C ? r.index : g.cl ? r.index % g.C : Math.floor(r.index / g.S) % g.C;
     where += `, channel ${c}`;
   }
-  throw new Error(`${what}: ${r.lengthMismatch ? `length ${r.got}, expected ${r.expected}` : `${where}: got ${r.got}, expected ${r.expected} (${r.count} values off, atol ${atol}, rtol ${rtol})`}${shape ? ` for ${layout} ${JSON.stringify(shape)}` : ""}`);
+  assert.unreachable(`${what}: ${r.lengthMismatch ? `length ${r.got}, expected ${r.expected}` : `${where}: got ${r.got}, expected ${r.expected} (${r.count} values off, atol ${atol}, rtol ${rtol})`}${shape ? ` for ${layout} ${JSON.stringify(shape)}` : ""}`);
 }
 
-/** Assert fn throws an Error whose message contains every fragment. */
+/**
+ * The one throw/reject assertion: fn throws (or its promise rejects) an Error whose message
+ * contains every fragment. Returns the error (a promise of it for an async fn).
+ */
 export function throwsWith(fn, ...fragments) {
-  try { fn(); } catch (e) {
-    for (const f of fragments) if (!String(e.message).includes(f)) throw new Error(`message "${e.message}" does not mention "${f}"`);
+  const check = (e) => {
+    assert.ok(e instanceof Error, `threw ${String(e)}, not an Error`);
+    for (const f of fragments) assert.ok(String(e.message).includes(f), `message "${e.message}" does not mention "${f}"`);
     return e;
+  };
+  const none = () => assert.unreachable(`did not throw (expected: ${fragments.join(" … ")})`);
+  let r;
+  try { r = fn(); } catch (e) { return check(e); }
+  if (r && typeof r.then === "function") return r.then(none, check);
+  none();
+}
+
+/**
+ * throwsWith on fn(args), args = make() (named arrays), then: no array in args changed (nothing
+ * the caller gave is written when a call throws).
+ */
+export function throwsUntouched(make, fn, ...fragments) {
+  const a = make();
+  const before = Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v.slice()]));
+  throwsWith(() => fn(a), ...fragments);
+  for (const k of Object.keys(a)) {
+    assert.ok(a[k].length === before[k].length && a[k].every((v, i) => Object.is(v, before[k][i])), `${k} was modified by a call that threw`);
   }
-  throw new Error(`did not throw (expected: ${fragments.join(" … ")})`);
 }

@@ -2,6 +2,7 @@
 // failed init can be retried; a clear message when SIMD is missing. Each case runs in a fresh
 // process (init state is per process).
 import { test } from "uvu";
+import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
@@ -12,7 +13,7 @@ const wasmPath = new URL("../build/simdnorm.wasm", import.meta.url);
 function run(body, env = {}) {
   const src = `import * as sn from ${JSON.stringify(dist)};\nconst check = () => { const y = sn.batchNormInfer(new Float32Array([1, 2, 3, 4]), { shape: [2, 2], layout: "NC", runningMean: [2, 3], runningVar: [1, 1], eps: 0 }); if (y[0] !== -1 || y[3] !== 1) throw new Error("wrong result " + y); };\n${body}`;
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", src], { encoding: "utf8", env: { ...process.env, ...env } });
-  if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr || r.stdout}`);
+  assert.ok(r.status === 0, `child failed (${r.status}): ${r.stderr || r.stdout}`);
   return r.stdout.trim();
 }
 
@@ -51,7 +52,7 @@ test("init({ wasm: url }) fetches it", async () => {
 
 test("a failed init can be retried", () => {
   run(`try { await sn.init({ wasm: new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9]) }); throw new Error("no throw"); } catch (e) { if (e.message === "no throw") throw e; }
-  if (sn.isInitialized()) throw new Error("initialized after a failure");
+  assert.ok(!sn.isInitialized(), "initialized after a failure");
   await sn.init(); check();`);
 });
 
@@ -62,6 +63,6 @@ test("ops before init say what to do", () => {
 test("no WebAssembly SIMD: the error names the engines needed", () => {
   const out = run(`WebAssembly.validate = () => false;
   try { await sn.init(); throw new Error("no throw"); } catch (e) { console.log(e.message); }`);
-  if (!out.includes("WebAssembly SIMD is not supported here") || !out.includes("Node ≥ 16.4, Chrome 91, Firefox 89, Safari 16.4")) throw new Error(out);
+  assert.ok(out.includes("WebAssembly SIMD is not supported here") && out.includes("Node ≥ 16.4, Chrome 91, Firefox 89, Safari 16.4"), out);
 });
 test.run();

@@ -21,7 +21,7 @@ function trained(opts = {}, seed = 1) {
 const bits = (a) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
 function sameBits(a, b, what) {
   const x = bits(a), y = bits(b);
-  if (x.length !== y.length || x.some((v, i) => v !== y[i])) throw new Error(`${what}: not bit-identical (${Array.from(a).slice(0, 3)}… vs ${Array.from(b).slice(0, 3)}…)`);
+  assert.ok(!(x.length !== y.length || x.some((v, i) => v !== y[i])), `${what}: not bit-identical (${Array.from(a).slice(0, 3)}… vs ${Array.from(b).slice(0, 3)}…)`);
 }
 function sameState(a, b, what) {
   sameBits(a.runningMean, b.runningMean, `${what} runningMean`);

@@ -1,6 +1,7 @@
 // After 10,000 calls of every op (plain arrays and zero-copy tensors), wasm memory is back at
 // its baseline: no temporary is leaked and memory does not keep growing.
 import { test } from "uvu";
+import * as assert from "uvu/assert";
 import * as api from "../dist/index.js";
 import { randomArray, refBnTrain, compare } from "./reference.mjs";
 
@@ -19,9 +20,8 @@ function ops(xx, dyy, geo) {
   new api.StatsAccumulator(C).update(xx, geo);
   try { api.batchNormTrain(xx, { ...geo, gamma: [1] }); } catch { /* failing calls must not leak either */ }
   for (const o of [r.y, y, b.dx, be.dx]) if (o instanceof api.Tensor) o.free();
-  // Family ops, when present (issue 4), go through the same path.
+  // Family ops go through the same path.
   for (const [fwd, bwd, extra] of [["instanceNorm", "instanceNormBackward", {}], ["groupNorm", "groupNormBackward", { groups: 3 }], ["layerNorm", "layerNormBackward", {}]]) {
-    if (!api[fwd]) continue;
     const f = api[fwd](xx, { ...geo, ...extra });
     const g = api[bwd](xx, dyy, { ...geo, ...extra, mean: f.mean, invstd: f.invstd });
     for (const o of [f.y, g.dx]) if (o instanceof api.Tensor) o.free();
@@ -36,15 +36,15 @@ test("10,000 calls of every op leave memory at its baseline", () => {
   for (let i = 0; i < 5000; i++) { ops(x, dy, geo); ops(tx, tdy, {}); }
   const after = api.memoryStats();
   tx.free(); tdy.free();
-  if (after.allocatedBytes !== before.allocatedBytes) throw new Error(`allocated ${before.allocatedBytes} → ${after.allocatedBytes} bytes`);
-  if (after.memoryBytes !== before.memoryBytes) throw new Error(`memory grew ${before.memoryBytes} → ${after.memoryBytes} bytes`);
+  assert.ok(after.allocatedBytes === before.allocatedBytes, `allocated ${before.allocatedBytes} → ${after.allocatedBytes} bytes`);
+  assert.ok(after.memoryBytes === before.memoryBytes, `memory grew ${before.memoryBytes} → ${after.memoryBytes} bytes`);
 });
 
 test("freeing every tensor returns allocated bytes to zero", () => {
   const base = api.memoryStats().allocatedBytes;
   const ts = Array.from({ length: 50 }, (_, i) => api.tensor([i + 1, 7], "NC"));
   for (const t of ts.reverse()) t.free();
-  if (api.memoryStats().allocatedBytes !== base) throw new Error(`${api.memoryStats().allocatedBytes} bytes left, expected ${base}`);
+  assert.ok(api.memoryStats().allocatedBytes === base, `${api.memoryStats().allocatedBytes} bytes left, expected ${base}`);
 });
 test("the scratch block grows once for wide C, is reused, and results stay right", () => {
   const run = (shape, layout, seed) => {
@@ -54,18 +54,18 @@ test("the scratch block grows once for wide C, is reused, and results stay right
     const r = api.batchNormTrain(xx, { shape, layout, ...q });
     for (const [name, got, want] of [["y", r.y, ref.y], ["saveMean", r.saveMean, ref.saveMean], ["runningVar", q.runningVar, ref.runningVar]]) {
       const bad = compare(got, want, 1e-4, 1e-4);
-      if (bad) throw new Error(`${shape} ${layout} ${name}[${bad.index}] = ${bad.got}, expected ${bad.expected}`);
+      if (bad) assert.unreachable(`${shape} ${layout} ${name}[${bad.index}] = ${bad.got}, expected ${bad.expected}`);
     }
   };
   run([2, 3, 4, 4], "NCHW", 1);
   const small = api.memoryStats().scratchBytes;
-  if (!(small > 0 && small <= 64 << 10)) throw new Error(`scratch for C = 3: ${small} bytes`);
+  assert.ok(small > 0 && small <= 64 << 10, `scratch for C = 3: ${small} bytes`);
   run([3, 2048], "NC", 2); // lane patterns of 2048 channels: more scratch than the first block
   const wide = api.memoryStats().scratchBytes;
-  if (!(wide > small)) throw new Error(`scratch did not grow for C = 2048 (${small} → ${wide})`);
+  assert.ok(wide > small, `scratch did not grow for C = 2048 (${small} → ${wide})`);
   const allocated = api.memoryStats().allocatedBytes;
   for (const [shape, layout] of [[[2, 3, 4, 4], "NCHW"], [[3, 2048], "NC"], [[2, 5, 3, 7], "NHWC"]]) run(shape, layout, 3);
-  if (api.memoryStats().scratchBytes !== wide) throw new Error("scratch was reallocated for a call that fits");
-  if (api.memoryStats().allocatedBytes !== allocated) throw new Error("calls leaked memory");
+  assert.ok(api.memoryStats().scratchBytes === wide, "scratch was reallocated for a call that fits");
+  assert.ok(api.memoryStats().allocatedBytes === allocated, "calls leaked memory");
 });
 test.run();

@@ -1,5 +1,6 @@
 // The README's Node quick-start example runs as written (with "simdnorm" pointing at dist/).
 import { test } from "uvu";
+import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 
@@ -10,10 +11,10 @@ test("README: the Node (ESM) example runs and prints the expected values", () =>
   const section = readme.slice(readme.indexOf("### Node (ESM)"));
   const code = /```js\n([\s\S]*?)```/.exec(section)[1].replace(/from "simdnorm"/g, `from ${JSON.stringify(dist)}`);
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`example failed: ${r.stderr}`);
+  assert.ok(r.status === 0, `example failed: ${r.stderr}`);
   const [mean, dgamma, len] = r.stdout.trim().split(/\s+/).map(Number);
-  if (!(Math.abs(mean - 4) < 0.05)) throw new Error(`saveMean[0] = ${mean}, expected ≈ 4`);
-  if (!(Math.abs(dgamma) < 2000)) throw new Error(`dgamma[0] = ${dgamma}`);
-  if (len !== 131072) throw new Error(`yEval.length = ${len}`);
+  assert.ok(Math.abs(mean - 4) < 0.05, `saveMean[0] = ${mean}, expected ≈ 4`);
+  assert.ok(Math.abs(dgamma) < 2000, `dgamma[0] = ${dgamma}`);
+  assert.ok(len === 131072, `yEval.length = ${len}`);
 });
 test.run();

@@ -1,4 +1,5 @@
-// npm test: builds if needed, runs every test/**/*.test.mjs file (uvu) in its own process, then
+// npm test: builds if needed, runs every test/**/*.test.mjs file (uvu) in its own process through
+// test/run-file.mjs (which ends with a JSON summary line: no parsing of uvu's report), then
 // the browser tests (test/browser/run.mjs; skipped with a message when Chromium is missing,
 // unless CI=true), and ends with one plain line "N passed, N failed". Exit 1 on any failure.
 import { spawnSync } from "node:child_process";
@@ -32,10 +33,10 @@ const files = find(here).filter((f) => !filter || f.includes(filter));
 for (const f of files) {
   const name = relative(root, f);
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [f], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [join(here, "run-file.mjs"), f], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });
   const out = (r.stdout || "") + (r.stderr || "");
-  const total = +(/Total:\s+(\d+)/.exec(out)?.[1] ?? NaN);
-  const ok = +(/Passed:\s+(\d+)/.exec(out)?.[1] ?? NaN);
+  const line = (r.stdout || "").split("\n").reverse().find((l) => l.startsWith("uvu-summary "));
+  const { total, passed: ok } = line ? JSON.parse(line.slice("uvu-summary ".length)) : { total: NaN, passed: NaN };
   if (Number.isNaN(total) || r.status !== 0 && total === ok) {
     // Crashed before uvu could report: count the file as one failure.
     failed++;

@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as api from "../dist/index.js";
 import { randomArray, refStats, refBnInfer, geometry } from "./reference.mjs";
-import { shapeFor, close, throwsWith } from "./helpers.mjs";
+import { LAYOUTS, shapeFor, close, throwsWith } from "./helpers.mjs";
 
 await api.init();
 
@@ -16,7 +16,7 @@ function chunks(x, shape, sizes) {
 }
 
 test("fit over chunks equals statistics of the whole dataset, in every layout and at large offsets", () => {
-  for (const layout of ["NC", "NCL", "NCHW", "NCDHW", "NLC", "NHWC", "NDHWC"]) {
+  for (const layout of LAYOUTS) {
     for (const offset of [0, 1e4]) {
       const C = 5, shape = shapeFor(layout, 11, C, layout === "NC" ? 1 : 13);
       const g = geometry(shape, layout);

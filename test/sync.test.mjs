@@ -9,7 +9,7 @@ import * as api from "../dist/index.js";
 import { loadCases } from "./golden-runner.mjs";
 import { isShardCase, runShardCase, splitShards, concat } from "./sync-golden.mjs";
 import { randomArray } from "./reference.mjs";
-import { close } from "./helpers.mjs";
+import { close, throwsWith } from "./helpers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cases = loadCases(join(here, "golden")).filter(isShardCase);
@@ -22,6 +22,9 @@ async function pool(transport, workers) {
   if (!pools[key]) {
     pools[key] = await api.createPool({ transport, workers });
     assert.is(pools[key].transport, transport);
+    // The thresholds plan() uses: per op with shared memory, never with message passing.
+    const never = { partialStats: Infinity, batchNormTrain: Infinity, batchNormBackward: Infinity };
+    assert.equal(pools[key].minSplit, transport === "shared" ? { partialStats: 2 ** 22, batchNormTrain: 2 ** 24, batchNormBackward: Infinity } : never);
   }
   return pools[key];
 }
@@ -35,7 +38,7 @@ for (const transport of ["shared", "message"]) {
     test(`golden ${c.name} on ${c.params.shards.length} workers (${transport})`, async () => {
       const p = await pool(transport, c.params.shards.length);
       const r = await runShardCase(api, p, c);
-      if (!r.ok) throw new Error(r.message);
+      assert.ok(r.ok, r.message);
     });
   }
 }
@@ -105,22 +108,14 @@ for (const transport of ["shared", "message"]) {
     const p = await pool(transport, 2);
     const rm = new Float32Array(3), rv = new Float32Array(3).fill(1);
     const good = { x: new Float32Array(24), shape: [2, 3, 4] };
-    await rejects(() => p.syncBatchNormTrain([good, { x: new Float32Array(20), shape: [1, 5, 4] }], { layout: "NCL", runningMean: rm, runningVar: rv }), "shards[1] has 5 channels");
-    await rejects(() => p.syncBatchNormTrain([good, { x: new Float32Array(7), shape: [1, 3, 4] }], { layout: "NCL" }), "shards[1].x holds 7 values");
-    await rejects(() => p.syncBatchNormTrain([], { layout: "NCL" }), "shards must be a non-empty array");
-    await rejects(() => p.syncBatchNormTrain([{ x: new Float32Array(3), shape: [1, 3, 1] }, { x: new Float32Array(0), shape: [0, 3, 1] }], { layout: "NCL", runningMean: rm, runningVar: rv }), "more than one value per channel");
-    await rejects(() => p.syncBatchNormTrain([good], { layout: "NCL", gamma: [1, 2] }), "gamma has 2 values");
+    await throwsWith(() => p.syncBatchNormTrain([good, { x: new Float32Array(20), shape: [1, 5, 4] }], { layout: "NCL", runningMean: rm, runningVar: rv }), "shards[1] has 5 channels");
+    await throwsWith(() => p.syncBatchNormTrain([good, { x: new Float32Array(7), shape: [1, 3, 4] }], { layout: "NCL" }), "shards[1].x holds 7 values");
+    await throwsWith(() => p.syncBatchNormTrain([], { layout: "NCL" }), "shards must be a non-empty array");
+    await throwsWith(() => p.syncBatchNormTrain([{ x: new Float32Array(3), shape: [1, 3, 1] }, { x: new Float32Array(0), shape: [0, 3, 1] }], { layout: "NCL", runningMean: rm, runningVar: rv }), "more than one value per channel");
+    await throwsWith(() => p.syncBatchNormTrain([good], { layout: "NCL", gamma: [1, 2] }), "gamma has 2 values");
     assert.equal(Array.from(rm), [0, 0, 0]);
     assert.equal(Array.from(rv), [1, 1, 1]);
   });
-}
-
-async function rejects(fn, fragment) {
-  try { await fn(); } catch (e) {
-    if (!String(e.message).includes(fragment)) throw new Error(`message "${e.message}" does not mention "${fragment}"`);
-    return e;
-  }
-  throw new Error(`did not reject (expected: ${fragment})`);
 }
 
 test("shared transport: tensors in the shared memory are read in place, outputs are tensors", async () => {
@@ -128,6 +123,9 @@ test("shared transport: tensors in the shared memory are read in place, outputs 
   const { shape, x, dy } = batch("NHWC", [4, 4], 3, 10, 31);
   const half = x.length / 2, sh = [4, 1, 10, 3];
   const a = api.tensor(sh, "NHWC", x.subarray(0, half)), b = api.tensor(sh, "NHWC", x.subarray(half));
+  const held = api.memoryStats().allocatedBytes;
+  await p.syncPartialStats([{ x: a }, { x: b }]);
+  assert.is(api.memoryStats().allocatedBytes, held, "statistics of tensor shards allocate nothing that stays");
   const r = await p.syncBatchNormTrain([{ x: a }, { x: b }], {});
   assert.ok(r.ys[0] instanceof api.Tensor && r.ys[1] instanceof api.Tensor, "ys are tensors");
   const ref = api.batchNormTrain(x, { shape, layout: "NHWC" });
@@ -207,10 +205,11 @@ test("below minSplit the op runs on the calling thread (no worker involved)", as
     p.injectFault(0, { kind: "throw" });
     p.injectFault(1, { kind: "throw" });
     const small = randomArray(2 * 3 * 100, 51);
+    assert.equal(p.minSplit, { partialStats: 1000, batchNormTrain: 1000, batchNormBackward: 1000 });
     const s = await p.channelStats(small, { shape: [2, 3, 100], layout: "NCL" }); // 600 < 1000
     assert.is(s.count, 200);
     const big = randomArray(4 * 3 * 100, 52);
-    await rejects(() => p.channelStats(big, { shape: [4, 3, 100], layout: "NCL" }), "injected fault");
+    await throwsWith(() => p.channelStats(big, { shape: [4, 3, 100], layout: "NCL" }), "injected fault");
   } finally {
     await p.close();
   }

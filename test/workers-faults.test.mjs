@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import * as api from "../dist/index.js";
 import { splitShards, concat } from "./sync-golden.mjs";
 import { randomArray } from "./reference.mjs";
-import { close } from "./helpers.mjs";
+import { close, throwsWith } from "./helpers.mjs";
 
 const C = 4, shape = [6, C, 3, 5], layout = "NCHW";
 const x = randomArray(6 * C * 15, 71, { offset: 3 }), dy = randomArray(6 * C * 15, 72);
@@ -17,9 +17,7 @@ const bshards = shards.map((s, i) => ({ ...s, dy: splitShards(dy, shape, [2, 4])
 const ref = api; // single-threaded reference (same runtime as the pool's owner side)
 
 async function expectFault(promise, { worker, op, phase, reason }) {
-  let err;
-  try { await promise; } catch (e) { err = e; }
-  assert.ok(err, "the op rejected");
+  const err = await throwsWith(() => promise);
   assert.ok(err instanceof api.WorkerPoolError, `a WorkerPoolError, got ${err && err.name}: ${err && err.message}`);
   assert.is(err.worker, worker);
   assert.is(err.op, op);
@@ -114,8 +112,8 @@ test("close() ends every worker; in-flight and later ops reject", async () => {
   await new Promise((r) => setTimeout(r, 100));
   await pool.close();
   await expectFault(inFlight, { worker: 0, op: "syncPartialStats", reason: "closed" });
-  try { await queued; assert.unreachable("queued op ran"); } catch (e) { assert.match(e.message, "closed"); }
-  try { await pool.syncPartialStats(shards, { layout }); assert.unreachable("ran after close"); } catch (e) { assert.match(e.message, "the worker pool is closed"); }
+  await throwsWith(() => queued, "closed");
+  await throwsWith(() => pool.syncPartialStats(shards, { layout }), "the worker pool is closed");
   assert.ok(pool.isClosed);
   assert.ok(pool.workers().every((w) => w.state === "closed"));
   await pool.close(); // twice is fine
@@ -134,10 +132,10 @@ test("an idle pool that was never closed does not keep the Node process alive", 
 
 test("pool options are checked", async () => {
   for (const [o, msg] of [[{ workers: 0 }, "workers must be"], [{ transport: "pigeon" }, "transport must be"], [{ timeout: -1 }, "timeout must be"]]) {
-    try { await api.createPool(o); assert.unreachable(); } catch (e) { assert.match(e.message, msg); }
+    await throwsWith(() => api.createPool(o), msg);
   }
   const p = await api.createPool({ workers: 1 });
-  try { p.injectFault(3, { kind: "throw" }); assert.unreachable(); } catch (e) { assert.match(e.message, "worker must be"); }
+  throwsWith(() => p.injectFault(3, { kind: "throw" }), "worker must be");
   await p.close();
 });
 

@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { parseArgs, median } from '../lib/cli.mjs';
 import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -135,9 +136,8 @@ export async function runColdStart({ runs = 5, json, quiet = false } = {}) {
       if (!res) { error = (p.stderr || p.stdout).trim().split('\n').slice(-3).join(' | '); verified = false; break; }
       ms.push(res.ms); wall.push(w); verified &&= res.verified;
     }
-    const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-    results[name] = error ? { error } : { median_ms: med(ms), min_ms: Math.min(...ms), process_wall_median_ms: med(wall), runs, verified };
-    log(`${name.padEnd(10)} ${error ? `ERROR ${error}` : `import→first result median ${med(ms).toFixed(1)} ms (min ${Math.min(...ms).toFixed(1)}), process wall ${med(wall).toFixed(0)} ms, ${verified ? 'verified' : 'WRONG'}`}`);
+    results[name] = error ? { error } : { median_ms: median(ms), min_ms: Math.min(...ms), process_wall_median_ms: median(wall), runs, verified };
+    log(`${name.padEnd(10)} ${error ? `ERROR ${error}` : `import→first result median ${median(ms).toFixed(1)} ms (min ${Math.min(...ms).toFixed(1)}), process wall ${median(wall).toFixed(0)} ms, ${verified ? 'verified' : 'WRONG'}`}`);
   }
   const sizes = wasmBytes();
   const kb = (n) => `${(n / 1024).toFixed(0)} KiB`;
@@ -155,8 +155,7 @@ export async function runColdStart({ runs = 5, json, quiet = false } = {}) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const args = process.argv.slice(2);
-  const opt = (k) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : undefined; };
-  if (opt('--child')) await child(opt('--child'));
-  else await runColdStart({ runs: Number(opt('--runs') ?? 5), json: opt('--json') });
+  const { opts } = parseArgs(process.argv.slice(2), { child: '', runs: '5', json: '' });
+  if (opts.child) await child(opts.child);
+  else await runColdStart({ runs: Number(opts.runs), json: opts.json || undefined });
 }

@@ -95,7 +95,7 @@ export function makeInputs(op, shape, layout, { seed = 1, eps = 1e-5, momentum =
 }
 
 /**
- * Bytes each op must move per value. stats/bn_* are issue 3's figures (stats 4, inference 8,
+ * Bytes each op must move per value. stats/bn_* are the benchmark's figures (stats 4, inference 8,
  * training forward 12, backward 20); the other norms are assumed to be like training forward
  * (a statistics read, a normalize read, a write) — the runner may override.
  */

@@ -8,6 +8,7 @@
 // over m values per channel (dgamma, dbeta) get atol = 1e-3·√m, since float32 accumulation
 // error grows with the number of terms and the sum itself grows like √m for random data.
 import { writeFileSync } from 'node:fs';
+import { parseArgs } from '../lib/cli.mjs';
 import {
   refStats, refBnTrain, refBnInfer, refBnBackward, refInstanceNorm, refGroupNorm, refLayerNorm, compare,
 } from '../../test/reference.mjs';
@@ -81,11 +82,10 @@ async function loadAdapters(names) {
 }
 
 async function main() {
-  const args = process.argv.slice(2);
-  const opt = (k) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : undefined; };
-  const names = (opt('--adapters') ?? 'js,tfjs-wasm,tfjs-cpu,ort-web,ort-node').split(',');
-  const ops = (opt('--ops') ?? OPS.join(',')).split(',');
-  const cases = args.includes('--quick') ? SMALL_CASES : [...SMALL_CASES, ...BENCH_CASES];
+  const { opts } = parseArgs(process.argv.slice(2), { adapters: 'js,tfjs-wasm,tfjs-cpu,ort-web,ort-node', ops: OPS.join(','), quick: false, json: '' });
+  const names = opts.adapters.split(',');
+  const ops = opts.ops.split(',');
+  const cases = opts.quick ? SMALL_CASES : [...SMALL_CASES, ...BENCH_CASES];
   const adapters = await loadAdapters(names);
 
   const rows = [], reasons = new Map(), records = [];
@@ -125,7 +125,7 @@ async function main() {
   if (reasons.size) { console.log('\nunsupported:'); for (const [s, k] of reasons) console.log(`  ${k} ${s}`); }
   const wrong = records.filter((r) => r.status === 'wrong' || r.status === 'error');
   if (wrong.length) { console.log('\nwrong / errors:'); for (const r of wrong) console.log(`  ${r.system} ${r.op} ${r.shape.join('x')} ${r.layout}: ${r.detail}`); }
-  if (opt('--json')) writeFileSync(opt('--json'), JSON.stringify(records, null, 1));
+  if (opts.json) writeFileSync(opts.json, JSON.stringify(records, null, 1));
   for (const a of adapters) await a.dispose?.();
   process.exitCode = failures ? 1 : 0;
 }

@@ -36,16 +36,18 @@ export interface NormLayerOptions {
   activation?: Activation;
 }
 
-type Mode = "training" | "eval";
+/** Which forward a layer ran last (its backward must match). */
+type LayerMode = "training" | "eval";
 
 interface Saved {
-  mode: Mode;
+  mode: LayerMode;
   x: TensorLike;
   shape: number[];
   layout: Layout;
   [k: string]: unknown;
 }
 
+/** @internal */
 export function knownLayout(l: string): Layout {
   if (!Object.prototype.hasOwnProperty.call(LAYOUTS, l)) throw new Error(`unknown layout "${l}": expected one of ${Object.keys(LAYOUTS).join(", ")}`);
   return l as Layout;
@@ -54,6 +56,7 @@ export function knownLayout(l: string): Layout {
 /**
  * Shape/layout of x: given ones win, a Tensor brings its own, else `layout`; an NC Float32Array
  * needs no shape ([len/C, C]).
+ * @internal
  */
 export function placement(x: unknown, C: number, o: ShapeOptions, layout: Layout): ShapeOptions {
   const l = o.layout ?? (x instanceof Tensor ? x.layout : layout);
@@ -117,7 +120,7 @@ export abstract class NormLayer {
   protected pending(name: string): Saved {
     const s = this.saved;
     if (!s) throw new Error(`${name}.backward: no forward to differentiate — call forward(x) first (each forward allows one backward)`);
-    const mode: Mode = this.training ? "training" : "eval";
+    const mode: LayerMode = this.training ? "training" : "eval";
     if (s.mode !== mode) throw new Error(`${name}.backward in ${mode} mode after a forward in ${s.mode} mode: the gradient depends on the mode — call backward before train()/eval(), or run forward again`);
     return s;
   }

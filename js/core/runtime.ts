@@ -4,6 +4,7 @@ import wasmBytes from "../../build/simdnorm.wasm";
 import { warmUp, warmBytes, type Kernels } from "./kernel-table";
 import { Heap } from "./heap";
 
+/** @internal */
 export interface Runtime {
   kernels: Kernels;
   heap: Heap;
@@ -30,9 +31,9 @@ export interface InitOptions {
    * Warm the kernels up so that the first LARGE call already runs optimized code. V8 compiles
    * wasm with its baseline compiler first and switches a function to optimized code only after
    * it has done enough work — never in the middle of a running call — so without this the very
-   * first call on a big tensor can be ~10× slower than the next. `true` spends ~5 ms at init
-   * (65,536 values through every kernel); a number sets the values per kernel. Default: a tiny
-   * warm-up only, for the fastest cold start.
+   * first call on a big tensor can be many times slower than the next. `true` runs 65,536 values
+   * through every kernel at init (a few ms; figures in docs/performance.md); a number sets the
+   * values per kernel. Default: a tiny warm-up only, for the fastest cold start.
    */
   warmup?: boolean | number;
 }
@@ -131,7 +132,7 @@ export function init(opts: InitOptions = {}): Promise<void> {
   return pending as unknown as Promise<void>;
 }
 
-/** The loaded runtime; throws a clear error before init(). */
+/** @internal The loaded runtime; throws a clear error before init(). */
 export function rt(): Runtime {
   if (!current) throw new Error("simdnorm is not initialized: call `await init()` first");
   return current;

@@ -4,7 +4,7 @@
 // Order matters: an allocation can grow memory and detach every view of the old buffer,
 // including the caller's zero-copy Float32Arrays. So all arguments are classified first
 // (pointers read while views are live), then the needed bytes are reserved in one step, then
-// copies are made. Nothing the caller gave is written until `finish()`.
+// copies are made. Nothing the caller gave is written until `result()`.
 import { rt } from "./runtime";
 import { Tensor } from "./tensor";
 import type { Heap } from "./heap";
@@ -24,7 +24,7 @@ export class Scope {
   private readonly useStage: boolean;
 
   /**
-   * `stage: false` for a scope that outlives a synchronous call (the worker pool's staging, held
+   * `stage: false` for a scope that outlives a synchronous call (the worker pool's op memory, held
    * across awaits): the stage is released last-in first-out, which only synchronous calls
    * guarantee, so such a scope takes its temporaries from the heap.
    */
@@ -69,8 +69,8 @@ export class Scope {
 
   /**
    * Bind an output of len values. `out` given: written there (Tensor / wasm view directly, a
-   * plain Float32Array at finish()). Not given: a new Tensor when `asTensor`, else a new
-   * Float32Array copied out at finish().
+   * plain Float32Array at result()). Not given: a new Tensor when `asTensor`, else a new
+   * Float32Array copied out at result().
    */
   output(name: string, out: unknown, len: number, asTensor: boolean, shape?: number[], layout?: string): Out {
     if (this.committed) throw new Error("internal: output() after commit()");

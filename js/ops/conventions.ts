@@ -29,20 +29,21 @@ export const CONVENTIONS: Record<Convention, ConventionInfo> = {
   caffe: { momentum: 0.999, eps: 1e-5, momentumKeepsOld: true, unbiased: true, allowsCumulative: false, weightedSums: true },
 };
 
+/** @internal */
 export function convention(name: unknown): ConventionInfo {
   const c = CONVENTIONS[(name ?? "pytorch") as Convention];
   if (!c) throw new Error(`unknown convention "${String(name)}": expected one of ${Object.keys(CONVENTIONS).join(", ")}`);
   return c;
 }
 
-/** Running update running ← keep·running + batch·(batch statistic): [keep, batch]. */
+/** @internal Running update running ← keep·running + batch·(batch statistic): [keep, batch]. */
 export function updateWeights(info: ConventionInfo, momentum: number | null, numBatchesTracked: number): [number, number] {
   if (info.weightedSums) return [momentum as number, 1];
   const w = batchWeight(info, momentum, numBatchesTracked);
   return [1 - w, w];
 }
 
-/** Weight of the new batch for this update. */
+/** @internal Weight of the new batch for this update. */
 export function batchWeight(info: ConventionInfo, momentum: number | null, numBatchesTracked: number): number {
   if (momentum === null) return 1 / (numBatchesTracked + 1);
   return info.momentumKeepsOld ? 1 - momentum : momentum;

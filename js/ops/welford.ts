@@ -4,6 +4,7 @@
 /**
  * Merge the block (nB, meanB, m2B) into the triple at F[i..i+2] (Chan et al.):
  * n = nA + nB; δ = μB − μA; μ = μA + δ·nB/n; M2 = M2A + M2B + δ²·nA·nB/n.
+ * @internal
  */
 export function chanMergeInto(F: Float64Array, i: number, nB: number, meanB: number, m2B: number): void {
   if (nB === 0) return;

@@ -11,10 +11,10 @@ export type TransportName = "shared" | "message";
 /** Phases of the ops a worker can run. */
 export type Phase = "stats" | "normalize" | "sums" | "backward";
 
-/** A float32 array a worker reads or writes: a place in the shared memory, or the values. */
+/** @internal A float32 array a worker reads or writes: a place in the shared memory, or the values. */
 export type Ref = { ptr: number; len: number } | Float32Array;
 
-/** One part of an op: a shard (sync BN) or a slice of one big tensor. */
+/** @internal One part of an op: a shard (sync BN) or a slice of one big tensor. */
 export interface PartMsg {
   shape: number[];
   layout: Layout;
@@ -31,6 +31,7 @@ export interface Fault {
   phase?: Phase;
 }
 
+/** @internal */
 export interface InitMsg {
   t: "init";
   index: number;
@@ -40,6 +41,7 @@ export interface InitMsg {
   arena?: [number, number];
 }
 
+/** @internal */
 export interface RunMsg {
   t: "run";
   seq: number;
@@ -55,10 +57,13 @@ export interface RunMsg {
   fault?: Fault;
 }
 
+/** @internal */
 export interface DropMsg { t: "drop"; op: number; }
 
+/** @internal */
 export type ToWorker = InitMsg | RunMsg | DropMsg;
 
+/** @internal */
 export type FromWorker =
   | { t: "ready" }
   | { t: "init-failed"; error: string }

@@ -2,15 +2,12 @@
 // the owner posts its compiled module) and the pool embeds the bundle as text, so one script
 // runs in Node worker_threads (eval) and in browser Web Workers (Blob URL): nothing to host.
 //
-// Every op is one of the public single-threaded functions on this worker's parts, so a part
-// computes exactly what a single-threaded call on it would.
+// What a worker computes in each phase is in js/workers/phases.ts (shared with the pool).
 import { init, rt } from "../core/runtime";
 import { Heap } from "../core/heap";
-import { partialStats, mergePartials } from "../ops/stats";
-import { batchNormTrain, backwardPartials, batchNormBackward } from "../ops/batchnorm";
 import { tensor, Tensor } from "../core/tensor";
-import type { Layout } from "../core/layout";
-import type { FromWorker, PartMsg, Ref, RunMsg, ToWorker, Fault } from "./protocol";
+import { PHASES, type Outputs, type PhaseDef, type WorkPart } from "./phases";
+import type { FromWorker, Ref, RunMsg, ToWorker, Fault } from "./protocol";
 
 declare const process: { versions?: { node?: string }; exit(code: number): never } | undefined;
 interface NodePort { on(ev: "message", fn: (m: ToWorker) => void): void; postMessage(m: unknown, t?: unknown[]): void; }
@@ -96,66 +93,23 @@ function run(m: RunMsg, transfer: unknown[]): Record<string, unknown> {
     }));
     kept.set(m.op, state);
   }
-  const xs = m.parts.map((p, i) => state?.[i].x ?? view(p.x!));
-  const dys = m.parts.map((p, i) => state?.[i].dy ?? (p.dy ? view(p.dy) : undefined));
-  const geo = (p: PartMsg) => ({ shape: p.shape, layout: p.layout as Layout });
-  const out = (p: PartMsg) => (p.out ? view(p.out) : new Float32Array(p.shape.reduce((a, b) => a * b, 1)));
-  const P = (m.params ?? {}) as Record<string, never>;
-  const last = !m.keep;
-
-  switch (m.phase) {
-    case "stats": {
-      let acc: Float64Array | null = null;
-      m.parts.forEach((p, i) => {
-        const s = partialStats(xs[i], geo(p));
-        acc = acc ? mergePartials(acc, s) : s;
-      });
-      if (last) drop(m.op);
-      return { partials: acc };
-    }
-    case "normalize": {
-      const ys: Float32Array[] = [];
-      let first: ReturnType<typeof batchNormTrain> | null = null;
-      const runningMean = P.runningMean as Float64Array | undefined, runningVar = P.runningVar as Float64Array | undefined;
-      m.parts.forEach((p, i) => {
-        const r = batchNormTrain(xs[i], {
-          ...geo(p), gamma: P.gamma, beta: P.beta, eps: P.eps, momentum: P.momentum, convention: P.convention,
-          numBatchesTracked: P.numBatchesTracked, globalStats: P.globalStats, out: out(p),
-          // The running statistics are updated once: on this worker's first part, if it got them.
-          ...(i === 0 && runningMean ? { runningMean, runningVar } : {}),
-        });
-        if (!p.out) { ys.push(r.y as Float32Array); transfer.push((r.y as Float32Array).buffer); }
-        first = first ?? r;
-      });
-      drop(m.op);
-      const f = first!;
-      return { ys, saveMean: f.saveMean, saveInvstd: f.saveInvstd, var: f.var, runningMean, runningVar };
-    }
-    case "sums": {
-      const sums = new Float64Array(2 * (P.channels as number));
-      m.parts.forEach((p, i) => {
-        const s = backwardPartials(xs[i], dys[i]!, { ...geo(p), saveMean: P.saveMean });
-        for (let j = 0; j < sums.length; j++) sums[j] += s[j];
-      });
-      if (last) drop(m.op);
-      return { sums };
-    }
-    case "backward": {
-      const dxs: Float32Array[] = [];
-      const C = P.channels as number;
-      const dgamma = new Float64Array(C), dbeta = new Float64Array(C);
-      m.parts.forEach((p, i) => {
-        const r = batchNormBackward(xs[i], dys[i]!, {
-          ...geo(p), gamma: P.gamma, saveMean: P.saveMean, saveInvstd: P.saveInvstd,
-          globalSums: P.globalSums, count: P.count, out: out(p),
-        });
-        if (!p.out) { dxs.push(r.dx as Float32Array); transfer.push((r.dx as Float32Array).buffer); }
-        for (let c = 0; c < C; c++) { dgamma[c] += r.dgamma[c]; dbeta[c] += r.dbeta[c]; }
-      });
-      drop(m.op);
-      return { dxs, dgamma, dbeta };
-    }
+  const def = PHASES[m.phase] as unknown as PhaseDef<unknown, Record<string, unknown>, unknown>;
+  const parts: WorkPart[] = m.parts.map((p, i) => ({
+    x: state?.[i].x ?? view(p.x!),
+    dy: state?.[i].dy ?? (p.dy ? view(p.dy) : undefined),
+    shape: p.shape,
+    layout: p.layout,
+    out: !def.writes ? undefined : p.out ? view(p.out) : new Float32Array(p.shape.reduce((a, b) => a * b, 1)),
+  }));
+  const reply = def.work(parts, m.params ?? {});
+  if (!m.keep) drop(m.op);
+  // Outputs travel back only when this worker has its own memory (moved, not cloned).
+  if (def.writes) {
+    const r = reply as unknown as Outputs;
+    if (shared) r.outs = [];
+    else for (const o of r.outs) transfer.push(o.buffer);
   }
+  return reply;
 }
 
 // Node buffers messages until the listener is attached.
