@@ -9,7 +9,7 @@ import type { Scope } from "../../core/scope";
 import { rt } from "../../core/runtime";
 import { scratchBytes } from "../../core/kernel-table";
 import type { Geometry } from "../../core/layout";
-import type { Vec } from "../../core/errors";
+import { checkVec, type Vec } from "../../core/errors";
 
 /** Which norm: RMS (no centring, no beta) or layer norm; the activation id (0: none). */
 export interface RowSpec { rms: boolean; act: number }
@@ -32,6 +32,17 @@ export function paramVec(s: Scope, C: number, v: Vec | undefined | null, fill: n
 /** gamma and beta pointers of a layer norm (identity where absent). */
 export function lnParams(s: Scope, C: number, gamma: Vec | undefined | null, beta: Vec | undefined | null): RowParams {
   return { gamma: paramVec(s, C, gamma, 1), beta: paramVec(s, C, beta, 0) };
+}
+
+/** gamma (C values or absent) and unitOffset checked. */
+export function checkRmsAffine(C: number, gamma: unknown, unitOffset: unknown): void {
+  if (gamma !== undefined && gamma !== null) checkVec("gamma", gamma, C);
+  if (unitOffset !== undefined && typeof unitOffset !== "boolean") throw new Error(`unitOffset must be true or false, got ${String(unitOffset)}`);
+}
+
+/** The scale the kernels use (gamma, 1 + gamma, or ones) and zeros for beta, in wasm memory. */
+export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, unitOffset: boolean | undefined): RowParams {
+  return { gamma: paramVec(s, C, gamma, 1, unitOffset === true), beta: paramVec(s, C, null, 0) };
 }
 
 /** One statistic per row of C (channels-last, or (N, C) with S = 1). */

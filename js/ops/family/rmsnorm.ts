@@ -1,13 +1,13 @@
 // RMS norm (LLaMA, T5, Gemma; ONNX RMSNormalization / SimplifiedLayerNormalization): statistics
 // per (sample, position) over the channel axis, no centring, no beta. Kernel drivers:
 // norm-rows.ts.
-import { withScope, type Scope } from "../../core/scope";
+import { withScope } from "../../core/scope";
 import { resolveGeometry, sameSize, type ShapeOptions } from "../../core/args";
 import { checkFinite, checkVec, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
-import { rowForward, rowBackward, rowTempBytes, paramVec, type RowParams } from "./norm-rows";
+import { rowForward, rowBackward, rowTempBytes, rmsParams, checkRmsAffine } from "./norm-rows";
 import { wantsTensor } from "./common";
 
 export interface RmsNormOptions extends ShapeOptions {
@@ -48,17 +48,6 @@ export interface RmsNormBackwardResult {
   dx: TensorLike;
   /** Σ g·x̂ per channel (x̂ = x·invRms, g = dy through the activation); the same with unitOffset. */
   dgamma: Float32Array;
-}
-
-/** gamma (C values or absent) and unitOffset checked. */
-export function checkRmsAffine(C: number, gamma: unknown, unitOffset: unknown): void {
-  if (gamma !== undefined && gamma !== null) checkVec("gamma", gamma, C);
-  if (unitOffset !== undefined && typeof unitOffset !== "boolean") throw new Error(`unitOffset must be true or false, got ${String(unitOffset)}`);
-}
-
-/** The scale the kernels use (gamma, 1 + gamma, or ones) and zeros for beta, in wasm memory. */
-export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, unitOffset: boolean | undefined): RowParams {
-  return { gamma: paramVec(s, C, gamma, 1, unitOffset === true), beta: paramVec(s, C, null, 0) };
 }
 
 function checkRmsForward(x: unknown, o: RmsNormOptions | undefined): { g: Geometry; o: RmsNormOptions; eps: number; act: number } {

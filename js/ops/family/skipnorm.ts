@@ -7,9 +7,8 @@ import { checkFinite, checkVec, type Vec } from "../../core/errors";
 import { Tensor, type TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
-import { skipForward, rowBackward, rowTempBytes, lnParams, paramVec, type RowParams } from "./norm-rows";
+import { skipForward, rowBackward, rowTempBytes, lnParams, paramVec, rmsParams, checkRmsAffine, type RowParams } from "./norm-rows";
 import { wantsTensor } from "./common";
-import { checkRmsAffine, rmsParams } from "./rmsnorm";
 
 export interface SkipNormOptions extends ShapeOptions {
   /** Per-channel scale, C values (default 1). */
