@@ -95,6 +95,9 @@ test("long rows (4096-value blocks, 16384), many rows (column flushes after 64),
   checkSkip(true, "NLC", 1, 9000, 2, 4);
   checkLayerAct("NLC", 1, 16384, 3, 5, "gelu_tanh");
   for (const layout of ["NLC", "NCHW"]) checkSkip(false, layout, 2, 24, 9, 6, { offset: 1e4 });
+  // Channels-first layer norm: more than 512 channel rows (f64 flushes), positions in two tiles.
+  checkLayerAct("NCL", 1, 600, 7, 7, "relu");
+  checkLayerAct("NCHW", 2, 9, 1030, 8, "gelu");
 });
 
 test("backward equals finite differences (skip RMS with silu, skip layer with gelu, bias and dsum)", () => {

@@ -70,6 +70,7 @@ export const KERNEL_TABLE = {
   ln_backward_reduce_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "a", "b", "gamma", "sacc", "cacc", "scratch"], warm: lnCf, scratch: (d) => 8 * Math.min(d.S ?? 1, BLOCK), doc: "per column (Σγdy, Σγdy·(x − m)) written, per channel (Σdy, Σdy·x̂) added" },
   ln_backward_dx_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "k", "c1", "c0", "gamma", "dx"], warm: lnCf, doc: "dx = γ·dy·k[n,s] + (x − m[n,s])·c1[n,s] + c0[n,s]" },
   ln_forward_f32_cl: { args: ["R", "C", "x", "gamma", "beta", "y", "mean", "rstd", "eps", "act"], warm: rows, doc: "rows: mean, rstd written; y = act(((x − mean)·rstd)·gamma + beta)" },
+  ln_forward_f32_cf: { args: ["N", "C", "S", "x", "gamma", "beta", "y", "mean", "rstd", "eps", "act", "scratch"], warm: lnCf, scratch: (d) => 40 * Math.min(d.S ?? 1, 512), doc: "channels-first: per (n, s) mean, rstd written; y = act(((x − mean)·rstd)·gamma[c] + beta[c])" },
   ln_backward_rows_f32_cl: { args: ["R", "C", "x", "dy", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx; per column (Σg, Σg·x̂) added (g = dy·act')" },
   rms_forward_f32_cl: { args: ["R", "C", "x", "gamma", "y", "rstd", "eps", "act"], warm: rows, doc: "rows: rstd written; y = act(x·rstd·gamma)" },
   rms_backward_f32_cl: { args: ["R", "C", "x", "dy", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx of RMS norm; per column (Σg, Σg·x̂) added" },

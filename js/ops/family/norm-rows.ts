@@ -51,7 +51,7 @@ export const rowsOf = (g: Geometry): boolean => g.channelsLast || g.S === 1;
 /** Bytes of temporaries the drivers below may take (for Scope.commit). */
 export function rowTempBytes(g: Geometry): number {
   const K = g.N * g.S, k = rt().kernels;
-  const cf = rowsOf(g) ? 0 : scratchBytes(k, "bn_stats_f32_cl", { C: g.S }) + scratchBytes(k, "ln_backward_reduce_f32_cf", { C: g.C, S: g.S }) + 24 * K;
+  const cf = rowsOf(g) ? 0 : scratchBytes(k, "bn_stats_f32_cl", { C: g.S }) + scratchBytes(k, "ln_backward_reduce_f32_cf", { C: g.C, S: g.S }) + scratchBytes(k, "ln_forward_f32_cf", { C: g.C, S: g.S }) + 24 * K;
   return 24 * K + 40 * g.C + cf + scratchBytes(k, "ln_backward_rows_f32_cl", { C: g.C }) + 4096;
 }
 
@@ -67,6 +67,13 @@ export function rowForward(s: Scope, g: Geometry, spec: RowSpec, x: number, y: n
     else k.ln_forward_f32_cl(K, C, x, p.gamma, p.beta, y, pm, pr, eps, spec.act);
     return { mean: spec.rms ? null : s.heap.f32(pm, K).slice(), rstd: s.heap.f32(pr, K).slice() };
   }
+  if (!spec.rms) {
+    // Layer norm over the strided channel axis: statistics and normalize per tile of positions.
+    const pm = s.temp(4 * K), pr = s.temp(4 * K), tile = s.temp(scratchBytes(k, "ln_forward_f32_cf", { C, S }));
+    k.ln_forward_f32_cf(N, C, S, x, p.gamma, p.beta, y, pm, pr, eps, spec.act, tile);
+    return { mean: s.heap.f32(pm, K).slice(), rstd: s.heap.f32(pr, K).slice() };
+  }
+  // RMS norm: Σx² per position from the Welford kernel (mean² + M2/n), then the strided normalize.
   const acc = s.temp(24 * K), scratch = s.temp(scratchBytes(k, "bn_stats_f32_cl", { C: S }));
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * K);
   for (let n = 0; n < N; n++) k.bn_stats_f32_cl(C, S, x + 4 * n * C * S, acc + 24 * n * S, scratch);
