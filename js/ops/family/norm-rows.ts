@@ -77,16 +77,16 @@ export function rowForward(s: Scope, g: Geometry, spec: RowSpec, x: number, y: n
   const acc = s.temp(24 * K), scratch = s.temp(scratchBytes(k, "bn_stats_f32_cl", { C: S }));
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * K);
   for (let n = 0; n < N; n++) k.bn_stats_f32_cl(C, S, x + 4 * n * C * S, acc + 24 * n * S, scratch);
-  const pm = s.temp(4 * K), pa = s.temp(4 * K), pb = s.temp(4 * K);
-  const F = s.heap.F64, M = s.heap.f32(pm, K), A = s.heap.f32(pa, K), B = s.heap.f32(pb, K);
+  // m = b = 0 (no centring), a = 1/rms: zeros first, then a.
+  const pz = s.temp(4 * K), pa = s.temp(4 * K);
+  const F = s.heap.F64, A = s.heap.f32(pa, K);
+  s.heap.F32.fill(0, pz >>> 2, (pz >>> 2) + K);
   for (let i = 0, t = acc >>> 3; i < K; i++, t += 3) {
-    const mu = F[t + 1], v = F[t + 2] / F[t];
-    if (spec.rms) { M[i] = 0; A[i] = 1 / Math.sqrt(v + mu * mu + eps); B[i] = 0; continue; }
-    const inv = 1 / Math.sqrt(v + eps), hi = Math.fround(mu);
-    M[i] = hi; A[i] = inv; B[i] = -(mu - hi) * inv;
+    const mu = F[t + 1];
+    A[i] = 1 / Math.sqrt(F[t + 2] / F[t] + mu * mu + eps);
   }
-  const stats = { mean: spec.rms ? null : M.slice(), rstd: A.slice() };
-  k.ln_normalize_f32_cf(N, C, S, x, pm, pa, pb, p.gamma, p.beta, y);
+  const stats = { mean: null, rstd: A.slice() };
+  k.ln_normalize_f32_cf(N, C, S, x, pz, pa, pz, p.gamma, p.beta, y);
   if (spec.act) k.act_forward_f32(g.size, y, y, spec.act);
   return stats;
 }
