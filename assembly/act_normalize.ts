@@ -47,19 +47,30 @@ function norm_cols(p: usize, q: usize, rows: i32, C: i32, j0: i32, len: i32, m: 
   }
 }
 
-/** Channels-first (N, C, S): y = act((x − m[c])·scale[c] + shift[c]); m, scale, shift: C f32. */
-export function act_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, act: i32): void {
+// Channels-first walk: each (n, c) row of S in chunks; GRAD: v to scratch, then dx = dy·act'(v);
+// else y = v, then the activation in place (constants after inlining).
+@inline function cf_walk(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, scale: usize, shift: usize, out: usize, act: i32, scratch: usize, GRAD: bool): void {
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const co = <usize>c << 2, base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
       const ms = load<f32>(m + co), ss = load<f32>(scale + co), ts = load<f32>(shift + co);
       for (let i = 0; i < S; i += CHUNK) {
         const len = min(CHUNK, S - i), o = base + (<usize>i << 2);
-        norm_run(x + o, y + o, len, ms, ss, ts);
-        act_row(y + o, y + o, len, act);
+        if (GRAD) {
+          norm_run(x + o, scratch, len, ms, ss, ts);
+          act_grad_row(scratch, dy + o, out + o, len, act);
+        } else {
+          norm_run(x + o, out + o, len, ms, ss, ts);
+          act_row(out + o, out + o, len, act);
+        }
       }
     }
   }
+}
+
+/** Channels-first (N, C, S): y = act((x − m[c])·scale[c] + shift[c]); m, scale, shift: C f32. */
+export function act_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, act: i32): void {
+  cf_walk(N, C, S, x, 0, m, scale, shift, y, act, 0, false);
 }
 
 /** Channels-last (R rows of C): y = act((x − m[c])·scale[c] + shift[c]); m, scale, shift: C f32. */
@@ -83,17 +94,7 @@ export function act_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: 
 
 /** Channels-first (N, C, S): dx = dy·act'((x − m[c])·scale[c] + shift[c]). scratch: CHUNK f32. */
 export function act_normalize_grad_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, scale: usize, shift: usize, dx: usize, act: i32, scratch: usize): void {
-  for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
-      const co = <usize>c << 2, base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
-      const ms = load<f32>(m + co), ss = load<f32>(scale + co), ts = load<f32>(shift + co);
-      for (let i = 0; i < S; i += CHUNK) {
-        const len = min(CHUNK, S - i), o = base + (<usize>i << 2);
-        norm_run(x + o, scratch, len, ms, ss, ts);
-        act_grad_row(scratch, dy + o, dx + o, len, act);
-      }
-    }
-  }
+  cf_walk(N, C, S, x, dy, m, scale, shift, dx, act, scratch, true);
 }
 
 /** Channels-last (R rows of C): dx = dy·act'((x − m[c])·scale[c] + shift[c]). scratch: CHUNK f32. */

@@ -28,33 +28,9 @@ export function row_sumsq(p: usize, C: i32): f64 {
   return total;
 }
 
-/** Σ (x − m) → ret0 and Σ (x − m)² → ret1 over C values (f64): the second, exact pass of layer norm. */
-export function row_dev(p: usize, C: i32, m: f32): void {
-  const mv = f32x4.splat(m);
-  let s1: f64 = 0, s2: f64 = 0;
-  for (let j0 = 0; j0 < C; j0 += BLOCK) {
-    const end = min(C, j0 + BLOCK), e8 = j0 + ((end - j0) & ~7), e4 = j0 + ((end - j0) & ~3);
-    let a = f32x4.splat(0), b = f32x4.splat(0), qa = f32x4.splat(0), qb = f32x4.splat(0);
-    let j = j0;
-    for (; j < e8; j += 8) {
-      const o = p + (<usize>j << 2);
-      const u = f32x4.sub(v128.load(o), mv), v = f32x4.sub(v128.load(o, 16), mv);
-      a = f32x4.add(a, u); qa = f32x4.add(qa, f32x4.mul(u, u));
-      b = f32x4.add(b, v); qb = f32x4.add(qb, f32x4.mul(v, v));
-    }
-    for (; j < e4; j += 4) {
-      const u = f32x4.sub(v128.load(p + (<usize>j << 2)), mv);
-      a = f32x4.add(a, u); qa = f32x4.add(qa, f32x4.mul(u, u));
-    }
-    let t1 = hsum(f32x4.add(a, b)), t2 = hsum(f32x4.add(qa, qb));
-    for (; j < end; j++) { const u = <f64>(load<f32>(p + (<usize>j << 2)) - m); t1 += u; t2 += u * u; }
-    s1 += t1; s2 += t2;
-  }
-  ret0 = s1; ret1 = s2;
-}
-
-// The residual sum pass; SHIFT: sums taken around `shift` (layer norm), else plain Σs, Σs² (RMS).
-@inline function add_body(px: usize, pk: usize, bias: usize, ps: usize, C: i32, shift: f32, SHIFT: bool): void {
+// Σ(s − shift), Σ(s − shift)² over a row (ret0, ret1, f64), s = x, or with ADD the residual sum
+// x + k + bias, stored at ps; SHIFT false: plain Σs, Σs² (RMS). Constants after inlining.
+@inline function sums_body(px: usize, pk: usize, bias: usize, ps: usize, C: i32, shift: f32, SHIFT: bool, ADD: bool): void {
   const hv = f32x4.splat(shift);
   let s1: f64 = 0, s2: f64 = 0;
   for (let j0 = 0; j0 < C; j0 += BLOCK) {
@@ -63,25 +39,28 @@ export function row_dev(p: usize, C: i32, m: f32): void {
     let j = j0;
     for (; j < e8; j += 8) {
       const o = <usize>j << 2;
-      const u = f32x4.add(f32x4.add(v128.load(px + o), v128.load(pk + o)), v128.load(bias + o));
-      const v = f32x4.add(f32x4.add(v128.load(px + o, 16), v128.load(pk + o, 16)), v128.load(bias + o, 16));
-      v128.store(ps + o, u); v128.store(ps + o, v, 16);
+      let u = v128.load(px + o), v = v128.load(px + o, 16);
+      if (ADD) {
+        u = f32x4.add(f32x4.add(u, v128.load(pk + o)), v128.load(bias + o));
+        v = f32x4.add(f32x4.add(v, v128.load(pk + o, 16)), v128.load(bias + o, 16));
+        v128.store(ps + o, u); v128.store(ps + o, v, 16);
+      }
       const du = SHIFT ? f32x4.sub(u, hv) : u, dv = SHIFT ? f32x4.sub(v, hv) : v;
       a = f32x4.add(a, du); qa = f32x4.add(qa, f32x4.mul(du, du));
       b = f32x4.add(b, dv); qb = f32x4.add(qb, f32x4.mul(dv, dv));
     }
     for (; j < e4; j += 4) {
       const o = <usize>j << 2;
-      const u = f32x4.add(f32x4.add(v128.load(px + o), v128.load(pk + o)), v128.load(bias + o));
-      v128.store(ps + o, u);
+      let u = v128.load(px + o);
+      if (ADD) { u = f32x4.add(f32x4.add(u, v128.load(pk + o)), v128.load(bias + o)); v128.store(ps + o, u); }
       const du = SHIFT ? f32x4.sub(u, hv) : u;
       a = f32x4.add(a, du); qa = f32x4.add(qa, f32x4.mul(du, du));
     }
     let t1 = hsum(f32x4.add(a, b)), t2 = hsum(f32x4.add(qa, qb));
     for (; j < end; j++) {
       const o = <usize>j << 2;
-      const u = load<f32>(px + o) + load<f32>(pk + o) + load<f32>(bias + o);
-      store<f32>(ps + o, u);
+      let u = load<f32>(px + o);
+      if (ADD) { u = u + load<f32>(pk + o) + load<f32>(bias + o); store<f32>(ps + o, u); }
       const du = <f64>(SHIFT ? u - shift : u);
       t1 += du; t2 += du * du;
     }
@@ -95,12 +74,17 @@ export function row_dev(p: usize, C: i32, m: f32): void {
  * Σ (s − shift) → ret0 and Σ (s − shift)² → ret1 (f64). bias: C f32 (zeros when the op has none).
  */
 export function row_add_shifted(px: usize, pk: usize, bias: usize, ps: usize, C: i32, shift: f32): void {
-  add_body(px, pk, bias, ps, C, shift, true);
+  sums_body(px, pk, bias, ps, C, shift, true, true);
 }
 
 /** As row_add_shifted with no shift: Σ s → ret0, Σ s² → ret1 (RMS norm). */
 export function row_add(px: usize, pk: usize, bias: usize, ps: usize, C: i32): void {
-  add_body(px, pk, bias, ps, C, 0, false);
+  sums_body(px, pk, bias, ps, C, 0, false, true);
+}
+
+/** Σ (x − m) → ret0 and Σ (x − m)² → ret1 over C values (f64): layer norm's shifted sums. */
+export function row_dev(p: usize, C: i32, m: f32): void {
+  sums_body(p, 0, 0, 0, C, m, true, false);
 }
 
 // Per-row parameters of the last ln_row_stats call (globals: no multi-value returns).

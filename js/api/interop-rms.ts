@@ -5,7 +5,8 @@ import type { RMSNorm } from "./layers";
 /** RMSNorm weights: PyTorch / Hugging Face state_dict { weight }, ONNX RMSNormalization { scale }, Keras [scale]. */
 export type RmsWeights = { weight: Float32Array } | { scale: Float32Array; attributes: { epsilon: number } } | Float32Array[];
 
-function vec(what: string, v: unknown, C: number): ArrayLike<number> {
+/** A weight array of C finite numbers (names what is wrong). @internal */
+export function vec(what: string, v: unknown, C: number): ArrayLike<number> {
   const a = v as ArrayLike<number>;
   if (a === null || typeof a !== "object" || typeof a.length !== "number") throw new Error(`${what} must be an array of ${C} numbers, got ${v === null ? "null" : typeof v}`);
   if (a.length !== C) throw new Error(`${what} has ${a.length} values, the layer has ${C} channels`);

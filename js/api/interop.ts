@@ -1,7 +1,7 @@
 // Weights in and out of BatchNorm layers in the forms frameworks store them, and the parameter
 // counts they report. Imports check everything before changing anything.
 import { BatchNorm, NormLayer, RMSNorm } from "./layers";
-import { exportRms, importRms, type RmsWeights } from "./interop-rms";
+import { exportRms, importRms, vec, type RmsWeights } from "./interop-rms";
 
 /** Keras get_weights() order: [gamma, beta, moving_mean, moving_variance] (no gamma/beta when affine is false). */
 export type KerasWeights = ArrayLike<number>[];
@@ -36,14 +36,6 @@ export interface OnnxWeights {
 export type WeightFormat = "keras" | "pytorch" | "caffe" | "onnx";
 
 const f32 = (v: ArrayLike<number>) => Float32Array.from(v);
-
-function vec(what: string, v: unknown, C: number): ArrayLike<number> {
-  const a = v as ArrayLike<number>;
-  if (a === null || typeof a !== "object" || typeof a.length !== "number") throw new Error(`${what} must be an array of ${C} numbers, got ${v === null ? "null" : typeof v}`);
-  if (a.length !== C) throw new Error(`${what} has ${a.length} values, the layer has ${C} channels`);
-  for (let i = 0; i < C; i++) if (typeof a[i] !== "number" || !Number.isFinite(a[i])) throw new Error(`${what}[${i}] is ${String(a[i])}: expected a finite number`);
-  return a;
-}
 
 function scalar(what: string, v: unknown): number {
   let n: unknown = v;
