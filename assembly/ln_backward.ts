@@ -7,7 +7,7 @@ import { rows_backward } from "./rows_backward";
 
 /**
  * Rows (R rows of C): dx = γg·a + x̂·c1 + c0 per row, g = dy·act'(x̂·γ + β); per column Σg
- * (dbeta), Σg·x̂ (dgamma) ADDED to cacc (C f64 triples, slot 2 untouched). m, a, b: R f32
+ * (dbeta), Σg·x̂ (dgamma) ADDED to cacc (planes 0 and 1 of three planes of C f64). m, a, b: R f32
  * (a = invstd, b = −residue·invstd); gamma, beta: C f32. scratch: 16·C bytes.
  */
 export function ln_backward_rows_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, a: usize, b: usize, gamma: usize, beta: usize, dx: usize, cacc: usize, scratch: usize, act: i32): void {

@@ -6,8 +6,8 @@
 //   Sg = Σ γg, Sx = Σ γg·x̂ over the row
 //   dx = γg·a + x̂·c1 + c0 (+ dsum), c1 = −a·Sx/C, c0 = −a·Sg/C (RMS: 0)
 //
-// Per column, ADDED to cacc (C f64 triples): Σ g (dbeta), Σ g·x̂ (dgamma), Σ dx (dbias, skip
-// norms only). Column partial sums run in f32 scratch and go to f64 every FLUSH_ROWS rows.
+// Per column, ADDED to cacc (three planes of C f64: Σ g (dbeta), Σ g·x̂ (dgamma), Σ dx (dbias,
+// skip norms only)). Column partial sums run in f32 scratch and go to f64 every FLUSH_ROWS rows.
 // scratch: 4·C f32, 16-byte aligned (the row of g, then three column sums). dx may alias x, dy
 // or dsum (values are read before they are written, at the same index).
 import { ret0, ret1, hsum } from "./common";
@@ -76,18 +76,21 @@ function row_dx_sum_col(px: usize, pg: usize, pds: usize, pdx: usize, C: i32, m:
   dx_body(px, pg, pds, pdx, C, m, a, b, gamma, c1, c0, colD, true, true);
 }
 
-/** Add `len` f32 column sums into slot `slot` of f64 triples at dst, then zero them. */
-function flush_col(src: usize, len: i32, dst: usize, slot: usize): void {
-  for (let j = 0; j < len; j++) {
-    const d = dst + <usize>j * 24 + (slot << 3);
-    store<f64>(d, load<f64>(d) + <f64>load<f32>(src + (<usize>j << 2)));
+/** Add `len` f32 column sums into `len` f64 at dst (two lanes at a time), then zero them. */
+function flush_col(src: usize, len: i32, dst: usize): void {
+  const len2 = len & ~1;
+  let j = 0;
+  for (; j < len2; j += 2) {
+    const d = dst + (<usize>j << 3);
+    v128.store(d, f64x2.add(v128.load(d), f64x2.promote_low_f32x4(v128.load64_zero(src + (<usize>j << 2)))));
   }
+  for (; j < len; j++) store<f64>(dst + (<usize>j << 3), load<f64>(dst + (<usize>j << 3)) + <f64>load<f32>(src + (<usize>j << 2)));
   memory.fill(src, 0, <usize>len << 2);
 }
 
 /**
  * The backward of R rows of C (see the header). m, a, b: R f32; gamma, beta: C f32 (beta is read
- * only with an activation). rms: no mean term. skip: dbias column sums kept (cacc slot 2), and
+ * only with an activation). rms: no mean term. skip: dbias column sums kept (cacc plane 2), and
  * dsum (≠ 0) added to dx.
  */
 export function rows_backward(R: i32, C: i32, x: usize, dy: usize, dsum: usize, m: usize, a: usize, b: usize, gamma: usize, beta: usize, dx: usize, cacc: usize, scratch: usize, rms: bool, skip: bool, act: i32): void {
@@ -110,8 +113,9 @@ export function rows_backward(R: i32, C: i32, x: usize, dy: usize, dsum: usize, 
     else if (dsum) row_dx_sum_col(px, pg, dsum + o, dx + o, C, ms, as, bs, gamma, c1, c0, colD);
     else row_dx_col(px, pg, dx + o, C, ms, as, bs, gamma, c1, c0, colD);
     if (++since >= FLUSH_ROWS || r == R - 1) {
-      flush_col(colB, C, cacc, 0); flush_col(colG, C, cacc, 1);
-      if (skip) flush_col(colD, C, cacc, 2);
+      const plane = <usize>C << 3;
+      flush_col(colB, C, cacc); flush_col(colG, C, cacc + plane);
+      if (skip) flush_col(colD, C, cacc + 2 * plane);
       since = 0;
     }
   }
