@@ -7,8 +7,8 @@ import { rows_backward } from "./rows_backward";
 
 /**
  * Rows (R rows of C): dx = γg·a + x̂·c1 + c0 per row, g = dy·act'(x̂·γ + β); per column Σg
- * (dbeta), Σg·x̂ (dgamma) ADDED to cacc (planes 0 and 1 of three planes of C f64). m, a, b: R f32
- * (a = invstd, b = −residue·invstd); gamma, beta: C f32. scratch: 16·C bytes.
+ * (dbeta), Σg·x̂ (dgamma) WRITTEN to cacc (planes 0 and 1 of three planes of C f32). m, a, b: R f32
+ * (a = invstd, b = −residue·invstd); gamma, beta: C f32. scratch: 40·C bytes.
  */
 export function ln_backward_rows_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, a: usize, b: usize, gamma: usize, beta: usize, dx: usize, cacc: usize, scratch: usize, act: i32): void {
   rows_backward(R, C, x, dy, 0, m, a, b, gamma, beta, dx, cacc, scratch, false, false, act);

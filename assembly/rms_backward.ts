@@ -2,8 +2,8 @@
 import { rows_backward } from "./rows_backward";
 
 /**
- * R rows of C: dx = γg·r + x̂·c1 (x̂ = x·r, r = rstd[row]); per column Σg, Σg·x̂ ADDED to cacc
- * (planes 0 and 1 of three planes of C f64). g = dy·act'(x̂·γ) (beta = zeros). scratch: 16·C bytes.
+ * R rows of C: dx = γg·r + x̂·c1 (x̂ = x·r, r = rstd[row]); per column Σg, Σg·x̂ WRITTEN to cacc
+ * (planes 0 and 1 of three planes of C f32). g = dy·act'(x̂·γ) (beta = zeros). scratch: 40·C bytes.
  * m and b are R zeros (the same parameter arrays as layer norm, with no mean).
  */
 export function rms_backward_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, a: usize, b: usize, gamma: usize, beta: usize, dx: usize, cacc: usize, scratch: usize, act: i32): void {

@@ -6,9 +6,10 @@
 //   Sg = Σ γg, Sx = Σ γg·x̂ over the row
 //   dx = γg·a + x̂·c1 + c0 (+ dsum), c1 = −a·Sx/C, c0 = −a·Sg/C (RMS: 0)
 //
-// Per column, ADDED to cacc (three planes of C f64: Σ g (dbeta), Σ g·x̂ (dgamma), Σ dx (dbias,
-// skip norms only)). Column partial sums run in f32 scratch and go to f64 every FLUSH_ROWS rows.
-// scratch: 4·C f32, 16-byte aligned (the row of g, then three column sums). dx may alias x, dy
+// Per column, WRITTEN to cacc (three planes of C f32: Σ g (dbeta), Σ g·x̂ (dgamma), Σ dx (dbias,
+// skip norms only; else left as is)). Column partial sums run in f32 scratch and go to f64 planes
+// in scratch every FLUSH_ROWS rows. scratch: 40·C bytes, 16-byte aligned (the row of g, three f32
+// column sums, three f64 planes). dx may alias x, dy
 // or dsum (values are read before they are written, at the same index).
 import { ret0, ret1, hsum } from "./common";
 import { row_norm } from "./rows";
@@ -94,9 +95,10 @@ function flush_col(src: usize, len: i32, dst: usize): void {
  * dsum (≠ 0) added to dx.
  */
 export function rows_backward(R: i32, C: i32, x: usize, dy: usize, dsum: usize, m: usize, a: usize, b: usize, gamma: usize, beta: usize, dx: usize, cacc: usize, scratch: usize, rms: bool, skip: bool, act: i32): void {
-  const rs = <usize>C << 2;
-  const grow = scratch, colB = scratch + rs, colG = colB + rs, colD = colG + rs;
+  const rs = <usize>C << 2, plane = <usize>C << 3;
+  const grow = scratch, colB = scratch + rs, colG = colB + rs, colD = colG + rs, acc = colD + rs;
   memory.fill(colB, 0, rs * 3);
+  memory.fill(acc, 0, plane * 3);
   let since = 0;
   for (let r = 0; r < R; r++) {
     const o = <usize>r * rs, ro = <usize>r << 2, px = x + o;
@@ -113,10 +115,18 @@ export function rows_backward(R: i32, C: i32, x: usize, dy: usize, dsum: usize, 
     else if (dsum) row_dx_sum_col(px, pg, dsum + o, dx + o, C, ms, as, bs, gamma, c1, c0, colD);
     else row_dx_col(px, pg, dx + o, C, ms, as, bs, gamma, c1, c0, colD);
     if (++since >= FLUSH_ROWS || r == R - 1) {
-      const plane = <usize>C << 3;
-      flush_col(colB, C, cacc); flush_col(colG, C, cacc + plane);
-      if (skip) flush_col(colD, C, cacc + 2 * plane);
+      flush_col(colB, C, acc); flush_col(colG, C, acc + plane);
+      if (skip) flush_col(colD, C, acc + 2 * plane);
       since = 0;
     }
   }
+  demote(acc, cacc, C); demote(acc + plane, cacc + rs, C);
+  if (skip) demote(acc + 2 * plane, cacc + 2 * rs, C);
+}
+
+/** n f64 at src → n f32 at dst (two lanes at a time). */
+function demote(src: usize, dst: usize, n: i32): void {
+  let j = 0;
+  for (; j + 2 <= n; j += 2) v128.store64_lane(dst + (<usize>j << 2), f32x4.demote_f64x2_zero(v128.load(src + (<usize>j << 3))), 0);
+  for (; j < n; j++) store<f32>(dst + (<usize>j << 2), <f32>load<f64>(src + (<usize>j << 3)));
 }

@@ -52,8 +52,8 @@ const cf = (V: number): Dims[] => [{ N: 1, C: 2, S: V / 2 }];
 const cl = (V: number): Dims[] => [{ R: V / 8, C: 8 }];
 const lnCf = (): Dims[] => [{ N: 1, C: 2, S: 20 }];
 const rows = (): Dims[] => [{ R: 3, C: 64 }, { R: 2, C: 7 }];
-/** Row backward scratch: the row of g and three column partial sums (f32). */
-const rowScratch = (d: Dims): number => 16 * d.C;
+/** Row backward scratch: the row of g, three f32 column partial sums, three f64 column planes. */
+const rowScratch = (d: Dims): number => 40 * d.C;
 
 export const KERNEL_TABLE = {
   bn_stats_f32_cf: { args: ["N", "C", "S", "x", "acc"], warm: cf, doc: "merge per-channel (count, mean, M2) of (N, C, S) into acc" },
@@ -71,11 +71,11 @@ export const KERNEL_TABLE = {
   ln_backward_dx_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "k", "c1", "c0", "gamma", "dx"], warm: lnCf, doc: "dx = γ·dy·k[n,s] + (x − m[n,s])·c1[n,s] + c0[n,s]" },
   ln_forward_f32_cl: { args: ["R", "C", "x", "gamma", "beta", "y", "mean", "rstd", "eps", "act"], warm: rows, doc: "rows: mean, rstd written; y = act(((x − mean)·rstd)·gamma + beta)" },
   ln_forward_f32_cf: { args: ["N", "C", "S", "x", "gamma", "beta", "y", "mean", "rstd", "eps", "act", "scratch"], warm: lnCf, scratch: (d) => 40 * Math.min(d.S ?? 1, 512), doc: "channels-first: per (n, s) mean, rstd written; y = act(((x − mean)·rstd)·gamma[c] + beta[c])" },
-  ln_backward_rows_f32_cl: { args: ["R", "C", "x", "dy", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx; per column (Σg, Σg·x̂) added (g = dy·act')" },
+  ln_backward_rows_f32_cl: { args: ["R", "C", "x", "dy", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx; per column (Σg, Σg·x̂) written as f32 planes (g = dy·act')" },
   rms_forward_f32_cl: { args: ["R", "C", "x", "gamma", "y", "rstd", "eps", "act"], warm: rows, doc: "rows: rstd written; y = act(x·rstd·gamma)" },
-  rms_backward_f32_cl: { args: ["R", "C", "x", "dy", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx of RMS norm; per column (Σg, Σg·x̂) added" },
+  rms_backward_f32_cl: { args: ["R", "C", "x", "dy", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx of RMS norm; per column (Σg, Σg·x̂) written as f32 planes" },
   skip_forward_f32_cl: { args: ["R", "C", "x", "skip", "bias", "gamma", "beta", "sum", "y", "mean", "rstd", "eps", "rms", "act"], warm: rows, doc: "rows: sum = x + skip + bias; y = act(norm(sum)) (layer or RMS norm)" },
-  skip_backward_f32_cl: { args: ["R", "C", "x", "dy", "dsum", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "rms", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx = norm'·dy + dsum; per column (Σg, Σg·x̂, Σdx) added" },
+  skip_backward_f32_cl: { args: ["R", "C", "x", "dy", "dsum", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "rms", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx = norm'·dy + dsum; per column (Σg, Σg·x̂, Σdx) written as f32 planes" },
   skip_add_f32_cf: { args: ["N", "C", "S", "x", "skip", "bias", "sum"], warm: lnCf, doc: "sum = x + skip + bias[c] (channels-first)" },
   act_forward_f32: { args: ["n", "x", "y", "act"], warm: (V) => [{ n: V, C: 1 }], doc: "y = act(x), elementwise" },
   act_backward_f32: { args: ["n", "x", "dy", "dx", "act"], warm: (V) => [{ n: V, C: 1 }], doc: "dx = dy·act'(x), elementwise (x: the pre-activation)" },

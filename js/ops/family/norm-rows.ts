@@ -134,14 +134,13 @@ export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean,
   const { N, C, S } = g, K = N * S, k = rt().kernels;
   const pp = rowParams(s, K, mean, rstd), pm = pp, pa = pp + 4 * K, pb = pp + 8 * K;
   if (rowsOf(g)) {
-    const cacc = s.temp(24 * C), scratch = s.temp(scratchBytes(k, "ln_backward_rows_f32_cl", { C }));
-    s.heap.F64.fill(0, cacc >>> 3, (cacc >>> 3) + 3 * C);
+    const cacc = s.temp(12 * C), scratch = s.temp(scratchBytes(k, "ln_backward_rows_f32_cl", { C }));
     if (skip) k.skip_backward_f32_cl(K, C, x, dy, dsum, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.rms ? 1 : 0, spec.act);
     else if (spec.rms) k.rms_backward_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.act);
     else k.ln_backward_rows_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.act);
-    // Planes of C f64: converted natively (a JS loop here cost several µs per call at C = 2048).
-    const P = s.heap.f64(cacc, 3 * C);
-    return { dbeta: new Float32Array(P.subarray(0, C)), dgamma: new Float32Array(P.subarray(C, 2 * C)), dbias: skip ? new Float32Array(P.subarray(2 * C)) : null };
+    // Planes of C f32 written by the kernel (a JS conversion loop here cost µs per call at C = 2048).
+    const P = s.heap.f32(cacc, 3 * C);
+    return { dbeta: P.slice(0, C), dgamma: P.slice(C, 2 * C), dbias: skip ? P.slice(2 * C) : null };
   }
   let gy = dy;
   if (spec.act) {
