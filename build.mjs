@@ -1,7 +1,7 @@
 // Build: AssemblyScript → wasm (release, SIMD; fails if no v128 instruction), then esbuild
 // bundles js/ with the wasm embedded (ESM for Node and browsers), then tsc emits .d.ts.
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync, mkdirSync, existsSync, rmSync, renameSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdirSync, existsSync, rmSync, renameSync, copyFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -66,10 +66,53 @@ await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfi
 // The kernel table alone (no wasm, no runtime) for bench/kernel-ab.mjs and the kernel-table test.
 await esbuild.build({ ...common, entryPoints: [join(root, "js/core/kernel-table.ts")], outfile: join(root, "build/kernel-table.mjs"), platform: "neutral" });
 
-step("tsc declarations");
+// CommonJS (require("simdnorm")): the same bundle as dist/index.js, init() still async.
+step("esbuild dist/index.cjs (CommonJS)");
+await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/index.cjs"), format: "cjs", platform: "neutral", minify: true, plugins: [lazyWasm] });
+
+// Edge runtimes (workerd / Cloudflare Workers, Vercel Edge) cannot compile wasm from bytes: the
+// .wasm ships as a file (dist/simdnorm.wasm, also the `simdnorm/wasm` export) and the edge
+// bundles import it, so the runtime (or the deploy bundler) compiles it and hands over a
+// WebAssembly.Module. The runtime's default `wasmBytes()` then returns that Module (init() takes
+// Modules as they are). No threads there: no threads build, no worker script in these bundles.
+copyFileSync(join(root, "build/simdnorm.wasm"), join(root, "dist/simdnorm.wasm"));
+const edgeWasm = (specifier) => ({ name: "edge-wasm", setup(b) {
+  b.onResolve({ filter: /^\.\/simdnorm\.wasm(\?module)?$/ }, (a) => (a.importer.startsWith("edge-wasm:") || a.namespace === "edge-wasm" ? { path: a.path, external: true } : undefined));
+  b.onResolve({ filter: /simdnorm(-threads)?\.wasm$/ }, (a) => ({ path: a.path.endsWith("-threads.wasm") ? "threads" : "plain", namespace: "edge-wasm" }));
+  b.onResolve({ filter: /simdnorm-worker\.txt$/ }, () => ({ path: "worker", namespace: "edge-wasm" }));
+  b.onLoad({ filter: /.*/, namespace: "edge-wasm" }, (a) => ({
+    contents: a.path === "plain" ? `import module from ${JSON.stringify(specifier)};\nexport default function wasmModule() { return module; }\n`
+      : a.path === "threads" ? 'export default function threadsWasm() { throw new Error("the edge entry of simdnorm has no threads build: this runtime has no threads"); }\n'
+      : 'export default "";\n',
+    loader: "js",
+  }));
+} });
+step("esbuild dist/workerd.js (workerd, worker) and dist/edge-light.js (Vercel Edge)");
+await esbuild.build({ ...common, entryPoints: [join(root, "js/entry-edge.ts")], outfile: join(root, "dist/workerd.js"), platform: "neutral", minify: true, plugins: [edgeWasm("./simdnorm.wasm")] });
+await esbuild.build({ ...common, entryPoints: [join(root, "js/entry-edge.ts")], outfile: join(root, "dist/edge-light.js"), platform: "neutral", minify: true, plugins: [edgeWasm("./simdnorm.wasm?module")] });
+
+// Declarations: tsc emits extensionless relative imports ("./runtime"), which TypeScript's
+// node16/nodenext resolution rejects (TS2834). Rewrite every relative specifier to the file it
+// names (.js, or /index.js for a folder), then make a CommonJS twin of the tree (.d.cts with
+// .cjs specifiers) for the `require` condition, so neither side masquerades as the other.
+step("tsc declarations (+ .js specifiers, + .d.cts twins)");
 rmSync(join(root, "dist/types"), { recursive: true, force: true });
 execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
 step(`dropped ${pruneTypes(join(root, "dist/types"))} declarations the public API does not reach`);
+const dtsFiles = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? dtsFiles(join(dir, e.name)) : e.name.endsWith(".d.ts") ? [join(dir, e.name)] : []);
+const relSpec = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(["'])(\.{1,2}\/[^"']*)\2/g;
+for (const f of dtsFiles(join(root, "dist/types"))) {
+  const fix = (ext) => (_m, pre, q, spec) => {
+    const base = join(dirname(f), spec.replace(/\.js$/, ""));
+    const target = existsSync(base + ".d.ts") ? spec.replace(/\.js$/, "") + ext : existsSync(join(base, "index.d.ts")) ? spec.replace(/\/$/, "") + "/index" + ext : null;
+    if (!target) throw new Error(`[build] ${f}: cannot resolve the declaration import "${spec}"`);
+    return pre + q + target + q;
+  };
+  const text = readFileSync(f, "utf8");
+  writeFileSync(f, text.replace(relSpec, fix(".js")));
+  writeFileSync(f.replace(/\.d\.ts$/, ".d.cts"), text.replace(relSpec, fix(".cjs")));
+}
 writeFileSync(join(root, "dist/index.d.ts"), 'export * from "./types/index.js";\n');
+writeFileSync(join(root, "dist/index.d.cts"), 'export * from "./types/index.cjs";\n');
 writeFileSync(join(root, "dist/browser.d.ts"), 'export * from "./types/index.js";\n');
 step("done");

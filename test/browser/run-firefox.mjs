@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// The browser test pages (PAGES of run.mjs) in headless Firefox ESR (firefox.mjs: puppeteer-core
+// over WebDriver BiDi). Prints one line per page and `firefox: N passed, N failed`. No Firefox:
+// a "skipped" line and exit 0 — or a failure when CI=true (.ci/install-firefox.sh installs it).
+//   node test/browser/run-firefox.mjs [words…] [-v]
+import fs from 'node:fs';
+import path from 'node:path';
+import { startServer, PROJECT_ROOT } from './server.mjs';
+import { PAGES } from './run.mjs';
+import { firefoxPath, withFirefox, runPageFirefox } from './firefox.mjs';
+
+const args = process.argv.slice(2);
+const verbose = args.includes('-v');
+const filter = args.filter((a) => !a.startsWith('-'));
+const ci = process.env.CI === 'true';
+const log = console.log;
+let passed = 0, failed = 0;
+
+const exe = firefoxPath();
+if (!exe) {
+  if (ci) { failed++; log('firefox tests FAILED: Firefox not found — CI=true requires them (run .ci/install-firefox.sh)'); }
+  else log('firefox tests skipped: Firefox not found (install it: apt-get install firefox-esr)');
+} else {
+  // The pool tests inside a module Web Worker hang in Firefox (test/browser/README.md, Firefox):
+  // the sync pages run their page half only here.
+  const pages = PAGES.map((p) => (p.path.includes('/sync.html') ? { ...p, name: `${p.name.replace('page + worker', 'page only')}`, path: `${p.path}?page-only` } : p));
+  const selected = filter.length ? pages.filter((p) => filter.some((f) => p.name.includes(f))) : pages;
+  const server = await startServer();
+  try {
+    const t = performance.now();
+    await withFirefox(async (browser) => {
+      log(`firefox: ${await browser.version()} (${exe}), launched in ${Math.round(performance.now() - t)} ms; serving ${server.url}`);
+      for (const page of selected) {
+        const missing = (page.requires ?? []).filter((f) => !fs.existsSync(path.join(PROJECT_ROOT, f)));
+        if (missing.length) { failed++; log(`FAIL ${page.name}: missing ${missing.join(', ')} (build first: npm run build)`); continue; }
+        try {
+          const r = await runPageFirefox(browser, server.url + page.path, { timeoutMs: Number(process.env.BROWSER_PAGE_TIMEOUT_MS) || (page.timeoutMs ?? 60_000) });
+          passed += r.passed; failed += r.failed;
+          if (!r.passed && !r.failed) failed++;
+          log(`${r.failed || !r.passed ? 'FAIL' : 'ok  '} ${page.name}: ${r.passed} passed, ${r.failed} failed (${r.ms} ms)`);
+          for (const f of r.failures) log(`     ✗ ${f.name}: ${f.message}`);
+          if (verbose || r.failed) for (const l of r.console) log(`     console ${l}`);
+        } catch (err) {
+          failed++;
+          log(`FAIL ${page.name}: ${err.message.replace(/\n/g, '\n     ')}`);
+        }
+      }
+    });
+  } catch (err) {
+    failed++;
+    log(`FAIL firefox: ${err.message}`);
+  } finally {
+    await server.close();
+  }
+}
+log(`firefox: ${passed} passed, ${failed} failed`);
+process.exitCode = failed ? 1 : 0;
