@@ -81,4 +81,36 @@ test("instance and group norm with every activation: C, S around the SIMD tails,
   checkGroup("group", "NHWC", 1, 1100, 3, 2, "gelu");  // channels-last rows longer than a chunk
 });
 
+test("large channels-first tensors (the fused per-channel kernels' size): backward through the activation", () => {
+  // 2 channels × 4,194,304 values (32 MiB): batch norm's and instance norm's backwards take
+  // their fused per-channel path with dy replaced by dy·act'(v); checked per channel in float64.
+  const C = 2, S = 1 << 22, shape = [1, C, 4, S / 4], n = C * S;
+  const x = randomArray(n, 91, { offset: 0.5, scale: 1.5 }), dy = randomArray(n, 92);
+  const gamma = Float32Array.of(1.3, 0.7), beta = Float32Array.of(0.2, -0.4);
+  for (const op of ["bn", "instance"]) {
+    const f = op === "bn"
+      ? api.batchNormTrain(x, { shape, layout: "NCHW", gamma, beta, activation: "silu" })
+      : api.instanceNorm(x, { shape, layout: "NCHW", gamma, beta, activation: "silu" });
+    const mean = op === "bn" ? f.saveMean : f.mean, inv = op === "bn" ? f.saveInvstd : f.invstd;
+    const b = op === "bn"
+      ? api.batchNormBackward(x, dy, { shape, layout: "NCHW", gamma, beta, activation: "silu", saveMean: mean, saveInvstd: inv })
+      : api.instanceNormBackward(x, dy, { shape, layout: "NCHW", gamma, beta, activation: "silu", mean, invstd: inv });
+    for (let c = 0; c < C; c++) {
+      let sg = 0, sgx = 0;
+      const o = c * S;
+      for (let i = 0; i < S; i++) {
+        const xh = (x[o + i] - mean[c]) * inv[c], g = dy[o + i] * dact("silu", xh * gamma[c] + beta[c]);
+        sg += g; sgx += g * xh;
+      }
+      for (const i of [0, 1, 12345, S - 1]) {
+        const xh = (x[o + i] - mean[c]) * inv[c], g = dy[o + i] * dact("silu", xh * gamma[c] + beta[c]);
+        const e = gamma[c] * inv[c] * (g - sg / S - xh * sgx / S);
+        if (Math.abs(b.dx[o + i] - e) > 1e-3 + 1e-3 * Math.abs(e)) throw new Error(`${op} dx[${o + i}] = ${b.dx[o + i]}, expected ${e}`);
+      }
+      if (Math.abs(b.dbeta[c] - sg) > 1e-3 * (1 + Math.abs(sg)) + 0.5) throw new Error(`${op} dbeta[${c}] = ${b.dbeta[c]}, expected ${sg}`);
+      if (Math.abs(b.dgamma[c] - sgx) > 1e-3 * (1 + Math.abs(sgx)) + 0.5) throw new Error(`${op} dgamma[${c}] = ${b.dgamma[c]}, expected ${sgx}`);
+    }
+  }
+});
+
 test.run();
