@@ -94,11 +94,28 @@ function rows_sq(p: usize, len: i32, k: f32, rows: i32, rowStride: usize): void 
 }
 
 /**
+ * Sums of squares below this lost precision to f32 underflow (each square < 2⁻¹²⁶ is rounded
+ * to a multiple of 2⁻¹⁴⁹); at or above it the loss is < 2⁻³⁸ relative for a block of ≤ 2¹² values.
+ */
+const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
+
+/**
  * The block's sums (n values around a shift) keep M2 = Σd² − (Σd)²/n to within 2 bits:
- * (Σd)² ≤ ¼·n·Σd², and the squares did not overflow. False for NaN.
+ * (Σd)² ≤ ¼·n·Σd², the squares did not overflow, and did not underflow (Σd² ≥ 2⁻¹⁰⁰, or both
+ * sums 0: a block equal to its shift — all-zero data — which must stay one pass. The one case
+ * this lets through: every |x − shift| < 2⁻⁷⁵ with an f32 sum that cancels exactly, whose M2,
+ * below 2⁻¹³⁸, is then taken as 0). False for NaN.
  */
 @inline function sums_ok(s1: f64, s2: f64, n: f64): bool {
-  return s1 * s1 <= 0.25 * n * s2 && s2 != Infinity;
+  return s1 * s1 <= 0.25 * n * s2 && s2 != Infinity && (s2 >= TINY || s2 == 0);
+}
+
+/**
+ * Sums of a redone block (around its own mean k) that f32 could hold: finite, and Σd² neither
+ * underflowed nor (for a constant block, both sums 0) hides values too close to a tiny k.
+ */
+@inline function sums_sound(s1: f64, s2: f64, k: f32): bool {
+  return isFinite(s1) && isFinite(s2) && (s2 >= TINY || s1 == 0 && s2 == 0 && abs(k) >= <f32>9.094947e-13);
 }
 
 /** The shift for a channel's next block: 0 while its data sits near zero (|mean| ≤ std), else its running mean. */
@@ -124,6 +141,7 @@ export function stats_block(a: usize, p: usize, len: i32): void {
     const bm = <f32>(<f64>k + s1 / cnt);
     block_sq(p, len, bm); // the corrected two-pass: Σ(x − m), Σ(x − m)² around the block mean
     s1 = ret0; s2 = ret1; k = bm;
+    if (!sums_sound(s1, s2, k)) { exact_block(a, p, len, 1, 0); return; }
   }
   merge_block(a, cnt, <f64>k, s1, s2);
 }
@@ -206,6 +224,26 @@ function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize):
   }
 }
 
+/**
+ * A block whose f32 sums overflowed or underflowed (data near ±3.4e38 or below ~1e-19 from its
+ * mean), merged exactly: two passes in f64, which holds the square of any f32. Values at
+ * p + r·stride + 4·i for r < rows, i < len (stride 0: one contiguous run of len values).
+ */
+function exact_block(a: usize, p: usize, len: i32, rows: i32, stride: usize): void {
+  let s: f64 = 0;
+  for (let r = 0; r < rows; r++) {
+    const q = p + <usize>r * stride;
+    for (let i = 0; i < len; i++) s += <f64>load<f32>(q + (<usize>i << 2));
+  }
+  const n = <f64>len * <f64>rows, m = s / n;
+  let s1: f64 = 0, s2: f64 = 0;
+  for (let r = 0; r < rows; r++) {
+    const q = p + <usize>r * stride;
+    for (let i = 0; i < len; i++) { const d = <f64>load<f32>(q + (<usize>i << 2)) - m; s1 += d; s2 += d * d; }
+  }
+  merge_block(a, n, m, s1, s2);
+}
+
 /** block_merge as a call, for the cold paths (one copy instead of one inlined per caller: size). */
 function merge_block(a: usize, cnt: f64, shift: f64, s1: f64, s2: f64): void {
   block_merge(a, cnt, shift, s1, s2);
@@ -234,7 +272,10 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
   }
   pattern_sq(p, nb, L, kp, sp, qp);
   for (let c = 0; c < C; c++) {
-    merge_block(acc + <usize>c * 24, cnt, <f64>load<f32>(kp + (<usize>c << 2)), fold_lane(C, L, sp, c), fold_lane(C, L, qp, c));
+    const k = load<f32>(kp + (<usize>c << 2)), s1 = fold_lane(C, L, sp, c), s2 = fold_lane(C, L, qp, c);
+    // A column f32 could not hold: redone exactly in f64, down the block's rows of C.
+    if (sums_sound(s1, s2, k)) merge_block(acc + <usize>c * 24, cnt, <f64>k, s1, s2);
+    else exact_block(acc + <usize>c * 24, p + (<usize>c << 2), 1, <i32>cnt, <usize>C << 2);
   }
   set_shifts(C, L, acc, kp); // back to 0 for channels near zero: their blocks skip the subtraction
 }
@@ -304,7 +345,8 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
       const p = x + ((<usize>r0 * <usize>C + <usize>c) << 2);
       const k: f32 = load<f64>(a) > 0 ? <f32>load<f64>(a, 8) : load<f32>(p);
       rows_sq(p, 1, k, R - r0, <usize>C << 2);
-      merge_block(a, <f64>(R - r0), <f64>k, ret0, ret1);
+      if (isFinite(ret0) && isFinite(ret1)) merge_block(a, <f64>(R - r0), <f64>k, ret0, ret1);
+      else exact_block(a, p, 1, R - r0, <usize>C << 2);
     }
   }
 }

@@ -1,5 +1,6 @@
 // Weights in and out of BatchNorm layers in the forms frameworks store them, and the parameter
 // counts they report. Imports check everything before changing anything.
+import { fmt } from "../core/errors";
 import { BatchNorm, NormLayer, RMSNorm } from "./layers";
 import { exportRms, importRms, vec, type RmsWeights } from "./interop-rms";
 
@@ -110,7 +111,7 @@ export function exportWeights(bn: BatchNorm | RMSNorm, format: WeightFormat): un
         input_mean: s.mean, input_var: s.var, attributes: { epsilon: bn.eps, ...(momentum === undefined ? {} : { momentum }) },
       };
     }
-    default: throw new Error(`unknown weight format "${String(format)}": expected keras, pytorch, caffe or onnx`);
+    default: throw new Error(`unknown weight format ${typeof format === "string" ? `"${format}"` : fmt(format)}: expected keras, pytorch, caffe or onnx`);
   }
 }
 
@@ -178,7 +179,7 @@ export function importWeights(bn: BatchNorm | RMSNorm, format: WeightFormat, w: 
       assign(bn, bn.affine ? g : null, bn.affine ? b : null, vec("input_mean", ow.input_mean, C), vec("input_var", ow.input_var, C), null);
       return bn;
     }
-    default: throw new Error(`unknown weight format "${String(format)}": expected keras, pytorch, caffe or onnx`);
+    default: throw new Error(`unknown weight format ${typeof format === "string" ? `"${format}"` : fmt(format)}: expected keras, pytorch, caffe or onnx`);
   }
 }
 

@@ -5,12 +5,14 @@
 import { batchNormTrain, batchNormInfer, batchNormBackward, batchNormBackwardEval } from "../ops/batchnorm";
 import { instanceNorm, instanceNormBackward, groupNorm, groupNormBackward, layerNorm, layerNormBackward, rmsNorm, rmsNormBackward } from "../ops/family/index";
 import { activationId, type Activation } from "../ops/activation";
-import type { NormOptions, NormResult, NormBackwardOptions, NormBackwardResult } from "../ops/family/common";
+import { checkGroups, type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult } from "../ops/family/common";
 import { convention, type Convention, type ConventionInfo } from "../ops/conventions";
+import { epsOf, momentumOf, optionsOf } from "../ops/options";
 import { resolveGeometry, type ShapeOptions } from "../core/args";
-import { checkFinite } from "../core/errors";
-import { fmtShape, LAYOUTS, type Layout } from "../core/layout";
-import { Tensor, type TensorLike } from "../core/tensor";
+import { checkFinite, checkInteger, readOptions, fmt } from "../core/errors";
+import { fmtShape, layoutInfo, type Layout } from "../core/layout";
+import { isTensor, type TensorLike } from "../core/tensor";
+import { typedKind, typedLength } from "../core/typed";
 
 export interface ForwardOptions extends ShapeOptions {
   // shape: optional for Tensors and for NC Float32Arrays ([len/C, C]); layout: overrides the
@@ -47,9 +49,9 @@ interface Saved {
   [k: string]: unknown;
 }
 
-/** @internal */
+/** @internal l, when it is a layout name (an own property of LAYOUTS). */
 export function knownLayout(l: string): Layout {
-  if (!Object.prototype.hasOwnProperty.call(LAYOUTS, l)) throw new Error(`unknown layout "${l}": expected one of ${Object.keys(LAYOUTS).join(", ")}`);
+  layoutInfo(l);
   return l as Layout;
 }
 
@@ -59,10 +61,21 @@ export function knownLayout(l: string): Layout {
  * @internal
  */
 export function placement(x: unknown, C: number, o: ShapeOptions, layout: Layout): ShapeOptions {
-  const l = o.layout ?? (x instanceof Tensor ? x.layout : layout);
-  if (o.shape !== undefined || l !== "NC" || !(x instanceof Float32Array)) return { shape: o.shape, layout: l };
-  if (x.length % C) throw new Error(`x holds ${x.length} values, not a multiple of ${C} channels (pass { shape })`);
-  return { shape: [x.length / C, C], layout: l };
+  const l = o.layout ?? (isTensor(x) ? x.layout : layout);
+  if (o.shape !== undefined || l !== "NC" || typedKind(x) !== "Float32Array") return { shape: o.shape, layout: l };
+  const n = typedLength(x as Float32Array);
+  if (n % C) throw new Error(`x holds ${n} values, not a multiple of ${C} channels (pass { shape })`);
+  return { shape: [n / C, C], layout: l };
+}
+
+/** C numbers of an array or typed array, each read once into a Float64Array (non-numbers → NaN, refused later). */
+function valuesOnce(name: string, a: unknown, C: number): Float64Array {
+  const n = typedKind(a) ? typedLength(a as ArrayBufferView) : Array.isArray(a) ? a.length : undefined;
+  if (n === undefined) throw new Error(`${name} must be an array or typed array of ${C} values, got ${fmt(a)}`);
+  if (n !== C) throw new Error(`${name} has ${n} values, the layer has ${C} channels`);
+  const out = new Float64Array(C);
+  for (let c = 0; c < C; c++) { const e = (a as ArrayLike<unknown>)[c]; out[c] = typeof e === "number" ? e : NaN; }
+  return out;
 }
 
 /** What the normalization layers share: parameters, gradients, mode, forward/backward bookkeeping. */
@@ -86,12 +99,11 @@ export abstract class NormLayer {
 
   /** withBeta false: a scale-only layer (RMSNorm); gammaInit: gamma's initial value. */
   constructor(channels: number, o: NormLayerOptions, defaultEps: number, withBeta = true, gammaInit = 1) {
-    if (!Number.isInteger(channels) || channels < 1) throw new Error(`channels must be a positive integer, got ${channels}`);
-    this.channels = channels;
-    this.layout = o.layout ?? "NC";
-    knownLayout(this.layout);
+    this.channels = checkInteger("channels", channels, 1, "a positive integer");
+    this.layout = knownLayout(o.layout ?? "NC");
+    if (o.affine !== undefined && typeof o.affine !== "boolean") throw new Error(`affine must be true or false, got ${fmt(o.affine)}`);
     this.affine = o.affine ?? true;
-    this.eps = o.eps === undefined ? defaultEps : checkFinite("eps", o.eps, 0);
+    this.eps = epsOf(o.eps, defaultEps);
     this.activation = activationId(o.activation) ? o.activation : undefined;
     const beta = this.affine && withBeta;
     this.gamma = this.affine ? new Float32Array(channels).fill(gammaInit) : null;
@@ -109,11 +121,12 @@ export abstract class NormLayer {
   zeroGrad(): this { this.dgamma?.fill(0); this.dbeta?.fill(0); return this; }
 
   /** Shape and layout of x for this layer; throws when its channel count differs. */
-  protected where(x: TensorLike, o: ForwardOptions): { shape: number[]; layout: Layout } {
+  protected where(x: TensorLike, opts: ForwardOptions): { shape: number[]; layout: Layout; out?: TensorLike } {
+    const o = optionsOf(opts, "layerForward") as ForwardOptions;
     const g = resolveGeometry(x, placement(x, this.channels, o, this.layout));
     if (g.C !== this.channels) throw new Error(`x has ${g.C} channels (shape ${fmtShape(g.shape)}, layout ${g.layout}), the layer has ${this.channels}`);
     if (o.out !== undefined && o.out === x) throw new Error("out must not be x: backward needs the input (normalize in place with the functional API)");
-    return { shape: g.shape, layout: g.layout };
+    return { shape: g.shape, layout: g.layout, out: o.out };
   }
 
   /** The forward this backward belongs to; throws on misuse. */
@@ -173,16 +186,13 @@ export class BatchNorm extends NormLayer {
   normalizer: number;
   private readonly info: ConventionInfo;
 
-  constructor(channels: number, o: BatchNormOptions = {}) {
+  constructor(channels: number, opts: BatchNormOptions = {}) {
+    const o = readOptions<BatchNormOptions>(opts, ["layout", "affine", "eps", "convention", "momentum", "activation"]);
     const info = convention(o.convention);
     super(channels, o, info.eps);
     this.info = info;
     this.convention = o.convention ?? "pytorch";
-    const m = o.momentum === undefined ? info.momentum : o.momentum;
-    if (m === null) {
-      if (!info.allowsCumulative) throw new Error(`momentum null (cumulative average) is a pytorch convention, not ${this.convention}`);
-    } else if (checkFinite("momentum", m, 0) > 1) throw new Error(`momentum must be in [0, 1], got ${m}`);
-    this.momentum = m;
+    this.momentum = momentumOf(o.momentum, info, this.convention);
     this.runningMean = new Float32Array(channels);
     // Caffe starts every blob at 0 (statistics 0/0 → 0); the others at mean 0, variance 1.
     this.runningVar = new Float32Array(channels).fill(info.weightedSums ? 0 : 1);
@@ -197,7 +207,7 @@ export class BatchNorm extends NormLayer {
    */
   forward(x: TensorLike, o: ForwardOptions = {}): TensorLike {
     const at = this.where(x, o);
-    const common = { ...at, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, eps: this.eps, out: o.out, activation: this.activation };
+    const common = { ...at, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, eps: this.eps, activation: this.activation };
     if (!this.training) {
       const { mean, var: v } = this.stats();
       const y = batchNormInfer(x, { ...common, runningMean: mean, runningVar: v });
@@ -249,16 +259,16 @@ export class BatchNorm extends NormLayer {
    */
   setStats(mean: ArrayLike<number>, variance: ArrayLike<number>, normalizer = 1): this {
     const C = this.channels;
-    if (mean?.length !== C) throw new Error(`mean has ${mean?.length} values, the layer has ${C} channels`);
-    if (variance?.length !== C) throw new Error(`var has ${variance?.length} values, the layer has ${C} channels`);
+    // Each value read once (a getter or Proxy cannot change them between check and store).
+    const m = valuesOnce("mean", mean, C), v = valuesOnce("var", variance, C);
     for (let c = 0; c < C; c++) {
-      if (!(variance[c] >= 0 && variance[c] < Infinity)) throw new Error(`var[${c}] is ${variance[c]}: variances must be finite and ≥ 0`);
-      if (!Number.isFinite(mean[c])) throw new Error(`mean[${c}] is ${mean[c]}: means must be finite`);
+      if (!(v[c] >= 0 && v[c] < Infinity)) throw new Error(`var[${c}] is ${v[c]}: variances must be finite and ≥ 0`);
+      if (!Number.isFinite(m[c])) throw new Error(`mean[${c}] is ${m[c]}: means must be finite`);
     }
     checkFinite("normalizer", normalizer, 0);
     if (!this.info.weightedSums && normalizer !== 1) throw new Error(`a normalizer is a caffe state; the ${this.convention} convention stores statistics (normalizer 1), got ${normalizer}`);
-    this.runningMean.set(mean);
-    this.runningVar.set(variance);
+    this.runningMean.set(m);
+    this.runningVar.set(v);
     this.normalizer = Math.fround(normalizer);
     return this;
   }
@@ -278,7 +288,7 @@ abstract class SampleNormLayer extends NormLayer {
   /** y = norm(x) with the layer's gamma/beta. Returns a Tensor for a Tensor x, else a Float32Array. */
   forward(x: TensorLike, o: ForwardOptions = {}): TensorLike {
     const at = this.where(x, o);
-    const r = this.run(x, { ...at, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, eps: this.eps, out: o.out, activation: this.activation });
+    const r = this.run(x, { ...at, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, eps: this.eps, activation: this.activation });
     this.saved = { mode: this.training ? "training" : "eval", x, ...at, mean: r.mean, invstd: r.invstd };
     return r.y;
   }
@@ -311,11 +321,9 @@ export class InstanceNorm extends SampleNormLayer {
 export class GroupNorm extends SampleNormLayer {
   readonly groups: number;
   constructor(channels: number, o: NormLayerOptions & { groups: number }) {
-    super(channels, o ?? {}, 1e-5);
-    const G = o?.groups;
-    if (typeof G !== "number" || !Number.isInteger(G) || G < 1) throw new Error(`groups must be a positive integer, got ${String(G)}`);
-    if (channels % G) throw new Error(`${channels} channels cannot be split into ${G} groups: groups must divide the channel count`);
-    this.groups = G;
+    const opts = readOptions<NormLayerOptions & { groups: number }>(o, ["layout", "affine", "eps", "groups", "activation"]);
+    super(channels, opts, 1e-5);
+    this.groups = checkGroups(channels, opts.groups);
   }
   protected run(x: TensorLike, o: NormOptions) { return groupNorm(x, { ...o, groups: this.groups }); }
   protected grad(x: TensorLike, dy: TensorLike, o: NormBackwardOptions) { return groupNormBackward(x, dy, { ...o, groups: this.groups }); }
@@ -346,16 +354,17 @@ export interface RMSNormOptions extends NormLayerOptions {
  */
 export class RMSNorm extends NormLayer {
   readonly unitOffset: boolean;
-  constructor(channels: number, o: RMSNormOptions = {}) {
-    if (o?.unitOffset !== undefined && typeof o.unitOffset !== "boolean") throw new Error(`unitOffset must be true or false, got ${String(o.unitOffset)}`);
-    super(channels, o ?? {}, 1e-6, false, o?.unitOffset ? 0 : 1);
-    this.unitOffset = o?.unitOffset ?? false;
+  constructor(channels: number, opts: RMSNormOptions = {}) {
+    const o = readOptions<RMSNormOptions>(opts, ["layout", "affine", "eps", "activation", "unitOffset"]);
+    if (o.unitOffset !== undefined && typeof o.unitOffset !== "boolean") throw new Error(`unitOffset must be true or false, got ${fmt(o.unitOffset)}`);
+    super(channels, o, 1e-6, false, o.unitOffset ? 0 : 1);
+    this.unitOffset = o.unitOffset ?? false;
   }
 
   /** y = act(x / rms(x) · gamma) with the layer's gamma. Returns a Tensor for a Tensor x, else a Float32Array. */
   forward(x: TensorLike, o: ForwardOptions = {}): TensorLike {
     const at = this.where(x, o);
-    const r = rmsNorm(x, { ...at, gamma: this.gamma ?? undefined, unitOffset: this.unitOffset, eps: this.eps, out: o.out, activation: this.activation });
+    const r = rmsNorm(x, { ...at, gamma: this.gamma ?? undefined, unitOffset: this.unitOffset, eps: this.eps, activation: this.activation });
     this.saved = { mode: this.training ? "training" : "eval", x, ...at, invRms: r.invRms };
     return r.y;
   }

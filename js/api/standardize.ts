@@ -47,6 +47,7 @@ export class Standardizer {
   private readonly acc: StatsAccumulator;
 
   constructor(channels: number, o: StandardizerOptions = {}) {
+    o = o ?? {};
     this.acc = new StatsAccumulator(channels);
     this.channels = channels;
     this.layout = knownLayout(o.layout ?? "NC");

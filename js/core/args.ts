@@ -1,7 +1,7 @@
 // Resolving (x, shape, layout) for an op: a Tensor carries its own; a Float32Array needs both.
-import { Tensor } from "./tensor";
+import { isTensor } from "./tensor";
 import { geometry, fmtShape, type Geometry, type Layout } from "./layout";
-import { describe, checkNotStale } from "./scope";
+import { bigLength } from "./scope";
 
 export interface ShapeOptions {
   /** Shape of x as stored (row-major). Optional when x is a Tensor. */
@@ -10,26 +10,23 @@ export interface ShapeOptions {
   layout?: Layout;
 }
 
-export function resolveGeometry(x: unknown, o: ShapeOptions, name = "x"): Geometry {
-  if (x instanceof Tensor) {
-    if (x.freed) throw new Error(`${name} is a freed tensor: it can no longer be used`);
-    if (o.shape === undefined && o.layout === undefined) return x.geo as Geometry;
-    const shape = o.shape ?? x.shape, layout = o.layout ?? x.layout;
-    const g = geometry(shape, layout, name);
-    if (g.size !== x.length) throw new Error(`${name} holds ${x.length} values, the shape ${fmtShape(g.shape)} needs ${g.size}`);
-    return g;
-  }
-  if (!(x instanceof Float32Array)) throw new Error(`${name} must be a Float32Array or a simdnorm Tensor, got ${describe(x)}`);
-  checkNotStale(name, x);
-  const g = geometry(o.shape, o.layout, name);
-  if (x.length !== g.size) throw new Error(`${name} holds ${x.length} values, the shape ${fmtShape(g.shape)} needs ${g.size}`);
+/** x's geometry: a Tensor's own (or shape/layout given for it), else from shape and layout. */
+export function resolveGeometry(x: unknown, o: { shape?: unknown; layout?: unknown }, name = "x"): Geometry {
+  const n = bigLength(name, x);
+  if (isTensor(x) && o.shape === undefined && o.layout === undefined) return x.geo as Geometry;
+  const g = isTensor(x) ? geometry(o.shape ?? x.shape, o.layout ?? x.layout, name) : geometry(o.shape, o.layout, name);
+  if (n !== g.size) throw new Error(`${name} holds ${n} values, the shape ${fmtShape(g.shape)} needs ${g.size}`);
   return g;
 }
 
-/** A second big argument (dy, out) must have x's size. */
+/** A second big argument (dy, out), when given, must have x's size. */
 export function sameSize(name: string, v: unknown, g: Geometry): void {
-  checkNotStale(name, v);
-  if (v instanceof Tensor || v instanceof Float32Array) {
-    if (v.length !== g.size) throw new Error(`${name} holds ${v.length} values, the shape ${fmtShape(g.shape)} needs ${g.size}`);
-  }
+  if (v === undefined || v === null) return;
+  const n = bigLength(name, v);
+  if (n !== g.size) throw new Error(`${name} holds ${n} values, the shape ${fmtShape(g.shape)} needs ${g.size}`);
+}
+
+/** A call returns a new Tensor only when x is a Tensor and no `out` was given. */
+export function wantsTensor(x: unknown, out: unknown): boolean {
+  return (out === undefined || out === null) && isTensor(x);
 }

@@ -8,6 +8,11 @@
 
 const ALIGN = 16;
 const PAGE = 65536;
+/**
+ * Largest stage kept between calls (bytes). A call that needs more temporaries takes them from
+ * the heap and gives them back when it returns, so scratch kept by the module stays bounded.
+ */
+export const STAGE_MAX = 1 << 20;
 
 export class Heap {
   readonly memory: WebAssembly.Memory;
@@ -20,6 +25,10 @@ export class Heap {
   readonly past = new WeakSet<object>();
   /** Bytes currently allocated. */
   inUse = 0;
+  /** Allocated block starts in address order, rebuilt on demand (null after any alloc/release). */
+  private starts: number[] | null = null;
+  /** Bytes at and above this address were never handed out: wasm zero-fills them on growth. */
+  private fresh: number;
 
   /** End of the range this heap may use, when it is confined to an arena (never grows). */
   private readonly limit?: number;
@@ -47,6 +56,8 @@ export class Heap {
     this.f64v = new Float64Array(this.buf);
     const end = limit ?? this.buf.byteLength;
     if (end > start) this.free.push([start, end - start]);
+    // An arena lent by another thread may hold old bytes; memory of our own starts zeroed.
+    this.fresh = limit === undefined ? start : end;
   }
 
   /** Allocate bytes (rounded up to 16); grows memory when no free block fits. */
@@ -60,7 +71,17 @@ export class Heap {
     else { blk[0] += size; blk[1] -= size; }
     this.used.set(ptr, size);
     this.inUse += size;
+    this.starts = null;
     return ptr;
+  }
+
+  /** alloc, with the block zeroed (only the part that was handed out before: fresh memory is zero). */
+  allocZeroed(bytes: number): number {
+    const p = this.alloc(bytes);
+    const end = p + Math.ceil(bytes / 4) * 4;
+    if (p < this.fresh) this.F32.fill(0, p / 4, Math.min(end, this.fresh) / 4);
+    if (end > this.fresh) this.fresh = end;
+    return p;
   }
 
   release(ptr: number): void {
@@ -68,9 +89,11 @@ export class Heap {
     if (size === undefined) throw new Error(`free: pointer ${ptr} is not an allocated block (double free?)`);
     this.used.delete(ptr);
     this.inUse -= size;
+    this.starts = null;
+    if (ptr + size > this.fresh) this.fresh = ptr + size;
     // Insert in address order, coalescing with neighbours.
     let lo = 0, hi = this.free.length;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (this.free[mid][0] < ptr) lo = mid + 1; else hi = mid; }
+    while (lo < hi) { const mid = (lo + hi) >>> 1; if (this.free[mid][0] < ptr) lo = mid + 1; else hi = mid; }
     const prev = this.free[lo - 1], next = this.free[lo];
     if (prev && prev[0] + prev[1] === ptr) {
       prev[1] += size;
@@ -89,8 +112,8 @@ export class Heap {
    */
   stageEnsure(bytes: number): boolean {
     if (this.stageTop + bytes <= this.stageSize) return true;
-    if (this.stageTop !== 0) return false;
-    const size = Math.max(Math.ceil((bytes * 1.25) / 4096) * 4096, 16384);
+    if (this.stageTop !== 0 || bytes > STAGE_MAX) return false;
+    const size = Math.min(Math.max(Math.ceil((bytes * 1.25) / 4096) * 4096, 16384), STAGE_MAX);
     let p: number;
     try { p = this.alloc(size); } catch { return false; } // an arena too small: plain temporaries
     if (this.stageBase >= 0) this.releaseStage();
@@ -121,6 +144,26 @@ export class Heap {
 
   isAllocated(ptr: number): boolean { return this.used.has(ptr); }
 
+  /** Size of the allocated block starting at ptr (0 when none does, or it is the stage). */
+  sizeOf(ptr: number): number { return ptr === this.stageBase ? 0 : this.used.get(ptr) ?? 0; }
+
+  /**
+   * True when [ptr, ptr + bytes) lies inside one allocated block that is not the stage (the
+   * module's own scratch): the only places a caller's view of wasm memory may point to.
+   */
+  inLiveBlock(ptr: number, bytes: number): boolean {
+    // A worker's arena heap cannot see the owner's allocations; its views come from the pool,
+    // which checked them on the owning thread.
+    if (this.limit !== undefined) return ptr + bytes <= this.buf.byteLength;
+    if (!this.starts) this.starts = Array.from(this.used.keys()).sort((a, b) => a - b);
+    const st = this.starts;
+    let lo = 0, hi = st.length;
+    while (lo < hi) { const mid = (lo + hi) >>> 1; if (st[mid] <= ptr) lo = mid + 1; else hi = mid; }
+    if (lo === 0) return false;
+    const b = st[lo - 1];
+    return b !== this.stageBase && ptr + bytes <= b + this.used.get(b)!;
+  }
+
   /** Make sure one free block of at least `bytes` exists, growing now rather than mid-op. */
   reserve(bytes: number): void {
     if (bytes <= 0) return;
@@ -135,11 +178,16 @@ export class Heap {
     const tailFree = last && last[0] + last[1] === oldEnd ? last[1] : 0;
     const need = size - tailFree;
     // Grow by at least 1/8 of the current size so a stream of allocations grows rarely.
-    const pages = Math.max(Math.ceil(need / PAGE), Math.ceil(oldEnd / PAGE / 8));
+    // Near the engine's limit (4 GiB for wasm32) the 1/8 step may not fit where the need does.
+    const pages = Math.ceil(need / PAGE), step = Math.max(pages, Math.ceil(oldEnd / PAGE / 8));
     try {
-      this.memory.grow(pages);
-    } catch (e) {
-      throw new Error(`out of wasm memory: needed ${size} more bytes, memory is ${oldEnd} bytes and cannot grow by ${pages} pages (${(e as Error).message})`);
+      this.memory.grow(step);
+    } catch {
+      try {
+        this.memory.grow(pages);
+      } catch (e) {
+        throw new Error(`out of wasm memory: needed ${size} more bytes, memory is ${oldEnd} bytes and cannot grow by ${pages} pages (${(e as Error).message})`);
+      }
     }
     this.past.add(this.buf);
     this.refresh();

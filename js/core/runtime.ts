@@ -111,7 +111,7 @@ async function load(opts: InitOptions): Promise<Runtime> {
 function warm(rt: Runtime, values: number): void {
   const bytes = warmBytes(values);
   const p = rt.heap.alloc(bytes);
-  rt.heap.F32.fill(0, p >>> 2, (p + bytes) >>> 2);
+  rt.heap.F32.fill(0, p >>> 2, (p >>> 2) + Math.ceil(bytes / 4));
   warmUp(rt.kernels, p, values);
   rt.heap.release(p);
 }

@@ -6,7 +6,9 @@
 // (pointers read while views are live), then the needed bytes are reserved in one step, then
 // copies are made. Nothing the caller gave is written until `result()`.
 import { rt } from "./runtime";
-import { Tensor } from "./tensor";
+import { Tensor, ownerOf, isTensor } from "./tensor";
+import { fmt } from "./errors";
+import { typedKind, typedLength, typedBuffer, typedOffset, typedSet } from "./typed";
 import type { Heap } from "./heap";
 
 interface Arg { name: string; ptr: number; len: number; src?: Float32Array; }
@@ -34,35 +36,12 @@ export class Scope {
     this.mark = this.heap.stageTop;
   }
 
-  /** Pointer of a view that already lives in wasm memory, else -1. */
-  private wasmPtr(name: string, v: Float32Array): number {
-    const b = v.buffer;
-    if (b === this.heap.buffer) return v.byteOffset;
-    if (this.heap.past.has(b)) {
-      if (v.byteLength === 0 && v.length === 0) {
-        throw new Error(`${name} is a view of wasm memory from before it grew (now detached, length 0): take a fresh view, e.g. tensor.data, after allocating`);
-      }
-      return v.byteOffset; // shared memory: older views stay valid
-    }
-    return -1;
-  }
-
   /** Bind a big input of len float32 values. */
   input(name: string, v: unknown, len: number): Arg {
     if (this.committed) throw new Error("internal: input() after commit()");
-    let a: Arg;
-    if (v instanceof Tensor) {
-      if (v.freed) throw new Error(`${name} is a freed tensor: it can no longer be used`);
-      if (v.length !== len) throw new Error(`${name} holds ${v.length} values, expected ${len}`);
-      a = { name, ptr: v.ptr, len };
-    } else if (v instanceof Float32Array) {
-      if (v.length !== len) throw new Error(`${name} holds ${v.length} values, expected ${len}`);
-      const p = this.wasmPtr(name, v);
-      if (p >= 0) a = { name, ptr: p, len };
-      else { a = { name, ptr: -1, len, src: v }; this.pendingBytes += len * 4 + 16; }
-    } else {
-      throw new Error(`${name} must be a Float32Array or a simdnorm Tensor, got ${describe(v)}`);
-    }
+    const w = bindBig(name, v, len);
+    const a: Arg = w.ptr >= 0 ? { name, ptr: w.ptr, len } : { name, ptr: -1, len, src: w.src };
+    if (w.ptr < 0) this.pendingBytes += len * 4 + 16;
     this.args.push(a);
     return a;
   }
@@ -70,7 +49,8 @@ export class Scope {
   /**
    * Bind an output of len values. `out` given: written there (Tensor / wasm view directly, a
    * plain Float32Array at result()). Not given: a new Tensor when `asTensor`, else a new
-   * Float32Array copied out at result().
+   * Float32Array copied out at result(). A wasm `out` may be an input exactly (in place), never
+   * overlap one in part.
    */
   output(name: string, out: unknown, len: number, asTensor: boolean, shape?: number[], layout?: string): Out {
     if (this.committed) throw new Error("internal: output() after commit()");
@@ -81,20 +61,26 @@ export class Scope {
         (o as Out & { make: [number[], string] }).make = [shape!, layout!];
       } else o = { name, ptr: -1, len, plain: true };
       this.pendingBytes += len * 4 + 16;
-    } else if (out instanceof Tensor) {
-      if (out.freed) throw new Error(`${name} is a freed tensor: it can no longer be used`);
-      if (out.length !== len) throw new Error(`${name} holds ${out.length} values, expected ${len}`);
-      o = { name, ptr: out.ptr, len, tensor: out, plain: false };
-    } else if (out instanceof Float32Array) {
-      if (out.length !== len) throw new Error(`${name} holds ${out.length} values, expected ${len}`);
-      const p = this.wasmPtr(name, out);
-      if (p >= 0) o = { name, ptr: p, len, dest: out, plain: false };
-      else { o = { name, ptr: -1, len, dest: out, plain: true }; this.pendingBytes += len * 4 + 16; }
     } else {
-      throw new Error(`${name} must be a Float32Array or a simdnorm Tensor, got ${describe(out)}`);
+      const w = bindBig(name, out, len);
+      if (w.tensor) o = { name, ptr: w.ptr, len, tensor: w.tensor, plain: false };
+      else if (w.ptr >= 0) o = { name, ptr: w.ptr, len, dest: out as Float32Array, plain: false };
+      else { o = { name, ptr: -1, len, dest: out as Float32Array, plain: true }; this.pendingBytes += len * 4 + 16; }
+      if (o.ptr >= 0) this.checkOverlap(o);
     }
     this.outs.push(o);
     return o;
+  }
+
+  /** An output in wasm memory may coincide with an input (in place) but not overlap it in part. */
+  private checkOverlap(o: Out): void {
+    const end = o.ptr + 4 * o.len;
+    for (const a of this.args) {
+      if (a.ptr < 0 || (a.ptr === o.ptr && a.len === o.len)) continue;
+      if (a.ptr < end && o.ptr < a.ptr + 4 * a.len) {
+        throw new Error(`${o.name} overlaps ${a.name} in part (${o.name} starts ${Math.abs(o.ptr - a.ptr)} bytes ${o.ptr >= a.ptr ? "after" : "before"} it): pass ${a.name} itself to work in place, or memory of its own`);
+      }
+    }
   }
 
   /** Reserve memory for copies and temporaries (bytes), then copy inputs in. */
@@ -147,9 +133,10 @@ export class Scope {
   /** The result value for an output: Tensor, the caller's array, or a fresh copy. */
   result(o: Out): Float32Array | Tensor {
     if (o.tensor) return o.tensor;
-    if (o.dest && !o.plain) return o.dest;
+    // A view of wasm memory the call's allocations detached: the same bytes, viewed afresh.
+    if (o.dest && !o.plain) return typedLength(o.dest) === o.len ? o.dest : this.heap.f32(o.ptr, o.len);
     const view = this.heap.f32(o.ptr, o.len);
-    if (o.dest) { o.dest.set(view); return o.dest; }
+    if (o.dest) { typedSet(o.dest, view); return o.dest; }
     return view.slice();
   }
 
@@ -167,19 +154,49 @@ export class Scope {
   }
 }
 
+const STALE = "is a view of wasm memory from before it grew (now detached, length 0): take a fresh view, e.g. tensor.data, after allocating";
+
 /** Throw when v is a view of wasm memory detached by a growth (it would read as empty). */
 export function checkNotStale(name: string, v: unknown): void {
-  if (v instanceof Float32Array && v.length === 0 && rt().heap.past.has(v.buffer)) {
-    throw new Error(`${name} is a view of wasm memory from before it grew (now detached, length 0): take a fresh view, e.g. tensor.data, after allocating`);
+  if (typedKind(v) === "Float32Array" && typedLength(v as Float32Array) === 0 && rt().heap.past.has(typedBuffer(v as Float32Array))) {
+    throw new Error(`${name} ${STALE}`);
   }
 }
 
-export function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (v === undefined) return "undefined";
-  if (ArrayBuffer.isView(v)) return (v as object).constructor.name;
-  if (Array.isArray(v)) return "an Array";
-  return typeof v;
+/** The length of a big argument (Tensor or Float32Array), or throws naming what it is instead. */
+export function bigLength(name: string, v: unknown): number {
+  if (isTensor(v)) {
+    if (v.freed) throw new Error(`${name} is a freed tensor: it can no longer be used`);
+    return v.length;
+  }
+  if (typedKind(v) === "Float32Array") { checkNotStale(name, v); return typedLength(v as Float32Array); }
+  throw new Error(`${name} must be a Float32Array or a simdnorm Tensor, got ${fmt(v)}`);
+}
+
+/**
+ * Where a big argument of len values lives: a pointer into wasm memory (a live Tensor, its data
+ * view, or a view inside one live allocation), else a JS Float32Array to copy in (ptr −1).
+ * Length, buffer and offset are read through the typed-array intrinsics.
+ */
+function bindBig(name: string, v: unknown, len: number): { ptr: number; src?: Float32Array; tensor?: Tensor } {
+  const n = bigLength(name, v);
+  if (n !== len) throw new Error(`${name} holds ${n} values, expected ${len}`);
+  const heap = rt().heap;
+  if (isTensor(v)) {
+    if (heap.sizeOf(v.ptr) < 4 * len) throw new Error(`${name} is not a live tensor of the module's heap`);
+    return { ptr: v.ptr, tensor: v };
+  }
+  const f = v as Float32Array, b = typedBuffer(f);
+  if (b !== heap.buffer && !heap.past.has(b)) return { ptr: -1, src: f };
+  const ptr = typedOffset(f), owner = ownerOf(f);
+  if (owner) {
+    if (owner.freed) throw new Error(`${name} is the data view of a freed tensor: its memory may belong to another tensor now`);
+    return { ptr };
+  }
+  if (!heap.inLiveBlock(ptr, 4 * len)) {
+    throw new Error(`${name} is a view of wasm memory outside any live allocation (byte ${ptr}, ${4 * len} bytes): only a live Tensor or a view inside one may be passed`);
+  }
+  return { ptr };
 }
 
 /** Run fn with a scope; temporaries are always freed, created tensors freed on failure. */

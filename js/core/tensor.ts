@@ -1,6 +1,20 @@
 // Tensors that live in wasm memory: passing one to an op costs no copy.
 import { rt } from "./runtime";
-import { geometry, type Geometry, type Layout } from "./layout";
+import { geometry, fmtShape, type Geometry, type Layout } from "./layout";
+import { fmt } from "./errors";
+import { typedKind, typedLength, typedSet } from "./typed";
+
+/** Views handed out by `Tensor.data`, and their tensor: such a view is usable while its tensor lives. */
+const owners = new WeakMap<object, Tensor>();
+
+/** Every Tensor made by this module (a Proxy of one, or an object posing as one, is not). */
+const made = new WeakSet<object>();
+
+/** True for a real Tensor of this module. */
+export function isTensor(v: unknown): v is Tensor { return typeof v === "object" && v !== null && made.has(v); }
+
+/** The tensor whose `data` v is (undefined for any other view). */
+export function ownerOf(v: object): Tensor | undefined { return owners.get(v); }
 
 /**
  * A float32 tensor in the module's memory. Read and write it through `data`, a Float32Array view
@@ -17,14 +31,20 @@ export class Tensor {
   /** @internal The validated geometry, reused by every op on this tensor. */
   readonly geo: Readonly<Geometry>;
 
-  /** Use `tensor()` instead. */
+  /**
+   * Use `tensor()` instead. ptr must be the start of a live allocation of the module's heap
+   * large enough for the shape (a Tensor may not alias memory it does not own).
+   */
   constructor(shape: number[], layout: Layout, ptr: number) {
     const g = geometry(shape, layout);
+    const have = typeof ptr === "number" ? rt().heap.sizeOf(ptr) : 0;
+    if (have < g.size * 4) throw new Error(`Tensor: ptr must be the start of a live allocation of at least ${g.size * 4} bytes, got ${fmt(ptr)}${have ? ` (a block of ${have} bytes)` : ""}: use tensor() to allocate one`);
     this.geo = Object.freeze({ ...g, shape: g.shape.slice() });
     this.shape = g.shape;
     this.layout = layout;
     this.length = g.size;
     this._ptr = ptr;
+    made.add(this);
   }
 
   /** Byte offset of the first value in wasm memory. Throws once freed. */
@@ -38,14 +58,16 @@ export class Tensor {
   /** A Float32Array view of the values, current after any memory growth. */
   get data(): Float32Array {
     const buf = rt().heap.buffer;
-    if (!this._view || this._view.buffer !== buf) this._view = new Float32Array(buf, this.ptr, this.length);
+    if (!this._view || this._view.buffer !== buf) {
+      this._view = new Float32Array(buf, this.ptr, this.length);
+      owners.set(this._view, this);
+    }
     return this._view;
   }
 
   /** Copy values in (length must match). */
   set(values: ArrayLike<number>): this {
-    if (values.length !== this.length) throw new Error(`values has ${values.length} values, the tensor holds ${this.length}`);
-    this.data.set(values);
+    typedSet(this.data, numericValues("values", values, this.length, "the tensor holds"));
     return this;
   }
 
@@ -67,13 +89,32 @@ export class Tensor {
  */
 export function tensor(shape: number[], layout: Layout, values?: ArrayLike<number>): Tensor {
   const g = geometry(shape, layout);
-  if (values && values.length !== g.size) throw new Error(`values has ${values.length} values, the shape ${JSON.stringify(g.shape)} needs ${g.size}`);
+  const v = values === undefined ? undefined : numericValues("values", values, g.size, `the shape ${fmtShape(g.shape)} needs`);
   const heap = rt().heap;
-  const ptr = heap.alloc(g.size * 4);
-  const t = new Tensor(g.shape, layout, ptr);
-  if (values) t.data.set(values);
-  else t.data.fill(0);
+  const t = new Tensor(g.shape, layout, v ? heap.alloc(g.size * 4) : heap.allocZeroed(g.size * 4));
+  if (v) typedSet(t.data, v);
   return t;
+}
+
+/**
+ * Values to copy into a tensor: a typed array (its true length, whatever a subclass says) or
+ * an Array of numbers (NaN allowed), each element read once. The length must be n (checked
+ * before anything is read or allocated); `need` says who needs n in the message.
+ */
+function numericValues(name: string, v: unknown, n: number, need: string): ArrayLike<number> {
+  const kind = typedKind(v);
+  const len = kind ? typedLength(v as ArrayBufferView) : Array.isArray(v) ? v.length : -1;
+  if (len >= 0 && len !== n) throw new Error(`${name} has ${len} values, ${need} ${n}`);
+  // A typed array is copied by the intrinsic set, which reads its contents, not its getters.
+  if (kind && !kind.startsWith("Big")) return v as ArrayLike<number>;
+  if (!Array.isArray(v)) throw new Error(`${name} must be an Array of numbers or a typed array, got ${fmt(v)}`);
+  const a = new Float64Array(v.length);
+  for (let i = 0; i < a.length; i++) {
+    const e = v[i];
+    if (typeof e !== "number") throw new Error(`${name}[${i}] must be a number, got ${fmt(e)}`);
+    a[i] = e;
+  }
+  return a;
 }
 
 /** Anything an op accepts as a big input: a wasm tensor or a Float32Array (any buffer). */

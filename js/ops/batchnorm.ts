@@ -2,10 +2,12 @@
 // inference forward, backward from saved statistics, and the eval-mode backward.
 import { withScope, type Scope } from "../core/scope";
 import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
-import { resolveGeometry, sameSize, type ShapeOptions } from "../core/args";
-import { checkFinite, checkVec, checkNonNegative, type Vec } from "../core/errors";
-import { convention, updateWeights, type Convention } from "./conventions";
-import { Tensor, type TensorLike } from "../core/tensor";
+import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../core/args";
+import { numVec, affineVec, type Vec } from "../core/errors";
+import { updateWeights, type Convention } from "./conventions";
+import { optionsOf, trainOptions, inferOptions, backwardOptions } from "./options";
+import { splitHi } from "./split";
+import type { TensorLike } from "../core/tensor";
 import { fmtShape, type Geometry } from "../core/layout";
 import { activationId, type Activation } from "./activation";
 import { bnActGrad } from "./act-dispatch";
@@ -57,33 +59,6 @@ export interface BatchNormTrainResult {
   numBatchesTracked: number;
 }
 
-function checkRunning(C: number, rm: unknown, rv: unknown, need: boolean): void {
-  if (rm === undefined && rv === undefined && !need) return;
-  if (!(rm instanceof Float32Array || rm instanceof Float64Array)) throw new Error(`runningMean must be a Float32Array or Float64Array of ${C} values (updated in place), got ${rm === undefined ? "undefined" : typeof rm}`);
-  if (!(rv instanceof Float32Array || rv instanceof Float64Array)) throw new Error(`runningVar must be a Float32Array or Float64Array of ${C} values (updated in place), got ${rv === undefined ? "undefined" : typeof rv}`);
-  checkVec("runningMean", rm, C);
-  checkVec("runningVar", rv, C);
-  checkNonNegative("running_var", rv, "runningVar");
-}
-
-function checkAffine(C: number, o: { gamma?: Vec; beta?: Vec }): void {
-  if (o.gamma !== undefined && o.gamma !== null) checkVec("gamma", o.gamma, C);
-  if (o.beta !== undefined && o.beta !== null) checkVec("beta", o.beta, C);
-}
-
-/**
- * f64 mean → the part the kernel subtracts in f32 (the residue mean − hi is folded, in f64, into
- * the shift).
- * Data near zero (|mean|·invstd ≤ 1) is not centred at all: the kernels then skip the subtract
- * and lose at most a bit to cancellation. Far from zero the f32 rounding of the mean is
- * subtracted, which is exact for values near it, and only the tiny residue is folded.
- */
-export function splitHi(mean: number, invstd?: number): number {
-  return invstd !== undefined && Math.abs(mean) * invstd <= 1 ? 0 : Math.fround(mean);
-}
-
-function isTensorOut(x: unknown, out: unknown): boolean { return out === undefined && x instanceof Tensor; }
-
 /**
  * Training-mode batch norm in one call: batch statistics (Welford), normalize, affine, and the
  * running-statistics update (in place, only after everything else succeeded).
@@ -92,54 +67,40 @@ function isTensorOut(x: unknown, out: unknown): boolean { return out === undefin
  * const { y, saveMean, saveInvstd } = batchNormTrain(x, { shape: [8, 16, 32, 32], layout: "NCHW",
  *   gamma, beta, runningMean, runningVar });
  */
-export function batchNormTrain(x: TensorLike, o: BatchNormTrainOptions): BatchNormTrainResult {
-  o = o ?? {};
+export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): BatchNormTrainResult {
+  const o = optionsOf(opts, "train");
   const g = resolveGeometry(x, o);
   const C = g.C;
-  const info = convention(o.convention);
-  const eps = o.eps === undefined ? info.eps : checkFinite("eps", o.eps, 0);
-  const momentum = o.momentum === undefined ? info.momentum : o.momentum;
-  if (momentum === null) {
-    if (!info.allowsCumulative) throw new Error(`momentum null (cumulative average) is a pytorch convention, not ${o.convention}`);
-  } else checkFinite("momentum", momentum, 0);
-  if (momentum !== null && momentum > 1) throw new Error(`momentum must be in [0, 1], got ${momentum}`);
-  const nbt = o.numBatchesTracked ?? 0;
-  if (!Number.isInteger(nbt) || nbt < 0) throw new Error(`numBatchesTracked must be an integer ≥ 0, got ${nbt}`);
-  checkAffine(C, o);
-  checkRunning(C, o.runningMean, o.runningVar, false);
-  if (o.globalStats !== undefined) {
-    if (!(o.globalStats instanceof Float64Array) || o.globalStats.length !== 3 * C) throw new Error(`globalStats must be a Float64Array of ${C} triples (count, mean, M2), got length ${(o.globalStats as Float64Array)?.length}`);
-  }
-  const count = o.globalStats ? o.globalStats[0] : g.N * g.S;
+  const p = trainOptions(C, o);
+  const count = p.globalStats ? p.globalStats[0] : g.N * g.S;
   if (count <= 1) throw new Error(`training batch norm needs more than one value per channel: the shape ${fmtShape(g.shape)} (${g.layout}) gives ${count}`);
   sameSize("out", o.out, g);
   const act = activationId(o.activation);
 
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
-    const ya = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
+    const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g) + 24 * C);
-    const fused = !act && !o.globalStats && fusable(g);
+    const fused = !act && !p.globalStats && fusable(g);
     // Temporaries first (taking one may grow memory), whole-memory views after the kernels.
     // Normalize parameters (m, scale, shift: C f32 each) are written straight into wasm memory.
-    const acc = o.globalStats ? -1 : s.temp(24 * C), pp = fused ? -1 : s.temp(12 * C);
+    const acc = p.globalStats ? -1 : s.temp(24 * C), pp = fused ? -1 : s.temp(12 * C);
+    const eps = p.eps;
     if (acc >= 0) {
       s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * C);
       // Channels-first: statistics and normalize fused per channel (second pass from L2).
-      if (fused) trainFused(s, g, xa.ptr, ya.ptr, acc, eps, o.gamma, o.beta);
+      if (fused) trainFused(s, g, xa.ptr, ya.ptr, acc, eps, p.gamma, p.beta);
       else statsInto(s, g, xa.ptr, acc);
     }
-    const p = o.globalStats ?? s.heap.F64, p0 = o.globalStats ? 0 : acc >>> 3;
+    const st = p.globalStats ?? s.heap.F64, p0 = p.globalStats ? 0 : acc >>> 3;
     const F = s.heap.F32, b = pp >>> 2;
     // One backing store for the three per-channel results (allocations dominate small calls).
     const res = new Float32Array(3 * C);
     const saveMean = res.subarray(0, C), saveInvstd = res.subarray(C, 2 * C), bvar = res.subarray(2 * C);
-    const next = o.runningMean ? new Float64Array(2 * C) : null;
-    const [keep, w] = updateWeights(info, momentum, nbt);
-    const gamma = o.gamma, beta = o.beta;
+    const gamma = p.gamma, beta = p.beta;
     for (let c = 0; c < C; c++) {
       const t = p0 + 3 * c;
-      const n = p[t], mean = p[t + 1], v = p[t + 2] / n;
+      const n = st[t], mean = st[t + 1], v = st[t + 2] / n;
       const invstd = 1 / Math.sqrt(v + eps);
       const gm = gamma ? gamma[c] : 1, bt = beta ? beta[c] : 0;
       if (pp >= 0) {
@@ -147,16 +108,22 @@ export function batchNormTrain(x: TensorLike, o: BatchNormTrainOptions): BatchNo
         F[b + c] = hi; F[b + C + c] = gm * invstd; F[b + 2 * C + c] = bt - lo * gm * invstd;
       }
       saveMean[c] = mean; saveInvstd[c] = invstd; bvar[c] = v;
-      if (next) {
-        const vr = info.unbiased ? p[t + 2] / (n - 1) : v;
-        next[c] = keep * o.runningMean![c] + w * mean;
-        next[C + c] = keep * o.runningVar![c] + w * vr;
-      }
     }
     if (pp >= 0) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
     const y = s.result(ya);
-    if (next) { o.runningMean!.set(next.subarray(0, C)); o.runningVar!.set(next.subarray(C)); }
-    return { y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: nbt + 1 };
+    // The running statistics last, once everything else succeeded (their arrays were checked
+    // to be real typed arrays: element writes run no code of the caller).
+    const rm = p.runningMean, rv = p.runningVar;
+    if (rm && rv) {
+      const [keep, w] = updateWeights(p.info, p.momentum, p.numBatchesTracked);
+      const sv = p.globalStats ?? s.heap.F64; // a fresh view: normalize may have grown memory
+      for (let c = 0, t = p0; c < C; c++, t += 3) {
+        const n = sv[t], vr = sv[t + 2] / (p.info.unbiased ? n - 1 : n);
+        rm[c] = keep * rm[c] + w * sv[t + 1];
+        rv[c] = keep * rv[c] + w * vr;
+      }
+    }
+    return { y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: p.numBatchesTracked + 1 };
   });
 }
 
@@ -177,24 +144,19 @@ export interface BatchNormInferOptions extends ShapeOptions {
  * folded per channel so each value costs one subtract and one multiply-add.
  * @throws on bad shapes/lengths, eps < 0 or a negative running variance.
  */
-export function batchNormInfer(x: TensorLike, o: BatchNormInferOptions): TensorLike {
-  o = o ?? ({} as BatchNormInferOptions);
+export function batchNormInfer(x: TensorLike, opts: BatchNormInferOptions): TensorLike {
+  const o = optionsOf(opts, "infer");
   const g = resolveGeometry(x, o);
   const C = g.C;
-  const eps = o.eps === undefined ? 1e-5 : checkFinite("eps", o.eps, 0);
-  checkAffine(C, o);
-  checkVec("runningMean", o.runningMean, C);
-  checkVec("runningVar", o.runningVar, C);
-  checkNonNegative("running_var", o.runningVar, "runningVar");
+  const { eps, gamma, beta, runningMean: rmean, runningVar: rvar } = inferOptions(C, o);
   sameSize("out", o.out, g);
   const act = activationId(o.activation);
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
-    const ya = s.output("out", o.out, g.size, isTensorOut(x, o.out), g.shape, g.layout);
+    const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g));
     // m, scale, shift (C f32 each) written straight into wasm memory: no arrays to allocate.
     const pp = s.temp(12 * C), F = s.heap.F32, b = pp >>> 2;
-    const gamma = o.gamma, beta = o.beta, rmean = o.runningMean, rvar = o.runningVar;
     for (let c = 0; c < C; c++) {
       const invstd = 1 / Math.sqrt(rvar[c] + eps);
       const gm = gamma ? gamma[c] : 1, bt = beta ? beta[c] : 0;
@@ -238,14 +200,15 @@ export interface BatchNormBackwardResult {
  * synchronized backward (sum the pairs of every shard, then call batchNormBackward with
  * globalSums and the global count).
  */
-export function backwardPartials(x: TensorLike, dy: TensorLike, o: ShapeOptions & { saveMean: Vec }): Float64Array {
+export function backwardPartials(x: TensorLike, dy: TensorLike, opts: ShapeOptions & { saveMean: Vec }): Float64Array {
+  const o = optionsOf(opts, "partials");
   const g = resolveGeometry(x, o);
-  checkVec("saveMean", o.saveMean, g.C);
+  const saveMean = numVec("saveMean", o.saveMean, g.C);
   sameSize("dy", dy, g);
   return withScope((s) => {
     const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
     s.commit(tempBytes(g));
-    return reduceExact(s, g, xa.ptr, da.ptr, o.saveMean).sums;
+    return reduceExact(s, g, xa.ptr, da.ptr, saveMean).sums;
   });
 }
 
@@ -267,7 +230,7 @@ function reduceExact(s: Scope, g: Geometry, x: number, dy: number, mean: Vec, in
 /** Binds a backward call's big arguments (x, dy in; dx out) and reserves its temporaries. */
 function bindBackward(s: Scope, g: Geometry, x: TensorLike, dy: TensorLike, out: TensorLike | undefined) {
   const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
-  const oa = s.output("out", out, g.size, isTensorOut(x, out), g.shape, g.layout);
+  const oa = s.output("out", out, g.size, wantsTensor(x, out), g.shape, g.layout);
   s.commit(tempBytes(g));
   return { xa, da, oa };
 }
@@ -279,47 +242,40 @@ function paramGrads(sums: Float64Array, invstd: ArrayLike<number>, C: number) {
   return { dgamma, dbeta };
 }
 
-/** Checks shared by both backwards: x's geometry, dy and out of its size, gamma's length. */
-function backwardGeometry(x: TensorLike, dy: TensorLike, o: ShapeOptions & { gamma?: Vec; out?: TensorLike }) {
+/** Checks shared by both backwards: the options read once, x's geometry, dy and out of its size. */
+function backwardGeometry<K extends "backward" | "infer">(x: TensorLike, dy: TensorLike, opts: unknown, k: K) {
+  const o = optionsOf(opts, k);
   const g = resolveGeometry(x, o);
   sameSize("dy", dy, g);
   sameSize("out", o.out, g);
-  checkAffine(g.C, o);
-  return g;
+  return { g, o };
 }
 
 /**
  * Training-mode backward from saved statistics: dx, dgamma, dbeta. Two passes: per-channel sums,
  * then dx = γ·invstd·(dy − Σdy/m − (x−μ)·invstd²·Σdy(x−μ)/m), kept in the (x − μ) form.
  */
-export function batchNormBackward(x: TensorLike, dy: TensorLike, o: BatchNormBackwardOptions): BatchNormBackwardResult {
-  o = o ?? ({} as BatchNormBackwardOptions);
-  const g = backwardGeometry(x, dy, o);
+export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNormBackwardOptions): BatchNormBackwardResult {
+  const { g, o } = backwardGeometry(x, dy, opts, "backward");
   const C = g.C;
-  checkVec("saveMean", o.saveMean, C);
-  checkVec("saveInvstd", o.saveInvstd, C);
-  if (o.globalSums !== undefined && (!(o.globalSums instanceof Float64Array) || o.globalSums.length !== 2 * C)) throw new Error(`globalSums must be a Float64Array of ${C} pairs (Σdy, Σdy·(x−mean))`);
-  const m = o.count ?? g.N * g.S;
-  if (o.globalSums && o.count === undefined) throw new Error("count (values per channel over all shards) is required with globalSums");
-  checkFinite("count", m, 1);
-  const act = activationId(o.activation);
-  if (act && o.globalSums) throw new Error("activation cannot be combined with globalSums: take the gradient through the activation before backwardPartials");
+  const { gamma, saveMean: mean, saveInvstd, globalSums, count: m } = backwardOptions(C, o, g.N * g.S);
+  const beta = affineVec("beta", o.beta, C), act = activationId(o.activation);
+  if (act && globalSums) throw new Error("activation cannot be combined with globalSums: take the gradient through the activation before backwardPartials");
   return withScope((s) => {
-    const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out);
+    const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined);
     // With an activation, dy becomes dy·act'(v) (v recomputed), in dx's memory or a temporary.
-    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, o.saveMean, o.saveInvstd, o.gamma, o.beta, act, splitHi) } : d0;
-    if (!o.globalSums && fusable(g)) {
+    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, mean, saveInvstd, gamma, beta, act, splitHi) } : d0;
+    if (!globalSums && fusable(g)) {
       // Channels-first: sums and dx fused per channel (the dx pass reads x, dy from L2).
       const hi = new Float32Array(C), lo = new Float64Array(C);
-      for (let c = 0; c < C; c++) { hi[c] = splitHi(o.saveMean[c], o.saveInvstd[c]); lo[c] = o.saveMean[c] - hi[c]; }
-      const sums = backwardFused(s, g, xa.ptr, da.ptr, oa.ptr, hi, lo, o.saveInvstd, m, o.gamma);
-      return { dx: s.result(oa), ...paramGrads(sums, o.saveInvstd, C) };
+      for (let c = 0; c < C; c++) { hi[c] = splitHi(mean[c], saveInvstd[c]); lo[c] = mean[c] - hi[c]; }
+      const sums = backwardFused(s, g, xa.ptr, da.ptr, oa.ptr, hi, lo, saveInvstd, m, gamma);
+      return { dx: s.result(oa), ...paramGrads(sums, saveInvstd, C) };
     }
-    const r = reduceExact(s, g, xa.ptr, da.ptr, o.saveMean, o.saveInvstd);
-    const sums = o.globalSums ?? r.sums;
+    const r = reduceExact(s, g, xa.ptr, da.ptr, mean, saveInvstd);
+    const sums = globalSums ?? r.sums;
     // k, c1, c0 (C f32 each) written straight into wasm memory.
     const pk = s.temp(12 * C), F = s.heap.F32, b = pk >>> 2, bm = r.pm >>> 2;
-    const gamma = o.gamma, saveInvstd = o.saveInvstd, mean = o.saveMean;
     for (let c = 0; c < C; c++) {
       const inv = saveInvstd[c], gm = gamma ? gamma[c] : 1;
       const A = sums[2 * c], B = sums[2 * c + 1];
@@ -348,24 +304,21 @@ export interface BatchNormBackwardEvalOptions extends ShapeOptions {
  * Eval-mode backward (statistics are constants): dx = dy·γ/sqrt(running_var + eps),
  * dgamma = Σ dy·(x − running_mean)/sqrt(running_var + eps), dbeta = Σ dy.
  */
-export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, o: BatchNormBackwardEvalOptions): BatchNormBackwardResult {
-  o = o ?? ({} as BatchNormBackwardEvalOptions);
-  const g = backwardGeometry(x, dy, o);
+export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, opts: BatchNormBackwardEvalOptions): BatchNormBackwardResult {
+  const { g, o } = backwardGeometry(x, dy, opts, "infer");
   const C = g.C;
-  checkVec("runningMean", o.runningMean, C);
-  checkVec("runningVar", o.runningVar, C);
-  checkNonNegative("running_var", o.runningVar, "runningVar");
-  const eps = o.eps === undefined ? 1e-5 : checkFinite("eps", o.eps, 0);
+  const { eps, gamma, beta, runningMean, runningVar } = inferOptions(C, o);
   const act = activationId(o.activation);
   return withScope((s) => {
-    const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out);
-    const invs = Float64Array.from(o.runningVar as ArrayLike<number>, (v) => 1 / Math.sqrt(v + eps));
-    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, o.runningMean, invs, o.gamma, o.beta, act, splitHi) } : d0;
-    const r = reduceExact(s, g, xa.ptr, da.ptr, o.runningMean, invs);
+    const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined);
+    const invs = new Float64Array(C);
+    for (let c = 0; c < C; c++) invs[c] = 1 / Math.sqrt(runningVar[c] + eps);
+    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, runningMean, invs, gamma, beta, act, splitHi) } : d0;
+    const r = reduceExact(s, g, xa.ptr, da.ptr, runningMean, invs);
     // k, then C zeros for both c1 and c0.
     const pk = s.temp(8 * C), F = s.heap.F32, b = pk >>> 2;
     F.fill(0, b + C, b + 2 * C);
-    for (let c = 0; c < C; c++) F[b + c] = (o.gamma ? o.gamma[c] : 1) * invs[c];
+    for (let c = 0; c < C; c++) F[b + c] = (gamma ? gamma[c] : 1) * invs[c];
     backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, r.pm, pk, pk + 4 * C, pk + 4 * C);
     return { dx: s.result(oa), ...paramGrads(r.sums, invs, C) };
   });

@@ -1,4 +1,5 @@
 // Running-statistics conventions of each framework (DESIGN.md "Conventions users arrive with").
+import { ownEntry, fmt } from "../core/errors";
 
 export type Convention = "pytorch" | "keras" | "onnx" | "tf-fused" | "caffe";
 
@@ -29,10 +30,12 @@ export const CONVENTIONS: Record<Convention, ConventionInfo> = {
   caffe: { momentum: 0.999, eps: 1e-5, momentumKeepsOld: true, unbiased: true, allowsCumulative: false, weightedSums: true },
 };
 
-/** @internal */
+/**
+ * @internal The convention's entry ("pytorch" when absent), looked up as an own property only.
+ */
 export function convention(name: unknown): ConventionInfo {
-  const c = CONVENTIONS[(name ?? "pytorch") as Convention];
-  if (!c) throw new Error(`unknown convention "${String(name)}": expected one of ${Object.keys(CONVENTIONS).join(", ")}`);
+  const c = ownEntry(CONVENTIONS as Record<string, ConventionInfo>, name ?? "pytorch");
+  if (!c) throw new Error(`unknown convention ${typeof name === "string" ? `"${name}"` : fmt(name)}: expected one of ${Object.keys(CONVENTIONS).join(", ")}`);
   return c;
 }
 

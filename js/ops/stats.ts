@@ -1,7 +1,9 @@
 // Channel statistics: one-shot, streaming (chunks along N) and mergeable partials.
 import { withScope } from "../core/scope";
 import { statsInto, tempBytes } from "./dispatch";
-import { mergePartials } from "./welford";
+import { mergePartials, checkPartials } from "./welford";
+import { checkInteger } from "../core/errors";
+import { optionsOf } from "./options";
 import { resolveGeometry, type ShapeOptions } from "../core/args";
 import type { TensorLike } from "../core/tensor";
 
@@ -26,7 +28,7 @@ export function partialStats(x: TensorLike, opts: ShapeOptions = {}): Float64Arr
 
 /** Runs the statistics kernel over x; `read` gets the C triples at F[a…] before they are freed. */
 function statsOf<T>(x: TensorLike, opts: ShapeOptions, read: (F: Float64Array, a: number, C: number) => T): T {
-  const g = resolveGeometry(x, opts);
+  const g = resolveGeometry(x, optionsOf(opts, "shape") as ShapeOptions);
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     s.commit(tempBytes(g) + 24 * g.C);
@@ -39,7 +41,7 @@ function statsOf<T>(x: TensorLike, opts: ShapeOptions, read: (F: Float64Array, a
 
 /** Mean and variance from partials. */
 export function finishStats(p: Float64Array): ChannelStats {
-  return finishAt(p, 0, p.length / 3);
+  return finishAt(p, 0, checkPartials("partials", p));
 }
 
 /** Mean and variance from the C triples at p[a…]. */
@@ -77,31 +79,33 @@ export class StatsAccumulator {
   readonly partials: Float64Array;
 
   constructor(channels: number) {
-    if (!Number.isInteger(channels) || channels < 1) throw new Error(`channels must be a positive integer, got ${channels}`);
-    this.channels = channels;
+    this.channels = checkInteger("channels", channels, 1, "a positive integer");
     this.partials = new Float64Array(3 * channels);
   }
 
   /** Rebuild from partials (e.g. received from a worker as a Float64Array). */
   static fromPartials(p: Float64Array): StatsAccumulator {
-    if (!(p instanceof Float64Array) || p.length === 0 || p.length % 3) throw new Error(`partials must be a Float64Array of C triples (count, mean, M2), got length ${p?.length}`);
-    const a = new StatsAccumulator(p.length / 3);
+    const C = checkPartials("partials", p);
+    if (C === 0) throw new Error("partials must hold at least one triple (count, mean, M2), got an empty Float64Array");
+    const a = new StatsAccumulator(C);
     a.partials.set(p);
     return a;
   }
 
   /** Add a chunk. Its channel count must match. */
   update(x: TensorLike, opts: ShapeOptions = {}): this {
-    const g = resolveGeometry(x, opts);
+    const o = optionsOf(opts, "shape") as ShapeOptions;
+    const g = resolveGeometry(x, o);
     if (g.C !== this.channels) throw new Error(`the chunk has ${g.C} channels, the accumulator ${this.channels}`);
-    mergePartials(this.partials, partialStats(x, opts));
+    mergePartials(this.partials, partialStats(x, o));
     return this;
   }
 
   /** Merge another accumulator or a partials array into this one. */
   merge(other: StatsAccumulator | Float64Array): this {
     const p = other instanceof StatsAccumulator ? other.partials : other;
-    if (p.length !== this.partials.length) throw new Error(`partial statistics have ${p.length / 3} channels, the accumulator ${this.channels}`);
+    const C = checkPartials("other", p);
+    if (C !== this.channels) throw new Error(`partial statistics have ${C} channels, the accumulator ${this.channels}`);
     mergePartials(this.partials, p);
     return this;
   }

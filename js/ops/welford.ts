@@ -1,5 +1,7 @@
 // Welford statistics (count, mean, M2) and Chan's merge: the one form used by one-shot stats,
 // chunked streaming, worker shards and synchronized batch norm.
+import { fmt } from "../core/errors";
+import { typedKind, typedLength } from "../core/typed";
 
 /**
  * Merge the block (nB, meanB, m2B) into the triple at F[i..i+2] (Chan et al.):
@@ -16,11 +18,22 @@ export function chanMergeInto(F: Float64Array, i: number, nB: number, meanB: num
   F[i + 2] += m2B + d * d * (nA * nB / n);
 }
 
+/** A Float64Array of C triples (count, mean, M2) with counts ≥ 0: partial statistics. Returns C. */
+export function checkPartials(name: string, p: unknown): number {
+  if (typedKind(p) !== "Float64Array") throw new Error(`${name} must be a Float64Array of C triples (count, mean, M2), got ${fmt(p)}`);
+  const n = typedLength(p as Float64Array);
+  if (n % 3 !== 0) throw new Error(`${name} must hold C triples (count, mean, M2), got ${n} values`);
+  for (let i = 0; i < n; i += 3) {
+    const c = (p as Float64Array)[i];
+    if (!(c >= 0 && c < Infinity)) throw new Error(`${name} count of channel ${i / 3} is ${c}: counts must be finite and ≥ 0`);
+  }
+  return n / 3;
+}
+
 /** Merge partials b into a (both Float64Array of C triples); returns a. */
 export function mergePartials(a: Float64Array, b: Float64Array): Float64Array {
-  if (a.length !== b.length || a.length % 3 !== 0) {
-    throw new Error(`partial statistics have ${b.length / 3} channels, expected ${a.length / 3}`);
-  }
-  for (let i = 0; i < a.length; i += 3) chanMergeInto(a, i, b[i], b[i + 1], b[i + 2]);
+  const C = checkPartials("a", a), Cb = checkPartials("b", b);
+  if (C !== Cb) throw new Error(`partial statistics have ${Cb} channels, expected ${C}`);
+  for (let i = 0; i < 3 * C; i += 3) chanMergeInto(a, i, b[i], b[i + 1], b[i + 2]);
   return a;
 }

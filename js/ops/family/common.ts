@@ -1,10 +1,15 @@
-// What instance, group and layer norm share: options, results, validation, and the f64 mean
-// split that keeps the (x − mean) form exact at large offsets.
-import { resolveGeometry, sameSize, type ShapeOptions } from "../../core/args";
-import { checkFinite, checkVec, type Vec } from "../../core/errors";
-import { Tensor, type TensorLike } from "../../core/tensor";
+// What instance, group and layer norm share: options, results, validation (one validator per
+// op, used by the function and its layer object), and the f64 mean split (js/ops/split.ts).
+import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../../core/args";
+import { affineVec, numVec, fmt, type Vec } from "../../core/errors";
+import type { TensorLike } from "../../core/tensor";
+import { typedSet } from "../../core/typed";
 import type { Geometry } from "../../core/layout";
+import { epsOf, optionsOf } from "../options";
 import { activationId, type Activation } from "../activation";
+import { splitMeans } from "../split";
+
+export { wantsTensor, splitMeans };
 
 export interface NormOptions extends ShapeOptions {
   /** Per-channel scale, C values (default 1). */
@@ -52,50 +57,52 @@ export interface NormBackwardResult {
   dbeta: Float32Array;
 }
 
-/** Forward arguments checked before anything is bound: geometry, eps, gamma/beta, out. */
-export function checkForward(x: unknown, o: NormOptions | undefined): { g: Geometry; o: NormOptions; eps: number; act: number } {
-  o = o ?? {};
+/** A checked NormOptions: gamma / beta finite (or absent), the options read once. */
+export type CheckedOptions = Omit<NormOptions, "gamma" | "beta"> & { gamma?: Float32Array | Float64Array; beta?: Float32Array | Float64Array; groups?: unknown };
+
+/**
+ * Forward arguments checked before anything is bound: the options read once, geometry, eps,
+ * gamma/beta (C finite values), out. `groupsOf` picks the statistic groups (and checks them).
+ */
+export function checkForward(x: unknown, opts: NormOptions | undefined): { g: Geometry; o: CheckedOptions; eps: number; act: number } {
+  const o = optionsOf(opts, "normForward") as CheckedOptions;
   const g = resolveGeometry(x, o);
-  const eps = o.eps === undefined ? 1e-5 : checkFinite("eps", o.eps, 0);
-  checkAffine(g.C, o.gamma, o.beta);
+  const eps = epsOf(o.eps, 1e-5);
+  o.gamma = affineVec("gamma", o.gamma, g.C);
+  o.beta = affineVec("beta", o.beta, g.C);
   sameSize("out", o.out, g);
   return { g, o, eps, act: activationId(o.activation) };
 }
 
-/** Backward arguments: geometry, dy/out sizes, gamma, and K per-statistic mean/invstd. */
-export function checkBackward(x: unknown, dy: unknown, o: NormBackwardOptions | undefined, K: (g: Geometry) => number, unit: string): { g: Geometry; o: NormBackwardOptions; act: number } {
-  o = o ?? ({} as NormBackwardOptions);
+/** A checked NormBackwardOptions: mean / invstd read once (number[] → Float64Array). */
+export type CheckedBackward = Omit<NormBackwardOptions, "gamma" | "beta" | "mean" | "invstd"> & { gamma?: Float32Array | Float64Array; beta?: Float32Array | Float64Array; mean: Float32Array | Float64Array; invstd: Float32Array | Float64Array; groups?: unknown };
+
+/** Backward arguments: the options read once, geometry, dy/out sizes, gamma, and K per-statistic mean/invstd. */
+export function checkBackward(x: unknown, dy: unknown, opts: NormBackwardOptions | undefined, K: (g: Geometry, o: CheckedBackward) => number, unit: string): { g: Geometry; o: CheckedBackward; act: number } {
+  const o = optionsOf(opts, "normBackward") as unknown as CheckedBackward;
   const g = resolveGeometry(x, o);
   sameSize("dy", dy, g);
   sameSize("out", o.out, g);
-  checkAffine(g.C, o.gamma, o.beta);
-  checkVec("mean", o.mean, K(g), unit);
-  checkVec("invstd", o.invstd, K(g), unit);
+  o.gamma = affineVec("gamma", o.gamma, g.C);
+  o.beta = affineVec("beta", o.beta, g.C);
+  const k = K(g, o);
+  o.mean = numVec("mean", o.mean, k, unit);
+  o.invstd = numVec("invstd", o.invstd, k, unit);
   return { g, o, act: activationId(o.activation) };
 }
 
-function checkAffine(C: number, gamma: unknown, beta: unknown): void {
-  if (gamma !== undefined && gamma !== null) checkVec("gamma", gamma, C);
-  if (beta !== undefined && beta !== null) checkVec("beta", beta, C);
-}
-
-/** The result for `out`: a new Tensor only when x is a Tensor and no out was given. */
-export function wantsTensor(x: unknown, out: unknown): boolean {
-  return (out === undefined || out === null) && x instanceof Tensor;
-}
-
-/**
- * f64 means → f32 high parts (the kernels subtract them; x − hi is exact near the mean) and the
- * f64 residues, which JS folds into a shift so offsets of 1e4–1e6 cost no precision.
- */
-export function splitMeans(mean: ArrayLike<number>): { hi: Float32Array; lo: Float64Array } {
-  const hi = Float32Array.from(mean as ArrayLike<number>);
-  const lo = new Float64Array(mean.length);
-  for (let i = 0; i < mean.length; i++) lo[i] = mean[i] - hi[i];
-  return { hi, lo };
+/** groups: a positive integer dividing C (group norm's function and layer both use this). */
+export function checkGroups(C: number, groups: unknown): number {
+  if (groups === undefined) throw new Error("groups is required: groups must be a positive integer, got undefined (a divisor of the channel count)");
+  if (typeof groups !== "number" || !Number.isInteger(groups) || groups < 1) throw new Error(`groups must be a positive integer, got ${fmt(groups)}`);
+  if (C % groups !== 0) throw new Error(`${C} channels cannot be split into ${groups} groups: groups must divide the channel count`);
+  return groups;
 }
 
 /** gamma/beta as C f32 values, with the identity when absent. */
 export function affineOrIdentity(C: number, v: Vec | undefined | null, fill: number): Float32Array {
-  return v ? Float32Array.from(v) : new Float32Array(C).fill(fill);
+  const a = new Float32Array(C);
+  if (!v) return a.fill(fill);
+  typedSet(a, v as Float32Array | Float64Array); // checked values: a real typed array (number[] copied to Float64Array)
+  return a;
 }

@@ -9,7 +9,7 @@ import { groupActGrad } from "../act-dispatch";
 import type { Scope } from "../../core/scope";
 import type { Vec } from "../../core/errors";
 import {
-  checkForward, checkBackward, wantsTensor, splitMeans, affineOrIdentity,
+  checkForward, checkBackward, checkGroups, wantsTensor, splitMeans, affineOrIdentity, type CheckedOptions, type CheckedBackward,
   type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult,
 } from "./common";
 
@@ -23,22 +23,15 @@ export interface GroupNormBackwardOptions extends NormBackwardOptions {
   groups: number;
 }
 
-function checkGroups(C: number, groups: unknown): number {
-  if (groups === undefined) throw new Error("groups is required: a positive integer that divides the channel count");
-  if (typeof groups !== "number" || !Number.isInteger(groups) || groups < 1) throw new Error(`groups must be a positive integer, got ${String(groups)}`);
-  if (C % groups !== 0) throw new Error(`${C} channels cannot be split into ${groups} groups: groups must divide the channel count`);
-  return groups;
-}
-
 function checkInstance(g: Geometry): void {
   if (g.S === 1) {
     throw new Error(`instance norm needs more than one spatial position per channel: the shape ${fmtShape(g.shape)} (${g.layout}) has 1 (for (N, C) data use layerNorm or batchNormTrain)`);
   }
 }
 
-function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geometry) => number): NormResult {
+function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geometry, o: CheckedOptions) => number): NormResult {
   const { g, o, eps, act } = checkForward(x, opts);
-  const G = groupsOf(g);
+  const G = groupsOf(g, o);
   const { N, C } = g, per = C / G, K = N * G;
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
@@ -70,9 +63,9 @@ function nc_params(s: Scope, g: Geometry, G: number, hi: Float32Array, lo: Float
   return pp;
 }
 
-function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | undefined, groupsOf: (g: Geometry) => number, unit: string): NormBackwardResult {
-  const { g, o, act } = checkBackward(x, dy, opts, (geo) => geo.N * groupsOf(geo), unit);
-  const G = groupsOf(g);
+function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | undefined, groupsOf: (g: Geometry, o: CheckedBackward) => number, unit: string): NormBackwardResult {
+  const { g, o, act } = checkBackward(x, dy, opts, (geo, ob) => geo.N * groupsOf(geo, ob), unit);
+  const G = groupsOf(g, o);
   const { N, C, S } = g, per = C / G, count = per * S;
   return withScope((s) => {
     const xa = s.input("x", x, g.size), d0 = s.input("dy", dy, g.size);
@@ -138,7 +131,7 @@ const params3 = (pp: number, NC: number): [number, number, number] => [pp, pp + 
  * @example const { y } = groupNorm(x, { shape: [8, 64, 32, 32], layout: "NCHW", groups: 32, gamma, beta });
  */
 export function groupNorm(x: TensorLike, opts: GroupNormOptions): NormResult {
-  return forward(x, opts, (g) => checkGroups(g.C, opts?.groups));
+  return forward(x, opts, (g, o) => checkGroups(g.C, o.groups));
 }
 
 /**
@@ -149,7 +142,7 @@ export function groupNorm(x: TensorLike, opts: GroupNormOptions): NormResult {
  * @throws like groupNorm, and when mean / invstd / dy have the wrong length. `out` may be x or dy.
  */
 export function groupNormBackward(x: TensorLike, dy: TensorLike, opts: GroupNormBackwardOptions): NormBackwardResult {
-  return backward(x, dy, opts, (g) => checkGroups(g.C, opts?.groups), "(sample, group) statistics");
+  return backward(x, dy, opts, (g, o) => checkGroups(g.C, o.groups), "(sample, group) statistics");
 }
 
 /**

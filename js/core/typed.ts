@@ -1,0 +1,44 @@
+// Reading typed arrays the caller gave without running the caller's code: length, buffer and
+// offset come from the %TypedArray%.prototype getters (a subclass may override `length`; a
+// Proxy answers every property itself), and the kind from the intrinsic @@toStringTag getter,
+// which says "Float32Array" only for a real Float32Array (or a subclass instance) and
+// undefined for a Proxy or an object that merely inherits from Float32Array.prototype.
+
+const TA = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const getter = (key: PropertyKey) => Object.getOwnPropertyDescriptor(TA, key)!.get as (this: unknown) => unknown;
+const tagOf = getter(Symbol.toStringTag);
+const lengthOf = getter("length");
+const bufferOf = getter("buffer");
+const offsetOf = getter("byteOffset");
+const setOf = (TA as { set: (this: unknown, src: ArrayLike<number>, at?: number) => void }).set;
+
+/** The typed-array kind of v ("Float32Array", …), or undefined when v is none (Proxies included). */
+export function typedKind(v: unknown): string | undefined {
+  return typeof v === "object" && v !== null ? (tagOf.call(v) as string | undefined) : undefined;
+}
+
+/** v's length through the intrinsic getter (v must be a real typed array: check typedKind first). */
+export function typedLength(v: ArrayBufferView): number { return lengthOf.call(v) as number; }
+
+/** v's buffer through the intrinsic getter. */
+export function typedBuffer(v: ArrayBufferView): ArrayBufferLike { return bufferOf.call(v) as ArrayBufferLike; }
+
+/** v's byte offset through the intrinsic getter. */
+export function typedOffset(v: ArrayBufferView): number { return offsetOf.call(v) as number; }
+
+/** dest.set(src, at) through the intrinsic (a subclass may override `set`). */
+export function typedSet(dest: ArrayBufferView, src: ArrayLike<number>, at = 0): void { setOf.call(dest, src, at); }
+
+/** True for a Float32Array or Float64Array (subclasses included, Proxies not). */
+export function isFloatArray(v: unknown): v is Float32Array | Float64Array {
+  const k = typedKind(v);
+  return k === "Float32Array" || k === "Float64Array";
+}
+
+/**
+ * True when v looks like a typed array (it passes instanceof or has its prototype) but is not
+ * one: a Proxy, or Object.create(Float32Array.prototype).
+ */
+export function isFakeTyped(v: unknown): boolean {
+  return typeof v === "object" && v !== null && typedKind(v) === undefined && v instanceof (Object.getPrototypeOf(Uint8Array) as typeof Uint8Array);
+}

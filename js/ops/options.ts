@@ -1,0 +1,125 @@
+// One validator per batch-norm op's options, used by the function, its layer object and the
+// worker pool: each reads the options once (a plain copy, before anything is allocated) and
+// returns the checked values the op then uses, never the caller's objects again.
+import { checkFinite, checkInteger, numVec, affineVec, statsVecs, optionsObject, fmt } from "../core/errors";
+import { typedKind, typedLength } from "../core/typed";
+import { convention, type ConventionInfo } from "./conventions";
+
+type F = Float32Array | Float64Array;
+
+/** eps: a finite number ≥ 0, or the default when absent. */
+export function epsOf(eps: unknown, dflt: number): number {
+  return eps === undefined ? dflt : checkFinite("eps", eps, 0);
+}
+
+/** momentum in [0, 1], the convention's default when absent; null (cumulative) only where allowed. */
+export function momentumOf(m: unknown, info: ConventionInfo, name: string): number | null {
+  if (m === undefined) return info.momentum;
+  if (m === null) {
+    if (!info.allowsCumulative) throw new Error(`momentum null (cumulative average) is a pytorch convention, not ${name}`);
+    return null;
+  }
+  if (checkFinite("momentum", m, 0) > 1) throw new Error(`momentum must be in [0, 1], got ${m}`);
+  return m as number;
+}
+
+/** A Float64Array of exactly n values (intrinsic length), or throws naming what it is. */
+function f64Of(name: string, v: unknown, n: number, what: string): Float64Array {
+  if (typedKind(v) !== "Float64Array") throw new Error(`${name} must be a Float64Array of ${what}, got ${fmt(v)}`);
+  const len = typedLength(v as Float64Array);
+  if (len !== n) throw new Error(`${name} has ${len} values, expected ${n} (${what})`);
+  return v as Float64Array;
+}
+
+/**
+ * Synchronized batch norm's statistics: C triples (count, mean, M2) with one count > 0 shared by
+ * every channel, finite means and finite M2 ≥ 0. Returns the array (read in place).
+ */
+export function checkGlobalStats(C: number, v: unknown): Float64Array {
+  const p = f64Of("globalStats", v, 3 * C, `${C} triples (count, mean, M2)`);
+  const n = p[0];
+  for (let c = 0; c < C; c++) {
+    const cnt = p[3 * c], mean = p[3 * c + 1], m2 = p[3 * c + 2];
+    if (!(cnt > 0 && cnt < Infinity)) throw new Error(`globalStats count of channel ${c} is ${cnt}: counts must be finite and > 0`);
+    if (cnt !== n) throw new Error(`globalStats counts differ: channel ${c} has ${cnt}, channel 0 has ${n} (every channel sees the same values)`);
+    if (!Number.isFinite(mean)) throw new Error(`globalStats mean of channel ${c} is ${mean}: means must be finite`);
+    if (!(m2 >= 0 && m2 < Infinity)) throw new Error(`globalStats M2 of channel ${c} is ${m2}: M2 (the sum of squared deviations) must be finite and ≥ 0`);
+  }
+  return p;
+}
+
+/** Synchronized backward's sums: C finite pairs (Σdy, Σdy·(x − mean)), with a count ≥ 1. */
+export function checkGlobalSums(C: number, v: unknown, count: unknown): { sums: Float64Array; count: number } {
+  const p = f64Of("globalSums", v, 2 * C, `${C} pairs (Σdy, Σdy·(x−mean))`);
+  for (let i = 0; i < 2 * C; i++) {
+    if (!Number.isFinite(p[i])) throw new Error(`globalSums[${i}] is ${p[i]}: sums must be finite`);
+  }
+  if (count === undefined) throw new Error("count (values per channel over all shards) is required with globalSums");
+  return { sums: p, count: checkFinite("count", count, 1) };
+}
+
+/** A running statistic a training call updates in place: a Float32Array or Float64Array. */
+function updatable(name: string, v: unknown, C: number): void {
+  const k = typedKind(v);
+  if (k !== "Float32Array" && k !== "Float64Array") throw new Error(`${name} must be a Float32Array or Float64Array of ${C} values (updated in place), got ${fmt(v)}`);
+}
+
+/** batchNormTrain's options, checked (C from x's geometry). Running statistics: both or neither, finite, var ≥ 0. */
+export function trainOptions(C: number, opts: Record<string, unknown>) {
+  const info = convention(opts.convention);
+  const nbt = opts.numBatchesTracked === undefined ? 0 : checkInteger("numBatchesTracked", opts.numBatchesTracked, 0);
+  let running: { mean: F; var: F } | undefined;
+  if (opts.runningMean !== undefined || opts.runningVar !== undefined) {
+    updatable("runningMean", opts.runningMean, C);
+    updatable("runningVar", opts.runningVar, C);
+    if (opts.runningMean === opts.runningVar) throw new Error("runningMean and runningVar must be two arrays, got the same one for both");
+    running = statsVecs(C, opts.runningMean, opts.runningVar, ["runningMean", "runningVar"]);
+  }
+  return {
+    info, eps: epsOf(opts.eps, info.eps), momentum: momentumOf(opts.momentum, info, String(opts.convention)), numBatchesTracked: nbt,
+    gamma: affineVec("gamma", opts.gamma, C), beta: affineVec("beta", opts.beta, C),
+    runningMean: running?.mean, runningVar: running?.var,
+    globalStats: opts.globalStats === undefined ? undefined : checkGlobalStats(C, opts.globalStats),
+  };
+}
+
+/** batchNormInfer's / batchNormBackwardEval's running statistics, gamma, beta and eps. */
+export function inferOptions(C: number, opts: Record<string, unknown>) {
+  const { mean, var: v } = statsVecs(C, opts.runningMean, opts.runningVar, ["runningMean", "runningVar"]);
+  return { eps: epsOf(opts.eps, 1e-5), gamma: affineVec("gamma", opts.gamma, C), beta: affineVec("beta", opts.beta, C), runningMean: mean, runningVar: v };
+}
+
+/** batchNormBackward's saved statistics, gamma and the synchronized sums (count defaults to N·S). */
+export function backwardOptions(C: number, opts: Record<string, unknown>, localCount: number) {
+  const sync = opts.globalSums === undefined ? undefined : checkGlobalSums(C, opts.globalSums, opts.count);
+  return {
+    gamma: affineVec("gamma", opts.gamma, C), saveMean: numVec("saveMean", opts.saveMean, C), saveInvstd: numVec("saveInvstd", opts.saveInvstd, C),
+    globalSums: sync?.sums, count: sync ? sync.count : opts.count === undefined ? localCount : checkFinite("count", opts.count, 1),
+  };
+}
+
+type O = Record<string, unknown>;
+
+/**
+ * Each op's options, read once into an object literal (one getter call per key; a fixed shape
+ * V8 keeps fast — a generic keyed copy cost ~0.3 µs a call).
+ */
+const READERS = {
+  shape: (o: O) => ({ shape: o.shape, layout: o.layout }),
+  train: (o: O) => ({
+    shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, runningMean: o.runningMean, runningVar: o.runningVar,
+    momentum: o.momentum, eps: o.eps, convention: o.convention, numBatchesTracked: o.numBatchesTracked, out: o.out, globalStats: o.globalStats,
+    activation: o.activation,
+  }),
+  infer: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, runningMean: o.runningMean, runningVar: o.runningVar, eps: o.eps, out: o.out, activation: o.activation }),
+  backward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, saveMean: o.saveMean, saveInvstd: o.saveInvstd, out: o.out, globalSums: o.globalSums, count: o.count, activation: o.activation }),
+  partials: (o: O) => ({ shape: o.shape, layout: o.layout, saveMean: o.saveMean }),
+  normForward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, eps: o.eps, out: o.out, groups: o.groups, activation: o.activation }),
+  normBackward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, mean: o.mean, invstd: o.invstd, out: o.out, groups: o.groups, activation: o.activation }),
+  layerForward: (o: O) => ({ shape: o.shape, layout: o.layout, out: o.out }),
+};
+
+/** The options of op `k`, read once (undefined/null → none; anything but an object → an Error). */
+export function optionsOf<K extends keyof typeof READERS>(o: unknown, k: K): ReturnType<(typeof READERS)[K]> & O {
+  return READERS[k](optionsObject(o)) as ReturnType<(typeof READERS)[K]> & O;
+}

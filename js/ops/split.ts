@@ -1,0 +1,19 @@
+// The one rule for splitting an f64 mean for the kernels: they subtract an f32 part hi (x − hi
+// is exact for x near it) and JS folds the f64 residue mean − hi into a shift, so offsets of
+// 1e4–1e6 cost no precision.
+
+/**
+ * f64 mean → the part the kernel subtracts in f32. Data near zero (|mean|·invstd ≤ 1, when
+ * invstd is given) is not centred at all: the kernels then skip the subtract and lose at most a
+ * bit to cancellation. Otherwise the f32 rounding of the mean.
+ */
+export function splitHi(mean: number, invstd?: number): number {
+  return invstd !== undefined && Math.abs(mean) * invstd <= 1 ? 0 : Math.fround(mean);
+}
+
+/** f64 means → f32 high parts (splitHi without the near-zero rule) and the f64 residues. */
+export function splitMeans(mean: ArrayLike<number>): { hi: Float32Array; lo: Float64Array } {
+  const n = mean.length, hi = new Float32Array(n), lo = new Float64Array(n);
+  for (let i = 0; i < n; i++) { hi[i] = splitHi(mean[i]); lo[i] = mean[i] - hi[i]; }
+  return { hi, lo };
+}
