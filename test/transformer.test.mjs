@@ -197,4 +197,16 @@ test("bad input: names the argument, writes nothing (out, sumOut, skip, x includ
   rejects((a) => api.layerNormBackward(a.x, a.dy, { ...bad, mean: a.mean, invstd: a.inv, beta: [1], activation: "silu", out: a.out }), "beta has 1 values, the tensor has 8 channels");
 });
 
+test("options are read once, per-channel values must be finite, options must be an object", () => {
+  for (const [name, call] of [["rmsNorm", (x, o) => api.rmsNorm(x, o)], ["skipLayerNorm", (x, o) => api.skipLayerNorm(x, x.slice(), o)], ["skipRmsNorm", (x, o) => api.skipRmsNorm(x, x.slice(), o)]]) {
+    let reads = 0;
+    const x = randomArray(80, 5), opts = { shape: [2, 5, 8], layout: "NLC", get gamma() { reads++; return new Float32Array(8).fill(2); } };
+    call(x, opts);
+    if (reads !== 1) throw new Error(`${name} read gamma ${reads} times`);
+  }
+  rejects((a) => api.rmsNorm(a.x, { ...bad, gamma: [1, 2, 3, 4, 5, 6, 7, NaN], out: a.out }), "gamma[7] is NaN");
+  rejects((a) => api.skipRmsNorm(a.x, a.skip, { ...bad, bias: [1, 2, 3, 4, 5, 6, 7, Infinity], sumOut: a.sumOut }), "bias[7] is Infinity");
+  rejects((a) => api.rmsNorm(a.x, 5), "options must be an object");
+});
+
 test.run();

@@ -9,7 +9,7 @@ import type { Scope } from "../../core/scope";
 import { rt } from "../../core/runtime";
 import { scratchBytes } from "../../core/kernel-table";
 import type { Geometry } from "../../core/layout";
-import { checkVec, type Vec } from "../../core/errors";
+import { affineVec, fmt, type Vec } from "../../core/errors";
 
 /** Which norm: RMS (no centring, no beta) or layer norm; the activation id (0: none). */
 export interface RowSpec { rms: boolean; act: number }
@@ -34,10 +34,10 @@ export function lnParams(s: Scope, C: number, gamma: Vec | undefined | null, bet
   return { gamma: paramVec(s, C, gamma, 1), beta: paramVec(s, C, beta, 0) };
 }
 
-/** gamma (C values or absent) and unitOffset checked. */
-export function checkRmsAffine(C: number, gamma: unknown, unitOffset: unknown): void {
-  if (gamma !== undefined && gamma !== null) checkVec("gamma", gamma, C);
-  if (unitOffset !== undefined && typeof unitOffset !== "boolean") throw new Error(`unitOffset must be true or false, got ${String(unitOffset)}`);
+/** gamma (C finite values or absent) and unitOffset checked; returns the checked gamma. */
+export function checkRmsAffine(C: number, gamma: unknown, unitOffset: unknown): Float32Array | Float64Array | undefined {
+  if (unitOffset !== undefined && typeof unitOffset !== "boolean") throw new Error(`unitOffset must be true or false, got ${fmt(unitOffset)}`);
+  return affineVec("gamma", gamma, C);
 }
 
 /** The scale the kernels use (gamma, 1 + gamma, or ones) and zeros for beta, in wasm memory. */

@@ -3,7 +3,7 @@
 // norm-rows.ts.
 import { withScope } from "../../core/scope";
 import { resolveGeometry, sameSize, type ShapeOptions } from "../../core/args";
-import { checkFinite, checkVec, type Vec } from "../../core/errors";
+import { checkFinite, numVec, readOptions, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
@@ -50,11 +50,14 @@ export interface RmsNormBackwardResult {
   dgamma: Float32Array;
 }
 
-function checkRmsForward(x: unknown, o: RmsNormOptions | undefined): { g: Geometry; o: RmsNormOptions; eps: number; act: number } {
-  o = o ?? {};
+const FORWARD_KEYS = ["shape", "layout", "gamma", "unitOffset", "eps", "activation", "out"];
+const BACKWARD_KEYS = ["shape", "layout", "gamma", "unitOffset", "invRms", "activation", "out"];
+
+function checkRmsForward(x: unknown, opts: RmsNormOptions | undefined): { g: Geometry; o: RmsNormOptions; eps: number; act: number } {
+  const o = readOptions<RmsNormOptions>(opts, FORWARD_KEYS);
   const g = resolveGeometry(x, o);
   const eps = o.eps === undefined ? 1e-6 : checkFinite("eps", o.eps, 0);
-  checkRmsAffine(g.C, o.gamma, o.unitOffset);
+  o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
   sameSize("out", o.out, g);
   return { g, o, eps, act: activationId(o.activation) };
 }
@@ -87,12 +90,12 @@ export function rmsNorm(x: TensorLike, opts: RmsNormOptions = {}): RmsNormResult
  * @throws on bad shapes/lengths (dy, out, gamma, invRms), an unknown activation. `out` may be x or dy.
  */
 export function rmsNormBackward(x: TensorLike, dy: TensorLike, opts: RmsNormBackwardOptions): RmsNormBackwardResult {
-  const o = opts ?? ({} as RmsNormBackwardOptions);
+  const o = readOptions<RmsNormBackwardOptions>(opts, BACKWARD_KEYS);
   const g = resolveGeometry(x, o);
   sameSize("dy", dy, g);
   sameSize("out", o.out, g);
-  checkRmsAffine(g.C, o.gamma, o.unitOffset);
-  checkVec("invRms", o.invRms, g.N * g.S, "(sample, position) statistics");
+  o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
+  o.invRms = numVec("invRms", o.invRms, g.N * g.S, "(sample, position) statistics");
   const act = activationId(o.activation);
   return withScope((s) => {
     const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);

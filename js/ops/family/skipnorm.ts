@@ -3,7 +3,7 @@
 // that reaches sum along the residual path. Kernel drivers: norm-rows.ts.
 import { withScope, checkNotStale } from "../../core/scope";
 import { resolveGeometry, sameSize, type ShapeOptions } from "../../core/args";
-import { checkFinite, checkVec, type Vec } from "../../core/errors";
+import { checkFinite, numVec, affineVec, readOptions, type Vec } from "../../core/errors";
 import { Tensor, type TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
@@ -85,19 +85,22 @@ function checkCompanion(name: string, v: unknown, g: Geometry, first = "x"): voi
   if (v.length !== g.size) throw new Error(`${name} holds ${v.length} values, ${first} holds ${g.size}`);
 }
 
-function checkSkipForward(x: unknown, skip: unknown, o: SkipNormOptions | undefined, rms: boolean) {
-  o = o ?? {};
+const FORWARD_KEYS = ["shape", "layout", "gamma", "beta", "bias", "unitOffset", "eps", "activation", "out", "sumOut"];
+const BACKWARD_KEYS = ["shape", "layout", "gamma", "beta", "unitOffset", "mean", "invstd", "invRms", "dsum", "bias", "activation", "out"];
+
+function checkSkipForward(x: unknown, skip: unknown, opts: SkipNormOptions | undefined, rms: boolean) {
+  const o = readOptions<SkipNormOptions>(opts, FORWARD_KEYS);
   const g = resolveGeometry(x, o);
   checkCompanion("skip", skip, g);
   const eps = o.eps === undefined ? (rms ? 1e-6 : 1e-5) : checkFinite("eps", o.eps, 0);
   if (rms) {
-    checkRmsAffine(g.C, o.gamma, o.unitOffset);
+    o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
     if (o.beta !== undefined && o.beta !== null) throw new Error("beta is not a parameter of RMS norm (use skipLayerNorm)");
   } else {
-    if (o.gamma !== undefined && o.gamma !== null) checkVec("gamma", o.gamma, g.C);
-    if (o.beta !== undefined && o.beta !== null) checkVec("beta", o.beta, g.C);
+    o.gamma = affineVec("gamma", o.gamma, g.C);
+    o.beta = affineVec("beta", o.beta, g.C);
   }
-  if (o.bias !== undefined && o.bias !== null) checkVec("bias", o.bias, g.C);
+  o.bias = affineVec("bias", o.bias, g.C);
   sameSize("out", o.out, g);
   sameSize("sumOut", o.sumOut, g);
   if (o.out !== undefined && o.out !== null && o.out === o.sumOut) throw new Error("out and sumOut must be different arrays: y and sum are both outputs");
@@ -146,23 +149,23 @@ export function skipRmsNorm(x: TensorLike, skip: TensorLike, opts: SkipNormOptio
 }
 
 function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwardOptions | undefined, rms: boolean): SkipNormBackwardResult {
-  const o = opts ?? ({} as SkipNormBackwardOptions);
+  const o = readOptions<SkipNormBackwardOptions>(opts, BACKWARD_KEYS);
   const g = resolveGeometry(sum, o, "sum");
   checkCompanion("dy", dy, g, "sum");
   if (o.dsum !== undefined && o.dsum !== null) checkCompanion("dsum", o.dsum, g, "sum");
   sameSize("out", o.out, g);
   const K = g.N * g.S, unit = "(sample, position) statistics";
   if (rms) {
-    checkRmsAffine(g.C, o.gamma, o.unitOffset);
-    checkVec("invRms", o.invRms, K, unit);
+    o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
+    o.invRms = numVec("invRms", o.invRms, K, unit);
   } else {
-    if (o.gamma !== undefined && o.gamma !== null) checkVec("gamma", o.gamma, g.C);
-    if (o.beta !== undefined && o.beta !== null) checkVec("beta", o.beta, g.C);
-    checkVec("mean", o.mean, K, unit);
-    checkVec("invstd", o.invstd, K, unit);
+    o.gamma = affineVec("gamma", o.gamma, g.C);
+    o.beta = affineVec("beta", o.beta, g.C);
+    o.mean = numVec("mean", o.mean, K, unit);
+    o.invstd = numVec("invstd", o.invstd, K, unit);
   }
   const wantBias = o.bias !== undefined && o.bias !== null && o.bias !== false;
-  if (wantBias && o.bias !== true) checkVec("bias", o.bias, g.C);
+  if (wantBias && o.bias !== true) affineVec("bias", o.bias, g.C);
   const act = activationId(o.activation);
   return withScope((s) => {
     const xa = s.input("sum", sum, g.size), da = s.input("dy", dy, g.size);
