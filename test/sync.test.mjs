@@ -113,6 +113,13 @@ for (const transport of ["shared", "message"]) {
     await throwsWith(() => p.syncBatchNormTrain([], { layout: "NCL" }), "shards must be a non-empty array");
     await throwsWith(() => p.syncBatchNormTrain([{ x: new Float32Array(3), shape: [1, 3, 1] }, { x: new Float32Array(0), shape: [0, 3, 1] }], { layout: "NCL", runningMean: rm, runningVar: rv }), "more than one value per channel");
     await throwsWith(() => p.syncBatchNormTrain([good], { layout: "NCL", gamma: [1, 2] }), "gamma has 2 values");
+    // The pool checks options with the same validators as the single-thread functions.
+    await throwsWith(() => p.syncBatchNormTrain([good], { layout: "NCL", globalStats: new Float64Array([8, 0, 1, 8, NaN, 1, 8, 0, 1]) }), "globalStats mean of channel 1");
+    await throwsWith(() => p.syncBatchNormTrain([good], { layout: "NCL", globalStats: new Float64Array([8, 0, 1, 7, 0, 1, 8, 0, 1]) }), "globalStats counts differ");
+    await throwsWith(() => p.syncBatchNormTrain([good], { layout: "NCL", runningMean: rm, runningVar: new Float32Array([1, -1, 1]) }), "running_var");
+    await throwsWith(() => p.syncBatchNormTrain([good], { layout: "NCL", gamma: ["a", "b", "c"] }), "gamma");
+    await throwsWith(() => p.syncBatchNormBackward([{ ...good, dy: new Float32Array(24) }], { layout: "NCL", saveMean: [0, 0, 0], saveInvstd: [1, "a", 1] }), "saveInvstd");
+    await throwsWith(() => p.batchNormTrain(new Float32Array(24), { shape: [2, 3, 4], layout: "toString" }), "layout");
     assert.equal(Array.from(rm), [0, 0, 0]);
     assert.equal(Array.from(rv), [1, 1, 1]);
   });

@@ -10,7 +10,7 @@ export interface ShapeOptions {
   layout?: Layout;
 }
 
-/** x's geometry: a Tensor's own (or shape/layout given for it), else from shape and layout. */
+/** x's geometry: a Tensor's own (or shape/layout given for it), else from shape and layout. @internal */
 export function resolveGeometry(x: unknown, o: { shape?: unknown; layout?: unknown }, name = "x"): Geometry {
   const n = bigLength(name, x);
   if (isTensor(x) && o.shape === undefined && o.layout === undefined) return x.geo as Geometry;
@@ -19,7 +19,7 @@ export function resolveGeometry(x: unknown, o: { shape?: unknown; layout?: unkno
   return g;
 }
 
-/** A second big argument (dy, out), when given, must have x's size. */
+/** A second big argument (dy, out), when given, must have x's size. @internal */
 export function sameSize(name: string, v: unknown, g: Geometry): void {
   if (v === undefined || v === null) return;
   const n = bigLength(name, v);

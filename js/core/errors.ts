@@ -2,7 +2,7 @@
 // quotes strings (`groups: "3"` reads "got the string "3"", not "got 3").
 import { typedKind, typedLength, isFakeTyped } from "./typed";
 
-/** How a value reads in an error message: strings quoted, arrays and typed arrays by kind and length. */
+/** How a value reads in an error message: strings quoted, arrays and typed arrays by kind and length. @internal */
 export function fmt(v: unknown): string {
   if (v === null) return "null";
   if (v === undefined) return "undefined";
@@ -18,6 +18,7 @@ export function fmt(v: unknown): string {
   return "an object";
 }
 
+/** @internal */
 export function checkFinite(name: string, v: unknown, min = -Infinity): number {
   if (typeof v !== "number" || !Number.isFinite(v) || v < min) {
     throw new Error(`${name} must be a finite number${min > -Infinity ? ` ≥ ${min}` : ""}, got ${fmt(v)}`);
@@ -25,7 +26,7 @@ export function checkFinite(name: string, v: unknown, min = -Infinity): number {
   return v;
 }
 
-/** An integer ≥ min (a count, a channel or group number). */
+/** An integer ≥ min (a count, a channel or group number). @internal */
 export function checkInteger(name: string, v: unknown, min: number, what = "an integer"): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new Error(`${name} must be ${what}${what === "a positive integer" ? "" : ` ≥ ${min}`}, got ${fmt(v)}`);
   return v;
@@ -37,13 +38,13 @@ export function checkInteger(name: string, v: unknown, min: number, what = "an i
  */
 export type Vec = Float32Array | Float64Array | number[];
 
-/** True for a real Float32Array/Float64Array or an Array. */
+/** True for a real Float32Array/Float64Array or an Array. @internal */
 export function isVec(v: unknown): v is Vec {
   const k = typedKind(v);
   return k === "Float32Array" || k === "Float64Array" || Array.isArray(v);
 }
 
-/** A per-channel vector: right type, right length (elements unchecked). Returns its length. */
+/** A per-channel vector: right type, right length (elements unchecked). Returns its length. @internal */
 export function checkVec(name: string, v: unknown, C: number, unit = "channels"): Vec {
   if (!isVec(v)) throw new Error(`${name} must be a Float32Array, Float64Array or number[] of ${C} values, got ${fmt(v)}`);
   const n = Array.isArray(v) ? v.length : typedLength(v);
@@ -56,6 +57,7 @@ export function checkVec(name: string, v: unknown, C: number, unit = "channels")
  * Float64Array read once, so a getter or Proxy trap cannot change them later in the call).
  * `what` names the kind of values in the message ("variances"); `label` the array in it
  * ("running_var[1] is negative", PyTorch's name, for runningVar).
+ * @internal
  */
 export function finiteVec(name: string, v: unknown, C: number, min = -Infinity, what = "values", label = name): Float32Array | Float64Array {
   const a = numVec(name, v, C);
@@ -81,7 +83,7 @@ function allFinite(a: Float32Array | Float64Array, n: number): boolean {
   return s0 + s1 + s2 + s3 === 0;
 }
 
-/** checkVec, then the values to use: the typed array itself, or a number[] read once into a Float64Array. */
+/** checkVec, then the values to use: the typed array itself, or a number[] read once into a Float64Array. @internal */
 export function numVec(name: string, v: unknown, C: number, unit = "channels"): Float32Array | Float64Array {
   checkVec(name, v, C, unit);
   return Array.isArray(v) ? copyArray(name, v) : (v as Float32Array | Float64Array);
@@ -97,31 +99,31 @@ function copyArray(name: string, v: unknown[]): Float64Array {
   return a;
 }
 
-/** gamma / beta: absent (undefined or null), or C finite numbers. */
+/** gamma / beta: absent (undefined or null), or C finite numbers. @internal */
 export function affineVec(name: string, v: unknown, C: number): Float32Array | Float64Array | undefined {
   return v === undefined || v === null ? undefined : finiteVec(name, v, C);
 }
 
-/** Running (or given) means and variances: C finite values each, variances ≥ 0. */
+/** Running (or given) means and variances: C finite values each, variances ≥ 0. @internal */
 export function statsVecs(C: number, mean: unknown, variance: unknown, names: [string, string]) {
   return { mean: finiteVec(names[0], mean, C), var: finiteVec(names[1], variance, C, 0, "variances", names[1] === "runningVar" ? "running_var" : names[1]) };
 }
 
-/** Throw when any of the C values of v is negative. */
+/** Throw when any of the C values of v is negative. @internal */
 export function checkNonNegative(name: string, v: Vec, arg = name): void {
   for (let i = 0; i < v.length; i++) {
     if (v[i] < 0) throw new Error(`${name}[${i}] is negative (${v[i]}): ${arg} must hold variances ≥ 0`);
   }
 }
 
-/** An own property of table (never one inherited from Object.prototype, like "toString"). */
+/** An own property of table (never one inherited from Object.prototype, like "toString"). @internal */
 export function ownEntry<T>(table: Record<string, T>, name: unknown): T | undefined {
   return typeof name === "string" && Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
 }
 
 const NONE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
-/** The options object to read (undefined/null → an empty one), or throws when it is none. */
+/** The options object to read (undefined/null → an empty one), or throws when it is none. @internal */
 export function optionsObject(o: unknown, what = "options"): Record<string, unknown> {
   if (o === undefined || o === null) return NONE;
   if (typeof o !== "object") throw new Error(`${what} must be an object, got ${fmt(o)}`);
@@ -132,6 +134,7 @@ export function optionsObject(o: unknown, what = "options"): Record<string, unkn
  * Options read once: a plain copy of the listed keys, taken before anything is allocated, so a
  * getter runs once and cannot change (or allocate during) the call. undefined/null → {}.
  * (Hot paths use the per-op readers of js/ops/options.ts: object literals V8 keeps fast.)
+ * @internal
  */
 export function readOptions<T extends object>(o: unknown, keys: readonly string[], what = "options"): T {
   const src = optionsObject(o, what), r: Record<string, unknown> = {};

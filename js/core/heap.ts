@@ -35,9 +35,8 @@ export class Heap {
 
   // The stage: one block kept for the small temporaries of op calls (parameters, accumulators,
   // lane patterns). A call bump-allocates from it and gives everything back at once when it
-  // ends, so an op on zero-copy tensors walks no free list and allocates nothing. Measured on
-  // 8×64×56×56: the alloc/release of a call's handful of temporaries cost 5–15 µs once the
-  // kernel had streamed the allocator's state out of the caches.
+  // ends, so an op on zero-copy tensors walks no free list and allocates nothing (after a big
+  // kernel the allocator's state is out of the caches: docs/performance.md, per-call cost).
   private stageBase = -1;
   private stageSize = 0;
   /** Bytes of the stage in use (by the running call and any call it nests). */

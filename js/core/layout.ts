@@ -30,12 +30,12 @@ export interface Geometry {
   channelsLast: boolean;
 }
 
-/** A shape for messages: [2,3,4,4]. */
+/** A shape for messages: [2,3,4,4]. @internal */
 export function fmtShape(shape: ArrayLike<number>): string {
   return `[${Array.from(shape, (v) => (typeof v === "number" ? String(v) : fmt(v))).join(",")}]`;
 }
 
-/** The layout's entry, looked up as an own property only ("toString" is no layout). */
+/** The layout's entry, looked up as an own property only ("toString" is no layout). @internal */
 export function layoutInfo(layout: unknown, what = "x"): { rank: number; channelsLast: boolean } {
   if (layout === undefined) throw new Error(`${what}: a layout is required (one of ${Object.keys(LAYOUTS).join(", ")})`);
   const L = ownEntry(LAYOUTS as Record<string, { rank: number; channelsLast: boolean }>, layout);
@@ -55,7 +55,7 @@ function shapeAxes(shape: unknown, layout: string, rank: number, what: string): 
   return s;
 }
 
-/** Validate a shape against a layout; throws an Error naming the problem. */
+/** Validate a shape against a layout; throws an Error naming the problem. @internal */
 export function geometry(shape: unknown, layout: unknown, what = "x"): Geometry {
   const L = layoutInfo(layout, what);
   const s = shapeAxes(shape, layout as string, L.rank, what);

@@ -10,10 +10,10 @@ const owners = new WeakMap<object, Tensor>();
 /** Every Tensor made by this module (a Proxy of one, or an object posing as one, is not). */
 const made = new WeakSet<object>();
 
-/** True for a real Tensor of this module. */
+/** True for a real Tensor of this module. @internal */
 export function isTensor(v: unknown): v is Tensor { return typeof v === "object" && v !== null && made.has(v); }
 
-/** The tensor whose `data` v is (undefined for any other view). */
+/** The tensor whose `data` v is (undefined for any other view). @internal */
 export function ownerOf(v: object): Tensor | undefined { return owners.get(v); }
 
 /**

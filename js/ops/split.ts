@@ -6,6 +6,7 @@
  * f64 mean → the part the kernel subtracts in f32. Data near zero (|mean|·invstd ≤ 1, when
  * invstd is given) is not centred at all: the kernels then skip the subtract and lose at most a
  * bit to cancellation. Otherwise the f32 rounding of the mean.
+ * @internal
  */
 export function splitHi(mean: number, invstd?: number): number {
   return invstd !== undefined && Math.abs(mean) * invstd <= 1 ? 0 : Math.fround(mean);

@@ -1,5 +1,6 @@
 // createPool(): picks the transport, makes this thread's runtime the threads build when memory
 // is shared, compiles the module the workers instantiate, and starts the pool.
+import { optionsObject, fmt, checkInteger, checkFinite } from "../core/errors";
 import threadsWasm from "../../build/simdnorm-threads.wasm";
 import plainWasm from "../../build/simdnorm.wasm";
 import { init, rt, isInitialized } from "../core/runtime";
@@ -41,12 +42,13 @@ async function defaultWorkers(): Promise<number> {
  * await pool.close();
  */
 export async function createPool(o: WorkerPoolOptions = {}): Promise<WorkerPool> {
-  o = o ?? {};
+  const r = optionsObject(o, "createPool options");
+  o = { workers: r.workers, transport: r.transport, timeout: r.timeout, minSplit: r.minSplit } as WorkerPoolOptions;
   const want = o.transport ?? "auto";
-  if (!["auto", "shared", "message"].includes(want)) throw new Error(`transport must be "auto", "shared" or "message", got ${String(want)}`);
-  if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 1)) throw new Error(`workers must be an integer ≥ 1, got ${o.workers}`);
-  if (o.timeout !== undefined && !(o.timeout > 0)) throw new Error(`timeout must be a positive number of milliseconds, got ${o.timeout}`);
-  if (o.minSplit !== undefined && !(o.minSplit >= 0)) throw new Error(`minSplit must be a number of values ≥ 0, got ${o.minSplit}`);
+  if (!(want === "auto" || want === "shared" || want === "message")) throw new Error(`transport must be "auto", "shared" or "message", got ${fmt(want)}`);
+  if (o.workers !== undefined) checkInteger("workers", o.workers, 1);
+  if (o.timeout !== undefined && !(checkFinite("timeout", o.timeout, 0) > 0)) throw new Error(`timeout must be a positive number of milliseconds, got ${o.timeout}`);
+  if (o.minSplit !== undefined) checkFinite("minSplit", o.minSplit, 0);
   if (!workersAvailable()) throw new Error("this environment has no workers: the pool needs Node worker_threads or Web Workers");
   let transport: TransportName = "message";
   if (want !== "message") {

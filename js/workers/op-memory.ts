@@ -6,7 +6,7 @@
 //   message  parts are cut out of the user's arrays when posted; the outputs are assembled from
 //            the workers' answers.
 import { Scope } from "../core/scope";
-import { Tensor, tensor, type TensorLike } from "../core/tensor";
+import { isTensor, tensor, type TensorLike } from "../core/tensor";
 import { geometry } from "../core/layout";
 import { tempBytes } from "../ops/dispatch";
 import type { Input, OutSpec, Part } from "./plan";
@@ -39,7 +39,7 @@ export class OpMemory {
   ref(i: number, off: number, len: number, transfer: Transferable[]): Ref {
     if (this.s) return { ptr: this.ptrs[i] + 4 * off, len };
     const a = this.inputs[i].arr;
-    const v = a instanceof Tensor ? a.data : a;
+    const v = isTensor(a) ? a.data : a;
     const sub = v.subarray(off, off + len);
     // Posting a view clones its whole buffer: post the caller's array only when it is all of its
     // buffer (cloned once), else a copy of just the part, moved rather than cloned again.

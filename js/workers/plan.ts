@@ -1,8 +1,10 @@
 // Planning: which values of which user array each worker gets. A whole tensor is split into row
 // ranges (one per worker) when it is large enough; synchronized ops give shard i to worker i mod
 // size. Nothing here allocates or talks to a worker.
-import { Tensor, type TensorLike } from "../core/tensor";
-import { resolveGeometry, sameSize } from "../core/args";
+import { isTensor, type TensorLike } from "../core/tensor";
+import { resolveGeometry, sameSize, wantsTensor } from "../core/args";
+import { fmt } from "../core/errors";
+import { typedKind, typedLength } from "../core/typed";
 import { geometry, fmtShape, type Geometry, type Layout } from "../core/layout";
 import type { TransportName } from "./protocol";
 
@@ -80,21 +82,21 @@ export function splitRows(g: Geometry, workers: number, min: number, x: TensorLi
 
 /** @internal Shards of a synchronized op, checked (same channels and layout): shard i on worker i mod size, empty shards on none. */
 export function shardPlan(shards: { x: TensorLike; shape?: number[]; out?: TensorLike; dy?: TensorLike }[], layout: Layout | undefined, backward: boolean, workers: number): Plan {
-  if (!Array.isArray(shards) || shards.length === 0) throw new Error(`shards must be a non-empty array of { x, shape }, got ${Array.isArray(shards) ? "an empty array" : typeof shards}`);
+  if (!Array.isArray(shards) || shards.length === 0) throw new Error(`shards must be a non-empty array of { x, shape }, got ${Array.isArray(shards) ? "an empty array" : fmt(shards)}`);
   const inputs: Input[] = [];
   const outs: OutSpec[] = [];
   const parts: Part[] = [];
   let C = -1, count = 0, used = 0;
   shards.forEach((sh, i) => {
     const name = `shards[${i}]`;
-    if (!sh || typeof sh !== "object") throw new Error(`${name} must be { x, shape }, got ${String(sh)}`);
+    if (!sh || typeof sh !== "object") throw new Error(`${name} must be { x, shape }, got ${fmt(sh)}`);
     const g = shardGeometry(sh.x, sh.shape, layout, `${name}.x`);
     if (C >= 0 && g.C !== C) throw new Error(`${name} has ${g.C} channels, shards[0] has ${C}`);
     if (parts.length && g.layout !== parts[0].layout) throw new Error(`${name} has layout ${g.layout}, shards[0] ${parts[0].layout}`);
     C = g.C;
     count += g.N * g.S;
     if (backward) {
-      if (!(sh.dy instanceof Float32Array || sh.dy instanceof Tensor)) throw new Error(`${name}.dy must be a Float32Array or a simdnorm Tensor of ${g.size} values`);
+      if (!(typedKind(sh.dy) === "Float32Array" || isTensor(sh.dy))) throw new Error(`${name}.dy must be a Float32Array or a simdnorm Tensor of ${g.size} values`);
       sameSize(`${name}.dy`, sh.dy, g);
     }
     sameSize(`${name}.out`, sh.out, g);
@@ -109,15 +111,15 @@ export function shardPlan(shards: { x: TensorLike; shape?: number[]; out?: Tenso
 
 /** An output like x: the user's `out`, else a new array (a Tensor when x is one). */
 function outSpec(name: string, g: Geometry, out: TensorLike | undefined, x: TensorLike): OutSpec {
-  return { name, len: g.size, shape: g.shape, layout: g.layout, asTensor: out === undefined && x instanceof Tensor, user: out };
+  return { name, len: g.size, shape: g.shape, layout: g.layout, asTensor: wantsTensor(x, out), user: out };
 }
 
 /** Geometry of a shard; N = 0 (an empty shard) is allowed here, unlike in single ops. */
 function shardGeometry(x: TensorLike, shape: number[] | undefined, layout: Layout | undefined, name: string): Geometry {
-  const sh = shape ?? (x instanceof Tensor ? x.shape : undefined);
-  if (sh && sh[0] === 0 && x instanceof Float32Array) {
+  const sh = shape ?? (isTensor(x) ? x.shape : undefined);
+  if (sh && sh[0] === 0 && typedKind(x) === "Float32Array") {
     const g = geometry([1, ...Array.from(sh).slice(1)], layout, name);
-    if (x.length !== 0) throw new Error(`${name} holds ${x.length} values, the shape ${fmtShape(sh)} needs 0`);
+    if (typedLength(x as Float32Array) !== 0) throw new Error(`${name} holds ${typedLength(x as Float32Array)} values, the shape ${fmtShape(sh)} needs 0`);
     return { ...g, shape: Array.from(sh), N: 0, size: 0 };
   }
   return resolveGeometry(x, { shape, layout }, name);

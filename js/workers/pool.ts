@@ -16,7 +16,8 @@ import { rt } from "../core/runtime";
 import type { TensorLike } from "../core/tensor";
 import { resolveGeometry, sameSize, type ShapeOptions } from "../core/args";
 import type { Layout } from "../core/layout";
-import { checkVec } from "../core/errors";
+import { optionsOf, trainOptions, backwardOptions } from "../ops/options";
+import { typedSet } from "../core/typed";
 import { partialStats, finishStats, type ChannelStats } from "../ops/stats";
 import {
   batchNormTrain, batchNormBackward,
@@ -170,11 +171,12 @@ export class WorkerPool {
    */
   batchNormTrain(x: TensorLike, o: BatchNormTrainOptions): Promise<BatchNormTrainResult> {
     return this.enqueue("batchNormTrain", async (op) => {
-      const g = resolveGeometry(x, o ?? {});
-      const plan = splitRows(g, this.size, this.minSplit.batchNormTrain, x, { out: o?.out, writes: true });
+      const opts = optionsOf(o, "train") as SyncTrainOptions & { out?: TensorLike };
+      const g = resolveGeometry(x, opts);
+      const plan = splitRows(g, this.size, this.minSplit.batchNormTrain, x, { out: opts.out, writes: true });
       if (!plan) return batchNormTrain(x, o);
-      sameSize("out", o.out, g);
-      const r = await this.runTrain(op, plan, o);
+      sameSize("out", opts.out, g);
+      const r = await this.runTrain(op, plan, opts);
       return { ...r.rest, y: r.outputs[0] };
     });
   }
@@ -186,12 +188,13 @@ export class WorkerPool {
    */
   batchNormBackward(x: TensorLike, dy: TensorLike, o: BatchNormBackwardOptions): Promise<BatchNormBackwardResult> {
     return this.enqueue("batchNormBackward", async (op) => {
-      const g = resolveGeometry(x, o ?? ({} as ShapeOptions));
-      const plan = o?.globalSums ? null : splitRows(g, this.size, this.minSplit.batchNormBackward, x, { dy, out: o?.out, writes: true });
+      const opts = optionsOf(o, "backward") as SyncBackwardOptions & { out?: TensorLike; globalSums?: unknown };
+      const g = resolveGeometry(x, opts as ShapeOptions);
+      const plan = opts.globalSums !== undefined ? null : splitRows(g, this.size, this.minSplit.batchNormBackward, x, { dy, out: opts.out, writes: true });
       if (!plan) return batchNormBackward(x, dy, o);
       sameSize("dy", dy, g);
-      sameSize("out", o.out, g);
-      const r = await this.runBackward(op, plan, o, o.count ?? plan.count);
+      sameSize("out", opts.out, g);
+      const r = await this.runBackward(op, plan, opts);
       return { dx: r.outputs[0], dgamma: r.dgamma, dbeta: r.dbeta };
     });
   }
@@ -210,7 +213,8 @@ export class WorkerPool {
    */
   syncBatchNormTrain(shards: Shard[], o: SyncTrainOptions): Promise<SyncTrainResult> {
     return this.enqueue("syncBatchNormTrain", async (op) => {
-      const r = await this.runTrain(op, shardPlan(shards, o?.layout, false, this.size), o ?? {});
+      const opts = optionsOf(o, "train") as SyncTrainOptions;
+      const r = await this.runTrain(op, shardPlan(shards, opts.layout, false, this.size), opts);
       return { ...r.rest, ys: r.outputs };
     });
   }
@@ -222,8 +226,9 @@ export class WorkerPool {
    */
   syncBatchNormBackward(shards: BackwardShard[], o: SyncBackwardOptions): Promise<SyncBackwardResult> {
     return this.enqueue("syncBatchNormBackward", async (op) => {
-      const plan = shardPlan(shards, o?.layout, true, this.size);
-      const r = await this.runBackward(op, plan, o ?? ({} as SyncBackwardOptions), o?.count ?? plan.count);
+      const opts = optionsOf(o, "backward") as SyncBackwardOptions;
+      const plan = shardPlan(shards, opts.layout, true, this.size);
+      const r = await this.runBackward(op, plan, opts);
       return { dxs: r.outputs, dgamma: r.dgamma, dbeta: r.dbeta };
     });
   }
@@ -235,35 +240,38 @@ export class WorkerPool {
     return this.withMemory({ ...plan, outs: [] }, (mem) => this.phase(op, mem, plan, "stats", false, () => ({})));
   }
 
+  /** o: the options as read once (optionsOf); checked here before any phase starts. */
   private runTrain(op: Op, plan: Plan, o: SyncTrainOptions) {
-    checkTrainOptions(o, plan.C);
-    const rm = o.runningMean, rv = o.runningVar;
+    const t = trainOptions(plan.C, o as unknown as Record<string, unknown>);
+    const rm = t.runningMean, rv = t.runningVar;
     return this.withMemory(plan, async (mem) => {
-      const global = o.globalStats ?? (await this.phase(op, mem, plan, "stats", true, () => ({})));
+      const global = t.globalStats ?? (await this.phase(op, mem, plan, "stats", true, () => ({})));
       if (!(global[0] > 1)) throw new Error(`training batch norm needs more than one value per channel: the batch holds ${global[0]}`);
       // The running statistics travel (as f64 copies) to one worker and come back updated.
       const holder = plan.parts.find((p) => p.slot >= 0)!.slot;
       const params: NormalizeParams = {
-        globalStats: global, gamma: o.gamma, beta: o.beta, eps: o.eps, momentum: o.momentum,
-        convention: o.convention, numBatchesTracked: o.numBatchesTracked,
+        globalStats: global, gamma: t.gamma, beta: t.beta, eps: t.eps, momentum: t.momentum,
+        convention: o.convention, numBatchesTracked: t.numBatchesTracked,
       };
       const running = rm ? { runningMean: Float64Array.from(rm), runningVar: Float64Array.from(rv!) } : {};
       const r = await this.phase(op, mem, plan, "normalize", false, (slot) => (slot === holder ? { ...params, ...running } : params));
       const outputs = mem.results();
-      if (rm && r.running) { rm.set(r.running[0]); rv!.set(r.running[1]); }
+      if (rm && r.running) { typedSet(rm, r.running[0]); typedSet(rv!, r.running[1]); }
       return {
         outputs,
-        rest: { saveMean: r.saveMean, saveInvstd: r.saveInvstd, var: r.var, count: global[0], numBatchesTracked: (o.numBatchesTracked ?? 0) + 1 },
+        rest: { saveMean: r.saveMean, saveInvstd: r.saveInvstd, var: r.var, count: global[0], numBatchesTracked: t.numBatchesTracked + 1 },
       };
     });
   }
 
-  private runBackward(op: Op, plan: Plan, o: SyncBackwardOptions, count: number) {
-    checkBackwardOptions(o, plan.C);
+  /** o: the options as read once (optionsOf); checked here before any phase starts. */
+  private runBackward(op: Op, plan: Plan, o: SyncBackwardOptions) {
+    const b = backwardOptions(plan.C, o as unknown as Record<string, unknown>, plan.count);
+    const count = b.count;
     return this.withMemory(plan, async (mem) => {
-      const base = { channels: plan.C, saveMean: Float64Array.from(o.saveMean) };
+      const base = { channels: plan.C, saveMean: Float64Array.from(b.saveMean) };
       const globalSums = await this.phase(op, mem, plan, "sums", true, () => base);
-      const r = await this.phase(op, mem, plan, "backward", false, () => ({ ...base, gamma: o.gamma, saveInvstd: o.saveInvstd, globalSums, count }));
+      const r = await this.phase(op, mem, plan, "backward", false, () => ({ ...base, gamma: b.gamma, saveInvstd: b.saveInvstd, globalSums, count }));
       return { outputs: mem.results(), ...r };
     });
   }
@@ -345,22 +353,3 @@ export class WorkerPool {
   }
 }
 
-// ---- option checks of the pool's ops (what the single-threaded functions check on the worker
-// would come too late: after the statistics phase, or on one part only) ----
-
-function checkTrainOptions(o: SyncTrainOptions, C: number): void {
-  if (o.gamma != null) checkVec("gamma", o.gamma, C);
-  if (o.beta != null) checkVec("beta", o.beta, C);
-  const rm = o.runningMean, rv = o.runningVar;
-  if ((rm === undefined) !== (rv === undefined)) throw new Error(`runningMean and runningVar go together: got only ${rm === undefined ? "runningVar" : "runningMean"}`);
-  if (rm !== undefined) { checkVec("runningMean", rm, C); checkVec("runningVar", rv, C); }
-  if (o.globalStats !== undefined && (!(o.globalStats instanceof Float64Array) || o.globalStats.length !== 3 * C)) {
-    throw new Error(`globalStats must be a Float64Array of ${C} triples (count, mean, M2)`);
-  }
-}
-
-function checkBackwardOptions(o: SyncBackwardOptions, C: number): void {
-  if (o.gamma != null) checkVec("gamma", o.gamma, C);
-  checkVec("saveMean", o.saveMean, C);
-  checkVec("saveInvstd", o.saveInvstd, C);
-}
