@@ -114,10 +114,9 @@ export const ACT_GELU_TANH: i32 = 5;
   return sp(1.0);
 }
 
-// Row loops: one loop per function. Forward: the last n % 4 values go through lane 0 of a splat
-// (a second inlined copy of the activation, kept: routing them through the vector loop as a
-// partial vector costs 8 % (silu, gelu) to 2× (relu) in the loop). Gradients: the partial vector
-// in the loop (their second copy would add ~2 KB, and the backward is not bound by this pass).
+// Row loops: one loop per function. relu/relu6: the last n % 4 values through lane 0 of a splat;
+// silu, gelu, gelu_tanh and every gradient: the partial vector in the loop (a second inlined copy
+// of the exp-based math would add ~0.5 KB each; the branch costs ~8 % in their loops, 2× in relu's).
 
 /** The first k (1…3) f32 at p in lanes 0…k−1, zeros above. */
 function load_part(p: usize, k: i32): v128 {
@@ -149,9 +148,20 @@ function store_part(p: usize, v: v128, k: i32): void {
 
 function relu_row(p: usize, q: usize, n: i32): void { act_loop(p, q, n, ACT_RELU); }
 function relu6_row(p: usize, q: usize, n: i32): void { act_loop(p, q, n, ACT_RELU6); }
-function silu_row(p: usize, q: usize, n: i32): void { act_loop(p, q, n, ACT_SILU); }
-function gelu_row(p: usize, q: usize, n: i32): void { act_loop(p, q, n, ACT_GELU); }
-function gelu_tanh_row(p: usize, q: usize, n: i32): void { act_loop(p, q, n, ACT_GELU_TANH); }
+// The exp-based activations take their tail as a partial vector in the loop (one inlined copy,
+// −2 KB of wasm, for ~8 % in the loop; relu/relu6 keep the scalar tail, where the branch would
+// double the loop's time).
+@inline function act_loop_part(p: usize, q: usize, n: i32, id: i32): void {
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2, k = n - i;
+    const r = act4(k >= 4 ? v128.load(p + o) : load_part(p + o, k), id);
+    if (k >= 4) v128.store(q + o, r); else store_part(q + o, r, k);
+  }
+}
+
+function silu_row(p: usize, q: usize, n: i32): void { act_loop_part(p, q, n, ACT_SILU); }
+function gelu_row(p: usize, q: usize, n: i32): void { act_loop_part(p, q, n, ACT_GELU); }
+function gelu_tanh_row(p: usize, q: usize, n: i32): void { act_loop_part(p, q, n, ACT_GELU_TANH); }
 
 /** q[i] = act(p[i]) for n values; q may alias p (in place, the row in L1). id 0: a copy. */
 export function act_row(p: usize, q: usize, n: i32, id: i32): void {

@@ -77,10 +77,7 @@ export function row_add_shifted(px: usize, pk: usize, bias: usize, ps: usize, C:
   sums_body(px, pk, bias, ps, C, shift, true, true);
 }
 
-/** As row_add_shifted with no shift: Σ s → ret0, Σ s² → ret1 (RMS norm). */
-export function row_add(px: usize, pk: usize, bias: usize, ps: usize, C: i32): void {
-  sums_body(px, pk, bias, ps, C, 0, false, true);
-}
+
 
 /** Σ (x − m) → ret0 and Σ (x − m)² → ret1 over C values (f64): layer norm's shifted sums. */
 export function row_dev(p: usize, C: i32, m: f32): void {

@@ -4,7 +4,7 @@
 // sum may alias x or skip; y may alias neither sum nor (when sum does not) the other input.
 // Tails: scalar remainder (assembly/rows.ts).
 import { ret0, ret1 } from "./common";
-import { row_add, row_add_shifted, row_norm, row_scale, ln_row_stats, next_shift, row_m, row_a, row_b } from "./rows";
+import { row_add_shifted, row_norm, row_scale, ln_row_stats, next_shift, row_m, row_a, row_b } from "./rows";
 import { act_row } from "./act";
 
 /**
@@ -18,7 +18,7 @@ export function skip_forward_f32_cl(R: i32, C: i32, x: usize, skip: usize, bias:
   for (let r = 0; r < R; r++) {
     const o = <usize>r * rs, ps = sum + o, py = y + o, ro = <usize>r << 2;
     if (rms) {
-      row_add(x + o, skip + o, bias, ps, C);
+      row_add_shifted(x + o, skip + o, bias, ps, C, 0); // shift 0: plain Σs² (one sub of 0, −1 KB of wasm)
       const inv = <f32>(1 / Math.sqrt(ret1 / <f64>C + eps));
       store<f32>(rstd + ro, inv);
       row_scale(ps, py, C, inv, gamma);

@@ -25,11 +25,14 @@ const spec = KERNEL_TABLE[name];
 if (!spec) { console.error(`unknown kernel ${name}: one of ${KERNEL_NAMES.join(", ")}`); process.exit(2); }
 if (files.length < 1) { console.error("usage: node bench/kernel-ab.mjs --kernel NAME --shape DIMS a.wasm [b.wasm …]"); process.exit(2); }
 const dimNames = spec.args.filter((a) => ARG_KINDS[a] === "dim");
-const dflt = { N: 8, C: 64, S: 3136, R: 25088, G: 32 };
+const bytesIn = spec.args.some((a) => ARG_KINDS[a] === "bytes");
+// Image kernels (px_*): R = S pixels of a 224×224 RGBA image by default.
+const dflt = bytesIn ? { R: 50176, S: 50176, C: 4 } : { N: 8, C: 64, S: 3136, R: 25088, G: 32 };
 const dimVals = opts.shape ? opts.shape.split(",").map(Number) : dimNames.map((d) => dflt[d]);
 if (dimVals.length !== dimNames.length) throw new Error(`${name} takes ${dimNames.join(",")}, got ${dimVals}`);
 const d = Object.fromEntries(dimNames.map((k, i) => [k, dimVals[i]]));
-const n = dimVals.reduce((a, b) => a * b) / (d.G ?? 1);
+// Values of the data tensors: bytes read for px kernels (R pixels of C bytes; they write ≤ 3·R f32).
+const n = bytesIn ? d.R * d.C : dimVals.reduce((a, b) => a * b) / (d.G ?? 1);
 const small = 4 * Math.max(d.C * (d.N ?? 1), (d.R ?? 0), (d.N ?? 1) * (d.S ?? 1), 16) + 64;
 
 const al = (b) => (b + 4095) & ~4095;
@@ -37,7 +40,7 @@ const layout = {}; let top = 1 << 20;
 const take = (key, bytes) => { layout[key] = top; top = al(top + bytes); };
 for (const a of spec.args) {
   const kind = ARG_KINDS[a];
-  if (kind === "in" || kind === "out") take(a, 4 * n + 64);
+  if (kind === "in" || kind === "out" || kind === "bytes") take(a, 4 * n + 64);
   else if (kind === "param" || kind === "param64" || kind === "acc") take(a, 2 * small);
   else if (kind === "scratch") take(a, 0);
 }
@@ -54,6 +57,7 @@ let seed = 1;
 for (const a of spec.args) {
   const kind = ARG_KINDS[a], p = layout[a];
   if (kind === "in") F.set(randomArray(n, seed++, { offset: a === "x" ? offset : 0 }), p >>> 2);
+  else if (kind === "bytes") new Uint8Array(memory.buffer, p, n).set(randomArray(n, seed++).map((v) => (v * 60 + 128) & 255));
   else if (kind === "param") F.fill(a === "m" || a === "hi" ? offset : a === "shift" || a.startsWith("c") || a === "b" || a === "beta" ? 0.2 : 1.1, p >>> 2, (p + small) >>> 2);
   else if (kind === "param64") F64.fill(a === "lo" ? 0 : 1.1, p >>> 3, (p + small) >>> 3);
 }
@@ -63,7 +67,7 @@ const call = (k) => {
   for (const a of spec.args) if (ARG_KINDS[a] === "acc") F64.fill(0, layout[a] >>> 3, (layout[a] + small) >>> 3);
   k[name](...args);
 };
-const read = () => (ARG_KINDS[outArg] === "out" ? new Float32Array(memory.buffer, layout[outArg], n) : new Float64Array(memory.buffer, layout[outArg], small >>> 3)).slice();
+const read = () => (ARG_KINDS[outArg] === "out" ? new Float32Array(memory.buffer, layout[outArg], bytesIn ? 3 * d.R : n) : new Float64Array(memory.buffer, layout[outArg], small >>> 3)).slice();
 const outs = mods.map((k) => { call(k); return read(); });
 const t = mods.map(() => []);
 for (let r = 0; r < reps; r++) {

@@ -10,6 +10,8 @@ export {
 } from "./ops/batchnorm";
 export { CONVENTIONS, type Convention, type ConventionInfo } from "./ops/conventions";
 export { ACTIVATIONS, type Activation } from "./ops/activation";
+export { fromPixels, PIXEL_PRESETS, isPixels, type FromPixelsOptions, type PixelPreset, type PixelPresetName, type Pixels, type PixelImage, type PixelShape, type ImageDataLike } from "./ops/pixels";
+export { pixelPartials } from "./ops/pixels-stats";
 export { memoryStats, wasmMemory } from "./core/memstats";
 export { NormLayer, BatchNorm, InstanceNorm, GroupNorm, LayerNorm, RMSNorm, type BatchNormOptions, type NormLayerOptions, type RMSNormOptions, type ForwardOptions, type BackwardOptions } from "./api/layers";
 export type { RmsWeights } from "./api/interop-rms";

@@ -308,3 +308,24 @@ export function compare(got, expected, atol, rtol) {
   }
   return worst ? { ...worst, count: bad } : null;
 }
+
+/**
+ * Image bytes → float64 tensor: y = (byte·scale − mean[c]) / std[c] for c < 3 of N images of
+ * H×W pixels with C bytes each (3 RGB, 4 RGBA), in "NCHW" (planar) or "NHWC".
+ */
+export function refFromPixels(bytes, N, H, W, C, layout, { mean, std, scale }) {
+  const S = H * W, y = new Float64Array(N * 3 * S);
+  for (let n = 0; n < N; n++) for (let p = 0; p < S; p++) for (let c = 0; c < 3; c++) {
+    const v = (bytes[(n * S + p) * C + c] * scale - mean[c]) / std[c];
+    y[layout === "NCHW" ? (n * 3 + c) * S + p : (n * S + p) * 3 + c] = v;
+  }
+  return y;
+}
+
+/** Exact per-channel statistics of byte images (BigInt sums): { count, mean, var } for c < 3. */
+export function refPixelStats(bytes, C) {
+  const n = bytes.length / C, s = [0n, 0n, 0n], q = [0n, 0n, 0n];
+  for (let i = 0; i < bytes.length; i += C) for (let c = 0; c < 3; c++) { const v = BigInt(bytes[i + c]); s[c] += v; q[c] += v * v; }
+  const N = BigInt(n);
+  return { count: n, mean: s.map((x) => Number(x) / n), var: s.map((x, c) => Number(N * q[c] - x * x) / n / n) };
+}

@@ -4,10 +4,12 @@
 // it. Adding a kernel: write it in assembly/<family>_<phase>.ts, export it from
 // assembly/index.ts, add one entry here (the test fails until all three agree).
 //
-// Naming rule: <family>_<phase>[_<subphase>]_f32[_cf|_cl]. Families: bn (batch norm, and every
-// op that runs on its per-channel kernels), ln (layer norm: per-statistic and per-channel
-// parameters), gn (group norm), rms (RMS norm rows), skip (residual-fused norms), act
-// (activation epilogues and their gradients). cf = channels-first (N, C, S), cl = channels-last (R rows of C).
+// Naming rule: <family>_<phase>[_<subphase>]_<f32|u8>[_cf|_cl] (the dtype of the data written,
+// u8 for integer sums of bytes). Families: bn (batch norm, and every op that runs on its
+// per-channel kernels), ln (layer norm: per-statistic and per-channel parameters), gn (group
+// norm), px (image bytes: RGB/RGBA pixels in, see js/ops/pixels.ts), rms (RMS norm rows), skip
+// (residual-fused norms), act (activation epilogues and their gradients). cf = channels-first
+// (N, C, S), cl = channels-last (R rows of C).
 // This module imports nothing at run time: the build also emits it alone for benches and tests.
 
 /** What an argument name means to generic callers (the warm-up, the A/B bench, the tests). */
@@ -16,13 +18,15 @@ export const ARG_KINDS = {
   N: "dim", C: "dim", S: "dim", R: "dim", G: "dim",
   // Data tensors read (x, dy) and written (y, dx): the tensor's size.
   x: "in", dy: "in", y: "out", dx: "out", skip: "in", dsum: "in", sum: "out",
+  // Interleaved image bytes read (R pixels of C bytes).
+  px: "bytes",
   // Small f32 arrays read: per channel, per statistic (layer norm) or per (n, group).
   m: "param", scale: "param", shift: "param", k: "param", c1: "param", c0: "param", a: "param",
   b: "param", gamma: "param", beta: "param", hi: "param", invstd: "param", bias: "param",
   // Small f64 arrays read.
   lo: "param64", inv: "param64",
   // Small arrays written: f64 accumulators (triples or pairs) and per-(n, c) f32 parameters.
-  acc: "acc", sacc: "acc", cacc: "acc", sums: "acc", pm: "acc", ps: "acc", pt: "acc", mean: "acc", rstd: "acc",
+  acc: "acc", sacc: "acc", cacc: "acc", sums: "acc", isums: "acc", pm: "acc", ps: "acc", pt: "acc", mean: "acc", rstd: "acc",
   // 16-byte aligned scratch of `scratch(d)` bytes.
   scratch: "scratch",
   // Scalars.
@@ -51,6 +55,7 @@ export const BLOCK = 4096;
 const cf = (V: number): Dims[] => [{ N: 1, C: 2, S: V / 2 }];
 const cl = (V: number): Dims[] => [{ R: V / 8, C: 8 }];
 const lnCf = (): Dims[] => [{ N: 1, C: 2, S: 20 }];
+const px = (V: number): Dims[] => [{ R: V / 4, S: V / 4, C: 4 }, { R: V / 4, S: V / 4, C: 3 }];
 const rows = (): Dims[] => [{ R: 3, C: 64 }, { R: 2, C: 7 }];
 /** Row backward scratch: the row of g, three f32 column partial sums, three f64 column planes. */
 const rowScratch = (d: Dims): number => 40 * d.C;
@@ -84,6 +89,9 @@ export const KERNEL_TABLE = {
   act_normalize_grad_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "scale", "shift", "dx", "act", "scratch"], warm: cf, scratch: () => 4096, doc: "dx = dy·act'((x − m)·scale + shift) per channel" },
   act_normalize_grad_f32_cl: { args: ["R", "C", "x", "dy", "m", "scale", "shift", "dx", "act", "scratch"], warm: cl, scratch: () => 4096, doc: "dx = dy·act'((x − m)·scale + shift) per channel" },
   gn_params_f32: { args: ["N", "C", "G", "hi", "lo", "inv", "gamma", "beta", "pm", "ps", "pt"], warm: () => [{ N: 1, C: 8, G: 2 }], doc: "per-(n, c) normalize parameters from per-(n, group) statistics" },
+  px_normalize_f32_cf: { args: ["R", "S", "C", "px", "scale", "shift", "y"], warm: px, doc: "planes of stride S: y[c·S + i] = px[i·C + c]·scale[c] + shift[c], c < 3" },
+  px_normalize_f32_cl: { args: ["R", "C", "px", "scale", "shift", "y"], warm: px, doc: "y[3i + c] = px[i·C + c]·scale[c] + shift[c], c < 3" },
+  px_stats_u8: { args: ["R", "C", "px", "isums"], warm: px, doc: "add exact u64 per-channel Σbyte and Σbyte² (c < 3) into isums" },
 } as const satisfies Record<string, KernelSpec>;
 
 export type KernelName = keyof typeof KERNEL_TABLE;
@@ -119,7 +127,7 @@ const warmValues = (V: number) => Math.max(256, Math.ceil(V / 64) * 64);
  */
 export function warmUp(k: Kernels, p: number, V: number, reps = 3): void {
   V = warmValues(V);
-  const area: Record<string, number> = { in: p + 8192, out: p + 8192, acc: p, param: p + 1024, param64: p + 1024, scratch: p + 2048 };
+  const area: Record<string, number> = { in: p + 8192, bytes: p + 8192, out: p + 8192, acc: p, param: p + 1024, param64: p + 1024, scratch: p + 2048 };
   for (let r = 0; r < reps; r++) {
     for (const name of KERNEL_NAMES) {
       const spec = KERNEL_TABLE[name] as KernelSpec;

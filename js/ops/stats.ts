@@ -6,6 +6,8 @@ import { checkInteger } from "../core/errors";
 import { optionsOf } from "./options";
 import { resolveGeometry, type ShapeOptions } from "../core/args";
 import type { TensorLike } from "../core/tensor";
+import { isPixels, type Pixels, type PixelShape } from "./pixels-input";
+import { pixelPartials } from "./pixels-stats";
 
 /** Per-channel result: biased variance (÷count) and unbiased (÷(count−1)). */
 export interface ChannelStats {
@@ -22,8 +24,9 @@ export interface ChannelStats {
  * Partial statistics of x: a Float64Array of C triples (count, mean, M2). This is the unit to
  * merge across chunks, shards, workers or machines (see mergePartials / StatsAccumulator).
  */
-export function partialStats(x: TensorLike, opts: ShapeOptions = {}): Float64Array {
-  return statsOf(x, opts, (F, a, C) => F.slice(a, a + 3 * C));
+export function partialStats(x: TensorLike | Pixels, opts: ShapeOptions | PixelShape = {}): Float64Array {
+  if (isPixels(x)) return pixelPartials(x, opts as PixelShape);
+  return statsOf(x, opts as ShapeOptions, (F, a, C) => F.slice(a, a + 3 * C));
 }
 
 /** Runs the statistics kernel over x; `read` gets the C triples at F[a…] before they are freed. */
@@ -61,10 +64,15 @@ function finishAt(p: Float64Array, a: number, C: number): ChannelStats {
 /**
  * Per-channel mean and biased variance of x over every axis but C, reading x once.
  * Stable far from zero (blockwise two-pass, Chan-merged in f64).
+ * Byte images (Uint8Array / Uint8ClampedArray / ImageData, or an array of them, with
+ * `{ width, height, channels }` as for fromPixels) give the 3 colour channels' statistics in
+ * byte units (0…255), from exact integer sums.
  * @example const { mean, var: v } = channelStats(x, { shape: [8, 3, 32, 32], layout: "NCHW" });
+ * @example const { mean } = channelStats(imageData); // mean[c] / 255 is fromPixels' mean
  */
-export function channelStats(x: TensorLike, opts: ShapeOptions = {}): ChannelStats {
-  return statsOf(x, opts, finishAt);
+export function channelStats(x: TensorLike | Pixels, opts: ShapeOptions | PixelShape = {}): ChannelStats {
+  if (isPixels(x)) return finishStats(pixelPartials(x, opts as PixelShape));
+  return statsOf(x, opts as ShapeOptions, finishAt);
 }
 
 export { mergePartials };
@@ -92,8 +100,13 @@ export class StatsAccumulator {
     return a;
   }
 
-  /** Add a chunk. Its channel count must match. */
-  update(x: TensorLike, opts: ShapeOptions = {}): this {
+  /** Add a chunk (a tensor, or byte images as for channelStats: 3 channels). Its channel count must match. */
+  update(x: TensorLike | Pixels, opts: ShapeOptions | PixelShape = {}): this {
+    if (isPixels(x)) {
+      if (this.channels !== 3) throw new Error(`byte images have 3 colour channels, the accumulator ${this.channels}`);
+      mergePartials(this.partials, pixelPartials(x, opts as PixelShape));
+      return this;
+    }
     const o = optionsOf(opts, "shape") as ShapeOptions;
     const g = resolveGeometry(x, o);
     if (g.C !== this.channels) throw new Error(`the chunk has ${g.C} channels, the accumulator ${this.channels}`);

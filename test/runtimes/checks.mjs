@@ -51,6 +51,16 @@ export async function runChecks(api, rawCases, opts = {}) {
     assert(Array.from(s.mean).join() === "4,5" && Array.from(s.var).join() === "5,5", `stats of the tensor: mean ${Array.from(s.mean)}, var ${Array.from(s.var)}`);
     t.free();
   });
+  await check(results, "smoke: fromPixels and byte statistics (RGBA, ImageNet preset, NCHW)", () => {
+    const px = Uint8Array.from({ length: 5 * 3 * 4 }, (_, i) => (i * 37) & 255);
+    const t = api.fromPixels(px, { width: 5, height: 3, preset: "imagenet" });
+    const want = (px[4 * 7 + 1] / 255 - 0.456) / 0.224, got = t.data[15 + 7];
+    assert(t.shape.join() === "1,3,3,5" && Math.abs(got - want) <= 1e-6, `shape ${t.shape}, green of pixel 7: ${got} vs ${want}`);
+    t.free();
+    const s = api.channelStats(px, { width: 5, height: 3 });
+    let r = 0; for (let i = 0; i < px.length; i += 4) r += px[i];
+    assert(s.count === 15 && s.mean[0] === r / 15, `byte statistics: count ${s.count}, red mean ${s.mean[0]} vs ${r / 15}`);
+  });
   await check(results, "smoke: a bad argument throws an Error naming it", () => {
     try {
       api.batchNormInfer(new Float32Array(12), { shape: [4, 3], layout: "NC", gamma: new Float32Array(4), beta: new Float32Array(3), runningMean: new Float32Array(3), runningVar: new Float32Array(3) });

@@ -5,8 +5,8 @@ import {
   batchNormTrain, batchNormInfer, batchNormBackward, batchNormBackwardEval, backwardPartials, CONVENTIONS,
   memoryStats, BatchNorm, GroupNorm, LayerNorm, InstanceNorm, exportWeights, importWeights, parameterCounts,
   Standardizer, preciseBatchNormStats, foldBatchNorm, instanceNorm, groupNorm, layerNorm, layerNormBackward,
-  createPool, WorkerPool, WorkerPoolError,
-  type Layout, type TensorLike, type ChannelStats, type BatchNormTrainResult, type WorkerPoolOptions, type FaultReason,
+  createPool, WorkerPool, WorkerPoolError, fromPixels, PIXEL_PRESETS,
+  type FromPixelsOptions, type Layout, type TensorLike, type ChannelStats, type BatchNormTrainResult, type WorkerPoolOptions, type FaultReason,
 } from "../../dist/index.js";
 
 export async function consumer(): Promise<number> {
@@ -32,6 +32,12 @@ export async function consumer(): Promise<number> {
   instanceNorm(x); groupNorm(x, { groups: 3 });
   const ln = layerNorm(x);
   layerNormBackward(x, x, { mean: ln.mean, invstd: ln.invstd });
+  const px: FromPixelsOptions & { out?: undefined } = { width: 2, height: 1, preset: "imagenet", layout: "NHWC" };
+  const img: Tensor = fromPixels({ data: new Uint8ClampedArray(8), width: 2, height: 1 }, px);
+  const into: Float32Array = fromPixels(new Uint8Array(8), { width: 2, height: 1, out: new Float32Array(6) });
+  img.free();
+  const byteStats: ChannelStats = channelStats(new Uint8Array(6), { width: 2, height: 1, channels: 3 });
+  acc.update([new Uint8Array(8)], { width: 1, height: 2 });
   const o: WorkerPoolOptions = { workers: 2, transport: "auto", minSplit: 1 << 20 };
   const pool: WorkerPool = await createPool(o);
   const split: number = pool.minSplit.partialStats + pool.minSplit.batchNormTrain + pool.minSplit.batchNormBackward;
@@ -39,5 +45,5 @@ export async function consumer(): Promise<number> {
   const why: FaultReason | undefined = new WorkerPoolError("m", 0, "op", "phase", "failed").reason;
   await pool.close();
   return s.mean[0] + merged[0] + b.dgamma[0] + (y instanceof Tensor ? 1 : 0) + LAYOUTS.NC.rank + CONVENTIONS.pytorch.eps
-    + memoryStats().allocatedBytes + finishStats(acc.partials).count + split + states.length + (why ? 1 : 0);
+    + img.length + into.length + byteStats.count + PIXEL_PRESETS.clip.scale + memoryStats().allocatedBytes + finishStats(acc.partials).count + split + states.length + (why ? 1 : 0);
 }
