@@ -1,6 +1,18 @@
-// Layer norm backward (see ln_normalize.ts for the layout of statistics and channels, and the
-// parameter contract). Pass 1 reduces per statistic and per channel; pass 2 writes dx.
+// Layer norm backward. Rows (channels-last and (N, C)): one row at a time, see
+// assembly/rows_backward.ts. Channels-first (see ln_normalize.ts for the layout of statistics
+// and channels, and the parameter contract): pass 1 reduces per statistic and per channel, pass 2
+// writes dx.
 import { BLOCK, hsum, ret0, ret1 } from "./common";
+import { rows_backward } from "./rows_backward";
+
+/**
+ * Rows (R rows of C): dx = γg·a + x̂·c1 + c0 per row, g = dy·act'(x̂·γ + β); per column Σg
+ * (dbeta), Σg·x̂ (dgamma) WRITTEN to cacc (planes 0 and 1 of three planes of C f32). m, a, b: R f32
+ * (a = invstd, b = −residue·invstd); gamma, beta: C f32. scratch: 40·C bytes.
+ */
+export function ln_backward_rows_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, a: usize, b: usize, gamma: usize, beta: usize, dx: usize, cacc: usize, scratch: usize, act: i32): void {
+  rows_backward(R, C, x, dy, 0, m, a, b, gamma, beta, dx, cacc, scratch, false, false, act);
+}
 
 const FLUSH_ROWS: i32 = 64;
 
@@ -11,104 +23,6 @@ function flush_pairs(src: usize, len: i32, dst: usize, slot: usize): void {
     store<f64>(d, load<f64>(d) + <f64>load<f32>(src + (<usize>j << 2)));
   }
   memory.fill(src, 0, <usize>len << 2);
-}
-
-/**
- * One channels-last row (C ≤ any): Σ gamma·dy, Σ gamma·dy·(x − m) → ret0, ret1 (f64, in chunks of
- * ≤ BLOCK values), and the row's dy, dy·x̂ added into the f32 column sums colB, colG.
- */
-function reduce_row_cl(px: usize, pd: usize, ms: f32, as: f32, bs: f32, gamma: usize, colB: usize, colG: usize, C: i32): void {
-  const mv = f32x4.splat(ms), av = f32x4.splat(as), bv = f32x4.splat(bs);
-  let sa: f64 = 0, sb: f64 = 0;
-  for (let j0 = 0; j0 < C; j0 += BLOCK) {
-    const end = min(C, j0 + BLOCK), end4 = j0 + ((end - j0) & ~3);
-    let va = f32x4.splat(0), vb = f32x4.splat(0);
-    let j = j0;
-    for (; j < end4; j += 4) {
-      const o = <usize>j << 2;
-      const d = v128.load(pd + o);
-      const xm = f32x4.sub(v128.load(px + o), mv);
-      const gd = f32x4.mul(d, v128.load(gamma + o));
-      va = f32x4.add(va, gd);
-      vb = f32x4.add(vb, f32x4.mul(gd, xm));
-      v128.store(colB + o, f32x4.add(v128.load(colB + o), d));
-      v128.store(colG + o, f32x4.add(v128.load(colG + o), f32x4.mul(d, f32x4.add(f32x4.mul(xm, av), bv))));
-    }
-    let ta = hsum(va), tb = hsum(vb);
-    for (; j < end; j++) {
-      const o = <usize>j << 2;
-      const d = load<f32>(pd + o);
-      const xm = load<f32>(px + o) - ms;
-      const gd = d * load<f32>(gamma + o);
-      ta += <f64>gd; tb += <f64>(gd * xm);
-      store<f32>(colB + o, load<f32>(colB + o) + d);
-      store<f32>(colG + o, load<f32>(colG + o) + d * (xm * as + bs));
-    }
-    sa += ta; sb += tb;
-  }
-  ret0 = sa; ret1 = sb;
-}
-
-/**
- * Channels-last backward, pass 1. Per row r (statistic), WRITTEN to sacc (R f64 pairs):
- *   (Σ_c gamma[c]·dy, Σ_c gamma[c]·dy·(x − m[r])).
- * Per column c (channel), ADDED to cacc (C f64 pairs): (Σ_r dy, Σ_r dy·x̂), x̂ = (x − m)·a + b.
- * scratch: 2·C f32 (16-byte aligned) column partial sums, flushed every FLUSH_ROWS rows.
- * Rows of ≤ BLOCK values go two at a time (shared gamma and column-sum traffic).
- */
-export function ln_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, a: usize, b: usize, gamma: usize, sacc: usize, cacc: usize, scratch: usize): void {
-  const colB = scratch, colG = scratch + (<usize>C << 2);
-  const C4 = C & ~3, rs = <usize>C << 2;
-  memory.fill(scratch, 0, <usize>C << 3);
-  let r = 0, since = 0;
-  if (C <= BLOCK) {
-    for (; r + 2 <= R; r += 2) {
-      const ro = <usize>r << 2;
-      const m0 = load<f32>(m + ro), a0 = load<f32>(a + ro), b0 = load<f32>(b + ro);
-      const m1 = load<f32>(m + ro, 4), a1 = load<f32>(a + ro, 4), b1 = load<f32>(b + ro, 4);
-      const mv0 = f32x4.splat(m0), av0 = f32x4.splat(a0), bv0 = f32x4.splat(b0);
-      const mv1 = f32x4.splat(m1), av1 = f32x4.splat(a1), bv1 = f32x4.splat(b1);
-      const x0 = x + <usize>r * rs, d0p = dy + <usize>r * rs, x1 = x0 + rs, d1p = d0p + rs;
-      let va0 = f32x4.splat(0), vb0 = f32x4.splat(0), va1 = f32x4.splat(0), vb1 = f32x4.splat(0);
-      let j = 0;
-      for (; j < C4; j += 4) {
-        const o = <usize>j << 2;
-        const gv = v128.load(gamma + o);
-        const d0 = v128.load(d0p + o), d1 = v128.load(d1p + o);
-        const xm0 = f32x4.sub(v128.load(x0 + o), mv0), xm1 = f32x4.sub(v128.load(x1 + o), mv1);
-        const gd0 = f32x4.mul(d0, gv), gd1 = f32x4.mul(d1, gv);
-        va0 = f32x4.add(va0, gd0); vb0 = f32x4.add(vb0, f32x4.mul(gd0, xm0));
-        va1 = f32x4.add(va1, gd1); vb1 = f32x4.add(vb1, f32x4.mul(gd1, xm1));
-        v128.store(colB + o, f32x4.add(v128.load(colB + o), f32x4.add(d0, d1)));
-        const h0 = f32x4.mul(d0, f32x4.add(f32x4.mul(xm0, av0), bv0));
-        const h1 = f32x4.mul(d1, f32x4.add(f32x4.mul(xm1, av1), bv1));
-        v128.store(colG + o, f32x4.add(v128.load(colG + o), f32x4.add(h0, h1)));
-      }
-      let ta0 = hsum(va0), tb0 = hsum(vb0), ta1 = hsum(va1), tb1 = hsum(vb1);
-      for (; j < C; j++) {
-        const o = <usize>j << 2;
-        const gs = load<f32>(gamma + o);
-        const d0 = load<f32>(d0p + o), d1 = load<f32>(d1p + o);
-        const xm0 = load<f32>(x0 + o) - m0, xm1 = load<f32>(x1 + o) - m1;
-        ta0 += <f64>(d0 * gs); tb0 += <f64>(d0 * gs * xm0);
-        ta1 += <f64>(d1 * gs); tb1 += <f64>(d1 * gs * xm1);
-        store<f32>(colB + o, load<f32>(colB + o) + (d0 + d1));
-        store<f32>(colG + o, load<f32>(colG + o) + (d0 * (xm0 * a0 + b0) + d1 * (xm1 * a1 + b1)));
-      }
-      const q = sacc + (<usize>r << 4);
-      store<f64>(q, ta0); store<f64>(q, tb0, 8); store<f64>(q, ta1, 16); store<f64>(q, tb1, 24);
-      since += 2;
-      if (since >= FLUSH_ROWS) { flush_pairs(colB, C, cacc, 0); flush_pairs(colG, C, cacc, 1); since = 0; }
-    }
-  }
-  for (; r < R; r++) {
-    const ro = <usize>r << 2;
-    reduce_row_cl(x + <usize>r * rs, dy + <usize>r * rs, load<f32>(m + ro), load<f32>(a + ro), load<f32>(b + ro), gamma, colB, colG, C);
-    store<f64>(sacc + (<usize>r << 4), ret0);
-    store<f64>(sacc + (<usize>r << 4), ret1, 8);
-    if (++since >= FLUSH_ROWS) { flush_pairs(colB, C, cacc, 0); flush_pairs(colG, C, cacc, 1); since = 0; }
-  }
-  if (since > 0) { flush_pairs(colB, C, cacc, 0); flush_pairs(colG, C, cacc, 1); }
 }
 
 /**
@@ -210,31 +124,6 @@ export function ln_backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: 
         since++;
       }
       if (since > 0) { flush_pairs(colA, len, ps, 0); flush_pairs(colB, len, ps, 1); }
-    }
-  }
-}
-
-/**
- * Channels-last backward, pass 2: dx = dy·(k[r]·gamma[c]) + (x − m[r])·c1[r] + c0[r].
- * m, k, c1, c0: R f32; gamma: C f32.
- */
-export function ln_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, gamma: usize, dx: usize): void {
-  const C4 = C & ~3;
-  for (let r = 0; r < R; r++) {
-    const ro = <usize>r << 2;
-    const ms = load<f32>(m + ro), ks = load<f32>(k + ro), as = load<f32>(c1 + ro), bs = load<f32>(c0 + ro);
-    const mv = f32x4.splat(ms), kv = f32x4.splat(ks), av = f32x4.splat(as), bv = f32x4.splat(bs);
-    const base = <usize>r * <usize>C << 2;
-    const px = x + base, pd = dy + base, po = dx + base;
-    let j = 0;
-    for (; j < C4; j += 4) {
-      const o = <usize>j << 2;
-      const gk = f32x4.mul(v128.load(gamma + o), kv);
-      v128.store(po + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), gk), f32x4.mul(f32x4.sub(v128.load(px + o), mv), av)), bv));
-    }
-    for (; j < C; j++) {
-      const o = <usize>j << 2;
-      store<f32>(po + o, load<f32>(pd + o) * (load<f32>(gamma + o) * ks) + (load<f32>(px + o) - ms) * as + bs);
     }
   }
 }

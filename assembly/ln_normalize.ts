@@ -1,12 +1,10 @@
-// Layer norm: statistics per (n, position) over the channel axis, affine per channel.
+// Layer norm over a strided channel axis (channels-first: ConvNeXt's LayerNorm, and RMS norm
+// and the skip norms in channels-first layouts). Rows (channels-last, (N, C)) have their own
+// kernels: ln_forward.ts, rms_forward.ts, skip_forward.ts.
 //
-// Statistics come from the existing Welford kernels (channels-last: bn_stats_f32_cf on (1, R, C),
-// one row of C per statistic; channels-first: bn_stats_f32_cl on each sample's (C, S) block, one
-// column per statistic). What is new here is that normalize and backward combine PER-STATISTIC
-// parameters with PER-CHANNEL gamma/beta, which are on different axes of the same block:
-//
-//   channels-last  (R, C):    statistic = row r (splat),   channel = column c (vector)
-//   channels-first (N, C, S): statistic = column (n, s) (vector), channel = row c (splat)
+// Statistics come from the Welford kernels (bn_stats_f32_cl on each sample's (C, S) block, one
+// column per statistic). Normalize and backward combine PER-STATISTIC parameters (a vector over
+// positions) with PER-CHANNEL gamma/beta (a splat per channel row of the block).
 //
 // Contract, all kernels: pointers are byte offsets of f32 (params) or f64 (accumulators) data,
 // rows need no alignment (unaligned v128 loads), scratch must be 16-byte aligned. Per-statistic
@@ -17,58 +15,6 @@
 // Tail strategy: the vector axis (C in cl, S in cf) runs 4-wide, the last (len % 4) values of
 // each row run scalar ("scalar remainder"). f32 partial sums are flushed into f64 every BLOCK
 // values per accumulator (rows longer than BLOCK are chunked; column sums every FLUSH_ROWS rows).
-
-/**
- * Channels-last (R rows of C): y = ((x − m[r])·a[r] + b[r])·gamma[c] + beta[c].
- * m, a, b: R f32 (a = invstd, b = −residue·invstd); gamma, beta: C f32.
- * Two rows at a time share the gamma/beta loads; an odd last row runs alone.
- */
-export function ln_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, a: usize, b: usize, gamma: usize, beta: usize, y: usize): void {
-  const C4 = C & ~3;
-  const rs = <usize>C << 2;
-  let r = 0;
-  for (; r + 2 <= R; r += 2) {
-    const ro = <usize>r << 2;
-    const m0 = load<f32>(m + ro), a0 = load<f32>(a + ro), b0 = load<f32>(b + ro);
-    const m1 = load<f32>(m + ro, 4), a1 = load<f32>(a + ro, 4), b1 = load<f32>(b + ro, 4);
-    const mv0 = f32x4.splat(m0), av0 = f32x4.splat(a0), bv0 = f32x4.splat(b0);
-    const mv1 = f32x4.splat(m1), av1 = f32x4.splat(a1), bv1 = f32x4.splat(b1);
-    const base = <usize>r * rs;
-    const px = x + base, py = y + base;
-    let j = 0;
-    for (; j < C4; j += 4) {
-      const o = <usize>j << 2;
-      const gv = v128.load(gamma + o), hv = v128.load(beta + o);
-      const t0 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv0), av0), bv0);
-      const t1 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + rs + o), mv1), av1), bv1);
-      v128.store(py + o, f32x4.add(f32x4.mul(t0, gv), hv));
-      v128.store(py + rs + o, f32x4.add(f32x4.mul(t1, gv), hv));
-    }
-    for (; j < C; j++) {
-      const o = <usize>j << 2;
-      const gs = load<f32>(gamma + o), hs = load<f32>(beta + o);
-      const t0 = (load<f32>(px + o) - m0) * a0 + b0, t1 = (load<f32>(px + rs + o) - m1) * a1 + b1;
-      store<f32>(py + o, t0 * gs + hs);
-      store<f32>(py + rs + o, t1 * gs + hs);
-    }
-  }
-  if (r < R) {
-    const ro = <usize>r << 2;
-    const m0 = load<f32>(m + ro), a0 = load<f32>(a + ro), b0 = load<f32>(b + ro);
-    const mv0 = f32x4.splat(m0), av0 = f32x4.splat(a0), bv0 = f32x4.splat(b0);
-    const px = x + <usize>r * rs, py = y + <usize>r * rs;
-    let j = 0;
-    for (; j < C4; j += 4) {
-      const o = <usize>j << 2;
-      const t0 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv0), av0), bv0);
-      v128.store(py + o, f32x4.add(f32x4.mul(t0, v128.load(gamma + o)), v128.load(beta + o)));
-    }
-    for (; j < C; j++) {
-      const o = <usize>j << 2;
-      store<f32>(py + o, ((load<f32>(px + o) - m0) * a0 + b0) * load<f32>(gamma + o) + load<f32>(beta + o));
-    }
-  }
-}
 
 /**
  * Channels-first (N, C, S): y = ((x − m[n,s])·a[n,s] + b[n,s])·gamma[c] + beta[c].

@@ -9,10 +9,12 @@ export {
   type BatchNormBackwardOptions, type BatchNormBackwardResult, type BatchNormBackwardEvalOptions,
 } from "./ops/batchnorm";
 export { CONVENTIONS, type Convention, type ConventionInfo } from "./ops/conventions";
+export { ACTIVATIONS, type Activation } from "./ops/activation";
 export { fromPixels, PIXEL_PRESETS, isPixels, type FromPixelsOptions, type PixelPreset, type PixelPresetName, type Pixels, type PixelImage, type PixelShape, type ImageDataLike } from "./ops/pixels";
 export { pixelPartials } from "./ops/pixels-stats";
 export { memoryStats, wasmMemory } from "./core/memstats";
-export { NormLayer, BatchNorm, InstanceNorm, GroupNorm, LayerNorm, type BatchNormOptions, type NormLayerOptions, type ForwardOptions, type BackwardOptions } from "./api/layers";
+export { NormLayer, BatchNorm, InstanceNorm, GroupNorm, LayerNorm, RMSNorm, type BatchNormOptions, type NormLayerOptions, type RMSNormOptions, type ForwardOptions, type BackwardOptions } from "./api/layers";
+export type { RmsWeights } from "./api/interop-rms";
 export { exportWeights, importWeights, parameterCounts, type WeightFormat, type KerasWeights, type TorchStateDict, type CaffeWeights, type OnnxWeights, type ParameterCounts, type ImportOptions } from "./api/interop";
 export { Standardizer, preciseBatchNormStats, applyStats, type StandardizerOptions, type StandardizerJSON, type Batch } from "./api/standardize";
 export { foldBatchNorm, type WeightLayout, type FoldOptions } from "./api/fold";

@@ -36,7 +36,7 @@ export const GOLDEN_OPS = {
     const running = { runningMean: I.running_mean ? f32(I.running_mean).slice() : undefined, runningVar: I.running_var ? f32(I.running_var).slice() : undefined };
     const common = {
       layout: c.layout, gamma: p.affine === false ? undefined : I.gamma, beta: p.affine === false ? undefined : I.beta,
-      eps: p.eps, momentum: p.momentum, convention: p.convention, numBatchesTracked: p.num_batches_tracked,
+      eps: p.eps, momentum: p.momentum, convention: p.convention, numBatchesTracked: p.num_batches_tracked, activation: p.activation,
     };
     let out;
     if (p.shards) {
@@ -66,7 +66,7 @@ export const GOLDEN_OPS = {
     const r = api.batchNormTrain(I.x, { ...common, shape: c.shape, ...running });
     out = { y: r.y, running_mean: running.runningMean, running_var: running.runningVar, save_mean: r.saveMean, save_invstd: r.saveInvstd };
     if (I.dy) {
-      const b = api.batchNormBackward(I.x, I.dy, { shape: c.shape, layout: c.layout, gamma: common.gamma, saveMean: r.saveMean, saveInvstd: r.saveInvstd });
+      const b = api.batchNormBackward(I.x, I.dy, { shape: c.shape, layout: c.layout, gamma: common.gamma, beta: common.beta, activation: p.activation, saveMean: r.saveMean, saveInvstd: r.saveInvstd });
       Object.assign(out, { dx: b.dx, dgamma: b.dgamma, dbeta: b.dbeta });
     }
     return out;
@@ -74,7 +74,7 @@ export const GOLDEN_OPS = {
 
   batch_norm_infer(api, c) {
     const I = c.inputs;
-    return { y: api.batchNormInfer(I.x, { shape: c.shape, layout: c.layout, gamma: I.gamma, beta: I.beta, runningMean: I.running_mean, runningVar: I.running_var, eps: c.params.eps }) };
+    return { y: api.batchNormInfer(I.x, { shape: c.shape, layout: c.layout, gamma: I.gamma, beta: I.beta, runningMean: I.running_mean, runningVar: I.running_var, eps: c.params.eps, activation: c.params.activation }) };
   },
 
   batch_norm_backward(api, c) {
@@ -94,15 +94,38 @@ export const GOLDEN_OPS = {
   instance_norm: (api, c) => familyCase(api, c, api.instanceNorm, api.instanceNormBackward),
   group_norm: (api, c) => familyCase(api, c, api.groupNorm, api.groupNormBackward),
   layer_norm: (api, c) => familyCase(api, c, api.layerNorm, api.layerNormBackward),
+
+  rms_norm(api, c) {
+    const I = c.inputs, p = c.params;
+    const o = { shape: c.shape, layout: c.layout, gamma: I.gamma, unitOffset: p.unit_offset, activation: p.activation };
+    const r = api.rmsNorm(I.x, { ...o, eps: p.eps });
+    if (!I.dy) return { y: r.y };
+    const b = api.rmsNormBackward(I.x, I.dy, { ...o, invRms: r.invRms });
+    return { y: r.y, dx: b.dx, dgamma: b.dgamma };
+  },
+
+  skip_layer_norm: (api, c) => skipCase(api, c, false),
+  skip_rms_norm: (api, c) => skipCase(api, c, true),
 };
 
 /** Instance / group / layer norm: forward, then (when dy is given) backward from its statistics. */
 function familyCase(api, c, forward, backward) {
-  const I = c.inputs, geo = { shape: c.shape, layout: c.layout, groups: c.params.groups };
+  const I = c.inputs, geo = { shape: c.shape, layout: c.layout, groups: c.params.groups, activation: c.params.activation };
   const r = forward(I.x, { ...geo, gamma: I.gamma, beta: I.beta, eps: c.params.eps });
   if (!I.dy) return { y: r.y };
-  const b = backward(I.x, I.dy, { ...geo, gamma: I.gamma, mean: r.mean, invstd: r.invstd });
+  const b = backward(I.x, I.dy, { ...geo, gamma: I.gamma, beta: I.beta, mean: r.mean, invstd: r.invstd });
   return { y: r.y, dx: b.dx, dgamma: b.dgamma, dbeta: b.dbeta };
+}
+
+/** Skip layer / RMS norm: forward (sum and y), then the backward from sum, dy and dsum. */
+function skipCase(api, c, rms) {
+  const I = c.inputs, p = c.params;
+  const o = { shape: c.shape, layout: c.layout, gamma: I.gamma, beta: I.beta, bias: I.bias, unitOffset: p.unit_offset, activation: p.activation };
+  const r = (rms ? api.skipRmsNorm : api.skipLayerNorm)(I.x, I.skip, { ...o, eps: p.eps });
+  if (!I.dy) return { y: r.y, sum: r.sum };
+  const stats = rms ? { invRms: r.invRms } : { mean: r.mean, invstd: r.invstd };
+  const b = (rms ? api.skipRmsNormBackward : api.skipLayerNormBackward)(r.sum, I.dy, { ...o, ...stats, dsum: I.dsum });
+  return { y: r.y, sum: r.sum, dx: b.dx, dgamma: b.dgamma, dbeta: b.dbeta, dbias: b.dbias };
 }
 
 function geoChannels(c) {

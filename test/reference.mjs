@@ -152,6 +152,120 @@ export const refGroupNorm = (x, dy, shape, layout, p) =>
 export const refLayerNorm = (x, dy, shape, layout, p) =>
   familyOp(x, dy, shape, layout, p, (q, g) => q.n * g.S + q.s, (g) => g.N * g.S);
 
+/** RMS norm: statistics per (n, spatial position), no centring, scale gamma (1 + gamma with unitOffset). */
+export function refRmsNorm(x, dy, shape, layout, p) {
+  const g = geometry(shape, layout), K = g.N * g.S;
+  const key = (i) => { const q = coords(i, g); return q.n * g.S + q.s; };
+  const ms = new Float64Array(K);
+  for (let i = 0; i < x.length; i++) ms[key(i)] += x[i] * x[i] / g.C;
+  const invRms = ms.map((v) => 1 / Math.sqrt(v + p.eps));
+  const sc = (c) => (p.gamma ? (p.unitOffset ? 1 + p.gamma[c] : p.gamma[c]) : 1);
+  const pre = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) pre[i] = x[i] * invRms[key(i)] * sc(coords(i, g).c);
+  const out = { y: pre.map((v) => act(p.activation, v)), invRms };
+  if (!dy) return out;
+  const gy = Float64Array.from(dy, (d, i) => d * dact(p.activation, pre[i]));
+  const sgx = new Float64Array(K), dgamma = new Float64Array(g.C);
+  for (let i = 0; i < x.length; i++) {
+    const k = key(i), c = coords(i, g).c, xh = x[i] * invRms[k];
+    sgx[k] += gy[i] * sc(c) * xh; dgamma[c] += gy[i] * xh;
+  }
+  const dx = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const k = key(i), c = coords(i, g).c, xh = x[i] * invRms[k];
+    dx[i] = invRms[k] * (gy[i] * sc(c) - xh * sgx[k] / g.C);
+  }
+  return Object.assign(out, { dx, dgamma });
+}
+
+/**
+ * An op of the family with an activation epilogue: y = act(norm(x)); the backward through it
+ * (g = dy·act'(pre), then the op's backward with g). ref: refLayerNorm, refGroupNorm, …
+ */
+export function refWithAct(ref, x, dy, shape, layout, p) {
+  const f = ref(x, null, shape, layout, p);
+  const out = { ...f, y: f.y.map((v) => act(p.activation, v)) };
+  if (dy) Object.assign(out, ref(x, Float64Array.from(dy, (d, i) => d * dact(p.activation, f.y[i])), shape, layout, p));
+  out.y = f.y.map((v) => act(p.activation, v));
+  return out;
+}
+
+/** Skip norms: sum = x + skip + bias; y = act(norm(sum)); dx = norm'·dy + dsum, dbias = Σ dx. */
+export function refSkipNorm(x, skip, dy, shape, layout, p) {
+  const g = geometry(shape, layout);
+  const sum = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) sum[i] = Math.fround(Math.fround(x[i] + skip[i]) + (p.bias ? p.bias[coords(i, g).c] : 0));
+  const r = p.rms ? refRmsNorm(sum, dy, shape, layout, p) : refWithAct(refLayerNorm, sum, dy, shape, layout, p);
+  const out = { ...r, sum };
+  if (dy) {
+    out.dx = r.dx.map((v, i) => v + (p.dsum ? p.dsum[i] : 0));
+    out.dbias = new Float64Array(g.C);
+    for (let i = 0; i < x.length; i++) out.dbias[coords(i, g).c] += out.dx[i];
+  }
+  return out;
+}
+
+/** erf in float64 (series below 2.5, continued fraction for erfc above): |error| < 1e-14. */
+export function erf(x) {
+  if (Number.isNaN(x)) return NaN;
+  const a = Math.abs(x);
+  let r;
+  if (a < 2.5) {
+    // erf(a) = 2/√π·e^(−a²)·Σ 2ⁿ a^(2n+1) / (1·3·…·(2n+1)): every term positive.
+    let term = a, sum = a;
+    for (let n = 1; n < 200 && term > 1e-17 * sum; n++) { term *= 2 * a * a / (2 * n + 1); sum += term; }
+    r = 2 / Math.sqrt(Math.PI) * Math.exp(-a * a) * sum;
+  } else r = 1 - erfcLarge(a);
+  return x < 0 ? -r : r;
+}
+
+/** erfc(a) for a ≥ 2.5 by its continued fraction (evaluated backwards, 80 terms). */
+function erfcLarge(a) {
+  let f = a;
+  for (let k = 80; k >= 1; k--) f = a + (k / 2) / f;
+  return Math.exp(-a * a) / Math.sqrt(Math.PI) / f;
+}
+
+/** Φ(v), the standard normal CDF, with relative precision for negative v. */
+function Phi(v) {
+  const z = Math.abs(v) / Math.SQRT2;
+  const tail = 0.5 * (z < 2.5 ? 1 - erf(z) : erfcLarge(z));
+  return v >= 0 ? 1 - tail : tail;
+}
+
+const sigmoid = (v) => 1 / (1 + Math.exp(-v));
+const GT = Math.sqrt(2 / Math.PI);
+
+/** The activations in float64 (name undefined: identity), with the limits the kernels keep. */
+export function act(name, v) {
+  if (Number.isNaN(v) || !name) return v;
+  switch (name) {
+    case "relu": return Math.max(v, 0);
+    case "relu6": return Math.min(Math.max(v, 0), 6);
+    case "silu": return v === -Infinity ? 0 : v * sigmoid(v);
+    case "gelu": return v === -Infinity ? 0 : v * Phi(v);
+    case "gelu_tanh": return v === -Infinity ? 0 : v === Infinity ? v : 0.5 * v * (1 + Math.tanh(GT * (v + 0.044715 * v * v * v)));
+  }
+  throw new Error(name);
+}
+
+/** d act / dv in float64 (relu: 1 where v > 0; relu6: 1 where 0 < v < 6). */
+export function dact(name, v) {
+  if (!name) return 1;
+  switch (name) {
+    case "relu": return v > 0 ? 1 : 0;
+    case "relu6": return v > 0 && v < 6 ? 1 : 0;
+    case "silu": { const s = sigmoid(v); return Math.abs(v) > 100 ? (v > 0 ? 1 : 0) : s * (1 + v * (1 - s)); }
+    case "gelu": return Math.abs(v) > 40 ? (v > 0 ? 1 : 0) : Phi(v) + v * Math.exp(-v * v / 2) / Math.sqrt(2 * Math.PI);
+    case "gelu_tanh": {
+      if (Math.abs(v) > 40) return v > 0 ? 1 : 0;
+      const t = Math.tanh(GT * (v + 0.044715 * v * v * v));
+      return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GT * (1 + 3 * 0.044715 * v * v);
+    }
+  }
+  throw new Error(name);
+}
+
 /** Fold an inference batch norm into the preceding layer (output channel = axis 0 of OIHW/OI). */
 export function refFoldBn(weight, wshape, p) {
   const O = wshape[0], per = weight.length / O;

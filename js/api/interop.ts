@@ -1,7 +1,8 @@
 // Weights in and out of BatchNorm layers in the forms frameworks store them, and the parameter
 // counts they report. Imports check everything before changing anything.
 import { fmt } from "../core/errors";
-import { BatchNorm, NormLayer } from "./layers";
+import { BatchNorm, NormLayer, RMSNorm } from "./layers";
+import { exportRms, importRms, vec, type RmsWeights } from "./interop-rms";
 
 /** Keras get_weights() order: [gamma, beta, moving_mean, moving_variance] (no gamma/beta when affine is false). */
 export type KerasWeights = ArrayLike<number>[];
@@ -36,14 +37,6 @@ export interface OnnxWeights {
 export type WeightFormat = "keras" | "pytorch" | "caffe" | "onnx";
 
 const f32 = (v: ArrayLike<number>) => Float32Array.from(v);
-
-function vec(what: string, v: unknown, C: number): ArrayLike<number> {
-  const a = v as ArrayLike<number>;
-  if (a === null || typeof a !== "object" || typeof a.length !== "number") throw new Error(`${what} must be an array of ${C} numbers, got ${v === null ? "null" : typeof v}`);
-  if (a.length !== C) throw new Error(`${what} has ${a.length} values, the layer has ${C} channels`);
-  for (let i = 0; i < C; i++) if (typeof a[i] !== "number" || !Number.isFinite(a[i])) throw new Error(`${what}[${i}] is ${String(a[i])}: expected a finite number`);
-  return a;
-}
 
 function scalar(what: string, v: unknown): number {
   let n: unknown = v;
@@ -95,7 +88,10 @@ export function exportWeights(bn: BatchNorm, format: "keras"): Float32Array[];
 export function exportWeights(bn: BatchNorm, format: "pytorch"): TorchStateDict & { running_mean: Float32Array; running_var: Float32Array; num_batches_tracked: number };
 export function exportWeights(bn: BatchNorm, format: "caffe"): CaffeWeights;
 export function exportWeights(bn: BatchNorm, format: "onnx"): OnnxWeights;
-export function exportWeights(bn: BatchNorm, format: WeightFormat): unknown {
+/** RMSNorm: pytorch { weight }, onnx { scale, attributes }, keras [scale] (see interop-rms.ts). */
+export function exportWeights(layer: RMSNorm, format: "pytorch" | "onnx" | "keras"): RmsWeights;
+export function exportWeights(bn: BatchNorm | RMSNorm, format: WeightFormat): unknown {
+  if (bn instanceof RMSNorm) return exportRms(bn, format);
   checkBn(bn);
   const affine = bn.affine ? [f32(bn.gamma!), f32(bn.beta!)] : [];
   switch (format) {
@@ -134,7 +130,10 @@ export function importWeights(bn: BatchNorm, format: "keras", w: KerasWeights): 
 export function importWeights(bn: BatchNorm, format: "pytorch", w: TorchStateDict | Record<string, unknown>, o?: ImportOptions): BatchNorm;
 export function importWeights(bn: BatchNorm, format: "caffe", w: CaffeWeights): BatchNorm;
 export function importWeights(bn: BatchNorm, format: "onnx", w: OnnxWeights): BatchNorm;
-export function importWeights(bn: BatchNorm, format: WeightFormat, w: unknown, o: ImportOptions = {}): BatchNorm {
+/** RMSNorm: the forms exportWeights writes for it. */
+export function importWeights(layer: RMSNorm, format: "pytorch" | "onnx" | "keras", w: unknown, o?: ImportOptions): RMSNorm;
+export function importWeights(bn: BatchNorm | RMSNorm, format: WeightFormat, w: unknown, o: ImportOptions = {}): BatchNorm | RMSNorm {
+  if (bn instanceof RMSNorm) return importRms(bn, format, w, o?.prefix);
   checkBn(bn);
   const C = bn.channels;
   if (w === null || typeof w !== "object") throw new Error(`${format} weights must be an object or array, got ${w === null ? "null" : typeof w}`);
@@ -199,13 +198,15 @@ export interface ParameterCounts {
  * Parameter counts as each framework reports them. BatchNorm with C channels: Keras 4·C total
  * (2·C trainable gamma/beta, 2·C non-trainable moving mean/variance); PyTorch 2·C parameters and
  * 2·C + 1 buffer values; Caffe 2·C + 1 blob values plus 2·C in the Scale layer; ONNX 4·C.
- * Instance/group/layer norm layers hold no running statistics: 2·C trainable when affine.
+ * Instance/group/layer norm layers hold no running statistics: 2·C trainable when affine;
+ * RMSNorm holds C (its scale; ONNX RMSNormalization: one C-value initializer).
  */
 export function parameterCounts(layer: NormLayer): ParameterCounts {
   if (!(layer instanceof NormLayer)) throw new Error(`expected a simdnorm normalization layer, got ${layer === null ? "null" : typeof layer}`);
   const t = layer.trainableCount, C = layer.channels;
   if (!(layer instanceof BatchNorm)) {
-    return { keras: { total: t, trainable: t, nonTrainable: 0 }, pytorch: { parameters: t, buffers: 0 }, caffe: { batchNorm: 0, scale: t }, onnx: { initializers: 2 * C } };
+    const onnx = layer instanceof RMSNorm ? C : 2 * C;
+    return { keras: { total: t, trainable: t, nonTrainable: 0 }, pytorch: { parameters: t, buffers: 0 }, caffe: { batchNorm: 0, scale: t }, onnx: { initializers: onnx } };
   }
   return {
     keras: { total: t + 2 * C, trainable: t, nonTrainable: 2 * C },

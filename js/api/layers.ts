@@ -3,7 +3,8 @@
 // the running statistics are updated by the same call that normalizes (batchNormTrain), so
 // "training output computed, moving averages never updated" cannot happen.
 import { batchNormTrain, batchNormInfer, batchNormBackward, batchNormBackwardEval } from "../ops/batchnorm";
-import { instanceNorm, instanceNormBackward, groupNorm, groupNormBackward, layerNorm, layerNormBackward } from "../ops/family/index";
+import { instanceNorm, instanceNormBackward, groupNorm, groupNormBackward, layerNorm, layerNormBackward, rmsNorm, rmsNormBackward } from "../ops/family/index";
+import { activationId, type Activation } from "../ops/activation";
 import { checkGroups, type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult } from "../ops/family/common";
 import { convention, type Convention, type ConventionInfo } from "../ops/conventions";
 import { epsOf, momentumOf, optionsOf } from "../ops/options";
@@ -33,6 +34,8 @@ export interface NormLayerOptions {
   /** Learnable per-channel gamma (init 1) and beta (init 0). Default true. */
   affine?: boolean;
   eps?: number;
+  /** Activation applied to the output in the same pass (and taken through by backward). Default none. */
+  activation?: Activation;
 }
 
 /** Which forward a layer ran last (its backward must match). */
@@ -88,20 +91,25 @@ export abstract class NormLayer {
   /** Gradients from the last backward (or their sum with `accumulate`). */
   readonly dgamma: Float32Array | null;
   readonly dbeta: Float32Array | null;
+  /** The activation applied after the normalization (undefined: none). */
+  readonly activation: Activation | undefined;
   /** true after construction and train(); false after eval(). */
   training = true;
   protected saved: Saved | null = null;
 
-  constructor(channels: number, o: NormLayerOptions, defaultEps: number) {
+  /** withBeta false: a scale-only layer (RMSNorm); gammaInit: gamma's initial value. */
+  constructor(channels: number, o: NormLayerOptions, defaultEps: number, withBeta = true, gammaInit = 1) {
     this.channels = checkInteger("channels", channels, 1, "a positive integer");
     this.layout = knownLayout(o.layout ?? "NC");
     if (o.affine !== undefined && typeof o.affine !== "boolean") throw new Error(`affine must be true or false, got ${fmt(o.affine)}`);
     this.affine = o.affine ?? true;
     this.eps = epsOf(o.eps, defaultEps);
-    this.gamma = this.affine ? new Float32Array(channels).fill(1) : null;
-    this.beta = this.affine ? new Float32Array(channels) : null;
+    this.activation = activationId(o.activation) ? o.activation : undefined;
+    const beta = this.affine && withBeta;
+    this.gamma = this.affine ? new Float32Array(channels).fill(gammaInit) : null;
+    this.beta = beta ? new Float32Array(channels) : null;
     this.dgamma = this.affine ? new Float32Array(channels) : null;
-    this.dbeta = this.affine ? new Float32Array(channels) : null;
+    this.dbeta = beta ? new Float32Array(channels) : null;
   }
 
   /** Training mode: batch statistics (and, for BatchNorm, running-statistics updates). */
@@ -131,15 +139,18 @@ export abstract class NormLayer {
   }
 
   /** Store parameter gradients and drop the saved forward (only after the backward succeeded). */
-  protected finish(r: { dgamma: Float32Array; dbeta: Float32Array }, accumulate: boolean | undefined): void {
+  protected finish(r: { dgamma: Float32Array; dbeta?: Float32Array }, accumulate: boolean | undefined): void {
     this.saved = null;
-    if (!this.dgamma || !this.dbeta) return;
-    if (!accumulate) { this.dgamma.set(r.dgamma); this.dbeta.set(r.dbeta); return; }
-    for (let c = 0; c < this.channels; c++) { this.dgamma[c] += r.dgamma[c]; this.dbeta[c] += r.dbeta[c]; }
+    const pairs: [Float32Array | null, Float32Array | undefined][] = [[this.dgamma, r.dgamma], [this.dbeta, r.dbeta]];
+    for (const [buf, grad] of pairs) {
+      if (!buf || !grad) continue;
+      if (!accumulate) buf.set(grad);
+      else for (let c = 0; c < this.channels; c++) buf[c] += grad[c];
+    }
   }
 
-  /** Trainable values (2·C when affine, else 0). */
-  get trainableCount(): number { return this.affine ? 2 * this.channels : 0; }
+  /** Trainable values (2·C when affine, C for a scale-only layer, else 0). */
+  get trainableCount(): number { return (this.gamma ? this.channels : 0) + (this.beta ? this.channels : 0); }
 }
 
 export interface BatchNormOptions extends NormLayerOptions {
@@ -176,7 +187,7 @@ export class BatchNorm extends NormLayer {
   private readonly info: ConventionInfo;
 
   constructor(channels: number, opts: BatchNormOptions = {}) {
-    const o = readOptions<BatchNormOptions>(opts, ["layout", "affine", "eps", "convention", "momentum"]);
+    const o = readOptions<BatchNormOptions>(opts, ["layout", "affine", "eps", "convention", "momentum", "activation"]);
     const info = convention(o.convention);
     super(channels, o, info.eps);
     this.info = info;
@@ -196,7 +207,7 @@ export class BatchNorm extends NormLayer {
    */
   forward(x: TensorLike, o: ForwardOptions = {}): TensorLike {
     const at = this.where(x, o);
-    const common = { ...at, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, eps: this.eps };
+    const common = { ...at, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, eps: this.eps, activation: this.activation };
     if (!this.training) {
       const { mean, var: v } = this.stats();
       const y = batchNormInfer(x, { ...common, runningMean: mean, runningVar: v });
@@ -221,7 +232,7 @@ export class BatchNorm extends NormLayer {
    */
   backward(dy: TensorLike, o: BackwardOptions = {}): TensorLike {
     const s = this.pending("BatchNorm");
-    const common = { shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, out: o.out };
+    const common = { shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, activation: this.activation, out: o.out };
     const r = s.mode === "training"
       ? batchNormBackward(s.x, dy, { ...common, saveMean: s.saveMean as Float32Array, saveInvstd: s.saveInvstd as Float32Array })
       : batchNormBackwardEval(s.x, dy, { ...common, runningMean: s.mean as Float32Array, runningVar: s.var as Float32Array, eps: this.eps });
@@ -277,7 +288,7 @@ abstract class SampleNormLayer extends NormLayer {
   /** y = norm(x) with the layer's gamma/beta. Returns a Tensor for a Tensor x, else a Float32Array. */
   forward(x: TensorLike, o: ForwardOptions = {}): TensorLike {
     const at = this.where(x, o);
-    const r = this.run(x, { ...at, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, eps: this.eps });
+    const r = this.run(x, { ...at, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, eps: this.eps, activation: this.activation });
     this.saved = { mode: this.training ? "training" : "eval", x, ...at, mean: r.mean, invstd: r.invstd };
     return r.y;
   }
@@ -285,7 +296,7 @@ abstract class SampleNormLayer extends NormLayer {
   /** dx for the last forward; sets dgamma/dbeta (adds with `accumulate`). Same misuse errors as BatchNorm. */
   backward(dy: TensorLike, o: BackwardOptions = {}): TensorLike {
     const s = this.pending(this.constructor.name);
-    const r = this.grad(s.x, dy, { shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, mean: s.mean as Float32Array, invstd: s.invstd as Float32Array, out: o.out });
+    const r = this.grad(s.x, dy, { shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, activation: this.activation, mean: s.mean as Float32Array, invstd: s.invstd as Float32Array, out: o.out });
     this.finish(r, o.accumulate);
     return r.dx;
   }
@@ -310,7 +321,7 @@ export class InstanceNorm extends SampleNormLayer {
 export class GroupNorm extends SampleNormLayer {
   readonly groups: number;
   constructor(channels: number, o: NormLayerOptions & { groups: number }) {
-    const opts = readOptions<NormLayerOptions & { groups: number }>(o, ["layout", "affine", "eps", "groups"]);
+    const opts = readOptions<NormLayerOptions & { groups: number }>(o, ["layout", "affine", "eps", "groups", "activation"]);
     super(channels, opts, 1e-5);
     this.groups = checkGroups(channels, opts.groups);
   }
@@ -327,4 +338,42 @@ export class LayerNorm extends SampleNormLayer {
   constructor(channels: number, o: NormLayerOptions = {}) { super(channels, o, 1e-5); }
   protected run(x: TensorLike, o: NormOptions) { return layerNorm(x, o); }
   protected grad(x: TensorLike, dy: TensorLike, o: NormBackwardOptions) { return layerNormBackward(x, dy, o); }
+}
+
+export interface RMSNormOptions extends NormLayerOptions {
+  /** Scale by (1 + gamma), gamma initialized to 0 (Gemma). Default false (gamma initialized to 1). */
+  unitOffset?: boolean;
+}
+
+/**
+ * RMS norm over the channel axis at each (sample, position): LLaMA/T5/Gemma's RMSNorm, PyTorch
+ * torch.nn.RMSNorm. A learnable per-channel scale (`gamma`, PyTorch/Hugging Face `weight`, ONNX
+ * `scale`), no beta. eps default 1e-6 (Hugging Face LLaMA). Float32Array inputs default to NC:
+ * rows of `channels` values (a (tokens, hidden) matrix).
+ * @example const norm = new RMSNorm(2048, { eps: 1e-5 }); const y = norm.forward(h); // h: tokens × 2048
+ */
+export class RMSNorm extends NormLayer {
+  readonly unitOffset: boolean;
+  constructor(channels: number, opts: RMSNormOptions = {}) {
+    const o = readOptions<RMSNormOptions>(opts, ["layout", "affine", "eps", "activation", "unitOffset"]);
+    if (o.unitOffset !== undefined && typeof o.unitOffset !== "boolean") throw new Error(`unitOffset must be true or false, got ${fmt(o.unitOffset)}`);
+    super(channels, o, 1e-6, false, o.unitOffset ? 0 : 1);
+    this.unitOffset = o.unitOffset ?? false;
+  }
+
+  /** y = act(x / rms(x) · gamma) with the layer's gamma. Returns a Tensor for a Tensor x, else a Float32Array. */
+  forward(x: TensorLike, o: ForwardOptions = {}): TensorLike {
+    const at = this.where(x, o);
+    const r = rmsNorm(x, { ...at, gamma: this.gamma ?? undefined, unitOffset: this.unitOffset, eps: this.eps, activation: this.activation });
+    this.saved = { mode: this.training ? "training" : "eval", x, ...at, invRms: r.invRms };
+    return r.y;
+  }
+
+  /** dx for the last forward; sets dgamma (adds with `accumulate`). Same misuse errors as BatchNorm. */
+  backward(dy: TensorLike, o: BackwardOptions = {}): TensorLike {
+    const s = this.pending("RMSNorm");
+    const r = rmsNormBackward(s.x, dy, { shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, unitOffset: this.unitOffset, activation: this.activation, invRms: s.invRms as Float32Array, out: o.out });
+    this.finish(r, o.accumulate);
+    return r.dx;
+  }
 }

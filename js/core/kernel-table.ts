@@ -7,7 +7,8 @@
 // Naming rule: <family>_<phase>[_<subphase>]_<f32|u8>[_cf|_cl] (the dtype of the data written,
 // u8 for integer sums of bytes). Families: bn (batch norm, and every op that runs on its
 // per-channel kernels), ln (layer norm: per-statistic and per-channel parameters), gn (group
-// norm), px (image bytes: RGB/RGBA pixels in, see js/ops/pixels.ts). cf = channels-first
+// norm), px (image bytes: RGB/RGBA pixels in, see js/ops/pixels.ts), rms (RMS norm rows), skip
+// (residual-fused norms), act (activation epilogues and their gradients). cf = channels-first
 // (N, C, S), cl = channels-last (R rows of C).
 // This module imports nothing at run time: the build also emits it alone for benches and tests.
 
@@ -16,27 +17,28 @@ export const ARG_KINDS = {
   // Dimensions.
   N: "dim", C: "dim", S: "dim", R: "dim", G: "dim",
   // Data tensors read (x, dy) and written (y, dx): the tensor's size.
-  x: "in", dy: "in", y: "out", dx: "out",
+  x: "in", dy: "in", y: "out", dx: "out", skip: "in", dsum: "in", sum: "out",
   // Interleaved image bytes read (R pixels of C bytes).
   px: "bytes",
   // Small f32 arrays read: per channel, per statistic (layer norm) or per (n, group).
   m: "param", scale: "param", shift: "param", k: "param", c1: "param", c0: "param", a: "param",
-  b: "param", gamma: "param", beta: "param", hi: "param", invstd: "param",
+  b: "param", gamma: "param", beta: "param", hi: "param", invstd: "param", bias: "param",
   // Small f64 arrays read.
   lo: "param64", inv: "param64", st: "param64",
   // Small arrays written: f64 accumulators (triples or pairs) and per-(n, c) f32 parameters.
-  acc: "acc", sacc: "acc", cacc: "acc", sums: "acc", isums: "acc", pm: "acc", ps: "acc", pt: "acc",
+  acc: "acc", sacc: "acc", cacc: "acc", sums: "acc", isums: "acc", pm: "acc", ps: "acc", pt: "acc", mean: "acc", rstd: "acc",
   // …and per-statistic results: f32 mean and its f64 residue, f64 and f32 invstd.
   mh: "acc", ml: "acc", mi: "acc", mf: "acc",
   // 16-byte aligned scratch of `scratch(d)` bytes.
   scratch: "scratch",
   // Scalars.
-  eps: "scalar", count: "scalar",
+  // act: activation id (0 none, 1 relu, 2 relu6, 3 silu, 4 gelu, 5 gelu_tanh); rms: 1 = RMS norm.
+  eps: "scalar", count: "scalar", act: "scalar", rms: "scalar", n: "dim",
 } as const;
 
 export type ArgName = keyof typeof ARG_KINDS;
 /** Dimensions of one call; L is the channels-last lane-pattern length for C (pattern_len, ≤ max(C, 1024)). */
-export interface Dims { N?: number; C: number; S?: number; R?: number; G?: number }
+export interface Dims { N?: number; C: number; S?: number; R?: number; G?: number; n?: number }
 
 export interface KernelSpec {
   /** Argument names, in order. */
@@ -62,9 +64,11 @@ const cf = (V: number): Dims[] => [{ N: 1, C: 2, S: V / 2 }];
 const cl = (V: number): Dims[] => [{ R: V / 8, C: 8 }];
 /** …and C = 3 (RGB), whose 12-value-period loops are functions of their own in normalize, dx and the backward sums. */
 const clRgb = (V: number): Dims[] => [...cl(V), { R: V / 8, C: 3 }];
-const lnCl = (): Dims[] => [{ R: 5, C: 8 }];
 const lnCf = (): Dims[] => [{ N: 1, C: 2, S: 20 }];
 const px = (V: number): Dims[] => [{ R: V / 4, S: V / 4, C: 4 }, { R: V / 4, S: V / 4, C: 3 }];
+const rows = (): Dims[] => [{ R: 3, C: 64 }, { R: 2, C: 7 }];
+/** Row backward scratch: the row of g, three f32 column partial sums, three f64 column planes. */
+const rowScratch = (d: Dims): number => 40 * d.C;
 
 export const KERNEL_TABLE = {
   bn_stats_f32_cf: { args: ["N", "C", "S", "x", "acc"], warm: cf, doc: "merge per-channel (count, mean, M2) of (N, C, S) into acc" },
@@ -77,12 +81,23 @@ export const KERNEL_TABLE = {
   bn_backward_dx_f32_cl: { args: ["R", "C", "x", "dy", "m", "k", "c1", "c0", "dx", "scratch"], warm: clRgb, scratch: (d, L) => 16 * up4(L(d.C)), doc: "dx = dy·k + (x − m)·c1 + c0 per channel" },
   bn_fused_train_f32_cf: { args: ["N", "C", "S", "x", "gamma", "beta", "acc", "y", "eps"], warm: cf, doc: "per channel: statistics into acc, then y normalized (second pass from L2)" },
   bn_fused_backward_f32_cf: { args: ["N", "C", "S", "x", "dy", "hi", "lo", "invstd", "gamma", "sums", "dx", "count"], warm: cf, doc: "per channel: (Σdy, Σdy·(x − mean)) into sums, then dx (second pass from L2)" },
-  ln_normalize_f32_cl: { args: ["R", "C", "x", "m", "a", "b", "gamma", "beta", "y"], warm: lnCl, doc: "y = ((x − m[r])·a[r] + b[r])·gamma[c] + beta[c]" },
   ln_normalize_f32_cf: { args: ["N", "C", "S", "x", "m", "a", "b", "gamma", "beta", "y"], warm: lnCf, doc: "y = ((x − m[n,s])·a[n,s] + b[n,s])·gamma[c] + beta[c]" },
-  ln_backward_reduce_f32_cl: { args: ["R", "C", "x", "dy", "m", "a", "b", "gamma", "sacc", "cacc", "scratch"], warm: lnCl, scratch: (d) => 8 * d.C, doc: "per row (Σγdy, Σγdy·(x − m)) written, per channel (Σdy, Σdy·x̂) added" },
   ln_backward_reduce_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "a", "b", "gamma", "sacc", "cacc", "scratch"], warm: lnCf, scratch: (d) => 8 * Math.min(d.S ?? 1, BLOCK), doc: "per column (Σγdy, Σγdy·(x − m)) written, per channel (Σdy, Σdy·x̂) added" },
-  ln_backward_dx_f32_cl: { args: ["R", "C", "x", "dy", "m", "k", "c1", "c0", "gamma", "dx"], warm: lnCl, doc: "dx = γ·dy·k[r] + (x − m[r])·c1[r] + c0[r]" },
   ln_backward_dx_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "k", "c1", "c0", "gamma", "dx"], warm: lnCf, doc: "dx = γ·dy·k[n,s] + (x − m[n,s])·c1[n,s] + c0[n,s]" },
+  ln_forward_f32_cl: { args: ["R", "C", "x", "gamma", "beta", "y", "mean", "rstd", "eps", "act"], warm: rows, doc: "rows: mean, rstd written; y = act(((x − mean)·rstd)·gamma + beta)" },
+  ln_forward_f32_cf: { args: ["N", "C", "S", "x", "gamma", "beta", "y", "mean", "rstd", "eps", "act", "scratch"], warm: lnCf, scratch: (d) => 40 * Math.min(d.S ?? 1, 512), doc: "channels-first: per (n, s) mean, rstd written; y = act(((x − mean)·rstd)·gamma[c] + beta[c])" },
+  ln_backward_rows_f32_cl: { args: ["R", "C", "x", "dy", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx; per column (Σg, Σg·x̂) written as f32 planes (g = dy·act')" },
+  rms_forward_f32_cl: { args: ["R", "C", "x", "gamma", "y", "rstd", "eps", "act"], warm: rows, doc: "rows: rstd written; y = act(x·rstd·gamma)" },
+  rms_backward_f32_cl: { args: ["R", "C", "x", "dy", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx of RMS norm; per column (Σg, Σg·x̂) written as f32 planes" },
+  skip_forward_f32_cl: { args: ["R", "C", "x", "skip", "bias", "gamma", "beta", "sum", "y", "mean", "rstd", "eps", "rms", "act"], warm: rows, doc: "rows: sum = x + skip + bias; y = act(norm(sum)) (layer or RMS norm)" },
+  skip_backward_f32_cl: { args: ["R", "C", "x", "dy", "dsum", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "rms", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx = norm'·dy + dsum; per column (Σg, Σg·x̂, Σdx) written as f32 planes" },
+  skip_add_f32_cf: { args: ["N", "C", "S", "x", "skip", "bias", "sum"], warm: lnCf, doc: "sum = x + skip + bias[c] (channels-first)" },
+  act_forward_f32: { args: ["n", "x", "y", "act"], warm: (V) => [{ n: V, C: 1 }], doc: "y = act(x), elementwise" },
+  act_backward_f32: { args: ["n", "x", "dy", "dx", "act"], warm: (V) => [{ n: V, C: 1 }], doc: "dx = dy·act'(x), elementwise (x: the pre-activation)" },
+  act_normalize_f32_cf: { args: ["N", "C", "S", "x", "m", "scale", "shift", "y", "act"], warm: cf, doc: "y = act((x − m)·scale + shift) per channel" },
+  act_normalize_f32_cl: { args: ["R", "C", "x", "m", "scale", "shift", "y", "act"], warm: cl, doc: "y = act((x − m)·scale + shift) per channel" },
+  act_normalize_grad_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "scale", "shift", "dx", "act", "scratch"], warm: cf, scratch: () => 4096, doc: "dx = dy·act'((x − m)·scale + shift) per channel" },
+  act_normalize_grad_f32_cl: { args: ["R", "C", "x", "dy", "m", "scale", "shift", "dx", "act", "scratch"], warm: cl, scratch: () => 4096, doc: "dx = dy·act'((x − m)·scale + shift) per channel" },
   gn_params_finish_f32: { args: ["N", "st", "eps", "mh", "ml", "mi", "mf"], warm: () => [{ N: 8, C: 1 }], doc: "per-statistic f32 mean, f64 residue, f64 and f32 invstd from (count, mean, M2) triples" },
   gn_params_f32: { args: ["N", "C", "G", "hi", "lo", "inv", "gamma", "beta", "pm", "ps", "pt"], warm: () => [{ N: 1, C: 8, G: 2 }], doc: "per-(n, c) normalize parameters from per-(n, group) statistics" },
   px_normalize_f32_cf: { args: ["R", "S", "C", "px", "scale", "shift", "y"], warm: px, doc: "planes of stride S: y[c·S + i] = px[i·C + c]·scale[c] + shift[c], c < 3" },

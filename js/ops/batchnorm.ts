@@ -3,12 +3,14 @@
 import { withScope, type Scope } from "../core/scope";
 import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
 import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../core/args";
-import { numVec, type Vec } from "../core/errors";
+import { numVec, affineVec, type Vec } from "../core/errors";
 import { updateWeights, type Convention } from "./conventions";
 import { optionsOf, trainOptions, inferOptions, backwardOptions } from "./options";
 import { splitHi } from "./split";
 import type { TensorLike } from "../core/tensor";
 import { fmtShape, type Geometry } from "../core/layout";
+import { activationId, type Activation } from "./activation";
+import { bnActGrad } from "./act-dispatch";
 
 export interface BatchNormTrainOptions extends ShapeOptions {
   /** Per-channel scale (affine). Omit for affine=false. */
@@ -38,6 +40,8 @@ export interface BatchNormTrainOptions extends ShapeOptions {
    * over every shard (synchronized batch norm). The running update uses their count.
    */
   globalStats?: Float64Array;
+  /** Activation applied to the normalized output in the same pass (default none). */
+  activation?: Activation;
 }
 
 export interface BatchNormTrainResult {
@@ -71,12 +75,13 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
   const count = p.globalStats ? p.globalStats[0] : g.N * g.S;
   if (count <= 1) throw new Error(`training batch norm needs more than one value per channel: the shape ${fmtShape(g.shape)} (${g.layout}) gives ${count}`);
   sameSize("out", o.out, g);
+  const act = activationId(o.activation);
 
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g, "forward") + 24 * C);
-    const fused = !p.globalStats && fusable(g);
+    const fused = !act && !p.globalStats && fusable(g);
     // Temporaries first (taking one may grow memory), whole-memory views after the kernels.
     // Normalize parameters (m, scale, shift: C f32 each) are written straight into wasm memory.
     const acc = p.globalStats ? -1 : s.temp(24 * C), pp = fused ? -1 : s.temp(12 * C);
@@ -104,7 +109,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
       }
       saveMean[c] = mean; saveInvstd[c] = invstd; bvar[c] = v;
     }
-    if (pp >= 0) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C);
+    if (pp >= 0) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
     const y = s.result(ya);
     // The running statistics last, once everything else succeeded (their arrays were checked
     // to be real typed arrays: element writes run no code of the caller).
@@ -130,6 +135,8 @@ export interface BatchNormInferOptions extends ShapeOptions {
   /** Default 1e-5. */
   eps?: number;
   out?: TensorLike;
+  /** Activation applied to the normalized output in the same pass (default none). */
+  activation?: Activation;
 }
 
 /**
@@ -143,6 +150,7 @@ export function batchNormInfer(x: TensorLike, opts: BatchNormInferOptions): Tens
   const C = g.C;
   const { eps, gamma, beta, runningMean: rmean, runningVar: rvar } = inferOptions(C, o);
   sameSize("out", o.out, g);
+  const act = activationId(o.activation);
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
@@ -155,7 +163,7 @@ export function batchNormInfer(x: TensorLike, opts: BatchNormInferOptions): Tens
       const hi = splitHi(rmean[c], invstd), lo = rmean[c] - hi;
       F[b + c] = hi; F[b + C + c] = gm * invstd; F[b + 2 * C + c] = bt - lo * gm * invstd;
     }
-    normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C);
+    normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
     return s.result(ya);
   });
 }
@@ -173,6 +181,10 @@ export interface BatchNormBackwardOptions extends ShapeOptions {
    */
   globalSums?: Float64Array;
   count?: number;
+  /** The forward's beta: needed only with `activation`. */
+  beta?: Vec;
+  /** The forward's activation: the gradient goes through it (its input recomputed from x and the saved statistics). */
+  activation?: Activation;
 }
 
 export interface BatchNormBackwardResult {
@@ -247,8 +259,12 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
   const { g, o } = backwardGeometry(x, dy, opts, "backward");
   const C = g.C;
   const { gamma, saveMean: mean, saveInvstd, globalSums, count: m } = backwardOptions(C, o, g.N * g.S);
+  const beta = affineVec("beta", o.beta, C), act = activationId(o.activation);
+  if (act && globalSums) throw new Error("activation cannot be combined with globalSums: take the gradient through the activation before backwardPartials");
   return withScope((s) => {
-    const { xa, da, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined);
+    const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined);
+    // With an activation, dy becomes dy·act'(v) (v recomputed), in dx's memory or a temporary.
+    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, mean, saveInvstd, gamma, beta, act, splitHi) } : d0;
     if (!globalSums && fusable(g)) {
       // Channels-first: sums and dx fused per channel (the dx pass reads x, dy from L2).
       const hi = new Float32Array(C), lo = new Float64Array(C);
@@ -278,6 +294,10 @@ export interface BatchNormBackwardEvalOptions extends ShapeOptions {
   runningVar: Vec;
   eps?: number;
   out?: TensorLike;
+  /** The forward's beta: needed only with `activation`. */
+  beta?: Vec;
+  /** The forward's activation. */
+  activation?: Activation;
 }
 
 /**
@@ -287,11 +307,13 @@ export interface BatchNormBackwardEvalOptions extends ShapeOptions {
 export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, opts: BatchNormBackwardEvalOptions): BatchNormBackwardResult {
   const { g, o } = backwardGeometry(x, dy, opts, "infer");
   const C = g.C;
-  const { eps, gamma, runningMean, runningVar } = inferOptions(C, o);
+  const { eps, gamma, beta, runningMean, runningVar } = inferOptions(C, o);
+  const act = activationId(o.activation);
   return withScope((s) => {
-    const { xa, da, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined);
+    const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined);
     const invs = new Float64Array(C);
     for (let c = 0; c < C; c++) invs[c] = 1 / Math.sqrt(runningVar[c] + eps);
+    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, runningMean, invs, gamma, beta, act, splitHi) } : d0;
     const r = reduceExact(s, g, xa.ptr, da.ptr, runningMean, invs);
     // k, then C zeros for both c1 and c0.
     const pk = s.temp(8 * C), F = s.heap.F32, b = pk >>> 2;

@@ -9,6 +9,7 @@ import type { Scope } from "../core/scope";
 import { chanMergeInto } from "./welford";
 import { rt } from "../core/runtime";
 import { scratchBytes, type KernelName } from "../core/kernel-table";
+import { actNormalize } from "./act-dispatch";
 
 /** A normalization view: channels-first (N, C, S) or channels-last (N·S rows of C). */
 export interface View3 { N: number; C: number; S: number; channelsLast: boolean; }
@@ -77,8 +78,9 @@ function paramsAt(s: Scope, p: number, C: number, rep: number): number {
   return q;
 }
 
-/** y = (x − m)·scale + shift per channel; m, scale, shift: pointers to C f32 each. */
-export function normalize(s: Scope, v: View3, x: number, y: number, pm: number, ps: number, pt: number): void {
+/** y = act((x − m)·scale + shift) per channel; m, scale, shift: pointers to C f32 each; act: activation id (0: none). */
+export function normalize(s: Scope, v: View3, x: number, y: number, pm: number, ps: number, pt: number, act = 0): void {
+  if (act) { actNormalize(v, x, y, pm, ps, pt, act); return; }
   const k = rt().kernels;
   const md = mode(v);
   if (md.kind === "cf") { k.bn_normalize_f32_cf(v.N, v.C, v.S, x, pm, ps, pt, y); return; }

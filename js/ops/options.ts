@@ -109,12 +109,13 @@ const READERS = {
   train: (o: O) => ({
     shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, runningMean: o.runningMean, runningVar: o.runningVar,
     momentum: o.momentum, eps: o.eps, convention: o.convention, numBatchesTracked: o.numBatchesTracked, out: o.out, globalStats: o.globalStats,
+    activation: o.activation,
   }),
-  infer: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, runningMean: o.runningMean, runningVar: o.runningVar, eps: o.eps, out: o.out }),
-  backward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, saveMean: o.saveMean, saveInvstd: o.saveInvstd, out: o.out, globalSums: o.globalSums, count: o.count }),
+  infer: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, runningMean: o.runningMean, runningVar: o.runningVar, eps: o.eps, out: o.out, activation: o.activation }),
+  backward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, saveMean: o.saveMean, saveInvstd: o.saveInvstd, out: o.out, globalSums: o.globalSums, count: o.count, activation: o.activation }),
   partials: (o: O) => ({ shape: o.shape, layout: o.layout, saveMean: o.saveMean }),
-  normForward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, eps: o.eps, out: o.out, groups: o.groups }),
-  normBackward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, mean: o.mean, invstd: o.invstd, out: o.out, groups: o.groups }),
+  normForward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, eps: o.eps, out: o.out, groups: o.groups, activation: o.activation }),
+  normBackward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, mean: o.mean, invstd: o.invstd, out: o.out, groups: o.groups, activation: o.activation }),
   layerForward: (o: O) => ({ shape: o.shape, layout: o.layout, out: o.out }),
 };
 

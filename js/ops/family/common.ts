@@ -6,6 +6,7 @@ import type { TensorLike } from "../../core/tensor";
 import { typedSet } from "../../core/typed";
 import type { Geometry } from "../../core/layout";
 import { epsOf, optionsOf } from "../options";
+import { activationId, type Activation } from "../activation";
 import { splitMeans } from "../split";
 
 export { wantsTensor, splitMeans };
@@ -19,6 +20,8 @@ export interface NormOptions extends ShapeOptions {
   eps?: number;
   /** Write y here: a Tensor or Float32Array of x's size; may be x itself (in place). */
   out?: TensorLike;
+  /** Activation applied to the normalized output in the same pass (default none). */
+  activation?: Activation;
 }
 
 export interface NormResult {
@@ -33,6 +36,10 @@ export interface NormResult {
 export interface NormBackwardOptions extends ShapeOptions {
   /** Per-channel scale used by the forward pass (default 1). */
   gamma?: Vec;
+  /** Per-channel shift of the forward pass: needed only with `activation` (default 0). */
+  beta?: Vec;
+  /** The forward's activation: the gradient goes through it (its input is recomputed). */
+  activation?: Activation;
   /** Per-statistic mean from the forward pass (Float64Array keeps full precision). */
   mean: Vec;
   /** Per-statistic 1/sqrt(var + eps) from the forward pass. */
@@ -57,30 +64,31 @@ export type CheckedOptions = Omit<NormOptions, "gamma" | "beta"> & { gamma?: Flo
  * Forward arguments checked before anything is bound: the options read once, geometry, eps,
  * gamma/beta (C finite values), out. `groupsOf` picks the statistic groups (and checks them).
  */
-export function checkForward(x: unknown, opts: NormOptions | undefined): { g: Geometry; o: CheckedOptions; eps: number } {
+export function checkForward(x: unknown, opts: NormOptions | undefined): { g: Geometry; o: CheckedOptions; eps: number; act: number } {
   const o = optionsOf(opts, "normForward") as CheckedOptions;
   const g = resolveGeometry(x, o);
   const eps = epsOf(o.eps, 1e-5);
   o.gamma = affineVec("gamma", o.gamma, g.C);
   o.beta = affineVec("beta", o.beta, g.C);
   sameSize("out", o.out, g);
-  return { g, o, eps };
+  return { g, o, eps, act: activationId(o.activation) };
 }
 
 /** A checked NormBackwardOptions: mean / invstd read once (number[] → Float64Array). */
-export type CheckedBackward = Omit<NormBackwardOptions, "gamma" | "mean" | "invstd"> & { gamma?: Float32Array | Float64Array; mean: Float32Array | Float64Array; invstd: Float32Array | Float64Array; groups?: unknown };
+export type CheckedBackward = Omit<NormBackwardOptions, "gamma" | "beta" | "mean" | "invstd"> & { gamma?: Float32Array | Float64Array; beta?: Float32Array | Float64Array; mean: Float32Array | Float64Array; invstd: Float32Array | Float64Array; groups?: unknown };
 
 /** Backward arguments: the options read once, geometry, dy/out sizes, gamma, and K per-statistic mean/invstd. */
-export function checkBackward(x: unknown, dy: unknown, opts: NormBackwardOptions | undefined, K: (g: Geometry, o: CheckedBackward) => number, unit: string): { g: Geometry; o: CheckedBackward } {
+export function checkBackward(x: unknown, dy: unknown, opts: NormBackwardOptions | undefined, K: (g: Geometry, o: CheckedBackward) => number, unit: string): { g: Geometry; o: CheckedBackward; act: number } {
   const o = optionsOf(opts, "normBackward") as unknown as CheckedBackward;
   const g = resolveGeometry(x, o);
   sameSize("dy", dy, g);
   sameSize("out", o.out, g);
   o.gamma = affineVec("gamma", o.gamma, g.C);
+  o.beta = affineVec("beta", o.beta, g.C);
   const k = K(g, o);
   o.mean = numVec("mean", o.mean, k, unit);
   o.invstd = numVec("invstd", o.invstd, k, unit);
-  return { g, o };
+  return { g, o, act: activationId(o.activation) };
 }
 
 /** groups: a positive integer dividing C (group norm's function and layer both use this). */

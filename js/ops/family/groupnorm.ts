@@ -5,6 +5,9 @@ import { rt } from "../../core/runtime";
 import { fmtShape, type Geometry } from "../../core/layout";
 import type { TensorLike } from "../../core/tensor";
 import { groupStats, normalizeNC, reduceNC, dxNC, groupTempBytes, instanceFusable, instanceForwardFused, instanceBackwardFused } from "./views";
+import { groupActGrad } from "../act-dispatch";
+import type { Scope } from "../../core/scope";
+import type { Vec } from "../../core/errors";
 import {
   checkForward, checkBackward, checkGroups, wantsTensor, splitMeans, affineOrIdentity, type CheckedOptions, type CheckedBackward,
   type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult,
@@ -27,14 +30,14 @@ function checkInstance(g: Geometry): void {
 }
 
 function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geometry, o: CheckedOptions) => number): NormResult {
-  const { g, o, eps } = checkForward(x, opts);
+  const { g, o, eps, act } = checkForward(x, opts);
   const G = groupsOf(g, o);
   const { N, C } = g, per = C / G, K = N * G;
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(groupTempBytes(g, G));
-    const fused = instanceFusable(g, G), k = rt().kernels;
+    const fused = !act && instanceFusable(g, G), k = rt().kernels;
     const st = fused ? instanceForwardFused(s, g, xa.ptr, ya.ptr, eps, o.gamma, o.beta) : groupStats(s, g, G, xa.ptr);
     // Per statistic, by a kernel (one statistic per 49 values on 7 × 7 rows: a JS loop cost as
     // much as the data): the f32 mean (also the part the normalize subtracts), its f64 residue,
@@ -44,24 +47,38 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     if (!fused) {
       // m, scale, shift per (n, c), built in wasm memory by a kernel (N·C can exceed the data
       // when S is small: (256, 512) NC has one value per (n, c)).
-      const NC = N * C, pp = s.temp(12 * NC);
-      k.gn_params_f32(N, C, G, mh, ml, mi, s.f32(affineOrIdentity(C, o.gamma, 1)), s.f32(affineOrIdentity(C, o.beta, 0)), pp, pp + 4 * NC, pp + 8 * NC);
-      normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * NC, pp + 8 * NC);
+      const pp = nc_params_at(s, g, G, mh, ml, mi, o.gamma, o.beta);
+      normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * N * C, pp + 8 * N * C, act);
     }
     const mean = s.heap.f32(mh, K).slice(), invstd = s.heap.f32(mf, K).slice();
     return { y: s.result(ya), mean, invstd };
   });
 }
 
+/** Per-(n, c) m, scale, shift (N·C f32 each, contiguous at the returned pointer) from group statistics. */
+function nc_params(s: Scope, g: Geometry, G: number, hi: Float32Array, lo: Float64Array, inv: ArrayLike<number>, gamma?: Vec | null, beta?: Vec | null): number {
+  return nc_params_at(s, g, G, s.f32(hi), s.f64(lo), s.f64(inv), gamma, beta);
+}
+
+/** nc_params from per-statistic arrays already in wasm memory: hi (f32), lo and inv (f64) pointers. */
+function nc_params_at(s: Scope, g: Geometry, G: number, hi: number, lo: number, inv: number, gamma?: Vec | null, beta?: Vec | null): number {
+  const { N, C } = g, NC = N * C, pp = s.temp(12 * NC);
+  rt().kernels.gn_params_f32(N, C, G, hi, lo, inv,
+    s.f32(affineOrIdentity(C, gamma, 1)), s.f32(affineOrIdentity(C, beta, 0)), pp, pp + 4 * NC, pp + 8 * NC);
+  return pp;
+}
+
 function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | undefined, groupsOf: (g: Geometry, o: CheckedBackward) => number, unit: string): NormBackwardResult {
-  const { g, o } = checkBackward(x, dy, opts, (geo, ob) => geo.N * groupsOf(geo, ob), unit);
+  const { g, o, act } = checkBackward(x, dy, opts, (geo, ob) => geo.N * groupsOf(geo, ob), unit);
   const G = groupsOf(g, o);
   const { N, C, S } = g, per = C / G, count = per * S;
   return withScope((s) => {
-    const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
+    const xa = s.input("x", x, g.size), d0 = s.input("dy", dy, g.size);
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(groupTempBytes(g, G));
     const { hi, lo } = splitMeans(o.mean);
+    // With an activation, dy becomes dy·act'(v), v recomputed from x and the statistics.
+    const da = !act ? d0 : { ptr: groupActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, ...params3(nc_params(s, g, G, hi, lo, o.invstd, o.gamma, o.beta), N * C), act) };
     const dgamma = new Float64Array(C), dbeta = new Float64Array(C);
     if (instanceFusable(g, G)) {
       const sums = instanceBackwardFused(s, g, xa.ptr, da.ptr, oa.ptr, hi, lo, o.invstd, o.gamma);
@@ -104,6 +121,9 @@ function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | und
     return { dx: s.result(oa), dgamma: Float32Array.from(dgamma), dbeta: Float32Array.from(dbeta) };
   });
 }
+
+/** The three parameter pointers of an nc_params block. */
+const params3 = (pp: number, NC: number): [number, number, number] => [pp, pp + 4 * NC, pp + 8 * NC];
 
 /**
  * Group norm: statistics per (sample, group) over the group's C/groups consecutive channels and

@@ -12,6 +12,7 @@ import type { Geometry } from "../../core/layout";
 import { rt } from "../../core/runtime";
 import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, scratchFor, clScratchBytes, type View3 } from "../dispatch";
 import { chanMergeInto } from "../welford";
+import { actNormalizeNC } from "../act-dispatch";
 
 const ncView = (g: Geometry): View3 => ({ N: 1, C: g.N * g.C, S: g.S, channelsLast: false });
 const groupView = (g: Geometry, G: number): View3 => ({ N: 1, C: g.N * G, S: (g.C / G) * g.S, channelsLast: false });
@@ -51,8 +52,9 @@ export function groupStats(s: Scope, g: Geometry, G: number, x: number): number 
   return out;
 }
 
-/** y = (x − m)·scale + shift with N·C parameters ((n, c) order): pointers to N·C f32 each. */
-export function normalizeNC(s: Scope, g: Geometry, x: number, y: number, pm: number, ps: number, pt: number): void {
+/** y = act((x − m)·scale + shift) with N·C parameters ((n, c) order): pointers to N·C f32 each. */
+export function normalizeNC(s: Scope, g: Geometry, x: number, y: number, pm: number, ps: number, pt: number, act = 0): void {
+  if (act) { actNormalizeNC(g, x, y, pm, ps, pt, act); return; }
   if (!g.channelsLast) { normalize(s, ncView(g), x, y, pm, ps, pt); return; }
   const { N, C, S } = g, k = rt().kernels;
   const scratch = scratchFor(s, "bn_normalize_f32_cl", C);

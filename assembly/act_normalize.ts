@@ -1,0 +1,112 @@
+// Per-channel normalize with an activation epilogue, and the gradient through that activation,
+// for the kernels that normalize with per-channel parameters (batch norm inference and
+// training, instance and group norm):
+//
+//   v = (x − m[c])·scale[c] + shift[c],   y = act(v),   g = dy·act'(v)
+//
+// Work goes in chunks of ≤ CHUNK values (a run of one channels-first row, or whole
+// channels-last rows; rows longer than CHUNK are cut): v is made for the chunk, then the
+// activation (or its gradient) runs over it while it is in L1 — one pass over memory.
+// Channels-first (N, C, S): parameters splat per row. Channels-last (R rows of C): parameters
+// read as vectors per column. Tails: scalar remainder for the last len % 4 values of a run.
+// y may alias x; g may alias x or dy (every value is read before it is written, at the same
+// index; v goes to scratch: CHUNK f32, 16-byte aligned).
+import { act_row, act_grad_row } from "./act";
+
+const CHUNK: i32 = 1024;
+
+/** q[i] = (p[i] − m)·s + t for len values (one channels-first run). */
+function norm_run(p: usize, q: usize, len: i32, m: f32, s: f32, t: f32): void {
+  const mv = f32x4.splat(m), sv = f32x4.splat(s), tv = f32x4.splat(t);
+  const len4 = len & ~3;
+  let i = 0;
+  for (; i < len4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(q + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(p + o), mv), sv), tv));
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    store<f32>(q + o, (load<f32>(p + o) - m) * s + t);
+  }
+}
+
+/** q = (p − m)·s + t for `rows` rows of columns j0 … j0+len−1 (row stride C), into a dense block. */
+function norm_cols(p: usize, q: usize, rows: i32, C: i32, j0: i32, len: i32, m: usize, s: usize, t: usize): void {
+  const len4 = len & ~3, po = <usize>j0 << 2;
+  for (let r = 0; r < rows; r++) {
+    const pr = p + (<usize>r * <usize>C << 2) + po, qr = q + (<usize>r * <usize>len << 2);
+    let j = 0;
+    for (; j < len4; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(qr + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(pr + o), v128.load(m + po + o)), v128.load(s + po + o)), v128.load(t + po + o)));
+    }
+    for (; j < len; j++) {
+      const o = <usize>j << 2;
+      store<f32>(qr + o, (load<f32>(pr + o) - load<f32>(m + po + o)) * load<f32>(s + po + o) + load<f32>(t + po + o));
+    }
+  }
+}
+
+// Channels-first walk: each (n, c) row of S in chunks; GRAD: v to scratch, then dx = dy·act'(v);
+// else y = v, then the activation in place (constants after inlining).
+@inline function cf_walk(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, scale: usize, shift: usize, out: usize, act: i32, scratch: usize, GRAD: bool): void {
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const co = <usize>c << 2, base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
+      const ms = load<f32>(m + co), ss = load<f32>(scale + co), ts = load<f32>(shift + co);
+      for (let i = 0; i < S; i += CHUNK) {
+        const len = min(CHUNK, S - i), o = base + (<usize>i << 2);
+        if (GRAD) {
+          norm_run(x + o, scratch, len, ms, ss, ts);
+          act_grad_row(scratch, dy + o, out + o, len, act);
+        } else {
+          norm_run(x + o, out + o, len, ms, ss, ts);
+          act_row(out + o, out + o, len, act);
+        }
+      }
+    }
+  }
+}
+
+/** Channels-first (N, C, S): y = act((x − m[c])·scale[c] + shift[c]); m, scale, shift: C f32. */
+export function act_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, act: i32): void {
+  cf_walk(N, C, S, x, 0, m, scale, shift, y, act, 0, false);
+}
+
+/** Channels-last (R rows of C): y = act((x − m[c])·scale[c] + shift[c]); m, scale, shift: C f32. */
+export function act_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, act: i32): void {
+  const per = max(1, CHUNK / C);
+  for (let r = 0; r < R; r += per) {
+    const rows = min(per, R - r), base = <usize>r * <usize>C << 2;
+    if (C <= CHUNK) {
+      // Whole rows: the output block is contiguous, so normalize writes it directly.
+      norm_cols(x + base, y + base, rows, C, 0, C, m, scale, shift);
+      act_row(y + base, y + base, rows * C, act);
+      continue;
+    }
+    for (let j = 0; j < C; j += CHUNK) {
+      const len = min(CHUNK, C - j), o = base + (<usize>j << 2);
+      norm_cols(x + base, y + o, 1, C, j, len, m, scale, shift);
+      act_row(y + o, y + o, len, act);
+    }
+  }
+}
+
+/** Channels-first (N, C, S): dx = dy·act'((x − m[c])·scale[c] + shift[c]). scratch: CHUNK f32. */
+export function act_normalize_grad_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, scale: usize, shift: usize, dx: usize, act: i32, scratch: usize): void {
+  cf_walk(N, C, S, x, dy, m, scale, shift, dx, act, scratch, true);
+}
+
+/** Channels-last (R rows of C): dx = dy·act'((x − m[c])·scale[c] + shift[c]). scratch: CHUNK f32. */
+export function act_normalize_grad_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, scale: usize, shift: usize, dx: usize, act: i32, scratch: usize): void {
+  const per = max(1, CHUNK / C);
+  for (let r = 0; r < R; r += per) {
+    const rows = min(per, R - r), base = <usize>r * <usize>C << 2;
+    for (let j = 0; j < C; j += CHUNK) {
+      const len = min(CHUNK, C - j), o = base + (<usize>j << 2);
+      // rows > 1 only when the whole row fits (len = C): the block is then contiguous.
+      norm_cols(x + base, scratch, rows, C, j, len, m, scale, shift);
+      act_grad_row(scratch, dy + o, dx + o, rows * len, act);
+    }
+  }
+}

@@ -1,0 +1,149 @@
+// Passes over one row of C contiguous values for the row kernels (layer norm, RMS norm and the
+// skip norms over the last axis: ln_forward.ts, rms_forward.ts, skip_forward.ts, ln_backward.ts
+// …). A row kernel reads a row from memory once (the first pass) and runs the others while it
+// is in L1. Each pass is its own function with one hot loop (V8 compiles them better apart).
+//
+// Sums run in f32 lanes (four or two independent vectors) over chunks of ≤ BLOCK values and are
+// added in f64 per chunk. Tails: scalar remainder (the last C % 4 values, in f64 for sums).
+import { BLOCK, hsum, ret0, ret1 } from "./common";
+
+/** Σ x² over C values (f64). */
+export function row_sumsq(p: usize, C: i32): f64 {
+  let total: f64 = 0;
+  for (let j0 = 0; j0 < C; j0 += BLOCK) {
+    const end = min(C, j0 + BLOCK), e16 = j0 + ((end - j0) & ~15), e4 = j0 + ((end - j0) & ~3);
+    let a = f32x4.splat(0), b = f32x4.splat(0), c = f32x4.splat(0), d = f32x4.splat(0);
+    let j = j0;
+    for (; j < e16; j += 16) {
+      const o = p + (<usize>j << 2);
+      const u = v128.load(o), v = v128.load(o, 16), w = v128.load(o, 32), z = v128.load(o, 48);
+      a = f32x4.add(a, f32x4.mul(u, u)); b = f32x4.add(b, f32x4.mul(v, v));
+      c = f32x4.add(c, f32x4.mul(w, w)); d = f32x4.add(d, f32x4.mul(z, z));
+    }
+    for (; j < e4; j += 4) { const u = v128.load(p + (<usize>j << 2)); a = f32x4.add(a, f32x4.mul(u, u)); }
+    let t = hsum(f32x4.add(f32x4.add(a, b), f32x4.add(c, d)));
+    for (; j < end; j++) { const u = <f64>load<f32>(p + (<usize>j << 2)); t += u * u; }
+    total += t;
+  }
+  return total;
+}
+
+// Σ(s − shift), Σ(s − shift)² over a row (ret0, ret1, f64), s = x, or with ADD the residual sum
+// x + k + bias, stored at ps; SHIFT false: plain Σs, Σs² (RMS). Constants after inlining.
+@inline function sums_body(px: usize, pk: usize, bias: usize, ps: usize, C: i32, shift: f32, SHIFT: bool, ADD: bool): void {
+  const hv = f32x4.splat(shift);
+  let s1: f64 = 0, s2: f64 = 0;
+  for (let j0 = 0; j0 < C; j0 += BLOCK) {
+    const end = min(C, j0 + BLOCK), e8 = j0 + ((end - j0) & ~7), e4 = j0 + ((end - j0) & ~3);
+    let a = f32x4.splat(0), b = f32x4.splat(0), qa = f32x4.splat(0), qb = f32x4.splat(0);
+    let j = j0;
+    for (; j < e8; j += 8) {
+      const o = <usize>j << 2;
+      let u = v128.load(px + o), v = v128.load(px + o, 16);
+      if (ADD) {
+        u = f32x4.add(f32x4.add(u, v128.load(pk + o)), v128.load(bias + o));
+        v = f32x4.add(f32x4.add(v, v128.load(pk + o, 16)), v128.load(bias + o, 16));
+        v128.store(ps + o, u); v128.store(ps + o, v, 16);
+      }
+      const du = SHIFT ? f32x4.sub(u, hv) : u, dv = SHIFT ? f32x4.sub(v, hv) : v;
+      a = f32x4.add(a, du); qa = f32x4.add(qa, f32x4.mul(du, du));
+      b = f32x4.add(b, dv); qb = f32x4.add(qb, f32x4.mul(dv, dv));
+    }
+    for (; j < e4; j += 4) {
+      const o = <usize>j << 2;
+      let u = v128.load(px + o);
+      if (ADD) { u = f32x4.add(f32x4.add(u, v128.load(pk + o)), v128.load(bias + o)); v128.store(ps + o, u); }
+      const du = SHIFT ? f32x4.sub(u, hv) : u;
+      a = f32x4.add(a, du); qa = f32x4.add(qa, f32x4.mul(du, du));
+    }
+    let t1 = hsum(f32x4.add(a, b)), t2 = hsum(f32x4.add(qa, qb));
+    for (; j < end; j++) {
+      const o = <usize>j << 2;
+      let u = load<f32>(px + o);
+      if (ADD) { u = u + load<f32>(pk + o) + load<f32>(bias + o); store<f32>(ps + o, u); }
+      const du = <f64>(SHIFT ? u - shift : u);
+      t1 += du; t2 += du * du;
+    }
+    s1 += t1; s2 += t2;
+  }
+  ret0 = s1; ret1 = s2;
+}
+
+/**
+ * s = x + k + bias over C values (the residual sum), stored at ps (may alias px or pk);
+ * Σ (s − shift) → ret0 and Σ (s − shift)² → ret1 (f64). bias: C f32 (zeros when the op has none).
+ */
+export function row_add_shifted(px: usize, pk: usize, bias: usize, ps: usize, C: i32, shift: f32): void {
+  sums_body(px, pk, bias, ps, C, shift, true, true);
+}
+
+
+
+/** Σ (x − m) → ret0 and Σ (x − m)² → ret1 over C values (f64): layer norm's shifted sums. */
+export function row_dev(p: usize, C: i32, m: f32): void {
+  sums_body(p, 0, 0, 0, C, m, true, false);
+}
+
+// Per-row parameters of the last ln_row_stats call (globals: no multi-value returns).
+export let row_m: f32 = 0;
+export let row_a: f32 = 0;
+export let row_b: f32 = 0;
+
+/**
+ * Layer-norm statistics of a row from its shifted sums d1 = Σ(x − shift), d2 = Σ(x − shift)²
+ * (taken in the pass that read the row from memory): when the shift is within half a standard
+ * deviation of the mean ((d1/C)² ≤ ¼·d2/C) the variance d2/C − (d1/C)² loses at most a factor
+ * 4/3 to cancellation and is used as it is; otherwise (or on inf/NaN) the deviation pass is
+ * redone around the f32 mean from L1. Sets row_m, row_a, row_b; writes the f32 mean and invstd
+ * at pm, pi.
+ */
+export function ln_row_stats(p: usize, C: i32, shift: f32, d1: f64, d2: f64, eps: f64, pm: usize, pi: usize): void {
+  let m = shift, d = d1 / <f64>C, q = d2 / <f64>C;
+  if (!(d * d <= 0.25 * q)) {
+    m = <f32>(<f64>shift + d);
+    row_dev(p, C, m);
+    d = ret0 / <f64>C; q = ret1 / <f64>C;
+  }
+  let v = q - d * d;
+  if (v < 0) v = 0; // rounding; NaN stays NaN
+  const inv = 1 / Math.sqrt(v + eps);
+  row_m = m; row_a = <f32>inv; row_b = <f32>(-d * inv);
+  store<f32>(pm, <f32>(<f64>m + d));
+  store<f32>(pi, <f32>inv);
+}
+
+/** The shift for the next row's one-pass sums: this row's f32 mean when finite, else 0. */
+@inline export function next_shift(m: f32): f32 {
+  return m - m == 0 ? m : 0;
+}
+
+/** y = ((x − m)·a + b)·gamma + beta over C values (per-column gamma, beta); y may alias x. */
+export function row_norm(px: usize, py: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, beta: usize): void {
+  const mv = f32x4.splat(m), av = f32x4.splat(a), bv = f32x4.splat(b);
+  const C4 = C & ~3;
+  let j = 0;
+  for (; j < C4; j += 4) {
+    const o = <usize>j << 2;
+    const t = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv), av), bv);
+    v128.store(py + o, f32x4.add(f32x4.mul(t, v128.load(gamma + o)), v128.load(beta + o)));
+  }
+  for (; j < C; j++) {
+    const o = <usize>j << 2;
+    store<f32>(py + o, ((load<f32>(px + o) - m) * a + b) * load<f32>(gamma + o) + load<f32>(beta + o));
+  }
+}
+
+/** y = x·a·gamma over C values (RMS norm); y may alias x. */
+export function row_scale(px: usize, py: usize, C: i32, a: f32, gamma: usize): void {
+  const av = f32x4.splat(a);
+  const C4 = C & ~3;
+  let j = 0;
+  for (; j < C4; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(py + o, f32x4.mul(f32x4.mul(v128.load(px + o), av), v128.load(gamma + o)));
+  }
+  for (; j < C; j++) {
+    const o = <usize>j << 2;
+    store<f32>(py + o, load<f32>(px + o) * a * load<f32>(gamma + o));
+  }
+}

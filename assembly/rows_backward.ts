@@ -1,0 +1,132 @@
+// Backward of the row kernels (layer norm, RMS norm, skip norms over the last axis), one row at
+// a time so the second pass reads the row from L1:
+//
+//   g  = dy·act'(v), v = x̂·γ + β recomputed from x and the saved statistics (g = dy without an
+//        activation); x̂ = (x − m)·a + b (a = invstd, b = −(mean − m)·a; RMS: m = b = 0)
+//   Sg = Σ γg, Sx = Σ γg·x̂ over the row
+//   dx = γg·a + x̂·c1 + c0 (+ dsum), c1 = −a·Sx/C, c0 = −a·Sg/C (RMS: 0)
+//
+// Per column, WRITTEN to cacc (three planes of C f32: Σ g (dbeta), Σ g·x̂ (dgamma), Σ dx (dbias,
+// skip norms only; else left as is)). Column partial sums run in f32 scratch and go to f64 planes
+// in scratch every FLUSH_ROWS rows. scratch: 40·C bytes, 16-byte aligned (the row of g, three f32
+// column sums, three f64 planes). dx may alias x, dy
+// or dsum (values are read before they are written, at the same index).
+import { ret0, ret1, hsum } from "./common";
+import { row_norm } from "./rows";
+import { act_grad_row } from "./act";
+
+const FLUSH_ROWS: i32 = 64;
+
+/** Σγg → ret0, Σγg·x̂ → ret1 (f64); the row's g and g·x̂ added into colB, colG (f32). */
+function row_grad_sums(px: usize, pg: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, colB: usize, colG: usize): void {
+  const mv = f32x4.splat(m), av = f32x4.splat(a), bv = f32x4.splat(b);
+  const C4 = C & ~3;
+  let va = f32x4.splat(0), vb = f32x4.splat(0);
+  let j = 0;
+  for (; j < C4; j += 4) {
+    const o = <usize>j << 2;
+    const g = v128.load(pg + o);
+    const xh = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv), av), bv);
+    const gg = f32x4.mul(g, v128.load(gamma + o));
+    va = f32x4.add(va, gg);
+    vb = f32x4.add(vb, f32x4.mul(gg, xh));
+    v128.store(colB + o, f32x4.add(v128.load(colB + o), g));
+    v128.store(colG + o, f32x4.add(v128.load(colG + o), f32x4.mul(g, xh)));
+  }
+  let ta = hsum(va), tb = hsum(vb);
+  for (; j < C; j++) {
+    const o = <usize>j << 2;
+    const g = load<f32>(pg + o), xh = (load<f32>(px + o) - m) * a + b, gg = g * load<f32>(gamma + o);
+    ta += <f64>gg; tb += <f64>(gg * xh);
+    store<f32>(colB + o, load<f32>(colB + o) + g);
+    store<f32>(colG + o, load<f32>(colG + o) + g * xh);
+  }
+  ret0 = ta; ret1 = tb;
+}
+
+// dx for one row; SUM: add dsum; COL: add dx into colD (constants after inlining).
+@inline function dx_body(px: usize, pg: usize, pds: usize, pdx: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, c1: f32, c0: f32, colD: usize, SUM: bool, COL: bool): void {
+  const mv = f32x4.splat(m), av = f32x4.splat(a), bv = f32x4.splat(b), v1 = f32x4.splat(c1), v0 = f32x4.splat(c0);
+  const C4 = C & ~3;
+  let j = 0;
+  for (; j < C4; j += 4) {
+    const o = <usize>j << 2;
+    const xh = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv), av), bv);
+    let d = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(v128.load(pg + o), v128.load(gamma + o)), av), f32x4.mul(xh, v1)), v0);
+    if (SUM) d = f32x4.add(d, v128.load(pds + o));
+    v128.store(pdx + o, d);
+    if (COL) v128.store(colD + o, f32x4.add(v128.load(colD + o), d));
+  }
+  for (; j < C; j++) {
+    const o = <usize>j << 2;
+    const xh = (load<f32>(px + o) - m) * a + b;
+    let d = load<f32>(pg + o) * load<f32>(gamma + o) * a + xh * c1 + c0;
+    if (SUM) d += load<f32>(pds + o);
+    store<f32>(pdx + o, d);
+    if (COL) store<f32>(colD + o, load<f32>(colD + o) + d);
+  }
+}
+
+function row_dx(px: usize, pg: usize, pdx: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, c1: f32, c0: f32): void {
+  dx_body(px, pg, 0, pdx, C, m, a, b, gamma, c1, c0, 0, false, false);
+}
+function row_dx_col(px: usize, pg: usize, pdx: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, c1: f32, c0: f32, colD: usize): void {
+  dx_body(px, pg, 0, pdx, C, m, a, b, gamma, c1, c0, colD, false, true);
+}
+function row_dx_sum_col(px: usize, pg: usize, pds: usize, pdx: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, c1: f32, c0: f32, colD: usize): void {
+  dx_body(px, pg, pds, pdx, C, m, a, b, gamma, c1, c0, colD, true, true);
+}
+
+/** Add `len` f32 column sums into `len` f64 at dst (two lanes at a time), then zero them. */
+function flush_col(src: usize, len: i32, dst: usize): void {
+  const len2 = len & ~1;
+  let j = 0;
+  for (; j < len2; j += 2) {
+    const d = dst + (<usize>j << 3);
+    v128.store(d, f64x2.add(v128.load(d), f64x2.promote_low_f32x4(v128.load64_zero(src + (<usize>j << 2)))));
+  }
+  for (; j < len; j++) store<f64>(dst + (<usize>j << 3), load<f64>(dst + (<usize>j << 3)) + <f64>load<f32>(src + (<usize>j << 2)));
+  memory.fill(src, 0, <usize>len << 2);
+}
+
+/**
+ * The backward of R rows of C (see the header). m, a, b: R f32; gamma, beta: C f32 (beta is read
+ * only with an activation). rms: no mean term. skip: dbias column sums kept (cacc plane 2), and
+ * dsum (≠ 0) added to dx.
+ */
+export function rows_backward(R: i32, C: i32, x: usize, dy: usize, dsum: usize, m: usize, a: usize, b: usize, gamma: usize, beta: usize, dx: usize, cacc: usize, scratch: usize, rms: bool, skip: bool, act: i32): void {
+  const rs = <usize>C << 2, plane = <usize>C << 3;
+  const grow = scratch, colB = scratch + rs, colG = colB + rs, colD = colG + rs, acc = colD + rs;
+  memory.fill(colB, 0, rs * 3);
+  memory.fill(acc, 0, plane * 3);
+  let since = 0;
+  for (let r = 0; r < R; r++) {
+    const o = <usize>r * rs, ro = <usize>r << 2, px = x + o;
+    const ms = load<f32>(m + ro), as = load<f32>(a + ro), bs = load<f32>(b + ro);
+    let pg = dy + o;
+    if (act) {
+      row_norm(px, grow, C, ms, as, bs, gamma, beta);
+      act_grad_row(grow, pg, grow, C, act);
+      pg = grow;
+    }
+    row_grad_sums(px, pg, C, ms, as, bs, gamma, colB, colG);
+    const c1 = <f32>(-<f64>as * ret1 / <f64>C), c0 = rms ? <f32>0 : <f32>(-<f64>as * ret0 / <f64>C);
+    if (!skip) row_dx(px, pg, dx + o, C, ms, as, bs, gamma, c1, c0);
+    else if (dsum) row_dx_sum_col(px, pg, dsum + o, dx + o, C, ms, as, bs, gamma, c1, c0, colD);
+    else row_dx_col(px, pg, dx + o, C, ms, as, bs, gamma, c1, c0, colD);
+    if (++since >= FLUSH_ROWS || r == R - 1) {
+      flush_col(colB, C, acc); flush_col(colG, C, acc + plane);
+      if (skip) flush_col(colD, C, acc + 2 * plane);
+      since = 0;
+    }
+  }
+  demote(acc, cacc, C); demote(acc + plane, cacc + rs, C);
+  if (skip) demote(acc + 2 * plane, cacc + 2 * rs, C);
+}
+
+/** n f64 at src → n f32 at dst (two lanes at a time). */
+function demote(src: usize, dst: usize, n: i32): void {
+  let j = 0;
+  for (; j + 2 <= n; j += 2) v128.store64_lane(dst + (<usize>j << 2), f32x4.demote_f64x2_zero(v128.load(src + (<usize>j << 3))), 0);
+  for (; j < n; j++) store<f32>(dst + (<usize>j << 2), <f32>load<f64>(src + (<usize>j << 3)));
+}

@@ -1,0 +1,181 @@
+// Kernel drivers shared by layer norm, RMS norm and the skip norms: one statistic per
+// (sample, position) over the channel axis. Rows (channels-last layouts and (N, C)) run the row
+// kernels (assembly/ln_forward.ts, rms_forward.ts, skip_forward.ts, rows_backward.ts): one pass
+// over memory forward, one backward. Channels-first layouts (ConvNeXt's LayerNorm) run the
+// strided-channel kernels (assembly/ln_normalize.ts, ln_backward.ts) with statistics from
+// bn_stats_f32_cl, the activation as a separate elementwise pass, and the skip sum by
+// skip_add_f32_cf. Pointers are bound by the caller (a Scope); nothing here validates.
+import type { Scope } from "../../core/scope";
+import { rt } from "../../core/runtime";
+import { scratchBytes } from "../../core/kernel-table";
+import type { Geometry } from "../../core/layout";
+import { affineVec, fmt, type Vec } from "../../core/errors";
+
+/** Which norm: RMS (no centring, no beta) or layer norm; the activation id (0: none). */
+export interface RowSpec { rms: boolean; act: number }
+
+/** Pointers to C f32 per-channel parameters in wasm memory (beta: zeros for RMS norm). */
+export interface RowParams { gamma: number; beta: number }
+
+/**
+ * C f32 per-channel parameters written straight into a temporary (no intermediate arrays: this
+ * runs on every call): v, 1 + v (offset), or `fill` when v is absent. Returns the pointer.
+ */
+export function paramVec(s: Scope, C: number, v: Vec | undefined | null, fill: number, offset = false): number {
+  const p = s.temp(4 * C), F = s.heap.F32, o = p >>> 2;
+  if (!v) F.fill(fill, o, o + C);
+  else if (!offset) F.set(v as ArrayLike<number>, o);
+  else for (let c = 0; c < C; c++) F[o + c] = 1 + v[c];
+  return p;
+}
+
+/** gamma and beta pointers of a layer norm (identity where absent). */
+export function lnParams(s: Scope, C: number, gamma: Vec | undefined | null, beta: Vec | undefined | null): RowParams {
+  return { gamma: paramVec(s, C, gamma, 1), beta: paramVec(s, C, beta, 0) };
+}
+
+/** gamma (C finite values or absent) and unitOffset checked; returns the checked gamma. */
+export function checkRmsAffine(C: number, gamma: unknown, unitOffset: unknown): Float32Array | Float64Array | undefined {
+  if (unitOffset !== undefined && typeof unitOffset !== "boolean") throw new Error(`unitOffset must be true or false, got ${fmt(unitOffset)}`);
+  return affineVec("gamma", gamma, C);
+}
+
+/** The scale the kernels use (gamma, 1 + gamma, or ones) and zeros for beta, in wasm memory. */
+export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, unitOffset: boolean | undefined): RowParams {
+  return { gamma: paramVec(s, C, gamma, 1, unitOffset === true), beta: paramVec(s, C, null, 0) };
+}
+
+/** One statistic per row of C (channels-last, or (N, C) with S = 1). */
+export const rowsOf = (g: Geometry): boolean => g.channelsLast || g.S === 1;
+
+/** Bytes of temporaries the drivers below may take (for Scope.commit). */
+export function rowTempBytes(g: Geometry): number {
+  const K = g.N * g.S, k = rt().kernels;
+  const cf = rowsOf(g) ? 0 : scratchBytes(k, "bn_stats_f32_cl", { C: g.S }) + scratchBytes(k, "ln_backward_reduce_f32_cf", { C: g.C, S: g.S }) + scratchBytes(k, "ln_forward_f32_cf", { C: g.C, S: g.S }) + 24 * K;
+  return 24 * K + 40 * g.C + cf + scratchBytes(k, "ln_backward_rows_f32_cl", { C: g.C }) + 4096;
+}
+
+/** Forward statistics: mean (layer norm; the f32 rounding of the f64 mean) and 1/sqrt(var + eps) or 1/rms. */
+export interface RowStats { mean: Float32Array | null; rstd: Float32Array }
+
+/** y = act(norm(x)) with the statistics of x. */
+export function rowForward(s: Scope, g: Geometry, spec: RowSpec, x: number, y: number, p: RowParams, eps: number): RowStats {
+  const { N, C, S } = g, K = N * S, k = rt().kernels;
+  if (rowsOf(g)) {
+    const pr = s.temp(4 * K), pm = spec.rms ? 0 : s.temp(4 * K);
+    if (spec.rms) k.rms_forward_f32_cl(K, C, x, p.gamma, y, pr, eps, spec.act);
+    else k.ln_forward_f32_cl(K, C, x, p.gamma, p.beta, y, pm, pr, eps, spec.act);
+    return { mean: spec.rms ? null : s.heap.f32(pm, K).slice(), rstd: s.heap.f32(pr, K).slice() };
+  }
+  if (!spec.rms) {
+    // Layer norm over the strided channel axis: statistics and normalize per tile of positions.
+    const pm = s.temp(4 * K), pr = s.temp(4 * K), tile = s.temp(scratchBytes(k, "ln_forward_f32_cf", { C, S }));
+    k.ln_forward_f32_cf(N, C, S, x, p.gamma, p.beta, y, pm, pr, eps, spec.act, tile);
+    return { mean: s.heap.f32(pm, K).slice(), rstd: s.heap.f32(pr, K).slice() };
+  }
+  // RMS norm: Σx² per position from the Welford kernel (mean² + M2/n), then the strided normalize.
+  const acc = s.temp(24 * K), scratch = s.temp(scratchBytes(k, "bn_stats_f32_cl", { C: S }));
+  s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * K);
+  for (let n = 0; n < N; n++) k.bn_stats_f32_cl(C, S, x + 4 * n * C * S, acc + 24 * n * S, scratch);
+  // m = b = 0 (no centring), a = 1/rms: zeros first, then a.
+  const pz = s.temp(4 * K), pa = s.temp(4 * K);
+  const F = s.heap.F64, A = s.heap.f32(pa, K);
+  s.heap.F32.fill(0, pz >>> 2, (pz >>> 2) + K);
+  for (let i = 0, t = acc >>> 3; i < K; i++, t += 3) {
+    const mu = F[t + 1];
+    A[i] = 1 / Math.sqrt(F[t + 2] / F[t] + mu * mu + eps);
+  }
+  const stats = { mean: null, rstd: A.slice() };
+  k.ln_normalize_f32_cf(N, C, S, x, pz, pa, pz, p.gamma, p.beta, y);
+  if (spec.act) k.act_forward_f32(g.size, y, y, spec.act);
+  return stats;
+}
+
+/** sum = x + skip + bias, then y = act(norm(sum)). bias: pointer to C f32 (zeros when none). */
+export function skipForward(s: Scope, g: Geometry, spec: RowSpec, x: number, skip: number, bias: number, sum: number, y: number, p: RowParams, eps: number): RowStats {
+  const { N, C, S } = g, K = N * S, k = rt().kernels;
+  if (!rowsOf(g)) {
+    k.skip_add_f32_cf(N, C, S, x, skip, bias, sum);
+    return rowForward(s, g, spec, sum, y, p, eps);
+  }
+  const pr = s.temp(4 * K), pm = spec.rms ? pr : s.temp(4 * K);
+  k.skip_forward_f32_cl(K, C, x, skip, bias, p.gamma, p.beta, sum, y, pm, pr, eps, spec.rms ? 1 : 0, spec.act);
+  return { mean: spec.rms ? null : s.heap.f32(pm, K).slice(), rstd: s.heap.f32(pr, K).slice() };
+}
+
+/** Parameter gradients: dgamma = Σ g·x̂, dbeta = Σ g, dbias = Σ dx (skip norms) per channel. */
+export interface RowGrads { dgamma: Float32Array; dbeta: Float32Array; dbias: Float32Array | null }
+
+/**
+ * Per-row (m, a, b) of the kernels from the forward's statistics: layer norm m = f32(mean),
+ * a = rstd, b = −(mean − m)·rstd (a Float64Array mean keeps its full precision); RMS: 0, rstd, 0.
+ */
+function rowParams(s: Scope, K: number, mean: Vec | null, rstd: Vec): number {
+  const pp = s.temp(12 * K), F = s.heap.F32, m = pp >>> 2;
+  for (let i = 0; i < K; i++) {
+    const inv = rstd[i];
+    if (!mean) { F[m + i] = 0; F[m + K + i] = inv; F[m + 2 * K + i] = 0; continue; }
+    const hi = Math.fround(mean[i]);
+    F[m + i] = hi; F[m + K + i] = inv; F[m + 2 * K + i] = -(mean[i] - hi) * inv;
+  }
+  return pp;
+}
+
+/** Where the channels-first activation gradient goes: dx's memory unless dx aliases x or dy. */
+function gradBuffer(s: Scope, g: Geometry, x: number, dy: number, dx: number): number {
+  return dx !== x && dx !== dy ? dx : s.temp(4 * g.size);
+}
+
+/**
+ * dx of y = act(norm(x)) (+ dsum: pointer, or 0 for none — skip norms only) and the parameter
+ * gradients. mean: null for RMS norm. skip: dbias is computed.
+ */
+export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean, x: number, dy: number, dsum: number, dx: number, p: RowParams, mean: Vec | null, rstd: Vec): RowGrads {
+  const { N, C, S } = g, K = N * S, k = rt().kernels;
+  const pp = rowParams(s, K, mean, rstd), pm = pp, pa = pp + 4 * K, pb = pp + 8 * K;
+  if (rowsOf(g)) {
+    const cacc = s.temp(12 * C), scratch = s.temp(scratchBytes(k, "ln_backward_rows_f32_cl", { C }));
+    if (skip) k.skip_backward_f32_cl(K, C, x, dy, dsum, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.rms ? 1 : 0, spec.act);
+    else if (spec.rms) k.rms_backward_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.act);
+    else k.ln_backward_rows_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.act);
+    // Planes of C f32 written by the kernel (a JS conversion loop here cost µs per call at C = 2048).
+    const P = s.heap.f32(cacc, 3 * C);
+    return { dbeta: P.slice(0, C), dgamma: P.slice(C, 2 * C), dbias: skip ? P.slice(2 * C) : null };
+  }
+  let gy = dy;
+  if (spec.act) {
+    gy = gradBuffer(s, g, x, dy, dx);
+    k.ln_normalize_f32_cf(N, C, S, x, pm, pa, pb, p.gamma, p.beta, gy);
+    k.act_backward_f32(g.size, gy, dy, gy, spec.act);
+  }
+  const sacc = s.temp(16 * K), cacc = s.temp(16 * C), p1 = s.temp(8 * K);
+  const scratch = s.temp(scratchBytes(k, "ln_backward_reduce_f32_cf", { C, S }));
+  s.heap.F64.fill(0, cacc >>> 3, (cacc >>> 3) + 2 * C);
+  k.ln_backward_reduce_f32_cf(N, C, S, x, gy, pm, pa, pb, p.gamma, sacc, cacc, scratch);
+  // dx = g·(a·γ) + (x − m)·c1 + c0, the (x − mean) form with the mean's residue folded into c0.
+  const F = s.heap.F64, P = s.heap.f32(p1, K), P0 = s.heap.f32(p1 + 4 * K, K);
+  for (let i = 0, t = sacc >>> 3; i < K; i++, t += 2) {
+    const inv = rstd[i], lo = mean ? mean[i] - Math.fround(mean[i]) : 0, Sg = F[t], Sx = F[t + 1] - lo * Sg;
+    const c1 = -inv * inv * inv * Sx / C;
+    P[i] = c1; P0[i] = mean ? -inv * Sg / C - lo * c1 : 0;
+  }
+  const grads = pairGrads(s.heap.f64(cacc, 2 * C), C);
+  k.ln_backward_dx_f32_cf(N, C, S, x, gy, pm, pa, p1, p1 + 4 * K, p.gamma, dx);
+  if (!skip) return grads;
+  const zeros = s.temp(4 * C), acc = s.temp(16 * C);
+  s.heap.F32.fill(0, zeros >>> 2, (zeros >>> 2) + C);
+  if (dsum) k.skip_add_f32_cf(N, C, S, dx, dsum, zeros, dx);
+  s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 2 * C);
+  k.bn_backward_reduce_f32_cf(N, C, S, dx, dx, zeros, acc);
+  const D = s.heap.f64(acc, 2 * C);
+  grads.dbias = new Float32Array(C);
+  for (let c = 0; c < C; c++) grads.dbias[c] = D[2 * c];
+  return grads;
+}
+
+/** dbeta, dgamma from C (Σg, Σg·x̂) f64 pairs. */
+function pairGrads(t: Float64Array, C: number): RowGrads {
+  const dgamma = new Float32Array(C), dbeta = new Float32Array(C);
+  for (let c = 0; c < C; c++) { dbeta[c] = t[2 * c]; dgamma[c] = t[2 * c + 1]; }
+  return { dgamma, dbeta, dbias: null };
+}

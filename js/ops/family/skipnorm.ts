@@ -1,0 +1,202 @@
+// Residual-fused norms (ONNX SkipLayerNormalization / SkipSimplifiedLayerNormalization):
+// sum = x + skip + bias, y = act(norm(sum)), both returned; backward from dy and the gradient
+// that reaches sum along the residual path. Kernel drivers: norm-rows.ts.
+import { withScope, checkNotStale } from "../../core/scope";
+import { resolveGeometry, sameSize, type ShapeOptions } from "../../core/args";
+import { checkFinite, numVec, affineVec, readOptions, type Vec } from "../../core/errors";
+import { Tensor, type TensorLike } from "../../core/tensor";
+import type { Geometry } from "../../core/layout";
+import { activationId, type Activation } from "../activation";
+import { skipForward, rowBackward, rowTempBytes, lnParams, paramVec, rmsParams, checkRmsAffine, type RowParams } from "./norm-rows";
+import { wantsTensor } from "./common";
+
+export interface SkipNormOptions extends ShapeOptions {
+  /** Per-channel scale, C values (default 1). */
+  gamma?: Vec;
+  /** Per-channel shift, C values (layer norm only; default 0). */
+  beta?: Vec;
+  /** Per-channel bias added to the sum (ONNX's `bias` input: the preceding linear layer's bias). */
+  bias?: Vec;
+  /** RMS only: scale by (1 + gamma) (Gemma). */
+  unitOffset?: boolean;
+  /** Default 1e-5 (layer norm), 1e-6 (RMS norm). */
+  eps?: number;
+  /** Activation applied to the normalized output in the same pass (default none). */
+  activation?: Activation;
+  /** Write y here (x's size). May be x or skip, not the array sum goes to. */
+  out?: TensorLike;
+  /** Write sum here (x's size): typically x or skip itself, the residual stream carried on. */
+  sumOut?: TensorLike;
+}
+
+export interface SkipNormResult {
+  /** The normalized (and activated) sum. */
+  y: TensorLike;
+  /** x + skip + bias: the residual stream for the next block (and the backward's input). */
+  sum: TensorLike;
+}
+
+export interface SkipLayerNormResult extends SkipNormResult {
+  /** Mean of sum per (sample, position). */
+  mean: Float32Array;
+  /** 1/sqrt(var + eps) per (sample, position). */
+  invstd: Float32Array;
+}
+
+export interface SkipRmsNormResult extends SkipNormResult {
+  /** 1/sqrt(mean(sum²) + eps) per (sample, position). */
+  invRms: Float32Array;
+}
+
+export interface SkipNormBackwardOptions extends ShapeOptions {
+  /** The forward's gamma, beta (beta only matters with an activation), unitOffset (RMS). */
+  gamma?: Vec;
+  beta?: Vec;
+  unitOffset?: boolean;
+  /** Layer norm: the forward's mean and invstd (N·S values). */
+  mean?: Vec;
+  invstd?: Vec;
+  /** RMS norm: the forward's invRms (N·S values). */
+  invRms?: Vec;
+  /** Gradient reaching sum directly along the residual path (x's size). Absent: 0. */
+  dsum?: TensorLike;
+  /** The forward's bias (or true): dbias is returned. */
+  bias?: Vec | boolean;
+  /** The forward's activation. */
+  activation?: Activation;
+  /** Write dx here (may be sum, dy or dsum). */
+  out?: TensorLike;
+}
+
+export interface SkipNormBackwardResult {
+  /** Gradient of x, equal to the gradient of skip: norm'(sum)·dy + dsum. */
+  dx: TensorLike;
+  dgamma: Float32Array;
+  /** Layer norm only. */
+  dbeta?: Float32Array;
+  /** When `bias` was given: Σ dx per channel. */
+  dbias?: Float32Array;
+}
+
+/** A big companion argument (skip, dsum) must be a tensor of x's size. */
+function checkCompanion(name: string, v: unknown, g: Geometry, first = "x"): void {
+  if (!(v instanceof Float32Array || v instanceof Tensor)) throw new Error(`${name} must be a Float32Array or a simdnorm Tensor of ${g.size} values, got ${v === null ? "null" : typeof v}`);
+  checkNotStale(name, v);
+  if (v.length !== g.size) throw new Error(`${name} holds ${v.length} values, ${first} holds ${g.size}`);
+}
+
+const FORWARD_KEYS = ["shape", "layout", "gamma", "beta", "bias", "unitOffset", "eps", "activation", "out", "sumOut"];
+const BACKWARD_KEYS = ["shape", "layout", "gamma", "beta", "unitOffset", "mean", "invstd", "invRms", "dsum", "bias", "activation", "out"];
+
+function checkSkipForward(x: unknown, skip: unknown, opts: SkipNormOptions | undefined, rms: boolean) {
+  const o = readOptions<SkipNormOptions>(opts, FORWARD_KEYS);
+  const g = resolveGeometry(x, o);
+  checkCompanion("skip", skip, g);
+  const eps = o.eps === undefined ? (rms ? 1e-6 : 1e-5) : checkFinite("eps", o.eps, 0);
+  if (rms) {
+    o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
+    if (o.beta !== undefined && o.beta !== null) throw new Error("beta is not a parameter of RMS norm (use skipLayerNorm)");
+  } else {
+    o.gamma = affineVec("gamma", o.gamma, g.C);
+    o.beta = affineVec("beta", o.beta, g.C);
+  }
+  o.bias = affineVec("bias", o.bias, g.C);
+  sameSize("out", o.out, g);
+  sameSize("sumOut", o.sumOut, g);
+  if (o.out !== undefined && o.out !== null && o.out === o.sumOut) throw new Error("out and sumOut must be different arrays: y and sum are both outputs");
+  return { g, o, eps, act: activationId(o.activation) };
+}
+
+function skipForwardCall(x: TensorLike, skip: TensorLike, opts: SkipNormOptions | undefined, rms: boolean) {
+  const { g, o, eps, act } = checkSkipForward(x, skip, opts, rms);
+  return withScope((s) => {
+    const xa = s.input("x", x, g.size), ka = s.input("skip", skip, g.size);
+    const sa = s.output("sumOut", o.sumOut, g.size, wantsTensor(x, o.sumOut), g.shape, g.layout);
+    const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
+    s.commit(rowTempBytes(g));
+    const p: RowParams = rms ? rmsParams(s, g.C, o.gamma, o.unitOffset)
+      : lnParams(s, g.C, o.gamma, o.beta);
+    const bias = paramVec(s, g.C, o.bias, 0);
+    const st = skipForward(s, g, { rms, act }, xa.ptr, ka.ptr, bias, sa.ptr, ya.ptr, p, eps);
+    return { st, y: s.result(ya), sum: s.result(sa) };
+  });
+}
+
+/**
+ * Residual add and layer norm in one pass: sum = x + skip + bias, y = act(layer_norm(sum))
+ * over the channel axis (ONNX SkipLayerNormalization; BERT's post-LN blocks, with `sumOut`
+ * carrying the stream). x and skip are read once, y and sum written once (rows).
+ * @returns y, sum, and the mean / invstd of sum per (sample, position).
+ * @throws on bad shapes/lengths ("skip holds 70 values, x holds 80"), gamma/beta/bias lengths,
+ *   eps < 0, an unknown activation, out === sumOut. Nothing is written on failure.
+ * @example const { y, sum } = skipLayerNorm(attnOut, h, { shape: [1, 128, 768], layout: "NLC", gamma, beta, sumOut: h });
+ */
+export function skipLayerNorm(x: TensorLike, skip: TensorLike, opts: SkipNormOptions = {}): SkipLayerNormResult {
+  const r = skipForwardCall(x, skip, opts, false);
+  return { y: r.y, sum: r.sum, mean: r.st.mean!, invstd: r.st.rstd };
+}
+
+/**
+ * Residual add and RMS norm in one pass: sum = x + skip + bias, y = act(rms_norm(sum))
+ * (ONNX SkipSimplifiedLayerNormalization; the residual stream of LLaMA-family decoders).
+ * @returns y, sum, and invRms of sum per (sample, position).
+ * @throws like skipLayerNorm (and on beta, which RMS norm does not have).
+ * @example const { y } = skipRmsNorm(attnOut, h, { shape: [1, 1, 2048], layout: "NLC", gamma: w, sumOut: h });
+ */
+export function skipRmsNorm(x: TensorLike, skip: TensorLike, opts: SkipNormOptions = {}): SkipRmsNormResult {
+  const r = skipForwardCall(x, skip, opts, true);
+  return { y: r.y, sum: r.sum, invRms: r.st.rstd };
+}
+
+function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwardOptions | undefined, rms: boolean): SkipNormBackwardResult {
+  const o = readOptions<SkipNormBackwardOptions>(opts, BACKWARD_KEYS);
+  const g = resolveGeometry(sum, o, "sum");
+  checkCompanion("dy", dy, g, "sum");
+  if (o.dsum !== undefined && o.dsum !== null) checkCompanion("dsum", o.dsum, g, "sum");
+  sameSize("out", o.out, g);
+  const K = g.N * g.S, unit = "(sample, position) statistics";
+  if (rms) {
+    o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
+    o.invRms = numVec("invRms", o.invRms, K, unit);
+  } else {
+    o.gamma = affineVec("gamma", o.gamma, g.C);
+    o.beta = affineVec("beta", o.beta, g.C);
+    o.mean = numVec("mean", o.mean, K, unit);
+    o.invstd = numVec("invstd", o.invstd, K, unit);
+  }
+  const wantBias = o.bias !== undefined && o.bias !== null && o.bias !== false;
+  if (wantBias && o.bias !== true) affineVec("bias", o.bias, g.C);
+  const act = activationId(o.activation);
+  return withScope((s) => {
+    const xa = s.input("sum", sum, g.size), da = s.input("dy", dy, g.size);
+    const ds = o.dsum !== undefined && o.dsum !== null ? s.input("dsum", o.dsum, g.size) : null;
+    const oa = s.output("out", o.out, g.size, wantsTensor(sum, o.out), g.shape, g.layout);
+    s.commit(rowTempBytes(g));
+    const p: RowParams = rms ? rmsParams(s, g.C, o.gamma, o.unitOffset)
+      : lnParams(s, g.C, o.gamma, o.beta);
+    const r = rowBackward(s, g, { rms, act }, true, xa.ptr, da.ptr, ds ? ds.ptr : 0, oa.ptr, p, rms ? null : o.mean!, rms ? o.invRms! : o.invstd!);
+    const out: SkipNormBackwardResult = { dx: s.result(oa), dgamma: r.dgamma };
+    if (!rms) out.dbeta = r.dbeta;
+    if (wantBias) out.dbias = r.dbias!;
+    return out;
+  });
+}
+
+/**
+ * Backward of skipLayerNorm from its sum (not x and skip: sum is what the forward kept), dy and
+ * the optional dsum: dx (= dskip) = layer_norm'(sum)·dy + dsum; dgamma, dbeta; dbias when
+ * `bias` is given. With `activation` (and the forward's beta) the gradient goes through it.
+ * @throws on bad shapes/lengths (dy, dsum, out, gamma, beta, mean, invstd). `out` may be sum, dy or dsum.
+ */
+export function skipLayerNormBackward(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwardOptions): SkipNormBackwardResult {
+  return skipBackwardCall(sum, dy, opts, false);
+}
+
+/**
+ * Backward of skipRmsNorm from its sum, dy and the optional dsum: dx (= dskip), dgamma, and
+ * dbias when `bias` is given.
+ * @throws on bad shapes/lengths (dy, dsum, out, gamma, invRms). `out` may be sum, dy or dsum.
+ */
+export function skipRmsNormBackward(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwardOptions): SkipNormBackwardResult {
+  return skipBackwardCall(sum, dy, opts, true);
+}
