@@ -11,14 +11,14 @@ import { readFileSync } from "node:fs";
 await api.init();
 const MiB = 1 << 20;
 
-test("every channels-last kernel's scratch is at most 28 bytes per channel (+ 48 KiB) for C up to 10⁶", () => {
+test("every channels-last kernel's scratch is at most 48 bytes per channel (+ 40 KiB) for C up to 10⁶", () => {
   const wasm = readFileSync(new URL("../build/simdnorm.wasm", import.meta.url));
   const k = new WebAssembly.Instance(new WebAssembly.Module(wasm), { env: { abort() {} } }).exports;
   if (k.pattern_len(3) !== 48 || k.pattern_len(99999) !== 99999) throw new Error("pattern_len");
   for (const C of [1, 3, 5, 63, 65, 99, 1023, 1025, 99999, 1_000_003]) {
     for (const name of KERNEL_NAMES.filter((n) => n.startsWith("bn_") && n.endsWith("_cl"))) {
       const b = scratchBytes(k, name, { C });
-      if (!(b <= 28 * C + 48 * 1024)) throw new Error(`${name} C = ${C}: ${b} bytes of scratch`);
+      if (!(b <= 48 * C + 40 * 1024)) throw new Error(`${name} C = ${C}: ${b} bytes of scratch`);
     }
   }
 });
@@ -31,8 +31,8 @@ test("channelStats of a (2, 99999) NC tensor: memory grows by a few × the input
   const bad = compare(st.mean, refStats(x, shape, "NC").mean, 1e-6, 1e-6);
   if (bad) throw new Error(`mean[${bad.index}] = ${bad.got}, expected ${bad.expected}`);
   const grown = after.memoryBytes - before.memoryBytes, input = 4 * x.length;
-  // The input copied in (1×), C triples of f64 (3×), the statistics scratch (28 B a channel: 3.5×).
-  if (grown > 10 * input) throw new Error(`memory grew by ${grown} bytes for ${input} bytes of input (was 95× before)`);
+  // The input copied in (1×), C triples of f64 (3×), the statistics scratch (≤ 48 B a channel: 6×).
+  if (grown > 12 * input) throw new Error(`memory grew by ${grown} bytes for ${input} bytes of input (was 95× before)`);
   if (after.scratchBytes > MiB) throw new Error(`${after.scratchBytes} bytes of scratch kept after the call`);
   if (after.allocatedBytes !== before.allocatedBytes) throw new Error(`allocated ${before.allocatedBytes} → ${after.allocatedBytes} bytes`);
   // Again, and the other ops on the same wide tensor: no further growth beyond their own outputs.
