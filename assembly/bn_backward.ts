@@ -4,7 +4,7 @@
 // acc first). f32 lanes over blocks of ≤ 4096 values, blocks added in f64.
 // Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
 // or x (elementwise, in place).
-import { BLOCK, sweep_rows, pattern_len, expand_pattern, fold_lane, ret0, ret1, hsum } from "./common";
+import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, ret0, ret1, hsum, touch_lines, streamed } from "./common";
 
 /** Σdy and Σdy·(x − m) over len contiguous values → ret0, ret1. m = 0 skips the subtract. */
 export function block_reduce(px: usize, pd: usize, len: i32, m: f32): void {
@@ -66,26 +66,35 @@ export function bn_backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: 
 }
 
 /**
- * Channels-last (R, C). scratch: 3·L f32 (16-byte aligned). Super-rows of L values (L/C rows);
- * per block of ~4096 values, 8 lanes at a time run down the super-rows with accumulators in
- * registers, then lanes fold into f64 per channel. Tail: the last R mod (L/C) rows in scalar f64.
+ * Channels-last (R, C). scratch: 3·⌈L⌉₄ f32 (16-byte aligned). Super-rows of L values (L/C
+ * rows); per block of ~4096 values, 8 lanes at a time run down the super-rows with accumulators
+ * in registers, then lanes fold into f64 per channel. Tails: the last L mod 8 columns (L = C,
+ * wide C) in scalar f32 lanes (tail_reduce); the last R mod (L/C) rows in scalar f64.
  */
 export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, acc: usize, scratch: usize): void {
-  const L = pattern_len(C);
-  const mp = scratch, ap = scratch + (<usize>L << 2), bp = scratch + (<usize>L << 3);
+  const L = pattern_len(C), L8 = L & ~7;
+  const Lp = <usize>(L + 3) & ~3;
+  const mp = scratch, ap = scratch + (Lp << 2), bp = scratch + (Lp << 3);
   expand_pattern(C, L, m, mp);
   const per = L / C, supers = R / per;
   const SB = max(BLOCK / L, 256); // amortize the per-block fold
-  const SUB = sweep_rows(L);
+  const SUB = reduce_rows(L);
   const stride = <usize>L << 2;
+  const touch = L >= 96 && streamed(R, C); // sub-blocks read in memory order first (touch_lines)
   for (let b0 = 0; b0 < supers; b0 += SB) {
     const nb = min(SB, supers - b0);
-    memory.fill(ap, 0, <usize>L << 3);
+    memory.fill(ap, 0, Lp << 3);
+    if (L == 48 && 12 % C == 0) {
+      reduce_p12(x + (<usize>b0 * stride), dy + (<usize>b0 * stride), nb, mp, ap, bp);
+      fold_block(C, L, ap, bp, acc);
+      continue;
+    }
     for (let r0 = 0; r0 < nb; r0 += SUB) {
       const rn = min(SUB, nb - r0);
       const base = <usize>(b0 + r0) * <usize>L << 2;
-      // L is a multiple of 16: 8-lane chunks cover it.
-      for (let j = 0; j < L; j += 8) {
+      if (touch) { touch_lines(x + base, <usize>rn * stride); touch_lines(dy + base, <usize>rn * stride); }
+      if (L8 < L) tail_reduce(x + base, dy + base, rn, L, L8, mp, ap, bp);
+      for (let j = 0; j < L8; j += 8) {
         const o = <usize>j << 2;
         const m0 = v128.load(mp + o), m1 = v128.load(mp + o, 16);
         let a0 = v128.load(ap + o), a1 = v128.load(ap + o, 16), c0 = v128.load(bp + o), c1 = v128.load(bp + o, 16);
@@ -100,11 +109,7 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
         v128.store(bp + o, c0); v128.store(bp + o, c1, 16);
       }
     }
-    for (let c = 0; c < C; c++) {
-      const a = acc + (<usize>c << 4);
-      store<f64>(a, load<f64>(a) + fold_lane(C, L, ap, c));
-      store<f64>(a, load<f64>(a, 8) + fold_lane(C, L, bp, c), 8);
-    }
+    fold_block(C, L, ap, bp, acc);
   }
   for (let r = supers * per; r < R; r++) {
     for (let c = 0; c < C; c++) {
@@ -114,6 +119,50 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
       store<f64>(a, load<f64>(a) + d);
       store<f64>(a, load<f64>(a, 8) + d * <f64>(load<f32>(x + q) - load<f32>(m + (<usize>c << 2))), 8);
     }
+  }
+}
+
+/** Add the block's lane sums (patterns ap, bp of L f32) into the f64 pairs at acc, per channel. */
+function fold_block(C: i32, L: i32, ap: usize, bp: usize, acc: usize): void {
+  for (let c = 0; c < C; c++) {
+    const a = acc + (<usize>c << 4);
+    store<f64>(a, load<f64>(a) + fold_lane(C, L, ap, c));
+    store<f64>(a, load<f64>(a, 8) + fold_lane(C, L, bp, c), 8);
+  }
+}
+
+/**
+ * C = 3, 6, 12: nb super-rows of 48 values read in order, Σdy and Σdy·(x − m) per lane of the
+ * 12-value period in registers (m: three vectors), written to ap[0…12), bp[0…12) (the rest of
+ * the 48-lane patterns stays zero, so fold_lane sums them unchanged).
+ */
+function reduce_p12(x: usize, dy: usize, nb: i32, mp: usize, ap: usize, bp: usize): void {
+  const m0 = v128.load(mp), m1 = v128.load(mp, 16), m2 = v128.load(mp, 32);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0);
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0);
+  const end = <usize>nb * 192;
+  for (let i: usize = 0; i < end; i += 48) {
+    const u = x + i, d = dy + i;
+    const d0 = v128.load(d), d1 = v128.load(d, 16), d2 = v128.load(d, 32);
+    a0 = f32x4.add(a0, d0); c0 = f32x4.add(c0, f32x4.mul(d0, f32x4.sub(v128.load(u), m0)));
+    a1 = f32x4.add(a1, d1); c1 = f32x4.add(c1, f32x4.mul(d1, f32x4.sub(v128.load(u, 16), m1)));
+    a2 = f32x4.add(a2, d2); c2 = f32x4.add(c2, f32x4.mul(d2, f32x4.sub(v128.load(u, 32), m2)));
+  }
+  v128.store(ap, a0); v128.store(ap, a1, 16); v128.store(ap, a2, 32);
+  v128.store(bp, c0); v128.store(bp, c1, 16); v128.store(bp, c2, 32);
+}
+
+/** Columns L8 … L − 1 of rn super-rows of L values: Σdy and Σdy·(x − m) ADDED to the f32 lanes ap, bp. */
+function tail_reduce(x: usize, dy: usize, rn: i32, L: i32, L8: i32, mp: usize, ap: usize, bp: usize): void {
+  const stride = <usize>L << 2;
+  for (let j = L8; j < L; j++) {
+    const o = <usize>j << 2, mj = load<f32>(mp + o);
+    let a: f32 = load<f32>(ap + o), b: f32 = load<f32>(bp + o);
+    for (let r = 0; r < rn; r++) {
+      const q = <usize>r * stride + o, d = load<f32>(dy + q);
+      a += d; b += d * (load<f32>(x + q) - mj);
+    }
+    store<f32>(ap + o, a); store<f32>(bp + o, b);
   }
 }
 
@@ -159,23 +208,40 @@ export function bn_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usiz
 }
 
 /**
- * Channels-last (R, C): dx = dy·k + (x − m)·c1 + c0. scratch: 4·L f32 (16-byte aligned).
- * Super-rows of L values; see the loop comment for how parameters are reused. Tail: the last R mod (L/C) rows (< L values) in scalar.
+ * Channels-last (R, C): dx = dy·k + (x − m)·c1 + c0. scratch: 4·⌈L⌉₄ f32 (16-byte aligned).
+ * Super-rows of L values: rows up to 64 values (L a multiple of 8) load each 8-lane group's
+ * parameters once for four consecutive super-rows (four sequential streams); wider rows two at
+ * a time (dx_rows). Tails: a row whose length is not a multiple of 8 (L = C, wide C) ends in a
+ * 4-wide step and scalars; the last R mod (L/C) rows (< L values) in scalar.
  */
 export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize, scratch: usize): void {
   const L = pattern_len(C);
-  const mp = scratch, kp = scratch + (<usize>L << 2), ap = scratch + (<usize>L << 3), bp = scratch + (<usize>L * 12);
+  const Lp = <usize>(L + 3) & ~3;
+  const mp = scratch, kp = scratch + (Lp << 2), ap = scratch + (Lp << 3), bp = scratch + Lp * 12;
   expand_pattern(C, L, m, mp);
   expand_pattern(C, L, k, kp);
   expand_pattern(C, L, c1, ap);
   expand_pattern(C, L, c0, bp);
-  const per = L / C, supers = R / per;
+  const per = L / C;
+  let supers = R / per;
   const full = <usize>supers * <usize>L, total = <usize>R * <usize>C;
+  if (L == 48 && 12 % C == 0) {
+    dx_p12(x, dy, dx, full, mp, kp, ap, bp);
+    supers = 0; // done: only the tail rows below remain
+  }
+  const quads = L <= 64 && (L & 7) == 0 ? supers & ~3 : 0;
+  if (quads) dx_quads(x, dy, dx, L, quads, mp, kp, ap, bp);
+  const q0 = <usize>quads * <usize>L << 2;
+  dx_rows(x + q0, dy + q0, dx + q0, L, supers - quads, mp, kp, ap, bp, !streamed(R, C));
+  for (let i = full; i < total; i++) {
+    const o = (i - full) << 2, q = i << 2;
+    store<f32>(dx + q, load<f32>(dy + q) * load<f32>(kp + o) + (load<f32>(x + q) - load<f32>(mp + o)) * load<f32>(ap + o) + load<f32>(bp + o));
+  }
+}
+
+/** `quads` (a multiple of 4) super-rows of L values (a multiple of 8), four at a time. */
+function dx_quads(x: usize, dy: usize, dx: usize, L: i32, quads: i32, mp: usize, kp: usize, ap: usize, bp: usize): void {
   const stride = <usize>L << 2;
-  // Rows up to 64 values: each 8-lane group loads its parameters once for four consecutive
-  // super-rows (four sequential streams); wider rows stream one at a time (at 96–128 values 40 %
-  // faster than the quads, same-memory A/B).
-  const quads = L <= 64 ? supers & ~3 : 0;
   for (let r = 0; r < quads; r += 4) {
     const base = <usize>r * stride;
     for (let j: usize = 0; j < <usize>L; j += 8) {
@@ -189,21 +255,68 @@ export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: us
       }
     }
   }
-  for (let i: usize = <usize>quads * <usize>L; i < full; i += <usize>L) {
-    const q = i << 2;
+}
+
+/**
+ * Super-rows of any L, two at a time when `paired`: each 8-lane group's parameters are loaded
+ * once for both rows (1.3–1.7× over one row at a time from 96 values up on cache-resident data:
+ * four parameter loads per two data vectors made single rows load-bound; past the caches the
+ * two interleaved streams ran 0.4–0.65× of single rows, so streamed tensors go one row at a
+ * time, dx_tail from 0). Row tail: 4-wide, then scalar.
+ */
+function dx_rows(x: usize, dy: usize, dx: usize, L: i32, rows: i32, mp: usize, kp: usize, ap: usize, bp: usize, paired: bool): void {
+  const L8 = <usize>(L & ~7);
+  const stride = <usize>L << 2;
+  const pairs = paired ? rows & ~1 : 0;
+  for (let r = 0; r < pairs; r += 2) {
+    const q = <usize>r * stride;
     const px = x + q, pd = dy + q, po = dx + q;
-    for (let j: usize = 0; j < <usize>L; j += 8) {
+    for (let j: usize = 0; j < L8; j += 8) {
       const o = j << 2;
-      const r0 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), v128.load(kp + o)),
-        f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(mp + o)), v128.load(ap + o))), v128.load(bp + o));
-      const r1 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o, 16), v128.load(kp + o, 16)),
-        f32x4.mul(f32x4.sub(v128.load(px + o, 16), v128.load(mp + o, 16)), v128.load(ap + o, 16))), v128.load(bp + o, 16));
-      v128.store(po + o, r0);
-      v128.store(po + o, r1, 16);
+      const m0 = v128.load(mp + o), m1 = v128.load(mp + o, 16), k0 = v128.load(kp + o), k1 = v128.load(kp + o, 16);
+      const a0 = v128.load(ap + o), a1 = v128.load(ap + o, 16), b0 = v128.load(bp + o), b1 = v128.load(bp + o, 16);
+      const u = px + o, d = pd + o, w = po + o;
+      v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d), k0), f32x4.mul(f32x4.sub(v128.load(u), m0), a0)), b0));
+      v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d, 16), k1), f32x4.mul(f32x4.sub(v128.load(u, 16), m1), a1)), b1), 16);
+      v128.store(w + stride, f32x4.add(f32x4.add(f32x4.mul(v128.load(d + stride), k0), f32x4.mul(f32x4.sub(v128.load(u + stride), m0), a0)), b0));
+      v128.store(w + stride, f32x4.add(f32x4.add(f32x4.mul(v128.load(d + stride, 16), k1), f32x4.mul(f32x4.sub(v128.load(u + stride, 16), m1), a1)), b1), 16);
     }
+    if (L8 < <usize>L) { dx_tail(px, pd, po, L8, L, mp, kp, ap, bp); dx_tail(px + stride, pd + stride, po + stride, L8, L, mp, kp, ap, bp); }
   }
-  for (let i = full; i < total; i++) {
-    const o = (i - full) << 2, q = i << 2;
-    store<f32>(dx + q, load<f32>(dy + q) * load<f32>(kp + o) + (load<f32>(x + q) - load<f32>(mp + o)) * load<f32>(ap + o) + load<f32>(bp + o));
+  for (let r = pairs; r < rows; r++) {
+    const q = <usize>r * stride;
+    dx_tail(x + q, dy + q, dx + q, 0, L, mp, kp, ap, bp);
+  }
+}
+
+/** Values j0 … L − 1 of one row, parameters re-read from L1: 4-wide, then scalar. */
+function dx_tail(px: usize, pd: usize, po: usize, j0: usize, L: i32, mp: usize, kp: usize, ap: usize, bp: usize): void {
+  const L4 = <usize>(L & ~3);
+  let j = j0;
+  for (; j < L4; j += 4) {
+    const o = j << 2;
+    v128.store(po + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), v128.load(kp + o)),
+      f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(mp + o)), v128.load(ap + o))), v128.load(bp + o)));
+  }
+  for (; j < <usize>L; j++) {
+    const o = j << 2;
+    store<f32>(po + o, load<f32>(pd + o) * load<f32>(kp + o) + (load<f32>(px + o) - load<f32>(mp + o)) * load<f32>(ap + o) + load<f32>(bp + o));
+  }
+}
+
+/**
+ * C = 3, 6, 12: the parameters repeat every 12 values (three vectors each, twelve registers), so
+ * the streams are read and written in order, 48 values per step. `full` (a multiple of 48) values.
+ */
+function dx_p12(x: usize, dy: usize, dx: usize, full: usize, mp: usize, kp: usize, ap: usize, bp: usize): void {
+  const m0 = v128.load(mp), m1 = v128.load(mp, 16), m2 = v128.load(mp, 32);
+  const k0 = v128.load(kp), k1 = v128.load(kp, 16), k2 = v128.load(kp, 32);
+  const a0 = v128.load(ap), a1 = v128.load(ap, 16), a2 = v128.load(ap, 32);
+  const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32);
+  for (let i: usize = 0; i < full << 2; i += 48) {
+    const u = x + i, d = dy + i, w = dx + i;
+    v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d), k0), f32x4.mul(f32x4.sub(v128.load(u), m0), a0)), b0));
+    v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d, 16), k1), f32x4.mul(f32x4.sub(v128.load(u, 16), m1), a1)), b1), 16);
+    v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d, 32), k2), f32x4.mul(f32x4.sub(v128.load(u, 32), m2), a2)), b2), 32);
   }
 }

@@ -5,7 +5,7 @@
 // y = x·scale + (beta − mean·scale) would lose |mean|·2⁻²⁴ to cancellation. When the data sits
 // near zero (|mean| ≤ std) JS passes m = 0 and the kernel runs the plain multiply-add.
 // y may alias x (each value is read before it is written, in place).
-import { pattern_len, expand_pattern } from "./common";
+import { pattern_len, expand_pattern, streamed } from "./common";
 
 /** One contiguous row: y = (x − m)·s + t. Tail: 16-wide, then 4-wide, then scalar. */
 export function normalize_row(px: usize, py: usize, S: i32, ms: f32, ss: f32, ts: f32): void {
@@ -53,15 +53,18 @@ export function bn_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, 
 
 /**
  * Channels-last (R, C): parameters m, scale, shift are C f32 each, expanded into L-long
- * patterns in scratch (3·L f32, 16-byte aligned). The stream is read in order, one super-row of
- * L values (L/C rows) after another: with L = 16 (C = 1, 2, 4, 8, 16) the patterns live in
+ * patterns in scratch (3·⌈L⌉₄ f32, 16-byte aligned). The stream is read in order, one super-row
+ * of L values (L/C rows) after another: with L = 16 (C = 1, 2, 4, 8, 16) the patterns live in
  * registers; otherwise each 8-lane group loads its parameters once for four consecutive
  * super-rows (rows up to 96 values; long column sweeps defeat the prefetchers, measured 1.5–2×
- * slower) or, for wider rows, re-reads them from L1 row by row. Tail: the last R mod (L/C) rows (< L values) in scalar.
+ * slower) or, for wider rows, once for two rows (normalize_rows). Tails: a row whose length is
+ * not a multiple of 8 (L = C, wide C) ends in a 4-wide step and scalars; the last R mod (L/C)
+ * rows (< L values) in scalar.
  */
 export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, scratch: usize): void {
   const L = pattern_len(C);
-  const mp = scratch, sp = scratch + (<usize>L << 2), tp = scratch + (<usize>L << 3);
+  const Lp = <usize>(L + 3) & ~3;
+  const mp = scratch, sp = scratch + (Lp << 2), tp = scratch + (Lp << 3);
   expand_pattern(C, L, m, mp);
   expand_pattern(C, L, scale, sp);
   expand_pattern(C, L, shift, tp);
@@ -78,39 +81,111 @@ export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: u
       v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o, 32), m2), s2), t2), 32);
       v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o, 48), m3), s3), t3), 48);
     }
+  } else if (L == 48 && 12 % C == 0) {
+    normalize_p12(x, y, full, mp, sp, tp);
+  } else if (L <= 96 && (L & 7) == 0) {
+    normalize_quads(x, y, L, supers, mp, sp, tp);
   } else {
-    // Four super-rows at a time: each 8-lane group loads its parameters once for four rows
-    // (four sequential streams), then the remaining super-rows one by one, parameters re-read
-    // from L1.
-    const stride = <usize>L << 2;
-    // Measured (same-memory A/B, 2026-11-27): four streams suit rows up to 96 values; at 128
-    // streaming one row at a time is 5–20 % faster.
-    const quads = L <= 96 ? supers & ~3 : 0;
-    for (let r = 0; r < quads; r += 4) {
-      const base = <usize>r * stride;
-      for (let j: usize = 0; j < <usize>L; j += 8) {
-        const o = j << 2;
-        const m0 = v128.load(mp + o), m1 = v128.load(mp + o, 16);
-        const s0 = v128.load(sp + o), s1 = v128.load(sp + o, 16);
-        const t0 = v128.load(tp + o), t1 = v128.load(tp + o, 16);
-        let px = x + base + o, py = y + base + o;
-        for (let q = 0; q < 4; q++, px += stride, py += stride) {
-          v128.store(py, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px), m0), s0), t0));
-          v128.store(py, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px, 16), m1), s1), t1), 16);
-        }
-      }
-    }
-    for (let i: usize = <usize>quads * <usize>L; i < full; i += <usize>L) {
-      const px = x + (i << 2), py = y + (i << 2);
-      for (let j: usize = 0; j < <usize>L; j += 8) {
-        const o = j << 2;
-        v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(mp + o)), v128.load(sp + o)), v128.load(tp + o)));
-        v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o, 16), v128.load(mp + o, 16)), v128.load(sp + o, 16)), v128.load(tp + o, 16)), 16);
-      }
-    }
+    normalize_rows(x, y, L, supers, mp, sp, tp, !streamed(R, C));
   }
   for (let i = full; i < total; i++) {
     const o = (i - full) << 2;
     store<f32>(y + (i << 2), (load<f32>(x + (i << 2)) - load<f32>(mp + o)) * load<f32>(sp + o) + load<f32>(tp + o));
+  }
+}
+
+/**
+ * Super-rows of L values (L a multiple of 8), four at a time: each 8-lane group loads its
+ * parameters once for four rows (four sequential streams), then the remaining super-rows one by
+ * one, parameters re-read from L1.
+ */
+function normalize_quads(x: usize, y: usize, L: i32, supers: i32, mp: usize, sp: usize, tp: usize): void {
+  const stride = <usize>L << 2;
+  const quads = supers & ~3;
+  for (let r = 0; r < quads; r += 4) {
+    const base = <usize>r * stride;
+    for (let j: usize = 0; j < <usize>L; j += 8) {
+      const o = j << 2;
+      const m0 = v128.load(mp + o), m1 = v128.load(mp + o, 16);
+      const s0 = v128.load(sp + o), s1 = v128.load(sp + o, 16);
+      const t0 = v128.load(tp + o), t1 = v128.load(tp + o, 16);
+      let px = x + base + o, py = y + base + o;
+      for (let q = 0; q < 4; q++, px += stride, py += stride) {
+        v128.store(py, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px), m0), s0), t0));
+        v128.store(py, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px, 16), m1), s1), t1), 16);
+      }
+    }
+  }
+  const q0 = <usize>quads * stride;
+  normalize_rows(x + q0, y + q0, L, supers - quads, mp, sp, tp, false);
+}
+
+/**
+ * Super-rows of any L, two at a time when `paired`: each 8-lane group's parameters are loaded
+ * once for both rows (same-memory A/B from 128 values up on cache-resident data: 1.2–1.4× over
+ * one row at a time, whose three parameter loads per data vector made it load-bound, and
+ * 1.1–1.2× over four rows at a time; past the caches the two interleaved streams ran 0.5× of
+ * single rows, so streamed tensors go one row at a time). Row tail (row_tail): 4-wide, then scalar.
+ */
+function normalize_rows(x: usize, y: usize, L: i32, rows: i32, mp: usize, sp: usize, tp: usize, paired: bool): void {
+  const L8 = <usize>(L & ~7), L4 = <usize>(L & ~3);
+  const stride = <usize>L << 2;
+  const pairs = paired ? rows & ~1 : 0;
+  for (let r = 0; r < pairs; r += 2) {
+    const px = x + <usize>r * stride, py = y + <usize>r * stride;
+    for (let j: usize = 0; j < L8; j += 8) {
+      const o = j << 2;
+      const m0 = v128.load(mp + o), m1 = v128.load(mp + o, 16);
+      const s0 = v128.load(sp + o), s1 = v128.load(sp + o, 16);
+      const t0 = v128.load(tp + o), t1 = v128.load(tp + o, 16);
+      const a = px + o, b = py + o;
+      v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), m0), s0), t0));
+      v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 16), m1), s1), t1), 16);
+      v128.store(b + stride, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a + stride), m0), s0), t0));
+      v128.store(b + stride, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a + stride, 16), m1), s1), t1), 16);
+    }
+    if (L8 < <usize>L) { row_tail(px, py, L8, L4, L, mp, sp, tp); row_tail(px + stride, py + stride, L8, L4, L, mp, sp, tp); }
+  }
+  for (let r = pairs; r < rows; r++) {
+    const px = x + <usize>r * stride, py = y + <usize>r * stride;
+    for (let j: usize = 0; j < L8; j += 8) {
+      const o = j << 2;
+      v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(mp + o)), v128.load(sp + o)), v128.load(tp + o)));
+      v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o, 16), v128.load(mp + o, 16)), v128.load(sp + o, 16)), v128.load(tp + o, 16)), 16);
+    }
+    row_tail(px, py, L8, L4, L, mp, sp, tp);
+  }
+}
+
+/** Values L8 … L − 1 of one row: a 4-wide step, then scalars. */
+function row_tail(px: usize, py: usize, L8: usize, L4: usize, L: i32, mp: usize, sp: usize, tp: usize): void {
+  let j = L8;
+  for (; j < L4; j += 4) {
+    const o = j << 2;
+    v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(mp + o)), v128.load(sp + o)), v128.load(tp + o)));
+  }
+  for (; j < <usize>L; j++) {
+    const o = j << 2;
+    store<f32>(py + o, (load<f32>(px + o) - load<f32>(mp + o)) * load<f32>(sp + o) + load<f32>(tp + o));
+  }
+}
+
+/**
+ * C = 3, 6, 12 (images: RGB): the parameters repeat every 12 values, three vectors each, so all
+ * nine stay in registers and the stream is read and written in order, 48 values (four periods)
+ * per step. `full` (a multiple of 48) values.
+ */
+function normalize_p12(x: usize, y: usize, full: usize, mp: usize, sp: usize, tp: usize): void {
+  const m0 = v128.load(mp), m1 = v128.load(mp, 16), m2 = v128.load(mp, 32);
+  const s0 = v128.load(sp), s1 = v128.load(sp, 16), s2 = v128.load(sp, 32);
+  const t0 = v128.load(tp), t1 = v128.load(tp, 16), t2 = v128.load(tp, 32);
+  for (let i: usize = 0; i < full; i += 48) {
+    const px = x + (i << 2), py = y + (i << 2);
+    for (let q: usize = 0; q < 192; q += 48) {
+      const a = px + q, b = py + q;
+      v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), m0), s0), t0));
+      v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 16), m1), s1), t1), 16);
+      v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 32), m2), s2), t2), 32);
+    }
   }
 }

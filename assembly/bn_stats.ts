@@ -7,7 +7,7 @@
 // channel's running mean when the data sits far from zero); when the sums show cancellation it
 // is redone from L1 as a corrected two-pass around the block's own mean. So offsets of 1e6 and
 // an outlier anywhere cost no precision, and common data costs one pass of add/mul/add.
-import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum } from "./common";
+import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed } from "./common";
 
 /** Σ (x − k) and Σ (x − k)² in one pass over len contiguous values → ret0, ret1. k = 0 skips the subtraction. */
 function block_sq(p: usize, len: i32, k: f32): void {
@@ -101,13 +101,17 @@ const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
 
 /**
  * The block's sums (n values around a shift) keep M2 = Σd² − (Σd)²/n to within 2 bits:
- * (Σd)² ≤ ¼·n·Σd², the squares did not overflow, and did not underflow (Σd² ≥ 2⁻¹⁰⁰, or both
- * sums 0: a block equal to its shift — all-zero data — which must stay one pass. The one case
- * this lets through: every |x − shift| < 2⁻⁷⁵ with an f32 sum that cancels exactly, whose M2,
- * below 2⁻¹³⁸, is then taken as 0). False for NaN.
+ * (Σd)² ≤ ¾·n·Σd², i.e. Σd² ≤ 4·M2 (the block's mean, seen from the shift, is at most √3 of
+ * its standard deviations away), the squares did not overflow, and did not underflow (Σd² ≥
+ * 2⁻¹⁰⁰, or both sums 0: a block equal to its shift — all-zero data — which must stay one pass.
+ * The one case this lets through: every |x − shift| < 2⁻⁷⁵ with an f32 sum that cancels
+ * exactly, whose M2, below 2⁻¹³⁸, is then taken as 0). False for NaN. shift_of keeps 0 only
+ * while |mean| ≤ std, so blocks of such data pass with a wide margin (a tighter bound, ¼, failed
+ * a few per cent of 256-value blocks of data with |mean| ≈ std/2 at random, and each failure
+ * cost a flush and a second pass: 2–3× slower statistics on that data).
  */
 @inline function sums_ok(s1: f64, s2: f64, n: f64): bool {
-  return s1 * s1 <= 0.25 * n * s2 && s2 != Infinity && (s2 >= TINY || s2 == 0);
+  return s1 * s1 <= 0.75 * n * s2 && s2 != Infinity && (s2 >= TINY || s2 == 0);
 }
 
 /**
@@ -128,7 +132,7 @@ function shift_of(a: usize): f32 {
 /**
  * One block of one channel, merged into the triple at a. Single pass around a shift k: 0 when
  * the channel's data so far sits near zero (|mean| ≤ std), else its running mean. If the block
- * shows the shift was poor ((Σd)² > ¼·n·Σd², i.e. M2 would lose more than 2 bits to
+ * shows the shift was poor ((Σd)² > ¾·n·Σd², i.e. M2 would lose more than 2 bits to
  * cancellation) or the squares overflowed, it is redone as an exact two-pass around its own
  * mean while it is still in L1. NaN propagates through either path.
  */
@@ -146,6 +150,33 @@ export function stats_block(a: usize, p: usize, len: i32): void {
   merge_block(a, cnt, <f64>k, s1, s2);
 }
 
+/** nb rows of S values of one channel (stride bytes apart) as one block merged into the triple at a; redone row by row when the block fails the check. */
+function channel_rows(a: usize, p: usize, S: i32, nb: i32, stride: usize): void {
+  const cnt = <f64>(nb * S), k = shift_of(a);
+  rows_sq(p, S, k, nb, stride);
+  const s1 = ret0, s2 = ret1;
+  if (sums_ok(s1, s2, cnt)) { merge_block(a, cnt, <f64>k, s1, s2); return; }
+  for (let n = 0; n < nb; n++) stats_block(a, p + <usize>n * stride, S);
+}
+
+/**
+ * Short channels-first rows past the caches: the channel-order walk jumps C·S values from row to
+ * row, which the prefetchers do not follow (17–26 % of the ceiling at 16 Mi values, S = 49).
+ * Here samples go in tiles of ≤ 1 MiB (and ≤ BLOCK / S samples), each tile read once in memory
+ * order (touch_lines) and then summed channel by channel from the caches. Per channel the blocks
+ * are merged in the same sample order as the cache-resident path, only smaller when a tile
+ * holds fewer samples.
+ */
+function stats_cf_tiles(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
+  const stride = <usize>C * <usize>S << 2;
+  const rb = max(1, min(BLOCK / S, <i32>((<usize>1 << 20) / stride)));
+  for (let n0 = 0; n0 < N; n0 += rb) {
+    const nb = min(rb, N - n0), p0 = x + <usize>n0 * stride;
+    touch_lines(p0, <usize>nb * stride);
+    for (let c = 0; c < C; c++) channel_rows(acc + <usize>c * 24, p0 + (<usize>c * <usize>S << 2), S, nb, stride);
+  }
+}
+
 /**
  * Channels-first (N, C, S): x row-major, channel c of sample n is S contiguous values.
  * Merges into acc (C triples). Rows of ≥ 1024 values: memory order (n outer, c inner), one pass
@@ -153,20 +184,15 @@ export function stats_block(a: usize, p: usize, len: i32): void {
  * (accumulators kept across the rows), so the per-block fold, check and merge — 100–150 cycles,
  * as much as the work itself at S = 196 — is paid once per block instead of once per row. A
  * block failing the cancellation check is redone row by row (stats_block, exact two-pass).
+ * Tensors past CACHED_VALUES take the same blocks in sample tiles (stats_cf_tiles).
  */
 export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
   if (S < 1024 && N > 1) {
     const rb = BLOCK / S, stride = <usize>C * <usize>S << 2;
+    if (streamed(N, C * S)) { stats_cf_tiles(N, C, S, x, acc); return; }
     for (let c = 0; c < C; c++) {
       const a = acc + <usize>c * 24, p0 = x + (<usize>c * <usize>S << 2);
-      for (let n0 = 0; n0 < N; n0 += rb) {
-        const nb = min(rb, N - n0), p = p0 + <usize>n0 * stride, cnt = <f64>(nb * S);
-        const k = shift_of(a);
-        rows_sq(p, S, k, nb, stride);
-        const s1 = ret0, s2 = ret1;
-        if (sums_ok(s1, s2, cnt)) { merge_block(a, cnt, <f64>k, s1, s2); continue; }
-        for (let n = 0; n < nb; n++) stats_block(a, p + <usize>n * stride, S);
-      }
+      for (let n0 = 0; n0 < N; n0 += rb) channel_rows(a, p0 + <usize>n0 * stride, S, min(rb, N - n0), stride);
     }
     return;
   }
@@ -184,17 +210,21 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): v
  * (p, p + 4L, …) → sp, qp (f32 patterns, overwritten). Register-blocked: 16 lanes (4 vectors)
  * at a time run down the super-rows with accumulators in registers; the rows are swept in
  * sub-blocks of ~8 KB so the column sweeps after the first hit L1. A chunk of all-zero shifts
- * skips the subtraction. L is a multiple of 16.
+ * skips the subtraction. With `touch`, each sub-block is first read in memory order (touch_lines).
+ * Tail: when L is not a multiple of 16 (L = C, wide C), the last L mod 16
+ * columns of each sub-block are summed in scalar f32 (tail_sq) while the rows are in L1.
  */
-function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize): void {
+function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize, touch: bool): void {
   const stride = <usize>L << 2;
   memory.fill(sp, 0, stride);
   memory.fill(qp, 0, stride);
-  const SUB = sweep_rows(L);
+  const SUB = sweep_rows(L), L16 = L & ~15;
   for (let r0 = 0; r0 < nb; r0 += SUB) {
     const rn = min(SUB, nb - r0);
     const pb = p + <usize>r0 * stride;
-    for (let j = 0; j < L; j += 16) {
+    if (touch) touch_lines(pb, <usize>rn * stride);
+    if (L16 < L) tail_sq(pb, rn, L, L16, kp, sp, qp);
+    for (let j = 0; j < L16; j += 16) {
       const o = <usize>j << 2;
       const k0 = v128.load(kp + o), k1 = v128.load(kp + o, 16), k2 = v128.load(kp + o, 32), k3 = v128.load(kp + o, 48);
       let s0 = v128.load(sp + o), s1 = v128.load(sp + o, 16), s2 = v128.load(sp + o, 32), s3 = v128.load(sp + o, 48);
@@ -221,6 +251,22 @@ function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize):
       v128.store(sp + o, s0); v128.store(sp + o, s1, 16); v128.store(sp + o, s2, 32); v128.store(sp + o, s3, 48);
       v128.store(qp + o, q0); v128.store(qp + o, q1, 16); v128.store(qp + o, q2, 32); v128.store(qp + o, q3, 48);
     }
+  }
+}
+
+/**
+ * Columns L16 … L − 1 of rn super-rows of L values at p: Σ (x − k) and Σ (x − k)² ADDED to the
+ * f32 lanes sp, qp (scalar f32, as a lane would). A function of its own: a second loop nest in
+ * pattern_sq would slow its hot loop.
+ */
+function tail_sq(p: usize, rn: i32, L: i32, L16: i32, kp: usize, sp: usize, qp: usize): void {
+  const stride = <usize>L << 2;
+  for (let j = L16; j < L; j++) {
+    const o = <usize>j << 2, k = load<f32>(kp + o);
+    let s: f32 = load<f32>(sp + o), q2: f32 = load<f32>(qp + o);
+    let q = p + o;
+    for (let r = 0; r < rn; r++, q += stride) { const d = load<f32>(q) - k; s += d; q2 += d * d; }
+    store<f32>(sp + o, s); store<f32>(qp + o, q2);
   }
 }
 
@@ -265,12 +311,12 @@ function flush_pending(C: i32, acc: usize, kp: usize, t1: usize, t2: usize, n: f
  * of the blocks after it are chosen again from the merged statistics. A function of its own so that pattern_sq keeps two
  * callers and is not inlined into bn_stats_f32_cl (inlined, the hot loop ran 25 % slower in V8).
  */
-function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp: usize, sp: usize, qp: usize): void {
+function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp: usize, sp: usize, qp: usize, touch: bool): void {
   for (let c = 0; c < C; c++) {
     const m = <f32>(<f64>load<f32>(kp + (<usize>c << 2)) + fold_lane(C, L, sp, c) / cnt);
     for (let j = c; j < L; j += C) store<f32>(kp + (<usize>j << 2), m);
   }
-  pattern_sq(p, nb, L, kp, sp, qp);
+  pattern_sq(p, nb, L, kp, sp, qp, touch);
   for (let c = 0; c < C; c++) {
     const k = load<f32>(kp + (<usize>c << 2)), s1 = fold_lane(C, L, sp, c), s2 = fold_lane(C, L, qp, c);
     // A column f32 could not hold: redone exactly in f64, down the block's rows of C.
@@ -290,23 +336,28 @@ function set_shifts(C: i32, L: i32, acc: usize, kp: usize): void {
 
 /**
  * Channels-last (R, C): R rows of C contiguous channels. Merges into acc (C triples).
- * scratch: 32·L bytes (16-byte aligned), L = pattern_len(C). Rows are grouped into super-rows
- * of L values (L/C rows) so every lane keeps one channel; blocks of ≥ 256 super-rows and ≥ 4096
+ * scratch: 12·⌈L⌉₄ + 16·C bytes (16-byte aligned; ⌈L⌉₄ = L rounded up to a multiple of 4),
+ * L = pattern_len(C) ≤ max(C, 1024). Rows are grouped into super-rows of L values (L/C rows;
+ * one row when L = C) so every lane keeps one channel; blocks of ≥ 256 super-rows and ≥ 4096
  * values are summed in f32 lanes around per-channel shifts (0 near zero, else the running
  * mean, chosen once per call) and their per-channel sums added in f64; one Chan merge per
  * channel at the end. A block where any channel shows cancellation is redone around the
- * block's own means (from L1/L2) and merged alone, and the shifts are chosen again. (Adding blocks that each pass the check keeps the check true for their total, by
- * Cauchy–Schwarz, so deferring the merges costs no precision; it saves a division per channel
- * per block, a third of the time at C = 64.)
- * Tail: the last R mod (L/C) rows (< L values) are merged per channel in scalar f64.
+ * block's own means (from L1/L2) and merged alone, and the shifts are chosen again. (Adding
+ * blocks that each pass the check keeps the check true for their total, by Cauchy–Schwarz, so
+ * deferring the merges costs no precision; it saves a division per channel per block, a third
+ * of the time at C = 64.)
+ * Tails: the last L mod 16 columns in scalar f32 lanes (tail_sq); the last R mod (L/C) rows
+ * (< L values) merged per channel in scalar f64.
  */
 export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: usize): void {
   const L = pattern_len(C);
   const per = L / C;
-  const sp = scratch, qp = scratch + (<usize>L << 2), kp = scratch + (<usize>L << 3);
-  const t1 = scratch + <usize>L * 12, t2 = t1 + (<usize>C << 3); // pending f64 sums per channel
+  const Lp = <usize>(L + 3) & ~3; // patterns 16-byte aligned when L = C is not a multiple of 4
+  const sp = scratch, qp = scratch + (Lp << 2), kp = scratch + (Lp << 3);
+  const t1 = scratch + Lp * 12, t2 = t1 + (<usize>C << 3); // pending f64 sums per channel
   const supers = R / per;
   const SB = max(BLOCK / L, 256);
+  const touch = L >= 96 && streamed(R, C); // touch_lines before each sweep
   set_shifts(C, L, acc, kp);
   memory.fill(t1, 0, <usize>C << 4);
   let pending: f64 = 0; // values per channel summed into t1/t2 around the shifts in kp
@@ -314,7 +365,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
     const nb = min(SB, supers - s0);
     const p = x + (<usize>s0 * <usize>L << 2);
     const cnt = <f64>(nb * per);
-    pattern_sq(p, nb, L, kp, sp, qp);
+    pattern_sq(p, nb, L, kp, sp, qp, touch);
     let bad = false;
     for (let c = 0; c < C; c++) {
       const s1 = fold_lane(C, L, sp, c), s2 = fold_lane(C, L, qp, c);
@@ -332,7 +383,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
     // Merge what is pending around the old shifts, then redo this block exactly.
     flush_pending(C, acc, kp, t1, t2, pending);
     pending = 0;
-    redo_block(C, L, p, nb, cnt, acc, kp, sp, qp);
+    redo_block(C, L, p, nb, cnt, acc, kp, sp, qp, touch);
   }
   flush_pending(C, acc, kp, t1, t2, pending);
   // Tail: the last R mod (L/C) rows (fewer than 16), per channel a column of scalars summed in

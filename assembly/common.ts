@@ -1,10 +1,16 @@
 // Shared helpers for the kernels: channels-last lane patterns, Chan's merge, multi-value "returns".
 //
 // Channels-last rows of C values are processed as one flat stream whose lane pattern repeats
-// every L values, L a multiple of C and of 16 (lcm(C, 4), doubled until 16 divides it), so the
-// kernels can run 4 independent vectors per step down "super-rows" of L values. A per-channel
-// parameter is expanded into an L-long pattern once, so every SIMD lane always meets "its"
-// channel: C = 3 images stay vectorized (L = 48).
+// every L values, so the kernels can run 4 independent vectors per step down "super-rows" of L
+// values. For narrow C, L is a multiple of C and of 16 (lcm(C, 4), doubled until 16 divides it)
+// and every SIMD lane always meets "its" channel: C = 3 images stay vectorized (L = 48). That
+// pattern is kept only while it is ≤ MAX_PATTERN values; wider C (where lcm(C, 16) would be up
+// to 16·C: 1.6 M values for C = 99999) take L = C, one row per super-row, and the kernels run
+// the last L mod 16 (or mod 8) columns of every row in scalar. So L ≤ max(C, MAX_PATTERN): the
+// scratch of every channels-last kernel is O(C).
+
+/** Longest lane pattern of L = lcm-style super-rows (values): its f32 patterns stay in L1. */
+export const MAX_PATTERN: i32 = 1024;
 
 /**
  * Values of one channel summed in f32 lanes before the sums go to f64 (16 KB: stays in L1, and
@@ -13,20 +19,63 @@
 export const BLOCK: i32 = 4096;
 
 /**
- * Super-rows per column sweep of an L-long pattern: 8 for 32–64-value patterns, else ~8 KB of
- * rows (the sweeps after the first then hit L1). See docs/performance.md for the measurements.
+ * Super-rows per column sweep of an L-long pattern (statistics: 16 lanes, 8 accumulators): 8 for
+ * 32–64-value and ≥ 256-value patterns, else ~8 KB of rows (the sweeps after the first then hit
+ * L1). Wide rows swept 16 at a time are 16 strided streams, which the prefetchers serve worse:
+ * 8 rows measured 1.3× faster at 1024 values. See docs/performance.md for the measurements.
  */
 @inline export function sweep_rows(L: i32): i32 {
-  return L >= 32 && L <= 64 ? 8 : max(2048 / L, 16);
+  return (L >= 32 && L <= 64) || L >= 256 ? 8 : max(2048 / L, 16);
 }
 
-/** Pattern length: a multiple of C and of 16. */
+/**
+ * Super-rows per column sweep of the backward sums (8 lanes, 4 accumulators): 4 from 96-value
+ * patterns up (1.1× at 96, 1.5× at 128, 3.1× at 1024 over 16-row sweeps, same-memory A/B).
+ */
+@inline export function reduce_rows(L: i32): i32 {
+  return L >= 96 ? 4 : sweep_rows(L);
+}
+
+let sink: i32 = 0;
+
+/**
+ * Tensors up to this many values (4 MiB) are treated as cache-resident by the channels-last
+ * kernels: their wide-row variants (two rows per parameter load; sweeps without touch_lines)
+ * win there and lose past the caches, where one long sequential stream matters most. The
+ * crossover was measured between 1 and 2 Mi values here (docs/performance.md).
+ */
+export const CACHED_VALUES: i32 = 1 << 20;
+
+/** True when R rows of C values are past what the kernels treat as cache-resident. */
+@inline export function streamed(R: i32, C: i32): bool {
+  return <u64>R * <u64>C > <u64>CACHED_VALUES;
+}
+
+/**
+ * Read one word per 64-byte line of [p, p + bytes) in memory order, before a column sweep of
+ * channels-last rows reads them: rows of wide C are streams too short for the hardware
+ * prefetchers (the sweep visits a few rows at a time), and past the caches the sweeps ran 1.5–2.6×
+ * slower than with this touch, which makes one long sequential stream (same-memory A/B at 4–16 M
+ * values, C = 256; 0.86–1.07× on cache-resident data, so only used past CACHED_VALUES). wasm has
+ * no prefetch instruction; the sum goes to a global so the loads stay.
+ */
+export function touch_lines(p: usize, bytes: usize): void {
+  let t: i32 = 0;
+  for (let o: usize = 0; o < bytes; o += 64) t += load<i32>(p + o);
+  sink += t;
+}
+
+/**
+ * Pattern length: a multiple of C and of 16 when that is ≤ MAX_PATTERN values, else C (rows
+ * then end in L mod 16 scalar columns). Never more than max(C, MAX_PATTERN).
+ */
 export function pattern_len(C: i32): i32 {
+  if (C > MAX_PATTERN) return C;
   let a = C, b = 4;
   while (b != 0) { const t = a % b; a = b; b = t; }
   let L = (C / a) * 4;
   while (L & 15) L <<= 1;
-  return L;
+  return L <= MAX_PATTERN ? L : C;
 }
 
 /** Expand a per-channel f32 array (length C) into an L-long pattern (L/C copies; no division per lane: C can be 10⁵). */

@@ -39,3 +39,22 @@ export function gn_params_f32(N: i32, C: i32, G: i32, hi: usize, lo: usize, inv:
     }
   }
 }
+
+/**
+ * Per-statistic results from N (count, mean, M2) f64 triples at st: invstd = 1/sqrt(M2/count +
+ * eps) in f64 (mi) and rounded to f32 (mf), the mean rounded to f32 (mh: also the part the
+ * normalize kernels subtract) and its f64 residue mean − mh (ml). The same roundings as the JS
+ * loop this replaces (f64 sqrt is correctly rounded in both); with one statistic per 49 values
+ * (instance norm on 7 × 7 rows) that loop cost as much as moving the data.
+ */
+export function gn_params_finish_f32(N: i32, st: usize, eps: f64, mh: usize, ml: usize, mi: usize, mf: usize): void {
+  for (let q = 0; q < N; q++) {
+    const t = st + <usize>q * 24;
+    const m = load<f64>(t, 8), iv = 1.0 / Math.sqrt(load<f64>(t, 16) / load<f64>(t) + eps);
+    const h = <f32>m;
+    store<f32>(mh + (<usize>q << 2), h);
+    store<f64>(ml + (<usize>q << 3), m - <f64>h);
+    store<f64>(mi + (<usize>q << 3), iv);
+    store<f32>(mf + (<usize>q << 2), <f32>iv);
+  }
+}

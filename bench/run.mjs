@@ -3,6 +3,8 @@
 //
 //   npm run bench                       full run (every op × shape × system, cold start), < 10 min
 //   npm run bench -- --quick            (8,64,56,56) NCHW, stats + batch norm, no tfjs-cpu, < 1 min
+//   npm run bench -- --matrix           coverage matrix: op × layout × C × size, % of the ceiling
+//                                       (bench/matrix.mjs; --matrix --quick: 1 Mi values only)
 //   npm run bench -- --json FILE        also write the bench JSON (and FILE's .details.json)
 //   npm run bench -- --save             write bench/results/ (bench.json, details, results.md,
 //                                       targets.md, chart.svg); --quick saves to bench/results/quick/
@@ -29,6 +31,13 @@ import { writeReports, HEADLINE, printSummary } from './lib/report.mjs';
 import { PEERS } from './peers/index.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
+if (process.argv.includes('--matrix')) {
+  // The coverage matrix (op × layout × C × size, % of ceiling) is its own script with its own
+  // options; see bench/matrix.mjs.
+  await import('./matrix.mjs');
+  await new Promise((resolve) => process.stdout.write('', resolve));
+  process.exit(0);
+}
 const { opts } = parseArgs(process.argv.slice(2), { quick: false, save: false, 'no-cold': false, json: '', ops: '', shapes: '', systems: '', rounds: '' });
 const flag = (k) => opts[k.slice(2)];
 const opt = (k) => opts[k.slice(2)] || undefined;

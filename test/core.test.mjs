@@ -64,6 +64,30 @@ for (const layout of ["NC", "NCHW", "NCDHW", "NHWC", "NDHWC"]) {
   });
 }
 
+test("wide and odd C: lane pattern L = C with scalar tail columns, O(C) scratch", () => {
+  checkAll("NC", 2, 99999, 1, 21);    // L = C, two rows (super-row patterns were 1.6 M lanes)
+  checkAll("NLC", 1, 1023, 3, 22);    // tails of 15 (statistics) and 7 (normalize, dx) columns
+  checkAll("NHWC", 1, 1025, 9, 23);   // tail of one column
+  checkAll("NC", 260, 1030, 1, 24);   // a second 256-row block; tail of 6: 4-wide step, then scalars
+  checkAll("NLC", 2, 1028, 20, 25, { offset: 1e4 }); // blocks redone around their means
+  checkAll("NLC", 3, 65, 40, 26);     // lcm(65, 16) = 1040 > 1024: L = 65
+  checkAll("NC", 20, 250, 1, 27);     // a pattern of 1000 lanes (4 rows per super-row)
+  checkAll("NCHW", 3, 73, 13, 28);    // pseudo-channels: 949 columns, L = 949
+  for (const C of [63, 66, 100, 129, 255, 1040]) checkAll("NLC", 2, C, 37, 30 + C);
+  checkAll("NLC", 1, 1031, 1025, 31);   // > 1 Mi values: streamed variants (sweeps touched first, one row at a time)
+  checkAll("NHWC", 1, 12, 1103, 29);  // C = 12 (12-value period in registers): 275 super-rows, 3 rows of tail
+  checkAll("NLC", 2, 6, 1001, 30, { offset: 1e4 }); // C = 6, far from zero
+});
+
+test("short channels-first rows past the caches: sample tiles read in memory order, then by channel", () => {
+  for (const [N, C, S, offset] of [[451, 48, 49, 0], [23, 1030, 45, 1e4]]) { // > 1 Mi values; tiles of 83 (BLOCK / S) and 5 (1 MiB) samples
+    const shape = [N, C, 1, S], x = randomArray(N * C * S, N + C, { offset });
+    const st = api.channelStats(x, { shape, layout: "NCHW" }), rs = refStats(x, shape, "NCHW");
+    close(st.mean, rs.mean, 1e-4 * (1 + offset * 1e-3), 1e-5, "mean", shape, "NCHW");
+    close(st.var, rs.var, 2e-4, 1e-4, "var", shape, "NCHW");
+  }
+});
+
 test("rows longer than one 4096-value block, and many channels-last blocks", () => {
   checkAll("NCHW", 2, 3, 5250, 5);   // two blocks per (n, c) row
   checkAll("NCL", 1, 2, 8193, 6);    // block tail of one value

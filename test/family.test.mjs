@@ -85,6 +85,14 @@ test("long rows and many rows: 4096-value blocks, f32 partial-sum flushes, pseud
   check("group", "NCL", 2, 64, 200, 8, { groups: 32 });
 });
 
+test("instance and group norm channels-last with wide and odd C (L = C, scalar tail columns)", () => {
+  check("instance", "NHWC", 2, 1025, 3, 21);
+  check("group", "NLC", 1, 1023, 4, 22, { groups: 3 });
+  check("group", "NHWC", 2, 1030, 5, 23, { groups: 5, offset: 1e4 });
+  check("instance", "NLC", 1, 99, 20, 24);    // lcm(99, 16) = 1584 > 1024: L = 99
+  check("group", "NCL", 1, 93, 11, 25, { groups: 31 }); // normalize on pseudo-channels: 1023 columns, L = 1023
+});
+
 test("large offsets (1e4) stay exact, with the forward's f32 statistics and with exact f64 ones", () => {
   for (const layout of LAYOUTS) {
     for (const op of Object.keys(OPS)) {

@@ -1,13 +1,14 @@
 // The memory ceiling: wasm SIMD copy (8 bytes/value moved) and read (4 bytes/value) over
-// buffers preallocated in the module's memory. The benchmark divides every system's GB/s by
-// these.
+// buffers preallocated in the module's memory, and the one-pass Σx, Σx² loop (the statistics
+// ceiling: a read plus two adds and a multiply per vector). The benchmark divides every
+// system's GB/s by these.
 //
 //   import { loadCeiling } from './bench/ceiling/index.mjs';
 //   const ceiling = await loadCeiling({ maxValues: 16 << 20 });
 //   ceiling.copy(n); ceiling.read(n);        // n values from the start of the buffers
 //
 // Run directly (node bench/ceiling/index.mjs) for a self-test (tails, sums) and a quick GB/s.
-import { readFile, access } from 'node:fs/promises';
+import { readFile, access, stat } from 'node:fs/promises';
 import { buildCeiling, WASM_PATH, WASM_IMPORT_PATH } from './build.mjs';
 
 const PAGE = 65536;
@@ -27,11 +28,9 @@ const alignPage = (b) => Math.ceil(b / PAGE) * PAGE;
  *   ensure(n: number): void }>}
  */
 export async function loadCeiling({ maxValues = 16 << 20, rebuild = false } = {}) {
-  let exists = true;
-  try { await access(WASM_PATH); } catch { exists = false; }
-  if (!exists || rebuild) await buildCeiling();
+  if (rebuild || await stale(WASM_PATH)) await buildCeiling();
   const { instance } = await WebAssembly.instantiate(await readFile(WASM_PATH), {});
-  const { copy_f32, read_f32, memory } = instance.exports;
+  const { copy_f32, read_f32, sumsq_f32, memory } = instance.exports;
 
   let capacity = 0, src = 0, dst = 0;
   /** Makes room for n values per buffer; growing detaches old views, so views are getters. */
@@ -60,6 +59,8 @@ export async function loadCeiling({ maxValues = 16 << 20, rebuild = false } = {}
     copy(n) { if (n > capacity) ensure(n); copy_f32(n, src, dst); },
     /** Reads n values of src, returning their (float32) sum (4 bytes per value moved). */
     read(n) { if (n > capacity) ensure(n); return read_f32(n, src); },
+    /** Σx + Σx² of n values of src in one pass (4 bytes per value moved). */
+    sumsq(n) { if (n > capacity) ensure(n); return sumsq_f32(n, src); },
   };
 }
 
@@ -69,12 +70,16 @@ export async function loadCeiling({ maxValues = 16 << 20, rebuild = false } = {}
  * state: copyAt(n, srcPtr, dstPtr), readAt(n, ptr). Pointers are byte offsets.
  */
 export async function loadCeilingOn(memory) {
-  let exists = true;
-  try { await access(WASM_IMPORT_PATH); } catch { exists = false; }
-  if (!exists) await buildCeiling({ importMemory: true });
+  if (await stale(WASM_IMPORT_PATH)) await buildCeiling({ importMemory: true });
   const { instance } = await WebAssembly.instantiate(await readFile(WASM_IMPORT_PATH), { env: { memory } });
-  const { copy_f32, read_f32 } = instance.exports;
-  return { copyAt: (n, src, dst) => copy_f32(n, src, dst), readAt: (n, src) => read_f32(n, src) };
+  const { copy_f32, read_f32, sumsq_f32 } = instance.exports;
+  return { copyAt: (n, src, dst) => copy_f32(n, src, dst), readAt: (n, src) => read_f32(n, src), sumsqAt: (n, src) => sumsq_f32(n, src) };
+}
+
+/** True when the wasm at path is missing or older than ceiling.ts. */
+async function stale(path) {
+  try { await access(path); } catch { return true; }
+  return (await stat(path)).mtimeMs < (await stat(new URL('./ceiling.ts', import.meta.url))).mtimeMs;
 }
 
 async function selfTest() {
@@ -89,11 +94,14 @@ async function selfTest() {
     let e = 0; for (let i = 0; i < n; i++) e += s[i];
     const got = c.read(n);
     if (Math.abs(got - e) > 1e-4 * (1 + Math.abs(e))) { bad++; console.error(`read n=${n}: ${got} vs ${e}`); }
+    let e2 = 0; for (let i = 0; i < n; i++) e2 += s[i] + s[i] * s[i];
+    const got2 = c.sumsq(n);
+    if (Math.abs(got2 - e2) > 1e-4 * (1 + Math.abs(e2))) { bad++; console.error(`sumsq n=${n}: ${got2} vs ${e2}`); }
   }
   console.log(bad ? `ceiling self-test: ${bad} failures` : 'ceiling self-test: ok');
   const big = await loadCeiling();
   const n = big.capacity;
-  for (const [name, f, bpv] of [['copy', () => big.copy(n), 8], ['read', () => big.read(n), 4]]) {
+  for (const [name, f, bpv] of [['copy', () => big.copy(n), 8], ['read', () => big.read(n), 4], ['sumsq', () => big.sumsq(n), 4]]) {
     f();
     const t = [];
     for (let i = 0; i < 15; i++) { const t0 = performance.now(); f(); t.push(performance.now() - t0); }

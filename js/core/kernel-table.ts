@@ -24,9 +24,11 @@ export const ARG_KINDS = {
   m: "param", scale: "param", shift: "param", k: "param", c1: "param", c0: "param", a: "param",
   b: "param", gamma: "param", beta: "param", hi: "param", invstd: "param", bias: "param",
   // Small f64 arrays read.
-  lo: "param64", inv: "param64",
+  lo: "param64", inv: "param64", st: "param64",
   // Small arrays written: f64 accumulators (triples or pairs) and per-(n, c) f32 parameters.
   acc: "acc", sacc: "acc", cacc: "acc", sums: "acc", isums: "acc", pm: "acc", ps: "acc", pt: "acc", mean: "acc", rstd: "acc",
+  // …and per-statistic results: f32 mean and its f64 residue, f64 and f32 invstd.
+  mh: "acc", ml: "acc", mi: "acc", mf: "acc",
   // 16-byte aligned scratch of `scratch(d)` bytes.
   scratch: "scratch",
   // Scalars.
@@ -35,7 +37,7 @@ export const ARG_KINDS = {
 } as const;
 
 export type ArgName = keyof typeof ARG_KINDS;
-/** Dimensions of one call; L is the channels-last lane-pattern length for C (pattern_len). */
+/** Dimensions of one call; L is the channels-last lane-pattern length for C (pattern_len, ≤ max(C, 1024)). */
 export interface Dims { N?: number; C: number; S?: number; R?: number; G?: number; n?: number }
 
 export interface KernelSpec {
@@ -52,8 +54,16 @@ export interface KernelSpec {
 /** Values of one channel summed in f32 before f64 (assembly/common.ts BLOCK): bounds some scratch. */
 export const BLOCK = 4096;
 
+/**
+ * Channels-last kernels keep f32 lane patterns of L = pattern_len(C) values, rounded up to a
+ * multiple of 4 (16-byte aligned): L ≤ max(C, 1024), so their scratch is O(C).
+ */
+const up4 = (L: number): number => (L + 3) & ~3;
+
 const cf = (V: number): Dims[] => [{ N: 1, C: 2, S: V / 2 }];
 const cl = (V: number): Dims[] => [{ R: V / 8, C: 8 }];
+/** …and C = 3 (RGB), whose 12-value-period loops are functions of their own in normalize, dx and the backward sums. */
+const clRgb = (V: number): Dims[] => [...cl(V), { R: V / 8, C: 3 }];
 const lnCf = (): Dims[] => [{ N: 1, C: 2, S: 20 }];
 const px = (V: number): Dims[] => [{ R: V / 4, S: V / 4, C: 4 }, { R: V / 4, S: V / 4, C: 3 }];
 const rows = (): Dims[] => [{ R: 3, C: 64 }, { R: 2, C: 7 }];
@@ -62,13 +72,13 @@ const rowScratch = (d: Dims): number => 40 * d.C;
 
 export const KERNEL_TABLE = {
   bn_stats_f32_cf: { args: ["N", "C", "S", "x", "acc"], warm: cf, doc: "merge per-channel (count, mean, M2) of (N, C, S) into acc" },
-  bn_stats_f32_cl: { args: ["R", "C", "x", "acc", "scratch"], warm: cl, scratch: (d, L) => 32 * L(d.C), doc: "merge per-channel (count, mean, M2) of R rows of C into acc" },
+  bn_stats_f32_cl: { args: ["R", "C", "x", "acc", "scratch"], warm: cl, scratch: (d, L) => 32 * up4(L(d.C)) + 16 * d.C, doc: "merge per-channel (count, mean, M2) of R rows of C into acc" },
   bn_normalize_f32_cf: { args: ["N", "C", "S", "x", "m", "scale", "shift", "y"], warm: cf, doc: "y = (x − m)·scale + shift per channel" },
-  bn_normalize_f32_cl: { args: ["R", "C", "x", "m", "scale", "shift", "y", "scratch"], warm: (V) => [...cl(V), { R: 5, C: 3 }], scratch: (d, L) => 12 * L(d.C), doc: "y = (x − m)·scale + shift per channel" },
+  bn_normalize_f32_cl: { args: ["R", "C", "x", "m", "scale", "shift", "y", "scratch"], warm: clRgb, scratch: (d, L) => 12 * up4(L(d.C)), doc: "y = (x − m)·scale + shift per channel" },
   bn_backward_reduce_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "acc"], warm: cf, doc: "merge per-channel (Σdy, Σdy·(x − m)) into acc" },
-  bn_backward_reduce_f32_cl: { args: ["R", "C", "x", "dy", "m", "acc", "scratch"], warm: cl, scratch: (d, L) => 12 * L(d.C), doc: "merge per-channel (Σdy, Σdy·(x − m)) into acc" },
+  bn_backward_reduce_f32_cl: { args: ["R", "C", "x", "dy", "m", "acc", "scratch"], warm: clRgb, scratch: (d, L) => 12 * up4(L(d.C)), doc: "merge per-channel (Σdy, Σdy·(x − m)) into acc" },
   bn_backward_dx_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "k", "c1", "c0", "dx"], warm: cf, doc: "dx = dy·k + (x − m)·c1 + c0 per channel" },
-  bn_backward_dx_f32_cl: { args: ["R", "C", "x", "dy", "m", "k", "c1", "c0", "dx", "scratch"], warm: cl, scratch: (d, L) => 16 * L(d.C), doc: "dx = dy·k + (x − m)·c1 + c0 per channel" },
+  bn_backward_dx_f32_cl: { args: ["R", "C", "x", "dy", "m", "k", "c1", "c0", "dx", "scratch"], warm: clRgb, scratch: (d, L) => 16 * up4(L(d.C)), doc: "dx = dy·k + (x − m)·c1 + c0 per channel" },
   bn_fused_train_f32_cf: { args: ["N", "C", "S", "x", "gamma", "beta", "acc", "y", "eps"], warm: cf, doc: "per channel: statistics into acc, then y normalized (second pass from L2)" },
   bn_fused_backward_f32_cf: { args: ["N", "C", "S", "x", "dy", "hi", "lo", "invstd", "gamma", "sums", "dx", "count"], warm: cf, doc: "per channel: (Σdy, Σdy·(x − mean)) into sums, then dx (second pass from L2)" },
   ln_normalize_f32_cf: { args: ["N", "C", "S", "x", "m", "a", "b", "gamma", "beta", "y"], warm: lnCf, doc: "y = ((x − m[n,s])·a[n,s] + b[n,s])·gamma[c] + beta[c]" },
@@ -88,6 +98,7 @@ export const KERNEL_TABLE = {
   act_normalize_f32_cl: { args: ["R", "C", "x", "m", "scale", "shift", "y", "act"], warm: cl, doc: "y = act((x − m)·scale + shift) per channel" },
   act_normalize_grad_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "scale", "shift", "dx", "act", "scratch"], warm: cf, scratch: () => 4096, doc: "dx = dy·act'((x − m)·scale + shift) per channel" },
   act_normalize_grad_f32_cl: { args: ["R", "C", "x", "dy", "m", "scale", "shift", "dx", "act", "scratch"], warm: cl, scratch: () => 4096, doc: "dx = dy·act'((x − m)·scale + shift) per channel" },
+  gn_params_finish_f32: { args: ["N", "st", "eps", "mh", "ml", "mi", "mf"], warm: () => [{ N: 8, C: 1 }], doc: "per-statistic f32 mean, f64 residue, f64 and f32 invstd from (count, mean, M2) triples" },
   gn_params_f32: { args: ["N", "C", "G", "hi", "lo", "inv", "gamma", "beta", "pm", "ps", "pt"], warm: () => [{ N: 1, C: 8, G: 2 }], doc: "per-(n, c) normalize parameters from per-(n, group) statistics" },
   px_normalize_f32_cf: { args: ["R", "S", "C", "px", "scale", "shift", "y"], warm: px, doc: "planes of stride S: y[c·S + i] = px[i·C + c]·scale[c] + shift[c], c < 3" },
   px_normalize_f32_cl: { args: ["R", "C", "px", "scale", "shift", "y"], warm: px, doc: "y[3i + c] = px[i·C + c]·scale[c] + shift[c], c < 3" },

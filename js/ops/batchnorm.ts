@@ -80,7 +80,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
-    s.commit(tempBytes(g) + 24 * C);
+    s.commit(tempBytes(g, "forward") + 24 * C);
     const fused = !act && !p.globalStats && fusable(g);
     // Temporaries first (taking one may grow memory), whole-memory views after the kernels.
     // Normalize parameters (m, scale, shift: C f32 each) are written straight into wasm memory.
@@ -154,7 +154,7 @@ export function batchNormInfer(x: TensorLike, opts: BatchNormInferOptions): Tens
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
-    s.commit(tempBytes(g));
+    s.commit(tempBytes(g, "forward"));
     // m, scale, shift (C f32 each) written straight into wasm memory: no arrays to allocate.
     const pp = s.temp(12 * C), F = s.heap.F32, b = pp >>> 2;
     for (let c = 0; c < C; c++) {

@@ -17,7 +17,7 @@ export interface View3 { N: number; C: number; S: number; channelsLast: boolean;
 type Mode = { kind: "cf" } | { kind: "cl"; R: number; C: number; rep: number };
 
 const PSEUDO_MAX_S = 16;
-const PSEUDO_MAX_COLS = 1024; // keeps the lane pattern (≤ 16·C·S values) small
+const PSEUDO_MAX_COLS = 1024; // rows of ≤ 1024 values: the lane pattern stays ≤ 16 KB
 
 export function mode(v: View3): Mode {
   if (v.channelsLast) return { kind: "cl", R: v.N * v.S, C: v.C, rep: 1 };
@@ -26,8 +26,29 @@ export function mode(v: View3): Mode {
   return { kind: "cf" };
 }
 
-/** Scratch of kernel `name` for C (pseudo-)channels, from the kernel table. */
-export function scratchFor(s: Scope, name: KernelName, C: number): number { return s.temp(scratchBytes(rt().kernels, name, { C })); }
+const CL_KERNELS = ["bn_stats_f32_cl", "bn_normalize_f32_cl", "bn_backward_reduce_f32_cl", "bn_backward_dx_f32_cl"] as const;
+
+/** Scratch bytes one channels-last kernel of C (pseudo-)channels may need: the largest of them (O(C)). */
+export function clScratchBytes(C: number): number {
+  const k = rt().kernels;
+  let most = 0;
+  for (const name of CL_KERNELS) most = Math.max(most, scratchBytes(k, name, { C }));
+  return most;
+}
+
+// The scratch of the running call: every channels-last kernel of one op call reuses one block
+// (the kernels run one after another and keep nothing in it between calls), so a call takes
+// clScratchBytes(C) once, not once per kernel.
+let shared: { s: Scope; p: number; bytes: number } | null = null;
+
+/** Scratch for kernel `name` with C (pseudo-)channels: the call's shared block, taken on first use. */
+export function scratchFor(s: Scope, name: KernelName, C: number): number {
+  const need = scratchBytes(rt().kernels, name, { C });
+  if (shared && shared.s === s && shared.bytes >= need) return shared.p;
+  const bytes = Math.max(need, clScratchBytes(C));
+  shared = { s, p: s.temp(bytes), bytes };
+  return shared.p;
+}
 
 /** Merge Welford triples of x into acc (f64 pointer, C triples). */
 export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
@@ -95,14 +116,27 @@ export function backwardDx(s: Scope, v: View3, x: number, dy: number, dx: number
   k.bn_backward_dx_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, C, r), paramsAt(s, pk, C, r), paramsAt(s, pc1, C, r), paramsAt(s, pc0, C, r), dx, scratchFor(s, "bn_backward_dx_f32_cl", md.C));
 }
 
-/** Bytes of temporaries the calls above may take for a view (for Scope.commit). */
-export function tempBytes(v: View3): number {
-  const md = mode(v);
-  const cols = md.kind === "cf" ? v.C : md.C;
-  const scratch = md.kind === "cf" ? 0 : scratchBytes(rt().kernels, "bn_stats_f32_cl", { C: md.C }); // the largest cl scratch
-  return scratch + 24 * cols * 2 + 4 * cols * 6 + 4096;
-}
+/** What an op call runs through this module: statistics only, a forward (statistics and/or normalize) or a backward. */
+export type OpKind = "stats" | "forward" | "backward";
 
+/**
+ * Bytes of temporaries an op call of `kind` (any op when absent) may take for a view (for
+ * Scope.commit, and the worker pool's arenas): one shared
+ * kernel scratch (O(C), see clScratchBytes), per-pseudo-channel triples, pairs and repeated
+ * parameters, the callers' own per-channel arrays (≤ 36 bytes a channel; statistics callers add
+ * their 24 themselves) and 4 KiB.
+ */
+export function tempBytes(v: View3, kind?: OpKind): number {
+  if (kind === undefined) return Math.max(tempBytes(v, "forward"), tempBytes(v, "backward")); // any op
+  const md = mode(v);
+  const own = kind === "stats" ? 0 : 36 * v.C;
+  if (md.kind === "cf") return own + (kind === "backward" ? 16 * v.C : 0) + 4096;
+  // Per pseudo-channel: statistics triples (24) and three repeated parameters (12) forward;
+  // reduce pairs (16) and four repeated parameters (16) backward (rep = 1: the pairs only).
+  const rep = md.rep > 1;
+  const perCol = kind === "stats" ? (rep ? 24 : 0) : kind === "forward" ? (rep ? 36 : 0) : rep ? 32 : 16;
+  return clScratchBytes(md.C) + perCol * md.C + own + 4096;
+}
 
 /**
  * Fused per-channel kernels (assembly/fused.ts) pay off only when the tensor does not fit in the

@@ -34,7 +34,7 @@ function statsOf<T>(x: TensorLike, opts: ShapeOptions, read: (F: Float64Array, a
   const g = resolveGeometry(x, optionsOf(opts, "shape") as ShapeOptions);
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
-    s.commit(tempBytes(g) + 24 * g.C);
+    s.commit(tempBytes(g, "stats") + 24 * g.C);
     const acc = s.temp(24 * g.C);
     s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * g.C);
     statsInto(s, g, xa.ptr, acc);

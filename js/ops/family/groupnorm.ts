@@ -37,28 +37,33 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(groupTempBytes(g, G));
-    const fused = !act && instanceFusable(g, G);
+    const fused = !act && instanceFusable(g, G), k = rt().kernels;
     const st = fused ? instanceForwardFused(s, g, xa.ptr, ya.ptr, eps, o.gamma, o.beta) : groupStats(s, g, G, xa.ptr);
-    // mean is also the f32 part of the mean the kernel subtracts; lo the f64 residue.
-    const mean = new Float32Array(K), invstd = new Float32Array(K), inv64 = new Float64Array(K), lo = new Float64Array(K);
-    for (let i = 0; i < K; i++) {
-      const m64 = st[3 * i + 1];
-      inv64[i] = 1 / Math.sqrt(st[3 * i + 2] / st[3 * i] + eps);
-      mean[i] = m64; invstd[i] = inv64[i]; lo[i] = m64 - mean[i];
+    // Per statistic, by a kernel (one statistic per 49 values on 7 × 7 rows: a JS loop cost as
+    // much as the data): the f32 mean (also the part the normalize subtracts), its f64 residue,
+    // invstd in f64 and f32.
+    const mh = s.temp(4 * K), ml = s.temp(8 * K), mi = s.temp(8 * K), mf = s.temp(4 * K);
+    k.gn_params_finish_f32(K, st, eps, mh, ml, mi, mf);
+    if (!fused) {
+      // m, scale, shift per (n, c), built in wasm memory by a kernel (N·C can exceed the data
+      // when S is small: (256, 512) NC has one value per (n, c)).
+      const pp = nc_params_at(s, g, G, mh, ml, mi, o.gamma, o.beta);
+      normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * N * C, pp + 8 * N * C, act);
     }
-    if (fused) return { y: s.result(ya), mean, invstd };
-    // m, scale, shift per (n, c), built in wasm memory by a kernel (N·C can exceed the data
-    // when S is small: (256, 512) NC has one value per (n, c)).
-    const pp = nc_params(s, g, G, mean, lo, inv64, o.gamma, o.beta);
-    normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * N * C, pp + 8 * N * C, act);
+    const mean = s.heap.f32(mh, K).slice(), invstd = s.heap.f32(mf, K).slice();
     return { y: s.result(ya), mean, invstd };
   });
 }
 
 /** Per-(n, c) m, scale, shift (N·C f32 each, contiguous at the returned pointer) from group statistics. */
 function nc_params(s: Scope, g: Geometry, G: number, hi: Float32Array, lo: Float64Array, inv: ArrayLike<number>, gamma?: Vec | null, beta?: Vec | null): number {
+  return nc_params_at(s, g, G, s.f32(hi), s.f64(lo), s.f64(inv), gamma, beta);
+}
+
+/** nc_params from per-statistic arrays already in wasm memory: hi (f32), lo and inv (f64) pointers. */
+function nc_params_at(s: Scope, g: Geometry, G: number, hi: number, lo: number, inv: number, gamma?: Vec | null, beta?: Vec | null): number {
   const { N, C } = g, NC = N * C, pp = s.temp(12 * NC);
-  rt().kernels.gn_params_f32(N, C, G, s.f32(hi), s.f64(lo), s.f64(inv),
+  rt().kernels.gn_params_f32(N, C, G, hi, lo, inv,
     s.f32(affineOrIdentity(C, gamma, 1)), s.f32(affineOrIdentity(C, beta, 0)), pp, pp + 4 * NC, pp + 8 * NC);
   return pp;
 }

@@ -10,8 +10,7 @@
 import type { Scope } from "../../core/scope";
 import type { Geometry } from "../../core/layout";
 import { rt } from "../../core/runtime";
-import { scratchBytes } from "../../core/kernel-table";
-import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, scratchFor, type View3 } from "../dispatch";
+import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, scratchFor, clScratchBytes, type View3 } from "../dispatch";
 import { chanMergeInto } from "../welford";
 import { actNormalizeNC } from "../act-dispatch";
 
@@ -21,30 +20,33 @@ const groupView = (g: Geometry, G: number): View3 => ({ N: 1, C: g.N * G, S: (g.
 /** Bytes of temporaries one forward or backward call below may take (for Scope.commit). */
 export function groupTempBytes(g: Geometry, G: number): number {
   const NC = g.N * g.C;
-  if (!g.channelsLast) return tempBytes(groupView(g, G)) + 2 * tempBytes(ncView(g)) + 24 * g.N * G + 4096;
-  // One stats scratch and one normalize/reduce/dx scratch live at once.
-  const k = rt().kernels, d = { C: g.C };
-  return scratchBytes(k, "bn_stats_f32_cl", d) + scratchBytes(k, "bn_backward_dx_f32_cl", d) + 96 * NC + 4096;
+  // Per statistic: the triples (24) and gn_params_finish_f32's four results (24).
+  const K = g.N * G;
+  if (!g.channelsLast) return tempBytes(groupView(g, G)) + 2 * tempBytes(ncView(g)) + 48 * K + 4096;
+  // One kernel scratch, shared by the kernels of the call (dispatch.ts scratchFor).
+  return clScratchBytes(g.C) + 96 * NC + 48 * K + 4096;
 }
 
-/** (count, mean, M2) per (n, group), n-major: a Float64Array of N·G triples. */
-export function groupStats(s: Scope, g: Geometry, G: number, x: number): Float64Array {
+/** (count, mean, M2) per (n, group), n-major: the pointer of N·G f64 triples in wasm memory (a temporary of the scope). */
+export function groupStats(s: Scope, g: Geometry, G: number, x: number): number {
   const K = g.N * G;
   if (!g.channelsLast) {
     const acc = s.temp(24 * K);
     s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * K);
     statsInto(s, groupView(g, G), x, acc);
-    return s.heap.f64(acc, 3 * K).slice();
+    return acc;
   }
   const { N, C, S } = g, k = rt().kernels;
-  const acc = s.temp(24 * N * C), scratch = scratchFor(s, "bn_stats_f32_cl", C);
-  s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * N * C);
+  const acc = s.temp(24 * N * C), scratch = scratchFor(s, "bn_stats_f32_cl", C), out = s.temp(24 * K);
+  const F0 = s.heap.F64;
+  F0.fill(0, acc >>> 3, (acc >>> 3) + 3 * N * C);
+  F0.fill(0, out >>> 3, (out >>> 3) + 3 * K);
   for (let n = 0; n < N; n++) k.bn_stats_f32_cl(S, C, x + 4 * n * S * C, acc + 24 * n * C, scratch);
-  const F = s.heap.F64, out = new Float64Array(3 * K), per = C / G;
+  const F = s.heap.F64, per = C / G;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const i = (acc >>> 3) + 3 * (n * C + c);
-      chanMergeInto(out, 3 * (n * G + Math.floor(c / per)), F[i], F[i + 1], F[i + 2]);
+      chanMergeInto(F, (out >>> 3) + 3 * (n * G + Math.floor(c / per)), F[i], F[i + 1], F[i + 2]);
     }
   }
   return out;
@@ -97,12 +99,12 @@ function perSample(g: Geometry, v: ArrayLike<number> | undefined | null): Float3
   return out;
 }
 
-/** Fused forward: y written, (count, mean, M2) per (n, c) returned. */
-export function instanceForwardFused(s: Scope, g: Geometry, x: number, y: number, eps: number, gamma?: ArrayLike<number> | null, beta?: ArrayLike<number> | null): Float64Array {
+/** Fused forward: y written; returns the pointer of the (count, mean, M2) triples per (n, c) in wasm memory. */
+export function instanceForwardFused(s: Scope, g: Geometry, x: number, y: number, eps: number, gamma?: ArrayLike<number> | null, beta?: ArrayLike<number> | null): number {
   const K = g.N * g.C, acc = s.temp(24 * K);
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * K);
   trainFused(s, ncView(g), x, y, acc, eps, perSample(g, gamma), perSample(g, beta));
-  return s.heap.f64(acc, 3 * K).slice();
+  return acc;
 }
 
 /** Fused backward: dx written, exact (Σdy, Σdy·(x − μ)) per (n, c) returned. */
