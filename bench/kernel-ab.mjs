@@ -12,14 +12,15 @@
 // arguments are made from their kinds (dims from --shape in the kernel's argument order, data
 // tensors random, parameters 1.1 / 0.2, accumulators zeroed before each call, scratch by the
 // table's formula). --reps (200), --offset (0: data near zero; e.g. 100 takes the shifted paths;
-// the mean parameter m is set to it). Prints the median ms per variant and the largest relative
+// the mean parameter m is set to it), --act (activation id for kernels with an `act` argument:
+// 0 none, 1 relu, 2 relu6, 3 silu, 4 gelu, 5 gelu_tanh; default 0). Prints the median ms per variant and the largest relative
 // difference of its first output from the first variant's.
 import { readFileSync } from "node:fs";
 import { randomArray } from "../test/reference.mjs";
 import { KERNEL_TABLE, KERNEL_NAMES, ARG_KINDS, scratchBytes } from "../build/kernel-table.mjs";
 import { parseArgs, median } from "./lib/cli.mjs";
 
-const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "" });
+const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "", act: "0" });
 const name = opts.kernel, reps = +opts.reps, offset = +opts.offset;
 const spec = KERNEL_TABLE[name];
 if (!spec) { console.error(`unknown kernel ${name}: one of ${KERNEL_NAMES.join(", ")}`); process.exit(2); }
@@ -62,7 +63,7 @@ for (const a of spec.args) {
   else if (kind === "param64") F64.fill(a === "lo" ? 0 : 1.1, p >>> 3, (p + small) >>> 3);
 }
 const outArg = spec.args.find((a) => ARG_KINDS[a] === "out") ?? spec.args.find((a) => ARG_KINDS[a] === "acc");
-const args = spec.args.map((a) => ARG_KINDS[a] === "dim" ? d[a] : ARG_KINDS[a] === "scalar" ? (a === "eps" ? 1e-5 : n / d.C) : layout[a]);
+const args = spec.args.map((a) => ARG_KINDS[a] === "dim" ? d[a] : ARG_KINDS[a] === "scalar" ? (a === "eps" ? 1e-5 : a === "act" ? +opts.act : a === "rms" ? 1 : n / d.C) : layout[a]);
 const call = (k) => {
   for (const a of spec.args) if (ARG_KINDS[a] === "acc") F64.fill(0, layout[a] >>> 3, (layout[a] + small) >>> 3);
   k[name](...args);
