@@ -203,8 +203,22 @@ export function act_row(p: usize, q: usize, n: i32, id: i32): void {
   }
 }
 
-function relu_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop(v, dy, g, n, ACT_RELU); }
-function relu6_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop(v, dy, g, n, ACT_RELU6); }
+// relu/relu6: full vectors, then the last n % 4 values through lane 0 of a splat (as act_loop).
+@inline function grad_loop_tail(v: usize, dy: usize, g: usize, n: i32, id: i32): void {
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(g + o, f32x4.mul(v128.load(dy + o), dact4(v128.load(v + o), id)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(g + o, load<f32>(dy + o) * f32x4.extract_lane(dact4(f32x4.splat(load<f32>(v + o)), id), 0));
+  }
+}
+
+function relu_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop_tail(v, dy, g, n, ACT_RELU); }
+function relu6_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop_tail(v, dy, g, n, ACT_RELU6); }
 function silu_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop(v, dy, g, n, ACT_SILU); }
 function gelu_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop(v, dy, g, n, ACT_GELU); }
 function gelu_tanh_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop(v, dy, g, n, ACT_GELU_TANH); }
