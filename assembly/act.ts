@@ -6,10 +6,11 @@
 // and switch once per row to a function holding one loop (V8 compiles one hot loop per function
 // best).
 //
-// Accuracy (test/act.test.mjs sweeps [−20, 20] against float64): |err| ≤ 1e-6·max(1, |v|).
-// exp: Cody–Waite reduction x = k·ln2 + r (|r| ≤ ln2/2, ln2 split in two), Cephes' degree-5
-// polynomial for e^r (relative error ~1e-7), 2^k by exponent bits; the argument is clamped to
-// [−87, 88] and each activation sends v below a threshold (where its value is < 1e-30) to 0. erf: Abramowitz–Stegun 7.1.26
+// Accuracy (test/act.test.mjs sweeps [−20, 20] against float64): |err| ≤ 1e-6·max(1, |v|)
+// (measured: ≤ 1.7e-7; derivatives ≤ 4e-7). e^−x: Cody–Waite reduction −x = k·ln2 + r
+// (|r| ≤ ln2/2, ln2 split in two), e^r = 1 + r + r²·(a fitted cubic) (relative error 1.6e-7),
+// 2^k by exponent bits; x is clamped to [−88, 87] and each activation sends v below a threshold
+// (where its value is < 1e-30) to 0. erf: Abramowitz–Stegun 7.1.26
 // (|error| ≤ 1.5e-7) written as erfc on |z| so Φ(v) = ½·erfc(−v/√2) keeps relative precision
 // for negative v. Limits: act(+inf) = +inf (relu6: 6), act(−inf) = 0 (the products v·0 that
 // would give NaN are replaced by 0); NaN stays NaN.
@@ -23,100 +24,121 @@ export const ACT_GELU_TANH: i32 = 5;
 
 @inline function sp(v: f32): v128 { return f32x4.splat(v); }
 
-/** e^x for x in [−87, 88], 4 lanes (clamped outside: callers handle the limits); NaN kept. */
-@inline export function exp4(x: v128): v128 {
-  // wasm f32x4.min/max propagate NaN, so NaN survives the clamp.
-  const xc = f32x4.max(f32x4.min(x, sp(88.0)), sp(-87.0));
-  // k = round(x·log2 e) by the 1.5·2²³ trick: its bits then hold k + 0x4B400000, so 2^k is
-  // (bits + 127) << 23 (the high bits shift out) — cheaper than nearest + trunc_sat.
-  const kb = f32x4.add(f32x4.mul(xc, sp(1.44269504088896341)), sp(12582912.0));
-  const k = f32x4.sub(kb, sp(12582912.0));
-  const r = f32x4.sub(f32x4.sub(xc, f32x4.mul(k, sp(0.693359375))), f32x4.mul(k, sp(-2.12194440e-4)));
-  let p = sp(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), sp(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), sp(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), sp(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), sp(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), sp(5.0000001201e-1));
-  const e = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(r, r), p), r), sp(1.0));
-  const scale = i32x4.shl(i32x4.add(kb, i32x4.splat(127)), 23);
-  return f32x4.mul(e, scale);
+// Every constant except 0 is read from this table at its use (one broadcast load): V8 builds a
+// v128 constant from immediates (3 instructions at each use, not hoisted from the loop), which
+// made the exp-based loops twice as long as their arithmetic.
+const K = memory.data<f32>([
+  87.0, -88.0, 1.44269504088896341, 12583039.0, 0.693359375, -2.12194440e-4, // exp: 0…5
+  8.312525227665901e-3, 4.1890114545822144e-2, 1.6667114198207855e-1, 4.99992311000824e-1, // 6…9
+  1.0, 6.0, -88.0, 0.70710678118654752, 0.3275911, 0.5, // 10…15
+  1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592, // erf: 16…20
+  -14.0, 14.0, 0.3989422804014327, 0.044715, 1.5957691216057308, -10.0, 0.134145, // 21…27
+], 16);
+const E_HI = 0, E_LO = 1, E_LOG2E = 2, E_MAGIC = 3, E_LN2HI = 4, E_LN2LO = 5, E_P = 6;
+const ONE = 10, SIX = 11, SILU_LO = 12, RSQRT2 = 13, ERF_A = 14, HALF = 15, ERF_P = 16;
+const GELU_LO = 21, GELU_HI = 22, RSQRT2PI = 23, TANH_C = 24, TANH_2K = 25, TANH_LO = 26, TANH_D = 27;
+
+/** The table constant i in 4 lanes. */
+@inline function kc(i: i32): v128 { return v128.load32_splat(K + (<usize>i << 2)); }
+
+/** e^−x for x in [−88, 87], 4 lanes (clamped outside: callers handle the limits); NaN kept.
+ * Every caller wants e^−x: taking x itself saves the negation (3 instructions in V8). */
+@inline function expn4(x: v128): v128 {
+  // pmin(x, b) = b < x ? b : x keeps a NaN x (one instruction; IEEE min/max take ~8 in V8).
+  const xc = f32x4.pmax(f32x4.pmin(x, kc(E_HI)), kc(E_LO));
+  // k = round(−x·log2 e) by the (1.5·2²³ + 127) trick: its bits then hold k + 127 + 0x4B400000,
+  // so 2^k is bits << 23 (the high bits shift out) — cheaper than nearest + trunc_sat.
+  const kb = f32x4.sub(kc(E_MAGIC), f32x4.mul(xc, kc(E_LOG2E)));
+  const k = f32x4.sub(kb, kc(E_MAGIC));
+  // s = −r, r = −x − k·ln2 (|r| ≤ ln2/2); e^r = 1 + r + r²·P(r), P a cubic fitted for the least
+  // relative error on |r| ≤ ln2/2 (1.6e-7 in f32 arithmetic), its odd terms sign-flipped in s.
+  const s = f32x4.add(f32x4.add(xc, f32x4.mul(k, kc(E_LN2HI))), f32x4.mul(k, kc(E_LN2LO)));
+  let p = kc(E_P);
+  p = f32x4.sub(kc(E_P + 1), f32x4.mul(p, s));
+  p = f32x4.sub(kc(E_P + 2), f32x4.mul(p, s));
+  p = f32x4.sub(kc(E_P + 3), f32x4.mul(p, s));
+  const e = f32x4.add(f32x4.sub(f32x4.mul(f32x4.mul(s, s), p), s), kc(ONE));
+  return f32x4.mul(e, i32x4.shl(kb, 23));
 }
 
 /** y where v ≥ lim, else 0: the −∞ limits (the clamped exp would give −∞·tiny or −∞·0 there). */
-@inline function zero_below(v: v128, y: v128, lim: f32): v128 {
-  return v128.bitselect(sp(0), y, f32x4.lt(v, sp(lim)));
+@inline function zero_below(v: v128, y: v128, lim: i32): v128 {
+  return v128.andnot(y, f32x4.lt(v, kc(lim))); // bitselect(0, …) took 3 instructions, andnot 1
 }
 
 /** 1/(1 + e^−v): 0 at −inf, 1 at +inf. */
 @inline function sigmoid4(v: v128): v128 {
-  return f32x4.div(sp(1.0), f32x4.add(sp(1.0), exp4(f32x4.neg(v))));
+  return f32x4.div(kc(ONE), f32x4.add(kc(ONE), expn4(v)));
 }
 
 /** v·s with v·0 → 0 (the −inf limit); NaN kept. */
 @inline function times(v: v128, s: v128): v128 {
-  return v128.bitselect(sp(0), f32x4.mul(v, s), f32x4.eq(s, sp(0)));
+  return v128.andnot(f32x4.mul(v, s), f32x4.eq(s, sp(0)));
 }
 
 /** |v|/√2. */
-@inline function zof(v: v128): v128 { return f32x4.mul(f32x4.abs(v), sp(0.70710678118654752)); }
+@inline function zof(v: v128): v128 { return f32x4.mul(f32x4.abs(v), kc(RSQRT2)); }
 
 /** Φ(v), the standard normal CDF, from z = |v|/√2 and e = e^(−z²). */
 @inline function phi4(v: v128, z: v128, e: v128): v128 {
-  const t = f32x4.div(sp(1.0), f32x4.add(sp(1.0), f32x4.mul(z, sp(0.3275911))));
-  let p = sp(1.061405429);
-  p = f32x4.add(f32x4.mul(p, t), sp(-1.453152027));
-  p = f32x4.add(f32x4.mul(p, t), sp(1.421413741));
-  p = f32x4.add(f32x4.mul(p, t), sp(-0.284496736));
-  p = f32x4.add(f32x4.mul(p, t), sp(0.254829592));
-  const half = f32x4.mul(f32x4.mul(f32x4.mul(p, t), e), sp(0.5)); // ½·erfc(z)
-  return v128.bitselect(f32x4.sub(sp(1.0), half), half, f32x4.ge(v, sp(0)));
+  const t = f32x4.div(kc(ONE), f32x4.add(kc(ONE), f32x4.mul(z, kc(ERF_A))));
+  let p = kc(ERF_P);
+  p = f32x4.add(f32x4.mul(p, t), kc(ERF_P + 1));
+  p = f32x4.add(f32x4.mul(p, t), kc(ERF_P + 2));
+  p = f32x4.add(f32x4.mul(p, t), kc(ERF_P + 3));
+  p = f32x4.add(f32x4.mul(p, t), kc(ERF_P + 4));
+  const half = f32x4.mul(f32x4.mul(f32x4.mul(p, t), e), kc(HALF)); // ½·erfc(z)
+  return v128.bitselect(f32x4.sub(kc(ONE), half), half, f32x4.ge(v, sp(0)));
 }
 
-@inline function ez(z: v128): v128 { return exp4(f32x4.neg(f32x4.mul(z, z))); }
+@inline function ez(z: v128): v128 { return expn4(f32x4.mul(z, z)); }
 
 /** 2u, u = √(2/π)(v + 0.044715 v³): ½(1 + tanh u) = sigmoid(2u). */
 @inline function tanh_u2(v: v128): v128 {
-  return f32x4.mul(f32x4.add(v, f32x4.mul(f32x4.mul(f32x4.mul(v, v), v), sp(0.044715))), sp(1.5957691216057308));
+  return f32x4.mul(f32x4.add(v, f32x4.mul(f32x4.mul(f32x4.mul(v, v), v), kc(TANH_C))), kc(TANH_2K));
 }
+
+/** max(v, 0) with NaN kept and +0 for −0: pmax(v, 0) = v < 0 ? 0 : v (2 instructions here; the
+ * IEEE f32x4.max takes ~8 in V8). */
+@inline function relu4(v: v128): v128 { return f32x4.add(f32x4.pmax(v, sp(0)), sp(0)); }
 
 /** The activation `id` of 4 values (id a constant after inlining). */
 @inline export function act4(v: v128, id: i32): v128 {
-  if (id == ACT_RELU) return f32x4.max(v, sp(0));
-  if (id == ACT_RELU6) return f32x4.min(f32x4.max(v, sp(0)), sp(6.0));
-  if (id == ACT_SILU) return zero_below(v, f32x4.div(v, f32x4.add(sp(1.0), exp4(f32x4.neg(v)))), -88.0);
-  if (id == ACT_GELU) { const z = zof(v); return zero_below(v, f32x4.mul(v, phi4(v, z, ez(z))), -14.0); }
-  if (id == ACT_GELU_TANH) return zero_below(v, f32x4.div(v, f32x4.add(sp(1.0), exp4(f32x4.neg(tanh_u2(v))))), -10.0);
+  if (id == ACT_RELU) return relu4(v);
+  if (id == ACT_RELU6) return f32x4.pmin(relu4(v), kc(SIX));
+  if (id == ACT_SILU) return zero_below(v, f32x4.div(v, f32x4.add(kc(ONE), expn4(v))), SILU_LO);
+  if (id == ACT_GELU) { const z = zof(v); return zero_below(v, f32x4.mul(v, phi4(v, z, ez(z))), GELU_LO); }
+  if (id == ACT_GELU_TANH) return zero_below(v, f32x4.div(v, f32x4.add(kc(ONE), expn4(tanh_u2(v)))), TANH_LO);
   return v;
 }
 
 /** d act / dv at v (id a constant after inlining). relu: 1 where v > 0; relu6: 1 where 0 < v < 6. */
 @inline export function dact4(v: v128, id: i32): v128 {
-  if (id == ACT_RELU) return v128.and(f32x4.gt(v, sp(0)), sp(1.0));
-  if (id == ACT_RELU6) return v128.and(v128.and(f32x4.gt(v, sp(0)), f32x4.lt(v, sp(6.0))), sp(1.0));
+  if (id == ACT_RELU) return v128.and(f32x4.gt(v, sp(0)), kc(ONE));
+  if (id == ACT_RELU6) return v128.and(v128.and(f32x4.gt(v, sp(0)), f32x4.lt(v, kc(SIX))), kc(ONE));
   if (id == ACT_SILU) {
     const s = sigmoid4(v);
     // s + v·s·(1 − s); v·0 at +∞ taken as 0, and 0 below −88.
-    return zero_below(v, f32x4.add(s, times(v, f32x4.mul(s, f32x4.sub(sp(1.0), s)))), -88.0);
+    return zero_below(v, f32x4.add(s, times(v, f32x4.mul(s, f32x4.sub(kc(ONE), s)))), SILU_LO);
   }
   if (id == ACT_GELU) {
     const z = zof(v), e = ez(z);
-    const d = zero_below(v, f32x4.add(phi4(v, z, e), times(v, f32x4.mul(e, sp(0.3989422804014327)))), -14.0);
-    return v128.bitselect(sp(1.0), d, f32x4.gt(v, sp(14.0))); // the clamped e^(−z²) is not 0 at +∞
-
+    const d = zero_below(v, f32x4.add(phi4(v, z, e), times(v, f32x4.mul(e, kc(RSQRT2PI)))), GELU_LO);
+    return v128.bitselect(kc(ONE), d, f32x4.gt(v, kc(GELU_HI))); // the clamped e^(−z²) is not 0 at +∞
   }
   if (id == ACT_GELU_TANH) {
     const s = sigmoid4(tanh_u2(v));
-    const du = f32x4.mul(f32x4.add(sp(1.0), f32x4.mul(f32x4.mul(v, v), sp(0.134145))), sp(1.5957691216057308));
+    const du = f32x4.mul(f32x4.add(kc(ONE), f32x4.mul(f32x4.mul(v, v), kc(TANH_D))), kc(TANH_2K));
     // du overflows for |v| > ~1e12 where s·(1 − s) is 0: the product is taken as 0 there.
-    return zero_below(v, f32x4.add(s, times(v, times(du, f32x4.mul(s, f32x4.sub(sp(1.0), s))))), -10.0);
+    return zero_below(v, f32x4.add(s, times(v, times(du, f32x4.mul(s, f32x4.sub(kc(ONE), s))))), TANH_LO);
   }
-  return sp(1.0);
+  return kc(ONE);
 }
 
-// Row loops: one loop per function. relu/relu6: the last n % 4 values through lane 0 of a splat;
-// silu, gelu, gelu_tanh and every gradient: the partial vector in the loop (a second inlined copy
-// of the exp-based math would add ~0.5 KB each; the branch costs ~8 % in their loops, 2× in relu's).
+// Row loops: one loop per function. relu/relu6 (and their gradients): the last n % 4 values
+// through lane 0 of a splat; silu, gelu, gelu_tanh and their gradients: the partial vector in the
+// loop (a second inlined copy of the exp-based math would add ~0.5 KB each; the branch costs ~8 %
+// in their loops, 2× in relu's).
 
 /** The first k (1…3) f32 at p in lanes 0…k−1, zeros above. */
 function load_part(p: usize, k: i32): v128 {
@@ -182,8 +204,22 @@ export function act_row(p: usize, q: usize, n: i32, id: i32): void {
   }
 }
 
-function relu_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop(v, dy, g, n, ACT_RELU); }
-function relu6_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop(v, dy, g, n, ACT_RELU6); }
+// relu/relu6: full vectors, then the last n % 4 values through lane 0 of a splat (as act_loop).
+@inline function grad_loop_tail(v: usize, dy: usize, g: usize, n: i32, id: i32): void {
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(g + o, f32x4.mul(v128.load(dy + o), dact4(v128.load(v + o), id)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(g + o, load<f32>(dy + o) * f32x4.extract_lane(dact4(f32x4.splat(load<f32>(v + o)), id), 0));
+  }
+}
+
+function relu_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop_tail(v, dy, g, n, ACT_RELU); }
+function relu6_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop_tail(v, dy, g, n, ACT_RELU6); }
 function silu_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop(v, dy, g, n, ACT_SILU); }
 function gelu_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop(v, dy, g, n, ACT_GELU); }
 function gelu_tanh_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop(v, dy, g, n, ACT_GELU_TANH); }

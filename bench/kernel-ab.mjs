@@ -12,14 +12,15 @@
 // arguments are made from their kinds (dims from --shape in the kernel's argument order, data
 // tensors random, parameters 1.1 / 0.2, accumulators zeroed before each call, scratch by the
 // table's formula). --reps (200), --offset (0: data near zero; e.g. 100 takes the shifted paths;
-// the mean parameter m is set to it). Prints the median ms per variant and the largest relative
+// the mean parameter m is set to it), --act (activation id for kernels with an `act` argument:
+// 0 none, 1 relu, 2 relu6, 3 silu, 4 gelu, 5 gelu_tanh; default 0). Prints the median ms per variant and the largest relative
 // difference of its first output from the first variant's.
 import { readFileSync } from "node:fs";
 import { randomArray } from "../test/reference.mjs";
 import { KERNEL_TABLE, KERNEL_NAMES, ARG_KINDS, scratchBytes } from "../build/kernel-table.mjs";
 import { parseArgs, median } from "./lib/cli.mjs";
 
-const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "" });
+const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "", act: "0" });
 const name = opts.kernel, reps = +opts.reps, offset = +opts.offset;
 const spec = KERNEL_TABLE[name];
 if (!spec) { console.error(`unknown kernel ${name}: one of ${KERNEL_NAMES.join(", ")}`); process.exit(2); }
@@ -45,8 +46,16 @@ for (const a of spec.args) {
   else if (kind === "scratch") take(a, 0);
 }
 const memory = new WebAssembly.Memory({ initial: Math.ceil((top + (8 << 20)) / 65536) });
-const mods = files.map((f) => new WebAssembly.Instance(new WebAssembly.Module(readFileSync(f)),
-  { env: { memory, abort() { throw new Error(`${f}: abort`); } } }).exports);
+// Each instance writes its static data (below heap_base: strings, the activation constants) at
+// instantiation, over the previous one's at the same addresses: each variant's bytes are kept
+// and put back before its calls (outside the timing).
+const statics = [];
+const mods = files.map((f) => {
+  const k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(f)), { env: { memory, abort() { throw new Error(`${f}: abort`); } } }).exports;
+  statics.push(new Uint8Array(memory.buffer, 0, k.heap_base()).slice());
+  return k;
+});
+const own = (i) => new Uint8Array(memory.buffer).set(statics[i]);
 if (layout.scratch !== undefined) {
   const need = scratchBytes(mods[0], name, d);
   const pages = Math.ceil((top + need + (8 << 20)) / 65536) - memory.buffer.byteLength / 65536;
@@ -62,16 +71,16 @@ for (const a of spec.args) {
   else if (kind === "param64") F64.fill(a === "lo" ? 0 : 1.1, p >>> 3, (p + small) >>> 3);
 }
 const outArg = spec.args.find((a) => ARG_KINDS[a] === "out") ?? spec.args.find((a) => ARG_KINDS[a] === "acc");
-const args = spec.args.map((a) => ARG_KINDS[a] === "dim" ? d[a] : ARG_KINDS[a] === "scalar" ? (a === "eps" ? 1e-5 : n / d.C) : layout[a]);
+const args = spec.args.map((a) => ARG_KINDS[a] === "dim" ? d[a] : ARG_KINDS[a] === "scalar" ? (a === "eps" ? 1e-5 : a === "act" ? +opts.act : a === "rms" ? 1 : n / d.C) : layout[a]);
 const call = (k) => {
   for (const a of spec.args) if (ARG_KINDS[a] === "acc") F64.fill(0, layout[a] >>> 3, (layout[a] + small) >>> 3);
   k[name](...args);
 };
 const read = () => (ARG_KINDS[outArg] === "out" ? new Float32Array(memory.buffer, layout[outArg], bytesIn ? 3 * d.R : n) : new Float64Array(memory.buffer, layout[outArg], small >>> 3)).slice();
-const outs = mods.map((k) => { call(k); return read(); });
+const outs = mods.map((k, i) => { own(i); call(k); return read(); });
 const t = mods.map(() => []);
 for (let r = 0; r < reps; r++) {
-  mods.forEach((k, i) => { const t0 = performance.now(); call(k); t[i].push(performance.now() - t0); });
+  mods.forEach((k, i) => { own(i); const t0 = performance.now(); call(k); t[i].push(performance.now() - t0); });
   if (r % 50 === 49) process.stderr.write(`  ${r + 1}/${reps}\r`);
 }
 const diff = (a, b) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + 1e-6)); return m; };
