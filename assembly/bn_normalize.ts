@@ -56,8 +56,8 @@ export function bn_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, 
  * patterns in scratch (3·⌈L⌉₄ f32, 16-byte aligned). The stream is read in order, one super-row
  * of L values (L/C rows) after another: with L = 16 (C = 1, 2, 4, 8, 16) the patterns live in
  * registers; otherwise each 8-lane group loads its parameters once for four consecutive
- * super-rows (rows up to 96 values; long column sweeps defeat the prefetchers, measured 1.5–2×
- * slower) or, for wider rows, once for two rows (normalize_rows). Tails: a row whose length is
+ * super-rows (rows up to 96 values; long column sweeps defeat the prefetchers) or, for wider
+ * rows, once for two rows (normalize_rows; figures in docs/performance.md). Tails: a row whose length is
  * not a multiple of 8 (L = C, wide C) ends in a 4-wide step and scalars; the last R mod (L/C)
  * rows (< L values) in scalar.
  */
@@ -122,9 +122,9 @@ function normalize_quads(x: usize, y: usize, L: i32, supers: i32, mp: usize, sp:
 
 /**
  * Super-rows of any L, two at a time when `paired`: each 8-lane group's parameters are loaded
- * once for both rows (same-memory A/B from 128 values up on cache-resident data: 1.2–1.4× over
- * one row at a time, whose three parameter loads per data vector made it load-bound, and
- * 1.1–1.2× over four rows at a time; past the caches the two interleaved streams ran 0.5× of
+ * once for both rows (one row at a time is load-bound on its three parameter loads per data
+ * vector; four rows at a time were slower; docs/performance.md has the figures; past the caches
+ * the two interleaved streams lose to
  * single rows, so streamed tensors go one row at a time). Row tail (row_tail): 4-wide, then scalar.
  */
 function normalize_rows(x: usize, y: usize, L: i32, rows: i32, mp: usize, sp: usize, tp: usize, paired: bool): void {

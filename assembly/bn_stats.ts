@@ -108,7 +108,7 @@ const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
  * exactly, whose M2, below 2⁻¹³⁸, is then taken as 0). False for NaN. shift_of keeps 0 only
  * while |mean| ≤ std, so blocks of such data pass with a wide margin (a tighter bound, ¼, failed
  * a few per cent of 256-value blocks of data with |mean| ≈ std/2 at random, and each failure
- * cost a flush and a second pass: 2–3× slower statistics on that data).
+ * cost a flush and a second pass).
  */
 @inline function sums_ok(s1: f64, s2: f64, n: f64): bool {
   return s1 * s1 <= 0.75 * n * s2 && s2 != Infinity && (s2 >= TINY || s2 == 0);
@@ -309,7 +309,7 @@ function flush_pending(C: i32, acc: usize, kp: usize, t1: usize, t2: usize, n: f
  * A block that failed the cancellation check, redone exactly: every channel shifted by its block
  * mean (from the sums around the old shifts), summed again from L1 and merged; then the shifts
  * of the blocks after it are chosen again from the merged statistics. A function of its own so that pattern_sq keeps two
- * callers and is not inlined into bn_stats_f32_cl (inlined, the hot loop ran 25 % slower in V8).
+ * callers and is not inlined into bn_stats_f32_cl (inlined, V8 compiles the hot loop worse: docs/performance.md).
  */
 function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp: usize, sp: usize, qp: usize, touch: bool): void {
   for (let c = 0; c < C; c++) {

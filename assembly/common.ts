@@ -22,7 +22,7 @@ export const BLOCK: i32 = 4096;
  * Super-rows per column sweep of an L-long pattern (statistics: 16 lanes, 8 accumulators): 8 for
  * 32–64-value and ≥ 256-value patterns, else ~8 KB of rows (the sweeps after the first then hit
  * L1). Wide rows swept 16 at a time are 16 strided streams, which the prefetchers serve worse:
- * 8 rows measured 1.3× faster at 1024 values. See docs/performance.md for the measurements.
+ * 8 rows win at 1024 values (docs/performance.md has the measurements).
  */
 @inline export function sweep_rows(L: i32): i32 {
   return (L >= 32 && L <= 64) || L >= 256 ? 8 : max(2048 / L, 16);
@@ -30,7 +30,7 @@ export const BLOCK: i32 = 4096;
 
 /**
  * Super-rows per column sweep of the backward sums (8 lanes, 4 accumulators): 4 from 96-value
- * patterns up (1.1× at 96, 1.5× at 128, 3.1× at 1024 over 16-row sweeps, same-memory A/B).
+ * patterns up (faster than 16-row sweeps from 96 values: docs/performance.md).
  */
 @inline export function reduce_rows(L: i32): i32 {
   return L >= 96 ? 4 : sweep_rows(L);
@@ -42,7 +42,7 @@ let sink: i32 = 0;
  * Tensors up to this many values (4 MiB) are treated as cache-resident by the channels-last
  * kernels: their wide-row variants (two rows per parameter load; sweeps without touch_lines)
  * win there and lose past the caches, where one long sequential stream matters most. The
- * crossover was measured between 1 and 2 Mi values here (docs/performance.md).
+ * crossover lies between 1 and 2 Mi values (docs/performance.md).
  */
 export const CACHED_VALUES: i32 = 1 << 20;
 
@@ -54,9 +54,9 @@ export const CACHED_VALUES: i32 = 1 << 20;
 /**
  * Read one word per 64-byte line of [p, p + bytes) in memory order, before a column sweep of
  * channels-last rows reads them: rows of wide C are streams too short for the hardware
- * prefetchers (the sweep visits a few rows at a time), and past the caches the sweeps ran 1.5–2.6×
- * slower than with this touch, which makes one long sequential stream (same-memory A/B at 4–16 M
- * values, C = 256; 0.86–1.07× on cache-resident data, so only used past CACHED_VALUES). wasm has
+ * prefetchers (the sweep visits a few rows at a time); past the caches the touch makes one long
+ * sequential stream and the sweeps then hit the cache (on cache-resident data it does not pay,
+ * so it is only used past CACHED_VALUES; figures in docs/performance.md). wasm has
  * no prefetch instruction; the sum goes to a global so the loads stay.
  */
 export function touch_lines(p: usize, bytes: usize): void {

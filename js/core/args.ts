@@ -26,7 +26,7 @@ export function sameSize(name: string, v: unknown, g: Geometry): void {
   if (n !== g.size) throw new Error(`${name} holds ${n} values, the shape ${fmtShape(g.shape)} needs ${g.size}`);
 }
 
-/** A call returns a new Tensor only when x is a Tensor and no `out` was given. */
+/** A call returns a new Tensor only when x is a Tensor and no `out` was given. @internal */
 export function wantsTensor(x: unknown, out: unknown): boolean {
   return (out === undefined || out === null) && isTensor(x);
 }

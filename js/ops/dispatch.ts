@@ -139,16 +139,15 @@ export function tempBytes(v: View3, kind?: OpKind): number {
 }
 
 /**
- * Fused per-channel kernels (assembly/fused.ts) pay off only when the tensor does not fit in the
- * last-level cache: their second pass then reads from L2 instead of memory (backward −15–20 %,
- * training forward −5 % at 64 MiB). Below that, memory-order streaming of the two-phase path
- * wins (channel-major order costs ~30 % on an L3-resident 6 MiB tensor), so it is used instead.
+ * Fused per-channel kernels (assembly/bn_fused.ts) pay off only when the tensor does not fit in
+ * the last-level cache: their second pass then reads from L2 instead of memory. Below that,
+ * memory-order streaming of the two-phase path wins (channel-major order is slower on an
+ * L3-resident tensor), so it is used instead (figures: docs/performance.md).
  */
 const FUSE_MIN_BYTES = 32 << 20;
 /**
  * …and only with long rows: channel-major order visits N rows of S values per channel, and many
- * short rows (e.g. 256 rows of 4 KB) defeat the prefetchers — measured 2× slower for the
- * training forward on (256, 32, 32, 32), 5–15 % faster on (16, 64, 128, 128).
+ * short rows (e.g. 256 rows of 4 KB) defeat the prefetchers (docs/performance.md).
  */
 const FUSE_MIN_ROW = 8192;
 

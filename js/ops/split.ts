@@ -12,7 +12,7 @@ export function splitHi(mean: number, invstd?: number): number {
   return invstd !== undefined && Math.abs(mean) * invstd <= 1 ? 0 : Math.fround(mean);
 }
 
-/** f64 means → f32 high parts (splitHi without the near-zero rule) and the f64 residues. */
+/** f64 means → f32 high parts (splitHi without the near-zero rule) and the f64 residues. @internal */
 export function splitMeans(mean: ArrayLike<number>): { hi: Float32Array; lo: Float64Array } {
   const n = mean.length, hi = new Float32Array(n), lo = new Float64Array(n);
   for (let i = 0; i < n; i++) { hi[i] = splitHi(mean[i]); lo[i] = mean[i] - hi[i]; }

@@ -1,15 +1,13 @@
 // What instance, group and layer norm share: options, results, validation (one validator per
 // op, used by the function and its layer object), and the f64 mean split (js/ops/split.ts).
-import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../../core/args";
+import { resolveGeometry, sameSize, type ShapeOptions } from "../../core/args";
 import { affineVec, numVec, fmt, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
 import { typedSet } from "../../core/typed";
 import type { Geometry } from "../../core/layout";
 import { epsOf, optionsOf } from "../options";
 import { activationId, type Activation } from "../activation";
-import { splitMeans } from "../split";
 
-export { wantsTensor, splitMeans };
 
 export interface NormOptions extends ShapeOptions {
   /** Per-channel scale, C values (default 1). */

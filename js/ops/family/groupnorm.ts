@@ -9,9 +9,11 @@ import { groupActGrad } from "../act-dispatch";
 import type { Scope } from "../../core/scope";
 import type { Vec } from "../../core/errors";
 import {
-  checkForward, checkBackward, checkGroups, wantsTensor, splitMeans, affineOrIdentity, type CheckedOptions, type CheckedBackward,
+  checkForward, checkBackward, checkGroups, affineOrIdentity, type CheckedOptions, type CheckedBackward,
   type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult,
 } from "./common";
+import { wantsTensor } from "../../core/args";
+import { splitMeans } from "../split";
 
 export interface GroupNormOptions extends NormOptions {
   /** Number of groups: a divisor of C; group g holds channels g·C/groups … (g+1)·C/groups − 1. */

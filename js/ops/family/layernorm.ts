@@ -5,9 +5,10 @@ import { withScope } from "../../core/scope";
 import type { TensorLike } from "../../core/tensor";
 import { rowForward, rowBackward, rowTempBytes, lnParams } from "./norm-rows";
 import {
-  checkForward, checkBackward, wantsTensor,
+  checkForward, checkBackward,
   type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult,
 } from "./common";
+import { wantsTensor } from "../../core/args";
 
 /**
  * Layer norm: statistics per (sample, position) over the channel axis only, per-channel affine,

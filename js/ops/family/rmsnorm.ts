@@ -8,7 +8,7 @@ import type { TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
 import { rowForward, rowBackward, rowTempBytes, rmsParams, checkRmsAffine } from "./norm-rows";
-import { wantsTensor } from "./common";
+import { wantsTensor } from "../../core/args";
 
 export interface RmsNormOptions extends ShapeOptions {
   /** Per-channel scale, C values (default: scale 1). */

@@ -8,7 +8,7 @@ import { Tensor, type TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
 import { skipForward, rowBackward, rowTempBytes, lnParams, paramVec, rmsParams, checkRmsAffine, type RowParams } from "./norm-rows";
-import { wantsTensor } from "./common";
+import { wantsTensor } from "../../core/args";
 
 export interface SkipNormOptions extends ShapeOptions {
   /** Per-channel scale, C values (default 1). */
