@@ -11,8 +11,8 @@ import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsu
 
 /** Σ (x − k) and Σ (x − k)² in one pass over len contiguous values → ret0, ret1. k = 0 skips the subtraction. */
 function block_sq(p: usize, len: i32, k: f32): void {
-  // Kept apart from rows_sq: with the row loop around it V8's code for the hot loop ran 9 %
-  // slower on long rows.
+  // Deliberately unrolled twice, and kept apart from rows_sq: with the row loop around it V8
+  // compiles this hot loop slower on long rows (docs/performance.md).
   let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
   let q0 = f32x4.splat(0), q1 = f32x4.splat(0), q2 = f32x4.splat(0), q3 = f32x4.splat(0);
   let i = 0;

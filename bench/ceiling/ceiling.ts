@@ -56,7 +56,8 @@ export function read_f32(n: i32, src: usize): f32 {
  * ceiling of every statistics kernel (it reads like read_f32 but does two float adds and a
  * multiply per vector; two add ports make that ~0.70× of the read here). Four independent
  * chains for each sum (eight accumulators). Returns the sum plus the sum of squares (f32), so
- * nothing is optimized away.
+ * nothing is optimized away. The same loop as assembly/bn_stats.ts block_sq on purpose: the
+ * ceiling module must not depend on the package it measures.
  */
 export function sumsq_f32(n: i32, src: usize): f32 {
   const n16 = n & ~15;
