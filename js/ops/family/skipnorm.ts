@@ -1,14 +1,13 @@
 // Residual-fused norms (ONNX SkipLayerNormalization / SkipSimplifiedLayerNormalization):
 // sum = x + skip + bias, y = act(norm(sum)), both returned; backward from dy and the gradient
 // that reaches sum along the residual path. Kernel drivers: norm-rows.ts.
-import { withScope, checkNotStale } from "../../core/scope";
-import { resolveGeometry, sameSize, type ShapeOptions } from "../../core/args";
+import { withScope, bigLength } from "../../core/scope";
+import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../../core/args";
 import { checkFinite, numVec, affineVec, readOptions, type Vec } from "../../core/errors";
-import { Tensor, type TensorLike } from "../../core/tensor";
+import type { TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
 import { skipForward, rowBackward, rowTempBytes, lnParams, paramVec, rmsParams, checkRmsAffine, type RowParams } from "./norm-rows";
-import { wantsTensor } from "../../core/args";
 
 export interface SkipNormOptions extends ShapeOptions {
   /** Per-channel scale, C values (default 1). */
@@ -80,9 +79,8 @@ export interface SkipNormBackwardResult {
 
 /** A big companion argument (skip, dsum) must be a tensor of x's size. */
 function checkCompanion(name: string, v: unknown, g: Geometry, first = "x"): void {
-  if (!(v instanceof Float32Array || v instanceof Tensor)) throw new Error(`${name} must be a Float32Array or a simdnorm Tensor of ${g.size} values, got ${v === null ? "null" : typeof v}`);
-  checkNotStale(name, v);
-  if (v.length !== g.size) throw new Error(`${name} holds ${v.length} values, ${first} holds ${g.size}`);
+  const n = bigLength(name, v); // intrinsic length; freed tensors and stale views refused
+  if (n !== g.size) throw new Error(`${name} holds ${n} values, ${first} holds ${g.size}`);
 }
 
 const FORWARD_KEYS = ["shape", "layout", "gamma", "beta", "bias", "unitOffset", "eps", "activation", "out", "sumOut"];
