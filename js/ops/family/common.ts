@@ -3,7 +3,6 @@
 import { resolveGeometry, sameSize, type ShapeOptions } from "../../core/args";
 import { affineVec, numVec, fmt, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
-import { typedSet } from "../../core/typed";
 import type { Geometry } from "../../core/layout";
 import { epsOf, optionsOf } from "../options";
 import { activationId, type Activation } from "../activation";
@@ -97,10 +96,3 @@ export function checkGroups(C: number, groups: unknown): number {
   return groups;
 }
 
-/** gamma/beta as C f32 values, with the identity when absent. */
-export function affineOrIdentity(C: number, v: Vec | undefined | null, fill: number): Float32Array {
-  const a = new Float32Array(C);
-  if (!v) return a.fill(fill);
-  typedSet(a, v as Float32Array | Float64Array); // checked values: a real typed array (number[] copied to Float64Array)
-  return a;
-}

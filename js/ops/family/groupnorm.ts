@@ -9,9 +9,10 @@ import { groupActGrad } from "../act-dispatch";
 import type { Scope } from "../../core/scope";
 import type { Vec } from "../../core/errors";
 import {
-  checkForward, checkBackward, checkGroups, affineOrIdentity, type CheckedOptions, type CheckedBackward,
+  checkForward, checkBackward, checkGroups, type CheckedOptions, type CheckedBackward,
   type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult,
 } from "./common";
+import { paramVec } from "./norm-rows";
 import { wantsTensor } from "../../core/args";
 import { splitMeans } from "../split";
 
@@ -66,7 +67,7 @@ function nc_params(s: Scope, g: Geometry, G: number, hi: Float32Array, lo: Float
 function nc_params_at(s: Scope, g: Geometry, G: number, hi: number, lo: number, inv: number, gamma?: Vec | null, beta?: Vec | null): number {
   const { N, C } = g, NC = N * C, pp = s.temp(12 * NC);
   rt().kernels.gn_params_f32(N, C, G, hi, lo, inv,
-    s.f32(affineOrIdentity(C, gamma, 1)), s.f32(affineOrIdentity(C, beta, 0)), pp, pp + 4 * NC, pp + 8 * NC);
+    paramVec(s, C, gamma, 1), paramVec(s, C, beta, 0), pp, pp + 4 * NC, pp + 8 * NC);
   return pp;
 }
 
