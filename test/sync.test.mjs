@@ -143,6 +143,17 @@ test("shared transport: tensors in the shared memory are read in place, outputs 
   void dy;
 });
 
+test("activation: the split training forward applies it like one thread; the sync backward refuses it", async () => {
+  const p = await api.createPool({ workers: 2, minSplit: 0 });
+  try {
+    const shape = [4, 3, 50], layout = "NCL", x = randomArray(600, 5), gamma = [1, 2, 0.5], beta = [0.1, -0.2, 0.3];
+    const one = api.batchNormTrain(x, { shape, layout, gamma, beta, activation: "silu" });
+    const split = await p.batchNormTrain(x, { shape, layout, gamma, beta, activation: "silu" });
+    close(split.y, one.y, 1e-6, 1e-5, "split y with silu");
+    await throwsWith(() => p.syncBatchNormBackward([{ x, shape, dy: x }], { layout, saveMean: one.saveMean, saveInvstd: one.saveInvstd, activation: "silu" }), "activation");
+  } finally { await p.close(); }
+});
+
 test("whole-tensor ops split across the pool equal one thread (rows of channels-last, N of channels-first)", async () => {
   for (const transport of ["shared", "message"]) {
     const p = await api.createPool({ transport, workers: 2, minSplit: 0 });

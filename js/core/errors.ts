@@ -1,6 +1,6 @@
 // Validation helpers: every message names the argument, the expected and the actual value, and
 // quotes strings (`groups: "3"` reads "got the string "3"", not "got 3").
-import { typedKind, typedLength, isFakeTyped } from "./typed";
+import { typedKind, typedLength, isFakeTyped, isFloatArray } from "./typed";
 
 /** How a value reads in an error message: strings quoted, arrays and typed arrays by kind and length. @internal */
 export function fmt(v: unknown): string {
@@ -40,8 +40,7 @@ export type Vec = Float32Array | Float64Array | number[];
 
 /** True for a real Float32Array/Float64Array or an Array. @internal */
 export function isVec(v: unknown): v is Vec {
-  const k = typedKind(v);
-  return k === "Float32Array" || k === "Float64Array" || Array.isArray(v);
+  return isFloatArray(v) || Array.isArray(v);
 }
 
 /** A per-channel vector: right type, right length (elements unchecked). Returns its length. @internal */
@@ -89,7 +88,8 @@ export function numVec(name: string, v: unknown, C: number, unit = "channels"): 
   return Array.isArray(v) ? copyArray(name, v) : (v as Float32Array | Float64Array);
 }
 
-function copyArray(name: string, v: unknown[]): Float64Array {
+/** A number[] read once into a Float64Array; a non-number element throws naming it. @internal */
+export function copyArray(name: string, v: unknown[]): Float64Array {
   const n = v.length, a = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const e = v[i];

@@ -1,7 +1,7 @@
 // Tensors that live in wasm memory: passing one to an op costs no copy.
 import { rt } from "./runtime";
 import { geometry, fmtShape, type Geometry, type Layout } from "./layout";
-import { fmt } from "./errors";
+import { fmt, copyArray } from "./errors";
 import { typedKind, typedLength, typedSet } from "./typed";
 
 /** Views handed out by `Tensor.data`, and their tensor: such a view is usable while its tensor lives. */
@@ -108,13 +108,7 @@ function numericValues(name: string, v: unknown, n: number, need: string): Array
   // A typed array is copied by the intrinsic set, which reads its contents, not its getters.
   if (kind && !kind.startsWith("Big")) return v as ArrayLike<number>;
   if (!Array.isArray(v)) throw new Error(`${name} must be an Array of numbers or a typed array, got ${fmt(v)}`);
-  const a = new Float64Array(v.length);
-  for (let i = 0; i < a.length; i++) {
-    const e = v[i];
-    if (typeof e !== "number") throw new Error(`${name}[${i}] must be a number, got ${fmt(e)}`);
-    a[i] = e;
-  }
-  return a;
+  return copyArray(name, v);
 }
 
 /** Anything an op accepts as a big input: a wasm tensor or a Float32Array (any buffer). */

@@ -29,7 +29,7 @@ export interface WorkPart {
 /** Replies of writing phases carry the outputs of the worker's parts (message transport; empty with shared memory). */
 export interface Outputs { outs: Float32Array[]; }
 
-export interface NormalizeParams extends Pick<BatchNormTrainOptions, "gamma" | "beta" | "eps" | "momentum" | "convention" | "numBatchesTracked"> {
+export interface NormalizeParams extends Pick<BatchNormTrainOptions, "gamma" | "beta" | "eps" | "momentum" | "convention" | "numBatchesTracked" | "activation"> {
   globalStats: Float64Array;
   /** Only to the one worker that updates them (f64 copies, sent back updated). */
   runningMean?: Float64Array;
@@ -111,7 +111,7 @@ export const PHASES: { [K in Phase]: PhaseDef<PhaseParams<K>, PhaseReply<K>, Pha
       parts.forEach((p, i) => {
         const r = batchNormTrain(p.x, {
           ...geo(p), gamma: P.gamma, beta: P.beta, eps: P.eps, momentum: P.momentum, convention: P.convention,
-          numBatchesTracked: P.numBatchesTracked, globalStats: P.globalStats, out: p.out,
+          numBatchesTracked: P.numBatchesTracked, globalStats: P.globalStats, out: p.out, activation: P.activation,
           // The running statistics are updated once: on this worker's first part, if it got them.
           ...(i === 0 && runningMean ? { runningMean, runningVar } : {}),
         });

@@ -174,7 +174,7 @@ export class WorkerPool {
       const opts = optionsOf(o, "train") as SyncTrainOptions & { out?: TensorLike };
       const g = resolveGeometry(x, opts);
       const plan = splitRows(g, this.size, this.minSplit.batchNormTrain, x, { out: opts.out, writes: true });
-      if (!plan) return batchNormTrain(x, o);
+      if (!plan) return batchNormTrain(x, opts);
       sameSize("out", opts.out, g);
       const r = await this.runTrain(op, plan, opts);
       return { ...r.rest, y: r.outputs[0] };
@@ -190,8 +190,9 @@ export class WorkerPool {
     return this.enqueue("batchNormBackward", async (op) => {
       const opts = optionsOf(o, "backward") as SyncBackwardOptions & { out?: TensorLike; globalSums?: unknown };
       const g = resolveGeometry(x, opts as ShapeOptions);
-      const plan = opts.globalSums !== undefined ? null : splitRows(g, this.size, this.minSplit.batchNormBackward, x, { dy, out: opts.out, writes: true });
-      if (!plan) return batchNormBackward(x, dy, o);
+      // An activation's gradient needs dy·act'(v) before the sums: that backward runs on this thread.
+      const plan = opts.globalSums !== undefined || opts.activation !== undefined ? null : splitRows(g, this.size, this.minSplit.batchNormBackward, x, { dy, out: opts.out, writes: true });
+      if (!plan) return batchNormBackward(x, dy, opts as BatchNormBackwardOptions);
       sameSize("dy", dy, g);
       sameSize("out", opts.out, g);
       const r = await this.runBackward(op, plan, opts);
@@ -251,7 +252,7 @@ export class WorkerPool {
       const holder = plan.parts.find((p) => p.slot >= 0)!.slot;
       const params: NormalizeParams = {
         globalStats: global, gamma: t.gamma, beta: t.beta, eps: t.eps, momentum: t.momentum,
-        convention: o.convention, numBatchesTracked: t.numBatchesTracked,
+        convention: o.convention, numBatchesTracked: t.numBatchesTracked, activation: o.activation,
       };
       const running = rm ? { runningMean: Float64Array.from(rm), runningVar: Float64Array.from(rv!) } : {};
       const r = await this.phase(op, mem, plan, "normalize", false, (slot) => (slot === holder ? { ...params, ...running } : params));
@@ -267,6 +268,7 @@ export class WorkerPool {
   /** o: the options as read once (optionsOf); checked here before any phase starts. */
   private runBackward(op: Op, plan: Plan, o: SyncBackwardOptions) {
     const b = backwardOptions(plan.C, o as unknown as Record<string, unknown>, plan.count);
+    if (o.activation !== undefined) throw new Error("activation: the pool's synchronized backward all-reduces the sums of dy, not of dy·act'; call batchNormBackward per shard on dy already taken through the activation");
     const count = b.count;
     return this.withMemory(plan, async (mem) => {
       const base = { channels: plan.C, saveMean: Float64Array.from(b.saveMean) };
