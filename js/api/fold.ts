@@ -1,7 +1,8 @@
 // Folding an inference-mode batch norm into the layer before it (conv or dense), so inference
 // runs one layer instead of two: W'[o,…] = W[o,…]·s[o], b' = (b − mean)·s + beta,
 // s = gamma/sqrt(var + eps). Computed in f64, stored as f32.
-import { checkFinite, checkVec, checkNonNegative, isVec, type Vec } from "../core/errors";
+import { epsOf } from "../ops/options";
+import { checkVec, checkNonNegative, isVec, type Vec } from "../core/errors";
 import { fmtShape } from "../core/layout";
 import { BatchNorm } from "./layers";
 
@@ -69,7 +70,7 @@ export function foldBatchNorm(weight: Vec, o: FoldOptions): { weight: Float32Arr
   if (p.gamma !== undefined && p.gamma !== null) checkVec("gamma", p.gamma, O, unit);
   if (p.beta !== undefined && p.beta !== null) checkVec("beta", p.beta, O, unit);
   if (o.bias !== undefined && o.bias !== null) checkVec("bias", o.bias, O, unit);
-  const eps = p.eps === undefined ? 1e-5 : checkFinite("eps", p.eps, 0);
+  const eps = epsOf(p.eps, 1e-5);
   checkNonNegative("running_var", p.runningVar as Vec, "runningVar");
 
   const scale = new Float64Array(O), bias = new Float32Array(O);

@@ -1,10 +1,10 @@
 // Streaming standardization (fit per-channel mean/std chunk by chunk, then apply) and precise
 // population statistics for BatchNorm layers. Both are StatsAccumulator underneath: one Welford
 // pass per chunk, Chan merges in f64, equal to statistics over the concatenated data.
+import { epsOf } from "../ops/options";
 import { StatsAccumulator } from "../ops/stats";
 import { batchNormInfer } from "../ops/batchnorm";
 import { BatchNorm, placement, knownLayout } from "./layers";
-import { checkFinite } from "../core/errors";
 import type { Layout } from "../core/layout";
 import type { ShapeOptions } from "../core/args";
 import type { TensorLike } from "../core/tensor";
@@ -51,7 +51,7 @@ export class Standardizer {
     this.acc = new StatsAccumulator(channels);
     this.channels = channels;
     this.layout = knownLayout(o.layout ?? "NC");
-    this.eps = o.eps === undefined ? 0 : checkFinite("eps", o.eps, 0);
+    this.eps = epsOf(o.eps, 0);
     this.unbiased = o.unbiased ?? false;
   }
 

@@ -1,5 +1,6 @@
 // Activation epilogues: the names users pass, the ids the kernels take (assembly/act.ts), and a
 // float64 definition of each (the reference the docs and tests describe).
+import { ownEntry } from "../core/errors";
 
 /** Activations an op can apply to its normalized output in the same pass. */
 export const ACTIVATIONS = {
@@ -24,6 +25,7 @@ export type Activation = keyof typeof ACTIVATIONS;
  */
 export function activationId(a: unknown): number {
   if (a === undefined || a === null) return 0;
-  if (typeof a === "string" && Object.prototype.hasOwnProperty.call(ACTIVATIONS, a)) return ACTIVATIONS[a as Activation];
+  const id = ownEntry(ACTIVATIONS, a);
+  if (id !== undefined) return id;
   throw new Error(`activation must be one of ${Object.keys(ACTIVATIONS).join(", ")}, got ${typeof a === "string" ? `"${a}"` : String(a)}`);
 }

@@ -1,9 +1,10 @@
 // RMS norm (LLaMA, T5, Gemma; ONNX RMSNormalization / SimplifiedLayerNormalization): statistics
 // per (sample, position) over the channel axis, no centring, no beta. Kernel drivers:
 // norm-rows.ts.
+import { epsOf } from "../options";
 import { withScope } from "../../core/scope";
 import { resolveGeometry, sameSize, type ShapeOptions } from "../../core/args";
-import { checkFinite, numVec, readOptions, type Vec } from "../../core/errors";
+import { numVec, readOptions, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
@@ -56,7 +57,7 @@ const BACKWARD_KEYS = ["shape", "layout", "gamma", "unitOffset", "invRms", "acti
 function checkRmsForward(x: unknown, opts: RmsNormOptions | undefined): { g: Geometry; o: RmsNormOptions; eps: number; act: number } {
   const o = readOptions<RmsNormOptions>(opts, FORWARD_KEYS);
   const g = resolveGeometry(x, o);
-  const eps = o.eps === undefined ? 1e-6 : checkFinite("eps", o.eps, 0);
+  const eps = epsOf(o.eps, 1e-6);
   o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
   sameSize("out", o.out, g);
   return { g, o, eps, act: activationId(o.activation) };

@@ -1,9 +1,10 @@
 // Residual-fused norms (ONNX SkipLayerNormalization / SkipSimplifiedLayerNormalization):
 // sum = x + skip + bias, y = act(norm(sum)), both returned; backward from dy and the gradient
 // that reaches sum along the residual path. Kernel drivers: norm-rows.ts.
+import { epsOf } from "../options";
 import { withScope, bigLength } from "../../core/scope";
 import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../../core/args";
-import { checkFinite, numVec, affineVec, readOptions, type Vec } from "../../core/errors";
+import { numVec, affineVec, readOptions, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
@@ -90,7 +91,7 @@ function checkSkipForward(x: unknown, skip: unknown, opts: SkipNormOptions | und
   const o = readOptions<SkipNormOptions>(opts, FORWARD_KEYS);
   const g = resolveGeometry(x, o);
   checkCompanion("skip", skip, g);
-  const eps = o.eps === undefined ? (rms ? 1e-6 : 1e-5) : checkFinite("eps", o.eps, 0);
+  const eps = epsOf(o.eps, rms ? 1e-6 : 1e-5);
   if (rms) {
     o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
     if (o.beta !== undefined && o.beta !== null) throw new Error("beta is not a parameter of RMS norm (use skipLayerNorm)");
