@@ -12,23 +12,9 @@
 // y may alias x; g may alias x or dy (every value is read before it is written, at the same
 // index; v goes to scratch: CHUNK f32, 16-byte aligned).
 import { act_row, act_grad_row } from "./act";
+import { normalize_row } from "./bn_normalize";
 
 const CHUNK: i32 = 1024;
-
-/** q[i] = (p[i] − m)·s + t for len values (one channels-first run). */
-function norm_run(p: usize, q: usize, len: i32, m: f32, s: f32, t: f32): void {
-  const mv = f32x4.splat(m), sv = f32x4.splat(s), tv = f32x4.splat(t);
-  const len4 = len & ~3;
-  let i = 0;
-  for (; i < len4; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(q + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(p + o), mv), sv), tv));
-  }
-  for (; i < len; i++) {
-    const o = <usize>i << 2;
-    store<f32>(q + o, (load<f32>(p + o) - m) * s + t);
-  }
-}
 
 /** q = (p − m)·s + t for `rows` rows of columns j0 … j0+len−1 (row stride C), into a dense block. */
 function norm_cols(p: usize, q: usize, rows: i32, C: i32, j0: i32, len: i32, m: usize, s: usize, t: usize): void {
@@ -57,10 +43,10 @@ function norm_cols(p: usize, q: usize, rows: i32, C: i32, j0: i32, len: i32, m: 
       for (let i = 0; i < S; i += CHUNK) {
         const len = min(CHUNK, S - i), o = base + (<usize>i << 2);
         if (GRAD) {
-          norm_run(x + o, scratch, len, ms, ss, ts);
+          normalize_row(x + o, scratch, len, ms, ss, ts);
           act_grad_row(scratch, dy + o, out + o, len, act);
         } else {
-          norm_run(x + o, out + o, len, ms, ss, ts);
+          normalize_row(x + o, out + o, len, ms, ss, ts);
           act_row(out + o, out + o, len, act);
         }
       }

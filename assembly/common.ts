@@ -18,6 +18,9 @@ export const MAX_PATTERN: i32 = 1024;
  */
 export const BLOCK: i32 = 4096;
 
+/** Rows whose f32 column sums are added before they go to f64 (64 rows of ≤ BLOCK-value sums). */
+export const FLUSH_ROWS: i32 = 64;
+
 /**
  * Super-rows per column sweep of an L-long pattern (statistics: 16 lanes, 8 accumulators): 8 for
  * 32–64-value and ≥ 256-value patterns, else ~8 KB of rows (the sweeps after the first then hit

@@ -2,7 +2,7 @@
 // assembly/rows_backward.ts. Channels-first (see ln_normalize.ts for the layout of statistics
 // and channels, and the parameter contract): pass 1 reduces per statistic and per channel, pass 2
 // writes dx.
-import { BLOCK, hsum, ret0, ret1 } from "./common";
+import { BLOCK, hsum, ret0, ret1, FLUSH_ROWS } from "./common";
 import { rows_backward } from "./rows_backward";
 
 /**
@@ -14,7 +14,6 @@ export function ln_backward_rows_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: 
   rows_backward(R, C, x, dy, 0, m, a, b, gamma, beta, dx, cacc, scratch, false, false, act);
 }
 
-const FLUSH_ROWS: i32 = 64;
 
 /** Add an f32 scratch array of len values into f64 pairs (slot 0 or 1 of each pair) and zero it. */
 function flush_pairs(src: usize, len: i32, dst: usize, slot: usize): void {

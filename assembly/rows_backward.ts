@@ -11,11 +11,10 @@
 // in scratch every FLUSH_ROWS rows. scratch: 40·C bytes, 16-byte aligned (the row of g, three f32
 // column sums, three f64 planes). dx may alias x, dy
 // or dsum (values are read before they are written, at the same index).
-import { ret0, ret1, hsum } from "./common";
+import { ret0, ret1, hsum, FLUSH_ROWS } from "./common";
 import { row_norm } from "./rows";
 import { act_grad_row } from "./act";
 
-const FLUSH_ROWS: i32 = 64;
 
 /** Σγg → ret0, Σγg·x̂ → ret1 (f64); the row's g and g·x̂ added into colB, colG (f32). */
 function row_grad_sums(px: usize, pg: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, colB: usize, colG: usize): void {
