@@ -4,6 +4,7 @@
 // (assembly/act_normalize.ts). Backward: g = dy·act'((x − m)·scale + shift), the pre-activation
 // recomputed from x and the forward's parameters, written to a buffer the op's backward then
 // reads as its dy (one extra pass; no tensor kept from the forward).
+import { writeChannelParams } from "./split";
 import type { Scope } from "../core/scope";
 import type { Geometry } from "../core/layout";
 import { rt } from "../core/runtime";
@@ -49,14 +50,11 @@ export function gradTarget(s: Scope, size: number, x: number, dy: number, dx: nu
 /**
  * Batch norm's backward through its activation: g = dy·act'(BN(x)) from the saved mean/invstd
  * (or the running statistics) per channel, written to a buffer; returns its pointer.
- * splitHi: the mean split the forward used (batchnorm.ts).
  */
-export function bnActGrad(s: Scope, v: View3, x: number, dy: number, dx: number, mean: Vec, invstd: ArrayLike<number>, gamma: Vec | undefined, beta: Vec | undefined, act: number, splitHi: (m: number, i: number) => number): number {
+export function bnActGrad(s: Scope, v: View3, x: number, dy: number, dx: number, mean: Vec, invstd: ArrayLike<number>, gamma: Vec | undefined, beta: Vec | undefined, act: number): number {
   const C = v.C, pp = s.temp(12 * C), F = s.heap.F32, b = pp >>> 2;
   for (let c = 0; c < C; c++) {
-    const inv = invstd[c], gm = gamma ? gamma[c] : 1, bt = beta ? beta[c] : 0;
-    const hi = splitHi(mean[c], inv);
-    F[b + c] = hi; F[b + C + c] = gm * inv; F[b + 2 * C + c] = bt - (mean[c] - hi) * gm * inv;
+    writeChannelParams(F, b, C, c, mean[c], invstd[c], gamma ? gamma[c] : 1, beta ? beta[c] : 0);
   }
   const g = gradTarget(s, v.N * v.C * v.S, x, dy, dx);
   actNormalizeGrad(v, x, dy, g, pp, pp + 4 * C, pp + 8 * C, act, gradScratch(s));

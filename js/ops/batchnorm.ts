@@ -6,7 +6,7 @@ import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../co
 import { numVec, affineVec, type Vec } from "../core/errors";
 import { updateWeights, type Convention } from "./conventions";
 import { optionsOf, trainOptions, inferOptions, backwardOptions } from "./options";
-import { splitHi } from "./split";
+import { splitHi, writeChannelParams } from "./split";
 import type { TensorLike } from "../core/tensor";
 import { fmtShape, type Geometry } from "../core/layout";
 import { activationId, type Activation } from "./activation";
@@ -103,10 +103,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
       const n = st[t], mean = st[t + 1], v = st[t + 2] / n;
       const invstd = 1 / Math.sqrt(v + eps);
       const gm = gamma ? gamma[c] : 1, bt = beta ? beta[c] : 0;
-      if (pp >= 0) {
-        const hi = splitHi(mean, invstd), lo = mean - hi;
-        F[b + c] = hi; F[b + C + c] = gm * invstd; F[b + 2 * C + c] = bt - lo * gm * invstd;
-      }
+      if (pp >= 0) writeChannelParams(F, b, C, c, mean, invstd, gm, bt);
       saveMean[c] = mean; saveInvstd[c] = invstd; bvar[c] = v;
     }
     if (pp >= 0) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
@@ -160,8 +157,7 @@ export function batchNormInfer(x: TensorLike, opts: BatchNormInferOptions): Tens
     for (let c = 0; c < C; c++) {
       const invstd = 1 / Math.sqrt(rvar[c] + eps);
       const gm = gamma ? gamma[c] : 1, bt = beta ? beta[c] : 0;
-      const hi = splitHi(rmean[c], invstd), lo = rmean[c] - hi;
-      F[b + c] = hi; F[b + C + c] = gm * invstd; F[b + 2 * C + c] = bt - lo * gm * invstd;
+      writeChannelParams(F, b, C, c, rmean[c], invstd, gm, bt);
     }
     normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
     return s.result(ya);
@@ -264,7 +260,7 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
   return withScope((s) => {
     const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined);
     // With an activation, dy becomes dy·act'(v) (v recomputed), in dx's memory or a temporary.
-    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, mean, saveInvstd, gamma, beta, act, splitHi) } : d0;
+    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, mean, saveInvstd, gamma, beta, act) } : d0;
     if (!globalSums && fusable(g)) {
       // Channels-first: sums and dx fused per channel (the dx pass reads x, dy from L2).
       const hi = new Float32Array(C), lo = new Float64Array(C);
@@ -313,7 +309,7 @@ export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, opts: Batch
     const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined);
     const invs = new Float64Array(C);
     for (let c = 0; c < C; c++) invs[c] = 1 / Math.sqrt(runningVar[c] + eps);
-    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, runningMean, invs, gamma, beta, act, splitHi) } : d0;
+    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, runningMean, invs, gamma, beta, act) } : d0;
     const r = reduceExact(s, g, xa.ptr, da.ptr, runningMean, invs);
     // k, then C zeros for both c1 and c0.
     const pk = s.temp(8 * C), F = s.heap.F32, b = pk >>> 2;

@@ -18,3 +18,13 @@ export function splitMeans(mean: ArrayLike<number>): { hi: Float32Array; lo: Flo
   for (let i = 0; i < n; i++) { hi[i] = splitHi(mean[i]); lo[i] = mean[i] - hi[i]; }
   return { hi, lo };
 }
+
+/**
+ * Channel c's normalize parameters at F[b…] (three planes of C f32: m, scale, shift): m = the
+ * split mean, scale = γ·invstd, shift = β − (mean − m)·γ·invstd, so y = (x − m)·scale + shift.
+ * @internal
+ */
+export function writeChannelParams(F: Float32Array, b: number, C: number, c: number, mean: number, invstd: number, gamma: number, beta: number): void {
+  const hi = splitHi(mean, invstd), scale = gamma * invstd;
+  F[b + c] = hi; F[b + C + c] = scale; F[b + 2 * C + c] = beta - (mean - hi) * scale;
+}
