@@ -10,7 +10,7 @@
 // and y written once.
 // y may alias x. Tails: scalar remainder (assembly/rows.ts).
 import { ret0, ret1 } from "./common";
-import { row_dev, row_norm, ln_row_stats, next_shift, row_m, row_a, row_b } from "./rows";
+import { row_dev, row_sums, row_norm, ln_row_stats, row_m, row_a, row_b, row_h } from "./rows";
 import { act_row } from "./act";
 
 /**
@@ -19,12 +19,13 @@ import { act_row } from "./act";
  */
 export function ln_forward_f32_cl(R: i32, C: i32, x: usize, gamma: usize, beta: usize, y: usize, mean: usize, rstd: usize, eps: f64, act: i32): void {
   const rs = <usize>C << 2;
-  let h = R > 0 ? next_shift(load<f32>(x)) : <f32>0;
+  let h: f32 = 0;
   for (let r = 0; r < R; r++) {
     const px = x + <usize>r * rs, py = y + <usize>r * rs, ro = <usize>r << 2;
-    row_dev(px, C, h);
+    if (h == 0) row_sums(px, C);
+    else row_dev(px, C, h);
     ln_row_stats(px, C, h, ret0, ret1, eps, mean + ro, rstd + ro);
-    h = next_shift(load<f32>(mean + ro));
+    h = row_h;
     row_norm(px, py, C, row_m, row_a, row_b, gamma, beta);
     if (act) act_row(py, py, C, act);
   }
