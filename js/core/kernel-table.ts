@@ -88,7 +88,7 @@ export const KERNEL_TABLE = {
   ln_forward_f32_cf: { args: ["N", "C", "S", "x", "gamma", "beta", "y", "mean", "rstd", "eps", "act", "scratch"], warm: lnCf, scratch: (d) => 40 * Math.min(d.S ?? 1, 512), doc: "channels-first: per (n, s) mean, rstd written; y = act(((x − mean)·rstd)·gamma[c] + beta[c])" },
   ln_backward_rows_f32_cl: { args: ["R", "C", "x", "dy", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx; per column (Σg, Σg·x̂) written as f32 planes (g = dy·act')" },
   rms_forward_f32_cl: { args: ["R", "C", "x", "gamma", "y", "rstd", "eps", "act"], warm: rows, doc: "rows: rstd written; y = act(x·rstd·gamma)" },
-  rms_backward_f32_cl: { args: ["R", "C", "x", "dy", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx of RMS norm; per column (Σg, Σg·x̂) written as f32 planes" },
+  rms_backward_f32_cl: { args: ["R", "C", "x", "dy", "a", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx of RMS norm; per column (Σg, Σg·x̂) written as f32 planes" },
   skip_forward_f32_cl: { args: ["R", "C", "x", "skip", "bias", "gamma", "beta", "sum", "y", "mean", "rstd", "eps", "rms", "act"], warm: rows, doc: "rows: sum = x + skip + bias; y = act(norm(sum)) (layer or RMS norm)" },
   skip_backward_f32_cl: { args: ["R", "C", "x", "dy", "dsum", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "rms", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx = norm'·dy + dsum; per column (Σg, Σg·x̂, Σdx) written as f32 planes" },
   skip_add_f32_cf: { args: ["N", "C", "S", "x", "skip", "bias", "sum"], warm: lnCf, doc: "sum = x + skip + bias[c] (channels-first)" },

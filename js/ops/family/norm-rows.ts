@@ -136,7 +136,7 @@ export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean,
   if (rowsOf(g)) {
     const cacc = s.temp(12 * C), scratch = s.temp(scratchBytes(k, "ln_backward_rows_f32_cl", { C }));
     if (skip) k.skip_backward_f32_cl(K, C, x, dy, dsum, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.rms ? 1 : 0, spec.act);
-    else if (spec.rms) k.rms_backward_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.act);
+    else if (spec.rms) k.rms_backward_f32_cl(K, C, x, dy, pa, p.gamma, p.beta, dx, cacc, scratch, spec.act);
     else k.ln_backward_rows_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.act);
     // Planes of C f32 written by the kernel (a JS conversion loop here cost µs per call at C = 2048).
     const P = s.heap.f32(cacc, 3 * C);
