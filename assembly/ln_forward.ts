@@ -12,6 +12,7 @@
 import { ret0, ret1 } from "./common";
 import { row_dev, row_sums, row_norm, ln_row_stats, row_m, row_a, row_b, row_h } from "./rows";
 import { act_row } from "./act";
+import { norm_tile } from "./ln_normalize";
 
 /**
  * y = act(((x − mean)·invstd)·gamma + beta) per row of C; mean, invstd (R f32) written.
@@ -105,27 +106,6 @@ function tile_shift(px: usize, rs: usize, k: i32, T: i32, h: usize): void {
   for (let t = 0; t < T; t++) store<f32>(h + (<usize>t << 2), load<f32>(h + (<usize>t << 2)) * inv);
 }
 
-/** Normalize one tile: y = ((x − m[t])·a[t] + b[t])·γ[c] + β[c], then the activation per row. */
-function tile_norm(px: usize, py: usize, rs: usize, C: i32, T: i32, m: usize, a: usize, b: usize, gamma: usize, beta: usize, act: i32): void {
-  const T4 = T & ~3;
-  for (let c = 0; c < C; c++) {
-    const pr = px + <usize>c * rs, qr = py + <usize>c * rs;
-    const gs = load<f32>(gamma + (<usize>c << 2)), bs = load<f32>(beta + (<usize>c << 2));
-    const gv = f32x4.splat(gs), bv = f32x4.splat(bs);
-    let t = 0;
-    for (; t < T4; t += 4) {
-      const o = <usize>t << 2;
-      const u = f32x4.add(f32x4.mul(f32x4.sub(v128.load(pr + o), v128.load(m + o)), v128.load(a + o)), v128.load(b + o));
-      v128.store(qr + o, f32x4.add(f32x4.mul(u, gv), bv));
-    }
-    for (; t < T; t++) {
-      const o = <usize>t << 2;
-      store<f32>(qr + o, ((load<f32>(pr + o) - load<f32>(m + o)) * load<f32>(a + o) + load<f32>(b + o)) * gs + bs);
-    }
-    if (act) act_row(qr, qr, T, act);
-  }
-}
-
 /**
  * Channels-first layer norm (N, C, S): per (n, s) statistics over the C channel rows; mean,
  * rstd (N·S f32) written; y = act(((x − mean)·rstd)·gamma[c] + beta[c]). y may alias x.
@@ -144,7 +124,7 @@ export function ln_forward_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: usize
       let redo = false;
       for (let t = 0; t < T; t++) {
         const d = load<f64>(d1 + (<usize>t << 3)) / <f64>C, q = load<f64>(d2 + (<usize>t << 3)) / <f64>C;
-        if (!(d * d <= 0.75 * q)) redo = true;
+        if (!(d * d <= 0.75 * q)) { redo = true; break; }
       }
       if (redo) {
         // Shift every position to its f32 mean and sum again (from L2).
@@ -165,7 +145,8 @@ export function ln_forward_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: usize
         store<f32>(rstd + po + o, <f32>inv);
         store<f32>(pb + o, <f32>(-d * inv));
       }
-      tile_norm(px, y + base, rs, C, T, h, rstd + po, pb, gamma, beta, act);
+      norm_tile(px, y + base, rs, C, T, h, rstd + po, pb, gamma, beta);
+      if (act) for (let c = 0; c < C; c++) act_row(y + base + <usize>c * rs, y + base + <usize>c * rs, T, act);
     }
   }
 }
