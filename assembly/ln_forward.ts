@@ -109,7 +109,7 @@ function tile_shift(px: usize, rs: usize, k: i32, T: i32, h: usize): void {
 /**
  * Channels-first layer norm (N, C, S): per (n, s) statistics over the C channel rows; mean,
  * rstd (N·S f32) written; y = act(((x − mean)·rstd)·gamma[c] + beta[c]). y may alias x.
- * scratch: 40·min(S, TILE) bytes (16-byte aligned).
+ * scratch: 32·min(S, TILE) bytes (16-byte aligned): h, f1, f2, b (f32) and d1, d2 (f64) per position.
  */
 export function ln_forward_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: usize, beta: usize, y: usize, mean: usize, rstd: usize, eps: f64, act: i32, scratch: usize): void {
   const TT = <usize>min(S, TILE);
