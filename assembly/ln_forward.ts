@@ -1,13 +1,14 @@
 // Layer norm over the last axis as a row kernel: R rows of C contiguous values (channels-last
 // layouts and (N, C)), one statistic per row, gamma/beta per column.
 //
-// Per row: Σ(x − h) and Σ(x − h)² around a shift h (the previous row's mean; the row's first
-// value for the first row) while the row is read from memory; when h is not within half a
-// standard deviation of the mean the deviation pass is redone around the mean from L1
-// (rows.ts ln_row_stats: offsets of 1e4–1e6 keep full precision either way). Then
-// y = ((x − m)·a + b)·γ + β with a = invstd and b = −(mean − m)·a folding the f64 residue of the
-// mean, and the activation over the row, both while it is in L1. So x is read from memory once
-// and y written once.
+// Per row: Σ(x − h) and Σ(x − h)² around a shift h while the row is read from memory: h = 0
+// (plain Σx, Σx²: one subtraction less per vector) for the first row and after a row whose
+// mean² ≤ var/16, else the previous row's f32 mean. When h is not within half a standard
+// deviation of the mean the deviation pass is redone around the mean from L1 (rows.ts
+// ln_row_stats: offsets of 1e4–1e6 keep full precision either way). Then
+// y = ((x − m)·a + b)·γ + β with m the f32 mean, a = invstd and b = −(mean − m)·a folding the
+// f64 residue of the mean (dropped when below 2⁻²⁴), and the activation over the row, both while
+// it is in L1. So x is read from memory once and y written once.
 // y may alias x. Tails: scalar remainder (assembly/rows.ts).
 import { ret0, ret1 } from "./common";
 import { row_dev, row_sums, row_norm, ln_row_stats, row_m, row_a, row_b, row_h } from "./rows";

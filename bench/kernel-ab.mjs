@@ -16,7 +16,8 @@
 // 0 none, 1 relu, 2 relu6, 3 silu, 4 gelu, 5 gelu_tanh; default 0), --copy K (also time the
 // ceiling's SIMD copy of the n values, bench/ceiling copy_f32 on the same memory, in turn with the
 // kernels, and print each variant as a multiple of K copies: K = 1 for a forward norm's 8 B/value,
-// 2 for the skip norms' 16, 2.5 for a backward's 20). Prints the median ms per variant and the
+// 2 for the skip norms' 16, 2.5 for a backward's 20), --rms (the `rms` argument of the skip
+// kernels: 1 RMS norm, the default; 0 layer norm). Prints the median ms per variant and the
 // largest relative difference of its first output from the first variant's.
 import { readFileSync } from "node:fs";
 import { randomArray } from "../test/reference.mjs";
