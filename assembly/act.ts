@@ -15,7 +15,6 @@
 // for negative v. Limits: act(+inf) = +inf (relu6: 6), act(−inf) = 0 (the products v·0 that
 // would give NaN are replaced by 0); NaN stays NaN.
 
-export const ACT_NONE: i32 = 0;
 export const ACT_RELU: i32 = 1;
 export const ACT_RELU6: i32 = 2;
 export const ACT_SILU: i32 = 3;
@@ -28,37 +27,39 @@ export const ACT_GELU_TANH: i32 = 5;
 // v128 constant from immediates (3 instructions at each use, not hoisted from the loop), which
 // made the exp-based loops twice as long as their arithmetic.
 const K = memory.data<f32>([
-  87.0, -88.0, 1.44269504088896341, 12583039.0, 0.693359375, -2.12194440e-4, // exp: 0…5
-  8.312525227665901e-3, 4.1890114545822144e-2, 1.6667114198207855e-1, 4.99992311000824e-1, // 6…9
-  1.0, 6.0, -88.0, 0.70710678118654752, 0.3275911, 0.5, // 10…15
-  1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592, // erf: 16…20
-  -14.0, 14.0, 0.3989422804014327, 0.044715, 1.5957691216057308, -10.0, 0.134145, // 21…27
+  87.0, 1.44269504088896341, 12583039.0, 0.693147180559945, // exp: 0…3
+  4.145853966474533e-2, -1.6790899634361267e-1, 5.000435709953308e-1, -9.999634027481079e-1, 9.999992847442627e-1, // 4…8
+  1.0, 6.0, -88.0, 0.70710678118654752, 0.3275911, 0.5, // 9…14
+  1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592, // erf: 15…19
+  -14.0, 14.0, 0.3989422804014327, 0.044715, 1.5957691216057308, -10.0, 0.134145, // 20…26
 ], 16);
-const E_HI = 0, E_LO = 1, E_LOG2E = 2, E_MAGIC = 3, E_LN2HI = 4, E_LN2LO = 5, E_P = 6;
-const ONE = 10, SIX = 11, SILU_LO = 12, RSQRT2 = 13, ERF_A = 14, HALF = 15, ERF_P = 16;
-const GELU_LO = 21, GELU_HI = 22, RSQRT2PI = 23, TANH_C = 24, TANH_2K = 25, TANH_LO = 26, TANH_D = 27;
+const E_HI = 0, E_LOG2E = 1, E_MAGIC = 2, E_LN2 = 3, E_P = 4;
+const ONE = 9, SIX = 10, SILU_LO = 11, RSQRT2 = 12, ERF_A = 13, HALF = 14, ERF_P = 15;
+const GELU_LO = 20, GELU_HI = 21, RSQRT2PI = 22, TANH_C = 23, TANH_2K = 24, TANH_LO = 25, TANH_D = 26;
 
 /** The table constant i in 4 lanes. */
 @inline function kc(i: i32): v128 { return v128.load32_splat(K + (<usize>i << 2)); }
 
-/** e^−x for x in [−88, 87], 4 lanes (clamped outside: callers handle the limits); NaN kept.
- * Every caller wants e^−x: taking x itself saves the negation (3 instructions in V8). */
+/** e^−x for x ≤ 87, 4 lanes (clamped above; below −88 the result is garbage: callers zero
+ * those lanes, see zero_below); NaN kept. Every caller wants e^−x: taking x itself saves the
+ * negation (3 instructions in V8). */
 @inline function expn4(x: v128): v128 {
   // pmin(x, b) = b < x ? b : x keeps a NaN x (one instruction; IEEE min/max take ~8 in V8).
-  const xc = f32x4.pmax(f32x4.pmin(x, kc(E_HI)), kc(E_LO));
+  const xc = f32x4.pmin(x, kc(E_HI)), magic = kc(E_MAGIC);
   // k = round(−x·log2 e) by the (1.5·2²³ + 127) trick: its bits then hold k + 127 + 0x4B400000,
   // so 2^k is bits << 23 (the high bits shift out) — cheaper than nearest + trunc_sat.
-  const kb = f32x4.sub(kc(E_MAGIC), f32x4.mul(xc, kc(E_LOG2E)));
-  const k = f32x4.sub(kb, kc(E_MAGIC));
-  // s = −r, r = −x − k·ln2 (|r| ≤ ln2/2); e^r = 1 + r + r²·P(r), P a cubic fitted for the least
-  // relative error on |r| ≤ ln2/2 (1.6e-7 in f32 arithmetic), its odd terms sign-flipped in s.
-  const s = f32x4.add(f32x4.add(xc, f32x4.mul(k, kc(E_LN2HI))), f32x4.mul(k, kc(E_LN2LO)));
+  const kb = f32x4.sub(magic, f32x4.mul(xc, kc(E_LOG2E)));
+  const k = f32x4.sub(kb, magic);
+  // s = −r, r = −x − k·ln2 (|r| ≤ ln2/2; ln2 in one constant: its rounding adds ≤ 2.4e-7·|k|
+  // to r, which only matters where the callers' error budget is loose); e^r by a quartic fitted
+  // for the least relative error on |r| ≤ ln2/2 (2.6e-6), its odd terms sign-flipped for s.
+  const s = f32x4.add(xc, f32x4.mul(k, kc(E_LN2)));
   let p = kc(E_P);
-  p = f32x4.sub(kc(E_P + 1), f32x4.mul(p, s));
-  p = f32x4.sub(kc(E_P + 2), f32x4.mul(p, s));
-  p = f32x4.sub(kc(E_P + 3), f32x4.mul(p, s));
-  const e = f32x4.add(f32x4.sub(f32x4.mul(f32x4.mul(s, s), p), s), kc(ONE));
-  return f32x4.mul(e, i32x4.shl(kb, 23));
+  p = f32x4.add(f32x4.mul(p, s), kc(E_P + 1));
+  p = f32x4.add(f32x4.mul(p, s), kc(E_P + 2));
+  p = f32x4.add(f32x4.mul(p, s), kc(E_P + 3));
+  p = f32x4.add(f32x4.mul(p, s), kc(E_P + 4));
+  return f32x4.mul(p, i32x4.shl(kb, 23));
 }
 
 /** y where v ≥ lim, else 0: the −∞ limits (the clamped exp would give −∞·tiny or −∞·0 there). */
