@@ -7,7 +7,7 @@
 // loop (V8 compiles one hot loop per function best).
 //
 // Accuracy (test/act.test.mjs sweeps [−20, 20] against float64): |err| ≤ 1e-6·max(1, |v|)
-// (measured: ≤ 5.7e-7; derivatives ≤ 7.1e-7). e^−x: −x = k·ln2 + r (|r| ≤ ln2/2), e^r by a
+// (measured: ≤ 5.7e-7; derivatives ≤ 7.2e-7). e^−x: −x = k·ln2 + r (|r| ≤ ln2/2), e^r by a
 // fitted quartic (relative error 2.6e-6), 2^k by exponent bits; x is clamped above at 87 and each
 // activation sends v below a threshold (where its value is < 1e-30) to 0. The activations need
 // e^−x far less precisely than 1e-6: silu's error is |v|·σ(1 − σ)·δ ≤ 0.2·δ·max(1, |v|), and
