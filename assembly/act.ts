@@ -7,7 +7,7 @@
 // loop (V8 compiles one hot loop per function best).
 //
 // Accuracy (test/act.test.mjs sweeps [−20, 20] against float64): |err| ≤ 1e-6·max(1, |v|)
-// (measured: ≤ 5.7e-7; derivatives ≤ 7.2e-7). e^−x: −x = k·ln2 + r (|r| ≤ ln2/2), e^r by a
+// (measured: ≤ 5.6e-7; derivatives ≤ 7.2e-7). e^−x = 2^k·2^(−g) (|g| ≤ ½), 2^(−g) by a
 // fitted quartic (relative error 2.6e-6), 2^k by exponent bits; x is clamped above at 87 and each
 // activation sends v below a threshold (where its value is < 1e-30) to 0. The activations need
 // e^−x far less precisely than 1e-6: silu's error is |v|·σ(1 − σ)·δ ≤ 0.2·δ·max(1, |v|), and
@@ -28,15 +28,15 @@ export const ACT_GELU_TANH: i32 = 5;
 // constant from immediates (3 instructions at each use, not hoisted from the loop), which made
 // the exp-based loops twice as long as their arithmetic.
 const K = memory.data<f32>([
-  87.0, 1.44269504088896341, 12583039.0, 0.693147180559945, // exp: 0…3
-  4.145853966474533e-2, -1.6790899634361267e-1, 5.000435709953308e-1, -9.999634027481079e-1, 9.999992847442627e-1, // 4…8
-  1.0, 6.0, -88.0, 0.70710678118654752, 0.3275911, 0.5, // 9…14
-  1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592, // erf: 15…19
-  -14.0, 14.0, 0.3989422804014327, 0.044715, 1.5957691216057308, -10.0, 0.134145, // 20…26
+  87.0, 1.44269504088896341, 12583039.0, // exp: 0…2
+  9.570086374878883e-3, -5.591783672571182e-2, 2.40247443318367e-1, -6.931217908859253e-1, 9.999992847442627e-1, // 3…7
+  1.0, 6.0, -88.0, 0.70710678118654752, 0.3275911, 0.5, // 8…13
+  1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592, // erf: 14…18
+  -14.0, 14.0, 0.3989422804014327, 0.044715, 1.5957691216057308, -10.0, 0.134145, // 19…25
 ], 16);
-const E_HI = 0, E_LOG2E = 1, E_MAGIC = 2, E_LN2 = 3, E_P = 4;
-const ONE = 9, SIX = 10, SILU_LO = 11, RSQRT2 = 12, ERF_A = 13, HALF = 14, ERF_P = 15;
-const GELU_LO = 20, GELU_HI = 21, RSQRT2PI = 22, TANH_C = 23, TANH_2K = 24, TANH_LO = 25, TANH_D = 26;
+const E_HI = 0, E_LOG2E = 1, E_MAGIC = 2, E_P = 3;
+const ONE = 8, SIX = 9, SILU_LO = 10, RSQRT2 = 11, ERF_A = 12, HALF = 13, ERF_P = 14;
+const GELU_LO = 19, GELU_HI = 20, RSQRT2PI = 21, TANH_C = 22, TANH_2K = 23, TANH_LO = 24, TANH_D = 25;
 
 /** The table constant i in 4 lanes. */
 @inline function kc(i: i32): v128 { return v128.load32_splat(K + (<usize>i << 2)); }
@@ -49,21 +49,20 @@ const GELU_LO = 20, GELU_HI = 21, RSQRT2PI = 22, TANH_C = 23, TANH_2K = 24, TANH
 /** e^−x for x ≤ 87, 4 lanes (clamped above; below −88 the result is garbage: callers zero
  * those lanes, see zero_below); NaN kept. Every caller wants e^−x: taking x itself saves the
  * negation (3 instructions in V8). */
-@inline function expn4(x: v128, hi: v128, magic: v128, log2e: v128, ln2: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128): v128 {
+@inline function expn4(x: v128, hi: v128, magic: v128, log2e: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128): v128 {
   // pmin(x, b) = b < x ? b : x keeps a NaN x (one instruction; IEEE min/max take ~8 in V8).
   const xc = f32x4.pmin(x, hi);
-  // k = round(−x·log2 e) by the (1.5·2²³ + 127) trick: its bits then hold k + 127 + 0x4B400000,
-  // so 2^k is bits << 23 (the high bits shift out) — cheaper than nearest + trunc_sat.
-  const kb = f32x4.sub(magic, f32x4.mul(xc, log2e));
-  const k = f32x4.sub(kb, magic);
-  // s = −r, r = −x − k·ln2 (|r| ≤ ln2/2; ln2 in one constant: its rounding adds ≤ 2.4e-7·|k|
-  // to r, which only matters where the callers' error budget is loose); e^r by a quartic fitted
-  // for the least relative error on |r| ≤ ln2/2 (2.6e-6), its odd terms sign-flipped for s,
-  // evaluated as (p0 + p1·s) + s²·((p2 + p3·s) + s²·p4): the loops are latency-bound, and this
-  // chain is 5 operations long where Horner's is 8.
-  const s = f32x4.add(xc, f32x4.mul(k, ln2)), s2 = f32x4.mul(s, s);
-  const lo = f32x4.add(f32x4.mul(p1, s), p0), mid = f32x4.add(f32x4.mul(p3, s), p2);
-  const p = f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(p4, s2), mid), s2), lo);
+  // e^−x = 2^(−u), u = x·log2 e = g − k: k = round(−u) by the (1.5·2²³ + 127) trick (its bits
+  // then hold k + 127 + 0x4B400000, so 2^k is bits << 23, the high bits shifting out — cheaper
+  // than nearest + trunc_sat), g = u + k exactly (|g| ≤ ½). The rounding of u adds ≤ ½ulp(u)·ln2
+  // to the relative error (1.7e-7 for |x| ≤ 5, more only where the callers' budget is loose);
+  // no ln2 split (Cody–Waite) needed. 2^(−g) by a quartic fitted for the least relative error on
+  // |g| ≤ ½ (2.6e-6), evaluated as (p0 + p1·g) + g²·((p2 + p3·g) + g²·p4): the loops are
+  // latency-bound, and this chain is 5 operations long where Horner's is 8.
+  const u = f32x4.mul(xc, log2e), kb = f32x4.sub(magic, u);
+  const g = f32x4.add(u, f32x4.sub(kb, magic)), g2 = f32x4.mul(g, g);
+  const lo = f32x4.add(f32x4.mul(p1, g), p0), mid = f32x4.add(f32x4.mul(p3, g), p2);
+  const p = f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(p4, g2), mid), g2), lo);
   return f32x4.mul(p, i32x4.shl(kb, 23));
 }
 
@@ -114,25 +113,25 @@ const GELU_LO = 20, GELU_HI = 21, RSQRT2PI = 22, TANH_C = 23, TANH_2K = 24, TANH
 
 /** The exp-based activation `id` of 4 values (id a constant after inlining); e^−x constants as
  * expn4's, and one. */
-@inline function act4(v: v128, id: i32, hi: v128, magic: v128, log2e: v128, ln2: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128, one: v128): v128 {
-  if (id == ACT_SILU) return zero_below(v, f32x4.div(v, f32x4.add(one, expn4(v, hi, magic, log2e, ln2, p4, p3, p2, p1, p0))), SILU_LO);
+@inline function act4(v: v128, id: i32, hi: v128, magic: v128, log2e: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128, one: v128): v128 {
+  if (id == ACT_SILU) return zero_below(v, f32x4.div(v, f32x4.add(one, expn4(v, hi, magic, log2e, p4, p3, p2, p1, p0))), SILU_LO);
   if (id == ACT_GELU) {
-    const z = zof(v), e = expn4(f32x4.mul(z, z), hi, magic, log2e, ln2, p4, p3, p2, p1, p0);
+    const z = zof(v), e = expn4(f32x4.mul(z, z), hi, magic, log2e, p4, p3, p2, p1, p0);
     return zero_below(v, f32x4.mul(v, phi4(v, z, e, one)), GELU_LO);
   }
-  return zero_below(v, f32x4.div(v, f32x4.add(one, expn4(tanh_u2(v), hi, magic, log2e, ln2, p4, p3, p2, p1, p0))), TANH_LO);
+  return zero_below(v, f32x4.div(v, f32x4.add(one, expn4(tanh_u2(v), hi, magic, log2e, p4, p3, p2, p1, p0))), TANH_LO);
 }
 
 /** d act / dv at v for the exp-based activation `id` (arguments as act4). */
-@inline function dact4(v: v128, id: i32, hi: v128, magic: v128, log2e: v128, ln2: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128, one: v128): v128 {
+@inline function dact4(v: v128, id: i32, hi: v128, magic: v128, log2e: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128, one: v128): v128 {
   if (id == ACT_GELU) {
-    const z = zof(v), e = expn4(f32x4.mul(z, z), hi, magic, log2e, ln2, p4, p3, p2, p1, p0);
+    const z = zof(v), e = expn4(f32x4.mul(z, z), hi, magic, log2e, p4, p3, p2, p1, p0);
     const d = zero_below(v, f32x4.add(phi4(v, z, e, one), times(v, f32x4.mul(e, kc(RSQRT2PI)))), GELU_LO);
     return v128.bitselect(one, d, f32x4.gt(v, kc(GELU_HI))); // the clamped e^(−z²) is not 0 at +∞
   }
   // silu: s = sigmoid(v), s + v·s·(1 − s); gelu_tanh: s = sigmoid(2u), s + v·s·(1 − s)·2u'.
   const u = id == ACT_SILU ? v : tanh_u2(v);
-  const s = f32x4.div(one, f32x4.add(one, expn4(u, hi, magic, log2e, ln2, p4, p3, p2, p1, p0)));
+  const s = f32x4.div(one, f32x4.add(one, expn4(u, hi, magic, log2e, p4, p3, p2, p1, p0)));
   const ss = f32x4.mul(s, f32x4.sub(one, s));
   // v·0 at +∞ taken as 0 (times); 0 below the threshold.
   if (id == ACT_SILU) return zero_below(v, f32x4.add(s, times(v, ss)), SILU_LO);
@@ -177,12 +176,12 @@ const GELU_LO = 20, GELU_HI = 21, RSQRT2PI = 22, TANH_C = 23, TANH_2K = 24, TANH
 }
 
 @inline function exp_loop(p: usize, q: usize, n: i32, id: i32): void {
-  const hi = kc(E_HI), magic = kc(E_MAGIC), log2e = kc(E_LOG2E), ln2 = kc(E_LN2), one = kc(ONE);
+  const hi = kc(E_HI), magic = kc(E_MAGIC), log2e = kc(E_LOG2E), one = kc(ONE);
   const p4 = kc(E_P), p3 = kc(E_P + 1), p2 = kc(E_P + 2), p1 = kc(E_P + 3), p0 = kc(E_P + 4);
   for (let i = 0; i < n; i += 4) {
     const o = <usize>i << 2, k = n - i;
     const v = k >= 4 ? v128.load(p + o) : load_part(p + o, k);
-    const r = act4(v, id, hi, magic, log2e, ln2, p4, p3, p2, p1, p0, one);
+    const r = act4(v, id, hi, magic, log2e, p4, p3, p2, p1, p0, one);
     if (k >= 4) v128.store(q + o, r); else store_part(q + o, r, k);
   }
 }
@@ -217,13 +216,13 @@ export function act_row(p: usize, q: usize, n: i32, id: i32): void {
 }
 
 @inline function exp_grad_loop(v: usize, dy: usize, g: usize, n: i32, id: i32): void {
-  const hi = kc(E_HI), magic = kc(E_MAGIC), log2e = kc(E_LOG2E), ln2 = kc(E_LN2), one = kc(ONE);
+  const hi = kc(E_HI), magic = kc(E_MAGIC), log2e = kc(E_LOG2E), one = kc(ONE);
   const p4 = kc(E_P), p3 = kc(E_P + 1), p2 = kc(E_P + 2), p1 = kc(E_P + 3), p0 = kc(E_P + 4);
   for (let i = 0; i < n; i += 4) {
     const o = <usize>i << 2, k = n - i;
     const d = k >= 4 ? v128.load(dy + o) : load_part(dy + o, k);
     const x = k >= 4 ? v128.load(v + o) : load_part(v + o, k);
-    const r = f32x4.mul(d, dact4(x, id, hi, magic, log2e, ln2, p4, p3, p2, p1, p0, one));
+    const r = f32x4.mul(d, dact4(x, id, hi, magic, log2e, p4, p3, p2, p1, p0, one));
     if (k >= 4) v128.store(g + o, r); else store_part(g + o, r, k);
   }
 }
