@@ -233,6 +233,25 @@ export function readmeSnippet(json, details, { results = 'bench/results' } = {})
   return lines.join('\n');
 }
 
+/**
+ * One table for every (shape, op) of a run — an --edge run's summary for the README and
+ * docs/performance.md: simdnorm's time and % of its ceiling, then its speed-up over each peer.
+ */
+export function compactTable(json) {
+  const ix = indexResults(json);
+  const peers = PEERS.filter((p) => json.results.some((r) => r.system === p && r.ms != null));
+  const lines = [`| shape | op | simdnorm (zero-copy) | ${peers.join(' | ')} |`, `|:--|:--|--:|${peers.map(() => '--:').join('|')}|`];
+  for (const { shape, layout } of ix.shapes) {
+    for (const op of ix.ops) {
+      const b = ix.get(op, shape, layout, 'simdnorm');
+      if (!b || b.ms == null) continue;
+      const cells = peers.map((p) => { const r = ix.get(op, shape, layout, p); return r?.ms == null ? '—' : `${times(r.ms / b.ms)}×`; });
+      lines.push(`| ${fmtShape(shape)} ${layout} | ${OP_LABEL[op]} | ${ms(b.ms)} ms · ${(100 * b.gbps / b.ceiling_gbps).toFixed(0)} % | ${cells.join(' | ')} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
 /** Writes results.md, targets.md and the charts next to the JSON; returns the files written. */
 export async function writeReports(jsonPath) {
   const json = JSON.parse(readFileSync(jsonPath, 'utf8'));
@@ -248,7 +267,7 @@ export async function writeReports(jsonPath) {
     `Machine: ${machine(json.env)}. Run ${json.env.date}.`, '',
     targetsMarkdown(json, details), '',
   ].join('\n'));
-  if (json.env.mode !== 'edge') put('readme-snippet.md', readmeSnippet(json, details));
+  put('readme-snippet.md', json.env.mode === 'edge' ? compactTable(json) + '\n' : readmeSnippet(json, details));
   // bench/README.md shows the snippet of the committed full run between its markers.
   const benchReadme = join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md');
   if (json.env.mode === 'full' && existsSync(benchReadme) && relative(join(dirname(benchReadme), 'results'), dir) === '') {
