@@ -104,6 +104,16 @@ export function affineVec(name: string, v: unknown, C: number): Float32Array | F
   return v === undefined || v === null ? undefined : finiteVec(name, v, C);
 }
 
+/**
+ * gamma / beta / bias whose elements are checked once copied into wasm memory (js/ops/family/
+ * norm-rows.ts `paramVec` with their name, before any kernel runs): absent, or C values of an
+ * accepted type (a number[] read once). Only for vectors that reach the kernels through paramVec.
+ * @internal
+ */
+export function affineShape(name: string, v: unknown, C: number): Float32Array | Float64Array | undefined {
+  return v === undefined || v === null ? undefined : numVec(name, v, C);
+}
+
 /** Running (or given) means and variances: C finite values each, variances ≥ 0. @internal */
 export function statsVecs(C: number, mean: unknown, variance: unknown, names: [string, string]) {
   return { mean: finiteVec(names[0], mean, C), var: finiteVec(names[1], variance, C, 0, "variances", names[1] === "runningVar" ? "running_var" : names[1]) };

@@ -23,7 +23,7 @@ import { wantsTensor } from "../../core/args";
  * @example const { y } = layerNorm(x, { shape: [8, 196, 768], layout: "NLC", gamma, beta });
  */
 export function layerNorm(x: TensorLike, opts: NormOptions = {}): NormResult {
-  const { g, o, eps, act } = checkForward(x, opts);
+  const { g, o, eps, act } = checkForward(x, opts, true);
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
@@ -43,7 +43,7 @@ export function layerNorm(x: TensorLike, opts: NormOptions = {}): NormResult {
  *   `out` may be x or dy (in place).
  */
 export function layerNormBackward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions): NormBackwardResult {
-  const { g, o, act } = checkBackward(x, dy, opts, (geo) => geo.N * geo.S, "(sample, position) statistics");
+  const { g, o, act } = checkBackward(x, dy, opts, (geo) => geo.N * geo.S, "(sample, position) statistics", true);
   return withScope((s) => {
     const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);

@@ -9,7 +9,7 @@ import type { Scope } from "../../core/scope";
 import { rt } from "../../core/runtime";
 import { scratchBytes } from "../../core/kernel-table";
 import type { Geometry } from "../../core/layout";
-import { affineVec, fmt, type Vec } from "../../core/errors";
+import { affineShape, finiteVec, fmt, type Vec } from "../../core/errors";
 
 /** Which norm: RMS (no centring, no beta) or layer norm; the activation id (0: none). */
 export interface RowSpec { rms: boolean; act: number }
@@ -20,29 +20,34 @@ export interface RowParams { gamma: number; beta: number }
 /**
  * C f32 per-channel parameters written straight into a temporary (no intermediate arrays: this
  * runs on every call): v, 1 + v (offset), or `fill` when v is absent. Returns the pointer.
+ * With `name`, v came through affineShape and its elements are checked here, where the copy is
+ * read 16 at a time (vec_finite_f32; a JS loop cost ~0.75 ns a value), before any kernel runs:
+ * a non-finite value throws the message of `finiteVec`. (A Float64Array value beyond the f32
+ * range is finite there and passes, as it always has.)
  */
-export function paramVec(s: Scope, C: number, v: Vec | undefined | null, fill: number, offset = false): number {
+export function paramVec(s: Scope, C: number, v: Vec | undefined | null, fill: number, offset = false, name?: string): number {
   const p = s.temp(4 * C), F = s.heap.F32, o = p >>> 2;
-  if (!v) F.fill(fill, o, o + C);
-  else if (!offset) F.set(v as ArrayLike<number>, o);
+  if (!v) { F.fill(fill, o, o + C); return p; }
+  if (!offset) F.set(v as ArrayLike<number>, o);
   else for (let c = 0; c < C; c++) F[o + c] = 1 + v[c];
+  if (name !== undefined && rt().kernels.vec_finite_f32(C, p) >= 0) finiteVec(name, v, C);
   return p;
 }
 
-/** gamma and beta pointers of a layer norm (identity where absent). */
+/** gamma and beta pointers of a layer norm (identity where absent), checked (see affineShape). */
 export function lnParams(s: Scope, C: number, gamma: Vec | undefined | null, beta: Vec | undefined | null): RowParams {
-  return { gamma: paramVec(s, C, gamma, 1), beta: paramVec(s, C, beta, 0) };
+  return { gamma: paramVec(s, C, gamma, 1, false, "gamma"), beta: paramVec(s, C, beta, 0, false, "beta") };
 }
 
-/** gamma (C finite values or absent) and unitOffset checked; returns the checked gamma. */
+/** unitOffset checked, gamma read (C values or absent; its elements are checked by rmsParams). */
 export function checkRmsAffine(C: number, gamma: unknown, unitOffset: unknown): Float32Array | Float64Array | undefined {
   if (unitOffset !== undefined && typeof unitOffset !== "boolean") throw new Error(`unitOffset must be true or false, got ${fmt(unitOffset)}`);
-  return affineVec("gamma", gamma, C);
+  return affineShape("gamma", gamma, C);
 }
 
-/** The scale the kernels use (gamma, 1 + gamma, or ones) and zeros for beta, in wasm memory. */
+/** The scale the kernels use (gamma, 1 + gamma, or ones; gamma checked) and zeros for beta, in wasm memory. */
 export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, unitOffset: boolean | undefined): RowParams {
-  return { gamma: paramVec(s, C, gamma, 1, unitOffset === true), beta: paramVec(s, C, null, 0) };
+  return { gamma: paramVec(s, C, gamma, 1, unitOffset === true, "gamma"), beta: paramVec(s, C, null, 0) };
 }
 
 /** One statistic per row of C (channels-last, or (N, C) with S = 1). */

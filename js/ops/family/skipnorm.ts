@@ -4,7 +4,7 @@
 import { epsOf } from "../options";
 import { withScope, bigLength } from "../../core/scope";
 import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../../core/args";
-import { numVec, affineVec, readOptions, type Vec } from "../../core/errors";
+import { numVec, affineShape, readOptions, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
@@ -96,10 +96,10 @@ function checkSkipForward(x: unknown, skip: unknown, opts: SkipNormOptions | und
     o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
     if (o.beta !== undefined && o.beta !== null) throw new Error("beta is not a parameter of RMS norm (use skipLayerNorm)");
   } else {
-    o.gamma = affineVec("gamma", o.gamma, g.C);
-    o.beta = affineVec("beta", o.beta, g.C);
+    o.gamma = affineShape("gamma", o.gamma, g.C);
+    o.beta = affineShape("beta", o.beta, g.C);
   }
-  o.bias = affineVec("bias", o.bias, g.C);
+  o.bias = affineShape("bias", o.bias, g.C);
   sameSize("out", o.out, g);
   sameSize("sumOut", o.sumOut, g);
   if (o.out !== undefined && o.out !== null && o.out === o.sumOut) throw new Error("out and sumOut must be different arrays: y and sum are both outputs");
@@ -115,7 +115,7 @@ function skipForwardCall(x: TensorLike, skip: TensorLike, opts: SkipNormOptions 
     s.commit(rowTempBytes(g));
     const p: RowParams = rms ? rmsParams(s, g.C, o.gamma, o.unitOffset)
       : lnParams(s, g.C, o.gamma, o.beta);
-    const bias = paramVec(s, g.C, o.bias, 0);
+    const bias = paramVec(s, g.C, o.bias, 0, false, "bias");
     const st = skipForward(s, g, { rms, act }, xa.ptr, ka.ptr, bias, sa.ptr, ya.ptr, p, eps);
     return { st, y: s.result(ya), sum: s.result(sa) };
   });
@@ -158,13 +158,13 @@ function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwar
     o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
     o.invRms = numVec("invRms", o.invRms, K, unit);
   } else {
-    o.gamma = affineVec("gamma", o.gamma, g.C);
-    o.beta = affineVec("beta", o.beta, g.C);
+    o.gamma = affineShape("gamma", o.gamma, g.C);
+    o.beta = affineShape("beta", o.beta, g.C);
     o.mean = numVec("mean", o.mean, K, unit);
     o.invstd = numVec("invstd", o.invstd, K, unit);
   }
   const wantBias = o.bias !== undefined && o.bias !== null && o.bias !== false;
-  if (wantBias && o.bias !== true) affineVec("bias", o.bias, g.C);
+  const bias = wantBias && o.bias !== true ? affineShape("bias", o.bias, g.C) : undefined;
   const act = activationId(o.activation);
   return withScope((s) => {
     const xa = s.input("sum", sum, g.size), da = s.input("dy", dy, g.size);
@@ -173,6 +173,7 @@ function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwar
     s.commit(rowTempBytes(g));
     const p: RowParams = rms ? rmsParams(s, g.C, o.gamma, o.unitOffset)
       : lnParams(s, g.C, o.gamma, o.beta);
+    if (bias) paramVec(s, g.C, bias, 0, false, "bias"); // only checked: the backward does not use the forward's bias
     const r = rowBackward(s, g, { rms, act }, true, xa.ptr, da.ptr, ds ? ds.ptr : 0, oa.ptr, p, rms ? null : o.mean!, rms ? o.invRms! : o.invstd!);
     const out: SkipNormBackwardResult = { dx: s.result(oa), dgamma: r.dgamma };
     if (!rms) out.dbeta = r.dbeta;
