@@ -42,3 +42,31 @@ export function isFloatArray(v: unknown): v is Float32Array | Float64Array {
 export function isFakeTyped(v: unknown): boolean {
   return typeof v === "object" && v !== null && typedKind(v) === undefined && v instanceof (Object.getPrototypeOf(Uint8Array) as typeof Uint8Array);
 }
+
+/**
+ * V8 keeps a typed array of at most this many bytes on its own heap (~25 ns to make); a larger
+ * one gets an off-heap backing store (~0.3 µs with its GC share, docs/performance.md).
+ */
+const ON_HEAP_BYTES = 64;
+
+/**
+ * The n result arrays of len values one call returns: separate arrays while each fits on V8's
+ * heap, else views of one backing store (one off-heap allocation instead of n).
+ */
+export function results<T extends Float32Array | Float64Array>(Ctor: { new (n: number): T; BYTES_PER_ELEMENT: number }, n: number, len: number): T[] {
+  const out = new Array<T>(n);
+  if (len * Ctor.BYTES_PER_ELEMENT <= ON_HEAP_BYTES) {
+    for (let i = 0; i < n; i++) out[i] = new Ctor(len);
+  } else {
+    const all = new Ctor(n * len);
+    for (let i = 0; i < n; i++) out[i] = all.subarray(i * len, (i + 1) * len) as T;
+  }
+  return out;
+}
+
+/** len values of src from index at into dst (a result array): a loop for a few, the native copy beyond. */
+export function copyOut(dst: Float32Array | Float64Array, src: Float32Array | Float64Array, at: number): void {
+  const n = dst.length;
+  if (n <= 32) { for (let i = 0; i < n; i++) dst[i] = src[at + i]; return; }
+  dst.set(src.subarray(at, at + n));
+}

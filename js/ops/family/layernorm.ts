@@ -50,6 +50,6 @@ export function layerNormBackward(x: TensorLike, dy: TensorLike, opts: NormBackw
     s.commit(rowTempBytes(g));
     const p = lnParams(s, g.C, o.gamma, o.beta);
     const r = rowBackward(s, g, { rms: false, act }, false, xa.ptr, da.ptr, 0, oa.ptr, p, o.mean, o.invstd);
-    return { dx: s.result(oa), dgamma: r.dgamma, dbeta: r.dbeta };
+    return { dx: s.result(oa), dgamma: r.dgamma, dbeta: r.dbeta! };
   });
 }

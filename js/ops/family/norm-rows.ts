@@ -10,6 +10,7 @@ import { rt } from "../../core/runtime";
 import { scratchBytes } from "../../core/kernel-table";
 import type { Geometry } from "../../core/layout";
 import { affineShape, finiteVec, fmt, type Vec } from "../../core/errors";
+import { results, copyOut } from "../../core/typed";
 
 /** Which norm: RMS (no centring, no beta) or layer norm; the activation id (0: none). */
 export interface RowSpec { rms: boolean; act: number }
@@ -63,20 +64,28 @@ export function rowTempBytes(g: Geometry): number {
 /** Forward statistics: mean (layer norm; the f32 rounding of the f64 mean) and 1/sqrt(var + eps) or 1/rms. */
 export interface RowStats { mean: Float32Array | null; rstd: Float32Array }
 
+/** The K f32 statistics at pm (none for RMS norm: pm < 0) and pr, copied out into result arrays. */
+function statsOut(s: Scope, K: number, pm: number, pr: number): RowStats {
+  const r = results(Float32Array, pm < 0 ? 1 : 2, K), F = s.heap.F32;
+  copyOut(r[0], F, pr >>> 2);
+  if (pm >= 0) copyOut(r[1], F, pm >>> 2);
+  return { mean: pm < 0 ? null : r[1], rstd: r[0] };
+}
+
 /** y = act(norm(x)) with the statistics of x. */
 export function rowForward(s: Scope, g: Geometry, spec: RowSpec, x: number, y: number, p: RowParams, eps: number): RowStats {
   const { N, C, S } = g, K = N * S, k = rt().kernels;
   if (rowsOf(g)) {
-    const pr = s.temp(4 * K), pm = spec.rms ? 0 : s.temp(4 * K);
+    const pr = s.temp(4 * K), pm = spec.rms ? -1 : s.temp(4 * K);
     if (spec.rms) k.rms_forward_f32_cl(K, C, x, p.gamma, y, pr, eps, spec.act);
     else k.ln_forward_f32_cl(K, C, x, p.gamma, p.beta, y, pm, pr, eps, spec.act);
-    return { mean: spec.rms ? null : s.heap.f32(pm, K).slice(), rstd: s.heap.f32(pr, K).slice() };
+    return statsOut(s, K, pm, pr);
   }
   if (!spec.rms) {
     // Layer norm over the strided channel axis: statistics and normalize per tile of positions.
     const pm = s.temp(4 * K), pr = s.temp(4 * K), tile = s.temp(scratchBytes(k, "ln_forward_f32_cf", { C, S }));
     k.ln_forward_f32_cf(N, C, S, x, p.gamma, p.beta, y, pm, pr, eps, spec.act, tile);
-    return { mean: s.heap.f32(pm, K).slice(), rstd: s.heap.f32(pr, K).slice() };
+    return statsOut(s, K, pm, pr);
   }
   // RMS norm: Σx² per position from the Welford kernel (mean² + M2/n), then the strided normalize.
   const acc = s.temp(24 * K), scratch = s.temp(scratchBytes(k, "bn_stats_f32_cl", { C: S }));
@@ -105,11 +114,17 @@ export function skipForward(s: Scope, g: Geometry, spec: RowSpec, x: number, ski
   }
   const pr = s.temp(4 * K), pm = spec.rms ? pr : s.temp(4 * K);
   k.skip_forward_f32_cl(K, C, x, skip, bias, p.gamma, p.beta, sum, y, pm, pr, eps, spec.rms ? 1 : 0, spec.act);
-  return { mean: spec.rms ? null : s.heap.f32(pm, K).slice(), rstd: s.heap.f32(pr, K).slice() };
+  return statsOut(s, K, spec.rms ? -1 : pm, pr);
 }
 
-/** Parameter gradients: dgamma = Σ g·x̂, dbeta = Σ g, dbias = Σ dx (skip norms) per channel. */
-export interface RowGrads { dgamma: Float32Array; dbeta: Float32Array; dbias: Float32Array | null }
+/** Parameter gradients: dgamma = Σ g·x̂, dbeta = Σ g (layer norm), dbias = Σ dx (skip norms) per channel. */
+export interface RowGrads { dgamma: Float32Array; dbeta: Float32Array | null; dbias: Float32Array | null }
+
+/** Result arrays for the gradients a call returns: dgamma, dbeta (layer norm), dbias (skip). */
+function gradArrays(C: number, rms: boolean, skip: boolean): RowGrads {
+  const r = results(Float32Array, 1 + (rms ? 0 : 1) + (skip ? 1 : 0), C);
+  return { dgamma: r[0], dbeta: rms ? null : r[1], dbias: skip ? r[rms ? 1 : 2] : null };
+}
 
 /**
  * Per-row (m, a, b) of the kernels from the forward's statistics: layer norm m = f32(mean),
@@ -143,9 +158,12 @@ export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean,
     if (skip) k.skip_backward_f32_cl(K, C, x, dy, dsum, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.rms ? 1 : 0, spec.act);
     else if (spec.rms) k.rms_backward_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.act);
     else k.ln_backward_rows_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.act);
-    // Planes of C f32 written by the kernel (a JS conversion loop here cost µs per call at C = 2048).
-    const P = s.heap.f32(cacc, 3 * C);
-    return { dbeta: P.slice(0, C), dgamma: P.slice(C, 2 * C), dbias: skip ? P.slice(2 * C) : null };
+    // Planes of C f32 written by the kernel (dbeta, dgamma, dbias), copied out natively.
+    const r = gradArrays(C, spec.rms, skip), P = s.heap.F32, w = cacc >>> 2;
+    copyOut(r.dgamma, P, w + C);
+    if (r.dbeta) copyOut(r.dbeta, P, w);
+    if (r.dbias) copyOut(r.dbias, P, w + 2 * C);
+    return r;
   }
   let gy = dy;
   if (spec.act) {
@@ -164,7 +182,8 @@ export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean,
     const c1 = -inv * inv * inv * Sx / C;
     P[i] = c1; P0[i] = mean ? -inv * Sg / C - lo * c1 : 0;
   }
-  const grads = pairGrads(s.heap.f64(cacc, 2 * C), C);
+  const grads = gradArrays(C, spec.rms, skip), CA = s.heap.F64, ca = cacc >>> 3;
+  for (let c = 0; c < C; c++) { if (grads.dbeta) grads.dbeta[c] = CA[ca + 2 * c]; grads.dgamma[c] = CA[ca + 2 * c + 1]; }
   k.ln_backward_dx_f32_cf(N, C, S, x, gy, pm, pa, p1, p1 + 4 * K, p.gamma, dx);
   if (!skip) return grads;
   const zeros = s.temp(4 * C), acc = s.temp(16 * C);
@@ -172,15 +191,7 @@ export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean,
   if (dsum) k.skip_add_f32_cf(N, C, S, dx, dsum, zeros, dx);
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 2 * C);
   k.bn_backward_reduce_f32_cf(N, C, S, dx, dx, zeros, acc);
-  const D = s.heap.f64(acc, 2 * C);
-  grads.dbias = new Float32Array(C);
-  for (let c = 0; c < C; c++) grads.dbias[c] = D[2 * c];
+  const D = s.heap.F64, a = acc >>> 3, dbias = grads.dbias!;
+  for (let c = 0; c < C; c++) dbias[c] = D[a + 2 * c];
   return grads;
-}
-
-/** dbeta, dgamma from C (Σg, Σg·x̂) f64 pairs. */
-function pairGrads(t: Float64Array, C: number): RowGrads {
-  const dgamma = new Float32Array(C), dbeta = new Float32Array(C);
-  for (let c = 0; c < C; c++) { dbeta[c] = t[2 * c]; dgamma[c] = t[2 * c + 1]; }
-  return { dgamma, dbeta, dbias: null };
 }

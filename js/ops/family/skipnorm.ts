@@ -176,7 +176,7 @@ function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwar
     if (bias) paramVec(s, g.C, bias, 0, false, "bias"); // only checked: the backward does not use the forward's bias
     const r = rowBackward(s, g, { rms, act }, true, xa.ptr, da.ptr, ds ? ds.ptr : 0, oa.ptr, p, rms ? null : o.mean!, rms ? o.invRms! : o.invstd!);
     const out: SkipNormBackwardResult = { dx: s.result(oa), dgamma: r.dgamma };
-    if (!rms) out.dbeta = r.dbeta;
+    if (!rms) out.dbeta = r.dbeta!;
     if (wantBias) out.dbias = r.dbias!;
     return out;
   });
