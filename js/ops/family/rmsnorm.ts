@@ -1,10 +1,10 @@
 // RMS norm (LLaMA, T5, Gemma; ONNX RMSNormalization / SimplifiedLayerNormalization): statistics
 // per (sample, position) over the channel axis, no centring, no beta. Kernel drivers:
 // norm-rows.ts.
-import { epsOf } from "../options";
+import { epsOf, optionsOf } from "../options";
 import { withScope } from "../../core/scope";
 import { resolveGeometry, sameSize, type ShapeOptions } from "../../core/args";
-import { numVec, readOptions, type Vec } from "../../core/errors";
+import { numVec, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
@@ -51,11 +51,8 @@ export interface RmsNormBackwardResult {
   dgamma: Float32Array;
 }
 
-const FORWARD_KEYS = ["shape", "layout", "gamma", "unitOffset", "eps", "activation", "out"];
-const BACKWARD_KEYS = ["shape", "layout", "gamma", "unitOffset", "invRms", "activation", "out"];
-
 function checkRmsForward(x: unknown, opts: RmsNormOptions | undefined): { g: Geometry; o: RmsNormOptions; eps: number; act: number } {
-  const o = readOptions<RmsNormOptions>(opts, FORWARD_KEYS);
+  const o = optionsOf(opts, "rmsForward") as RmsNormOptions;
   const g = resolveGeometry(x, o);
   const eps = epsOf(o.eps, 1e-6);
   o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
@@ -91,7 +88,7 @@ export function rmsNorm(x: TensorLike, opts: RmsNormOptions = {}): RmsNormResult
  * @throws on bad shapes/lengths (dy, out, gamma, invRms), an unknown activation. `out` may be x or dy.
  */
 export function rmsNormBackward(x: TensorLike, dy: TensorLike, opts: RmsNormBackwardOptions): RmsNormBackwardResult {
-  const o = readOptions<RmsNormBackwardOptions>(opts, BACKWARD_KEYS);
+  const o = optionsOf(opts, "rmsBackward") as RmsNormBackwardOptions;
   const g = resolveGeometry(x, o);
   sameSize("dy", dy, g);
   sameSize("out", o.out, g);

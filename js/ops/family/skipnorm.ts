@@ -1,10 +1,10 @@
 // Residual-fused norms (ONNX SkipLayerNormalization / SkipSimplifiedLayerNormalization):
 // sum = x + skip + bias, y = act(norm(sum)), both returned; backward from dy and the gradient
 // that reaches sum along the residual path. Kernel drivers: norm-rows.ts.
-import { epsOf } from "../options";
+import { epsOf, optionsOf } from "../options";
 import { withScope, bigLength } from "../../core/scope";
 import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../../core/args";
-import { numVec, affineShape, readOptions, type Vec } from "../../core/errors";
+import { numVec, affineShape, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
@@ -84,11 +84,8 @@ function checkCompanion(name: string, v: unknown, g: Geometry, first = "x"): voi
   if (n !== g.size) throw new Error(`${name} holds ${n} values, ${first} holds ${g.size}`);
 }
 
-const FORWARD_KEYS = ["shape", "layout", "gamma", "beta", "bias", "unitOffset", "eps", "activation", "out", "sumOut"];
-const BACKWARD_KEYS = ["shape", "layout", "gamma", "beta", "unitOffset", "mean", "invstd", "invRms", "dsum", "bias", "activation", "out"];
-
 function checkSkipForward(x: unknown, skip: unknown, opts: SkipNormOptions | undefined, rms: boolean) {
-  const o = readOptions<SkipNormOptions>(opts, FORWARD_KEYS);
+  const o = optionsOf(opts, "skipForward") as SkipNormOptions;
   const g = resolveGeometry(x, o);
   checkCompanion("skip", skip, g);
   const eps = epsOf(o.eps, rms ? 1e-6 : 1e-5);
@@ -148,7 +145,7 @@ export function skipRmsNorm(x: TensorLike, skip: TensorLike, opts: SkipNormOptio
 }
 
 function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwardOptions | undefined, rms: boolean): SkipNormBackwardResult {
-  const o = readOptions<SkipNormBackwardOptions>(opts, BACKWARD_KEYS);
+  const o = optionsOf(opts, "skipBackward") as SkipNormBackwardOptions;
   const g = resolveGeometry(sum, o, "sum");
   checkCompanion("dy", dy, g, "sum");
   if (o.dsum !== undefined && o.dsum !== null) checkCompanion("dsum", o.dsum, g, "sum");
