@@ -36,18 +36,19 @@ export function clScratchBytes(C: number): number {
   return most;
 }
 
-// The scratch of the running call: every channels-last kernel of one op call reuses one block
-// (the kernels run one after another and keep nothing in it between calls), so a call takes
-// clScratchBytes(C) once, not once per kernel.
-let shared: { s: Scope; p: number; bytes: number } | null = null;
-
-/** Scratch for kernel `name` with C (pseudo-)channels: the call's shared block, taken on first use. */
+/**
+ * Scratch for kernel `name` with C (pseudo-)channels: the call's shared block (Scope.shared),
+ * taken on first use. Every channels-last kernel of one op call reuses it (the kernels run one
+ * after another and keep nothing in it between calls), so a call takes clScratchBytes(C) once,
+ * not once per kernel.
+ */
 export function scratchFor(s: Scope, name: KernelName, C: number): number {
   const need = scratchBytes(rt().kernels, name, { C });
-  if (shared && shared.s === s && shared.bytes >= need) return shared.p;
+  if (s.sharedBytes >= need) return s.shared;
   const bytes = Math.max(need, clScratchBytes(C));
-  shared = { s, p: s.temp(bytes), bytes };
-  return shared.p;
+  s.shared = s.temp(bytes);
+  s.sharedBytes = bytes;
+  return s.shared;
 }
 
 /** Merge Welford triples of x into acc (f64 pointer, C triples). */
