@@ -63,7 +63,7 @@ export function finiteVec(name: string, v: unknown, C: number, min = -Infinity, 
   if (min === -Infinity && allFinite(a, C)) return a;
   for (let i = 0; i < C; i++) {
     const e = a[i];
-    if (!(e >= min && e < Infinity)) {
+    if (!(e >= min && e < Infinity && e > -Infinity)) { // -Infinity ≥ min when min is -Infinity
       const is = Number.isNaN(e) ? "NaN" : e < min && e > -Infinity ? `negative (${e})` : String(e);
       throw new Error(`${label}[${i}] is ${is}: ${name} must hold finite ${what}${min > -Infinity ? ` ≥ ${min}` : ""}`);
     }
