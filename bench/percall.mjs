@@ -7,8 +7,9 @@
 //
 //   node bench/percall.mjs [--rounds 40] [--calls 2000] [--only layerNorm] [--sizes 2048]
 //                          [--base /tmp/old/dist] [--json bench/results/percall.json]
-// --base: another build's dist/ directory (e.g. `git worktree add /tmp/old main && cd /tmp/old &&
-// npm ci`): its API is timed in the same rounds, interleaved (before/after in one process).
+// --base: another build's dist/ directory (e.g. a copy of dist/ taken before a change): its API
+// and its own kernels (dist/simdnorm.wasm) are timed in the same rounds, interleaved, so "before"
+// and "after" are measured in one process under the same load.
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -24,21 +25,23 @@ if (base) await base.init({ warmup: true });
 
 // The raw kernels on their own memory: x, y (out), dy, skip, sum in regions of 1 MiB, then the
 // per-channel / per-row parameters (gamma = 1.5, beta = 0.1, m = 0, a = 1), accumulators, scratch.
-const raw = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(new URL("../build/simdnorm.wasm", import.meta.url))), { env: { abort() { throw new Error("abort"); } } }).exports;
-raw.memory.grow(160);
 const MB = 1 << 20, X = 65536, Y = X + MB, D = Y + MB, K = D + MB, Z = K + MB, B8 = Z + MB, P = B8 + MB;
 const at = (i) => P + i * 65536;
-const pg = at(0), pb = at(1), pm = at(2), pa = at(3), pz = at(4), acc = at(5), p1 = at(6), p2 = at(7), p3 = at(8), p4 = at(9), cacc = at(10), scr = at(11), mh = at(13), ml = at(14), mi = at(15), mf = at(16);
-{
+const pg = at(0), pb = at(1), pm = at(2), pa = at(3), pz = at(4), acc = at(5), p1 = at(6), p2 = at(7), p3 = at(8), cacc = at(10), scr = at(11), mh = at(13), ml = at(14), mi = at(15), mf = at(16);
+/** An instance of a wasm build with the data above in its memory. */
+function rawInstance(url) {
+  const raw = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(url)), { env: { abort() { throw new Error("abort"); } } }).exports;
+  raw.memory.grow(160);
   const F = new Float32Array(raw.memory.buffer);
   F.set(randomArray(1 << 16, 3), X >>> 2); F.set(randomArray(1 << 16, 4), D >>> 2); F.set(randomArray(1 << 16, 6), K >>> 2);
   F.fill(1.5, pg >>> 2, (pg >>> 2) + 16384); F.fill(0.1, pb >>> 2, (pb >>> 2) + 16384); F.fill(1, pa >>> 2, (pa >>> 2) + 16384);
+  return raw;
 }
-const zero64 = (p, n) => new Float64Array(raw.memory.buffer, p, n).fill(0);
 const tensorOf = (A, shape, layout, seed) => A.tensor(shape, layout, seed === undefined ? undefined : randomArray(shape.reduce((a, b) => a * b, 1), seed));
 
-/** The kernels each case runs, on raw pointers (what the API call runs for these shapes). */
-function rawCases(V) {
+/** The kernels each case runs, on raw pointers of instance raw (what the API call runs for these shapes). */
+function rawCases(raw, V) {
+  const zero64 = (p, n) => new Float64Array(raw.memory.buffer, p, n).fill(0);
   const C = 16, S = V / C, row = Math.min(V, 2048), R = V / row, side = pixelSide(V), px = side * side;
   const img = new Uint8Array(pixelBytes(side)), U8 = new Uint8Array(raw.memory.buffer);
   const stats = (Cs, Ss) => { zero64(acc, 3 * Cs); raw.bn_stats_f32_cf(1, Cs, Ss, X, acc); };
@@ -113,17 +116,22 @@ function batch(fn) {
 }
 
 const only = opts.only ? opts.only.split(",") : null;
+const rawNow = rawInstance(new URL("../build/simdnorm.wasm", import.meta.url));
+const rawOld = base ? rawInstance(pathToFileURL(resolve(opts.base, "simdnorm.wasm"))) : null;
 const rows = [];
 for (const V of opts.sizes.split(",").map(Number)) {
-  const kern = rawCases(V), now = apiCases(api, V), old = base ? apiCases(base, V) : null;
+  const kern = rawCases(rawNow, V), kernOld = rawOld ? rawCases(rawOld, V) : null, now = apiCases(api, V), old = base ? apiCases(base, V) : null;
   for (const [i, [op, shape, call]] of now.list.entries()) {
     if (only && !only.includes(op)) continue;
-    const before = old?.list[i][2], kernels = kern[op];
-    call(); before?.(); kernels();
-    const a = [], b = [], k = [];
-    for (let r = 0; r < ROUNDS; r++) { a.push(batch(call)); if (before) b.push(batch(before)); k.push(batch(kernels)); }
+    const before = old?.list[i][2], kernels = kern[op], kernelsBefore = kernOld?.[op];
+    call(); before?.(); kernels(); kernelsBefore?.();
+    const a = [], b = [], k = [], kb = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      a.push(batch(call)); k.push(batch(kernels));
+      if (before) { b.push(batch(before)); kb.push(batch(kernelsBefore)); }
+    }
     const total = median(a), kt = median(k), row = { values: V, op, shape, callUs: +total.toFixed(3), kernelsUs: +kt.toFixed(3), jsUs: +(total - kt).toFixed(3) };
-    if (before) Object.assign(row, { baseCallUs: +median(b).toFixed(3), baseJsUs: +(median(b) - kt).toFixed(3) });
+    if (before) Object.assign(row, { baseCallUs: +median(b).toFixed(3), baseKernelsUs: +median(kb).toFixed(3), baseJsUs: +(median(b) - median(kb)).toFixed(3) });
     rows.push(row);
   }
   now.free(); old?.free();
@@ -131,8 +139,8 @@ for (const V of opts.sizes.split(",").map(Number)) {
 console.log(`per-call cost, zero-copy tensors, CPU time, median of ${ROUNDS} batches of ${CALLS} calls (Node ${process.versions.node}):`);
 const f = (v) => v.toFixed(2);
 if (base) {
-  console.log("| values | op | shape | kernels alone µs | call µs before | call µs after | JS layer µs before | JS layer µs after |\n|---|---|---|---|---|---|---|---|");
-  for (const r of rows) console.log(`| ${r.values} | ${r.op} | ${r.shape} | ${f(r.kernelsUs)} | ${f(r.baseCallUs)} | ${f(r.callUs)} | ${f(r.baseJsUs)} | ${f(r.jsUs)} |`);
+  console.log("| values | op | shape | call µs before | call µs after | kernels alone µs before | after | JS layer µs before | JS layer µs after |\n|---|---|---|---|---|---|---|---|---|");
+  for (const r of rows) console.log(`| ${r.values} | ${r.op} | ${r.shape} | ${f(r.baseCallUs)} | ${f(r.callUs)} | ${f(r.baseKernelsUs)} | ${f(r.kernelsUs)} | ${f(r.baseJsUs)} | **${f(r.jsUs)}** |`);
 } else {
   console.log("| values | op | shape | call µs | kernels alone µs | JS layer µs |\n|---|---|---|---|---|---|");
   for (const r of rows) console.log(`| ${r.values} | ${r.op} | ${r.shape} | ${f(r.callUs)} | ${f(r.kernelsUs)} | ${f(r.jsUs)} |`);
