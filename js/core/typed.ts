@@ -50,17 +50,20 @@ export function isFakeTyped(v: unknown): boolean {
 const ON_HEAP_BYTES = 64;
 
 /**
- * The n result arrays of len values one call returns: separate arrays while each fits on V8's
- * heap, else views of one backing store (one off-heap allocation instead of n).
+ * The n Float32Array results of len values one call returns: separate arrays while each fits on
+ * V8's heap, else views of one backing store (one off-heap allocation instead of n). One
+ * function per type keeps the constructor and subarray calls monomorphic.
  */
-export function results<T extends Float32Array | Float64Array>(Ctor: { new (n: number): T; BYTES_PER_ELEMENT: number }, n: number, len: number): T[] {
-  const out = new Array<T>(n);
-  if (len * Ctor.BYTES_PER_ELEMENT <= ON_HEAP_BYTES) {
-    for (let i = 0; i < n; i++) out[i] = new Ctor(len);
-  } else {
-    const all = new Ctor(n * len);
-    for (let i = 0; i < n; i++) out[i] = all.subarray(i * len, (i + 1) * len) as T;
-  }
+export function f32Results(n: number, len: number): Float32Array[] {
+  const out: Float32Array[] = [], all = 4 * len <= ON_HEAP_BYTES ? null : new Float32Array(n * len);
+  for (let i = 0; i < n; i++) out.push(all ? all.subarray(i * len, (i + 1) * len) : new Float32Array(len));
+  return out;
+}
+
+/** f32Results for Float64Array results. */
+export function f64Results(n: number, len: number): Float64Array[] {
+  const out: Float64Array[] = [], all = 8 * len <= ON_HEAP_BYTES ? null : new Float64Array(n * len);
+  for (let i = 0; i < n; i++) out.push(all ? all.subarray(i * len, (i + 1) * len) : new Float64Array(len));
   return out;
 }
 

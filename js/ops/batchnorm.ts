@@ -8,7 +8,7 @@ import { updateWeights, type Convention } from "./conventions";
 import { optionsOf, trainOptions, inferOptions, backwardOptions } from "./options";
 import { splitHi, writeChannelParams } from "./split";
 import type { TensorLike } from "../core/tensor";
-import { results } from "../core/typed";
+import { f32Results } from "../core/typed";
 import { fmtShape, type Geometry } from "../core/layout";
 import { activationId, type Activation } from "./activation";
 import { bnActGrad } from "./act-dispatch";
@@ -95,7 +95,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
     }
     const st = p.globalStats ?? s.heap.F64, p0 = p.globalStats ? 0 : acc >>> 3;
     const F = s.heap.F32, b = pp >>> 2;
-    const [saveMean, saveInvstd, bvar] = results(Float32Array, 3, C);
+    const [saveMean, saveInvstd, bvar] = f32Results(3, C);
     const gamma = p.gamma, beta = p.beta;
     for (let c = 0; c < C; c++) {
       const t = p0 + 3 * c;
@@ -235,7 +235,7 @@ function bindBackward(s: Scope, g: Geometry, x: TensorLike, dy: TensorLike, out:
 
 /** dgamma = Σdy·(x − μ)·invstd and dbeta = Σdy from the C (Σdy, Σdy·(x − μ)) pairs at sums[at…]. */
 function paramGrads(sums: Float64Array, at: number, invstd: ArrayLike<number>, C: number) {
-  const [dgamma, dbeta] = results(Float32Array, 2, C);
+  const [dgamma, dbeta] = f32Results(2, C);
   for (let c = 0; c < C; c++) { dgamma[c] = sums[at + 2 * c + 1] * invstd[c]; dbeta[c] = sums[at + 2 * c]; }
   return { dgamma, dbeta };
 }

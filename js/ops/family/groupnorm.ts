@@ -15,7 +15,7 @@ import {
 import { paramVec } from "./norm-rows";
 import { wantsTensor } from "../../core/args";
 import { splitMeans } from "../split";
-import { results, copyOut } from "../../core/typed";
+import { f32Results, copyOut } from "../../core/typed";
 
 export interface GroupNormOptions extends NormOptions {
   /** Number of groups: a divisor of C; group g holds channels g·C/groups … (g+1)·C/groups − 1. */
@@ -54,7 +54,7 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
       const pp = nc_params_at(s, g, G, mh, ml, mi, o.gamma, o.beta);
       normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * N * C, pp + 8 * N * C, act);
     }
-    const [mean, invstd] = results(Float32Array, 2, K), F = s.heap.F32;
+    const [mean, invstd] = f32Results(2, K), F = s.heap.F32;
     copyOut(mean, F, mh >>> 2);
     copyOut(invstd, F, mf >>> 2);
     return { y: s.result(ya), mean, invstd };

@@ -10,7 +10,7 @@ import { rt } from "../../core/runtime";
 import { scratchBytes } from "../../core/kernel-table";
 import type { Geometry } from "../../core/layout";
 import { affineShape, finiteVec, fmt, type Vec } from "../../core/errors";
-import { results, copyOut } from "../../core/typed";
+import { f32Results, copyOut } from "../../core/typed";
 
 /** Which norm: RMS (no centring, no beta) or layer norm; the activation id (0: none). */
 export interface RowSpec { rms: boolean; act: number }
@@ -66,7 +66,7 @@ export interface RowStats { mean: Float32Array | null; rstd: Float32Array }
 
 /** The K f32 statistics at pm (none for RMS norm: pm < 0) and pr, copied out into result arrays. */
 function statsOut(s: Scope, K: number, pm: number, pr: number): RowStats {
-  const r = results(Float32Array, pm < 0 ? 1 : 2, K), F = s.heap.F32;
+  const r = f32Results(pm < 0 ? 1 : 2, K), F = s.heap.F32;
   copyOut(r[0], F, pr >>> 2);
   if (pm >= 0) copyOut(r[1], F, pm >>> 2);
   return { mean: pm < 0 ? null : r[1], rstd: r[0] };
@@ -122,7 +122,7 @@ export interface RowGrads { dgamma: Float32Array; dbeta: Float32Array | null; db
 
 /** Result arrays for the gradients a call returns: dgamma, dbeta (layer norm), dbias (skip). */
 function gradArrays(C: number, rms: boolean, skip: boolean): RowGrads {
-  const r = results(Float32Array, 1 + (rms ? 0 : 1) + (skip ? 1 : 0), C);
+  const r = f32Results(1 + (rms ? 0 : 1) + (skip ? 1 : 0), C);
   return { dgamma: r[0], dbeta: rms ? null : r[1], dbias: skip ? r[rms ? 1 : 2] : null };
 }
 
