@@ -67,9 +67,9 @@ export function f64Results(n: number, len: number): Float64Array[] {
   return out;
 }
 
-/** len values of src from index at into dst (a result array): a loop for a few, the native copy beyond. */
+/** dst's length of values of src from index at into dst (a result array, maybe the caller's): a loop for a few, the native copy beyond. */
 export function copyOut(dst: Float32Array | Float64Array, src: Float32Array | Float64Array, at: number): void {
-  const n = dst.length;
+  const n = typedLength(dst);
   if (n <= 32) { for (let i = 0; i < n; i++) dst[i] = src[at + i]; return; }
-  dst.set(src.subarray(at, at + n));
+  typedSet(dst, src.subarray(at, at + n));
 }

@@ -76,9 +76,12 @@ export function checkForward(x: unknown, opts: NormOptions | undefined, later = 
 /** A checked NormBackwardOptions: mean / invstd read once (number[] → Float64Array). */
 export type CheckedBackward = Omit<NormBackwardOptions, "gamma" | "beta" | "mean" | "invstd"> & { gamma?: Float32Array | Float64Array; beta?: Float32Array | Float64Array; mean: Float32Array | Float64Array; invstd: Float32Array | Float64Array; groups?: unknown };
 
-/** Backward arguments: the options read once, geometry, dy/out sizes, gamma (`later`: as checkForward), and K per-statistic mean/invstd. */
+/**
+ * Backward arguments: the options read once (`later`: layer norm's, with its gradient outputs),
+ * geometry, dy/out sizes, gamma (`later`: as checkForward), and K per-statistic mean/invstd.
+ */
 export function checkBackward(x: unknown, dy: unknown, opts: NormBackwardOptions | undefined, K: (g: Geometry, o: CheckedBackward) => number, unit: string, later = false): { g: Geometry; o: CheckedBackward; act: number } {
-  const o = optionsOf(opts, "normBackward") as unknown as CheckedBackward;
+  const o = optionsOf(opts, later ? "layerBackward" : "normBackward") as unknown as CheckedBackward;
   const g = resolveGeometry(x, o);
   sameSize("dy", dy, g);
   sameSize("out", o.out, g);

@@ -10,7 +10,7 @@ import { rt } from "../../core/runtime";
 import { scratchBytes } from "../../core/kernel-table";
 import type { Geometry } from "../../core/layout";
 import { affineShape, finiteVec, fmt, type Vec } from "../../core/errors";
-import { f32Results, copyOut } from "../../core/typed";
+import { f32Results, copyOut, typedKind, typedLength, typedBuffer } from "../../core/typed";
 
 /** Which norm: RMS (no centring, no beta) or layer norm; the activation id (0: none). */
 export interface RowSpec { rms: boolean; act: number }
@@ -120,10 +120,40 @@ export function skipForward(s: Scope, g: Geometry, spec: RowSpec, x: number, ski
 /** Parameter gradients: dgamma = Σ g·x̂, dbeta = Σ g (layer norm), dbias = Σ dx (skip norms) per channel. */
 export interface RowGrads { dgamma: Float32Array; dbeta: Float32Array | null; dbias: Float32Array | null }
 
-/** Result arrays for the gradients a call returns: dgamma, dbeta (layer norm), dbias (skip). */
-function gradArrays(C: number, rms: boolean, skip: boolean): RowGrads {
-  const r = f32Results(1 + (rms ? 0 : 1) + (skip ? 1 : 0), C);
-  return { dgamma: r[0], dbeta: rms ? null : r[1], dbias: skip ? r[rms ? 1 : 2] : null };
+/** Arrays the caller gave for the parameter gradients (checked by gradOutputs); absent ones are made. */
+export interface GradOutputs { dgamma?: Float32Array; dbeta?: Float32Array; dbias?: Float32Array }
+
+/**
+ * The gradient outputs of a row-norm backward: each absent, or a Float32Array of C values in
+ * the JS heap (kind, length and buffer read through the intrinsics; a view of wasm memory is
+ * refused: the kernels' memory is no place to copy results to), no two the same array. They are
+ * written once the kernels have run (nothing is written when a call throws): no fresh result
+ * arrays, whose allocation can cost more than a one-row backward (docs/performance.md).
+ */
+export function gradOutputs(C: number, given: Record<string, unknown>): GradOutputs {
+  const r: Record<string, Float32Array> = {}, seen: unknown[] = [], heap = rt().heap;
+  for (const name of ["dgammaOut", "dbetaOut", "dbiasOut"]) {
+    const v = given[name];
+    if (v === undefined || v === null) continue;
+    if (typedKind(v) !== "Float32Array") throw new Error(`${name} must be a Float32Array of ${C} values (written in place), got ${fmt(v)}`);
+    const n = typedLength(v as Float32Array);
+    if (n !== C) throw new Error(`${name} has ${n} values, the tensor has ${C} channels`);
+    const b = typedBuffer(v as Float32Array);
+    if (b === heap.buffer || heap.past.has(b)) throw new Error(`${name} is a view of wasm memory: give a Float32Array of its own (the gradients are copied into it)`);
+    if (seen.includes(v)) throw new Error(`${name} is the same array as another gradient output: each gradient needs its own array`);
+    seen.push(v);
+    r[name.slice(0, -3)] = v as Float32Array;
+  }
+  return r;
+}
+
+/** Arrays for the gradients a call returns, the caller's where given: dgamma, dbeta (layer norm), dbias (skip). */
+function gradArrays(C: number, rms: boolean, skip: boolean, given: GradOutputs): RowGrads {
+  const make = (want: boolean, v?: Float32Array) => (want && !v ? 1 : 0);
+  const r = f32Results(make(true, given.dgamma) + make(!rms, given.dbeta) + make(skip, given.dbias), C);
+  let i = 0;
+  const pick = (want: boolean, v?: Float32Array) => (!want ? null : v ?? r[i++]);
+  return { dgamma: pick(true, given.dgamma)!, dbeta: pick(!rms, given.dbeta), dbias: pick(skip, given.dbias) };
 }
 
 /**
@@ -150,7 +180,7 @@ function gradBuffer(s: Scope, g: Geometry, x: number, dy: number, dx: number): n
  * dx of y = act(norm(x)) (+ dsum: pointer, or 0 for none — skip norms only) and the parameter
  * gradients. mean: null for RMS norm. skip: dbias is computed.
  */
-export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean, x: number, dy: number, dsum: number, dx: number, p: RowParams, mean: Vec | null, rstd: Vec): RowGrads {
+export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean, x: number, dy: number, dsum: number, dx: number, p: RowParams, mean: Vec | null, rstd: Vec, outs: GradOutputs = {}): RowGrads {
   const { N, C, S } = g, K = N * S, k = rt().kernels;
   const pp = rowParams(s, K, mean, rstd), pm = pp, pa = pp + 4 * K, pb = pp + 8 * K;
   if (rowsOf(g)) {
@@ -159,7 +189,7 @@ export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean,
     else if (spec.rms) k.rms_backward_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.act);
     else k.ln_backward_rows_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.act);
     // Planes of C f32 written by the kernel (dbeta, dgamma, dbias), copied out natively.
-    const r = gradArrays(C, spec.rms, skip), P = s.heap.F32, w = cacc >>> 2;
+    const r = gradArrays(C, spec.rms, skip, outs), P = s.heap.F32, w = cacc >>> 2;
     copyOut(r.dgamma, P, w + C);
     if (r.dbeta) copyOut(r.dbeta, P, w);
     if (r.dbias) copyOut(r.dbias, P, w + 2 * C);
@@ -182,7 +212,7 @@ export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean,
     const c1 = -inv * inv * inv * Sx / C;
     P[i] = c1; P0[i] = mean ? -inv * Sg / C - lo * c1 : 0;
   }
-  const grads = gradArrays(C, spec.rms, skip), CA = s.heap.F64, ca = cacc >>> 3;
+  const grads = gradArrays(C, spec.rms, skip, outs), CA = s.heap.F64, ca = cacc >>> 3;
   for (let c = 0; c < C; c++) { if (grads.dbeta) grads.dbeta[c] = CA[ca + 2 * c]; grads.dgamma[c] = CA[ca + 2 * c + 1]; }
   k.ln_backward_dx_f32_cf(N, C, S, x, gy, pm, pa, p1, p1 + 4 * K, p.gamma, dx);
   if (!skip) return grads;

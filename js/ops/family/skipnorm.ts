@@ -8,7 +8,7 @@ import { numVec, affineShape, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
-import { skipForward, rowBackward, rowTempBytes, lnParams, paramVec, rmsParams, checkRmsAffine, type RowParams } from "./norm-rows";
+import { skipForward, rowBackward, rowTempBytes, lnParams, paramVec, rmsParams, checkRmsAffine, gradOutputs, type RowParams } from "./norm-rows";
 
 export interface SkipNormOptions extends ShapeOptions {
   /** Per-channel scale, C values (default 1). */
@@ -66,6 +66,12 @@ export interface SkipNormBackwardOptions extends ShapeOptions {
   activation?: Activation;
   /** Write dx here (may be sum, dy or dsum). */
   out?: TensorLike;
+  /** Write dgamma here (a Float32Array of C values of its own, returned as `dgamma`) instead of a new array. */
+  dgammaOut?: Float32Array;
+  /** Layer norm: write dbeta here (as dgammaOut). */
+  dbetaOut?: Float32Array;
+  /** Write dbias here (as dgammaOut; dbias is then returned, as with `bias: true`). */
+  dbiasOut?: Float32Array;
 }
 
 export interface SkipNormBackwardResult {
@@ -160,8 +166,10 @@ function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwar
     o.mean = numVec("mean", o.mean, K, unit);
     o.invstd = numVec("invstd", o.invstd, K, unit);
   }
-  const wantBias = o.bias !== undefined && o.bias !== null && o.bias !== false;
-  const bias = wantBias && o.bias !== true ? affineShape("bias", o.bias, g.C) : undefined;
+  if (rms && o.dbetaOut !== undefined && o.dbetaOut !== null) throw new Error("dbetaOut: RMS norm has no beta (use skipLayerNormBackward)");
+  const outs = gradOutputs(g.C, o as unknown as Record<string, unknown>);
+  const wantBias = (o.bias !== undefined && o.bias !== null && o.bias !== false) || outs.dbias !== undefined;
+  const bias = wantBias && o.bias !== true && o.bias !== undefined && o.bias !== null && o.bias !== false ? affineShape("bias", o.bias, g.C) : undefined;
   const act = activationId(o.activation);
   return withScope((s) => {
     const xa = s.input("sum", sum, g.size), da = s.input("dy", dy, g.size);
@@ -171,7 +179,7 @@ function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwar
     const p: RowParams = rms ? rmsParams(s, g.C, o.gamma, o.unitOffset)
       : lnParams(s, g.C, o.gamma, o.beta);
     if (bias) paramVec(s, g.C, bias, 0, false, "bias"); // only checked: the backward does not use the forward's bias
-    const r = rowBackward(s, g, { rms, act }, true, xa.ptr, da.ptr, ds ? ds.ptr : 0, oa.ptr, p, rms ? null : o.mean!, rms ? o.invRms! : o.invstd!);
+    const r = rowBackward(s, g, { rms, act }, true, xa.ptr, da.ptr, ds ? ds.ptr : 0, oa.ptr, p, rms ? null : o.mean!, rms ? o.invRms! : o.invstd!, outs);
     const out: SkipNormBackwardResult = { dx: s.result(oa), dgamma: r.dgamma };
     if (!rms) out.dbeta = r.dbeta!;
     if (wantBias) out.dbias = r.dbias!;
@@ -183,7 +191,7 @@ function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwar
  * Backward of skipLayerNorm from its sum (not x and skip: sum is what the forward kept), dy and
  * the optional dsum: dx (= dskip) = layer_norm'(sum)·dy + dsum; dgamma, dbeta; dbias when
  * `bias` is given. With `activation` (and the forward's beta) the gradient goes through it.
- * @throws on bad shapes/lengths (dy, dsum, out, gamma, beta, mean, invstd). `out` may be sum, dy or dsum.
+ * @throws on bad shapes/lengths (dy, dsum, out, gamma, beta, mean, invstd, the gradient outputs). `out` may be sum, dy or dsum.
  */
 export function skipLayerNormBackward(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwardOptions): SkipNormBackwardResult {
   return skipBackwardCall(sum, dy, opts, false);
