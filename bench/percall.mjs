@@ -84,6 +84,7 @@ function apiCases(A, V) {
   const lnG = new Float32Array(row).fill(1.5), lnB = new Float32Array(row).fill(0.1);
   const saveMean = new Float32Array(C), saveInvstd = new Float32Array(C).fill(1);
   const ln = A.layerNorm(r, { gamma: lnG, beta: lnB, out: ry }), rms = A.rmsNorm(r, { gamma: lnG, out: ry });
+  const dgammaOut = new Float32Array(row), dbetaOut = new Float32Array(row); // (a build without these options ignores them)
   return {
     free: () => [x, y, dy, r, ry, rd, rk, rz, py].forEach((z) => z.free()),
     list: [
@@ -95,8 +96,10 @@ function apiCases(A, V) {
       ["groupNorm", "NCHW (1, 16, S), 4 groups", () => A.groupNorm(x, { groups: 4, gamma, beta, out: y })],
       ["layerNorm", `rows of ${row} (NC)`, () => A.layerNorm(r, { gamma: lnG, beta: lnB, out: ry })],
       ["layerNormBackward", `rows of ${row} (NC)`, () => A.layerNormBackward(r, rd, { gamma: lnG, beta: lnB, mean: ln.mean, invstd: ln.invstd, out: ry })],
+      ["layerNormBackward", `rows of ${row} (NC), dgammaOut, dbetaOut`, () => A.layerNormBackward(r, rd, { gamma: lnG, beta: lnB, mean: ln.mean, invstd: ln.invstd, out: ry, dgammaOut, dbetaOut })],
       ["rmsNorm", `rows of ${row} (NC)`, () => A.rmsNorm(r, { gamma: lnG, out: ry })],
       ["rmsNormBackward", `rows of ${row} (NC)`, () => A.rmsNormBackward(r, rd, { gamma: lnG, invRms: rms.invRms, out: ry })],
+      ["rmsNormBackward", `rows of ${row} (NC), dgammaOut`, () => A.rmsNormBackward(r, rd, { gamma: lnG, invRms: rms.invRms, out: ry, dgammaOut })],
       ["skipLayerNorm", `rows of ${row} (NC)`, () => A.skipLayerNorm(r, rk, { gamma: lnG, beta: lnB, out: ry, sumOut: rz })],
       ["skipRmsNorm", `rows of ${row} (NC)`, () => A.skipRmsNorm(r, rk, { gamma: lnG, out: ry, sumOut: rz })],
       ["fromPixels", `RGBA ${side}×${side} → NCHW`, () => A.fromPixels(img, { width: side, height: side, preset: "imagenet", out: py })],

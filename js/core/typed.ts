@@ -55,7 +55,7 @@ const ON_HEAP_BYTES = 64;
  * function per type keeps the constructor and subarray calls monomorphic.
  */
 export function f32Results(n: number, len: number): Float32Array[] {
-  const out: Float32Array[] = [], all = 4 * len <= ON_HEAP_BYTES ? null : new Float32Array(n * len);
+  const out: Float32Array[] = [], all = n === 0 || 4 * len <= ON_HEAP_BYTES ? null : new Float32Array(n * len);
   for (let i = 0; i < n; i++) out.push(all ? all.subarray(i * len, (i + 1) * len) : new Float32Array(len));
   return out;
 }

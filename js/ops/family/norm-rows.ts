@@ -122,6 +122,7 @@ export interface RowGrads { dgamma: Float32Array; dbeta: Float32Array | null; db
 
 /** Arrays the caller gave for the parameter gradients (checked by gradOutputs); absent ones are made. */
 export interface GradOutputs { dgamma?: Float32Array; dbeta?: Float32Array; dbias?: Float32Array }
+const GRAD_OUTPUTS = [["dgammaOut", "dgamma"], ["dbetaOut", "dbeta"], ["dbiasOut", "dbias"]] as const;
 
 /**
  * The gradient outputs of a row-norm backward: each absent, or a Float32Array of C values in
@@ -131,8 +132,8 @@ export interface GradOutputs { dgamma?: Float32Array; dbeta?: Float32Array; dbia
  * arrays, whose allocation can cost more than a one-row backward (docs/performance.md).
  */
 export function gradOutputs(C: number, given: Record<string, unknown>): GradOutputs {
-  const r: Record<string, Float32Array> = {}, seen: unknown[] = [], heap = rt().heap;
-  for (const name of ["dgammaOut", "dbetaOut", "dbiasOut"]) {
+  const r: GradOutputs = {}, seen: unknown[] = [], heap = rt().heap;
+  for (const [name, key] of GRAD_OUTPUTS) {
     const v = given[name];
     if (v === undefined || v === null) continue;
     if (typedKind(v) !== "Float32Array") throw new Error(`${name} must be a Float32Array of ${C} values (written in place), got ${fmt(v)}`);
@@ -142,7 +143,7 @@ export function gradOutputs(C: number, given: Record<string, unknown>): GradOutp
     if (b === heap.buffer || heap.past.has(b)) throw new Error(`${name} is a view of wasm memory: give a Float32Array of its own (the gradients are copied into it)`);
     if (seen.includes(v)) throw new Error(`${name} is the same array as another gradient output: each gradient needs its own array`);
     seen.push(v);
-    r[name.slice(0, -3)] = v as Float32Array;
+    r[key] = v as Float32Array;
   }
   return r;
 }
