@@ -133,8 +133,8 @@ const GRAD_OUTPUTS = [["dgammaOut", "dgamma"], ["dbetaOut", "dbeta"], ["dbiasOut
  */
 export function gradOutputs(C: number, given: Record<string, unknown>): GradOutputs {
   const r: GradOutputs = {}, seen: unknown[] = [], heap = rt().heap;
-  for (const [name, key] of GRAD_OUTPUTS) {
-    const v = given[name];
+  for (let i = 0; i < GRAD_OUTPUTS.length; i++) {
+    const name = GRAD_OUTPUTS[i][0], v = given[name];
     if (v === undefined || v === null) continue;
     if (typedKind(v) !== "Float32Array") throw new Error(`${name} must be a Float32Array of ${C} values (written in place), got ${fmt(v)}`);
     const n = typedLength(v as Float32Array);
@@ -143,7 +143,7 @@ export function gradOutputs(C: number, given: Record<string, unknown>): GradOutp
     if (b === heap.buffer || heap.past.has(b)) throw new Error(`${name} is a view of wasm memory: give a Float32Array of its own (the gradients are copied into it)`);
     if (seen.includes(v)) throw new Error(`${name} is the same array as another gradient output: each gradient needs its own array`);
     seen.push(v);
-    r[key] = v as Float32Array;
+    r[GRAD_OUTPUTS[i][1]] = v as Float32Array;
   }
   return r;
 }
