@@ -7,7 +7,7 @@
 // copies are made. Nothing the caller gave is written until `result()`.
 import { rt } from "./runtime";
 import { Tensor, ownerOf, isTensor, resultTensor } from "./tensor";
-import type { Layout } from "./layout";
+import { fmtShape, type Layout } from "./layout";
 import { fmt } from "./errors";
 import { typedKind, typedLength, typedBuffer, typedOffset, typedSet } from "./typed";
 import type { Heap } from "./heap";
@@ -67,6 +67,7 @@ export class Scope {
       this.pendingBytes += len * 4 + 16;
     } else {
       const w = bindBig(name, out, len);
+      if (w.tensor && shape) sameShape(name, w.tensor, shape, layout!);
       if (w.tensor) o = { name, ptr: w.ptr, len, tensor: w.tensor, plain: false };
       else if (w.ptr >= 0) o = { name, ptr: w.ptr, len, dest: out as Float32Array, plain: false };
       else { o = { name, ptr: -1, len, dest: out as Float32Array, plain: true }; this.pendingBytes += len * 4 + 16; }
@@ -217,4 +218,13 @@ export function withScope<T>(fn: (s: Scope) => T): T {
     s.dispose(true);
     throw e;
   }
+}
+
+/** An output Tensor is returned as the result: it must carry the result's shape and layout. */
+function sameShape(name: string, t: Tensor, shape: number[], layout: string): void {
+  const ts = t.geo.shape; // the validated shape (a plain loop: this runs on every call with an out Tensor)
+  let same = t.layout === layout && ts.length === shape.length;
+  for (let i = 0; same && i < ts.length; i++) same = ts[i] === shape[i];
+  if (same) return;
+  throw new Error(`${name} is a Tensor of shape ${fmtShape(t.shape)} (${t.layout}), the result has shape ${fmtShape(shape)} (${layout}): pass a Tensor of that shape and layout, or a Float32Array`);
 }
