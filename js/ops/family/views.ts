@@ -13,8 +13,8 @@ import { rt } from "../../core/runtime";
 import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, scratchFor, clScratchBytes, type View3 } from "../dispatch";
 import { chanMergeInto } from "../welford";
 import { actNormalizeNC } from "../act-dispatch";
+import { ncView } from "./nc-view";
 
-const ncView = (g: Geometry): View3 => ({ N: 1, C: g.N * g.C, S: g.S, channelsLast: false });
 const groupView = (g: Geometry, G: number): View3 => ({ N: 1, C: g.N * G, S: (g.C / G) * g.S, channelsLast: false });
 
 /** Bytes of temporaries one forward or backward call below may take (for Scope.commit). */
