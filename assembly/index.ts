@@ -19,6 +19,7 @@ export { bn_fused_train_f32_cf, bn_fused_backward_f32_cf } from "./bn_fused";
 export { gn_params_f32, gn_params_finish_f32 } from "./gn_params";
 export { px_normalize_f32_cf, px_normalize_f32_cl } from "./px_normalize";
 export { px_stats_u8 } from "./px_stats";
+export { vec_finite_f32 } from "./vec_finite";
 export { pattern_len } from "./common";
 
 /** First byte JS may allocate: everything above the module's static data. */

@@ -8,7 +8,8 @@
 // u8 for integer sums of bytes). Families: bn (batch norm, and every op that runs on its
 // per-channel kernels), ln (layer norm: per-statistic and per-channel parameters), gn (group
 // norm), px (image bytes: RGB/RGBA pixels in, see js/ops/pixels.ts), rms (RMS norm rows), skip
-// (residual-fused norms), act (activation epilogues and their gradients). cf = channels-first
+// (residual-fused norms), act (activation epilogues and their gradients), vec (checks of
+// per-channel vectors in wasm memory; the dtype read). cf = channels-first
 // (N, C, S), cl = channels-last (R rows of C).
 // This module imports nothing at run time: the build also emits it alone for benches and tests.
 
@@ -22,7 +23,7 @@ export const ARG_KINDS = {
   px: "bytes",
   // Small f32 arrays read: per channel, per statistic (layer norm) or per (n, group).
   m: "param", scale: "param", shift: "param", k: "param", c1: "param", c0: "param", a: "param",
-  b: "param", gamma: "param", beta: "param", hi: "param", invstd: "param", bias: "param",
+  b: "param", gamma: "param", beta: "param", hi: "param", invstd: "param", bias: "param", v: "param",
   // Small f64 arrays read.
   lo: "param64", inv: "param64", st: "param64",
   // Small arrays written: f64 accumulators (triples or pairs) and per-(n, c) f32 parameters.
@@ -49,6 +50,8 @@ export interface KernelSpec {
   readonly scratch?: (d: Dims, L: (C: number) => number) => number;
   /** Dimension sets of the warm-up calls for about V values. */
   readonly warm: (V: number) => readonly Dims[];
+  /** What the kernel returns ("index": an i32); nothing when absent (results go to memory). */
+  readonly returns?: "index";
 }
 
 /** Values of one channel summed in f32 before f64 (assembly/common.ts BLOCK): bounds some scratch. */
@@ -103,6 +106,7 @@ export const KERNEL_TABLE = {
   px_normalize_f32_cf: { args: ["R", "S", "C", "px", "scale", "shift", "y"], warm: px, doc: "planes of stride S: y[c·S + i] = px[i·C + c]·scale[c] + shift[c], c < 3" },
   px_normalize_f32_cl: { args: ["R", "C", "px", "scale", "shift", "y"], warm: px, doc: "y[3i + c] = px[i·C + c]·scale[c] + shift[c], c < 3" },
   px_stats_u8: { args: ["R", "C", "px", "isums"], warm: px, doc: "add exact u64 per-channel Σbyte and Σbyte² (c < 3) into isums" },
+  vec_finite_f32: { args: ["C", "v"], warm: () => [{ C: 64 }, { C: 7 }], returns: "index", doc: "the index of the first non-finite value of C f32 (−1: all finite)" },
 } as const satisfies Record<string, KernelSpec>;
 
 export type KernelName = keyof typeof KERNEL_TABLE;
@@ -113,7 +117,7 @@ export const UTILITY_EXPORTS = ["memory", "heap_base", "pattern_len"] as const;
 
 type Nums<T extends readonly unknown[]> = { [I in keyof T]: number };
 /** The raw kernel exports, typed from the table. Pointers are byte offsets into the memory. */
-export type Kernels = { [K in KernelName]: (...args: Nums<(typeof KERNEL_TABLE)[K]["args"]>) => void } & {
+export type Kernels = { [K in KernelName]: (...args: Nums<(typeof KERNEL_TABLE)[K]["args"]>) => (typeof KERNEL_TABLE)[K] extends { returns: "index" } ? number : void } & {
   memory: WebAssembly.Memory;
   heap_base(): number;
   pattern_len(C: number): number;

@@ -15,6 +15,7 @@ import {
 import { paramVec } from "./norm-rows";
 import { wantsTensor } from "../../core/args";
 import { splitMeans } from "../split";
+import { f32Results, copyOut } from "../../core/typed";
 
 export interface GroupNormOptions extends NormOptions {
   /** Number of groups: a divisor of C; group g holds channels g·C/groups … (g+1)·C/groups − 1. */
@@ -53,7 +54,9 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
       const pp = nc_params_at(s, g, G, mh, ml, mi, o.gamma, o.beta);
       normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * g.N * g.C, pp + 8 * g.N * g.C, act);
     }
-    const mean = s.heap.f32(mh, K).slice(), invstd = s.heap.f32(mf, K).slice();
+    const [mean, invstd] = f32Results(2, K), F = s.heap.F32;
+    copyOut(mean, F, mh >>> 2);
+    copyOut(invstd, F, mf >>> 2);
     return { y: s.result(ya), mean, invstd };
   });
 }

@@ -66,7 +66,7 @@ export function normalizeNC(s: Scope, g: Geometry, x: number, y: number, pm: num
 
 /** (Σdy, Σdy·(x − m)) per (n, c): a Float64Array of N·C pairs; pm: pointer to N·C f32. */
 export function reduceNC(s: Scope, g: Geometry, x: number, dy: number, pm: number): Float64Array {
-  if (!g.channelsLast) return backwardReduce(s, ncView(g), x, dy, pm);
+  if (!g.channelsLast) return s.heap.f64(backwardReduce(s, ncView(g), x, dy, pm), 2 * g.N * g.C).slice();
   const { N, C, S } = g, k = rt().kernels;
   const acc = s.temp(16 * N * C), scratch = scratchFor(s, "bn_backward_reduce_f32_cl", C);
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 2 * N * C);
