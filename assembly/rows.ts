@@ -133,35 +133,39 @@ export function ln_row_stats(p: usize, C: i32, shift: f32, d1: f64, d2: f64, eps
 
 /**
  * y = ((x − m)·a + b)·gamma + beta over C values (per-column gamma, beta); y may alias x. When
- * |b| ≤ 2⁻²⁴ (m is the f32 mean, b its residue: every row within 2⁰ std of zero or closer) b is
- * below the rounding of x̂ and dropped: one add less per vector.
+ * |b| ≤ 2⁻²⁴ b is below the rounding of x̂ and dropped: one add less per vector (m is the f32
+ * mean and b = −(mean − m)·a its residue, so |b| ≤ 2⁻²⁴·|mean|·invstd: every row with |mean| ≤ std).
  */
 export function row_norm(px: usize, py: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, beta: usize): void {
   if (Mathf.abs(b) <= <f32>5.9604645e-8) norm_near(px, py, C, m, a, gamma, beta);
   else norm_res(px, py, C, m, a, b, gamma, beta);
 }
 
-/** y = (x − m)·a·gamma + beta over C values. */
-function norm_near(px: usize, py: usize, C: i32, m: f32, a: f32, gamma: usize, beta: usize): void {
-  norm_body(px, py, C, m, a, 0, gamma, beta, false);
-}
-
-/** y = ((x − m)·a + b)·gamma + beta over C values. */
+/** y = ((x − m)·a + b)·gamma + beta over C values (rows far from zero: 4 values per iteration, wasm size). */
 function norm_res(px: usize, py: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, beta: usize): void {
-  norm_body(px, py, C, m, a, b, gamma, beta, true);
+  const mv = f32x4.splat(m), av = f32x4.splat(a), bv = f32x4.splat(b);
+  const C4 = C & ~3;
+  let j = 0;
+  for (; j < C4; j += 4) {
+    const o = <usize>j << 2;
+    const t = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv), av), bv);
+    v128.store(py + o, f32x4.add(f32x4.mul(t, v128.load(gamma + o)), v128.load(beta + o)));
+  }
+  for (; j < C; j++) {
+    const o = <usize>j << 2;
+    store<f32>(py + o, ((load<f32>(px + o) - m) * a + b) * load<f32>(gamma + o) + load<f32>(beta + o));
+  }
 }
 
-// x̂ = (x − m)·a (+ b with RES: a constant after inlining), y = x̂·gamma + beta; 16 values per
-// iteration (one address per stream).
-@inline function norm_body(px: usize, py: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, beta: usize, RES: bool): void {
-  const mv = f32x4.splat(m), av = f32x4.splat(a), bv = f32x4.splat(b);
+/** y = (x − m)·a·gamma + beta over C values, 16 per iteration (one address per stream). */
+function norm_near(px: usize, py: usize, C: i32, m: f32, a: f32, gamma: usize, beta: usize): void {
+  const mv = f32x4.splat(m), av = f32x4.splat(a);
   const C16 = C & ~15, C4 = C & ~3;
   let j = 0;
   for (; j < C16; j += 16) {
     const o = <usize>j << 2, x = px + o, g = gamma + o, q = beta + o, y = py + o;
-    let t0 = f32x4.mul(f32x4.sub(v128.load(x), mv), av), t1 = f32x4.mul(f32x4.sub(v128.load(x, 16), mv), av);
-    let t2 = f32x4.mul(f32x4.sub(v128.load(x, 32), mv), av), t3 = f32x4.mul(f32x4.sub(v128.load(x, 48), mv), av);
-    if (RES) { t0 = f32x4.add(t0, bv); t1 = f32x4.add(t1, bv); t2 = f32x4.add(t2, bv); t3 = f32x4.add(t3, bv); }
+    const t0 = f32x4.mul(f32x4.sub(v128.load(x), mv), av), t1 = f32x4.mul(f32x4.sub(v128.load(x, 16), mv), av);
+    const t2 = f32x4.mul(f32x4.sub(v128.load(x, 32), mv), av), t3 = f32x4.mul(f32x4.sub(v128.load(x, 48), mv), av);
     v128.store(y, f32x4.add(f32x4.mul(t0, v128.load(g)), v128.load(q)));
     v128.store(y, f32x4.add(f32x4.mul(t1, v128.load(g, 16)), v128.load(q, 16)), 16);
     v128.store(y, f32x4.add(f32x4.mul(t2, v128.load(g, 32)), v128.load(q, 32)), 32);
@@ -169,15 +173,12 @@ function norm_res(px: usize, py: usize, C: i32, m: f32, a: f32, b: f32, gamma: u
   }
   for (; j < C4; j += 4) {
     const o = <usize>j << 2;
-    let t = f32x4.mul(f32x4.sub(v128.load(px + o), mv), av);
-    if (RES) t = f32x4.add(t, bv);
+    const t = f32x4.mul(f32x4.sub(v128.load(px + o), mv), av);
     v128.store(py + o, f32x4.add(f32x4.mul(t, v128.load(gamma + o)), v128.load(beta + o)));
   }
   for (; j < C; j++) {
     const o = <usize>j << 2;
-    let t = (load<f32>(px + o) - m) * a;
-    if (RES) t += b;
-    store<f32>(py + o, t * load<f32>(gamma + o) + load<f32>(beta + o));
+    store<f32>(py + o, (load<f32>(px + o) - m) * a * load<f32>(gamma + o) + load<f32>(beta + o));
   }
 }
 
