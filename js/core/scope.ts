@@ -214,8 +214,12 @@ export function withScope<T>(fn: (s: Scope) => T): T {
   }
 }
 
-/** An output Tensor is returned as the result: it must carry the result's shape and layout. */
-function sameShape(name: string, t: Tensor, shape: number[], layout: string): void {
+/**
+ * @internal
+ * An output Tensor is returned as the result: it must carry the result's shape and layout (also
+ * checked by the worker pool's message transport, which binds no Scope: js/workers/op-memory.ts).
+ */
+export function sameShape(name: string, t: Tensor, shape: number[], layout: string): void {
   if (t.layout === layout && t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return;
   throw new Error(`${name} is a Tensor of shape ${fmtShape(t.shape)} (${t.layout}), the result has shape ${fmtShape(shape)} (${layout}): pass a Tensor of that shape and layout, or a Float32Array`);
 }
