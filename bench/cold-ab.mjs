@@ -4,8 +4,8 @@
 //
 // DIR is a package root (its dist/ is imported) or a dist/ folder. Each run spawns one fresh
 // `node` per build, in a rotating order, and the child times, from just before `import()`:
-// import (the bundle parsed and evaluated), init() (wasm decoded, compiled, instantiated,
-// warmed up) and the first call (a batch-norm inference on (2, 16, 8, 8) NCHW, the shape of
+// import (the bundle parsed and evaluated), init() (wasm decoded, compiled, instantiated, and
+// warmed up where the build still does so by default) and the first call (a batch-norm inference on (2, 16, 8, 8) NCHW, the shape of
 // bench/peers/coldstart.mjs), checked against a float64 computation. Medians per step and of
 // the total, in wall and CPU time; on this shared machine only builds measured in one such run can
 // be compared.

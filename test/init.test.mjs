@@ -50,6 +50,16 @@ test("init({ wasm: url }) fetches it", async () => {
   }
 });
 
+test("init({ warmup }) runs the kernels at init and gives their memory back; the default runs none", () => {
+  // 65,536 values per kernel need more than the initial memory; the default init touches none of it.
+  const probe = (opts) => JSON.parse(run(`await sn.init(${opts}); const m = sn.memoryStats(); check(); console.log(JSON.stringify(m));`));
+  const cold = probe(""), warm = probe("{ warmup: true }"), some = probe("{ warmup: 100000 }");
+  assert.is(warm.allocatedBytes, 0, "the warm-up's block is released");
+  assert.is(some.allocatedBytes, 0, "the warm-up's block is released (a number of values)");
+  assert.ok(warm.memoryBytes > cold.memoryBytes, `warmup: true grew memory (${warm.memoryBytes} vs ${cold.memoryBytes} bytes)`);
+  assert.ok(some.memoryBytes > warm.memoryBytes, `warmup: 100000 uses more than warmup: true (${some.memoryBytes} vs ${warm.memoryBytes})`);
+});
+
 test("a failed init can be retried", () => {
   run(`try { await sn.init({ wasm: new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9]) }); throw new Error("no throw"); } catch (e) { if (e.message === "no throw") throw e; }
   assert.ok(!sn.isInitialized(), "initialized after a failure");

@@ -125,6 +125,27 @@ for (const transport of ["shared", "message"]) {
   });
 }
 
+test("out: a Tensor of another shape or layout is refused on both transports, before any phase (nothing written or updated)", async () => {
+  for (const transport of ["shared", "message"]) {
+    const p = await api.createPool({ transport, workers: 2, minSplit: 0 });
+    try {
+      const shape = [2, 3, 4, 4], x = randomArray(96, 61), x2 = randomArray(96, 62);
+      const rm = new Float32Array(3), rv = new Float32Array(3).fill(1);
+      for (const wrong of [api.tensor([2, 4, 4, 3], "NHWC"), api.tensor([32, 3], "NC")]) {
+        await throwsWith(() => p.syncBatchNormTrain([{ x, shape, out: wrong }, { x: x2, shape }], { layout: "NCHW", runningMean: rm, runningVar: rv }), "shards[0].out is a Tensor of shape", "the result has shape [2,3,4,4] (NCHW)");
+        await throwsWith(() => p.batchNormTrain(x, { shape, layout: "NCHW", out: wrong }), "out is a Tensor of shape");
+        assert.ok(wrong.data.every((v) => v === 0), `${transport}: nothing written to out`);
+        assert.equal(Array.from(rm), [0, 0, 0], `${transport}: runningMean unchanged`);
+        wrong.free();
+      }
+      const same = api.tensor(shape, "NCHW");
+      const r = await p.syncBatchNormTrain([{ x, shape, out: same }, { x: x2, shape }], { layout: "NCHW" });
+      assert.is(r.ys[0], same, `${transport}: a Tensor of the result's shape is the result`);
+      same.free();
+    } finally { await p.close(); }
+  }
+});
+
 test("shared transport: tensors in the shared memory are read in place, outputs are tensors", async () => {
   const p = await pool("shared", 2);
   const { shape, x, dy } = batch("NHWC", [4, 4], 3, 10, 31);

@@ -220,8 +220,12 @@ export function withScope<T>(fn: (s: Scope) => T): T {
   }
 }
 
-/** An output Tensor is returned as the result: it must carry the result's shape and layout. */
-function sameShape(name: string, t: Tensor, shape: number[], layout: string): void {
+/**
+ * @internal
+ * An output Tensor is returned as the result: it must carry the result's shape and layout (also
+ * checked by the worker pool's message transport, which binds no Scope: js/workers/op-memory.ts).
+ */
+export function sameShape(name: string, t: Tensor, shape: number[], layout: string): void {
   const ts = t.geo.shape; // the validated shape (a plain loop: this runs on every call with an out Tensor)
   let same = t.layout === layout && ts.length === shape.length;
   for (let i = 0; same && i < ts.length; i++) same = ts[i] === shape[i];

@@ -1,5 +1,6 @@
-// Starting a worker thread from the embedded worker script: Node worker_threads (eval) or a
-// browser Web Worker (Blob URL). Nothing to host, no path to configure, works from a CDN import.
+// Starting a worker thread from the worker script of the pool's module (dist/simdnorm-pool.js,
+// imported next to the bundle on first use): Node worker_threads (eval) or a browser Web Worker
+// (Blob URL).
 import type * as Assets from "./assets";
 
 export interface HostEvents {

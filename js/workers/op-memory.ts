@@ -5,7 +5,7 @@
 //            awaits while other calls push and pop the stage.
 //   message  parts are cut out of the user's arrays when posted; the outputs are assembled from
 //            the workers' answers.
-import { Scope } from "../core/scope";
+import { Scope, sameShape } from "../core/scope";
 import { isTensor, tensor, type TensorLike } from "../core/tensor";
 import { geometry } from "../core/layout";
 import { tempBytes } from "../ops/dispatch";
@@ -20,7 +20,13 @@ export class OpMemory {
   private readonly arenas: [number, number][] = [];
 
   constructor(shared: boolean, private readonly inputs: Input[], private readonly outSpecs: OutSpec[], arenas: number, arenaBytes: number) {
-    if (!shared) { this.s = null; this.values = outSpecs.map((o) => new Float32Array(o.len)); return; }
+    if (!shared) {
+      // The Scope checks an `out` Tensor's shape and layout on the shared path; here, before any phase runs.
+      for (const o of outSpecs) if (o.user && isTensor(o.user)) sameShape(o.name, o.user, o.shape, o.layout);
+      this.s = null;
+      this.values = outSpecs.map((o) => new Float32Array(o.len));
+      return;
+    }
     const s = (this.s = new Scope({ stage: false }));
     try {
       const args = inputs.map((a) => s.input(a.name, a.arr, a.len));
