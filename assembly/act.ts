@@ -44,11 +44,11 @@ const GELU_LO = 19, GELU_HI = 20, RSQRT2PI = 21, TANH_C = 22, TANH_2K = 23, TANH
 // The constants of e^−x (and 1) travel as arguments: a row function loads them once before its
 // loop and passes them down, and AssemblyScript's inlining leaves them in locals, which V8 keeps
 // in registers. Read from the table at each use, each is a load in the loop (V8 does not hoist
-// loads past the loop's stores): silu 1.05–1.1× slower.
+// loads past the loop's stores; docs/performance.md has the measurement).
 
 /** e^−x for x ≤ 87, 4 lanes (clamped above; below −88 the result is garbage: callers zero
  * those lanes, see zero_below); NaN kept. Every caller wants e^−x: taking x itself saves the
- * negation (3 instructions in V8). */
+ * negation. */
 @inline function expn4(x: v128, hi: v128, magic: v128, log2e: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128): v128 {
   // pmin(x, b) = b < x ? b : x keeps a NaN x (one instruction; IEEE min/max take ~8 in V8).
   const xc = f32x4.pmin(x, hi);
@@ -68,7 +68,7 @@ const GELU_LO = 19, GELU_HI = 20, RSQRT2PI = 21, TANH_C = 22, TANH_2K = 23, TANH
 
 /** y where v ≥ lim, else 0: the −∞ limits (the clamped exp would give −∞·tiny or −∞·0 there). */
 @inline function zero_below(v: v128, y: v128, lim: i32): v128 {
-  return v128.andnot(y, f32x4.lt(v, kc(lim))); // bitselect(0, …) took 3 instructions, andnot 1
+  return v128.andnot(y, f32x4.lt(v, kc(lim))); // andnot: one instruction in V8 (bitselect with 0: several)
 }
 
 /** v·s with v·0 → 0 (the −inf limit); NaN kept. */
@@ -144,8 +144,8 @@ const GELU_LO = 19, GELU_HI = 20, RSQRT2PI = 21, TANH_C = 22, TANH_2K = 23, TANH
 // (and their gradients): full vectors, then the last n % 4 values through lane 0 of a splat (a
 // partial-vector branch in the loop doubled their time). silu, gelu, gelu_tanh and their
 // gradients: the partial vector inside the loop (one inlined copy of the exp-based math; a
-// second copy for the tail would add ~0.15 KB per loop for ~3 %). The partial loads and stores
-// are inlined: as calls they made V8 spill the loop's state around them (1.05–1.2×).
+// second copy for the tail costs code for little speed). The partial loads and stores are
+// inlined: as calls they made V8 spill the loop's state around them (docs/performance.md).
 
 /** The first k (1…3) f32 at p in lanes 0…k−1, zeros above. */
 @inline function load_part(p: usize, k: i32): v128 {

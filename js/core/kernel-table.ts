@@ -1,5 +1,5 @@
 // The one table of wasm kernels. For every export: its arguments (names and order), the scratch
-// bytes it needs and the dimensions of its warm-up call. The Kernels type, the warm-up at init,
+// bytes it needs and the dimensions of its warm-up call. The Kernels type, the warm-up (`init({ warmup: true })`),
 // the ops' temporary sizes, bench/kernel-ab.mjs and test/kernel-table.test.mjs all derive from
 // it. Adding a kernel: write it in assembly/<family>_<phase>.ts, export it from
 // assembly/index.ts, add one entry here (the test fails until all three agree).

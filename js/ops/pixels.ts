@@ -3,7 +3,7 @@ import { withScope } from "../core/scope";
 import { rt } from "../core/runtime";
 import { Tensor, isTensor } from "../core/tensor";
 import { typedKind, typedBuffer, typedOffset } from "../core/typed";
-import { fmt, finiteVec } from "../core/errors";
+import { fmt, finiteVec, isVec } from "../core/errors";
 import { pixelGeometry, feedRuns, runBytes, wasmRanges, type Pixels, type PixelShape, type PixelGeometry } from "./pixels-input";
 
 export { isPixels, type Pixels, type PixelImage, type PixelShape, type ImageDataLike } from "./pixels-input";
@@ -43,7 +43,9 @@ export interface FromPixelsOptions extends PixelShape {
 /** A number (the same for R, G, B) or 3 finite numbers, read once. */
 function channelVec(name: string, v: unknown, dflt: number): ArrayLike<number> {
   if (v === undefined) return [dflt, dflt, dflt];
-  return finiteVec(name, typeof v === "number" ? [v, v, v] : v, 3);
+  if (typeof v === "number") return finiteVec(name, [v, v, v], 3);
+  if (!isVec(v)) throw new Error(`${name} must be a number or 3 numbers (number[], Float32Array, Float64Array), got ${fmt(v)}`);
+  return finiteVec(name, v, 3);
 }
 
 /**

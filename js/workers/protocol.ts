@@ -36,7 +36,7 @@ export interface InitMsg {
   t: "init";
   index: number;
   module: WebAssembly.Module;
-  /** Shared transport: the owner's memory; the worker allocates only in `arena` (warm-up). */
+  /** Shared transport: the owner's memory; `arena` is empty (init allocates nothing; each run message lends one). */
   memory?: WebAssembly.Memory;
   arena?: [number, number];
 }

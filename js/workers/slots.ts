@@ -4,7 +4,6 @@
 // Faults: every call has a timeout; a worker that fails, throws, exits or does not answer makes
 // the call reject with a WorkerPoolError naming the worker, the op and the phase. Failed workers
 // are terminated (and awaited, so the op's memory can be reused) before they are replaced.
-import { rt } from "../core/runtime";
 import { spawn, type HostWorker } from "./host";
 import type { Fault, FromWorker, RunMsg, TransportName } from "./protocol";
 
@@ -31,8 +30,6 @@ export type SlotState = "starting" | "ready" | "broken" | "closed";
 export type Reply = Record<string, unknown>;
 interface Pending { resolve(r: Reply): void; reject(e: Error): void; }
 
-/** Scratch the shared memory lends a starting worker for its warm-up. */
-const WARMUP_ARENA = 64 * 1024;
 const START_TIMEOUT = 30_000;
 
 /** @internal One worker place in the pool; its thread is replaced when it fails. */
@@ -139,9 +136,6 @@ export class Threads {
     slot.state = "starting";
     const gen = slot.starts;
     const shared = this.transport === "shared";
-    // Warm-up scratch in the shared memory, given back once the worker is ready or failed.
-    const arena = shared ? rt().heap.alloc(WARMUP_ARENA) : -1;
-    const freeArena = () => { if (arena >= 0 && rt().heap.isAllocated(arena)) rt().heap.release(arena); };
     const live = () => slot.starts === gen && !this.closed;
     slot.ready = new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -166,7 +160,7 @@ export class Threads {
         message: (d) => {
           if (!live()) return;
           const m = d as FromWorker;
-          if (m.t === "ready") { freeArena(); finish(); }
+          if (m.t === "ready") finish();
           else if (m.t === "init-failed") finish(startError(m.error));
           else this.reply(slot, m);
         },
@@ -182,11 +176,11 @@ export class Threads {
       }).then((host) => {
         if (!live()) { host.terminate(); return; }
         slot.host = host;
-        host.post({ t: "init", index: slot.index, module: this.module, memory: this.memory, arena: shared ? [arena, arena + WARMUP_ARENA] : undefined });
+        host.post({ t: "init", index: slot.index, module: this.module, memory: this.memory, arena: shared ? [0, 0] : undefined });
       }, (e) => finish(startError((e as Error).message)));
     });
-    // A worker that never became ready must not keep its scratch.
-    slot.ready.catch(() => {}).then(() => { if (slot.state !== "ready") freeArena(); });
+    // Waiters see the failure; the promise itself must not count as an unhandled rejection.
+    slot.ready.catch(() => {});
   }
 
   /** Terminate a slot's thread (waiting until it stopped, so its memory can be reused) and start a new one. */
