@@ -6,6 +6,7 @@
 // near zero (|mean| ≤ std) JS passes m = 0 and the kernel runs the plain multiply-add.
 // y may alias x (each value is read before it is written, in place).
 import { pattern_len, expand_pattern, streamed } from "./common";
+import { short_rows, normalize_short } from "./cf_short";
 
 /** One contiguous row: y = (x − m)·s + t. Tail: 16-wide, then 4-wide, then scalar. */
 export function normalize_row(px: usize, py: usize, S: i32, ms: f32, ss: f32, ts: f32): void {
@@ -42,6 +43,7 @@ export function normalize_row(px: usize, py: usize, S: i32, ms: f32, ss: f32, ts
 
 /** Channels-first (N, C, S): parameters m, scale, shift are C f32 each. */
 export function bn_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize): void {
+  if (short_rows(S)) { normalize_short(N * C, C, S, x, y, m, scale, shift); return; }
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
