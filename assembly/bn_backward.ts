@@ -4,7 +4,7 @@
 // acc first). f32 lanes over blocks of ≤ 4096 values, blocks added in f64.
 // Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
 // or x (elementwise, in place).
-import { short_rows, dx_short } from "./cf_short";
+import { short_rows, dx_short, reduce_short } from "./cf_short";
 import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, ret0, ret1, hsum, touch_lines, streamed } from "./common";
 
 /** Σdy and Σdy·(x − m) over len contiguous values → ret0, ret1. m = 0 skips the subtract. */
@@ -49,6 +49,7 @@ export function block_reduce(px: usize, pd: usize, len: i32, m: f32): void {
 
 /** Channels-first (N, C, S). m: C f32. acc: C f64 pairs (Σdy, Σdy·(x−m)), merged into. */
 export function bn_backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, acc: usize): void {
+  if (short_rows(S)) { reduce_short(N * C, C, S, x, dy, m, acc); return; }
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;

@@ -67,3 +67,63 @@ export function dx_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usi
     if (++c == C) c = 0;
   }
 }
+
+/**
+ * Lanes of the last vector of a row (values S − 4 … S − 1) that the body (values below
+ * S & ~3) did not already count: the top S mod 4 lanes (none when 4 divides S).
+ */
+@inline export function tail_mask(S: i32): v128 {
+  return i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(4 - (S & 3)));
+}
+
+/**
+ * Σx and Σx² of one row of S values (4 ≤ S < SHORT_ROW), in f32 lanes, as an f64x2 (Σx, Σx²):
+ * floor(S/4) vectors and the masked last vector, two chains each.
+ */
+@inline export function row_sums(p: usize, body: usize, last: usize, mask: v128): v128 {
+  let s0 = v128.and(v128.load(p + last), mask), s1 = f32x4.splat(0);
+  let q0 = f32x4.mul(s0, s0), q1 = f32x4.splat(0);
+  let o: usize = 0;
+  for (; o + 32 <= body; o += 32) {
+    const a = v128.load(p + o), b = v128.load(p + o, 16);
+    s0 = f32x4.add(s0, a); q0 = f32x4.add(q0, f32x4.mul(a, a));
+    s1 = f32x4.add(s1, b); q1 = f32x4.add(q1, f32x4.mul(b, b));
+  }
+  if (o < body) { const a = v128.load(p + o); s1 = f32x4.add(s1, a); q1 = f32x4.add(q1, f32x4.mul(a, a)); }
+  return pair_sum(f32x4.add(s0, s1), f32x4.add(q0, q1));
+}
+
+/** Horizontal sums of two f32x4 as an f64x2 (Σa, Σb): lanes added in f32, the totals widened. */
+@inline export function pair_sum(a: v128, b: v128): v128 {
+  const h = f32x4.add(i32x4.shuffle(a, b, 0, 1, 4, 5), i32x4.shuffle(a, b, 2, 3, 6, 7));
+  return f64x2.promote_low_f32x4(f32x4.add(i32x4.shuffle(h, h, 0, 2, 1, 3), i32x4.shuffle(h, h, 1, 3, 0, 2)));
+}
+
+/**
+ * Backward sums of `rows` consecutive rows of S values (4 ≤ S < SHORT_ROW), row r into the f64
+ * pair at acc + 16·(r mod C): Σdy and Σdy·(x − m) (m of index r mod C), added in f64 (merged).
+ * Each row is summed in f32 lanes (≤ 63 values), the last vector masked.
+ */
+export function reduce_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, acc: usize): void {
+  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
+  const mask = tail_mask(S);
+  let px = x, pd = dy, c = 0;
+  for (let r = 0; r < rows; r++, px += stride, pd += stride) {
+    const mv = v128.load32_splat(m + (<usize>c << 2));
+    let a0 = v128.and(v128.load(pd + last), mask), a1 = f32x4.splat(0);
+    let b0 = f32x4.mul(a0, f32x4.sub(v128.load(px + last), mv)), b1 = f32x4.splat(0);
+    let o: usize = 0;
+    for (; o + 32 <= body; o += 32) {
+      const d0 = v128.load(pd + o), d1 = v128.load(pd + o, 16);
+      a0 = f32x4.add(a0, d0); b0 = f32x4.add(b0, f32x4.mul(d0, f32x4.sub(v128.load(px + o), mv)));
+      a1 = f32x4.add(a1, d1); b1 = f32x4.add(b1, f32x4.mul(d1, f32x4.sub(v128.load(px + o, 16), mv)));
+    }
+    if (o < body) {
+      const d0 = v128.load(pd + o);
+      a1 = f32x4.add(a1, d0); b1 = f32x4.add(b1, f32x4.mul(d0, f32x4.sub(v128.load(px + o), mv)));
+    }
+    const q = acc + (<usize>c << 4);
+    v128.store(q, f64x2.add(v128.load(q), pair_sum(f32x4.add(a0, a1), f32x4.add(b0, b1))));
+    if (++c == C) c = 0;
+  }
+}
