@@ -4,7 +4,7 @@ import { withScope } from "../../core/scope";
 import { rt } from "../../core/runtime";
 import { fmtShape, type Geometry } from "../../core/layout";
 import type { TensorLike } from "../../core/tensor";
-import { groupStats, normalizeNC, reduceNC, dxNC, groupTempBytes, instanceFusable, instanceForwardFused, instanceBackwardFused } from "./views";
+import { groupStats, normalizeNC, reduceNCAt, dxNC, groupTempBytes, instanceFusable, instanceForwardFused, instanceBackwardFused } from "./views";
 import { groupActGrad } from "../act-dispatch";
 import type { Scope } from "../../core/scope";
 import type { Vec } from "../../core/errors";
@@ -88,38 +88,22 @@ function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | und
       for (let i = 0; i < N * C; i++) { dgamma[i % C] += sums[2 * i + 1] * o.invstd[i]; dbeta[i % C] += sums[2 * i]; }
       return { dx: s.result(oa), dgamma: Float32Array.from(dgamma), dbeta: Float32Array.from(dbeta) };
     }
-    // Per (n, c): m (the group's f32 mean), then k, c1, c0 for dx — in wasm memory.
+    // Per (n, c): m (the group's f32 mean), then k, c1, c0 for dx — in wasm memory, the
+    // per-(n, c) arithmetic in a kernel (one statistic per 49 values on 7 × 7 rows).
     const NC = N * C, pp = s.temp(16 * NC), bm = pp >>> 2;
-    let F = s.heap.F32;
-    for (let n = 0, q = 0; n < N; n++) {
-      for (let c0 = 0; c0 < C; c0 += per, q++) F.fill(hi[q], bm + n * C + c0, bm + n * C + c0 + per);
-    }
-    const sums = reduceNC(s, g, xa.ptr, da.ptr, pp);
-    // Exact (Σdy, Σdy·(x − μ)) per (n, c), then the γ-weighted sums of each (n, group).
-    const A = new Float64Array(N * G), B = new Float64Array(N * G);
-    const gam = o.gamma, invstd = o.invstd;
-    for (let n = 0, q = 0; n < N; n++) {
-      for (let c0 = 0; c0 < C; c0 += per, q++) {
-        const l = lo[q], inv = invstd[q];
-        let a1 = 0, b1 = 0;
-        for (let c = c0, i = n * C + c0; c < c0 + per; c++, i++) {
-          const gm = gam ? gam[c] : 1, a = sums[2 * i], b = sums[2 * i + 1] - l * a;
-          a1 += gm * a; b1 += gm * b;
-          dgamma[c] += b * inv; dbeta[c] += a;
-        }
-        A[q] = a1; B[q] = b1;
+    if (per === 1) s.heap.F32.set(hi, bm);
+    else {
+      const F = s.heap.F32;
+      for (let n = 0, q = 0; n < N; n++) {
+        for (let c0 = 0; c0 < C; c0 += per, q++) F.fill(hi[q], bm + n * C + c0, bm + n * C + c0 + per);
       }
     }
-    F = s.heap.F32;
-    const bk = bm + NC, b1p = bk + NC, b0p = b1p + NC;
-    for (let n = 0, q = 0; n < N; n++) {
-      for (let c0 = 0; c0 < C; c0 += per, q++) {
-        const inv = invstd[q], cc1 = -inv * inv * inv * B[q] / count, cc0 = -inv * A[q] / count - lo[q] * cc1;
-        for (let c = c0, i = n * C + c0; c < c0 + per; c++, i++) {
-          F[bk + i] = (gam ? gam[c] : 1) * inv; F[b1p + i] = cc1; F[b0p + i] = cc0;
-        }
-      }
-    }
+    const sums = reduceNCAt(s, g, xa.ptr, da.ptr, pp);
+    const dsum = s.temp(16 * C), lp = s.f64(lo), ip = s.f64(o.invstd), gp = paramVec(s, C, o.gamma, 1);
+    s.heap.F64.fill(0, dsum >>> 3, (dsum >>> 3) + 2 * C);
+    rt().kernels.gn_params_backward_f32(N, C, G, sums, lp, ip, gp, count, pp + 4 * NC, pp + 8 * NC, pp + 12 * NC, dsum);
+    const D = s.heap.F64;
+    for (let c = 0, d = dsum >>> 3; c < C; c++) { dgamma[c] = D[d + 2 * c]; dbeta[c] = D[d + 2 * c + 1]; }
     dxNC(s, g, xa.ptr, da.ptr, oa.ptr, pp, pp + 4 * NC, pp + 8 * NC, pp + 12 * NC);
     return { dx: s.result(oa), dgamma: Float32Array.from(dgamma), dbeta: Float32Array.from(dbeta) };
   });
