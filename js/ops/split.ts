@@ -14,12 +14,18 @@ export function splitHi(mean: number, invstd?: number): number {
 
 /** f64 means → f32 high parts (splitHi without the near-zero rule) and the f64 residues. @internal */
 export function splitMeans(mean: ArrayLike<number>): { hi: Float32Array; lo: Float64Array } {
-  // f32 means (what the forward returns) are their own high parts: a copy and zero residues,
-  // not a loop (one mean per 49 values on 7 × 7 instance norm).
-  if (mean instanceof Float32Array) { const hi = new Float32Array(mean); return { hi, lo: new Float64Array(hi.length) }; }
   const n = mean.length, hi = new Float32Array(n), lo = new Float64Array(n);
   for (let i = 0; i < n; i++) { hi[i] = splitHi(mean[i]); lo[i] = mean[i] - hi[i]; }
   return { hi, lo };
+}
+
+/**
+ * splitMeans of n means written straight into wasm memory: f32 high parts at F32[h…], f64
+ * residues at F64[l…] (element indices); f32 means are copied, with zero residues. @internal
+ */
+export function splitMeansInto(mean: Float32Array | Float64Array, n: number, F32: Float32Array, h: number, F64: Float64Array, l: number): void {
+  if (mean instanceof Float32Array) { F32.set(mean, h); F64.fill(0, l, l + n); return; }
+  for (let i = 0; i < n; i++) { const v = mean[i], hi = Math.fround(v); F32[h + i] = hi; F64[l + i] = v - hi; }
 }
 
 /**
