@@ -4,42 +4,21 @@
 // acc first). f32 lanes over blocks of ≤ 4096 values, blocks added in f64.
 // Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
 // or x (elementwise, in place).
-import { short_rows, dx_short, reduce_short } from "./cf_short";
+import { dx_short, reduce_short, reduce_row, tail_mask } from "./cf_short";
 import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, ret0, ret1, hsum, touch_lines, streamed } from "./common";
 
-/** Σdy and Σdy·(x − m) over len contiguous values → ret0, ret1. m = 0 skips the subtract. */
+/**
+ * Σdy and Σdy·(x − m) over len ≤ BLOCK contiguous values → ret0, ret1: f32 lanes with the last
+ * vector masked (cf_short.ts reduce_row) for len ≥ 4, scalars in f64 below.
+ */
 export function block_reduce(px: usize, pd: usize, len: i32, m: f32): void {
-  const mv = f32x4.splat(m);
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
-  let i = 0;
-  if (m == 0) {
-    // Data near zero (JS passes m = 0 when |mean| ≤ std; it corrects Σdy·x by −mean·Σdy in f64).
-    let a2 = f32x4.splat(0), a3 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
-    for (; i + 16 <= len; i += 16) {
-      const o = <usize>i << 2;
-      const d0 = v128.load(pd + o), d1 = v128.load(pd + o, 16), d2 = v128.load(pd + o, 32), d3 = v128.load(pd + o, 48);
-      a0 = f32x4.add(a0, d0); b0 = f32x4.add(b0, f32x4.mul(d0, v128.load(px + o)));
-      a1 = f32x4.add(a1, d1); b1 = f32x4.add(b1, f32x4.mul(d1, v128.load(px + o, 16)));
-      a2 = f32x4.add(a2, d2); b2 = f32x4.add(b2, f32x4.mul(d2, v128.load(px + o, 32)));
-      a3 = f32x4.add(a3, d3); b3 = f32x4.add(b3, f32x4.mul(d3, v128.load(px + o, 48)));
-    }
-    a0 = f32x4.add(a0, a2); a1 = f32x4.add(a1, a3); b0 = f32x4.add(b0, b2); b1 = f32x4.add(b1, b3);
+  if (len >= 4) {
+    const v = reduce_row(px, pd, <usize>(len & ~3) << 2, <usize>(len - 4) << 2, tail_mask(len), f32x4.splat(m));
+    ret0 = f64x2.extract_lane(v, 0); ret1 = f64x2.extract_lane(v, 1);
+    return;
   }
-  for (; i + 8 <= len; i += 8) {
-    const o = <usize>i << 2;
-    const d0 = v128.load(pd + o), d1 = v128.load(pd + o, 16);
-    a0 = f32x4.add(a0, d0); a1 = f32x4.add(a1, d1);
-    b0 = f32x4.add(b0, f32x4.mul(d0, f32x4.sub(v128.load(px + o), mv)));
-    b1 = f32x4.add(b1, f32x4.mul(d1, f32x4.sub(v128.load(px + o, 16), mv)));
-  }
-  for (; i + 4 <= len; i += 4) {
-    const o = <usize>i << 2;
-    const d0 = v128.load(pd + o);
-    a0 = f32x4.add(a0, d0);
-    b0 = f32x4.add(b0, f32x4.mul(d0, f32x4.sub(v128.load(px + o), mv)));
-  }
-  let a = hsum(f32x4.add(a0, a1)), b = hsum(f32x4.add(b0, b1));
-  for (; i < len; i++) {
+  let a: f64 = 0, b: f64 = 0;
+  for (let i = 0; i < len; i++) {
     const o = <usize>i << 2;
     const d = <f64>load<f32>(pd + o);
     a += d; b += d * <f64>(load<f32>(px + o) - m);
@@ -49,7 +28,8 @@ export function block_reduce(px: usize, pd: usize, len: i32, m: f32): void {
 
 /** Channels-first (N, C, S). m: C f32. acc: C f64 pairs (Σdy, Σdy·(x−m)), merged into. */
 export function bn_backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, acc: usize): void {
-  if (short_rows(S)) { reduce_short(N * C, C, S, x, dy, m, acc); return; }
+  // Rows of 4 … BLOCK values: per row f32 lanes, the last vector masked (cf_short.ts).
+  if (S >= 4 && S <= BLOCK) { reduce_short(N * C, C, S, x, dy, m, acc); return; }
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
@@ -200,7 +180,9 @@ export function dx_row(px: usize, pd: usize, po: usize, S: i32, ms: f32, ks: f32
 
 /** Channels-first (N, C, S): dx = dy·k + (x − m)·c1 + c0; m, k, c1, c0: C f32 each. */
 export function bn_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize): void {
-  if (short_rows(S)) { dx_short(N * C, C, S, x, dy, dx, m, k, c1, c0); return; }
+  // Rows of 4 … 127 values: floor(S/4) vectors and an overlapping last one (cf_short.ts); longer
+  // rows keep dx_row's m = 0 loop (5–7 % faster there).
+  if (S >= 4 && S < 128) { dx_short(N * C, C, S, x, dy, dx, m, k, c1, c0); return; }
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;

@@ -7,7 +7,6 @@
 // channel's running mean when the data sits far from zero); when the sums show cancellation it
 // is redone from L1 as a corrected two-pass around the block's own mean. So offsets of 1e6 and
 // an outlier anywhere cost no precision, and common data costs one pass of add/mul/add.
-import { short_rows, tail_mask, row_sums } from "./cf_short";
 import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed } from "./common";
 
 /** Σ (x − k) and Σ (x − k)² in one pass over len contiguous values → ret0, ret1. k = 0 skips the subtraction. */
@@ -111,7 +110,7 @@ const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
  * a few per cent of 256-value blocks of data with |mean| ≈ std/2 at random, and each failure
  * cost a flush and a second pass).
  */
-@inline function sums_ok(s1: f64, s2: f64, n: f64): bool {
+@inline export function sums_ok(s1: f64, s2: f64, n: f64): bool {
   return s1 * s1 <= 0.75 * n * s2 && s2 != Infinity && (s2 >= TINY || s2 == 0);
 }
 
@@ -197,33 +196,12 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): v
     }
     return;
   }
-  if (N == 1 && short_rows(S)) { stats_short(C, S, x, acc); return; }
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const row = x + ((<usize>n * <usize>C + <usize>c) * <usize>S << 2);
       const a = acc + <usize>c * 24;
       for (let off = 0; off < S; off += BLOCK) stats_block(a, row + (<usize>off << 2), min(BLOCK, S - off));
     }
-  }
-}
-
-/**
- * R rows of S values (4 ≤ S < SHORT_ROW), each its own statistic (instance norm's (1, N·C, S)
- * view): a row whose triple is still empty and whose sums around 0 pass the check is stored
- * directly (count, Σx/S, Σx² − Σx·mean) — no Chan merge, one division; any other row takes
- * stats_block (shifted, redone around its mean when the check fails, merged).
- */
-function stats_short(R: i32, S: i32, x: usize, acc: usize): void {
-  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
-  const mask = tail_mask(S), cnt = <f64>S;
-  let p = x, a = acc;
-  for (let r = 0; r < R; r++, p += stride, a += 24) {
-    const v = row_sums(p, body, last, mask);
-    const s1 = f64x2.extract_lane(v, 0), s2 = f64x2.extract_lane(v, 1);
-    if (load<f64>(a) == 0 && sums_ok(s1, s2, cnt)) {
-      const mean = s1 / cnt;
-      store<f64>(a, cnt); store<f64>(a, mean, 8); store<f64>(a, max(s2 - s1 * mean, 0), 16);
-    } else stats_block(a, p, S);
   }
 }
 

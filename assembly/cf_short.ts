@@ -26,20 +26,24 @@ export function normalize_short(rows: i32, C: i32, S: i32, x: usize, y: usize, m
   let px = x, py = y, c = 0;
   for (let r = 0; r < rows; r++, px += stride, py += stride) {
     const co = <usize>c << 2;
-    const mv = v128.load32_splat(m + co), sv = v128.load32_splat(scale + co), tv = v128.load32_splat(shift + co);
-    const t = v128.load(px + last);
-    let o: usize = 0;
-    for (; o + 64 <= body; o += 64) {
-      const a = px + o, b = py + o;
-      v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), mv), sv), tv));
-      v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 16), mv), sv), tv), 16);
-      v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 32), mv), sv), tv), 32);
-      v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 48), mv), sv), tv), 48);
-    }
-    for (; o < body; o += 16) v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv), sv), tv));
-    v128.store(py + last, f32x4.add(f32x4.mul(f32x4.sub(t, mv), sv), tv));
+    norm_row(px, py, body, last, v128.load32_splat(m + co), v128.load32_splat(scale + co), v128.load32_splat(shift + co));
     if (++c == C) c = 0;
   }
+}
+
+/** One row: `body` bytes (a multiple of 16) as vectors, then the vector ending at `last` + 16. */
+@inline export function norm_row(px: usize, py: usize, body: usize, last: usize, mv: v128, sv: v128, tv: v128): void {
+  const t = v128.load(px + last);
+  let o: usize = 0;
+  for (; o + 64 <= body; o += 64) {
+    const a = px + o, b = py + o;
+    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), mv), sv), tv));
+    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 16), mv), sv), tv), 16);
+    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 32), mv), sv), tv), 32);
+    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 48), mv), sv), tv), 48);
+  }
+  for (; o < body; o += 16) v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv), sv), tv));
+  v128.store(py + last, f32x4.add(f32x4.mul(f32x4.sub(t, mv), sv), tv));
 }
 
 /**
@@ -60,7 +64,7 @@ export function dx_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usi
       v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d), kv), f32x4.mul(f32x4.sub(v128.load(u), mv), av)), bv));
       v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d, 16), kv), f32x4.mul(f32x4.sub(v128.load(u, 16), mv), av)), bv), 16);
     }
-    for (; o < body; o += 16) {
+    if (o < body) {
       v128.store(po + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(f32x4.sub(v128.load(px + o), mv), av)), bv));
     }
     v128.store(po + last, f32x4.add(f32x4.add(f32x4.mul(td, kv), f32x4.mul(f32x4.sub(tx, mv), av)), bv));
@@ -109,21 +113,25 @@ export function reduce_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, m: 
   const mask = tail_mask(S);
   let px = x, pd = dy, c = 0;
   for (let r = 0; r < rows; r++, px += stride, pd += stride) {
-    const mv = v128.load32_splat(m + (<usize>c << 2));
-    let a0 = v128.and(v128.load(pd + last), mask), a1 = f32x4.splat(0);
-    let b0 = f32x4.mul(a0, f32x4.sub(v128.load(px + last), mv)), b1 = f32x4.splat(0);
-    let o: usize = 0;
-    for (; o + 32 <= body; o += 32) {
-      const d0 = v128.load(pd + o), d1 = v128.load(pd + o, 16);
-      a0 = f32x4.add(a0, d0); b0 = f32x4.add(b0, f32x4.mul(d0, f32x4.sub(v128.load(px + o), mv)));
-      a1 = f32x4.add(a1, d1); b1 = f32x4.add(b1, f32x4.mul(d1, f32x4.sub(v128.load(px + o, 16), mv)));
-    }
-    if (o < body) {
-      const d0 = v128.load(pd + o);
-      a1 = f32x4.add(a1, d0); b1 = f32x4.add(b1, f32x4.mul(d0, f32x4.sub(v128.load(px + o), mv)));
-    }
     const q = acc + (<usize>c << 4);
-    v128.store(q, f64x2.add(v128.load(q), pair_sum(f32x4.add(a0, a1), f32x4.add(b0, b1))));
+    v128.store(q, f64x2.add(v128.load(q), reduce_row(px, pd, body, last, mask, v128.load32_splat(m + (<usize>c << 2)))));
     if (++c == C) c = 0;
   }
+}
+
+/** (Σdy, Σdy·(x − m)) of one row as an f64x2: f32 lanes, two chains, the last vector masked. */
+@inline export function reduce_row(px: usize, pd: usize, body: usize, last: usize, mask: v128, mv: v128): v128 {
+  let a0 = v128.and(v128.load(pd + last), mask), a1 = f32x4.splat(0);
+  let b0 = f32x4.mul(a0, f32x4.sub(v128.load(px + last), mv)), b1 = f32x4.splat(0);
+  let o: usize = 0;
+  for (; o + 32 <= body; o += 32) {
+    const d0 = v128.load(pd + o), d1 = v128.load(pd + o, 16);
+    a0 = f32x4.add(a0, d0); b0 = f32x4.add(b0, f32x4.mul(d0, f32x4.sub(v128.load(px + o), mv)));
+    a1 = f32x4.add(a1, d1); b1 = f32x4.add(b1, f32x4.mul(d1, f32x4.sub(v128.load(px + o, 16), mv)));
+  }
+  if (o < body) {
+    const d0 = v128.load(pd + o);
+    a1 = f32x4.add(a1, d0); b1 = f32x4.add(b1, f32x4.mul(d0, f32x4.sub(v128.load(px + o), mv)));
+  }
+  return pair_sum(f32x4.add(a0, a1), f32x4.add(b0, b1));
 }

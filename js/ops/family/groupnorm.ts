@@ -4,7 +4,7 @@ import { withScope } from "../../core/scope";
 import { rt } from "../../core/runtime";
 import { fmtShape, type Geometry } from "../../core/layout";
 import type { TensorLike } from "../../core/tensor";
-import { groupStats, normalizeNC, reduceNCAt, dxNC, groupTempBytes, instanceFusable, instanceForwardFused, instanceBackwardFused } from "./views";
+import { groupStats, normalizeNC, reduceNCAt, dxNC, groupTempBytes, instanceFusable, instanceShort, instanceForwardFused, instanceBackwardFused } from "./views";
 import { groupActGrad } from "../act-dispatch";
 import type { Scope } from "../../core/scope";
 import type { Vec } from "../../core/errors";
@@ -40,7 +40,14 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(groupTempBytes(g, G));
-    const fused = !act && instanceFusable(g, G), k = rt().kernels;
+    const k = rt().kernels;
+    if (!act && instanceShort(g, G)) {
+      // Short rows: per row statistics, f32 mean / invstd and y in one kernel pass.
+      const mh = s.temp(4 * K), mf = s.temp(4 * K), acc = s.temp(24);
+      k.gn_forward_f32_cf(N, C, g.S, xa.ptr, paramVec(s, C, o.gamma, 1), paramVec(s, C, o.beta, 0), eps, ya.ptr, mh, mf, acc);
+      return { y: s.result(ya), mean: s.heap.f32(mh, K).slice(), invstd: s.heap.f32(mf, K).slice() };
+    }
+    const fused = !act && instanceFusable(g, G);
     const st = fused ? instanceForwardFused(s, g, xa.ptr, ya.ptr, eps, o.gamma, o.beta) : groupStats(s, g, G, xa.ptr);
     // Per statistic, by a kernel (one statistic per 49 values on 7 × 7 rows: a JS loop cost as
     // much as the data): the f32 mean (also the part the normalize subtracts), its f64 residue,

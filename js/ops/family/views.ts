@@ -96,6 +96,17 @@ export function dxNC(s: Scope, g: Geometry, x: number, dy: number, dx: number, p
   }
 }
 
+/** Rows shorter than this (and ≥ 4 values) take gn_forward_f32_cf (assembly/cf_short.ts SHORT_ROW). */
+const SHORT_ROW = 64;
+
+/**
+ * Instance norm (one channel per group) on channels-first rows of 4 … 63 values: statistics and
+ * y of each row in one kernel pass (gn_forward_f32_cf).
+ */
+export function instanceShort(g: Geometry, G: number): boolean {
+  return G === g.C && !g.channelsLast && g.S >= 4 && g.S < SHORT_ROW;
+}
+
 /** Instance norm (one channel per group) channels-first, where the fused kernels serve the view. */
 export function instanceFusable(g: Geometry, G: number): boolean {
   return G === g.C && !g.channelsLast && fusable(ncView(g));
