@@ -67,6 +67,8 @@ const clRgb = (V: number): Dims[] => [...cl(V), { R: V / 8, C: 3 }];
 const lnCf = (): Dims[] => [{ N: 1, C: 2, S: 20 }];
 const px = (V: number): Dims[] => [{ R: V / 4, S: V / 4, C: 4 }, { R: V / 4, S: V / 4, C: 3 }];
 const rows = (): Dims[] => [{ R: 3, C: 64 }, { R: 2, C: 7 }];
+/** gn_forward_f32_cf's scratch: a tile's scale and shift planes (2·64 f32) and one f64 triple (assembly/gn_forward.ts). */
+export const GN_FORWARD_SCRATCH = 8 * 64 + 32;
 /** Row backward scratch: the row of g, three f32 column partial sums, three f64 column planes. */
 const rowScratch = (d: Dims): number => 40 * d.C;
 
@@ -99,7 +101,7 @@ export const KERNEL_TABLE = {
   act_normalize_grad_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "scale", "shift", "dx", "act", "scratch"], warm: cf, scratch: () => 4096, doc: "dx = dy·act'((x − m)·scale + shift) per channel" },
   act_normalize_grad_f32_cl: { args: ["R", "C", "x", "dy", "m", "scale", "shift", "dx", "act", "scratch"], warm: cl, scratch: () => 4096, doc: "dx = dy·act'((x − m)·scale + shift) per channel" },
   gn_params_finish_f32: { args: ["N", "st", "eps", "mh", "ml", "mi", "mf"], warm: () => [{ N: 8, C: 1 }], doc: "per-statistic f32 mean, f64 residue, f64 and f32 invstd from (count, mean, M2) triples" },
-  gn_forward_f32_cf: { args: ["N", "C", "S", "x", "gamma", "beta", "eps", "y", "mean", "invstd", "acc"], warm: () => [{ N: 2, C: 2, S: 20 }], doc: "instance norm on short channels-first rows (4 ≤ S < 64): per row statistics, f32 mean and invstd, and y in one pass" },
+  gn_forward_f32_cf: { args: ["N", "C", "S", "x", "gamma", "beta", "eps", "y", "mean", "invstd", "scratch"], warm: () => [{ N: 2, C: 2, S: 20 }], scratch: () => GN_FORWARD_SCRATCH, doc: "instance norm on short channels-first rows (4 ≤ S < 64): per row statistics, f32 mean and invstd, and y in one pass" },
   gn_params_backward_f32: { args: ["N", "C", "G", "sums", "lo", "inv", "gamma", "count", "k", "c1", "c0", "acc"], warm: () => [{ N: 1, C: 8, G: 2 }], doc: "per-(n, c) dx parameters k, c1, c0 from per-(n, c) backward sums and per-(n, group) statistics; dgamma, dbeta added per channel" },
   gn_params_f32: { args: ["N", "C", "G", "hi", "lo", "inv", "gamma", "beta", "pm", "ps", "pt"], warm: () => [{ N: 1, C: 8, G: 2 }], doc: "per-(n, c) normalize parameters from per-(n, group) statistics" },
   px_normalize_f32_cf: { args: ["R", "S", "C", "px", "scale", "shift", "y"], warm: px, doc: "planes of stride S: y[c·S + i] = px[i·C + c]·scale[c] + shift[c], c < 3" },

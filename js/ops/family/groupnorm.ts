@@ -2,6 +2,7 @@
 // (sample, group) over the group's channels and every spatial position, affine per channel.
 import { withScope } from "../../core/scope";
 import { rt } from "../../core/runtime";
+import { GN_FORWARD_SCRATCH } from "../../core/kernel-table";
 import { fmtShape, type Geometry } from "../../core/layout";
 import type { TensorLike } from "../../core/tensor";
 import { groupStats, normalizeNC, reduceNCAt, dxNC, groupTempBytes, instanceFusable, instanceShort, instanceForwardFused, instanceBackwardFused } from "./views";
@@ -43,8 +44,8 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     const k = rt().kernels;
     if (!act && instanceShort(g, G)) {
       // Short rows: per row statistics, f32 mean / invstd and y in one kernel pass.
-      const mh = s.temp(4 * K), mf = s.temp(4 * K), acc = s.temp(24);
-      k.gn_forward_f32_cf(N, C, g.S, xa.ptr, paramVec(s, C, o.gamma, 1), paramVec(s, C, o.beta, 0), eps, ya.ptr, mh, mf, acc);
+      const mh = s.temp(4 * K), mf = s.temp(4 * K), scratch = s.temp(GN_FORWARD_SCRATCH);
+      k.gn_forward_f32_cf(N, C, g.S, xa.ptr, paramVec(s, C, o.gamma, 1), paramVec(s, C, o.beta, 0), eps, ya.ptr, mh, mf, scratch);
       return { y: s.result(ya), mean: s.heap.f32(mh, K).slice(), invstd: s.heap.f32(mf, K).slice() };
     }
     const fused = !act && instanceFusable(g, G);
