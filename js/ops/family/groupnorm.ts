@@ -44,9 +44,11 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     const k = rt().kernels;
     if (!act && instanceShort(g, G)) {
       // Short rows: per row statistics, f32 mean / invstd and y in one kernel pass.
-      const mh = s.temp(4 * K), mf = s.temp(4 * K), scratch = s.temp(GN_FORWARD_SCRATCH);
-      k.gn_forward_f32_cf(N, C, g.S, xa.ptr, paramVec(s, C, o.gamma, 1), paramVec(s, C, o.beta, 0), eps, ya.ptr, mh, mf, scratch);
-      return { y: s.result(ya), mean: s.heap.f32(mh, K).slice(), invstd: s.heap.f32(mf, K).slice() };
+      // mean and invstd adjacent: the results share one backing store (one copy out).
+      const mh = s.temp(8 * K), scratch = s.temp(GN_FORWARD_SCRATCH);
+      k.gn_forward_f32_cf(N, C, g.S, xa.ptr, paramVec(s, C, o.gamma, 1), paramVec(s, C, o.beta, 0), eps, ya.ptr, mh, mh + 4 * K, scratch);
+      const res = s.heap.f32(mh, 2 * K).slice();
+      return { y: s.result(ya), mean: res.subarray(0, K), invstd: res.subarray(K) };
     }
     const fused = !act && instanceFusable(g, G);
     const st = fused ? instanceForwardFused(s, g, xa.ptr, ya.ptr, eps, o.gamma, o.beta) : groupStats(s, g, G, xa.ptr);
