@@ -1,23 +1,19 @@
-// Channels-first rows shorter than SHORT_ROW values ((N, C, 7, 7) convolution maps: S = 49),
-// where a row is only a dozen vectors and the per-row setup of the general loops (three loop
-// tails, a 16-wide unroll that runs 0–3 times, a branch on m) cost as much as moving the row.
-// Here a row is floor(S/4) vectors from its own start (unaligned loads) plus one vector ending
-// at its last value, which overlaps the body by 4 − S mod 4 values: no scalar tail. That last
-// vector is loaded before the body is stored, so y may alias x (in place): the overlapped
-// values are computed twice from the same input and stored twice with the same result.
-// Rows of 1–3 values (S < 4) never come here (js/ops/dispatch.ts sends S < 16 to the
-// pseudo-channel path when it can; bn_normalize_f32_cf keeps the row loop for the rest).
+// Channels-first row loops without scalar tails, written for short rows ((N, C, 7, 7)
+// convolution maps: S = 49, a dozen vectors) where the per-row setup of the general loops (a
+// 16-wide unroll that runs 0–3 times, a branch on m, a 4-wide loop and a scalar tail, f64
+// horizontal sums) cost as much as moving the row; they run every channels-first row of ≥ 4
+// values (dx: up to 127; sums: up to BLOCK) and are as fast as the old loops on long rows
+// (docs/performance.md). A row is floor(S/4) vectors from its own start (unaligned loads) plus
+// one vector ending at its last value, which overlaps the body by 4 − S mod 4 values: written
+// rows store it (computed twice from the same input, the same result; it is loaded before the
+// body is stored, so y may alias x), summed rows mask the overlapped lanes (tail_mask).
+// Rows of 1–3 values never come here.
 
-/** Rows shorter than this take the short-row loops (and must have at least 4 values). */
+/** Rows shorter than this: instance norm takes gn_forward_f32_cf (mirrored in js/ops/family/views.ts). */
 export const SHORT_ROW: i32 = 64;
 
-/** True when rows of S values take the short-row loops. */
-@inline export function short_rows(S: i32): bool {
-  return S >= 4 && S < SHORT_ROW;
-}
-
 /**
- * `rows` consecutive rows of S values (4 ≤ S < SHORT_ROW) from x to y, row r normalized with
+ * `rows` consecutive rows of S ≥ 4 values from x to y, row r normalized with
  * the parameters of index r mod C (batch norm: r = n·C + c; instance norm's (1, N·C, S) view:
  * C = N·C, one parameter set per row): y = (x − m)·scale + shift.
  */
@@ -47,7 +43,7 @@ export function normalize_short(rows: i32, C: i32, S: i32, x: usize, y: usize, m
 }
 
 /**
- * Backward dx for `rows` consecutive rows of S values (4 ≤ S < SHORT_ROW), parameters of index
+ * Backward dx for `rows` consecutive rows of S ≥ 4 values, parameters of index
  * r mod C: dx = dy·k + (x − m)·a + b. dx may alias x or dy (the last vectors are loaded first).
  */
 export function dx_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usize, m: usize, k: usize, a: usize, b: usize): void {
@@ -81,7 +77,7 @@ export function dx_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usi
 }
 
 /**
- * Σx and Σx² of one row of S values (4 ≤ S < SHORT_ROW), in f32 lanes, as an f64x2 (Σx, Σx²):
+ * Σx and Σx² of one row of 4 ≤ S ≤ BLOCK values, in f32 lanes, as an f64x2 (Σx, Σx²):
  * floor(S/4) vectors and the masked last vector, two chains each.
  */
 @inline export function row_sums(p: usize, body: usize, last: usize, mask: v128): v128 {
@@ -104,9 +100,9 @@ export function dx_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usi
 }
 
 /**
- * Backward sums of `rows` consecutive rows of S values (4 ≤ S < SHORT_ROW), row r into the f64
+ * Backward sums of `rows` consecutive rows of 4 ≤ S ≤ BLOCK values, row r into the f64
  * pair at acc + 16·(r mod C): Σdy and Σdy·(x − m) (m of index r mod C), added in f64 (merged).
- * Each row is summed in f32 lanes (≤ 63 values), the last vector masked.
+ * Each row is summed in f32 lanes (≤ BLOCK values), the last vector masked.
  */
 export function reduce_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, acc: usize): void {
   const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
@@ -121,8 +117,10 @@ export function reduce_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, m: 
 
 /** (Σdy, Σdy·(x − m)) of one row as an f64x2: f32 lanes, two chains, the last vector masked. */
 @inline export function reduce_row(px: usize, pd: usize, body: usize, last: usize, mask: v128, mv: v128): v128 {
-  let a0 = v128.and(v128.load(pd + last), mask), a1 = f32x4.splat(0);
-  let b0 = f32x4.mul(a0, f32x4.sub(v128.load(px + last), mv)), b1 = f32x4.splat(0);
+  // Mask the product too: 0·(±Inf − m) in a lane the body already counted would be NaN.
+  const dl = v128.load(pd + last);
+  let a0 = v128.and(dl, mask), a1 = f32x4.splat(0);
+  let b0 = v128.and(f32x4.mul(dl, f32x4.sub(v128.load(px + last), mv)), mask), b1 = f32x4.splat(0);
   let o: usize = 0;
   for (; o + 32 <= body; o += 32) {
     const d0 = v128.load(pd + o), d1 = v128.load(pd + o, 16);

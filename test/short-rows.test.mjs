@@ -112,4 +112,14 @@ test("short rows keep NaN and a constant row's zero variance", () => {
   for (let i = 6 * S; i < 7 * S; i++) assert.ok(Number.isFinite(y[i]), `the next row is finite at ${i}`);
 });
 
+test("backward sums: ±Inf in a lane of the overlapping last vector stays ±Inf (masked lanes add 0, not 0·Inf)", () => {
+  const N = 2, C = 30, S = 49, shape = [N, C, 7, 7];
+  const x = randomArray(N * C * S, 9), dy = Float32Array.from(randomArray(x.length, 10), (v) => 0.5 + Math.abs(v));
+  x[4 * S + 46] = Infinity; // channel 4 of sample 0: value 46 is in the body and in the last vector
+  const saveMean = new Float32Array(C), saveInvstd = new Float32Array(C).fill(1);
+  const b = api.batchNormBackward(x, dy, { shape, layout: "NCHW", saveMean, saveInvstd });
+  assert.is(b.dgamma[4], Infinity, `dgamma of the channel with +Inf: ${b.dgamma[4]}`);
+  for (let c = 0; c < C; c++) if (c !== 4) assert.ok(Number.isFinite(b.dgamma[c]), `dgamma[${c}] finite`);
+});
+
 test.run();
