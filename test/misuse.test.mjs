@@ -153,6 +153,22 @@ test("out: x itself (in place) is allowed, a partial overlap is refused and noth
   t.free();
 });
 
+test("out: a Tensor must carry the result's shape and layout (it is returned as the result); nothing is written", () => {
+  const o = { runningMean: [0.1, 0.2, 0.3], runningVar: [1, 2, 3] };
+  const x = api.tensor([1, 3, 4, 4], "NCHW", randomArray(48, 5));
+  const wrongLayout = api.tensor([1, 4, 4, 3], "NHWC"), flat = api.tensor([16, 3], "NC");
+  for (const out of [wrongLayout, flat]) {
+    refuses(() => api.batchNormInfer(x, { ...o, out }), "out is a Tensor of shape", "the result has shape [1,3,4,4] (NCHW)");
+    refuses(() => api.layerNorm(x, { out }), "out is a Tensor of shape");
+    assert.ok(out.toArray().every((v) => v === 0), "nothing written");
+  }
+  const px = new Uint8Array(4 * 2 * 4);
+  refuses(() => api.fromPixels(px, { width: 4, height: 2, layout: "NHWC", out: api.tensor([1, 3, 2, 4], "NCHW") }), "the result has shape [1,2,4,3] (NHWC)");
+  const same = api.tensor([1, 3, 4, 4], "NCHW");
+  assert.is(api.batchNormInfer(x, { ...o, out: same }), same);
+  for (const t of [x, wrongLayout, flat, same]) t.free();
+});
+
 test("options are read once, before anything is allocated (a getter that allocates changes nothing)", () => {
   const expected = api.batchNormTrain(x0, { shape, layout, gamma: [1, 2, 3], runningMean: new Float32Array(3), runningVar: new Float32Array(3).fill(1) });
   const xt = api.tensor(shape, layout, x0);

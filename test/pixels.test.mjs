@@ -248,9 +248,9 @@ test("bad input: a clear error and nothing written", () => {
   bad({ width: 0 }, "width must be a positive integer", "got 0");
   bad({ height: 1.5 }, "height must be a positive integer", "1.5");
   bad({ width: undefined }, "width and height are required");
-  bad({ mean: [1, 2] }, "mean has 2 values", "3 colour channels");
+  bad({ mean: [1, 2] }, "mean has 2 values", "3 channels");
   bad({ std: [1, 0, 1] }, "std[1] is 0");
-  bad({ mean: [0, NaN, 0] }, "mean[1] must be a finite number", "NaN");
+  bad({ mean: [0, NaN, 0] }, "mean[1] is NaN", "finite");
   bad({ scale: 0 }, "scale must be a finite nonzero number");
   bad({ preset: "imagenet21k" }, "unknown preset", "imagenet, clip, minus1to1, unit");
   bad({ preset: "toString" }, "unknown preset");

@@ -8,6 +8,7 @@
 import { rt } from "./runtime";
 import { Tensor, ownerOf, isTensor } from "./tensor";
 import { fmt } from "./errors";
+import { fmtShape } from "./layout";
 import { typedKind, typedLength, typedBuffer, typedOffset, typedSet } from "./typed";
 import type { Heap } from "./heap";
 
@@ -63,6 +64,7 @@ export class Scope {
       this.pendingBytes += len * 4 + 16;
     } else {
       const w = bindBig(name, out, len);
+      if (w.tensor && shape) sameShape(name, w.tensor, shape, layout!);
       if (w.tensor) o = { name, ptr: w.ptr, len, tensor: w.tensor, plain: false };
       else if (w.ptr >= 0) o = { name, ptr: w.ptr, len, dest: out as Float32Array, plain: false };
       else { o = { name, ptr: -1, len, dest: out as Float32Array, plain: true }; this.pendingBytes += len * 4 + 16; }
@@ -210,4 +212,10 @@ export function withScope<T>(fn: (s: Scope) => T): T {
     s.dispose(true);
     throw e;
   }
+}
+
+/** An output Tensor is returned as the result: it must carry the result's shape and layout. */
+function sameShape(name: string, t: Tensor, shape: number[], layout: string): void {
+  if (t.layout === layout && t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return;
+  throw new Error(`${name} is a Tensor of shape ${fmtShape(t.shape)} (${t.layout}), the result has shape ${fmtShape(shape)} (${layout}): pass a Tensor of that shape and layout, or a Float32Array`);
 }

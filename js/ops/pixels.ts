@@ -2,7 +2,7 @@
 import { withScope } from "../core/scope";
 import { rt } from "../core/runtime";
 import { Tensor } from "../core/tensor";
-import { fmt } from "../core/errors";
+import { fmt, finiteVec } from "../core/errors";
 import { pixelGeometry, feedRuns, runBytes, wasmRanges, type Pixels, type PixelShape, type PixelGeometry } from "./pixels-input";
 
 export { isPixels, type Pixels, type PixelImage, type PixelShape, type ImageDataLike } from "./pixels-input";
@@ -39,17 +39,10 @@ export interface FromPixelsOptions extends PixelShape {
   out?: Tensor | Float32Array;
 }
 
-function channelVec(name: string, v: unknown, dflt: number): number[] {
+/** A number (the same for R, G, B) or 3 finite numbers, read once. */
+function channelVec(name: string, v: unknown, dflt: number): ArrayLike<number> {
   if (v === undefined) return [dflt, dflt, dflt];
-  if (typeof v === "number") v = [v, v, v];
-  const ok = Array.isArray(v) || v instanceof Float32Array || v instanceof Float64Array;
-  if (!ok) throw new Error(`${name} must be a number or 3 numbers (number[], Float32Array, Float64Array), got ${v === null ? "null" : typeof v}`);
-  const a = Array.from(v as ArrayLike<number>);
-  if (a.length !== 3) throw new Error(`${name} has ${a.length} values, the image has 3 colour channels`);
-  a.forEach((x, c) => {
-    if (typeof x !== "number" || !Number.isFinite(x)) throw new Error(`${name}[${c}] must be a finite number, got ${fmt(x)}`);
-  });
-  return a;
+  return finiteVec(name, typeof v === "number" ? [v, v, v] : v, 3);
 }
 
 /**
@@ -73,8 +66,8 @@ export function pixelAffine(o: FromPixelsOptions): Float32Array {
 /** Folded affines of the presets, made on first use (read only: ops copy them into wasm memory). */
 const PRESET_AFFINE: Partial<Record<PixelPresetName, Float32Array>> = {};
 
-function fold({ mean: m, std: sd, scale: k }: { mean: readonly number[]; std: readonly number[]; scale: unknown }): Float32Array {
-  sd.forEach((x, c) => { if (x === 0) throw new Error(`std[${c}] is 0: every std must be nonzero`); });
+function fold({ mean: m, std: sd, scale: k }: { mean: ArrayLike<number>; std: ArrayLike<number>; scale: unknown }): Float32Array {
+  for (let c = 0; c < 3; c++) if (sd[c] === 0) throw new Error(`std[${c}] is 0: every std must be nonzero`);
   if (typeof k !== "number" || !Number.isFinite(k) || k === 0) throw new Error(`scale must be a finite nonzero number, got ${fmt(k)}`);
   return Float32Array.of(k / sd[0], k / sd[1], k / sd[2], -m[0] / sd[0], -m[1] / sd[1], -m[2] / sd[2]);
 }

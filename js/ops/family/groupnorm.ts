@@ -36,7 +36,7 @@ function checkInstance(g: Geometry): void {
 function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geometry, o: CheckedOptions) => number): NormResult {
   const { g, o, eps, act } = checkForward(x, opts);
   const G = groupsOf(g, o);
-  const { N, C } = g, per = C / G, K = N * G;
+  const K = g.N * G;
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
@@ -61,7 +61,7 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
       // m, scale, shift per (n, c), built in wasm memory by a kernel (N·C can exceed the data
       // when S is small: (256, 512) NC has one value per (n, c)).
       const pp = nc_params_at(s, g, G, mh, ml, mi, o.gamma, o.beta);
-      normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * N * C, pp + 8 * N * C, act);
+      normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * g.N * g.C, pp + 8 * g.N * g.C, act);
     }
     const mean = s.heap.f32(mh, K).slice(), invstd = s.heap.f32(mf, K).slice();
     return { y: s.result(ya), mean, invstd };
