@@ -46,7 +46,7 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
       // Short rows: per row statistics, f32 mean / invstd and y in one kernel pass.
       // mean and invstd adjacent: the results share one backing store (one copy out).
       const mh = s.temp(8 * K), scratch = s.temp(GN_FORWARD_SCRATCH);
-      k.gn_forward_f32_cf(N, C, g.S, xa.ptr, paramVec(s, C, o.gamma, 1), paramVec(s, C, o.beta, 0), eps, ya.ptr, mh, mh + 4 * K, scratch);
+      k.gn_forward_f32_cf(g.N, g.C, g.S, xa.ptr, paramVec(s, g.C, o.gamma, 1), paramVec(s, g.C, o.beta, 0), eps, ya.ptr, mh, mh + 4 * K, scratch);
       const res = s.heap.f32(mh, 2 * K).slice();
       return { y: s.result(ya), mean: res.subarray(0, K), invstd: res.subarray(K) };
     }
