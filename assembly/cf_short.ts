@@ -1,8 +1,8 @@
 // Channels-first row loops without scalar tails, written for short rows ((N, C, 7, 7)
 // convolution maps: S = 49, a dozen vectors) where the per-row setup of the general loops (a
 // 16-wide unroll that runs 0–3 times, a branch on m, a 4-wide loop and a scalar tail, f64
-// horizontal sums) cost as much as moving the row; they run every channels-first row of ≥ 4
-// values (dx: up to 127; sums: up to BLOCK) and are as fast as the old loops on long rows
+// horizontal sums) cost as much as moving the row; they run channels-first rows of ≥ 4
+// values (normalize: all; dx and sums: up to 127, longer rows keep their m = 0 loops)
 // (docs/performance.md). A row is floor(S/4) vectors from its own start (unaligned loads) plus
 // one vector ending at its last value, which overlaps the body by 4 − S mod 4 values: written
 // rows store it (computed twice from the same input, the same result; it is loaded before the
