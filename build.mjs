@@ -59,16 +59,27 @@ const noWasm = { name: "no-wasm", setup(b) {
 } };
 step("esbuild build/simdnorm-worker.txt (worker pool script)");
 await esbuild.build({ ...common, entryPoints: [join(root, "js/workers/worker.ts")], outfile: join(root, "build/simdnorm-worker.txt"), format: "iife", platform: "neutral", minify: true, external: ["node:worker_threads"], plugins: [noWasm] });
-step("esbuild dist/index.js (Node, bundlers) and dist/browser.js (browsers, workers)");
-await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/index.js"), platform: "neutral", sourcemap: true, minify: true, plugins: [lazyWasm] });
-await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/browser.js"), platform: "browser", minify: true, plugins: [lazyWasm] });
+// The pool's payloads (threads build, worker script: js/workers/assets.ts) are a module of their
+// own, dist/simdnorm-pool.js, shared by the ESM, CommonJS and browser bundles, which import it
+// (dynamic import(), relative to the bundle) only when a pool starts: every import of simdnorm
+// would otherwise parse ~95 KB of text it rarely uses (docs/performance.md, cold start).
+const POOL_CHUNK = "./simdnorm-pool.js";
+rmSync(join(root, "dist/index.js.map"), { force: true }); // no source map is published (earlier builds made one)
+const poolChunk = { name: "pool-chunk", setup(b) {
+  b.onResolve({ filter: /^\.\/assets$/ }, (a) => (a.importer === join(root, "js/workers/host.ts") ? { path: POOL_CHUNK, external: true } : undefined));
+} };
+step("esbuild dist/index.js (Node, bundlers), dist/browser.js (browsers, workers), dist/simdnorm-pool.js");
+await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/index.js"), platform: "neutral", minify: true, plugins: [lazyWasm, poolChunk] });
+await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/browser.js"), platform: "browser", minify: true, plugins: [lazyWasm, poolChunk] });
+await esbuild.build({ ...common, entryPoints: [join(root, "js/workers/assets.ts")], outfile: join(root, "dist", POOL_CHUNK), platform: "neutral", minify: true, plugins: [lazyWasm] });
 
 // The kernel table alone (no wasm, no runtime) for bench/kernel-ab.mjs and the kernel-table test.
 await esbuild.build({ ...common, entryPoints: [join(root, "js/core/kernel-table.ts")], outfile: join(root, "build/kernel-table.mjs"), platform: "neutral" });
 
-// CommonJS (require("simdnorm")): the same bundle as dist/index.js, init() still async.
+// CommonJS (require("simdnorm")): the same bundle as dist/index.js, init() still async; it loads
+// the ESM dist/simdnorm-pool.js through import() too (CommonJS may import ESM that way).
 step("esbuild dist/index.cjs (CommonJS)");
-await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/index.cjs"), format: "cjs", platform: "neutral", minify: true, plugins: [lazyWasm] });
+await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/index.cjs"), format: "cjs", platform: "neutral", minify: true, plugins: [lazyWasm, poolChunk] });
 
 // Edge runtimes (workerd / Cloudflare Workers, Vercel Edge) cannot compile wasm from bytes: the
 // .wasm ships as a file (dist/simdnorm.wasm, also the `simdnorm/wasm` export) and the edge

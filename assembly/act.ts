@@ -1,21 +1,21 @@
 // Activation epilogues in f32x4 (not a kernel file: helpers for the kernels that apply them).
 //
 // Ids (js/ops/activation.ts holds the same table): 0 none, 1 relu, 2 relu6, 3 silu, 4 gelu
-// (erf form), 5 gelu_tanh. act4(v, id) is the activation, dact4(v, id) its derivative; both are
-// @inline so a call with a constant id folds to one branch. Row helpers take the id at run time
-// and switch once per row to a function holding one loop (V8 compiles one hot loop per function
-// best).
+// (erf form), 5 gelu_tanh. lin4/dlin4 (relu, relu6) and act4/dact4 (the exp-based ones) give the
+// activation and its derivative; all are @inline so a call with a constant id folds to one
+// branch. Row helpers take the id at run time and switch once per row to a function holding one
+// loop (V8 compiles one hot loop per function best).
 //
 // Accuracy (test/act.test.mjs sweeps [−20, 20] against float64): |err| ≤ 1e-6·max(1, |v|)
-// (measured: ≤ 1.7e-7; derivatives ≤ 4e-7). e^−x: Cody–Waite reduction −x = k·ln2 + r
-// (|r| ≤ ln2/2, ln2 split in two), e^r = 1 + r + r²·(a fitted cubic) (relative error 1.6e-7),
-// 2^k by exponent bits; x is clamped to [−88, 87] and each activation sends v below a threshold
-// (where its value is < 1e-30) to 0. erf: Abramowitz–Stegun 7.1.26
+// (measured: ≤ 5.6e-7; derivatives ≤ 7.2e-7). e^−x = 2^k·2^(−g) (|g| ≤ ½), 2^(−g) by a
+// fitted quartic (relative error 2.6e-6), 2^k by exponent bits; x is clamped above at 87 and each
+// activation sends v below a threshold (where its value is < 1e-30) to 0. The activations need
+// e^−x far less precisely than 1e-6: silu's error is |v|·σ(1 − σ)·δ ≤ 0.2·δ·max(1, |v|), and
+// Φ's and sigmoid(2u)'s are as small. erf: Abramowitz–Stegun 7.1.26
 // (|error| ≤ 1.5e-7) written as erfc on |z| so Φ(v) = ½·erfc(−v/√2) keeps relative precision
 // for negative v. Limits: act(+inf) = +inf (relu6: 6), act(−inf) = 0 (the products v·0 that
 // would give NaN are replaced by 0); NaN stays NaN.
 
-export const ACT_NONE: i32 = 0;
 export const ACT_RELU: i32 = 1;
 export const ACT_RELU6: i32 = 2;
 export const ACT_SILU: i32 = 3;
@@ -24,51 +24,51 @@ export const ACT_GELU_TANH: i32 = 5;
 
 @inline function sp(v: f32): v128 { return f32x4.splat(v); }
 
-// Every constant except 0 is read from this table at its use (one broadcast load): V8 builds a
-// v128 constant from immediates (3 instructions at each use, not hoisted from the loop), which
-// made the exp-based loops twice as long as their arithmetic.
+// Every constant except 0 is read from this table (one broadcast load): V8 builds a v128
+// constant from immediates (3 instructions at each use, not hoisted from the loop), which made
+// the exp-based loops twice as long as their arithmetic.
 const K = memory.data<f32>([
-  87.0, -88.0, 1.44269504088896341, 12583039.0, 0.693359375, -2.12194440e-4, // exp: 0…5
-  8.312525227665901e-3, 4.1890114545822144e-2, 1.6667114198207855e-1, 4.99992311000824e-1, // 6…9
-  1.0, 6.0, -88.0, 0.70710678118654752, 0.3275911, 0.5, // 10…15
-  1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592, // erf: 16…20
-  -14.0, 14.0, 0.3989422804014327, 0.044715, 1.5957691216057308, -10.0, 0.134145, // 21…27
+  87.0, 1.44269504088896341, 12583039.0, // exp: 0…2
+  9.570086374878883e-3, -5.591783672571182e-2, 2.40247443318367e-1, -6.931217908859253e-1, 9.999992847442627e-1, // 3…7
+  1.0, 6.0, -88.0, 0.70710678118654752, 0.3275911, 0.5, // 8…13
+  1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592, // erf: 14…18
+  -14.0, 14.0, 0.3989422804014327, 0.044715, 1.5957691216057308, -10.0, 0.134145, // 19…25
 ], 16);
-const E_HI = 0, E_LO = 1, E_LOG2E = 2, E_MAGIC = 3, E_LN2HI = 4, E_LN2LO = 5, E_P = 6;
-const ONE = 10, SIX = 11, SILU_LO = 12, RSQRT2 = 13, ERF_A = 14, HALF = 15, ERF_P = 16;
-const GELU_LO = 21, GELU_HI = 22, RSQRT2PI = 23, TANH_C = 24, TANH_2K = 25, TANH_LO = 26, TANH_D = 27;
+const E_HI = 0, E_LOG2E = 1, E_MAGIC = 2, E_P = 3;
+const ONE = 8, SIX = 9, SILU_LO = 10, RSQRT2 = 11, ERF_A = 12, HALF = 13, ERF_P = 14;
+const GELU_LO = 19, GELU_HI = 20, RSQRT2PI = 21, TANH_C = 22, TANH_2K = 23, TANH_LO = 24, TANH_D = 25;
 
 /** The table constant i in 4 lanes. */
 @inline function kc(i: i32): v128 { return v128.load32_splat(K + (<usize>i << 2)); }
 
-/** e^−x for x in [−88, 87], 4 lanes (clamped outside: callers handle the limits); NaN kept.
- * Every caller wants e^−x: taking x itself saves the negation (3 instructions in V8). */
-@inline function expn4(x: v128): v128 {
+// The constants of e^−x (and 1) travel as arguments: a row function loads them once before its
+// loop and passes them down, and AssemblyScript's inlining leaves them in locals, which V8 keeps
+// in registers. Read from the table at each use, each is a load in the loop (V8 does not hoist
+// loads past the loop's stores): silu 1.05–1.1× slower.
+
+/** e^−x for x ≤ 87, 4 lanes (clamped above; below −88 the result is garbage: callers zero
+ * those lanes, see zero_below); NaN kept. Every caller wants e^−x: taking x itself saves the
+ * negation (3 instructions in V8). */
+@inline function expn4(x: v128, hi: v128, magic: v128, log2e: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128): v128 {
   // pmin(x, b) = b < x ? b : x keeps a NaN x (one instruction; IEEE min/max take ~8 in V8).
-  const xc = f32x4.pmax(f32x4.pmin(x, kc(E_HI)), kc(E_LO));
-  // k = round(−x·log2 e) by the (1.5·2²³ + 127) trick: its bits then hold k + 127 + 0x4B400000,
-  // so 2^k is bits << 23 (the high bits shift out) — cheaper than nearest + trunc_sat.
-  const kb = f32x4.sub(kc(E_MAGIC), f32x4.mul(xc, kc(E_LOG2E)));
-  const k = f32x4.sub(kb, kc(E_MAGIC));
-  // s = −r, r = −x − k·ln2 (|r| ≤ ln2/2); e^r = 1 + r + r²·P(r), P a cubic fitted for the least
-  // relative error on |r| ≤ ln2/2 (1.6e-7 in f32 arithmetic), its odd terms sign-flipped in s.
-  const s = f32x4.add(f32x4.add(xc, f32x4.mul(k, kc(E_LN2HI))), f32x4.mul(k, kc(E_LN2LO)));
-  let p = kc(E_P);
-  p = f32x4.sub(kc(E_P + 1), f32x4.mul(p, s));
-  p = f32x4.sub(kc(E_P + 2), f32x4.mul(p, s));
-  p = f32x4.sub(kc(E_P + 3), f32x4.mul(p, s));
-  const e = f32x4.add(f32x4.sub(f32x4.mul(f32x4.mul(s, s), p), s), kc(ONE));
-  return f32x4.mul(e, i32x4.shl(kb, 23));
+  const xc = f32x4.pmin(x, hi);
+  // e^−x = 2^(−u), u = x·log2 e = g − k: k = round(−u) by the (1.5·2²³ + 127) trick (its bits
+  // then hold k + 127 + 0x4B400000, so 2^k is bits << 23, the high bits shifting out — cheaper
+  // than nearest + trunc_sat), g = u + k exactly (|g| ≤ ½). The rounding of u adds ≤ ½ulp(u)·ln2
+  // to the relative error (1.7e-7 for |x| ≤ 5, more only where the callers' budget is loose);
+  // no ln2 split (Cody–Waite) needed. 2^(−g) by a quartic fitted for the least relative error on
+  // |g| ≤ ½ (2.6e-6), evaluated as (p0 + p1·g) + g²·((p2 + p3·g) + g²·p4): the loops are
+  // latency-bound, and this chain is 5 operations long where Horner's is 8.
+  const u = f32x4.mul(xc, log2e), kb = f32x4.sub(magic, u);
+  const g = f32x4.add(u, f32x4.sub(kb, magic)), g2 = f32x4.mul(g, g);
+  const lo = f32x4.add(f32x4.mul(p1, g), p0), mid = f32x4.add(f32x4.mul(p3, g), p2);
+  const p = f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(p4, g2), mid), g2), lo);
+  return f32x4.mul(p, i32x4.shl(kb, 23));
 }
 
 /** y where v ≥ lim, else 0: the −∞ limits (the clamped exp would give −∞·tiny or −∞·0 there). */
 @inline function zero_below(v: v128, y: v128, lim: i32): v128 {
   return v128.andnot(y, f32x4.lt(v, kc(lim))); // bitselect(0, …) took 3 instructions, andnot 1
-}
-
-/** 1/(1 + e^−v): 0 at −inf, 1 at +inf. */
-@inline function sigmoid4(v: v128): v128 {
-  return f32x4.div(kc(ONE), f32x4.add(kc(ONE), expn4(v)));
 }
 
 /** v·s with v·0 → 0 (the −inf limit); NaN kept. */
@@ -80,18 +80,16 @@ const GELU_LO = 21, GELU_HI = 22, RSQRT2PI = 23, TANH_C = 24, TANH_2K = 25, TANH
 @inline function zof(v: v128): v128 { return f32x4.mul(f32x4.abs(v), kc(RSQRT2)); }
 
 /** Φ(v), the standard normal CDF, from z = |v|/√2 and e = e^(−z²). */
-@inline function phi4(v: v128, z: v128, e: v128): v128 {
-  const t = f32x4.div(kc(ONE), f32x4.add(kc(ONE), f32x4.mul(z, kc(ERF_A))));
+@inline function phi4(v: v128, z: v128, e: v128, one: v128): v128 {
+  const t = f32x4.div(one, f32x4.add(one, f32x4.mul(z, kc(ERF_A))));
   let p = kc(ERF_P);
   p = f32x4.add(f32x4.mul(p, t), kc(ERF_P + 1));
   p = f32x4.add(f32x4.mul(p, t), kc(ERF_P + 2));
   p = f32x4.add(f32x4.mul(p, t), kc(ERF_P + 3));
   p = f32x4.add(f32x4.mul(p, t), kc(ERF_P + 4));
   const half = f32x4.mul(f32x4.mul(f32x4.mul(p, t), e), kc(HALF)); // ½·erfc(z)
-  return v128.bitselect(f32x4.sub(kc(ONE), half), half, f32x4.ge(v, sp(0)));
+  return v128.bitselect(f32x4.sub(one, half), half, f32x4.ge(v, sp(0)));
 }
-
-@inline function ez(z: v128): v128 { return expn4(f32x4.mul(z, z)); }
 
 /** 2u, u = √(2/π)(v + 0.044715 v³): ½(1 + tanh u) = sigmoid(2u). */
 @inline function tanh_u2(v: v128): v128 {
@@ -102,46 +100,55 @@ const GELU_LO = 21, GELU_HI = 22, RSQRT2PI = 23, TANH_C = 24, TANH_2K = 25, TANH
  * IEEE f32x4.max takes ~8 in V8). */
 @inline function relu4(v: v128): v128 { return f32x4.add(f32x4.pmax(v, sp(0)), sp(0)); }
 
-/** The activation `id` of 4 values (id a constant after inlining). */
-@inline export function act4(v: v128, id: i32): v128 {
-  if (id == ACT_RELU) return relu4(v);
-  if (id == ACT_RELU6) return f32x4.pmin(relu4(v), kc(SIX));
-  if (id == ACT_SILU) return zero_below(v, f32x4.div(v, f32x4.add(kc(ONE), expn4(v))), SILU_LO);
-  if (id == ACT_GELU) { const z = zof(v); return zero_below(v, f32x4.mul(v, phi4(v, z, ez(z))), GELU_LO); }
-  if (id == ACT_GELU_TANH) return zero_below(v, f32x4.div(v, f32x4.add(kc(ONE), expn4(tanh_u2(v)))), TANH_LO);
-  return v;
+/** relu or relu6 of 4 values (id a constant after inlining). */
+@inline function lin4(v: v128, id: i32): v128 {
+  return id == ACT_RELU ? relu4(v) : f32x4.pmin(relu4(v), kc(SIX));
 }
 
-/** d act / dv at v (id a constant after inlining). relu: 1 where v > 0; relu6: 1 where 0 < v < 6. */
-@inline export function dact4(v: v128, id: i32): v128 {
-  if (id == ACT_RELU) return v128.and(f32x4.gt(v, sp(0)), kc(ONE));
-  if (id == ACT_RELU6) return v128.and(v128.and(f32x4.gt(v, sp(0)), f32x4.lt(v, kc(SIX))), kc(ONE));
-  if (id == ACT_SILU) {
-    const s = sigmoid4(v);
-    // s + v·s·(1 − s); v·0 at +∞ taken as 0, and 0 below −88.
-    return zero_below(v, f32x4.add(s, times(v, f32x4.mul(s, f32x4.sub(kc(ONE), s)))), SILU_LO);
-  }
+/** Their derivatives: 1 where v > 0 (relu), where 0 < v < 6 (relu6). */
+@inline function dlin4(v: v128, id: i32): v128 {
+  const m = f32x4.gt(v, sp(0));
+  return v128.and(id == ACT_RELU ? m : v128.and(m, f32x4.lt(v, kc(SIX))), kc(ONE));
+}
+
+/** The exp-based activation `id` of 4 values (id a constant after inlining); e^−x constants as
+ * expn4's, and one. */
+@inline function act4(v: v128, id: i32, hi: v128, magic: v128, log2e: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128, one: v128): v128 {
+  if (id == ACT_SILU) return zero_below(v, f32x4.div(v, f32x4.add(one, expn4(v, hi, magic, log2e, p4, p3, p2, p1, p0))), SILU_LO);
   if (id == ACT_GELU) {
-    const z = zof(v), e = ez(z);
-    const d = zero_below(v, f32x4.add(phi4(v, z, e), times(v, f32x4.mul(e, kc(RSQRT2PI)))), GELU_LO);
-    return v128.bitselect(kc(ONE), d, f32x4.gt(v, kc(GELU_HI))); // the clamped e^(−z²) is not 0 at +∞
+    const z = zof(v), e = expn4(f32x4.mul(z, z), hi, magic, log2e, p4, p3, p2, p1, p0);
+    return zero_below(v, f32x4.mul(v, phi4(v, z, e, one)), GELU_LO);
   }
-  if (id == ACT_GELU_TANH) {
-    const s = sigmoid4(tanh_u2(v));
-    const du = f32x4.mul(f32x4.add(kc(ONE), f32x4.mul(f32x4.mul(v, v), kc(TANH_D))), kc(TANH_2K));
-    // du overflows for |v| > ~1e12 where s·(1 − s) is 0: the product is taken as 0 there.
-    return zero_below(v, f32x4.add(s, times(v, times(du, f32x4.mul(s, f32x4.sub(kc(ONE), s))))), TANH_LO);
-  }
-  return kc(ONE);
+  return zero_below(v, f32x4.div(v, f32x4.add(one, expn4(tanh_u2(v), hi, magic, log2e, p4, p3, p2, p1, p0))), TANH_LO);
 }
 
-// Row loops: one loop per function. relu/relu6 (and their gradients): the last n % 4 values
-// through lane 0 of a splat; silu, gelu, gelu_tanh and their gradients: the partial vector in the
-// loop (a second inlined copy of the exp-based math would add ~0.5 KB each; the branch costs ~8 %
-// in their loops, 2× in relu's).
+/** d act / dv at v for the exp-based activation `id` (arguments as act4). */
+@inline function dact4(v: v128, id: i32, hi: v128, magic: v128, log2e: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128, one: v128): v128 {
+  if (id == ACT_GELU) {
+    const z = zof(v), e = expn4(f32x4.mul(z, z), hi, magic, log2e, p4, p3, p2, p1, p0);
+    const d = zero_below(v, f32x4.add(phi4(v, z, e, one), times(v, f32x4.mul(e, kc(RSQRT2PI)))), GELU_LO);
+    return v128.bitselect(one, d, f32x4.gt(v, kc(GELU_HI))); // the clamped e^(−z²) is not 0 at +∞
+  }
+  // silu: s = sigmoid(v), s + v·s·(1 − s); gelu_tanh: s = sigmoid(2u), s + v·s·(1 − s)·2u'.
+  const u = id == ACT_SILU ? v : tanh_u2(v);
+  const s = f32x4.div(one, f32x4.add(one, expn4(u, hi, magic, log2e, p4, p3, p2, p1, p0)));
+  const ss = f32x4.mul(s, f32x4.sub(one, s));
+  // v·0 at +∞ taken as 0 (times); 0 below the threshold.
+  if (id == ACT_SILU) return zero_below(v, f32x4.add(s, times(v, ss)), SILU_LO);
+  const du = f32x4.mul(f32x4.add(one, f32x4.mul(f32x4.mul(v, v), kc(TANH_D))), kc(TANH_2K));
+  // du overflows for |v| > ~1e12 where s·(1 − s) is 0: the product is taken as 0 there.
+  return zero_below(v, f32x4.add(s, times(v, times(du, ss))), TANH_LO);
+}
+
+// Row loops: one loop per function (V8 compiles one hot loop per function best). relu/relu6
+// (and their gradients): full vectors, then the last n % 4 values through lane 0 of a splat (a
+// partial-vector branch in the loop doubled their time). silu, gelu, gelu_tanh and their
+// gradients: the partial vector inside the loop (one inlined copy of the exp-based math; a
+// second copy for the tail would add ~0.15 KB per loop for ~3 %). The partial loads and stores
+// are inlined: as calls they made V8 spill the loop's state around them (1.05–1.2×).
 
 /** The first k (1…3) f32 at p in lanes 0…k−1, zeros above. */
-function load_part(p: usize, k: i32): v128 {
+@inline function load_part(p: usize, k: i32): v128 {
   let v = f32x4.replace_lane(f32x4.splat(0), 0, load<f32>(p));
   if (k > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
   if (k > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
@@ -149,41 +156,41 @@ function load_part(p: usize, k: i32): v128 {
 }
 
 /** Lanes 0…k−1 (k = 1…3) of v to p. */
-function store_part(p: usize, v: v128, k: i32): void {
+@inline function store_part(p: usize, v: v128, k: i32): void {
   store<f32>(p, f32x4.extract_lane(v, 0));
   if (k > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
   if (k > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
-@inline function act_loop(p: usize, q: usize, n: i32, id: i32): void {
+@inline function lin_loop(p: usize, q: usize, n: i32, id: i32): void {
   const n4 = n & ~3;
   let i = 0;
   for (; i < n4; i += 4) {
     const o = <usize>i << 2;
-    v128.store(q + o, act4(v128.load(p + o), id));
+    v128.store(q + o, lin4(v128.load(p + o), id));
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    store<f32>(q + o, f32x4.extract_lane(act4(f32x4.splat(load<f32>(p + o)), id), 0));
+    store<f32>(q + o, f32x4.extract_lane(lin4(f32x4.splat(load<f32>(p + o)), id), 0));
   }
 }
 
-function relu_row(p: usize, q: usize, n: i32): void { act_loop(p, q, n, ACT_RELU); }
-function relu6_row(p: usize, q: usize, n: i32): void { act_loop(p, q, n, ACT_RELU6); }
-// The exp-based activations take their tail as a partial vector in the loop (one inlined copy,
-// −2 KB of wasm, for ~8 % in the loop; relu/relu6 keep the scalar tail, where the branch would
-// double the loop's time).
-@inline function act_loop_part(p: usize, q: usize, n: i32, id: i32): void {
+@inline function exp_loop(p: usize, q: usize, n: i32, id: i32): void {
+  const hi = kc(E_HI), magic = kc(E_MAGIC), log2e = kc(E_LOG2E), one = kc(ONE);
+  const p4 = kc(E_P), p3 = kc(E_P + 1), p2 = kc(E_P + 2), p1 = kc(E_P + 3), p0 = kc(E_P + 4);
   for (let i = 0; i < n; i += 4) {
     const o = <usize>i << 2, k = n - i;
-    const r = act4(k >= 4 ? v128.load(p + o) : load_part(p + o, k), id);
+    const v = k >= 4 ? v128.load(p + o) : load_part(p + o, k);
+    const r = act4(v, id, hi, magic, log2e, p4, p3, p2, p1, p0, one);
     if (k >= 4) v128.store(q + o, r); else store_part(q + o, r, k);
   }
 }
 
-function silu_row(p: usize, q: usize, n: i32): void { act_loop_part(p, q, n, ACT_SILU); }
-function gelu_row(p: usize, q: usize, n: i32): void { act_loop_part(p, q, n, ACT_GELU); }
-function gelu_tanh_row(p: usize, q: usize, n: i32): void { act_loop_part(p, q, n, ACT_GELU_TANH); }
+function relu_row(p: usize, q: usize, n: i32): void { lin_loop(p, q, n, ACT_RELU); }
+function relu6_row(p: usize, q: usize, n: i32): void { lin_loop(p, q, n, ACT_RELU6); }
+function silu_row(p: usize, q: usize, n: i32): void { exp_loop(p, q, n, ACT_SILU); }
+function gelu_row(p: usize, q: usize, n: i32): void { exp_loop(p, q, n, ACT_GELU); }
+function gelu_tanh_row(p: usize, q: usize, n: i32): void { exp_loop(p, q, n, ACT_GELU_TANH); }
 
 /** q[i] = act(p[i]) for n values; q may alias p (in place, the row in L1). id 0: a copy. */
 export function act_row(p: usize, q: usize, n: i32, id: i32): void {
@@ -195,34 +202,36 @@ export function act_row(p: usize, q: usize, n: i32, id: i32): void {
   else if (p != q) memory.copy(q, p, <usize>n << 2);
 }
 
-@inline function grad_loop(v: usize, dy: usize, g: usize, n: i32, id: i32): void {
-  for (let i = 0; i < n; i += 4) {
-    const o = <usize>i << 2, k = n - i;
-    const d = k >= 4 ? v128.load(dy + o) : load_part(dy + o, k);
-    const r = f32x4.mul(d, dact4(k >= 4 ? v128.load(v + o) : load_part(v + o, k), id));
-    if (k >= 4) v128.store(g + o, r); else store_part(g + o, r, k);
-  }
-}
-
-// relu/relu6: full vectors, then the last n % 4 values through lane 0 of a splat (as act_loop).
-@inline function grad_loop_tail(v: usize, dy: usize, g: usize, n: i32, id: i32): void {
+@inline function lin_grad_loop(v: usize, dy: usize, g: usize, n: i32, id: i32): void {
   const n4 = n & ~3;
   let i = 0;
   for (; i < n4; i += 4) {
     const o = <usize>i << 2;
-    v128.store(g + o, f32x4.mul(v128.load(dy + o), dact4(v128.load(v + o), id)));
+    v128.store(g + o, f32x4.mul(v128.load(dy + o), dlin4(v128.load(v + o), id)));
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    store<f32>(g + o, load<f32>(dy + o) * f32x4.extract_lane(dact4(f32x4.splat(load<f32>(v + o)), id), 0));
+    store<f32>(g + o, load<f32>(dy + o) * f32x4.extract_lane(dlin4(f32x4.splat(load<f32>(v + o)), id), 0));
   }
 }
 
-function relu_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop_tail(v, dy, g, n, ACT_RELU); }
-function relu6_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop_tail(v, dy, g, n, ACT_RELU6); }
-function silu_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop(v, dy, g, n, ACT_SILU); }
-function gelu_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop(v, dy, g, n, ACT_GELU); }
-function gelu_tanh_grad(v: usize, dy: usize, g: usize, n: i32): void { grad_loop(v, dy, g, n, ACT_GELU_TANH); }
+@inline function exp_grad_loop(v: usize, dy: usize, g: usize, n: i32, id: i32): void {
+  const hi = kc(E_HI), magic = kc(E_MAGIC), log2e = kc(E_LOG2E), one = kc(ONE);
+  const p4 = kc(E_P), p3 = kc(E_P + 1), p2 = kc(E_P + 2), p1 = kc(E_P + 3), p0 = kc(E_P + 4);
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2, k = n - i;
+    const d = k >= 4 ? v128.load(dy + o) : load_part(dy + o, k);
+    const x = k >= 4 ? v128.load(v + o) : load_part(v + o, k);
+    const r = f32x4.mul(d, dact4(x, id, hi, magic, log2e, p4, p3, p2, p1, p0, one));
+    if (k >= 4) v128.store(g + o, r); else store_part(g + o, r, k);
+  }
+}
+
+function relu_grad(v: usize, dy: usize, g: usize, n: i32): void { lin_grad_loop(v, dy, g, n, ACT_RELU); }
+function relu6_grad(v: usize, dy: usize, g: usize, n: i32): void { lin_grad_loop(v, dy, g, n, ACT_RELU6); }
+function silu_grad(v: usize, dy: usize, g: usize, n: i32): void { exp_grad_loop(v, dy, g, n, ACT_SILU); }
+function gelu_grad(v: usize, dy: usize, g: usize, n: i32): void { exp_grad_loop(v, dy, g, n, ACT_GELU); }
+function gelu_tanh_grad(v: usize, dy: usize, g: usize, n: i32): void { exp_grad_loop(v, dy, g, n, ACT_GELU_TANH); }
 
 /** g[i] = dy[i]·act'(v[i]) for n values; g may alias v or dy. id 0: g = dy. */
 export function act_grad_row(v: usize, dy: usize, g: usize, n: i32, id: i32): void {

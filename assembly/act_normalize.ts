@@ -4,11 +4,12 @@
 //
 //   v = (x − m[c])·scale[c] + shift[c],   y = act(v),   g = dy·act'(v)
 //
-// Work goes in chunks of ≤ CHUNK values (a run of one channels-first row, or whole
-// channels-last rows; rows longer than CHUNK are cut): v is made for the chunk, then the
+// Work goes in chunks of ≤ CHUNK values (whole rows of either layout — channels-first rows of S,
+// channels-last rows of C — or a piece of one longer row): v is made for the chunk, then the
 // activation (or its gradient) runs over it while it is in L1 — one pass over memory.
 // Channels-first (N, C, S): parameters splat per row. Channels-last (R rows of C): parameters
-// read as vectors per column. Tails: scalar remainder for the last len % 4 values of a run.
+// read as vectors per column. Tails: scalar remainder for the last len % 4 values of a
+// normalized run; the activation's own (assembly/act.ts) once per chunk.
 // y may alias x; g may alias x or dy (every value is read before it is written, at the same
 // index; v goes to scratch: CHUNK f32, 16-byte aligned).
 import { act_row, act_grad_row } from "./act";
@@ -33,23 +34,27 @@ function norm_cols(p: usize, q: usize, rows: i32, C: i32, j0: i32, len: i32, m: 
   }
 }
 
-// Channels-first walk: each (n, c) row of S in chunks; GRAD: v to scratch, then dx = dy·act'(v);
-// else y = v, then the activation in place (constants after inlining).
+// Channels-first walk over the N·C rows of S (row r has channel r % C). Rows of S ≤ CHUNK go in
+// blocks of whole rows (contiguous in memory): each row normalized with its channel's
+// parameters, then one activation pass over the block — short rows (UNet 8×8, ResNet 7×7) would
+// otherwise pay the activation's per-call cost and its tail once per row. Longer rows go in
+// chunks of CHUNK. GRAD: v to scratch, then dx = dy·act'(v); else y = v, then the activation in
+// place (constants after inlining).
 @inline function cf_walk(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, scale: usize, shift: usize, out: usize, act: i32, scratch: usize, GRAD: bool): void {
-  for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
-      const co = <usize>c << 2, base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
-      const ms = load<f32>(m + co), ss = load<f32>(scale + co), ts = load<f32>(shift + co);
-      for (let i = 0; i < S; i += CHUNK) {
-        const len = min(CHUNK, S - i), o = base + (<usize>i << 2);
-        if (GRAD) {
-          normalize_row(x + o, scratch, len, ms, ss, ts);
-          act_grad_row(scratch, dy + o, out + o, len, act);
-        } else {
-          normalize_row(x + o, out + o, len, ms, ss, ts);
-          act_row(out + o, out + o, len, act);
-        }
+  const rows = N * C, per = S <= CHUNK ? CHUNK / S : 1, step = min(S, CHUNK);
+  for (let r0 = 0; r0 < rows; r0 += per) {
+    const r1 = min(rows, r0 + per);
+    for (let i = 0; i < S; i += step) {
+      // Rows r0 … r1−1 (then one row when per = 1) from value i of each: len values per row.
+      const len = min(step, S - i);
+      for (let r = r0; r < r1; r++) {
+        const co = <usize>(r % C) << 2, o = ((<usize>r * <usize>S + <usize>i) << 2);
+        const d = GRAD ? scratch + (<usize>(r - r0) * <usize>len << 2) : out + o;
+        normalize_row(x + o, d, len, load<f32>(m + co), load<f32>(scale + co), load<f32>(shift + co));
       }
+      const o = (<usize>r0 * <usize>S + <usize>i) << 2, n = (r1 - r0) * len;
+      if (GRAD) act_grad_row(scratch, dy + o, out + o, n, act);
+      else act_row(out + o, out + o, n, act);
     }
   }
 }

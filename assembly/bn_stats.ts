@@ -110,7 +110,7 @@ const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
  * a few per cent of 256-value blocks of data with |mean| ≈ std/2 at random, and each failure
  * cost a flush and a second pass).
  */
-@inline export function sums_ok(s1: f64, s2: f64, n: f64): bool {
+@inline function sums_ok(s1: f64, s2: f64, n: f64): bool {
   return s1 * s1 <= 0.75 * n * s2 && s2 != Infinity && (s2 >= TINY || s2 == 0);
 }
 

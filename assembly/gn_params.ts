@@ -81,11 +81,11 @@ export function gn_params_backward_f32(N: i32, C: i32, G: i32, sums: usize, lo: 
         A += gm * a; B += gm * b;
         store<f64>(d, load<f64>(d) + b * iv);
         store<f64>(d, load<f64>(d, 8) + a, 8);
+        store<f32>(pk + (<usize>j << 2), <f32>(gm * iv));
       }
       const k1 = -iv * iv * iv * B / count, k0 = -iv * A / count - l * k1;
       for (let c = g0; c < g0 + per; c++, i++) {
         const o = <usize>i << 2;
-        store<f32>(pk + o, <f32>(<f64>load<f32>(gamma + (<usize>c << 2)) * iv));
         store<f32>(c1 + o, <f32>k1);
         store<f32>(c0 + o, <f32>k0);
       }

@@ -8,7 +8,7 @@
 //
 // Per column, WRITTEN to cacc (three planes of C f32: Σ g (dbeta), Σ g·x̂ (dgamma), Σ dx (dbias,
 // skip norms only; else left as is)). Column partial sums run in f32 scratch and go to f64 planes
-// in scratch every FLUSH_ROWS rows. scratch: 40·C bytes, 16-byte aligned (the row of g, three f32
+// in scratch every FLUSH_ROWS rows (R ≤ FLUSH_ROWS: in cacc itself). scratch: 40·C bytes, 16-byte aligned (the row of g, three f32
 // column sums, three f64 planes). dx may alias x, dy
 // or dsum (values are read before they are written, at the same index).
 import { ret0, ret1, hsum, FLUSH_ROWS } from "./common";
@@ -95,9 +95,13 @@ function flush_col(src: usize, len: i32, dst: usize): void {
  */
 export function rows_backward(R: i32, C: i32, x: usize, dy: usize, dsum: usize, m: usize, a: usize, b: usize, gamma: usize, beta: usize, dx: usize, cacc: usize, scratch: usize, rms: bool, skip: bool, act: i32): void {
   const rs = <usize>C << 2, plane = <usize>C << 3;
-  const grow = scratch, colB = scratch + rs, colG = colB + rs, colD = colG + rs, acc = colD + rs;
-  memory.fill(colB, 0, rs * 3);
-  memory.fill(acc, 0, plane * 3);
+  // Up to FLUSH_ROWS rows the f32 column sums are the results themselves (the f64 planes only
+  // bound the error of longer runs): summed straight into cacc, no f64 planes to zero, flush or
+  // convert (at C = 2048 those cost more than a one-row backward's own work).
+  const direct = R <= FLUSH_ROWS;
+  const grow = scratch, colB = direct ? cacc : scratch + rs, colG = colB + rs, colD = colG + rs, acc = scratch + (rs << 2);
+  memory.fill(colB, 0, rs * (skip ? 3 : 2));
+  if (!direct) memory.fill(acc, 0, plane * 3);
   let since = 0;
   for (let r = 0; r < R; r++) {
     const o = <usize>r * rs, ro = <usize>r << 2, px = x + o;
@@ -113,12 +117,13 @@ export function rows_backward(R: i32, C: i32, x: usize, dy: usize, dsum: usize, 
     if (!skip) row_dx(px, pg, dx + o, C, ms, as, bs, gamma, c1, c0);
     else if (dsum) row_dx_sum_col(px, pg, dsum + o, dx + o, C, ms, as, bs, gamma, c1, c0, colD);
     else row_dx_col(px, pg, dx + o, C, ms, as, bs, gamma, c1, c0, colD);
-    if (++since >= FLUSH_ROWS || r == R - 1) {
+    if (!direct && (++since >= FLUSH_ROWS || r == R - 1)) {
       flush_col(colB, C, acc); flush_col(colG, C, acc + plane);
       if (skip) flush_col(colD, C, acc + 2 * plane);
       since = 0;
     }
   }
+  if (direct) return;
   demote(acc, cacc, C); demote(acc + plane, cacc + rs, C);
   if (skip) demote(acc + 2 * plane, cacc + 2 * rs, C);
 }

@@ -2,7 +2,10 @@
 // per-channel normalize + activation kernels (channels-first and channels-last), the gradient
 // through the activation, and a row kernel (RMS norm) with each activation, timed call by call in
 // turn with memory.copy of the same bytes. Prints ns/value and "× copy" (copy time of the bytes
-// the kernel moves ÷ kernel time: 1 = memory speed).
+// the kernel moves ÷ kernel time: 1 = memory speed), and for each build after the first its
+// speed-up over the first as the median of the per-repetition ratios (the calls of one repetition
+// run back to back, so they share the machine's load of the moment: on this shared VM the medians
+// of two identical builds' times differed by up to 2×, their pair ratio stayed within ±5 %).
 //
 //   npx asc assembly/index.ts --target release --importMemory -o /tmp/a.wasm
 //   node bench/act-epilogue.mjs [--values 1048576] [--reps 60] /tmp/a.wasm [/tmp/b.wasm …]
@@ -44,7 +47,7 @@ for (const [label, bpv, fn] of cases) {
       let t0 = performance.now(); copy(V * bpv / 2); tc.push(performance.now() - t0);
       mods.forEach((k, i) => { U8.set(statics[i]); t0 = performance.now(); fn(k, a); t[i].push(performance.now() - t0); });
     }
-    const c = median(tc);
-    console.log(`  ${NAMES[a].padEnd(10)} ${t.map((ti) => `${(median(ti) * 1e6 / V).toFixed(2)} (${(c / median(ti)).toFixed(2)}×)`).join("   ")}`);
+    const c = median(tc), pair = (i) => median(t[i].map((v, r) => t[0][r] / v));
+    console.log(`  ${NAMES[a].padEnd(10)} ${t.map((ti, i) => `${(median(ti) * 1e6 / V).toFixed(2)} (${(c / median(ti)).toFixed(2)}×${i ? `, ${pair(i).toFixed(2)}× the first` : ""})`).join("   ")}`);
   }
 }

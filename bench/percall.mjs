@@ -1,48 +1,108 @@
-// Per-call cost on small tensors: a zero-copy call (Tensor in, Tensor out) of each op at 256,
-// 2048 and 16 K values, against the same kernels called directly on raw pointers (a second
-// instance of build/simdnorm.wasm, data at the same offsets and sizes). The difference is the
-// JS layer: option reading, validation, scope, dispatch and the per-channel parameters.
-// Calls are timed in batches (CPU time), the API and the raw kernels alternating batch by batch.
+// Per-call cost on small tensors: a zero-copy call (Tensor in, `out` Tensor given) of each op at
+// 256, 2048 and 16 K values, against the same kernels called directly on raw pointers (a second
+// instance of build/simdnorm.wasm, data at fixed offsets, same sizes). The difference is the JS
+// layer: option reading, validation, scope, dispatch, per-channel parameters and results.
+// Calls are timed in batches (CPU time); the API, the baseline API (--base) and the raw kernels
+// alternate batch by batch, so all three see the same machine load.
 //
-//   node bench/percall.mjs [--rounds 40] [--calls 2000] [--json bench/results/percall.json]
+//   node bench/percall.mjs [--rounds 40] [--calls 2000] [--only layerNorm] [--sizes 2048]
+//                          [--base /tmp/old/dist] [--json bench/results/percall.json]
+// --base: another build's dist/ directory (e.g. a copy of dist/ taken before a change): its API
+// and its own kernels (dist/simdnorm.wasm) are timed in the same rounds, interleaved, so "before"
+// and "after" are measured in one process under the same load.
 import { readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import * as api from "../dist/index.js";
 import { randomArray } from "../test/reference.mjs";
 import { parseArgs, median } from "./lib/cli.mjs";
 
-const { opts } = parseArgs(process.argv.slice(2), { rounds: "40", calls: "2000", json: "" });
+const { opts } = parseArgs(process.argv.slice(2), { rounds: "40", calls: "2000", json: "", only: "", sizes: "256,2048,16384", base: "" });
 const ROUNDS = +opts.rounds, CALLS = +opts.calls;
 await api.init({ warmup: true });
+const base = opts.base ? await import(pathToFileURL(resolve(opts.base, "index.js")).href) : null;
+if (base) await base.init({ warmup: true });
 
-// The raw kernels on their own memory: x at 64 KiB, y/dy after it, small arrays at the end.
-const raw = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(new URL("../build/simdnorm.wasm", import.meta.url))), { env: { abort() { throw new Error("abort"); } } }).exports;
-raw.memory.grow(64);
-const X = 65536, Y = X + (1 << 20), P = Y + (1 << 20);
-const RF = new Float32Array(raw.memory.buffer);
-RF.set(randomArray(1 << 16, 3), X >>> 2); RF.set(randomArray(1 << 16, 4), Y >>> 2); RF.fill(1, P >>> 2, (P >>> 2) + (1 << 16));
-const acc = P + (1 << 18), pm = acc + (1 << 16), pa = pm + 65536, pb = pa + 65536, pg = pb + 65536, pt = pg + 65536;
-const zeroAcc = (n) => new Float64Array(raw.memory.buffer, acc, 3 * n).fill(0);
+// The raw kernels on their own memory: x, y (out), dy, skip, sum in regions of 1 MiB, then the
+// per-channel / per-row parameters (gamma = 1.5, beta = 0.1, m = 0, a = 1), accumulators, scratch.
+const MB = 1 << 20, X = 65536, Y = X + MB, D = Y + MB, K = D + MB, Z = K + MB, B8 = Z + MB, P = B8 + MB;
+const at = (i) => P + i * 65536;
+const pg = at(0), pb = at(1), pm = at(2), pa = at(3), pz = at(4), acc = at(5), p1 = at(6), p2 = at(7), p3 = at(8), cacc = at(10), scr = at(11), mh = at(13), ml = at(14), mi = at(15), mf = at(16);
+/** An instance of a wasm build with the data above in its memory. */
+function rawInstance(url) {
+  const raw = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(url)), { env: { abort() { throw new Error("abort"); } } }).exports;
+  raw.memory.grow(160);
+  const F = new Float32Array(raw.memory.buffer);
+  F.set(randomArray(1 << 16, 3), X >>> 2); F.set(randomArray(1 << 16, 4), D >>> 2); F.set(randomArray(1 << 16, 6), K >>> 2);
+  F.fill(1.5, pg >>> 2, (pg >>> 2) + 16384); F.fill(0.1, pb >>> 2, (pb >>> 2) + 16384); F.fill(1, pa >>> 2, (pa >>> 2) + 16384);
+  return raw;
+}
+const tensorOf = (A, shape, layout, seed) => A.tensor(shape, layout, seed === undefined ? undefined : randomArray(shape.reduce((a, b) => a * b, 1), seed));
 
-/** Each case: the API call on tensors, and the kernels that call runs, on raw pointers. */
-function cases(V) {
-  const C = 16, S = V / C, row = Math.min(V, 2048);
-  const t = (shape, layout, seed) => api.tensor(shape, layout, randomArray(shape.reduce((a, b) => a * b, 1), seed));
-  const cf = [1, C, 1, S], x = t(cf, "NCHW", 1), y = api.tensor(cf, "NCHW"), dy = t(cf, "NCHW", 2);
-  const r = t([V / row, row], "NC", 5), ry = api.tensor([V / row, row], "NC");
+/** The kernels each case runs, on raw pointers of instance raw (what the API call runs for these shapes). */
+function rawCases(raw, V) {
+  const zero64 = (p, n) => new Float64Array(raw.memory.buffer, p, n).fill(0);
+  const C = 16, S = V / C, row = Math.min(V, 2048), R = V / row, side = pixelSide(V), px = side * side;
+  const img = new Uint8Array(pixelBytes(side)), U8 = new Uint8Array(raw.memory.buffer);
+  const stats = (Cs, Ss) => { zero64(acc, 3 * Cs); raw.bn_stats_f32_cf(1, Cs, Ss, X, acc); };
+  const groupNorm = (G) => {
+    stats(G, (C / G) * S);
+    raw.gn_params_finish_f32(G, acc, 1e-5, mh, ml, mi, mf);
+    raw.gn_params_f32(1, C, G, mh, ml, mi, pg, pb, p1, p2, p3);
+    raw.bn_normalize_f32_cf(1, C, S, X, p1, p2, p3, Y);
+  };
+  return {
+    channelStats: () => stats(C, S),
+    batchNormInfer: () => raw.bn_normalize_f32_cf(1, C, S, X, pm, pa, pb, Y),
+    batchNormTrain: () => { stats(C, S); raw.bn_normalize_f32_cf(1, C, S, X, pm, pa, pb, Y); },
+    batchNormBackward: () => { zero64(acc, 2 * C); raw.bn_backward_reduce_f32_cf(1, C, S, X, D, pm, acc); raw.bn_backward_dx_f32_cf(1, C, S, X, D, pm, pa, pb, pg, Y); },
+    instanceNorm: () => groupNorm(C),
+    groupNorm: () => groupNorm(4),
+    layerNorm: () => raw.ln_forward_f32_cl(R, row, X, pg, pb, Y, p1, p2, 1e-5, 0),
+    layerNormBackward: () => raw.ln_backward_rows_f32_cl(R, row, X, D, pz, pa, pz, pg, pb, Y, cacc, scr, 0),
+    rmsNorm: () => raw.rms_forward_f32_cl(R, row, X, pg, Y, p2, 1e-6, 0),
+    rmsNormBackward: () => raw.rms_backward_f32_cl(R, row, X, D, pz, pa, pz, pg, pz, Y, cacc, scr, 0),
+    skipLayerNorm: () => raw.skip_forward_f32_cl(R, row, X, K, pz, pg, pb, Z, Y, p1, p2, 1e-5, 0, 0),
+    skipRmsNorm: () => raw.skip_forward_f32_cl(R, row, X, K, pz, pg, pz, Z, Y, p2, p2, 1e-6, 1, 0),
+    // Bytes from the JS heap are copied in by the API too (the stage), then one kernel pass.
+    fromPixels: () => { U8.set(img, B8); raw.px_normalize_f32_cf(px, px, 4, B8, pa, pz, Y); },
+  };
+}
+
+/** Image side for about V output values (3 per pixel), and its RGBA byte count. */
+const pixelSide = (V) => Math.round(Math.sqrt(V / 3));
+const pixelBytes = (side) => side * side * 4;
+
+/** The API calls of each case on tensors of module A (x, dy, skip: Tensors; out given). */
+function apiCases(A, V) {
+  const C = 16, S = V / C, row = Math.min(V, 2048), side = pixelSide(V);
+  const cf = [1, C, 1, S], rs = [V / row, row];
+  const x = tensorOf(A, cf, "NCHW", 1), y = tensorOf(A, cf, "NCHW"), dy = tensorOf(A, cf, "NCHW", 2);
+  const r = tensorOf(A, rs, "NC", 5), ry = tensorOf(A, rs, "NC"), rd = tensorOf(A, rs, "NC", 7), rk = tensorOf(A, rs, "NC", 8), rz = tensorOf(A, rs, "NC");
+  const img = new Uint8ClampedArray(pixelBytes(side)).map((_, i) => (i * 37) & 255), py = tensorOf(A, [1, 3, side, side], "NCHW");
   const gamma = new Float32Array(C).fill(1.5), beta = new Float32Array(C).fill(0.1), runningMean = new Float32Array(C), runningVar = new Float32Array(C).fill(1);
   const lnG = new Float32Array(row).fill(1.5), lnB = new Float32Array(row).fill(0.1);
   const saveMean = new Float32Array(C), saveInvstd = new Float32Array(C).fill(1);
+  const ln = A.layerNorm(r, { gamma: lnG, beta: lnB, out: ry }), rms = A.rmsNorm(r, { gamma: lnG, out: ry });
+  const dgammaOut = new Float32Array(row), dbetaOut = new Float32Array(row); // (a build without these options ignores them)
   return {
-    free: () => [x, y, dy, r, ry].forEach((z) => z.free()),
+    free: () => [x, y, dy, r, ry, rd, rk, rz, py].forEach((z) => z.free()),
     list: [
-      ["channelStats NCHW (1, 16, S)", () => api.channelStats(x), () => { zeroAcc(C); raw.bn_stats_f32_cf(1, C, S, X, acc); }],
-      ["batchNormInfer NCHW (1, 16, S)", () => api.batchNormInfer(x, { gamma, beta, runningMean, runningVar, out: y }), () => raw.bn_normalize_f32_cf(1, C, S, X, pm, pa, pb, Y)],
-      ["batchNormTrain NCHW (1, 16, S)", () => api.batchNormTrain(x, { gamma, beta, runningMean, runningVar, out: y }),
-        () => { zeroAcc(C); raw.bn_stats_f32_cf(1, C, S, X, acc); raw.bn_normalize_f32_cf(1, C, S, X, pm, pa, pb, Y); }],
-      ["batchNormBackward NCHW (1, 16, S)", () => api.batchNormBackward(x, dy, { gamma, saveMean, saveInvstd, out: y }),
-        () => { new Float64Array(raw.memory.buffer, acc, 2 * C).fill(0); raw.bn_backward_reduce_f32_cf(1, C, S, X, Y, pm, acc); raw.bn_backward_dx_f32_cf(1, C, S, X, Y, pm, pa, pb, pg, Y + 4 * V); }],
-      [`layerNorm rows of ${row} (NC)`, () => api.layerNorm(r, { gamma: lnG, beta: lnB, out: ry }),
-        () => { zeroAcc(V / row); raw.bn_stats_f32_cf(1, V / row, row, X, acc); raw.ln_normalize_f32_cl(V / row, row, X, pm, pa, pb, pg, pt, Y); }],
+      ["channelStats", "NCHW (1, 16, S)", () => A.channelStats(x)],
+      ["batchNormInfer", "NCHW (1, 16, S)", () => A.batchNormInfer(x, { gamma, beta, runningMean, runningVar, out: y })],
+      ["batchNormTrain", "NCHW (1, 16, S)", () => A.batchNormTrain(x, { gamma, beta, runningMean, runningVar, out: y })],
+      ["batchNormBackward", "NCHW (1, 16, S)", () => A.batchNormBackward(x, dy, { gamma, saveMean, saveInvstd, out: y })],
+      ["instanceNorm", "NCHW (1, 16, S)", () => A.instanceNorm(x, { gamma, beta, out: y })],
+      ["groupNorm", "NCHW (1, 16, S), 4 groups", () => A.groupNorm(x, { groups: 4, gamma, beta, out: y })],
+      ["layerNorm", `rows of ${row} (NC)`, () => A.layerNorm(r, { gamma: lnG, beta: lnB, out: ry })],
+      ["layerNormBackward", `rows of ${row} (NC)`, () => A.layerNormBackward(r, rd, { gamma: lnG, beta: lnB, mean: ln.mean, invstd: ln.invstd, out: ry })],
+      ["layerNormBackward", `rows of ${row} (NC), dgammaOut, dbetaOut`, () => A.layerNormBackward(r, rd, { gamma: lnG, beta: lnB, mean: ln.mean, invstd: ln.invstd, out: ry, dgammaOut, dbetaOut })],
+      ["rmsNorm", `rows of ${row} (NC)`, () => A.rmsNorm(r, { gamma: lnG, out: ry })],
+      ["rmsNormBackward", `rows of ${row} (NC)`, () => A.rmsNormBackward(r, rd, { gamma: lnG, invRms: rms.invRms, out: ry })],
+      ["rmsNormBackward", `rows of ${row} (NC), dgammaOut`, () => A.rmsNormBackward(r, rd, { gamma: lnG, invRms: rms.invRms, out: ry, dgammaOut })],
+      ["skipLayerNorm", `rows of ${row} (NC)`, () => A.skipLayerNorm(r, rk, { gamma: lnG, beta: lnB, out: ry, sumOut: rz })],
+      ["skipRmsNorm", `rows of ${row} (NC)`, () => A.skipRmsNorm(r, rk, { gamma: lnG, out: ry, sumOut: rz })],
+      ["fromPixels", `RGBA ${side}×${side} → NCHW`, () => A.fromPixels(img, { width: side, height: side, preset: "imagenet", out: py })],
     ],
   };
 }
@@ -58,19 +118,34 @@ function batch(fn) {
   return (t.user + t.system) / CALLS;
 }
 
+const only = opts.only ? opts.only.split(",") : null;
+const rawNow = rawInstance(new URL("../build/simdnorm.wasm", import.meta.url));
+const rawOld = base ? rawInstance(pathToFileURL(resolve(opts.base, "simdnorm.wasm"))) : null;
 const rows = [];
-for (const V of [256, 2048, 16384]) {
-  const c = cases(V);
-  for (const [name, call, kernels] of c.list) {
-    call(); kernels();
-    const a = [], k = [];
-    for (let r = 0; r < ROUNDS; r++) { a.push(batch(call)); k.push(batch(kernels)); }
-    const total = median(a), kern = median(k);
-    rows.push({ values: V, op: name, callUs: +total.toFixed(3), kernelsUs: +kern.toFixed(3), jsUs: +(total - kern).toFixed(3) });
+for (const V of opts.sizes.split(",").map(Number)) {
+  const kern = rawCases(rawNow, V), kernOld = rawOld ? rawCases(rawOld, V) : null, now = apiCases(api, V), old = base ? apiCases(base, V) : null;
+  for (const [i, [op, shape, call]] of now.list.entries()) {
+    if (only && !only.includes(op)) continue;
+    const before = old?.list[i][2], kernels = kern[op], kernelsBefore = kernOld?.[op];
+    call(); before?.(); kernels(); kernelsBefore?.();
+    const a = [], b = [], k = [], kb = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      a.push(batch(call)); k.push(batch(kernels));
+      if (before) { b.push(batch(before)); kb.push(batch(kernelsBefore)); }
+    }
+    const total = median(a), kt = median(k), row = { values: V, op, shape, callUs: +total.toFixed(3), kernelsUs: +kt.toFixed(3), jsUs: +(total - kt).toFixed(3) };
+    if (before) Object.assign(row, { baseCallUs: +median(b).toFixed(3), baseKernelsUs: +median(kb).toFixed(3), baseJsUs: +(median(b) - median(kb)).toFixed(3) });
+    rows.push(row);
   }
-  c.free();
+  now.free(); old?.free();
 }
 console.log(`per-call cost, zero-copy tensors, CPU time, median of ${ROUNDS} batches of ${CALLS} calls (Node ${process.versions.node}):`);
-console.log("| values | op | call µs | kernels alone µs | JS layer µs |\n|---|---|---|---|---|");
-for (const r of rows) console.log(`| ${r.values} | ${r.op} | ${r.callUs.toFixed(2)} | ${r.kernelsUs.toFixed(2)} | ${r.jsUs.toFixed(2)} |`);
-if (opts.json) writeFileSync(opts.json, JSON.stringify({ node: process.versions.node, rounds: ROUNDS, calls: CALLS, rows }, null, 1));
+const f = (v) => v.toFixed(2);
+if (base) {
+  console.log("| values | op | shape | call µs before | call µs after | kernels alone µs before | after | JS layer µs before | JS layer µs after |\n|---|---|---|---|---|---|---|---|---|");
+  for (const r of rows) console.log(`| ${r.values} | ${r.op} | ${r.shape} | ${f(r.baseCallUs)} | ${f(r.callUs)} | ${f(r.baseKernelsUs)} | ${f(r.kernelsUs)} | ${f(r.baseJsUs)} | **${f(r.jsUs)}** |`);
+} else {
+  console.log("| values | op | shape | call µs | kernels alone µs | JS layer µs |\n|---|---|---|---|---|---|");
+  for (const r of rows) console.log(`| ${r.values} | ${r.op} | ${r.shape} | ${f(r.callUs)} | ${f(r.kernelsUs)} | ${f(r.jsUs)} |`);
+}
+if (opts.json) writeFileSync(opts.json, JSON.stringify({ node: process.versions.node, rounds: ROUNDS, calls: CALLS, base: !!base, rows }, null, 1));

@@ -5,6 +5,10 @@
 //   npm run bench -- --quick            (8,64,56,56) NCHW, stats + batch norm, no tfjs-cpu, < 1 min
 //   npm run bench -- --matrix           coverage matrix: op × layout × C × size, % of the ceiling
 //                                       (bench/matrix.mjs; --matrix --quick: 1 Mi values only)
+//   npm run bench -- --edge             the shapes edge users run: batch-1 CNN activations (batch
+//                                       norm inference, training forward, backward) and transformer
+//                                       rows (layer norm over the last axis), no cold start, ≈ 2 min;
+//                                       --save writes bench/results/edge/
 //   npm run bench -- --json FILE        also write the bench JSON (and FILE's .details.json)
 //   npm run bench -- --save             write bench/results/ (bench.json, details, results.md,
 //                                       targets.md, chart.svg); --quick saves to bench/results/quick/
@@ -38,7 +42,7 @@ if (process.argv.includes('--matrix')) {
   await new Promise((resolve) => process.stdout.write('', resolve));
   process.exit(0);
 }
-const { opts } = parseArgs(process.argv.slice(2), { quick: false, save: false, 'no-cold': false, json: '', ops: '', shapes: '', systems: '', rounds: '' });
+const { opts } = parseArgs(process.argv.slice(2), { quick: false, edge: false, save: false, 'no-cold': false, json: '', ops: '', shapes: '', systems: '', rounds: '' });
 const flag = (k) => opts[k.slice(2)];
 const opt = (k) => opts[k.slice(2)] || undefined;
 const list = (k) => opt(k)?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -50,8 +54,22 @@ const ALL_CASES = [...BENCH_CASES, BIG];
 const SYSTEMS = ['simdnorm', 'simdnorm-copy', 'js', 'tfjs-wasm', 'tfjs-cpu', 'ort-web', 'ort-node'];
 const CEILINGS = ['copy', 'read'];
 
-const cases = list('--shapes')?.map((i) => ALL_CASES[+i]) ?? (QUICK ? [ALL_CASES[0]] : ALL_CASES);
-const ops = list('--ops') ?? (QUICK ? ['stats', 'bn_train', 'bn_infer', 'bn_backward'] : OPS);
+const EDGE = flag('--edge');
+/**
+ * --edge: what users run at the edge, against the same peers. Batch-1 CNN activations (MobileNet
+ * 112² × 32 and 56² × 144, a late 14² × 384 block, ResNet's NCHW 56² × 64) for the batch-norm ops;
+ * transformer rows for layer norm over the last axis (ViT-B/16 at batch 1, one LLM decoding step
+ * of 2048, BERT-base at batch 8). Each entry: shape, layout, ops.
+ */
+const BN_OPS = ['bn_infer', 'bn_train', 'bn_backward'];
+const EDGE_CASES = [
+  [[1, 112, 112, 32], 'NHWC', BN_OPS], [[1, 56, 56, 144], 'NHWC', BN_OPS], [[1, 14, 14, 384], 'NHWC', BN_OPS],
+  [[1, 64, 56, 56], 'NCHW', BN_OPS],
+  [[1, 197, 768], 'NLC', ['layer_norm']], [[1, 2048], 'NC', ['layer_norm']], [[8, 128, 768], 'NLC', ['layer_norm']],
+];
+const cases = EDGE ? EDGE_CASES.map(([s, l]) => [s, l]) : list('--shapes')?.map((i) => ALL_CASES[+i]) ?? (QUICK ? [ALL_CASES[0]] : ALL_CASES);
+const ops = list('--ops') ?? (EDGE ? [...new Set(EDGE_CASES.flatMap((c) => c[2]))] : QUICK ? ['stats', 'bn_train', 'bn_infer', 'bn_backward'] : OPS);
+const edgeOps = (shape, layout) => EDGE_CASES.find(([s, l]) => s.join() === shape.join() && l === layout)[2];
 const systems = list('--systems') ?? SYSTEMS;
 const skipped = new Map(QUICK ? [['tfjs-cpu', 'left out of --quick: one call takes 0.1–4 s at this size (see the full run)']] : []);
 /**
@@ -62,6 +80,7 @@ const skipped = new Map(QUICK ? [['tfjs-cpu', 'left out of --quick: one call tak
  */
 const PLAN = QUICK
   ? { rounds: 10, headlineRounds: 10, maxTime: 0.012, minTime: 0.002, budget: 0.8, maxCall: 2 }
+  : EDGE ? { rounds: 8, headlineRounds: 8, maxTime: 0.03, minTime: 0.002, budget: 2, maxCall: 5 }
   : { rounds: 6, headlineRounds: 12, maxTime: 0.05, minTime: 0.002, budget: 3, maxCall: 5 };
 if (opt('--rounds')) PLAN.rounds = PLAN.headlineRounds = +opt('--rounds');
 /**
@@ -69,7 +88,7 @@ if (opt('--rounds')) PLAN.rounds = PLAN.headlineRounds = +opt('--rounds');
  * project past this (a busier machine than usual), later suites get fewer rounds and a smaller
  * per-system budget, so `npm run bench` stays under 10 minutes (--quick: 1 minute).
  */
-const DEADLINE = QUICK ? 40 : 540;
+const DEADLINE = QUICK ? 40 : EDGE ? 240 : 540;
 
 const t0 = performance.now();
 const elapsed = () => `${((performance.now() - t0) / 1e3).toFixed(0)}s`;
@@ -78,8 +97,8 @@ const fmtShape = (shape) => `(${shape.join(',')})`;
 const key = (shape, layout) => `${shape.join('x')} ${layout}`;
 
 // ---- systems ---------------------------------------------------------------------------------
-say(`simdnorm bench${QUICK ? ' --quick' : ''}: ${ops.length} ops × ${cases.length} shapes × ${systems.length} systems + ceiling, ${PLAN.rounds} interleaved rounds (${PLAN.headlineRounds} on the headline shape)`);
-const env = environment({ mode: QUICK ? 'quick' : 'full', method: { ...PLAN, timer: 'benchmark.js (process.hrtime), interleaved rounds, median of per-cycle means' } });
+say(`simdnorm bench${QUICK ? ' --quick' : EDGE ? ' --edge' : ''}: ${ops.length} ops × ${cases.length} shapes × ${systems.length} systems + ceiling, ${PLAN.rounds} interleaved rounds (${PLAN.headlineRounds} on the headline shape)`);
+const env = environment({ mode: QUICK ? 'quick' : EDGE ? 'edge' : 'full', method: { ...PLAN, timer: 'benchmark.js (process.hrtime), interleaved rounds, median of per-cycle means' } });
 const factories = {
   simdnorm: () => createSimdnorm('zero-copy'),
   'simdnorm-copy': () => createSimdnorm('copy'),
@@ -101,7 +120,7 @@ say(`[${elapsed()}] loaded ${adapters.filter((a) => !a.skip).map((a) => a.name).
 const results = [], details = { records: [], copy_path: [], reasons: {} };
 /** Seconds per value of each (system, op) at the last measured size, to foresee slow calls. */
 const perValue = new Map();
-const suites = cases.flatMap(([shape, layout]) => ops.map((op) => [op, shape, layout]));
+const suites = cases.flatMap(([shape, layout]) => ops.filter((op) => !EDGE || edgeOps(shape, layout).includes(op)).map((op) => [op, shape, layout]));
 let suiteNo = 0;
 
 const time1 = async (fn) => { const s = performance.now(); await fn(); return (performance.now() - s) / 1e3; };
@@ -148,7 +167,9 @@ async function suite(op, shape, layout) {
       if (run.tensors) zeroCopyTensors = run.tensors;
       let c = await time1(run);
       if (c < 1) c = await time1(run); // first calls include compilation / allocation
-      perValue.set(`${a.name} ${op}`, c / n);
+      // Per-value cost to foresee slow calls at larger sizes: not from small tensors, whose time is
+      // mostly per-call cost and compilation (a 2048-value row foresaw 8 s for 0.8 M values).
+      if (n >= 1 << 16) perValue.set(`${a.name} ${op}`, c / n);
       const isAsync = a.name.startsWith('ort-');
       entries.push({ name: a.name, fn: run, async: isAsync, group: SN_GROUP.has(a.name) ? 'simdnorm' : undefined, rounds: Math.max(1, Math.min(headline ? PLAN.headlineRounds : PLAN.rounds, Math.floor(PLAN.budget / c))) });
     } catch (e) {
@@ -273,7 +294,7 @@ for (const [op, shape, layout] of suites) {
 
 // ---- cold start and sizes --------------------------------------------------------------------
 let cold = { cold_start_ms: {}, wasm_bytes: {}, details: {} };
-if (!flag('--no-cold')) {
+if (!flag('--no-cold') && !EDGE) {
   const runsCold = QUICK ? 3 : 7;
   say(`[${elapsed()}] cold start: ${runsCold} fresh node processes per system (import → first verified result)`);
   cold = await runColdStart({ runs: runsCold, quiet: true });
@@ -292,7 +313,7 @@ const write = (file) => {
 };
 if (opt('--json')) write(opt('--json'));
 if (flag('--save')) {
-  const dir = join(here, 'results', QUICK ? 'quick' : '');
+  const dir = join(here, 'results', QUICK ? 'quick' : EDGE ? 'edge' : '');
   write(join(dir, 'bench.json'));
   for (const f of await writeReports(join(dir, 'bench.json'))) say(`wrote ${f}`);
 }

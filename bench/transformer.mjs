@@ -14,7 +14,7 @@
 //              LayerNormalization, skip norms with an Add first, group norm + SiLU as
 //              GroupNormalization-21 + Sigmoid + Mul (channels-first only: ONNX has no NHWC form)
 //
-//   node bench/transformer.mjs [--quick] [--rounds 11] [--json out.json]
+//   node bench/transformer.mjs [--quick] [--rounds 11] [--ops group_norm_silu,rms_norm_silu] [--json out.json]
 //   npm run bench:transformer
 import * as api from "../dist/index.js";
 import { loadCeiling } from "./ceiling/index.mjs";
@@ -23,7 +23,7 @@ import { randomArray } from "../test/reference.mjs";
 import { parseArgs, median } from "./lib/cli.mjs";
 import { writeFileSync } from "node:fs";
 
-const { opts } = parseArgs(process.argv.slice(2), { rounds: "11", quick: false, json: "", peers: "ort-node,ort-web" });
+const { opts } = parseArgs(process.argv.slice(2), { rounds: "11", quick: false, json: "", peers: "ort-node,ort-web", ops: "" });
 const ROUNDS = +opts.rounds;
 await api.init({ warmup: true });
 const ceiling = await loadCeiling({ maxValues: 1 << 21 });
@@ -149,12 +149,14 @@ const workloads = [];
 for (const [T, H] of ROWS) for (const op of ["rms_norm", "rms_norm_silu", "skip_rms_norm", "layer_norm", "skip_layer_norm", "layer_norm_backward", "rms_norm_backward"]) workloads.push(() => rowCase(op, T, H));
 for (const [C, HW] of UNET) for (const layout of ["NCHW", "NHWC"]) workloads.push(() => unetCase(C, HW, layout));
 
+const only = opts.ops ? new Set(opts.ops.split(",")) : null;
 const results = [];
 const pct = (v) => (Number.isFinite(v) ? `${(100 * v).toFixed(0)} %` : "–");
 const ratio = (v) => (Number.isFinite(v) ? `${v.toFixed(1)}×` : "–");
 console.log(`| workload | simdnorm µs | % of copy | vs unfused | vs ort-node | vs ort-web |\n|---|---|---|---|---|---|`);
 for (const make of workloads) {
   const w = make();
+  if (only && !only.has(w.op)) { w.free(); continue; }
   const sys = { simdnorm: w.fused, copy: () => ceiling.copy(Math.round(w.n * w.bpv / 8)) };
   if (w.unfused) sys.unfused = w.unfused;
   const g = w.ort && w.ort();

@@ -1,5 +1,5 @@
 // Bad input: clear messages naming argument, expected and actual value; nothing modified when
-// an op throws; NaN confined to its channel; wasm aborts become readable Errors.
+// an op throws; NaN confined to its channel (wasm aborts: abort.test.mjs).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as api from "../dist/index.js";
@@ -102,19 +102,6 @@ test("NaN in one channel affects that channel's outputs only", () => {
     for (let i = 0; i < 96; i++) assert.ok(Number.isNaN(b.dx[i]) === (chOf(i) === 1), `${lay}: dx[${i}] = ${b.dx[i]}`);
     assert.ok(Number.isNaN(b.dgamma[1]) && !Number.isNaN(b.dgamma[0]) && !Number.isNaN(b.dgamma[2]), `${lay}: dgamma ${b.dgamma}`);
   }
-});
-
-test("an abort inside wasm becomes an Error with its message and position", async () => {
-  const asc = await import("assemblyscript/asc");
-  const out = {};
-  const { error } = await asc.main(["m.ts", "--outFile", "m.wasm", "--runtime", "stub"], {
-    readFile: (n) => (n === "m.ts" ? 'export function boom(n: i32): void { assert(n <= 1, "n is too large"); }' : null),
-    writeFile: (n, c) => { out[n] = c; }, listFiles: () => [], stdout: { write() {} }, stderr: { write() {} },
-  });
-  if (error) throw error;
-  const { instantiate } = await import("@assemblyscript/loader");
-  const { exports } = await instantiate(out["m.wasm"]);
-  throwsWith(() => exports.boom(5), "abort: n is too large", "m.ts:");
 });
 
 test("init is memoized, and tells what is missing", async () => {

@@ -51,6 +51,8 @@ test("every element of gamma, beta and the running statistics is checked", () =>
   refuses(() => api.batchNormInfer(x0, { shape, layout, runningMean: rm, runningVar: [1, NaN, 1] }), "running_var[1] is NaN");
   refuses(() => api.batchNormInfer(x0, { shape, layout, runningMean: [0, Infinity, 0], runningVar: rv }), "runningMean[1] is Infinity");
   refuses(() => api.batchNormInfer(x0, { shape, layout, runningMean: rm, runningVar: rv, beta: Float32Array.of(0, 0, NaN) }), "beta[2] is NaN");
+  refuses(() => api.batchNormInfer(x0, { shape, layout, runningMean: rm, runningVar: rv, gamma: Float32Array.of(1, -Infinity, 1) }), "gamma[1] is -Infinity");
+  refuses(() => api.groupNorm(x0, { shape, layout, groups: 3, beta: [0, 0, -Infinity] }), "beta[2] is -Infinity");
   const runningMean = new Float32Array(3), runningVar = Float32Array.of(1, NaN, 1);
   refuses(() => api.batchNormTrain(x0, { shape, layout, runningMean, runningVar }), "running_var[1] is NaN");
   assert.equal(Array.from(runningMean), [0, 0, 0]);

@@ -1,5 +1,5 @@
 // Channels-first rows of 4 … 127 values (assembly/cf_short.ts: floor(S/4) vectors and an
-// overlapping or masked last vector; gn_forward_f32_cf for instance norm) against the float64
+// overlapping or masked last vector; instance norm's per-row parameters from a kernel) against the float64
 // reference: every S around the vector tails, C·S large enough that short rows are not sent to
 // the pseudo-channel path, in place, far from zero (rows redone around their means), N = 1.
 import { test } from "uvu";
@@ -81,13 +81,13 @@ test("batch norm: short rows far from zero (m ≠ 0: the subtracting loops)", ()
 test("instance and group norm: channels-first rows of 4 … 128 values, in place", () => {
   for (const S of SHORT_S) {
     const C = wideC(S) & ~1;
-    checkGroups(1 + (S % 2), C, S, C, 400 + S);     // instance norm (gn_forward_f32_cf below 64)
+    checkGroups(1 + (S % 2), C, S, C, 400 + S);     // instance norm: one statistic per row
     checkGroups(2, C, S, C / 2, 500 + S);          // two channels per group: the (1, N·G, 2S) view
     checkGroups(3, 1, S, 1, 600 + S);              // N = 3 rows of one channel
   }
 });
 
-test("instance norm: short rows far from zero are redone around their means (stats_block)", () => {
+test("instance norm: short rows far from zero are redone around their means", () => {
   for (const S of [4, 7, 49, 63]) checkGroups(2, 40, S, 40, 700 + S, 1e4);
   // Rows mixing both paths: every other channel far from zero.
   const N = 2, C = 30, S = 49, shape = [N, C, 7, 7], eps = 1e-5;

@@ -138,6 +138,14 @@ export abstract class NormLayer {
     return s;
   }
 
+  /**
+   * The layer's own gradient arrays as the call's gradient outputs when it overwrites them (the
+   * row norms write into them: no result arrays per call; other ops ignore the options).
+   */
+  protected gradTargets(accumulate: boolean | undefined): { dgammaOut?: Float32Array; dbetaOut?: Float32Array } {
+    return accumulate ? {} : { dgammaOut: this.dgamma ?? undefined, dbetaOut: this.dbeta ?? undefined };
+  }
+
   /** Store parameter gradients and drop the saved forward (only after the backward succeeded). */
   protected finish(r: { dgamma: Float32Array; dbeta?: Float32Array }, accumulate: boolean | undefined): void {
     this.saved = null;
@@ -296,7 +304,7 @@ abstract class SampleNormLayer extends NormLayer {
   /** dx for the last forward; sets dgamma/dbeta (adds with `accumulate`). Same misuse errors as BatchNorm. */
   backward(dy: TensorLike, o: BackwardOptions = {}): TensorLike {
     const s = this.pending(this.constructor.name);
-    const r = this.grad(s.x, dy, { shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, activation: this.activation, mean: s.mean as Float32Array, invstd: s.invstd as Float32Array, out: o.out });
+    const r = this.grad(s.x, dy, { shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, activation: this.activation, mean: s.mean as Float32Array, invstd: s.invstd as Float32Array, out: o.out, ...this.gradTargets(o.accumulate) });
     this.finish(r, o.accumulate);
     return r.dx;
   }
@@ -372,7 +380,7 @@ export class RMSNorm extends NormLayer {
   /** dx for the last forward; sets dgamma (adds with `accumulate`). Same misuse errors as BatchNorm. */
   backward(dy: TensorLike, o: BackwardOptions = {}): TensorLike {
     const s = this.pending("RMSNorm");
-    const r = rmsNormBackward(s.x, dy, { shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, unitOffset: this.unitOffset, activation: this.activation, invRms: s.invRms as Float32Array, out: o.out });
+    const r = rmsNormBackward(s.x, dy, { shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, unitOffset: this.unitOffset, activation: this.activation, invRms: s.invRms as Float32Array, out: o.out, dgammaOut: this.gradTargets(o.accumulate).dgammaOut });
     this.finish(r, o.accumulate);
     return r.dx;
   }

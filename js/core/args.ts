@@ -12,9 +12,13 @@ export interface ShapeOptions {
 
 /** x's geometry: a Tensor's own (or shape/layout given for it), else from shape and layout. @internal */
 export function resolveGeometry(x: unknown, o: { shape?: unknown; layout?: unknown }, name = "x"): Geometry {
+  const t = isTensor(x);
+  if (t && o.shape === undefined && o.layout === undefined) {
+    if (x.freed) throw new Error(`${name} is a freed tensor: it can no longer be used`);
+    return x.geo as Geometry;
+  }
   const n = bigLength(name, x);
-  if (isTensor(x) && o.shape === undefined && o.layout === undefined) return x.geo as Geometry;
-  const g = isTensor(x) ? geometry(o.shape ?? x.shape, o.layout ?? x.layout, name) : geometry(o.shape, o.layout, name);
+  const g = t ? geometry(o.shape ?? x.shape, o.layout ?? x.layout, name) : geometry(o.shape, o.layout, name);
   if (n !== g.size) throw new Error(`${name} holds ${n} values, the shape ${fmtShape(g.shape)} needs ${g.size}`);
   return g;
 }

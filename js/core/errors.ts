@@ -63,7 +63,7 @@ export function finiteVec(name: string, v: unknown, C: number, min = -Infinity, 
   if (min === -Infinity && allFinite(a, C)) return a;
   for (let i = 0; i < C; i++) {
     const e = a[i];
-    if (!(e >= min && e < Infinity)) {
+    if (!(e >= min && e < Infinity && e > -Infinity)) { // -Infinity ≥ min when min is -Infinity
       const is = Number.isNaN(e) ? "NaN" : e < min && e > -Infinity ? `negative (${e})` : String(e);
       throw new Error(`${label}[${i}] is ${is}: ${name} must hold finite ${what}${min > -Infinity ? ` ≥ ${min}` : ""}`);
     }
@@ -102,6 +102,16 @@ export function copyArray(name: string, v: unknown[]): Float64Array {
 /** gamma / beta: absent (undefined or null), or C finite numbers. @internal */
 export function affineVec(name: string, v: unknown, C: number): Float32Array | Float64Array | undefined {
   return v === undefined || v === null ? undefined : finiteVec(name, v, C);
+}
+
+/**
+ * gamma / beta / bias whose elements are checked once copied into wasm memory (js/ops/family/
+ * norm-rows.ts `paramVec` with their name, before any kernel runs): absent, or C values of an
+ * accepted type (a number[] read once). Only for vectors that reach the kernels through paramVec.
+ * @internal
+ */
+export function affineShape(name: string, v: unknown, C: number): Float32Array | Float64Array | undefined {
+  return v === undefined || v === null ? undefined : numVec(name, v, C);
 }
 
 /** Running (or given) means and variances: C finite values each, variances ≥ 0. @internal */

@@ -19,6 +19,8 @@ export class Heap {
   private free: Array<[number, number]> = []; // [ptr, size], address-ordered
   private used = new Map<number, number>();
   private buf: ArrayBuffer | SharedArrayBuffer;
+  /** The memory is shared with other threads (the threads build). */
+  private readonly shared: boolean;
   private f32v: Float32Array;
   private f64v: Float64Array;
   /** Buffers this memory had before it grew (their views are stale when detached). */
@@ -51,6 +53,7 @@ export class Heap {
     this.limit = limit;
     const start = Math.ceil(base / ALIGN) * ALIGN;
     this.buf = memory.buffer;
+    this.shared = typeof SharedArrayBuffer !== "undefined" && this.buf instanceof SharedArrayBuffer;
     this.f32v = new Float32Array(this.buf);
     this.f64v = new Float64Array(this.buf);
     const end = limit ?? this.buf.byteLength;
@@ -189,14 +192,18 @@ export class Heap {
       }
     }
     this.past.add(this.buf);
-    this.refresh();
+    this.refresh(true);
     const newEnd = this.buf.byteLength;
     if (tailFree) last[1] += newEnd - oldEnd;
     else this.free.push([oldEnd, newEnd - oldEnd]);
   }
 
-  private refresh(): void {
-    if (this.buf !== this.memory.buffer) {
+  private refresh(grown = false): void {
+    // memory.buffer is a getter into the engine (~20 ns, and views are taken several times a
+    // call): for a memory of this thread only, read it after grow() and when our views are
+    // detached (length 0: something else grew the memory). Shared memory never detaches and
+    // another thread may grow it: read every time.
+    if ((grown || this.shared || this.f32v.length === 0) && this.buf !== this.memory.buffer) {
       this.buf = this.memory.buffer;
       this.f32v = new Float32Array(this.buf);
       this.f64v = new Float64Array(this.buf);

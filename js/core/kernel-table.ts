@@ -8,7 +8,8 @@
 // u8 for integer sums of bytes). Families: bn (batch norm, and every op that runs on its
 // per-channel kernels), ln (layer norm: per-statistic and per-channel parameters), gn (group
 // norm), px (image bytes: RGB/RGBA pixels in, see js/ops/pixels.ts), rms (RMS norm rows), skip
-// (residual-fused norms), act (activation epilogues and their gradients). cf = channels-first
+// (residual-fused norms), act (activation epilogues and their gradients), vec (checks of
+// per-channel vectors in wasm memory; the dtype read). cf = channels-first
 // (N, C, S), cl = channels-last (R rows of C).
 // This module imports nothing at run time: the build also emits it alone for benches and tests.
 
@@ -22,7 +23,7 @@ export const ARG_KINDS = {
   px: "bytes",
   // Small f32 arrays read: per channel, per statistic (layer norm) or per (n, group).
   m: "param", scale: "param", shift: "param", k: "param", c1: "param", c0: "param", a: "param",
-  b: "param", gamma: "param", beta: "param", hi: "param", invstd: "param", bias: "param",
+  b: "param", gamma: "param", beta: "param", hi: "param", invstd: "param", bias: "param", v: "param",
   // Small f64 arrays read.
   lo: "param64", inv: "param64", st: "param64",
   // Small arrays written: f64 accumulators (triples or pairs) and per-(n, c) f32 parameters.
@@ -49,6 +50,8 @@ export interface KernelSpec {
   readonly scratch?: (d: Dims, L: (C: number) => number) => number;
   /** Dimension sets of the warm-up calls for about V values. */
   readonly warm: (V: number) => readonly Dims[];
+  /** What the kernel returns ("index": an i32); nothing when absent (results go to memory). */
+  readonly returns?: "index";
 }
 
 /** Values of one channel summed in f32 before f64 (assembly/common.ts BLOCK): bounds some scratch. */
@@ -67,8 +70,6 @@ const clRgb = (V: number): Dims[] => [...cl(V), { R: V / 8, C: 3 }];
 const lnCf = (): Dims[] => [{ N: 1, C: 2, S: 20 }];
 const px = (V: number): Dims[] => [{ R: V / 4, S: V / 4, C: 4 }, { R: V / 4, S: V / 4, C: 3 }];
 const rows = (): Dims[] => [{ R: 3, C: 64 }, { R: 2, C: 7 }];
-/** gn_forward_f32_cf's scratch: a tile's scale and shift planes (2·64 f32) and one f64 triple (assembly/gn_forward.ts). */
-export const GN_FORWARD_SCRATCH = 8 * 64 + 32;
 /** Row backward scratch: the row of g, three f32 column partial sums, three f64 column planes. */
 const rowScratch = (d: Dims): number => 40 * d.C;
 
@@ -101,12 +102,12 @@ export const KERNEL_TABLE = {
   act_normalize_grad_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "scale", "shift", "dx", "act", "scratch"], warm: cf, scratch: () => 4096, doc: "dx = dy·act'((x − m)·scale + shift) per channel" },
   act_normalize_grad_f32_cl: { args: ["R", "C", "x", "dy", "m", "scale", "shift", "dx", "act", "scratch"], warm: cl, scratch: () => 4096, doc: "dx = dy·act'((x − m)·scale + shift) per channel" },
   gn_params_finish_f32: { args: ["N", "st", "eps", "mh", "ml", "mi", "mf"], warm: () => [{ N: 8, C: 1 }], doc: "per-statistic f32 mean, f64 residue, f64 and f32 invstd from (count, mean, M2) triples" },
-  gn_forward_f32_cf: { args: ["N", "C", "S", "x", "gamma", "beta", "eps", "y", "mean", "invstd", "scratch"], warm: () => [{ N: 2, C: 2, S: 20 }], scratch: () => GN_FORWARD_SCRATCH, doc: "instance norm on short channels-first rows (4 ≤ S < 64): per row statistics, f32 mean and invstd, and y in one pass" },
   gn_params_backward_f32: { args: ["N", "C", "G", "sums", "lo", "inv", "gamma", "count", "k", "c1", "c0", "acc"], warm: () => [{ N: 1, C: 8, G: 2 }], doc: "per-(n, c) dx parameters k, c1, c0 from per-(n, c) backward sums and per-(n, group) statistics; dgamma, dbeta added per channel" },
   gn_params_f32: { args: ["N", "C", "G", "hi", "lo", "inv", "gamma", "beta", "pm", "ps", "pt"], warm: () => [{ N: 1, C: 8, G: 2 }], doc: "per-(n, c) normalize parameters from per-(n, group) statistics" },
   px_normalize_f32_cf: { args: ["R", "S", "C", "px", "scale", "shift", "y"], warm: px, doc: "planes of stride S: y[c·S + i] = px[i·C + c]·scale[c] + shift[c], c < 3" },
   px_normalize_f32_cl: { args: ["R", "C", "px", "scale", "shift", "y"], warm: px, doc: "y[3i + c] = px[i·C + c]·scale[c] + shift[c], c < 3" },
   px_stats_u8: { args: ["R", "C", "px", "isums"], warm: px, doc: "add exact u64 per-channel Σbyte and Σbyte² (c < 3) into isums" },
+  vec_finite_f32: { args: ["C", "v"], warm: () => [{ C: 64 }, { C: 7 }], returns: "index", doc: "the index of the first non-finite value of C f32 (−1: all finite)" },
 } as const satisfies Record<string, KernelSpec>;
 
 export type KernelName = keyof typeof KERNEL_TABLE;
@@ -117,7 +118,7 @@ export const UTILITY_EXPORTS = ["memory", "heap_base", "pattern_len"] as const;
 
 type Nums<T extends readonly unknown[]> = { [I in keyof T]: number };
 /** The raw kernel exports, typed from the table. Pointers are byte offsets into the memory. */
-export type Kernels = { [K in KernelName]: (...args: Nums<(typeof KERNEL_TABLE)[K]["args"]>) => void } & {
+export type Kernels = { [K in KernelName]: (...args: Nums<(typeof KERNEL_TABLE)[K]["args"]>) => (typeof KERNEL_TABLE)[K] extends { returns: "index" } ? number : void } & {
   memory: WebAssembly.Memory;
   heap_base(): number;
   pattern_len(C: number): number;

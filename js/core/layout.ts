@@ -55,6 +55,14 @@ function shapeAxes(shape: unknown, layout: string, rank: number, what: string): 
   return s;
 }
 
+/** The geometry of a shape and layout already validated by `geometry` (op results): not checked again. @internal */
+export function knownGeometry(shape: number[], layout: Layout): Geometry {
+  const L = LAYOUTS[layout], s = shape.slice(), N = s[0], C = L.channelsLast ? s[s.length - 1] : s[1];
+  let size = 1;
+  for (let i = 0; i < s.length; i++) size *= s[i];
+  return { shape: s, layout, N, C, S: size / (N * C), size, channelsLast: L.channelsLast };
+}
+
 /** Validate a shape against a layout; throws an Error naming the problem. @internal */
 export function geometry(shape: unknown, layout: unknown, what = "x"): Geometry {
   const L = layoutInfo(layout, what);

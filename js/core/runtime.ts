@@ -1,5 +1,4 @@
 // Instantiation and module state. init() is memoized; a failed init can be retried.
-import { instantiateSync } from "@assemblyscript/loader";
 import wasmBytes from "../../build/simdnorm.wasm";
 import { warmUp, warmBytes, type Kernels } from "./kernel-table";
 import { Heap } from "./heap";
@@ -33,7 +32,8 @@ export interface InitOptions {
    * it has done enough work — never in the middle of a running call — so without this the very
    * first call on a big tensor can be many times slower than the next. `true` runs 65,536 values
    * through every kernel at init (a few ms; figures in docs/performance.md); a number sets the
-   * values per kernel. Default: a tiny warm-up only, for the fastest cold start.
+   * values per kernel. Default: none, for the fastest cold start (each kernel is compiled on its
+   * first call; a small warm-up would not make the first large call faster either).
    */
   warmup?: boolean | number;
 }
@@ -87,24 +87,41 @@ async function load(opts: InitOptions): Promise<Runtime> {
   if (!simdSupported()) throw new Error(`WebAssembly SIMD is not supported here: simdnorm ${SIMD_REQUIREMENT}`);
   const src = await resolveSource(opts.wasm);
   const module = src instanceof WebAssembly.Module ? src : await compile(src);
-  const imports: Record<string, Record<string, WebAssembly.ImportValue>> = { env: {} };
+  let memory = opts.memory;
+  const imports: Record<string, Record<string, WebAssembly.ImportValue>> = { env: { abort: abortImport(() => memory) } };
   if (opts.memory) imports.env.memory = opts.memory;
-  // The loader turns an abort inside wasm into an Error with its message and position.
   // Synchronous instantiation of an already compiled (small) module: the async path waits on
   // the event loop and background compile jobs, costing up to tens of ms of cold start.
-  // Kernels are called through the instance's own exports: the loader's demangled wrappers
-  // gather arguments into an array on every call.
-  const { instance } = instantiateSync(module, imports);
+  // Kernels are called through the instance's own exports.
+  const instance = new WebAssembly.Instance(module, imports);
   const raw = instance.exports as unknown as Kernels;
-  const memory = (raw.memory || opts.memory) as WebAssembly.Memory;
+  memory = raw.memory || opts.memory;
   if (!memory) throw new Error("init: the module neither exports nor was given a memory");
   const kernels = { ...(raw as object), memory } as Kernels;
   const heap = opts.arena ? new Heap(memory, opts.arena.start, opts.arena.end) : new Heap(memory, kernels.heap_base());
   const rt: Runtime = { kernels, heap, module };
-  warm(rt, 256);
-  const extra = opts.warmup === true ? 65536 : typeof opts.warmup === "number" ? opts.warmup : 0;
-  if (extra > 0) warm(rt, extra);
+  const values = opts.warmup === true ? 65536 : typeof opts.warmup === "number" ? opts.warmup : 0;
+  if (values > 0) warm(rt, values);
   return rt;
+}
+
+/**
+ * env.abort for builds compiled with assertions (the release builds import nothing): message and
+ * file are AssemblyScript strings in the module's memory (UTF-16, byte length in the 4 bytes
+ * before), so an abort becomes an Error with its message and position, not a bare trap.
+ */
+function abortImport(memory: () => WebAssembly.Memory | undefined) {
+  const str = (ptr: number): string => {
+    const m = memory();
+    if (!m || !ptr) return "?";
+    const units = new Uint16Array(m.buffer, ptr >>> 0, new DataView(m.buffer).getUint32((ptr - 4) >>> 0, true) >>> 1);
+    let s = "";
+    for (let i = 0; i < units.length; i += 4096) s += String.fromCharCode(...units.subarray(i, i + 4096));
+    return s;
+  };
+  return (msg: number, file: number, line: number, col: number): never => {
+    throw new Error(`abort: ${str(msg)} at ${str(file)}:${line}:${col}`);
+  };
 }
 
 /** Every kernel of the table called on zeros (js/core/kernel-table.ts warmUp). */

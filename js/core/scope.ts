@@ -6,9 +6,9 @@
 // (pointers read while views are live), then the needed bytes are reserved in one step, then
 // copies are made. Nothing the caller gave is written until `result()`.
 import { rt } from "./runtime";
-import { Tensor, ownerOf, isTensor } from "./tensor";
+import { Tensor, ownerOf, isTensor, resultTensor } from "./tensor";
+import { fmtShape, type Layout } from "./layout";
 import { fmt } from "./errors";
-import { fmtShape } from "./layout";
 import { typedKind, typedLength, typedBuffer, typedOffset, typedSet } from "./typed";
 import type { Heap } from "./heap";
 
@@ -25,15 +25,18 @@ export class Scope {
   /** The heap's stage top when this call began: dispose() gives back everything above it. */
   private readonly mark: number;
   private readonly useStage: boolean;
+  /** The kernel scratch the call's kernels share (js/ops/dispatch.ts scratchFor): a temporary, and its bytes (0: none yet). */
+  shared = -1;
+  sharedBytes = 0;
 
   /**
    * `stage: false` for a scope that outlives a synchronous call (the worker pool's op memory, held
    * across awaits): the stage is released last-in first-out, which only synchronous calls
    * guarantee, so such a scope takes its temporaries from the heap.
    */
-  constructor({ stage = true }: { stage?: boolean } = {}) {
+  constructor(opts?: { stage?: boolean }) {
     this.heap = rt().heap;
-    this.useStage = stage;
+    this.useStage = opts?.stage !== false;
     this.mark = this.heap.stageTop;
   }
 
@@ -102,7 +105,7 @@ export class Scope {
       if (make) {
         const ptr = this.heap.alloc(o.len * 4);
         o.ptr = ptr;
-        o.tensor = new Tensor(make[0], make[1] as never, ptr);
+        o.tensor = resultTensor(make[0], make[1] as Layout, ptr);
       } else o.ptr = this.temp(o.len * 4);
     }
   }
@@ -181,13 +184,16 @@ export function bigLength(name: string, v: unknown): number {
  * Length, buffer and offset are read through the typed-array intrinsics.
  */
 function bindBig(name: string, v: unknown, len: number): { ptr: number; src?: Float32Array; tensor?: Tensor } {
-  const n = bigLength(name, v);
-  if (n !== len) throw new Error(`${name} holds ${n} values, expected ${len}`);
   const heap = rt().heap;
   if (isTensor(v)) {
+    // bigLength's checks for a tensor, with one WeakSet lookup (this runs for every x, dy and out).
+    if (v.freed) throw new Error(`${name} is a freed tensor: it can no longer be used`);
+    if (v.length !== len) throw new Error(`${name} holds ${v.length} values, expected ${len}`);
     if (heap.sizeOf(v.ptr) < 4 * len) throw new Error(`${name} is not a live tensor of the module's heap`);
     return { ptr: v.ptr, tensor: v };
   }
+  const n = bigLength(name, v);
+  if (n !== len) throw new Error(`${name} holds ${n} values, expected ${len}`);
   const f = v as Float32Array, b = typedBuffer(f);
   if (b !== heap.buffer && !heap.past.has(b)) return { ptr: -1, src: f };
   const ptr = typedOffset(f), owner = ownerOf(f);
@@ -216,6 +222,9 @@ export function withScope<T>(fn: (s: Scope) => T): T {
 
 /** An output Tensor is returned as the result: it must carry the result's shape and layout. */
 function sameShape(name: string, t: Tensor, shape: number[], layout: string): void {
-  if (t.layout === layout && t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return;
+  const ts = t.geo.shape; // the validated shape (a plain loop: this runs on every call with an out Tensor)
+  let same = t.layout === layout && ts.length === shape.length;
+  for (let i = 0; same && i < ts.length; i++) same = ts[i] === shape[i];
+  if (same) return;
   throw new Error(`${name} is a Tensor of shape ${fmtShape(t.shape)} (${t.layout}), the result has shape ${fmtShape(shape)} (${layout}): pass a Tensor of that shape and layout, or a Float32Array`);
 }

@@ -1,6 +1,6 @@
 // Tensors that live in wasm memory: passing one to an op costs no copy.
 import { rt } from "./runtime";
-import { geometry, fmtShape, type Geometry, type Layout } from "./layout";
+import { geometry, knownGeometry, fmtShape, type Geometry, type Layout } from "./layout";
 import { fmt, copyArray } from "./errors";
 import { typedKind, typedLength, typedSet } from "./typed";
 
@@ -36,7 +36,7 @@ export class Tensor {
    * large enough for the shape (a Tensor may not alias memory it does not own).
    */
   constructor(shape: number[], layout: Layout, ptr: number) {
-    const g = geometry(shape, layout);
+    const g = trusted ? knownGeometry(shape, layout) : geometry(shape, layout);
     const have = typeof ptr === "number" ? rt().heap.sizeOf(ptr) : 0;
     if (have < g.size * 4) throw new Error(`Tensor: ptr must be the start of a live allocation of at least ${g.size * 4} bytes, got ${fmt(ptr)}${have ? ` (a block of ${have} bytes)` : ""}: use tensor() to allocate one`);
     this.geo = Object.freeze({ ...g, shape: g.shape.slice() });
@@ -81,6 +81,18 @@ export class Tensor {
     this._ptr = -1;
     this._view = null;
   }
+}
+
+/** Set while resultTensor constructs: the shape and layout come from a validated geometry. */
+let trusted = false;
+
+/**
+ * @internal A Tensor an op returns: ptr is its fresh allocation, shape and layout those of a
+ * geometry the op already validated, so the constructor does not validate them again.
+ */
+export function resultTensor(shape: number[], layout: Layout, ptr: number): Tensor {
+  trusted = true;
+  try { return new Tensor(shape, layout, ptr); } finally { trusted = false; }
 }
 
 /**

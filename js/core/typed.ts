@@ -42,3 +42,34 @@ export function isFloatArray(v: unknown): v is Float32Array | Float64Array {
 export function isFakeTyped(v: unknown): boolean {
   return typeof v === "object" && v !== null && typedKind(v) === undefined && v instanceof (Object.getPrototypeOf(Uint8Array) as typeof Uint8Array);
 }
+
+/**
+ * V8 keeps a typed array of at most this many bytes on its own heap (~25 ns to make); a larger
+ * one gets an off-heap backing store (~0.3 µs with its GC share, docs/performance.md).
+ */
+const ON_HEAP_BYTES = 64;
+
+/**
+ * The n Float32Array results of len values one call returns: separate arrays while each fits on
+ * V8's heap, else views of one backing store (one off-heap allocation instead of n). One
+ * function per type keeps the constructor and subarray calls monomorphic.
+ */
+export function f32Results(n: number, len: number): Float32Array[] {
+  const out: Float32Array[] = [], all = n === 0 || 4 * len <= ON_HEAP_BYTES ? null : new Float32Array(n * len);
+  for (let i = 0; i < n; i++) out.push(all ? all.subarray(i * len, (i + 1) * len) : new Float32Array(len));
+  return out;
+}
+
+/** f32Results for Float64Array results. */
+export function f64Results(n: number, len: number): Float64Array[] {
+  const out: Float64Array[] = [], all = 8 * len <= ON_HEAP_BYTES ? null : new Float64Array(n * len);
+  for (let i = 0; i < n; i++) out.push(all ? all.subarray(i * len, (i + 1) * len) : new Float64Array(len));
+  return out;
+}
+
+/** dst's length of values of src from index at into dst (a result array, maybe the caller's): a loop for a few, the native copy beyond. */
+export function copyOut(dst: Float32Array | Float64Array, src: Float32Array | Float64Array, at: number): void {
+  const n = typedLength(dst);
+  if (n <= 32) { for (let i = 0; i < n; i++) dst[i] = src[at + i]; return; }
+  typedSet(dst, src.subarray(at, at + n));
+}

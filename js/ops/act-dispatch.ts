@@ -11,6 +11,7 @@ import { rt } from "../core/runtime";
 import { scratchBytes } from "../core/kernel-table";
 import type { View3 } from "./dispatch";
 import type { Vec } from "../core/errors";
+import { eachNC } from "./family/nc-view";
 
 /** Channels-first with a spatial axis runs the cf kernel; everything else is rows of C. */
 const cfOf = (v: View3): boolean => !v.channelsLast && v.S > 1;
@@ -32,14 +33,9 @@ function actNormalizeGrad(v: View3, x: number, dy: number, g: number, pm: number
   else k.act_normalize_grad_f32_cl(v.N * v.S, v.C, x, dy, pm, ps, pt, g, act, scratch);
 }
 
-/** Per-(n, c) parameters (N·C each): channels-first as one (1, N·C, S) view, channels-last per sample. */
+/** Per-(n, c) parameters (N·C each, pointers): channels-first as one (1, N·C, S) view, channels-last per sample. */
 export function actNormalizeNC(g: Geometry, x: number, y: number, pm: number, ps: number, pt: number, act: number): void {
-  if (!g.channelsLast) { actNormalize({ N: 1, C: g.N * g.C, S: g.S, channelsLast: false }, x, y, pm, ps, pt, act); return; }
-  const { N, C, S } = g;
-  for (let n = 0; n < N; n++) {
-    const o = 4 * n * S * C, p = 4 * n * C;
-    rt().kernels.act_normalize_f32_cl(S, C, x + o, pm + p, ps + p, pt + p, y + o, act);
-  }
+  eachNC(g, (v, o, p) => actNormalize(v, x + o, y + o, pm + p, ps + p, pt + p, act));
 }
 
 /** The gradient buffer: dx's memory, or a temporary when dx is x or dy (both still to be read). */
@@ -67,14 +63,6 @@ export function bnActGrad(s: Scope, v: View3, x: number, dy: number, dx: number,
  */
 export function groupActGrad(s: Scope, g: Geometry, x: number, dy: number, dx: number, pm: number, ps: number, pt: number, act: number): number {
   const buf = gradTarget(s, g.size, x, dy, dx), scratch = gradScratch(s);
-  if (!g.channelsLast) {
-    actNormalizeGrad({ N: 1, C: g.N * g.C, S: g.S, channelsLast: false }, x, dy, buf, pm, ps, pt, act, scratch);
-    return buf;
-  }
-  const { N, C, S } = g;
-  for (let n = 0; n < N; n++) {
-    const o = 4 * n * S * C, p = 4 * n * C;
-    actNormalizeGrad({ N: 1, C, S, channelsLast: true }, x + o, dy + o, buf + o, pm + p, ps + p, pt + p, act, scratch);
-  }
+  eachNC(g, (v, o, p) => actNormalizeGrad(v, x + o, dy + o, buf + o, pm + p, ps + p, pt + p, act, scratch));
   return buf;
 }

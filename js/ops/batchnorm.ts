@@ -8,6 +8,7 @@ import { updateWeights, type Convention } from "./conventions";
 import { optionsOf, trainOptions, inferOptions, backwardOptions } from "./options";
 import { splitHi, writeChannelParams } from "./split";
 import type { TensorLike } from "../core/tensor";
+import { f32Results } from "../core/typed";
 import { fmtShape, type Geometry } from "../core/layout";
 import { activationId, type Activation } from "./activation";
 import { bnActGrad } from "./act-dispatch";
@@ -94,9 +95,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
     }
     const st = p.globalStats ?? s.heap.F64, p0 = p.globalStats ? 0 : acc >>> 3;
     const F = s.heap.F32, b = pp >>> 2;
-    // One backing store for the three per-channel results (allocations dominate small calls).
-    const res = new Float32Array(3 * C);
-    const saveMean = res.subarray(0, C), saveInvstd = res.subarray(C, 2 * C), bvar = res.subarray(2 * C);
+    const [saveMean, saveInvstd, bvar] = f32Results(3, C);
     const gamma = p.gamma, beta = p.beta;
     for (let c = 0; c < C; c++) {
       const t = p0 + 3 * c;
@@ -204,23 +203,26 @@ export function backwardPartials(x: TensorLike, dy: TensorLike, opts: ShapeOptio
   return withScope((s) => {
     const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
     s.commit(tempBytes(g));
-    return reduceExact(s, g, xa.ptr, da.ptr, saveMean).sums;
+    const at = reduceExact(s, g, xa.ptr, da.ptr, saveMean).at;
+    return s.heap.F64.slice(at, at + 2 * g.C);
   });
 }
 
 /**
  * Kernel sums around the f32 mean, corrected to the exact f64 mean: Σdy(x−μ) = Σdy(x−m_hi) −
- * m_lo·Σdy. Returns the sums and pm, the pointer of the C f32 m_hi (m_lo = mean − m_hi).
+ * m_lo·Σdy. Returns `at`, the f64 index of the C sum pairs in wasm memory (read them through a
+ * current s.heap.F64), and pm, the pointer of the C f32 m_hi (m_lo = mean − m_hi).
  */
 function reduceExact(s: Scope, g: Geometry, x: number, dy: number, mean: Vec, invstd?: ArrayLike<number>) {
   const C = g.C;
   const pm = s.temp(4 * C);
   let F = s.heap.F32;
   for (let c = 0; c < C; c++) F[(pm >>> 2) + c] = splitHi(mean[c], invstd?.[c]);
-  const sums = backwardReduce(s, g, x, dy, pm);
+  const at = backwardReduce(s, g, x, dy, pm) >>> 3;
   F = s.heap.F32;
-  for (let c = 0; c < C; c++) sums[2 * c + 1] -= (mean[c] - F[(pm >>> 2) + c]) * sums[2 * c];
-  return { sums, pm };
+  const S = s.heap.F64;
+  for (let c = 0; c < C; c++) S[at + 2 * c + 1] -= (mean[c] - F[(pm >>> 2) + c]) * S[at + 2 * c];
+  return { at, pm };
 }
 
 /** Binds a backward call's big arguments (x, dy in; dx out) and reserves its temporaries. */
@@ -231,10 +233,10 @@ function bindBackward(s: Scope, g: Geometry, x: TensorLike, dy: TensorLike, out:
   return { xa, da, oa };
 }
 
-/** dgamma = Σdy·(x − μ)·invstd and dbeta = Σdy from C (Σdy, Σdy·(x − μ)) pairs; one backing store. */
-function paramGrads(sums: Float64Array, invstd: ArrayLike<number>, C: number) {
-  const grads = new Float32Array(2 * C), dgamma = grads.subarray(0, C), dbeta = grads.subarray(C);
-  for (let c = 0; c < C; c++) { dgamma[c] = sums[2 * c + 1] * invstd[c]; dbeta[c] = sums[2 * c]; }
+/** dgamma = Σdy·(x − μ)·invstd and dbeta = Σdy from the C (Σdy, Σdy·(x − μ)) pairs at sums[at…]. */
+function paramGrads(sums: Float64Array, at: number, invstd: ArrayLike<number>, C: number) {
+  const [dgamma, dbeta] = f32Results(2, C);
+  for (let c = 0; c < C; c++) { dgamma[c] = sums[at + 2 * c + 1] * invstd[c]; dbeta[c] = sums[at + 2 * c]; }
   return { dgamma, dbeta };
 }
 
@@ -266,21 +268,22 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
       const hi = new Float32Array(C), lo = new Float64Array(C);
       for (let c = 0; c < C; c++) { hi[c] = splitHi(mean[c], saveInvstd[c]); lo[c] = mean[c] - hi[c]; }
       const sums = backwardFused(s, g, xa.ptr, da.ptr, oa.ptr, hi, lo, saveInvstd, m, gamma);
-      return { dx: s.result(oa), ...paramGrads(sums, saveInvstd, C) };
+      return { dx: s.result(oa), ...paramGrads(sums, 0, saveInvstd, C) };
     }
     const r = reduceExact(s, g, xa.ptr, da.ptr, mean, saveInvstd);
-    const sums = globalSums ?? r.sums;
-    // k, c1, c0 (C f32 each) written straight into wasm memory.
+    // k, c1, c0 (C f32 each) written straight into wasm memory (the sums read there too).
     const pk = s.temp(12 * C), F = s.heap.F32, b = pk >>> 2, bm = r.pm >>> 2;
+    const sums = globalSums ?? s.heap.F64, at = globalSums ? 0 : r.at;
     for (let c = 0; c < C; c++) {
       const inv = saveInvstd[c], gm = gamma ? gamma[c] : 1;
-      const A = sums[2 * c], B = sums[2 * c + 1];
+      const A = sums[at + 2 * c], B = sums[at + 2 * c + 1];
       const kk = gm * inv, cc1 = -kk * inv * inv * B / m;
       F[b + c] = kk; F[b + C + c] = cc1; F[b + 2 * C + c] = -kk * A / m - (mean[c] - F[bm + c]) * cc1;
     }
     backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, r.pm, pk, pk + 4 * C, pk + 8 * C);
     // Local shard's parameter gradients (sum them across shards like any gradient).
-    return { dx: s.result(oa), ...paramGrads(r.sums, saveInvstd, C) };
+    const grads = paramGrads(s.heap.F64, r.at, saveInvstd, C);
+    return { dx: s.result(oa), ...grads };
   });
 }
 
@@ -316,6 +319,7 @@ export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, opts: Batch
     F.fill(0, b + C, b + 2 * C);
     for (let c = 0; c < C; c++) F[b + c] = (gamma ? gamma[c] : 1) * invs[c];
     backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, r.pm, pk, pk + 4 * C, pk + 4 * C);
-    return { dx: s.result(oa), ...paramGrads(r.sums, invs, C) };
+    const grads = paramGrads(s.heap.F64, r.at, invs, C);
+    return { dx: s.result(oa), ...grads };
   });
 }

@@ -36,18 +36,19 @@ export function clScratchBytes(C: number): number {
   return most;
 }
 
-// The scratch of the running call: every channels-last kernel of one op call reuses one block
-// (the kernels run one after another and keep nothing in it between calls), so a call takes
-// clScratchBytes(C) once, not once per kernel.
-let shared: { s: Scope; p: number; bytes: number } | null = null;
-
-/** Scratch for kernel `name` with C (pseudo-)channels: the call's shared block, taken on first use. */
+/**
+ * Scratch for kernel `name` with C (pseudo-)channels: the call's shared block (Scope.shared),
+ * taken on first use. Every channels-last kernel of one op call reuses it (the kernels run one
+ * after another and keep nothing in it between calls), so a call takes clScratchBytes(C) once,
+ * not once per kernel.
+ */
 export function scratchFor(s: Scope, name: KernelName, C: number): number {
   const need = scratchBytes(rt().kernels, name, { C });
-  if (shared && shared.s === s && shared.bytes >= need) return shared.p;
+  if (s.sharedBytes >= need) return s.shared;
   const bytes = Math.max(need, clScratchBytes(C));
-  shared = { s, p: s.temp(bytes), bytes };
-  return shared.p;
+  s.shared = s.temp(bytes);
+  s.sharedBytes = bytes;
+  return s.shared;
 }
 
 /** Merge Welford triples of x into acc (f64 pointer, C triples). */
@@ -88,8 +89,11 @@ export function normalize(s: Scope, v: View3, x: number, y: number, pm: number, 
   k.bn_normalize_f32_cl(md.R, md.C, x, paramsAt(s, pm, v.C, md.rep), paramsAt(s, ps, v.C, md.rep), paramsAt(s, pt, v.C, md.rep), y, scratch);
 }
 
-/** Σdy and Σdy·(x − m) per channel → Float64Array(2C); m: pointer to C f32 values. */
-export function backwardReduce(s: Scope, v: View3, x: number, dy: number, pm: number): Float64Array {
+/**
+ * Σdy and Σdy·(x − m) per channel: the pointer of C f64 pairs in wasm memory (a temporary of
+ * the scope; pseudo-channel pairs folded in place into the first C); m: pointer to C f32 values.
+ */
+export function backwardReduce(s: Scope, v: View3, x: number, dy: number, pm: number): number {
   const k = rt().kernels;
   const md = mode(v);
   const cols = md.kind === "cf" ? v.C : md.C;
@@ -97,14 +101,17 @@ export function backwardReduce(s: Scope, v: View3, x: number, dy: number, pm: nu
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 2 * cols);
   if (md.kind === "cf") k.bn_backward_reduce_f32_cf(v.N, v.C, v.S, x, dy, pm, acc);
   else k.bn_backward_reduce_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, v.C, md.rep), acc, scratchFor(s, "bn_backward_reduce_f32_cl", md.C));
-  const F = s.heap.F64, out = new Float64Array(2 * v.C);
   const rep = md.kind === "cf" ? 1 : md.rep;
-  for (let j = 0; j < cols; j++) {
-    const c = Math.floor(j / rep);
-    out[2 * c] += F[(acc >>> 3) + 2 * j];
-    out[2 * c + 1] += F[(acc >>> 3) + 2 * j + 1];
+  if (rep === 1) return acc;
+  // Channel c's pairs are pseudo-channels c·rep … c·rep + rep − 1: summed in order into pair c
+  // (pair c is written only after every pair it reads, since c ≤ c·rep).
+  const F = s.heap.F64, a = acc >>> 3;
+  for (let c = 0; c < v.C; c++) {
+    let s0 = 0, s1 = 0;
+    for (let j = c * rep, t = a + 2 * j; j < (c + 1) * rep; j++, t += 2) { s0 += F[t]; s1 += F[t + 1]; }
+    F[a + 2 * c] = s0; F[a + 2 * c + 1] = s1;
   }
-  return out;
+  return acc;
 }
 
 /** dx = dy·k + (x − m)·c1 + c0 per channel; m, k, c1, c0: pointers to C f32 each. */

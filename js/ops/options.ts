@@ -117,6 +117,22 @@ const READERS = {
   normForward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, eps: o.eps, out: o.out, groups: o.groups, activation: o.activation }),
   normBackward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, mean: o.mean, invstd: o.invstd, out: o.out, groups: o.groups, activation: o.activation }),
   layerForward: (o: O) => ({ shape: o.shape, layout: o.layout, out: o.out }),
+  layerBackward: (o: O) => ({
+    shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, mean: o.mean, invstd: o.invstd, out: o.out, activation: o.activation,
+    dgammaOut: o.dgammaOut, dbetaOut: o.dbetaOut,
+  }),
+  rmsForward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, unitOffset: o.unitOffset, eps: o.eps, activation: o.activation, out: o.out }),
+  rmsBackward: (o: O) => ({
+    shape: o.shape, layout: o.layout, gamma: o.gamma, unitOffset: o.unitOffset, invRms: o.invRms, activation: o.activation, out: o.out, dgammaOut: o.dgammaOut,
+  }),
+  skipForward: (o: O) => ({
+    shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, bias: o.bias, unitOffset: o.unitOffset, eps: o.eps, activation: o.activation,
+    out: o.out, sumOut: o.sumOut,
+  }),
+  skipBackward: (o: O) => ({
+    shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, unitOffset: o.unitOffset, mean: o.mean, invstd: o.invstd, invRms: o.invRms,
+    dsum: o.dsum, bias: o.bias, activation: o.activation, out: o.out, dgammaOut: o.dgammaOut, dbetaOut: o.dbetaOut, dbiasOut: o.dbiasOut,
+  }),
 };
 
 /** The options of op `k`, read once (undefined/null → none; anything but an object → an Error). */

@@ -69,9 +69,10 @@ export function pixelGeometry(pixels: unknown, o: PixelShape, name = "pixels"): 
   const list: unknown[] = batch ? Array.from(pixels as unknown[]) : [pixels]; // dense: holes become undefined
   if (list.length === 0) throw new Error(`${name} is an empty array: a batch needs at least one image`);
   // Every image's data, width and height read once (a getter cannot change them mid-call).
-  const imgs = list.map(read);
+  const imgs = batch ? list.map(read) : [read(pixels)];
   let w0: unknown = o.width, h0: unknown = o.height, C: unknown = o.channels;
-  const first = imgs.find((m) => m.w !== undefined);
+  let first: ReturnType<typeof read> | undefined;
+  for (const m of imgs) if (m.w !== undefined) { first = m; break; }
   if (first) {
     if (w0 !== undefined && w0 !== first.w) throw new Error(`width is ${fmt(w0)}, the ImageData is ${fmt(first.w)} pixels wide`);
     if (h0 !== undefined && h0 !== first.h) throw new Error(`height is ${fmt(h0)}, the ImageData is ${fmt(first.h)} pixels high`);
@@ -150,7 +151,7 @@ export function feedRuns(s: Scope, g: PixelGeometry, buf: number, run: (ptr: num
     for (let i = 0; i < total;) {
       const left = S - ((first + i) % S);
       const count = Math.min(left, total - i, inWasm ? S : CHUNK_PIXELS);
-      if (U8) U8.set(part.bytes.subarray(i * C, (i + count) * C), buf);
+      if (U8) U8.set(count * C === part.len ? part.bytes : part.bytes.subarray(i * C, (i + count) * C), buf);
       run(inWasm ? part.off + i * C : buf, first + i, count);
       i += count;
     }
@@ -158,7 +159,9 @@ export function feedRuns(s: Scope, g: PixelGeometry, buf: number, run: (ptr: num
   }
 }
 
-/** @internal Byte range [start, end) of the images' bytes that live in wasm memory (for overlap checks). */
+/** @internal Byte ranges [start, end) of the images' bytes that live in wasm memory (for overlap checks). */
 export function wasmRanges(g: PixelGeometry, wasm: ArrayBufferLike): Array<[number, number]> {
-  return g.parts.filter((p) => p.buffer === wasm).map((p) => [p.off, p.off + p.len]);
+  const r: Array<[number, number]> = [];
+  for (const p of g.parts) if (p.buffer === wasm) r.push([p.off, p.off + p.len]);
+  return r;
 }

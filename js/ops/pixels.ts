@@ -1,7 +1,8 @@
 // Image bytes to a normalized float32 tensor in one SIMD pass (assembly/px_normalize.ts).
 import { withScope } from "../core/scope";
 import { rt } from "../core/runtime";
-import { Tensor } from "../core/tensor";
+import { Tensor, isTensor } from "../core/tensor";
+import { typedKind, typedBuffer, typedOffset } from "../core/typed";
 import { fmt, finiteVec } from "../core/errors";
 import { pixelGeometry, feedRuns, runBytes, wasmRanges, type Pixels, type PixelShape, type PixelGeometry } from "./pixels-input";
 
@@ -81,8 +82,8 @@ function layoutOf(l: unknown): "NCHW" | "NHWC" {
 function checkNoOverlap(g: PixelGeometry, out: unknown, len: number): void {
   const heap = rt().heap;
   let o: number;
-  if (out instanceof Float32Array && out.buffer === heap.buffer) o = out.byteOffset;
-  else if (out instanceof Tensor && !out.freed) o = out.ptr;
+  if (typedKind(out) === "Float32Array" && typedBuffer(out as Float32Array) === heap.buffer) o = typedOffset(out as Float32Array);
+  else if (isTensor(out) && !out.freed) o = out.ptr;
   else return;
   for (const [a, b] of wasmRanges(g, heap.buffer)) {
     if (o < b && a < o + 4 * len) throw new Error(`out overlaps pixels in wasm memory (bytes ${a}…${b}, out ${o}…${o + 4 * len}): they must be separate`);

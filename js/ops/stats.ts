@@ -8,6 +8,7 @@ import { resolveGeometry, type ShapeOptions } from "../core/args";
 import type { TensorLike } from "../core/tensor";
 import { isPixels, type Pixels, type PixelShape } from "./pixels-input";
 import { pixelPartials } from "./pixels-stats";
+import { f64Results } from "../core/typed";
 
 /** Per-channel result: biased variance (÷count) and unbiased (÷(count−1)). */
 export interface ChannelStats {
@@ -49,9 +50,7 @@ export function finishStats(p: Float64Array): ChannelStats {
 
 /** Mean and variance from the C triples at p[a…]. */
 function finishAt(p: Float64Array, a: number, C: number): ChannelStats {
-  // One backing store for the three results (allocations dominate the cost of a small call).
-  const buf = new Float64Array(3 * C);
-  const mean = buf.subarray(0, C), v = buf.subarray(C, 2 * C), u = buf.subarray(2 * C);
+  const [mean, v, u] = f64Results(3, C);
   for (let c = 0; c < C; c++) {
     const n = p[a + 3 * c], m2 = p[a + 3 * c + 2];
     mean[c] = n > 0 ? p[a + 3 * c + 1] : NaN;

@@ -1,17 +1,16 @@
 // createPool(): picks the transport, makes this thread's runtime the threads build when memory
 // is shared, compiles the module the workers instantiate, and starts the pool.
 import { optionsObject, fmt, checkInteger, checkFinite } from "../core/errors";
-import threadsWasm from "../../build/simdnorm-threads.wasm";
 import plainWasm from "../../build/simdnorm.wasm";
 import { init, rt, isInitialized } from "../core/runtime";
-import { isNode, workersAvailable } from "./host";
+import { isNode, workersAvailable, poolAssets } from "./host";
 import { WorkerPool, type WorkerPoolOptions } from "./pool";
 import type { TransportName } from "./protocol";
 
 /** The threads build declares its memory with at most 16384 pages (1 GiB). */
 const SHARED_MAX_PAGES = 16384;
 
-function canShare(): boolean {
+function canShare(threadsWasm: () => Uint8Array): boolean {
   if (typeof SharedArrayBuffer === "undefined") return false;
   if (!isNode() && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== true) return false;
   try { return WebAssembly.validate(threadsWasm() as Uint8Array<ArrayBuffer>); } catch { return false; }
@@ -50,16 +49,17 @@ export async function createPool(o: WorkerPoolOptions = {}): Promise<WorkerPool>
   if (o.timeout !== undefined && !(checkFinite("timeout", o.timeout, 0) > 0)) throw new Error(`timeout must be a positive number of milliseconds, got ${o.timeout}`);
   if (o.minSplit !== undefined) checkFinite("minSplit", o.minSplit, 0);
   if (!workersAvailable()) throw new Error("this environment has no workers: the pool needs Node worker_threads or Web Workers");
+  const { threadsWasm } = await poolAssets();
   let transport: TransportName = "message";
   if (want !== "message") {
-    if (!isInitialized() && canShare()) {
+    if (!isInitialized() && canShare(threadsWasm)) {
       const module = await WebAssembly.compile(threadsWasm() as Uint8Array<ArrayBuffer>);
       const memory = new WebAssembly.Memory({ initial: 16, maximum: SHARED_MAX_PAGES, shared: true } as WebAssembly.MemoryDescriptor);
       await init({ wasm: module, memory });
     } else await init();
     if (runtimeIsShared()) transport = "shared";
     else if (want === "shared") {
-      throw new Error(canShare()
+      throw new Error(canShare(threadsWasm)
         ? "transport \"shared\" needs the shared-memory runtime, but simdnorm was already initialized with its own memory: create the pool before calling init()"
         : "transport \"shared\" needs SharedArrayBuffer and wasm threads: in browsers the page must be cross-origin isolated (COOP same-origin + COEP require-corp)");
     }

@@ -1,6 +1,6 @@
 // Starting a worker thread from the embedded worker script: Node worker_threads (eval) or a
 // browser Web Worker (Blob URL). Nothing to host, no path to configure, works from a CDN import.
-import workerSource from "../../build/simdnorm-worker.txt";
+import type * as Assets from "./assets";
 
 export interface HostEvents {
   message(data: unknown): void;
@@ -38,10 +38,24 @@ export function workersAvailable(): boolean {
 let NodeWorkerClass: NodeWorkerCtor | null = null;
 let blobURL: string | null = null;
 
+let assets: Promise<typeof Assets> | null = null;
+
+/**
+ * The pool's payloads (threads build, worker script), loaded once on first use: a module of its
+ * own in the published bundles (dist/simdnorm-pool.js). A failed load is tried again next time.
+ */
+export function poolAssets(): Promise<typeof Assets> {
+  return (assets ??= import("./assets").catch((e) => {
+    assets = null;
+    throw new Error(`the worker pool's module (simdnorm-pool.js, next to the simdnorm bundle) could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
+  }));
+}
+
 // A computed specifier: bundlers of the browser build must not try to resolve it.
 const NODE_WORKER_THREADS = ["node", "worker_threads"].join(":");
 
 export async function spawn(name: string, ev: HostEvents): Promise<HostWorker> {
+  const { workerSource } = await poolAssets();
   if (isNode()) {
     if (!NodeWorkerClass) NodeWorkerClass = ((await import(/* @vite-ignore */ /* webpackIgnore: true */ NODE_WORKER_THREADS)) as { Worker: NodeWorkerCtor }).Worker;
     const w = new NodeWorkerClass(workerSource, { eval: true, name });

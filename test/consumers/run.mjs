@@ -64,10 +64,10 @@ await check("npm pack", () => {
 });
 if (!packed) { log(`consumers: ${passed} passed, ${failed} failed`); process.exit(1); }
 
-await check("tarball: LICENSE, README, CHANGELOG, every entry and its types; no sources", () => {
-  const need = ["LICENSE", "README.md", "CHANGELOG.md", "package.json", "dist/index.js", "dist/index.cjs", "dist/browser.js", "dist/workerd.js", "dist/edge-light.js", "dist/simdnorm.wasm", "dist/index.d.ts", "dist/index.d.cts", "dist/types/index.d.ts", "dist/types/index.d.cts"];
+await check("tarball: LICENSE, README, CHANGELOG, every entry and its types; no sources, no source maps", () => {
+  const need = ["LICENSE", "README.md", "CHANGELOG.md", "package.json", "dist/index.js", "dist/index.cjs", "dist/browser.js", "dist/simdnorm-pool.js", "dist/workerd.js", "dist/edge-light.js", "dist/simdnorm.wasm", "dist/index.d.ts", "dist/index.d.cts", "dist/types/index.d.ts", "dist/types/index.d.cts"];
   const missing = need.filter((f) => !packed.files.includes(f));
-  const extra = packed.files.filter((f) => /^(js|assembly|test|bench|build)\//.test(f));
+  const extra = packed.files.filter((f) => /^(js|assembly|test|bench|build)\//.test(f) || f.endsWith(".map"));
   if (missing.length || extra.length) throw new Error(`missing: ${missing.join(", ") || "none"}; not for publishing: ${extra.join(", ") || "none"}`);
 });
 
@@ -131,9 +131,11 @@ await check("tsc, moduleResolution bundler", () => tsCheck("ts-bundler", { modul
 }));
 
 // Which file does a bundler take with a platform's conditions?
-async function bundledEntry(entry, opts) {
-  const r = await esbuild.build({ entryPoints: [entry], bundle: true, write: false, format: "esm", logLevel: "silent", absWorkingDir: app, metafile: true, outdir: join(app, "out"), ...opts });
-  return { entry: Object.keys(r.metafile.inputs).find((p) => p.includes("node_modules/simdnorm/"))?.replace(/^.*node_modules\/simdnorm\//, ""), text: r.outputFiles.find((f) => f.path.endsWith(".js")).text };
+async function bundledEntry(file, opts) {
+  const r = await esbuild.build({ entryPoints: [file], bundle: true, write: false, format: "esm", logLevel: "silent", absWorkingDir: app, metafile: true, outdir: join(app, "out"), ...opts });
+  // The entry the conditions chose (the pool's module, dist/simdnorm-pool.js, comes along through import()).
+  const entry = Object.keys(r.metafile.inputs).find((p) => p.includes("node_modules/simdnorm/") && !p.endsWith("/simdnorm-pool.js"));
+  return { entry: entry?.replace(/^.*node_modules\/simdnorm\//, ""), text: r.outputFiles.find((f) => f.path.endsWith(".js")).text };
 }
 await check("esbuild, Vercel Edge conditions (edge-light, worker, browser): dist/edge-light.js importing ./simdnorm.wasm?module", async () => {
   writeFileSync(join(app, "edge.mjs"), 'import { init } from "simdnorm";\nexport default async () => { await init(); return new Response("ok"); };\n');
@@ -200,7 +202,7 @@ await check("README: tarball and gzipped sizes", () => {
   const size = (f) => readFileSync(join(ROOT, f)).length;
   const rows = [
     ["npm tarball (`npm pack`)", kib(packed.size), `${kib(packed.unpackedSize)} unpacked, ${packed.files.length} files`],
-    ...[["dist/index.js", "Node, Deno, Bun, bundlers (ESM; both wasm builds and the worker script embedded)"], ["dist/index.cjs", "require()"], ["dist/browser.js", "browsers"], ["dist/workerd.js", "Cloudflare Workers (+ dist/simdnorm.wasm)"], ["dist/edge-light.js", "Vercel Edge (+ dist/simdnorm.wasm)"], ["dist/simdnorm.wasm", "`simdnorm/wasm`"]]
+    ...[["dist/index.js", "Node, Deno, Bun, bundlers (ESM; the wasm embedded)"], ["dist/index.cjs", "require()"], ["dist/browser.js", "browsers"], ["dist/simdnorm-pool.js", "the worker pool's threads build and worker script, imported by `createPool`"], ["dist/workerd.js", "Cloudflare Workers (+ dist/simdnorm.wasm)"], ["dist/edge-light.js", "Vercel Edge (+ dist/simdnorm.wasm)"], ["dist/simdnorm.wasm", "`simdnorm/wasm`"]]
       .map(([f, what]) => [`\`${f}\``, `${kib(size(f))} (${kib(gz(f))} gzipped)`, what]),
   ];
   const table = ["| file | size | what |", "|---|---|---|", ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");

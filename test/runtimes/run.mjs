@@ -96,7 +96,7 @@ async function makeProject() {
     b.onResolve({ filter: /^simdnorm$/ }, (a) => (a.pluginData === "inner" ? undefined : b.resolve(a.path, { resolveDir: project, kind: a.kind, pluginData: "inner" })));
   } };
   const meta = await esbuild.build({ ...common, external: [], entryPoints: [join(HERE, "workerd-entry.mjs")], outfile: join(project, "worker.js"), format: "esm", conditions: ["workerd", "worker", "browser"], mainFields: ["browser", "module", "main"], metafile: true, plugins: [fromProject, wasmModules] });
-  const workerdEntry = Object.keys(meta.metafile.inputs).find((p) => p.includes("node_modules/simdnorm/"));
+  const workerdEntry = Object.keys(meta.metafile.inputs).find((p) => p.includes("node_modules/simdnorm/") && !p.endsWith("/simdnorm-pool.js"));
   for (const [name, path] of wasmFiles) copyFileSync(path, join(project, name));
   writeFileSync(join(project, "config.capnp"), [
     'using Workerd = import "/workerd/workerd.capnp";',
@@ -112,7 +112,7 @@ async function makeProject() {
   ].join("\n"));
   // The control worker: the default entry, bundled with the bundler's default conditions.
   const control = await esbuild.build({ ...common, external: [], entryPoints: [join(HERE, "workerd-bytes-entry.mjs")], outfile: join(project, "worker-bytes.js"), format: "esm", metafile: true, plugins: [fromProject] });
-  const controlEntry = Object.keys(control.metafile.inputs).find((p) => p.includes("node_modules/simdnorm/"));
+  const controlEntry = Object.keys(control.metafile.inputs).find((p) => p.includes("node_modules/simdnorm/") && !p.endsWith("/simdnorm-pool.js"));
   writeFileSync(join(project, "config-bytes.capnp"), [
     'using Workerd = import "/workerd/workerd.capnp";',
     "const config :Workerd.Config = (services = [ (name = \"main\", worker = .w) ]);",

@@ -1,7 +1,7 @@
 // What instance, group and layer norm share: options, results, validation (one validator per
 // op, used by the function and its layer object), and the f64 mean split (js/ops/split.ts).
 import { resolveGeometry, sameSize, type ShapeOptions } from "../../core/args";
-import { affineVec, numVec, fmt, type Vec } from "../../core/errors";
+import { affineVec, affineShape, numVec, fmt, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { epsOf, optionsOf } from "../options";
@@ -59,14 +59,16 @@ export type CheckedOptions = Omit<NormOptions, "gamma" | "beta"> & { gamma?: Flo
 
 /**
  * Forward arguments checked before anything is bound: the options read once, geometry, eps,
- * gamma/beta (C finite values), out. `groupsOf` picks the statistic groups (and checks them).
+ * gamma/beta (C finite values; `later`: C values whose elements the caller checks through
+ * norm-rows.ts lnParams), out.
  */
-export function checkForward(x: unknown, opts: NormOptions | undefined): { g: Geometry; o: CheckedOptions; eps: number; act: number } {
+export function checkForward(x: unknown, opts: NormOptions | undefined, later = false): { g: Geometry; o: CheckedOptions; eps: number; act: number } {
   const o = optionsOf(opts, "normForward") as CheckedOptions;
   const g = resolveGeometry(x, o);
   const eps = epsOf(o.eps, 1e-5);
-  o.gamma = affineVec("gamma", o.gamma, g.C);
-  o.beta = affineVec("beta", o.beta, g.C);
+  const affine = later ? affineShape : affineVec;
+  o.gamma = affine("gamma", o.gamma, g.C);
+  o.beta = affine("beta", o.beta, g.C);
   sameSize("out", o.out, g);
   return { g, o, eps, act: activationId(o.activation) };
 }
@@ -74,14 +76,18 @@ export function checkForward(x: unknown, opts: NormOptions | undefined): { g: Ge
 /** A checked NormBackwardOptions: mean / invstd read once (number[] → Float64Array). */
 export type CheckedBackward = Omit<NormBackwardOptions, "gamma" | "beta" | "mean" | "invstd"> & { gamma?: Float32Array | Float64Array; beta?: Float32Array | Float64Array; mean: Float32Array | Float64Array; invstd: Float32Array | Float64Array; groups?: unknown };
 
-/** Backward arguments: the options read once, geometry, dy/out sizes, gamma, and K per-statistic mean/invstd. */
-export function checkBackward(x: unknown, dy: unknown, opts: NormBackwardOptions | undefined, K: (g: Geometry, o: CheckedBackward) => number, unit: string): { g: Geometry; o: CheckedBackward; act: number } {
-  const o = optionsOf(opts, "normBackward") as unknown as CheckedBackward;
+/**
+ * Backward arguments: the options read once (`later`: layer norm's, with its gradient outputs),
+ * geometry, dy/out sizes, gamma (`later`: as checkForward), and K per-statistic mean/invstd.
+ */
+export function checkBackward(x: unknown, dy: unknown, opts: NormBackwardOptions | undefined, K: (g: Geometry, o: CheckedBackward) => number, unit: string, later = false): { g: Geometry; o: CheckedBackward; act: number } {
+  const o = optionsOf(opts, later ? "layerBackward" : "normBackward") as unknown as CheckedBackward;
   const g = resolveGeometry(x, o);
   sameSize("dy", dy, g);
   sameSize("out", o.out, g);
-  o.gamma = affineVec("gamma", o.gamma, g.C);
-  o.beta = affineVec("beta", o.beta, g.C);
+  const affine = later ? affineShape : affineVec;
+  o.gamma = affine("gamma", o.gamma, g.C);
+  o.beta = affine("beta", o.beta, g.C);
   const k = K(g, o);
   o.mean = numVec("mean", o.mean, k, unit);
   o.invstd = numVec("invstd", o.invstd, k, unit);

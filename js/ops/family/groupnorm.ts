@@ -2,10 +2,9 @@
 // (sample, group) over the group's channels and every spatial position, affine per channel.
 import { withScope } from "../../core/scope";
 import { rt } from "../../core/runtime";
-import { GN_FORWARD_SCRATCH } from "../../core/kernel-table";
 import { fmtShape, type Geometry } from "../../core/layout";
 import type { TensorLike } from "../../core/tensor";
-import { groupStats, normalizeNC, reduceNCAt, dxNC, groupTempBytes, instanceFusable, instanceShort, instanceForwardFused, instanceBackwardFused } from "./views";
+import { groupStats, normalizeNC, reduceNCAt, dxNC, groupTempBytes, instanceFusable, instanceForwardFused, instanceBackwardFused } from "./views";
 import { groupActGrad } from "../act-dispatch";
 import type { Scope } from "../../core/scope";
 import type { Vec } from "../../core/errors";
@@ -16,6 +15,7 @@ import {
 import { paramVec } from "./norm-rows";
 import { wantsTensor } from "../../core/args";
 import { splitMeans, splitMeansInto } from "../split";
+import { f32Results, copyOut } from "../../core/typed";
 
 export interface GroupNormOptions extends NormOptions {
   /** Number of groups: a divisor of C; group g holds channels g·C/groups … (g+1)·C/groups − 1. */
@@ -41,16 +41,7 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(groupTempBytes(g, G));
-    const k = rt().kernels;
-    if (!act && instanceShort(g, G)) {
-      // Short rows: per row statistics, f32 mean / invstd and y in one kernel pass.
-      // mean and invstd adjacent: the results share one backing store (one copy out).
-      const mh = s.temp(8 * K), scratch = s.temp(GN_FORWARD_SCRATCH);
-      k.gn_forward_f32_cf(g.N, g.C, g.S, xa.ptr, paramVec(s, g.C, o.gamma, 1), paramVec(s, g.C, o.beta, 0), eps, ya.ptr, mh, mh + 4 * K, scratch);
-      const res = s.heap.f32(mh, 2 * K).slice();
-      return { y: s.result(ya), mean: res.subarray(0, K), invstd: res.subarray(K) };
-    }
-    const fused = !act && instanceFusable(g, G);
+    const fused = !act && instanceFusable(g, G), k = rt().kernels;
     const st = fused ? instanceForwardFused(s, g, xa.ptr, ya.ptr, eps, o.gamma, o.beta) : groupStats(s, g, G, xa.ptr);
     // Per statistic, by a kernel (one statistic per 49 values on 7 × 7 rows: a JS loop cost as
     // much as the data): the f32 mean (also the part the normalize subtracts), its f64 residue,
@@ -63,7 +54,9 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
       const pp = nc_params_at(s, g, G, mh, ml, mi, o.gamma, o.beta);
       normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * g.N * g.C, pp + 8 * g.N * g.C, act);
     }
-    const mean = s.heap.f32(mh, K).slice(), invstd = s.heap.f32(mf, K).slice();
+    const [mean, invstd] = f32Results(2, K), F = s.heap.F32;
+    copyOut(mean, F, mh >>> 2);
+    copyOut(invstd, F, mf >>> 2);
     return { y: s.result(ya), mean, invstd };
   });
 }

@@ -1,7 +1,7 @@
 // Instance, group, layer and RMS norm and the skip norms: forward and backward in every layout
 // (see docs/family.md and docs/transformers.md).
 export { instanceNorm, instanceNormBackward, groupNorm, groupNormBackward, type GroupNormOptions, type GroupNormBackwardOptions } from "./groupnorm";
-export { layerNorm, layerNormBackward } from "./layernorm";
+export { layerNorm, layerNormBackward, type LayerNormBackwardOptions } from "./layernorm";
 export { rmsNorm, rmsNormBackward, type RmsNormOptions, type RmsNormResult, type RmsNormBackwardOptions, type RmsNormBackwardResult } from "./rmsnorm";
 export {
   skipLayerNorm, skipRmsNorm, skipLayerNormBackward, skipRmsNormBackward,

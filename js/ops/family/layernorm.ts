@@ -3,7 +3,7 @@
 // via the strided-channel kernels).
 import { withScope } from "../../core/scope";
 import type { TensorLike } from "../../core/tensor";
-import { rowForward, rowBackward, rowTempBytes, lnParams } from "./norm-rows";
+import { rowForward, rowBackward, rowTempBytes, lnParams, gradOutputs } from "./norm-rows";
 import {
   checkForward, checkBackward,
   type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult,
@@ -23,7 +23,7 @@ import { wantsTensor } from "../../core/args";
  * @example const { y } = layerNorm(x, { shape: [8, 196, 768], layout: "NLC", gamma, beta });
  */
 export function layerNorm(x: TensorLike, opts: NormOptions = {}): NormResult {
-  const { g, o, eps, act } = checkForward(x, opts);
+  const { g, o, eps, act } = checkForward(x, opts, true);
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
@@ -34,22 +34,34 @@ export function layerNorm(x: TensorLike, opts: NormOptions = {}): NormResult {
   });
 }
 
+export interface LayerNormBackwardOptions extends NormBackwardOptions {
+  /**
+   * Write dgamma here (a Float32Array of C values of its own, returned as `dgamma`) instead of a
+   * new array: a call then allocates nothing per channel (a fresh result array of a few KB
+   * costs more than a one-row backward on some systems; docs/performance.md).
+   */
+  dgammaOut?: Float32Array;
+  /** Write dbeta here (as dgammaOut). */
+  dbetaOut?: Float32Array;
+}
+
 /**
  * Layer norm backward from the forward's mean / invstd (N·S values, (n, position) order):
  * dx, dgamma, dbeta. With `activation` (and the forward's `beta`), the gradient goes through the
  * activation, its input recomputed from x and the statistics. Rows: one pass (each row's sums,
  * then its dx from L1); dx = invstd·(γg − Σγg/C − x̂·Σγg·x̂/C), g = dy·act'(x̂·γ + β).
- * @throws on bad shapes/lengths (dy, out, gamma, beta, mean, invstd), an unknown activation.
- *   `out` may be x or dy (in place).
+ * @throws on bad shapes/lengths (dy, out, gamma, beta, mean, invstd, dgammaOut, dbetaOut), an
+ *   unknown activation. `out` may be x or dy (in place).
  */
-export function layerNormBackward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions): NormBackwardResult {
-  const { g, o, act } = checkBackward(x, dy, opts, (geo) => geo.N * geo.S, "(sample, position) statistics");
+export function layerNormBackward(x: TensorLike, dy: TensorLike, opts: LayerNormBackwardOptions): NormBackwardResult {
+  const { g, o, act } = checkBackward(x, dy, opts, (geo) => geo.N * geo.S, "(sample, position) statistics", true);
+  const outs = gradOutputs(g.C, o as Record<string, unknown>);
   return withScope((s) => {
     const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
     const p = lnParams(s, g.C, o.gamma, o.beta);
-    const r = rowBackward(s, g, { rms: false, act }, false, xa.ptr, da.ptr, 0, oa.ptr, p, o.mean, o.invstd);
-    return { dx: s.result(oa), dgamma: r.dgamma, dbeta: r.dbeta };
+    const r = rowBackward(s, g, { rms: false, act }, false, xa.ptr, da.ptr, 0, oa.ptr, p, o.mean, o.invstd, outs);
+    return { dx: s.result(oa), dgamma: r.dgamma, dbeta: r.dbeta! };
   });
 }

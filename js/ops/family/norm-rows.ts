@@ -9,7 +9,8 @@ import type { Scope } from "../../core/scope";
 import { rt } from "../../core/runtime";
 import { scratchBytes } from "../../core/kernel-table";
 import type { Geometry } from "../../core/layout";
-import { affineVec, fmt, type Vec } from "../../core/errors";
+import { affineShape, finiteVec, fmt, type Vec } from "../../core/errors";
+import { f32Results, copyOut, typedKind, typedLength, typedBuffer } from "../../core/typed";
 
 /** Which norm: RMS (no centring, no beta) or layer norm; the activation id (0: none). */
 export interface RowSpec { rms: boolean; act: number }
@@ -20,29 +21,34 @@ export interface RowParams { gamma: number; beta: number }
 /**
  * C f32 per-channel parameters written straight into a temporary (no intermediate arrays: this
  * runs on every call): v, 1 + v (offset), or `fill` when v is absent. Returns the pointer.
+ * With `name`, v came through affineShape and its elements are checked here, where the copy is
+ * read 16 at a time (vec_finite_f32; a JS loop cost ~0.75 ns a value), before any kernel runs:
+ * a non-finite value throws the message of `finiteVec`. (A Float64Array value beyond the f32
+ * range is finite there and passes, as it always has.)
  */
-export function paramVec(s: Scope, C: number, v: Vec | undefined | null, fill: number, offset = false): number {
+export function paramVec(s: Scope, C: number, v: Vec | undefined | null, fill: number, offset = false, name?: string): number {
   const p = s.temp(4 * C), F = s.heap.F32, o = p >>> 2;
-  if (!v) F.fill(fill, o, o + C);
-  else if (!offset) F.set(v as ArrayLike<number>, o);
+  if (!v) { F.fill(fill, o, o + C); return p; }
+  if (!offset) F.set(v as ArrayLike<number>, o);
   else for (let c = 0; c < C; c++) F[o + c] = 1 + v[c];
+  if (name !== undefined && rt().kernels.vec_finite_f32(C, p) >= 0) finiteVec(name, v, C);
   return p;
 }
 
-/** gamma and beta pointers of a layer norm (identity where absent). */
+/** gamma and beta pointers of a layer norm (identity where absent), checked (see affineShape). */
 export function lnParams(s: Scope, C: number, gamma: Vec | undefined | null, beta: Vec | undefined | null): RowParams {
-  return { gamma: paramVec(s, C, gamma, 1), beta: paramVec(s, C, beta, 0) };
+  return { gamma: paramVec(s, C, gamma, 1, false, "gamma"), beta: paramVec(s, C, beta, 0, false, "beta") };
 }
 
-/** gamma (C finite values or absent) and unitOffset checked; returns the checked gamma. */
+/** unitOffset checked, gamma read (C values or absent; its elements are checked by rmsParams). */
 export function checkRmsAffine(C: number, gamma: unknown, unitOffset: unknown): Float32Array | Float64Array | undefined {
   if (unitOffset !== undefined && typeof unitOffset !== "boolean") throw new Error(`unitOffset must be true or false, got ${fmt(unitOffset)}`);
-  return affineVec("gamma", gamma, C);
+  return affineShape("gamma", gamma, C);
 }
 
-/** The scale the kernels use (gamma, 1 + gamma, or ones) and zeros for beta, in wasm memory. */
+/** The scale the kernels use (gamma, 1 + gamma, or ones; gamma checked) and zeros for beta, in wasm memory. */
 export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, unitOffset: boolean | undefined): RowParams {
-  return { gamma: paramVec(s, C, gamma, 1, unitOffset === true), beta: paramVec(s, C, null, 0) };
+  return { gamma: paramVec(s, C, gamma, 1, unitOffset === true, "gamma"), beta: paramVec(s, C, null, 0) };
 }
 
 /** One statistic per row of C (channels-last, or (N, C) with S = 1). */
@@ -58,20 +64,28 @@ export function rowTempBytes(g: Geometry): number {
 /** Forward statistics: mean (layer norm; the f32 rounding of the f64 mean) and 1/sqrt(var + eps) or 1/rms. */
 export interface RowStats { mean: Float32Array | null; rstd: Float32Array }
 
+/** The K f32 statistics at pm (none for RMS norm: pm < 0) and pr, copied out into result arrays. */
+function statsOut(s: Scope, K: number, pm: number, pr: number): RowStats {
+  const r = f32Results(pm < 0 ? 1 : 2, K), F = s.heap.F32;
+  copyOut(r[0], F, pr >>> 2);
+  if (pm >= 0) copyOut(r[1], F, pm >>> 2);
+  return { mean: pm < 0 ? null : r[1], rstd: r[0] };
+}
+
 /** y = act(norm(x)) with the statistics of x. */
 export function rowForward(s: Scope, g: Geometry, spec: RowSpec, x: number, y: number, p: RowParams, eps: number): RowStats {
   const { N, C, S } = g, K = N * S, k = rt().kernels;
   if (rowsOf(g)) {
-    const pr = s.temp(4 * K), pm = spec.rms ? 0 : s.temp(4 * K);
+    const pr = s.temp(4 * K), pm = spec.rms ? -1 : s.temp(4 * K);
     if (spec.rms) k.rms_forward_f32_cl(K, C, x, p.gamma, y, pr, eps, spec.act);
     else k.ln_forward_f32_cl(K, C, x, p.gamma, p.beta, y, pm, pr, eps, spec.act);
-    return { mean: spec.rms ? null : s.heap.f32(pm, K).slice(), rstd: s.heap.f32(pr, K).slice() };
+    return statsOut(s, K, pm, pr);
   }
   if (!spec.rms) {
     // Layer norm over the strided channel axis: statistics and normalize per tile of positions.
     const pm = s.temp(4 * K), pr = s.temp(4 * K), tile = s.temp(scratchBytes(k, "ln_forward_f32_cf", { C, S }));
     k.ln_forward_f32_cf(N, C, S, x, p.gamma, p.beta, y, pm, pr, eps, spec.act, tile);
-    return { mean: s.heap.f32(pm, K).slice(), rstd: s.heap.f32(pr, K).slice() };
+    return statsOut(s, K, pm, pr);
   }
   // RMS norm: Σx² per position from the Welford kernel (mean² + M2/n), then the strided normalize.
   const acc = s.temp(24 * K), scratch = s.temp(scratchBytes(k, "bn_stats_f32_cl", { C: S }));
@@ -100,11 +114,48 @@ export function skipForward(s: Scope, g: Geometry, spec: RowSpec, x: number, ski
   }
   const pr = s.temp(4 * K), pm = spec.rms ? pr : s.temp(4 * K);
   k.skip_forward_f32_cl(K, C, x, skip, bias, p.gamma, p.beta, sum, y, pm, pr, eps, spec.rms ? 1 : 0, spec.act);
-  return { mean: spec.rms ? null : s.heap.f32(pm, K).slice(), rstd: s.heap.f32(pr, K).slice() };
+  return statsOut(s, K, spec.rms ? -1 : pm, pr);
 }
 
-/** Parameter gradients: dgamma = Σ g·x̂, dbeta = Σ g, dbias = Σ dx (skip norms) per channel. */
-export interface RowGrads { dgamma: Float32Array; dbeta: Float32Array; dbias: Float32Array | null }
+/** Parameter gradients: dgamma = Σ g·x̂, dbeta = Σ g (layer norm), dbias = Σ dx (skip norms) per channel. */
+export interface RowGrads { dgamma: Float32Array; dbeta: Float32Array | null; dbias: Float32Array | null }
+
+/** Arrays the caller gave for the parameter gradients (checked by gradOutputs); absent ones are made. */
+export interface GradOutputs { dgamma?: Float32Array; dbeta?: Float32Array; dbias?: Float32Array }
+const GRAD_OUTPUTS = [["dgammaOut", "dgamma"], ["dbetaOut", "dbeta"], ["dbiasOut", "dbias"]] as const;
+
+/**
+ * The gradient outputs of a row-norm backward: each absent, or a Float32Array of C values in
+ * the JS heap (kind, length and buffer read through the intrinsics; a view of wasm memory is
+ * refused: the kernels' memory is no place to copy results to), no two the same array. They are
+ * written once the kernels have run (nothing is written when a call throws): no fresh result
+ * arrays, whose allocation can cost more than a one-row backward (docs/performance.md).
+ */
+export function gradOutputs(C: number, given: Record<string, unknown>): GradOutputs {
+  const r: GradOutputs = {}, seen: unknown[] = [], heap = rt().heap;
+  for (let i = 0; i < GRAD_OUTPUTS.length; i++) {
+    const name = GRAD_OUTPUTS[i][0], v = given[name];
+    if (v === undefined || v === null) continue;
+    if (typedKind(v) !== "Float32Array") throw new Error(`${name} must be a Float32Array of ${C} values (written in place), got ${fmt(v)}`);
+    const n = typedLength(v as Float32Array);
+    if (n !== C) throw new Error(`${name} has ${n} values, the tensor has ${C} channels`);
+    const b = typedBuffer(v as Float32Array);
+    if (b === heap.buffer || heap.past.has(b)) throw new Error(`${name} is a view of wasm memory: give a Float32Array of its own (the gradients are copied into it)`);
+    if (seen.includes(v)) throw new Error(`${name} is the same array as another gradient output: each gradient needs its own array`);
+    seen.push(v);
+    r[GRAD_OUTPUTS[i][1]] = v as Float32Array;
+  }
+  return r;
+}
+
+/** Arrays for the gradients a call returns, the caller's where given: dgamma, dbeta (layer norm), dbias (skip). */
+function gradArrays(C: number, rms: boolean, skip: boolean, given: GradOutputs): RowGrads {
+  const make = (want: boolean, v?: Float32Array) => (want && !v ? 1 : 0);
+  const r = f32Results(make(true, given.dgamma) + make(!rms, given.dbeta) + make(skip, given.dbias), C);
+  let i = 0;
+  const pick = (want: boolean, v?: Float32Array) => (!want ? null : v ?? r[i++]);
+  return { dgamma: pick(true, given.dgamma)!, dbeta: pick(!rms, given.dbeta), dbias: pick(skip, given.dbias) };
+}
 
 /**
  * Per-row (m, a, b) of the kernels from the forward's statistics: layer norm m = f32(mean),
@@ -130,7 +181,7 @@ function gradBuffer(s: Scope, g: Geometry, x: number, dy: number, dx: number): n
  * dx of y = act(norm(x)) (+ dsum: pointer, or 0 for none — skip norms only) and the parameter
  * gradients. mean: null for RMS norm. skip: dbias is computed.
  */
-export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean, x: number, dy: number, dsum: number, dx: number, p: RowParams, mean: Vec | null, rstd: Vec): RowGrads {
+export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean, x: number, dy: number, dsum: number, dx: number, p: RowParams, mean: Vec | null, rstd: Vec, outs: GradOutputs = {}): RowGrads {
   const { N, C, S } = g, K = N * S, k = rt().kernels;
   const pp = rowParams(s, K, mean, rstd), pm = pp, pa = pp + 4 * K, pb = pp + 8 * K;
   if (rowsOf(g)) {
@@ -138,9 +189,12 @@ export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean,
     if (skip) k.skip_backward_f32_cl(K, C, x, dy, dsum, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.rms ? 1 : 0, spec.act);
     else if (spec.rms) k.rms_backward_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.act);
     else k.ln_backward_rows_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.act);
-    // Planes of C f32 written by the kernel (a JS conversion loop here cost µs per call at C = 2048).
-    const P = s.heap.f32(cacc, 3 * C);
-    return { dbeta: P.slice(0, C), dgamma: P.slice(C, 2 * C), dbias: skip ? P.slice(2 * C) : null };
+    // Planes of C f32 written by the kernel (dbeta, dgamma, dbias), copied out natively.
+    const r = gradArrays(C, spec.rms, skip, outs), P = s.heap.F32, w = cacc >>> 2;
+    copyOut(r.dgamma, P, w + C);
+    if (r.dbeta) copyOut(r.dbeta, P, w);
+    if (r.dbias) copyOut(r.dbias, P, w + 2 * C);
+    return r;
   }
   let gy = dy;
   if (spec.act) {
@@ -159,7 +213,8 @@ export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean,
     const c1 = -inv * inv * inv * Sx / C;
     P[i] = c1; P0[i] = mean ? -inv * Sg / C - lo * c1 : 0;
   }
-  const grads = pairGrads(s.heap.f64(cacc, 2 * C), C);
+  const grads = gradArrays(C, spec.rms, skip, outs), CA = s.heap.F64, ca = cacc >>> 3;
+  for (let c = 0; c < C; c++) { if (grads.dbeta) grads.dbeta[c] = CA[ca + 2 * c]; grads.dgamma[c] = CA[ca + 2 * c + 1]; }
   k.ln_backward_dx_f32_cf(N, C, S, x, gy, pm, pa, p1, p1 + 4 * K, p.gamma, dx);
   if (!skip) return grads;
   const zeros = s.temp(4 * C), acc = s.temp(16 * C);
@@ -167,15 +222,7 @@ export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean,
   if (dsum) k.skip_add_f32_cf(N, C, S, dx, dsum, zeros, dx);
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 2 * C);
   k.bn_backward_reduce_f32_cf(N, C, S, dx, dx, zeros, acc);
-  const D = s.heap.f64(acc, 2 * C);
-  grads.dbias = new Float32Array(C);
-  for (let c = 0; c < C; c++) grads.dbias[c] = D[2 * c];
+  const D = s.heap.F64, a = acc >>> 3, dbias = grads.dbias!;
+  for (let c = 0; c < C; c++) dbias[c] = D[a + 2 * c];
   return grads;
-}
-
-/** dbeta, dgamma from C (Σg, Σg·x̂) f64 pairs. */
-function pairGrads(t: Float64Array, C: number): RowGrads {
-  const dgamma = new Float32Array(C), dbeta = new Float32Array(C);
-  for (let c = 0; c < C; c++) { dbeta[c] = t[2 * c]; dgamma[c] = t[2 * c + 1]; }
-  return { dgamma, dbeta, dbias: null };
 }

@@ -1,14 +1,14 @@
 // RMS norm (LLaMA, T5, Gemma; ONNX RMSNormalization / SimplifiedLayerNormalization): statistics
 // per (sample, position) over the channel axis, no centring, no beta. Kernel drivers:
 // norm-rows.ts.
-import { epsOf } from "../options";
+import { epsOf, optionsOf } from "../options";
 import { withScope } from "../../core/scope";
 import { resolveGeometry, sameSize, type ShapeOptions } from "../../core/args";
-import { numVec, readOptions, type Vec } from "../../core/errors";
+import { numVec, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
-import { rowForward, rowBackward, rowTempBytes, rmsParams, checkRmsAffine } from "./norm-rows";
+import { rowForward, rowBackward, rowTempBytes, rmsParams, checkRmsAffine, gradOutputs } from "./norm-rows";
 import { wantsTensor } from "../../core/args";
 
 export interface RmsNormOptions extends ShapeOptions {
@@ -42,6 +42,8 @@ export interface RmsNormBackwardOptions extends ShapeOptions {
   activation?: Activation;
   /** Write dx here: a Tensor or Float32Array of x's size; may be x or dy (in place). */
   out?: TensorLike;
+  /** Write dgamma here (a Float32Array of C values of its own, returned as `dgamma`) instead of a new array. */
+  dgammaOut?: Float32Array;
 }
 
 export interface RmsNormBackwardResult {
@@ -51,11 +53,8 @@ export interface RmsNormBackwardResult {
   dgamma: Float32Array;
 }
 
-const FORWARD_KEYS = ["shape", "layout", "gamma", "unitOffset", "eps", "activation", "out"];
-const BACKWARD_KEYS = ["shape", "layout", "gamma", "unitOffset", "invRms", "activation", "out"];
-
 function checkRmsForward(x: unknown, opts: RmsNormOptions | undefined): { g: Geometry; o: RmsNormOptions; eps: number; act: number } {
-  const o = readOptions<RmsNormOptions>(opts, FORWARD_KEYS);
+  const o = optionsOf(opts, "rmsForward") as RmsNormOptions;
   const g = resolveGeometry(x, o);
   const eps = epsOf(o.eps, 1e-6);
   o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
@@ -88,21 +87,21 @@ export function rmsNorm(x: TensorLike, opts: RmsNormOptions = {}): RmsNormResult
 /**
  * RMS norm backward from the forward's invRms: dx = r·(γg − x̂·Σ(γg·x̂)/C) per (sample,
  * position), r = invRms, x̂ = x·r, g = dy through the activation; dgamma = Σ g·x̂.
- * @throws on bad shapes/lengths (dy, out, gamma, invRms), an unknown activation. `out` may be x or dy.
+ * @throws on bad shapes/lengths (dy, out, gamma, invRms, dgammaOut), an unknown activation. `out` may be x or dy.
  */
 export function rmsNormBackward(x: TensorLike, dy: TensorLike, opts: RmsNormBackwardOptions): RmsNormBackwardResult {
-  const o = readOptions<RmsNormBackwardOptions>(opts, BACKWARD_KEYS);
+  const o = optionsOf(opts, "rmsBackward") as RmsNormBackwardOptions;
   const g = resolveGeometry(x, o);
   sameSize("dy", dy, g);
   sameSize("out", o.out, g);
   o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
   o.invRms = numVec("invRms", o.invRms, g.N * g.S, "(sample, position) statistics");
-  const act = activationId(o.activation);
+  const act = activationId(o.activation), outs = gradOutputs(g.C, o as unknown as Record<string, unknown>);
   return withScope((s) => {
     const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
-    const r = rowBackward(s, g, { rms: true, act }, false, xa.ptr, da.ptr, 0, oa.ptr, rmsParams(s, g.C, o.gamma, o.unitOffset), null, o.invRms);
+    const r = rowBackward(s, g, { rms: true, act }, false, xa.ptr, da.ptr, 0, oa.ptr, rmsParams(s, g.C, o.gamma, o.unitOffset), null, o.invRms, outs);
     return { dx: s.result(oa), dgamma: r.dgamma };
   });
 }

@@ -1,14 +1,14 @@
 // Residual-fused norms (ONNX SkipLayerNormalization / SkipSimplifiedLayerNormalization):
 // sum = x + skip + bias, y = act(norm(sum)), both returned; backward from dy and the gradient
 // that reaches sum along the residual path. Kernel drivers: norm-rows.ts.
-import { epsOf } from "../options";
+import { epsOf, optionsOf } from "../options";
 import { withScope, bigLength } from "../../core/scope";
 import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../../core/args";
-import { numVec, affineVec, readOptions, type Vec } from "../../core/errors";
+import { numVec, affineShape, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
-import { skipForward, rowBackward, rowTempBytes, lnParams, paramVec, rmsParams, checkRmsAffine, type RowParams } from "./norm-rows";
+import { skipForward, rowBackward, rowTempBytes, lnParams, paramVec, rmsParams, checkRmsAffine, gradOutputs, type RowParams } from "./norm-rows";
 
 export interface SkipNormOptions extends ShapeOptions {
   /** Per-channel scale, C values (default 1). */
@@ -66,6 +66,12 @@ export interface SkipNormBackwardOptions extends ShapeOptions {
   activation?: Activation;
   /** Write dx here (may be sum, dy or dsum). */
   out?: TensorLike;
+  /** Write dgamma here (a Float32Array of C values of its own, returned as `dgamma`) instead of a new array. */
+  dgammaOut?: Float32Array;
+  /** Layer norm: write dbeta here (as dgammaOut). */
+  dbetaOut?: Float32Array;
+  /** Write dbias here (as dgammaOut; dbias is then returned, as with `bias: true`). */
+  dbiasOut?: Float32Array;
 }
 
 export interface SkipNormBackwardResult {
@@ -84,11 +90,8 @@ function checkCompanion(name: string, v: unknown, g: Geometry, first = "x"): voi
   if (n !== g.size) throw new Error(`${name} holds ${n} values, ${first} holds ${g.size}`);
 }
 
-const FORWARD_KEYS = ["shape", "layout", "gamma", "beta", "bias", "unitOffset", "eps", "activation", "out", "sumOut"];
-const BACKWARD_KEYS = ["shape", "layout", "gamma", "beta", "unitOffset", "mean", "invstd", "invRms", "dsum", "bias", "activation", "out"];
-
 function checkSkipForward(x: unknown, skip: unknown, opts: SkipNormOptions | undefined, rms: boolean) {
-  const o = readOptions<SkipNormOptions>(opts, FORWARD_KEYS);
+  const o = optionsOf(opts, "skipForward") as SkipNormOptions;
   const g = resolveGeometry(x, o);
   checkCompanion("skip", skip, g);
   const eps = epsOf(o.eps, rms ? 1e-6 : 1e-5);
@@ -96,10 +99,10 @@ function checkSkipForward(x: unknown, skip: unknown, opts: SkipNormOptions | und
     o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
     if (o.beta !== undefined && o.beta !== null) throw new Error("beta is not a parameter of RMS norm (use skipLayerNorm)");
   } else {
-    o.gamma = affineVec("gamma", o.gamma, g.C);
-    o.beta = affineVec("beta", o.beta, g.C);
+    o.gamma = affineShape("gamma", o.gamma, g.C);
+    o.beta = affineShape("beta", o.beta, g.C);
   }
-  o.bias = affineVec("bias", o.bias, g.C);
+  o.bias = affineShape("bias", o.bias, g.C);
   sameSize("out", o.out, g);
   sameSize("sumOut", o.sumOut, g);
   if (o.out !== undefined && o.out !== null && o.out === o.sumOut) throw new Error("out and sumOut must be different arrays: y and sum are both outputs");
@@ -115,7 +118,7 @@ function skipForwardCall(x: TensorLike, skip: TensorLike, opts: SkipNormOptions 
     s.commit(rowTempBytes(g));
     const p: RowParams = rms ? rmsParams(s, g.C, o.gamma, o.unitOffset)
       : lnParams(s, g.C, o.gamma, o.beta);
-    const bias = paramVec(s, g.C, o.bias, 0);
+    const bias = paramVec(s, g.C, o.bias, 0, false, "bias");
     const st = skipForward(s, g, { rms, act }, xa.ptr, ka.ptr, bias, sa.ptr, ya.ptr, p, eps);
     return { st, y: s.result(ya), sum: s.result(sa) };
   });
@@ -148,7 +151,7 @@ export function skipRmsNorm(x: TensorLike, skip: TensorLike, opts: SkipNormOptio
 }
 
 function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwardOptions | undefined, rms: boolean): SkipNormBackwardResult {
-  const o = readOptions<SkipNormBackwardOptions>(opts, BACKWARD_KEYS);
+  const o = optionsOf(opts, "skipBackward") as SkipNormBackwardOptions;
   const g = resolveGeometry(sum, o, "sum");
   checkCompanion("dy", dy, g, "sum");
   if (o.dsum !== undefined && o.dsum !== null) checkCompanion("dsum", o.dsum, g, "sum");
@@ -158,13 +161,15 @@ function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwar
     o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
     o.invRms = numVec("invRms", o.invRms, K, unit);
   } else {
-    o.gamma = affineVec("gamma", o.gamma, g.C);
-    o.beta = affineVec("beta", o.beta, g.C);
+    o.gamma = affineShape("gamma", o.gamma, g.C);
+    o.beta = affineShape("beta", o.beta, g.C);
     o.mean = numVec("mean", o.mean, K, unit);
     o.invstd = numVec("invstd", o.invstd, K, unit);
   }
-  const wantBias = o.bias !== undefined && o.bias !== null && o.bias !== false;
-  if (wantBias && o.bias !== true) affineVec("bias", o.bias, g.C);
+  if (rms && o.dbetaOut !== undefined && o.dbetaOut !== null) throw new Error("dbetaOut: RMS norm has no beta (use skipLayerNormBackward)");
+  const outs = gradOutputs(g.C, o as unknown as Record<string, unknown>);
+  const wantBias = (o.bias !== undefined && o.bias !== null && o.bias !== false) || outs.dbias !== undefined;
+  const bias = wantBias && o.bias !== true && o.bias !== undefined && o.bias !== null && o.bias !== false ? affineShape("bias", o.bias, g.C) : undefined;
   const act = activationId(o.activation);
   return withScope((s) => {
     const xa = s.input("sum", sum, g.size), da = s.input("dy", dy, g.size);
@@ -173,9 +178,10 @@ function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwar
     s.commit(rowTempBytes(g));
     const p: RowParams = rms ? rmsParams(s, g.C, o.gamma, o.unitOffset)
       : lnParams(s, g.C, o.gamma, o.beta);
-    const r = rowBackward(s, g, { rms, act }, true, xa.ptr, da.ptr, ds ? ds.ptr : 0, oa.ptr, p, rms ? null : o.mean!, rms ? o.invRms! : o.invstd!);
+    if (bias) paramVec(s, g.C, bias, 0, false, "bias"); // only checked: the backward does not use the forward's bias
+    const r = rowBackward(s, g, { rms, act }, true, xa.ptr, da.ptr, ds ? ds.ptr : 0, oa.ptr, p, rms ? null : o.mean!, rms ? o.invRms! : o.invstd!, outs);
     const out: SkipNormBackwardResult = { dx: s.result(oa), dgamma: r.dgamma };
-    if (!rms) out.dbeta = r.dbeta;
+    if (!rms) out.dbeta = r.dbeta!;
     if (wantBias) out.dbias = r.dbias!;
     return out;
   });
@@ -185,7 +191,7 @@ function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwar
  * Backward of skipLayerNorm from its sum (not x and skip: sum is what the forward kept), dy and
  * the optional dsum: dx (= dskip) = layer_norm'(sum)·dy + dsum; dgamma, dbeta; dbias when
  * `bias` is given. With `activation` (and the forward's beta) the gradient goes through it.
- * @throws on bad shapes/lengths (dy, dsum, out, gamma, beta, mean, invstd). `out` may be sum, dy or dsum.
+ * @throws on bad shapes/lengths (dy, dsum, out, gamma, beta, mean, invstd, the gradient outputs). `out` may be sum, dy or dsum.
  */
 export function skipLayerNormBackward(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwardOptions): SkipNormBackwardResult {
   return skipBackwardCall(sum, dy, opts, false);

@@ -13,8 +13,8 @@ import { rt } from "../../core/runtime";
 import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, scratchFor, clScratchBytes, mode, type View3 } from "../dispatch";
 import { chanMergeInto } from "../welford";
 import { actNormalizeNC } from "../act-dispatch";
+import { ncView } from "./nc-view";
 
-const ncView = (g: Geometry): View3 => ({ N: 1, C: g.N * g.C, S: g.S, channelsLast: false });
 const groupView = (g: Geometry, G: number): View3 => ({ N: 1, C: g.N * G, S: (g.C / G) * g.S, channelsLast: false });
 
 /** Bytes of temporaries one forward or backward call below may take (for Scope.commit). */
@@ -66,7 +66,7 @@ export function normalizeNC(s: Scope, g: Geometry, x: number, y: number, pm: num
 
 /** (Σdy, Σdy·(x − m)) per (n, c): a Float64Array of N·C pairs; pm: pointer to N·C f32. */
 export function reduceNC(s: Scope, g: Geometry, x: number, dy: number, pm: number): Float64Array {
-  if (!g.channelsLast) return backwardReduce(s, ncView(g), x, dy, pm);
+  if (!g.channelsLast) return s.heap.f64(backwardReduce(s, ncView(g), x, dy, pm), 2 * g.N * g.C).slice();
   const { N, C, S } = g, k = rt().kernels;
   const acc = s.temp(16 * N * C), scratch = scratchFor(s, "bn_backward_reduce_f32_cl", C);
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 2 * N * C);
@@ -94,17 +94,6 @@ export function dxNC(s: Scope, g: Geometry, x: number, dy: number, dx: number, p
     const o = 4 * n * S * C, p = 4 * n * C;
     k.bn_backward_dx_f32_cl(S, C, x + o, dy + o, pm + p, pk + p, p1 + p, p0 + p, dx + o, scratch);
   }
-}
-
-/** Rows shorter than this (and ≥ 4 values) take gn_forward_f32_cf (assembly/cf_short.ts SHORT_ROW). */
-const SHORT_ROW = 64;
-
-/**
- * Instance norm (one channel per group) on channels-first rows of 4 … 63 values: statistics and
- * y of each row in one kernel pass (gn_forward_f32_cf).
- */
-export function instanceShort(g: Geometry, G: number): boolean {
-  return G === g.C && !g.channelsLast && g.S >= 4 && g.S < SHORT_ROW;
 }
 
 /** Instance norm (one channel per group) channels-first, where the fused kernels serve the view. */
