@@ -1,17 +1,19 @@
 // Layer norm over the last axis as a row kernel: R rows of C contiguous values (channels-last
 // layouts and (N, C)), one statistic per row, gamma/beta per column.
 //
-// Per row: Σ(x − h) and Σ(x − h)² around a shift h (the previous row's mean; the row's first
-// value for the first row) while the row is read from memory; when h is not within half a
-// standard deviation of the mean the deviation pass is redone around the mean from L1
-// (rows.ts ln_row_stats: offsets of 1e4–1e6 keep full precision either way). Then
-// y = ((x − m)·a + b)·γ + β with a = invstd and b = −(mean − m)·a folding the f64 residue of the
-// mean, and the activation over the row, both while it is in L1. So x is read from memory once
-// and y written once.
+// Per row: Σ(x − h) and Σ(x − h)² around a shift h while the row is read from memory: h = 0
+// (plain Σx, Σx²: one subtraction less per vector) for the first row and after a row whose
+// mean² ≤ var/16, else the previous row's f32 mean. When h is not within half a standard
+// deviation of the mean the deviation pass is redone around the mean from L1 (rows.ts
+// ln_row_stats: offsets of 1e4–1e6 keep full precision either way). Then
+// y = ((x − m)·a + b)·γ + β with m the f32 mean, a = invstd and b = −(mean − m)·a folding the
+// f64 residue of the mean (dropped when below 2⁻²⁴), and the activation over the row, both while
+// it is in L1. So x is read from memory once and y written once.
 // y may alias x. Tails: scalar remainder (assembly/rows.ts).
 import { ret0, ret1 } from "./common";
-import { row_dev, row_norm, ln_row_stats, next_shift, row_m, row_a, row_b } from "./rows";
+import { row_dev, row_sums, row_norm, ln_row_stats, row_m, row_a, row_b, row_h } from "./rows";
 import { act_row } from "./act";
+import { norm_tile } from "./ln_normalize";
 
 /**
  * y = act(((x − mean)·invstd)·gamma + beta) per row of C; mean, invstd (R f32) written.
@@ -19,12 +21,13 @@ import { act_row } from "./act";
  */
 export function ln_forward_f32_cl(R: i32, C: i32, x: usize, gamma: usize, beta: usize, y: usize, mean: usize, rstd: usize, eps: f64, act: i32): void {
   const rs = <usize>C << 2;
-  let h = R > 0 ? next_shift(load<f32>(x)) : <f32>0;
+  let h: f32 = 0;
   for (let r = 0; r < R; r++) {
     const px = x + <usize>r * rs, py = y + <usize>r * rs, ro = <usize>r << 2;
-    row_dev(px, C, h);
+    if (h == 0) row_sums(px, C);
+    else row_dev(px, C, h);
     ln_row_stats(px, C, h, ret0, ret1, eps, mean + ro, rstd + ro);
-    h = next_shift(load<f32>(mean + ro));
+    h = row_h;
     row_norm(px, py, C, row_m, row_a, row_b, gamma, beta);
     if (act) act_row(py, py, C, act);
   }
@@ -104,31 +107,10 @@ function tile_shift(px: usize, rs: usize, k: i32, T: i32, h: usize): void {
   for (let t = 0; t < T; t++) store<f32>(h + (<usize>t << 2), load<f32>(h + (<usize>t << 2)) * inv);
 }
 
-/** Normalize one tile: y = ((x − m[t])·a[t] + b[t])·γ[c] + β[c], then the activation per row. */
-function tile_norm(px: usize, py: usize, rs: usize, C: i32, T: i32, m: usize, a: usize, b: usize, gamma: usize, beta: usize, act: i32): void {
-  const T4 = T & ~3;
-  for (let c = 0; c < C; c++) {
-    const pr = px + <usize>c * rs, qr = py + <usize>c * rs;
-    const gs = load<f32>(gamma + (<usize>c << 2)), bs = load<f32>(beta + (<usize>c << 2));
-    const gv = f32x4.splat(gs), bv = f32x4.splat(bs);
-    let t = 0;
-    for (; t < T4; t += 4) {
-      const o = <usize>t << 2;
-      const u = f32x4.add(f32x4.mul(f32x4.sub(v128.load(pr + o), v128.load(m + o)), v128.load(a + o)), v128.load(b + o));
-      v128.store(qr + o, f32x4.add(f32x4.mul(u, gv), bv));
-    }
-    for (; t < T; t++) {
-      const o = <usize>t << 2;
-      store<f32>(qr + o, ((load<f32>(pr + o) - load<f32>(m + o)) * load<f32>(a + o) + load<f32>(b + o)) * gs + bs);
-    }
-    if (act) act_row(qr, qr, T, act);
-  }
-}
-
 /**
  * Channels-first layer norm (N, C, S): per (n, s) statistics over the C channel rows; mean,
  * rstd (N·S f32) written; y = act(((x − mean)·rstd)·gamma[c] + beta[c]). y may alias x.
- * scratch: 40·min(S, TILE) bytes (16-byte aligned).
+ * scratch: 32·min(S, TILE) bytes (16-byte aligned): h, f1, f2, b (f32) and d1, d2 (f64) per position.
  */
 export function ln_forward_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: usize, beta: usize, y: usize, mean: usize, rstd: usize, eps: f64, act: i32, scratch: usize): void {
   const TT = <usize>min(S, TILE);
@@ -143,7 +125,7 @@ export function ln_forward_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: usize
       let redo = false;
       for (let t = 0; t < T; t++) {
         const d = load<f64>(d1 + (<usize>t << 3)) / <f64>C, q = load<f64>(d2 + (<usize>t << 3)) / <f64>C;
-        if (!(d * d <= 0.75 * q)) redo = true;
+        if (!(d * d <= 0.75 * q)) { redo = true; break; }
       }
       if (redo) {
         // Shift every position to its f32 mean and sum again (from L2).
@@ -164,7 +146,8 @@ export function ln_forward_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: usize
         store<f32>(rstd + po + o, <f32>inv);
         store<f32>(pb + o, <f32>(-d * inv));
       }
-      tile_norm(px, y + base, rs, C, T, h, rstd + po, pb, gamma, beta, act);
+      norm_tile(px, y + base, rs, C, T, h, rstd + po, pb, gamma, beta);
+      if (act) for (let c = 0; c < C; c++) act_row(y + base + <usize>c * rs, y + base + <usize>c * rs, T, act);
     }
   }
 }

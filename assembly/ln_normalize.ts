@@ -19,58 +19,63 @@
 /**
  * Channels-first (N, C, S): y = ((x − m[n,s])·a[n,s] + b[n,s])·gamma[c] + beta[c].
  * m, a, b: N·S f32 (sample n's S values contiguous); gamma, beta: C f32.
- * Four channel rows at a time share the per-position loads; the last C % 4 rows run alone.
  */
 export function ln_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, a: usize, b: usize, gamma: usize, beta: usize, y: usize): void {
-  const S4 = S & ~3;
   const rs = <usize>S << 2;
   for (let n = 0; n < N; n++) {
-    const po = <usize>n * rs;
-    const pm = m + po, pa = a + po, pb = b + po;
-    let c = 0;
-    for (; c + 4 <= C; c += 4) {
-      const co = <usize>c << 2;
-      const g0 = load<f32>(gamma + co), g1 = load<f32>(gamma + co, 4), g2 = load<f32>(gamma + co, 8), g3 = load<f32>(gamma + co, 12);
-      const h0 = load<f32>(beta + co), h1 = load<f32>(beta + co, 4), h2 = load<f32>(beta + co, 8), h3 = load<f32>(beta + co, 12);
-      const gv0 = f32x4.splat(g0), gv1 = f32x4.splat(g1), gv2 = f32x4.splat(g2), gv3 = f32x4.splat(g3);
-      const hv0 = f32x4.splat(h0), hv1 = f32x4.splat(h1), hv2 = f32x4.splat(h2), hv3 = f32x4.splat(h3);
-      const base = (<usize>n * <usize>C + <usize>c) * rs;
-      const x0 = x + base, x1 = x0 + rs, x2 = x1 + rs, x3 = x2 + rs;
-      const y0 = y + base, y1 = y0 + rs, y2 = y1 + rs, y3 = y2 + rs;
-      let i = 0;
-      for (; i < S4; i += 4) {
-        const o = <usize>i << 2;
-        const mv = v128.load(pm + o), av = v128.load(pa + o), bv = v128.load(pb + o);
-        v128.store(y0 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x0 + o), mv), av), bv), gv0), hv0));
-        v128.store(y1 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x1 + o), mv), av), bv), gv1), hv1));
-        v128.store(y2 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x2 + o), mv), av), bv), gv2), hv2));
-        v128.store(y3 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x3 + o), mv), av), bv), gv3), hv3));
-      }
-      for (; i < S; i++) {
-        const o = <usize>i << 2;
-        const ms = load<f32>(pm + o), as = load<f32>(pa + o), bs = load<f32>(pb + o);
-        store<f32>(y0 + o, ((load<f32>(x0 + o) - ms) * as + bs) * g0 + h0);
-        store<f32>(y1 + o, ((load<f32>(x1 + o) - ms) * as + bs) * g1 + h1);
-        store<f32>(y2 + o, ((load<f32>(x2 + o) - ms) * as + bs) * g2 + h2);
-        store<f32>(y3 + o, ((load<f32>(x3 + o) - ms) * as + bs) * g3 + h3);
-      }
-    }
-    for (; c < C; c++) {
-      const gs = load<f32>(gamma + (<usize>c << 2)), hs = load<f32>(beta + (<usize>c << 2));
-      const gv = f32x4.splat(gs), hv = f32x4.splat(hs);
-      const base = (<usize>n * <usize>C + <usize>c) * rs;
-      const px = x + base, py = y + base;
-      let i = 0;
-      for (; i < S4; i += 4) {
-        const o = <usize>i << 2;
-        const t = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(pm + o)), v128.load(pa + o)), v128.load(pb + o));
-        v128.store(py + o, f32x4.add(f32x4.mul(t, gv), hv));
-      }
-      for (; i < S; i++) {
-        const o = <usize>i << 2;
-        store<f32>(py + o, ((load<f32>(px + o) - load<f32>(pm + o)) * load<f32>(pa + o) + load<f32>(pb + o)) * gs + hs);
-      }
-    }
+    const po = <usize>n * rs, base = <usize>n * <usize>C * rs;
+    norm_tile(x + base, y + base, rs, C, S, m + po, a + po, b + po, gamma, beta);
   }
 }
 
+/**
+ * y = ((x − m[t])·a[t] + b[t])·gamma[c] + beta[c] over C channel rows of T values at a stride of
+ * rs bytes (one sample, or a tile of its positions: ln_forward.ts). m, a, b: T f32. Four channel
+ * rows at a time share the per-position loads; the last C % 4 rows run alone.
+ */
+export function norm_tile(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usize, pa: usize, pb: usize, gamma: usize, beta: usize): void {
+  const S = T, S4 = S & ~3;
+  let c = 0;
+  for (; c + 4 <= C; c += 4) {
+    const co = <usize>c << 2;
+    const g0 = load<f32>(gamma + co), g1 = load<f32>(gamma + co, 4), g2 = load<f32>(gamma + co, 8), g3 = load<f32>(gamma + co, 12);
+    const h0 = load<f32>(beta + co), h1 = load<f32>(beta + co, 4), h2 = load<f32>(beta + co, 8), h3 = load<f32>(beta + co, 12);
+    const gv0 = f32x4.splat(g0), gv1 = f32x4.splat(g1), gv2 = f32x4.splat(g2), gv3 = f32x4.splat(g3);
+    const hv0 = f32x4.splat(h0), hv1 = f32x4.splat(h1), hv2 = f32x4.splat(h2), hv3 = f32x4.splat(h3);
+    const base = <usize>c * rs;
+    const x0 = x + base, x1 = x0 + rs, x2 = x1 + rs, x3 = x2 + rs;
+    const y0 = y + base, y1 = y0 + rs, y2 = y1 + rs, y3 = y2 + rs;
+    let i = 0;
+    for (; i < S4; i += 4) {
+      const o = <usize>i << 2;
+      const mv = v128.load(pm + o), av = v128.load(pa + o), bv = v128.load(pb + o);
+      v128.store(y0 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x0 + o), mv), av), bv), gv0), hv0));
+      v128.store(y1 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x1 + o), mv), av), bv), gv1), hv1));
+      v128.store(y2 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x2 + o), mv), av), bv), gv2), hv2));
+      v128.store(y3 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x3 + o), mv), av), bv), gv3), hv3));
+    }
+    for (; i < S; i++) {
+      const o = <usize>i << 2;
+      const ms = load<f32>(pm + o), as = load<f32>(pa + o), bs = load<f32>(pb + o);
+      store<f32>(y0 + o, ((load<f32>(x0 + o) - ms) * as + bs) * g0 + h0);
+      store<f32>(y1 + o, ((load<f32>(x1 + o) - ms) * as + bs) * g1 + h1);
+      store<f32>(y2 + o, ((load<f32>(x2 + o) - ms) * as + bs) * g2 + h2);
+      store<f32>(y3 + o, ((load<f32>(x3 + o) - ms) * as + bs) * g3 + h3);
+    }
+  }
+  for (; c < C; c++) {
+    const gs = load<f32>(gamma + (<usize>c << 2)), hs = load<f32>(beta + (<usize>c << 2));
+    const gv = f32x4.splat(gs), hv = f32x4.splat(hs);
+    const px = x + <usize>c * rs, py = y + <usize>c * rs;
+    let i = 0;
+    for (; i < S4; i += 4) {
+      const o = <usize>i << 2;
+      const t = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(pm + o)), v128.load(pa + o)), v128.load(pb + o));
+      v128.store(py + o, f32x4.add(f32x4.mul(t, gv), hv));
+    }
+    for (; i < S; i++) {
+      const o = <usize>i << 2;
+      store<f32>(py + o, ((load<f32>(px + o) - load<f32>(pm + o)) * load<f32>(pa + o) + load<f32>(pb + o)) * gs + hs);
+    }
+  }
+}

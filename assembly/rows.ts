@@ -34,20 +34,25 @@ export function row_sumsq(p: usize, C: i32): f64 {
   const hv = f32x4.splat(shift);
   let s1: f64 = 0, s2: f64 = 0;
   for (let j0 = 0; j0 < C; j0 += BLOCK) {
-    const end = min(C, j0 + BLOCK), e8 = j0 + ((end - j0) & ~7), e4 = j0 + ((end - j0) & ~3);
+    const end = min(C, j0 + BLOCK), e16 = j0 + ((end - j0) & ~15), e4 = j0 + ((end - j0) & ~3);
     let a = f32x4.splat(0), b = f32x4.splat(0), qa = f32x4.splat(0), qb = f32x4.splat(0);
     let j = j0;
-    for (; j < e8; j += 8) {
-      const o = <usize>j << 2;
-      let u = v128.load(px + o), v = v128.load(px + o, 16);
+    // 16 values per iteration: one address per stream, and each accumulator takes one add of two
+    // vectors' sum (the add latency is not the bound).
+    for (; j < e16; j += 16) {
+      const o = <usize>j << 2, x = px + o;
+      let u0 = v128.load(x), u1 = v128.load(x, 16), u2 = v128.load(x, 32), u3 = v128.load(x, 48);
       if (ADD) {
-        u = f32x4.add(f32x4.add(u, v128.load(pk + o)), v128.load(bias + o));
-        v = f32x4.add(f32x4.add(v, v128.load(pk + o, 16)), v128.load(bias + o, 16));
-        v128.store(ps + o, u); v128.store(ps + o, v, 16);
+        const k = pk + o, c = bias + o, s = ps + o;
+        u0 = f32x4.add(f32x4.add(u0, v128.load(k)), v128.load(c));
+        u1 = f32x4.add(f32x4.add(u1, v128.load(k, 16)), v128.load(c, 16));
+        u2 = f32x4.add(f32x4.add(u2, v128.load(k, 32)), v128.load(c, 32));
+        u3 = f32x4.add(f32x4.add(u3, v128.load(k, 48)), v128.load(c, 48));
+        v128.store(s, u0); v128.store(s, u1, 16); v128.store(s, u2, 32); v128.store(s, u3, 48);
       }
-      const du = SHIFT ? f32x4.sub(u, hv) : u, dv = SHIFT ? f32x4.sub(v, hv) : v;
-      a = f32x4.add(a, du); qa = f32x4.add(qa, f32x4.mul(du, du));
-      b = f32x4.add(b, dv); qb = f32x4.add(qb, f32x4.mul(dv, dv));
+      if (SHIFT) { u0 = f32x4.sub(u0, hv); u1 = f32x4.sub(u1, hv); u2 = f32x4.sub(u2, hv); u3 = f32x4.sub(u3, hv); }
+      a = f32x4.add(a, f32x4.add(u0, u1)); qa = f32x4.add(qa, f32x4.add(f32x4.mul(u0, u0), f32x4.mul(u1, u1)));
+      b = f32x4.add(b, f32x4.add(u2, u3)); qb = f32x4.add(qb, f32x4.add(f32x4.mul(u2, u2), f32x4.mul(u3, u3)));
     }
     for (; j < e4; j += 4) {
       const o = <usize>j << 2;
@@ -84,17 +89,30 @@ export function row_dev(p: usize, C: i32, m: f32): void {
   sums_body(p, 0, 0, 0, C, m, true, false);
 }
 
+/** Σ x → ret0 and Σ x² → ret1 over C values (f64): the unshifted sums of rows near zero. */
+export function row_sums(p: usize, C: i32): void {
+  sums_body(p, 0, 0, 0, C, 0, false, false);
+}
+
+/** A row's f32 mean as the next row's shift when finite, else 0. */
+@inline export function next_shift(m: f32): f32 {
+  return m - m == 0 ? m : 0;
+}
+
 // Per-row parameters of the last ln_row_stats call (globals: no multi-value returns).
 export let row_m: f32 = 0;
 export let row_a: f32 = 0;
 export let row_b: f32 = 0;
+/** The shift for the next row's sums: 0 (unshifted sums) when this row's mean² ≤ var/16, else its f32 mean. */
+export let row_h: f32 = 0;
 
 /**
  * Layer-norm statistics of a row from its shifted sums d1 = Σ(x − shift), d2 = Σ(x − shift)²
  * (taken in the pass that read the row from memory): when the shift is within half a standard
  * deviation of the mean ((d1/C)² ≤ ¼·d2/C) the variance d2/C − (d1/C)² loses at most a factor
  * 4/3 to cancellation and is used as it is; otherwise (or on inf/NaN) the deviation pass is
- * redone around the f32 mean from L1. Sets row_m, row_a, row_b; writes the f32 mean and invstd
+ * redone around the f32 mean from L1. Sets row_m (the f32 mean), row_a (invstd), row_b
+ * (−residue·invstd: |row_b| ≤ 2⁻²⁴·|mean|·invstd) and row_h; writes the f32 mean and invstd
  * at pm, pi.
  */
 export function ln_row_stats(p: usize, C: i32, shift: f32, d1: f64, d2: f64, eps: f64, pm: usize, pi: usize): void {
@@ -106,19 +124,25 @@ export function ln_row_stats(p: usize, C: i32, shift: f32, d1: f64, d2: f64, eps
   }
   let v = q - d * d;
   if (v < 0) v = 0; // rounding; NaN stays NaN
-  const inv = 1 / Math.sqrt(v + eps);
-  row_m = m; row_a = <f32>inv; row_b = <f32>(-d * inv);
-  store<f32>(pm, <f32>(<f64>m + d));
+  const inv = 1 / Math.sqrt(v + eps), mu = <f64>m + d, mf = <f32>mu;
+  row_m = mf; row_a = <f32>inv; row_b = <f32>((<f64>mf - mu) * inv);
+  row_h = mu * mu <= 0.0625 * v ? 0 : next_shift(mf);
+  store<f32>(pm, mf);
   store<f32>(pi, <f32>inv);
 }
 
-/** The shift for the next row's one-pass sums: this row's f32 mean when finite, else 0. */
-@inline export function next_shift(m: f32): f32 {
-  return m - m == 0 ? m : 0;
+/**
+ * y = ((x − m)·a + b)·gamma + beta over C values (per-column gamma, beta); y may alias x. When
+ * |b| ≤ 2⁻²⁴ b is below the rounding of x̂ and dropped: one add less per vector (m is the f32
+ * mean and b = −(mean − m)·a its residue, so |b| ≤ 2⁻²⁴·|mean|·invstd: every row with |mean| ≤ std).
+ */
+export function row_norm(px: usize, py: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, beta: usize): void {
+  if (Mathf.abs(b) <= <f32>5.9604645e-8) norm_near(px, py, C, m, a, gamma, beta);
+  else norm_res(px, py, C, m, a, b, gamma, beta);
 }
 
-/** y = ((x − m)·a + b)·gamma + beta over C values (per-column gamma, beta); y may alias x. */
-export function row_norm(px: usize, py: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, beta: usize): void {
+/** y = ((x − m)·a + b)·gamma + beta over C values (rows far from zero: 4 values per iteration, wasm size). */
+function norm_res(px: usize, py: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, beta: usize): void {
   const mv = f32x4.splat(m), av = f32x4.splat(a), bv = f32x4.splat(b);
   const C4 = C & ~3;
   let j = 0;
@@ -130,6 +154,31 @@ export function row_norm(px: usize, py: usize, C: i32, m: f32, a: f32, b: f32, g
   for (; j < C; j++) {
     const o = <usize>j << 2;
     store<f32>(py + o, ((load<f32>(px + o) - m) * a + b) * load<f32>(gamma + o) + load<f32>(beta + o));
+  }
+}
+
+/** y = (x − m)·a·gamma + beta over C values, 16 per iteration (one address per stream). */
+function norm_near(px: usize, py: usize, C: i32, m: f32, a: f32, gamma: usize, beta: usize): void {
+  const mv = f32x4.splat(m), av = f32x4.splat(a);
+  const C16 = C & ~15, C4 = C & ~3;
+  let j = 0;
+  for (; j < C16; j += 16) {
+    const o = <usize>j << 2, x = px + o, g = gamma + o, q = beta + o, y = py + o;
+    const t0 = f32x4.mul(f32x4.sub(v128.load(x), mv), av), t1 = f32x4.mul(f32x4.sub(v128.load(x, 16), mv), av);
+    const t2 = f32x4.mul(f32x4.sub(v128.load(x, 32), mv), av), t3 = f32x4.mul(f32x4.sub(v128.load(x, 48), mv), av);
+    v128.store(y, f32x4.add(f32x4.mul(t0, v128.load(g)), v128.load(q)));
+    v128.store(y, f32x4.add(f32x4.mul(t1, v128.load(g, 16)), v128.load(q, 16)), 16);
+    v128.store(y, f32x4.add(f32x4.mul(t2, v128.load(g, 32)), v128.load(q, 32)), 32);
+    v128.store(y, f32x4.add(f32x4.mul(t3, v128.load(g, 48)), v128.load(q, 48)), 48);
+  }
+  for (; j < C4; j += 4) {
+    const o = <usize>j << 2;
+    const t = f32x4.mul(f32x4.sub(v128.load(px + o), mv), av);
+    v128.store(py + o, f32x4.add(f32x4.mul(t, v128.load(gamma + o)), v128.load(beta + o)));
+  }
+  for (; j < C; j++) {
+    const o = <usize>j << 2;
+    store<f32>(py + o, (load<f32>(px + o) - m) * a * load<f32>(gamma + o) + load<f32>(beta + o));
   }
 }
 

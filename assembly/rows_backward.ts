@@ -4,7 +4,8 @@
 //   g  = dy·act'(v), v = x̂·γ + β recomputed from x and the saved statistics (g = dy without an
 //        activation); x̂ = (x − m)·a + b (a = invstd, b = −(mean − m)·a; RMS: m = b = 0)
 //   Sg = Σ γg, Sx = Σ γg·x̂ over the row
-//   dx = γg·a + x̂·c1 + c0 (+ dsum), c1 = −a·Sx/C, c0 = −a·Sg/C (RMS: 0)
+//   dx = γg·a + (x − m)·k1 + k0 (+ dsum), k1 = a·c1, k0 = b·c1 + c0 (= γg·a + x̂·c1 + c0),
+//        c1 = −a·Sx/C, c0 = −a·Sg/C (RMS: 0)
 //
 // Per column, WRITTEN to cacc (three planes of C f32: Σ g (dbeta), Σ g·x̂ (dgamma), Σ dx (dbias,
 // skip norms only; else left as is)). Column partial sums run in f32 scratch and go to f64 planes
@@ -19,9 +20,20 @@ import { act_grad_row } from "./act";
 /** Σγg → ret0, Σγg·x̂ → ret1 (f64); the row's g and g·x̂ added into colB, colG (f32). */
 function row_grad_sums(px: usize, pg: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, colB: usize, colG: usize): void {
   const mv = f32x4.splat(m), av = f32x4.splat(a), bv = f32x4.splat(b);
-  const C4 = C & ~3;
+  const C8 = C & ~7, C4 = C & ~3;
   let va = f32x4.splat(0), vb = f32x4.splat(0);
   let j = 0;
+  // Two vectors per iteration: one address per stream.
+  for (; j < C8; j += 8) {
+    const o = <usize>j << 2, x = px + o, gp = pg + o, gm = gamma + o, cb = colB + o, cg = colG + o;
+    const g0 = v128.load(gp), g1 = v128.load(gp, 16);
+    const x0 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(x), mv), av), bv), x1 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(x, 16), mv), av), bv);
+    const e0 = f32x4.mul(g0, v128.load(gm)), e1 = f32x4.mul(g1, v128.load(gm, 16));
+    va = f32x4.add(va, f32x4.add(e0, e1));
+    vb = f32x4.add(vb, f32x4.add(f32x4.mul(e0, x0), f32x4.mul(e1, x1)));
+    v128.store(cb, f32x4.add(v128.load(cb), g0)); v128.store(cb, f32x4.add(v128.load(cb, 16), g1), 16);
+    v128.store(cg, f32x4.add(v128.load(cg), f32x4.mul(g0, x0))); v128.store(cg, f32x4.add(v128.load(cg, 16), f32x4.mul(g1, x1)), 16);
+  }
   for (; j < C4; j += 4) {
     const o = <usize>j << 2;
     const g = v128.load(pg + o);
@@ -43,37 +55,44 @@ function row_grad_sums(px: usize, pg: usize, C: i32, m: f32, a: f32, b: f32, gam
   ret0 = ta; ret1 = tb;
 }
 
-// dx for one row; SUM: add dsum; COL: add dx into colD (constants after inlining).
-@inline function dx_body(px: usize, pg: usize, pds: usize, pdx: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, c1: f32, c0: f32, colD: usize, SUM: bool, COL: bool): void {
-  const mv = f32x4.splat(m), av = f32x4.splat(a), bv = f32x4.splat(b), v1 = f32x4.splat(c1), v0 = f32x4.splat(c0);
-  const C4 = C & ~3;
+// dx = γg·a + (x − m)·k1 + k0 for one row; SUM: add dsum (only with COL); COL: add dx into colD (constants
+// after inlining).
+@inline function dx_body(px: usize, pg: usize, pds: usize, pdx: usize, C: i32, m: f32, a: f32, gamma: usize, k1: f32, k0: f32, colD: usize, SUM: bool, COL: bool): void {
+  const mv = f32x4.splat(m), av = f32x4.splat(a), v1 = f32x4.splat(k1), v0 = f32x4.splat(k0);
+  const C8 = C & ~7, C4 = C & ~3;
   let j = 0;
+  // Two vectors per iteration (one address per stream) in the plain variant only: the skip
+  // variants keep one (wasm size).
+  for (; !COL && j < C8; j += 8) {
+    const o = <usize>j << 2, x = px + o, gp = pg + o, gm = gamma + o, q = pdx + o;
+    const d0 = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(v128.load(gp), v128.load(gm)), av), f32x4.mul(f32x4.sub(v128.load(x), mv), v1)), v0);
+    const d1 = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(v128.load(gp, 16), v128.load(gm, 16)), av), f32x4.mul(f32x4.sub(v128.load(x, 16), mv), v1)), v0);
+    v128.store(q, d0); v128.store(q, d1, 16);
+  }
   for (; j < C4; j += 4) {
     const o = <usize>j << 2;
-    const xh = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv), av), bv);
-    let d = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(v128.load(pg + o), v128.load(gamma + o)), av), f32x4.mul(xh, v1)), v0);
+    let d = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(v128.load(pg + o), v128.load(gamma + o)), av), f32x4.mul(f32x4.sub(v128.load(px + o), mv), v1)), v0);
     if (SUM) d = f32x4.add(d, v128.load(pds + o));
     v128.store(pdx + o, d);
     if (COL) v128.store(colD + o, f32x4.add(v128.load(colD + o), d));
   }
   for (; j < C; j++) {
     const o = <usize>j << 2;
-    const xh = (load<f32>(px + o) - m) * a + b;
-    let d = load<f32>(pg + o) * load<f32>(gamma + o) * a + xh * c1 + c0;
+    let d = load<f32>(pg + o) * load<f32>(gamma + o) * a + (load<f32>(px + o) - m) * k1 + k0;
     if (SUM) d += load<f32>(pds + o);
     store<f32>(pdx + o, d);
     if (COL) store<f32>(colD + o, load<f32>(colD + o) + d);
   }
 }
 
-function row_dx(px: usize, pg: usize, pdx: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, c1: f32, c0: f32): void {
-  dx_body(px, pg, 0, pdx, C, m, a, b, gamma, c1, c0, 0, false, false);
+function row_dx(px: usize, pg: usize, pdx: usize, C: i32, m: f32, a: f32, gamma: usize, k1: f32, k0: f32): void {
+  dx_body(px, pg, 0, pdx, C, m, a, gamma, k1, k0, 0, false, false);
 }
-function row_dx_col(px: usize, pg: usize, pdx: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, c1: f32, c0: f32, colD: usize): void {
-  dx_body(px, pg, 0, pdx, C, m, a, b, gamma, c1, c0, colD, false, true);
+function row_dx_col(px: usize, pg: usize, pdx: usize, C: i32, m: f32, a: f32, gamma: usize, k1: f32, k0: f32, colD: usize): void {
+  dx_body(px, pg, 0, pdx, C, m, a, gamma, k1, k0, colD, false, true);
 }
-function row_dx_sum_col(px: usize, pg: usize, pds: usize, pdx: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, c1: f32, c0: f32, colD: usize): void {
-  dx_body(px, pg, pds, pdx, C, m, a, b, gamma, c1, c0, colD, true, true);
+function row_dx_sum_col(px: usize, pg: usize, pds: usize, pdx: usize, C: i32, m: f32, a: f32, gamma: usize, k1: f32, k0: f32, colD: usize): void {
+  dx_body(px, pg, pds, pdx, C, m, a, gamma, k1, k0, colD, true, true);
 }
 
 /** Add `len` f32 column sums into `len` f64 at dst (two lanes at a time), then zero them. */
@@ -89,8 +108,8 @@ function flush_col(src: usize, len: i32, dst: usize): void {
 }
 
 /**
- * The backward of R rows of C (see the header). m, a, b: R f32; gamma, beta: C f32 (beta is read
- * only with an activation). rms: no mean term. skip: dbias column sums kept (cacc plane 2), and
+ * The backward of R rows of C (see the header). m, a, b: R f32 (m and b unread with rms: 0);
+ * gamma, beta: C f32 (beta is read only with an activation). rms: no mean term. skip: dbias column sums kept (cacc plane 2), and
  * dsum (≠ 0) added to dx.
  */
 export function rows_backward(R: i32, C: i32, x: usize, dy: usize, dsum: usize, m: usize, a: usize, b: usize, gamma: usize, beta: usize, dx: usize, cacc: usize, scratch: usize, rms: bool, skip: bool, act: i32): void {
@@ -105,7 +124,7 @@ export function rows_backward(R: i32, C: i32, x: usize, dy: usize, dsum: usize, 
   let since = 0;
   for (let r = 0; r < R; r++) {
     const o = <usize>r * rs, ro = <usize>r << 2, px = x + o;
-    const ms = load<f32>(m + ro), as = load<f32>(a + ro), bs = load<f32>(b + ro);
+    const ms = rms ? <f32>0 : load<f32>(m + ro), as = load<f32>(a + ro), bs = rms ? <f32>0 : load<f32>(b + ro);
     let pg = dy + o;
     if (act) {
       row_norm(px, grow, C, ms, as, bs, gamma, beta);
@@ -113,10 +132,11 @@ export function rows_backward(R: i32, C: i32, x: usize, dy: usize, dsum: usize, 
       pg = grow;
     }
     row_grad_sums(px, pg, C, ms, as, bs, gamma, colB, colG);
-    const c1 = <f32>(-<f64>as * ret1 / <f64>C), c0 = rms ? <f32>0 : <f32>(-<f64>as * ret0 / <f64>C);
-    if (!skip) row_dx(px, pg, dx + o, C, ms, as, bs, gamma, c1, c0);
-    else if (dsum) row_dx_sum_col(px, pg, dsum + o, dx + o, C, ms, as, bs, gamma, c1, c0, colD);
-    else row_dx_col(px, pg, dx + o, C, ms, as, bs, gamma, c1, c0, colD);
+    const c1 = -<f64>as * ret1 / <f64>C, c0 = rms ? 0 : -<f64>as * ret0 / <f64>C;
+    const k1 = <f32>(<f64>as * c1), k0 = <f32>(<f64>bs * c1 + c0);
+    if (!skip) row_dx(px, pg, dx + o, C, ms, as, gamma, k1, k0);
+    else if (dsum) row_dx_sum_col(px, pg, dsum + o, dx + o, C, ms, as, gamma, k1, k0, colD);
+    else row_dx_col(px, pg, dx + o, C, ms, as, gamma, k1, k0, colD);
     if (!direct && (++since >= FLUSH_ROWS || r == R - 1)) {
       flush_col(colB, C, acc); flush_col(colG, C, acc + plane);
       if (skip) flush_col(colD, C, acc + 2 * plane);

@@ -4,7 +4,7 @@
 // sum may alias x or skip; y may alias neither sum nor (when sum does not) the other input.
 // Tails: scalar remainder (assembly/rows.ts).
 import { ret0, ret1 } from "./common";
-import { row_add_shifted, row_norm, row_scale, ln_row_stats, next_shift, row_m, row_a, row_b } from "./rows";
+import { row_add_shifted, row_norm, row_scale, ln_row_stats, row_m, row_a, row_b, row_h } from "./rows";
 import { act_row } from "./act";
 
 /**
@@ -14,7 +14,7 @@ import { act_row } from "./act";
 export function skip_forward_f32_cl(R: i32, C: i32, x: usize, skip: usize, bias: usize, gamma: usize, beta: usize, sum: usize, y: usize, mean: usize, rstd: usize, eps: f64, rms: i32, act: i32): void {
   const rs = <usize>C << 2;
   // Layer norm sums around a shift (see ln_forward.ts); RMS norm needs plain Σs².
-  let h = rms || R == 0 ? <f32>0 : next_shift(load<f32>(x) + load<f32>(skip) + load<f32>(bias));
+  let h: f32 = 0;
   for (let r = 0; r < R; r++) {
     const o = <usize>r * rs, ps = sum + o, py = y + o, ro = <usize>r << 2;
     if (rms) {
@@ -26,7 +26,7 @@ export function skip_forward_f32_cl(R: i32, C: i32, x: usize, skip: usize, bias:
       row_add_shifted(x + o, skip + o, bias, ps, C, h);
       ln_row_stats(ps, C, h, ret0, ret1, eps, mean + ro, rstd + ro);
       row_norm(ps, py, C, row_m, row_a, row_b, gamma, beta);
-      h = next_shift(load<f32>(mean + ro));
+      h = row_h;
     }
     if (act) act_row(py, py, C, act);
   }

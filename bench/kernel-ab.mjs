@@ -13,14 +13,19 @@
 // tensors random, parameters 1.1 / 0.2, accumulators zeroed before each call, scratch by the
 // table's formula). --reps (200), --offset (0: data near zero; e.g. 100 takes the shifted paths;
 // the mean parameter m is set to it), --act (activation id for kernels with an `act` argument:
-// 0 none, 1 relu, 2 relu6, 3 silu, 4 gelu, 5 gelu_tanh; default 0). Prints the median ms per variant and the largest relative
-// difference of its first output from the first variant's.
+// 0 none, 1 relu, 2 relu6, 3 silu, 4 gelu, 5 gelu_tanh; default 0), --copy K (also time the
+// ceiling's SIMD copy of the n values, bench/ceiling copy_f32 on the same memory, in turn with the
+// kernels, and print each variant as a multiple of K copies: K = 1 for a forward norm's 8 B/value,
+// 2 for the skip norms' 16, 2.5 for a backward's 20), --rms (the `rms` argument of the skip
+// kernels: 1 RMS norm, the default; 0 layer norm). Prints the median ms per variant and the
+// largest relative difference of its first output from the first variant's.
 import { readFileSync } from "node:fs";
 import { randomArray } from "../test/reference.mjs";
 import { KERNEL_TABLE, KERNEL_NAMES, ARG_KINDS, scratchBytes } from "../build/kernel-table.mjs";
 import { parseArgs, median } from "./lib/cli.mjs";
+import { buildCeiling } from "./ceiling/build.mjs";
 
-const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "", act: "0" });
+const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "", act: "0", copy: "0", rms: "1" });
 const name = opts.kernel, reps = +opts.reps, offset = +opts.offset;
 const spec = KERNEL_TABLE[name];
 if (!spec) { console.error(`unknown kernel ${name}: one of ${KERNEL_NAMES.join(", ")}`); process.exit(2); }
@@ -71,7 +76,7 @@ for (const a of spec.args) {
   else if (kind === "param64") F64.fill(a === "lo" ? 0 : 1.1, p >>> 3, (p + small) >>> 3);
 }
 const outArg = spec.args.find((a) => ARG_KINDS[a] === "out") ?? spec.args.find((a) => ARG_KINDS[a] === "acc");
-const args = spec.args.map((a) => ARG_KINDS[a] === "dim" ? d[a] : ARG_KINDS[a] === "scalar" ? (a === "eps" ? 1e-5 : a === "act" ? +opts.act : a === "rms" ? 1 : n / d.C) : layout[a]);
+const args = spec.args.map((a) => ARG_KINDS[a] === "dim" ? d[a] : ARG_KINDS[a] === "scalar" ? (a === "eps" ? 1e-5 : a === "act" ? +opts.act : a === "rms" ? +opts.rms : n / d.C) : layout[a]);
 const call = (k) => {
   for (const a of spec.args) if (ARG_KINDS[a] === "acc") F64.fill(0, layout[a] >>> 3, (layout[a] + small) >>> 3);
   k[name](...args);
@@ -79,10 +84,22 @@ const call = (k) => {
 const read = () => (ARG_KINDS[outArg] === "out" ? new Float32Array(memory.buffer, layout[outArg], bytesIn ? 3 * d.R : n) : new Float64Array(memory.buffer, layout[outArg], small >>> 3)).slice();
 const outs = mods.map((k, i) => { own(i); call(k); return read(); });
 const t = mods.map(() => []);
+// The copy ceiling: x (the first data input) copied into the first output's buffer, between the
+// kernels' calls (each call sets its output again).
+const copies = +opts.copy, tc = [];
+let copy = null;
+if (copies > 0) {
+  const src = layout[spec.args.find((a) => ARG_KINDS[a] === "in")], dst = layout[outArg];
+  const ceil = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(await buildCeiling({ importMemory: true }))), { env: { memory } }).exports;
+  copy = () => ceil.copy_f32(n, src, dst);
+}
 for (let r = 0; r < reps; r++) {
   mods.forEach((k, i) => { own(i); const t0 = performance.now(); call(k); t[i].push(performance.now() - t0); });
+  if (copy) { const t0 = performance.now(); copy(); tc.push(performance.now() - t0); }
   if (r % 50 === 49) process.stderr.write(`  ${r + 1}/${reps}\r`);
 }
 const diff = (a, b) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + 1e-6)); return m; };
 console.log(`${name} [${dimNames.map((k) => `${k}=${d[k]}`).join(", ")}] offset ${offset}, median of ${reps}, all variants on one memory:`);
-files.forEach((f, i) => console.log(`  ${f.padEnd(40)} ${median(t[i]).toFixed(4)} ms  ${(median(t[0]) / median(t[i])).toFixed(3)}× of the first  max rel diff ${diff(outs[i], outs[0]).toExponential(1)}`));
+const ofCopy = (i) => (copy ? `  ${(copies * median(tc) / median(t[i])).toFixed(2)}× of ${copies} cop${copies === 1 ? "y" : "ies"}` : "");
+files.forEach((f, i) => console.log(`  ${f.padEnd(40)} ${median(t[i]).toFixed(4)} ms  ${(median(t[0]) / median(t[i])).toFixed(3)}× of the first  max rel diff ${diff(outs[i], outs[0]).toExponential(1)}${ofCopy(i)}`));
+if (copy) console.log(`  copy_f32 of ${n} values (ceiling)            ${median(tc).toFixed(4)} ms`);

@@ -100,6 +100,25 @@ test("long rows (4096-value blocks, 16384), many rows (column flushes after 64),
   checkLayerAct("NCHW", 2, 9, 1030, 8, "gelu");
 });
 
+test("rows switching between near zero and far offsets (each row's shift chosen from the row before)", () => {
+  // Row offsets 0, 1e4, 1e4, 0, −3e3, 0.5·std, 0: unshifted sums, a redo around the mean, shifted
+  // sums, back to unshifted; the normalize with and without the mean's residue.
+  const offs = [0, 1e4, 1e4, 0, -3e3, 0.5, 0];
+  for (const C of [5, 37, 70, 4100]) {
+    const R = offs.length, shape = [R, C], eps = 1e-5;
+    const x = randomArray(R * C, C), gamma = randomArray(C, C + 1, { offset: 1, scale: 0.3 }), beta = randomArray(C, C + 2, { scale: 0.5 });
+    for (let r = 0; r < R; r++) for (let j = 0; j < C; j++) x[r * C + j] = Math.fround(x[r * C + j] + offs[r]);
+    const e = refLayerNorm(x, null, shape, "NC", { gamma, beta, eps });
+    const r = api.layerNorm(x, { shape, layout: "NC", gamma, beta, eps });
+    close(r.y, e.y, 2e-5, 1e-4, `layer y, C = ${C}`, shape, "NC");
+    close(r.mean, e.mean, 1e-6, 1e-6, `layer mean, C = ${C}`, shape, "NC");
+    close(r.invstd, e.invstd, 0, 1e-5, `layer invstd, C = ${C}`, shape, "NC");
+    const skip = new Float32Array(R * C);
+    const s = api.skipLayerNorm(x, skip, { shape, layout: "NC", gamma, beta, eps });
+    close(s.y, e.y, 2e-5, 1e-4, `skip layer y, C = ${C}`, shape, "NC");
+  }
+});
+
 test("backward equals finite differences (skip RMS with silu, skip layer with gelu, bias and dsum)", () => {
   for (const [rms, activation, layout] of [[true, "silu", "NLC"], [false, "gelu", "NLC"], [false, "gelu_tanh", "NCL"], [true, "silu", "NCHW"]]) { // not relu6: a pre-activation of 1e-4 sits on its kink here
     const shape = shapeFor(layout, 2, 4, 3), n = 24;

@@ -75,7 +75,7 @@ const rowScratch = (d: Dims): number => 40 * d.C;
 
 export const KERNEL_TABLE = {
   bn_stats_f32_cf: { args: ["N", "C", "S", "x", "acc"], warm: cf, doc: "merge per-channel (count, mean, M2) of (N, C, S) into acc" },
-  bn_stats_f32_cl: { args: ["R", "C", "x", "acc", "scratch"], warm: cl, scratch: (d, L) => 32 * up4(L(d.C)) + 16 * d.C, doc: "merge per-channel (count, mean, M2) of R rows of C into acc" },
+  bn_stats_f32_cl: { args: ["R", "C", "x", "acc", "scratch"], warm: cl, scratch: (d, L) => 12 * up4(L(d.C)) + 16 * d.C, doc: "merge per-channel (count, mean, M2) of R rows of C into acc" },
   bn_normalize_f32_cf: { args: ["N", "C", "S", "x", "m", "scale", "shift", "y"], warm: cf, doc: "y = (x − m)·scale + shift per channel" },
   bn_normalize_f32_cl: { args: ["R", "C", "x", "m", "scale", "shift", "y", "scratch"], warm: clRgb, scratch: (d, L) => 12 * up4(L(d.C)), doc: "y = (x − m)·scale + shift per channel" },
   bn_backward_reduce_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "acc"], warm: cf, doc: "merge per-channel (Σdy, Σdy·(x − m)) into acc" },
@@ -88,10 +88,10 @@ export const KERNEL_TABLE = {
   ln_backward_reduce_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "a", "b", "gamma", "sacc", "cacc", "scratch"], warm: lnCf, scratch: (d) => 8 * Math.min(d.S ?? 1, BLOCK), doc: "per column (Σγdy, Σγdy·(x − m)) written, per channel (Σdy, Σdy·x̂) added" },
   ln_backward_dx_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "k", "c1", "c0", "gamma", "dx"], warm: lnCf, doc: "dx = γ·dy·k[n,s] + (x − m[n,s])·c1[n,s] + c0[n,s]" },
   ln_forward_f32_cl: { args: ["R", "C", "x", "gamma", "beta", "y", "mean", "rstd", "eps", "act"], warm: rows, doc: "rows: mean, rstd written; y = act(((x − mean)·rstd)·gamma + beta)" },
-  ln_forward_f32_cf: { args: ["N", "C", "S", "x", "gamma", "beta", "y", "mean", "rstd", "eps", "act", "scratch"], warm: lnCf, scratch: (d) => 40 * Math.min(d.S ?? 1, 512), doc: "channels-first: per (n, s) mean, rstd written; y = act(((x − mean)·rstd)·gamma[c] + beta[c])" },
+  ln_forward_f32_cf: { args: ["N", "C", "S", "x", "gamma", "beta", "y", "mean", "rstd", "eps", "act", "scratch"], warm: lnCf, scratch: (d) => 32 * Math.min(d.S ?? 1, 512), doc: "channels-first: per (n, s) mean, rstd written; y = act(((x − mean)·rstd)·gamma[c] + beta[c])" },
   ln_backward_rows_f32_cl: { args: ["R", "C", "x", "dy", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx; per column (Σg, Σg·x̂) written as f32 planes (g = dy·act')" },
   rms_forward_f32_cl: { args: ["R", "C", "x", "gamma", "y", "rstd", "eps", "act"], warm: rows, doc: "rows: rstd written; y = act(x·rstd·gamma)" },
-  rms_backward_f32_cl: { args: ["R", "C", "x", "dy", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx of RMS norm; per column (Σg, Σg·x̂) written as f32 planes" },
+  rms_backward_f32_cl: { args: ["R", "C", "x", "dy", "a", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx of RMS norm; per column (Σg, Σg·x̂) written as f32 planes" },
   skip_forward_f32_cl: { args: ["R", "C", "x", "skip", "bias", "gamma", "beta", "sum", "y", "mean", "rstd", "eps", "rms", "act"], warm: rows, doc: "rows: sum = x + skip + bias; y = act(norm(sum)) (layer or RMS norm)" },
   skip_backward_f32_cl: { args: ["R", "C", "x", "dy", "dsum", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "rms", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx = norm'·dy + dsum; per column (Σg, Σg·x̂, Σdx) written as f32 planes" },
   skip_add_f32_cf: { args: ["N", "C", "S", "x", "skip", "bias", "sum"], warm: lnCf, doc: "sum = x + skip + bias[c] (channels-first)" },

@@ -54,11 +54,23 @@ export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, un
 /** One statistic per row of C (channels-last, or (N, C) with S = 1). */
 export const rowsOf = (g: Geometry): boolean => g.channelsLast || g.S === 1;
 
-/** Bytes of temporaries the drivers below may take (for Scope.commit). */
+/** A temporary's bytes as Scope.temp takes them (16-byte aligned). */
+const al = (bytes: number): number => (bytes + 15) & ~15;
+
+/**
+ * Bytes of temporaries one op call takes (for Scope.commit): the per-channel parameters (gamma,
+ * beta, bias) and the larger of the drivers below, forward or backward, each temporary rounded
+ * as Scope.temp rounds it. Not counted: the channels-first backward's copy of the activation
+ * gradient when dx is x or dy (a tensor-sized heap temporary, never staged).
+ */
 export function rowTempBytes(g: Geometry): number {
-  const K = g.N * g.S, k = rt().kernels;
-  const cf = rowsOf(g) ? 0 : scratchBytes(k, "bn_stats_f32_cl", { C: g.S }) + scratchBytes(k, "ln_backward_reduce_f32_cf", { C: g.C, S: g.S }) + scratchBytes(k, "ln_forward_f32_cf", { C: g.C, S: g.S }) + 24 * K;
-  return 24 * K + 40 * g.C + cf + scratchBytes(k, "ln_backward_rows_f32_cl", { C: g.C }) + 4096;
+  const { C, S } = g, K = g.N * S, k = rt().kernels;
+  const params = 3 * al(4 * C), stats = al(12 * K);
+  if (rowsOf(g)) return params + Math.max(2 * al(4 * K), stats + al(12 * C) + al(scratchBytes(k, "ln_backward_rows_f32_cl", { C })));
+  const lnFwd = 2 * al(4 * K) + al(scratchBytes(k, "ln_forward_f32_cf", { C, S }));
+  const rmsFwd = al(24 * K) + al(scratchBytes(k, "bn_stats_f32_cl", { C: S })) + 2 * al(4 * K);
+  const bwd = stats + al(16 * K) + al(16 * C) + al(8 * K) + al(scratchBytes(k, "ln_backward_reduce_f32_cf", { C, S })) + al(4 * C) + al(16 * C);
+  return params + Math.max(lnFwd, rmsFwd, bwd);
 }
 
 /** Forward statistics: mean (layer norm; the f32 rounding of the f64 mean) and 1/sqrt(var + eps) or 1/rms. */
@@ -187,7 +199,7 @@ export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean,
   if (rowsOf(g)) {
     const cacc = s.temp(12 * C), scratch = s.temp(scratchBytes(k, "ln_backward_rows_f32_cl", { C }));
     if (skip) k.skip_backward_f32_cl(K, C, x, dy, dsum, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.rms ? 1 : 0, spec.act);
-    else if (spec.rms) k.rms_backward_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.act);
+    else if (spec.rms) k.rms_backward_f32_cl(K, C, x, dy, pa, p.gamma, p.beta, dx, cacc, scratch, spec.act);
     else k.ln_backward_rows_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.act);
     // Planes of C f32 written by the kernel (dbeta, dgamma, dbias), copied out natively.
     const r = gradArrays(C, spec.rms, skip, outs), P = s.heap.F32, w = cacc >>> 2;
