@@ -4,16 +4,23 @@
 // acc first). f32 lanes over blocks of ≤ 4096 values, blocks added in f64.
 // Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
 // or x (elementwise, in place).
-import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, ret0, ret1, hsum, touch_lines, streamed } from "./common";
+import { dx_short, reduce_short, pair_sum } from "./cf_short";
+import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, streamed } from "./common";
 
-/** Σdy and Σdy·(x − m) over len contiguous values → ret0, ret1. m = 0 skips the subtract. */
-export function block_reduce(px: usize, pd: usize, len: i32, m: f32): void {
-  const mv = f32x4.splat(m);
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+/**
+ * Σdy and Σdy·(x − m) over len ≤ BLOCK contiguous values ADDED to the f64 pair at acc; m: the f32
+ * at mp. m = 0 (JS passes it when |mean| ≤ std; it corrects Σdy·x by −mean·Σdy in f64): no
+ * subtraction, four chains 16 values a step (the short-row loop's subtraction and two chains
+ * cost 0.75× on long rows), a scalar f64 tail. Otherwise the short-row loop (cf_short.ts
+ * reduce_short: f32 lanes, the last vector masked) for len ≥ 4, the scalar tail below that.
+ */
+export function block_reduce(px: usize, pd: usize, len: i32, mp: usize, acc: usize): void {
+  const m = load<f32>(mp);
+  if (len >= 4 && m != 0) { reduce_short(1, 1, len, px, pd, mp, acc); return; }
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
   let i = 0;
   if (m == 0) {
-    // Data near zero (JS passes m = 0 when |mean| ≤ std; it corrects Σdy·x by −mean·Σdy in f64).
-    let a2 = f32x4.splat(0), a3 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
     for (; i + 16 <= len; i += 16) {
       const o = <usize>i << 2;
       const d0 = v128.load(pd + o), d1 = v128.load(pd + o, 16), d2 = v128.load(pd + o, 32), d3 = v128.load(pd + o, 48);
@@ -22,45 +29,27 @@ export function block_reduce(px: usize, pd: usize, len: i32, m: f32): void {
       a2 = f32x4.add(a2, d2); b2 = f32x4.add(b2, f32x4.mul(d2, v128.load(px + o, 32)));
       a3 = f32x4.add(a3, d3); b3 = f32x4.add(b3, f32x4.mul(d3, v128.load(px + o, 48)));
     }
-    a0 = f32x4.add(a0, a2); a1 = f32x4.add(a1, a3); b0 = f32x4.add(b0, b2); b1 = f32x4.add(b1, b3);
   }
-  for (; i + 8 <= len; i += 8) {
-    const o = <usize>i << 2;
-    const d0 = v128.load(pd + o), d1 = v128.load(pd + o, 16);
-    a0 = f32x4.add(a0, d0); a1 = f32x4.add(a1, d1);
-    b0 = f32x4.add(b0, f32x4.mul(d0, f32x4.sub(v128.load(px + o), mv)));
-    b1 = f32x4.add(b1, f32x4.mul(d1, f32x4.sub(v128.load(px + o, 16), mv)));
-  }
-  for (; i + 4 <= len; i += 4) {
-    const o = <usize>i << 2;
-    const d0 = v128.load(pd + o);
-    a0 = f32x4.add(a0, d0);
-    b0 = f32x4.add(b0, f32x4.mul(d0, f32x4.sub(v128.load(px + o), mv)));
-  }
-  let a = hsum(f32x4.add(a0, a1)), b = hsum(f32x4.add(b0, b1));
+  let v = pair_sum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)), f32x4.add(f32x4.add(b0, b1), f32x4.add(b2, b3)));
   for (; i < len; i++) {
-    const o = <usize>i << 2;
-    const d = <f64>load<f32>(pd + o);
-    a += d; b += d * <f64>(load<f32>(px + o) - m);
+    const o = <usize>i << 2, d = <f64>load<f32>(pd + o);
+    v = f64x2.add(v, f64x2(d, d * <f64>(load<f32>(px + o) - m)));
   }
-  ret0 = a; ret1 = b;
+  v128.store(acc, f64x2.add(v128.load(acc), v));
 }
 
 /** Channels-first (N, C, S). m: C f32. acc: C f64 pairs (Σdy, Σdy·(x−m)), merged into. */
 export function bn_backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, acc: usize): void {
+  // Rows of 4 … 127 values: per row f32 lanes, the last vector masked (cf_short.ts); longer
+  // rows in blocks (block_reduce: its m = 0 loop is 1.2× faster there at 4096 values).
+  if (S >= 4 && S < 128) { reduce_short(N * C, C, S, x, dy, m, acc); return; }
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
-      const mc = load<f32>(m + (<usize>c << 2));
-      const a = acc + (<usize>c << 4);
-      let sa: f64 = 0, sb: f64 = 0;
       for (let off = 0; off < S; off += BLOCK) {
         const o = base + (<usize>off << 2);
-        block_reduce(x + o, dy + o, min(BLOCK, S - off), mc);
-        sa += ret0; sb += ret1;
+        block_reduce(x + o, dy + o, min(BLOCK, S - off), m + (<usize>c << 2), acc + (<usize>c << 4));
       }
-      store<f64>(a, load<f64>(a) + sa);
-      store<f64>(a, load<f64>(a, 8) + sb, 8);
     }
   }
 }
@@ -198,6 +187,9 @@ export function dx_row(px: usize, pd: usize, po: usize, S: i32, ms: f32, ks: f32
 
 /** Channels-first (N, C, S): dx = dy·k + (x − m)·c1 + c0; m, k, c1, c0: C f32 each. */
 export function bn_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize): void {
+  // Rows of 4 … 127 values: floor(S/4) vectors and an overlapping last one (cf_short.ts); longer
+  // rows keep dx_row's m = 0 loop (5–7 % faster there).
+  if (S >= 4 && S < 128) { dx_short(N * C, C, S, x, dy, dx, m, k, c1, c0); return; }
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;

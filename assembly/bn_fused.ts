@@ -6,7 +6,7 @@
 import { stats_block } from "./bn_stats";
 import { normalize_row } from "./bn_normalize";
 import { block_reduce, dx_row } from "./bn_backward";
-import { BLOCK, ret0, ret1 } from "./common";
+import { BLOCK } from "./common";
 
 /**
  * Training forward on (N, C, S) channels-first. Per channel c: Welford statistics merged into
@@ -50,19 +50,17 @@ export function bn_fused_backward_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: u
     const co = <usize>c << 2;
     const mh = load<f32>(hi + co);
     const ml = load<f64>(lo + (<usize>c << 3));
-    const off = <usize>c * rowBytes;
-    let A: f64 = 0, B: f64 = 0;
+    const off = <usize>c * rowBytes, pair = sums + (<usize>c << 4);
+    v128.store(pair, f64x2.splat(0));
     for (let n = 0; n < N; n++) {
       const o = off + <usize>n * sampleBytes;
       for (let i = 0; i < S; i += BLOCK) {
         const q = o + (<usize>i << 2);
-        block_reduce(x + q, dy + q, min(BLOCK, S - i), mh);
-        A += ret0; B += ret1;
+        block_reduce(x + q, dy + q, min(BLOCK, S - i), hi + co, pair);
       }
     }
-    B -= ml * A;
-    store<f64>(sums + (<usize>c << 4), A);
-    store<f64>(sums + (<usize>c << 4), B, 8);
+    const A = load<f64>(pair), B = load<f64>(pair, 8) - ml * A;
+    store<f64>(pair, B, 8);
     const inv = <f64>load<f32>(invstd + co);
     const g: f64 = gamma ? <f64>load<f32>(gamma + co) : 1.0;
     const k = g * inv;

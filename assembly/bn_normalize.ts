@@ -6,35 +6,22 @@
 // near zero (|mean| ≤ std) JS passes m = 0 and the kernel runs the plain multiply-add.
 // y may alias x (each value is read before it is written, in place).
 import { pattern_len, expand_pattern, streamed } from "./common";
+import { normalize_short } from "./cf_short";
 
-/** One contiguous row: y = (x − m)·s + t. Tail: 16-wide, then 4-wide, then scalar. */
+/**
+ * One contiguous row: y = (x − m)·s + t — floor(S/4) vectors and an overlapping last one
+ * (cf_short.ts norm_row) for S ≥ 4, scalars below. y may alias x.
+ */
 export function normalize_row(px: usize, py: usize, S: i32, ms: f32, ss: f32, ts: f32): void {
-  const mv = f32x4.splat(ms), sv = f32x4.splat(ss), tv = f32x4.splat(ts);
-  let i = 0;
-  if (ms == 0) {
-    // Data near zero (JS passes m = 0 when |mean| ≤ std): no subtraction needed.
-    for (; i + 16 <= S; i += 16) {
-      const o = <usize>i << 2;
-      const v0 = v128.load(px + o), v1 = v128.load(px + o, 16), v2 = v128.load(px + o, 32), v3 = v128.load(px + o, 48);
-      v128.store(py + o, f32x4.add(f32x4.mul(v0, sv), tv));
-      v128.store(py + o, f32x4.add(f32x4.mul(v1, sv), tv), 16);
-      v128.store(py + o, f32x4.add(f32x4.mul(v2, sv), tv), 32);
-      v128.store(py + o, f32x4.add(f32x4.mul(v3, sv), tv), 48);
-    }
+  if (S >= 4) {
+    // One vector a step (the unrolled norm_row would add ~0.15 KB to a size-bound module).
+    const mv = f32x4.splat(ms), sv = f32x4.splat(ss), tv = f32x4.splat(ts);
+    const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, t = v128.load(px + last);
+    for (let o: usize = 0; o < body; o += 16) v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv), sv), tv));
+    v128.store(py + last, f32x4.add(f32x4.mul(f32x4.sub(t, mv), sv), tv));
+    return;
   }
-  for (; i + 16 <= S; i += 16) {
-    const o = <usize>i << 2;
-    const v0 = v128.load(px + o), v1 = v128.load(px + o, 16), v2 = v128.load(px + o, 32), v3 = v128.load(px + o, 48);
-    v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v0, mv), sv), tv));
-    v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v1, mv), sv), tv), 16);
-    v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v2, mv), sv), tv), 32);
-    v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v3, mv), sv), tv), 48);
-  }
-  for (; i + 4 <= S; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv), sv), tv));
-  }
-  for (; i < S; i++) {
+  for (let i = 0; i < S; i++) {
     const o = <usize>i << 2;
     store<f32>(py + o, (load<f32>(px + o) - ms) * ss + ts);
   }
@@ -42,6 +29,8 @@ export function normalize_row(px: usize, py: usize, S: i32, ms: f32, ss: f32, ts
 
 /** Channels-first (N, C, S): parameters m, scale, shift are C f32 each. */
 export function bn_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize): void {
+  // Rows of ≥ 4 values: each row floor(S/4) vectors and an overlapping last one (cf_short.ts).
+  if (S >= 4) { normalize_short(N * C, C, S, x, y, m, scale, shift); return; }
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;

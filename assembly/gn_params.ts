@@ -58,3 +58,37 @@ export function gn_params_finish_f32(N: i32, st: usize, eps: f64, mh: usize, ml:
     store<f32>(mf + (<usize>q << 2), <f32>iv);
   }
 }
+
+/**
+ * Group norm backward parameters from per-(n, c) sums (the f64 pairs (Σdy, Σdy·(x − hi)) at
+ * sums, (n, c) order, around the group's f32 mean hi): per (n, group) q the exact sums
+ * a = Σdy, b = Σdy·(x − μ) = Σdy·(x − hi) − lo[q]·Σdy, their γ-weighted totals A, B, and per
+ * (n, c) dx = dy·k + (x − hi)·c1 + c0 with k = γ·inv, c1 = −inv³·B/count,
+ * c0 = −inv·A/count − lo·c1 (f64, rounded once; the same formulas as the JS loop this replaces:
+ * with one statistic per 49 values it cost several times the kernels). Adds b·inv (dgamma) and a
+ * (dbeta) per channel into dsum (C f64 pairs). lo, inv: N·G f64; gamma: C f32 (ones when absent).
+ */
+export function gn_params_backward_f32(N: i32, C: i32, G: i32, sums: usize, lo: usize, inv: usize, gamma: usize, count: f64, pk: usize, c1: usize, c0: usize, dsum: usize): void {
+  const per = C / G;
+  let q = 0, i = 0;
+  for (let n = 0; n < N; n++) {
+    for (let g0 = 0; g0 < C; g0 += per, q++) {
+      const l = load<f64>(lo + (<usize>q << 3)), iv = load<f64>(inv + (<usize>q << 3));
+      let A: f64 = 0, B: f64 = 0;
+      for (let c = g0, j = i; c < g0 + per; c++, j++) {
+        const gm = <f64>load<f32>(gamma + (<usize>c << 2)), s = sums + (<usize>j << 4);
+        const a = load<f64>(s), b = load<f64>(s, 8) - l * a, d = dsum + (<usize>c << 4);
+        A += gm * a; B += gm * b;
+        store<f64>(d, load<f64>(d) + b * iv);
+        store<f64>(d, load<f64>(d, 8) + a, 8);
+        store<f32>(pk + (<usize>j << 2), <f32>(gm * iv));
+      }
+      const k1 = -iv * iv * iv * B / count, k0 = -iv * A / count - l * k1;
+      for (let c = g0; c < g0 + per; c++, i++) {
+        const o = <usize>i << 2;
+        store<f32>(c1 + o, <f32>k1);
+        store<f32>(c0 + o, <f32>k0);
+      }
+    }
+  }
+}

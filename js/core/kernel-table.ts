@@ -63,7 +63,7 @@ export const BLOCK = 4096;
  */
 const up4 = (L: number): number => (L + 3) & ~3;
 
-const cf = (V: number): Dims[] => [{ N: 1, C: 2, S: V / 2 }];
+const cf = (V: number): Dims[] => [{ N: 1, C: 2, S: V / 2 }, { N: 2, C: 2, S: 20 }];
 const cl = (V: number): Dims[] => [{ R: V / 8, C: 8 }];
 /** …and C = 3 (RGB), whose 12-value-period loops are functions of their own in normalize, dx and the backward sums. */
 const clRgb = (V: number): Dims[] => [...cl(V), { R: V / 8, C: 3 }];
@@ -102,6 +102,7 @@ export const KERNEL_TABLE = {
   act_normalize_grad_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "scale", "shift", "dx", "act", "scratch"], warm: cf, scratch: () => 4096, doc: "dx = dy·act'((x − m)·scale + shift) per channel" },
   act_normalize_grad_f32_cl: { args: ["R", "C", "x", "dy", "m", "scale", "shift", "dx", "act", "scratch"], warm: cl, scratch: () => 4096, doc: "dx = dy·act'((x − m)·scale + shift) per channel" },
   gn_params_finish_f32: { args: ["N", "st", "eps", "mh", "ml", "mi", "mf"], warm: () => [{ N: 8, C: 1 }], doc: "per-statistic f32 mean, f64 residue, f64 and f32 invstd from (count, mean, M2) triples" },
+  gn_params_backward_f32: { args: ["N", "C", "G", "sums", "lo", "inv", "gamma", "count", "k", "c1", "c0", "acc"], warm: () => [{ N: 1, C: 8, G: 2 }], doc: "per-(n, c) dx parameters k, c1, c0 from per-(n, c) backward sums and per-(n, group) statistics; dgamma, dbeta added per channel" },
   gn_params_f32: { args: ["N", "C", "G", "hi", "lo", "inv", "gamma", "beta", "pm", "ps", "pt"], warm: () => [{ N: 1, C: 8, G: 2 }], doc: "per-(n, c) normalize parameters from per-(n, group) statistics" },
   px_normalize_f32_cf: { args: ["R", "S", "C", "px", "scale", "shift", "y"], warm: px, doc: "planes of stride S: y[c·S + i] = px[i·C + c]·scale[c] + shift[c], c < 3" },
   px_normalize_f32_cl: { args: ["R", "C", "px", "scale", "shift", "y"], warm: px, doc: "y[3i + c] = px[i·C + c]·scale[c] + shift[c], c < 3" },

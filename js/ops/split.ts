@@ -20,6 +20,15 @@ export function splitMeans(mean: ArrayLike<number>): { hi: Float32Array; lo: Flo
 }
 
 /**
+ * splitMeans of n means written straight into wasm memory: f32 high parts at F32[h…], f64
+ * residues at F64[l…] (element indices); f32 means are copied, with zero residues. @internal
+ */
+export function splitMeansInto(mean: Float32Array | Float64Array, n: number, F32: Float32Array, h: number, F64: Float64Array, l: number): void {
+  if (mean instanceof Float32Array) { F32.set(mean, h); F64.fill(0, l, l + n); return; }
+  for (let i = 0; i < n; i++) { const v = mean[i], hi = Math.fround(v); F32[h + i] = hi; F64[l + i] = v - hi; }
+}
+
+/**
  * Channel c's normalize parameters at F[b…] (three planes of C f32: m, scale, shift): m = the
  * split mean, scale = γ·invstd, shift = β − (mean − m)·γ·invstd, so y = (x − m)·scale + shift.
  * @internal

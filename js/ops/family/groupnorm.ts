@@ -4,7 +4,7 @@ import { withScope } from "../../core/scope";
 import { rt } from "../../core/runtime";
 import { fmtShape, type Geometry } from "../../core/layout";
 import type { TensorLike } from "../../core/tensor";
-import { groupStats, normalizeNC, reduceNC, dxNC, groupTempBytes, instanceFusable, instanceForwardFused, instanceBackwardFused } from "./views";
+import { groupStats, normalizeNC, reduceNCAt, dxNC, groupTempBytes, instanceFusable, instanceForwardFused, instanceBackwardFused } from "./views";
 import { groupActGrad } from "../act-dispatch";
 import type { Scope } from "../../core/scope";
 import type { Vec } from "../../core/errors";
@@ -14,7 +14,7 @@ import {
 } from "./common";
 import { paramVec } from "./norm-rows";
 import { wantsTensor } from "../../core/args";
-import { splitMeans } from "../split";
+import { splitMeans, splitMeansInto } from "../split";
 import { f32Results, copyOut } from "../../core/typed";
 
 export interface GroupNormOptions extends NormOptions {
@@ -61,12 +61,7 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
   });
 }
 
-/** Per-(n, c) m, scale, shift (N·C f32 each, contiguous at the returned pointer) from group statistics. */
-function nc_params(s: Scope, g: Geometry, G: number, hi: Float32Array, lo: Float64Array, inv: ArrayLike<number>, gamma?: Vec | null, beta?: Vec | null): number {
-  return nc_params_at(s, g, G, s.f32(hi), s.f64(lo), s.f64(inv), gamma, beta);
-}
-
-/** nc_params from per-statistic arrays already in wasm memory: hi (f32), lo and inv (f64) pointers. */
+/** Per-(n, c) m, scale, shift (N·C f32 each, contiguous at the returned pointer) from group statistics in wasm memory: hi (f32), lo and inv (f64) pointers. */
 function nc_params_at(s: Scope, g: Geometry, G: number, hi: number, lo: number, inv: number, gamma?: Vec | null, beta?: Vec | null): number {
   const { N, C } = g, NC = N * C, pp = s.temp(12 * NC);
   rt().kernels.gn_params_f32(N, C, G, hi, lo, inv,
@@ -82,53 +77,39 @@ function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | und
     const xa = s.input("x", x, g.size), d0 = s.input("dy", dy, g.size);
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(groupTempBytes(g, G));
-    const { hi, lo } = splitMeans(o.mean);
+    // The split means (f32 high parts, f64 residues) and invstd per statistic, in wasm memory.
+    const K = N * G, hp = s.temp(4 * K), lp = s.temp(8 * K), ip = s.f64(o.invstd);
+    splitMeansInto(o.mean, K, s.heap.F32, hp >>> 2, s.heap.F64, lp >>> 3);
     // With an activation, dy becomes dy·act'(v), v recomputed from x and the statistics.
-    const da = !act ? d0 : { ptr: groupActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, ...params3(nc_params(s, g, G, hi, lo, o.invstd, o.gamma, o.beta), N * C), act) };
+    const da = !act ? d0 : { ptr: groupActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, ...params3(nc_params_at(s, g, G, hp, lp, ip, o.gamma, o.beta), N * C), act) };
     const dgamma = new Float64Array(C), dbeta = new Float64Array(C);
     if (instanceFusable(g, G)) {
+      const { hi, lo } = splitMeans(o.mean);
       const sums = instanceBackwardFused(s, g, xa.ptr, da.ptr, oa.ptr, hi, lo, o.invstd, o.gamma);
       for (let i = 0; i < N * C; i++) { dgamma[i % C] += sums[2 * i + 1] * o.invstd[i]; dbeta[i % C] += sums[2 * i]; }
       return { dx: s.result(oa), dgamma: Float32Array.from(dgamma), dbeta: Float32Array.from(dbeta) };
     }
-    // Per (n, c): m (the group's f32 mean), then k, c1, c0 for dx — in wasm memory.
-    const NC = N * C, pp = s.temp(16 * NC), bm = pp >>> 2;
-    let F = s.heap.F32;
-    for (let n = 0, q = 0; n < N; n++) {
-      for (let c0 = 0; c0 < C; c0 += per, q++) F.fill(hi[q], bm + n * C + c0, bm + n * C + c0 + per);
+    // Per (n, c): m (the group's f32 mean: hi itself with one channel per group), then k, c1,
+    // c0 for dx — in wasm memory, the per-(n, c) arithmetic in a kernel (one statistic per 49
+    // values on 7 × 7 rows).
+    const NC = N * C, pp = s.temp(16 * NC);
+    const pm = per === 1 ? hp : pp;
+    if (per > 1) {
+      const F = s.heap.F32, bm = pp >>> 2;
+      for (let q = 0; q < K; q++) F.fill(F[(hp >>> 2) + q], bm + q * per, bm + (q + 1) * per);
     }
-    const sums = reduceNC(s, g, xa.ptr, da.ptr, pp);
-    // Exact (Σdy, Σdy·(x − μ)) per (n, c), then the γ-weighted sums of each (n, group).
-    const A = new Float64Array(N * G), B = new Float64Array(N * G);
-    const gam = o.gamma, invstd = o.invstd;
-    for (let n = 0, q = 0; n < N; n++) {
-      for (let c0 = 0; c0 < C; c0 += per, q++) {
-        const l = lo[q], inv = invstd[q];
-        let a1 = 0, b1 = 0;
-        for (let c = c0, i = n * C + c0; c < c0 + per; c++, i++) {
-          const gm = gam ? gam[c] : 1, a = sums[2 * i], b = sums[2 * i + 1] - l * a;
-          a1 += gm * a; b1 += gm * b;
-          dgamma[c] += b * inv; dbeta[c] += a;
-        }
-        A[q] = a1; B[q] = b1;
-      }
-    }
-    F = s.heap.F32;
-    const bk = bm + NC, b1p = bk + NC, b0p = b1p + NC;
-    for (let n = 0, q = 0; n < N; n++) {
-      for (let c0 = 0; c0 < C; c0 += per, q++) {
-        const inv = invstd[q], cc1 = -inv * inv * inv * B[q] / count, cc0 = -inv * A[q] / count - lo[q] * cc1;
-        for (let c = c0, i = n * C + c0; c < c0 + per; c++, i++) {
-          F[bk + i] = (gam ? gam[c] : 1) * inv; F[b1p + i] = cc1; F[b0p + i] = cc0;
-        }
-      }
-    }
-    dxNC(s, g, xa.ptr, da.ptr, oa.ptr, pp, pp + 4 * NC, pp + 8 * NC, pp + 12 * NC);
+    const sums = reduceNCAt(s, g, xa.ptr, da.ptr, pm);
+    const dsum = s.temp(16 * C), gp = paramVec(s, C, o.gamma, 1);
+    s.heap.F64.fill(0, dsum >>> 3, (dsum >>> 3) + 2 * C);
+    rt().kernels.gn_params_backward_f32(N, C, G, sums, lp, ip, gp, count, pp + 4 * NC, pp + 8 * NC, pp + 12 * NC, dsum);
+    const D = s.heap.F64;
+    for (let c = 0, d = dsum >>> 3; c < C; c++) { dgamma[c] = D[d + 2 * c]; dbeta[c] = D[d + 2 * c + 1]; }
+    dxNC(s, g, xa.ptr, da.ptr, oa.ptr, pm, pp + 4 * NC, pp + 8 * NC, pp + 12 * NC);
     return { dx: s.result(oa), dgamma: Float32Array.from(dgamma), dbeta: Float32Array.from(dbeta) };
   });
 }
 
-/** The three parameter pointers of an nc_params block. */
+/** The three parameter pointers of an nc_params_at block. */
 const params3 = (pp: number, NC: number): [number, number, number] => [pp, pp + 4 * NC, pp + 8 * NC];
 
 /**

@@ -10,7 +10,7 @@
 import type { Scope } from "../../core/scope";
 import type { Geometry } from "../../core/layout";
 import { rt } from "../../core/runtime";
-import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, scratchFor, clScratchBytes, type View3 } from "../dispatch";
+import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, scratchFor, clScratchBytes, mode, type View3 } from "../dispatch";
 import { chanMergeInto } from "../welford";
 import { actNormalizeNC } from "../act-dispatch";
 import { ncView } from "./nc-view";
@@ -74,6 +74,15 @@ export function reduceNC(s: Scope, g: Geometry, x: number, dy: number, pm: numbe
     k.bn_backward_reduce_f32_cl(S, C, x + 4 * n * S * C, dy + 4 * n * S * C, pm + 4 * n * C, acc + 16 * n * C, scratch);
   }
   return s.heap.f64(acc, 2 * N * C).slice();
+}
+
+/** reduceNC's pairs left in wasm memory: the pointer of N·C f64 pairs (a temporary of the scope). */
+export function reduceNCAt(s: Scope, g: Geometry, x: number, dy: number, pm: number): number {
+  if (g.channelsLast || mode(ncView(g)).kind !== "cf") return s.f64(reduceNC(s, g, x, dy, pm));
+  const NC = g.N * g.C, acc = s.temp(16 * NC);
+  s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 2 * NC);
+  rt().kernels.bn_backward_reduce_f32_cf(1, NC, g.S, x, dy, pm, acc);
+  return acc;
 }
 
 /** dx = dy·k + (x − m)·c1 + c0 with N·C parameters: pointers to N·C f32 each. */

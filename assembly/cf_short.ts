@@ -1,0 +1,110 @@
+// Channels-first row loops without scalar tails, written for short rows ((N, C, 7, 7)
+// convolution maps: S = 49, a dozen vectors) where the per-row setup of the general loops (a
+// 16-wide unroll that runs 0–3 times, a branch on m, a 4-wide loop and a scalar tail, f64
+// horizontal sums) cost as much as moving the row; they run channels-first rows of ≥ 4
+// values (normalize: all; dx and sums: up to 127, longer rows keep their m = 0 loops)
+// (docs/performance.md). A row is floor(S/4) vectors from its own start (unaligned loads) plus
+// one vector ending at its last value, which overlaps the body by 4 − S mod 4 values: written
+// rows store it (computed twice from the same input, the same result; it is loaded before the
+// body is stored, so y may alias x), summed rows mask the overlapped lanes (tail_mask).
+// Rows of 1–3 values never come here.
+
+/**
+ * `rows` consecutive rows of S ≥ 4 values from x to y, row r normalized with
+ * the parameters of index r mod C (batch norm: r = n·C + c; instance norm's (1, N·C, S) view:
+ * C = N·C, one parameter set per row): y = (x − m)·scale + shift.
+ */
+export function normalize_short(rows: i32, C: i32, S: i32, x: usize, y: usize, m: usize, scale: usize, shift: usize): void {
+  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
+  let px = x, py = y, c = 0;
+  for (let r = 0; r < rows; r++, px += stride, py += stride) {
+    const co = <usize>c << 2;
+    norm_row(px, py, body, last, v128.load32_splat(m + co), v128.load32_splat(scale + co), v128.load32_splat(shift + co));
+    if (++c == C) c = 0;
+  }
+}
+
+/** One row: `body` bytes (a multiple of 16) as vectors, then the vector ending at `last` + 16. */
+@inline export function norm_row(px: usize, py: usize, body: usize, last: usize, mv: v128, sv: v128, tv: v128): void {
+  const t = v128.load(px + last);
+  let o: usize = 0;
+  for (; o + 64 <= body; o += 64) {
+    const a = px + o, b = py + o;
+    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), mv), sv), tv));
+    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 16), mv), sv), tv), 16);
+    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 32), mv), sv), tv), 32);
+    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 48), mv), sv), tv), 48);
+  }
+  for (; o < body; o += 16) v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv), sv), tv));
+  v128.store(py + last, f32x4.add(f32x4.mul(f32x4.sub(t, mv), sv), tv));
+}
+
+/**
+ * Backward dx for `rows` consecutive rows of S ≥ 4 values, parameters of index
+ * r mod C: dx = dy·k + (x − m)·a + b. dx may alias x or dy (the last vectors are loaded first).
+ */
+export function dx_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usize, m: usize, k: usize, a: usize, b: usize): void {
+  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
+  let px = x, pd = dy, po = dx, c = 0;
+  for (let r = 0; r < rows; r++, px += stride, pd += stride, po += stride) {
+    const co = <usize>c << 2;
+    const mv = v128.load32_splat(m + co), kv = v128.load32_splat(k + co);
+    const av = v128.load32_splat(a + co), bv = v128.load32_splat(b + co);
+    const tx = v128.load(px + last), td = v128.load(pd + last);
+    // One vector a step: unrolled by two it was 1.05–1.07× faster, but 0.1 KB over the size budget.
+    for (let o: usize = 0; o < body; o += 16) {
+      v128.store(po + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(f32x4.sub(v128.load(px + o), mv), av)), bv));
+    }
+    v128.store(po + last, f32x4.add(f32x4.add(f32x4.mul(td, kv), f32x4.mul(f32x4.sub(tx, mv), av)), bv));
+    if (++c == C) c = 0;
+  }
+}
+
+/**
+ * Lanes of the last vector of a row (values S − 4 … S − 1) that the body (values below
+ * S & ~3) did not already count: the top S mod 4 lanes (none when 4 divides S).
+ */
+@inline export function tail_mask(S: i32): v128 {
+  return i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(4 - (S & 3)));
+}
+
+/** Horizontal sums of two f32x4 as an f64x2 (Σa, Σb): lanes added in f32, the totals widened. */
+@inline export function pair_sum(a: v128, b: v128): v128 {
+  const h = f32x4.add(i32x4.shuffle(a, b, 0, 1, 4, 5), i32x4.shuffle(a, b, 2, 3, 6, 7));
+  return f64x2.promote_low_f32x4(f32x4.add(i32x4.shuffle(h, h, 0, 2, 1, 3), i32x4.shuffle(h, h, 1, 3, 0, 2)));
+}
+
+/**
+ * Backward sums of `rows` consecutive rows of 4 ≤ S ≤ BLOCK values, row r into the f64
+ * pair at acc + 16·(r mod C): Σdy and Σdy·(x − m) (m of index r mod C), added in f64 (merged).
+ * Each row is summed in f32 lanes (≤ BLOCK values), the last vector masked.
+ */
+export function reduce_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, acc: usize): void {
+  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
+  const mask = tail_mask(S);
+  let px = x, pd = dy, c = 0;
+  for (let r = 0; r < rows; r++, px += stride, pd += stride) {
+    const q = acc + (<usize>c << 4);
+    v128.store(q, f64x2.add(v128.load(q), reduce_row(px, pd, body, last, mask, v128.load32_splat(m + (<usize>c << 2)))));
+    if (++c == C) c = 0;
+  }
+}
+
+/** (Σdy, Σdy·(x − m)) of one row as an f64x2: f32 lanes, two chains, the last vector masked. */
+@inline export function reduce_row(px: usize, pd: usize, body: usize, last: usize, mask: v128, mv: v128): v128 {
+  // Mask the product too: 0·(±Inf − m) in a lane the body already counted would be NaN.
+  const dl = v128.load(pd + last);
+  let a0 = v128.and(dl, mask), a1 = f32x4.splat(0);
+  let b0 = v128.and(f32x4.mul(dl, f32x4.sub(v128.load(px + last), mv)), mask), b1 = f32x4.splat(0);
+  let o: usize = 0;
+  for (; o + 32 <= body; o += 32) {
+    const d0 = v128.load(pd + o), d1 = v128.load(pd + o, 16);
+    a0 = f32x4.add(a0, d0); b0 = f32x4.add(b0, f32x4.mul(d0, f32x4.sub(v128.load(px + o), mv)));
+    a1 = f32x4.add(a1, d1); b1 = f32x4.add(b1, f32x4.mul(d1, f32x4.sub(v128.load(px + o, 16), mv)));
+  }
+  if (o < body) {
+    const d0 = v128.load(pd + o);
+    a1 = f32x4.add(a1, d0); b1 = f32x4.add(b1, f32x4.mul(d0, f32x4.sub(v128.load(px + o), mv)));
+  }
+  return pair_sum(f32x4.add(a0, a1), f32x4.add(b0, b1));
+}
