@@ -5,11 +5,14 @@
 // cannot make (one build per process, so a before and an after run see different loads).
 //
 //   (an older checkout built in /tmp/before)
+// Every system's output is checked against the float64 reference (test/reference.mjs) before it
+// is timed; a system that disagrees stops the run.
+//
 //   node bench/group-act-ab.mjs [--rounds 15] [--act silu] [--shapes 320x64,640x32,1280x8,1280x32] [--layout NHWC] [--no-ort] /tmp/before/dist/index.js dist/index.js
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import { GraphBuilder, valueInfo } from "./peers/onnx-builder.mjs";
-import { randomArray } from "../test/reference.mjs";
+import { randomArray, refGroupNorm, refWithAct, compare } from "../test/reference.mjs";
 import { parseArgs, median } from "./lib/cli.mjs";
 
 const { opts, rest } = parseArgs(process.argv.slice(2), { rounds: "15", act: "silu", shapes: "320x64,640x32,1280x8,1280x32", layout: "NCHW", "no-ort": false });
@@ -43,6 +46,13 @@ for (const sh of opts.shapes.split(",")) {
     const feeds = { x: new ort.Tensor("float32", Float32Array.from(xv), dims), gamma: new ort.Tensor("float32", gamma, [C]), beta: new ort.Tensor("float32", beta, [C]) };
     const fetches = { y: new ort.Tensor("float32", new Float32Array(n), dims) };
     sys.push(() => sess.run(feeds, fetches));
+  }
+  // Outputs first: every build and onnxruntime against the float64 reference.
+  const ref = refWithAct(refGroupNorm, xv, null, shape, opts.layout, { groups: 32, gamma, beta, eps: 1e-5, activation: opts.act }).y;
+  for (let i = 0; i < sys.length; i++) {
+    const r = await sys[i]();
+    const bad = compare(r.y.data, ref, 1e-4, 1e-3); // a simdnorm result and an onnxruntime fetch both hold y.data
+    if (bad) { console.error(`${i < apis.length ? rest[i] : "onnxruntime-node"} disagrees with the float64 reference at ${sh}: ${JSON.stringify(bad)}`); process.exit(1); }
   }
   const reps = [];
   for (const fn of sys) { let r = 1; await per(fn, 3); while (r < 4096 && (await per(fn, r)) * r < 2) r *= 2; reps.push(r); }

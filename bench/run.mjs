@@ -12,7 +12,7 @@
 //   npm run bench -- --json FILE        also write the bench JSON (and FILE's .details.json)
 //   npm run bench -- --save             write bench/results/ (bench.json, details, results.md,
 //                                       targets.md, chart.svg); --quick saves to bench/results/quick/
-//   options: --ops stats,bn_train  --shapes 0,5 (indices into the shape list)  --systems a,b
+//   options: --ops stats,bn_train  --shapes 0,5 (indices into the shape list; with --edge into the edge cases)  --systems a,b
 //            --rounds N  --no-cold
 //
 // Method (see bench/README.md): per (op, shape) every system's output is checked against the
@@ -67,7 +67,12 @@ const EDGE_CASES = [
   [[1, 64, 56, 56], 'NCHW', BN_OPS],
   [[1, 197, 768], 'NLC', ['layer_norm']], [[1, 2048], 'NC', ['layer_norm']], [[8, 128, 768], 'NLC', ['layer_norm']],
 ];
-const cases = EDGE ? EDGE_CASES.map(([s, l]) => [s, l]) : list('--shapes')?.map((i) => ALL_CASES[+i]) ?? (QUICK ? [ALL_CASES[0]] : ALL_CASES);
+// --shapes picks cases by index: of the edge cases with --edge, else of the full run's.
+const pick = (all) => list('--shapes')?.map((i) => {
+  if (!all[+i]) { console.error(`--shapes: no case ${i} (0…${all.length - 1})`); process.exit(2); }
+  return all[+i];
+});
+const cases = EDGE ? pick(EDGE_CASES.map(([s, l]) => [s, l])) ?? EDGE_CASES.map(([s, l]) => [s, l]) : pick(ALL_CASES) ?? (QUICK ? [ALL_CASES[0]] : ALL_CASES);
 const ops = list('--ops') ?? (EDGE ? [...new Set(EDGE_CASES.flatMap((c) => c[2]))] : QUICK ? ['stats', 'bn_train', 'bn_infer', 'bn_backward'] : OPS);
 const edgeOps = (shape, layout) => EDGE_CASES.find(([s, l]) => s.join() === shape.join() && l === layout)[2];
 const systems = list('--systems') ?? SYSTEMS;
