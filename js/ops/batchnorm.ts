@@ -4,7 +4,7 @@ import { withScope, type Scope } from "../core/scope";
 import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
 import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../core/args";
 import { numVec, affineVec, type Vec } from "../core/errors";
-import { updateWeights, type Convention } from "./conventions";
+import { updateBatchWeight, updateKeepWeight, type Convention } from "./conventions";
 import { optionsOf, trainOptions, inferOptions, backwardOptions } from "./options";
 import { splitHi, writeChannelParams } from "./split";
 import type { TensorLike } from "../core/tensor";
@@ -111,12 +111,12 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
     // to be real typed arrays: element writes run no code of the caller).
     const rm = p.runningMean, rv = p.runningVar;
     if (rm && rv) {
-      const [keep, w] = updateWeights(p.info, p.momentum, p.numBatchesTracked);
-      const sv = p.globalStats ?? s.heap.F64; // a fresh view: normalize may have grown memory
+      const w = updateBatchWeight(p.info, p.momentum, p.numBatchesTracked), keep = updateKeepWeight(p.info, p.momentum, w);
+      const sv = p.globalStats ?? s.heap.F64, unbiased = p.info.unbiased; // a fresh view: normalize may have grown memory
       for (let c = 0, t = p0; c < C; c++, t += 3) {
-        const n = sv[t], vr = sv[t + 2] / (p.info.unbiased ? n - 1 : n);
+        const n = sv[t];
         rm[c] = keep * rm[c] + w * sv[t + 1];
-        rv[c] = keep * rv[c] + w * vr;
+        rv[c] = keep * rv[c] + w * (sv[t + 2] / (unbiased ? n - 1 : n));
       }
     }
     return { y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: p.numBatchesTracked + 1 };
@@ -214,15 +214,17 @@ export function backwardPartials(x: TensorLike, dy: TensorLike, opts: ShapeOptio
  * current s.heap.F64), and pm, the pointer of the C f32 m_hi (m_lo = mean − m_hi).
  */
 function reduceExact(s: Scope, g: Geometry, x: number, dy: number, mean: Vec, invstd?: ArrayLike<number>) {
+  const r = reduceAround(s, g, x, dy, mean, invstd), C = g.C, F = s.heap.F32, S = s.heap.F64;
+  for (let c = 0; c < C; c++) S[r.at + 2 * c + 1] -= (mean[c] - F[(r.pm >>> 2) + c]) * S[r.at + 2 * c];
+  return r;
+}
+
+/** reduceExact's kernel sums around the f32 mean m_hi, not yet corrected (the caller folds m_lo in). */
+function reduceAround(s: Scope, g: Geometry, x: number, dy: number, mean: Vec, invstd?: ArrayLike<number>) {
   const C = g.C;
-  const pm = s.temp(4 * C);
-  let F = s.heap.F32;
+  const pm = s.temp(4 * C), F = s.heap.F32;
   for (let c = 0; c < C; c++) F[(pm >>> 2) + c] = splitHi(mean[c], invstd?.[c]);
-  const at = backwardReduce(s, g, x, dy, pm) >>> 3;
-  F = s.heap.F32;
-  const S = s.heap.F64;
-  for (let c = 0; c < C; c++) S[at + 2 * c + 1] -= (mean[c] - F[(pm >>> 2) + c]) * S[at + 2 * c];
-  return { at, pm };
+  return { at: backwardReduce(s, g, x, dy, pm) >>> 3, pm };
 }
 
 /** Binds a backward call's big arguments (x, dy in; dx out) and reserves its temporaries. */
@@ -268,22 +270,25 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
       const hi = new Float32Array(C), lo = new Float64Array(C);
       for (let c = 0; c < C; c++) { hi[c] = splitHi(mean[c], saveInvstd[c]); lo[c] = mean[c] - hi[c]; }
       const sums = backwardFused(s, g, xa.ptr, da.ptr, oa.ptr, hi, lo, saveInvstd, m, gamma);
-      return { dx: s.result(oa), ...paramGrads(sums, 0, saveInvstd, C) };
+      const { dgamma, dbeta } = paramGrads(sums, 0, saveInvstd, C);
+      return { dx: s.result(oa), dgamma, dbeta };
     }
-    const r = reduceExact(s, g, xa.ptr, da.ptr, mean, saveInvstd);
-    // k, c1, c0 (C f32 each) written straight into wasm memory (the sums read there too).
-    const pk = s.temp(12 * C), F = s.heap.F32, b = pk >>> 2, bm = r.pm >>> 2;
-    const sums = globalSums ?? s.heap.F64, at = globalSums ? 0 : r.at;
+    const r = reduceAround(s, g, xa.ptr, da.ptr, mean, saveInvstd);
+    // One pass per channel: the exact sums (m_lo folded in), the local shard's parameter
+    // gradients (sum them across shards like any gradient) and k, c1, c0 (C f32 each, written
+    // straight into wasm memory) from the local or the global sums.
+    const pk = s.temp(12 * C), F = s.heap.F32, S = s.heap.F64, b = pk >>> 2, bm = r.pm >>> 2, at = r.at;
+    const [dgamma, dbeta] = f32Results(2, C);
     for (let c = 0; c < C; c++) {
-      const inv = saveInvstd[c], gm = gamma ? gamma[c] : 1;
-      const A = sums[at + 2 * c], B = sums[at + 2 * c + 1];
+      const inv = saveInvstd[c], gm = gamma ? gamma[c] : 1, lo = mean[c] - F[bm + c];
+      const a = S[at + 2 * c], d = S[at + 2 * c + 1] - lo * a;
+      dgamma[c] = d * inv; dbeta[c] = a;
+      const A = globalSums ? globalSums[2 * c] : a, B = globalSums ? globalSums[2 * c + 1] : d;
       const kk = gm * inv, cc1 = -kk * inv * inv * B / m;
-      F[b + c] = kk; F[b + C + c] = cc1; F[b + 2 * C + c] = -kk * A / m - (mean[c] - F[bm + c]) * cc1;
+      F[b + c] = kk; F[b + C + c] = cc1; F[b + 2 * C + c] = -kk * A / m - lo * cc1;
     }
     backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, r.pm, pk, pk + 4 * C, pk + 8 * C);
-    // Local shard's parameter gradients (sum them across shards like any gradient).
-    const grads = paramGrads(s.heap.F64, r.at, saveInvstd, C);
-    return { dx: s.result(oa), ...grads };
+    return { dx: s.result(oa), dgamma, dbeta };
   });
 }
 
@@ -319,7 +324,7 @@ export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, opts: Batch
     F.fill(0, b + C, b + 2 * C);
     for (let c = 0; c < C; c++) F[b + c] = (gamma ? gamma[c] : 1) * invs[c];
     backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, r.pm, pk, pk + 4 * C, pk + 4 * C);
-    const grads = paramGrads(s.heap.F64, r.at, invs, C);
-    return { dx: s.result(oa), ...grads };
+    const { dgamma, dbeta } = paramGrads(s.heap.F64, r.at, invs, C);
+    return { dx: s.result(oa), dgamma, dbeta };
   });
 }

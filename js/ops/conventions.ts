@@ -39,11 +39,14 @@ export function convention(name: unknown): ConventionInfo {
   return c;
 }
 
-/** @internal Running update running ← keep·running + batch·(batch statistic): [keep, batch]. */
-export function updateWeights(info: ConventionInfo, momentum: number | null, numBatchesTracked: number): [number, number] {
-  if (info.weightedSums) return [momentum as number, 1];
-  const w = batchWeight(info, momentum, numBatchesTracked);
-  return [1 - w, w];
+/** @internal Running update running ← keep·running + w·(batch statistic): the batch weight w. */
+export function updateBatchWeight(info: ConventionInfo, momentum: number | null, numBatchesTracked: number): number {
+  return info.weightedSums ? 1 : batchWeight(info, momentum, numBatchesTracked);
+}
+
+/** @internal The keep weight of that update for batch weight w (Caffe's blobs: λ itself). */
+export function updateKeepWeight(info: ConventionInfo, momentum: number | null, w: number): number {
+  return info.weightedSums ? (momentum as number) : 1 - w;
 }
 
 /** @internal Weight of the new batch for this update. */

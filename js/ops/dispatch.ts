@@ -19,11 +19,13 @@ type Mode = { kind: "cf" } | { kind: "cl"; R: number; C: number; rep: number };
 const PSEUDO_MAX_S = 16;
 const PSEUDO_MAX_COLS = 1024; // rows of ≤ 1024 values: the lane pattern stays ≤ 16 KB
 
+const CF: Mode = Object.freeze({ kind: "cf" });
+
 export function mode(v: View3): Mode {
   if (v.channelsLast) return { kind: "cl", R: v.N * v.S, C: v.C, rep: 1 };
   if (v.S === 1) return { kind: "cl", R: v.N, C: v.C, rep: 1 };
   if (v.S < PSEUDO_MAX_S && v.C * v.S <= PSEUDO_MAX_COLS) return { kind: "cl", R: v.N, C: v.C * v.S, rep: v.S };
-  return { kind: "cf" };
+  return CF; // one shared object: no allocation on every dispatch
 }
 
 const CL_KERNELS = ["bn_stats_f32_cl", "bn_normalize_f32_cl", "bn_backward_reduce_f32_cl", "bn_backward_dx_f32_cl"] as const;
