@@ -2,6 +2,7 @@
 // same page contract as harness.mjs (window.__result), for run-firefox.mjs. Playwright cannot
 // drive a stock Firefox (it needs its own patched build, which cannot be downloaded here).
 import fs from 'node:fs';
+import { pageCounts } from './harness.mjs';
 
 /** FIREFOX_PATH, /usr/bin/firefox-esr or /usr/bin/firefox; null when none (or SIMDNORM_NO_BROWSER=1). */
 export function firefoxPath(env = process.env) {
@@ -57,9 +58,8 @@ export async function runPageFirefox(browser, url, { timeoutMs = 60_000 } = {}) 
     } catch (err) {
       throw new Error(`${url}: ${err.message}${tail(consoleLines)}`);
     }
-    if (result && result.error !== undefined) throw new Error(`${url}: the page reported an error: ${result.error}${tail(consoleLines)}`);
-    if (!result || !Number.isInteger(result.passed) || !Number.isInteger(result.failed)) throw new Error(`${url}: window.__result must be { passed, failed, failures } or { error }, got ${JSON.stringify(result)}`);
-    return { passed: result.passed, failed: result.failed, failures: result.failures || [], console: consoleLines, pageErrors, ms: Math.round(performance.now() - t0) };
+    const counts = pageCounts(url, result, (m, diag) => new Error(`${m}${diag ? tail(consoleLines) : ''}`));
+    return { ...counts, console: consoleLines, pageErrors, ms: Math.round(performance.now() - t0) };
   } finally {
     clearTimeout(timer);
     await bounded(context.close(), 5000);

@@ -180,17 +180,8 @@ export async function runPage(browser, url, { timeoutMs = 30_000, failOnPageErro
     } catch (err) {
       throw decorate(new Error(`${url}: ${err.message}${diagnostics(consoleLines, pageErrors, failedRequests)}`));
     }
-    if (result && typeof result === 'object' && 'error' in result && result.error !== undefined) {
-      throw decorate(new Error(`${url}: the page reported an error: ${result.error}${diagnostics(consoleLines, pageErrors, failedRequests)}`));
-    }
-    if (!result || typeof result !== 'object' || !Number.isInteger(result.passed) || !Number.isInteger(result.failed)) {
-      throw decorate(new Error(`${url}: window.__result must be { passed, failed, failures } or { error }, got ${JSON.stringify(result)}`));
-    }
     return {
-      passed: result.passed,
-      failed: result.failed,
-      failures: Array.isArray(result.failures) ? result.failures : [],
-      ...(result.skipped !== undefined ? { skipped: result.skipped } : {}),
+      ...pageCounts(url, result, (m, diag) => decorate(new Error(`${m}${diag ? diagnostics(consoleLines, pageErrors, failedRequests) : ''}`))),
       console: consoleLines,
       pageErrors,
       failedRequests,
@@ -216,6 +207,40 @@ function bounded(p, ms) {
   return Promise.race([p.catch(() => {}), new Promise((r) => (timer = setTimeout(r, ms)))]).finally(() =>
     clearTimeout(timer),
   );
+}
+
+/**
+ * A page's window.__result as counts { passed, failed, failures, skipped? }; a reported error or a
+ * malformed result throws fail(message, withDiagnostics) (each driver adds its own context).
+ */
+export function pageCounts(url, result, fail) {
+  if (result && typeof result === 'object' && 'error' in result && result.error !== undefined) {
+    throw fail(`${url}: the page reported an error: ${result.error}`, true);
+  }
+  if (!result || typeof result !== 'object' || !Number.isInteger(result.passed) || !Number.isInteger(result.failed)) {
+    throw fail(`${url}: window.__result must be { passed, failed, failures } or { error }, got ${JSON.stringify(result)}`, false);
+  }
+  return {
+    passed: result.passed,
+    failed: result.failed,
+    failures: Array.isArray(result.failures) ? result.failures : [],
+    ...(result.skipped !== undefined ? { skipped: result.skipped } : {}),
+  };
+}
+
+/**
+ * Log one page's outcome (counts, failures, and its console when it failed or `verbose`); returns
+ * what it adds to the run's failures: its failed tests, or 1 when it ran none (proves nothing).
+ */
+export function reportPage(log, name, r, verbose) {
+  const none = !r.failed && !r.passed;
+  log(`${r.failed || none ? 'FAIL' : 'ok  '} ${name}: ${r.passed} passed, ${r.failed} failed (${r.ms} ms)${none ? ' — the page ran no tests' : ''}`);
+  for (const f of r.failures) log(`     ✗ ${f.name}: ${f.message}`);
+  if (verbose || r.failed) {
+    for (const line of r.console) log(`     console ${line}`);
+    for (const e of r.pageErrors) log(`     uncaught ${e.split('\n')[0]}`);
+  }
+  return r.failed + (none ? 1 : 0);
 }
 
 function diagnostics(consoleLines, pageErrors, failedRequests) {

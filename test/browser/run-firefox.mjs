@@ -8,6 +8,7 @@ import path from 'node:path';
 import { startServer, PROJECT_ROOT } from './server.mjs';
 import { PAGES } from './run.mjs';
 import { firefoxPath, withFirefox, runPageFirefox } from './firefox.mjs';
+import { reportPage } from './harness.mjs';
 
 const args = process.argv.slice(2);
 const verbose = args.includes('-v');
@@ -35,11 +36,8 @@ if (!exe) {
         if (missing.length) { failed++; log(`FAIL ${page.name}: missing ${missing.join(', ')} (build first: npm run build)`); continue; }
         try {
           const r = await runPageFirefox(browser, server.url + page.path, { timeoutMs: Number(process.env.BROWSER_PAGE_TIMEOUT_MS) || (page.timeoutMs ?? 60_000) });
-          passed += r.passed; failed += r.failed;
-          if (!r.passed && !r.failed) failed++;
-          log(`${r.failed || !r.passed ? 'FAIL' : 'ok  '} ${page.name}: ${r.passed} passed, ${r.failed} failed (${r.ms} ms)`);
-          for (const f of r.failures) log(`     ✗ ${f.name}: ${f.message}`);
-          if (verbose || r.failed) for (const l of r.console) log(`     console ${l}`);
+          passed += r.passed;
+          failed += reportPage(log, page.name, r, verbose);
         } catch (err) {
           failed++;
           log(`FAIL ${page.name}: ${err.message.replace(/\n/g, '\n     ')}`);

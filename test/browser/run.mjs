@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startServer, PROJECT_ROOT } from './server.mjs';
-import { withBrowser, runPage, chromiumPath } from './harness.mjs';
+import { withBrowser, runPage, chromiumPath, reportPage } from './harness.mjs';
 
 /**
  * The pages. path is served by server.mjs: /plain/<file> (not isolated) or /isolated/<file>
@@ -93,15 +93,7 @@ export async function runBrowserTests({
         try {
           const r = await runPage(browser, url, { timeoutMs: page.timeoutMs ?? pageTimeoutMs });
           passed += r.passed;
-          failed += r.failed;
-          const tag = r.failed ? 'FAIL' : r.passed ? 'ok  ' : 'FAIL';
-          if (!r.failed && !r.passed) failed++; // a page that ran no test proves nothing
-          log(`${tag} ${page.name}: ${r.passed} passed, ${r.failed} failed (${r.ms} ms)${!r.failed && !r.passed ? ' — the page ran no tests' : ''}`);
-          for (const f of r.failures) log(`     ✗ ${f.name}: ${f.message}`);
-          if (verbose || r.failed) {
-            for (const line of r.console) log(`     console ${line}`);
-            for (const e of r.pageErrors) log(`     uncaught ${e.split('\n')[0]}`);
-          }
+          failed += reportPage(log, page.name, r, verbose);
         } catch (err) {
           failed++;
           log(`FAIL ${page.name}: ${err.message.replace(/\n/g, '\n     ')}`);
