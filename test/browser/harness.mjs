@@ -10,6 +10,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { PROJECT_ROOT } from './server.mjs';
 
 // Flags: a fresh profile (playwright makes a temp user-data-dir per launch) and nothing that
 // phones home. Without --disable-background-networking & co. Chromium keeps trying to reach
@@ -226,6 +227,31 @@ export function pageCounts(url, result, fail) {
     failures: Array.isArray(result.failures) ? result.failures : [],
     ...(result.skipped !== undefined ? { skipped: result.skipped } : {}),
   };
+}
+
+/**
+ * Run each page with run(page) → its counts, logging every outcome; a page whose `requires`
+ * files are missing fails (or, with skipMissing, is skipped), a page that throws fails.
+ */
+export async function runPages(pages, run, { log, verbose = false, skipMissing = false }) {
+  let passed = 0, failed = 0;
+  for (const page of pages) {
+    const missing = (page.requires ?? []).filter((f) => !fs.existsSync(path.join(PROJECT_ROOT, f)));
+    if (missing.length) {
+      if (!skipMissing) failed++;
+      log(`${skipMissing ? 'skip' : 'FAIL'} ${page.name}: missing ${missing.join(', ')} (build first: npm run build)`);
+      continue;
+    }
+    try {
+      const r = await run(page);
+      passed += r.passed;
+      failed += reportPage(log, page.name, r, verbose);
+    } catch (err) {
+      failed++;
+      log(`FAIL ${page.name}: ${err.message.replace(/\n/g, '\n     ')}`);
+    }
+  }
+  return { passed, failed };
 }
 
 /**

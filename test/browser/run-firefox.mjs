@@ -3,12 +3,10 @@
 // over WebDriver BiDi). Prints one line per page and `firefox: N passed, N failed`. No Firefox:
 // a "skipped" line and exit 0 — or a failure when CI=true (.ci/install-firefox.sh installs it).
 //   node test/browser/run-firefox.mjs [words…] [-v]
-import fs from 'node:fs';
-import path from 'node:path';
-import { startServer, PROJECT_ROOT } from './server.mjs';
+import { startServer } from './server.mjs';
 import { PAGES } from './run.mjs';
 import { firefoxPath, withFirefox, runPageFirefox } from './firefox.mjs';
-import { reportPage } from './harness.mjs';
+import { runPages } from './harness.mjs';
 
 const args = process.argv.slice(2);
 const verbose = args.includes('-v');
@@ -31,18 +29,8 @@ if (!exe) {
     const t = performance.now();
     await withFirefox(async (browser) => {
       log(`firefox: ${await browser.version()} (${exe}), launched in ${Math.round(performance.now() - t)} ms; serving ${server.url}`);
-      for (const page of selected) {
-        const missing = (page.requires ?? []).filter((f) => !fs.existsSync(path.join(PROJECT_ROOT, f)));
-        if (missing.length) { failed++; log(`FAIL ${page.name}: missing ${missing.join(', ')} (build first: npm run build)`); continue; }
-        try {
-          const r = await runPageFirefox(browser, server.url + page.path, { timeoutMs: Number(process.env.BROWSER_PAGE_TIMEOUT_MS) || (page.timeoutMs ?? 60_000) });
-          passed += r.passed;
-          failed += reportPage(log, page.name, r, verbose);
-        } catch (err) {
-          failed++;
-          log(`FAIL ${page.name}: ${err.message.replace(/\n/g, '\n     ')}`);
-        }
-      }
+      const n = await runPages(selected, (page) => runPageFirefox(browser, server.url + page.path, { timeoutMs: Number(process.env.BROWSER_PAGE_TIMEOUT_MS) || (page.timeoutMs ?? 60_000) }), { log, verbose });
+      passed += n.passed; failed += n.failed;
     });
   } catch (err) {
     failed++;

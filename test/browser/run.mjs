@@ -14,11 +14,9 @@
 //
 // Env: BROWSER_PAGE_TIMEOUT_MS (default 60000) per page.
 
-import fs from 'node:fs';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startServer, PROJECT_ROOT } from './server.mjs';
-import { withBrowser, runPage, chromiumPath, reportPage } from './harness.mjs';
+import { startServer } from './server.mjs';
+import { withBrowser, runPage, chromiumPath, runPages } from './harness.mjs';
 
 /**
  * The pages. path is served by server.mjs: /plain/<file> (not isolated) or /isolated/<file>
@@ -78,27 +76,8 @@ export async function runBrowserTests({
     const tLaunch = performance.now();
     await withBrowser(async (browser) => {
       log(`browser: Chromium ${browser.version()} (${exe}), launched in ${Math.round(performance.now() - tLaunch)} ms; serving ${server.url}`);
-      for (const page of selected) {
-        const missing = (page.requires ?? []).filter((f) => !fs.existsSync(path.join(PROJECT_ROOT, f)));
-        if (missing.length) {
-          if (ci) {
-            failed++;
-            log(`FAIL ${page.name}: missing ${missing.join(', ')} (build first: npm run build)`);
-          } else {
-            log(`skip ${page.name}: missing ${missing.join(', ')} (build first: npm run build)`);
-          }
-          continue;
-        }
-        const url = server.url + page.path;
-        try {
-          const r = await runPage(browser, url, { timeoutMs: page.timeoutMs ?? pageTimeoutMs });
-          passed += r.passed;
-          failed += reportPage(log, page.name, r, verbose);
-        } catch (err) {
-          failed++;
-          log(`FAIL ${page.name}: ${err.message.replace(/\n/g, '\n     ')}`);
-        }
-      }
+      const n = await runPages(selected, (page) => runPage(browser, server.url + page.path, { timeoutMs: page.timeoutMs ?? pageTimeoutMs }), { log, verbose, skipMissing: !ci });
+      passed += n.passed; failed += n.failed;
     });
   } catch (err) {
     failed++;
