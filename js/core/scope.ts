@@ -168,12 +168,15 @@ export function checkNotStale(name: string, v: unknown): void {
   }
 }
 
+/** A tensor's length; a freed one throws naming the argument. */
+function liveLength(name: string, t: Tensor): number {
+  if (t.freed) throw new Error(`${name} is a freed tensor: it can no longer be used`);
+  return t.length;
+}
+
 /** The length of a big argument (Tensor or Float32Array), or throws naming what it is instead. */
 export function bigLength(name: string, v: unknown): number {
-  if (isTensor(v)) {
-    if (v.freed) throw new Error(`${name} is a freed tensor: it can no longer be used`);
-    return v.length;
-  }
+  if (isTensor(v)) return liveLength(name, v);
   if (typedKind(v) === "Float32Array") { checkNotStale(name, v); return typedLength(v as Float32Array); }
   throw new Error(`${name} must be a Float32Array or a simdnorm Tensor, got ${fmt(v)}`);
 }
@@ -187,8 +190,8 @@ function bindBig(name: string, v: unknown, len: number): { ptr: number; src?: Fl
   const heap = rt().heap;
   if (isTensor(v)) {
     // bigLength's checks for a tensor, with one WeakSet lookup (this runs for every x, dy and out).
-    if (v.freed) throw new Error(`${name} is a freed tensor: it can no longer be used`);
-    if (v.length !== len) throw new Error(`${name} holds ${v.length} values, expected ${len}`);
+    const n = liveLength(name, v);
+    if (n !== len) throw new Error(`${name} holds ${n} values, expected ${len}`);
     if (heap.sizeOf(v.ptr) < 4 * len) throw new Error(`${name} is not a live tensor of the module's heap`);
     return { ptr: v.ptr, tensor: v };
   }
