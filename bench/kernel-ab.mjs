@@ -16,7 +16,8 @@
 // 0 none, 1 relu, 2 relu6, 3 silu, 4 gelu, 5 gelu_tanh; default 0), --copy K (also time the
 // ceiling's SIMD copy of the n values, bench/ceiling copy_f32 on the same memory, in turn with the
 // kernels, and print each variant as a multiple of K copies: K = 1 for a forward norm's 8 B/value,
-// 2 for the skip norms' 16, 2.5 for a backward's 20), --rms (the `rms` argument of the skip
+// 2 for the skip norms' 16, 2.5 for a backward's 20; with --sumsq the ceiling is the one-pass Σx, Σx²
+// loop over x instead, the statistics' ceiling: use --copy 1), --rms (the `rms` argument of the skip
 // kernels: 1 RMS norm, the default; 0 layer norm). Prints the median ms per variant and the
 // largest relative difference of its first output from the first variant's.
 import { readFileSync } from "node:fs";
@@ -25,7 +26,7 @@ import { KERNEL_TABLE, KERNEL_NAMES, ARG_KINDS, scratchBytes } from "../build/ke
 import { parseArgs, median } from "./lib/cli.mjs";
 import { buildCeiling } from "./ceiling/build.mjs";
 
-const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "", act: "0", copy: "0", rms: "1" });
+const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "", act: "0", copy: "0", rms: "1", sumsq: false });
 const name = opts.kernel, reps = +opts.reps, offset = +opts.offset;
 const spec = KERNEL_TABLE[name];
 if (!spec) { console.error(`unknown kernel ${name}: one of ${KERNEL_NAMES.join(", ")}`); process.exit(2); }
@@ -91,7 +92,7 @@ let copy = null;
 if (copies > 0) {
   const src = layout[spec.args.find((a) => ARG_KINDS[a] === "in")], dst = layout[outArg];
   const ceil = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(await buildCeiling({ importMemory: true }))), { env: { memory } }).exports;
-  copy = () => ceil.copy_f32(n, src, dst);
+  copy = opts.sumsq ? () => ceil.sumsq_f32(n, src) : () => ceil.copy_f32(n, src, dst);
 }
 for (let r = 0; r < reps; r++) {
   mods.forEach((k, i) => { own(i); const t0 = performance.now(); call(k); t[i].push(performance.now() - t0); });
@@ -100,6 +101,7 @@ for (let r = 0; r < reps; r++) {
 }
 const diff = (a, b) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + 1e-6)); return m; };
 console.log(`${name} [${dimNames.map((k) => `${k}=${d[k]}`).join(", ")}] offset ${offset}, median of ${reps}, all variants on one memory:`);
-const ofCopy = (i) => (copy ? `  ${(copies * median(tc) / median(t[i])).toFixed(2)}× of ${copies} cop${copies === 1 ? "y" : "ies"}` : "");
+const ceilName = opts.sumsq ? "the sumsq loop" : `${copies} cop${copies === 1 ? "y" : "ies"}`;
+const ofCopy = (i) => (copy ? `  ${(copies * median(tc) / median(t[i])).toFixed(2)}× of ${ceilName}` : "");
 files.forEach((f, i) => console.log(`  ${f.padEnd(40)} ${median(t[i]).toFixed(4)} ms  ${(median(t[0]) / median(t[i])).toFixed(3)}× of the first  max rel diff ${diff(outs[i], outs[0]).toExponential(1)}${ofCopy(i)}`));
-if (copy) console.log(`  copy_f32 of ${n} values (ceiling)            ${median(tc).toFixed(4)} ms`);
+if (copy) console.log(`  ${opts.sumsq ? "sumsq_f32" : "copy_f32"} of ${n} values (ceiling)            ${median(tc).toFixed(4)} ms`);
