@@ -41,6 +41,8 @@ const d = Object.fromEntries(dimNames.map((k, i) => [k, dimVals[i]]));
 // Values of the data tensors: bytes read for px kernels (R pixels of C bytes; they write ≤ 3·R f32).
 const n = bytesIn ? d.R * d.C : dimVals.reduce((a, b) => a * b) / (d.G ?? 1);
 const small = 4 * Math.max(d.C * (d.N ?? 1), (d.R ?? 0), (d.N ?? 1) * (d.S ?? 1), 16) + 64;
+// Accumulators: up to three f64 per (n, c) (statistics triples), all of them zeroed before each call.
+const accBytes = Math.max(2 * small, 24 * d.C * (d.N ?? 1) + 64);
 
 const al = (b) => (b + 4095) & ~4095;
 const layout = {}; let top = 1 << 20;
@@ -48,7 +50,8 @@ const take = (key, bytes) => { layout[key] = top; top = al(top + bytes); };
 for (const a of spec.args) {
   const kind = ARG_KINDS[a];
   if (kind === "in" || kind === "out" || kind === "bytes") take(a, 4 * n + 64);
-  else if (kind === "param" || kind === "param64" || kind === "acc") take(a, 2 * small);
+  else if (kind === "param" || kind === "param64") take(a, 2 * small);
+  else if (kind === "acc") take(a, accBytes);
   else if (kind === "scratch") take(a, 0);
 }
 const memory = new WebAssembly.Memory({ initial: Math.ceil((top + (8 << 20)) / 65536) });
@@ -79,7 +82,7 @@ for (const a of spec.args) {
 const outArg = spec.args.find((a) => ARG_KINDS[a] === "out") ?? spec.args.find((a) => ARG_KINDS[a] === "acc");
 const args = spec.args.map((a) => ARG_KINDS[a] === "dim" ? d[a] : ARG_KINDS[a] === "scalar" ? (a === "eps" ? 1e-5 : a === "act" ? +opts.act : a === "rms" ? +opts.rms : n / d.C) : layout[a]);
 const call = (k) => {
-  for (const a of spec.args) if (ARG_KINDS[a] === "acc") F64.fill(0, layout[a] >>> 3, (layout[a] + small) >>> 3);
+  for (const a of spec.args) if (ARG_KINDS[a] === "acc") F64.fill(0, layout[a] >>> 3, (layout[a] + accBytes) >>> 3);
   k[name](...args);
 };
 const read = () => (ARG_KINDS[outArg] === "out" ? new Float32Array(memory.buffer, layout[outArg], bytesIn ? 3 * d.R : n) : new Float64Array(memory.buffer, layout[outArg], small >>> 3)).slice();

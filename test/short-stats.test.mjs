@@ -118,7 +118,7 @@ test("channelStats and instanceNorm on short rows, N = 1, odd and even row count
       const e = refStats(x, shape, "NCHW"), r = api.channelStats(x, { shape, layout: "NCHW" });
       close(r.mean, e.mean, 1e-5, 1e-6, "channelStats mean", shape, "NCHW");
       close(r.var, e.var, 1e-5, 1e-5, "channelStats var", shape, "NCHW");
-      const N = 1 + (C % 2), xs = rows(N, C, S, 70 * S + C), sh = [N, C, 1, S];
+      const N = 1 + (S % 2), xs = rows(N, C, S, 70 * S + C), sh = [N, C, 1, S]; // N·C odd and even
       const ei = refInstanceNorm(xs, xs, sh, "NCHW", { eps: 1e-5 }), ri = api.instanceNorm(xs, { shape: sh, layout: "NCHW" });
       close(ri.mean, ei.mean, 1e-5, 1e-6, "instance mean", sh, "NCHW");
       close(ri.invstd, ei.invstd, 2e-4, 1e-4, "instance invstd", sh, "NCHW");
