@@ -12,12 +12,12 @@ import { stats_rows_short } from "./cf_short_stats";
 import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed } from "./common";
 
 /**
- * block_sq over `rows` rows of len values, rowStride bytes apart
- * (one block of a channel: rows·len ≤ BLOCK; rowStride > 0) → ret0, ret1. k = 0 skips the
- * subtraction. Rows of ≥ 4 values end without scalars: the len mod 16 values after the 16-wide
- * part go as single vectors, the last one ending at the row's last value with the lanes already
- * counted masked off (a scalar tail per row in f64 was a dependency chain of 4 cycles a value:
- * a third of the time at S = 49).
+ * Σ (x − k) and Σ (x − k)² over `rows` rows of len values, rowStride bytes apart (one block of a
+ * channel: rows·len ≤ BLOCK; rowStride > 0; rows = 1 for a contiguous run) → ret0, ret1. k = 0
+ * skips the subtraction. Rows of ≥ 4 values end without scalars: the len mod 16 values after
+ * the 16-wide part go as single vectors, the last one ending at the row's last value with the
+ * lanes already counted masked off (a scalar tail per row in f64 was a dependency chain of 4
+ * cycles a value). Rows of 1–3 values are summed in scalar f64 after the vector loops.
  */
 function rows_sq(p: usize, len: i32, k: f32, rows: i32, rowStride: usize): void {
   let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
@@ -25,7 +25,7 @@ function rows_sq(p: usize, len: i32, k: f32, rows: i32, rowStride: usize): void 
   const vec = len >= 4;
   const len16 = len & ~15, len4 = vec ? len & ~3 : len16, last = <usize>(len - 4) << 2;
   const mask = vec ? tail_mask(len) : f32x4.splat(0);
-  // Vector part of every row first, scalar rows (len < 4) after: nothing else is live in the hot loops.
+  // Vector loops first, scalar rows (len < 4) after: nothing else is live in the hot loops.
   const end = p + <usize>rows * rowStride;
   const kv = f32x4.splat(k);
   if (k == 0) {
@@ -172,7 +172,9 @@ function stats_cf_tiles(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
  * (accumulators kept across the rows), so the per-block fold, check and merge — 100–150 cycles,
  * as much as the work itself at S = 196 — is paid once per block instead of once per row. A
  * block failing the cancellation check is redone row by row (stats_block, exact two-pass).
- * Tensors past CACHED_VALUES take the same blocks in sample tiles (stats_cf_tiles).
+ * Tensors past CACHED_VALUES take the same blocks in sample tiles (stats_cf_tiles). N = 1 with
+ * rows of 4–127 values (instance norm's (1, N·C, S) view): two rows at a time
+ * (stats_rows_short, assembly/cf_short_stats.ts).
  */
 export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
   if (S < 1024 && N > 1) {
@@ -184,7 +186,12 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): v
     }
     return;
   }
-  if (N == 1 && S >= 4 && S < 128) { stats_rows_short(C, S, x, acc); return; }
+  if (N == 1 && S < 128) {
+    // Rows of 1–3 values: exact in f64 (cheaper than a pass in f32 lanes and its check).
+    if (S >= 4) stats_rows_short(C, S, x, acc);
+    else for (let c = 0; c < C; c++) exact_block(acc + <usize>c * 24, x + (<usize>c * <usize>S << 2), S, 1, 0);
+    return;
+  }
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const row = x + ((<usize>n * <usize>C + <usize>c) * <usize>S << 2);

@@ -1,18 +1,18 @@
 // One (count, mean, M2) per short channels-first row: instance norm's (1, N·C, S) view and
 // batch norm at N = 1, rows of 4 ≤ S < 128 values. Row by row (stats_block) the data was the
-// smaller part: a row's horizontal sums, check, two divisions and merge form one dependency
-// chain of ~55 cycles against ~11 for reading 49 values (docs/performance.md). Here two rows
-// go together: their f32 sums side by side, then the check and Chan's merge in f64x2 lanes, so
-// one chain serves both. Same numerics as stats_block: f32 lanes around a shift of 0 (taken
-// only while both rows' triples keep shift 0, i.e. |mean| ≤ std or empty), the same
-// cancellation check (sums_ok), the same merge; a pair where either row fails the check or
-// needs a shift, and an odd last row, go through stats_block.
+// smaller part: a row's horizontal sums, check, division and merge (another division) form one
+// dependency chain of ~55 cycles against ~11 for reading 49 values (docs/performance.md). Here
+// two rows go together: their f32 sums side by side (one horizontal reduction for both), the
+// check and the mean in f64x2 lanes. Same numerics as stats_block: f32 lanes around a shift of
+// 0 (what shift_of gives an empty triple), the same cancellation check (sums_ok), the values
+// block_merge would store into an empty triple. A pair whose triples already hold data, a pair
+// where either row fails the check, and an odd last row go through stats_block.
 import { stats_block, TINY } from "./bn_stats";
 import { tail_mask, pair_sum } from "./cf_short";
 
 /**
  * Merges the statistics of R rows of S values (4 ≤ S ≤ BLOCK; row r at x + 4·r·S) into the
- * triples at acc + 24·r. Tail: each row's last vector ends at its last value, the lanes the
+ * triples at acc + 24·r (fast when they are zero, as a fresh call's are). Tail: each row's last vector ends at its last value, the lanes the
  * body counted masked off.
  */
 export function stats_rows_short(R: i32, S: i32, x: usize, acc: usize): void {
