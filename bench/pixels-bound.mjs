@@ -14,6 +14,8 @@
 //           writes), each after K ALU ops on the loaded vector (storeK with K = 4 has the
 //           kernel's count: swizzle, convert, multiply, add)
 //   cf, cl  px_normalize_f32_cf / _cl (assembly/px_normalize.ts), RGBA
+//   the JS-heap path: the chunked copy of the bytes into wasm memory alone (ms, GB/s of bytes
+//           copied), and that copy with cf on each chunk (what fromPixels does, minus its JS layer)
 // The ladder kernels are generated here and compiled with the image kernels into one module.
 import { writeFileSync, readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,15 +99,20 @@ for (const [W, H] of sizes) {
   const r = (x, bytes = n) => (m.read * bytes / n / m[x]).toFixed(2);
   console.log(`| ${W}×${H} | ${(n / m.read / 1e6).toFixed(0)} | ${READ_K.map((K) => r(`read${K}`)).join(' | ')} | ${r('rgba')} | ${r('rgb', 3 * S)} |`);
 }
-console.log(`\n| image | copy GB/s | ${STORE_K.map((K) => `store${K}`).join(' | ')} | cf (NCHW) | cl (NHWC) |`);
-console.log(`|---|---|${STORE_K.map(() => '---|').join('')}---|---|`);
+console.log(`\n| image | copy GB/s | ${STORE_K.map((K) => `store${K}`).join(' | ')} | cf (NCHW) | cl (NHWC) | JS heap → wasm, chunked | cf from the JS heap |`);
+console.log(`|---|---|${STORE_K.map(() => '---|').join('')}---|---|---|---|`);
 for (const [W, H] of sizes) {
   const S = W * H, nCopy = Math.ceil((5 * 3 * S) / 8);
   const fns = { copy: () => k.copy_f32(nCopy, PX, OUT) };
   for (const K of STORE_K) fns[`store${K}`] = () => k[`store${K}`](S, PX, OUT);
   fns.cf = () => k.px_normalize_f32_cf(S, S, 4, PX, PAR, PAR + 12, OUT);
   fns.cl = () => k.px_normalize_f32_cl(S, 4, PX, PAR, PAR + 12, OUT);
+  // What bytes in the JS heap add: fromPixels' chunked copy into wasm memory (TypedArray.set of
+  // 32768 pixels at a time into one staging buffer), then the kernel on the chunk.
+  const heap = new Uint8Array(4 * S).map((_, i) => (i * 37) & 255), chunk = 32768;
+  fns.heapCopy = () => { for (let i = 0; i < S; i += chunk) U8.set(heap.subarray(4 * i, 4 * Math.min(S, i + chunk)), PX); };
+  fns.heapCf = () => { for (let i = 0; i < S; i += chunk) { const c = Math.min(chunk, S - i); U8.set(heap.subarray(4 * i, 4 * (i + c)), PX); k.px_normalize_f32_cf(c, S, 4, PX, PAR, PAR + 12, OUT + 4 * i); } };
   const m = race(fns);
   const r = (x) => (m.copy / m[x]).toFixed(2);
-  console.log(`| ${W}×${H} | ${(8 * nCopy / m.copy / 1e6).toFixed(0)} | ${STORE_K.map((K) => r(`store${K}`)).join(' | ')} | ${r('cf')} | ${r('cl')} |`);
+  console.log(`| ${W}×${H} | ${(8 * nCopy / m.copy / 1e6).toFixed(0)} | ${STORE_K.map((K) => r(`store${K}`)).join(' | ')} | ${r('cf')} | ${r('cl')} | ${m.heapCopy.toFixed(3)} ms (${(4 * S / m.heapCopy / 1e6).toFixed(0)} GB/s) | ${r('heapCf')} |`);
 }
