@@ -22,9 +22,9 @@ import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsu
 function rows_sq(p: usize, len: i32, k: f32, rows: i32, rowStride: usize): void {
   let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
   let q0 = f32x4.splat(0), q1 = f32x4.splat(0), q2 = f32x4.splat(0), q3 = f32x4.splat(0);
-  const vec = len >= 4;
+  const vec = len >= 4, tail = vec && (len & 3) != 0;
   const len16 = len & ~15, len4 = vec ? len & ~3 : len16, last = <usize>(len - 4) << 2;
-  const mask = vec ? tail_mask(len) : f32x4.splat(0);
+  const mask = tail_mask(len);
   // Vector loops first, scalar rows (len < 4) after: nothing else is live in the hot loops.
   const end = p + <usize>rows * rowStride;
   const kv = f32x4.splat(k);
@@ -42,7 +42,7 @@ function rows_sq(p: usize, len: i32, k: f32, rows: i32, rowStride: usize): void 
         const d = v128.load(q + (<usize>i << 2));
         s2 = f32x4.add(s2, d); q2 = f32x4.add(q2, f32x4.mul(d, d));
       }
-      if (vec) {
+      if (tail) {
         const d = v128.and(v128.load(q + last), mask);
         s3 = f32x4.add(s3, d); q3 = f32x4.add(q3, f32x4.mul(d, d));
       }
@@ -62,7 +62,7 @@ function rows_sq(p: usize, len: i32, k: f32, rows: i32, rowStride: usize): void 
         const d = f32x4.sub(v128.load(q + (<usize>i << 2)), kv);
         s2 = f32x4.add(s2, d); q2 = f32x4.add(q2, f32x4.mul(d, d));
       }
-      if (vec) {
+      if (tail) {
         const d = v128.and(f32x4.sub(v128.load(q + last), kv), mask);
         s3 = f32x4.add(s3, d); q3 = f32x4.add(q3, f32x4.mul(d, d));
       }
