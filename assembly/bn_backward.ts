@@ -67,9 +67,12 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
   expand_pattern(C, L, m, mp);
   const per = L / C, supers = R / per;
   const SB = max(BLOCK / L, 256); // amortize the per-block fold
-  const SUB = reduce_rows(L);
   const stride = <usize>L << 2;
-  const touch = L >= 96 && streamed(R, C); // sub-blocks read in memory order first (touch_lines)
+  // Sub-blocks read in memory order first (touch_lines): past 1 Mi values from 96-value rows up;
+  // 32–80-value rows past 4 Mi values, in sub-blocks of 16 KiB a stream (L = 16 lost with it).
+  const far = L >= 32 && L < 96 && <u64>R * <u64>C > (<u64>CACHED_VALUES << 2);
+  const touch = L >= 96 ? streamed(R, C) : far;
+  const SUB = far ? 4096 / L : reduce_rows(L);
   for (let b0 = 0; b0 < supers; b0 += SB) {
     const nb = min(SB, supers - b0);
     memory.fill(ap, 0, Lp << 3);
