@@ -5,7 +5,7 @@
 // Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
 // or x (elementwise, in place).
 import { dx_short, reduce_short, pair_sum } from "./cf_short";
-import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, streamed, interleave, CACHED_VALUES } from "./common";
+import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, streamed, interleave_all, CACHED_VALUES } from "./common";
 
 /**
  * Σdy and Σdy·(x − m) over len ≤ BLOCK contiguous values ADDED to the f64 pair at acc; m: the f32
@@ -215,10 +215,7 @@ export function bn_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usiz
  */
 export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize, scratch: usize): void {
   const L = pattern_len(C), pp = scratch;
-  interleave(C, L, m, pp, 0, 4);
-  interleave(C, L, k, pp, 1, 4);
-  interleave(C, L, c1, pp, 2, 4);
-  interleave(C, L, c0, pp, 3, 4);
+  interleave_all(C, L, pp, 4, m, k, c1, c0);
   const supers = R / (L / C), stride = <usize>L << 2;
   const full = <usize>supers * stride, total = <usize>R * <usize>C << 2;
   const quads = L <= 64 && (L & 7) == 0;

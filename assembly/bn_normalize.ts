@@ -5,7 +5,7 @@
 // y = x·scale + (beta − mean·scale) would lose |mean|·2⁻²⁴ to cancellation. When the data sits
 // near zero (|mean| ≤ std) JS passes m = 0 and the kernel runs the plain multiply-add.
 // y may alias x (each value is read before it is written, in place).
-import { pattern_len, streamed, interleave, CACHED_VALUES } from "./common";
+import { pattern_len, streamed, interleave_all, CACHED_VALUES } from "./common";
 import { normalize_short } from "./cf_short";
 
 /**
@@ -54,9 +54,7 @@ export function bn_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, 
  */
 export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, scratch: usize): void {
   const L = pattern_len(C), pp = scratch;
-  interleave(C, L, m, pp, 0, 3);
-  interleave(C, L, scale, pp, 1, 3);
-  interleave(C, L, shift, pp, 2, 3);
+  interleave_all(C, L, pp, 3, m, scale, shift, 0);
   const supers = R / (L / C), stride = <usize>L << 2;
   const full = <usize>supers * stride, total = <usize>R * <usize>C << 2;
   const quads = L <= 96 && (L & 7) == 0;
@@ -82,9 +80,7 @@ function normalize_p16(x: usize, y: usize, full: usize, pp: usize): void {
   const m3 = v128.load(pp, 144), s3 = v128.load(pp, 160), t3 = v128.load(pp, 176);
   for (let o: usize = 0; o < full; o += 64) {
     const a = x + o, b = y + o;
-    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), m0), s0), t0));
-    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 16), m1), s1), t1), 16);
-    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 32), m2), s2), t2), 32);
+    norm3(a, b, m0, s0, t0, m1, s1, t1, m2, s2, t2);
     v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 48), m3), s3), t3), 48);
   }
 }
@@ -168,10 +164,12 @@ function normalize_p12(x: usize, y: usize, full: usize, pp: usize): void {
   const m0 = v128.load(pp), s0 = v128.load(pp, 16), t0 = v128.load(pp, 32);
   const m1 = v128.load(pp, 48), s1 = v128.load(pp, 64), t1 = v128.load(pp, 80);
   const m2 = v128.load(pp, 96), s2 = v128.load(pp, 112), t2 = v128.load(pp, 128);
-  for (let i: usize = 0; i < full; i += 48) {
-    const a = x + i, b = y + i;
-    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), m0), s0), t0));
-    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 16), m1), s1), t1), 16);
-    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 32), m2), s2), t2), 32);
-  }
+  for (let i: usize = 0; i < full; i += 48) norm3(x + i, y + i, m0, s0, t0, m1, s1, t1, m2, s2, t2);
+}
+
+/** Three consecutive vectors from a to b, parameters (m, s, t) of each in registers. */
+@inline function norm3(a: usize, b: usize, m0: v128, s0: v128, t0: v128, m1: v128, s1: v128, t1: v128, m2: v128, s2: v128, t2: v128): void {
+  v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), m0), s0), t0));
+  v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 16), m1), s1), t1), 16);
+  v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 32), m2), s2), t2), 32);
 }

@@ -51,6 +51,7 @@ test("past the caches: super-rows in memory order, the last rows as a partial su
   check(1, 149797, 7, 34);                  // L = 112 (16 rows), 5 tail rows
   check(1, 174763, 24, 35, { offset: 1e4 }); // L = 48 past 4 Mi values (four-row sweeps below), 1 tail row
   check(1, 838861, 5, 36);                  // L = 80 past 4 Mi values, 13 tail rows
+  check(1, 65537, 64, 37, { offset: 1e4 }); // L = 64 past 4 Mi values: statistics and sums in touched 16-KiB sub-blocks
 });
 
 test.run();
