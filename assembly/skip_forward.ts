@@ -9,7 +9,8 @@ import { act_row } from "./act";
 
 /**
  * sum = x + skip + bias; y = act(layer_norm(sum)) (rms = 0: mean and rstd written per row) or
- * act(rms_norm(sum)) (rms = 1: rstd written, beta and mean unused). bias, gamma, beta: C f32.
+ * act(rms_norm(sum)) (rms = 1: rstd written, beta and mean unused). gamma, beta: C f32; bias: C f32,
+ * or 0 for none.
  */
 export function skip_forward_f32_cl(R: i32, C: i32, x: usize, skip: usize, bias: usize, gamma: usize, beta: usize, sum: usize, y: usize, mean: usize, rstd: usize, eps: f64, rms: i32, act: i32): void {
   const rs = <usize>C << 2;
