@@ -7,56 +7,27 @@
 // channel's running mean when the data sits far from zero); when the sums show cancellation it
 // is redone from L1 as a corrected two-pass around the block's own mean. So offsets of 1e6 and
 // an outlier anywhere cost no precision, and common data costs one pass of add/mul/add.
+import { tail_mask } from "./cf_short";
+import { stats_rows_short } from "./cf_short_stats";
 import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
 
-/** Σ (x − k) and Σ (x − k)² in one pass over len contiguous values → ret0, ret1. k = 0 skips the subtraction. */
-function block_sq(p: usize, len: i32, k: f32): void {
-  // Deliberately unrolled twice, and kept apart from rows_sq: with the row loop around it V8
-  // compiles this hot loop slower on long rows (docs/performance.md).
-  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-  let q0 = f32x4.splat(0), q1 = f32x4.splat(0), q2 = f32x4.splat(0), q3 = f32x4.splat(0);
-  let i = 0;
-  if (k == 0) {
-    for (; i + 16 <= len; i += 16) {
-      const q = p + (<usize>i << 2);
-      const d0 = v128.load(q), d1 = v128.load(q, 16), d2 = v128.load(q, 32), d3 = v128.load(q, 48);
-      s0 = f32x4.add(s0, d0); q0 = f32x4.add(q0, f32x4.mul(d0, d0));
-      s1 = f32x4.add(s1, d1); q1 = f32x4.add(q1, f32x4.mul(d1, d1));
-      s2 = f32x4.add(s2, d2); q2 = f32x4.add(q2, f32x4.mul(d2, d2));
-      s3 = f32x4.add(s3, d3); q3 = f32x4.add(q3, f32x4.mul(d3, d3));
-    }
-  } else {
-    const kv = f32x4.splat(k);
-    for (; i + 16 <= len; i += 16) {
-      const q = p + (<usize>i << 2);
-      const d0 = f32x4.sub(v128.load(q), kv), d1 = f32x4.sub(v128.load(q, 16), kv);
-      const d2 = f32x4.sub(v128.load(q, 32), kv), d3 = f32x4.sub(v128.load(q, 48), kv);
-      s0 = f32x4.add(s0, d0); q0 = f32x4.add(q0, f32x4.mul(d0, d0));
-      s1 = f32x4.add(s1, d1); q1 = f32x4.add(q1, f32x4.mul(d1, d1));
-      s2 = f32x4.add(s2, d2); q2 = f32x4.add(q2, f32x4.mul(d2, d2));
-      s3 = f32x4.add(s3, d3); q3 = f32x4.add(q3, f32x4.mul(d3, d3));
-    }
-  }
-  let a = hsum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
-  let b = hsum(f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3)));
-  for (; i < len; i++) {
-    const d = <f64>(load<f32>(p + (<usize>i << 2)) - k);
-    a += d; b += d * d;
-  }
-  ret0 = a; ret1 = b;
-}
-
 /**
- * block_sq over `rows` rows of len values, rowStride bytes apart
- * (one block of a channel: rows·len ≤ BLOCK; rowStride > 0) → ret0, ret1. k = 0 skips the
- * subtraction.
+ * Σ (x − k) and Σ (x − k)² over `rows` rows of len values, rowStride bytes apart (one block of a
+ * channel: rows·len ≤ BLOCK; rowStride > 0; rows = 1 for a contiguous run) → ret0, ret1. k = 0
+ * skips the subtraction. Rows of ≥ 4 values end without scalars: the len mod 16 values after
+ * the 16-wide part go as single vectors, the last one ending at the row's last value with the
+ * lanes already counted masked off (a scalar tail per row in f64 was a dependency chain of 4
+ * cycles a value). Rows of 1–3 values are summed in scalar f64 after the vector loops.
  */
 function rows_sq(p: usize, len: i32, k: f32, rows: i32, rowStride: usize): void {
   let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
   let q0 = f32x4.splat(0), q1 = f32x4.splat(0), q2 = f32x4.splat(0), q3 = f32x4.splat(0);
-  const len16 = len & ~15;
-  // Vector part of every row first, scalar tails after: nothing else is live in the hot loops.
+  const vec = len >= 4, tail = vec && (len & 3) != 0;
+  const len16 = len & ~15, len4 = vec ? len & ~3 : len16, last = <usize>(len - 4) << 2;
+  const mask = tail_mask(len);
+  // Vector loops first, scalar rows (len < 4) after: nothing else is live in the hot loops.
   const end = p + <usize>rows * rowStride;
+  const kv = f32x4.splat(k);
   if (k == 0) {
     for (let q = p; q != end; q += rowStride) {
       for (let i = 0; i < len16; i += 16) {
@@ -67,9 +38,16 @@ function rows_sq(p: usize, len: i32, k: f32, rows: i32, rowStride: usize): void 
         s2 = f32x4.add(s2, d2); q2 = f32x4.add(q2, f32x4.mul(d2, d2));
         s3 = f32x4.add(s3, d3); q3 = f32x4.add(q3, f32x4.mul(d3, d3));
       }
+      for (let i = len16; i < len4; i += 4) {
+        const d = v128.load(q + (<usize>i << 2));
+        s2 = f32x4.add(s2, d); q2 = f32x4.add(q2, f32x4.mul(d, d));
+      }
+      if (tail) {
+        const d = v128.and(v128.load(q + last), mask);
+        s3 = f32x4.add(s3, d); q3 = f32x4.add(q3, f32x4.mul(d, d));
+      }
     }
   } else {
-    const kv = f32x4.splat(k);
     for (let q = p; q != end; q += rowStride) {
       for (let i = 0; i < len16; i += 16) {
         const o = q + (<usize>i << 2);
@@ -80,14 +58,24 @@ function rows_sq(p: usize, len: i32, k: f32, rows: i32, rowStride: usize): void 
         s2 = f32x4.add(s2, d2); q2 = f32x4.add(q2, f32x4.mul(d2, d2));
         s3 = f32x4.add(s3, d3); q3 = f32x4.add(q3, f32x4.mul(d3, d3));
       }
+      for (let i = len16; i < len4; i += 4) {
+        const d = f32x4.sub(v128.load(q + (<usize>i << 2)), kv);
+        s2 = f32x4.add(s2, d); q2 = f32x4.add(q2, f32x4.mul(d, d));
+      }
+      if (tail) {
+        const d = v128.and(f32x4.sub(v128.load(q + last), kv), mask);
+        s3 = f32x4.add(s3, d); q3 = f32x4.add(q3, f32x4.mul(d, d));
+      }
     }
   }
   let a = hsum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
   let b = hsum(f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3)));
-  for (let q = p; q != end; q += rowStride) {
-    for (let i = len16; i < len; i++) {
-      const d = <f64>(load<f32>(q + (<usize>i << 2)) - k);
-      a += d; b += d * d;
+  if (!vec) {
+    for (let q = p; q != end; q += rowStride) {
+      for (let i = 0; i < len; i++) {
+        const d = <f64>(load<f32>(q + (<usize>i << 2)) - k);
+        a += d; b += d * d;
+      }
     }
   }
   ret0 = a; ret1 = b;
@@ -97,7 +85,7 @@ function rows_sq(p: usize, len: i32, k: f32, rows: i32, rowStride: usize): void 
  * Sums of squares below this lost precision to f32 underflow (each square < 2⁻¹²⁶ is rounded
  * to a multiple of 2⁻¹⁴⁹); at or above it the loss is < 2⁻³⁸ relative for a block of ≤ 2¹² values.
  */
-const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
+export const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
 
 /**
  * The block's sums (n values around a shift) keep M2 = Σd² − (Σd)²/n to within 2 bits:
@@ -110,7 +98,7 @@ const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
  * a few per cent of 256-value blocks of data with |mean| ≈ std/2 at random, and each failure
  * cost a flush and a second pass).
  */
-@inline function sums_ok(s1: f64, s2: f64, n: f64): bool {
+@inline export function sums_ok(s1: f64, s2: f64, n: f64): bool {
   return s1 * s1 <= 0.75 * n * s2 && s2 != Infinity && (s2 >= TINY || s2 == 0);
 }
 
@@ -123,7 +111,7 @@ const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
 }
 
 /** The shift for a channel's next block: 0 while its data sits near zero (|mean| ≤ std), else its running mean. */
-function shift_of(a: usize): f32 {
+export function shift_of(a: usize): f32 {
   const na = load<f64>(a);
   if (na > 0) { const mu = load<f64>(a, 8); if (mu * mu * na > load<f64>(a, 16)) return <f32>mu; }
   return 0;
@@ -139,11 +127,11 @@ function shift_of(a: usize): f32 {
 export function stats_block(a: usize, p: usize, len: i32): void {
   const cnt = <f64>len;
   let k = shift_of(a);
-  block_sq(p, len, k);
+  rows_sq(p, len, k, 1, 4);
   let s1 = ret0, s2 = ret1;
   if (!sums_ok(s1, s2, cnt)) {
     const bm = <f32>(<f64>k + s1 / cnt);
-    block_sq(p, len, bm); // the corrected two-pass: Σ(x − m), Σ(x − m)² around the block mean
+    rows_sq(p, len, bm, 1, 4); // the corrected two-pass: Σ(x − m), Σ(x − m)² around the block mean
     s1 = ret0; s2 = ret1; k = bm;
     if (!sums_sound(s1, s2, k)) { exact_block(a, p, len, 1, 0); return; }
   }
@@ -184,7 +172,9 @@ function stats_cf_tiles(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
  * (accumulators kept across the rows), so the per-block fold, check and merge — 100–150 cycles,
  * as much as the work itself at S = 196 — is paid once per block instead of once per row. A
  * block failing the cancellation check is redone row by row (stats_block, exact two-pass).
- * Tensors past CACHED_VALUES take the same blocks in sample tiles (stats_cf_tiles).
+ * Tensors past CACHED_VALUES take the same blocks in sample tiles (stats_cf_tiles). N = 1 with
+ * rows of 4–127 values (instance norm's (1, N·C, S) view): two rows at a time
+ * (stats_rows_short, assembly/cf_short_stats.ts).
  */
 export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
   if (S < 1024 && N > 1) {
@@ -194,6 +184,12 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): v
       const a = acc + <usize>c * 24, p0 = x + (<usize>c * <usize>S << 2);
       for (let n0 = 0; n0 < N; n0 += rb) channel_rows(a, p0 + <usize>n0 * stride, S, min(rb, N - n0), stride);
     }
+    return;
+  }
+  if (N == 1 && S < 128) {
+    // Rows of 1–3 values: exact in f64 (cheaper than a pass in f32 lanes and its check).
+    if (S >= 4) stats_rows_short(C, S, x, acc);
+    else for (let c = 0; c < C; c++) exact_block(acc + <usize>c * 24, x + (<usize>c * <usize>S << 2), S, 1, 0);
     return;
   }
   for (let n = 0; n < N; n++) {
@@ -292,7 +288,7 @@ function exact_block(a: usize, p: usize, len: i32, rows: i32, stride: usize): vo
 }
 
 /** block_merge as a call, for the cold paths (one copy instead of one inlined per caller: size). */
-function merge_block(a: usize, cnt: f64, shift: f64, s1: f64, s2: f64): void {
+export function merge_block(a: usize, cnt: f64, shift: f64, s1: f64, s2: f64): void {
   block_merge(a, cnt, shift, s1, s2);
 }
 

@@ -16,7 +16,8 @@
 // 0 none, 1 relu, 2 relu6, 3 silu, 4 gelu, 5 gelu_tanh; default 0), --copy K (also time the
 // ceiling's SIMD copy of the n values, bench/ceiling copy_f32 on the same memory, in turn with the
 // kernels, and print each variant as a multiple of K copies: K = 1 for a forward norm's 8 B/value,
-// 2 for the skip norms' 16, 2.5 for a backward's 20), --rms (the `rms` argument of the skip
+// 2 for the skip norms' 16, 2.5 for a backward's 20; with --sumsq the ceiling is the one-pass Σx, Σx²
+// loop over x instead, the statistics' ceiling: use --copy 1), --rms (the `rms` argument of the skip
 // kernels: 1 RMS norm, the default; 0 layer norm), --null NAME[,NAME] (pass 0 for these pointer
 // arguments, e.g. --null bias: the skip norms without a bias; a build without that path reads
 // C values at address 0 instead, in L1 like a zero bias would be). Prints the median ms per variant and the
@@ -27,7 +28,7 @@ import { KERNEL_TABLE, KERNEL_NAMES, ARG_KINDS, scratchBytes } from "../build/ke
 import { parseArgs, median } from "./lib/cli.mjs";
 import { buildCeiling } from "./ceiling/build.mjs";
 
-const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "", act: "0", copy: "0", rms: "1", null: "" });
+const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "", act: "0", copy: "0", rms: "1", sumsq: false, null: "" });
 const name = opts.kernel, reps = +opts.reps, offset = +opts.offset;
 const spec = KERNEL_TABLE[name];
 if (!spec) { console.error(`unknown kernel ${name}: one of ${KERNEL_NAMES.join(", ")}`); process.exit(2); }
@@ -42,6 +43,8 @@ const d = Object.fromEntries(dimNames.map((k, i) => [k, dimVals[i]]));
 // Values of the data tensors: bytes read for px kernels (R pixels of C bytes; they write ≤ 3·R f32).
 const n = bytesIn ? d.R * d.C : dimVals.reduce((a, b) => a * b) / (d.G ?? 1);
 const small = 4 * Math.max(d.C * (d.N ?? 1), (d.R ?? 0), (d.N ?? 1) * (d.S ?? 1), 16) + 64;
+// Accumulators: up to three f64 per (n, c) (statistics triples), all of them zeroed before each call.
+const accBytes = Math.max(2 * small, 24 * d.C * (d.N ?? 1) + 64);
 
 const al = (b) => (b + 4095) & ~4095;
 const layout = {}; let top = 1 << 20;
@@ -49,7 +52,8 @@ const take = (key, bytes) => { layout[key] = top; top = al(top + bytes); };
 for (const a of spec.args) {
   const kind = ARG_KINDS[a];
   if (kind === "in" || kind === "out" || kind === "bytes") take(a, 4 * n + 64);
-  else if (kind === "param" || kind === "param64" || kind === "acc") take(a, 2 * small);
+  else if (kind === "param" || kind === "param64") take(a, 2 * small);
+  else if (kind === "acc") take(a, accBytes);
   else if (kind === "scratch") take(a, 0);
 }
 const memory = new WebAssembly.Memory({ initial: Math.ceil((top + (8 << 20)) / 65536) });
@@ -81,7 +85,7 @@ const outArg = spec.args.find((a) => ARG_KINDS[a] === "out") ?? spec.args.find((
 const nulls = opts.null ? opts.null.split(",") : [];
 const args = spec.args.map((a) => nulls.includes(a) ? 0 : ARG_KINDS[a] === "dim" ? d[a] : ARG_KINDS[a] === "scalar" ? (a === "eps" ? 1e-5 : a === "act" ? +opts.act : a === "rms" ? +opts.rms : n / d.C) : layout[a]);
 const call = (k) => {
-  for (const a of spec.args) if (ARG_KINDS[a] === "acc") F64.fill(0, layout[a] >>> 3, (layout[a] + small) >>> 3);
+  for (const a of spec.args) if (ARG_KINDS[a] === "acc") F64.fill(0, layout[a] >>> 3, (layout[a] + accBytes) >>> 3);
   k[name](...args);
 };
 const read = () => (ARG_KINDS[outArg] === "out" ? new Float32Array(memory.buffer, layout[outArg], bytesIn ? 3 * d.R : n) : new Float64Array(memory.buffer, layout[outArg], small >>> 3)).slice();
@@ -94,7 +98,7 @@ let copy = null;
 if (copies > 0) {
   const src = layout[spec.args.find((a) => ARG_KINDS[a] === "in")], dst = layout[outArg];
   const ceil = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(await buildCeiling({ importMemory: true }))), { env: { memory } }).exports;
-  copy = () => ceil.copy_f32(n, src, dst);
+  copy = opts.sumsq ? () => ceil.sumsq_f32(n, src) : () => ceil.copy_f32(n, src, dst);
 }
 for (let r = 0; r < reps; r++) {
   mods.forEach((k, i) => { own(i); const t0 = performance.now(); call(k); t[i].push(performance.now() - t0); });
@@ -103,6 +107,7 @@ for (let r = 0; r < reps; r++) {
 }
 const diff = (a, b) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + 1e-6)); return m; };
 console.log(`${name} [${dimNames.map((k) => `${k}=${d[k]}`).join(", ")}] offset ${offset}, median of ${reps}, all variants on one memory:`);
-const ofCopy = (i) => (copy ? `  ${(copies * median(tc) / median(t[i])).toFixed(2)}× of ${copies} cop${copies === 1 ? "y" : "ies"}` : "");
+const ceilName = opts.sumsq ? "the sumsq loop" : `${copies} cop${copies === 1 ? "y" : "ies"}`;
+const ofCopy = (i) => (copy ? `  ${(copies * median(tc) / median(t[i])).toFixed(2)}× of ${ceilName}` : "");
 files.forEach((f, i) => console.log(`  ${f.padEnd(40)} ${median(t[i]).toFixed(4)} ms  ${(median(t[0]) / median(t[i])).toFixed(3)}× of the first  max rel diff ${diff(outs[i], outs[0]).toExponential(1)}${ofCopy(i)}`));
-if (copy) console.log(`  copy_f32 of ${n} values (ceiling)            ${median(tc).toFixed(4)} ms`);
+if (copy) console.log(`  ${opts.sumsq ? "sumsq_f32" : "copy_f32"} of ${n} values (ceiling)            ${median(tc).toFixed(4)} ms`);

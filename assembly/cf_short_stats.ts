@@ -1,0 +1,45 @@
+// One (count, mean, M2) per short channels-first row: instance norm's (1, N·C, S) view and
+// batch norm at N = 1, rows of 4 ≤ S < 128 values. Row by row (stats_block) the data was the
+// smaller part: a row's horizontal sums, check, division and merge (another division) form one
+// dependency chain of ~55 cycles against ~11 for reading 49 values (docs/performance.md). Here
+// two rows go together: their f32 sums side by side (one horizontal reduction for both), the
+// check and the mean in f64x2 lanes. Same numerics as stats_block: f32 lanes around a shift of
+// 0 (what shift_of gives an empty triple), the same cancellation check (sums_ok), the values
+// block_merge would store into an empty triple. A pair whose triples already hold data, a pair
+// where either row fails the check, and an odd last row go through stats_block.
+import { stats_block, TINY } from "./bn_stats";
+import { tail_mask, pair_sum } from "./cf_short";
+
+/**
+ * Merges the statistics of R rows of S values (4 ≤ S ≤ BLOCK; row r at x + 4·r·S) into the
+ * triples at acc + 24·r (fast when they are zero, as a fresh call's are). Tail: each row's last vector ends at its last value, the lanes the
+ * body counted masked off.
+ */
+export function stats_rows_short(R: i32, S: i32, x: usize, acc: usize): void {
+  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
+  const mask = tail_mask(S), cnt = <f64>S, nb = f64x2.splat(cnt), lim = f64x2.splat(0.75 * <f64>S);
+  const inf = f64x2.splat(Infinity), tiny = f64x2.splat(TINY), zero = f64x2.splat(0);
+  let p = x, a = acc, r = 0;
+  for (; r + 2 <= R; r += 2, p += stride << 1, a += 48) {
+    const pb = p + stride;
+    const ta = v128.and(v128.load(p + last), mask), tb = v128.and(v128.load(pb + last), mask);
+    let sa = ta, qa = f32x4.mul(ta, ta), sb = tb, qb = f32x4.mul(tb, tb);
+    for (let o: usize = 0; o < body; o += 16) {
+      const u = v128.load(p + o), v = v128.load(pb + o);
+      sa = f32x4.add(sa, u); qa = f32x4.add(qa, f32x4.mul(u, u));
+      sb = f32x4.add(sb, v); qb = f32x4.add(qb, f32x4.mul(v, v));
+    }
+    const s = pair_sum(sa, sb), q = pair_sum(qa, qb);
+    // Both triples empty (a fresh start, as instance norm's are) and both rows' sums pass
+    // sums_ok (false for NaN): Chan's merge into (0, 0, 0) stores the block's own (count, mean,
+    // M2), block_merge's values with shift 0 — the same as stats_block, lane by lane.
+    const ok = v128.and(v128.and(f64x2.le(f64x2.mul(s, s), f64x2.mul(lim, q)), f64x2.ne(q, inf)), v128.or(f64x2.ge(q, tiny), f64x2.eq(q, zero)));
+    if (v128.any_true(v128.or(v128.or(v128.load(a), v128.load(a, 16)), v128.load(a, 32))) || !i64x2.all_true(ok)) {
+      stats_block(a, p, S); stats_block(a + 24, pb, S); continue;
+    }
+    const mean = f64x2.div(s, nb), m2 = f64x2.pmax(f64x2.sub(q, f64x2.mul(s, mean)), zero);
+    store<f64>(a, cnt); store<f64>(a, f64x2.extract_lane(mean, 0), 8); store<f64>(a, f64x2.extract_lane(m2, 0), 16);
+    store<f64>(a, cnt, 24); store<f64>(a, f64x2.extract_lane(mean, 1), 32); store<f64>(a, f64x2.extract_lane(m2, 1), 40);
+  }
+  if (r < R) stats_block(a, p, S);
+}

@@ -1,0 +1,130 @@
+// Channels-first statistics of short rows against a float64 reference: bn_stats_f32_cf called
+// on the raw wasm (so its contract — MERGE into the triples at acc — is tested with triples
+// that already hold data, near zero and far from it), and channelStats / instanceNorm on top.
+// Paths: N = 1, 4 ≤ S < 128 goes two rows at a time (assembly/cf_short_stats.ts: check and
+// merge in f64x2 lanes, an odd last row and any pair that fails the check or needs a shift
+// through stats_block); N > 1 sums up to 4096/S rows of a channel per block (rows_sq: a masked
+// last vector per row, shifted or not); S < 4 keeps scalar rows.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { readFileSync } from "node:fs";
+import * as api from "../dist/index.js";
+import { refStats, refInstanceNorm, randomArray } from "./reference.mjs";
+import { close } from "./helpers.mjs";
+
+await api.init();
+
+/** Row lengths around every tail: scalar rows (< 4), the 4-wide body, the 16-wide unroll, 7 × 7. */
+const S_LIST = [1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 49, 63, 64, 65, 127, 128];
+
+const wasm = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(new URL("../build/simdnorm.wasm", import.meta.url))),
+  { env: { abort() { throw new Error("abort"); } } }).exports;
+
+/** Exact (count, mean, M2) per channel of the rows of every chunk, (N, C, S) each, in f64. */
+function exactTriples(chunks, C, S) {
+  const out = new Float64Array(3 * C);
+  for (let c = 0; c < C; c++) {
+    let n = 0, s = 0;
+    for (const { x, N } of chunks) for (let r = 0; r < N; r++) for (let i = 0; i < S; i++) { s += x[(r * C + c) * S + i]; n++; }
+    const m = n ? s / n : 0;
+    let m2 = 0;
+    for (const { x, N } of chunks) for (let r = 0; r < N; r++) for (let i = 0; i < S; i++) { const d = x[(r * C + c) * S + i] - m; m2 += d * d; }
+    out.set([n, m, m2], 3 * c);
+  }
+  return out;
+}
+
+/** bn_stats_f32_cf(N, C, S) on x merged into the triples `prior` (C triples): the merged triples. */
+function kernelStats(N, C, S, x, prior) {
+  const base = (wasm.heap_base() + 63) & ~63, accAt = base + ((4 * x.length + 63) & ~63), need = accAt + 24 * C;
+  if (need > wasm.memory.buffer.byteLength) wasm.memory.grow(Math.ceil((need - wasm.memory.buffer.byteLength) / 65536));
+  new Float32Array(wasm.memory.buffer, base, x.length).set(x);
+  new Float64Array(wasm.memory.buffer, accAt, 3 * C).set(prior);
+  wasm.bn_stats_f32_cf(N, C, S, base, accAt);
+  return new Float64Array(wasm.memory.buffer, accAt, 3 * C).slice();
+}
+
+/** Triples agree: counts exactly, means to 1e-6 of a standard deviation, M2 to 1e-5 relative (NaN with NaN). */
+function sameTriples(got, want, what) {
+  for (let c = 0; c < want.length / 3; c++) {
+    const [n, m, m2] = want.subarray(3 * c, 3 * c + 3), [gn, gm, gm2] = got.subarray(3 * c, 3 * c + 3);
+    const at = `${what}, channel ${c}: got (${gn}, ${gm}, ${gm2}), want (${n}, ${m}, ${m2})`;
+    if (Number.isNaN(m2)) { assert.ok(Number.isNaN(gm2), at); continue; }
+    assert.is(gn, n, at);
+    const sd = Math.sqrt(m2 / n);
+    assert.ok(Math.abs(gm - m) <= 1e-6 * sd + 1e-12 * Math.abs(m) + 1e-30, `${at} (mean)`);
+    assert.ok(Math.abs(gm2 - m2) <= 1e-5 * m2 + 1e-30, `${at} (M2)`);
+  }
+}
+
+/** Rows of channel c far from zero (|mean| ≫ std: shifted or redone) when c is in `far`. */
+function rows(N, C, S, seed, far = []) {
+  const x = randomArray(N * C * S, seed, { scale: 1 + (seed % 3) });
+  for (const c of far) for (let r = 0; r < N; r++) for (let i = 0; i < S; i++) x[(r * C + c) * S + i] += 1e4;
+  return x;
+}
+
+test("kernel: N = 1, C = 1 … 9 rows (odd and even counts), every S, fresh triples", () => {
+  for (const S of S_LIST) {
+    for (let C = 1; C <= 9; C++) {
+      const x = rows(1, C, S, 10 * S + C);
+      sameTriples(kernelStats(1, C, S, x, new Float64Array(3 * C)), exactTriples([{ x, N: 1 }], C, S), `(1, ${C}, ${S})`);
+    }
+  }
+});
+
+test("kernel: merging into triples that hold data, near zero and far from it (shifted rows go through stats_block)", () => {
+  for (const S of S_LIST) {
+    for (const [N, C] of [[1, 5], [1, 8], [2, 3], [3, 7]]) {
+      const far = [1, C - 1];
+      const first = rows(2, C, S, 20 * S + C, far), x = rows(N, C, S, 30 * S + C, far);
+      const prior = exactTriples([{ x: first, N: 2 }], C, S);
+      sameTriples(kernelStats(N, C, S, x, prior), exactTriples([{ x: first, N: 2 }, { x, N }], C, S), `(${N}, ${C}, ${S}) onto a prior chunk`);
+      // Far rows with nothing merged yet: the first block fails the check and is redone around its mean.
+      sameTriples(kernelStats(N, C, S, x, new Float64Array(3 * C)), exactTriples([{ x, N }], C, S), `(${N}, ${C}, ${S}) fresh, channels ${far} far`);
+    }
+  }
+});
+
+test("kernel: N = 2 … 9 (blocks of a channel's rows), every S, C = 1 … 9", () => {
+  for (const S of S_LIST) {
+    for (let C = 1; C <= 9; C += 2) {
+      const N = 2 + ((S + C) % 8), x = rows(N, C, S, 40 * S + C);
+      sameTriples(kernelStats(N, C, S, x, new Float64Array(3 * C)), exactTriples([{ x, N }], C, S), `(${N}, ${C}, ${S})`);
+    }
+  }
+});
+
+test("kernel: constant rows, NaN, ±Inf, huge and tiny rows next to ordinary ones (pairs that fail the check)", () => {
+  for (const S of [4, 5, 49, 63, 65]) {
+    const C = 9, x = rows(1, C, S, 50 + S);
+    x.fill(2.5, 0, S);                                          // row 0: constant, paired with an ordinary row
+    x[2 * S + S - 1] = NaN;                                     // row 2: NaN in the masked last vector
+    x[4 * S] = Infinity;                                        // row 4: +Inf
+    for (let i = 0; i < S; i++) x[5 * S + i] = 1e30 * (1 + i / S); // row 5: squares overflow f32
+    for (let i = 0; i < S; i++) x[6 * S + i] = 1e-25 * (i % 3);     // row 6: squares underflow f32
+    const got = kernelStats(1, C, S, x, new Float64Array(3 * C)), want = exactTriples([{ x, N: 1 }], C, S);
+    assert.is(got[2], 0, `S = ${S}: a constant row has M2 = 0`);
+    assert.ok(Number.isNaN(got[8]) && Number.isNaN(got[7]), `S = ${S}: the NaN row stays NaN`);
+    assert.ok(Number.isNaN(got[14]) || got[13] === Infinity, `S = ${S}: the Inf row is not finite`);
+    for (const c of [1, 3, 5, 6, 7, 8]) sameTriples(got.subarray(3 * c, 3 * c + 3), want.subarray(3 * c, 3 * c + 3), `S = ${S}, row ${c}`);
+  }
+});
+
+test("channelStats and instanceNorm on short rows, N = 1, odd and even row counts", () => {
+  for (const S of [4, 5, 9, 16, 17, 49, 63, 64, 65]) {
+    for (const C of [1, 3, 7, 9, 8 + Math.ceil(1100 / S)]) {
+      const shape = [1, C, 1, S], x = rows(1, C, S, 60 * S + C, C > 2 ? [2] : []);
+      const e = refStats(x, shape, "NCHW"), r = api.channelStats(x, { shape, layout: "NCHW" });
+      close(r.mean, e.mean, 1e-5, 1e-6, "channelStats mean", shape, "NCHW");
+      close(r.var, e.var, 1e-5, 1e-5, "channelStats var", shape, "NCHW");
+      const N = 1 + (S % 2), xs = rows(N, C, S, 70 * S + C), sh = [N, C, 1, S]; // N·C odd and even
+      const ei = refInstanceNorm(xs, xs, sh, "NCHW", { eps: 1e-5 }), ri = api.instanceNorm(xs, { shape: sh, layout: "NCHW" });
+      close(ri.mean, ei.mean, 1e-5, 1e-6, "instance mean", sh, "NCHW");
+      close(ri.invstd, ei.invstd, 2e-4, 1e-4, "instance invstd", sh, "NCHW");
+      close(ri.y, ei.y, 2e-4, 1e-4, "instance y", sh, "NCHW");
+    }
+  }
+});
+
+test.run();
