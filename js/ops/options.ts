@@ -114,20 +114,23 @@ const READERS = {
   infer: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, runningMean: o.runningMean, runningVar: o.runningVar, eps: o.eps, out: o.out, activation: o.activation }),
   backward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, saveMean: o.saveMean, saveInvstd: o.saveInvstd, out: o.out, globalSums: o.globalSums, count: o.count, activation: o.activation }),
   partials: (o: O) => ({ shape: o.shape, layout: o.layout, saveMean: o.saveMean }),
-  normForward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, eps: o.eps, out: o.out, groups: o.groups, activation: o.activation }),
+  normForward: (o: O) => ({
+    shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, eps: o.eps, out: o.out, groups: o.groups, activation: o.activation,
+    meanOut: o.meanOut, invstdOut: o.invstdOut,
+  }),
   normBackward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, mean: o.mean, invstd: o.invstd, out: o.out, groups: o.groups, activation: o.activation }),
   layerForward: (o: O) => ({ shape: o.shape, layout: o.layout, out: o.out }),
   layerBackward: (o: O) => ({
     shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, mean: o.mean, invstd: o.invstd, out: o.out, activation: o.activation,
     dgammaOut: o.dgammaOut, dbetaOut: o.dbetaOut,
   }),
-  rmsForward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, unitOffset: o.unitOffset, eps: o.eps, activation: o.activation, out: o.out }),
+  rmsForward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, unitOffset: o.unitOffset, eps: o.eps, activation: o.activation, out: o.out, invRmsOut: o.invRmsOut }),
   rmsBackward: (o: O) => ({
     shape: o.shape, layout: o.layout, gamma: o.gamma, unitOffset: o.unitOffset, invRms: o.invRms, activation: o.activation, out: o.out, dgammaOut: o.dgammaOut,
   }),
   skipForward: (o: O) => ({
     shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, bias: o.bias, unitOffset: o.unitOffset, eps: o.eps, activation: o.activation,
-    out: o.out, sumOut: o.sumOut,
+    out: o.out, sumOut: o.sumOut, meanOut: o.meanOut, invstdOut: o.invstdOut, invRmsOut: o.invRmsOut,
   }),
   skipBackward: (o: O) => ({
     shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, unitOffset: o.unitOffset, mean: o.mean, invstd: o.invstd, invRms: o.invRms,

@@ -19,6 +19,14 @@ export interface NormOptions extends ShapeOptions {
   out?: TensorLike;
   /** Activation applied to the normalized output in the same pass (default none). */
   activation?: Activation;
+  /**
+   * Write the mean per statistic here (a Float32Array of N·S values for layer norm, N·groups for
+   * group norm, N·C for instance norm; of its own, in the JS heap), returned as `mean`, instead of
+   * a new array: a call in a loop then allocates nothing for its statistics.
+   */
+  meanOut?: Float32Array;
+  /** Write invstd here (as meanOut), returned as `invstd`. */
+  invstdOut?: Float32Array;
 }
 
 export interface NormResult {

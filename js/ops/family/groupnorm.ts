@@ -16,6 +16,7 @@ import { paramVec } from "./norm-rows";
 import { wantsTensor } from "../../core/args";
 import { splitMeans, splitMeansInto } from "../split";
 import { f32Results, copyOut } from "../../core/typed";
+import { statOutputs } from "./outputs";
 
 export interface GroupNormOptions extends NormOptions {
   /** Number of groups: a divisor of C; group g holds channels g·C/groups … (g+1)·C/groups − 1. */
@@ -36,7 +37,7 @@ function checkInstance(g: Geometry): void {
 function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geometry, o: CheckedOptions) => number): NormResult {
   const { g, o, eps, act } = checkForward(x, opts);
   const G = groupsOf(g, o);
-  const K = g.N * G;
+  const K = g.N * G, outs = statOutputs(K, o, false, [x, o.out, o.gamma, o.beta]);
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
@@ -54,7 +55,8 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
       const pp = nc_params_at(s, g, G, mh, ml, mi, o.gamma, o.beta);
       normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * g.N * g.C, pp + 8 * g.N * g.C, act);
     }
-    const [mean, invstd] = f32Results(2, K), F = s.heap.F32;
+    const made = f32Results((outs.mean ? 0 : 1) + (outs.rstd ? 0 : 1), K), F = s.heap.F32;
+    const mean = outs.mean ?? made[0], invstd = outs.rstd ?? made[made.length - 1];
     copyOut(mean, F, mh >>> 2);
     copyOut(invstd, F, mf >>> 2);
     return { y: s.result(ya), mean, invstd };

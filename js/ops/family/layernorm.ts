@@ -3,7 +3,8 @@
 // via the strided-channel kernels).
 import { withScope } from "../../core/scope";
 import type { TensorLike } from "../../core/tensor";
-import { rowForward, rowBackward, rowTempBytes, lnParams, gradOutputs } from "./norm-rows";
+import { rowForward, rowBackward, rowTempBytes, lnParams } from "./norm-rows";
+import { gradOutputs, statOutputs } from "./outputs";
 import {
   checkForward, checkBackward,
   type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult,
@@ -24,12 +25,13 @@ import { wantsTensor } from "../../core/args";
  */
 export function layerNorm(x: TensorLike, opts: NormOptions = {}): NormResult {
   const { g, o, eps, act } = checkForward(x, opts, true);
+  const outs = statOutputs(g.N * g.S, o, false, [x, o.out, o.gamma, o.beta]);
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
     const p = lnParams(s, g.C, o.gamma, o.beta);
-    const st = rowForward(s, g, { rms: false, act }, xa.ptr, ya.ptr, p, eps);
+    const st = rowForward(s, g, { rms: false, act }, xa.ptr, ya.ptr, p, eps, outs);
     return { y: s.result(ya), mean: st.mean!, invstd: st.rstd };
   });
 }

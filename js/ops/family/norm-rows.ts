@@ -10,7 +10,8 @@ import { rt } from "../../core/runtime";
 import { scratchBytes } from "../../core/kernel-table";
 import type { Geometry } from "../../core/layout";
 import { affineShape, finiteVec, fmt, type Vec } from "../../core/errors";
-import { f32Results, copyOut, typedKind, typedLength, typedBuffer } from "../../core/typed";
+import { f32Results, copyOut } from "../../core/typed";
+import type { GradOutputs, StatOutputs } from "./outputs";
 
 /** Which norm: RMS (no centring, no beta) or layer norm; the activation id (0: none). */
 export interface RowSpec { rms: boolean; act: number }
@@ -90,28 +91,30 @@ export function rowTempBytes(g: Geometry): number {
 /** Forward statistics: mean (layer norm; the f32 rounding of the f64 mean) and 1/sqrt(var + eps) or 1/rms. */
 export interface RowStats { mean: Float32Array | null; rstd: Float32Array }
 
-/** The K f32 statistics at pm (none for RMS norm: pm < 0) and pr, copied out into result arrays. */
-function statsOut(s: Scope, K: number, pm: number, pr: number): RowStats {
-  const r = f32Results(pm < 0 ? 1 : 2, K), F = s.heap.F32;
-  copyOut(r[0], F, pr >>> 2);
-  if (pm >= 0) copyOut(r[1], F, pm >>> 2);
-  return { mean: pm < 0 ? null : r[1], rstd: r[0] };
+/** The K f32 statistics at pm (none for RMS norm: pm < 0) and pr, copied out into the given result arrays or new ones. */
+function statsOut(s: Scope, K: number, pm: number, pr: number, given: StatOutputs): RowStats {
+  const F = s.heap.F32, mean = pm < 0 ? null : given.mean, rstd = given.rstd;
+  const r = f32Results((rstd ? 0 : 1) + (pm >= 0 && !mean ? 1 : 0), K);
+  const rs = rstd ?? r[0], ms = pm < 0 ? null : mean ?? r[rstd ? 0 : 1];
+  copyOut(rs, F, pr >>> 2);
+  if (ms) copyOut(ms, F, pm >>> 2);
+  return { mean: ms, rstd: rs };
 }
 
 /** y = act(norm(x)) with the statistics of x. */
-export function rowForward(s: Scope, g: Geometry, spec: RowSpec, x: number, y: number, p: RowParams, eps: number): RowStats {
+export function rowForward(s: Scope, g: Geometry, spec: RowSpec, x: number, y: number, p: RowParams, eps: number, outs: StatOutputs = {}): RowStats {
   const { N, C, S } = g, K = N * S, k = rt().kernels;
   if (rowsOf(g)) {
     const pr = s.temp(4 * K), pm = spec.rms ? -1 : s.temp(4 * K);
     if (spec.rms) k.rms_forward_f32_cl(K, C, x, p.gamma, y, pr, eps, spec.act);
     else k.ln_forward_f32_cl(K, C, x, p.gamma, p.beta, y, pm, pr, eps, spec.act);
-    return statsOut(s, K, pm, pr);
+    return statsOut(s, K, pm, pr, outs);
   }
   if (!spec.rms) {
     // Layer norm over the strided channel axis: statistics and normalize per tile of positions.
     const pm = s.temp(4 * K), pr = s.temp(4 * K), tile = s.temp(scratchBytes(k, "ln_forward_f32_cf", { C, S }));
     k.ln_forward_f32_cf(N, C, S, x, p.gamma, p.beta, y, pm, pr, eps, spec.act, tile);
-    return statsOut(s, K, pm, pr);
+    return statsOut(s, K, pm, pr, outs);
   }
   // RMS norm: Σx² per position from the Welford kernel (mean² + M2/n), then the strided normalize.
   const acc = s.temp(24 * K), scratch = s.temp(scratchBytes(k, "bn_stats_f32_cl", { C: S }));
@@ -125,54 +128,27 @@ export function rowForward(s: Scope, g: Geometry, spec: RowSpec, x: number, y: n
     const mu = F[t + 1];
     A[i] = 1 / Math.sqrt(F[t + 2] / F[t] + mu * mu + eps);
   }
-  const stats = { mean: null, rstd: A.slice() };
+  const stats = { mean: null, rstd: outs.rstd ?? f32Results(1, K)[0] };
+  copyOut(stats.rstd, s.heap.F32, pa >>> 2);
   k.ln_normalize_f32_cf(N, C, S, x, pz, pa, pz, p.gamma, p.beta || paramVec(s, C, null, 0), y);
   if (spec.act) k.act_forward_f32(g.size, y, y, spec.act);
   return stats;
 }
 
 /** sum = x + skip + bias, then y = act(norm(sum)). bias: pointer to C f32, or 0 when none. */
-export function skipForward(s: Scope, g: Geometry, spec: RowSpec, x: number, skip: number, bias: number, sum: number, y: number, p: RowParams, eps: number): RowStats {
+export function skipForward(s: Scope, g: Geometry, spec: RowSpec, x: number, skip: number, bias: number, sum: number, y: number, p: RowParams, eps: number, outs: StatOutputs = {}): RowStats {
   const { N, C, S } = g, K = N * S, k = rt().kernels;
   if (!rowsOf(g)) {
     k.skip_add_f32_cf(N, C, S, x, skip, bias || paramVec(s, C, null, 0), sum);
-    return rowForward(s, g, spec, sum, y, p, eps);
+    return rowForward(s, g, spec, sum, y, p, eps, outs);
   }
   const pr = s.temp(4 * K), pm = spec.rms ? pr : s.temp(4 * K);
   k.skip_forward_f32_cl(K, C, x, skip, bias, p.gamma, p.beta, sum, y, pm, pr, eps, spec.rms ? 1 : 0, spec.act);
-  return statsOut(s, K, spec.rms ? -1 : pm, pr);
+  return statsOut(s, K, spec.rms ? -1 : pm, pr, outs);
 }
 
 /** Parameter gradients: dgamma = Σ g·x̂, dbeta = Σ g (layer norm), dbias = Σ dx (skip norms) per channel. */
 export interface RowGrads { dgamma: Float32Array; dbeta: Float32Array | null; dbias: Float32Array | null }
-
-/** Arrays the caller gave for the parameter gradients (checked by gradOutputs); absent ones are made. */
-export interface GradOutputs { dgamma?: Float32Array; dbeta?: Float32Array; dbias?: Float32Array }
-const GRAD_OUTPUTS = [["dgammaOut", "dgamma"], ["dbetaOut", "dbeta"], ["dbiasOut", "dbias"]] as const;
-
-/**
- * The gradient outputs of a row-norm backward: each absent, or a Float32Array of C values in
- * the JS heap (kind, length and buffer read through the intrinsics; a view of wasm memory is
- * refused: the kernels' memory is no place to copy results to), no two the same array. They are
- * written once the kernels have run (nothing is written when a call throws): no fresh result
- * arrays, whose allocation can cost more than a one-row backward (docs/performance.md).
- */
-export function gradOutputs(C: number, given: Record<string, unknown>): GradOutputs {
-  const r: GradOutputs = {}, seen: unknown[] = [], heap = rt().heap;
-  for (let i = 0; i < GRAD_OUTPUTS.length; i++) {
-    const name = GRAD_OUTPUTS[i][0], v = given[name];
-    if (v === undefined || v === null) continue;
-    if (typedKind(v) !== "Float32Array") throw new Error(`${name} must be a Float32Array of ${C} values (written in place), got ${fmt(v)}`);
-    const n = typedLength(v as Float32Array);
-    if (n !== C) throw new Error(`${name} has ${n} values, the tensor has ${C} channels`);
-    const b = typedBuffer(v as Float32Array);
-    if (b === heap.buffer || heap.past.has(b)) throw new Error(`${name} is a view of wasm memory: give a Float32Array of its own (the gradients are copied into it)`);
-    if (seen.includes(v)) throw new Error(`${name} is the same array as another gradient output: each gradient needs its own array`);
-    seen.push(v);
-    r[GRAD_OUTPUTS[i][1]] = v as Float32Array;
-  }
-  return r;
-}
 
 /**
  * Arrays for the gradients a call returns, the caller's where given: dgamma, dbeta (layer norm),

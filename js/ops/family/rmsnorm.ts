@@ -8,7 +8,8 @@ import { numVec, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
-import { rowForward, rowBackward, rowTempBytes, rmsParams, checkRmsAffine, gradOutputs } from "./norm-rows";
+import { rowForward, rowBackward, rowTempBytes, rmsParams, checkRmsAffine } from "./norm-rows";
+import { gradOutputs, statOutputs } from "./outputs";
 import { wantsTensor } from "../../core/args";
 
 export interface RmsNormOptions extends ShapeOptions {
@@ -22,6 +23,8 @@ export interface RmsNormOptions extends ShapeOptions {
   activation?: Activation;
   /** Write y here: a Tensor or Float32Array of x's size; may be x itself (in place). */
   out?: TensorLike;
+  /** Write invRms here (a Float32Array of N·S values of its own, returned as `invRms`) instead of a new array. */
+  invRmsOut?: Float32Array;
 }
 
 export interface RmsNormResult {
@@ -75,11 +78,12 @@ function checkRmsForward(x: unknown, opts: RmsNormOptions | undefined): { g: Geo
  */
 export function rmsNorm(x: TensorLike, opts: RmsNormOptions = {}): RmsNormResult {
   const { g, o, eps, act } = checkRmsForward(x, opts);
+  const outs = statOutputs(g.N * g.S, o as unknown as Record<string, unknown>, true, [x, o.out, o.gamma]);
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
-    const st = rowForward(s, g, { rms: true, act }, xa.ptr, ya.ptr, rmsParams(s, g.C, o.gamma, o.unitOffset, false), eps);
+    const st = rowForward(s, g, { rms: true, act }, xa.ptr, ya.ptr, rmsParams(s, g.C, o.gamma, o.unitOffset, false), eps, outs);
     return { y: s.result(ya), invRms: st.rstd };
   });
 }

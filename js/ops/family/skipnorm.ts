@@ -8,7 +8,8 @@ import { numVec, affineShape, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
 import type { Geometry } from "../../core/layout";
 import { activationId, type Activation } from "../activation";
-import { skipForward, rowBackward, rowTempBytes, lnParams, paramVec, rmsParams, checkRmsAffine, gradOutputs, type RowParams } from "./norm-rows";
+import { skipForward, rowBackward, rowTempBytes, lnParams, paramVec, rmsParams, checkRmsAffine, type RowParams } from "./norm-rows";
+import { gradOutputs, statOutputs } from "./outputs";
 
 export interface SkipNormOptions extends ShapeOptions {
   /** Per-channel scale, C values (default 1). */
@@ -27,6 +28,11 @@ export interface SkipNormOptions extends ShapeOptions {
   out?: TensorLike;
   /** Write sum here (x's size): typically x or skip itself, the residual stream carried on. */
   sumOut?: TensorLike;
+  /** skipLayerNorm: write mean and invstd here (Float32Arrays of N·S values of their own) instead of new arrays. */
+  meanOut?: Float32Array;
+  invstdOut?: Float32Array;
+  /** skipRmsNorm: write invRms here (as meanOut). */
+  invRmsOut?: Float32Array;
 }
 
 export interface SkipNormResult {
@@ -111,6 +117,7 @@ function checkSkipForward(x: unknown, skip: unknown, opts: SkipNormOptions | und
 
 function skipForwardCall(x: TensorLike, skip: TensorLike, opts: SkipNormOptions | undefined, rms: boolean) {
   const { g, o, eps, act } = checkSkipForward(x, skip, opts, rms);
+  const outs = statOutputs(g.N * g.S, o as unknown as Record<string, unknown>, rms, [x, skip, o.out, o.sumOut, o.gamma, o.beta, o.bias]);
   return withScope((s) => {
     const xa = s.input("x", x, g.size), ka = s.input("skip", skip, g.size);
     const sa = s.output("sumOut", o.sumOut, g.size, wantsTensor(x, o.sumOut), g.shape, g.layout);
@@ -119,7 +126,7 @@ function skipForwardCall(x: TensorLike, skip: TensorLike, opts: SkipNormOptions 
     const p: RowParams = rms ? rmsParams(s, g.C, o.gamma, o.unitOffset, false)
       : lnParams(s, g.C, o.gamma, o.beta);
     const bias = o.bias ? paramVec(s, g.C, o.bias, 0, false, "bias") : 0;
-    const st = skipForward(s, g, { rms, act }, xa.ptr, ka.ptr, bias, sa.ptr, ya.ptr, p, eps);
+    const st = skipForward(s, g, { rms, act }, xa.ptr, ka.ptr, bias, sa.ptr, ya.ptr, p, eps, outs);
     return { st, y: s.result(ya), sum: s.result(sa) };
   });
 }

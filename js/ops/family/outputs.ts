@@ -1,0 +1,51 @@
+// Result arrays the caller gives instead of fresh ones (the `…Out` options): the per-channel
+// gradients of the row backwards (dgammaOut, dbetaOut, dbiasOut) and the per-statistic results
+// of the forwards (meanOut, invstdOut, invRmsOut). A fresh result array of a few KB can cost
+// more than the op's kernels (its allocation, and the GC work it brings; docs/performance.md);
+// a caller in a loop gives the same arrays every call and the op allocates nothing for them.
+import { rt } from "../../core/runtime";
+import { fmt } from "../../core/errors";
+import { typedKind, typedLength, typedBuffer } from "../../core/typed";
+
+/** Arrays the caller gave for the parameter gradients (checked by gradOutputs); absent ones are made. */
+export interface GradOutputs { dgamma?: Float32Array; dbeta?: Float32Array; dbias?: Float32Array }
+/** Arrays the caller gave for a forward's statistics: mean, and rstd (invstd or invRms). */
+export interface StatOutputs { mean?: Float32Array; rstd?: Float32Array }
+
+const GRAD_OUTPUTS = [["dgammaOut", "dgamma"], ["dbetaOut", "dbeta"], ["dbiasOut", "dbias"]] as const;
+const LN_OUTPUTS = [["meanOut", "mean"], ["invstdOut", "rstd"]] as const, RMS_OUTPUTS = [["invRmsOut", "rstd"]] as const;
+
+/**
+ * The given outputs among `names` (option name → result field): each absent, or a Float32Array
+ * of `len` values in the JS heap (kind, length and buffer read through the intrinsics; a view of
+ * wasm memory is refused: the kernels' memory is no place to copy results to), no two the same
+ * array, none the same array as an operand or `out` (`others`). They are written once the
+ * kernels have run: nothing is written when a call throws.
+ */
+function givenOutputs(given: Record<string, unknown>, names: readonly (readonly [string, string])[], len: number, what: string, kind: string, others: readonly unknown[]): Record<string, Float32Array> {
+  const r: Record<string, Float32Array> = {}, seen: unknown[] = [], heap = rt().heap;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i][0], v = given[name];
+    if (v === undefined || v === null) continue;
+    if (typedKind(v) !== "Float32Array") throw new Error(`${name} must be a Float32Array of ${len} values (written in place), got ${fmt(v)}`);
+    const n = typedLength(v as Float32Array);
+    if (n !== len) throw new Error(`${name} has ${n} values, ${what}`);
+    const b = typedBuffer(v as Float32Array);
+    if (b === heap.buffer || heap.past.has(b)) throw new Error(`${name} is a view of wasm memory: give a Float32Array of its own (the results are copied into it)`);
+    if (seen.includes(v)) throw new Error(`${name} is the same array as another ${kind} output: each ${kind} needs its own array`);
+    if (others.includes(v)) throw new Error(`${name} is the same array as an input or out: give a Float32Array of its own`);
+    seen.push(v);
+    r[names[i][1]] = v as Float32Array;
+  }
+  return r;
+}
+
+/** dgammaOut, dbetaOut, dbiasOut of a backward's options (C values each). */
+export function gradOutputs(C: number, given: Record<string, unknown>, others: readonly unknown[] = []): GradOutputs {
+  return givenOutputs(given, GRAD_OUTPUTS, C, `the tensor has ${C} channels`, "gradient", others);
+}
+
+/** meanOut and invstdOut (rms: invRmsOut) of a forward's options (K statistics each). */
+export function statOutputs(K: number, given: Record<string, unknown>, rms: boolean, others: readonly unknown[]): StatOutputs {
+  return givenOutputs(given, rms ? RMS_OUTPUTS : LN_OUTPUTS, K, `the op has ${K} statistics`, "statistic", others);
+}
