@@ -67,6 +67,26 @@ export function f64Results(n: number, len: number): Float64Array[] {
   return out;
 }
 
+/**
+ * The n results of len values each that a kernel left contiguous in wasm memory at src[at…]:
+ * separate arrays while each fits V8's heap (filled by copyOut), else one native slice (an
+ * allocation and a copy, no loop over the values) viewed as n subarrays.
+ */
+export function resultsAt<T extends Float32Array | Float64Array>(src: T, at: number, n: number, len: number): T[] {
+  const out: T[] = [];
+  if (src.BYTES_PER_ELEMENT * len <= ON_HEAP_BYTES) {
+    for (let i = 0; i < n; i++) {
+      const r = (src instanceof Float32Array ? new Float32Array(len) : new Float64Array(len)) as T;
+      for (let j = 0; j < len; j++) r[j] = src[at + i * len + j];
+      out.push(r);
+    }
+    return out;
+  }
+  const all = src.slice(at, at + n * len) as T;
+  for (let i = 0; i < n; i++) out.push(all.subarray(i * len, (i + 1) * len) as T);
+  return out;
+}
+
 /** dst's length of values of src from index at into dst (a result array, maybe the caller's): a loop for a few, the native copy beyond. */
 export function copyOut(dst: Float32Array | Float64Array, src: Float32Array | Float64Array, at: number): void {
   const n = typedLength(dst);
