@@ -97,7 +97,17 @@ export function bn_params_backward_f32(C: i32, sums: usize, mu: usize, w: usize,
  * runs its own checks, which name the argument and the element.
  */
 export function bn_params_check_f64(n: i32, w: usize, from: i32): i32 {
-  for (let i = 0; i < n; i++) {
+  // f64x2 lanes OR-ing the hits (x − x ≠ 0: NaN or ±Infinity; x < 0 from `from` on), no branch
+  // per value; on a hit the scalar loop finds the first index.
+  let bad = f64x2.splat(0), idx = f64x2.replace_lane(f64x2.splat(0), 1, 1), i = 0;
+  const f = f64x2.splat(<f64>from), zero = f64x2.splat(0), step = f64x2.splat(2);
+  for (; i + 2 <= n; i += 2, idx = f64x2.add(idx, step)) {
+    const v = v128.load(w + (<usize>i << 3));
+    const neg = v128.and(f64x2.lt(v, zero), f64x2.ge(idx, f));
+    bad = v128.or(bad, v128.or(f64x2.ne(f64x2.sub(v, v), zero), neg));
+  }
+  if (v128.any_true(bad)) i = 0;
+  for (; i < n; i++) {
     const v = load<f64>(w + (<usize>i << 3));
     if (!(v - v == 0) || (i >= from && v < 0)) return i;
   }

@@ -255,10 +255,9 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
   const { gamma, saveMean: mean, saveInvstd, globalSums, count: m } = backwardOptions(C, o, g.N * g.S, true);
   const beta = affineShape("beta", o.beta, C), act = activationId(o.activation);
   if (act && globalSums) throw new Error("activation cannot be combined with globalSums: take the gradient through the activation before backwardPartials");
-  const recheck = () => { backwardOptions(C, o, g.N * g.S); affineVec("beta", o.beta, C); };
   return withScope((s) => {
     const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined, 40 * C + 12 * C * paramRep(g) * 2);
-    const [gm, bt, mu, w] = channelVecs(s, C, [gamma, beta, mean, saveInvstd], 2, false, recheck);
+    const [gm, bt, mu, w] = channelVecs(s, C, [gamma, beta, mean, saveInvstd], 2, false, () => { backwardOptions(C, o, g.N * g.S); affineVec("beta", o.beta, C); });
     // With an activation, dy becomes dy·act'(v) (v recomputed), in dx's memory or a temporary.
     const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, mu, w, gm, bt, act) } : d0;
     if (!globalSums && fusable(g)) {

@@ -23,7 +23,7 @@ export function channelVecs(s: Scope, C: number, vecs: V[], checked: number, var
   for (let j = 0; j < vecs.length; j++) {
     const v = vecs[j];
     if (!v) { ptrs.push(0); continue; }
-    F.set(v, (at >>> 3) + i * C);
+    copyIn(F, v, (at >>> 3) + i * C, C);
     ptrs.push(at + 8 * C * i);
     if (j < checked) { from = variance && j === checked - 1 ? i * C : (i + 1) * C; end = (i + 1) * C; }
     i++;
@@ -33,4 +33,10 @@ export function channelVecs(s: Scope, C: number, vecs: V[], checked: number, var
     throw new Error("internal: a per-channel vector failed the wasm check but passed the JS one");
   }
   return ptrs;
+}
+
+/** v (C values) into F at index o: a loop for a few (a native set costs ~25 ns to enter), the native copy beyond. */
+function copyIn(F: Float64Array, v: Float32Array | Float64Array, o: number, C: number): void {
+  if (C > 32) { F.set(v, o); return; }
+  for (let c = 0; c < C; c++) F[o + c] = v[c];
 }
