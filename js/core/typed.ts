@@ -69,8 +69,8 @@ export function f64Results(n: number, len: number): Float64Array[] {
 
 /**
  * The n results of len values each that a kernel left contiguous in wasm memory at src[at…]:
- * separate arrays while each fits V8's heap (filled by copyOut), else one native slice (an
- * allocation and a copy, no loop over the values) viewed as n subarrays.
+ * separate arrays while each fits V8's heap (filled by a loop), else one array filled by a native
+ * copy (no loop over the values) viewed as n subarrays.
  */
 export function resultsAt<T extends Float32Array | Float64Array>(src: T, at: number, n: number, len: number): T[] {
   const out: T[] = [];
@@ -82,7 +82,8 @@ export function resultsAt<T extends Float32Array | Float64Array>(src: T, at: num
     }
     return out;
   }
-  const all = src.slice(at, at + n * len) as T;
+  const all = (src instanceof Float32Array ? new Float32Array(n * len) : new Float64Array(n * len)) as T;
+  typedSet(all, src.subarray(at, at + n * len));
   for (let i = 0; i < n; i++) out.push(all.subarray(i * len, (i + 1) * len) as T);
   return out;
 }
