@@ -196,6 +196,10 @@ test("byte statistics are exact, around every block and tail, and need no overfl
     const full = new Uint8Array(700 * 700 * C).fill(255);
     const st = channelStats(full, { width: 700, height: 700, channels: C });
     assert.equal([Array.from(st.mean), Array.from(st.var)], [[255, 255, 255], [0, 0, 0]]);
+    // Rows alternating 0 and 255 (the largest variance): mean 127.5, variance 255²/4, exactly.
+    const half = full.map((v, i) => (Math.floor(i / (700 * C)) % 2 ? 0 : v));
+    const sh = channelStats(half, { width: 700, height: 700, channels: C });
+    assert.equal([Array.from(sh.mean), Array.from(sh.var)], [[127.5, 127.5, 127.5], [16256.25, 16256.25, 16256.25]]);
   }
 });
 

@@ -6,6 +6,7 @@ import { resolveGeometry, sameSize, wantsTensor } from "../core/args";
 import { fmt } from "../core/errors";
 import { typedKind, typedLength } from "../core/typed";
 import { geometry, fmtShape, type Geometry, type Layout } from "../core/layout";
+import { isPixels } from "../ops/pixels-input";
 import type { TransportName } from "./protocol";
 
 /** The whole-tensor ops a pool may split across its workers. */
@@ -81,7 +82,7 @@ export function splitRows(g: Geometry, workers: number, min: number, x: TensorLi
 }
 
 /** @internal Shards of a synchronized op, checked (same channels and layout): shard i on worker i mod size, empty shards on none. */
-export function shardPlan(shards: { x: TensorLike; shape?: number[]; out?: TensorLike; dy?: TensorLike }[], layout: Layout | undefined, backward: boolean, workers: number): Plan {
+export function shardPlan(shards: { x: TensorLike; shape?: number[]; out?: TensorLike; dy?: TensorLike }[], layout: Layout | undefined, backward: boolean, workers: number, op: string): Plan {
   if (!Array.isArray(shards) || shards.length === 0) throw new Error(`shards must be a non-empty array of { x, shape }, got ${Array.isArray(shards) ? "an empty array" : fmt(shards)}`);
   const inputs: Input[] = [];
   const outs: OutSpec[] = [];
@@ -90,6 +91,8 @@ export function shardPlan(shards: { x: TensorLike; shape?: number[]; out?: Tenso
   shards.forEach((sh, i) => {
     const name = `shards[${i}]`;
     if (!sh || typeof sh !== "object") throw new Error(`${name} must be { x, shape }, got ${fmt(sh)}`);
+    refuseBytes(`${name}.x`, sh.x, op);
+    if (backward) refuseBytes(`${name}.dy`, sh.dy, op);
     const g = shardGeometry(sh.x, sh.shape, layout, `${name}.x`);
     if (C >= 0 && g.C !== C) throw new Error(`${name} has ${g.C} channels, shards[0] has ${C}`);
     if (parts.length && g.layout !== parts[0].layout) throw new Error(`${name} has layout ${g.layout}, shards[0] ${parts[0].layout}`);
@@ -107,6 +110,17 @@ export function shardPlan(shards: { x: TensorLike; shape?: number[]; out?: Tenso
     parts.push({ shape: g.shape, layout: g.layout, size: g.size, x: xi, dy: backward ? xi + 1 : -1, out: i, off: 0, slot: g.size ? used++ % workers : -1 });
   });
   return { C, parts, inputs, outs, count };
+}
+
+/**
+ * Byte images (Uint8Array, Uint8ClampedArray, ImageData or an array of them) given to a pool op
+ * that takes float32 values: a clear error naming the argument and what to do instead.
+ * @internal
+ */
+export function refuseBytes(name: string, v: unknown, op: string): void {
+  if (!isPixels(v)) return;
+  const what = Array.isArray(v) ? "an array of byte images" : ArrayBuffer.isView(v) ? `a ${v.constructor.name} (byte image data)` : "an ImageData (byte image data)";
+  throw new Error(`${name} is ${what}: pool.${op} takes float32 values (a Float32Array or a simdnorm Tensor); convert the bytes with fromPixels() first. Of the pool's ops only partialStats and channelStats read byte images`);
 }
 
 /** An output like x: the user's `out`, else a new array (a Tensor when x is one). */

@@ -24,7 +24,8 @@ import {
   type BatchNormTrainOptions, type BatchNormTrainResult, type BatchNormBackwardOptions, type BatchNormBackwardResult,
 } from "../ops/batchnorm";
 import { Threads, type Slot, type SlotState } from "./slots";
-import { splitRows, shardPlan, splitThresholds, type Plan, type SplitOp } from "./plan";
+import { splitRows, shardPlan, splitThresholds, refuseBytes, type Plan, type SplitOp } from "./plan";
+import { isPixels, type Pixels, type PixelShape } from "../ops/pixels-input";
 import { opMemory, type OpMemory } from "./op-memory";
 import { PHASES, type NormalizeParams, type Outputs, type PhaseDef, type PhaseParams, type PhaseResult } from "./phases";
 import type { Fault, PartMsg, Phase, TransportName } from "./protocol";
@@ -148,18 +149,23 @@ export class WorkerPool {
   /**
    * Partial statistics (C triples count, mean, M2) of one tensor, its rows split across the
    * workers when it holds at least `minSplit.partialStats` values. Same result as partialStats().
+   * Byte images (Uint8Array / Uint8ClampedArray / ImageData or an array of them, with
+   * `{ width, height, channels }` as for fromPixels) give the 3 colour channels' statistics in
+   * byte units, computed on the calling thread: the exact integer sums of partialStats(), the
+   * same result bit for bit (docs/workers.md says why they are not split).
    */
-  partialStats(x: TensorLike, o: ShapeOptions = {}): Promise<Float64Array> {
+  partialStats(x: TensorLike | Pixels, o: ShapeOptions | PixelShape = {}): Promise<Float64Array> {
     return this.enqueue("partialStats", async (op) => {
-      const g = resolveGeometry(x, o);
+      if (isPixels(x)) return partialStats(x, o as PixelShape);
+      const g = resolveGeometry(x, o as ShapeOptions);
       const plan = splitRows(g, this.size, this.minSplit.partialStats, x, { writes: false });
-      if (!plan) return partialStats(x, o);
+      if (!plan) return partialStats(x, o as ShapeOptions);
       return this.runStats(op, plan);
     });
   }
 
-  /** Per-channel mean and variance of one tensor (see partialStats for the split). */
-  async channelStats(x: TensorLike, o: ShapeOptions = {}): Promise<ChannelStats> {
+  /** Per-channel mean and variance of one tensor or of byte images (see partialStats). */
+  async channelStats(x: TensorLike | Pixels, o: ShapeOptions | PixelShape = {}): Promise<ChannelStats> {
     return finishStats(await this.partialStats(x, o));
   }
 
@@ -171,6 +177,7 @@ export class WorkerPool {
    */
   batchNormTrain(x: TensorLike, o: BatchNormTrainOptions): Promise<BatchNormTrainResult> {
     return this.enqueue("batchNormTrain", async (op) => {
+      refuseBytes("x", x, "batchNormTrain");
       const opts = optionsOf(o, "train") as SyncTrainOptions & { out?: TensorLike };
       const g = resolveGeometry(x, opts);
       const plan = splitRows(g, this.size, this.minSplit.batchNormTrain, x, { out: opts.out, writes: true });
@@ -188,6 +195,8 @@ export class WorkerPool {
    */
   batchNormBackward(x: TensorLike, dy: TensorLike, o: BatchNormBackwardOptions): Promise<BatchNormBackwardResult> {
     return this.enqueue("batchNormBackward", async (op) => {
+      refuseBytes("x", x, "batchNormBackward");
+      refuseBytes("dy", dy, "batchNormBackward");
       const opts = optionsOf(o, "backward") as SyncBackwardOptions & { out?: TensorLike; globalSums?: unknown };
       const g = resolveGeometry(x, opts as ShapeOptions);
       // An activation's gradient needs dy·act'(v) before the sums: that backward runs on this thread.
@@ -204,7 +213,7 @@ export class WorkerPool {
 
   /** Partial statistics over every shard, merged (Chan): the statistics of their concatenation. */
   syncPartialStats(shards: Shard[], o: { layout?: Layout } = {}): Promise<Float64Array> {
-    return this.enqueue("syncPartialStats", async (op) => this.runStats(op, shardPlan(shards, o.layout, false, this.size)));
+    return this.enqueue("syncPartialStats", async (op) => this.runStats(op, shardPlan(shards, o.layout, false, this.size, "syncPartialStats")));
   }
 
   /**
@@ -215,7 +224,7 @@ export class WorkerPool {
   syncBatchNormTrain(shards: Shard[], o: SyncTrainOptions): Promise<SyncTrainResult> {
     return this.enqueue("syncBatchNormTrain", async (op) => {
       const opts = optionsOf(o, "train") as SyncTrainOptions;
-      const r = await this.runTrain(op, shardPlan(shards, opts.layout, false, this.size), opts);
+      const r = await this.runTrain(op, shardPlan(shards, opts.layout, false, this.size, "syncBatchNormTrain"), opts);
       return { ...r.rest, ys: r.outputs };
     });
   }
@@ -228,7 +237,7 @@ export class WorkerPool {
   syncBatchNormBackward(shards: BackwardShard[], o: SyncBackwardOptions): Promise<SyncBackwardResult> {
     return this.enqueue("syncBatchNormBackward", async (op) => {
       const opts = optionsOf(o, "backward") as SyncBackwardOptions;
-      const plan = shardPlan(shards, opts.layout, true, this.size);
+      const plan = shardPlan(shards, opts.layout, true, this.size, "syncBatchNormBackward");
       const r = await this.runBackward(op, plan, opts);
       return { dxs: r.outputs, dgamma: r.dgamma, dbeta: r.dbeta };
     });

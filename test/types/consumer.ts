@@ -42,8 +42,9 @@ export async function consumer(): Promise<number> {
   const pool: WorkerPool = await createPool(o);
   const split: number = pool.minSplit.partialStats + pool.minSplit.batchNormTrain + pool.minSplit.batchNormBackward;
   const states: string[] = pool.workers().map((w) => w.state);
+  const poolBytes: ChannelStats = await pool.channelStats([new Uint8ClampedArray(8)], { width: 2, height: 1 });
   const why: FaultReason | undefined = new WorkerPoolError("m", 0, "op", "phase", "failed").reason;
   await pool.close();
   return s.mean[0] + merged[0] + b.dgamma[0] + (y instanceof Tensor ? 1 : 0) + LAYOUTS.NC.rank + CONVENTIONS.pytorch.eps
-    + img.length + into.length + byteStats.count + PIXEL_PRESETS.clip.scale + memoryStats().allocatedBytes + finishStats(acc.partials).count + split + states.length + (why ? 1 : 0);
+    + img.length + into.length + byteStats.count + PIXEL_PRESETS.clip.scale + memoryStats().allocatedBytes + finishStats(acc.partials).count + split + states.length + poolBytes.count + (why ? 1 : 0);
 }
