@@ -16,15 +16,6 @@
   return Math.abs(mean) * inv <= 1 ? 0 : <f64><f32>mean;
 }
 
-/** The C f32 at p, each repeated rep times in place (C·rep f32 at p; from the end: nothing is overwritten before it is read). */
-function repeat(p: usize, C: i32, rep: i32): void {
-  if (rep == 1) return;
-  for (let c = C - 1; c >= 0; c--) {
-    const v = load<f32>(p + (<usize>c << 2)), q = p + (<usize>(c * rep) << 2);
-    for (let r = rep - 1; r >= 0; r--) store<f32>(q + (<usize>r << 2), v);
-  }
-}
-
 /**
  * Normalize parameters per channel: m = split_hi(mean, invstd), scale = γ·invstd,
  * shift = β − (mean − m)·scale, written rep times each (C·rep f32 at pm, ps, pt). mu (means),
@@ -38,9 +29,10 @@ export function bn_params_f32(C: i32, mu: usize, w: usize, gm: usize, bt: usize,
     const inv = eps < 0 ? v : 1.0 / Math.sqrt(v + eps);
     const g: f64 = gm ? load<f64>(gm + o) : 1.0, b: f64 = bt ? load<f64>(bt + o) : 0.0;
     const hi = split_hi(m, inv), scale = g * inv, q = <usize>c << 2;
-    store<f32>(pm + q, <f32>hi);
-    store<f32>(ps + q, <f32>scale);
-    store<f32>(pt + q, <f32>(b - (m - hi) * scale));
+    const fm = <f32>hi, fs = <f32>scale, ft = <f32>(b - (m - hi) * scale);
+    for (let r = <usize>(c * rep) << 2, e = r + (<usize>rep << 2); r < e; r += 4) {
+      store<f32>(pm + r, fm); store<f32>(ps + r, fs); store<f32>(pt + r, ft);
+    }
     if (sv) {
       const r = sv + q, plane = <usize>C << 2;
       store<f32>(r, <f32>m);
@@ -48,7 +40,6 @@ export function bn_params_f32(C: i32, mu: usize, w: usize, gm: usize, bt: usize,
       store<f32>(r + 2 * plane, <f32>v);
     }
   }
-  repeat(pm, C, rep); repeat(ps, C, rep); repeat(pt, C, rep);
 }
 
 /**
@@ -80,15 +71,15 @@ export function bn_params_backward_f32(C: i32, sums: usize, mu: usize, w: usize,
     const iv = load<f64>(w + o), g: f64 = gm ? load<f64>(gm + o) : 1.0;
     const lo = load<f64>(mu + o) - <f64>load<f32>(pm + <usize>c * rep * 4);
     const a = load<f64>(sums + pair), d = load<f64>(sums + pair, 8) - lo * a;
-    store<f32>(grads + (<usize>c << 2), <f32>(d * iv));
+    store<f32>(grads + q, <f32>(d * iv));
     store<f32>(grads + (<usize>(C + c) << 2), <f32>a);
     const A = gsums ? load<f64>(gsums + pair) : a, B = gsums ? load<f64>(gsums + pair, 8) : d;
     const k = g * iv, c1 = -k * iv * iv * B / count;
-    store<f32>(pk + q, <f32>k);
-    store<f32>(pc1 + q, <f32>c1);
-    store<f32>(pc0 + q, <f32>(-k * A / count - lo * c1));
+    const fk = <f32>k, f1 = <f32>c1, f0 = <f32>(-k * A / count - lo * c1);
+    for (let r = <usize>(c * rep) << 2, e = r + (<usize>rep << 2); r < e; r += 4) {
+      store<f32>(pk + r, fk); store<f32>(pc1 + r, f1); store<f32>(pc0 + r, f0);
+    }
   }
-  repeat(pk, C, rep); repeat(pc1, C, rep); repeat(pc0, C, rep);
 }
 
 /**

@@ -55,15 +55,15 @@ const ON_HEAP_BYTES = 64;
  * function per type keeps the constructor and subarray calls monomorphic.
  */
 export function f32Results(n: number, len: number): Float32Array[] {
-  const out: Float32Array[] = [], all = n === 0 || 4 * len <= ON_HEAP_BYTES ? null : new Float32Array(n * len);
-  for (let i = 0; i < n; i++) out.push(all ? all.subarray(i * len, (i + 1) * len) : new Float32Array(len));
+  const out: Float32Array[] = [], all = n === 0 || 4 * len <= ON_HEAP_BYTES ? null : new ArrayBuffer(4 * n * len);
+  for (let i = 0; i < n; i++) out.push(all ? new Float32Array(all, 4 * i * len, len) : new Float32Array(len));
   return out;
 }
 
 /** f32Results for Float64Array results. */
 export function f64Results(n: number, len: number): Float64Array[] {
-  const out: Float64Array[] = [], all = 8 * len <= ON_HEAP_BYTES ? null : new Float64Array(n * len);
-  for (let i = 0; i < n; i++) out.push(all ? all.subarray(i * len, (i + 1) * len) : new Float64Array(len));
+  const out: Float64Array[] = [], all = 8 * len <= ON_HEAP_BYTES ? null : new ArrayBuffer(8 * n * len);
+  for (let i = 0; i < n; i++) out.push(all ? new Float64Array(all, 8 * i * len, len) : new Float64Array(len));
   return out;
 }
 
@@ -84,7 +84,9 @@ export function resultsAt<T extends Float32Array | Float64Array>(src: T, at: num
   }
   const all = (src instanceof Float32Array ? new Float32Array(n * len) : new Float64Array(n * len)) as T;
   typedSet(all, src.subarray(at, at + n * len));
-  for (let i = 0; i < n; i++) out.push(all.subarray(i * len, (i + 1) * len) as T);
+  // Views made by the constructor: subarray() looks up the species constructor (~3× the cost).
+  const buf = all.buffer, bytes = src.BYTES_PER_ELEMENT * len;
+  for (let i = 0; i < n; i++) out.push((src instanceof Float32Array ? new Float32Array(buf, i * bytes, len) : new Float64Array(buf, i * bytes, len)) as T);
   return out;
 }
 
