@@ -11,7 +11,10 @@ import { close, throwsUntouched } from "./helpers.mjs";
 
 await api.init();
 
-const SHAPES = [[1, 1024, 1, 2], [2, 33, 1, 3], [1, 17, 1, 15], [3, 65, 1, 16], [2, 1, 1, 2], [4, 1031, 1, 1], [1, 5, 1, 1031]];
+// Short rows on both sides of the row count from which statistics take the pseudo-channels
+// (N ≥ 3·S + 8, js/ops/dispatch.ts): 16 | 17 rows at S = 3, 52 | 53 at S = 15.
+const SHAPES = [[1, 1024, 1, 2], [2, 33, 1, 3], [1, 17, 1, 15], [3, 65, 1, 16], [2, 1, 1, 2], [4, 1031, 1, 1], [1, 5, 1, 1031],
+  [16, 7, 1, 3], [17, 7, 1, 3], [52, 5, 1, 15], [53, 5, 1, 15]];
 
 /** gamma, beta and running statistics of C channels, deterministic. */
 function params(C, seed) {

@@ -53,11 +53,19 @@ export function scratchFor(s: Scope, name: KernelName, C: number): number {
   return s.shared;
 }
 
+/**
+ * Pseudo-channel statistics cost ~17 ns a pseudo-channel a call (the column fold and merge, and
+ * the JS merge below) on top of their rows; the channels-first kernel costs ~3 ns (S = 2) to
+ * ~11 ns (S = 15) a channel a row. Below this many rows the latter is cheaper (measured
+ * crossovers: N ≈ 13 at S = 2, ≈ 44 at S = 15; docs/performance.md).
+ */
+const pseudoStatsMinRows = (S: number): number => 3 * S + 8;
+
 /** Merge Welford triples of x into acc (f64 pointer, C triples). */
 export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
   const k = rt().kernels;
   const m = mode(v);
-  if (m.kind === "cf") { k.bn_stats_f32_cf(v.N, v.C, v.S, x, acc); return; }
+  if (m.kind === "cf" || (m.rep > 1 && v.N < pseudoStatsMinRows(v.S))) { k.bn_stats_f32_cf(v.N, v.C, v.S, x, acc); return; }
   const scratch = scratchFor(s, "bn_stats_f32_cl", m.C);
   if (m.rep === 1) { k.bn_stats_f32_cl(m.R, m.C, x, acc, scratch); return; }
   const tmp = s.temp(24 * m.C);
