@@ -5,7 +5,7 @@
 // Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
 // or x (elementwise, in place).
 import { dx_short, reduce_short, pair_sum } from "./cf_short";
-import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, streamed } from "./common";
+import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, streamed, interleave_all, CACHED_VALUES } from "./common";
 
 /**
  * Σdy and Σdy·(x − m) over len ≤ BLOCK contiguous values ADDED to the f64 pair at acc; m: the f32
@@ -67,9 +67,12 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
   expand_pattern(C, L, m, mp);
   const per = L / C, supers = R / per;
   const SB = max(BLOCK / L, 256); // amortize the per-block fold
-  const SUB = reduce_rows(L);
   const stride = <usize>L << 2;
-  const touch = L >= 96 && streamed(R, C); // sub-blocks read in memory order first (touch_lines)
+  // Sub-blocks read in memory order first (touch_lines): past 1 Mi values from 96-value rows up;
+  // 32–80-value rows past 4 Mi values, in sub-blocks of 16 KiB a stream (L = 16 lost with it).
+  const far = L >= 32 && L < 96 && <u64>R * <u64>C > (<u64>CACHED_VALUES << 2);
+  const touch = L >= 96 ? streamed(R, C) : far;
+  const SUB = far ? 4096 / L : reduce_rows(L);
   for (let b0 = 0; b0 < supers; b0 += SB) {
     const nb = min(SB, supers - b0);
     memory.fill(ap, 0, Lp << 3);
@@ -200,115 +203,120 @@ export function bn_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usiz
 }
 
 /**
- * Channels-last (R, C): dx = dy·k + (x − m)·c1 + c0. scratch: 4·⌈L⌉₄ f32 (16-byte aligned).
- * Super-rows of L values: rows up to 64 values (L a multiple of 8) load each 8-lane group's
- * parameters once for four consecutive super-rows (four sequential streams); wider rows two at
- * a time (dx_rows). Tails: a row whose length is not a multiple of 8 (L = C, wide C) ends in a
- * 4-wide step and scalars; the last R mod (L/C) rows (< L values) in scalar.
+ * Channels-last (R, C): dx = dy·k + (x − m)·c1 + c0. scratch: 4·⌈L⌉₄ f32 (16-byte aligned): the
+ * four parameters interleaved per 4-lane group (common.ts interleave). Super-rows of L values:
+ * the 12-value period (C = 3, 6, 12) keeps the parameters in registers, in memory order; on
+ * cache-resident tensors rows up to 64 values (L a multiple of 8) load each 8-lane group's
+ * parameters once for four consecutive super-rows (four sequential streams), wider rows two at a
+ * time (dx_pairs); past the caches (CACHED_VALUES, or 4·CACHED_VALUES for the four-row sweeps,
+ * which win on L3-resident data) every super-row goes in memory order (dx_span; figures in
+ * docs/performance.md). Tails (dx_span: 4-wide steps, then scalars): the last L mod 8 values of
+ * a row (L = C, wide C) and the last R mod (L/C) rows (< L values).
  */
 export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize, scratch: usize): void {
-  const L = pattern_len(C);
-  const Lp = <usize>(L + 3) & ~3;
-  const mp = scratch, kp = scratch + (Lp << 2), ap = scratch + (Lp << 3), bp = scratch + Lp * 12;
-  expand_pattern(C, L, m, mp);
-  expand_pattern(C, L, k, kp);
-  expand_pattern(C, L, c1, ap);
-  expand_pattern(C, L, c0, bp);
-  const per = L / C;
-  let supers = R / per;
-  const full = <usize>supers * <usize>L, total = <usize>R * <usize>C;
+  const L = pattern_len(C), pp = scratch;
+  interleave_all(C, L, pp, 4, m, k, c1, c0);
+  const supers = R / (L / C), stride = <usize>L << 2;
+  const full = <usize>supers * stride, total = <usize>R * <usize>C << 2;
+  const quads = L <= 64 && (L & 7) == 0;
   if (L == 48 && 12 % C == 0) {
-    dx_p12(x, dy, dx, full, mp, kp, ap, bp);
-    supers = 0; // done: only the tail rows below remain
+    dx_p12(x, dy, dx, full, pp);
+  } else if (quads ? <u64>R * <u64>C > (<u64>CACHED_VALUES << 2) : streamed(R, C)) {
+    for (let o: usize = 0; o < full; o += stride) dx_span(x + o, dy + o, dx + o, stride, pp);
+  } else if (quads) {
+    dx_quads(x, dy, dx, stride, supers, pp);
+  } else {
+    dx_pairs(x, dy, dx, stride, supers, pp);
   }
-  const quads = L <= 64 && (L & 7) == 0 ? supers & ~3 : 0;
-  if (quads) dx_quads(x, dy, dx, L, quads, mp, kp, ap, bp);
-  const q0 = <usize>quads * <usize>L << 2;
-  dx_rows(x + q0, dy + q0, dx + q0, L, supers - quads, mp, kp, ap, bp, !streamed(R, C));
-  for (let i = full; i < total; i++) {
-    const o = (i - full) << 2, q = i << 2;
-    store<f32>(dx + q, load<f32>(dy + q) * load<f32>(kp + o) + (load<f32>(x + q) - load<f32>(mp + o)) * load<f32>(ap + o) + load<f32>(bp + o));
-  }
+  dx_span(x + full, dy + full, dx + full, total - full, pp);
 }
 
-/** `quads` (a multiple of 4) super-rows of L values (a multiple of 8), four at a time. */
-function dx_quads(x: usize, dy: usize, dx: usize, L: i32, quads: i32, mp: usize, kp: usize, ap: usize, bp: usize): void {
-  const stride = <usize>L << 2;
+/** dx = dy·k + (x − m)·c1 + c0 of two vectors (32 bytes) from u (x), d (dy) into w (dx); parameters of each vector. */
+@inline function dx_two(u: usize, d: usize, w: usize, m0: v128, k0: v128, a0: v128, b0: v128, m1: v128, k1: v128, a1: v128, b1: v128): void {
+  v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d), k0), f32x4.mul(f32x4.sub(v128.load(u), m0), a0)), b0));
+  v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d, 16), k1), f32x4.mul(f32x4.sub(v128.load(u, 16), m1), a1)), b1), 16);
+}
+
+/**
+ * Super-rows of `stride` bytes (L a multiple of 8), four at a time: each 8-lane group loads its
+ * parameters once for four rows; the remaining super-rows in order (dx_span).
+ */
+function dx_quads(x: usize, dy: usize, dx: usize, stride: usize, supers: i32, pp: usize): void {
+  const quads = supers & ~3;
   for (let r = 0; r < quads; r += 4) {
     const base = <usize>r * stride;
-    for (let j: usize = 0; j < <usize>L; j += 8) {
-      const o = j << 2;
-      const m0 = v128.load(mp + o), m1 = v128.load(mp + o, 16), k0 = v128.load(kp + o), k1 = v128.load(kp + o, 16);
-      const a0 = v128.load(ap + o), a1 = v128.load(ap + o, 16), b0 = v128.load(bp + o), b1 = v128.load(bp + o, 16);
-      let px = x + base + o, pd = dy + base + o, po = dx + base + o;
-      for (let q = 0; q < 4; q++, px += stride, pd += stride, po += stride) {
-        v128.store(po, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd), k0), f32x4.mul(f32x4.sub(v128.load(px), m0), a0)), b0));
-        v128.store(po, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd, 16), k1), f32x4.mul(f32x4.sub(v128.load(px, 16), m1), a1)), b1), 16);
-      }
+    for (let o: usize = 0; o < stride; o += 32) {
+      const q = pp + (o << 2);
+      const m0 = v128.load(q), k0 = v128.load(q, 16), a0 = v128.load(q, 32), b0 = v128.load(q, 48);
+      const m1 = v128.load(q, 64), k1 = v128.load(q, 80), a1 = v128.load(q, 96), b1 = v128.load(q, 112);
+      let u = x + base + o, d = dy + base + o, w = dx + base + o;
+      for (let i = 0; i < 4; i++, u += stride, d += stride, w += stride) dx_two(u, d, w, m0, k0, a0, b0, m1, k1, a1, b1);
     }
   }
+  for (let o = <usize>quads * stride, e = <usize>supers * stride; o < e; o += stride) dx_span(x + o, dy + o, dx + o, stride, pp);
 }
 
 /**
- * Super-rows of any L, two at a time when `paired`: each 8-lane group's parameters are loaded
- * once for both rows (1.3–1.7× over one row at a time from 96 values up on cache-resident data:
- * four parameter loads per two data vectors made single rows load-bound; past the caches the
- * two interleaved streams ran 0.4–0.65× of single rows, so streamed tensors go one row at a
- * time, dx_tail from 0). Row tail: 4-wide, then scalar.
+ * Super-rows of any L, two at a time: each 8-lane group's parameters are loaded once for both
+ * rows (1.3–1.7× over one row at a time from 96 values up on cache-resident data: four parameter
+ * loads per two data vectors made single rows load-bound). Row tails and an odd last row: dx_span.
  */
-function dx_rows(x: usize, dy: usize, dx: usize, L: i32, rows: i32, mp: usize, kp: usize, ap: usize, bp: usize, paired: bool): void {
-  const L8 = <usize>(L & ~7);
-  const stride = <usize>L << 2;
-  const pairs = paired ? rows & ~1 : 0;
+function dx_pairs(x: usize, dy: usize, dx: usize, stride: usize, rows: i32, pp: usize): void {
+  const b8 = stride & ~31;
+  const pairs = rows & ~1;
   for (let r = 0; r < pairs; r += 2) {
-    const q = <usize>r * stride;
-    const px = x + q, pd = dy + q, po = dx + q;
-    for (let j: usize = 0; j < L8; j += 8) {
-      const o = j << 2;
-      const m0 = v128.load(mp + o), m1 = v128.load(mp + o, 16), k0 = v128.load(kp + o), k1 = v128.load(kp + o, 16);
-      const a0 = v128.load(ap + o), a1 = v128.load(ap + o, 16), b0 = v128.load(bp + o), b1 = v128.load(bp + o, 16);
-      const u = px + o, d = pd + o, w = po + o;
-      v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d), k0), f32x4.mul(f32x4.sub(v128.load(u), m0), a0)), b0));
-      v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d, 16), k1), f32x4.mul(f32x4.sub(v128.load(u, 16), m1), a1)), b1), 16);
-      v128.store(w + stride, f32x4.add(f32x4.add(f32x4.mul(v128.load(d + stride), k0), f32x4.mul(f32x4.sub(v128.load(u + stride), m0), a0)), b0));
-      v128.store(w + stride, f32x4.add(f32x4.add(f32x4.mul(v128.load(d + stride, 16), k1), f32x4.mul(f32x4.sub(v128.load(u + stride, 16), m1), a1)), b1), 16);
+    const base = <usize>r * stride;
+    for (let o: usize = 0; o < b8; o += 32) {
+      const q = pp + (o << 2), p = base + o;
+      const m0 = v128.load(q), k0 = v128.load(q, 16), a0 = v128.load(q, 32), b0 = v128.load(q, 48);
+      const m1 = v128.load(q, 64), k1 = v128.load(q, 80), a1 = v128.load(q, 96), b1 = v128.load(q, 112);
+      const u = x + p, d = dy + p, w = dx + p;
+      dx_two(u, d, w, m0, k0, a0, b0, m1, k1, a1, b1);
+      dx_two(u + stride, d + stride, w + stride, m0, k0, a0, b0, m1, k1, a1, b1);
     }
-    if (L8 < <usize>L) { dx_tail(px, pd, po, L8, L, mp, kp, ap, bp); dx_tail(px + stride, pd + stride, po + stride, L8, L, mp, kp, ap, bp); }
+    if (b8 < stride) {
+      const p = base + b8;
+      dx_span(x + p, dy + p, dx + p, stride - b8, pp + (b8 << 2));
+      dx_span(x + p + stride, dy + p + stride, dx + p + stride, stride - b8, pp + (b8 << 2));
+    }
   }
-  for (let r = pairs; r < rows; r++) {
-    const q = <usize>r * stride;
-    dx_tail(x + q, dy + q, dx + q, 0, L, mp, kp, ap, bp);
-  }
-}
-
-/** Values j0 … L − 1 of one row, parameters re-read from L1: 4-wide, then scalar. */
-function dx_tail(px: usize, pd: usize, po: usize, j0: usize, L: i32, mp: usize, kp: usize, ap: usize, bp: usize): void {
-  const L4 = <usize>(L & ~3);
-  let j = j0;
-  for (; j < L4; j += 4) {
-    const o = j << 2;
-    v128.store(po + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), v128.load(kp + o)),
-      f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(mp + o)), v128.load(ap + o))), v128.load(bp + o)));
-  }
-  for (; j < <usize>L; j++) {
-    const o = j << 2;
-    store<f32>(po + o, load<f32>(pd + o) * load<f32>(kp + o) + (load<f32>(px + o) - load<f32>(mp + o)) * load<f32>(ap + o) + load<f32>(bp + o));
-  }
+  if (pairs < rows) { const p = <usize>pairs * stride; dx_span(x + p, dy + p, dx + p, stride, pp); }
 }
 
 /**
- * C = 3, 6, 12: the parameters repeat every 12 values (three vectors each, twelve registers), so
- * the streams are read and written in order, 48 values per step. `full` (a multiple of 48) values.
+ * C = 3, 6, 12: the parameters repeat every 12 values (three 4-lane groups, twelve registers),
+ * so the streams are read and written in order, 48 values per step. `full` bytes (a multiple of
+ * 192).
  */
-function dx_p12(x: usize, dy: usize, dx: usize, full: usize, mp: usize, kp: usize, ap: usize, bp: usize): void {
-  const m0 = v128.load(mp), m1 = v128.load(mp, 16), m2 = v128.load(mp, 32);
-  const k0 = v128.load(kp), k1 = v128.load(kp, 16), k2 = v128.load(kp, 32);
-  const a0 = v128.load(ap), a1 = v128.load(ap, 16), a2 = v128.load(ap, 32);
-  const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32);
-  for (let i: usize = 0; i < full << 2; i += 48) {
-    const u = x + i, d = dy + i, w = dx + i;
+function dx_p12(x: usize, dy: usize, dx: usize, full: usize, pp: usize): void {
+  const m0 = v128.load(pp), k0 = v128.load(pp, 16), a0 = v128.load(pp, 32), b0 = v128.load(pp, 48);
+  const m1 = v128.load(pp, 64), k1 = v128.load(pp, 80), a1 = v128.load(pp, 96), b1 = v128.load(pp, 112);
+  const m2 = v128.load(pp, 128), k2 = v128.load(pp, 144), a2 = v128.load(pp, 160), b2 = v128.load(pp, 176);
+  for (let o: usize = 0; o < full; o += 48) {
+    const u = x + o, d = dy + o, w = dx + o;
     v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d), k0), f32x4.mul(f32x4.sub(v128.load(u), m0), a0)), b0));
     v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d, 16), k1), f32x4.mul(f32x4.sub(v128.load(u, 16), m1), a1)), b1), 16);
     v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d, 32), k2), f32x4.mul(f32x4.sub(v128.load(u, 32), m2), a2)), b2), 32);
+  }
+}
+
+/** dx = dy·k + (x − m)·c1 + c0 over one 4-lane group: data at u, d, w; parameters at q. */
+@inline function dx4(u: usize, d: usize, w: usize, q: usize): void {
+  v128.store(w, f32x4.add(f32x4.add(f32x4.mul(v128.load(d), v128.load(q, 16)),
+    f32x4.mul(f32x4.sub(v128.load(u), v128.load(q)), v128.load(q, 32))), v128.load(q, 48)));
+}
+
+/**
+ * `bytes` bytes of a super-row from its start (parameters interleaved at q), in order: 16 values
+ * a step with one address per stream, then 4-wide steps, then scalars.
+ */
+function dx_span(u: usize, d: usize, w: usize, bytes: usize, q: usize): void {
+  const e = u + bytes, e16 = u + (bytes & ~63), e4 = u + (bytes & ~15);
+  for (; u < e16; u += 64, d += 64, w += 64, q += 256) {
+    dx4(u, d, w, q); dx4(u + 16, d + 16, w + 16, q + 64); dx4(u + 32, d + 32, w + 32, q + 128); dx4(u + 48, d + 48, w + 48, q + 192);
+  }
+  for (; u < e4; u += 16, d += 16, w += 16, q += 64) dx4(u, d, w, q);
+  for (; u < e; u += 4, d += 4, w += 4, q += 4) {
+    store<f32>(w, load<f32>(d) * load<f32>(q, 16) + (load<f32>(u) - load<f32>(q)) * load<f32>(q, 32) + load<f32>(q, 48));
   }
 }

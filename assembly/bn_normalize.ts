@@ -5,7 +5,7 @@
 // y = x·scale + (beta − mean·scale) would lose |mean|·2⁻²⁴ to cancellation. When the data sits
 // near zero (|mean| ≤ std) JS passes m = 0 and the kernel runs the plain multiply-add.
 // y may alias x (each value is read before it is written, in place).
-import { pattern_len, expand_pattern, streamed } from "./common";
+import { pattern_len, streamed, interleave_all, CACHED_VALUES } from "./common";
 import { normalize_short } from "./cf_short";
 
 /**
@@ -41,140 +41,135 @@ export function bn_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, 
 }
 
 /**
- * Channels-last (R, C): parameters m, scale, shift are C f32 each, expanded into L-long
- * patterns in scratch (3·⌈L⌉₄ f32, 16-byte aligned). The stream is read in order, one super-row
- * of L values (L/C rows) after another: with L = 16 (C = 1, 2, 4, 8, 16) the patterns live in
- * registers; otherwise each 8-lane group loads its parameters once for four consecutive
- * super-rows (rows up to 96 values; long column sweeps defeat the prefetchers) or, for wider
- * rows, once for two rows (normalize_rows; figures in docs/performance.md). Tails: a row whose length is
- * not a multiple of 8 (L = C, wide C) ends in a 4-wide step and scalars; the last R mod (L/C)
- * rows (< L values) in scalar.
+ * Channels-last (R, C): parameters m, scale, shift are C f32 each, interleaved into one L-lane
+ * pattern in scratch (common.ts interleave: per 4-lane group m, scale, shift; 3·⌈L⌉₄ f32,
+ * 16-byte aligned). The stream is read in super-rows of L values (L/C rows): with L = 16
+ * (C = 1, 2, 4, 8, 16) and the 12-value period (C = 3, 6, 12) the parameters live in registers
+ * and the tensor goes in memory order. Otherwise, on cache-resident tensors, each 8-lane group
+ * loads its parameters once for four consecutive super-rows (L ≤ 96; four sequential streams)
+ * or two (wider rows); past the caches (CACHED_VALUES, or 4·CACHED_VALUES for the four-row
+ * sweeps, which win on L3-resident data) every super-row goes in memory order (norm_span:
+ * figures in docs/performance.md). Tails (norm_span: 4-wide steps, then scalars): the last
+ * L mod 8 values of a row (L = C, wide C) and the last R mod (L/C) rows (< L values).
  */
 export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, scratch: usize): void {
-  const L = pattern_len(C);
-  const Lp = <usize>(L + 3) & ~3;
-  const mp = scratch, sp = scratch + (Lp << 2), tp = scratch + (Lp << 3);
-  expand_pattern(C, L, m, mp);
-  expand_pattern(C, L, scale, sp);
-  expand_pattern(C, L, shift, tp);
-  const per = L / C, supers = R / per;
-  const full = <usize>supers * <usize>L, total = <usize>R * <usize>C;
+  const L = pattern_len(C), pp = scratch;
+  interleave_all(C, L, pp, 3, m, scale, shift, 0);
+  const supers = R / (L / C), stride = <usize>L << 2;
+  const full = <usize>supers * stride, total = <usize>R * <usize>C << 2;
+  const quads = L <= 96 && (L & 7) == 0;
   if (L == 16) {
-    const m0 = v128.load(mp), m1 = v128.load(mp, 16), m2 = v128.load(mp, 32), m3 = v128.load(mp, 48);
-    const s0 = v128.load(sp), s1 = v128.load(sp, 16), s2 = v128.load(sp, 32), s3 = v128.load(sp, 48);
-    const t0 = v128.load(tp), t1 = v128.load(tp, 16), t2 = v128.load(tp, 32), t3 = v128.load(tp, 48);
-    for (let i: usize = 0; i < full; i += 16) {
-      const o = i << 2;
-      v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o), m0), s0), t0));
-      v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o, 16), m1), s1), t1), 16);
-      v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o, 32), m2), s2), t2), 32);
-      v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o, 48), m3), s3), t3), 48);
-    }
+    normalize_p16(x, y, full, pp);
   } else if (L == 48 && 12 % C == 0) {
-    normalize_p12(x, y, full, mp, sp, tp);
-  } else if (L <= 96 && (L & 7) == 0) {
-    normalize_quads(x, y, L, supers, mp, sp, tp);
+    normalize_p12(x, y, full, pp);
+  } else if (quads ? <u64>R * <u64>C > (<u64>CACHED_VALUES << 2) : streamed(R, C)) {
+    for (let o: usize = 0; o < full; o += stride) norm_span(x + o, y + o, stride, pp);
+  } else if (quads) {
+    normalize_quads(x, y, stride, supers, pp);
   } else {
-    normalize_rows(x, y, L, supers, mp, sp, tp, !streamed(R, C));
+    normalize_pairs(x, y, stride, supers, pp);
   }
-  for (let i = full; i < total; i++) {
-    const o = (i - full) << 2;
-    store<f32>(y + (i << 2), (load<f32>(x + (i << 2)) - load<f32>(mp + o)) * load<f32>(sp + o) + load<f32>(tp + o));
+  norm_span(x + full, y + full, total - full, pp);
+}
+
+/** L = 16: all twelve parameter vectors in registers, `full` bytes (a multiple of 64) in order. */
+function normalize_p16(x: usize, y: usize, full: usize, pp: usize): void {
+  const m0 = v128.load(pp), s0 = v128.load(pp, 16), t0 = v128.load(pp, 32);
+  const m1 = v128.load(pp, 48), s1 = v128.load(pp, 64), t1 = v128.load(pp, 80);
+  const m2 = v128.load(pp, 96), s2 = v128.load(pp, 112), t2 = v128.load(pp, 128);
+  const m3 = v128.load(pp, 144), s3 = v128.load(pp, 160), t3 = v128.load(pp, 176);
+  for (let o: usize = 0; o < full; o += 64) {
+    const a = x + o, b = y + o;
+    norm3(a, b, m0, s0, t0, m1, s1, t1, m2, s2, t2);
+    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 48), m3), s3), t3), 48);
   }
 }
 
 /**
- * Super-rows of L values (L a multiple of 8), four at a time: each 8-lane group loads its
- * parameters once for four rows (four sequential streams), then the remaining super-rows one by
- * one, parameters re-read from L1.
+ * Super-rows of `stride` bytes (L a multiple of 8), four at a time: each 8-lane group loads its
+ * parameters once for four rows (four sequential streams), then the remaining super-rows in
+ * order (norm_span).
  */
-function normalize_quads(x: usize, y: usize, L: i32, supers: i32, mp: usize, sp: usize, tp: usize): void {
-  const stride = <usize>L << 2;
+function normalize_quads(x: usize, y: usize, stride: usize, supers: i32, pp: usize): void {
   const quads = supers & ~3;
   for (let r = 0; r < quads; r += 4) {
     const base = <usize>r * stride;
-    for (let j: usize = 0; j < <usize>L; j += 8) {
-      const o = j << 2;
-      const m0 = v128.load(mp + o), m1 = v128.load(mp + o, 16);
-      const s0 = v128.load(sp + o), s1 = v128.load(sp + o, 16);
-      const t0 = v128.load(tp + o), t1 = v128.load(tp + o, 16);
+    for (let o: usize = 0; o < stride; o += 32) {
+      const q = pp + o * 3;
+      const m0 = v128.load(q), s0 = v128.load(q, 16), t0 = v128.load(q, 32);
+      const m1 = v128.load(q, 48), s1 = v128.load(q, 64), t1 = v128.load(q, 80);
       let px = x + base + o, py = y + base + o;
-      for (let q = 0; q < 4; q++, px += stride, py += stride) {
+      for (let k = 0; k < 4; k++, px += stride, py += stride) {
         v128.store(py, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px), m0), s0), t0));
         v128.store(py, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px, 16), m1), s1), t1), 16);
       }
     }
   }
-  const q0 = <usize>quads * stride;
-  normalize_rows(x + q0, y + q0, L, supers - quads, mp, sp, tp, false);
+  for (let o = <usize>quads * stride, e = <usize>supers * stride; o < e; o += stride) norm_span(x + o, y + o, stride, pp);
 }
 
 /**
- * Super-rows of any L, two at a time when `paired`: each 8-lane group's parameters are loaded
- * once for both rows (one row at a time is load-bound on its three parameter loads per data
- * vector; four rows at a time were slower; docs/performance.md has the figures; past the caches
- * the two interleaved streams lose to
- * single rows, so streamed tensors go one row at a time). Row tail (row_tail): 4-wide, then scalar.
+ * Super-rows of any L, two at a time: each 8-lane group's parameters are loaded once for both
+ * rows (one row at a time is load-bound on its three parameter loads per data vector; four rows
+ * at a time were slower; docs/performance.md has the figures). Row tails and an odd last row:
+ * norm_span.
  */
-function normalize_rows(x: usize, y: usize, L: i32, rows: i32, mp: usize, sp: usize, tp: usize, paired: bool): void {
-  const L8 = <usize>(L & ~7), L4 = <usize>(L & ~3);
-  const stride = <usize>L << 2;
-  const pairs = paired ? rows & ~1 : 0;
+function normalize_pairs(x: usize, y: usize, stride: usize, rows: i32, pp: usize): void {
+  const b8 = stride & ~31;
+  const pairs = rows & ~1;
   for (let r = 0; r < pairs; r += 2) {
     const px = x + <usize>r * stride, py = y + <usize>r * stride;
-    for (let j: usize = 0; j < L8; j += 8) {
-      const o = j << 2;
-      const m0 = v128.load(mp + o), m1 = v128.load(mp + o, 16);
-      const s0 = v128.load(sp + o), s1 = v128.load(sp + o, 16);
-      const t0 = v128.load(tp + o), t1 = v128.load(tp + o, 16);
+    for (let o: usize = 0; o < b8; o += 32) {
+      const q = pp + o * 3;
+      const m0 = v128.load(q), s0 = v128.load(q, 16), t0 = v128.load(q, 32);
+      const m1 = v128.load(q, 48), s1 = v128.load(q, 64), t1 = v128.load(q, 80);
       const a = px + o, b = py + o;
       v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), m0), s0), t0));
       v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 16), m1), s1), t1), 16);
       v128.store(b + stride, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a + stride), m0), s0), t0));
       v128.store(b + stride, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a + stride, 16), m1), s1), t1), 16);
     }
-    if (L8 < <usize>L) { row_tail(px, py, L8, L4, L, mp, sp, tp); row_tail(px + stride, py + stride, L8, L4, L, mp, sp, tp); }
-  }
-  for (let r = pairs; r < rows; r++) {
-    const px = x + <usize>r * stride, py = y + <usize>r * stride;
-    for (let j: usize = 0; j < L8; j += 8) {
-      const o = j << 2;
-      v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(mp + o)), v128.load(sp + o)), v128.load(tp + o)));
-      v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o, 16), v128.load(mp + o, 16)), v128.load(sp + o, 16)), v128.load(tp + o, 16)), 16);
+    if (b8 < stride) {
+      norm_span(px + b8, py + b8, stride - b8, pp + b8 * 3);
+      norm_span(px + stride + b8, py + stride + b8, stride - b8, pp + b8 * 3);
     }
-    row_tail(px, py, L8, L4, L, mp, sp, tp);
   }
-}
-
-/** Values L8 … L − 1 of one row: a 4-wide step, then scalars. */
-function row_tail(px: usize, py: usize, L8: usize, L4: usize, L: i32, mp: usize, sp: usize, tp: usize): void {
-  let j = L8;
-  for (; j < L4; j += 4) {
-    const o = j << 2;
-    v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(mp + o)), v128.load(sp + o)), v128.load(tp + o)));
-  }
-  for (; j < <usize>L; j++) {
-    const o = j << 2;
-    store<f32>(py + o, (load<f32>(px + o) - load<f32>(mp + o)) * load<f32>(sp + o) + load<f32>(tp + o));
-  }
+  if (pairs < rows) norm_span(x + <usize>pairs * stride, y + <usize>pairs * stride, stride, pp);
 }
 
 /**
- * C = 3, 6, 12 (images: RGB): the parameters repeat every 12 values, three vectors each, so all
- * nine stay in registers and the stream is read and written in order, 48 values (four periods)
- * per step. `full` (a multiple of 48) values.
+ * `bytes` bytes of a super-row from a 4-lane group boundary (its parameters interleaved at q), in
+ * order: 16 values a step with one address per stream (x, y, q), then 4-wide steps, then scalars.
  */
-function normalize_p12(x: usize, y: usize, full: usize, mp: usize, sp: usize, tp: usize): void {
-  const m0 = v128.load(mp), m1 = v128.load(mp, 16), m2 = v128.load(mp, 32);
-  const s0 = v128.load(sp), s1 = v128.load(sp, 16), s2 = v128.load(sp, 32);
-  const t0 = v128.load(tp), t1 = v128.load(tp, 16), t2 = v128.load(tp, 32);
-  for (let i: usize = 0; i < full; i += 48) {
-    const px = x + (i << 2), py = y + (i << 2);
-    for (let q: usize = 0; q < 192; q += 48) {
-      const a = px + q, b = py + q;
-      v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), m0), s0), t0));
-      v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 16), m1), s1), t1), 16);
-      v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 32), m2), s2), t2), 32);
-    }
+function norm_span(a: usize, b: usize, bytes: usize, q: usize): void {
+  const e = a + bytes, e16 = a + (bytes & ~63), e4 = a + (bytes & ~15);
+  for (; a < e16; a += 64, b += 64, q += 192) {
+    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), v128.load(q)), v128.load(q, 16)), v128.load(q, 32)));
+    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 16), v128.load(q, 48)), v128.load(q, 64)), v128.load(q, 80)), 16);
+    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 32), v128.load(q, 96)), v128.load(q, 112)), v128.load(q, 128)), 32);
+    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 48), v128.load(q, 144)), v128.load(q, 160)), v128.load(q, 176)), 48);
   }
+  for (; a < e4; a += 16, b += 16, q += 48) {
+    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), v128.load(q)), v128.load(q, 16)), v128.load(q, 32)));
+  }
+  for (; a < e; a += 4, b += 4, q += 4) store<f32>(b, (load<f32>(a) - load<f32>(q)) * load<f32>(q, 16) + load<f32>(q, 32));
+}
+
+/**
+ * C = 3, 6, 12 (images: RGB): the parameters repeat every 12 values, three 4-lane groups, so all
+ * nine vectors stay in registers and the stream is read and written in order, 48 values (four
+ * periods) per step. `full` bytes (a multiple of 192).
+ */
+function normalize_p12(x: usize, y: usize, full: usize, pp: usize): void {
+  const m0 = v128.load(pp), s0 = v128.load(pp, 16), t0 = v128.load(pp, 32);
+  const m1 = v128.load(pp, 48), s1 = v128.load(pp, 64), t1 = v128.load(pp, 80);
+  const m2 = v128.load(pp, 96), s2 = v128.load(pp, 112), t2 = v128.load(pp, 128);
+  for (let i: usize = 0; i < full; i += 48) norm3(x + i, y + i, m0, s0, t0, m1, s1, t1, m2, s2, t2);
+}
+
+/** Three consecutive vectors from a to b, parameters (m, s, t) of each in registers. */
+@inline function norm3(a: usize, b: usize, m0: v128, s0: v128, t0: v128, m1: v128, s1: v128, t1: v128, m2: v128, s2: v128, t2: v128): void {
+  v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), m0), s0), t0));
+  v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 16), m1), s1), t1), 16);
+  v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 32), m2), s2), t2), 32);
 }

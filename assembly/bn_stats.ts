@@ -7,7 +7,7 @@
 // channel's running mean when the data sits far from zero); when the sums show cancellation it
 // is redone from L1 as a corrected two-pass around the block's own mean. So offsets of 1e6 and
 // an outlier anywhere cost no precision, and common data costs one pass of add/mul/add.
-import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed } from "./common";
+import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
 
 /** Σ (x − k) and Σ (x − k)² in one pass over len contiguous values → ret0, ret1. k = 0 skips the subtraction. */
 function block_sq(p: usize, len: i32, k: f32): void {
@@ -210,7 +210,8 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): v
  * (p, p + 4L, …) → sp, qp (f32 patterns, overwritten). Register-blocked: 16 lanes (4 vectors)
  * at a time run down the super-rows with accumulators in registers; the rows are swept in
  * sub-blocks of ~8 KB so the column sweeps after the first hit L1. A chunk of all-zero shifts
- * skips the subtraction. With `touch`, each sub-block is first read in memory order (touch_lines).
+ * skips the subtraction. With `touch`, each sub-block is first read in memory order (touch_lines),
+ * and patterns under 96 values take sub-blocks of 16 KiB.
  * Tail: when L is not a multiple of 16 (L = C, wide C), the last L mod 16
  * columns of each sub-block are summed in scalar f32 (tail_sq) while the rows are in L1.
  */
@@ -218,7 +219,7 @@ function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize, 
   const stride = <usize>L << 2;
   memory.fill(sp, 0, stride);
   memory.fill(qp, 0, stride);
-  const SUB = sweep_rows(L), L16 = L & ~15;
+  const SUB = touch && L < 96 ? 4096 / L : sweep_rows(L), L16 = L & ~15;
   for (let r0 = 0; r0 < nb; r0 += SUB) {
     const rn = min(SUB, nb - r0);
     const pb = p + <usize>r0 * stride;
@@ -357,7 +358,9 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
   const t1 = scratch + Lp * 12, t2 = t1 + (<usize>C << 3); // pending f64 sums per channel
   const supers = R / per;
   const SB = max(BLOCK / L, 256);
-  const touch = L >= 96 && streamed(R, C); // touch_lines before each sweep
+  // touch_lines before each sweep: past 1 Mi values from 96-value rows up, 64–80-value rows past
+  // 4 Mi values (in sub-blocks of 16 KiB: pattern_sq; L = 16 and 48 did not gain).
+  const touch = L >= 96 ? streamed(R, C) : L >= 64 && <u64>R * <u64>C > (<u64>CACHED_VALUES << 2);
   set_shifts(C, L, acc, kp);
   memory.fill(t1, 0, <usize>C << 4);
   let pending: f64 = 0; // values per channel summed into t1/t2 around the shifts in kp

@@ -87,6 +87,29 @@ export function expand_pattern(C: i32, L: i32, src: usize, dst: usize): void {
   for (let j = 0; j < L; j += C) memory.copy(dst + (<usize>j << 2), src, bytes);
 }
 
+/**
+ * Lane pattern of K interleaved per-channel vectors (interleave_all): the 4-lane group g (lanes
+ * 4g … 4g + 3, lane j meets channel j mod C) holds K vectors at pp + 16·K·g; this call writes
+ * vector k of every group from src (C f32). One stream, one address for all K parameters of a chunk. Lanes past L
+ * in the last group are left as they are (no kernel reads them). Needs 4·K·⌈L⌉₄ bytes at pp.
+ */
+function interleave(C: i32, L: i32, src: usize, pp: usize, k: i32, K: i32): void {
+  const g = <usize>K << 4, base = pp + (<usize>k << 4);
+  let c = 0;
+  for (let j = 0; j < L; j++) {
+    store<f32>(base + <usize>(j >> 2) * g + (<usize>(j & 3) << 2), load<f32>(src + (<usize>c << 2)));
+    if (++c == C) c = 0;
+  }
+}
+
+/** interleave of the per-channel vectors p0, p1, p2 (and p3 when K = 4) into one pattern at pp. */
+export function interleave_all(C: i32, L: i32, pp: usize, K: i32, p0: usize, p1: usize, p2: usize, p3: usize): void {
+  interleave(C, L, p0, pp, 0, K);
+  interleave(C, L, p1, pp, 1, K);
+  interleave(C, L, p2, pp, 2, K);
+  if (K == 4) interleave(C, L, p3, pp, 3, K);
+}
+
 /** Fold an L-long f32 pattern of partial sums into one f64 per channel (sum over repeats). */
 @inline export function fold_lane(C: i32, L: i32, pat: usize, c: i32): f64 {
   let s: f64 = 0;

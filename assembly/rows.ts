@@ -4,7 +4,8 @@
 // is in L1. Each pass is its own function with one hot loop (V8 compiles them better apart).
 //
 // Sums run in f32 lanes (four or two independent vectors) over chunks of ≤ BLOCK values and are
-// added in f64 per chunk. Tails: scalar remainder (the last C % 4 values, in f64 for sums).
+// added in f64 per chunk. Tails: scalar remainder (the last C % 4 values; for the sums the last
+// C % 16, in f64).
 import { BLOCK, hsum, ret0, ret1 } from "./common";
 
 /** Σ x² over C values (f64). */
@@ -29,12 +30,12 @@ export function row_sumsq(p: usize, C: i32): f64 {
 }
 
 // Σ(s − shift), Σ(s − shift)² over a row (ret0, ret1, f64), s = x, or with ADD the residual sum
-// x + k + bias, stored at ps; SHIFT false: plain Σs, Σs² (RMS). Constants after inlining.
-@inline function sums_body(px: usize, pk: usize, bias: usize, ps: usize, C: i32, shift: f32, SHIFT: bool, ADD: bool): void {
+// x + k (+ bias with BIAS), stored at ps; SHIFT false: plain Σs, Σs² (RMS). Constants after inlining.
+@inline function sums_body(px: usize, pk: usize, bias: usize, ps: usize, C: i32, shift: f32, SHIFT: bool, ADD: bool, BIAS: bool): void {
   const hv = f32x4.splat(shift);
   let s1: f64 = 0, s2: f64 = 0;
   for (let j0 = 0; j0 < C; j0 += BLOCK) {
-    const end = min(C, j0 + BLOCK), e16 = j0 + ((end - j0) & ~15), e4 = j0 + ((end - j0) & ~3);
+    const end = min(C, j0 + BLOCK), e16 = j0 + ((end - j0) & ~15);
     let a = f32x4.splat(0), b = f32x4.splat(0), qa = f32x4.splat(0), qb = f32x4.splat(0);
     let j = j0;
     // 16 values per iteration: one address per stream, and each accumulator takes one add of two
@@ -43,29 +44,25 @@ export function row_sumsq(p: usize, C: i32): f64 {
       const o = <usize>j << 2, x = px + o;
       let u0 = v128.load(x), u1 = v128.load(x, 16), u2 = v128.load(x, 32), u3 = v128.load(x, 48);
       if (ADD) {
-        const k = pk + o, c = bias + o, s = ps + o;
-        u0 = f32x4.add(f32x4.add(u0, v128.load(k)), v128.load(c));
-        u1 = f32x4.add(f32x4.add(u1, v128.load(k, 16)), v128.load(c, 16));
-        u2 = f32x4.add(f32x4.add(u2, v128.load(k, 32)), v128.load(c, 32));
-        u3 = f32x4.add(f32x4.add(u3, v128.load(k, 48)), v128.load(c, 48));
+        const k = pk + o, s = ps + o;
+        u0 = f32x4.add(u0, v128.load(k)); u1 = f32x4.add(u1, v128.load(k, 16));
+        u2 = f32x4.add(u2, v128.load(k, 32)); u3 = f32x4.add(u3, v128.load(k, 48));
+        if (BIAS) {
+          const c = bias + o;
+          u0 = f32x4.add(u0, v128.load(c)); u1 = f32x4.add(u1, v128.load(c, 16));
+          u2 = f32x4.add(u2, v128.load(c, 32)); u3 = f32x4.add(u3, v128.load(c, 48));
+        }
         v128.store(s, u0); v128.store(s, u1, 16); v128.store(s, u2, 32); v128.store(s, u3, 48);
       }
       if (SHIFT) { u0 = f32x4.sub(u0, hv); u1 = f32x4.sub(u1, hv); u2 = f32x4.sub(u2, hv); u3 = f32x4.sub(u3, hv); }
       a = f32x4.add(a, f32x4.add(u0, u1)); qa = f32x4.add(qa, f32x4.add(f32x4.mul(u0, u0), f32x4.mul(u1, u1)));
       b = f32x4.add(b, f32x4.add(u2, u3)); qb = f32x4.add(qb, f32x4.add(f32x4.mul(u2, u2), f32x4.mul(u3, u3)));
     }
-    for (; j < e4; j += 4) {
-      const o = <usize>j << 2;
-      let u = v128.load(px + o);
-      if (ADD) { u = f32x4.add(f32x4.add(u, v128.load(pk + o)), v128.load(bias + o)); v128.store(ps + o, u); }
-      const du = SHIFT ? f32x4.sub(u, hv) : u;
-      a = f32x4.add(a, du); qa = f32x4.add(qa, f32x4.mul(du, du));
-    }
     let t1 = hsum(f32x4.add(a, b)), t2 = hsum(f32x4.add(qa, qb));
     for (; j < end; j++) {
       const o = <usize>j << 2;
       let u = load<f32>(px + o);
-      if (ADD) { u = u + load<f32>(pk + o) + load<f32>(bias + o); store<f32>(ps + o, u); }
+      if (ADD) { u = u + load<f32>(pk + o); if (BIAS) u += load<f32>(bias + o); store<f32>(ps + o, u); }
       const du = <f64>(SHIFT ? u - shift : u);
       t1 += du; t2 += du * du;
     }
@@ -76,22 +73,28 @@ export function row_sumsq(p: usize, C: i32): f64 {
 
 /**
  * s = x + k + bias over C values (the residual sum), stored at ps (may alias px or pk);
- * Σ (s − shift) → ret0 and Σ (s − shift)² → ret1 (f64). bias: C f32 (zeros when the op has none).
+ * Σ (s − shift) → ret0 and Σ (s − shift)² → ret1 (f64). bias: C f32, or 0 when the op has none
+ * (a loop without the bias stream: one load and one add less per vector).
  */
 export function row_add_shifted(px: usize, pk: usize, bias: usize, ps: usize, C: i32, shift: f32): void {
-  sums_body(px, pk, bias, ps, C, shift, true, true);
+  if (bias) sums_body(px, pk, bias, ps, C, shift, true, true, true);
+  else add_nobias(px, pk, ps, C, shift);
 }
 
+/** row_add_shifted without a bias (its own function: one hot loop each). */
+function add_nobias(px: usize, pk: usize, ps: usize, C: i32, shift: f32): void {
+  sums_body(px, pk, 0, ps, C, shift, true, true, false);
+}
 
 
 /** Σ (x − m) → ret0 and Σ (x − m)² → ret1 over C values (f64): layer norm's shifted sums. */
 export function row_dev(p: usize, C: i32, m: f32): void {
-  sums_body(p, 0, 0, 0, C, m, true, false);
+  sums_body(p, 0, 0, 0, C, m, true, false, false);
 }
 
 /** Σ x → ret0 and Σ x² → ret1 over C values (f64): the unshifted sums of rows near zero. */
 export function row_sums(p: usize, C: i32): void {
-  sums_body(p, 0, 0, 0, C, 0, false, false);
+  sums_body(p, 0, 0, 0, C, 0, false, false, false);
 }
 
 /** A row's f32 mean as the next row's shift when finite, else 0. */

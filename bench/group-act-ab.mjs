@@ -14,19 +14,13 @@ import { resolve } from "node:path";
 import { GraphBuilder, valueInfo } from "./peers/onnx-builder.mjs";
 import { randomArray, refGroupNorm, refWithAct, compare } from "../test/reference.mjs";
 import { parseArgs, median } from "./lib/cli.mjs";
+import { rotatingRounds, pairRatio } from "./lib/rounds.mjs";
 
 const { opts, rest } = parseArgs(process.argv.slice(2), { rounds: "15", act: "silu", shapes: "320x64,640x32,1280x8,1280x32", layout: "NCHW", "no-ort": false });
 if (!rest.length) { console.error("usage: node bench/group-act-ab.mjs [--rounds R] [--act silu] [--shapes CxHW,…] a/dist/index.js [b/dist/index.js …]"); process.exit(2); }
 const apis = [];
 for (const f of rest) { const api = await import(pathToFileURL(resolve(f)).href); await api.init({ warmup: true }); apis.push(api); }
 const ort = !opts["no-ort"] && opts.act === "silu" && opts.layout === "NCHW" ? await import("onnxruntime-node").catch(() => null) : null;
-
-/** ms per call of fn over enough calls to last ≥ 2 ms (awaiting promises). */
-async function per(fn, reps) {
-  const t0 = performance.now();
-  for (let i = 0; i < reps; i++) { const p = fn(); if (p && p.then) await p; }
-  return (performance.now() - t0) / reps;
-}
 
 console.log(`group norm (32 groups) + ${opts.act}, ${opts.layout}, median of ${opts.rounds} interleaved rounds; ratios: this build's speed over the first's, onnxruntime-node's time over each build's`);
 for (const sh of opts.shapes.split(",")) {
@@ -54,15 +48,7 @@ for (const sh of opts.shapes.split(",")) {
     const bad = compare(r.y.data, ref, 1e-4, 1e-3); // a simdnorm result and an onnxruntime fetch both hold y.data
     if (bad) { console.error(`${i < apis.length ? rest[i] : "onnxruntime-node"} disagrees with the float64 reference at ${sh}: ${JSON.stringify(bad)}`); process.exit(1); }
   }
-  const reps = [];
-  for (const fn of sys) { let r = 1; await per(fn, 3); while (r < 4096 && (await per(fn, r)) * r < 2) r *= 2; reps.push(r); }
-  const t = sys.map(() => []);
-  // The order rotates each round: whichever system runs right after onnxruntime was measured
-  // up to 1.6× slower here (its threads still busy), so no system may always take that place.
-  for (let r = 0; r < +opts.rounds; r++) {
-    for (let j = 0; j < sys.length; j++) { const i = (j + r) % sys.length; t[i].push(await per(sys[i], reps[i])); }
-  }
-  const pair = (i, j) => median(t[i].map((v, r) => v / t[j][r]));
+  const t = await rotatingRounds(sys, +opts.rounds), pair = (i, j) => pairRatio(t, i, j);
   const cols = apis.map((_, i) => `${rest[i]}: ${(1000 * median(t[i])).toFixed(0)} µs (${pair(0, i).toFixed(2)}×${ort ? `, ort-node ${pair(apis.length, i).toFixed(2)}×` : ""})`);
   console.log(`  ${C}×${HW}×${HW}  ${cols.join("   ")}${ort ? `   ort-node ${(1000 * median(t[apis.length])).toFixed(0)} µs` : ""}`);
 }

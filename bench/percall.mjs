@@ -65,8 +65,9 @@ function rawCases(raw, V) {
     layerNormBackward: () => raw.ln_backward_rows_f32_cl(R, row, X, D, pz, pa, pz, pg, pb, Y, cacc, scr, 0),
     rmsNorm: () => raw.rms_forward_f32_cl(R, row, X, pg, Y, p2, 1e-6, 0),
     rmsNormBackward: () => raw.rms_backward_f32_cl(R, row, X, D, pz, pa, pz, pg, pz, Y, cacc, scr, 0),
-    skipLayerNorm: () => raw.skip_forward_f32_cl(R, row, X, K, pz, pg, pb, Z, Y, p1, p2, 1e-5, 0, 0),
-    skipRmsNorm: () => raw.skip_forward_f32_cl(R, row, X, K, pz, pg, pz, Z, Y, p2, p2, 1e-6, 1, 0),
+    skipLayerNorm: () => raw.skip_forward_f32_cl(R, row, X, K, 0, pg, pb, Z, Y, p1, p2, 1e-5, 0, 0),
+    skipRmsNorm: () => raw.skip_forward_f32_cl(R, row, X, K, 0, pg, 0, Z, Y, p2, p2, 1e-6, 1, 0),
+    // (No bias: 0, as the API passes it; a build that reads a bias anyway reads C values at 0.)
     // Bytes from the JS heap are copied in by the API too (the stage), then one kernel pass.
     fromPixels: () => { U8.set(img, B8); raw.px_normalize_f32_cf(px, px, 4, B8, pa, pz, Y); },
   };

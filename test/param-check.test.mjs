@@ -95,4 +95,17 @@ test("finite values of every accepted type pass unchanged (the check reads the c
   }
 });
 
+
+test("large finite parameters whose sum overflows float32 are accepted (the vector check only sums)", () => {
+  for (const C of [16, 33, 64]) {
+    const x = randomArray(2 * C, C), gamma = new Float32Array(C).fill(3e38), beta = new Float32Array(C).fill(-3e38), bias = new Float32Array(C).fill(3e38);
+    const r = api.layerNorm(x, { shape: [2, C], layout: "NC", gamma, beta });
+    assert.equal(r.y.length, 2 * C);
+    api.skipLayerNorm(x, randomArray(2 * C, 1), { shape: [2, C], layout: "NC", gamma, beta, bias });
+    api.rmsNorm(x, { shape: [2, C], layout: "NC", gamma });
+    const bad = gamma.slice(); bad[C - 1] = Infinity;
+    throwsWith(() => api.layerNorm(x, { shape: [2, C], layout: "NC", gamma: bad, beta }), `gamma[${C - 1}] is Infinity`, "gamma must hold finite values");
+  }
+});
+
 test.run();

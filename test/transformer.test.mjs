@@ -119,6 +119,21 @@ test("rows switching between near zero and far offsets (each row's shift chosen 
   }
 });
 
+test("wide skip layer-norm rows (tiles of 16 rows, column blocks of 1024): tails, bias or none, offsets, in place", () => {
+  for (const [R, C] of [[1, 1024], [17, 1025], [33, 2063], [16, 1039]]) {
+    for (const withBias of [true, false]) checkSkip(false, "NLC", 1, C, R, R + C, { withBias, withDsum: false, activation: R === 17 ? "silu" : undefined });
+    // Rows far from zero between near ones (the mean's residue b kept for the column blocks), y over x and sum over skip.
+    const shape = [R, C], eps = 1e-5, x = randomArray(R * C, C), skip = randomArray(R * C, C + 5);
+    for (let r = 0; r < R; r++) for (let j = 0; j < C; j++) x[r * C + j] = Math.fround(x[r * C + j] + (r % 3 === 1 ? 1e4 : 0));
+    const gamma = randomArray(C, 3, { offset: 1, scale: 0.3 }), beta = randomArray(C, 4, { scale: 0.5 }), bias = randomArray(C, 5, { scale: 0.2 });
+    const e = refSkipNorm(x, skip, null, shape, "NC", { gamma, beta, bias, eps });
+    const xs = x.slice(), ks = skip.slice();
+    api.skipLayerNorm(xs, ks, { shape, layout: "NC", gamma, beta, bias, eps, out: xs, sumOut: ks });
+    close(ks, e.sum, 0, 0, `sum over skip, ${R} × ${C}`, shape, "NC");
+    close(xs, e.y, 1e-3, 1e-4, `y over x, ${R} × ${C}`, shape, "NC");
+  }
+});
+
 test("backward equals finite differences (skip RMS with silu, skip layer with gelu, bias and dsum)", () => {
   for (const [rms, activation, layout] of [[true, "silu", "NLC"], [false, "gelu", "NLC"], [false, "gelu_tanh", "NCL"], [true, "silu", "NCHW"]]) { // not relu6: a pre-activation of 1e-4 sits on its kink here
     const shape = shapeFor(layout, 2, 4, 3), n = 24;

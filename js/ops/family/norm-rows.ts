@@ -35,9 +35,19 @@ export function paramVec(s: Scope, C: number, v: Vec | undefined | null, fill: n
   return p;
 }
 
-/** gamma and beta pointers of a layer norm (identity where absent), checked (see affineShape). */
+/**
+ * gamma and beta pointers of a layer norm (identity where absent), checked (see affineShape).
+ * Both given: one block, beta right after gamma's C values, checked by one vec_finite_f32 call
+ * over the 2·C values (a bad index ≥ C is beta's).
+ */
 export function lnParams(s: Scope, C: number, gamma: Vec | undefined | null, beta: Vec | undefined | null): RowParams {
-  return { gamma: paramVec(s, C, gamma, 1, false, "gamma"), beta: paramVec(s, C, beta, 0, false, "beta") };
+  if (!gamma || !beta) return { gamma: paramVec(s, C, gamma, 1, false, "gamma"), beta: paramVec(s, C, beta, 0, false, "beta") };
+  const p = s.temp(8 * C), F = s.heap.F32, o = p >>> 2;
+  F.set(gamma as ArrayLike<number>, o);
+  F.set(beta as ArrayLike<number>, o + C);
+  const bad = rt().kernels.vec_finite_f32(2 * C, p);
+  if (bad >= 0) { if (bad < C) finiteVec("gamma", gamma, C); finiteVec("beta", beta, C); }
+  return { gamma: p, beta: p + 4 * C };
 }
 
 /** unitOffset checked, gamma read (C values or absent; its elements are checked by rmsParams). */
@@ -46,9 +56,13 @@ export function checkRmsAffine(C: number, gamma: unknown, unitOffset: unknown): 
   return affineShape("gamma", gamma, C);
 }
 
-/** The scale the kernels use (gamma, 1 + gamma, or ones; gamma checked) and zeros for beta, in wasm memory. */
-export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, unitOffset: boolean | undefined): RowParams {
-  return { gamma: paramVec(s, C, gamma, 1, unitOffset === true, "gamma"), beta: paramVec(s, C, null, 0) };
+/**
+ * The scale the kernels use (gamma, 1 + gamma, or ones; gamma checked) and zeros for beta, in
+ * wasm memory. withBeta false (the forward passes, whose row kernels take no beta): beta is 0 and
+ * rowForward makes the zeros only for the channels-first path.
+ */
+export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, unitOffset: boolean | undefined, withBeta = true): RowParams {
+  return { gamma: paramVec(s, C, gamma, 1, unitOffset === true, "gamma"), beta: withBeta ? paramVec(s, C, null, 0) : 0 };
 }
 
 /** One statistic per row of C (channels-last, or (N, C) with S = 1). */
@@ -112,16 +126,16 @@ export function rowForward(s: Scope, g: Geometry, spec: RowSpec, x: number, y: n
     A[i] = 1 / Math.sqrt(F[t + 2] / F[t] + mu * mu + eps);
   }
   const stats = { mean: null, rstd: A.slice() };
-  k.ln_normalize_f32_cf(N, C, S, x, pz, pa, pz, p.gamma, p.beta, y);
+  k.ln_normalize_f32_cf(N, C, S, x, pz, pa, pz, p.gamma, p.beta || paramVec(s, C, null, 0), y);
   if (spec.act) k.act_forward_f32(g.size, y, y, spec.act);
   return stats;
 }
 
-/** sum = x + skip + bias, then y = act(norm(sum)). bias: pointer to C f32 (zeros when none). */
+/** sum = x + skip + bias, then y = act(norm(sum)). bias: pointer to C f32, or 0 when none. */
 export function skipForward(s: Scope, g: Geometry, spec: RowSpec, x: number, skip: number, bias: number, sum: number, y: number, p: RowParams, eps: number): RowStats {
   const { N, C, S } = g, K = N * S, k = rt().kernels;
   if (!rowsOf(g)) {
-    k.skip_add_f32_cf(N, C, S, x, skip, bias, sum);
+    k.skip_add_f32_cf(N, C, S, x, skip, bias || paramVec(s, C, null, 0), sum);
     return rowForward(s, g, spec, sum, y, p, eps);
   }
   const pr = s.temp(4 * K), pm = spec.rms ? pr : s.temp(4 * K);
@@ -160,13 +174,18 @@ export function gradOutputs(C: number, given: Record<string, unknown>): GradOutp
   return r;
 }
 
-/** Arrays for the gradients a call returns, the caller's where given: dgamma, dbeta (layer norm), dbias (skip). */
+/**
+ * Arrays for the gradients a call returns, the caller's where given: dgamma, dbeta (layer norm),
+ * dbias (skip). (No closures here: the bundle names each closure made per call, a
+ * defineProperty that cost ~10 % of a one-row backward.)
+ */
 function gradArrays(C: number, rms: boolean, skip: boolean, given: GradOutputs): RowGrads {
-  const make = (want: boolean, v?: Float32Array) => (want && !v ? 1 : 0);
-  const r = f32Results(make(true, given.dgamma) + make(!rms, given.dbeta) + make(skip, given.dbias), C);
+  const { dgamma, dbeta, dbias } = given;
+  const r = f32Results((dgamma ? 0 : 1) + (!rms && !dbeta ? 1 : 0) + (skip && !dbias ? 1 : 0), C);
   let i = 0;
-  const pick = (want: boolean, v?: Float32Array) => (!want ? null : v ?? r[i++]);
-  return { dgamma: pick(true, given.dgamma)!, dbeta: pick(!rms, given.dbeta), dbias: pick(skip, given.dbias) };
+  const g = dgamma ?? r[i++];
+  const b = rms ? null : dbeta ?? r[i++];
+  return { dgamma: g, dbeta: b, dbias: !skip ? null : dbias ?? r[i] };
 }
 
 /**

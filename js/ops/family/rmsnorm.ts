@@ -79,7 +79,7 @@ export function rmsNorm(x: TensorLike, opts: RmsNormOptions = {}): RmsNormResult
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
-    const st = rowForward(s, g, { rms: true, act }, xa.ptr, ya.ptr, rmsParams(s, g.C, o.gamma, o.unitOffset), eps);
+    const st = rowForward(s, g, { rms: true, act }, xa.ptr, ya.ptr, rmsParams(s, g.C, o.gamma, o.unitOffset, false), eps);
     return { y: s.result(ya), invRms: st.rstd };
   });
 }

@@ -116,9 +116,9 @@ function skipForwardCall(x: TensorLike, skip: TensorLike, opts: SkipNormOptions 
     const sa = s.output("sumOut", o.sumOut, g.size, wantsTensor(x, o.sumOut), g.shape, g.layout);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
-    const p: RowParams = rms ? rmsParams(s, g.C, o.gamma, o.unitOffset)
+    const p: RowParams = rms ? rmsParams(s, g.C, o.gamma, o.unitOffset, false)
       : lnParams(s, g.C, o.gamma, o.beta);
-    const bias = paramVec(s, g.C, o.bias, 0, false, "bias");
+    const bias = o.bias ? paramVec(s, g.C, o.bias, 0, false, "bias") : 0;
     const st = skipForward(s, g, { rms, act }, xa.ptr, ka.ptr, bias, sa.ptr, ya.ptr, p, eps);
     return { st, y: s.result(ya), sum: s.result(sa) };
   });

@@ -1,0 +1,57 @@
+// Channels-last normalize and dx against the float64 reference on the paths of
+// assembly/bn_normalize.ts and assembly/bn_backward.ts: parameters interleaved per 4-lane group,
+// four- and two-super-row sweeps with their leftover rows and row tails (cache-resident), and
+// super-rows in memory order past the caches (> 1 Mi values; > 4 Mi for the four-row sweeps),
+// with the last R mod (L/C) rows as a partial super-row.
+import { test } from "uvu";
+import * as api from "../dist/index.js";
+import { refBnTrain, refBnInfer, refBnBackwardEval, randomArray } from "./reference.mjs";
+import { close } from "./helpers.mjs";
+
+await api.init();
+
+/** Inference, the training forward's y, and both backwards' dx of an (N, R, C) NLC tensor. */
+function check(N, R, C, seed, { offset = 0 } = {}) {
+  const shape = [N, R, C], layout = "NLC", eps = 1e-5;
+  const x = randomArray(N * R * C, seed, { offset, scale: 1 + (seed % 3) }), dy = randomArray(x.length, seed + 7);
+  const gamma = randomArray(C, seed + 1, { offset: 1, scale: 0.3 }), beta = randomArray(C, seed + 2, { scale: 0.5 });
+  // Running means at the data's offset: normalize then subtracts m ≠ 0 (the (x − m) path).
+  const runningMean = randomArray(C, seed + 3, { offset, scale: 0.2 }), runningVar = Float32Array.from(randomArray(C, seed + 4), (v) => 0.5 + Math.abs(v));
+  const p = { gamma, beta, runningMean, runningVar, eps };
+  const tol = offset ? 1e-3 : 2e-4;
+  close(api.batchNormInfer(x, { shape, layout, ...p }), refBnInfer(x, shape, layout, p), tol, 1e-4, "infer y", shape, layout);
+  const be = api.batchNormBackwardEval(x, dy, { shape, layout, ...p });
+  close(be.dx, refBnBackwardEval(x, dy, shape, layout, p).dx, tol, 1e-4, "eval dx", shape, layout);
+  if (N * R < 2) return; // training needs two values per channel
+  const e = refBnTrain(x, shape, layout, { ...p, momentum: 0.1, dy });
+  const r = api.batchNormTrain(x, { shape, layout, gamma, beta, runningMean: runningMean.slice(), runningVar: runningVar.slice(), eps });
+  close(r.y, e.y, tol, 1e-4, "train y", shape, layout);
+  const b = api.batchNormBackward(x, dy, { shape, layout, gamma, saveMean: e.saveMean, saveInvstd: e.saveInvstd });
+  close(b.dx, e.dx, 2 * tol, 1e-4, "dx", shape, layout);
+}
+
+test("cache-resident: four-row sweeps with 1–3 leftover super-rows, two-row sweeps with odd rows and row tails", () => {
+  check(1, 15, 24, 1);    // L = 48 (2 rows), 7 super-rows: one quad + 3 in order, one tail row
+  check(1, 7, 64, 2);     // L = 64: 1 quad + 3 (dx: four-row sweeps up to 64 values)
+  check(2, 93, 5, 3);     // L = 80 (16 rows): 5 super-rows + 13 tail rows per … (N·R = 186 rows)
+  check(1, 9, 96, 4, { offset: 1e4 }); // L = 96: normalize in quads, dx in pairs (odd last row)
+  check(1, 17, 65, 5);    // L = C = 65: pairs, 8-lane body + a 1-value tail (span), odd last row
+  check(1, 5, 99, 6);     // tail of 3 values: scalars only
+  check(1, 3, 1023, 7, { offset: 1e4 }); // tail of 7: one 4-wide step + 3 scalars
+  check(2, 1, 1030, 8);   // two rows of one sample each
+  check(1, 1, 7, 9);      // L = 112 (16 rows) with R = 1: only the tail span
+  check(1, 63, 9, 10);    // L = 144 (16 rows): 3 super-rows + 15 tail rows
+  for (const C of [1, 2, 3, 4, 6, 8, 12, 16]) check(1, 17, C, 20 + C); // parameters in registers (L = 16, the 12-value period)
+});
+
+test("past the caches: super-rows in memory order, the last rows as a partial super-row", () => {
+  check(1, 10601, 99, 31);                  // L = C = 99, > 1 Mi values
+  check(1, 7283, 144, 32, { offset: 1e4 }); // L = C = 144
+  check(1, 1025, 1025, 33);                 // L = C = 1025: a 1-value row tail
+  check(1, 149797, 7, 34);                  // L = 112 (16 rows), 5 tail rows
+  check(1, 174763, 24, 35, { offset: 1e4 }); // L = 48 past 4 Mi values (four-row sweeps below), 1 tail row
+  check(1, 838861, 5, 36);                  // L = 80 past 4 Mi values, 13 tail rows
+  check(1, 65537, 64, 37, { offset: 1e4 }); // L = 64 past 4 Mi values: statistics and sums in touched 16-KiB sub-blocks
+});
+
+test.run();
