@@ -7,6 +7,7 @@ import { stats_block } from "./bn_stats";
 import { normalize_row } from "./bn_normalize";
 import { block_reduce, dx_row } from "./bn_backward";
 import { BLOCK } from "./common";
+import { split_hi } from "./bn_params";
 
 /**
  * Training forward on (N, C, S) channels-first. Per channel c: Welford statistics merged into
@@ -28,7 +29,7 @@ export function bn_fused_train_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: u
     const invstd = 1.0 / Math.sqrt(load<f64>(a, 16) / load<f64>(a) + eps);
     const g: f64 = gamma ? <f64>load<f32>(gamma + (<usize>c << 2)) : 1.0;
     const b: f64 = beta ? <f64>load<f32>(beta + (<usize>c << 2)) : 0.0;
-    const hi: f64 = Math.abs(mean) * invstd <= 1 ? 0 : <f64><f32>mean;
+    const hi = split_hi(mean, invstd);
     const scale = <f32>(g * invstd);
     const shift = <f32>(b - (mean - hi) * (g * invstd));
     for (let n = 0; n < N; n++) {

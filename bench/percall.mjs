@@ -6,7 +6,10 @@
 // alternate batch by batch, so all three see the same machine load.
 //
 //   node bench/percall.mjs [--rounds 40] [--calls 2000] [--only layerNorm] [--sizes 2048]
-//                          [--base /tmp/old/dist] [--json bench/results/percall.json]
+//                          [--shapes 1024x2,16x2] [--base /tmp/old/dist] [--json bench/results/percall.json]
+// --shapes: batch norm and channel statistics also on NCHW (1, C, 1, S) tensors of these C × S
+// (wide C, short rows; empty: none), against the data kernels those shapes run (channels-first,
+// or channels-last pseudo-channels for rows of < 16 values while C·S ≤ 1024: js/ops/dispatch.ts).
 // --base: another build's dist/ directory (e.g. a copy of dist/ taken before a change): its API
 // and its own kernels (dist/simdnorm.wasm) are timed in the same rounds, interleaved, so "before"
 // and "after" are measured in one process under the same load.
@@ -17,7 +20,7 @@ import * as api from "../dist/index.js";
 import { randomArray } from "../test/reference.mjs";
 import { parseArgs, median } from "./lib/cli.mjs";
 
-const { opts } = parseArgs(process.argv.slice(2), { rounds: "40", calls: "2000", json: "", only: "", sizes: "256,2048,16384", base: "" });
+const { opts } = parseArgs(process.argv.slice(2), { rounds: "40", calls: "2000", json: "", only: "", sizes: "256,2048,16384", shapes: "1024x2,16x2", base: "" });
 const ROUNDS = +opts.rounds, CALLS = +opts.calls;
 await api.init({ warmup: true });
 const base = opts.base ? await import(pathToFileURL(resolve(opts.base, "index.js")).href) : null;
@@ -108,6 +111,43 @@ function apiCases(A, V) {
   };
 }
 
+/** The data kernels of the batch-norm ops on an NCHW (1, C, 1, S) tensor, as the API dispatches them. */
+function rawShapeCases(raw, C, S) {
+  const zero64 = (p, n) => new Float64Array(raw.memory.buffer, p, n).fill(0);
+  if (S < 16 && C * S <= 1024) {
+    const L = C * S; // one row of C·S pseudo-channels (parameters already expanded)
+    const stats = () => { zero64(acc, 3 * L); raw.bn_stats_f32_cl(1, L, X, acc, scr); };
+    const norm = () => raw.bn_normalize_f32_cl(1, L, X, pm, pa, pb, Y, scr);
+    return {
+      channelStats: stats, batchNormInfer: norm, batchNormTrain: () => { stats(); norm(); },
+      batchNormBackward: () => { zero64(acc, 2 * L); raw.bn_backward_reduce_f32_cl(1, L, X, D, pm, acc, scr); raw.bn_backward_dx_f32_cl(1, L, X, D, pm, pa, pb, pg, Y, scr); },
+    };
+  }
+  const stats = () => { zero64(acc, 3 * C); raw.bn_stats_f32_cf(1, C, S, X, acc); };
+  const norm = () => raw.bn_normalize_f32_cf(1, C, S, X, pm, pa, pb, Y);
+  return {
+    channelStats: stats, batchNormInfer: norm, batchNormTrain: () => { stats(); norm(); },
+    batchNormBackward: () => { zero64(acc, 2 * C); raw.bn_backward_reduce_f32_cf(1, C, S, X, D, pm, acc); raw.bn_backward_dx_f32_cf(1, C, S, X, D, pm, pa, pb, pg, Y); },
+  };
+}
+
+/** The batch-norm API calls on an NCHW (1, C, 1, S) tensor of module A (Tensors, out given). */
+function apiShapeCases(A, C, S) {
+  const shape = [1, C, 1, S], name = `NCHW (1, ${C}, 1, ${S})`;
+  const x = tensorOf(A, shape, "NCHW", 11), y = tensorOf(A, shape, "NCHW"), dy = tensorOf(A, shape, "NCHW", 12);
+  const gamma = new Float32Array(C).fill(1.5), beta = new Float32Array(C).fill(0.1), runningMean = new Float32Array(C), runningVar = new Float32Array(C).fill(1);
+  const saveMean = new Float32Array(C), saveInvstd = new Float32Array(C).fill(1);
+  return {
+    free: () => [x, y, dy].forEach((z) => z.free()),
+    list: [
+      ["channelStats", name, () => A.channelStats(x)],
+      ["batchNormInfer", name, () => A.batchNormInfer(x, { gamma, beta, runningMean, runningVar, out: y })],
+      ["batchNormTrain", name, () => A.batchNormTrain(x, { gamma, beta, runningMean, runningVar, out: y })],
+      ["batchNormBackward", name, () => A.batchNormBackward(x, dy, { gamma, saveMean, saveInvstd, out: y })],
+    ],
+  };
+}
+
 /**
  * Mean µs per call of fn over CALLS calls, in CPU time of this process (user + system): on a
  * shared machine wall time also counts the time the process waits for a core.
@@ -123,8 +163,8 @@ const only = opts.only ? opts.only.split(",") : null;
 const rawNow = rawInstance(new URL("../build/simdnorm.wasm", import.meta.url));
 const rawOld = base ? rawInstance(pathToFileURL(resolve(opts.base, "simdnorm.wasm"))) : null;
 const rows = [];
-for (const V of opts.sizes.split(",").map(Number)) {
-  const kern = rawCases(rawNow, V), kernOld = rawOld ? rawCases(rawOld, V) : null, now = apiCases(api, V), old = base ? apiCases(base, V) : null;
+/** Times every case of `now` (and `old`, the base build's) against its kernels, interleaved, into rows. */
+function run(V, now, old, kern, kernOld) {
   for (const [i, [op, shape, call]] of now.list.entries()) {
     if (only && !only.includes(op)) continue;
     const before = old?.list[i][2], kernels = kern[op], kernelsBefore = kernOld?.[op];
@@ -139,6 +179,12 @@ for (const V of opts.sizes.split(",").map(Number)) {
     rows.push(row);
   }
   now.free(); old?.free();
+}
+for (const V of opts.sizes.split(",").map(Number)) {
+  run(V, apiCases(api, V), base ? apiCases(base, V) : null, rawCases(rawNow, V), rawOld ? rawCases(rawOld, V) : null);
+}
+for (const [C, S] of opts.shapes ? opts.shapes.split(",").map((t) => t.split("x").map(Number)) : []) {
+  run(C * S, apiShapeCases(api, C, S), base ? apiShapeCases(base, C, S) : null, rawShapeCases(rawNow, C, S), rawOld ? rawShapeCases(rawOld, C, S) : null);
 }
 console.log(`per-call cost, zero-copy tensors, CPU time, median of ${ROUNDS} batches of ${CALLS} calls (Node ${process.versions.node}):`);
 const f = (v) => v.toFixed(2);

@@ -11,6 +11,13 @@ export function heap_base(): usize { return __heap_base; }
 export function pattern_len(C: i32): i32 { return C; }
 export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
   assert(N * C * S < 100, "a deliberately failing kernel: N·C·S is " + (N * C * S).toString());
+}
+export function bn_params_finish_f64(C: i32, acc: usize, planes: usize): void {
+  const p = <usize>C << 3;
+  for (let c = 0; c < C; c++) {
+    const t = acc + <usize>c * 24, o = planes + (<usize>c << 3), n = load<f64>(t), m2 = load<f64>(t, 16);
+    store<f64>(o, load<f64>(t, 8)); store<f64>(o + p, m2 / n); store<f64>(o + 2 * p, m2 / (n - 1));
+  }
 }`;
 
 async function compile() {

@@ -9,7 +9,7 @@ import { KERNEL_TABLE, KERNEL_NAMES, UTILITY_EXPORTS, ARG_KINDS, warmUp, warmByt
 const root = new URL("..", import.meta.url);
 const module = new WebAssembly.Module(readFileSync(new URL("build/simdnorm.wasm", root)));
 const exported = WebAssembly.Module.exports(module).map((e) => e.name);
-const NAME_RULE = /^(bn|ln|gn|rms|skip|px|act|vec)_([a-z0-9]+)(_[a-z0-9]+)*_(f32|u8)(_cf|_cl)?$/;
+const NAME_RULE = /^(bn|ln|gn|rms|skip|px|act|vec)_([a-z0-9]+)(_[a-z0-9]+)*_(f32|f64|u8)(_cf|_cl)?$/;
 
 test("every wasm export is in the kernel table or a named utility, and back", () => {
   const known = new Set([...KERNEL_NAMES, ...UTILITY_EXPORTS]);
@@ -24,7 +24,7 @@ test("table arities match the wasm functions", () => {
   for (const name of KERNEL_NAMES) assert.is(exports[name].length, KERNEL_TABLE[name].args.length, name);
 });
 
-test("kernel names follow <family>_<phase>…_<f32|u8>[_cf|_cl] and live in assembly/<family>_<phase>.ts", () => {
+test("kernel names follow <family>_<phase>…_<f32|f64|u8>[_cf|_cl] and live in assembly/<family>_<phase>.ts", () => {
   for (const name of KERNEL_NAMES) {
     const m = NAME_RULE.exec(name);
     assert.ok(m, `${name} does not follow the naming rule`);

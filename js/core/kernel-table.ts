@@ -4,7 +4,7 @@
 // it. Adding a kernel: write it in assembly/<family>_<phase>.ts, export it from
 // assembly/index.ts, add one entry here (the test fails until all three agree).
 //
-// Naming rule: <family>_<phase>[_<subphase>]_<f32|u8>[_cf|_cl] (the dtype of the data written,
+// Naming rule: <family>_<phase>[_<subphase>]_<f32|f64|u8>[_cf|_cl] (the dtype of the data written,
 // u8 for integer sums of bytes). Families: bn (batch norm, and every op that runs on its
 // per-channel kernels), ln (layer norm: per-statistic and per-channel parameters), gn (group
 // norm), px (image bytes: RGB/RGBA pixels in, see js/ops/pixels.ts), rms (RMS norm rows), skip
@@ -35,6 +35,11 @@ export const ARG_KINDS = {
   // Scalars.
   // act: activation id (0 none, 1 relu, 2 relu6, 3 silu, 4 gelu, 5 gelu_tanh); rms: 1 = RMS norm.
   eps: "scalar", count: "scalar", act: "scalar", rms: "scalar", n: "dim",
+  // Batch norm's per-channel arithmetic (assembly/bn_params.ts): f64 planes read (means, variances
+  // or invstd, γ, β, synchronized sums), f32 results and parameters written, the count of copies
+  // of each parameter (rep) and where the non-negative values of a check start (from).
+  mu: "param64", w: "param64", gm: "param64", bt: "param64", gsums: "param64",
+  sv: "acc", planes: "acc", pk: "acc", pc1: "acc", pc0: "acc", grads: "acc", rep: "scalar", from: "scalar",
 } as const;
 
 export type ArgName = keyof typeof ARG_KINDS;
@@ -107,6 +112,10 @@ export const KERNEL_TABLE = {
   px_normalize_f32_cf: { args: ["R", "S", "C", "px", "scale", "shift", "y"], warm: px, doc: "planes of stride S: y[c·S + i] = px[i·C + c]·scale[c] + shift[c], c < 3" },
   px_normalize_f32_cl: { args: ["R", "C", "px", "scale", "shift", "y"], warm: px, doc: "y[3i + c] = px[i·C + c]·scale[c] + shift[c], c < 3" },
   px_stats_u8: { args: ["R", "C", "px", "isums"], warm: px, doc: "add exact u64 per-channel Σbyte and Σbyte² (c < 3) into isums" },
+  bn_params_f32: { args: ["C", "mu", "w", "gm", "bt", "eps", "pm", "ps", "pt", "sv", "rep"], warm: () => [{ C: 16 }], doc: "per-channel m, scale, shift (each rep times) from means and variances (or invstd), γ, β; optionally the f32 results mean | invstd | w" },
+  bn_params_finish_f64: { args: ["C", "acc", "planes"], warm: () => [{ C: 16 }], doc: "(count, mean, M2) triples → f64 planes mean | biased | unbiased variance" },
+  bn_params_backward_f32: { args: ["C", "sums", "mu", "w", "gm", "gsums", "count", "pm", "pk", "pc1", "pc0", "grads", "rep"], warm: () => [{ C: 16 }], doc: "per-channel dx parameters k, c1, c0 (each rep times) and dgamma | dbeta from the backward sums" },
+  bn_params_check_f64: { args: ["n", "w", "from"], warm: () => [{ n: 64, C: 1 }], returns: "index", doc: "the index of the first non-finite f64 (or negative from index `from`), −1: none" },
   vec_finite_f32: { args: ["C", "v"], warm: () => [{ C: 64 }, { C: 7 }], returns: "index", doc: "the index of the first non-finite value of C f32 (−1: all finite)" },
 } as const satisfies Record<string, KernelSpec>;
 

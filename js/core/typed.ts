@@ -55,15 +55,38 @@ const ON_HEAP_BYTES = 64;
  * function per type keeps the constructor and subarray calls monomorphic.
  */
 export function f32Results(n: number, len: number): Float32Array[] {
-  const out: Float32Array[] = [], all = n === 0 || 4 * len <= ON_HEAP_BYTES ? null : new Float32Array(n * len);
-  for (let i = 0; i < n; i++) out.push(all ? all.subarray(i * len, (i + 1) * len) : new Float32Array(len));
+  const out: Float32Array[] = [], all = n === 0 || 4 * len <= ON_HEAP_BYTES ? null : new ArrayBuffer(4 * n * len);
+  for (let i = 0; i < n; i++) out.push(all ? new Float32Array(all, 4 * i * len, len) : new Float32Array(len));
   return out;
 }
 
 /** f32Results for Float64Array results. */
 export function f64Results(n: number, len: number): Float64Array[] {
-  const out: Float64Array[] = [], all = 8 * len <= ON_HEAP_BYTES ? null : new Float64Array(n * len);
-  for (let i = 0; i < n; i++) out.push(all ? all.subarray(i * len, (i + 1) * len) : new Float64Array(len));
+  const out: Float64Array[] = [], all = 8 * len <= ON_HEAP_BYTES ? null : new ArrayBuffer(8 * n * len);
+  for (let i = 0; i < n; i++) out.push(all ? new Float64Array(all, 8 * i * len, len) : new Float64Array(len));
+  return out;
+}
+
+/**
+ * The n results of len values each that a kernel left contiguous in wasm memory at src[at…]:
+ * separate arrays while each fits V8's heap (filled by a loop), else one array filled by a native
+ * copy (no loop over the values) viewed as n subarrays.
+ */
+export function resultsAt<T extends Float32Array | Float64Array>(src: T, at: number, n: number, len: number): T[] {
+  const out: T[] = [];
+  if (src.BYTES_PER_ELEMENT * len <= ON_HEAP_BYTES) {
+    for (let i = 0; i < n; i++) {
+      const r = (src instanceof Float32Array ? new Float32Array(len) : new Float64Array(len)) as T;
+      for (let j = 0; j < len; j++) r[j] = src[at + i * len + j];
+      out.push(r);
+    }
+    return out;
+  }
+  const all = (src instanceof Float32Array ? new Float32Array(n * len) : new Float64Array(n * len)) as T;
+  typedSet(all, src.subarray(at, at + n * len));
+  // Views made by the constructor: subarray() looks up the species constructor (~3× the cost).
+  const buf = all.buffer, bytes = src.BYTES_PER_ELEMENT * len;
+  for (let i = 0; i < n; i++) out.push((src instanceof Float32Array ? new Float32Array(buf, i * bytes, len) : new Float64Array(buf, i * bytes, len)) as T);
   return out;
 }
 

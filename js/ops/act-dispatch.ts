@@ -4,13 +4,11 @@
 // (assembly/act_normalize.ts). Backward: g = dy·act'((x − m)·scale + shift), the pre-activation
 // recomputed from x and the forward's parameters, written to a buffer the op's backward then
 // reads as its dy (one extra pass; no tensor kept from the forward).
-import { writeChannelParams } from "./split";
 import type { Scope } from "../core/scope";
 import type { Geometry } from "../core/layout";
 import { rt } from "../core/runtime";
 import { scratchBytes } from "../core/kernel-table";
 import type { View3 } from "./dispatch";
-import type { Vec } from "../core/errors";
 import { eachNC } from "./family/nc-view";
 
 /** Channels-first with a spatial axis runs the cf kernel; everything else is rows of C. */
@@ -45,13 +43,12 @@ export function gradTarget(s: Scope, size: number, x: number, dy: number, dx: nu
 
 /**
  * Batch norm's backward through its activation: g = dy·act'(BN(x)) from the saved mean/invstd
- * (or the running statistics) per channel, written to a buffer; returns its pointer.
+ * (or the running statistics) per channel, written to a buffer; returns its pointer. mu, w, gm,
+ * bt: pointers to C f64 means, invstd, γ, β in wasm memory (γ, β: 0 when absent).
  */
-export function bnActGrad(s: Scope, v: View3, x: number, dy: number, dx: number, mean: Vec, invstd: ArrayLike<number>, gamma: Vec | undefined, beta: Vec | undefined, act: number): number {
-  const C = v.C, pp = s.temp(12 * C), F = s.heap.F32, b = pp >>> 2;
-  for (let c = 0; c < C; c++) {
-    writeChannelParams(F, b, C, c, mean[c], invstd[c], gamma ? gamma[c] : 1, beta ? beta[c] : 0);
-  }
+export function bnActGrad(s: Scope, v: View3, x: number, dy: number, dx: number, mu: number, w: number, gm: number, bt: number, act: number): number {
+  const C = v.C, pp = s.temp(12 * C);
+  rt().kernels.bn_params_f32(C, mu, w, gm, bt, -1, pp, pp + 4 * C, pp + 8 * C, 0, 1);
   const g = gradTarget(s, v.N * v.C * v.S, x, dy, dx);
   actNormalizeGrad(v, x, dy, g, pp, pp + 4 * C, pp + 8 * C, act, gradScratch(s));
   return g;

@@ -1,14 +1,16 @@
 // Batch norm: training forward (statistics + normalize + running update in one call),
 // inference forward, backward from saved statistics, and the eval-mode backward.
 import { withScope, type Scope } from "../core/scope";
-import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
+import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, paramRep } from "./dispatch";
 import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../core/args";
-import { numVec, affineVec, type Vec } from "../core/errors";
+import { numVec, affineVec, affineShape, type Vec } from "../core/errors";
 import { updateBatchWeight, updateKeepWeight, type Convention } from "./conventions";
 import { optionsOf, trainOptions, inferOptions, backwardOptions } from "./options";
-import { splitHi, writeChannelParams } from "./split";
+import { splitHi } from "./split";
+import { channelVecs } from "./bn-vecs";
+import { rt } from "../core/runtime";
 import type { TensorLike } from "../core/tensor";
-import { f32Results } from "../core/typed";
+import { f32Results, resultsAt } from "../core/typed";
 import { fmtShape, type Geometry } from "../core/layout";
 import { activationId, type Activation } from "./activation";
 import { bnActGrad } from "./act-dispatch";
@@ -72,56 +74,51 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
   const o = optionsOf(opts, "train");
   const g = resolveGeometry(x, o);
   const C = g.C;
-  const p = trainOptions(C, o);
+  const p = trainOptions(C, o, true);
   const count = p.globalStats ? p.globalStats[0] : g.N * g.S;
   if (count <= 1) throw new Error(`training batch norm needs more than one value per channel: the shape ${fmtShape(g.shape)} (${g.layout}) gives ${count}`);
   sameSize("out", o.out, g);
-  const act = activationId(o.activation);
+  const act = activationId(o.activation), rep = paramRep(g, act);
 
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
-    s.commit(tempBytes(g, "forward") + 24 * C);
+    s.commit(tempBytes(g, "forward") + trainBytes(C, rep));
+    const [gm, bt] = channelVecs(s, C, [p.gamma, p.beta, p.runningMean, p.runningVar], 4, true, () => trainOptions(C, o));
     const fused = !act && !p.globalStats && fusable(g);
     // Temporaries first (taking one may grow memory), whole-memory views after the kernels.
-    // Normalize parameters (m, scale, shift: C f32 each) are written straight into wasm memory.
-    const acc = p.globalStats ? -1 : s.temp(24 * C), pp = fused ? -1 : s.temp(12 * C);
-    const eps = p.eps;
-    if (acc >= 0) {
+    const acc = p.globalStats ? s.f64(p.globalStats) : s.temp(24 * C), st = s.temp(24 * C);
+    const pp = s.temp(12 * C * rep), sv = s.temp(12 * C), k = rt().kernels;
+    if (!p.globalStats) {
       s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * C);
       // Channels-first: statistics and normalize fused per channel (second pass from L2).
-      if (fused) trainFused(s, g, xa.ptr, ya.ptr, acc, eps, p.gamma, p.beta);
+      if (fused) trainFused(s, g, xa.ptr, ya.ptr, acc, p.eps, p.gamma, p.beta);
       else statsInto(s, g, xa.ptr, acc);
     }
-    const st = p.globalStats ?? s.heap.F64, p0 = p.globalStats ? 0 : acc >>> 3;
-    const F = s.heap.F32, b = pp >>> 2;
-    const [saveMean, saveInvstd, bvar] = f32Results(3, C);
-    const gamma = p.gamma, beta = p.beta;
-    for (let c = 0; c < C; c++) {
-      const t = p0 + 3 * c;
-      const n = st[t], mean = st[t + 1], v = st[t + 2] / n;
-      const invstd = 1 / Math.sqrt(v + eps);
-      const gm = gamma ? gamma[c] : 1, bt = beta ? beta[c] : 0;
-      if (pp >= 0) writeChannelParams(F, b, C, c, mean, invstd, gm, bt);
-      saveMean[c] = mean; saveInvstd[c] = invstd; bvar[c] = v;
-    }
-    if (pp >= 0) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
+    // Mean, biased and unbiased variance planes; the normalize parameters (each rep times) and
+    // the f32 results mean | invstd | var, all by kernels.
+    k.bn_params_finish_f64(C, acc, st);
+    k.bn_params_f32(C, st, st + 8 * C, gm, bt, p.eps, pp, pp + 4 * C * rep, pp + 8 * C * rep, sv, rep);
+    if (!fused) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C * rep, pp + 8 * C * rep, act, true);
     const y = s.result(ya);
+    const [saveMean, saveInvstd, bvar] = resultsAt(s.heap.F32, sv >>> 2, 3, C);
     // The running statistics last, once everything else succeeded (their arrays were checked
     // to be real typed arrays: element writes run no code of the caller).
     const rm = p.runningMean, rv = p.runningVar;
     if (rm && rv) {
       const w = updateBatchWeight(p.info, p.momentum, p.numBatchesTracked), keep = updateKeepWeight(p.info, p.momentum, w);
-      const sv = p.globalStats ?? s.heap.F64, unbiased = p.info.unbiased; // a fresh view: normalize may have grown memory
-      for (let c = 0, t = p0; c < C; c++, t += 3) {
-        const n = sv[t];
-        rm[c] = keep * rm[c] + w * sv[t + 1];
-        rv[c] = keep * rv[c] + w * (sv[t + 2] / (unbiased ? n - 1 : n));
+      const F = s.heap.F64, m0 = st >>> 3, v0 = m0 + (p.info.unbiased ? 2 * C : C);
+      for (let c = 0; c < C; c++) {
+        rm[c] = keep * rm[c] + w * F[m0 + c];
+        rv[c] = keep * rv[c] + w * F[v0 + c];
       }
     }
     return { y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: p.numBatchesTracked + 1 };
   });
 }
+
+/** Bytes of batchNormTrain's own temporaries: vectors (4·C f64), triples and planes (2·24·C), parameters (12·C·rep), results (12·C), each rounded to 16. */
+const trainBytes = (C: number, rep: number): number => 32 * C + 48 * C + 12 * C * rep + 12 * C + 96;
 
 export interface BatchNormInferOptions extends ShapeOptions {
   gamma?: Vec;
@@ -144,21 +141,18 @@ export function batchNormInfer(x: TensorLike, opts: BatchNormInferOptions): Tens
   const o = optionsOf(opts, "infer");
   const g = resolveGeometry(x, o);
   const C = g.C;
-  const { eps, gamma, beta, runningMean: rmean, runningVar: rvar } = inferOptions(C, o);
+  const { eps, gamma, beta, runningMean, runningVar } = inferOptions(C, o, true);
   sameSize("out", o.out, g);
-  const act = activationId(o.activation);
+  const act = activationId(o.activation), rep = paramRep(g, act);
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
-    s.commit(tempBytes(g, "forward"));
-    // m, scale, shift (C f32 each) written straight into wasm memory: no arrays to allocate.
-    const pp = s.temp(12 * C), F = s.heap.F32, b = pp >>> 2;
-    for (let c = 0; c < C; c++) {
-      const invstd = 1 / Math.sqrt(rvar[c] + eps);
-      const gm = gamma ? gamma[c] : 1, bt = beta ? beta[c] : 0;
-      writeChannelParams(F, b, C, c, rmean[c], invstd, gm, bt);
-    }
-    normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
+    s.commit(tempBytes(g, "forward") + 32 * C + 12 * C * rep + 64);
+    // The vectors in wasm memory, checked there; m, scale, shift (C·rep f32 each) by a kernel.
+    const [gm, bt, mu, v] = channelVecs(s, C, [gamma, beta, runningMean, runningVar], 4, true, () => inferOptions(C, o));
+    const pp = s.temp(12 * C * rep);
+    rt().kernels.bn_params_f32(C, mu, v, gm, bt, eps, pp, pp + 4 * C * rep, pp + 8 * C * rep, 0, rep);
+    normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C * rep, pp + 8 * C * rep, act, true);
     return s.result(ya);
   });
 }
@@ -227,11 +221,11 @@ function reduceAround(s: Scope, g: Geometry, x: number, dy: number, mean: Vec, i
   return { at: backwardReduce(s, g, x, dy, pm) >>> 3, pm };
 }
 
-/** Binds a backward call's big arguments (x, dy in; dx out) and reserves its temporaries. */
-function bindBackward(s: Scope, g: Geometry, x: TensorLike, dy: TensorLike, out: TensorLike | undefined) {
+/** Binds a backward call's big arguments (x, dy in; dx out) and reserves its temporaries (and `own` bytes more). */
+function bindBackward(s: Scope, g: Geometry, x: TensorLike, dy: TensorLike, out: TensorLike | undefined, own = 0) {
   const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
   const oa = s.output("out", out, g.size, wantsTensor(x, out), g.shape, g.layout);
-  s.commit(tempBytes(g));
+  s.commit(tempBytes(g) + own);
   return { xa, da, oa };
 }
 
@@ -258,13 +252,14 @@ function backwardGeometry<K extends "backward" | "infer">(x: TensorLike, dy: Ten
 export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNormBackwardOptions): BatchNormBackwardResult {
   const { g, o } = backwardGeometry(x, dy, opts, "backward");
   const C = g.C;
-  const { gamma, saveMean: mean, saveInvstd, globalSums, count: m } = backwardOptions(C, o, g.N * g.S);
-  const beta = affineVec("beta", o.beta, C), act = activationId(o.activation);
+  const { gamma, saveMean: mean, saveInvstd, globalSums, count: m } = backwardOptions(C, o, g.N * g.S, true);
+  const beta = affineShape("beta", o.beta, C), act = activationId(o.activation);
   if (act && globalSums) throw new Error("activation cannot be combined with globalSums: take the gradient through the activation before backwardPartials");
   return withScope((s) => {
-    const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined);
+    const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined, 40 * C + 12 * C * paramRep(g) * 2);
+    const [gm, bt, mu, w] = channelVecs(s, C, [gamma, beta, mean, saveInvstd], 2, false, () => { backwardOptions(C, o, g.N * g.S); affineVec("beta", o.beta, C); });
     // With an activation, dy becomes dy·act'(v) (v recomputed), in dx's memory or a temporary.
-    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, mean, saveInvstd, gamma, beta, act) } : d0;
+    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, mu, w, gm, bt, act) } : d0;
     if (!globalSums && fusable(g)) {
       // Channels-first: sums and dx fused per channel (the dx pass reads x, dy from L2).
       const hi = new Float32Array(C), lo = new Float64Array(C);
@@ -273,21 +268,16 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
       const { dgamma, dbeta } = paramGrads(sums, 0, saveInvstd, C);
       return { dx: s.result(oa), dgamma, dbeta };
     }
-    const r = reduceAround(s, g, xa.ptr, da.ptr, mean, saveInvstd);
-    // One pass per channel: the exact sums (m_lo folded in), the local shard's parameter
-    // gradients (sum them across shards like any gradient) and k, c1, c0 (C f32 each, written
-    // straight into wasm memory) from the local or the global sums.
-    const pk = s.temp(12 * C), F = s.heap.F32, S = s.heap.F64, b = pk >>> 2, bm = r.pm >>> 2, at = r.at;
-    const [dgamma, dbeta] = f32Results(2, C);
-    for (let c = 0; c < C; c++) {
-      const inv = saveInvstd[c], gm = gamma ? gamma[c] : 1, lo = mean[c] - F[bm + c];
-      const a = S[at + 2 * c], d = S[at + 2 * c + 1] - lo * a;
-      dgamma[c] = d * inv; dbeta[c] = a;
-      const A = globalSums ? globalSums[2 * c] : a, B = globalSums ? globalSums[2 * c + 1] : d;
-      const kk = gm * inv, cc1 = -kk * inv * inv * B / m;
-      F[b + c] = kk; F[b + C + c] = cc1; F[b + 2 * C + c] = -kk * A / m - lo * cc1;
-    }
-    backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, r.pm, pk, pk + 4 * C, pk + 8 * C);
+    // The split mean m (each rep times: bn_params_f32 with invstd given), the sums around it,
+    // then per channel by a kernel: the exact sums (m's residue folded in), the local shard's
+    // parameter gradients (sum them across shards like any gradient) and k, c1, c0 from the
+    // local or the global sums.
+    const rep = paramRep(g), pp = s.temp(12 * C * rep), pk = s.temp(12 * C * rep), grads = s.temp(8 * C), k = rt().kernels;
+    k.bn_params_f32(C, mu, w, 0, 0, -1, pp, pp + 4 * C * rep, pp + 8 * C * rep, 0, rep);
+    const sums = backwardReduce(s, g, xa.ptr, da.ptr, pp, true);
+    k.bn_params_backward_f32(C, sums, mu, w, gm, globalSums ? s.f64(globalSums) : 0, m, pp, pk, pk + 4 * C * rep, pk + 8 * C * rep, grads, rep);
+    backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, pp, pk, pk + 4 * C * rep, pk + 8 * C * rep, true);
+    const [dgamma, dbeta] = resultsAt(s.heap.F32, grads >>> 2, 2, C);
     return { dx: s.result(oa), dgamma, dbeta };
   });
 }
@@ -317,7 +307,8 @@ export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, opts: Batch
     const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined);
     const invs = new Float64Array(C);
     for (let c = 0; c < C; c++) invs[c] = 1 / Math.sqrt(runningVar[c] + eps);
-    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, runningMean, invs, gamma, beta, act) } : d0;
+    const [gm, bt, mu, w] = act ? channelVecs(s, C, [gamma, beta, runningMean, invs], 0, false, () => {}) : [];
+    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, mu, w, gm, bt, act) } : d0;
     const r = reduceExact(s, g, xa.ptr, da.ptr, runningMean, invs);
     // k, then C zeros for both c1 and c0.
     const pk = s.temp(8 * C), F = s.heap.F32, b = pk >>> 2;

@@ -53,11 +53,19 @@ export function scratchFor(s: Scope, name: KernelName, C: number): number {
   return s.shared;
 }
 
+/**
+ * Pseudo-channel statistics cost ~17 ns a pseudo-channel a call (the column fold and merge, and
+ * the JS merge below) on top of their rows; the channels-first kernel costs ~3 ns (S = 2) to
+ * ~11 ns (S = 15) a channel a row. Below this many rows the latter is cheaper (measured
+ * crossovers: N ≈ 13 at S = 2, ≈ 44 at S = 15; docs/performance.md).
+ */
+const pseudoStatsMinRows = (S: number): number => 3 * S + 8;
+
 /** Merge Welford triples of x into acc (f64 pointer, C triples). */
 export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
   const k = rt().kernels;
   const m = mode(v);
-  if (m.kind === "cf") { k.bn_stats_f32_cf(v.N, v.C, v.S, x, acc); return; }
+  if (m.kind === "cf" || (m.rep > 1 && v.N < pseudoStatsMinRows(v.S))) { k.bn_stats_f32_cf(v.N, v.C, v.S, x, acc); return; }
   const scratch = scratchFor(s, "bn_stats_f32_cl", m.C);
   if (m.rep === 1) { k.bn_stats_f32_cl(m.R, m.C, x, acc, scratch); return; }
   const tmp = s.temp(24 * m.C);
@@ -71,38 +79,55 @@ export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
 }
 
 /**
- * Per-channel f32 params already in wasm memory (C values at p) → the pointer the kernel reads:
- * p itself, or a copy with each value repeated `rep` times for pseudo-channels.
+ * How many times the kernels of a view read each per-channel parameter in a row: `rep` for
+ * pseudo-channels, else 1 (with an activation always 1: its kernels take no pseudo-channels).
+ * Parameters written this many times each (assembly/bn_params.ts `rep`) are "expanded".
  */
-function paramsAt(s: Scope, p: number, C: number, rep: number): number {
-  if (rep === 1) return p;
+export function paramRep(v: View3, act = 0): number {
+  const md = mode(v);
+  return act || md.kind === "cf" ? 1 : md.rep;
+}
+
+/**
+ * Per-channel f32 params already in wasm memory (C values at p) → the pointer the kernel reads:
+ * p itself (rep 1, or already expanded), or a copy with each value repeated `rep` times.
+ */
+function paramsAt(s: Scope, p: number, C: number, rep: number, expanded: boolean): number {
+  if (rep === 1 || expanded) return p;
   const q = s.temp(4 * C * rep), F = s.heap.F32;
-  for (let c = 0; c < C; c++) F.fill(F[(p >>> 2) + c], (q >>> 2) + c * rep, (q >>> 2) + (c + 1) * rep);
+  for (let c = 0, j = q >>> 2, i = p >>> 2; c < C; c++) {
+    const v = F[i + c];
+    for (let r = 0; r < rep; r++) F[j++] = v;
+  }
   return q;
 }
 
-/** y = act((x − m)·scale + shift) per channel; m, scale, shift: pointers to C f32 each; act: activation id (0: none). */
-export function normalize(s: Scope, v: View3, x: number, y: number, pm: number, ps: number, pt: number, act = 0): void {
+/**
+ * y = act((x − m)·scale + shift) per channel; m, scale, shift: pointers to C f32 each (or
+ * expanded: C·paramRep(v, act) each); act: activation id (0: none).
+ */
+export function normalize(s: Scope, v: View3, x: number, y: number, pm: number, ps: number, pt: number, act = 0, expanded = false): void {
   if (act) { actNormalize(v, x, y, pm, ps, pt, act); return; }
   const k = rt().kernels;
   const md = mode(v);
   if (md.kind === "cf") { k.bn_normalize_f32_cf(v.N, v.C, v.S, x, pm, ps, pt, y); return; }
-  const scratch = scratchFor(s, "bn_normalize_f32_cl", md.C);
-  k.bn_normalize_f32_cl(md.R, md.C, x, paramsAt(s, pm, v.C, md.rep), paramsAt(s, ps, v.C, md.rep), paramsAt(s, pt, v.C, md.rep), y, scratch);
+  const scratch = scratchFor(s, "bn_normalize_f32_cl", md.C), r = md.rep, C = v.C;
+  k.bn_normalize_f32_cl(md.R, md.C, x, paramsAt(s, pm, C, r, expanded), paramsAt(s, ps, C, r, expanded), paramsAt(s, pt, C, r, expanded), y, scratch);
 }
 
 /**
  * Σdy and Σdy·(x − m) per channel: the pointer of C f64 pairs in wasm memory (a temporary of
- * the scope; pseudo-channel pairs folded in place into the first C); m: pointer to C f32 values.
+ * the scope; pseudo-channel pairs folded in place into the first C); m: pointer to C f32 values
+ * (or expanded, as for normalize).
  */
-export function backwardReduce(s: Scope, v: View3, x: number, dy: number, pm: number): number {
+export function backwardReduce(s: Scope, v: View3, x: number, dy: number, pm: number, expanded = false): number {
   const k = rt().kernels;
   const md = mode(v);
   const cols = md.kind === "cf" ? v.C : md.C;
   const acc = s.temp(16 * cols);
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 2 * cols);
   if (md.kind === "cf") k.bn_backward_reduce_f32_cf(v.N, v.C, v.S, x, dy, pm, acc);
-  else k.bn_backward_reduce_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, v.C, md.rep), acc, scratchFor(s, "bn_backward_reduce_f32_cl", md.C));
+  else k.bn_backward_reduce_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, v.C, md.rep, expanded), acc, scratchFor(s, "bn_backward_reduce_f32_cl", md.C));
   const rep = md.kind === "cf" ? 1 : md.rep;
   if (rep === 1) return acc;
   // Channel c's pairs are pseudo-channels c·rep … c·rep + rep − 1: summed in order into pair c
@@ -116,13 +141,13 @@ export function backwardReduce(s: Scope, v: View3, x: number, dy: number, pm: nu
   return acc;
 }
 
-/** dx = dy·k + (x − m)·c1 + c0 per channel; m, k, c1, c0: pointers to C f32 each. */
-export function backwardDx(s: Scope, v: View3, x: number, dy: number, dx: number, pm: number, pk: number, pc1: number, pc0: number): void {
+/** dx = dy·k + (x − m)·c1 + c0 per channel; m, k, c1, c0: pointers to C f32 each (or expanded, as for normalize). */
+export function backwardDx(s: Scope, v: View3, x: number, dy: number, dx: number, pm: number, pk: number, pc1: number, pc0: number, expanded = false): void {
   const k = rt().kernels;
   const md = mode(v);
   if (md.kind === "cf") { k.bn_backward_dx_f32_cf(v.N, v.C, v.S, x, dy, pm, pk, pc1, pc0, dx); return; }
-  const r = md.rep, C = v.C;
-  k.bn_backward_dx_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, C, r), paramsAt(s, pk, C, r), paramsAt(s, pc1, C, r), paramsAt(s, pc0, C, r), dx, scratchFor(s, "bn_backward_dx_f32_cl", md.C));
+  const r = md.rep, C = v.C, e = expanded;
+  k.bn_backward_dx_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, C, r, e), paramsAt(s, pk, C, r, e), paramsAt(s, pc1, C, r, e), paramsAt(s, pc0, C, r, e), dx, scratchFor(s, "bn_backward_dx_f32_cl", md.C));
 }
 
 /** What an op call runs through this module: statistics only, a forward (statistics and/or normalize) or a backward. */

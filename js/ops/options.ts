@@ -1,7 +1,7 @@
 // One validator per batch-norm op's options, used by the function, its layer object and the
 // worker pool: each reads the options once (a plain copy, before anything is allocated) and
 // returns the checked values the op then uses, never the caller's objects again.
-import { checkFinite, checkInteger, numVec, affineVec, statsVecs, optionsObject, fmt } from "../core/errors";
+import { checkFinite, checkInteger, numVec, affineVec, affineShape, statsVecs, optionsObject, fmt } from "../core/errors";
 import { typedKind, typedLength } from "../core/typed";
 import { convention, type ConventionInfo } from "./conventions";
 
@@ -64,8 +64,21 @@ function updatable(name: string, v: unknown, C: number): void {
   if (k !== "Float32Array" && k !== "Float64Array") throw new Error(`${name} must be a Float32Array or Float64Array of ${C} values (updated in place), got ${fmt(v)}`);
 }
 
+/**
+ * Per-channel vectors: with `later` only their type and length are checked here (a number[] is
+ * read once); the op checks their elements once copied into wasm memory (js/ops/bn-vecs.ts) and
+ * on a hit calls this again without `later`, which throws the message naming the element.
+ */
+const vecOf = (later: boolean) => (later ? affineShape : affineVec);
+
+/** Means and variances: C finite values each, variances ≥ 0 (`later`: type and length only, see vecOf). */
+function runningVecs(C: number, opts: Record<string, unknown>, later: boolean) {
+  if (later) return { mean: numVec("runningMean", opts.runningMean, C), var: numVec("runningVar", opts.runningVar, C) };
+  return statsVecs(C, opts.runningMean, opts.runningVar, ["runningMean", "runningVar"]);
+}
+
 /** batchNormTrain's options, checked (C from x's geometry). Running statistics: both or neither, finite, var ≥ 0. */
-export function trainOptions(C: number, opts: Record<string, unknown>) {
+export function trainOptions(C: number, opts: Record<string, unknown>, later = false) {
   const info = convention(opts.convention);
   const nbt = opts.numBatchesTracked === undefined ? 0 : checkInteger("numBatchesTracked", opts.numBatchesTracked, 0);
   let running: { mean: F; var: F } | undefined;
@@ -73,27 +86,27 @@ export function trainOptions(C: number, opts: Record<string, unknown>) {
     updatable("runningMean", opts.runningMean, C);
     updatable("runningVar", opts.runningVar, C);
     if (opts.runningMean === opts.runningVar) throw new Error("runningMean and runningVar must be two arrays, got the same one for both");
-    running = statsVecs(C, opts.runningMean, opts.runningVar, ["runningMean", "runningVar"]);
+    running = runningVecs(C, opts, later);
   }
   return {
     info, eps: epsOf(opts.eps, info.eps), momentum: momentumOf(opts.momentum, info, String(opts.convention)), numBatchesTracked: nbt,
-    gamma: affineVec("gamma", opts.gamma, C), beta: affineVec("beta", opts.beta, C),
+    gamma: vecOf(later)("gamma", opts.gamma, C), beta: vecOf(later)("beta", opts.beta, C),
     runningMean: running?.mean, runningVar: running?.var,
     globalStats: opts.globalStats === undefined ? undefined : checkGlobalStats(C, opts.globalStats),
   };
 }
 
 /** batchNormInfer's / batchNormBackwardEval's running statistics, gamma, beta and eps. */
-export function inferOptions(C: number, opts: Record<string, unknown>) {
-  const { mean, var: v } = statsVecs(C, opts.runningMean, opts.runningVar, ["runningMean", "runningVar"]);
-  return { eps: epsOf(opts.eps, 1e-5), gamma: affineVec("gamma", opts.gamma, C), beta: affineVec("beta", opts.beta, C), runningMean: mean, runningVar: v };
+export function inferOptions(C: number, opts: Record<string, unknown>, later = false) {
+  const { mean, var: v } = runningVecs(C, opts, later);
+  return { eps: epsOf(opts.eps, 1e-5), gamma: vecOf(later)("gamma", opts.gamma, C), beta: vecOf(later)("beta", opts.beta, C), runningMean: mean, runningVar: v };
 }
 
 /** batchNormBackward's saved statistics, gamma and the synchronized sums (count defaults to N·S). */
-export function backwardOptions(C: number, opts: Record<string, unknown>, localCount: number) {
+export function backwardOptions(C: number, opts: Record<string, unknown>, localCount: number, later = false) {
   const sync = opts.globalSums === undefined ? undefined : checkGlobalSums(C, opts.globalSums, opts.count);
   return {
-    gamma: affineVec("gamma", opts.gamma, C), saveMean: numVec("saveMean", opts.saveMean, C), saveInvstd: numVec("saveInvstd", opts.saveInvstd, C),
+    gamma: vecOf(later)("gamma", opts.gamma, C), saveMean: numVec("saveMean", opts.saveMean, C), saveInvstd: numVec("saveInvstd", opts.saveInvstd, C),
     globalSums: sync?.sums, count: sync ? sync.count : opts.count === undefined ? localCount : checkFinite("count", opts.count, 1),
   };
 }

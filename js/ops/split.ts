@@ -27,13 +27,3 @@ export function splitMeansInto(mean: Float32Array | Float64Array, n: number, F32
   if (mean instanceof Float32Array) { F32.set(mean, h); F64.fill(0, l, l + n); return; }
   for (let i = 0; i < n; i++) { const v = mean[i], hi = Math.fround(v); F32[h + i] = hi; F64[l + i] = v - hi; }
 }
-
-/**
- * Channel c's normalize parameters at F[b…] (three planes of C f32: m, scale, shift): m = the
- * split mean, scale = γ·invstd, shift = β − (mean − m)·γ·invstd, so y = (x − m)·scale + shift.
- * @internal
- */
-export function writeChannelParams(F: Float32Array, b: number, C: number, c: number, mean: number, invstd: number, gamma: number, beta: number): void {
-  const hi = splitHi(mean, invstd), scale = gamma * invstd;
-  F[b + c] = hi; F[b + C + c] = scale; F[b + 2 * C + c] = beta - (mean - hi) * scale;
-}

@@ -1,5 +1,6 @@
 // Channel statistics: one-shot, streaming (chunks along N) and mergeable partials.
-import { withScope } from "../core/scope";
+import { withScope, type Scope } from "../core/scope";
+import { rt } from "../core/runtime";
 import { statsInto, tempBytes } from "./dispatch";
 import { mergePartials, checkPartials } from "./welford";
 import { checkInteger } from "../core/errors";
@@ -8,7 +9,7 @@ import { resolveGeometry, type ShapeOptions } from "../core/args";
 import type { TensorLike } from "../core/tensor";
 import { isPixels, type Pixels, type PixelShape } from "./pixels-input";
 import { pixelPartials } from "./pixels-stats";
-import { f64Results } from "../core/typed";
+import { f64Results, resultsAt } from "../core/typed";
 
 /** Per-channel result: biased variance (÷count) and unbiased (÷(count−1)). */
 export interface ChannelStats {
@@ -27,20 +28,31 @@ export interface ChannelStats {
  */
 export function partialStats(x: TensorLike | Pixels, opts: ShapeOptions | PixelShape = {}): Float64Array {
   if (isPixels(x)) return pixelPartials(x, opts as PixelShape);
-  return statsOf(x, opts as ShapeOptions, (F, a, C) => F.slice(a, a + 3 * C));
+  return statsOf(x, opts as ShapeOptions, (s, a, C) => s.heap.F64.slice(a >>> 3, (a >>> 3) + 3 * C));
 }
 
-/** Runs the statistics kernel over x; `read` gets the C triples at F[a…] before they are freed. */
-function statsOf<T>(x: TensorLike, opts: ShapeOptions, read: (F: Float64Array, a: number, C: number) => T): T {
+/**
+ * Runs the statistics kernel over x; `read` gets the scope and the pointer of the C triples in
+ * wasm memory before they are freed (with `planes`, room for 3·C more f64 is reserved).
+ */
+function statsOf<T>(x: TensorLike, opts: ShapeOptions, read: (s: Scope, acc: number, C: number) => T, planes = false): T {
   const g = resolveGeometry(x, optionsOf(opts, "shape") as ShapeOptions);
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
-    s.commit(tempBytes(g, "stats") + 24 * g.C);
+    s.commit(tempBytes(g, "stats") + (planes ? 48 : 24) * g.C + 32);
     const acc = s.temp(24 * g.C);
     s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * g.C);
     statsInto(s, g, xa.ptr, acc);
-    return read(s.heap.F64, acc >>> 3, g.C);
+    return read(s, acc, g.C);
   });
+}
+
+/** channelStats of the C triples at acc in wasm memory: finished by a kernel (finishAt's rules), results copied out natively. */
+function finishIn(s: Scope, acc: number, C: number): ChannelStats {
+  const st = s.temp(24 * C);
+  rt().kernels.bn_params_finish_f64(C, acc, st);
+  const F = s.heap.F64, [mean, v, u] = resultsAt(F, st >>> 3, 3, C);
+  return { count: C ? F[acc >>> 3] : 0, mean, var: v, unbiasedVar: u };
 }
 
 /** Mean and variance from partials. */
@@ -48,7 +60,7 @@ export function finishStats(p: Float64Array): ChannelStats {
   return finishAt(p, 0, checkPartials("partials", p));
 }
 
-/** Mean and variance from the C triples at p[a…]. */
+/** Mean and variance from the C triples at p[a…] (in wasm memory, the kernel bn_params_finish_f64 does the same: finishIn). */
 function finishAt(p: Float64Array, a: number, C: number): ChannelStats {
   const [mean, v, u] = f64Results(3, C);
   for (let c = 0; c < C; c++) {
@@ -71,7 +83,7 @@ function finishAt(p: Float64Array, a: number, C: number): ChannelStats {
  */
 export function channelStats(x: TensorLike | Pixels, opts: ShapeOptions | PixelShape = {}): ChannelStats {
   if (isPixels(x)) return finishStats(pixelPartials(x, opts as PixelShape));
-  return statsOf(x, opts as ShapeOptions, finishAt);
+  return statsOf(x, opts as ShapeOptions, finishIn, true);
 }
 
 export { mergePartials };

@@ -1,0 +1,106 @@
+// Batch norm's per-channel arithmetic between the data kernels: statistics finished into planes,
+// normalize parameters, backward parameters and the element checks of the caller's vectors. As JS
+// loops they cost 5–30 ns a channel (a division and a square root each, results written one
+// element at a time), which at C = 1024 outweighed the data kernels on small tensors
+// (docs/performance.md, per-call cost). All arithmetic is f64, rounded once to f32, with the
+// roundings the JS loops had. Inputs are f64 planes JS copied in (Float32Array → f64 is exact).
+// `rep` > 1 writes every per-channel parameter rep times in a row: the channels-first short-row
+// path runs channel c as the pseudo-channels c·rep … c·rep + rep − 1 of the channels-last kernels.
+
+/**
+ * The mean split every batch-norm kernel subtracts: 0 when the data sit near zero
+ * (|mean|·invstd ≤ 1: the kernels then skip the subtraction), else the f32 rounding of the mean
+ * (x − m is then exact near it; the f64 residue mean − m is folded into the shift / c0).
+ */
+@inline export function split_hi(mean: f64, inv: f64): f64 {
+  return Math.abs(mean) * inv <= 1 ? 0 : <f64><f32>mean;
+}
+
+/**
+ * Normalize parameters per channel: m = split_hi(mean, invstd), scale = γ·invstd,
+ * shift = β − (mean − m)·scale, written rep times each (C·rep f32 at pm, ps, pt). mu (means),
+ * w: C f64; invstd = 1/sqrt(w + eps) (w: variances), or with eps < 0 w holds invstd itself.
+ * gm, bt (γ, β): C f64 or 0 (γ = 1, β = 0). sv ≠ 0: also the f32 results mean | invstd | w
+ * (3·C f32 at sv).
+ */
+export function bn_params_f32(C: i32, mu: usize, w: usize, gm: usize, bt: usize, eps: f64, pm: usize, ps: usize, pt: usize, sv: usize, rep: i32): void {
+  for (let c = 0; c < C; c++) {
+    const o = <usize>c << 3, m = load<f64>(mu + o), v = load<f64>(w + o);
+    const inv = eps < 0 ? v : 1.0 / Math.sqrt(v + eps);
+    const g: f64 = gm ? load<f64>(gm + o) : 1.0, b: f64 = bt ? load<f64>(bt + o) : 0.0;
+    const hi = split_hi(m, inv), scale = g * inv, q = <usize>c << 2;
+    const fm = <f32>hi, fs = <f32>scale, ft = <f32>(b - (m - hi) * scale);
+    for (let r = <usize>(c * rep) << 2, e = r + (<usize>rep << 2); r < e; r += 4) {
+      store<f32>(pm + r, fm); store<f32>(ps + r, fs); store<f32>(pt + r, ft);
+    }
+    if (sv) {
+      const r = sv + q, plane = <usize>C << 2;
+      store<f32>(r, <f32>m);
+      store<f32>(r + plane, <f32>inv);
+      store<f32>(r + 2 * plane, <f32>v);
+    }
+  }
+}
+
+/**
+ * C (count, mean, M2) triples at acc → three f64 planes at `planes`: mean, M2/count,
+ * M2/(count − 1) (NaN where count ≤ 0, resp. ≤ 1).
+ */
+export function bn_params_finish_f64(C: i32, acc: usize, planes: usize): void {
+  const plane = <usize>C << 3;
+  for (let c = 0; c < C; c++) {
+    const t = acc + <usize>c * 24, o = planes + (<usize>c << 3);
+    const n = load<f64>(t), m2 = load<f64>(t, 16);
+    store<f64>(o, n > 0 ? load<f64>(t, 8) : NaN);
+    store<f64>(o + plane, n > 0 ? m2 / n : NaN);
+    store<f64>(o + 2 * plane, n > 1 ? m2 / (n - 1) : NaN);
+  }
+}
+
+/**
+ * Backward parameters from the C (Σdy, Σdy·(x − m)) pairs at sums (around m = pm[c·rep], the
+ * f32 split): lo = mean − m, a = Σdy, d = Σdy·(x − mean) = Σdy·(x − m) − lo·a; the parameter
+ * gradients d·invstd | a (2·C f32 at grads); and from (A, B) = gsums[c] (synchronized batch
+ * norm) or (a, d): k = γ·invstd, c1 = −k·invstd²·B/count, c0 = −k·A/count − lo·c1, written rep
+ * times each (C·rep f32 at pk, pc1, pc0). mu (means), w (invstd): C f64; gm (γ): C f64 or 0;
+ * gsums: C f64 pairs or 0.
+ */
+export function bn_params_backward_f32(C: i32, sums: usize, mu: usize, w: usize, gm: usize, gsums: usize, count: f64, pm: usize, pk: usize, pc1: usize, pc0: usize, grads: usize, rep: i32): void {
+  for (let c = 0; c < C; c++) {
+    const o = <usize>c << 3, q = <usize>c << 2, pair = <usize>c << 4;
+    const iv = load<f64>(w + o), g: f64 = gm ? load<f64>(gm + o) : 1.0;
+    const lo = load<f64>(mu + o) - <f64>load<f32>(pm + <usize>c * rep * 4);
+    const a = load<f64>(sums + pair), d = load<f64>(sums + pair, 8) - lo * a;
+    store<f32>(grads + q, <f32>(d * iv));
+    store<f32>(grads + (<usize>(C + c) << 2), <f32>a);
+    const A = gsums ? load<f64>(gsums + pair) : a, B = gsums ? load<f64>(gsums + pair, 8) : d;
+    const k = g * iv, c1 = -k * iv * iv * B / count;
+    const fk = <f32>k, f1 = <f32>c1, f0 = <f32>(-k * A / count - lo * c1);
+    for (let r = <usize>(c * rep) << 2, e = r + (<usize>rep << 2); r < e; r += 4) {
+      store<f32>(pk + r, fk); store<f32>(pc1 + r, f1); store<f32>(pc0 + r, f0);
+    }
+  }
+}
+
+/**
+ * The index of the first of n f64 at w that is not finite, or (from index `from` on) negative;
+ * −1 when none is. JS copies the caller's per-channel vectors here in one block and, on a hit,
+ * runs its own checks, which name the argument and the element.
+ */
+export function bn_params_check_f64(n: i32, w: usize, from: i32): i32 {
+  // f64x2 lanes OR-ing the hits (x − x ≠ 0: NaN or ±Infinity; x < 0 from `from` on), no branch
+  // per value; on a hit the scalar loop finds the first index.
+  let bad = f64x2.splat(0), idx = f64x2.replace_lane(f64x2.splat(0), 1, 1), i = 0;
+  const f = f64x2.splat(<f64>from), zero = f64x2.splat(0), step = f64x2.splat(2);
+  for (; i + 2 <= n; i += 2, idx = f64x2.add(idx, step)) {
+    const v = v128.load(w + (<usize>i << 3));
+    const neg = v128.and(f64x2.lt(v, zero), f64x2.ge(idx, f));
+    bad = v128.or(bad, v128.or(f64x2.ne(f64x2.sub(v, v), zero), neg));
+  }
+  if (v128.any_true(bad)) i = 0;
+  for (; i < n; i++) {
+    const v = load<f64>(w + (<usize>i << 3));
+    if (!(v - v == 0) || (i >= from && v < 0)) return i;
+  }
+  return -1;
+}
