@@ -81,7 +81,7 @@ test("a worker that dies while idle is replaced before the next op", async () =>
     await pool.slots[1].host.terminate(); // as if the thread crashed between ops
     await new Promise((r) => setTimeout(r, 50));
     const p = await pool.syncPartialStats(shards, { layout });
-    close(api.finishStats(p).mean, api.channelStats(x, { shape, layout }).mean, 1e-9, 1e-9, "mean");
+    close(api.finishStats(p).mean, api.channelStats(x, { shape, layout }).mean, 1e-9, 1e-7, "mean"); // f32 block sums: shards merge in another order
     assert.is(pool.workers()[1].starts, 2);
   } finally {
     await pool.close();
