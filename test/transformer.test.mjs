@@ -231,6 +231,34 @@ test("bad input: names the argument, writes nothing (out, sumOut, skip, x includ
   rejects((a) => api.layerNormBackward(a.x, a.dy, { ...bad, mean: a.mean, invstd: a.inv, beta: [1], activation: "silu", out: a.out }), "beta has 1 values, the tensor has 8 channels");
 });
 
+test("out and sumOut in the same memory (two arrays over it, or overlapping in part) are refused, nothing written", () => {
+  // Wide rows (C ≥ 1024) take the tiled layer-norm path, which keeps a per-row term in y's memory:
+  // y over sum's memory gave a wrong y and a wrong sum.
+  const R = 3, C = 1024, n = R * C, o = { shape: [R, C], layout: "NC" };
+  const x = randomArray(n, 1), skip = randomArray(n, 2), fresh = api.skipLayerNorm(x, skip, o);
+  const t = api.tensor([1, 2 * n], "NC", new Float32Array(2 * n).fill(5)), view = (a, b) => new Float32Array(api.wasmMemory().buffer, t.ptr + 4 * a, b - a);
+  const heap = new Float32Array(2 * n).fill(6), hv = (a, b) => new Float32Array(heap.buffer, 4 * a, b - a);
+  for (const [what, out, sumOut] of [
+    ["wasm, whole", () => view(0, n), () => view(0, n)],
+    ["wasm, in part", () => view(0, n), () => view(4, n + 4)],
+    ["JS heap, whole", () => hv(0, n), () => hv(0, n)],
+    ["JS heap, in part", () => hv(8, n + 8), () => hv(0, n)],
+  ]) {
+    for (const call of [(a, b) => api.skipLayerNorm(x, skip, { ...o, out: a, sumOut: b }), (a, b) => api.skipRmsNorm(x, skip, { ...o, out: a, sumOut: b })]) {
+      throwsWith(() => call(out(), sumOut()), "out and sumOut must be different arrays");
+      if (!t.toArray().every((v) => v === 5) || !heap.every((v) => v === 6)) throw new Error(`${what}: written by a call that threw`);
+    }
+  }
+  // Side by side in one buffer: fine.
+  const r = api.skipLayerNorm(x, skip, { ...o, out: view(0, n), sumOut: view(n, 2 * n) });
+  close(r.y, fresh.y, 0, 0, "y next to sum");
+  close(view(n, 2 * n), fresh.sum, 0, 0, "sum next to y");
+  const h = api.skipLayerNorm(x, skip, { ...o, out: hv(n, 2 * n), sumOut: hv(0, n) });
+  close(h.y, fresh.y, 0, 0, "y next to sum (JS heap)");
+  close(hv(0, n), fresh.sum, 0, 0, "sum next to y (JS heap)");
+  t.free();
+});
+
 test("options are read once, per-channel values must be finite, options must be an object", () => {
   for (const [name, call] of [["rmsNorm", (x, o) => api.rmsNorm(x, o)], ["skipLayerNorm", (x, o) => api.skipLayerNorm(x, x.slice(), o)], ["skipRmsNorm", (x, o) => api.skipRmsNorm(x, x.slice(), o)]]) {
     let reads = 0;

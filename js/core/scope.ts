@@ -20,6 +20,8 @@ export class Scope {
   private temps: number[] = [];
   private args: Arg[] = [];
   private outs: Out[] = [];
+  /** Where the outputs the caller gave live: wasm memory (buf null, byte pointers) or a JS-heap buffer. */
+  private given: { name: string; buf: ArrayBufferLike | null; start: number; end: number }[] = [];
   private pendingBytes = 0;
   private committed = false;
   /** The heap's stage top when this call began: dispose() gives back everything above it. */
@@ -72,9 +74,24 @@ export class Scope {
       else if (w.ptr >= 0) o = { name, ptr: w.ptr, len, dest: out as Float32Array, plain: false };
       else { o = { name, ptr: -1, len, dest: out as Float32Array, plain: true }; this.pendingBytes += len * 4 + 16; }
       if (o.ptr >= 0) this.checkOverlap(o);
+      this.checkOutputs(o, out as Float32Array);
     }
     this.outs.push(o);
     return o;
+  }
+
+  /**
+   * Two outputs of a call (skip norms' out and sumOut, the pool's shard outputs) never share
+   * memory, whole or in part, in wasm memory or in the JS heap: each would overwrite the other.
+   */
+  private checkOutputs(o: Out, out: Float32Array): void {
+    const buf = o.ptr >= 0 ? null : typedBuffer(out), start = o.ptr >= 0 ? o.ptr : typedOffset(out), end = start + 4 * o.len;
+    for (const r of this.given) {
+      if (r.buf === buf && r.start < end && start < r.end) {
+        throw new Error(`${o.name} and ${r.name} must be different arrays, not overlapping: both are outputs of the call (${o.name} ${o.ptr >= 0 ? "in wasm memory" : "in the JS heap"}, bytes ${start}…${end}, ${r.name} ${r.start}…${r.end})`);
+      }
+    }
+    this.given.push({ name: o.name, buf, start, end });
   }
 
   /** An output in wasm memory may coincide with an input (in place) but not overlap it in part. */
