@@ -67,6 +67,8 @@ for (const [transport, pool] of Object.entries(pools)) {
     const calls = [
       ["x", "batchNormTrain", () => pool.batchNormTrain(px, train)],
       ["x", "batchNormTrain", () => pool.batchNormTrain([px], train)],
+      // Its kind comes from the intrinsics, not from a `constructor` the caller may have replaced.
+      ["x", "batchNormTrain", () => pool.batchNormTrain(Object.defineProperty(bytes(96, 11), "constructor", { value: undefined }), train)],
       ["x", "batchNormBackward", () => pool.batchNormBackward(px, dy, { shape: [2, 3, 4, 4], layout: "NCHW", saveMean: rm, saveInvstd: rv, out })],
       ["dy", "batchNormBackward", () => pool.batchNormBackward(x, px, { shape: [2, 3, 4, 4], layout: "NCHW", saveMean: rm, saveInvstd: rv, out })],
       ["shards\\[1\\]\\.x", "syncPartialStats", () => pool.syncPartialStats([{ x, shape: [2, 3, 4, 4] }, { x: px, shape: [2, 3, 4, 4] }], { layout: "NCHW" })],

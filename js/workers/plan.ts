@@ -119,7 +119,7 @@ export function shardPlan(shards: { x: TensorLike; shape?: number[]; out?: Tenso
  */
 export function refuseBytes(name: string, v: unknown, op: string): void {
   if (!isPixels(v)) return;
-  const what = Array.isArray(v) ? "an array of byte images" : ArrayBuffer.isView(v) ? `a ${v.constructor.name} (byte image data)` : "an ImageData (byte image data)";
+  const what = Array.isArray(v) ? "an array of byte images" : ArrayBuffer.isView(v) ? `a ${typedKind(v)} (byte image data)` : "an ImageData (byte image data)";
   throw new Error(`${name} is ${what}: pool.${op} takes float32 values (a Float32Array or a simdnorm Tensor); convert the bytes with fromPixels() first. Of the pool's ops only partialStats and channelStats read byte images`);
 }
 
