@@ -1,6 +1,7 @@
 // Validation helpers: every message names the argument, the expected and the actual value, and
 // quotes strings (`groups: "3"` reads "got the string "3"", not "got 3").
-import { typedKind, typedLength, isFakeTyped, isFloatArray } from "./typed";
+import { typedKind, typedLength, typedBuffer, isFakeTyped, isFloatArray } from "./typed";
+import { rt, isInitialized } from "./runtime";
 
 /** How a value reads in an error message: strings quoted, arrays and typed arrays by kind and length. @internal */
 export function fmt(v: unknown): string {
@@ -82,10 +83,23 @@ function allFinite(a: Float32Array | Float64Array, n: number): boolean {
   return s0 + s1 + s2 + s3 === 0;
 }
 
-/** checkVec, then the values to use: the typed array itself, or a number[] read once into a Float64Array. @internal */
+/**
+ * checkVec, then the values to use: the typed array itself, a number[] read once into a
+ * Float64Array, or a copy of a view of wasm memory (a Tensor's `data`), taken now: the call's
+ * first allocation may grow memory and detach the view (an op reads its vectors after that).
+ * @internal
+ */
 export function numVec(name: string, v: unknown, C: number, unit = "channels"): Float32Array | Float64Array {
   checkVec(name, v, C, unit);
-  return Array.isArray(v) ? copyArray(name, v) : (v as Float32Array | Float64Array);
+  if (Array.isArray(v)) return copyArray(name, v);
+  const a = v as Float32Array | Float64Array;
+  if (!inWasm(a)) return a;
+  return typedKind(a) === "Float32Array" ? new Float32Array(a) : new Float64Array(a);
+}
+
+/** True when a is a view of the module's wasm memory. @internal */
+export function inWasm(a: ArrayBufferView): boolean {
+  return isInitialized() && typedBuffer(a) === rt().heap.buffer;
 }
 
 /** A number[] read once into a Float64Array; a non-number element throws naming it. @internal */

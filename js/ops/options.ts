@@ -1,7 +1,7 @@
 // One validator per batch-norm op's options, used by the function, its layer object and the
 // worker pool: each reads the options once (a plain copy, before anything is allocated) and
 // returns the checked values the op then uses, never the caller's objects again.
-import { checkFinite, checkInteger, numVec, affineVec, affineShape, statsVecs, optionsObject, fmt } from "../core/errors";
+import { checkFinite, checkInteger, numVec, affineVec, affineShape, statsVecs, optionsObject, fmt, inWasm } from "../core/errors";
 import { typedKind, typedLength } from "../core/typed";
 import { convention, type ConventionInfo } from "./conventions";
 
@@ -58,10 +58,15 @@ export function checkGlobalSums(C: number, v: unknown, count: unknown): { sums: 
   return { sums: p, count: checkFinite("count", count, 1) };
 }
 
-/** A running statistic a training call updates in place: a Float32Array or Float64Array. */
+/**
+ * A running statistic a training call updates in place: a Float32Array or Float64Array of its
+ * own, not a view of wasm memory (the call may grow memory and detach it; the kernels' memory is
+ * no place to write results to).
+ */
 function updatable(name: string, v: unknown, C: number): void {
   const k = typedKind(v);
   if (k !== "Float32Array" && k !== "Float64Array") throw new Error(`${name} must be a Float32Array or Float64Array of ${C} values (updated in place), got ${fmt(v)}`);
+  if (inWasm(v as Float32Array)) throw new Error(`${name} is a view of wasm memory: give a Float32Array or Float64Array of its own (updated in place)`);
 }
 
 /**
