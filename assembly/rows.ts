@@ -45,12 +45,15 @@ export function row_sumsq(p: usize, C: i32): f64 {
       let u0 = v128.load(x), u1 = v128.load(x, 16), u2 = v128.load(x, 32), u3 = v128.load(x, 48);
       if (ADD) {
         const k = pk + o, s = ps + o;
-        u0 = f32x4.add(u0, v128.load(k)); u1 = f32x4.add(u1, v128.load(k, 16));
-        u2 = f32x4.add(u2, v128.load(k, 32)); u3 = f32x4.add(u3, v128.load(k, 48));
         if (BIAS) {
           const c = bias + o;
-          u0 = f32x4.add(u0, v128.load(c)); u1 = f32x4.add(u1, v128.load(c, 16));
-          u2 = f32x4.add(u2, v128.load(c, 32)); u3 = f32x4.add(u3, v128.load(c, 48));
+          u0 = f32x4.add(f32x4.add(u0, v128.load(k)), v128.load(c));
+          u1 = f32x4.add(f32x4.add(u1, v128.load(k, 16)), v128.load(c, 16));
+          u2 = f32x4.add(f32x4.add(u2, v128.load(k, 32)), v128.load(c, 32));
+          u3 = f32x4.add(f32x4.add(u3, v128.load(k, 48)), v128.load(c, 48));
+        } else {
+          u0 = f32x4.add(u0, v128.load(k)); u1 = f32x4.add(u1, v128.load(k, 16));
+          u2 = f32x4.add(u2, v128.load(k, 32)); u3 = f32x4.add(u3, v128.load(k, 48));
         }
         v128.store(s, u0); v128.store(s, u1, 16); v128.store(s, u2, 32); v128.store(s, u3, 48);
       }
