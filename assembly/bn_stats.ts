@@ -98,7 +98,7 @@ export const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
  * a few per cent of 256-value blocks of data with |mean| ≈ std/2 at random, and each failure
  * cost a flush and a second pass).
  */
-@inline export function sums_ok(s1: f64, s2: f64, n: f64): bool {
+@inline function sums_ok(s1: f64, s2: f64, n: f64): bool {
   return s1 * s1 <= 0.75 * n * s2 && s2 != Infinity && (s2 >= TINY || s2 == 0);
 }
 
@@ -111,7 +111,7 @@ export const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
 }
 
 /** The shift for a channel's next block: 0 while its data sits near zero (|mean| ≤ std), else its running mean. */
-export function shift_of(a: usize): f32 {
+function shift_of(a: usize): f32 {
   const na = load<f64>(a);
   if (na > 0) { const mu = load<f64>(a, 8); if (mu * mu * na > load<f64>(a, 16)) return <f32>mu; }
   return 0;
@@ -288,7 +288,7 @@ function exact_block(a: usize, p: usize, len: i32, rows: i32, stride: usize): vo
 }
 
 /** block_merge as a call, for the cold paths (one copy instead of one inlined per caller: size). */
-export function merge_block(a: usize, cnt: f64, shift: f64, s1: f64, s2: f64): void {
+function merge_block(a: usize, cnt: f64, shift: f64, s1: f64, s2: f64): void {
   block_merge(a, cnt, shift, s1, s2);
 }
 
