@@ -4,8 +4,8 @@
 // is in L1. Each pass is its own function with one hot loop (V8 compiles them better apart).
 //
 // Sums run in f32 lanes (four or two independent vectors) over chunks of ≤ BLOCK values and are
-// added in f64 per chunk. Tails: scalar remainder (the last C % 4 values; for the sums the last
-// C % 16, in f64).
+// added in f64 per chunk. Tails: a 4-wide loop, then a scalar remainder (the last C % 4 values,
+// in f64 for the sums).
 import { BLOCK, hsum, ret0, ret1 } from "./common";
 
 /** Σ x² over C values (f64). */
@@ -35,7 +35,7 @@ export function row_sumsq(p: usize, C: i32): f64 {
   const hv = f32x4.splat(shift);
   let s1: f64 = 0, s2: f64 = 0;
   for (let j0 = 0; j0 < C; j0 += BLOCK) {
-    const end = min(C, j0 + BLOCK), e16 = j0 + ((end - j0) & ~15);
+    const end = min(C, j0 + BLOCK), e16 = j0 + ((end - j0) & ~15), e4 = j0 + ((end - j0) & ~3);
     let a = f32x4.splat(0), b = f32x4.splat(0), qa = f32x4.splat(0), qb = f32x4.splat(0);
     let j = j0;
     // 16 values per iteration: one address per stream, and each accumulator takes one add of two
@@ -60,6 +60,13 @@ export function row_sumsq(p: usize, C: i32): f64 {
       if (SHIFT) { u0 = f32x4.sub(u0, hv); u1 = f32x4.sub(u1, hv); u2 = f32x4.sub(u2, hv); u3 = f32x4.sub(u3, hv); }
       a = f32x4.add(a, f32x4.add(u0, u1)); qa = f32x4.add(qa, f32x4.add(f32x4.mul(u0, u0), f32x4.mul(u1, u1)));
       b = f32x4.add(b, f32x4.add(u2, u3)); qb = f32x4.add(qb, f32x4.add(f32x4.mul(u2, u2), f32x4.mul(u3, u3)));
+    }
+    for (; j < e4; j += 4) {
+      const o = <usize>j << 2;
+      let u = v128.load(px + o);
+      if (ADD) { u = f32x4.add(u, v128.load(pk + o)); if (BIAS) u = f32x4.add(u, v128.load(bias + o)); v128.store(ps + o, u); }
+      const du = SHIFT ? f32x4.sub(u, hv) : u;
+      a = f32x4.add(a, du); qa = f32x4.add(qa, f32x4.mul(du, du));
     }
     let t1 = hsum(f32x4.add(a, b)), t2 = hsum(f32x4.add(qa, qb));
     for (; j < end; j++) {
