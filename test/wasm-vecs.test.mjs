@@ -77,6 +77,11 @@ test("running statistics in wasm memory are refused (a training call writes them
   const x = randomArray(8 * C, 7), o = { shape: [8, C], layout: "NC" };
   throwsWith(() => api.batchNormTrain(x, { ...o, runningMean: rmT.data, runningVar: rv }), "runningMean is a view of wasm memory");
   throwsWith(() => api.batchNormTrain(x, { ...o, runningMean: rv, runningVar: rmT.data }), "runningVar is a view of wasm memory");
+  // A view of it from before memory grew (detached, length 0): the same rule, not "has 0 values".
+  const stale = rmT.data, f = filler(), big = api.tensor([1, 1 << 19], "NC");
+  assert.ok(rmT.data.buffer !== stale.buffer, "memory did not grow");
+  throwsWith(() => api.batchNormTrain(x, { ...o, runningMean: stale, runningVar: rv }), "runningMean is a view of wasm memory");
+  big.free(); f.free();
   assert.equal(Array.from(rmT.toArray()), [1, 2, 3]);
   assert.equal(Array.from(rv), [4, 5, 6]);
   rmT.free();

@@ -97,9 +97,11 @@ export function numVec(name: string, v: unknown, C: number, unit = "channels"): 
   return typedKind(a) === "Float32Array" ? new Float32Array(a) : new Float64Array(a);
 }
 
-/** True when a is a view of the module's wasm memory. @internal */
+/** True when a is a view of the module's wasm memory (or of it before it grew: detached). @internal */
 export function inWasm(a: ArrayBufferView): boolean {
-  return isInitialized() && typedBuffer(a) === rt().heap.buffer;
+  if (!isInitialized()) return false;
+  const b = typedBuffer(a), heap = rt().heap;
+  return b === heap.buffer || heap.past.has(b);
 }
 
 /** A number[] read once into a Float64Array; a non-number element throws naming it. @internal */

@@ -3,9 +3,8 @@
 // of the forwards (meanOut, invstdOut, invRmsOut). A fresh result array of a few KB can cost
 // more than the op's kernels (its allocation, and the GC work it brings; docs/performance.md);
 // a caller in a loop gives the same arrays every call and the op allocates nothing for them.
-import { rt } from "../../core/runtime";
-import { fmt } from "../../core/errors";
-import { typedKind, typedLength, typedBuffer } from "../../core/typed";
+import { fmt, inWasm } from "../../core/errors";
+import { typedKind, typedLength } from "../../core/typed";
 
 /** Arrays the caller gave for the parameter gradients (checked by gradOutputs); absent ones are made. */
 export interface GradOutputs { dgamma?: Float32Array; dbeta?: Float32Array; dbias?: Float32Array }
@@ -23,15 +22,14 @@ const LN_OUTPUTS = [["meanOut", "mean"], ["invstdOut", "rstd"]] as const, RMS_OU
  * kernels have run: nothing is written when a call throws.
  */
 function givenOutputs(given: Record<string, unknown>, names: readonly (readonly [string, string])[], len: number, what: string, kind: string, others: readonly unknown[]): Record<string, Float32Array> {
-  const r: Record<string, Float32Array> = {}, seen: unknown[] = [], heap = rt().heap;
+  const r: Record<string, Float32Array> = {}, seen: unknown[] = [];
   for (let i = 0; i < names.length; i++) {
     const name = names[i][0], v = given[name];
     if (v === undefined || v === null) continue;
     if (typedKind(v) !== "Float32Array") throw new Error(`${name} must be a Float32Array of ${len} values (written in place), got ${fmt(v)}`);
     const n = typedLength(v as Float32Array);
     if (n !== len) throw new Error(`${name} has ${n} values, ${what}`);
-    const b = typedBuffer(v as Float32Array);
-    if (b === heap.buffer || heap.past.has(b)) throw new Error(`${name} is a view of wasm memory: give a Float32Array of its own (the results are copied into it)`);
+    if (inWasm(v as Float32Array)) throw new Error(`${name} is a view of wasm memory: give a Float32Array of its own (the results are copied into it)`);
     if (seen.includes(v)) throw new Error(`${name} is the same array as another ${kind} output: each ${kind} needs its own array`);
     if (others.includes(v)) throw new Error(`${name} is the same array as an input or out: give a Float32Array of its own`);
     seen.push(v);
