@@ -4,7 +4,9 @@
 // Channels-first rows shorter than 16 values would run mostly in scalar tails, so they are
 // handed to the channels-last kernels as N rows of C·S pseudo-channels (channel c owns
 // pseudo-channels c·S … c·S+S−1); partial statistics are then merged exactly (Chan), and
-// per-channel parameters are repeated S times. NC (S = 1) is channels-last already.
+// per-channel parameters are repeated S times. NC (S = 1) is channels-last already. Statistics
+// of few rows stay on the channels-first kernel (pseudoStatsMinRows: the pseudo-channels' fold
+// and merge cost more there).
 import type { Scope } from "../core/scope";
 import { chanMergeInto } from "./welford";
 import { rt } from "../core/runtime";
