@@ -20,7 +20,7 @@ export interface BatchNormTrainOptions extends ShapeOptions {
   gamma?: Vec;
   /** Per-channel shift (affine). */
   beta?: Vec;
-  /** Running mean, updated in place (Float32Array or Float64Array). */
+  /** Running mean, updated in place (a Float32Array or Float64Array of its own: a view of wasm memory is refused). */
   runningMean?: Float32Array | Float64Array;
   /** Running variance, updated in place. */
   runningVar?: Float32Array | Float64Array;
