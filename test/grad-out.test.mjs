@@ -72,6 +72,17 @@ test("bad gradient outputs are refused naming them, nothing written", () => {
   const same = new Float32Array(C).fill(2);
   throwsUntouched(() => ({ same }), (a) => api.layerNormBackward(x, dy, { shape, layout, mean, invstd, dgammaOut: a.same, dbetaOut: a.same }), "dbetaOut is the same array as another gradient output");
   throwsUntouched(() => ({ d: new Float32Array(C).fill(1) }), (a) => api.skipRmsNormBackward(x, dy, { shape, layout, invRms: invstd, dbetaOut: a.d }), "dbetaOut: RMS norm has no beta");
+  // Arrays over one buffer: overlapping another gradient output, or out (dx, copied out after
+  // the gradients: it overwrote them), is refused as the same array is; side by side is fine.
+  const buf = new Float32Array(4 * C).fill(4), at = (i, n) => new Float32Array(buf.buffer, 4 * i, n);
+  throwsUntouched(() => ({ buf }), () => api.layerNormBackward(x, dy, { shape, layout, mean, invstd, dgammaOut: at(0, C), dbetaOut: at(C - 1, C) }), "dbetaOut is the same array as another gradient output or overlaps it");
+  throwsUntouched(() => ({ buf }), () => api.layerNormBackward(x, dy, { shape, layout, mean, invstd, out: at(0, 2 * C), dgammaOut: at(2 * C - 1, C) }), "dgammaOut is the same array as an input or out, or overlaps one");
+  throwsUntouched(() => ({ buf }), () => api.skipRmsNormBackward(x, dy, { shape, layout, invRms: invstd, dsum: dy, out: at(C, 2 * C), dbiasOut: at(0, C + 1).subarray(1) }), "dbiasOut is the same array as an input or out, or overlaps one");
+  const fresh = api.layerNormBackward(x, dy, { shape, layout, mean, invstd });
+  const r = api.layerNormBackward(x, dy, { shape, layout, mean, invstd, out: at(2 * C, 2 * C), dgammaOut: at(0, C), dbetaOut: at(C, C) });
+  assert.equal(Array.from(r.dgamma), Array.from(fresh.dgamma));
+  assert.equal(Array.from(r.dbeta), Array.from(fresh.dbeta));
+  assert.equal(Array.from(r.dx), Array.from(fresh.dx));
   wasm.free();
 });
 

@@ -93,6 +93,16 @@ test("bad statistic outputs are refused naming them, nothing written", () => {
   const xs = randomArray(8, 2), out = new Float32Array(8).fill(4);
   throwsUntouched(() => ({ out }), (a) => api.layerNorm(xs, { shape: [8, 1], layout: "NC", out: a.out, meanOut: a.out }), "meanOut is the same array as an input or out");
   throwsUntouched(() => ({ xs }), (a) => api.rmsNorm(a.xs, { shape: [8, 1], layout: "NC", invRmsOut: a.xs }), "invRmsOut is the same array as an input or out");
+  // Arrays over one buffer: overlapping the other statistic or out (y, copied out after the
+  // statistics: it overwrote them) is refused as the same array is; side by side is fine.
+  const buf = new Float32Array(32).fill(4), at = (i, n) => new Float32Array(buf.buffer, 4 * i, n), o = { shape: [8, 1], layout: "NC" };
+  throwsUntouched(() => ({ buf }), () => api.layerNorm(xs, { ...o, meanOut: at(0, 8), invstdOut: at(7, 8) }), "invstdOut is the same array as another statistic output or overlaps it");
+  throwsUntouched(() => ({ buf }), () => api.layerNorm(xs, { ...o, out: at(0, 8), meanOut: at(4, 8) }), "meanOut is the same array as an input or out, or overlaps one");
+  throwsUntouched(() => ({ buf }), () => api.skipRmsNorm(xs, xs.slice(), { ...o, sumOut: at(8, 8), invRmsOut: at(15, 8) }), "invRmsOut is the same array as an input or out, or overlaps one");
+  const fresh = api.layerNorm(xs, o), r = api.layerNorm(xs, { ...o, out: at(16, 8), meanOut: at(0, 8), invstdOut: at(8, 8) });
+  assert.equal(Array.from(r.mean), Array.from(fresh.mean));
+  assert.equal(Array.from(r.invstd), Array.from(fresh.invstd));
+  assert.equal(Array.from(r.y), Array.from(fresh.y));
   wasm.free();
 });
 

@@ -10,6 +10,7 @@ const tagOf = getter(Symbol.toStringTag);
 const lengthOf = getter("length");
 const bufferOf = getter("buffer");
 const offsetOf = getter("byteOffset");
+const byteLengthOf = getter("byteLength");
 const setOf = (TA as { set: (this: unknown, src: ArrayLike<number>, at?: number) => void }).set;
 
 /** The typed-array kind of v ("Float32Array", …), or undefined when v is none (Proxies included). */
@@ -25,6 +26,9 @@ export function typedBuffer(v: ArrayBufferView): ArrayBufferLike { return buffer
 
 /** v's byte offset through the intrinsic getter. */
 export function typedOffset(v: ArrayBufferView): number { return offsetOf.call(v) as number; }
+
+/** v's byte length through the intrinsic getter. */
+export function typedByteLength(v: ArrayBufferView): number { return byteLengthOf.call(v) as number; }
 
 /** dest.set(src, at) through the intrinsic (a subclass may override `set`). */
 export function typedSet(dest: ArrayBufferView, src: ArrayLike<number>, at = 0): void { setOf.call(dest, src, at); }

@@ -57,7 +57,7 @@ export interface LayerNormBackwardOptions extends NormBackwardOptions {
  */
 export function layerNormBackward(x: TensorLike, dy: TensorLike, opts: LayerNormBackwardOptions): NormBackwardResult {
   const { g, o, act } = checkBackward(x, dy, opts, (geo) => geo.N * geo.S, "(sample, position) statistics", true);
-  const outs = gradOutputs(g.C, o as Record<string, unknown>);
+  const outs = gradOutputs(g.C, o as Record<string, unknown>, [x, dy, o.out, o.gamma, o.beta, o.mean, o.invstd]);
   return withScope((s) => {
     const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);

@@ -4,7 +4,7 @@
 // more than the op's kernels (its allocation, and the GC work it brings; docs/performance.md);
 // a caller in a loop gives the same arrays every call and the op allocates nothing for them.
 import { fmt, inWasm } from "../../core/errors";
-import { typedKind, typedLength } from "../../core/typed";
+import { typedKind, typedLength, typedBuffer, typedOffset, typedByteLength } from "../../core/typed";
 
 /** Arrays the caller gave for the parameter gradients (checked by gradOutputs); absent ones are made. */
 export interface GradOutputs { dgamma?: Float32Array; dbeta?: Float32Array; dbias?: Float32Array }
@@ -18,7 +18,8 @@ const LN_OUTPUTS = [["meanOut", "mean"], ["invstdOut", "rstd"]] as const, RMS_OU
  * The given outputs among `names` (option name → result field): each absent, or a Float32Array
  * of `len` values in the JS heap (kind, length and buffer read through the intrinsics; a view of
  * wasm memory is refused: the kernels' memory is no place to copy results to), no two the same
- * array, none the same array as an operand or `out` (`others`). They are written once the
+ * array or sharing memory, none the same array as an operand or `out` (`others`) or sharing its
+ * memory. They are written once the
  * kernels have run: nothing is written when a call throws.
  */
 function givenOutputs(given: Record<string, unknown>, names: readonly (readonly [string, string])[], len: number, what: string, kind: string, others: readonly unknown[]): Record<string, Float32Array> {
@@ -30,16 +31,29 @@ function givenOutputs(given: Record<string, unknown>, names: readonly (readonly 
     const n = typedLength(v as Float32Array);
     if (n !== len) throw new Error(`${name} has ${n} values, ${what}`);
     if (inWasm(v as Float32Array)) throw new Error(`${name} is a view of wasm memory: give a Float32Array of its own (the results are copied into it)`);
-    if (seen.includes(v)) throw new Error(`${name} is the same array as another ${kind} output: each ${kind} needs its own array`);
-    if (others.includes(v)) throw new Error(`${name} is the same array as an input or out: give a Float32Array of its own`);
+    if (seen.some((u) => overlaps(u, v as Float32Array))) throw new Error(`${name} is the same array as another ${kind} output or overlaps it: each ${kind} needs its own array`);
+    if (others.some((u) => overlaps(u, v as Float32Array))) throw new Error(`${name} is the same array as an input or out, or overlaps one: give a Float32Array of its own`);
     seen.push(v);
     r[names[i][1]] = v as Float32Array;
   }
   return r;
 }
 
+/**
+ * True when u (any argument) is v or a typed array over any of v's bytes (a result copied into v
+ * would change it, or be overwritten when u, an `out` in the JS heap, is copied out after it).
+ */
+function overlaps(u: unknown, v: Float32Array): boolean {
+  if (u === v) return true;
+  if (!typedKind(u)) return false;
+  const a = u as ArrayBufferView;
+  if (typedBuffer(a) !== typedBuffer(v)) return false;
+  const s = typedOffset(a), t = typedOffset(v);
+  return s < t + 4 * typedLength(v) && t < s + typedByteLength(a);
+}
+
 /** dgammaOut, dbetaOut, dbiasOut of a backward's options (C values each). */
-export function gradOutputs(C: number, given: Record<string, unknown>, others: readonly unknown[] = []): GradOutputs {
+export function gradOutputs(C: number, given: Record<string, unknown>, others: readonly unknown[]): GradOutputs {
   return givenOutputs(given, GRAD_OUTPUTS, C, `the tensor has ${C} channels`, "gradient", others);
 }
 

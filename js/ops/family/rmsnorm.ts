@@ -100,7 +100,7 @@ export function rmsNormBackward(x: TensorLike, dy: TensorLike, opts: RmsNormBack
   sameSize("out", o.out, g);
   o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
   o.invRms = numVec("invRms", o.invRms, g.N * g.S, "(sample, position) statistics");
-  const act = activationId(o.activation), outs = gradOutputs(g.C, o as unknown as Record<string, unknown>);
+  const act = activationId(o.activation), outs = gradOutputs(g.C, o as unknown as Record<string, unknown>, [x, dy, o.out, o.gamma, o.invRms]);
   return withScope((s) => {
     const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);

@@ -173,7 +173,7 @@ function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwar
     o.invstd = numVec("invstd", o.invstd, K, unit);
   }
   if (rms && o.dbetaOut !== undefined && o.dbetaOut !== null) throw new Error("dbetaOut: RMS norm has no beta (use skipLayerNormBackward)");
-  const outs = gradOutputs(g.C, o as unknown as Record<string, unknown>);
+  const outs = gradOutputs(g.C, o as unknown as Record<string, unknown>, [sum, dy, o.dsum, o.out, o.gamma, o.beta, o.mean, o.invstd, o.invRms, o.bias]);
   const wantBias = (o.bias !== undefined && o.bias !== null && o.bias !== false) || outs.dbias !== undefined;
   const bias = wantBias && o.bias !== true && o.bias !== undefined && o.bias !== null && o.bias !== false ? affineShape("bias", o.bias, g.C) : undefined;
   const act = activationId(o.activation);
