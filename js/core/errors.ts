@@ -99,8 +99,13 @@ export function numVec(name: string, v: unknown, C: number, unit = "channels"): 
 
 /** True when a is a view of the module's wasm memory (or of it before it grew: detached). @internal */
 export function inWasm(a: ArrayBufferView): boolean {
+  return isWasmBuffer(typedBuffer(a));
+}
+
+/** True when b is the module's wasm memory buffer, now or before it grew (detached since). @internal */
+export function isWasmBuffer(b: ArrayBufferLike): boolean {
   if (!isInitialized()) return false;
-  const b = typedBuffer(a), heap = rt().heap;
+  const heap = rt().heap;
   return b === heap.buffer || heap.past.has(b);
 }
 

@@ -7,7 +7,7 @@ import type { Scope } from "../core/scope";
 import { Tensor } from "../core/tensor";
 import { rt } from "../core/runtime";
 import { typedKind, typedLength, typedBuffer, typedOffset } from "../core/typed";
-import { fmt } from "../core/errors";
+import { fmt, isWasmBuffer } from "../core/errors";
 
 /** An ImageData or anything shaped like one (a decoded image: RGBA bytes, width, height). */
 export interface ImageDataLike { readonly data: Uint8ClampedArray | Uint8Array; readonly width: number; readonly height: number }
@@ -106,9 +106,8 @@ export function pixelGeometry(pixels: unknown, o: PixelShape, name = "pixels"): 
 
 /** Bytes in wasm memory are read in place: only inside one live allocation (never freed memory). */
 function checkLive(name: string, p: Part): void {
-  const heap = rt().heap;
-  if (p.buffer !== heap.buffer && !heap.past.has(p.buffer)) return;
-  if (!heap.inLiveBlock(p.off, p.len)) {
+  if (!isWasmBuffer(p.buffer)) return;
+  if (!rt().heap.inLiveBlock(p.off, p.len)) {
     throw new Error(`${name} is a view of wasm memory outside any live allocation (byte ${p.off}, ${p.len} bytes): only a view inside a live Tensor's memory may be passed`);
   }
 }
@@ -146,7 +145,7 @@ export function feedRuns(s: Scope, g: PixelGeometry, buf: number, run: (ptr: num
   for (const part of g.parts) {
     const total = part.len / C;
     // A view of wasm memory (or of it before it grew: the address still holds the bytes).
-    const inWasm = part.buffer === wasm || s.heap.past.has(part.buffer);
+    const inWasm = isWasmBuffer(part.buffer);
     const U8 = inWasm ? null : bytesView(wasm);
     for (let i = 0; i < total;) {
       const left = S - ((first + i) % S);
