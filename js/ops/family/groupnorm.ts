@@ -15,8 +15,8 @@ import {
 import { paramVec } from "./norm-rows";
 import { wantsTensor } from "../../core/args";
 import { splitMeans, splitMeansInto } from "../split";
-import { f32Results, copyOut } from "../../core/typed";
-import { statOutputs } from "./outputs";
+import { copyOut } from "../../core/typed";
+import { statOutputs, resultArrays } from "./outputs";
 
 export interface GroupNormOptions extends NormOptions {
   /** Number of groups: a divisor of C; group g holds channels g·C/groups … (g+1)·C/groups − 1. */
@@ -55,8 +55,7 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
       const pp = nc_params_at(s, g, G, mh, ml, mi, o.gamma, o.beta);
       normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * g.N * g.C, pp + 8 * g.N * g.C, act);
     }
-    const made = f32Results((outs.mean ? 0 : 1) + (outs.rstd ? 0 : 1), K), F = s.heap.F32;
-    const mean = outs.mean ?? made[0], invstd = outs.rstd ?? made[made.length - 1];
+    const [mean, invstd] = resultArrays(K, [outs.mean, outs.rstd]) as Float32Array[], F = s.heap.F32;
     copyOut(mean, F, mh >>> 2);
     copyOut(invstd, F, mf >>> 2);
     return { y: s.result(ya), mean, invstd };

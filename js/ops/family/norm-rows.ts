@@ -10,8 +10,8 @@ import { rt } from "../../core/runtime";
 import { scratchBytes } from "../../core/kernel-table";
 import type { Geometry } from "../../core/layout";
 import { affineShape, finiteVec, fmt, type Vec } from "../../core/errors";
-import { f32Results, copyOut } from "../../core/typed";
-import type { GradOutputs, StatOutputs } from "./outputs";
+import { copyOut } from "../../core/typed";
+import { resultArrays, type GradOutputs, type StatOutputs } from "./outputs";
 
 /** Which norm: RMS (no centring, no beta) or layer norm; the activation id (0: none). */
 export interface RowSpec { rms: boolean; act: number }
@@ -93,9 +93,7 @@ export interface RowStats { mean: Float32Array | null; rstd: Float32Array }
 
 /** The K f32 statistics at pm (none for RMS norm: pm < 0) and pr, copied out into the given result arrays or new ones. */
 function statsOut(s: Scope, K: number, pm: number, pr: number, given: StatOutputs): RowStats {
-  const F = s.heap.F32, mean = pm < 0 ? null : given.mean, rstd = given.rstd;
-  const r = f32Results((rstd ? 0 : 1) + (pm >= 0 && !mean ? 1 : 0), K);
-  const rs = rstd ?? r[0], ms = pm < 0 ? null : mean ?? r[rstd ? 0 : 1];
+  const F = s.heap.F32, [rs, ms] = resultArrays(K, [given.rstd, pm < 0 ? null : given.mean]) as [Float32Array, Float32Array | null];
   copyOut(rs, F, pr >>> 2);
   if (ms) copyOut(ms, F, pm >>> 2);
   return { mean: ms, rstd: rs };
@@ -128,7 +126,7 @@ export function rowForward(s: Scope, g: Geometry, spec: RowSpec, x: number, y: n
     const mu = F[t + 1];
     A[i] = 1 / Math.sqrt(F[t + 2] / F[t] + mu * mu + eps);
   }
-  const stats = { mean: null, rstd: outs.rstd ?? f32Results(1, K)[0] };
+  const stats = { mean: null, rstd: resultArrays(K, [outs.rstd])[0] as Float32Array };
   copyOut(stats.rstd, s.heap.F32, pa >>> 2);
   k.ln_normalize_f32_cf(N, C, S, x, pz, pa, pz, p.gamma, p.beta || paramVec(s, C, null, 0), y);
   if (spec.act) k.act_forward_f32(g.size, y, y, spec.act);
@@ -156,12 +154,8 @@ export interface RowGrads { dgamma: Float32Array; dbeta: Float32Array | null; db
  * defineProperty that cost ~10 % of a one-row backward.)
  */
 function gradArrays(C: number, rms: boolean, skip: boolean, given: GradOutputs): RowGrads {
-  const { dgamma, dbeta, dbias } = given;
-  const r = f32Results((dgamma ? 0 : 1) + (!rms && !dbeta ? 1 : 0) + (skip && !dbias ? 1 : 0), C);
-  let i = 0;
-  const g = dgamma ?? r[i++];
-  const b = rms ? null : dbeta ?? r[i++];
-  return { dgamma: g, dbeta: b, dbias: !skip ? null : dbias ?? r[i] };
+  const [dgamma, dbeta, dbias] = resultArrays(C, [given.dgamma, rms ? null : given.dbeta, skip ? given.dbias : null]);
+  return { dgamma: dgamma as Float32Array, dbeta, dbias };
 }
 
 /**

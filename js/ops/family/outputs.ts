@@ -4,7 +4,7 @@
 // more than the op's kernels (its allocation, and the GC work it brings; docs/performance.md);
 // a caller in a loop gives the same arrays every call and the op allocates nothing for them.
 import { fmt, inWasm } from "../../core/errors";
-import { typedKind, typedLength, typedBuffer, typedOffset, typedByteLength } from "../../core/typed";
+import { typedKind, typedLength, typedBuffer, typedOffset, typedByteLength, f32Results } from "../../core/typed";
 
 /** Arrays the caller gave for the parameter gradients (checked by gradOutputs); absent ones are made. */
 export interface GradOutputs { dgamma?: Float32Array; dbeta?: Float32Array; dbias?: Float32Array }
@@ -31,8 +31,8 @@ function givenOutputs(given: Record<string, unknown>, names: readonly (readonly 
     const n = typedLength(v as Float32Array);
     if (n !== len) throw new Error(`${name} has ${n} values, ${what}`);
     if (inWasm(v as Float32Array)) throw new Error(`${name} is a view of wasm memory: give a Float32Array of its own (the results are copied into it)`);
-    if (seen.some((u) => overlaps(u, v as Float32Array))) throw new Error(`${name} is the same array as another ${kind} output or overlaps it: each ${kind} needs its own array`);
-    if (others.some((u) => overlaps(u, v as Float32Array))) throw new Error(`${name} is the same array as an input or out, or overlaps one: give a Float32Array of its own`);
+    if (overlapsAny(seen, v as Float32Array)) throw new Error(`${name} is the same array as another ${kind} output or overlaps it: each ${kind} needs its own array`);
+    if (overlapsAny(others, v as Float32Array)) throw new Error(`${name} is the same array as an input or out, or overlaps one: give a Float32Array of its own`);
     seen.push(v);
     r[names[i][1]] = v as Float32Array;
   }
@@ -50,6 +50,24 @@ function overlaps(u: unknown, v: Float32Array): boolean {
   if (typedBuffer(a) !== typedBuffer(v)) return false;
   const s = typedOffset(a), t = typedOffset(v);
   return s < t + 4 * typedLength(v) && t < s + typedByteLength(a);
+}
+
+/** overlaps(u, v) for some u of list (a loop: no closure per call). */
+function overlapsAny(list: readonly unknown[], v: Float32Array): boolean {
+  for (let i = 0; i < list.length; i++) if (overlaps(list[i], v)) return true;
+  return false;
+}
+
+/**
+ * The result arrays of a call, in order: the caller's where given, a fresh array of len values
+ * where undefined (all fresh ones from one f32Results call), null where the op has no such result.
+ */
+export function resultArrays(len: number, given: readonly (Float32Array | null | undefined)[]): (Float32Array | null)[] {
+  let fresh = 0;
+  for (let i = 0; i < given.length; i++) if (given[i] === undefined) fresh++;
+  const made = f32Results(fresh, len), out: (Float32Array | null)[] = [];
+  for (let i = 0, j = 0; i < given.length; i++) { const v = given[i]; out.push(v === undefined ? made[j++] : v); }
+  return out;
 }
 
 /** dgammaOut, dbetaOut, dbiasOut of a backward's options (C values each). */
