@@ -103,6 +103,17 @@ await check("CommonJS: require(\"simdnorm\"), init() still async (node)", () => 
   return "dist/index.cjs";
 });
 
+await check("esbuild --platform=node bundle of the ESM consumer, run from another folder (no simdnorm.wasm beside it)", async () => {
+  mkdirSync(join(app, "node-bundle"), { recursive: true });
+  const out = join(app, "node-bundle/app.mjs");
+  const r = await esbuild.build({ entryPoints: [join(app, "esm.mjs")], bundle: true, platform: "node", format: "esm", outfile: out, logLevel: "silent", absWorkingDir: app, metafile: true });
+  const entry = Object.keys(r.metafile.inputs).find((p) => /node_modules\/simdnorm\/dist\/[^/]+\.js$/.test(p) && !/simdnorm-(pool|wasm)\.js$/.test(p));
+  if (!entry?.endsWith("dist/node.js")) throw new Error(`bundled ${entry}, expected dist/node.js`);
+  const text = node([out], join(app, "node-bundle"));
+  if (!/ok object true/.test(text)) throw new Error(`unexpected output: ${text}`);
+  return "dist/node.js, the wasm from dist/simdnorm-wasm.js";
+});
+
 // TypeScript consumers. The @ts-expect-error lines make the check fail if the layout type is lost.
 const tsUse = (imp) => `${imp}
 export async function go(): Promise<number> {
