@@ -23,6 +23,9 @@ const LN_OUTPUTS = [["meanOut", "mean"], ["invstdOut", "rstd"]] as const, RMS_OU
  * kernels have run: nothing is written when a call throws.
  */
 function givenOutputs(given: Record<string, unknown>, names: readonly (readonly [string, string])[], len: number, what: string, kind: string, others: readonly unknown[]): Record<string, Float32Array> {
+  let any = false;
+  for (let i = 0; i < names.length; i++) if (given[names[i][0]] !== undefined && given[names[i][0]] !== null) any = true;
+  if (!any) return NONE; // (frozen: nothing to add to it)
   const r: Record<string, Float32Array> = {}, seen: unknown[] = [];
   for (let i = 0; i < names.length; i++) {
     const name = names[i][0], v = given[name];
@@ -39,22 +42,24 @@ function givenOutputs(given: Record<string, unknown>, names: readonly (readonly 
   return r;
 }
 
-/**
- * True when u (any argument) is v or a typed array over any of v's bytes (a result copied into v
- * would change it, or be overwritten when u, an `out` in the JS heap, is copied out after it).
- */
-function overlaps(u: unknown, v: Float32Array): boolean {
-  if (u === v) return true;
-  if (!typedKind(u)) return false;
-  const a = u as ArrayBufferView;
-  if (typedBuffer(a) !== typedBuffer(v)) return false;
-  const s = typedOffset(a), t = typedOffset(v);
-  return s < t + 4 * typedLength(v) && t < s + typedByteLength(a);
-}
+const NONE: Record<string, Float32Array> = Object.freeze({}) as Record<string, Float32Array>;
 
-/** overlaps(u, v) for some u of list (a loop: no closure per call). */
+/**
+ * True when some u of list is v, or a typed array over any of v's bytes (a result copied into v
+ * would change it, or be overwritten when u, an `out` in the JS heap, is copied out after it).
+ * v's buffer and bytes are read once; a loop, no closure per call.
+ */
 function overlapsAny(list: readonly unknown[], v: Float32Array): boolean {
-  for (let i = 0; i < list.length; i++) if (overlaps(list[i], v)) return true;
+  const buf = typedBuffer(v), t = typedOffset(v), end = t + 4 * typedLength(v);
+  for (let i = 0; i < list.length; i++) {
+    const u = list[i];
+    if (u === v) return true;
+    if (!typedKind(u)) continue;
+    const a = u as ArrayBufferView;
+    if (typedBuffer(a) !== buf) continue;
+    const s = typedOffset(a);
+    if (s < end && t < s + typedByteLength(a)) return true;
+  }
   return false;
 }
 
