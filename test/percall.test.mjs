@@ -64,6 +64,22 @@ for (const [C, S] of [[1, 5], [3, 17], [16, 128], [17, 2], [40, 9], [65, 1]]) {
   });
 }
 
+test("channels-last scratch sized for each call's own C when calls alternate between C values (the remembered size is per C)", () => {
+  // NC and short channels-first rows run the channels-last kernels, whose scratch grows with C
+  // (lane patterns); a size remembered from the call before must never serve another C.
+  const shapes = [[[64, 3], "NC"], [[4, 1000], "NC"], [[3, 7, 5], "NCL"], [[2, 96, 3], "NCL"], [[8, 3], "NC"]];
+  for (let round = 0; round < 3; round++) {
+    for (const [shape, layout] of shapes) {
+      const C = shape[1], n = shape.reduce((a, b) => a * b, 1), x = randomArray(n, C + round, { offset: 0.2 });
+      const p = { runningMean: randomArray(C, 1, { scale: 0.1 }), runningVar: randomArray(C, 2, { offset: 1.2, scale: 0.3 }), gamma: randomArray(C, 3, { offset: 1 }), beta: randomArray(C, 4) };
+      const y = api.batchNormInfer(x, { shape, layout, ...p });
+      close(y, refBnInfer(x, shape, layout, { ...p, eps: 1e-5 }), ATOL, RTOL, `infer ${layout} ${shape}`, shape, layout);
+      const r = api.batchNormTrain(x, { shape, layout, gamma: p.gamma, beta: p.beta });
+      close(r.y, refBnTrain(x, shape, layout, { gamma: p.gamma, beta: p.beta, runningMean: new Float64Array(C), runningVar: new Float64Array(C), eps: 1e-5 }).y, 1e-4, 1e-4, `train ${layout} ${shape}`, shape, layout);
+    }
+  }
+});
+
 test("pooled scopes: a refused output, other ops in between and a made tensor leave nothing for the next call", () => {
   const C = 8, S = 32, shape = [1, C, S], layout = "NCL", n = C * S, before = api.memoryStats().allocatedBytes;
   const x = api.tensor(shape, layout, randomArray(n, 1)), y = api.tensor(shape, layout), other = api.tensor([1, C, S + 1], layout);
