@@ -11,6 +11,17 @@ import { close, throwsWith, throwsUntouched } from "./helpers.mjs";
 await api.init();
 
 const ATOL = 2e-5, RTOL = 2e-5;
+test("(first in this process) a wide channels-last call after a narrow one reserves the wide call's scratch", () => {
+  // The scratch size a call reserves is remembered per C (js/ops/dispatch.ts clScratchBytes).
+  // The stage grows to 1.25 × what a call reserves: for training at C = 4096 the lane-pattern
+  // scratch (≥ 28 bytes a column for the statistics kernel), 36 bytes a channel of the dispatch
+  // and 104 of its own; with C = 3's scratch instead it would stay near 1.25 × 140 · C.
+  const narrow = randomArray(8 * 3, 1), wide = randomArray(2 * 4096, 2, { offset: 0.1 });
+  api.batchNormTrain(narrow, { shape: [8, 3], layout: "NC" });
+  api.batchNormTrain(wide, { shape: [2, 4096], layout: "NC" });
+  assert.ok(api.memoryStats().scratchBytes >= 1.25 * (28 + 36 + 104) * 4096, `scratch ${api.memoryStats().scratchBytes} bytes`);
+});
+
 /** gamma / beta present or absent, every combination. */
 const AFFINE = [[true, true], [true, false], [false, true], [false, false]];
 
