@@ -10,6 +10,7 @@
 // Triples (count, mean, M2) are 24 bytes apart: channels c and c + 1 span three v128 at acc + 24c,
 // (n₀, m₀) (M₀, n₁) (m₁, M₁), unpacked to (n₀, n₁) (m₀, m₁) (M₀, M₁) by shuffles and packed back.
 import { TINY } from "./bn_stats";
+import { fold_pair } from "./common";
 
 /** Per-channel shifts into kp[0…C) (f32; C even): the running mean where the data so far sits far from zero (mean²·n > M2), else 0 (shift_of). */
 export function lanes_shifts(C: i32, acc: usize, kp: usize): void {
@@ -22,13 +23,6 @@ export function lanes_shifts(C: i32, acc: usize, kp: usize): void {
   }
 }
 
-/** Σ over the repeats of channels c, c + 1 in an f32 pattern (lane j meets channel j mod stride, L lanes), in f64 (fold_lane's order). */
-@inline function fold2(stride: i32, L: i32, pat: usize, c: i32): v128 {
-  let s = f64x2.splat(0);
-  for (let j = c; j < L; j += stride) s = f64x2.add(s, f64x2.promote_low_f32x4(v128.load64_zero(pat + (<usize>j << 2))));
-  return s;
-}
-
 /**
  * True when the block sums of channels 0 … C − 1 (C even; patterns sp, qp of L lanes, channel
  * j mod stride: Σ(x − k), Σ(x − k)² of cnt values each) pass bn_stats' sums_ok: (Σd)² ≤ ¾·cnt·Σd²,
@@ -38,7 +32,7 @@ export function lanes_ok(C: i32, stride: i32, L: i32, sp: usize, qp: usize, cnt:
   const w = f64x2.splat(0.75 * cnt), inf = f64x2.splat(Infinity), tiny = f64x2.splat(TINY), zero = f64x2.splat(0);
   let good = i64x2.splat(-1);
   for (let c = 0; c < C; c += 2) {
-    const s1 = fold2(stride, L, sp, c), s2 = fold2(stride, L, qp, c);
+    const s1 = fold_pair(stride, L, sp, c), s2 = fold_pair(stride, L, qp, c);
     const ok = v128.and(f64x2.le(f64x2.mul(s1, s1), f64x2.mul(w, s2)), f64x2.ne(s2, inf));
     good = v128.and(good, v128.and(ok, v128.or(f64x2.ge(s2, tiny), f64x2.eq(s2, zero))));
   }
@@ -49,8 +43,8 @@ export function lanes_ok(C: i32, stride: i32, L: i32, sp: usize, qp: usize, cnt:
 export function lanes_add(C: i32, stride: i32, L: i32, sp: usize, qp: usize, t1: usize, t2: usize): void {
   for (let c = 0; c < C; c += 2) {
     const o = <usize>c << 3;
-    v128.store(t1 + o, f64x2.add(v128.load(t1 + o), fold2(stride, L, sp, c)));
-    v128.store(t2 + o, f64x2.add(v128.load(t2 + o), fold2(stride, L, qp, c)));
+    v128.store(t1 + o, f64x2.add(v128.load(t1 + o), fold_pair(stride, L, sp, c)));
+    v128.store(t2 + o, f64x2.add(v128.load(t2 + o), fold_pair(stride, L, qp, c)));
   }
 }
 

@@ -135,6 +135,16 @@ export function interleave_all(C: i32, L: i32, pp: usize, K: i32, p0: usize, p1:
 }
 
 /**
+ * fold_lane of channels c and c + 1 at once: Σ over the repeats in an f32 pattern of L lanes
+ * (lane j meets channel j mod stride) in the f64x2 lanes, in fold_lane's order.
+ */
+@inline export function fold_pair(stride: i32, L: i32, pat: usize, c: i32): v128 {
+  let s = f64x2.splat(0);
+  for (let j = c; j < L; j += stride) s = f64x2.add(s, f64x2.promote_low_f32x4(v128.load64_zero(pat + (<usize>j << 2))));
+  return s;
+}
+
+/**
  * Chan's merge of a block (n_b, mean_b, M2_b) into the triple at acc, in f64.
  * n = nA + nB; δ = μB − μA; μ = μA + δ·nB/n; M2 = M2A + M2B + δ²·nA·nB/n.
  */
