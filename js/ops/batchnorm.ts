@@ -84,7 +84,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g, "forward") + trainBytes(C, rep));
-    const [gm, bt] = channelVecs(s, C, [p.gamma, p.beta, p.runningMean, p.runningVar], 4, true, () => trainOptions(C, o));
+    const [gm, bt, prm, prv] = channelVecs(s, C, [p.gamma, p.beta, p.runningMean, p.runningVar], 4, true, () => trainOptions(C, o));
     const fused = !act && !p.globalStats && fusable(g);
     // Temporaries first (taking one may grow memory), whole-memory views after the kernels.
     const acc = p.globalStats ? s.f64(p.globalStats) : s.temp(24 * C), st = s.temp(24 * C);
@@ -102,16 +102,16 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
     if (!fused) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C * rep, pp + 8 * C * rep, act, true);
     const y = s.result(ya);
     const [saveMean, saveInvstd, bvar] = resultsAt(s.heap.F32, sv >>> 2, 3, C);
-    // The running statistics last, once everything else succeeded (their arrays were checked
-    // to be real typed arrays: element writes run no code of the caller).
+    // The running statistics last, once everything else succeeded: updated in f64 by a kernel
+    // on their copies in wasm memory, copied back with the rounding of an element store (their
+    // arrays were checked to be real typed arrays: set runs no code of the caller).
     const rm = p.runningMean, rv = p.runningVar;
     if (rm && rv) {
       const w = updateBatchWeight(p.info, p.momentum, p.numBatchesTracked), keep = updateKeepWeight(p.info, p.momentum, w);
-      const F = s.heap.F64, m0 = st >>> 3, v0 = m0 + (p.info.unbiased ? 2 * C : C);
-      for (let c = 0; c < C; c++) {
-        rm[c] = keep * rm[c] + w * F[m0 + c];
-        rv[c] = keep * rv[c] + w * F[v0 + c];
-      }
+      k.bn_params_running_f64(C, prm, prv, st, st + 8 * (p.info.unbiased ? 2 * C : C), keep, w);
+      const F = s.heap.F64;
+      rm.set(F.subarray(prm >>> 3, (prm >>> 3) + C));
+      rv.set(F.subarray(prv >>> 3, (prv >>> 3) + C));
     }
     return { y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: p.numBatchesTracked + 1 };
   });
