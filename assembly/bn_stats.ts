@@ -9,7 +9,7 @@
 // an outlier anywhere cost no precision, and common data costs one pass of add/mul/add.
 import { tail_mask } from "./cf_short";
 import { stats_rows_short } from "./cf_short_stats";
-import { lanes_shifts, lanes_ok, lanes_add, lanes_flush } from "./bn_stats_lanes";
+import { lanes_ok, lanes_add, paired, set_shifts, flush_pending } from "./bn_stats_lanes";
 import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
 
 /**
@@ -112,7 +112,7 @@ export const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
 }
 
 /** The shift for a channel's next block: 0 while its data sits near zero (|mean| ≤ std), else its running mean. */
-function shift_of(a: usize): f32 {
+export function shift_of(a: usize): f32 {
   const na = load<f64>(a);
   if (na > 0) { const mu = load<f64>(a, 8); if (mu * mu * na > load<f64>(a, 16)) return <f32>mu; }
   return 0;
@@ -289,29 +289,8 @@ function exact_block(a: usize, p: usize, len: i32, rows: i32, stride: usize): vo
 }
 
 /** block_merge as a call, for the cold paths (one copy instead of one inlined per caller: size). */
-function merge_block(a: usize, cnt: f64, shift: f64, s1: f64, s2: f64): void {
+export function merge_block(a: usize, cnt: f64, shift: f64, s1: f64, s2: f64): void {
   block_merge(a, cnt, shift, s1, s2);
-}
-
-/**
- * Channels whose per-block work runs in f64x2 pairs (bn_stats_lanes.ts): all but an odd last one
- * when rows are the pattern (L = C) or C is even; none for patterns of odd C (C = 7: the scalar
- * loops were 1.2× faster there).
- */
-@inline function paired(C: i32, L: i32): i32 {
-  return L == C || (C & 1) == 0 ? C & ~1 : 0;
-}
-
-/** Chan-merge the pending per-channel f64 sums (n values around the shifts in kp) into acc (channel pairs in f64x2 lanes, the rest here); zero them. */
-function flush_pending(C: i32, L: i32, acc: usize, kp: usize, t1: usize, t2: usize, n: f64): void {
-  if (n == 0) return;
-  const E = paired(C, L);
-  lanes_flush(E, acc, kp, t1, t2, n);
-  for (let c = E; c < C; c++) {
-    const o = <usize>c << 3;
-    merge_block(acc + <usize>c * 24, n, <f64>load<f32>(kp + (<usize>c << 2)), load<f64>(t1 + o), load<f64>(t2 + o));
-  }
-  memory.fill(t1, 0, <usize>C << 4);
 }
 
 /**
@@ -333,16 +312,6 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
     else exact_block(acc + <usize>c * 24, p + (<usize>c << 2), 1, <i32>cnt, <usize>C << 2);
   }
   set_shifts(C, L, acc, kp); // back to 0 for channels near zero: their blocks skip the subtraction
-}
-
-/** Per-channel shifts into the kp pattern: 0 while the channel's data sits near zero (|mean| ≤ std), else its running mean. */
-function set_shifts(C: i32, L: i32, acc: usize, kp: usize): void {
-  const E = L == C ? C & ~1 : 0; // patterns of repeats: the scalar loop (memory.copy per repeat cost more)
-  lanes_shifts(E, acc, kp);
-  for (let c = E; c < C; c++) {
-    const k = shift_of(acc + <usize>c * 24);
-    for (let j = c; j < L; j += C) store<f32>(kp + (<usize>j << 2), k);
-  }
 }
 
 /**

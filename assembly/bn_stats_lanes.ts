@@ -4,12 +4,12 @@
 // divisions and a dozen dependent loads and compares a channel) they cost ~13 ns a channel, which
 // at C = 768 outweighed the sweep over a 64 Ki-value tensor (docs/performance.md). Every
 // operation is the scalar code's, in its order, lane by lane (f64x2.div is the IEEE division), so
-// the results are the same bits. Every function takes an even channel count (the caller runs an
-// odd last channel through its scalar code).
+// the results are the same bits. The lanes_* functions take an even channel count; set_shifts,
+// flush_pending and bn_stats_f32_cl run the channels left (paired) through the scalar code.
 //
 // Triples (count, mean, M2) are 24 bytes apart: channels c and c + 1 span three v128 at acc + 24c,
 // (n₀, m₀) (M₀, n₁) (m₁, M₁), unpacked to (n₀, n₁) (m₀, m₁) (M₀, M₁) by shuffles and packed back.
-import { TINY } from "./bn_stats";
+import { TINY, shift_of, merge_block } from "./bn_stats";
 import { fold_pair } from "./common";
 
 /** Per-channel shifts into kp[0…C) (f32; C even): the running mean where the data so far sits far from zero (mean²·n > M2), else 0 (shift_of). */
@@ -68,5 +68,36 @@ export function lanes_flush(C: i32, acc: usize, kp: usize, t1: usize, t2: usize,
     v128.store(t, v128.shuffle<f64>(n, m, 0, 2));
     v128.store(t, v128.shuffle<f64>(M, n, 0, 3), 16);
     v128.store(t, v128.shuffle<f64>(m, M, 1, 3), 32);
+  }
+}
+
+/**
+ * Channels whose per-block work runs in f64x2 pairs (the lanes_* functions): all but an odd last one
+ * when rows are the pattern (L = C) or C is even; none for patterns of odd C (C = 7: the scalar
+ * loops were 1.2× faster there).
+ */
+@inline export function paired(C: i32, L: i32): i32 {
+  return L == C || (C & 1) == 0 ? C & ~1 : 0;
+}
+
+/** Chan-merge the pending per-channel f64 sums (n values around the shifts in kp) into acc (channel pairs in f64x2 lanes, the rest here); zero them. */
+export function flush_pending(C: i32, L: i32, acc: usize, kp: usize, t1: usize, t2: usize, n: f64): void {
+  if (n == 0) return;
+  const E = paired(C, L);
+  lanes_flush(E, acc, kp, t1, t2, n);
+  for (let c = E; c < C; c++) {
+    const o = <usize>c << 3;
+    merge_block(acc + <usize>c * 24, n, <f64>load<f32>(kp + (<usize>c << 2)), load<f64>(t1 + o), load<f64>(t2 + o));
+  }
+  memory.fill(t1, 0, <usize>C << 4);
+}
+
+/** Per-channel shifts into the kp pattern: 0 while the channel's data sits near zero (|mean| ≤ std), else its running mean. */
+export function set_shifts(C: i32, L: i32, acc: usize, kp: usize): void {
+  const E = L == C ? C & ~1 : 0; // patterns of repeats: the scalar loop (memory.copy per repeat cost more)
+  lanes_shifts(E, acc, kp);
+  for (let c = E; c < C; c++) {
+    const k = shift_of(acc + <usize>c * 24);
+    for (let j = c; j < L; j += C) store<f32>(kp + (<usize>j << 2), k);
   }
 }
