@@ -97,22 +97,32 @@ export function bn_params_finish_f64(C: i32, acc: usize, planes: usize): void {
 
 /**
  * The running statistics' update in place, in f64 (the caller's vectors as copied in; JS copies
- * them back out, rounding as its element stores did): rm[c] = keep·rm[c] + weight·mu[c] and
- * rv[c] = keep·rv[c] + weight·w[c] (mu: the batch means, w: the variances the convention
- * takes). Channel pairs in f64x2 lanes, same operations and order as the JS loop it replaces
- * (which, with the two vectors' element access in the op call, cost ~6 µs at C = 1024).
+ * them back out): rm[c] = keep·rm[c] + weight·mu[c] and rv[c] = keep·rv[c] + weight·w[c] (mu: the
+ * batch means, w: the variances the convention takes). With narrow ≠ 0 the results are written
+ * as C f32 from rm and from rv instead (packed over the f64 slots already read: the rounding of a
+ * Float32Array element store, and JS copies them out without a conversion, which cost ~0.8 µs a
+ * vector at C = 1024). Channel pairs in f64x2 lanes, the operations and order of the JS loop this
+ * replaces (which, with the two vectors' element access in the op call, cost ~6 µs at C = 1024).
  */
-export function bn_params_running_f64(C: i32, rm: usize, rv: usize, mu: usize, w: usize, keep: f64, weight: f64): void {
+export function bn_params_running_f64(C: i32, rm: usize, rv: usize, mu: usize, w: usize, keep: f64, weight: f64, narrow: i32): void {
   const k = f64x2.splat(keep), u = f64x2.splat(weight), E = C & ~1;
   for (let c = 0; c < E; c += 2) {
     const o = <usize>c << 3;
-    v128.store(rm + o, f64x2.add(f64x2.mul(k, v128.load(rm + o)), f64x2.mul(u, v128.load(mu + o))));
-    v128.store(rv + o, f64x2.add(f64x2.mul(k, v128.load(rv + o)), f64x2.mul(u, v128.load(w + o))));
+    const m = f64x2.add(f64x2.mul(k, v128.load(rm + o)), f64x2.mul(u, v128.load(mu + o)));
+    const v = f64x2.add(f64x2.mul(k, v128.load(rv + o)), f64x2.mul(u, v128.load(w + o)));
+    if (narrow) {
+      v128.store64_lane(rm + (<usize>c << 2), f32x4.demote_f64x2_zero(m), 0);
+      v128.store64_lane(rv + (<usize>c << 2), f32x4.demote_f64x2_zero(v), 0);
+    } else {
+      v128.store(rm + o, m);
+      v128.store(rv + o, v);
+    }
   }
   if (E < C) {
     const o = <usize>E << 3;
-    store<f64>(rm + o, keep * load<f64>(rm + o) + weight * load<f64>(mu + o));
-    store<f64>(rv + o, keep * load<f64>(rv + o) + weight * load<f64>(w + o));
+    const m = keep * load<f64>(rm + o) + weight * load<f64>(mu + o), v = keep * load<f64>(rv + o) + weight * load<f64>(w + o);
+    if (narrow) { store<f32>(rm + (<usize>E << 2), <f32>m); store<f32>(rv + (<usize>E << 2), <f32>v); }
+    else { store<f64>(rm + o, m); store<f64>(rv + o, v); }
   }
 }
 

@@ -88,4 +88,21 @@ test("training forward and backward of wide C (NHWC, NCHW): reference, and f32 r
   }
 });
 
+test("running statistics: Float32Array and Float64Array vectors (alike and mixed), odd and even C, the JS update's bits", () => {
+  for (const C of [1, 7, 64, 1025]) {
+    const shape = [5, C], x = randomArray(5 * C, C, { offset: 1 }), t = api.partialStats(x, { shape, layout: "NC" });
+    for (const [M, V] of [[Float32Array, Float32Array], [Float64Array, Float64Array], [Float32Array, Float64Array], [Float64Array, Float32Array]]) {
+      const rm0 = randomArray(C, 2), rv0 = Float32Array.from(randomArray(C, 3), (v) => 1 + v * v);
+      const rm = M.from(rm0), rv = V.from(rv0), em = M.from(rm0), ev = V.from(rv0);
+      api.batchNormTrain(x, { shape, layout: "NC", runningMean: rm, runningVar: rv, momentum: 0.1 });
+      for (let c = 0; c < C; c++) { // pytorch: keep 0.9 of the old value, the unbiased variance
+        em[c] = (1 - 0.1) * em[c] + 0.1 * t[3 * c + 1];
+        ev[c] = (1 - 0.1) * ev[c] + 0.1 * (t[3 * c + 2] / (t[3 * c] - 1));
+      }
+      assert.equal(Array.from(rm), Array.from(em), `runningMean C=${C} ${M.name}/${V.name}`);
+      assert.equal(Array.from(rv), Array.from(ev), `runningVar C=${C} ${M.name}/${V.name}`);
+    }
+  }
+});
+
 test.run();

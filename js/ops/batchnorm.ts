@@ -10,7 +10,7 @@ import { splitHi } from "./split";
 import { channelVecs } from "./bn-vecs";
 import { rt } from "../core/runtime";
 import type { TensorLike } from "../core/tensor";
-import { f32Results, resultsAt } from "../core/typed";
+import { f32Results, resultsAt, typedKind, typedSet } from "../core/typed";
 import { fmtShape, type Geometry } from "../core/layout";
 import { activationId, type Activation } from "./activation";
 import { bnActGrad } from "./act-dispatch";
@@ -103,15 +103,16 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
     const y = s.result(ya);
     const [saveMean, saveInvstd, bvar] = resultsAt(s.heap.F32, sv >>> 2, 3, C);
     // The running statistics last, once everything else succeeded: updated in f64 by a kernel
-    // on their copies in wasm memory, copied back with the rounding of an element store (their
-    // arrays were checked to be real typed arrays: set runs no code of the caller).
+    // on their copies in wasm memory, copied back with the rounding of an element store.
     const rm = p.runningMean, rv = p.runningVar;
     if (rm && rv) {
       const w = updateBatchWeight(p.info, p.momentum, p.numBatchesTracked), keep = updateKeepWeight(p.info, p.momentum, w);
-      k.bn_params_running_f64(C, prm, prv, st, st + 8 * (p.info.unbiased ? 2 * C : C), keep, w);
-      const F = s.heap.F64;
-      rm.set(F.subarray(prm >>> 3, (prm >>> 3) + C));
-      rv.set(F.subarray(prv >>> 3, (prv >>> 3) + C));
+      // Two Float32Arrays get f32 results, copied without a conversion; set is the intrinsic.
+      const narrow = typedKind(rm) === "Float32Array" && typedKind(rv) === "Float32Array", sh = narrow ? 2 : 3;
+      k.bn_params_running_f64(C, prm, prv, st, st + 8 * (p.info.unbiased ? 2 * C : C), keep, w, narrow ? 1 : 0);
+      const F = narrow ? s.heap.F32 : s.heap.F64;
+      typedSet(rm, F.subarray(prm >>> sh, (prm >>> sh) + C));
+      typedSet(rv, F.subarray(prv >>> sh, (prv >>> sh) + C));
     }
     return { y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: p.numBatchesTracked + 1 };
   });
