@@ -50,7 +50,6 @@ export function groupStats(s: Scope, g: Geometry, G: number, x: number): number 
  * channel cost ~6–9 ns a channel at C = 1024; docs/performance.md).
  */
 function mergeGroups(F: Float64Array, a: number, o: number, K: number, per: number): void {
-  if (per === 1) { copyTriples(F, a, o, K); return; }
   for (let q = 0, i = a; q < K; q++) {
     let cnt = 0, mean = 0, m2 = 0;
     for (const e = i + 3 * per; i < e; i += 3) {
@@ -62,20 +61,6 @@ function mergeGroups(F: Float64Array, a: number, o: number, K: number, per: numb
       m2 += F[i + 2] + d * d * (nA * nB / cnt);
     }
     F[o + 3 * q] = cnt; F[o + 3 * q + 1] = mean; F[o + 3 * q + 2] = m2;
-  }
-}
-
-/**
- * mergeGroups of runs of one triple: the merge into a zero triple without its two divisions
- * (nB/nB is 1 for the kernels' counts, which are positive integers or 0), keeping its roundings:
- * 0 + x turns −0 into +0, and an infinite or NaN mean makes M2 NaN (δ²·0), as the merge does.
- */
-function copyTriples(F: Float64Array, a: number, o: number, K: number): void {
-  for (let q = 0; q < K; q++) {
-    const i = a + 3 * q, j = o + 3 * q, nB = F[i];
-    if (nB === 0) { F[j] = 0; F[j + 1] = 0; F[j + 2] = 0; continue; }
-    const d = F[i + 1];
-    F[j] = nB; F[j + 1] = 0 + d; F[j + 2] = 0 + (F[i + 2] + d * d * 0);
   }
 }
 
