@@ -36,9 +36,11 @@ export function groupStats(s: Scope, g: Geometry, G: number, x: number): number 
     return acc;
   }
   const { N, C, S } = g, k = rt().kernels;
-  const acc = s.temp(24 * N * C), scratch = scratchFor(s, "bn_stats_f32_cl", C), out = s.temp(24 * K);
+  const acc = s.temp(24 * N * C), scratch = scratchFor(s, "bn_stats_f32_cl", C);
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * N * C);
   for (let n = 0; n < N; n++) k.bn_stats_f32_cl(S, C, x + 4 * n * S * C, acc + 24 * n * C, scratch);
+  if (G === C) return acc;
+  const out = s.temp(24 * K);
   mergeGroups(s.heap.F64, acc >>> 3, out >>> 3, N * G, C / G);
   return out;
 }
