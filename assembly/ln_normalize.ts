@@ -30,10 +30,37 @@ export function ln_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, 
 
 /**
  * y = ((x − m[t])·a[t] + b[t])·gamma[c] + beta[c] over C channel rows of T values at a stride of
- * rs bytes (one sample, or a tile of its positions: ln_forward.ts). m, a, b: T f32. Four channel
- * rows at a time share the per-position loads; the last C % 4 rows run alone.
+ * rs bytes (one sample, or a tile of its positions: ln_forward_cf.ts). m, a, b: T f32; pb = 0
+ * drops b (every |b| below the rounding of x̂: one add less per vector). Four channel rows at a
+ * time share the per-position loads; the last C % 4 rows run alone.
  */
 export function norm_tile(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usize, pa: usize, pb: usize, gamma: usize, beta: usize): void {
+  if (pb) tile_res(x, y, rs, C, T, pm, pa, pb, gamma, beta);
+  else tile_near(x, y, rs, C, T, pm, pa, gamma, beta);
+}
+
+function tile_res(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usize, pa: usize, pb: usize, gamma: usize, beta: usize): void {
+  tile_body(x, y, rs, C, T, pm, pa, pb, gamma, beta, true);
+}
+
+function tile_near(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usize, pa: usize, gamma: usize, beta: usize): void {
+  tile_body(x, y, rs, C, T, pm, pa, 0, gamma, beta, false);
+}
+
+// ((x − m)·a (+ b))·g + h for one vector (RES: with b).
+@inline function nv(xv: v128, mv: v128, av: v128, bv: v128, gv: v128, hv: v128, RES: bool): v128 {
+  let t = f32x4.mul(f32x4.sub(xv, mv), av);
+  if (RES) t = f32x4.add(t, bv);
+  return f32x4.add(f32x4.mul(t, gv), hv);
+}
+
+@inline function ns(xs: f32, ms: f32, as: f32, bs: f32, gs: f32, hs: f32, RES: bool): f32 {
+  let t = (xs - ms) * as;
+  if (RES) t += bs;
+  return t * gs + hs;
+}
+
+@inline function tile_body(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usize, pa: usize, pb: usize, gamma: usize, beta: usize, RES: bool): void {
   const S = T, S4 = S & ~3;
   let c = 0;
   for (; c + 4 <= C; c += 4) {
@@ -48,19 +75,19 @@ export function norm_tile(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usi
     let i = 0;
     for (; i < S4; i += 4) {
       const o = <usize>i << 2;
-      const mv = v128.load(pm + o), av = v128.load(pa + o), bv = v128.load(pb + o);
-      v128.store(y0 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x0 + o), mv), av), bv), gv0), hv0));
-      v128.store(y1 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x1 + o), mv), av), bv), gv1), hv1));
-      v128.store(y2 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x2 + o), mv), av), bv), gv2), hv2));
-      v128.store(y3 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x3 + o), mv), av), bv), gv3), hv3));
+      const mv = v128.load(pm + o), av = v128.load(pa + o), bv = RES ? v128.load(pb + o) : mv;
+      v128.store(y0 + o, nv(v128.load(x0 + o), mv, av, bv, gv0, hv0, RES));
+      v128.store(y1 + o, nv(v128.load(x1 + o), mv, av, bv, gv1, hv1, RES));
+      v128.store(y2 + o, nv(v128.load(x2 + o), mv, av, bv, gv2, hv2, RES));
+      v128.store(y3 + o, nv(v128.load(x3 + o), mv, av, bv, gv3, hv3, RES));
     }
     for (; i < S; i++) {
       const o = <usize>i << 2;
-      const ms = load<f32>(pm + o), as = load<f32>(pa + o), bs = load<f32>(pb + o);
-      store<f32>(y0 + o, ((load<f32>(x0 + o) - ms) * as + bs) * g0 + h0);
-      store<f32>(y1 + o, ((load<f32>(x1 + o) - ms) * as + bs) * g1 + h1);
-      store<f32>(y2 + o, ((load<f32>(x2 + o) - ms) * as + bs) * g2 + h2);
-      store<f32>(y3 + o, ((load<f32>(x3 + o) - ms) * as + bs) * g3 + h3);
+      const ms = load<f32>(pm + o), as = load<f32>(pa + o), bs = RES ? load<f32>(pb + o) : ms;
+      store<f32>(y0 + o, ns(load<f32>(x0 + o), ms, as, bs, g0, h0, RES));
+      store<f32>(y1 + o, ns(load<f32>(x1 + o), ms, as, bs, g1, h1, RES));
+      store<f32>(y2 + o, ns(load<f32>(x2 + o), ms, as, bs, g2, h2, RES));
+      store<f32>(y3 + o, ns(load<f32>(x3 + o), ms, as, bs, g3, h3, RES));
     }
   }
   for (; c < C; c++) {
@@ -69,13 +96,12 @@ export function norm_tile(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usi
     const px = x + <usize>c * rs, py = y + <usize>c * rs;
     let i = 0;
     for (; i < S4; i += 4) {
-      const o = <usize>i << 2;
-      const t = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(pm + o)), v128.load(pa + o)), v128.load(pb + o));
-      v128.store(py + o, f32x4.add(f32x4.mul(t, gv), hv));
+      const o = <usize>i << 2, mv = v128.load(pm + o);
+      v128.store(py + o, nv(v128.load(px + o), mv, v128.load(pa + o), RES ? v128.load(pb + o) : mv, gv, hv, RES));
     }
     for (; i < S; i++) {
-      const o = <usize>i << 2;
-      store<f32>(py + o, ((load<f32>(px + o) - load<f32>(pm + o)) * load<f32>(pa + o) + load<f32>(pb + o)) * gs + hs);
+      const o = <usize>i << 2, ms = load<f32>(pm + o);
+      store<f32>(py + o, ns(load<f32>(px + o), ms, load<f32>(pa + o), RES ? load<f32>(pb + o) : ms, gs, hs, RES));
     }
   }
 }

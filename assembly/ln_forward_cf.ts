@@ -1,0 +1,150 @@
+// Layer norm over a strided channel axis (channels-first (N, C, S): ConvNeXt's LayerNorm). The
+// statistic of position s runs down the C channel rows at a stride of S values.
+//
+// Positions are taken in tiles of T ≤ TILE, read in memory order (four channel rows at a time,
+// the per-position sums in f32 arrays in L1): Σ(x − h), Σ(x − h)² per position, then mean,
+// invstd and the mean's residue for 4 positions per f32x4, then the tile normalized while its
+// C·T values are in L2. The shift h is 0 (plain Σx, Σx²: one subtraction less per vector)
+// unless a position of the previous tile had a mean farther than ¼ std from zero; then it is
+// that tile's f32 means. Where a position's shift is off by more than √3 std (the variance
+// would lose more than a factor 4 to cancellation) the tile is summed again around its means,
+// from L2. Rows are summed in f32 in chunks of CBLOCK, added in f64 across chunks. The
+// normalize drops the residue b when every |b| of the tile is below the rounding of x̂. What
+// bounds this (float adds per vector) is measured in docs/performance.md.
+import { act_row } from "./act";
+import { norm_tile } from "./ln_normalize";
+
+const TILE: i32 = 512;
+
+/** Lanes j < k of a vector of positions (all four when k ≥ 4; none when k ≤ 0). */
+@inline function live(k: i32): v128 {
+  return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(k));
+}
+const CBLOCK: i32 = 512;
+
+// Per-position Σ(x − h) and Σ(x − h)² over n ≤ CBLOCK channel rows of a tile, written to the f32
+// arrays f1, f2 (SHIFT false: plain sums, h unread). Four rows per sweep share the loads and
+// stores of the sums; tails: the last n % 4 rows alone, the last T % 4 positions in scalar.
+@inline function dev_body(px: usize, rs: usize, n: i32, T: i32, h: usize, f1: usize, f2: usize, SHIFT: bool): void {
+  const T4 = T & ~3, bytes = (<usize>(T + 3) & ~3) << 2;
+  memory.fill(f1, 0, bytes); memory.fill(f2, 0, bytes);
+  let c = 0;
+  for (; c + 4 <= n; c += 4) {
+    const p0 = px + <usize>c * rs, p1 = p0 + rs, p2 = p1 + rs, p3 = p2 + rs;
+    let t = 0;
+    for (; t < T4; t += 4) {
+      const o = <usize>t << 2;
+      let u0 = v128.load(p0 + o), u1 = v128.load(p1 + o), u2 = v128.load(p2 + o), u3 = v128.load(p3 + o);
+      if (SHIFT) {
+        const hv = v128.load(h + o);
+        u0 = f32x4.sub(u0, hv); u1 = f32x4.sub(u1, hv); u2 = f32x4.sub(u2, hv); u3 = f32x4.sub(u3, hv);
+      }
+      v128.store(f1 + o, f32x4.add(v128.load(f1 + o), f32x4.add(f32x4.add(u0, u1), f32x4.add(u2, u3))));
+      const q = f32x4.add(f32x4.add(f32x4.mul(u0, u0), f32x4.mul(u1, u1)), f32x4.add(f32x4.mul(u2, u2), f32x4.mul(u3, u3)));
+      v128.store(f2 + o, f32x4.add(v128.load(f2 + o), q));
+    }
+    for (; t < T; t++) {
+      const o = <usize>t << 2, hs = SHIFT ? load<f32>(h + o) : 0;
+      const u0 = load<f32>(p0 + o) - hs, u1 = load<f32>(p1 + o) - hs, u2 = load<f32>(p2 + o) - hs, u3 = load<f32>(p3 + o) - hs;
+      store<f32>(f1 + o, load<f32>(f1 + o) + ((u0 + u1) + (u2 + u3)));
+      store<f32>(f2 + o, load<f32>(f2 + o) + ((u0 * u0 + u1 * u1) + (u2 * u2 + u3 * u3)));
+    }
+  }
+  for (; c < n; c++) {
+    const pr = px + <usize>c * rs;
+    for (let t = 0; t < T; t++) {
+      const o = <usize>t << 2, u = load<f32>(pr + o) - (SHIFT ? load<f32>(h + o) : 0);
+      store<f32>(f1 + o, load<f32>(f1 + o) + u);
+      store<f32>(f2 + o, load<f32>(f2 + o) + u * u);
+    }
+  }
+}
+
+function tile_dev(px: usize, rs: usize, n: i32, T: i32, h: usize, f1: usize, f2: usize): void {
+  dev_body(px, rs, n, T, h, f1, f2, true);
+}
+
+function tile_sums(px: usize, rs: usize, n: i32, T: i32, f1: usize, f2: usize): void {
+  dev_body(px, rs, n, T, 0, f1, f2, false);
+}
+
+/** The tile's sums over all C rows into f1, f2 (f32; across CBLOCK chunks added in f64 at d). */
+function tile_stats(px: usize, rs: usize, C: i32, T: i32, shift: bool, h: usize, f1: usize, f2: usize, d: usize): void {
+  if (C > CBLOCK) memory.fill(d, 0, <usize>T << 4);
+  for (let c0 = 0; c0 < C; c0 += CBLOCK) {
+    const p = px + <usize>c0 * rs, n = min(CBLOCK, C - c0);
+    if (shift) tile_dev(p, rs, n, T, h, f1, f2);
+    else tile_sums(p, rs, n, T, f1, f2);
+    if (C > CBLOCK) for (let t = 0; t < T; t++) {
+      const o = <usize>t << 4, q = <usize>t << 2;
+      store<f64>(d + o, load<f64>(d + o) + <f64>load<f32>(f1 + q));
+      store<f64>(d + o, load<f64>(d + o, 8) + <f64>load<f32>(f2 + q), 8);
+    }
+  }
+  if (C > CBLOCK) for (let t = 0; t < T; t++) {
+    const o = <usize>t << 4, q = <usize>t << 2;
+    store<f32>(f1 + q, <f32>load<f64>(d + o)); store<f32>(f2 + q, <f32>load<f64>(d + o, 8));
+  }
+}
+
+/**
+ * Channels-first layer norm (N, C, S): per (n, s) statistics over the C channel rows; mean,
+ * rstd (N·S f32) written; y = act(((x − mean)·rstd)·gamma[c] + beta[c]). y may alias x.
+ * scratch: 32·⌈min(S, TILE)⌉₄ bytes (16-byte aligned): h, f1, f2, b (f32) per position; and
+ * when C > CBLOCK 16 more per position (the f64 sums).
+ */
+export function ln_forward_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: usize, beta: usize, y: usize, mean: usize, rstd: usize, eps: f64, act: i32, scratch: usize): void {
+  const TT = <usize>(min(S, TILE) + 3) & ~3;
+  const h = scratch, f1 = h + (TT << 2), f2 = f1 + (TT << 2), pb = f2 + (TT << 2), d = pb + (TT << 2);
+  const rs = <usize>S << 2, invC = f32x4.splat(<f32>1 / <f32>C), e32 = f32x4.splat(<f32>eps);
+  const zero = f32x4.splat(0);
+  let shift = false;
+  for (let n = 0; n < N; n++) {
+    for (let s0 = 0; s0 < S; s0 += TILE) {
+      const T = min(TILE, S - s0), base = ((<usize>n * <usize>C) * <usize>S + <usize>s0) << 2;
+      const px = x + base, po = (<usize>n * <usize>S + <usize>s0) << 2;
+      tile_stats(px, rs, C, T, shift, h, f1, f2, d);
+      // Shift within √3 std of every mean (NaN fails too: then summed again, and kept as it is).
+      // Lanes past T (up to the next multiple of 4) hold leftovers: computed, never used.
+      let ok = true;
+      for (let t = 0; t < T; t += 4) {
+        const o = <usize>t << 2, dv = f32x4.mul(v128.load(f1 + o), invC), sv = f32x4.mul(v128.load(f2 + o), invC);
+        const bad = f32x4.gt(f32x4.mul(dv, dv), f32x4.mul(sv, f32x4.splat(0.75)));
+        if (v128.any_true(v128.and(bad, live(T - t)))) { ok = false; break; }
+      }
+      if (!ok) {
+        for (let t = 0; t < T; t += 4) {
+          const o = <usize>t << 2, hv = shift ? v128.load(h + o) : zero;
+          v128.store(h + o, f32x4.add(hv, f32x4.mul(v128.load(f1 + o), invC)));
+        }
+        shift = true;
+        tile_stats(px, rs, C, T, true, h, f1, f2, d);
+      }
+      // m = the f32 mean (into h), a = invstd (into f2), b = the residue (m − mean)·a; its f64-free
+      // form: m = h + dv rounded, (h + dv) − m exactly by Fast2Sum (|h| ≥ |dv| where h ≠ 0 matters).
+      let near = true, far = false;
+      for (let t = 0; t < T; t += 4) {
+        const o = <usize>t << 2, hv = shift ? v128.load(h + o) : zero;
+        const dv = f32x4.mul(v128.load(f1 + o), invC), sv = f32x4.mul(v128.load(f2 + o), invC);
+        const v = f32x4.pmax(f32x4.sub(sv, f32x4.mul(dv, dv)), zero); // rounding; NaN stays NaN
+        const av = f32x4.div(f32x4.splat(1), f32x4.sqrt(f32x4.add(v, e32)));
+        const mv = f32x4.add(hv, dv), bv = f32x4.mul(f32x4.sub(f32x4.sub(mv, hv), dv), av);
+        v128.store(h + o, mv); v128.store(f2 + o, av); v128.store(pb + o, bv);
+        const lv = live(T - t);
+        near = near && !v128.any_true(v128.and(f32x4.gt(f32x4.abs(bv), f32x4.splat(5.9604645e-8)), lv));
+        far = far || v128.any_true(v128.and(f32x4.gt(f32x4.mul(mv, mv), f32x4.mul(v, f32x4.splat(0.0625))), lv));
+      }
+      memory.copy(mean + po, h, <usize>T << 2);
+      memory.copy(rstd + po, f2, <usize>T << 2);
+      norm_tile(px, y + base, rs, C, T, h, f2, near ? 0 : pb, gamma, beta);
+      if (act) for (let c = 0; c < C; c++) act_row(y + base + <usize>c * rs, y + base + <usize>c * rs, T, act);
+      // The next tile: plain sums when every mean here was within ¼ std of zero, else around these
+      // means (finite ones; 0 elsewhere and past T).
+      shift = far;
+      if (far) for (let t = 0; t < <i32>TT; t += 4) {
+        const o = <usize>t << 2, mv = v128.load(h + o);
+        v128.store(h + o, v128.and(v128.and(mv, f32x4.eq(f32x4.sub(mv, mv), zero)), live(T - t)));
+      }
+    }
+  }
+}
