@@ -22,40 +22,28 @@ const TILE: i32 = 512;
 }
 const CBLOCK: i32 = 512;
 
-// Per-position Σ(x − h) and Σ(x − h)² over n ≤ CBLOCK channel rows of a tile, written to the f32
-// arrays f1, f2 (SHIFT false: plain sums, h unread). Four rows per sweep share the loads and
-// stores of the sums; tails: the last n % 4 rows alone, the last T % 4 positions in scalar.
+// Per-position Σ(x − h) and Σ(x − h)² over n ≤ CBLOCK channel rows of a tile's first T & ~3
+// positions, written to the f32 arrays f1, f2 (SHIFT false: plain sums, h unread). Four rows
+// per sweep share the loads and stores of the sums; the last n % 4 rows alone.
 @inline function dev_body(px: usize, rs: usize, n: i32, T: i32, h: usize, f1: usize, f2: usize, SHIFT: bool): void {
-  const T4 = T & ~3, bytes = (<usize>(T + 3) & ~3) << 2;
-  memory.fill(f1, 0, bytes); memory.fill(f2, 0, bytes);
+  const T4 = T & ~3;
   let c = 0;
-  for (; c + 4 <= n; c += 4) {
-    const p0 = px + <usize>c * rs, p1 = p0 + rs, p2 = p1 + rs, p3 = p2 + rs;
-    let t = 0;
-    for (; t < T4; t += 4) {
+  for (; c < n; c += 4) {
+    const k = n - c, p0 = px + <usize>c * rs;
+    // Rows past n (the last group of fewer than four) are read as row c again and weighted 0.
+    const p1 = k > 1 ? p0 + rs : p0, p2 = k > 2 ? p1 + rs : p0, p3 = k > 3 ? p2 + rs : p0;
+    const w1 = f32x4.splat(k > 1 ? 1 : 0), w2 = f32x4.splat(k > 2 ? 1 : 0), w3 = f32x4.splat(k > 3 ? 1 : 0);
+    for (let t = 0; t < T4; t += 4) {
       const o = <usize>t << 2;
       let u0 = v128.load(p0 + o), u1 = v128.load(p1 + o), u2 = v128.load(p2 + o), u3 = v128.load(p3 + o);
       if (SHIFT) {
         const hv = v128.load(h + o);
         u0 = f32x4.sub(u0, hv); u1 = f32x4.sub(u1, hv); u2 = f32x4.sub(u2, hv); u3 = f32x4.sub(u3, hv);
       }
+      if (k < 4) { u1 = f32x4.mul(u1, w1); u2 = f32x4.mul(u2, w2); u3 = f32x4.mul(u3, w3); }
       v128.store(f1 + o, f32x4.add(v128.load(f1 + o), f32x4.add(f32x4.add(u0, u1), f32x4.add(u2, u3))));
       const q = f32x4.add(f32x4.add(f32x4.mul(u0, u0), f32x4.mul(u1, u1)), f32x4.add(f32x4.mul(u2, u2), f32x4.mul(u3, u3)));
       v128.store(f2 + o, f32x4.add(v128.load(f2 + o), q));
-    }
-    for (; t < T; t++) {
-      const o = <usize>t << 2, hs = SHIFT ? load<f32>(h + o) : 0;
-      const u0 = load<f32>(p0 + o) - hs, u1 = load<f32>(p1 + o) - hs, u2 = load<f32>(p2 + o) - hs, u3 = load<f32>(p3 + o) - hs;
-      store<f32>(f1 + o, load<f32>(f1 + o) + ((u0 + u1) + (u2 + u3)));
-      store<f32>(f2 + o, load<f32>(f2 + o) + ((u0 * u0 + u1 * u1) + (u2 * u2 + u3 * u3)));
-    }
-  }
-  for (; c < n; c++) {
-    const pr = px + <usize>c * rs;
-    for (let t = 0; t < T; t++) {
-      const o = <usize>t << 2, u = load<f32>(pr + o) - (SHIFT ? load<f32>(h + o) : 0);
-      store<f32>(f1 + o, load<f32>(f1 + o) + u);
-      store<f32>(f2 + o, load<f32>(f2 + o) + u * u);
     }
   }
 }
@@ -70,21 +58,56 @@ function tile_sums(px: usize, rs: usize, n: i32, T: i32, f1: usize, f2: usize): 
 
 /** The tile's sums over all C rows into f1, f2 (f32; across CBLOCK chunks added in f64 at d). */
 function tile_stats(px: usize, rs: usize, C: i32, T: i32, shift: bool, h: usize, f1: usize, f2: usize, d: usize): void {
+  const bytes = (<usize>(T + 3) & ~3) << 2;
   if (C > CBLOCK) memory.fill(d, 0, <usize>T << 4);
   for (let c0 = 0; c0 < C; c0 += CBLOCK) {
     const p = px + <usize>c0 * rs, n = min(CBLOCK, C - c0);
+    memory.fill(f1, 0, bytes); memory.fill(f2, 0, bytes);
     if (shift) tile_dev(p, rs, n, T, h, f1, f2);
     else tile_sums(p, rs, n, T, f1, f2);
+    // The last T % 4 positions in scalar.
+    for (let t = T & ~3; t < T; t++) {
+      const o = <usize>t << 2, hs = shift ? load<f32>(h + o) : 0;
+      let s1: f32 = 0, s2: f32 = 0;
+      for (let c = 0; c < n; c++) { const u = load<f32>(p + <usize>c * rs + o) - hs; s1 += u; s2 += u * u; }
+      store<f32>(f1 + o, s1); store<f32>(f2 + o, s2);
+    }
+    // Chunk sums into f64 at d; after the last chunk the totals go back to f1, f2 (f32).
     if (C > CBLOCK) for (let t = 0; t < T; t++) {
       const o = <usize>t << 4, q = <usize>t << 2;
-      store<f64>(d + o, load<f64>(d + o) + <f64>load<f32>(f1 + q));
-      store<f64>(d + o, load<f64>(d + o, 8) + <f64>load<f32>(f2 + q), 8);
+      const a = load<f64>(d + o) + <f64>load<f32>(f1 + q), b = load<f64>(d + o, 8) + <f64>load<f32>(f2 + q);
+      store<f64>(d + o, a); store<f64>(d + o, b, 8);
+      store<f32>(f1 + q, <f32>a); store<f32>(f2 + q, <f32>b);
     }
   }
-  if (C > CBLOCK) for (let t = 0; t < T; t++) {
-    const o = <usize>t << 4, q = <usize>t << 2;
-    store<f32>(f1 + q, <f32>load<f64>(d + o)); store<f32>(f2 + q, <f32>load<f64>(d + o, 8));
+}
+
+const BAD = 1, NEAR = 2, FAR = 4;
+
+/**
+ * The statistics of a tile's T positions from their sums f1, f2 around hs (0 when !shift), 4
+ * per f32x4: f1 ← m (the f32 mean), f2 ← a (invstd), pb ← b = (m − mean)·a (the residue:
+ * (h + d) − m is exact by Fast2Sum, |h| ≥ |d| wherever h ≠ 0 matters), hs ← the finite means
+ * (0 elsewhere and past T: the next sums' shift). Returns BAD when a shift was off by more than
+ * √3 std (NaN too), NEAR when every |b| is below x̂'s rounding, FAR when a mean is farther
+ * than ¼ std from zero. Lanes past T hold leftovers: computed, never used.
+ */
+function finish(T: i32, shift: bool, hs: usize, f1: usize, f2: usize, pb: usize, C: i32, eps: f32): i32 {
+  const invC = f32x4.splat(<f32>1 / <f32>C), zero = f32x4.splat(0);
+  let bad = zero, wide = zero, far = zero;
+  for (let t = 0; t < T; t += 4) {
+    const o = <usize>t << 2, hv = shift ? v128.load(hs + o) : zero, lv = live(T - t);
+    const dv = f32x4.mul(v128.load(f1 + o), invC), sv = f32x4.mul(v128.load(f2 + o), invC), d2 = f32x4.mul(dv, dv);
+    const v = f32x4.pmax(f32x4.sub(sv, d2), zero); // rounding; NaN stays NaN
+    const av = f32x4.div(f32x4.splat(1), f32x4.sqrt(f32x4.add(v, f32x4.splat(eps))));
+    const mv = f32x4.add(hv, dv), bv = f32x4.mul(f32x4.sub(f32x4.sub(mv, hv), dv), av);
+    v128.store(f1 + o, mv); v128.store(f2 + o, av); v128.store(pb + o, bv);
+    v128.store(hs + o, v128.and(v128.and(mv, f32x4.eq(f32x4.sub(mv, mv), zero)), lv));
+    bad = v128.or(bad, v128.andnot(lv, f32x4.le(d2, f32x4.mul(sv, f32x4.splat(0.75)))));
+    wide = v128.or(wide, v128.and(lv, f32x4.gt(f32x4.abs(bv), f32x4.splat(5.9604645e-8))));
+    far = v128.or(far, v128.and(lv, f32x4.gt(f32x4.mul(mv, mv), f32x4.mul(v, f32x4.splat(0.0625)))));
   }
+  return (v128.any_true(bad) ? BAD : 0) | (v128.any_true(wide) ? 0 : NEAR) | (v128.any_true(far) ? FAR : 0);
 }
 
 /**
@@ -96,55 +119,26 @@ function tile_stats(px: usize, rs: usize, C: i32, T: i32, shift: bool, h: usize,
 export function ln_forward_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: usize, beta: usize, y: usize, mean: usize, rstd: usize, eps: f64, act: i32, scratch: usize): void {
   const TT = <usize>(min(S, TILE) + 3) & ~3;
   const h = scratch, f1 = h + (TT << 2), f2 = f1 + (TT << 2), pb = f2 + (TT << 2), d = pb + (TT << 2);
-  const rs = <usize>S << 2, invC = f32x4.splat(<f32>1 / <f32>C), e32 = f32x4.splat(<f32>eps);
-  const zero = f32x4.splat(0);
+  const rs = <usize>S << 2;
   let shift = false;
   for (let n = 0; n < N; n++) {
     for (let s0 = 0; s0 < S; s0 += TILE) {
       const T = min(TILE, S - s0), base = ((<usize>n * <usize>C) * <usize>S + <usize>s0) << 2;
-      const px = x + base, po = (<usize>n * <usize>S + <usize>s0) << 2;
+      const px = x + base, py = y + base, po = (<usize>n * <usize>S + <usize>s0) << 2;
       tile_stats(px, rs, C, T, shift, h, f1, f2, d);
-      // Shift within √3 std of every mean (NaN fails too: then summed again, and kept as it is).
-      // Lanes past T (up to the next multiple of 4) hold leftovers: computed, never used.
-      let ok = true;
-      for (let t = 0; t < T; t += 4) {
-        const o = <usize>t << 2, dv = f32x4.mul(v128.load(f1 + o), invC), sv = f32x4.mul(v128.load(f2 + o), invC);
-        const bad = f32x4.gt(f32x4.mul(dv, dv), f32x4.mul(sv, f32x4.splat(0.75)));
-        if (v128.any_true(v128.and(bad, live(T - t)))) { ok = false; break; }
-      }
-      if (!ok) {
-        for (let t = 0; t < T; t += 4) {
-          const o = <usize>t << 2, hv = shift ? v128.load(h + o) : zero;
-          v128.store(h + o, f32x4.add(hv, f32x4.mul(v128.load(f1 + o), invC)));
-        }
-        shift = true;
+      let f = finish(T, shift, h, f1, f2, pb, C, <f32>eps);
+      if (f & BAD) {
+        // Summed again around the f32 means (now in h), from L2.
         tile_stats(px, rs, C, T, true, h, f1, f2, d);
+        f = finish(T, true, h, f1, f2, pb, C, <f32>eps);
       }
-      // m = the f32 mean (into h), a = invstd (into f2), b = the residue (m − mean)·a; its f64-free
-      // form: m = h + dv rounded, (h + dv) − m exactly by Fast2Sum (|h| ≥ |dv| where h ≠ 0 matters).
-      let near = true, far = false;
-      for (let t = 0; t < T; t += 4) {
-        const o = <usize>t << 2, hv = shift ? v128.load(h + o) : zero;
-        const dv = f32x4.mul(v128.load(f1 + o), invC), sv = f32x4.mul(v128.load(f2 + o), invC);
-        const v = f32x4.pmax(f32x4.sub(sv, f32x4.mul(dv, dv)), zero); // rounding; NaN stays NaN
-        const av = f32x4.div(f32x4.splat(1), f32x4.sqrt(f32x4.add(v, e32)));
-        const mv = f32x4.add(hv, dv), bv = f32x4.mul(f32x4.sub(f32x4.sub(mv, hv), dv), av);
-        v128.store(h + o, mv); v128.store(f2 + o, av); v128.store(pb + o, bv);
-        const lv = live(T - t);
-        near = near && !v128.any_true(v128.and(f32x4.gt(f32x4.abs(bv), f32x4.splat(5.9604645e-8)), lv));
-        far = far || v128.any_true(v128.and(f32x4.gt(f32x4.mul(mv, mv), f32x4.mul(v, f32x4.splat(0.0625))), lv));
-      }
-      memory.copy(mean + po, h, <usize>T << 2);
+      memory.copy(mean + po, f1, <usize>T << 2);
       memory.copy(rstd + po, f2, <usize>T << 2);
-      norm_tile(px, y + base, rs, C, T, h, f2, near ? 0 : pb, gamma, beta);
-      if (act) for (let c = 0; c < C; c++) act_row(y + base + <usize>c * rs, y + base + <usize>c * rs, T, act);
-      // The next tile: plain sums when every mean here was within ¼ std of zero, else around these
-      // means (finite ones; 0 elsewhere and past T).
-      shift = far;
-      if (far) for (let t = 0; t < <i32>TT; t += 4) {
-        const o = <usize>t << 2, mv = v128.load(h + o);
-        v128.store(h + o, v128.and(v128.and(mv, f32x4.eq(f32x4.sub(mv, mv), zero)), live(T - t)));
-      }
+      norm_tile(px, py, rs, C, T, f1, f2, pb, gamma, beta, (f & NEAR) != 0);
+      if (act) for (let c = 0; c < C; c++) act_row(py + <usize>c * rs, py + <usize>c * rs, T, act);
+      // The next tile: plain sums when every mean here was within ¼ std of zero, else around
+      // these means (h).
+      shift = (f & FAR) != 0;
     }
   }
 }

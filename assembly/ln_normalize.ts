@@ -30,13 +30,22 @@ export function ln_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, 
 
 /**
  * y = ((x − m[t])·a[t] + b[t])·gamma[c] + beta[c] over C channel rows of T values at a stride of
- * rs bytes (one sample, or a tile of its positions: ln_forward_cf.ts). m, a, b: T f32; pb = 0
- * drops b (every |b| below the rounding of x̂: one add less per vector). Four channel rows at a
- * time share the per-position loads; the last C % 4 rows run alone.
+ * rs bytes (one sample, or a tile of its positions: ln_forward_cf.ts). m, a, b: T f32. near:
+ * every |b| is below the rounding of x̂ and is dropped in the vector loops (one add less per
+ * vector). Four channel rows at a time share the per-position loads; the last C % 4 rows run
+ * alone; the last T % 4 positions in scalar (with b).
  */
-export function norm_tile(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usize, pa: usize, pb: usize, gamma: usize, beta: usize): void {
-  if (pb) tile_res(x, y, rs, C, T, pm, pa, pb, gamma, beta);
-  else tile_near(x, y, rs, C, T, pm, pa, gamma, beta);
+export function norm_tile(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usize, pa: usize, pb: usize, gamma: usize, beta: usize, near: bool = false): void {
+  if (near) tile_near(x, y, rs, C, T, pm, pa, gamma, beta);
+  else tile_res(x, y, rs, C, T, pm, pa, pb, gamma, beta);
+  for (let c = 0; c < C; c++) {
+    const gs = load<f32>(gamma + (<usize>c << 2)), hs = load<f32>(beta + (<usize>c << 2));
+    const px = x + <usize>c * rs, py = y + <usize>c * rs;
+    for (let i = T & ~3; i < T; i++) {
+      const o = <usize>i << 2;
+      store<f32>(py + o, ((load<f32>(px + o) - load<f32>(pm + o)) * load<f32>(pa + o) + load<f32>(pb + o)) * gs + hs);
+    }
+  }
 }
 
 function tile_res(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usize, pa: usize, pb: usize, gamma: usize, beta: usize): void {
@@ -54,26 +63,18 @@ function tile_near(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usize, pa:
   return f32x4.add(f32x4.mul(t, gv), hv);
 }
 
-@inline function ns(xs: f32, ms: f32, as: f32, bs: f32, gs: f32, hs: f32, RES: bool): f32 {
-  let t = (xs - ms) * as;
-  if (RES) t += bs;
-  return t * gs + hs;
-}
-
+// The vector part (the first T & ~3 positions) of norm_tile.
 @inline function tile_body(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usize, pa: usize, pb: usize, gamma: usize, beta: usize, RES: bool): void {
-  const S = T, S4 = S & ~3;
+  const S4 = T & ~3;
   let c = 0;
   for (; c + 4 <= C; c += 4) {
     const co = <usize>c << 2;
-    const g0 = load<f32>(gamma + co), g1 = load<f32>(gamma + co, 4), g2 = load<f32>(gamma + co, 8), g3 = load<f32>(gamma + co, 12);
-    const h0 = load<f32>(beta + co), h1 = load<f32>(beta + co, 4), h2 = load<f32>(beta + co, 8), h3 = load<f32>(beta + co, 12);
-    const gv0 = f32x4.splat(g0), gv1 = f32x4.splat(g1), gv2 = f32x4.splat(g2), gv3 = f32x4.splat(g3);
-    const hv0 = f32x4.splat(h0), hv1 = f32x4.splat(h1), hv2 = f32x4.splat(h2), hv3 = f32x4.splat(h3);
+    const gv0 = v128.load32_splat(gamma + co), gv1 = v128.load32_splat(gamma + co, 4), gv2 = v128.load32_splat(gamma + co, 8), gv3 = v128.load32_splat(gamma + co, 12);
+    const hv0 = v128.load32_splat(beta + co), hv1 = v128.load32_splat(beta + co, 4), hv2 = v128.load32_splat(beta + co, 8), hv3 = v128.load32_splat(beta + co, 12);
     const base = <usize>c * rs;
     const x0 = x + base, x1 = x0 + rs, x2 = x1 + rs, x3 = x2 + rs;
     const y0 = y + base, y1 = y0 + rs, y2 = y1 + rs, y3 = y2 + rs;
-    let i = 0;
-    for (; i < S4; i += 4) {
+    for (let i = 0; i < S4; i += 4) {
       const o = <usize>i << 2;
       const mv = v128.load(pm + o), av = v128.load(pa + o), bv = RES ? v128.load(pb + o) : mv;
       v128.store(y0 + o, nv(v128.load(x0 + o), mv, av, bv, gv0, hv0, RES));
@@ -81,27 +82,13 @@ function tile_near(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usize, pa:
       v128.store(y2 + o, nv(v128.load(x2 + o), mv, av, bv, gv2, hv2, RES));
       v128.store(y3 + o, nv(v128.load(x3 + o), mv, av, bv, gv3, hv3, RES));
     }
-    for (; i < S; i++) {
-      const o = <usize>i << 2;
-      const ms = load<f32>(pm + o), as = load<f32>(pa + o), bs = RES ? load<f32>(pb + o) : ms;
-      store<f32>(y0 + o, ns(load<f32>(x0 + o), ms, as, bs, g0, h0, RES));
-      store<f32>(y1 + o, ns(load<f32>(x1 + o), ms, as, bs, g1, h1, RES));
-      store<f32>(y2 + o, ns(load<f32>(x2 + o), ms, as, bs, g2, h2, RES));
-      store<f32>(y3 + o, ns(load<f32>(x3 + o), ms, as, bs, g3, h3, RES));
-    }
   }
   for (; c < C; c++) {
-    const gs = load<f32>(gamma + (<usize>c << 2)), hs = load<f32>(beta + (<usize>c << 2));
-    const gv = f32x4.splat(gs), hv = f32x4.splat(hs);
+    const co = <usize>c << 2, gv = v128.load32_splat(gamma + co), hv = v128.load32_splat(beta + co);
     const px = x + <usize>c * rs, py = y + <usize>c * rs;
-    let i = 0;
-    for (; i < S4; i += 4) {
+    for (let i = 0; i < S4; i += 4) {
       const o = <usize>i << 2, mv = v128.load(pm + o);
       v128.store(py + o, nv(v128.load(px + o), mv, v128.load(pa + o), RES ? v128.load(pb + o) : mv, gv, hv, RES));
-    }
-    for (; i < S; i++) {
-      const o = <usize>i << 2, ms = load<f32>(pm + o);
-      store<f32>(py + o, ns(load<f32>(px + o), ms, load<f32>(pa + o), RES ? load<f32>(pb + o) : ms, gs, hs, RES));
     }
   }
 }
