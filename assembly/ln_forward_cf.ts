@@ -23,9 +23,9 @@ const TILE: i32 = 512;
 const CBLOCK: i32 = 512;
 
 // Per-position Σ(x − h) and Σ(x − h)² over n ≤ CBLOCK channel rows of a tile's first T & ~3
-// positions, written to the f32 arrays f1, f2 (SHIFT false: plain sums, h unread). Four rows
-// per sweep share the loads and stores of the sums; the last n % 4 rows alone.
-@inline function dev_body(px: usize, rs: usize, n: i32, T: i32, h: usize, f1: usize, f2: usize, SHIFT: bool): void {
+// positions, added to the f32 arrays f1, f2. Four rows per sweep share the loads and stores of
+// the sums.
+function tile_dev(px: usize, rs: usize, n: i32, T: i32, h: usize, f1: usize, f2: usize): void {
   const T4 = T & ~3;
   let c = 0;
   for (; c < n; c += 4) {
@@ -35,11 +35,9 @@ const CBLOCK: i32 = 512;
     const w1 = f32x4.splat(k > 1 ? 1 : 0), w2 = f32x4.splat(k > 2 ? 1 : 0), w3 = f32x4.splat(k > 3 ? 1 : 0);
     for (let t = 0; t < T4; t += 4) {
       const o = <usize>t << 2;
-      let u0 = v128.load(p0 + o), u1 = v128.load(p1 + o), u2 = v128.load(p2 + o), u3 = v128.load(p3 + o);
-      if (SHIFT) {
-        const hv = v128.load(h + o);
-        u0 = f32x4.sub(u0, hv); u1 = f32x4.sub(u1, hv); u2 = f32x4.sub(u2, hv); u3 = f32x4.sub(u3, hv);
-      }
+      const hv = v128.load(h + o);
+      let u0 = f32x4.sub(v128.load(p0 + o), hv), u1 = f32x4.sub(v128.load(p1 + o), hv);
+      let u2 = f32x4.sub(v128.load(p2 + o), hv), u3 = f32x4.sub(v128.load(p3 + o), hv);
       if (k < 4) { u1 = f32x4.mul(u1, w1); u2 = f32x4.mul(u2, w2); u3 = f32x4.mul(u3, w3); }
       v128.store(f1 + o, f32x4.add(v128.load(f1 + o), f32x4.add(f32x4.add(u0, u1), f32x4.add(u2, u3))));
       const q = f32x4.add(f32x4.add(f32x4.mul(u0, u0), f32x4.mul(u1, u1)), f32x4.add(f32x4.mul(u2, u2), f32x4.mul(u3, u3)));
@@ -48,26 +46,17 @@ const CBLOCK: i32 = 512;
   }
 }
 
-function tile_dev(px: usize, rs: usize, n: i32, T: i32, h: usize, f1: usize, f2: usize): void {
-  dev_body(px, rs, n, T, h, f1, f2, true);
-}
-
-function tile_sums(px: usize, rs: usize, n: i32, T: i32, f1: usize, f2: usize): void {
-  dev_body(px, rs, n, T, 0, f1, f2, false);
-}
-
 /** The tile's sums over all C rows into f1, f2 (f32; across CBLOCK chunks added in f64 at d). */
-function tile_stats(px: usize, rs: usize, C: i32, T: i32, shift: bool, h: usize, f1: usize, f2: usize, d: usize): void {
+function tile_stats(px: usize, rs: usize, C: i32, T: i32, h: usize, f1: usize, f2: usize, d: usize): void {
   const bytes = (<usize>(T + 3) & ~3) << 2;
   if (C > CBLOCK) memory.fill(d, 0, <usize>T << 4);
   for (let c0 = 0; c0 < C; c0 += CBLOCK) {
     const p = px + <usize>c0 * rs, n = min(CBLOCK, C - c0);
     memory.fill(f1, 0, bytes); memory.fill(f2, 0, bytes);
-    if (shift) tile_dev(p, rs, n, T, h, f1, f2);
-    else tile_sums(p, rs, n, T, f1, f2);
+    tile_dev(p, rs, n, T, h, f1, f2);
     // The last T % 4 positions in scalar.
     for (let t = T & ~3; t < T; t++) {
-      const o = <usize>t << 2, hs = shift ? load<f32>(h + o) : 0;
+      const o = <usize>t << 2, hs = load<f32>(h + o);
       let s1: f32 = 0, s2: f32 = 0;
       for (let c = 0; c < n; c++) { const u = load<f32>(p + <usize>c * rs + o) - hs; s1 += u; s2 += u * u; }
       store<f32>(f1 + o, s1); store<f32>(f2 + o, s2);
@@ -85,18 +74,18 @@ function tile_stats(px: usize, rs: usize, C: i32, T: i32, shift: bool, h: usize,
 const BAD = 1, NEAR = 2, FAR = 4;
 
 /**
- * The statistics of a tile's T positions from their sums f1, f2 around hs (0 when !shift), 4
+ * The statistics of a tile's T positions from their sums f1, f2 around hs, 4
  * per f32x4: f1 ← m (the f32 mean), f2 ← a (invstd), pb ← b = (m − mean)·a (the residue:
  * (h + d) − m is exact by Fast2Sum, |h| ≥ |d| wherever h ≠ 0 matters), hs ← the finite means
  * (0 elsewhere and past T: the next sums' shift). Returns BAD when a shift was off by more than
  * √3 std (NaN too), NEAR when every |b| is below x̂'s rounding, FAR when a mean is farther
  * than ¼ std from zero. Lanes past T hold leftovers: computed, never used.
  */
-function finish(T: i32, shift: bool, hs: usize, f1: usize, f2: usize, pb: usize, C: i32, eps: f32): i32 {
+function finish(T: i32, hs: usize, f1: usize, f2: usize, pb: usize, C: i32, eps: f32): i32 {
   const invC = f32x4.splat(<f32>1 / <f32>C), zero = f32x4.splat(0);
   let bad = zero, wide = zero, far = zero;
   for (let t = 0; t < T; t += 4) {
-    const o = <usize>t << 2, hv = shift ? v128.load(hs + o) : zero, lv = live(T - t);
+    const o = <usize>t << 2, hv = v128.load(hs + o), lv = live(T - t);
     const dv = f32x4.mul(v128.load(f1 + o), invC), sv = f32x4.mul(v128.load(f2 + o), invC), d2 = f32x4.mul(dv, dv);
     const v = f32x4.pmax(f32x4.sub(sv, d2), zero); // rounding; NaN stays NaN
     const av = f32x4.div(f32x4.splat(1), f32x4.sqrt(f32x4.add(v, f32x4.splat(eps))));
@@ -120,25 +109,25 @@ export function ln_forward_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: usize
   const TT = <usize>(min(S, TILE) + 3) & ~3;
   const h = scratch, f1 = h + (TT << 2), f2 = f1 + (TT << 2), pb = f2 + (TT << 2), d = pb + (TT << 2);
   const rs = <usize>S << 2;
-  let shift = false;
+  memory.fill(h, 0, TT << 2);
   for (let n = 0; n < N; n++) {
     for (let s0 = 0; s0 < S; s0 += TILE) {
       const T = min(TILE, S - s0), base = ((<usize>n * <usize>C) * <usize>S + <usize>s0) << 2;
       const px = x + base, py = y + base, po = (<usize>n * <usize>S + <usize>s0) << 2;
-      tile_stats(px, rs, C, T, shift, h, f1, f2, d);
-      let f = finish(T, shift, h, f1, f2, pb, C, <f32>eps);
+      tile_stats(px, rs, C, T, h, f1, f2, d);
+      let f = finish(T, h, f1, f2, pb, C, <f32>eps);
       if (f & BAD) {
         // Summed again around the f32 means (now in h), from L2.
-        tile_stats(px, rs, C, T, true, h, f1, f2, d);
-        f = finish(T, true, h, f1, f2, pb, C, <f32>eps);
+        tile_stats(px, rs, C, T, h, f1, f2, d);
+        f = finish(T, h, f1, f2, pb, C, <f32>eps);
       }
       memory.copy(mean + po, f1, <usize>T << 2);
       memory.copy(rstd + po, f2, <usize>T << 2);
       norm_tile(px, py, rs, C, T, f1, f2, pb, gamma, beta, (f & NEAR) != 0);
       if (act) for (let c = 0; c < C; c++) act_row(py + <usize>c * rs, py + <usize>c * rs, T, act);
-      // The next tile: plain sums when every mean here was within ¼ std of zero, else around
+      // The next tile: around 0 when every mean here was within ¼ std of zero, else around
       // these means (h).
-      shift = (f & FAR) != 0;
+      if (!(f & FAR)) memory.fill(h, 0, TT << 2);
     }
   }
 }
