@@ -87,9 +87,13 @@ function tile_stats(px: usize, rs: usize, C: i32, T: i32, h: usize, f1: usize, f
     // The last T % 4 positions in scalar.
     for (let t = T & ~3; t < T; t++) {
       const o = <usize>t << 2, hs = load<f32>(h + o);
-      let s1: f32 = 0, s2: f32 = 0;
-      for (let c = 0; c < n; c++) { const u = load<f32>(p + <usize>c * rs + o) - hs; s1 += u; s2 += u * u; }
-      store<f32>(f1 + o, s1); store<f32>(f2 + o, s2);
+      let s1: f32 = 0, s2: f32 = 0, s3: f32 = 0, s4: f32 = 0, c = 0;
+      for (; c + 2 <= n; c += 2) {
+        const u = load<f32>(p + <usize>c * rs + o) - hs, v = load<f32>(p + <usize>(c + 1) * rs + o) - hs;
+        s1 += u; s2 += u * u; s3 += v; s4 += v * v;
+      }
+      if (c < n) { const u = load<f32>(p + <usize>c * rs + o) - hs; s1 += u; s2 += u * u; }
+      store<f32>(f1 + o, s1 + s3); store<f32>(f2 + o, s2 + s4);
     }
     // Chunk sums into f64 at d; after the last chunk the totals go back to f1, f2 (f32).
     if (C > CBLOCK) for (let t = 0; t < T; t++) {

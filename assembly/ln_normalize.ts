@@ -38,12 +38,11 @@ export function ln_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, 
 export function norm_tile(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usize, pa: usize, pb: usize, gamma: usize, beta: usize, near: bool = false): void {
   if (near) tile_near(x, y, rs, C, T, pm, pa, gamma, beta);
   else tile_res(x, y, rs, C, T, pm, pa, pb, gamma, beta);
-  for (let c = 0; c < C; c++) {
-    const gs = load<f32>(gamma + (<usize>c << 2)), hs = load<f32>(beta + (<usize>c << 2));
-    const px = x + <usize>c * rs, py = y + <usize>c * rs;
-    for (let i = T & ~3; i < T; i++) {
-      const o = <usize>i << 2;
-      store<f32>(py + o, ((load<f32>(px + o) - load<f32>(pm + o)) * load<f32>(pa + o) + load<f32>(pb + o)) * gs + hs);
+  for (let i = T & ~3; i < T; i++) {
+    const o = <usize>i << 2, ms = load<f32>(pm + o), as = load<f32>(pa + o), bs = load<f32>(pb + o);
+    for (let c = 0; c < C; c++) {
+      const r = <usize>c * rs + o, co = <usize>c << 2;
+      store<f32>(y + r, ((load<f32>(x + r) - ms) * as + bs) * load<f32>(gamma + co) + load<f32>(beta + co));
     }
   }
 }

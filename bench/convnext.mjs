@@ -16,9 +16,9 @@ const sn = await import(opts.dist ? pathToFileURL(resolve(opts.dist, "index.js")
 const SHAPES = (opts.shapes || "1x96x56x56,1x192x28x28,1x384x14x14,1x768x7x7,8x96x56x56,8x768x7x7").split(",").map((s) => s.split("x").map(Number));
 const PAIRS = +opts.pairs;
 
-/** ms per call: the lower quartile of PAIRS samples of ≥ 0.3 ms of calls each. */
+/** ms per call: the lower quartile of PAIRS samples of ≥ 0.3 ms of calls each (after ≥ 100 ms of calls: V8 tiers a function up only after some run time). */
 function timer(f) {
-  f(); f();
+  for (const t0 = performance.now(); performance.now() - t0 < 100;) f();
   const t = performance.now(); f(); const k = Math.ceil(0.3 / Math.max(performance.now() - t, 1e-4));
   return () => { const t0 = performance.now(); for (let i = 0; i < k; i++) f(); return (performance.now() - t0) / k; };
 }
