@@ -26,7 +26,11 @@ export function groupTempBytes(g: Geometry, G: number): number {
   return clScratchBytes(g.C) + 96 * NC + 48 * K + 4096;
 }
 
-/** (count, mean, M2) per (n, group), n-major: the pointer of N·G f64 triples in wasm memory (a temporary of the scope). */
+/**
+ * (count, mean, M2) per (n, group), n-major: the pointer of N·G f64 triples in wasm memory (a
+ * temporary of the scope). Channels-last with one channel a group (instance norm): the
+ * kernel's per-channel triples themselves (a merge into a zero triple would not change them).
+ */
 export function groupStats(s: Scope, g: Geometry, G: number, x: number): number {
   const K = g.N * G;
   if (!g.channelsLast) {
@@ -48,8 +52,8 @@ export function groupStats(s: Scope, g: Geometry, G: number, x: number): number 
 /**
  * Chan's merge (chanMergeInto's arithmetic, in its order, from a zero triple) of each run of
  * `per` triples at F[a…] into one triple at F[o…], K runs: the running triple kept in locals,
- * each input element read once and each output written once (a merge into wasm memory per
- * channel cost ~6–9 ns a channel at C = 1024; docs/performance.md).
+ * each input element read once and each output written once (docs/performance.md, the JS
+ * layer at wide C).
  */
 function mergeGroups(F: Float64Array, a: number, o: number, K: number, per: number): void {
   for (let q = 0, i = a; q < K; q++) {
