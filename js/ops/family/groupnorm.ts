@@ -7,12 +7,12 @@ import type { TensorLike } from "../../core/tensor";
 import { groupStats, normalizeNC, reduceNCAt, dxNC, groupTempBytes, instanceFusable, instanceForwardFused, instanceBackwardFused } from "./views";
 import { groupActGrad } from "../act-dispatch";
 import type { Scope } from "../../core/scope";
-import type { Vec } from "../../core/errors";
+import { affineVec } from "../../core/errors";
 import {
   checkForward, checkBackward, checkGroups, type CheckedOptions, type CheckedBackward,
   type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult,
 } from "./common";
-import { paramVec } from "./norm-rows";
+import { paramVec, lnParams } from "./norm-rows";
 import { wantsTensor } from "../../core/args";
 import { splitMeans, splitMeansInto } from "../split";
 import { copyOut } from "../../core/typed";
@@ -35,7 +35,8 @@ function checkInstance(g: Geometry): void {
 }
 
 function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geometry, o: CheckedOptions) => number): NormResult {
-  const { g, o, eps, act } = checkForward(x, opts);
+  // gamma / beta: type and length here, their elements below before any kernel runs.
+  const { g, o, eps, act } = checkForward(x, opts, true);
   const G = groupsOf(g, o);
   const K = g.N * G, outs = statOutputs(K, o, false, [x, o.out, o.gamma, o.beta]);
   return withScope((s) => {
@@ -43,6 +44,10 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(groupTempBytes(g, G));
     const fused = !act && instanceFusable(g, G), k = rt().kernels;
+    // Channels-first instance norm reads gamma / beta in JS (checked there); else they go to
+    // wasm memory and are checked there by one kernel call (a JS loop cost ~0.7 ns a value).
+    if (fused) { affineVec("gamma", o.gamma, g.C); affineVec("beta", o.beta, g.C); }
+    const ab = fused ? null : lnParams(s, g.C, o.gamma, o.beta);
     const st = fused ? instanceForwardFused(s, g, xa.ptr, ya.ptr, eps, o.gamma, o.beta) : groupStats(s, g, G, xa.ptr);
     // Per statistic, by a kernel (one statistic per 49 values on 7 × 7 rows: a JS loop cost as
     // much as the data): the f32 mean (also the part the normalize subtracts), its f64 residue,
@@ -52,7 +57,7 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     if (!fused) {
       // m, scale, shift per (n, c), built in wasm memory by a kernel (N·C can exceed the data
       // when S is small: (256, 512) NC has one value per (n, c)).
-      const pp = nc_params_at(s, g, G, mh, ml, mi, o.gamma, o.beta);
+      const pp = nc_params_at(s, g, G, mh, ml, mi, ab!.gamma, ab!.beta);
       normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * g.N * g.C, pp + 8 * g.N * g.C, act);
     }
     const [mean, invstd] = resultArrays(K, [outs.mean, outs.rstd]) as Float32Array[], F = s.heap.F32;
@@ -62,11 +67,13 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
   });
 }
 
-/** Per-(n, c) m, scale, shift (N·C f32 each, contiguous at the returned pointer) from group statistics in wasm memory: hi (f32), lo and inv (f64) pointers. */
-function nc_params_at(s: Scope, g: Geometry, G: number, hi: number, lo: number, inv: number, gamma?: Vec | null, beta?: Vec | null): number {
+/**
+ * Per-(n, c) m, scale, shift (N·C f32 each, contiguous at the returned pointer) from group
+ * statistics in wasm memory: hi (f32), lo and inv (f64) pointers; gamma, beta: pointers to C f32.
+ */
+function nc_params_at(s: Scope, g: Geometry, G: number, hi: number, lo: number, inv: number, gamma: number, beta: number): number {
   const { N, C } = g, NC = N * C, pp = s.temp(12 * NC);
-  rt().kernels.gn_params_f32(N, C, G, hi, lo, inv,
-    paramVec(s, C, gamma, 1), paramVec(s, C, beta, 0), pp, pp + 4 * NC, pp + 8 * NC);
+  rt().kernels.gn_params_f32(N, C, G, hi, lo, inv, gamma, beta, pp, pp + 4 * NC, pp + 8 * NC);
   return pp;
 }
 
@@ -82,7 +89,7 @@ function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | und
     const K = N * G, hp = s.temp(4 * K), lp = s.temp(8 * K), ip = s.f64(o.invstd);
     splitMeansInto(o.mean, K, s.heap.F32, hp >>> 2, s.heap.F64, lp >>> 3);
     // With an activation, dy becomes dy·act'(v), v recomputed from x and the statistics.
-    const da = !act ? d0 : { ptr: groupActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, ...params3(nc_params_at(s, g, G, hp, lp, ip, o.gamma, o.beta), N * C), act) };
+    const da = !act ? d0 : { ptr: groupActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, ...params3(nc_params_at(s, g, G, hp, lp, ip, paramVec(s, C, o.gamma, 1), paramVec(s, C, o.beta, 0)), N * C), act) };
     const dgamma = new Float64Array(C), dbeta = new Float64Array(C);
     if (instanceFusable(g, G)) {
       const { hi, lo } = splitMeans(o.mean);

@@ -11,7 +11,6 @@ import type { Scope } from "../../core/scope";
 import type { Geometry } from "../../core/layout";
 import { rt } from "../../core/runtime";
 import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, scratchFor, clScratchBytes, mode, type View3 } from "../dispatch";
-import { chanMergeInto } from "../welford";
 import { actNormalizeNC } from "../act-dispatch";
 import { ncView } from "./nc-view";
 
@@ -27,7 +26,11 @@ export function groupTempBytes(g: Geometry, G: number): number {
   return clScratchBytes(g.C) + 96 * NC + 48 * K + 4096;
 }
 
-/** (count, mean, M2) per (n, group), n-major: the pointer of N·G f64 triples in wasm memory (a temporary of the scope). */
+/**
+ * (count, mean, M2) per (n, group), n-major: the pointer of N·G f64 triples in wasm memory (a
+ * temporary of the scope). Channels-last with one channel a group (instance norm): the
+ * kernel's per-channel triples themselves (a merge into a zero triple would not change them).
+ */
 export function groupStats(s: Scope, g: Geometry, G: number, x: number): number {
   const K = g.N * G;
   if (!g.channelsLast) {
@@ -37,19 +40,34 @@ export function groupStats(s: Scope, g: Geometry, G: number, x: number): number 
     return acc;
   }
   const { N, C, S } = g, k = rt().kernels;
-  const acc = s.temp(24 * N * C), scratch = scratchFor(s, "bn_stats_f32_cl", C), out = s.temp(24 * K);
-  const F0 = s.heap.F64;
-  F0.fill(0, acc >>> 3, (acc >>> 3) + 3 * N * C);
-  F0.fill(0, out >>> 3, (out >>> 3) + 3 * K);
+  const acc = s.temp(24 * N * C), scratch = scratchFor(s, "bn_stats_f32_cl", C);
+  s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * N * C);
   for (let n = 0; n < N; n++) k.bn_stats_f32_cl(S, C, x + 4 * n * S * C, acc + 24 * n * C, scratch);
-  const F = s.heap.F64, per = C / G;
-  for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
-      const i = (acc >>> 3) + 3 * (n * C + c);
-      chanMergeInto(F, (out >>> 3) + 3 * (n * G + Math.floor(c / per)), F[i], F[i + 1], F[i + 2]);
-    }
-  }
+  if (G === C) return acc;
+  const out = s.temp(24 * K);
+  mergeGroups(s.heap.F64, acc >>> 3, out >>> 3, N * G, C / G);
   return out;
+}
+
+/**
+ * Chan's merge (chanMergeInto's arithmetic, in its order, from a zero triple) of each run of
+ * `per` triples at F[a…] into one triple at F[o…], K runs: the running triple kept in locals,
+ * each input element read once and each output written once (docs/performance.md, the JS
+ * layer at wide C).
+ */
+function mergeGroups(F: Float64Array, a: number, o: number, K: number, per: number): void {
+  for (let q = 0, i = a; q < K; q++) {
+    let cnt = 0, mean = 0, m2 = 0;
+    for (const e = i + 3 * per; i < e; i += 3) {
+      const nB = F[i];
+      if (nB === 0) continue;
+      const nA = cnt, d = F[i + 1] - mean;
+      cnt = nA + nB;
+      mean += d * (nB / cnt);
+      m2 += F[i + 2] + d * d * (nA * nB / cnt);
+    }
+    F[o + 3 * q] = cnt; F[o + 3 * q + 1] = mean; F[o + 3 * q + 2] = m2;
+  }
 }
 
 /** y = act((x − m)·scale + shift) with N·C parameters ((n, c) order): pointers to N·C f32 each. */
