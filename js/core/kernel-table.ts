@@ -106,6 +106,7 @@ export const KERNEL_TABLE = {
   act_normalize_f32_cl: { args: ["R", "C", "x", "m", "scale", "shift", "y", "act"], warm: cl, doc: "y = act((x − m)·scale + shift) per channel" },
   act_normalize_grad_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "scale", "shift", "dx", "act", "scratch"], warm: cf, scratch: () => 4096, doc: "dx = dy·act'((x − m)·scale + shift) per channel" },
   act_normalize_grad_f32_cl: { args: ["R", "C", "x", "dy", "m", "scale", "shift", "dx", "act", "scratch"], warm: cl, scratch: () => 4096, doc: "dx = dy·act'((x − m)·scale + shift) per channel" },
+  gn_forward_short_f32_cf: { args: ["N", "C", "S", "x", "gamma", "beta", "y", "eps", "mh", "mf", "scratch"], warm: () => [{ N: 2, C: 3, S: 49 }], scratch: () => 1088, doc: "instance norm of channels-first rows of 4–127 values in one pass: per-row f32 mean and invstd written, y normalized" },
   gn_params_finish_f32: { args: ["N", "st", "eps", "mh", "ml", "mi", "mf"], warm: () => [{ N: 8, C: 1 }], doc: "per-statistic f32 mean, f64 residue, f64 and f32 invstd from (count, mean, M2) triples" },
   gn_params_backward_f32: { args: ["N", "C", "G", "sums", "lo", "inv", "gamma", "count", "k", "c1", "c0", "acc"], warm: () => [{ N: 1, C: 8, G: 2 }], doc: "per-(n, c) dx parameters k, c1, c0 from per-(n, c) backward sums and per-(n, group) statistics; dgamma, dbeta added per channel" },
   gn_params_f32: { args: ["N", "C", "G", "hi", "lo", "inv", "gamma", "beta", "pm", "ps", "pt"], warm: () => [{ N: 1, C: 8, G: 2 }], doc: "per-(n, c) normalize parameters from per-(n, group) statistics" },

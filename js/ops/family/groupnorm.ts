@@ -16,7 +16,8 @@ import { paramVec } from "./norm-rows";
 import { wantsTensor } from "../../core/args";
 import { splitMeans, splitMeansInto } from "../split";
 import { copyOut } from "../../core/typed";
-import { statOutputs, resultArrays } from "./outputs";
+import { statOutputs, resultArrays, type StatOutputs } from "./outputs";
+import { scratchBytes } from "../../core/kernel-table";
 
 export interface GroupNormOptions extends NormOptions {
   /** Number of groups: a divisor of C; group g holds channels g·C/groups … (g+1)·C/groups − 1. */
@@ -42,12 +43,19 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(groupTempBytes(g, G));
-    const fused = !act && instanceFusable(g, G), k = rt().kernels;
+    const k = rt().kernels, mh = s.temp(4 * K), mf = s.temp(4 * K);
+    if (!act && shortInstance(g, G)) {
+      // Short channels-first rows, one pass: statistics, parameters and y per tile of rows.
+      k.gn_forward_short_f32_cf(g.N, g.C, g.S, xa.ptr, paramVec(s, g.C, o.gamma, 1), paramVec(s, g.C, o.beta, 0), ya.ptr, eps, mh, mf,
+        s.temp(scratchBytes(k, "gn_forward_short_f32_cf", g)));
+      return results(s, ya, K, outs, mh, mf);
+    }
+    const fused = !act && instanceFusable(g, G);
     const st = fused ? instanceForwardFused(s, g, xa.ptr, ya.ptr, eps, o.gamma, o.beta) : groupStats(s, g, G, xa.ptr);
     // Per statistic, by a kernel (one statistic per 49 values on 7 × 7 rows: a JS loop cost as
     // much as the data): the f32 mean (also the part the normalize subtracts), its f64 residue,
     // invstd in f64 and f32.
-    const mh = s.temp(4 * K), ml = s.temp(8 * K), mi = s.temp(8 * K), mf = s.temp(4 * K);
+    const ml = s.temp(8 * K), mi = s.temp(8 * K);
     k.gn_params_finish_f32(K, st, eps, mh, ml, mi, mf);
     if (!fused) {
       // m, scale, shift per (n, c), built in wasm memory by a kernel (N·C can exceed the data
@@ -55,11 +63,21 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
       const pp = nc_params_at(s, g, G, mh, ml, mi, o.gamma, o.beta);
       normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * g.N * g.C, pp + 8 * g.N * g.C, act);
     }
-    const [mean, invstd] = resultArrays(K, [outs.mean, outs.rstd]) as Float32Array[], F = s.heap.F32;
-    copyOut(mean, F, mh >>> 2);
-    copyOut(invstd, F, mf >>> 2);
-    return { y: s.result(ya), mean, invstd };
+    return results(s, ya, K, outs, mh, mf);
   });
+}
+
+/** The forward's results: y, and the K f32 means at mh and invstd at mf copied to the caller's arrays or fresh ones. */
+function results(s: Scope, ya: Parameters<Scope["result"]>[0], K: number, outs: StatOutputs, mh: number, mf: number): NormResult {
+  const [mean, invstd] = resultArrays(K, [outs.mean, outs.rstd]) as Float32Array[], F = s.heap.F32;
+  copyOut(mean, F, mh >>> 2);
+  copyOut(invstd, F, mf >>> 2);
+  return { y: s.result(ya), mean, invstd };
+}
+
+/** Instance norm channels-first on rows of 4–127 values: gn_forward_short_f32_cf serves it. */
+function shortInstance(g: Geometry, G: number): boolean {
+  return G === g.C && !g.channelsLast && g.S >= 4 && g.S < 128;
 }
 
 /** Per-(n, c) m, scale, shift (N·C f32 each, contiguous at the returned pointer) from group statistics in wasm memory: hi (f32), lo and inv (f64) pointers. */
