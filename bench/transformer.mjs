@@ -12,7 +12,9 @@
 //   ort-node, ort-web  onnxruntime running the equivalent ONNX graph (built in code): RMS norm as
 //              its decomposition (Mul, ReduceMean, Add, Sqrt, Div, Mul), layer norm as
 //              LayerNormalization, skip norms with an Add first, group norm + SiLU as
-//              GroupNormalization-21 + Sigmoid + Mul (channels-first only: ONNX has no NHWC form)
+//              GroupNormalization-21 + Sigmoid + Mul (ONNX's GroupNormalization is channels-first
+//              only: for NHWC the graph transposes to NCHW and back, as an NHWC user would run it),
+//              RMS norm + SiLU as the RMS decomposition + Sigmoid + Mul
 //
 //   node bench/transformer.mjs [--quick] [--rounds 11] [--ops group_norm_silu,rms_norm_silu] [--json out.json]
 //   npm run bench:transformer
@@ -63,7 +65,7 @@ function unetCase(C, HW, layout) {
     name: `group_norm_silu ${layout} ${C}×${HW}×${HW}`, op: "group_norm_silu", n, bpv: 8,
     fused: () => api.groupNorm(x, { groups: 32, gamma, beta, out: y, activation: "silu" }),
     unfused: () => { api.groupNorm(x, { groups: 32, gamma, beta, out: y }); jsSilu(y); },
-    ort: layout === "NCHW" ? () => ortGroup(C, HW, { x, gamma, beta }) : null,
+    ort: () => ortGroup(C, HW, layout, { x, gamma, beta }),
     free: () => [x, y].forEach((q) => q.free()),
   };
 }
@@ -89,11 +91,11 @@ function rmsGraph(b, v, eps) {
 }
 
 function ortRows(op, T, H, d) {
-  if (op.endsWith("backward") || op === "rms_norm_silu") return null;
+  if (op.endsWith("backward")) return null;
   const b = new GraphBuilder(), skip = op.startsWith("skip");
   const v = skip ? b.op("Add", [b.op("Add", ["x", "skip"]), "bias"]) : "x";
   const y = op.includes("rms") ? rmsGraph(b, v, 1e-6) : b.op("LayerNormalization", [v, "gamma", "beta"], { axis: -1, epsilon: 1e-5 });
-  b.output(y, "y");
+  b.output(op.endsWith("_silu") ? silu(b, y) : y, "y");
   if (skip) b.output(v, "sum");
   const inputs = [valueInfo("x", [1, T, H]), valueInfo("gamma", [H])];
   const feeds = { x: [d.x.data, [1, T, H]], gamma: [d.gamma, [H]] };
@@ -102,11 +104,15 @@ function ortRows(op, T, H, d) {
   return { bytes: b.build({ inputs, opset: 21 }), feeds, outputs: skip ? ["y", "sum"] : ["y"] };
 }
 
-function ortGroup(C, HW, d) {
-  const b = new GraphBuilder();
-  const g = b.op("GroupNormalization", ["x", "gamma", "beta"], { num_groups: 32, epsilon: 1e-5 });
-  b.output(b.op("Mul", [g, b.op("Sigmoid", [g])]), "y");
-  const dims = [1, C, HW, HW];
+/** SiLU of value v: v · sigmoid(v). */
+const silu = (b, v) => b.op("Mul", [v, b.op("Sigmoid", [v])]);
+
+function ortGroup(C, HW, layout, d) {
+  const b = new GraphBuilder(), nhwc = layout === "NHWC";
+  const x = nhwc ? b.op("Transpose", ["x"], { perm: [0, 3, 1, 2] }) : "x";
+  const g = silu(b, b.op("GroupNormalization", [x, "gamma", "beta"], { num_groups: 32, epsilon: 1e-5 }));
+  b.output(nhwc ? b.op("Transpose", [g], { perm: [0, 2, 3, 1] }) : g, "y");
+  const dims = nhwc ? [1, HW, HW, C] : [1, C, HW, HW];
   return { bytes: b.build({ inputs: [valueInfo("x", dims), valueInfo("gamma", [C]), valueInfo("beta", [C])], opset: 21 }), feeds: { x: [d.x.data, dims], gamma: [d.gamma, [C]], beta: [d.beta, [C]] }, outputs: ["y"] };
 }
 
