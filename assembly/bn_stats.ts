@@ -103,6 +103,26 @@ export const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
 }
 
 /**
+ * True when every value of `rows` rows of len values (rowStride bytes apart) equals k. Asked only
+ * when a block's Σ(x − k)² is 0: that is a block equal to its shift (M2 = 0, right), or tiny
+ * data whose squares underflowed in f32 (values within 2⁻⁷⁵ of k, e.g. data at 1e-30): its sums
+ * say nothing, and it must be redone (a sum that cancelled to 0 passed the check and lost the
+ * block's M2: 5–40 % of a channel's variance). Rows of ≥ 4 values as vectors, the last one
+ * ending at the row's last value (overlapping: equality needs no mask); rows of 1–3 values
+ * answer false (such a block is redone and goes exact: correct, only slower for constant data).
+ */
+function all_equal(p: usize, len: i32, rows: i32, rowStride: usize, k: f32): bool {
+  if (len < 4) return false;
+  const kv = f32x4.splat(k), last = <usize>(len - 4) << 2;
+  let ne = f32x4.splat(0);
+  for (let r = 0; r < rows; r++, p += rowStride) {
+    for (let o: usize = 0; o < last; o += 16) ne = v128.or(ne, f32x4.ne(v128.load(p + o), kv));
+    ne = v128.or(ne, f32x4.ne(v128.load(p + last), kv));
+  }
+  return !v128.any_true(ne);
+}
+
+/**
  * Sums of a redone block (around its own mean k) that f32 could hold: finite, and Σd² neither
  * underflowed nor (for a constant block, both sums 0) hides values too close to a tiny k.
  */
@@ -129,7 +149,7 @@ export function stats_block(a: usize, p: usize, len: i32): void {
   let k = shift_of(a);
   rows_sq(p, len, k, 1, 4);
   let s1 = ret0, s2 = ret1;
-  if (!sums_ok(s1, s2, cnt)) {
+  if (!sums_ok(s1, s2, cnt) || s2 == 0 && !all_equal(p, len, 1, 4, k)) {
     const bm = <f32>(<f64>k + s1 / cnt);
     rows_sq(p, len, bm, 1, 4); // the corrected two-pass: Σ(x − m), Σ(x − m)² around the block mean
     s1 = ret0; s2 = ret1; k = bm;
@@ -143,7 +163,7 @@ function channel_rows(a: usize, p: usize, S: i32, nb: i32, stride: usize): void 
   const cnt = <f64>(nb * S), k = shift_of(a);
   rows_sq(p, S, k, nb, stride);
   const s1 = ret0, s2 = ret1;
-  if (sums_ok(s1, s2, cnt)) { merge_block(a, cnt, <f64>k, s1, s2); return; }
+  if (sums_ok(s1, s2, cnt) && (s2 != 0 || all_equal(p, S, nb, stride, k))) { merge_block(a, cnt, <f64>k, s1, s2); return; }
   for (let n = 0; n < nb; n++) stats_block(a, p + <usize>n * stride, S);
 }
 
