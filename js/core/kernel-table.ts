@@ -134,10 +134,15 @@ export type Kernels = { [K in KernelName]: (...args: Nums<(typeof KERNEL_TABLE)[
   pattern_len(C: number): number;
 };
 
+/** The lane-pattern length function the scratch formulas get, made once per kernels object (not a closure per call: op calls ask several times). */
+let lenOf: { k: unknown; L: (C: number) => number } = { k: null, L: () => 0 };
+
 /** Scratch bytes kernel `name` needs for a call with dimensions d (0 when it takes none). */
 export function scratchBytes(k: Pick<Kernels, "pattern_len">, name: KernelName, d: Dims): number {
   const f = (KERNEL_TABLE[name] as KernelSpec).scratch;
-  return f ? f(d, (C) => k.pattern_len(C)) : 0;
+  if (!f) return 0;
+  if (lenOf.k !== k) lenOf = { k, L: (C) => k.pattern_len(C) };
+  return f(d, lenOf.L);
 }
 
 /** Bytes warmUp(…, V) needs at p: the data region plus small parameter, accumulator and scratch areas. */

@@ -12,20 +12,36 @@ import { fmt } from "./errors";
 import { typedKind, typedLength, typedBuffer, typedOffset, typedSet } from "./typed";
 import type { Heap } from "./heap";
 
-interface Arg { name: string; ptr: number; len: number; src?: Float32Array; }
-interface Out { name: string; ptr: number; len: number; dest?: Float32Array; tensor?: Tensor; plain: boolean; }
+// Every Arg and every Out has all its fields from the start (one object shape each: the
+// property reads in commit/result/dispose stay monomorphic).
+interface Arg { name: string; ptr: number; len: number; src: Float32Array | undefined; }
+interface Out {
+  name: string; ptr: number; len: number;
+  /** The caller's Float32Array (plain: in the JS heap, copied at result()). */
+  dest: Float32Array | undefined;
+  /** The caller's Tensor, or the one made at commit(). */
+  tensor: Tensor | undefined;
+  plain: boolean;
+  /** Not given, returned as a new Tensor of this shape and layout (made at commit()). */
+  shape: number[] | undefined;
+  layout: string | undefined;
+  /** Given by the caller: its memory is checked against the other outputs (checkOutputs). */
+  given: boolean;
+}
 
 export class Scope {
-  readonly heap: Heap;
-  private temps: number[] = [];
+  heap: Heap;
+  /** Heap blocks taken when the stage could not serve (null: none, the usual case). */
+  private temps: number[] | null = null;
+  /** The call's inputs and outputs: the first nArgs / nOuts records (kept for the next call of a pooled scope, see withScope). */
   private args: Arg[] = [];
   private outs: Out[] = [];
-  /** Where the outputs the caller gave live: wasm memory (buf null, byte pointers) or a JS-heap buffer. */
-  private given: { name: string; buf: ArrayBufferLike | null; start: number; end: number }[] = [];
+  private nArgs = 0;
+  private nOuts = 0;
   private pendingBytes = 0;
   private committed = false;
   /** The heap's stage top when this call began: dispose() gives back everything above it. */
-  private readonly mark: number;
+  private mark: number;
   private readonly useStage: boolean;
   /** The kernel scratch the call's kernels share (js/ops/dispatch.ts scratchFor): a temporary, and its bytes (0: none yet). */
   shared = -1;
@@ -42,13 +58,45 @@ export class Scope {
     this.mark = this.heap.stageTop;
   }
 
+  /** Ready for another call on heap (a pooled scope: withScope), as a new Scope would be. */
+  private reopen(heap: Heap): void {
+    this.heap = heap;
+    this.mark = heap.stageTop;
+    this.nArgs = 0;
+    this.nOuts = 0;
+    this.pendingBytes = 0;
+    this.committed = false;
+    this.shared = -1;
+    this.sharedBytes = 0;
+  }
+
+  /** A scope for one synchronous call: a pooled one when free (no allocation per call), else a new one. @internal */
+  static open(): Scope {
+    const heap = rt().heap, s = FREE.pop();
+    if (s === undefined || s.heap !== heap) return new Scope();
+    s.reopen(heap);
+    return s;
+  }
+
+  /** Back to the pool (after dispose): its records are reused by the next call. @internal */
+  close(): void {
+    // Drop what the records refer to (a refused output's too), so a pooled scope holds no
+    // caller's arrays or tensors.
+    for (let i = 0; i < this.args.length; i++) this.args[i].src = undefined;
+    for (let i = 0; i < this.outs.length; i++) { const o = this.outs[i]; o.dest = undefined; o.tensor = undefined; o.shape = undefined; }
+    this.nArgs = this.nOuts = 0;
+    if (FREE.length < POOL_MAX) FREE.push(this);
+  }
+
   /** Bind a big input of len float32 values. */
   input(name: string, v: unknown, len: number): Arg {
     if (this.committed) throw new Error("internal: input() after commit()");
-    const w = bindBig(name, v, len);
-    const a: Arg = w.ptr >= 0 ? { name, ptr: w.ptr, len } : { name, ptr: -1, len, src: w.src };
-    if (w.ptr < 0) this.pendingBytes += len * 4 + 16;
-    this.args.push(a);
+    const ptr = isTensor(v) ? bindTensor(name, v, len) : bindArray(name, v, len);
+    let a = this.args[this.nArgs];
+    if (a === undefined) this.args.push((a = { name, ptr, len, src: undefined }));
+    a.name = name; a.ptr = ptr; a.len = len; a.src = ptr < 0 ? (v as Float32Array) : undefined;
+    this.nArgs++;
+    if (ptr < 0) this.pendingBytes += len * 4 + 16;
     return a;
   }
 
@@ -60,44 +108,52 @@ export class Scope {
    */
   output(name: string, out: unknown, len: number, asTensor: boolean, shape?: number[], layout?: string): Out {
     if (this.committed) throw new Error("internal: output() after commit()");
-    let o: Out;
+    let o = this.outs[this.nOuts];
+    if (o === undefined) this.outs.push((o = { name, ptr: -1, len, dest: undefined, tensor: undefined, plain: false, shape: undefined, layout: undefined, given: false }));
+    o.name = name; o.ptr = -1; o.len = len; o.dest = undefined; o.tensor = undefined; o.plain = false; o.shape = undefined; o.layout = undefined; o.given = false;
     if (out === undefined || out === null) {
-      if (asTensor) {
-        o = { name, ptr: -1, len, plain: false };
-        (o as Out & { make: [number[], string] }).make = [shape!, layout!];
-      } else o = { name, ptr: -1, len, plain: true };
+      if (asTensor) { o.shape = shape; o.layout = layout; } else o.plain = true;
       this.pendingBytes += len * 4 + 16;
     } else {
-      const w = bindBig(name, out, len);
-      if (w.tensor && shape) sameShape(name, w.tensor, shape, layout!);
-      if (w.tensor) o = { name, ptr: w.ptr, len, tensor: w.tensor, plain: false };
-      else if (w.ptr >= 0) o = { name, ptr: w.ptr, len, dest: out as Float32Array, plain: false };
-      else { o = { name, ptr: -1, len, dest: out as Float32Array, plain: true }; this.pendingBytes += len * 4 + 16; }
+      o.given = true;
+      if (isTensor(out)) {
+        o.ptr = bindTensor(name, out, len);
+        o.tensor = out;
+        if (shape) sameShape(name, out, shape, layout!);
+      } else {
+        o.ptr = bindArray(name, out, len);
+        o.dest = out as Float32Array;
+        if (o.ptr < 0) { o.plain = true; this.pendingBytes += len * 4 + 16; }
+      }
       if (o.ptr >= 0) this.checkOverlap(o);
-      this.checkOutputs(o, out as Float32Array);
+      this.checkOutputs(o);
     }
-    this.outs.push(o);
+    this.nOuts++; // (counted once bound: a refused output is not one of the call's)
     return o;
   }
 
   /**
    * Two outputs of a call (skip norms' out and sumOut, the pool's shard outputs) never share
    * memory, whole or in part, in wasm memory or in the JS heap: each would overwrite the other.
+   * (Where an output lives: wasm memory — buffer null, byte pointers — or a JS-heap buffer.)
    */
-  private checkOutputs(o: Out, out: Float32Array): void {
-    const buf = o.ptr >= 0 ? null : typedBuffer(out), start = o.ptr >= 0 ? o.ptr : typedOffset(out), end = start + 4 * o.len;
-    for (const r of this.given) {
-      if (r.buf === buf && r.start < end && start < r.end) {
-        throw new Error(`${o.name} and ${r.name} must be different arrays, not overlapping: both are outputs of the call (${o.name} ${o.ptr >= 0 ? "in wasm memory" : "in the JS heap"}, bytes ${start}…${end}, ${r.name} ${r.start}…${r.end})`);
+  private checkOutputs(o: Out): void {
+    const buf = o.ptr >= 0 ? null : typedBuffer(o.dest!), start = o.ptr >= 0 ? o.ptr : typedOffset(o.dest!), end = start + 4 * o.len;
+    for (let i = 0; i < this.nOuts; i++) {
+      const r = this.outs[i];
+      if (!r.given) continue;
+      const rbuf = r.ptr >= 0 ? null : typedBuffer(r.dest!), rstart = r.ptr >= 0 ? r.ptr : typedOffset(r.dest!), rend = rstart + 4 * r.len;
+      if (rbuf === buf && rstart < end && start < rend) {
+        throw new Error(`${o.name} and ${r.name} must be different arrays, not overlapping: both are outputs of the call (${o.name} ${o.ptr >= 0 ? "in wasm memory" : "in the JS heap"}, bytes ${start}…${end}, ${r.name} ${rstart}…${rend})`);
       }
     }
-    this.given.push({ name: o.name, buf, start, end });
   }
 
   /** An output in wasm memory may coincide with an input (in place) but not overlap it in part. */
   private checkOverlap(o: Out): void {
     const end = o.ptr + 4 * o.len;
-    for (const a of this.args) {
+    for (let i = 0; i < this.nArgs; i++) {
+      const a = this.args[i];
       if (a.ptr < 0 || (a.ptr === o.ptr && a.len === o.len)) continue;
       if (a.ptr < end && o.ptr < a.ptr + 4 * a.len) {
         throw new Error(`${o.name} overlaps ${a.name} in part (${o.name} starts ${Math.abs(o.ptr - a.ptr)} bytes ${o.ptr >= a.ptr ? "after" : "before"} it): pass ${a.name} itself to work in place, or memory of its own`);
@@ -111,18 +167,19 @@ export class Scope {
     const staged = this.useStage && this.heap.stageEnsure(tempBytes);
     this.heap.reserve(this.pendingBytes + (staged ? 0 : tempBytes));
     this.committed = true;
-    for (const a of this.args) {
+    for (let i = 0; i < this.nArgs; i++) {
+      const a = this.args[i];
       if (a.ptr >= 0) continue;
       a.ptr = this.temp(a.len * 4);
       this.heap.F32.set(a.src!, a.ptr >>> 2);
     }
-    for (const o of this.outs) {
+    for (let i = 0; i < this.nOuts; i++) {
+      const o = this.outs[i];
       if (o.ptr >= 0) continue;
-      const make = (o as Out & { make?: [number[], string] }).make;
-      if (make) {
+      if (o.shape) {
         const ptr = this.heap.alloc(o.len * 4);
         o.ptr = ptr;
-        o.tensor = resultTensor(make[0], make[1] as Layout, ptr);
+        o.tensor = resultTensor(o.shape, o.layout as Layout, ptr);
       } else o.ptr = this.temp(o.len * 4);
     }
   }
@@ -134,7 +191,7 @@ export class Scope {
       if (s >= 0) return s;
     }
     const p = this.heap.alloc(bytes);
-    this.temps.push(p);
+    (this.temps ??= []).push(p);
     return p;
   }
 
@@ -165,13 +222,9 @@ export class Scope {
   /** Free temporaries; on failure also free tensors this call created. */
   dispose(failed = false): void {
     if (this.useStage) this.heap.stageTop = this.mark;
-    for (const p of this.temps) this.heap.release(p);
-    this.temps = [];
+    if (this.temps) { for (const p of this.temps) this.heap.release(p); this.temps = null; }
     if (failed) {
-      for (const o of this.outs) {
-        const make = (o as Out & { make?: unknown }).make;
-        if (make && o.tensor) o.tensor.free();
-      }
+      for (let i = 0; i < this.nOuts; i++) { const o = this.outs[i]; if (o.shape && o.tensor) o.tensor.free(); }
     }
   }
 }
@@ -199,37 +252,42 @@ export function bigLength(name: string, v: unknown): number {
 }
 
 /**
- * Where a big argument of len values lives: a pointer into wasm memory (a live Tensor, its data
- * view, or a view inside one live allocation), else a JS Float32Array to copy in (ptr −1).
- * Length, buffer and offset are read through the typed-array intrinsics.
+ * Where a big Tensor argument of len values lives: its pointer (it must be live, of len values,
+ * and an allocation of the module's heap).
  */
-function bindBig(name: string, v: unknown, len: number): { ptr: number; src?: Float32Array; tensor?: Tensor } {
+function bindTensor(name: string, t: Tensor, len: number): number {
+  // bigLength's checks for a tensor (this runs for every x, dy and out).
+  const n = liveLength(name, t);
+  if (n !== len) throw new Error(`${name} holds ${n} values, expected ${len}`);
+  if (rt().heap.sizeOf(t.ptr) < 4 * len) throw new Error(`${name} is not a live tensor of the module's heap`);
+  return t.ptr;
+}
+
+/**
+ * Where a big argument of len values that is no Tensor lives: a pointer into wasm memory (a
+ * live Tensor's data view, or a view inside one live allocation), else −1 (a JS Float32Array to
+ * copy in). Length, buffer and offset are read through the typed-array intrinsics.
+ */
+function bindArray(name: string, v: unknown, len: number): number {
   const heap = rt().heap;
-  if (isTensor(v)) {
-    // bigLength's checks for a tensor, with one WeakSet lookup (this runs for every x, dy and out).
-    const n = liveLength(name, v);
-    if (n !== len) throw new Error(`${name} holds ${n} values, expected ${len}`);
-    if (heap.sizeOf(v.ptr) < 4 * len) throw new Error(`${name} is not a live tensor of the module's heap`);
-    return { ptr: v.ptr, tensor: v };
-  }
   const n = bigLength(name, v);
   if (n !== len) throw new Error(`${name} holds ${n} values, expected ${len}`);
   const f = v as Float32Array, b = typedBuffer(f);
-  if (b !== heap.buffer && !heap.past.has(b)) return { ptr: -1, src: f };
+  if (b !== heap.buffer && !heap.past.has(b)) return -1;
   const ptr = typedOffset(f), owner = ownerOf(f);
   if (owner) {
     if (owner.freed) throw new Error(`${name} is the data view of a freed tensor: its memory may belong to another tensor now`);
-    return { ptr };
+    return ptr;
   }
   if (!heap.inLiveBlock(ptr, 4 * len)) {
     throw new Error(`${name} is a view of wasm memory outside any live allocation (byte ${ptr}, ${4 * len} bytes): only a live Tensor or a view inside one may be passed`);
   }
-  return { ptr };
+  return ptr;
 }
 
 /** Run fn with a scope; temporaries are always freed, created tensors freed on failure. */
 export function withScope<T>(fn: (s: Scope) => T): T {
-  const s = new Scope();
+  const s = Scope.open();
   try {
     const r = fn(s);
     s.dispose(false);
@@ -237,8 +295,18 @@ export function withScope<T>(fn: (s: Scope) => T): T {
   } catch (e) {
     s.dispose(true);
     throw e;
+  } finally {
+    s.close();
   }
 }
+
+/**
+ * Scopes of finished synchronous calls, reused by the next ones (withScope): a call allocates no
+ * Scope and no binding records, and touches the same few objects every time (docs/performance.md,
+ * per-call cost). Nested calls take further scopes; at most POOL_MAX are kept.
+ */
+const FREE: Scope[] = [];
+const POOL_MAX = 4;
 
 /**
  * @internal

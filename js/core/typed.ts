@@ -48,6 +48,15 @@ export function isFakeTyped(v: unknown): boolean {
 }
 
 /**
+ * An array for n results, filled by index: its backing store holds n slots (`[]` grown by push
+ * takes 17 on the first push: ~130 bytes of garbage a call more; docs/performance.md).
+ * @internal
+ */
+export function sized<T>(n: number): T[] {
+  return new Array<T>(n);
+}
+
+/**
  * V8 keeps a typed array of at most this many bytes on its own heap (~25 ns to make); a larger
  * one gets an off-heap backing store (~0.3 µs with its GC share, docs/performance.md).
  */
@@ -59,15 +68,15 @@ const ON_HEAP_BYTES = 64;
  * function per type keeps the constructor and subarray calls monomorphic.
  */
 export function f32Results(n: number, len: number): Float32Array[] {
-  const out: Float32Array[] = [], all = n === 0 || 4 * len <= ON_HEAP_BYTES ? null : new ArrayBuffer(4 * n * len);
-  for (let i = 0; i < n; i++) out.push(all ? new Float32Array(all, 4 * i * len, len) : new Float32Array(len));
+  const out = sized<Float32Array>(n), all = n === 0 || 4 * len <= ON_HEAP_BYTES ? null : new ArrayBuffer(4 * n * len);
+  for (let i = 0; i < n; i++) out[i] = all ? new Float32Array(all, 4 * i * len, len) : new Float32Array(len);
   return out;
 }
 
 /** f32Results for Float64Array results. */
 export function f64Results(n: number, len: number): Float64Array[] {
-  const out: Float64Array[] = [], all = 8 * len <= ON_HEAP_BYTES ? null : new ArrayBuffer(8 * n * len);
-  for (let i = 0; i < n; i++) out.push(all ? new Float64Array(all, 8 * i * len, len) : new Float64Array(len));
+  const out = sized<Float64Array>(n), all = 8 * len <= ON_HEAP_BYTES ? null : new ArrayBuffer(8 * n * len);
+  for (let i = 0; i < n; i++) out[i] = all ? new Float64Array(all, 8 * i * len, len) : new Float64Array(len);
   return out;
 }
 
@@ -77,12 +86,15 @@ export function f64Results(n: number, len: number): Float64Array[] {
  * copy (no loop over the values) viewed as n subarrays.
  */
 export function resultsAt<T extends Float32Array | Float64Array>(src: T, at: number, n: number, len: number): T[] {
-  const out: T[] = [];
+  const out = sized<T>(n);
   if (src.BYTES_PER_ELEMENT * len <= ON_HEAP_BYTES) {
+    const f32 = src instanceof Float32Array;
     for (let i = 0; i < n; i++) {
-      const r = (src instanceof Float32Array ? new Float32Array(len) : new Float64Array(len)) as T;
-      for (let j = 0; j < len; j++) r[j] = src[at + i * len + j];
-      out.push(r);
+      const r = (f32 ? new Float32Array(len) : new Float64Array(len)) as T, b = at + i * len;
+      let j = 0; // four values a step (see js/ops/bn-vecs.ts copyIn)
+      for (; j + 4 <= len; j += 4) { r[j] = src[b + j]; r[j + 1] = src[b + j + 1]; r[j + 2] = src[b + j + 2]; r[j + 3] = src[b + j + 3]; }
+      for (; j < len; j++) r[j] = src[b + j];
+      out[i] = r;
     }
     return out;
   }
@@ -90,7 +102,7 @@ export function resultsAt<T extends Float32Array | Float64Array>(src: T, at: num
   typedSet(all, src.subarray(at, at + n * len));
   // Views made by the constructor: subarray() looks up the species constructor (~3× the cost).
   const buf = all.buffer, bytes = src.BYTES_PER_ELEMENT * len;
-  for (let i = 0; i < n; i++) out.push((src instanceof Float32Array ? new Float32Array(buf, i * bytes, len) : new Float64Array(buf, i * bytes, len)) as T);
+  for (let i = 0; i < n; i++) out[i] = (src instanceof Float32Array ? new Float32Array(buf, i * bytes, len) : new Float64Array(buf, i * bytes, len)) as T;
   return out;
 }
 

@@ -7,7 +7,7 @@ import { numVec, affineVec, affineShape, type Vec } from "../core/errors";
 import { updateBatchWeight, updateKeepWeight, type Convention } from "./conventions";
 import { optionsOf, trainOptions, inferOptions, backwardOptions } from "./options";
 import { splitHi } from "./split";
-import { channelVecs } from "./bn-vecs";
+import { channelVecs, vecAt, vecCheckMismatch } from "./bn-vecs";
 import { rt } from "../core/runtime";
 import type { TensorLike } from "../core/tensor";
 import { f32Results, resultsAt } from "../core/typed";
@@ -84,7 +84,9 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g, "forward") + trainBytes(C, rep));
-    const [gm, bt] = channelVecs(s, C, [p.gamma, p.beta, p.runningMean, p.runningVar], 4, true, () => trainOptions(C, o));
+    const vs = channelVecs(s, C, p.gamma, p.beta, p.runningMean, p.runningVar, 4, true);
+    if (vs < 0) { trainOptions(C, o); vecCheckMismatch(); }
+    const gm = vecAt(vs, C, 0, p.gamma), bt = vecAt(vs, C, 1, p.beta);
     const fused = !act && !p.globalStats && fusable(g);
     // Temporaries first (taking one may grow memory), whole-memory views after the kernels.
     const acc = p.globalStats ? s.f64(p.globalStats) : s.temp(24 * C), st = s.temp(24 * C);
@@ -149,7 +151,9 @@ export function batchNormInfer(x: TensorLike, opts: BatchNormInferOptions): Tens
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g, "forward") + 32 * C + 12 * C * rep + 64);
     // The vectors in wasm memory, checked there; m, scale, shift (C·rep f32 each) by a kernel.
-    const [gm, bt, mu, v] = channelVecs(s, C, [gamma, beta, runningMean, runningVar], 4, true, () => inferOptions(C, o));
+    const vs = channelVecs(s, C, gamma, beta, runningMean, runningVar, 4, true);
+    if (vs < 0) { inferOptions(C, o); vecCheckMismatch(); }
+    const gm = vecAt(vs, C, 0, gamma), bt = vecAt(vs, C, 1, beta), mu = vecAt(vs, C, 2, runningMean), v = vecAt(vs, C, 3, runningVar);
     const pp = s.temp(12 * C * rep);
     rt().kernels.bn_params_f32(C, mu, v, gm, bt, eps, pp, pp + 4 * C * rep, pp + 8 * C * rep, 0, rep);
     normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C * rep, pp + 8 * C * rep, act, true);
@@ -257,14 +261,16 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
   if (act && globalSums) throw new Error("activation cannot be combined with globalSums: take the gradient through the activation before backwardPartials");
   return withScope((s) => {
     const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined, 40 * C + 12 * C * paramRep(g) * 2);
-    const [gm, bt, mu, w] = channelVecs(s, C, [gamma, beta, mean, saveInvstd], 2, false, () => { backwardOptions(C, o, g.N * g.S); affineVec("beta", o.beta, C); });
+    const vs = channelVecs(s, C, gamma, beta, mean, saveInvstd, 2, false);
+    if (vs < 0) { backwardOptions(C, o, g.N * g.S); affineVec("beta", o.beta, C); vecCheckMismatch(); }
+    const gm = vecAt(vs, C, 0, gamma), bt = vecAt(vs, C, 1, beta), mu = vecAt(vs, C, 2, mean), w = vecAt(vs, C, 3, saveInvstd);
     // With an activation, dy becomes dy·act'(v) (v recomputed), in dx's memory or a temporary.
-    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, mu, w, gm, bt, act) } : d0;
+    const da = act ? bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, mu, w, gm, bt, act) : d0.ptr;
     if (!globalSums && fusable(g)) {
       // Channels-first: sums and dx fused per channel (the dx pass reads x, dy from L2).
       const hi = new Float32Array(C), lo = new Float64Array(C);
       for (let c = 0; c < C; c++) { hi[c] = splitHi(mean[c], saveInvstd[c]); lo[c] = mean[c] - hi[c]; }
-      const sums = backwardFused(s, g, xa.ptr, da.ptr, oa.ptr, hi, lo, saveInvstd, m, gamma);
+      const sums = backwardFused(s, g, xa.ptr, da, oa.ptr, hi, lo, saveInvstd, m, gamma);
       const { dgamma, dbeta } = paramGrads(sums, 0, saveInvstd, C);
       return { dx: s.result(oa), dgamma, dbeta };
     }
@@ -274,9 +280,9 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
     // local or the global sums.
     const rep = paramRep(g), pp = s.temp(12 * C * rep), pk = s.temp(12 * C * rep), grads = s.temp(8 * C), k = rt().kernels;
     k.bn_params_f32(C, mu, w, 0, 0, -1, pp, pp + 4 * C * rep, pp + 8 * C * rep, 0, rep);
-    const sums = backwardReduce(s, g, xa.ptr, da.ptr, pp, true);
+    const sums = backwardReduce(s, g, xa.ptr, da, pp, true);
     k.bn_params_backward_f32(C, sums, mu, w, gm, globalSums ? s.f64(globalSums) : 0, m, pp, pk, pk + 4 * C * rep, pk + 8 * C * rep, grads, rep);
-    backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, pp, pk, pk + 4 * C * rep, pk + 8 * C * rep, true);
+    backwardDx(s, g, xa.ptr, da, oa.ptr, pp, pk, pk + 4 * C * rep, pk + 8 * C * rep, true);
     const [dgamma, dbeta] = resultsAt(s.heap.F32, grads >>> 2, 2, C);
     return { dx: s.result(oa), dgamma, dbeta };
   });
@@ -307,14 +313,17 @@ export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, opts: Batch
     const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined);
     const invs = new Float64Array(C);
     for (let c = 0; c < C; c++) invs[c] = 1 / Math.sqrt(runningVar[c] + eps);
-    const [gm, bt, mu, w] = act ? channelVecs(s, C, [gamma, beta, runningMean, invs], 0, false, () => {}) : [];
-    const da = act ? { ptr: bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, mu, w, gm, bt, act) } : d0;
-    const r = reduceExact(s, g, xa.ptr, da.ptr, runningMean, invs);
+    let da = d0.ptr;
+    if (act) {
+      const vs = channelVecs(s, C, gamma, beta, runningMean, invs, 0, false); // (checked by inferOptions)
+      da = bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, vecAt(vs, C, 2, runningMean), vecAt(vs, C, 3, invs), vecAt(vs, C, 0, gamma), vecAt(vs, C, 1, beta), act);
+    }
+    const r = reduceExact(s, g, xa.ptr, da, runningMean, invs);
     // k, then C zeros for both c1 and c0.
     const pk = s.temp(8 * C), F = s.heap.F32, b = pk >>> 2;
     F.fill(0, b + C, b + 2 * C);
     for (let c = 0; c < C; c++) F[b + c] = (gamma ? gamma[c] : 1) * invs[c];
-    backwardDx(s, g, xa.ptr, da.ptr, oa.ptr, r.pm, pk, pk + 4 * C, pk + 4 * C);
+    backwardDx(s, g, xa.ptr, da, oa.ptr, r.pm, pk, pk + 4 * C, pk + 4 * C);
     const { dgamma, dbeta } = paramGrads(s.heap.F64, r.at, invs, C);
     return { dx: s.result(oa), dgamma, dbeta };
   });

@@ -10,7 +10,7 @@
 import type { Scope } from "../core/scope";
 import { chanMergeInto } from "./welford";
 import { rt } from "../core/runtime";
-import { scratchBytes, type KernelName } from "../core/kernel-table";
+import { scratchBytes } from "../core/kernel-table";
 import { actNormalize } from "./act-dispatch";
 
 /** A normalization view: channels-first (N, C, S) or channels-last (N·S rows of C). */
@@ -31,25 +31,34 @@ export function mode(v: View3): Mode {
 }
 
 const CL_KERNELS = ["bn_stats_f32_cl", "bn_normalize_f32_cl", "bn_backward_reduce_f32_cl", "bn_backward_dx_f32_cl"] as const;
+type ClKernel = (typeof CL_KERNELS)[number];
+
+/**
+ * The last answer of clScratchBytes (kernels, C, bytes): an op call asks for the same C several
+ * times (its temporaries' total, then its kernels' shared scratch), and each answer costs four
+ * table formulas and wasm calls (~0.1 µs; docs/performance.md, per-call cost).
+ */
+let lastKernels: unknown = null, lastC = -1, lastBytes = 0;
 
 /** Scratch bytes one channels-last kernel of C (pseudo-)channels may need: the largest of them (O(C)). */
 export function clScratchBytes(C: number): number {
   const k = rt().kernels;
+  if (k === lastKernels && C === lastC) return lastBytes;
   let most = 0;
   for (const name of CL_KERNELS) most = Math.max(most, scratchBytes(k, name, { C }));
+  lastKernels = k; lastC = C; lastBytes = most;
   return most;
 }
 
 /**
- * Scratch for kernel `name` with C (pseudo-)channels: the call's shared block (Scope.shared),
- * taken on first use. Every channels-last kernel of one op call reuses it (the kernels run one
- * after another and keep nothing in it between calls), so a call takes clScratchBytes(C) once,
- * not once per kernel.
+ * Scratch for channels-last kernel `name` with C (pseudo-)channels: the call's shared block
+ * (Scope.shared), taken on first use. Every channels-last kernel of one op call reuses it (the
+ * kernels run one after another and keep nothing in it between calls), so a call takes
+ * clScratchBytes(C), the most any of them needs, once, not once per kernel.
  */
-export function scratchFor(s: Scope, name: KernelName, C: number): number {
-  const need = scratchBytes(rt().kernels, name, { C });
-  if (s.sharedBytes >= need) return s.shared;
-  const bytes = Math.max(need, clScratchBytes(C));
+export function scratchFor(s: Scope, name: ClKernel, C: number): number {
+  const bytes = clScratchBytes(C);
+  if (s.sharedBytes >= bytes || s.sharedBytes >= scratchBytes(rt().kernels, name, { C })) return s.shared;
   s.shared = s.temp(bytes);
   s.sharedBytes = bytes;
   return s.shared;

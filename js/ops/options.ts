@@ -1,7 +1,7 @@
 // One validator per batch-norm op's options, used by the function, its layer object and the
 // worker pool: each reads the options once (a plain copy, before anything is allocated) and
 // returns the checked values the op then uses, never the caller's objects again.
-import { checkFinite, checkInteger, numVec, affineVec, affineShape, statsVecs, optionsObject, fmt, inWasm } from "../core/errors";
+import { checkFinite, checkInteger, checkVec, numVec, affineVec, affineShape, statsVecs, optionsObject, fmt, inWasm } from "../core/errors";
 import { typedKind, typedLength } from "../core/typed";
 import { convention, type ConventionInfo } from "./conventions";
 
@@ -86,17 +86,19 @@ function runningVecs(C: number, opts: Record<string, unknown>, later: boolean) {
 export function trainOptions(C: number, opts: Record<string, unknown>, later = false) {
   const info = convention(opts.convention);
   const nbt = opts.numBatchesTracked === undefined ? 0 : checkInteger("numBatchesTracked", opts.numBatchesTracked, 0);
-  let running: { mean: F; var: F } | undefined;
+  let rm: F | undefined, rv: F | undefined;
   if (opts.runningMean !== undefined || opts.runningVar !== undefined) {
     updatable("runningMean", opts.runningMean, C);
     updatable("runningVar", opts.runningVar, C);
     if (opts.runningMean === opts.runningVar) throw new Error("runningMean and runningVar must be two arrays, got the same one for both");
-    running = runningVecs(C, opts, later);
+    // Typed arrays of the JS heap now (updatable): `later` needs only their lengths checked.
+    if (later) { rm = checkVec("runningMean", opts.runningMean, C) as F; rv = checkVec("runningVar", opts.runningVar, C) as F; }
+    else { const r = runningVecs(C, opts, false); rm = r.mean; rv = r.var; }
   }
   return {
     info, eps: epsOf(opts.eps, info.eps), momentum: momentumOf(opts.momentum, info, String(opts.convention)), numBatchesTracked: nbt,
     gamma: vecOf(later)("gamma", opts.gamma, C), beta: vecOf(later)("beta", opts.beta, C),
-    runningMean: running?.mean, runningVar: running?.var,
+    runningMean: rm, runningVar: rv,
     globalStats: opts.globalStats === undefined ? undefined : checkGlobalStats(C, opts.globalStats),
   };
 }

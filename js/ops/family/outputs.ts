@@ -3,60 +3,65 @@
 // of the forwards (meanOut, invstdOut, invRmsOut). A fresh result array of a few KB can cost
 // more than the op's kernels (its allocation, and the GC work it brings; docs/performance.md);
 // a caller in a loop gives the same arrays every call and the op allocates nothing for them.
-import { fmt, inWasm } from "../../core/errors";
-import { typedKind, typedLength, typedBuffer, typedOffset, typedByteLength, f32Results } from "../../core/typed";
+import { fmt, isWasmBuffer } from "../../core/errors";
+import { typedKind, typedLength, typedBuffer, typedOffset, typedByteLength, f32Results, sized } from "../../core/typed";
 
 /** Arrays the caller gave for the parameter gradients (checked by gradOutputs); absent ones are made. */
 export interface GradOutputs { dgamma?: Float32Array; dbeta?: Float32Array; dbias?: Float32Array }
 /** Arrays the caller gave for a forward's statistics: mean, and rstd (invstd or invRms). */
 export interface StatOutputs { mean?: Float32Array; rstd?: Float32Array }
 
-const GRAD_OUTPUTS = [["dgammaOut", "dgamma"], ["dbetaOut", "dbeta"], ["dbiasOut", "dbias"]] as const;
-const LN_OUTPUTS = [["meanOut", "mean"], ["invstdOut", "rstd"]] as const, RMS_OUTPUTS = [["invRmsOut", "rstd"]] as const;
+const GRAD_NAMES = ["dgammaOut", "dbetaOut", "dbiasOut"] as const;
+const LN_NAMES = ["meanOut", "invstdOut"] as const, RMS_NAMES = ["invRmsOut"] as const;
+
+const none = (v: unknown): boolean => v === undefined || v === null;
+const channels = (n: number): string => `the tensor has ${n} channels`;
+const statistics = (n: number): string => `the op has ${n} statistics`;
 
 /**
- * The given outputs among `names` (option name → result field): each absent, or a Float32Array
- * of `len` values in the JS heap (kind, length and buffer read through the intrinsics; a view of
- * wasm memory is refused: the kernels' memory is no place to copy results to), no two the same
- * array or sharing memory, none the same array as an operand or `out` (`others`) or sharing its
- * memory. They are written once the
- * kernels have run: nothing is written when a call throws.
+ * The given outputs vals (named `names`): each absent (→ undefined), or a Float32Array of `len`
+ * values in the JS heap (kind, length and buffer read through the intrinsics; a view of wasm
+ * memory is refused: the kernels' memory is no place to copy results to), no two the same array
+ * or sharing memory, none the same array as an operand or `out` (`others`) or sharing its memory.
+ * They are written once the kernels have run: nothing is written when a call throws. Each
+ * output's and each other argument's buffer is read once (the intrinsic getters cost ~10 ns a
+ * call; docs/performance.md, per-call cost).
  */
-function givenOutputs(given: Record<string, unknown>, names: readonly (readonly [string, string])[], len: number, what: string, kind: string, others: readonly unknown[]): Record<string, Float32Array> {
-  const r: Record<string, Float32Array> = {}, seen: unknown[] = [];
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i][0], v = given[name];
-    if (v === undefined || v === null) continue;
+function givenOutputs(vals: unknown[], names: readonly string[], len: number, what: (n: number) => string, kind: string, others: readonly unknown[]): (Float32Array | undefined)[] {
+  const n = vals.length, out = sized<Float32Array | undefined>(n), bufs = sized<ArrayBufferLike | null>(n), lo = sized<number>(n), hi = sized<number>(n);
+  for (let i = 0; i < n; i++) {
+    const name = names[i], v = vals[i];
+    out[i] = undefined; bufs[i] = null; lo[i] = 0; hi[i] = 0;
+    if (none(v)) continue;
     if (typedKind(v) !== "Float32Array") throw new Error(`${name} must be a Float32Array of ${len} values (written in place), got ${fmt(v)}`);
-    const n = typedLength(v as Float32Array);
-    if (n !== len) throw new Error(`${name} has ${n} values, ${what}`);
-    if (inWasm(v as Float32Array)) throw new Error(`${name} is a view of wasm memory: give a Float32Array of its own (the results are copied into it)`);
-    if (overlapsAny(seen, v as Float32Array)) throw new Error(`${name} is the same array as another ${kind} output or overlaps it: each ${kind} needs its own array`);
-    if (overlapsAny(others, v as Float32Array)) throw new Error(`${name} is the same array as an input or out, or overlaps one: give a Float32Array of its own`);
-    seen.push(v);
-    r[names[i][1]] = v as Float32Array;
+    const f = v as Float32Array, m = typedLength(f);
+    if (m !== len) throw new Error(`${name} has ${m} values, ${what(len)}`);
+    const buf = typedBuffer(f), s = typedOffset(f), e = s + 4 * len;
+    if (isWasmBuffer(buf)) throw new Error(`${name} is a view of wasm memory: give a Float32Array of its own (the results are copied into it)`);
+    for (let j = 0; j < i; j++) {
+      if (out[j] !== undefined && (out[j] === f || (bufs[j] === buf && lo[j] < e && s < hi[j]))) throw new Error(`${name} is the same array as another ${kind} output or overlaps it: each ${kind} needs its own array`);
+    }
+    out[i] = f; bufs[i] = buf; lo[i] = s; hi[i] = e;
   }
-  return r;
+  // Operands and out: the same array as an output, or a typed array over any of its bytes (a
+  // result copied into it would change the operand, or be overwritten when `out` in the JS heap
+  // is copied out after it).
+  for (let k = 0; k < others.length; k++) {
+    const u = others[k];
+    if (none(u)) continue;
+    for (let i = 0; i < n; i++) if (u === out[i]) throw sharing(names[i]);
+    if (!typedKind(u)) continue;
+    const a = u as ArrayBufferView, ub = typedBuffer(a);
+    for (let i = 0; i < n; i++) {
+      if (out[i] === undefined || ub !== bufs[i]) continue;
+      const s = typedOffset(a);
+      if (s < hi[i] && lo[i] < s + typedByteLength(a)) throw sharing(names[i]);
+    }
+  }
+  return out;
 }
 
-/**
- * True when u (any argument) is v or a typed array over any of v's bytes (a result copied into v
- * would change it, or be overwritten when u, an `out` in the JS heap, is copied out after it).
- */
-function overlaps(u: unknown, v: Float32Array): boolean {
-  if (u === v) return true;
-  if (!typedKind(u)) return false;
-  const a = u as ArrayBufferView;
-  if (typedBuffer(a) !== typedBuffer(v)) return false;
-  const s = typedOffset(a), t = typedOffset(v);
-  return s < t + 4 * typedLength(v) && t < s + typedByteLength(a);
-}
-
-/** overlaps(u, v) for some u of list (a loop: no closure per call). */
-function overlapsAny(list: readonly unknown[], v: Float32Array): boolean {
-  for (let i = 0; i < list.length; i++) if (overlaps(list[i], v)) return true;
-  return false;
-}
+const sharing = (name: string): Error => new Error(`${name} is the same array as an input or out, or overlaps one: give a Float32Array of its own`);
 
 /**
  * The result arrays of a call, in order: the caller's where given, a fresh array of len values
@@ -65,17 +70,30 @@ function overlapsAny(list: readonly unknown[], v: Float32Array): boolean {
 export function resultArrays(len: number, given: readonly (Float32Array | null | undefined)[]): (Float32Array | null)[] {
   let fresh = 0;
   for (let i = 0; i < given.length; i++) if (given[i] === undefined) fresh++;
-  const made = f32Results(fresh, len), out: (Float32Array | null)[] = [];
-  for (let i = 0, j = 0; i < given.length; i++) { const v = given[i]; out.push(v === undefined ? made[j++] : v); }
+  const made = f32Results(fresh, len), out = sized<Float32Array | null>(given.length);
+  for (let i = 0, j = 0; i < given.length; i++) { const v = given[i]; out[i] = v === undefined ? made[j++] : v; }
   return out;
 }
 
+const NO_GRADS: GradOutputs = Object.freeze({ dgamma: undefined, dbeta: undefined, dbias: undefined });
+const NO_STATS: StatOutputs = Object.freeze({ mean: undefined, rstd: undefined });
+
 /** dgammaOut, dbetaOut, dbiasOut of a backward's options (C values each). */
 export function gradOutputs(C: number, given: Record<string, unknown>, others: readonly unknown[]): GradOutputs {
-  return givenOutputs(given, GRAD_OUTPUTS, C, `the tensor has ${C} channels`, "gradient", others);
+  const a = given.dgammaOut, b = given.dbetaOut, c = given.dbiasOut;
+  if (none(a) && none(b) && none(c)) return NO_GRADS;
+  const v = givenOutputs([a, b, c], GRAD_NAMES, C, channels, "gradient", others);
+  return { dgamma: v[0], dbeta: v[1], dbias: v[2] };
 }
 
 /** meanOut and invstdOut (rms: invRmsOut) of a forward's options (K statistics each). */
 export function statOutputs(K: number, given: Record<string, unknown>, rms: boolean, others: readonly unknown[]): StatOutputs {
-  return givenOutputs(given, rms ? RMS_OUTPUTS : LN_OUTPUTS, K, `the op has ${K} statistics`, "statistic", others);
+  if (rms) {
+    const r = given.invRmsOut;
+    return none(r) ? NO_STATS : { mean: undefined, rstd: givenOutputs([r], RMS_NAMES, K, statistics, "statistic", others)[0] };
+  }
+  const m = given.meanOut, r = given.invstdOut;
+  if (none(m) && none(r)) return NO_STATS;
+  const v = givenOutputs([m, r], LN_NAMES, K, statistics, "statistic", others);
+  return { mean: v[0], rstd: v[1] };
 }
