@@ -91,35 +91,16 @@ export const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
  * The block's sums (n values around a shift) keep M2 = Σd² − (Σd)²/n to within 2 bits:
  * (Σd)² ≤ ¾·n·Σd², i.e. Σd² ≤ 4·M2 (the block's mean, seen from the shift, is at most √3 of
  * its standard deviations away), the squares did not overflow, and did not underflow (Σd² ≥
- * 2⁻¹⁰⁰, or both sums 0: a block equal to its shift — all-zero data — which must stay one pass.
- * The one case this lets through: every |x − shift| < 2⁻⁷⁵ with an f32 sum that cancels
- * exactly, whose M2, below 2⁻¹³⁸, is then taken as 0). False for NaN. shift_of keeps 0 only
+ * 2⁻¹⁰⁰, or both sums 0: a block equal to its shift — all-zero data. The one case this lets
+ * through: every |x − shift| < 2⁻⁷⁵ with an f32 sum that cancels exactly, whose M2, below
+ * 2⁻¹³⁸, is then taken as 0 — all of such tiny data's M2: the channels-first callers
+ * stats_block and channel_rows take any block with Σd² = 0 exact before asking). False for NaN. shift_of keeps 0 only
  * while |mean| ≤ std, so blocks of such data pass with a wide margin (a tighter bound, ¼, failed
  * a few per cent of 256-value blocks of data with |mean| ≈ std/2 at random, and each failure
  * cost a flush and a second pass).
  */
 @inline function sums_ok(s1: f64, s2: f64, n: f64): bool {
   return s1 * s1 <= 0.75 * n * s2 && s2 != Infinity && (s2 >= TINY || s2 == 0);
-}
-
-/**
- * True when every value of `rows` rows of len values (rowStride bytes apart) equals k. Asked only
- * when a block's Σ(x − k)² is 0: that is a block equal to its shift (M2 = 0, right), or tiny
- * data whose squares underflowed in f32 (values within 2⁻⁷⁵ of k, e.g. data at 1e-30): its sums
- * say nothing, and it must be redone (a sum that cancelled to 0 passed the check and lost the
- * block's M2: 5–40 % of a channel's variance). Rows of ≥ 4 values as vectors, the last one
- * ending at the row's last value (overlapping: equality needs no mask); rows of 1–3 values
- * answer false (such a block is redone and goes exact: correct, only slower for constant data).
- */
-function all_equal(p: usize, len: i32, rows: i32, rowStride: usize, k: f32): bool {
-  if (len < 4) return false;
-  const kv = f32x4.splat(k), last = <usize>(len - 4) << 2;
-  let ne = f32x4.splat(0);
-  for (let r = 0; r < rows; r++, p += rowStride) {
-    for (let o: usize = 0; o < last; o += 16) ne = v128.or(ne, f32x4.ne(v128.load(p + o), kv));
-    ne = v128.or(ne, f32x4.ne(v128.load(p + last), kv));
-  }
-  return !v128.any_true(ne);
 }
 
 /**
@@ -149,7 +130,11 @@ export function stats_block(a: usize, p: usize, len: i32): void {
   let k = shift_of(a);
   rows_sq(p, len, k, 1, 4);
   let s1 = ret0, s2 = ret1;
-  if (!sums_ok(s1, s2, cnt) || s2 == 0 && !all_equal(p, len, 1, 4, k)) {
+  // Σd² = 0: a block equal to its shift, or tiny data whose squares underflowed in f32 (within
+  // 2⁻⁷⁵ of k, e.g. data at 1e-30), whose sums say nothing — exact in f64 either way (a sum that
+  // cancelled to 0 used to pass the check with M2 = 0: 5–40 % of such a channel's variance).
+  if (s2 == 0) { exact_block(a, p, len, 1, 0); return; }
+  if (!sums_ok(s1, s2, cnt)) {
     const bm = <f32>(<f64>k + s1 / cnt);
     rows_sq(p, len, bm, 1, 4); // the corrected two-pass: Σ(x − m), Σ(x − m)² around the block mean
     s1 = ret0; s2 = ret1; k = bm;
@@ -163,7 +148,8 @@ function channel_rows(a: usize, p: usize, S: i32, nb: i32, stride: usize): void 
   const cnt = <f64>(nb * S), k = shift_of(a);
   rows_sq(p, S, k, nb, stride);
   const s1 = ret0, s2 = ret1;
-  if (sums_ok(s1, s2, cnt) && (s2 != 0 || all_equal(p, S, nb, stride, k))) { merge_block(a, cnt, <f64>k, s1, s2); return; }
+  // Σd² = 0 goes row by row: stats_block takes such rows exact.
+  if (s2 != 0 && sums_ok(s1, s2, cnt)) { merge_block(a, cnt, <f64>k, s1, s2); return; }
   for (let n = 0; n < nb; n++) stats_block(a, p + <usize>n * stride, S);
 }
 

@@ -11,26 +11,25 @@
 import { normalize_short } from "./cf_short";
 import { stats_rows_short } from "./cf_short_stats";
 
-/** Rows per tile (at most): the scratch holds TILE triples and four planes of TILE f32. */
+/** Rows per tile (at most): the scratch holds two planes of TILE f32 and TILE triples. */
 const TILE = 64;
 
 /**
  * Instance norm of (N, C, S) channels-first, 4 ≤ S < 128: row r = n·C + c normalized with its own
  * statistics and γ[c], β[c] (C f32 each: ones / zeros when absent) into y (may be x); the f32
- * mean and the f32 invstd of row r written to mh + 4r and mf + 4r. eps ≥ 0. scratch: 2,560
- * bytes, 16-byte aligned.
+ * mean and the f32 invstd of row r written to mh + 4r and mf + 4r; mh and mf hold N·C + 1 f32:
+ * with N·C odd the last row's pair lane also writes index N·C. eps ≥ 0. scratch: 2,048 bytes,
+ * 16-byte aligned.
  */
 export function gn_forward_short_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: usize, beta: usize, y: usize, eps: f64, mh: usize, mf: usize, scratch: usize): void {
-  const R = N * C, T = min(TILE, (4096 / S) & ~1), stride = <usize>S << 2;
-  const st = scratch + (TILE << 4), pf = scratch + (TILE << 2), ps = scratch + (TILE << 3), pt = scratch + TILE * 12;
+  const R = N * C, T = S > 64 ? TILE >> 1 : TILE, stride = <usize>S << 2;
+  const st = scratch + (TILE << 3), ps = scratch, pt = scratch + (TILE << 2);
   for (let r0 = 0, c = 0; r0 < R; r0 += T) {
     const n = min(T, R - r0), p = x + <usize>r0 * stride, o = <usize>r0 << 2;
     memory.fill(st, 0, <usize>n * 24);
     stats_rows_short(n, S, p, st);
-    tile_params(n, c, C, st, gamma, beta, eps, scratch, pf, ps, pt);
-    normalize_short(n, n, S, p, y + <usize>r0 * stride, scratch, ps, pt);
-    memory.copy(mh + o, scratch, <usize>n << 2);
-    memory.copy(mf + o, pf, <usize>n << 2);
+    tile_params(n, c, C, st, gamma, beta, eps, mh + o, mf + o, ps, pt);
+    normalize_short(n, n, S, p, y + <usize>r0 * stride, mh + o, ps, pt);
     c = (c + n) % C;
   }
 }
@@ -40,7 +39,7 @@ export function gn_forward_short_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma:
  * mean) at pm, f32 invstd at pf, scale and shift at ps, pt, row j at offset 4j — what
  * gn_params_finish_f32 and gn_params_f32 (one channel per group) compute, two rows at a time in
  * f64x2 lanes. An odd last row's second lane reads the triple after it (scratch) and is
- * written at j + 1, inside the planes (n < TILE, or n even).
+ * written at j + 1 (n < TILE: inside the planes; pm, pf: the one value past N·C).
  */
 function tile_params(n: i32, c: i32, C: i32, st: usize, gamma: usize, beta: usize, eps: f64, pm: usize, pf: usize, ps: usize, pt: usize): void {
   const e = f64x2.splat(eps), one = f64x2.splat(1);

@@ -1,6 +1,6 @@
 // The one-pass instance-norm forward on short channels-first rows (gn_forward_short_f32_cf,
-// assembly/gn_forward.ts: tiles of ≤ 64 rows, pairs of rows summed together, the odd last row
-// paired with itself, pairs failing the check summed by stats_block) against the four kernels it
+// assembly/gn_forward.ts: tiles of ≤ 64 rows, stats_rows_short per tile, parameters in pairs,
+// normalize_short from L1) against the four kernels it
 // replaces — bn_stats_f32_cf on the (1, N·C, S) view, gn_params_finish_f32, gn_params_f32,
 // bn_normalize_f32_cf — value for value, on the raw wasm; and instanceNorm against the float64
 // reference across tile boundaries.
@@ -25,7 +25,7 @@ const NC = [[1, 1], [1, 2], [3, 1], [1, 9], [7, 9], [8, 8], [13, 5], [1, 64], [2
 function layout(R, S, C) {
   let top = (wasm.heap_base() + 63) & ~63;
   const take = (bytes) => { const p = top; top = (top + bytes + 16 + 63) & ~63; return p; };
-  const L = { x: take(4 * R * S), y: take(4 * R * S), g: take(4 * C), b: take(4 * C), st: take(24 * R), mh: take(4 * R), ml: take(8 * R), mi: take(8 * R), mf: take(4 * R), pp: take(12 * R), mh2: take(4 * R), mf2: take(4 * R), scr: take(1088) };
+  const L = { x: take(4 * R * S), y: take(4 * R * S), g: take(4 * C), b: take(4 * C), st: take(24 * R), mh: take(4 * R), ml: take(8 * R), mi: take(8 * R), mf: take(4 * R), pp: take(12 * R), mh2: take(4 * R + 4), mf2: take(4 * R + 4), scr: take(2048) };
   if (top > wasm.memory.buffer.byteLength) wasm.memory.grow(Math.ceil((top - wasm.memory.buffer.byteLength) / 65536));
   return L;
 }
@@ -42,12 +42,13 @@ function bothPaths(N, C, S, x, gamma, beta, inPlace) {
   wasm.gn_params_f32(N, C, C, L.mh, L.ml, L.mi, L.g, L.b, L.pp, L.pp + 4 * R, L.pp + 8 * R);
   wasm.bn_normalize_f32_cf(1, R, S, L.x, L.pp, L.pp + 4 * R, L.pp + 8 * R, L.y);
   const want = [F().slice(L.y >>> 2, (L.y >>> 2) + R * S), F().slice(L.mh >>> 2, (L.mh >>> 2) + R), F().slice(L.mf >>> 2, (L.mf >>> 2) + R)];
-  // One pass; canaries after y, mean and invstd.
+  // One pass; canaries after y, and after mean and invstd (N·C + 1 values each: the kernel may
+  // write the one past N·C).
   F().set(x, L.x >>> 2);
   const y = inPlace ? L.x : L.y;
-  for (const [p, n] of [[y, R * S], [L.mh2, R], [L.mf2, R]]) F()[(p >>> 2) + n] = 12345;
+  for (const [p, n] of [[y, R * S], [L.mh2, R + 1], [L.mf2, R + 1]]) F()[(p >>> 2) + n] = 12345;
   wasm.gn_forward_short_f32_cf(N, C, S, L.x, L.g, L.b, y, eps, L.mh2, L.mf2, L.scr);
-  for (const [p, n] of [[y, R * S], [L.mh2, R], [L.mf2, R]]) assert.is(F()[(p >>> 2) + n], 12345, `nothing written past the end (N ${N}, C ${C}, S ${S})`);
+  for (const [p, n] of [[y, R * S], [L.mh2, R + 1], [L.mf2, R + 1]]) assert.is(F()[(p >>> 2) + n], 12345, `nothing written past the end (N ${N}, C ${C}, S ${S})`);
   const got = [F().slice(y >>> 2, (y >>> 2) + R * S), F().slice(L.mh2 >>> 2, (L.mh2 >>> 2) + R), F().slice(L.mf2 >>> 2, (L.mf2 >>> 2) + R)];
   return [got, want];
 }

@@ -43,7 +43,8 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(groupTempBytes(g, G));
-    const k = rt().kernels, mh = s.temp(4 * K), mf = s.temp(4 * K);
+    // K + 1 values each: gn_forward_short_f32_cf may write one past the end (odd K).
+    const k = rt().kernels, mh = s.temp(4 * K + 4), mf = s.temp(4 * K + 4);
     if (!act && shortInstance(g, G)) {
       // Short channels-first rows, one pass: statistics, parameters and y per tile of rows.
       k.gn_forward_short_f32_cf(g.N, g.C, g.S, xa.ptr, paramVec(s, g.C, o.gamma, 1), paramVec(s, g.C, o.beta, 0), ya.ptr, eps, mh, mf,
