@@ -50,7 +50,12 @@ const lazyWasm = { name: "lazy-wasm", setup(b) {
     loader: "js", resolveDir: root,
   }));
 } };
-const common = { bundle: true, format: "esm", target: "es2020", keepNames: true, loader: { ".txt": "text" }, logLevel: "warning", legalComments: "none" };
+const common = { bundle: true, format: "esm", target: "es2020", loader: { ".txt": "text" }, logLevel: "warning", legalComments: "none" };
+// The published bundles: whitespace and syntax minified, identifiers kept. Every function and class
+// keeps its own name (public classes, stack traces, the layers' error messages) at no run-time cost;
+// esbuild's keepNames did the same with one defineProperty call per function (~250) that cost
+// ~2.4 ms of each cold start's CPU and kept a user's bundler from dropping unused parts.
+const minify = { minifyWhitespace: true, minifySyntax: true };
 // The worker pool's script (js/workers/worker.ts): one IIFE for Node worker_threads and Web
 // Workers, without wasm (the pool posts its compiled module), embedded as text in the bundles.
 const noWasm = { name: "no-wasm", setup(b) {
@@ -68,10 +73,35 @@ rmSync(join(root, "dist/index.js.map"), { force: true }); // no source map is pu
 const poolChunk = { name: "pool-chunk", setup(b) {
   b.onResolve({ filter: /^\.\/assets$/ }, (a) => (a.importer === join(root, "js/workers/host.ts") ? { path: POOL_CHUNK, external: true } : undefined));
 } };
-step("esbuild dist/index.js (Node, bundlers), dist/browser.js (browsers, workers), dist/simdnorm-pool.js");
-await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/index.js"), platform: "neutral", minify: true, plugins: [lazyWasm, poolChunk] });
-await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/browser.js"), platform: "browser", minify: true, plugins: [lazyWasm, poolChunk] });
-await esbuild.build({ ...common, entryPoints: [join(root, "js/workers/assets.ts")], outfile: join(root, "dist", POOL_CHUNK), platform: "neutral", minify: true, plugins: [lazyWasm] });
+// Node (export condition `node`, under `import`): dist/node.js reads the wasm from dist/simdnorm.wasm
+// next to it instead of parsing ~55 K characters of base64 at every import (docs/performance.md,
+// cold start). Bundled for Node by a bundler that does not copy that file, the read fails and the
+// bundle falls back to dist/simdnorm-wasm.js (the base64, imported only then; the bundler follows
+// that import()), so no setup breaks that worked with the self-contained dist/index.js.
+const WASM_CHUNK = "./simdnorm-wasm.js";
+const nodeWasm = { name: "node-wasm", setup(b) {
+  b.onResolve({ filter: /(^|\/)simdnorm\.wasm$/ }, () => ({ path: "plain", namespace: "node-wasm" }));
+  b.onLoad({ filter: /.*/, namespace: "node-wasm" }, () => ({
+    // process.getBuiltinModule (Node >= 20.16, Bun): a static `import … from "node:fs"` makes Node
+    // build an ES module namespace of fs's ~100 exports at every import of the bundle.
+    contents: "export default async function wasmBytes() {\n" +
+      "  let read;\n" +
+      '  try {\n    const fs = globalThis.process?.getBuiltinModule?.("fs") ?? (await import("node:fs"));\n' +
+      '    return fs.readFileSync(new URL("./simdnorm.wasm", import.meta.url));\n  } catch (e) { read = e; }\n' +
+      `  try { return (await import(${JSON.stringify(WASM_CHUNK)})).default(); }\n` +
+      "  catch (e) { throw new Error(`init: cannot load the wasm: reading simdnorm.wasm next to the bundle failed (${read && read.message}), " +
+      `importing ${WASM_CHUNK} failed (\${e && e.message}); pass the bytes of simdnorm/wasm as init({ wasm })\`); }\n}\n`,
+    loader: "js",
+  }));
+  b.onResolve({ filter: /^node:/ }, (a) => ({ path: a.path, external: true }));
+  b.onResolve({ filter: /simdnorm-wasm\.js$/ }, (a) => ({ path: a.path, external: true }));
+} };
+step("esbuild dist/index.js (bundlers, Deno), dist/node.js (Node, Bun), dist/browser.js (browsers, workers), dist/simdnorm-pool.js, dist/simdnorm-wasm.js");
+await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/index.js"), platform: "neutral", ...minify, plugins: [lazyWasm, poolChunk] });
+await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/browser.js"), platform: "browser", ...minify, plugins: [lazyWasm, poolChunk] });
+await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/node.js"), platform: "neutral", ...minify, plugins: [nodeWasm, poolChunk] });
+await esbuild.build({ ...common, stdin: { contents: `export { default } from "./build/simdnorm.wasm";\n`, resolveDir: root }, outfile: join(root, "dist", WASM_CHUNK), platform: "neutral", ...minify, plugins: [lazyWasm] });
+await esbuild.build({ ...common, entryPoints: [join(root, "js/workers/assets.ts")], outfile: join(root, "dist", POOL_CHUNK), platform: "neutral", ...minify, plugins: [lazyWasm] });
 
 // The kernel table alone (no wasm, no runtime) for bench/kernel-ab.mjs and the kernel-table test.
 await esbuild.build({ ...common, entryPoints: [join(root, "js/core/kernel-table.ts")], outfile: join(root, "build/kernel-table.mjs"), platform: "neutral" });
@@ -79,7 +109,7 @@ await esbuild.build({ ...common, entryPoints: [join(root, "js/core/kernel-table.
 // CommonJS (require("simdnorm")): the same bundle as dist/index.js, init() still async; it loads
 // the ESM dist/simdnorm-pool.js through import() too (CommonJS may import ESM that way).
 step("esbuild dist/index.cjs (CommonJS)");
-await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/index.cjs"), format: "cjs", platform: "neutral", minify: true, plugins: [lazyWasm, poolChunk] });
+await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/index.cjs"), format: "cjs", platform: "neutral", ...minify, plugins: [lazyWasm, poolChunk] });
 
 // Edge runtimes (workerd / Cloudflare Workers, Vercel Edge) cannot compile wasm from bytes: the
 // .wasm ships as a file (dist/simdnorm.wasm, also the `simdnorm/wasm` export) and the edge
@@ -99,8 +129,8 @@ const edgeWasm = (specifier) => ({ name: "edge-wasm", setup(b) {
   }));
 } });
 step("esbuild dist/workerd.js (workerd, worker) and dist/edge-light.js (Vercel Edge)");
-await esbuild.build({ ...common, entryPoints: [join(root, "js/entry-edge.ts")], outfile: join(root, "dist/workerd.js"), platform: "neutral", minify: true, plugins: [edgeWasm("./simdnorm.wasm")] });
-await esbuild.build({ ...common, entryPoints: [join(root, "js/entry-edge.ts")], outfile: join(root, "dist/edge-light.js"), platform: "neutral", minify: true, plugins: [edgeWasm("./simdnorm.wasm?module")] });
+await esbuild.build({ ...common, entryPoints: [join(root, "js/entry-edge.ts")], outfile: join(root, "dist/workerd.js"), platform: "neutral", ...minify, plugins: [edgeWasm("./simdnorm.wasm")] });
+await esbuild.build({ ...common, entryPoints: [join(root, "js/entry-edge.ts")], outfile: join(root, "dist/edge-light.js"), platform: "neutral", ...minify, plugins: [edgeWasm("./simdnorm.wasm?module")] });
 
 // Declarations: tsc emits extensionless relative imports ("./runtime"), which TypeScript's
 // node16/nodenext resolution rejects (TS2834). Rewrite every relative specifier to the file it

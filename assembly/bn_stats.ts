@@ -9,6 +9,7 @@
 // an outlier anywhere cost no precision, and common data costs one pass of add/mul/add.
 import { tail_mask } from "./cf_short";
 import { stats_rows_short } from "./cf_short_stats";
+import { lanes_ok, lanes_add, paired, set_shifts, flush_pending } from "./bn_stats_lanes";
 import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
 
 /**
@@ -112,7 +113,7 @@ export const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
 }
 
 /** The shift for a channel's next block: 0 while its data sits near zero (|mean| ≤ std), else its running mean. */
-function shift_of(a: usize): f32 {
+export function shift_of(a: usize): f32 {
   const na = load<f64>(a);
   if (na > 0) { const mu = load<f64>(a, 8); if (mu * mu * na > load<f64>(a, 16)) return <f32>mu; }
   return 0;
@@ -294,18 +295,8 @@ function exact_block(a: usize, p: usize, len: i32, rows: i32, stride: usize): vo
 }
 
 /** block_merge as a call, for the cold paths (one copy instead of one inlined per caller: size). */
-function merge_block(a: usize, cnt: f64, shift: f64, s1: f64, s2: f64): void {
+export function merge_block(a: usize, cnt: f64, shift: f64, s1: f64, s2: f64): void {
   block_merge(a, cnt, shift, s1, s2);
-}
-
-/** Chan-merge the pending per-channel f64 sums (n values around the shifts in kp) into acc; zero them. */
-function flush_pending(C: i32, acc: usize, kp: usize, t1: usize, t2: usize, n: f64): void {
-  if (n == 0) return;
-  for (let c = 0; c < C; c++) {
-    const o = <usize>c << 3;
-    merge_block(acc + <usize>c * 24, n, <f64>load<f32>(kp + (<usize>c << 2)), load<f64>(t1 + o), load<f64>(t2 + o));
-  }
-  memory.fill(t1, 0, <usize>C << 4);
 }
 
 /**
@@ -329,14 +320,6 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
   set_shifts(C, L, acc, kp); // back to 0 for channels near zero: their blocks skip the subtraction
 }
 
-/** Per-channel shifts into the kp pattern: 0 while the channel's data sits near zero (|mean| ≤ std), else its running mean. */
-function set_shifts(C: i32, L: i32, acc: usize, kp: usize): void {
-  for (let c = 0; c < C; c++) {
-    const k = shift_of(acc + <usize>c * 24);
-    for (let j = c; j < L; j += C) store<f32>(kp + (<usize>j << 2), k);
-  }
-}
-
 /**
  * Channels-last (R, C): R rows of C contiguous channels. Merges into acc (C triples).
  * scratch: 12·⌈L⌉₄ + 16·C bytes (16-byte aligned; ⌈L⌉₄ = L rounded up to a multiple of 4),
@@ -358,6 +341,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
   const Lp = <usize>(L + 3) & ~3; // patterns 16-byte aligned when L = C is not a multiple of 4
   const sp = scratch, qp = scratch + (Lp << 2), kp = scratch + (Lp << 3);
   const t1 = scratch + Lp * 12, t2 = t1 + (<usize>C << 3); // pending f64 sums per channel
+  const E = paired(C, L);
   const supers = R / per;
   const SB = max(BLOCK / L, 256);
   // touch_lines before each sweep: past 1 Mi values from 96-value rows up, 64–80-value rows past
@@ -371,13 +355,12 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
     const p = x + (<usize>s0 * <usize>L << 2);
     const cnt = <f64>(nb * per);
     pattern_sq(p, nb, L, kp, sp, qp, touch);
-    let bad = false;
-    for (let c = 0; c < C; c++) {
-      const s1 = fold_lane(C, L, sp, c), s2 = fold_lane(C, L, qp, c);
-      if (!sums_ok(s1, s2, cnt)) { bad = true; break; }
-    }
+    // Channels 0 … E − 1 in pairs (bn_stats_lanes.ts), the rest in scalar here.
+    let bad = !lanes_ok(E, C, L, sp, qp, cnt);
+    for (let c = E; c < C && !bad; c++) bad = !sums_ok(fold_lane(C, L, sp, c), fold_lane(C, L, qp, c), cnt);
     if (!bad) {
-      for (let c = 0; c < C; c++) {
+      lanes_add(E, C, L, sp, qp, t1, t2);
+      for (let c = E; c < C; c++) {
         const o = <usize>c << 3;
         store<f64>(t1 + o, load<f64>(t1 + o) + fold_lane(C, L, sp, c));
         store<f64>(t2 + o, load<f64>(t2 + o) + fold_lane(C, L, qp, c));
@@ -386,11 +369,11 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
       continue;
     }
     // Merge what is pending around the old shifts, then redo this block exactly.
-    flush_pending(C, acc, kp, t1, t2, pending);
+    flush_pending(C, L, acc, kp, t1, t2, pending);
     pending = 0;
     redo_block(C, L, p, nb, cnt, acc, kp, sp, qp, touch);
   }
-  flush_pending(C, acc, kp, t1, t2, pending);
+  flush_pending(C, L, acc, kp, t1, t2, pending);
   // Tail: the last R mod (L/C) rows (fewer than 16), per channel a column of scalars summed in
   // f64 (rows_sq's scalar path) around a value near the data.
   const r0 = supers * per;

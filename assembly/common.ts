@@ -102,8 +102,25 @@ function interleave(C: i32, L: i32, src: usize, pp: usize, k: i32, K: i32): void
   }
 }
 
-/** interleave of the per-channel vectors p0, p1, p2 (and p3 when K = 4) into one pattern at pp. */
+/**
+ * interleave of the per-channel vectors p0, p1, p2 (and p3 when K = 4) into one pattern at pp.
+ * When 4 divides C every 4-lane group holds four consecutive channels: one vector per parameter
+ * and group (a scalar store per lane cost ~1.7 ns, 4 µs a call at C = 768: docs/performance.md).
+ */
 export function interleave_all(C: i32, L: i32, pp: usize, K: i32, p0: usize, p1: usize, p2: usize, p3: usize): void {
+  if ((C & 3) == 0) {
+    const g = <usize>K << 4, end = pp + (<usize>L >> 2) * g, wrap = <usize>C << 2;
+    let o: usize = 0;
+    for (let q = pp; q < end; q += g) {
+      v128.store(q, v128.load(p0 + o));
+      v128.store(q, v128.load(p1 + o), 16);
+      v128.store(q, v128.load(p2 + o), 32);
+      if (K == 4) v128.store(q, v128.load(p3 + o), 48);
+      o += 16;
+      if (o == wrap) o = 0;
+    }
+    return;
+  }
   interleave(C, L, p0, pp, 0, K);
   interleave(C, L, p1, pp, 1, K);
   interleave(C, L, p2, pp, 2, K);
@@ -114,6 +131,16 @@ export function interleave_all(C: i32, L: i32, pp: usize, K: i32, p0: usize, p1:
 @inline export function fold_lane(C: i32, L: i32, pat: usize, c: i32): f64 {
   let s: f64 = 0;
   for (let j = c; j < L; j += C) s += <f64>load<f32>(pat + (<usize>j << 2));
+  return s;
+}
+
+/**
+ * fold_lane of channels c and c + 1 at once: Σ over the repeats in an f32 pattern of L lanes
+ * (lane j meets channel j mod stride) in the f64x2 lanes, in fold_lane's order.
+ */
+@inline export function fold_pair(stride: i32, L: i32, pat: usize, c: i32): v128 {
+  let s = f64x2.splat(0);
+  for (let j = c; j < L; j += stride) s = f64x2.add(s, f64x2.promote_low_f32x4(v128.load64_zero(pat + (<usize>j << 2))));
   return s;
 }
 

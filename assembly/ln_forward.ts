@@ -33,121 +33,135 @@ export function ln_forward_f32_cl(R: i32, C: i32, x: usize, gamma: usize, beta: 
   }
 }
 
-// ---- channels-first (N, C, S): the statistic of position s runs down the channel rows ------
-// Positions are taken in tiles of T ≤ TILE: per tile, Σ(x − h) and Σ(x − h)² per position
-// around h = the mean of the first ≤ 8 channel rows (f32 vectors, added into f64 every CBLOCK
-// channel rows); where a position's shift is off by more than √3 std (the variance would lose
-// more than a factor 4 to cancellation; rare with h from 8 rows) the tile's sums are redone
-// around its means, then the tile is normalized while its C·T values are in L2. So x is
-// read from memory once (plus the L2 re-reads) and y written once. Tails: scalar remainder of
-// a tile's positions.
+// ---- channels-first (N, C, S): ConvNeXt's LayerNorm; the statistic of position s runs down ---
+// the C channel rows at a stride of S values. Positions are taken in tiles of T ≤ TILE, read in
+// memory order (four channel rows at a time, the per-position sums in f32 arrays in L1):
+// Σ(x − h), Σ(x − h)² per position, then mean, invstd and the mean's residue 4 positions per
+// f32x4, then the tile normalized while its C·T values are in L2. h is 0 unless a position of
+// the previous tile had a mean farther than ¼ std from zero; then it is that tile's f32 means.
+// Where a position's shift is off by more than √3 std (the variance would lose more than a
+// factor 4 to cancellation) the tile is summed again around its means, from L2. Rows are
+// summed in f32 in chunks of CBLOCK, added in f64 across chunks. The normalize drops the
+// residue b when every |b| of the tile is below the rounding of x̂. Tails: the last T % 4
+// positions in scalar. What bounds this is measured in docs/performance.md.
 const TILE: i32 = 512;
+
+/** Lanes j < k of a vector of positions (all four when k ≥ 4; none when k ≤ 0). */
+@inline function live(k: i32): v128 {
+  return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(k));
+}
 const CBLOCK: i32 = 512;
 
-/** Per-position sums of one tile around shift h (f32 vectors), added into f64 d1, d2. */
-function tile_dev(px: usize, rs: usize, C: i32, T: i32, h: usize, f1: usize, f2: usize, d1: usize, d2: usize): void {
+// Per-position Σ(x − h) and Σ(x − h)² over n ≤ CBLOCK channel rows of a tile's first T & ~3
+// positions, added to the f32 arrays f1, f2. Four rows per sweep share the loads and stores of
+// the sums.
+function tile_dev(px: usize, rs: usize, n: i32, T: i32, h: usize, f1: usize, f2: usize): void {
   const T4 = T & ~3;
-  memory.fill(d1, 0, <usize>T << 3); memory.fill(d2, 0, <usize>T << 3);
-  for (let c0 = 0; c0 < C; c0 += CBLOCK) {
-    const c1 = min(C, c0 + CBLOCK);
-    memory.fill(f1, 0, <usize>T << 2); memory.fill(f2, 0, <usize>T << 2);
-    let c = c0;
-    // Four channel rows per sweep: their deviations are summed in registers, then added to the
-    // per-position f32 sums once (one load and store of each per four rows).
-    for (; c + 4 <= c1; c += 4) {
-      const p0 = px + <usize>c * rs, p1 = p0 + rs, p2 = p1 + rs, p3 = p2 + rs;
-      let t = 0;
-      for (; t < T4; t += 4) {
-        const o = <usize>t << 2, hv = v128.load(h + o);
-        const u0 = f32x4.sub(v128.load(p0 + o), hv), u1 = f32x4.sub(v128.load(p1 + o), hv);
-        const u2 = f32x4.sub(v128.load(p2 + o), hv), u3 = f32x4.sub(v128.load(p3 + o), hv);
-        v128.store(f1 + o, f32x4.add(v128.load(f1 + o), f32x4.add(f32x4.add(u0, u1), f32x4.add(u2, u3))));
-        const q = f32x4.add(f32x4.add(f32x4.mul(u0, u0), f32x4.mul(u1, u1)), f32x4.add(f32x4.mul(u2, u2), f32x4.mul(u3, u3)));
-        v128.store(f2 + o, f32x4.add(v128.load(f2 + o), q));
-      }
-      for (; t < T; t++) {
-        const o = <usize>t << 2, hs = load<f32>(h + o);
-        const u0 = load<f32>(p0 + o) - hs, u1 = load<f32>(p1 + o) - hs, u2 = load<f32>(p2 + o) - hs, u3 = load<f32>(p3 + o) - hs;
-        store<f32>(f1 + o, load<f32>(f1 + o) + ((u0 + u1) + (u2 + u3)));
-        store<f32>(f2 + o, load<f32>(f2 + o) + ((u0 * u0 + u1 * u1) + (u2 * u2 + u3 * u3)));
-      }
-    }
-    for (; c < c1; c++) {
-      const pr = px + <usize>c * rs;
-      let t = 0;
-      for (; t < T4; t += 4) {
-        const o = <usize>t << 2;
-        const u = f32x4.sub(v128.load(pr + o), v128.load(h + o));
-        v128.store(f1 + o, f32x4.add(v128.load(f1 + o), u));
-        v128.store(f2 + o, f32x4.add(v128.load(f2 + o), f32x4.mul(u, u)));
-      }
-      for (; t < T; t++) {
-        const o = <usize>t << 2;
-        const u = load<f32>(pr + o) - load<f32>(h + o);
-        store<f32>(f1 + o, load<f32>(f1 + o) + u);
-        store<f32>(f2 + o, load<f32>(f2 + o) + u * u);
-      }
-    }
-    for (let t = 0; t < T; t++) {
-      const o = <usize>t << 3, q = <usize>t << 2;
-      store<f64>(d1 + o, load<f64>(d1 + o) + <f64>load<f32>(f1 + q));
-      store<f64>(d2 + o, load<f64>(d2 + o) + <f64>load<f32>(f2 + q));
+  let c = 0;
+  for (; c < n; c += 4) {
+    const k = n - c, p0 = px + <usize>c * rs;
+    // Rows past n (the last group of fewer than four) are read as row c again and weighted 0.
+    const p1 = k > 1 ? p0 + rs : p0, p2 = k > 2 ? p1 + rs : p0, p3 = k > 3 ? p2 + rs : p0;
+    const w1 = f32x4.splat(k > 1 ? 1 : 0), w2 = f32x4.splat(k > 2 ? 1 : 0), w3 = f32x4.splat(k > 3 ? 1 : 0);
+    for (let t = 0; t < T4; t += 4) {
+      const o = <usize>t << 2;
+      const hv = v128.load(h + o);
+      let u0 = f32x4.sub(v128.load(p0 + o), hv), u1 = f32x4.sub(v128.load(p1 + o), hv);
+      let u2 = f32x4.sub(v128.load(p2 + o), hv), u3 = f32x4.sub(v128.load(p3 + o), hv);
+      if (k < 4) { u1 = f32x4.mul(u1, w1); u2 = f32x4.mul(u2, w2); u3 = f32x4.mul(u3, w3); }
+      v128.store(f1 + o, f32x4.add(v128.load(f1 + o), f32x4.add(f32x4.add(u0, u1), f32x4.add(u2, u3))));
+      const q = f32x4.add(f32x4.add(f32x4.mul(u0, u0), f32x4.mul(u1, u1)), f32x4.add(f32x4.mul(u2, u2), f32x4.mul(u3, u3)));
+      v128.store(f2 + o, f32x4.add(v128.load(f2 + o), q));
     }
   }
 }
 
-/** h[t] = mean of the first k channel rows at each position of the tile (the shift of the sums). */
-function tile_shift(px: usize, rs: usize, k: i32, T: i32, h: usize): void {
-  memory.copy(h, px, <usize>T << 2);
-  for (let c = 1; c < k; c++) {
-    const pr = px + <usize>c * rs;
-    for (let t = 0; t < T; t++) store<f32>(h + (<usize>t << 2), load<f32>(h + (<usize>t << 2)) + load<f32>(pr + (<usize>t << 2)));
+/** The tile's sums over all C rows into f1, f2 (f32; across CBLOCK chunks added in f64 at d). */
+function tile_stats(px: usize, rs: usize, C: i32, T: i32, h: usize, f1: usize, f2: usize, d: usize): void {
+  const bytes = (<usize>(T + 3) & ~3) << 2;
+  if (C > CBLOCK) memory.fill(d, 0, <usize>T << 4);
+  for (let c0 = 0; c0 < C; c0 += CBLOCK) {
+    const p = px + <usize>c0 * rs, n = min(CBLOCK, C - c0);
+    memory.fill(f1, 0, bytes); memory.fill(f2, 0, bytes);
+    tile_dev(p, rs, n, T, h, f1, f2);
+    // The last T % 4 positions in scalar.
+    for (let t = T & ~3; t < T; t++) {
+      const o = <usize>t << 2, hs = load<f32>(h + o);
+      let s1: f32 = 0, s2: f32 = 0, s3: f32 = 0, s4: f32 = 0, c = 0;
+      for (; c + 2 <= n; c += 2) {
+        const u = load<f32>(p + <usize>c * rs + o) - hs, v = load<f32>(p + <usize>(c + 1) * rs + o) - hs;
+        s1 += u; s2 += u * u; s3 += v; s4 += v * v;
+      }
+      if (c < n) { const u = load<f32>(p + <usize>c * rs + o) - hs; s1 += u; s2 += u * u; }
+      store<f32>(f1 + o, s1 + s3); store<f32>(f2 + o, s2 + s4);
+    }
+    // Chunk sums into f64 at d; after the last chunk the totals go back to f1, f2 (f32).
+    if (C > CBLOCK) for (let t = 0; t < T; t++) {
+      const o = <usize>t << 4, q = <usize>t << 2;
+      const a = load<f64>(d + o) + <f64>load<f32>(f1 + q), b = load<f64>(d + o, 8) + <f64>load<f32>(f2 + q);
+      store<f64>(d + o, a); store<f64>(d + o, b, 8);
+      store<f32>(f1 + q, <f32>a); store<f32>(f2 + q, <f32>b);
+    }
   }
-  const inv = <f32>1 / <f32>k;
-  for (let t = 0; t < T; t++) store<f32>(h + (<usize>t << 2), load<f32>(h + (<usize>t << 2)) * inv);
+}
+
+const BAD = 1, NEAR = 2, FAR = 4;
+
+/**
+ * The statistics of a tile's T positions from their sums f1, f2 around hs, 4
+ * per f32x4: f1 ← m (the f32 mean), f2 ← a (invstd), pb ← b = (m − mean)·a (the residue:
+ * (h + d) − m is exact by Fast2Sum, |h| ≥ |d| wherever h ≠ 0 matters), hs ← the finite means
+ * (0 elsewhere and past T: the next sums' shift). Returns BAD when a shift was off by more than
+ * √3 std (NaN too), NEAR when every |b| is below x̂'s rounding, FAR when a mean is farther
+ * than ¼ std from zero. Lanes past T hold leftovers: computed, never used.
+ */
+function finish(T: i32, hs: usize, f1: usize, f2: usize, pb: usize, C: i32, eps: f32): i32 {
+  const invC = f32x4.splat(<f32>1 / <f32>C), zero = f32x4.splat(0);
+  let bad = zero, wide = zero, far = zero;
+  for (let t = 0; t < T; t += 4) {
+    const o = <usize>t << 2, hv = v128.load(hs + o), lv = live(T - t);
+    const dv = f32x4.mul(v128.load(f1 + o), invC), sv = f32x4.mul(v128.load(f2 + o), invC), d2 = f32x4.mul(dv, dv);
+    const v = f32x4.pmax(f32x4.sub(sv, d2), zero); // rounding; NaN stays NaN
+    const av = f32x4.div(f32x4.splat(1), f32x4.sqrt(f32x4.add(v, f32x4.splat(eps))));
+    const mv = f32x4.add(hv, dv), bv = f32x4.mul(f32x4.sub(f32x4.sub(mv, hv), dv), av);
+    v128.store(f1 + o, mv); v128.store(f2 + o, av); v128.store(pb + o, bv);
+    v128.store(hs + o, v128.and(v128.and(mv, f32x4.eq(f32x4.sub(mv, mv), zero)), lv));
+    bad = v128.or(bad, v128.andnot(lv, f32x4.le(d2, f32x4.mul(sv, f32x4.splat(0.75)))));
+    wide = v128.or(wide, v128.and(lv, f32x4.gt(f32x4.abs(bv), f32x4.splat(5.9604645e-8))));
+    far = v128.or(far, v128.and(lv, f32x4.gt(f32x4.mul(mv, mv), f32x4.mul(v, f32x4.splat(0.0625)))));
+  }
+  return (v128.any_true(bad) ? BAD : 0) | (v128.any_true(wide) ? 0 : NEAR) | (v128.any_true(far) ? FAR : 0);
 }
 
 /**
  * Channels-first layer norm (N, C, S): per (n, s) statistics over the C channel rows; mean,
  * rstd (N·S f32) written; y = act(((x − mean)·rstd)·gamma[c] + beta[c]). y may alias x.
- * scratch: 32·min(S, TILE) bytes (16-byte aligned): h, f1, f2, b (f32) and d1, d2 (f64) per position.
+ * scratch: 32·⌈min(S, TILE)⌉₄ bytes (16-byte aligned): h, f1, f2, b (f32) per position; and
+ * when C > CBLOCK 16 more per position (the f64 sums).
  */
 export function ln_forward_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: usize, beta: usize, y: usize, mean: usize, rstd: usize, eps: f64, act: i32, scratch: usize): void {
-  const TT = <usize>min(S, TILE);
-  const h = scratch, f1 = h + (TT << 2), f2 = f1 + (TT << 2), pb = f2 + (TT << 2), d1 = pb + (TT << 2), d2 = d1 + (TT << 3);
+  const TT = <usize>(min(S, TILE) + 3) & ~3;
+  const h = scratch, f1 = h + (TT << 2), f2 = f1 + (TT << 2), pb = f2 + (TT << 2), d = pb + (TT << 2);
   const rs = <usize>S << 2;
+  memory.fill(h, 0, TT << 2);
   for (let n = 0; n < N; n++) {
     for (let s0 = 0; s0 < S; s0 += TILE) {
       const T = min(TILE, S - s0), base = ((<usize>n * <usize>C) * <usize>S + <usize>s0) << 2;
-      const px = x + base, po = (<usize>n * <usize>S + <usize>s0) << 2;
-      tile_shift(px, rs, min(C, 8), T, h);
-      tile_dev(px, rs, C, T, h, f1, f2, d1, d2);
-      let redo = false;
-      for (let t = 0; t < T; t++) {
-        const d = load<f64>(d1 + (<usize>t << 3)) / <f64>C, q = load<f64>(d2 + (<usize>t << 3)) / <f64>C;
-        if (!(d * d <= 0.75 * q)) { redo = true; break; }
+      const px = x + base, py = y + base, po = (<usize>n * <usize>S + <usize>s0) << 2;
+      tile_stats(px, rs, C, T, h, f1, f2, d);
+      let f = finish(T, h, f1, f2, pb, C, <f32>eps);
+      if (f & BAD) {
+        // Summed again around the f32 means (now in h), from L2.
+        tile_stats(px, rs, C, T, h, f1, f2, d);
+        f = finish(T, h, f1, f2, pb, C, <f32>eps);
       }
-      if (redo) {
-        // Shift every position to its f32 mean and sum again (from L2).
-        for (let t = 0; t < T; t++) {
-          const o = <usize>t << 2;
-          store<f32>(h + o, <f32>(<f64>load<f32>(h + o) + load<f64>(d1 + (<usize>t << 3)) / <f64>C));
-        }
-        tile_dev(px, rs, C, T, h, f1, f2, d1, d2);
-      }
-      // m = h (f32), a = invstd, b = −(mean − m)·a; the outputs mean and rstd.
-      for (let t = 0; t < T; t++) {
-        const o = <usize>t << 2;
-        const d = load<f64>(d1 + (<usize>t << 3)) / <f64>C;
-        let v = load<f64>(d2 + (<usize>t << 3)) / <f64>C - d * d;
-        if (v < 0) v = 0;
-        const inv = 1 / Math.sqrt(v + eps);
-        store<f32>(mean + po + o, <f32>(<f64>load<f32>(h + o) + d));
-        store<f32>(rstd + po + o, <f32>inv);
-        store<f32>(pb + o, <f32>(-d * inv));
-      }
-      norm_tile(px, y + base, rs, C, T, h, rstd + po, pb, gamma, beta);
-      if (act) for (let c = 0; c < C; c++) act_row(y + base + <usize>c * rs, y + base + <usize>c * rs, T, act);
+      memory.copy(mean + po, f1, <usize>T << 2);
+      memory.copy(rstd + po, f2, <usize>T << 2);
+      norm_tile(px, py, rs, C, T, f1, f2, pb, gamma, beta, (f & NEAR) != 0);
+      if (act) for (let c = 0; c < C; c++) act_row(py + <usize>c * rs, py + <usize>c * rs, T, act);
+      // The next tile: around 0 when every mean here was within ¼ std of zero, else around
+      // these means (h).
+      if (!(f & FAR)) memory.fill(h, 0, TT << 2);
     }
   }
 }

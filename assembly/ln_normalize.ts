@@ -30,52 +30,64 @@ export function ln_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, 
 
 /**
  * y = ((x − m[t])·a[t] + b[t])·gamma[c] + beta[c] over C channel rows of T values at a stride of
- * rs bytes (one sample, or a tile of its positions: ln_forward.ts). m, a, b: T f32. Four channel
- * rows at a time share the per-position loads; the last C % 4 rows run alone.
+ * rs bytes (one sample, or a tile of its positions: ln_forward_cf.ts). m, a, b: T f32. near:
+ * every |b| is below the rounding of x̂ and is dropped in the vector loops (one add less per
+ * vector). Four channel rows at a time share the per-position loads; the last C % 4 rows run
+ * alone; the last T % 4 positions in scalar (with b).
  */
-export function norm_tile(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usize, pa: usize, pb: usize, gamma: usize, beta: usize): void {
-  const S = T, S4 = S & ~3;
+export function norm_tile(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usize, pa: usize, pb: usize, gamma: usize, beta: usize, near: bool = false): void {
+  if (near) tile_near(x, y, rs, C, T, pm, pa, gamma, beta);
+  else tile_res(x, y, rs, C, T, pm, pa, pb, gamma, beta);
+  for (let i = T & ~3; i < T; i++) {
+    const o = <usize>i << 2, ms = load<f32>(pm + o), as = load<f32>(pa + o), bs = load<f32>(pb + o);
+    for (let c = 0; c < C; c++) {
+      const r = <usize>c * rs + o, co = <usize>c << 2;
+      store<f32>(y + r, ((load<f32>(x + r) - ms) * as + bs) * load<f32>(gamma + co) + load<f32>(beta + co));
+    }
+  }
+}
+
+function tile_res(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usize, pa: usize, pb: usize, gamma: usize, beta: usize): void {
+  tile_body(x, y, rs, C, T, pm, pa, pb, gamma, beta, true);
+}
+
+function tile_near(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usize, pa: usize, gamma: usize, beta: usize): void {
+  tile_body(x, y, rs, C, T, pm, pa, 0, gamma, beta, false);
+}
+
+// ((x − m)·a (+ b))·g + h for one vector (RES: with b).
+@inline function nv(xv: v128, mv: v128, av: v128, bv: v128, gv: v128, hv: v128, RES: bool): v128 {
+  let t = f32x4.mul(f32x4.sub(xv, mv), av);
+  if (RES) t = f32x4.add(t, bv);
+  return f32x4.add(f32x4.mul(t, gv), hv);
+}
+
+// The vector part (the first T & ~3 positions) of norm_tile.
+@inline function tile_body(x: usize, y: usize, rs: usize, C: i32, T: i32, pm: usize, pa: usize, pb: usize, gamma: usize, beta: usize, RES: bool): void {
+  const S4 = T & ~3;
   let c = 0;
   for (; c + 4 <= C; c += 4) {
     const co = <usize>c << 2;
-    const g0 = load<f32>(gamma + co), g1 = load<f32>(gamma + co, 4), g2 = load<f32>(gamma + co, 8), g3 = load<f32>(gamma + co, 12);
-    const h0 = load<f32>(beta + co), h1 = load<f32>(beta + co, 4), h2 = load<f32>(beta + co, 8), h3 = load<f32>(beta + co, 12);
-    const gv0 = f32x4.splat(g0), gv1 = f32x4.splat(g1), gv2 = f32x4.splat(g2), gv3 = f32x4.splat(g3);
-    const hv0 = f32x4.splat(h0), hv1 = f32x4.splat(h1), hv2 = f32x4.splat(h2), hv3 = f32x4.splat(h3);
+    const gv0 = v128.load32_splat(gamma + co), gv1 = v128.load32_splat(gamma + co, 4), gv2 = v128.load32_splat(gamma + co, 8), gv3 = v128.load32_splat(gamma + co, 12);
+    const hv0 = v128.load32_splat(beta + co), hv1 = v128.load32_splat(beta + co, 4), hv2 = v128.load32_splat(beta + co, 8), hv3 = v128.load32_splat(beta + co, 12);
     const base = <usize>c * rs;
     const x0 = x + base, x1 = x0 + rs, x2 = x1 + rs, x3 = x2 + rs;
     const y0 = y + base, y1 = y0 + rs, y2 = y1 + rs, y3 = y2 + rs;
-    let i = 0;
-    for (; i < S4; i += 4) {
+    for (let i = 0; i < S4; i += 4) {
       const o = <usize>i << 2;
-      const mv = v128.load(pm + o), av = v128.load(pa + o), bv = v128.load(pb + o);
-      v128.store(y0 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x0 + o), mv), av), bv), gv0), hv0));
-      v128.store(y1 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x1 + o), mv), av), bv), gv1), hv1));
-      v128.store(y2 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x2 + o), mv), av), bv), gv2), hv2));
-      v128.store(y3 + o, f32x4.add(f32x4.mul(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x3 + o), mv), av), bv), gv3), hv3));
-    }
-    for (; i < S; i++) {
-      const o = <usize>i << 2;
-      const ms = load<f32>(pm + o), as = load<f32>(pa + o), bs = load<f32>(pb + o);
-      store<f32>(y0 + o, ((load<f32>(x0 + o) - ms) * as + bs) * g0 + h0);
-      store<f32>(y1 + o, ((load<f32>(x1 + o) - ms) * as + bs) * g1 + h1);
-      store<f32>(y2 + o, ((load<f32>(x2 + o) - ms) * as + bs) * g2 + h2);
-      store<f32>(y3 + o, ((load<f32>(x3 + o) - ms) * as + bs) * g3 + h3);
+      const mv = v128.load(pm + o), av = v128.load(pa + o), bv = RES ? v128.load(pb + o) : mv;
+      v128.store(y0 + o, nv(v128.load(x0 + o), mv, av, bv, gv0, hv0, RES));
+      v128.store(y1 + o, nv(v128.load(x1 + o), mv, av, bv, gv1, hv1, RES));
+      v128.store(y2 + o, nv(v128.load(x2 + o), mv, av, bv, gv2, hv2, RES));
+      v128.store(y3 + o, nv(v128.load(x3 + o), mv, av, bv, gv3, hv3, RES));
     }
   }
   for (; c < C; c++) {
-    const gs = load<f32>(gamma + (<usize>c << 2)), hs = load<f32>(beta + (<usize>c << 2));
-    const gv = f32x4.splat(gs), hv = f32x4.splat(hs);
+    const co = <usize>c << 2, gv = v128.load32_splat(gamma + co), hv = v128.load32_splat(beta + co);
     const px = x + <usize>c * rs, py = y + <usize>c * rs;
-    let i = 0;
-    for (; i < S4; i += 4) {
-      const o = <usize>i << 2;
-      const t = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), v128.load(pm + o)), v128.load(pa + o)), v128.load(pb + o));
-      v128.store(py + o, f32x4.add(f32x4.mul(t, gv), hv));
-    }
-    for (; i < S; i++) {
-      const o = <usize>i << 2;
-      store<f32>(py + o, ((load<f32>(px + o) - load<f32>(pm + o)) * load<f32>(pa + o) + load<f32>(pb + o)) * gs + hs);
+    for (let i = 0; i < S4; i += 4) {
+      const o = <usize>i << 2, mv = v128.load(pm + o);
+      v128.store(py + o, nv(v128.load(px + o), mv, v128.load(pa + o), RES ? v128.load(pb + o) : mv, gv, hv, RES));
     }
   }
 }

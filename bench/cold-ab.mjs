@@ -2,7 +2,8 @@
 //
 //   node bench/cold-ab.mjs [--runs 40] [--entry index.js] DIR_A DIR_B …
 //
-// DIR is a package root (its dist/ is imported) or a dist/ folder. Each run spawns one fresh
+// DIR is a package root (its dist/ is imported) or a dist/ folder; DIR#FILE imports that file
+// of it instead of --entry (e.g. `. .#node.js`: the bundle with the wasm inlined against the Node one). Each run spawns one fresh
 // `node` per build, in a rotating order, and the child times, from just before `import()`:
 // import (the bundle parsed and evaluated), init() (wasm decoded, compiled, instantiated, and
 // warmed up where the build still does so by default) and the first call (a batch-norm inference on (2, 16, 8, 8) NCHW, the shape of
@@ -44,7 +45,9 @@ async function child(url) {
   process.exit(0);
 }
 
-function entryOf(dir, entry) {
+function entryOf(spec, entry) {
+  const [dir, own] = spec.split('#');
+  if (own) entry = own;
   const d = resolve(dir);
   const f = existsSync(join(d, 'dist', entry)) ? join(d, 'dist', entry) : join(d, entry);
   if (!existsSync(f)) throw new Error(`${dir}: no dist/${entry} or ${entry}`);

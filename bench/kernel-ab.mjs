@@ -17,7 +17,7 @@
 // ceiling's SIMD copy of the n values, bench/ceiling copy_f32 on the same memory, in turn with the
 // kernels, and print each variant as a multiple of K copies: K = 1 for a forward norm's 8 B/value,
 // 2 for the skip norms' 16, 2.5 for a backward's 20; with --sumsq the ceiling is the one-pass Σx, Σx²
-// loop over x instead, the statistics' ceiling: use --copy 1), --rms (the `rms` argument of the skip
+// loop over x instead, the statistics' ceiling: use --copy 1), --warm MS (call every variant and the ceiling for MS ms before timing; default 1000), --rms (the `rms` argument of the skip
 // kernels: 1 RMS norm, the default; 0 layer norm), --null NAME[,NAME] (pass 0 for these pointer
 // arguments, e.g. --null bias: the skip norms without a bias; a build without that path reads
 // C values at address 0 instead, in L1 like a zero bias would be). Prints the median ms per variant and the
@@ -28,7 +28,7 @@ import { KERNEL_TABLE, KERNEL_NAMES, ARG_KINDS, scratchBytes } from "../build/ke
 import { parseArgs, median } from "./lib/cli.mjs";
 import { buildCeiling } from "./ceiling/build.mjs";
 
-const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "", act: "0", copy: "0", rms: "1", sumsq: false, null: "" });
+const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "", act: "0", copy: "0", rms: "1", sumsq: false, null: "", warm: "1000" });
 const name = opts.kernel, reps = +opts.reps, offset = +opts.offset;
 const spec = KERNEL_TABLE[name];
 if (!spec) { console.error(`unknown kernel ${name}: one of ${KERNEL_NAMES.join(", ")}`); process.exit(2); }
@@ -100,6 +100,11 @@ if (copies > 0) {
   const ceil = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(await buildCeiling({ importMemory: true }))), { env: { memory } }).exports;
   copy = opts.sumsq ? () => ceil.sumsq_f32(n, src) : () => ceil.copy_f32(n, src, dst);
 }
+// Warm-up: every variant and the ceiling called for --warm ms (default 1000) before timing. V8
+// compiles a wasm function's optimized code on a background thread; on a loaded machine the
+// ceiling's copy ran in baseline code for 300 ms and more and its time was up to 2× too long.
+const warmUntil = performance.now() + +opts.warm;
+while (performance.now() < warmUntil) { mods.forEach((k, i) => { own(i); call(k); }); if (copy) copy(); }
 for (let r = 0; r < reps; r++) {
   mods.forEach((k, i) => { own(i); const t0 = performance.now(); call(k); t[i].push(performance.now() - t0); });
   if (copy) { const t0 = performance.now(); copy(); tc.push(performance.now() - t0); }

@@ -32,9 +32,10 @@ const SHAPE = [2, 16, 8, 8], LAYOUT = 'NCHW', EPS = 1e-5;
  * return y as a Float32Array. Everything before `import()` is excluded from the timing.
  */
 const SYSTEMS = {
-  // ---- simdnorm: the published bundle (wasm embedded, compiled synchronously in init) -----
+  // ---- simdnorm: the bundle Node resolves `simdnorm` to (the package's own exports, by
+  // self-reference: dist/node.js, which reads dist/simdnorm.wasm; compiled synchronously in init) --
   async simdnorm(inp) {
-    const { init, batchNormInfer } = await import('../../dist/index.js');
+    const { init, batchNormInfer } = await import('simdnorm');
     await init();
     return batchNormInfer(inp.x, { shape: SHAPE, layout: LAYOUT, gamma: inp.gamma, beta: inp.beta,
       runningMean: inp.runningMean, runningVar: inp.runningVar, eps: EPS });

@@ -40,6 +40,8 @@ export const ARG_KINDS = {
   // of each parameter (rep) and where the non-negative values of a check start (from).
   mu: "param64", w: "param64", gm: "param64", bt: "param64", gsums: "param64",
   sv: "acc", planes: "acc", pk: "acc", pc1: "acc", pc0: "acc", grads: "acc", rep: "scalar", from: "scalar",
+  // The running statistics (f64 copies, updated in place), the update's weights, f32 results (narrow).
+  rm: "acc", rv: "acc", keep: "scalar", weight: "scalar", narrow: "scalar",
 } as const;
 
 export type ArgName = keyof typeof ARG_KINDS;
@@ -93,7 +95,7 @@ export const KERNEL_TABLE = {
   ln_backward_reduce_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "a", "b", "gamma", "sacc", "cacc", "scratch"], warm: lnCf, scratch: (d) => 8 * Math.min(d.S ?? 1, BLOCK), doc: "per column (Σγdy, Σγdy·(x − m)) written, per channel (Σdy, Σdy·x̂) added" },
   ln_backward_dx_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "k", "c1", "c0", "gamma", "dx"], warm: lnCf, doc: "dx = γ·dy·k[n,s] + (x − m[n,s])·c1[n,s] + c0[n,s]" },
   ln_forward_f32_cl: { args: ["R", "C", "x", "gamma", "beta", "y", "mean", "rstd", "eps", "act"], warm: rows, doc: "rows: mean, rstd written; y = act(((x − mean)·rstd)·gamma + beta)" },
-  ln_forward_f32_cf: { args: ["N", "C", "S", "x", "gamma", "beta", "y", "mean", "rstd", "eps", "act", "scratch"], warm: lnCf, scratch: (d) => 32 * Math.min(d.S ?? 1, 512), doc: "channels-first: per (n, s) mean, rstd written; y = act(((x − mean)·rstd)·gamma[c] + beta[c])" },
+  ln_forward_f32_cf: { args: ["N", "C", "S", "x", "gamma", "beta", "y", "mean", "rstd", "eps", "act", "scratch"], warm: lnCf, scratch: (d) => (d.C > 512 ? 48 : 32) * ((Math.min(d.S ?? 1, 512) + 3) & ~3), doc: "channels-first: per (n, s) mean, rstd written; y = act(((x − mean)·rstd)·gamma[c] + beta[c])" },
   ln_backward_rows_f32_cl: { args: ["R", "C", "x", "dy", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx; per column (Σg, Σg·x̂) written as f32 planes (g = dy·act')" },
   rms_forward_f32_cl: { args: ["R", "C", "x", "gamma", "y", "rstd", "eps", "act"], warm: rows, doc: "rows: rstd written; y = act(x·rstd·gamma)" },
   rms_backward_f32_cl: { args: ["R", "C", "x", "dy", "a", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx of RMS norm; per column (Σg, Σg·x̂) written as f32 planes" },
@@ -115,6 +117,7 @@ export const KERNEL_TABLE = {
   px_stats_u8: { args: ["R", "C", "px", "isums"], warm: px, doc: "add exact u64 per-channel Σbyte and Σbyte² (c < 3) into isums" },
   bn_params_f32: { args: ["C", "mu", "w", "gm", "bt", "eps", "pm", "ps", "pt", "sv", "rep"], warm: () => [{ C: 16 }], doc: "per-channel m, scale, shift (each rep times) from means and variances (or invstd), γ, β; optionally the f32 results mean | invstd | w" },
   bn_params_finish_f64: { args: ["C", "acc", "planes"], warm: () => [{ C: 16 }], doc: "(count, mean, M2) triples → f64 planes mean | biased | unbiased variance" },
+  bn_params_running_f64: { args: ["C", "rm", "rv", "mu", "w", "keep", "weight", "narrow"], warm: () => [{ C: 16 }], doc: "running statistics in place: rm = keep·rm + weight·mu, rv = keep·rv + weight·w (C f64 each; narrow ≠ 0: written as C f32)" },
   bn_params_backward_f32: { args: ["C", "sums", "mu", "w", "gm", "gsums", "count", "pm", "pk", "pc1", "pc0", "grads", "rep"], warm: () => [{ C: 16 }], doc: "per-channel dx parameters k, c1, c0 (each rep times) and dgamma | dbeta from the backward sums" },
   bn_params_check_f64: { args: ["n", "w", "from"], warm: () => [{ n: 64, C: 1 }], returns: "index", doc: "the index of the first non-finite f64 (or negative from index `from`), −1: none" },
   vec_finite_f32: { args: ["C", "v"], warm: () => [{ C: 64 }, { C: 7 }], returns: "index", doc: "the index of the first non-finite value of C f32 (−1: all finite)" },

@@ -10,7 +10,7 @@ import { splitHi } from "./split";
 import { channelVecs, vecAt, vecCheckMismatch } from "./bn-vecs";
 import { rt } from "../core/runtime";
 import type { TensorLike } from "../core/tensor";
-import { f32Results, resultsAt } from "../core/typed";
+import { f32Results, resultsAt, typedKind, typedSet } from "../core/typed";
 import { fmtShape, type Geometry } from "../core/layout";
 import { activationId, type Activation } from "./activation";
 import { bnActGrad } from "./act-dispatch";
@@ -87,6 +87,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
     const vs = channelVecs(s, C, p.gamma, p.beta, p.runningMean, p.runningVar, 4, true);
     if (vs < 0) { trainOptions(C, o); vecCheckMismatch(); }
     const gm = vecAt(vs, C, 0, p.gamma), bt = vecAt(vs, C, 1, p.beta);
+    const prm = vecAt(vs, C, 2, p.runningMean), prv = vecAt(vs, C, 3, p.runningVar);
     const fused = !act && !p.globalStats && fusable(g);
     // Temporaries first (taking one may grow memory), whole-memory views after the kernels.
     const acc = p.globalStats ? s.f64(p.globalStats) : s.temp(24 * C), st = s.temp(24 * C);
@@ -104,16 +105,17 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
     if (!fused) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C * rep, pp + 8 * C * rep, act, true);
     const y = s.result(ya);
     const [saveMean, saveInvstd, bvar] = resultsAt(s.heap.F32, sv >>> 2, 3, C);
-    // The running statistics last, once everything else succeeded (their arrays were checked
-    // to be real typed arrays: element writes run no code of the caller).
+    // The running statistics last, once everything else succeeded: updated in f64 by a kernel
+    // on their copies in wasm memory, copied back with the rounding of an element store.
     const rm = p.runningMean, rv = p.runningVar;
     if (rm && rv) {
       const w = updateBatchWeight(p.info, p.momentum, p.numBatchesTracked), keep = updateKeepWeight(p.info, p.momentum, w);
-      const F = s.heap.F64, m0 = st >>> 3, v0 = m0 + (p.info.unbiased ? 2 * C : C);
-      for (let c = 0; c < C; c++) {
-        rm[c] = keep * rm[c] + w * F[m0 + c];
-        rv[c] = keep * rv[c] + w * F[v0 + c];
-      }
+      // Two Float32Arrays get f32 results, copied without a conversion; set is the intrinsic.
+      const narrow = typedKind(rm) === "Float32Array" && typedKind(rv) === "Float32Array", sh = narrow ? 2 : 3;
+      k.bn_params_running_f64(C, prm, prv, st, st + 8 * (p.info.unbiased ? 2 * C : C), keep, w, narrow ? 1 : 0);
+      const F = narrow ? s.heap.F32 : s.heap.F64;
+      typedSet(rm, F.subarray(prm >>> sh, (prm >>> sh) + C));
+      typedSet(rv, F.subarray(prv >>> sh, (prv >>> sh) + C));
     }
     return { y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: p.numBatchesTracked + 1 };
   });

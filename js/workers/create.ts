@@ -68,7 +68,7 @@ export async function createPool(o: WorkerPoolOptions = {}): Promise<WorkerPool>
   // this thread runs the threads build (a shared pool may exist too).
   const own = rt().module;
   const importsMemory = WebAssembly.Module.imports(own).some((i) => i.kind === "memory");
-  const module = transport === "message" && importsMemory ? await WebAssembly.compile(plainWasm() as Uint8Array<ArrayBuffer>) : own;
+  const module = transport === "message" && importsMemory ? await WebAssembly.compile((await plainWasm()) as Uint8Array<ArrayBuffer>) : own;
   const pool = new WorkerPool(transport, o.workers ?? (await defaultWorkers()), o, module);
   return pool.start();
 }

@@ -49,7 +49,7 @@ function run(cmd, args, cwd) {
 }
 const node = (args, cwd) => run(process.execPath, args, cwd);
 
-for (const f of ["dist/index.js", "dist/index.cjs", "dist/browser.js", "dist/workerd.js", "dist/edge-light.js", "dist/simdnorm.wasm", "dist/index.d.ts", "dist/index.d.cts"]) {
+for (const f of ["dist/index.js", "dist/node.js", "dist/simdnorm-wasm.js", "dist/index.cjs", "dist/browser.js", "dist/workerd.js", "dist/edge-light.js", "dist/simdnorm.wasm", "dist/index.d.ts", "dist/index.d.cts"]) {
   if (!existsSync(join(ROOT, f))) {
     log(`FAIL consumers: ${f} is missing (build first: npm run build)`);
     log("consumers: 0 passed, 1 failed");
@@ -66,7 +66,7 @@ await check("npm pack", () => {
 if (!packed) { log(`consumers: ${passed} passed, ${failed} failed`); process.exit(1); }
 
 await check("tarball: LICENSE, README, CHANGELOG, every entry and its types; no sources, no source maps", () => {
-  const need = ["LICENSE", "README.md", "CHANGELOG.md", "package.json", "dist/index.js", "dist/index.cjs", "dist/browser.js", "dist/simdnorm-pool.js", "dist/workerd.js", "dist/edge-light.js", "dist/simdnorm.wasm", "dist/index.d.ts", "dist/index.d.cts", "dist/types/index.d.ts", "dist/types/index.d.cts"];
+  const need = ["LICENSE", "README.md", "CHANGELOG.md", "package.json", "dist/index.js", "dist/node.js", "dist/simdnorm-wasm.js", "dist/index.cjs", "dist/browser.js", "dist/simdnorm-pool.js", "dist/workerd.js", "dist/edge-light.js", "dist/simdnorm.wasm", "dist/index.d.ts", "dist/index.d.cts", "dist/types/index.d.ts", "dist/types/index.d.cts"];
   const missing = need.filter((f) => !packed.files.includes(f));
   const extra = packed.files.filter((f) => /^(js|assembly|test|bench|build)\//.test(f) || f.endsWith(".map"));
   if (missing.length || extra.length) throw new Error(`missing: ${missing.join(", ") || "none"}; not for publishing: ${extra.join(", ") || "none"}`);
@@ -93,14 +93,25 @@ function main() {
 await check("ESM: import { … } from \"simdnorm\" (node)", () => {
   writeFileSync(join(app, "esm.mjs"), useIt('import { init, isInitialized, channelStats, batchNormTrain } from "simdnorm";\nawait init();') + "main();\nconsole.log(import.meta.resolve('simdnorm'));\n");
   const out = node(["esm.mjs"], app);
-  if (!/ok object true/.test(out) || !out.includes("node_modules/simdnorm/dist/index.js")) throw new Error(`unexpected output: ${out}`);
-  return "dist/index.js";
+  if (!/ok object true/.test(out) || !out.includes("node_modules/simdnorm/dist/node.js")) throw new Error(`unexpected output: ${out}`);
+  return "dist/node.js";
 });
 await check("CommonJS: require(\"simdnorm\"), init() still async (node)", () => {
   writeFileSync(join(app, "cjs.cjs"), useIt('const { init, isInitialized, channelStats, batchNormTrain } = require("simdnorm");\nif (!(init() instanceof Promise)) throw new Error("init() is not a Promise");') + "init().then(main).then(() => console.log(require.resolve('simdnorm')));\n");
   const out = node(["cjs.cjs"], app);
   if (!/ok object true/.test(out) || !out.includes("node_modules/simdnorm/dist/index.cjs")) throw new Error(`unexpected output: ${out}`);
   return "dist/index.cjs";
+});
+
+await check("esbuild --platform=node bundle of the ESM consumer, run from another folder (no simdnorm.wasm beside it)", async () => {
+  mkdirSync(join(app, "node-bundle"), { recursive: true });
+  const out = join(app, "node-bundle/app.mjs");
+  const r = await esbuild.build({ entryPoints: [join(app, "esm.mjs")], bundle: true, platform: "node", format: "esm", outfile: out, logLevel: "silent", absWorkingDir: app, metafile: true });
+  const entry = Object.keys(r.metafile.inputs).find((p) => /node_modules\/simdnorm\/dist\/[^/]+\.js$/.test(p) && !/simdnorm-(pool|wasm)\.js$/.test(p));
+  if (!entry?.endsWith("dist/node.js")) throw new Error(`bundled ${entry}, expected dist/node.js`);
+  const text = node([out], join(app, "node-bundle"));
+  if (!/ok object true/.test(text)) throw new Error(`unexpected output: ${text}`);
+  return "dist/node.js, the wasm from dist/simdnorm-wasm.js";
 });
 
 // TypeScript consumers. The @ts-expect-error lines make the check fail if the layout type is lost.
@@ -203,7 +214,7 @@ await check("README: tarball and gzipped sizes", () => {
   const size = (f) => readFileSync(join(ROOT, f)).length;
   const rows = [
     ["npm tarball (`npm pack`)", kib(packed.size), `${kib(packed.unpackedSize)} unpacked, ${packed.files.length} files`],
-    ...[["dist/index.js", "Node, Deno, Bun, bundlers (ESM; the wasm embedded)"], ["dist/index.cjs", "require()"], ["dist/browser.js", "browsers"], ["dist/simdnorm-pool.js", "the worker pool's threads build and worker script, imported by `createPool`"], ["dist/workerd.js", "Cloudflare Workers (+ dist/simdnorm.wasm)"], ["dist/edge-light.js", "Vercel Edge (+ dist/simdnorm.wasm)"], ["dist/simdnorm.wasm", "`simdnorm/wasm`"]]
+    ...[["dist/node.js", "Node, Bun (ESM; reads dist/simdnorm.wasm)"], ["dist/index.js", "Deno, bundlers (ESM; the wasm embedded)"], ["dist/index.cjs", "require()"], ["dist/browser.js", "browsers"], ["dist/simdnorm-pool.js", "the worker pool's threads build and worker script, imported by `createPool`"], ["dist/simdnorm-wasm.js", "the wasm as base64, imported by dist/node.js only where dist/simdnorm.wasm cannot be read"], ["dist/workerd.js", "Cloudflare Workers (+ dist/simdnorm.wasm)"], ["dist/edge-light.js", "Vercel Edge (+ dist/simdnorm.wasm)"], ["dist/simdnorm.wasm", "`simdnorm/wasm`"]]
       .map(([f, what]) => [`\`${f}\``, `${kib(size(f))} (${kib(gz(f))} gzipped)`, what]),
   ];
   const table = ["| file | size | what |", "|---|---|---|", ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");

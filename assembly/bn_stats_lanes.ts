@@ -1,0 +1,103 @@
+// The per-channel work of the channels-last statistics (bn_stats_f32_cl) two channels to an f64x2:
+// the shifts from the running triples, the fold of a block's f32 lane sums into f64, its
+// cancellation check, and the Chan merge of the pending sums. As scalar loops (a call, two
+// divisions and a dozen dependent loads and compares a channel) they cost ~13 ns a channel, which
+// at C = 768 outweighed the sweep over a 64 Ki-value tensor (docs/performance.md). Every
+// operation is the scalar code's, in its order, lane by lane (f64x2.div is the IEEE division), so
+// the results are the same bits. The lanes_* functions take an even channel count; set_shifts,
+// flush_pending and bn_stats_f32_cl run the channels left (paired) through the scalar code.
+//
+// Triples (count, mean, M2) are 24 bytes apart: channels c and c + 1 span three v128 at acc + 24c,
+// (n₀, m₀) (M₀, n₁) (m₁, M₁), unpacked to (n₀, n₁) (m₀, m₁) (M₀, M₁) by shuffles and packed back.
+import { TINY, shift_of, merge_block } from "./bn_stats";
+import { fold_pair } from "./common";
+
+/** Per-channel shifts into kp[0…C) (f32; C even): the running mean where the data so far sits far from zero (mean²·n > M2), else 0 (shift_of). */
+export function lanes_shifts(C: i32, acc: usize, kp: usize): void {
+  const zero = f64x2.splat(0);
+  for (let c = 0; c < C; c += 2) {
+    const t = acc + <usize>c * 24, A = v128.load(t), B = v128.load(t, 16), D = v128.load(t, 32);
+    const n = v128.shuffle<f64>(A, B, 0, 3), m = v128.shuffle<f64>(A, D, 1, 2), M = v128.shuffle<f64>(B, D, 0, 3);
+    const far = v128.and(f64x2.gt(n, zero), f64x2.gt(f64x2.mul(f64x2.mul(m, m), n), M));
+    v128.store64_lane(kp + (<usize>c << 2), f32x4.demote_f64x2_zero(v128.and(m, far)), 0);
+  }
+}
+
+/**
+ * True when the block sums of channels 0 … C − 1 (C even; patterns sp, qp of L lanes, channel
+ * j mod stride: Σ(x − k), Σ(x − k)² of cnt values each) pass bn_stats' sums_ok: (Σd)² ≤ ¾·cnt·Σd²,
+ * Σd² finite and not underflowed (≥ 2⁻¹⁰⁰ or 0).
+ */
+export function lanes_ok(C: i32, stride: i32, L: i32, sp: usize, qp: usize, cnt: f64): bool {
+  const w = f64x2.splat(0.75 * cnt), inf = f64x2.splat(Infinity), tiny = f64x2.splat(TINY), zero = f64x2.splat(0);
+  let good = i64x2.splat(-1);
+  for (let c = 0; c < C; c += 2) {
+    const s1 = fold_pair(stride, L, sp, c), s2 = fold_pair(stride, L, qp, c);
+    const ok = v128.and(f64x2.le(f64x2.mul(s1, s1), f64x2.mul(w, s2)), f64x2.ne(s2, inf));
+    good = v128.and(good, v128.and(ok, v128.or(f64x2.ge(s2, tiny), f64x2.eq(s2, zero))));
+  }
+  return i64x2.all_true(good);
+}
+
+/** The block's folded sums of channels 0 … C − 1 (C even; patterns as lanes_ok) added to the pending f64 sums t1, t2. */
+export function lanes_add(C: i32, stride: i32, L: i32, sp: usize, qp: usize, t1: usize, t2: usize): void {
+  for (let c = 0; c < C; c += 2) {
+    const o = <usize>c << 3;
+    v128.store(t1 + o, f64x2.add(v128.load(t1 + o), fold_pair(stride, L, sp, c)));
+    v128.store(t2 + o, f64x2.add(v128.load(t2 + o), fold_pair(stride, L, qp, c)));
+  }
+}
+
+/**
+ * Chan-merge the pending sums of channels 0 … C − 1 (C even; cnt > 0 values each around the
+ * shifts kp: Σd at t1, Σd² at t2) into the triples at acc: block_merge then chan_merge, lane by lane.
+ */
+export function lanes_flush(C: i32, acc: usize, kp: usize, t1: usize, t2: usize, cnt: f64): void {
+  const nb = f64x2.splat(cnt), zero = f64x2.splat(0);
+  for (let c = 0; c < C; c += 2) {
+    const t = acc + <usize>c * 24, o = <usize>c << 3;
+    const A = v128.load(t), B = v128.load(t, 16), D = v128.load(t, 32);
+    const na = v128.shuffle<f64>(A, B, 0, 3), ma = v128.shuffle<f64>(A, D, 1, 2), Ma = v128.shuffle<f64>(B, D, 0, 3);
+    const s1 = v128.load(t1 + o), mean = f64x2.div(s1, nb);
+    let m2 = f64x2.sub(v128.load(t2 + o), f64x2.mul(s1, mean));
+    m2 = v128.bitselect(zero, m2, f64x2.lt(m2, zero));
+    const mb = f64x2.add(f64x2.promote_low_f32x4(v128.load64_zero(kp + (<usize>c << 2))), mean);
+    const n = f64x2.add(na, nb), d = f64x2.sub(mb, ma), r = f64x2.div(nb, n);
+    const m = f64x2.add(ma, f64x2.mul(d, r));
+    const M = f64x2.add(f64x2.add(Ma, m2), f64x2.mul(f64x2.mul(d, d), f64x2.mul(na, r)));
+    v128.store(t, v128.shuffle<f64>(n, m, 0, 2));
+    v128.store(t, v128.shuffle<f64>(M, n, 0, 3), 16);
+    v128.store(t, v128.shuffle<f64>(m, M, 1, 3), 32);
+  }
+}
+
+/**
+ * Channels whose per-block work runs in f64x2 pairs (the lanes_* functions): all but an odd last one
+ * when rows are the pattern (L = C) or C is even; none for patterns of odd C (C = 7: the scalar
+ * loops were 1.2× faster there).
+ */
+@inline export function paired(C: i32, L: i32): i32 {
+  return L == C || (C & 1) == 0 ? C & ~1 : 0;
+}
+
+/** Chan-merge the pending per-channel f64 sums (n values around the shifts in kp) into acc (channel pairs in f64x2 lanes, the rest here); zero them. */
+export function flush_pending(C: i32, L: i32, acc: usize, kp: usize, t1: usize, t2: usize, n: f64): void {
+  if (n == 0) return;
+  const E = paired(C, L);
+  lanes_flush(E, acc, kp, t1, t2, n);
+  for (let c = E; c < C; c++) {
+    const o = <usize>c << 3;
+    merge_block(acc + <usize>c * 24, n, <f64>load<f32>(kp + (<usize>c << 2)), load<f64>(t1 + o), load<f64>(t2 + o));
+  }
+  memory.fill(t1, 0, <usize>C << 4);
+}
+
+/** Per-channel shifts into the kp pattern: 0 while the channel's data sits near zero (|mean| ≤ std), else its running mean. */
+export function set_shifts(C: i32, L: i32, acc: usize, kp: usize): void {
+  const E = L == C ? C & ~1 : 0; // patterns of repeats: the scalar loop (memory.copy per repeat cost more)
+  lanes_shifts(E, acc, kp);
+  for (let c = E; c < C; c++) {
+    const k = shift_of(acc + <usize>c * 24);
+    for (let j = c; j < L; j += C) store<f32>(kp + (<usize>j << 2), k);
+  }
+}
