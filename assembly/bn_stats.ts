@@ -92,9 +92,10 @@ export const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
  * The block's sums (n values around a shift) keep M2 = Σd² − (Σd)²/n to within 2 bits:
  * (Σd)² ≤ ¾·n·Σd², i.e. Σd² ≤ 4·M2 (the block's mean, seen from the shift, is at most √3 of
  * its standard deviations away), the squares did not overflow, and did not underflow (Σd² ≥
- * 2⁻¹⁰⁰, or both sums 0: a block equal to its shift — all-zero data — which must stay one pass.
- * The one case this lets through: every |x − shift| < 2⁻⁷⁵ with an f32 sum that cancels
- * exactly, whose M2, below 2⁻¹³⁸, is then taken as 0). False for NaN. shift_of keeps 0 only
+ * 2⁻¹⁰⁰, or both sums 0: a block equal to its shift — all-zero data. The one case this lets
+ * through: every |x − shift| < 2⁻⁷⁵ with an f32 sum that cancels exactly, whose M2, below
+ * 2⁻¹³⁸, is then taken as 0 — all of such tiny data's M2: the channels-first callers
+ * stats_block and channel_rows take any block with Σd² = 0 exact before asking). False for NaN. shift_of keeps 0 only
  * while |mean| ≤ std, so blocks of such data pass with a wide margin (a tighter bound, ¼, failed
  * a few per cent of 256-value blocks of data with |mean| ≈ std/2 at random, and each failure
  * cost a flush and a second pass).
@@ -130,6 +131,10 @@ export function stats_block(a: usize, p: usize, len: i32): void {
   let k = shift_of(a);
   rows_sq(p, len, k, 1, 4);
   let s1 = ret0, s2 = ret1;
+  // Σd² = 0: a block equal to its shift, or tiny data whose squares underflowed in f32 (within
+  // 2⁻⁷⁵ of k, e.g. data at 1e-30), whose sums say nothing — exact in f64 either way (a sum that
+  // cancelled to 0 used to pass the check with M2 = 0: 5–40 % of such a channel's variance).
+  if (s2 == 0) { exact_block(a, p, len, 1, 0); return; }
   if (!sums_ok(s1, s2, cnt)) {
     const bm = <f32>(<f64>k + s1 / cnt);
     rows_sq(p, len, bm, 1, 4); // the corrected two-pass: Σ(x − m), Σ(x − m)² around the block mean
@@ -144,7 +149,8 @@ function channel_rows(a: usize, p: usize, S: i32, nb: i32, stride: usize): void 
   const cnt = <f64>(nb * S), k = shift_of(a);
   rows_sq(p, S, k, nb, stride);
   const s1 = ret0, s2 = ret1;
-  if (sums_ok(s1, s2, cnt)) { merge_block(a, cnt, <f64>k, s1, s2); return; }
+  // Σd² = 0 goes row by row: stats_block takes such rows exact.
+  if (s2 != 0 && sums_ok(s1, s2, cnt)) { merge_block(a, cnt, <f64>k, s1, s2); return; }
   for (let n = 0; n < nb; n++) stats_block(a, p + <usize>n * stride, S);
 }
 

@@ -17,6 +17,7 @@ export { act_backward_f32 } from "./act_backward";
 export { act_normalize_f32_cf, act_normalize_f32_cl, act_normalize_grad_f32_cf, act_normalize_grad_f32_cl } from "./act_normalize";
 export { bn_fused_train_f32_cf, bn_fused_backward_f32_cf } from "./bn_fused";
 export { gn_params_f32, gn_params_finish_f32, gn_params_backward_f32 } from "./gn_params";
+export { gn_forward_short_f32_cf } from "./gn_forward";
 export { px_normalize_f32_cf, px_normalize_f32_cl } from "./px_normalize";
 export { px_stats_u8 } from "./px_stats";
 export { vec_finite_f32 } from "./vec_finite";

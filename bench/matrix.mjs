@@ -1,7 +1,10 @@
 // Coverage matrix: every op × layout × C × size as a fraction of its memory ceiling, measured
 // in one process with the ceiling kernels running on simdnorm's own memory over the op's own
 // tensors (same bytes, same addresses, same cache state), op and ceiling interleaved sample by
-// sample (lower quartiles, see measure()). Zero-copy public API calls (Tensors, preallocated `out`), batch 1.
+// sample (lower quartiles, see measure()). Zero-copy public API calls (Tensors, preallocated `out`), batch 1;
+// instance and group norm also get preallocated `meanOut` / `invstdOut` (a caller in a training loop
+// reuses them; a fresh N·C-value array a call cost more than the kernels on 7 × 7 rows). The
+// backwards return dgamma / dbeta (C values) as fresh arrays: those ops take no `…Out` for them.
 //
 //   npm run bench -- --matrix                      full matrix (≈ 4–6 min here), saves bench/results/matrix.{json,svg}
 //   npm run bench -- --matrix --quick              1 Mi values only
@@ -40,9 +43,9 @@ const OPS = {
   bn_infer: [8, "copy", (t) => () => sn.batchNormInfer(t.x, { ...t.p, out: t.y })],
   bn_train: [12, "copy", (t) => () => sn.batchNormTrain(t.x, { ...t.p, runningMean: t.rm, runningVar: t.rv, out: t.y })],
   bn_backward: [20, "copy", (t) => () => sn.batchNormBackward(t.x, t.dy, { gamma: t.p.gamma, saveMean: t.bn.saveMean, saveInvstd: t.bn.saveInvstd, out: t.y })],
-  instance_norm: [12, "copy", (t) => () => sn.instanceNorm(t.x, { gamma: t.p.gamma, beta: t.p.beta, out: t.y })],
+  instance_norm: [12, "copy", (t) => () => sn.instanceNorm(t.x, { gamma: t.p.gamma, beta: t.p.beta, out: t.y, meanOut: t.im, invstdOut: t.ii })],
   instance_backward: [20, "copy", (t) => () => sn.instanceNormBackward(t.x, t.dy, { gamma: t.p.gamma, mean: t.inst.mean, invstd: t.inst.invstd, out: t.y })],
-  group_norm: [12, "copy", (t) => () => sn.groupNorm(t.x, { gamma: t.p.gamma, beta: t.p.beta, groups: t.G, out: t.y })],
+  group_norm: [12, "copy", (t) => () => sn.groupNorm(t.x, { gamma: t.p.gamma, beta: t.p.beta, groups: t.G, out: t.y, meanOut: t.gm, invstdOut: t.gi })],
   group_backward: [20, "copy", (t) => () => sn.groupNormBackward(t.x, t.dy, { gamma: t.p.gamma, groups: t.G, mean: t.grp.mean, invstd: t.grp.invstd, out: t.y })],
 };
 const ops = list(opts.ops, String) ?? Object.keys(OPS);
@@ -109,6 +112,9 @@ for (const V of SIZES) {
       t.bn = sn.batchNormTrain(x, { ...t.p, runningMean: t.rm, runningVar: t.rv, out: y });
       t.inst = sn.instanceNorm(x, { out: y });
       t.grp = sn.groupNorm(x, { groups: t.G, out: y });
+      // Preallocated statistics outputs (the forward's own results stay the backward's inputs).
+      t.im = new Float32Array(t.inst.mean.length); t.ii = new Float32Array(t.inst.mean.length);
+      t.gm = new Float32Array(t.grp.mean.length); t.gi = new Float32Array(t.grp.mean.length);
       for (const op of ops) {
         const [bpv, kind, make] = OPS[op];
         const ceil = kind === "sumsq" ? () => ceiling.sumsqAt(n, x.ptr) : () => ceiling.copyAt(n, x.ptr, y.ptr);

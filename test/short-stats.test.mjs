@@ -111,6 +111,35 @@ test("kernel: constant rows, NaN, ±Inf, huge and tiny rows next to ordinary one
   }
 });
 
+test("kernel: N > 1, data whose squares underflow f32 (at 1e-30, ±1e-30 with sums that cancel to 0), constant channels", () => {
+  const cases = [
+    ["at 1e-30", (i) => 1e-30 * (1 + ((i * 7) % 11) / 4)],
+    ["±1e-30", (i) => (i % 2 ? 1e-30 : -2e-30) * (1 + (i % 3))],
+    ["pairs ±a", (i) => (i % 2 ? 1 : -1) * 1e-30 * (1 + (i >> 1) % 5)], // rows whose f32 sum is exactly 0
+  ];
+  for (const [name, f] of cases) {
+    for (const S of [4, 5, 6, 7, 8, 9, 16, 17, 49]) {
+      for (const [N, C] of [[22, 3], [30, 3], [9, 1], [2, 5]]) {
+        const x = Float32Array.from({ length: N * C * S }, (_, i) => f(i));
+        const got = kernelStats(N, C, S, x, new Float64Array(3 * C)), want = exactTriples([{ x, N }], C, S);
+        // sameTriples' absolute floor (1e-30) would hide these: M2 is ~1e-59, compared relatively.
+        for (let c = 0; c < C; c++) {
+          const [n, m, m2] = want.subarray(3 * c, 3 * c + 3), [gn, gm, gm2] = got.subarray(3 * c, 3 * c + 3);
+          const at = `${name} (${N}, ${C}, ${S}), channel ${c}: got (${gn}, ${gm}, ${gm2}), want (${n}, ${m}, ${m2})`;
+          assert.ok(gn === n && Math.abs(gm - m) <= 1e-6 * Math.abs(m) + 1e-6 * Math.sqrt(m2 / n) && Math.abs(gm2 - m2) <= 1e-5 * m2, at);
+        }
+      }
+    }
+  }
+  // Constant channels (0, and a value the running mean becomes): M2 exactly 0.
+  for (const S of [4, 7, 49]) {
+    const N = 12, C = 2, x = new Float32Array(N * C * S);
+    for (let r = 0; r < N; r++) x.fill(2.5, (r * C + 1) * S, (r * C + 2) * S);
+    const got = kernelStats(N, C, S, x, new Float64Array(3 * C));
+    assert.equal([got[2], got[4], got[5]], [0, 2.5, 0], `S = ${S}: constant channels`);
+  }
+});
+
 test("channelStats and instanceNorm on short rows, N = 1, odd and even row counts", () => {
   for (const S of [4, 5, 9, 16, 17, 49, 63, 64, 65]) {
     for (const C of [1, 3, 7, 9, 8 + Math.ceil(1100 / S)]) {

@@ -5,8 +5,8 @@
 // handed to the channels-last kernels as N rows of C·S pseudo-channels (channel c owns
 // pseudo-channels c·S … c·S+S−1); partial statistics are then merged exactly (Chan), and
 // per-channel parameters are repeated S times. NC (S = 1) is channels-last already. Statistics
-// of few rows stay on the channels-first kernel (pseudoStatsMinRows: the pseudo-channels' fold
-// and merge cost more there).
+// of fewer than pseudoStatsMinRows(S) rows stay on the channels-first kernel (the pseudo-channels'
+// fold and merge cost more there).
 import type { Scope } from "../core/scope";
 import { chanMergeInto } from "./welford";
 import { rt } from "../core/runtime";
@@ -66,11 +66,12 @@ export function scratchFor(s: Scope, name: ClKernel, C: number): number {
 
 /**
  * Pseudo-channel statistics cost ~17 ns a pseudo-channel a call (the column fold and merge, and
- * the JS merge below) on top of their rows; the channels-first kernel costs ~3 ns (S = 2) to
- * ~11 ns (S = 15) a channel a row. Below this many rows the latter is cheaper (measured
- * crossovers: N ≈ 13 at S = 2, ≈ 44 at S = 15; docs/performance.md).
+ * the JS merge below) on top of their rows. Below this many rows the channels-first kernel is
+ * cheaper: rows of 1–3 values (scalar) up to N ≈ 16–20; rows of 4–15 values, whose last vector
+ * is masked rather than summed in scalars, up to N ≈ 15·S (measured ≈ 60 at S = 4, 105 at 7,
+ * 135 at 9, 200 at 12, 220 at 15: channelStats, both paths in one process; docs/performance.md).
  */
-const pseudoStatsMinRows = (S: number): number => 3 * S + 8;
+const pseudoStatsMinRows = (S: number): number => (S < 4 ? 3 * S + 8 : 15 * S);
 
 /** Merge Welford triples of x into acc (f64 pointer, C triples). */
 export function statsInto(s: Scope, v: View3, x: number, acc: number): void {

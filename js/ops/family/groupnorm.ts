@@ -16,7 +16,8 @@ import { paramVec, lnParams } from "./norm-rows";
 import { wantsTensor } from "../../core/args";
 import { splitMeans, splitMeansInto } from "../split";
 import { copyOut } from "../../core/typed";
-import { statOutputs, resultArrays } from "./outputs";
+import { statOutputs, resultArrays, type StatOutputs } from "./outputs";
+import { scratchBytes } from "../../core/kernel-table";
 
 export interface GroupNormOptions extends NormOptions {
   /** Number of groups: a divisor of C; group g holds channels g·C/groups … (g+1)·C/groups − 1. */
@@ -43,16 +44,24 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(groupTempBytes(g, G));
-    const fused = !act && instanceFusable(g, G), k = rt().kernels;
-    // Channels-first instance norm reads gamma / beta in JS (checked there); else they go to
-    // wasm memory and are checked there by one kernel call (a JS loop cost ~0.7 ns a value).
+    // K + 1 values each: gn_forward_short_f32_cf may write one past the end (odd K).
+    const k = rt().kernels, mh = s.temp(4 * K + 4), mf = s.temp(4 * K + 4);
+    const short = !act && shortInstance(g, G), fused = !short && !act && instanceFusable(g, G);
+    // The fused channels-first instance norm reads gamma / beta in JS (checked there); else they
+    // go to wasm memory and are checked there by one kernel call (a JS loop cost ~0.7 ns a value).
     if (fused) { affineVec("gamma", o.gamma, g.C); affineVec("beta", o.beta, g.C); }
     const ab = fused ? null : lnParams(s, g.C, o.gamma, o.beta);
+    if (short) {
+      // Short channels-first rows, one pass: statistics, parameters and y per tile of rows.
+      k.gn_forward_short_f32_cf(g.N, g.C, g.S, xa.ptr, ab!.gamma, ab!.beta, ya.ptr, eps, mh, mf,
+        s.temp(scratchBytes(k, "gn_forward_short_f32_cf", g)));
+      return results(s, ya, K, outs, mh, mf);
+    }
     const st = fused ? instanceForwardFused(s, g, xa.ptr, ya.ptr, eps, o.gamma, o.beta) : groupStats(s, g, G, xa.ptr);
     // Per statistic, by a kernel (one statistic per 49 values on 7 × 7 rows: a JS loop cost as
     // much as the data): the f32 mean (also the part the normalize subtracts), its f64 residue,
     // invstd in f64 and f32.
-    const mh = s.temp(4 * K), ml = s.temp(8 * K), mi = s.temp(8 * K), mf = s.temp(4 * K);
+    const ml = s.temp(8 * K), mi = s.temp(8 * K);
     k.gn_params_finish_f32(K, st, eps, mh, ml, mi, mf);
     if (!fused) {
       // m, scale, shift per (n, c), built in wasm memory by a kernel (N·C can exceed the data
@@ -60,11 +69,21 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
       const pp = nc_params_at(s, g, G, mh, ml, mi, ab!.gamma, ab!.beta);
       normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * g.N * g.C, pp + 8 * g.N * g.C, act);
     }
-    const [mean, invstd] = resultArrays(K, [outs.mean, outs.rstd]) as Float32Array[], F = s.heap.F32;
-    copyOut(mean, F, mh >>> 2);
-    copyOut(invstd, F, mf >>> 2);
-    return { y: s.result(ya), mean, invstd };
+    return results(s, ya, K, outs, mh, mf);
   });
+}
+
+/** The forward's results: y, and the K f32 means at mh and invstd at mf copied to the caller's arrays or fresh ones. */
+function results(s: Scope, ya: Parameters<Scope["result"]>[0], K: number, outs: StatOutputs, mh: number, mf: number): NormResult {
+  const [mean, invstd] = resultArrays(K, [outs.mean, outs.rstd]) as Float32Array[], F = s.heap.F32;
+  copyOut(mean, F, mh >>> 2);
+  copyOut(invstd, F, mf >>> 2);
+  return { y: s.result(ya), mean, invstd };
+}
+
+/** Instance norm channels-first on rows of 4–127 values: gn_forward_short_f32_cf serves it. */
+function shortInstance(g: Geometry, G: number): boolean {
+  return G === g.C && !g.channelsLast && g.S >= 4 && g.S < 128;
 }
 
 /**
