@@ -126,7 +126,7 @@ function finish(T: i32, hs: usize, f1: usize, f2: usize, pb: usize, C: i32, eps:
     const mv = f32x4.add(hv, dv), bv = f32x4.mul(f32x4.sub(f32x4.sub(mv, hv), dv), av);
     v128.store(f1 + o, mv); v128.store(f2 + o, av); v128.store(pb + o, bv);
     v128.store(hs + o, v128.and(v128.and(mv, f32x4.eq(f32x4.sub(mv, mv), zero)), lv));
-    bad = v128.or(bad, v128.andnot(lv, f32x4.le(d2, f32x4.mul(sv, f32x4.splat(0.75)))));
+    bad = v128.or(bad, v128.andnot(lv, v128.and(f32x4.le(d2, f32x4.mul(sv, f32x4.splat(0.75))), f32x4.lt(sv, f32x4.splat(Infinity)))));
     wide = v128.or(wide, v128.and(lv, f32x4.gt(f32x4.abs(bv), f32x4.splat(5.9604645e-8))));
     far = v128.or(far, v128.and(lv, f32x4.gt(f32x4.mul(mv, mv), f32x4.mul(v, f32x4.splat(0.0625)))));
   }

@@ -55,6 +55,18 @@ test("offsets: sums redone around a tile's means, then the next tiles around the
   check(z, 1, C, S, "300 then 0");
 });
 
+test("offsets so large that Σx² around 0 overflows float32: the tile is redone around its means", () => {
+  // |x| ≈ 1e18 with C = 768: the first tile's plain Σx² is +Inf (taken as a good shift, it gave
+  // invstd 0 and y = beta); also C ≤ 512 at 3e18, and a later tile after a near-zero first one.
+  for (const [C, S, off] of [[768, 7, 1e18], [64, 9, 3e18], [96, 13, 1e18]]) {
+    const x = randomArray(C * S, C + S, { scale: 0.1 }).map((v) => off * (1 + v));
+    check(x, 1, C, S, `offset ${off} C ${C}`, { tol: 1e-3 });
+  }
+  const C = 16, S = 1100, x = randomArray(C * S, 6);
+  for (let c = 0; c < C; c++) for (let s = 600; s < S; s++) x[c * S + s] = 1e18 * (1 + 0.1 * x[c * S + s]);
+  check(x, 1, C, S, "0 then 1e18", { tol: 1e-3 });
+});
+
 test("in place, and NaN stays in its own position", () => {
   check(randomArray(3 * 9 * 517, 6), 3, 9, 517, "in place", { inPlace: true });
   const C = 8, S = 530, x = randomArray(2 * C * S, 7);
