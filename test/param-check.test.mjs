@@ -108,4 +108,27 @@ test("large finite parameters whose sum overflows float32 are accepted (the vect
   }
 });
 
+test("a Float64Array or array value beyond float32 (1e39: finite, but ±∞ in the kernels) is refused naming it, nothing written", () => {
+  const C = 20;
+  for (const [name, shape, layout, call] of [
+    ["layerNorm", [2, C, 3], "NCL", (x, o) => api.layerNorm(x, o)],
+    ["groupNorm", [2, C, 3], "NCL", (x, o) => api.groupNorm(x, { ...o, groups: 4 })],
+    ["instanceNorm NLC", [2, 3, C], "NLC", (x, o) => api.instanceNorm(x, o)],
+    ["instanceNorm short rows", [2, C, 5], "NCL", (x, o) => api.instanceNorm(x, o)],
+    ["rmsNorm", [2, C, 3], "NCL", (x, o) => api.rmsNorm(x, { ...o, beta: undefined })],
+  ]) {
+    const n = shape.reduce((p, q) => p * q, 1), x = randomArray(n, 3);
+    for (const v of name === "rmsNorm" ? ["gamma"] : ["gamma", "beta"]) {
+      for (const make of [(a) => Float64Array.from(a), (a) => Array.from(a)]) {
+        const o = { shape, layout, gamma: new Array(C).fill(1.5), beta: new Array(C).fill(0.1), out: new Float32Array(n).fill(7) };
+        const vec = o[v].slice();
+        vec[7] = v === "gamma" ? 1e39 : -1e39;
+        o[v] = make(vec);
+        throwsWith(() => call(x, o), `${v}[7] is ${vec[7]}`, "finite float32 values");
+        assert.ok(o.out.every((y) => y === 7), `${name}: out written by a call that threw`);
+      }
+    }
+  }
+});
+
 test.run();

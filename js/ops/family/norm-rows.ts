@@ -24,16 +24,30 @@ export interface RowParams { gamma: number; beta: number }
  * runs on every call): v, 1 + v (offset), or `fill` when v is absent. Returns the pointer.
  * With `name`, v came through affineShape and its elements are checked here, where the copy is
  * read 16 at a time (vec_finite_f32; a JS loop cost ~0.75 ns a value), before any kernel runs:
- * a non-finite value throws the message of `finiteVec`. (A Float64Array value beyond the f32
- * range is finite there and passes, as it always has.)
+ * a non-finite value throws the message of `finiteVec`, a value the kernels would read as ±∞
+ * (a Float64Array's 1e39: finite, but beyond float32) that of `refuseVec`.
  */
 export function paramVec(s: Scope, C: number, v: Vec | undefined | null, fill: number, offset = false, name?: string): number {
   const p = s.temp(4 * C), F = s.heap.F32, o = p >>> 2;
   if (!v) { F.fill(fill, o, o + C); return p; }
   if (!offset) F.set(v as ArrayLike<number>, o);
   else for (let c = 0; c < C; c++) F[o + c] = 1 + v[c];
-  if (name !== undefined && rt().kernels.vec_finite_f32(C, p) >= 0) finiteVec(name, v, C);
+  if (name !== undefined && rt().kernels.vec_finite_f32(C, p) >= 0) refuseVec(name, v, C, offset);
   return p;
+}
+
+/**
+ * Throws for a vector whose float32 copy failed the element check: the message of `finiteVec`
+ * for a NaN or infinite element, else names the first element that float32 cannot hold.
+ */
+function refuseVec(name: string, v: Vec, C: number, offset = false): never {
+  finiteVec(name, v, C);
+  for (let i = 0; i < C; i++) {
+    if (!Number.isFinite(Math.fround(offset ? 1 + v[i] : v[i]))) {
+      throw new Error(`${name}[${i}] is ${v[i]}: ${name} must hold finite float32 values (|v| ≤ 3.4028234663852886e38)`);
+    }
+  }
+  throw new Error(`internal: ${name} failed the float32 check with every element finite in float32`);
 }
 
 /**
@@ -47,7 +61,7 @@ export function lnParams(s: Scope, C: number, gamma: Vec | undefined | null, bet
   F.set(gamma as ArrayLike<number>, o);
   F.set(beta as ArrayLike<number>, o + C);
   const bad = rt().kernels.vec_finite_f32(2 * C, p);
-  if (bad >= 0) { if (bad < C) finiteVec("gamma", gamma, C); finiteVec("beta", beta, C); }
+  if (bad >= 0) refuseVec(bad < C ? "gamma" : "beta", bad < C ? gamma : beta, C);
   return { gamma: p, beta: p + 4 * C };
 }
 
