@@ -8,7 +8,7 @@
 // of fewer than pseudoStatsMinRows(S) rows stay on the channels-first kernel (the pseudo-channels'
 // fold and merge cost more there).
 import type { Scope } from "../core/scope";
-import { chanMergeInto } from "./welford";
+import { chanMergeRuns } from "./welford";
 import { rt } from "../core/runtime";
 import { scratchBytes } from "../core/kernel-table";
 import { actNormalize } from "./act-dispatch";
@@ -83,11 +83,7 @@ export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
   const tmp = s.temp(24 * m.C);
   s.heap.F64.fill(0, tmp >>> 3, (tmp >>> 3) + 3 * m.C);
   k.bn_stats_f32_cl(m.R, m.C, x, tmp, scratch);
-  const F = s.heap.F64;
-  for (let j = 0; j < m.C; j++) {
-    const src = (tmp >>> 3) + 3 * j;
-    chanMergeInto(F, (acc >>> 3) + 3 * Math.floor(j / m.rep), F[src], F[src + 1], F[src + 2]);
-  }
+  chanMergeRuns(s.heap.F64, tmp >>> 3, acc >>> 3, v.C, m.rep);
 }
 
 /**

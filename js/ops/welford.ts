@@ -18,6 +18,30 @@ export function chanMergeInto(F: Float64Array, i: number, nB: number, meanB: num
   F[i + 2] += m2B + d * d * (nA * nB / n);
 }
 
+/**
+ * Merges each run of `per` consecutive triples at F[a…] into one triple at F[o…] (K runs, K
+ * triples), with chanMergeInto's arithmetic in its order: pseudo-channels into their channel,
+ * channels into their group. The running triple is kept in locals, each input read once and each
+ * output written once (a call per triple cost ~2× at wide C; docs/performance.md, the JS layer at
+ * wide C).
+ * @internal
+ */
+export function chanMergeRuns(F: Float64Array, a: number, o: number, K: number, per: number): void {
+  for (let q = 0, i = a; q < K; q++) {
+    const t = o + 3 * q;
+    let cnt = F[t], mean = F[t + 1], m2 = F[t + 2];
+    for (const e = i + 3 * per; i < e; i += 3) {
+      const nB = F[i];
+      if (nB === 0) continue;
+      const nA = cnt, d = F[i + 1] - mean;
+      cnt = nA + nB;
+      mean += d * (nB / cnt);
+      m2 += F[i + 2] + d * d * (nA * nB / cnt);
+    }
+    F[t] = cnt; F[t + 1] = mean; F[t + 2] = m2;
+  }
+}
+
 /** A Float64Array of C triples (count, mean, M2) with counts ≥ 0: partial statistics. Returns C. */
 export function checkPartials(name: string, p: unknown): number {
   if (typedKind(p) !== "Float64Array") throw new Error(`${name} must be a Float64Array of C triples (count, mean, M2), got ${fmt(p)}`);

@@ -12,6 +12,7 @@ import type { Geometry } from "../../core/layout";
 import { rt } from "../../core/runtime";
 import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, scratchFor, clScratchBytes, mode, type View3 } from "../dispatch";
 import { actNormalizeNC } from "../act-dispatch";
+import { chanMergeRuns } from "../welford";
 import { ncView } from "./nc-view";
 
 const groupView = (g: Geometry, G: number): View3 => ({ N: 1, C: g.N * G, S: (g.C / G) * g.S, channelsLast: false });
@@ -44,30 +45,10 @@ export function groupStats(s: Scope, g: Geometry, G: number, x: number): number 
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * N * C);
   for (let n = 0; n < N; n++) k.bn_stats_f32_cl(S, C, x + 4 * n * S * C, acc + 24 * n * C, scratch);
   if (G === C) return acc;
-  const out = s.temp(24 * K);
-  mergeGroups(s.heap.F64, acc >>> 3, out >>> 3, N * G, C / G);
+  const out = s.temp(24 * K), F = s.heap.F64;
+  F.fill(0, out >>> 3, (out >>> 3) + 3 * K);
+  chanMergeRuns(F, acc >>> 3, out >>> 3, K, C / G);
   return out;
-}
-
-/**
- * Chan's merge (chanMergeInto's arithmetic, in its order, from a zero triple) of each run of
- * `per` triples at F[a…] into one triple at F[o…], K runs: the running triple kept in locals,
- * each input element read once and each output written once (docs/performance.md, the JS
- * layer at wide C).
- */
-function mergeGroups(F: Float64Array, a: number, o: number, K: number, per: number): void {
-  for (let q = 0, i = a; q < K; q++) {
-    let cnt = 0, mean = 0, m2 = 0;
-    for (const e = i + 3 * per; i < e; i += 3) {
-      const nB = F[i];
-      if (nB === 0) continue;
-      const nA = cnt, d = F[i + 1] - mean;
-      cnt = nA + nB;
-      mean += d * (nB / cnt);
-      m2 += F[i + 2] + d * d * (nA * nB / cnt);
-    }
-    F[o + 3 * q] = cnt; F[o + 3 * q + 1] = mean; F[o + 3 * q + 2] = m2;
-  }
 }
 
 /** y = act((x − m)·scale + shift) with N·C parameters ((n, c) order): pointers to N·C f32 each. */
