@@ -63,7 +63,8 @@ export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: u
   } else if (L == 48 && 12 % C == 0) {
     normalize_p12(x, y, full, pp);
   } else if (quads ? <u64>R * <u64>C > (<u64>CACHED_VALUES << 2) : streamed(R, C)) {
-    for (let o: usize = 0; o < full; o += stride) norm_span(x + o, y + o, stride, pp);
+    if (stride & 63) for (let o: usize = 0; o < full; o += stride) norm_span(x + o, y + o, stride, pp);
+    else norm_span(x, y, full, pp, stride * 3);
   } else if (quads) {
     normalize_quads(x, y, stride, supers, pp);
   } else {
@@ -141,13 +142,15 @@ function normalize_pairs(x: usize, y: usize, stride: usize, rows: i32, pp: usize
  * `bytes` bytes of a super-row from a 4-lane group boundary (its parameters interleaved at q), in
  * order: 16 values a step with one address per stream (x, y, q), then 4-wide steps, then scalars.
  */
-function norm_span(a: usize, b: usize, bytes: usize, q: usize): void {
-  const e = a + bytes, e16 = a + (bytes & ~63), e4 = a + (bytes & ~15);
-  for (; a < e16; a += 64, b += 64, q += 192) {
+function norm_span(a: usize, b: usize, bytes: usize, q: usize, wrap: usize = 0): void {
+  const e = a + bytes, e16 = a + (bytes & ~63), e4 = a + (bytes & ~15), q0 = q, qe = q + wrap;
+  for (; a < e16; a += 64, b += 64) {
     v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), v128.load(q)), v128.load(q, 16)), v128.load(q, 32)));
     v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 16), v128.load(q, 48)), v128.load(q, 64)), v128.load(q, 80)), 16);
     v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 32), v128.load(q, 96)), v128.load(q, 112)), v128.load(q, 128)), 32);
     v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 48), v128.load(q, 144)), v128.load(q, 160)), v128.load(q, 176)), 48);
+    q += 192;
+    if (q == qe) q = q0;
   }
   for (; a < e4; a += 16, b += 16, q += 48) {
     v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), v128.load(q)), v128.load(q, 16)), v128.load(q, 32)));
