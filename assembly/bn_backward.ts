@@ -68,16 +68,24 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
   const per = L / C, supers = R / per;
   const SB = max(BLOCK / L, 256); // amortize the per-block fold
   const stride = <usize>L << 2;
-  // Sub-blocks read in memory order first (touch_lines): past 1 Mi values from 96-value rows up;
-  // 32–80-value rows past 4 Mi values, in sub-blocks of 16 KiB a stream (L = 16 lost with it).
-  const far = L >= 32 && L < 96 && <u64>R * <u64>C > (<u64>CACHED_VALUES << 2);
-  const touch = L >= 96 ? streamed(R, C) : far;
-  const SUB = far ? 4096 / L : reduce_rows(L);
+  // Past the caches (1 Mi values; 4 Mi below 96-value rows) rows of a multiple of 8 values from
+  // 32 up go in memory order (reduce_flat: the column sweeps' strided streams ran at 0.3–0.55 of
+  // a copy there); other rows of ≥ 96 values read each sub-block in memory order first
+  // (touch_lines; L = 16 lost with it).
+  const far = streamed(R, C), far4 = <u64>R * <u64>C > (<u64>CACHED_VALUES << 2);
+  const flat = (L >= 96 ? far : far4) && L >= 32 && (L & 7) == 0;
+  const touch = far && L >= 96, SUB = reduce_rows(L);
   for (let b0 = 0; b0 < supers; b0 += SB) {
     const nb = min(SB, supers - b0);
     memory.fill(ap, 0, Lp << 3);
     if (L == 48 && 12 % C == 0) {
       reduce_p12(x + (<usize>b0 * stride), dy + (<usize>b0 * stride), nb, mp, ap, bp);
+      fold_block(C, L, ap, bp, acc);
+      continue;
+    }
+    if (flat) {
+      const o = <usize>b0 * stride;
+      reduce_flat(x + o, dy + o, <usize>nb * stride, stride, mp, ap, bp);
       fold_block(C, L, ap, bp, acc);
       continue;
     }
@@ -111,6 +119,24 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
       store<f64>(a, load<f64>(a) + d);
       store<f64>(a, load<f64>(a, 8) + d * <f64>(load<f32>(x + q) - load<f32>(m + (<usize>c << 2))), 8);
     }
+  }
+}
+
+/**
+ * `bytes` bytes of super-rows of `stride` bytes (a multiple of 32) in memory order, 8 lanes a
+ * step, the lane sums in L1 (ap, bp: ADDED to). Each lane adds its rows in the column sweeps'
+ * order, so the sums are the same bits.
+ */
+function reduce_flat(x: usize, dy: usize, bytes: usize, stride: usize, mp: usize, ap: usize, bp: usize): void {
+  let q: usize = 0;
+  for (let o: usize = 0; o < bytes; o += 32) {
+    const d0 = v128.load(dy + o), d1 = v128.load(dy + o, 16), a = ap + q, b = bp + q, m = mp + q;
+    v128.store(a, f32x4.add(v128.load(a), d0));
+    v128.store(a, f32x4.add(v128.load(a, 16), d1), 16);
+    v128.store(b, f32x4.add(v128.load(b), f32x4.mul(d0, f32x4.sub(v128.load(x + o), v128.load(m)))));
+    v128.store(b, f32x4.add(v128.load(b, 16), f32x4.mul(d1, f32x4.sub(v128.load(x + o, 16), v128.load(m, 16)))), 16);
+    q += 32;
+    if (q == stride) q = 0;
   }
 }
 
