@@ -51,7 +51,13 @@ test("past the caches: super-rows in memory order, the last rows as a partial su
   check(1, 149797, 7, 34);                  // L = 112 (16 rows), 5 tail rows
   check(1, 174763, 24, 35, { offset: 1e4 }); // L = 48 past 4 Mi values (four-row sweeps below), 1 tail row
   check(1, 838861, 5, 36);                  // L = 80 past 4 Mi values, 13 tail rows
-  check(1, 65537, 64, 37, { offset: 1e4 }); // L = 64 past 4 Mi values: statistics and sums in touched 16-KiB sub-blocks
+  check(1, 65537, 64, 37, { offset: 1e4 }); // L = 64 past 4 Mi values: statistics in touched 16-KiB sub-blocks
+  // One normalize / dx span over all super-rows (the parameters wrap), backward sums in memory
+  // order with the lane sums in L1 (reduce_flat), each with a partial last super-row or row tail.
+  check(1, 524289, 8, 38, { offset: 1e4 });  // L = 16 past 4 Mi values (dx wraps every step), 1 tail row
+  check(1, 131073, 32, 39);                 // L = 32 past 4 Mi values
+  check(1, 1100, 1032, 40, { offset: 1e4 }); // L = C = 1032: sums in memory order (a multiple of 8), dx row by row (not of 16)
+  check(1, 1057, 1000, 41);                 // L = C = 1000 (a multiple of 8, not 16): 4 leftover values a row
 });
 
 test.run();
