@@ -42,6 +42,9 @@ test("cache-resident: four-row sweeps with 1–3 leftover super-rows, two-row sw
   check(1, 1, 7, 9);      // L = 112 (16 rows) with R = 1: only the tail span
   check(1, 63, 9, 10);    // L = 144 (16 rows): 3 super-rows + 15 tail rows
   for (const C of [1, 2, 3, 4, 6, 8, 12, 16]) check(1, 17, C, 20 + C); // parameters in registers (L = 16, the 12-value period)
+  // L = 16 backward sums with m = 0 (data near zero): lanes in registers, in memory order; block
+  // boundaries (256 super-rows) and leftover rows.
+  for (const [R, C] of [[1, 16], [9, 8], [63, 4], [65, 16], [1031, 4], [4097, 16], [2, 1], [15, 2]]) check(1, R, C, 50 + R);
 });
 
 test("past the caches: super-rows in memory order, the last rows as a partial super-row", () => {
