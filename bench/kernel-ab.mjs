@@ -17,7 +17,7 @@
 // ceiling's SIMD copy of the n values, bench/ceiling copy_f32 on the same memory, in turn with the
 // kernels, and print each variant as a multiple of K copies: K = 1 for a forward norm's 8 B/value,
 // 2 for the skip norms' 16, 2.5 for a backward's 20; with --sumsq the ceiling is the one-pass Σx, Σx²
-// loop over x instead, the statistics' ceiling: use --copy 1), --warm MS (call every variant and the ceiling for MS ms before timing; default 1000), --rms (the `rms` argument of the skip
+// loop over x instead, the statistics' ceiling: use --copy 1), --warm MS (call every variant and the ceiling for MS ms before timing; default 1000), --batch K (K calls back to back per timed sample, default 1: on cache-resident tensors single calls alternated with another variant or the copy time them cache-cold, so --copy figures at ≤ 1 Mi values want e.g. --batch 10), --rms (the `rms` argument of the skip
 // kernels: 1 RMS norm, the default; 0 layer norm), --null NAME[,NAME] (pass 0 for these pointer
 // arguments, e.g. --null bias: the skip norms without a bias; a build without that path reads
 // C values at address 0 instead, in L1 like a zero bias would be). Prints the median ms per variant and the
@@ -28,8 +28,8 @@ import { KERNEL_TABLE, KERNEL_NAMES, ARG_KINDS, scratchBytes } from "../build/ke
 import { parseArgs, median } from "./lib/cli.mjs";
 import { buildCeiling } from "./ceiling/build.mjs";
 
-const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "", act: "0", copy: "0", rms: "1", sumsq: false, null: "", warm: "1000" });
-const name = opts.kernel, reps = +opts.reps, offset = +opts.offset;
+const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "", act: "0", copy: "0", rms: "1", sumsq: false, null: "", warm: "1000", batch: "1" });
+const name = opts.kernel, reps = +opts.reps, offset = +opts.offset, batch = Math.max(1, +opts.batch);
 const spec = KERNEL_TABLE[name];
 if (!spec) { console.error(`unknown kernel ${name}: one of ${KERNEL_NAMES.join(", ")}`); process.exit(2); }
 if (files.length < 1) { console.error("usage: node bench/kernel-ab.mjs --kernel NAME --shape DIMS a.wasm [b.wasm …]"); process.exit(2); }
@@ -109,8 +109,8 @@ if (copies > 0) {
 const warmUntil = performance.now() + +opts.warm;
 while (performance.now() < warmUntil) { mods.forEach((k, i) => { own(i); call(k); }); if (copy) copy(); }
 for (let r = 0; r < reps; r++) {
-  mods.forEach((k, i) => { own(i); const t0 = performance.now(); call(k); t[i].push(performance.now() - t0); });
-  if (copy) { const t0 = performance.now(); copy(); tc.push(performance.now() - t0); }
+  mods.forEach((k, i) => { own(i); const t0 = performance.now(); for (let j = 0; j < batch; j++) call(k); t[i].push((performance.now() - t0) / batch); });
+  if (copy) { const t0 = performance.now(); for (let j = 0; j < batch; j++) copy(); tc.push((performance.now() - t0) / batch); }
   if (r % 50 === 49) process.stderr.write(`  ${r + 1}/${reps}\r`);
 }
 const diff = (a, b) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + 1e-6)); return m; };
