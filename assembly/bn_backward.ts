@@ -57,8 +57,11 @@ export function bn_backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: 
 /**
  * Channels-last (R, C). scratch: 3·⌈L⌉₄ f32 (16-byte aligned). Super-rows of L values (L/C
  * rows); per block of ~4096 values, 8 lanes at a time run down the super-rows with accumulators
- * in registers, then lanes fold into f64 per channel. Tails: the last L mod 8 columns (L = C,
- * wide C) in scalar f32 lanes (tail_reduce); the last R mod (L/C) rows in scalar f64.
+ * in registers (past the caches: the super-rows in memory order with the lane sums in L1; L = 16
+ * with m = 0 and the 12-value period: all lanes in registers, in memory order), then lanes fold
+ * into f64 per channel. Every lane adds its rows in row order on every path. Tails: the last
+ * L mod 8 columns (L = C, wide C) in scalar f32 lanes (tail_reduce); the last R mod (L/C) rows in
+ * scalar f64.
  */
 export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, acc: usize, scratch: usize): void {
   const L = pattern_len(C), L8 = L & ~7;
@@ -255,9 +258,9 @@ export function bn_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usiz
  * cache-resident tensors rows up to 64 values (L a multiple of 8) load each 8-lane group's
  * parameters once for four consecutive super-rows (four sequential streams), wider rows two at a
  * time (dx_pairs); past the caches (CACHED_VALUES, or 4·CACHED_VALUES for the four-row sweeps,
- * which win on L3-resident data) every super-row goes in memory order (dx_span; figures in
- * docs/performance.md). Tails (dx_span: 4-wide steps, then scalars): the last L mod 8 values of
- * a row (L = C, wide C) and the last R mod (L/C) rows (< L values).
+ * which win on L3-resident data) the super-rows go in memory order (dx_span, one call when L is a
+ * multiple of 16; figures in docs/performance.md). Tails (dx_span: 4-wide steps, then scalars):
+ * the last L mod 8 values of a row (L = C, wide C) and the last R mod (L/C) rows (< L values).
  */
 export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize, scratch: usize): void {
   const L = pattern_len(C), pp = scratch;

@@ -48,8 +48,8 @@ export function bn_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, 
  * and the tensor goes in memory order. Otherwise, on cache-resident tensors, each 8-lane group
  * loads its parameters once for four consecutive super-rows (L ≤ 96; four sequential streams)
  * or two (wider rows); past the caches (CACHED_VALUES, or 4·CACHED_VALUES for the four-row
- * sweeps, which win on L3-resident data) every super-row goes in memory order (norm_span:
- * figures in docs/performance.md). Tails (norm_span: 4-wide steps, then scalars): the last
+ * sweeps, which win on L3-resident data) the super-rows go in memory order, in one norm_span
+ * call when L is a multiple of 16 (figures in docs/performance.md). Tails (norm_span: 4-wide steps, then scalars): the last
  * L mod 8 values of a row (L = C, wide C) and the last R mod (L/C) rows (< L values).
  */
 export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, scratch: usize): void {
