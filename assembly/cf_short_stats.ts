@@ -25,13 +25,24 @@ export function stats_rows_short(R: i32, S: i32, x: usize, acc: usize): void {
   for (; r + 2 <= R; r += 2, p += stride << 1, a += 48) {
     const pb = p + stride;
     const ta = v128.and(v128.load(p + last), mask), tb = v128.and(v128.load(pb + last), mask);
+    // Two vectors of each row a step into two accumulator sets (eight chains): one vector a
+    // step (four chains) was latency-bound, 1.16× slower on 7 × 7 rows (docs/performance.md).
     let sa = ta, qa = f32x4.mul(ta, ta), sb = tb, qb = f32x4.mul(tb, tb);
-    for (let o: usize = 0; o < body; o += 16) {
-      const u = v128.load(p + o), v = v128.load(pb + o);
+    let sa1 = f32x4.splat(0), qa1 = f32x4.splat(0), sb1 = f32x4.splat(0), qb1 = f32x4.splat(0);
+    let o: usize = 0;
+    for (; o + 32 <= body; o += 32) {
+      const u = v128.load(p + o), v = v128.load(pb + o), u1 = v128.load(p + o, 16), v1 = v128.load(pb + o, 16);
       sa = f32x4.add(sa, u); qa = f32x4.add(qa, f32x4.mul(u, u));
       sb = f32x4.add(sb, v); qb = f32x4.add(qb, f32x4.mul(v, v));
+      sa1 = f32x4.add(sa1, u1); qa1 = f32x4.add(qa1, f32x4.mul(u1, u1));
+      sb1 = f32x4.add(sb1, v1); qb1 = f32x4.add(qb1, f32x4.mul(v1, v1));
     }
-    const s = pair_sum(sa, sb), q = pair_sum(qa, qb);
+    if (o < body) {
+      const u = v128.load(p + o), v = v128.load(pb + o);
+      sa1 = f32x4.add(sa1, u); qa1 = f32x4.add(qa1, f32x4.mul(u, u));
+      sb1 = f32x4.add(sb1, v); qb1 = f32x4.add(qb1, f32x4.mul(v, v));
+    }
+    const s = pair_sum(f32x4.add(sa, sa1), f32x4.add(sb, sb1)), q = pair_sum(f32x4.add(qa, qa1), f32x4.add(qb, qb1));
     // Both triples empty (a fresh start, as instance norm's are) and both rows' sums pass
     // sums_ok (false for NaN): Chan's merge into (0, 0, 0) stores the block's own (count, mean,
     // M2), block_merge's values with shift 0 — the same as stats_block, lane by lane.
