@@ -7,7 +7,7 @@ import { numVec, affineVec, affineShape, type Vec } from "../core/errors";
 import { updateBatchWeight, updateKeepWeight, type Convention } from "./conventions";
 import { optionsOf, trainOptions, inferOptions, backwardOptions } from "./options";
 import { splitHi } from "./split";
-import { channelVecs, vecAt, vecCheckMismatch } from "./bn-vecs";
+import { channelVecs, vecAt, vecBytes, vecCheckMismatch } from "./bn-vecs";
 import { rt } from "../core/runtime";
 import type { TensorLike } from "../core/tensor";
 import { f32Results, resultsAt, typedKind, typedSet } from "../core/typed";
@@ -78,21 +78,21 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
   const count = p.globalStats ? p.globalStats[0] : g.N * g.S;
   if (count <= 1) throw new Error(`training batch norm needs more than one value per channel: the shape ${fmtShape(g.shape)} (${g.layout}) gives ${count}`);
   sameSize("out", o.out, g);
-  const act = activationId(o.activation), rep = paramRep(g, act);
+  const act = activationId(o.activation), rep = paramRep(g, act), L = trainBlock(C, rep);
 
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
-    s.commit(tempBytes(g, "forward") + trainBytes(C, rep));
+    s.commit(tempBytes(g, "forward") + vecBytes(C) + L.bytes);
     const vs = channelVecs(s, C, p.gamma, p.beta, p.runningMean, p.runningVar, 4, true);
     if (vs < 0) { trainOptions(C, o); vecCheckMismatch(); }
     const gm = vecAt(vs, C, 0, p.gamma), bt = vecAt(vs, C, 1, p.beta);
     const prm = vecAt(vs, C, 2, p.runningMean), prv = vecAt(vs, C, 3, p.runningVar);
     const fused = !act && !p.globalStats && fusable(g);
     // Temporaries first (taking one may grow memory), whole-memory views after the kernels.
-    const acc = p.globalStats ? s.f64(p.globalStats) : s.temp(24 * C), st = s.temp(24 * C);
-    const pp = s.temp(12 * C * rep), sv = s.temp(12 * C), k = rt().kernels;
-    if (!p.globalStats) {
+    const acc = s.temp(L.bytes), st = acc + L.st, pp = acc + L.pp, sv = acc + L.sv, k = rt().kernels;
+    if (p.globalStats) s.heap.F64.set(p.globalStats, acc >>> 3);
+    else {
       s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * C);
       // Channels-first: statistics and normalize fused per channel (second pass from L2).
       if (fused) trainFused(s, g, xa.ptr, ya.ptr, acc, p.eps, p.gamma, p.beta);
@@ -121,8 +121,18 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
   });
 }
 
-/** Bytes of batchNormTrain's own temporaries: vectors (4·C f64), triples and planes (2·24·C), parameters (12·C·rep), results (12·C), each rounded to 16. */
-const trainBytes = (C: number, rep: number): number => 32 * C + 48 * C + 12 * C * rep + 12 * C + 96;
+/** A temporary's bytes as Scope.temp takes them (16-byte aligned). */
+const al = (bytes: number): number => (bytes + 15) & ~15;
+
+/**
+ * batchNormTrain's temporaries after the vectors, one block (byte offsets from its start, and its
+ * size, which the call reserves): the C triples (count, mean, M2), the three f64 planes, the
+ * normalize parameters m | scale | shift (C·rep f32 each), the f32 results mean | invstd | var.
+ */
+function trainBlock(C: number, rep: number) {
+  const st = al(24 * C), pp = st + al(24 * C), sv = pp + al(12 * C * rep);
+  return { st, pp, sv, bytes: sv + al(12 * C) };
+}
 
 export interface BatchNormInferOptions extends ShapeOptions {
   gamma?: Vec;
@@ -151,7 +161,7 @@ export function batchNormInfer(x: TensorLike, opts: BatchNormInferOptions): Tens
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
-    s.commit(tempBytes(g, "forward") + 32 * C + 12 * C * rep + 64);
+    s.commit(tempBytes(g, "forward") + vecBytes(C) + al(12 * C * rep));
     // The vectors in wasm memory, checked there; m, scale, shift (C·rep f32 each) by a kernel.
     const vs = channelVecs(s, C, gamma, beta, runningMean, runningVar, 4, true);
     if (vs < 0) { inferOptions(C, o); vecCheckMismatch(); }
@@ -227,6 +237,17 @@ function reduceAround(s: Scope, g: Geometry, x: number, dy: number, mean: Vec, i
   return { at: backwardReduce(s, g, x, dy, pm) >>> 3, pm };
 }
 
+/**
+ * batchNormBackward's temporaries after the vectors (the two-pass path), one block (byte offsets
+ * from its start, and its size, which the call reserves): m (C·rep f32), k | c1 | c0 (C·rep f32
+ * each), the parameter gradients dgamma | dbeta (C f32 each), the synchronized sums (C f64
+ * pairs). The fused path's temporaries are the kernels' own (tempBytes).
+ */
+function backwardBlock(C: number, rep: number) {
+  const pk = al(12 * C * rep), grads = pk + al(12 * C * rep), gs = grads + al(8 * C);
+  return { pk, grads, gs, bytes: gs + al(16 * C) };
+}
+
 /** Binds a backward call's big arguments (x, dy in; dx out) and reserves its temporaries (and `own` bytes more). */
 function bindBackward(s: Scope, g: Geometry, x: TensorLike, dy: TensorLike, out: TensorLike | undefined, own = 0) {
   const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
@@ -262,7 +283,8 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
   const beta = affineShape("beta", o.beta, C), act = activationId(o.activation);
   if (act && globalSums) throw new Error("activation cannot be combined with globalSums: take the gradient through the activation before backwardPartials");
   return withScope((s) => {
-    const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined, 40 * C + 12 * C * paramRep(g) * 2);
+    const rep = paramRep(g), L = backwardBlock(C, rep);
+    const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined, vecBytes(C) + L.bytes);
     const vs = channelVecs(s, C, gamma, beta, mean, saveInvstd, 2, false);
     if (vs < 0) { backwardOptions(C, o, g.N * g.S); affineVec("beta", o.beta, C); vecCheckMismatch(); }
     const gm = vecAt(vs, C, 0, gamma), bt = vecAt(vs, C, 1, beta), mu = vecAt(vs, C, 2, mean), w = vecAt(vs, C, 3, saveInvstd);
@@ -280,10 +302,11 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
     // then per channel by a kernel: the exact sums (m's residue folded in), the local shard's
     // parameter gradients (sum them across shards like any gradient) and k, c1, c0 from the
     // local or the global sums.
-    const rep = paramRep(g), pp = s.temp(12 * C * rep), pk = s.temp(12 * C * rep), grads = s.temp(8 * C), k = rt().kernels;
+    const pp = s.temp(L.bytes), pk = pp + L.pk, grads = pp + L.grads, gs = globalSums ? pp + L.gs : 0, k = rt().kernels;
+    if (globalSums) s.heap.F64.set(globalSums, gs >>> 3);
     k.bn_params_f32(C, mu, w, 0, 0, -1, pp, pp + 4 * C * rep, pp + 8 * C * rep, 0, rep);
     const sums = backwardReduce(s, g, xa.ptr, da, pp, true);
-    k.bn_params_backward_f32(C, sums, mu, w, gm, globalSums ? s.f64(globalSums) : 0, m, pp, pk, pk + 4 * C * rep, pk + 8 * C * rep, grads, rep);
+    k.bn_params_backward_f32(C, sums, mu, w, gm, gs, m, pp, pk, pk + 4 * C * rep, pk + 8 * C * rep, grads, rep);
     backwardDx(s, g, xa.ptr, da, oa.ptr, pp, pk, pk + 4 * C * rep, pk + 8 * C * rep, true);
     const [dgamma, dbeta] = resultsAt(s.heap.F32, grads >>> 2, 2, C);
     return { dx: s.result(oa), dgamma, dbeta };

@@ -51,14 +51,15 @@ export function clScratchBytes(C: number): number {
 }
 
 /**
- * Scratch for channels-last kernel `name` with C (pseudo-)channels: the call's shared block
- * (Scope.shared), taken on first use. Every channels-last kernel of one op call reuses it (the
- * kernels run one after another and keep nothing in it between calls), so a call takes
- * clScratchBytes(C), the most any of them needs, once, not once per kernel.
+ * Scratch for a channels-last kernel with C (pseudo-)channels: the call's shared block
+ * (Scope.shared). Every channels-last kernel of one op call reuses it (the kernels run one after
+ * another and keep nothing in it between calls). One rule: the block serves C when it holds
+ * clScratchBytes(C), the most any of them needs at C; else (first use, or a block taken for a
+ * smaller view) one of that size is taken.
  */
-export function scratchFor(s: Scope, name: ClKernel, C: number): number {
+export function scratchFor(s: Scope, C: number): number {
   const bytes = clScratchBytes(C);
-  if (s.sharedBytes >= bytes || s.sharedBytes >= scratchBytes(rt().kernels, name, { C })) return s.shared;
+  if (s.sharedBytes >= bytes) return s.shared;
   s.shared = s.temp(bytes);
   s.sharedBytes = bytes;
   return s.shared;
@@ -78,7 +79,7 @@ export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
   const k = rt().kernels;
   const m = mode(v);
   if (m.kind === "cf" || (m.rep > 1 && v.N < pseudoStatsMinRows(v.S))) { k.bn_stats_f32_cf(v.N, v.C, v.S, x, acc); return; }
-  const scratch = scratchFor(s, "bn_stats_f32_cl", m.C);
+  const scratch = scratchFor(s, m.C);
   if (m.rep === 1) { k.bn_stats_f32_cl(m.R, m.C, x, acc, scratch); return; }
   const tmp = s.temp(24 * m.C);
   s.heap.F64.fill(0, tmp >>> 3, (tmp >>> 3) + 3 * m.C);
@@ -119,7 +120,7 @@ export function normalize(s: Scope, v: View3, x: number, y: number, pm: number, 
   const k = rt().kernels;
   const md = mode(v);
   if (md.kind === "cf") { k.bn_normalize_f32_cf(v.N, v.C, v.S, x, pm, ps, pt, y); return; }
-  const scratch = scratchFor(s, "bn_normalize_f32_cl", md.C), r = md.rep, C = v.C;
+  const scratch = scratchFor(s, md.C), r = md.rep, C = v.C;
   k.bn_normalize_f32_cl(md.R, md.C, x, paramsAt(s, pm, C, r, expanded), paramsAt(s, ps, C, r, expanded), paramsAt(s, pt, C, r, expanded), y, scratch);
 }
 
@@ -135,7 +136,7 @@ export function backwardReduce(s: Scope, v: View3, x: number, dy: number, pm: nu
   const acc = s.temp(16 * cols);
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 2 * cols);
   if (md.kind === "cf") k.bn_backward_reduce_f32_cf(v.N, v.C, v.S, x, dy, pm, acc);
-  else k.bn_backward_reduce_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, v.C, md.rep, expanded), acc, scratchFor(s, "bn_backward_reduce_f32_cl", md.C));
+  else k.bn_backward_reduce_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, v.C, md.rep, expanded), acc, scratchFor(s, md.C));
   const rep = md.kind === "cf" ? 1 : md.rep;
   if (rep === 1) return acc;
   // Channel c's pairs are pseudo-channels c·rep … c·rep + rep − 1: summed in order into pair c
@@ -155,7 +156,7 @@ export function backwardDx(s: Scope, v: View3, x: number, dy: number, dx: number
   const md = mode(v);
   if (md.kind === "cf") { k.bn_backward_dx_f32_cf(v.N, v.C, v.S, x, dy, pm, pk, pc1, pc0, dx); return; }
   const r = md.rep, C = v.C, e = expanded;
-  k.bn_backward_dx_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, C, r, e), paramsAt(s, pk, C, r, e), paramsAt(s, pc1, C, r, e), paramsAt(s, pc0, C, r, e), dx, scratchFor(s, "bn_backward_dx_f32_cl", md.C));
+  k.bn_backward_dx_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, C, r, e), paramsAt(s, pk, C, r, e), paramsAt(s, pc1, C, r, e), paramsAt(s, pc0, C, r, e), dx, scratchFor(s, md.C));
 }
 
 /** What an op call runs through this module: statistics only, a forward (statistics and/or normalize) or a backward. */
