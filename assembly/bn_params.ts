@@ -183,19 +183,23 @@ function backward_pairs(E: i32, C: i32, sums: usize, mu: usize, w: usize, gm: us
  * runs its own checks, which name the argument and the element.
  */
 export function bn_params_check_f64(n: i32, w: usize, from: i32): i32 {
-  // f64x2 lanes OR-ing the hits (x − x ≠ 0: NaN or ±Infinity; x < 0 from `from` on), no branch
-  // per value; on a hit the scalar loop finds the first index.
-  let bad = f64x2.splat(0), idx = f64x2.replace_lane(f64x2.splat(0), 1, 1), i = 0;
-  const f = f64x2.splat(<f64>from), zero = f64x2.splat(0), step = f64x2.splat(2);
-  for (; i + 2 <= n; i += 2, idx = f64x2.add(idx, step)) {
-    const v = v128.load(w + (<usize>i << 3));
-    const neg = v128.and(f64x2.lt(v, zero), f64x2.ge(idx, f));
-    bad = v128.or(bad, v128.or(f64x2.ne(f64x2.sub(v, v), zero), neg));
+  // Finite: the sum of the values is not finite when one is not (vec_finite_f32's test; finite
+  // f64 values overflow a sum only past 1.8e308, and then the scalar loop finds none), four
+  // independent f64x2 sums, one add a vector. Negative: OR of the sign tests from `from` on.
+  // No branch per value; on a hit the scalar loop rescans from 0 for the first index, else it
+  // checks the tails (from the lower of the two loops' ends).
+  const zero = f64x2.splat(0);
+  let s0 = zero, s1 = zero, neg = zero, i = 0, j = from;
+  for (; i + 4 <= n; i += 4) {
+    const p = w + (<usize>i << 3);
+    s0 = f64x2.add(s0, v128.load(p)); s1 = f64x2.add(s1, v128.load(p, 16));
   }
-  if (v128.any_true(bad)) i = 0;
-  for (; i < n; i++) {
-    const v = load<f64>(w + (<usize>i << 3));
-    if (!(v - v == 0) || (i >= from && v < 0)) return i;
+  for (; j + 2 <= n; j += 2) neg = v128.or(neg, f64x2.lt(v128.load(w + (<usize>j << 3)), zero));
+  const s = f64x2.add(s0, s1);
+  let k = v128.any_true(v128.or(f64x2.ne(f64x2.sub(s, s), zero), neg)) ? 0 : min(i, j);
+  for (; k < n; k++) {
+    const v = load<f64>(w + (<usize>k << 3));
+    if (!(v - v == 0) || (k >= from && v < 0)) return k;
   }
   return -1;
 }

@@ -10,7 +10,7 @@ import { splitHi } from "./split";
 import { channelVecs, vecAt, vecBytes, vecCheckMismatch } from "./bn-vecs";
 import { rt } from "../core/runtime";
 import type { TensorLike } from "../core/tensor";
-import { f32Results, resultsAt, typedKind, typedSet } from "../core/typed";
+import { f32Results, resultsAt, typedKind, copyOut } from "../core/typed";
 import { fmtShape, type Geometry } from "../core/layout";
 import { activationId, type Activation } from "./activation";
 import { bnActGrad } from "./act-dispatch";
@@ -110,12 +110,13 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
     const rm = p.runningMean, rv = p.runningVar;
     if (rm && rv) {
       const w = updateBatchWeight(p.info, p.momentum, p.numBatchesTracked), keep = updateKeepWeight(p.info, p.momentum, w);
-      // Two Float32Arrays get f32 results, copied without a conversion; set is the intrinsic.
+      // Two Float32Arrays get f32 results, copied without a conversion (copyOut: a loop for a
+      // few values, else the intrinsic set).
       const narrow = typedKind(rm) === "Float32Array" && typedKind(rv) === "Float32Array", sh = narrow ? 2 : 3;
       k.bn_params_running_f64(C, prm, prv, st, st + 8 * (p.info.unbiased ? 2 * C : C), keep, w, narrow ? 1 : 0);
       const F = narrow ? s.heap.F32 : s.heap.F64;
-      typedSet(rm, F.subarray(prm >>> sh, (prm >>> sh) + C));
-      typedSet(rv, F.subarray(prv >>> sh, (prv >>> sh) + C));
+      copyOut(rm, F, prm >>> sh);
+      copyOut(rv, F, prv >>> sh);
     }
     return { y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: p.numBatchesTracked + 1 };
   });
