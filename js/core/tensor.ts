@@ -10,8 +10,23 @@ const owners = new WeakMap<object, Tensor>();
 /** Every Tensor made by this module (a Proxy of one, or an object posing as one, is not). */
 const made = new WeakSet<object>();
 
+/**
+ * The last tensors isTensor found in `made` (a ring of four): an op call asks for the same two or
+ * three tensors 4–8 times (geometry, sizes, binding), and each WeakSet lookup costs ~15 ns
+ * (docs/performance.md, per-call cost). `made` only grows, so a remembered answer stays true.
+ */
+const seen: (object | null)[] = [null, null, null, null];
+let seenAt = 0;
+
 /** True for a real Tensor of this module. @internal */
-export function isTensor(v: unknown): v is Tensor { return typeof v === "object" && v !== null && made.has(v); }
+export function isTensor(v: unknown): v is Tensor {
+  if (typeof v !== "object" || v === null) return false;
+  if (v === seen[0] || v === seen[1] || v === seen[2] || v === seen[3]) return true;
+  if (!made.has(v)) return false;
+  seen[seenAt] = v;
+  seenAt = (seenAt + 1) & 3;
+  return true;
+}
 
 /** The tensor whose `data` v is (undefined for any other view). @internal */
 export function ownerOf(v: object): Tensor | undefined { return owners.get(v); }
