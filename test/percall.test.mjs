@@ -151,6 +151,21 @@ test("bn_params_check_f64: the first non-finite value, or negative from `from` o
   assert.is(raw.bn_params_check_f64(16, P, 8), -1);
 });
 
+test("bn_params_repeat_f32: each of C values written rep times in order, nothing past C·rep (the one repetition of pseudo-channel parameters)", () => {
+  const raw = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(new URL("../build/simdnorm.wasm", import.meta.url))), { env: { abort() { throw new Error("abort"); } } }).exports;
+  raw.memory.grow(1);
+  const P = 1024, Q = 4096, F = new Float32Array(raw.memory.buffer);
+  for (const C of [1, 2, 3, 7, 16, 33]) {
+    for (let rep = 1; rep <= 15; rep++) {
+      for (let c = 0; c < C; c++) F[(P >>> 2) + c] = c * 1.5 - 7;
+      F.fill(-99, Q >>> 2, (Q >>> 2) + C * rep + 8);
+      raw.bn_params_repeat_f32(C, rep, P, Q);
+      for (let j = 0; j < C * rep; j++) assert.is(F[(Q >>> 2) + j], Math.floor(j / rep) * 1.5 - 7, `C ${C} rep ${rep} at ${j}`);
+      assert.is(F[(Q >>> 2) + C * rep], -99, `C ${C} rep ${rep}: written past the end`);
+    }
+  }
+});
+
 for (const C of [1, 2, 3, 5, 8]) {
   test(`batch norm at C = ${C}: a bad element at any position of any vector is named; nothing written`, () => {
     const shape = [4, C, 3], layout = "NCL", n = 12 * C, x = randomArray(n, C), dy = randomArray(n, C + 1);
