@@ -18,10 +18,15 @@ const made = new WeakSet<object>();
 const seen: (object | null)[] = [null, null, null, null];
 let seenAt = 0;
 
+/** True when v is one of the tensors isTensor remembers (no lookup: a miss says nothing). @internal */
+export function rememberedTensor(v: unknown): boolean {
+  return v === seen[0] || v === seen[1] || v === seen[2] || v === seen[3];
+}
+
 /** True for a real Tensor of this module. @internal */
 export function isTensor(v: unknown): v is Tensor {
   if (typeof v !== "object" || v === null) return false;
-  if (v === seen[0] || v === seen[1] || v === seen[2] || v === seen[3]) return true;
+  if (rememberedTensor(v)) return true;
   if (!made.has(v)) return false;
   seen[seenAt] = v;
   seenAt = (seenAt + 1) & 3;
