@@ -14,6 +14,8 @@ const made = new WeakSet<object>();
  * The last tensors isTensor found in `made` (a ring of four): an op call asks for the same two or
  * three tensors 4–8 times (geometry, sizes, binding), and each WeakSet lookup costs ~15 ns
  * (docs/performance.md, per-call cost). `made` only grows, so a remembered answer stays true.
+ * It keeps up to four Tensor objects reachable (small objects: their memory is what free()
+ * releases, and a freed tensor is refused by its `freed` flag as before).
  */
 const seen: (object | null)[] = [null, null, null, null];
 let seenAt = 0;
