@@ -163,7 +163,7 @@ export function batchNormInfer(x: TensorLike, opts: BatchNormInferOptions): Tens
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g, "forward") + vecBytes(C) + al(12 * C));
-    // The vectors in wasm memory, checked there; m, scale, shift (C·rep f32 each) by a kernel.
+    // The vectors in wasm memory, checked there; m, scale, shift (C f32 each) by a kernel.
     const vs = channelVecs(s, C, gamma, beta, runningMean, runningVar, 4, true);
     if (vs < 0) { inferOptions(C, o); vecCheckMismatch(); }
     const gm = vecAt(vs, C, 0, gamma), bt = vecAt(vs, C, 1, beta), mu = vecAt(vs, C, 2, runningMean), v = vecAt(vs, C, 3, runningVar);

@@ -5,9 +5,8 @@
 // handed to the channels-last kernels as N rows of C·S pseudo-channels (channel c owns
 // pseudo-channels c·S … c·S+S−1); partial statistics are then merged exactly (Chan), and
 // per-channel parameters are repeated S times (paramsAt: every op passes C values a parameter).
-// NC (S = 1) is channels-last already. Statistics
-// of fewer than pseudoStatsMinRows(S) rows stay on the channels-first kernel (the pseudo-channels'
-// fold and merge cost more there).
+// NC (S = 1) is channels-last already. Statistics of fewer than pseudoStatsMinRows(S) rows stay
+// on the channels-first kernel (the pseudo-channels' fold and merge cost more there).
 import type { Scope } from "../core/scope";
 import { chanMergeRuns } from "./welford";
 import { rt } from "../core/runtime";
@@ -32,7 +31,6 @@ export function mode(v: View3): Mode {
 }
 
 const CL_KERNELS = ["bn_stats_f32_cl", "bn_normalize_f32_cl", "bn_backward_reduce_f32_cl", "bn_backward_dx_f32_cl"] as const;
-type ClKernel = (typeof CL_KERNELS)[number];
 
 /**
  * The last answer of clScratchBytes (kernels, C, bytes): an op call asks for the same C several
