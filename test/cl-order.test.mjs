@@ -61,6 +61,8 @@ test("past the caches: super-rows in memory order, the last rows as a partial su
   check(1, 131073, 32, 39);                 // L = 32 past 4 Mi values
   check(1, 1100, 1032, 40, { offset: 1e4 }); // L = C = 1032: sums in memory order (a multiple of 8), dx row by row (not of 16)
   check(1, 1057, 1000, 41);                 // L = C = 1000 (a multiple of 8, not 16): 4 leftover values a row
+  check(1, 61701, 17, 42);                  // L = 544 (32 rows): sums in memory order, one span, 5 tail rows
+  check(1, 16133, 65, 43, { offset: 1e4 });  // L = C = 65 past 1 Mi values: touched sweeps with a 1-column tail, dx row by row
 });
 
 test.run();
