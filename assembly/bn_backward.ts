@@ -5,7 +5,7 @@
 // Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
 // or x (elementwise, in place).
 import { dx_short, reduce_short, pair_sum } from "./cf_short";
-import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, streamed, interleave_all, CACHED_VALUES } from "./common";
+import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, interleave_all, CACHED_VALUES } from "./common";
 
 /**
  * Σdy and Σdy·(x − m) over len ≤ BLOCK contiguous values ADDED to the f64 pair at acc; m: the f32
@@ -71,11 +71,11 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
   const per = L / C, supers = R / per;
   const SB = max(BLOCK / L, 256); // amortize the per-block fold
   const stride = <usize>L << 2;
-  // Past the caches (1 Mi values; 4 Mi below 96-value rows) rows of a multiple of 8 values from
-  // 32 up go in memory order (reduce_flat: the column sweeps' strided streams ran at 0.3–0.55 of
-  // a copy there); other rows of ≥ 96 values read each sub-block in memory order first
-  // (touch_lines; L = 16 lost with it).
-  const far = streamed(R, C), far4 = <u64>R * <u64>C > (<u64>CACHED_VALUES << 2);
+  // Past the caches (1.5 Mi values: the sweeps still won 1.3–1.45× at 1.2 Mi; 4 Mi below
+  // 96-value rows) rows of a multiple of 8 values from 32 up go in memory order (reduce_flat:
+  // the column sweeps' strided streams ran at 0.3–0.55 of a copy there); other rows of ≥ 96
+  // values read each sub-block in memory order first (touch_lines; L = 16 lost with it).
+  const far = <u64>R * <u64>C > <u64>(CACHED_VALUES + (CACHED_VALUES >> 1)), far4 = <u64>R * <u64>C > (<u64>CACHED_VALUES << 2);
   const flat = (L >= 96 ? far : far4) && L >= 32 && (L & 7) == 0;
   const touch = far && L >= 96, SUB = reduce_rows(L), zero = L == 16 && zero_f32(m, C);
   for (let b0 = 0; b0 < supers; b0 += SB) {
@@ -257,7 +257,8 @@ export function bn_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usiz
  * the 12-value period (C = 3, 6, 12) keeps the parameters in registers, in memory order; on
  * cache-resident tensors rows up to 64 values (L a multiple of 8) load each 8-lane group's
  * parameters once for four consecutive super-rows (four sequential streams), wider rows two at a
- * time (dx_pairs); past the caches (CACHED_VALUES, or 4·CACHED_VALUES for the four-row sweeps,
+ * time (dx_pairs); past the caches (1.125·CACHED_VALUES: dx moves 12 bytes a value, and the pairs
+ * won 1.15–1.3× just past 1 Mi values, lost 0.85× at 1.2 Mi; 4·CACHED_VALUES for the four-row sweeps,
  * which win on L3-resident data) the super-rows go in memory order (dx_span, one call when L is a
  * multiple of 16; figures in docs/performance.md). Tails (dx_span: 4-wide steps, then scalars):
  * the last L mod 8 values of a row (L = C, wide C) and the last R mod (L/C) rows (< L values).
@@ -270,7 +271,7 @@ export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: us
   const quads = L <= 64 && (L & 7) == 0;
   if (L == 48 && 12 % C == 0) {
     dx_p12(x, dy, dx, full, pp);
-  } else if (quads ? <u64>R * <u64>C > (<u64>CACHED_VALUES << 2) : streamed(R, C)) {
+  } else if (<u64>R * <u64>C > (quads ? <u64>CACHED_VALUES << 2 : <u64>(CACHED_VALUES + (CACHED_VALUES >> 3)))) {
     // One call for all super-rows when their parameters wrap at a 16-value step (a call per
     // 16-value super-row cost a third of the time past the caches).
     if (stride & 63) for (let o: usize = 0; o < full; o += stride) dx_span(x + o, dy + o, dx + o, stride, pp);
