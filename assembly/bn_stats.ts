@@ -9,7 +9,8 @@
 // an outlier anywhere cost no precision, and common data costs one pass of add/mul/add.
 import { tail_mask } from "./cf_short";
 import { stats_rows_short } from "./cf_short_stats";
-import { lanes_ok, lanes_add, paired, set_shifts, flush_pending } from "./bn_stats_lanes";
+import { stats_rows4, ROWS4_MAX } from "./bn_stats_rows";
+import { lanes_ok, lanes_add, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
 import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
 
 /**
@@ -179,9 +180,10 @@ function stats_cf_tiles(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
  * (accumulators kept across the rows), so the per-block fold, check and merge — 100–150 cycles,
  * as much as the work itself at S = 196 — is paid once per block instead of once per row. A
  * block failing the cancellation check is redone row by row (stats_block, exact two-pass).
- * Tensors past CACHED_VALUES take the same blocks in sample tiles (stats_cf_tiles). N = 1 with
- * rows of 4–127 values (instance norm's (1, N·C, S) view): two rows at a time
- * (stats_rows_short, assembly/cf_short_stats.ts).
+ * Tensors past CACHED_VALUES take the same blocks in sample tiles (stats_cf_tiles). N = 1 (the
+ * (1, N·C, S) views of instance and group norm too): rows of 4–127 values two at a time
+ * (stats_rows_short, assembly/cf_short_stats.ts), of 128–1024 values four at a time
+ * (stats_rows4, assembly/bn_stats_rows.ts).
  */
 export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
   if (S < 1024 && N > 1) {
@@ -193,6 +195,11 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): v
     }
     return;
   }
+  // Rows of 128–1024 values: four at a time (bn_stats_rows.ts). Shorter rows stay two at a
+  // time (stats_rows_short): gn_forward_short_f32_cf sums them so, and instance norm's results
+  // are the same bits either way (test/short-forward); four at a time gained 7–14 % at 64–127
+  // values, nothing below.
+  if (N == 1 && S >= 128 && S <= ROWS4_MAX) { stats_rows4(C, S, x, acc); return; }
   if (N == 1 && S < 128) {
     // Rows of 1–3 values: exact in f64 (cheaper than a pass in f32 lanes and its check).
     if (S >= 4) stats_rows_short(C, S, x, acc);
@@ -348,7 +355,8 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
   // 4 Mi values (in sub-blocks of 16 KiB: pattern_sq; L = 16 and 48 did not gain).
   const touch = L >= 96 ? streamed(R, C) : L >= 64 && <u64>R * <u64>C > (<u64>CACHED_VALUES << 2);
   set_shifts(C, L, acc, kp);
-  memory.fill(t1, 0, <usize>C << 4);
+  const one = supers <= SB; // a lone block merges straight from its lane patterns
+  if (!one) memory.fill(t1, 0, <usize>C << 4);
   let pending: f64 = 0; // values per channel summed into t1/t2 around the shifts in kp
   for (let s0 = 0; s0 < supers; s0 += SB) {
     const nb = min(SB, supers - s0);
@@ -358,6 +366,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
     // Channels 0 … E − 1 in pairs (bn_stats_lanes.ts), the rest in scalar here.
     let bad = !lanes_ok(E, C, L, sp, qp, cnt);
     for (let c = E; c < C && !bad; c++) bad = !sums_ok(fold_lane(C, L, sp, c), fold_lane(C, L, qp, c), cnt);
+    if (!bad && one) { flush_pending(C, L, acc, kp, sp, qp, cnt, PATTERNS); break; }
     if (!bad) {
       lanes_add(E, C, L, sp, qp, t1, t2);
       for (let c = E; c < C; c++) {
@@ -369,11 +378,11 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
       continue;
     }
     // Merge what is pending around the old shifts, then redo this block exactly.
-    flush_pending(C, L, acc, kp, t1, t2, pending);
+    flush_pending(C, L, acc, kp, t1, t2, pending, PENDING);
     pending = 0;
     redo_block(C, L, p, nb, cnt, acc, kp, sp, qp, touch);
   }
-  flush_pending(C, L, acc, kp, t1, t2, pending);
+  flush_pending(C, L, acc, kp, t1, t2, pending, LAST);
   // Tail: the last R mod (L/C) rows (fewer than 16), per channel a column of scalars summed in
   // f64 (rows_sq's scalar path) around a value near the data.
   const r0 = supers * per;
