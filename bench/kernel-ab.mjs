@@ -8,7 +8,9 @@
 //   (edit assembly/, then)  npx asc assembly/index.ts --target release --importMemory -o /tmp/b.wasm
 //   node bench/kernel-ab.mjs --kernel bn_backward_dx_f32_cl --shape 25088,96 /tmp/a.wasm /tmp/b.wasm
 //   (--inner K: K calls per timed sample, less the accumulators' zeroing timed alone: for tensors
-//   of ~64 Ki values, whose one call is near the timer's resolution)
+//   of ~64 Ki values, whose one call is near the timer's resolution. On a loaded machine run it as
+//   `node --no-liftoff bench/kernel-ab.mjs …`: V8 tiers wasm up from Liftoff in the background,
+//   and a kernel or the ceiling ran in Liftoff code for seconds here, up to 3× slower)
 //
 // Any kernel of the table (js/core/kernel-table.ts, built to build/kernel-table.mjs) works: its
 // arguments are made from their kinds (dims from --shape in the kernel's argument order, data

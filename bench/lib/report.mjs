@@ -235,7 +235,7 @@ export function readmeSnippet(json, details, { results = 'bench/results' } = {})
   const bigValues = big?.shape.reduce((x, y) => x * y, 1) ?? 0;
   if (big && bigValues * 4 >= 64 * 2 ** 20) {
     const pct = ix.ops.map((op) => ix.get(op, big.shape, big.layout, 'simdnorm')).filter((r) => r?.gbps).map((r) => [r.op, Math.round(100 * r.gbps / r.ceiling_gbps)]);
-    if (pct.length) lines.push(`On a ${(bigValues * 4 / 2 ** 20).toFixed(0)} MiB tensor, ${fmtShape(big.shape)} ${big.layout}, which no cache holds: ${pct.map(([op, p]) => `${OP_LABEL[op]} ${p} %`).join(', ')} of the copy (statistics: Σx, Σx² loop) ceiling${pct.some(([, p]) => p > 100) ? ' (over 100 %: the second pass over a channel block comes from cache, so fewer bytes cross the memory bus than the nominal count)' : ''}.`, '');
+    if (pct.length) lines.push(`On a ${(bigValues * 4 / 2 ** 20).toFixed(0)} MiB tensor, ${fmtShape(big.shape)} ${big.layout}, which no cache holds: ${pct.map(([op, p]) => `${OP_LABEL[op]} ${p} %`).join(', ')} of the copy (statistics: ${CEILING_LABEL[ix.ceilingOf('stats', big.shape, big.layout)]}) ceiling${pct.some(([, p]) => p > 100) ? ' (over 100 %: the second pass over a channel block comes from cache, so fewer bytes cross the memory bus than the nominal count)' : ''}.`, '');
   }
   lines.push(`![simdnorm vs tfjs, onnxruntime and plain JS, ${fmtShape(shape)} ${layout}](${results}/chart.svg)`, '');
   if (cold.simdnorm != null) {
