@@ -5,9 +5,11 @@
 // two rows go together: their f32 sums side by side (one horizontal reduction for both), the
 // check and the mean in f64x2 lanes. Same numerics as stats_block: f32 lanes around a shift of
 // 0 (what shift_of gives an empty triple), the same cancellation check (sums_ok), the values
-// block_merge would store into an empty triple. A pair whose triples already hold data, a pair
-// where either row fails the check, and an odd last row go through stats_block.
-import { stats_block, TINY } from "./bn_stats";
+// block_merge would store into an empty triple, except that Σx² = 0 is not taken as variance 0
+// (tiny data's squares underflow). A pair whose triples already hold data, a pair where either
+// row fails the check, and an odd last row go row by row: all-zero rows directly, others through
+// stats_block.
+import { stats_block, merge_block, TINY } from "./bn_stats";
 import { tail_mask, pair_sum } from "./cf_short";
 
 /**
@@ -23,23 +25,48 @@ export function stats_rows_short(R: i32, S: i32, x: usize, acc: usize): void {
   for (; r + 2 <= R; r += 2, p += stride << 1, a += 48) {
     const pb = p + stride;
     const ta = v128.and(v128.load(p + last), mask), tb = v128.and(v128.load(pb + last), mask);
+    // Two vectors of each row a step into two accumulator sets (eight chains): one vector a
+    // step (four chains) was latency-bound, 1.16× slower on 7 × 7 rows (docs/performance.md).
     let sa = ta, qa = f32x4.mul(ta, ta), sb = tb, qb = f32x4.mul(tb, tb);
-    for (let o: usize = 0; o < body; o += 16) {
-      const u = v128.load(p + o), v = v128.load(pb + o);
+    let sa1 = f32x4.splat(0), qa1 = f32x4.splat(0), sb1 = f32x4.splat(0), qb1 = f32x4.splat(0);
+    let o: usize = 0;
+    for (; o + 32 <= body; o += 32) {
+      const u = v128.load(p + o), v = v128.load(pb + o), u1 = v128.load(p + o, 16), v1 = v128.load(pb + o, 16);
       sa = f32x4.add(sa, u); qa = f32x4.add(qa, f32x4.mul(u, u));
       sb = f32x4.add(sb, v); qb = f32x4.add(qb, f32x4.mul(v, v));
+      sa1 = f32x4.add(sa1, u1); qa1 = f32x4.add(qa1, f32x4.mul(u1, u1));
+      sb1 = f32x4.add(sb1, v1); qb1 = f32x4.add(qb1, f32x4.mul(v1, v1));
     }
-    const s = pair_sum(sa, sb), q = pair_sum(qa, qb);
+    if (o < body) {
+      const u = v128.load(p + o), v = v128.load(pb + o);
+      sa1 = f32x4.add(sa1, u); qa1 = f32x4.add(qa1, f32x4.mul(u, u));
+      sb1 = f32x4.add(sb1, v); qb1 = f32x4.add(qb1, f32x4.mul(v, v));
+    }
+    const s = pair_sum(f32x4.add(sa, sa1), f32x4.add(sb, sb1)), q = pair_sum(f32x4.add(qa, qa1), f32x4.add(qb, qb1));
     // Both triples empty (a fresh start, as instance norm's are) and both rows' sums pass
     // sums_ok (false for NaN): Chan's merge into (0, 0, 0) stores the block's own (count, mean,
     // M2), block_merge's values with shift 0 — the same as stats_block, lane by lane.
-    const ok = v128.and(v128.and(f64x2.le(f64x2.mul(s, s), f64x2.mul(lim, q)), f64x2.ne(q, inf)), v128.or(f64x2.ge(q, tiny), f64x2.eq(q, zero)));
+    // Σx² = 0 is not accepted: the row is all zero, or its squares underflowed (data within
+    // 2⁻⁷⁵ of 0, e.g. ±1e-30) and the sums say nothing about its variance (short_row decides).
+    const ok = v128.and(v128.and(f64x2.le(f64x2.mul(s, s), f64x2.mul(lim, q)), f64x2.ne(q, inf)), f64x2.ge(q, tiny));
     if (v128.any_true(v128.or(v128.or(v128.load(a), v128.load(a, 16)), v128.load(a, 32))) || !i64x2.all_true(ok)) {
-      stats_block(a, p, S); stats_block(a + 24, pb, S); continue;
+      short_row(a, p, S); short_row(a + 24, pb, S); continue;
     }
     const mean = f64x2.div(s, nb), m2 = f64x2.pmax(f64x2.sub(q, f64x2.mul(s, mean)), zero);
     store<f64>(a, cnt); store<f64>(a, f64x2.extract_lane(mean, 0), 8); store<f64>(a, f64x2.extract_lane(m2, 0), 16);
     store<f64>(a, cnt, 24); store<f64>(a, f64x2.extract_lane(mean, 1), 32); store<f64>(a, f64x2.extract_lane(m2, 1), 40);
   }
-  if (r < R) stats_block(a, p, S);
+  if (r < R) short_row(a, p, S);
+}
+
+/**
+ * One row merged into the triple at a off the pair path: an all-zero row (±0 only: a dead ReLU
+ * channel) as the block (S, 0, 0) without the exact pass stats_block gives Σx² = 0; else stats_block.
+ */
+function short_row(a: usize, p: usize, S: i32): void {
+  const last = <usize>(S - 4) << 2;
+  let o: usize = 0, t = v128.load(p + last);
+  for (; o < last; o += 16) t = v128.or(t, v128.load(p + o));
+  if (v128.any_true(v128.and(t, i32x4.splat(0x7fffffff)))) stats_block(a, p, S);
+  else merge_block(a, <f64>S, 0, 0, 0);
 }

@@ -88,10 +88,10 @@ for (const a of spec.args) {
 const outArg = spec.args.find((a) => ARG_KINDS[a] === "out") ?? spec.args.find((a) => ARG_KINDS[a] === "acc");
 const nulls = opts.null ? opts.null.split(",") : [];
 const args = spec.args.map((a) => nulls.includes(a) ? 0 : ARG_KINDS[a] === "dim" ? d[a] : ARG_KINDS[a] === "scalar" ? (a === "eps" ? 1e-5 : a === "act" ? +opts.act : a === "rms" ? +opts.rms : n / d.C) : layout[a]);
-const call = (k) => {
-  for (const a of spec.args) if (ARG_KINDS[a] === "acc") F64.fill(0, layout[a] >>> 3, (layout[a] + accBytes) >>> 3);
-  k[name](...args);
-};
+// Accumulators are zeroed before each call, outside the timing: sized by the largest dims, the
+// fill was up to 8 MB a call (N·S values' worth) and was timed with the kernel.
+const zero = () => { for (const a of spec.args) if (ARG_KINDS[a] === "acc") F64.fill(0, layout[a] >>> 3, (layout[a] + accBytes) >>> 3); };
+const call = (k) => { zero(); k[name](...args); };
 const read = () => (ARG_KINDS[outArg] === "out" ? new Float32Array(memory.buffer, layout[outArg], bytesIn ? 3 * d.R : n) : new Float64Array(memory.buffer, layout[outArg], small >>> 3)).slice();
 const outs = mods.map((k, i) => { own(i); call(k); return read(); });
 const t = mods.map(() => []);
@@ -110,12 +110,13 @@ if (copies > 0) {
 const warmUntil = performance.now() + +opts.warm;
 while (performance.now() < warmUntil) { mods.forEach((k, i) => { own(i); call(k); }); if (copy) copy(); }
 // --inner K: each sample times K calls in a row (small tensors: one call is near the timer's
-// resolution), less the accumulators' zeroing, timed alone in the same round.
-const zero = () => { for (const a of spec.args) if (ARG_KINDS[a] === "acc") F64.fill(0, layout[a] >>> 3, (layout[a] + accBytes) >>> 3); };
+// resolution), less K zeroings of the accumulators, timed alone in the same round.
 const timeK = (f) => { const t0 = performance.now(); for (let j = 0; j < inner; j++) f(); return (performance.now() - t0) / inner; };
 for (let r = 0; r < reps; r++) {
-  const tz = inner > 1 ? timeK(zero) : 0;
-  mods.forEach((k, i) => { own(i); t[i].push(inner > 1 ? timeK(() => call(k)) - tz : timeK(() => call(k))); });
+  if (inner > 1) {
+    const tz = timeK(zero);
+    mods.forEach((k, i) => { own(i); t[i].push(timeK(() => call(k)) - tz); });
+  } else mods.forEach((k, i) => { own(i); zero(); const t0 = performance.now(); k[name](...args); t[i].push(performance.now() - t0); });
   if (copy) tc.push(timeK(copy));
   if (r % 50 === 49) process.stderr.write(`  ${r + 1}/${reps}\r`);
 }

@@ -43,6 +43,11 @@ for (let d = 0; d + 2 < dims.length; d += 3) {
     "backward sums": () => { D.fill(0, sums >>> 3, (sums >>> 3) + 2 * R); k.bn_backward_reduce_f32_cf(1, R, S, x, dy, mh, sums); },
     "backward parameters": () => { D.fill(0, dsum >>> 3, (dsum >>> 3) + 2 * C); k.gn_params_backward_f32(N, C, C, sums, ml, mi, g, S, pp, pp + 4 * R, pp + 8 * R, dsum); },
     "backward dx": () => k.bn_backward_dx_f32_cf(1, R, S, x, dy, mh, pp, pp + 4 * R, pp + 8 * R, y),
+    "instance backward, three kernels": () => {
+      D.fill(0, sums >>> 3, (sums >>> 3) + 2 * R); k.bn_backward_reduce_f32_cf(1, R, S, x, dy, mh, sums);
+      D.fill(0, dsum >>> 3, (dsum >>> 3) + 2 * C); k.gn_params_backward_f32(N, C, C, sums, ml, mi, g, S, pp, pp + 4 * R, pp + 8 * R, dsum);
+      k.bn_backward_dx_f32_cf(1, R, S, x, dy, mh, pp, pp + 4 * R, pp + 8 * R, y);
+    },
   };
   const names = Object.keys(parts), t = names.map(() => []);
   const reps = Math.max(15, Math.min(300, Math.round(2e7 / n)));

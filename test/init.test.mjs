@@ -26,6 +26,13 @@ test("init({ wasm }) takes bytes or a compiled WebAssembly.Module", () => {
   run(`import { readFileSync } from "node:fs"; const m = await WebAssembly.compile(readFileSync(${JSON.stringify(wasmPath.pathname)})); await sn.init({ wasm: m }); check();`);
 });
 
+test("init({ wasm }) takes a Module or bytes made in another realm (a vm context, Next.js's edge sandbox)", () => {
+  // Objects of another realm fail \`instanceof\` against this realm's constructors.
+  const bytes = `readFileSync(${JSON.stringify(wasmPath.pathname)})`;
+  run(`import { readFileSync } from "node:fs"; import vm from "node:vm"; const m = vm.runInNewContext("new WebAssembly.Module(b)", { b: ${bytes} }); if (m instanceof WebAssembly.Module) throw new Error("same realm"); await sn.init({ wasm: m }); check();`);
+  run(`import { readFileSync } from "node:fs"; import vm from "node:vm"; const b = vm.runInNewContext("new Uint8Array(n).buffer", { n: ${bytes}.length }); new Uint8Array(b).set(${bytes}); if (b instanceof ArrayBuffer) throw new Error("same realm"); await sn.init({ wasm: b }); check();`);
+});
+
 test("init({ wasm: url }) fetches it", async () => {
   const bytes = readFileSync(wasmPath);
   const server = createServer((req, res) => {

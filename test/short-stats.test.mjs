@@ -140,6 +140,46 @@ test("kernel: N > 1, data whose squares underflow f32 (at 1e-30, ±1e-30 with su
   }
 });
 
+/** Relative check of triples whose M2 is ~1e-59 (sameTriples' absolute floor of 1e-30 would hide it). */
+function tinyTriples(got, want, what) {
+  for (let c = 0; c < want.length / 3; c++) {
+    const [n, m, m2] = want.subarray(3 * c, 3 * c + 3), [gn, gm, gm2] = got.subarray(3 * c, 3 * c + 3);
+    const at = `${what}, row ${c}: got (${gn}, ${gm}, ${gm2}), want (${n}, ${m}, ${m2})`;
+    assert.ok(gn === n && Math.abs(gm - m) <= 1e-6 * Math.abs(m) + 1e-6 * Math.sqrt(m2 / n) && Math.abs(gm2 - m2) <= 1e-5 * m2, at);
+  }
+}
+
+test("kernel: N = 1, data whose squares underflow f32 (sums that cancel to 0), next to all-zero rows", () => {
+  const cases = [
+    ["pairs ±a", (i) => (i % 2 ? 1 : -1) * 1e-30 * (1 + (i >> 1) % 5)], // rows whose f32 sum is exactly 0
+    ["±1e-30", (i) => (i % 2 ? 1e-30 : -2e-30) * (1 + (i % 3))],
+    ["at 1e-30", (i) => 1e-30 * (1 + ((i * 7) % 11) / 4)],
+  ];
+  for (const [name, f] of cases) {
+    for (const S of [4, 5, 6, 7, 8, 9, 15, 16, 17, 49, 63, 64, 65, 127]) {
+      for (const C of [1, 2, 3, 5, 8]) {
+        // Row 1 (when C > 2) all zero, one of them −0: M2 exactly 0 there, the tiny rows exact.
+        const x = Float32Array.from({ length: C * S }, (_, i) => (C > 2 && (i / S | 0) === 1 ? (i % 3 ? 0 : -0) : f(i + S)));
+        const got = kernelStats(1, C, S, x, new Float64Array(3 * C)), want = exactTriples([{ x, N: 1 }], C, S);
+        if (C > 2) assert.equal([...got.subarray(3, 6)], [S, 0, 0], `${name} S = ${S}: the zero row`);
+        tinyTriples(got, want, `${name} (1, ${C}, ${S})`);
+      }
+    }
+  }
+});
+
+test("instanceNorm with eps 0 on short rows of ±1e-30 whose sums cancel: finite invstd and y", () => {
+  for (const S of [4, 5, 9, 16, 17, 49, 64, 65]) {
+    for (const [N, C] of [[1, 1], [1, 3], [2, 3], [3, 5]]) {
+      const shape = [N, C, 1, S], x = Float32Array.from({ length: N * C * S }, (_, i) => (i % 2 ? 1 : -1) * 1e-30 * (1 + (i >> 1) % 5));
+      const e = refInstanceNorm(x, x, shape, "NCHW", { eps: 0 }), r = api.instanceNorm(x, { shape, layout: "NCHW", eps: 0 });
+      assert.ok(r.invstd.every(Number.isFinite) && r.y.every(Number.isFinite), `(${shape}): invstd ${r.invstd.slice(0, 3)}, y ${r.y.slice(0, 3)}`);
+      close(r.invstd, e.invstd, 0, 1e-4, "instance invstd", shape, "NCHW");
+      close(r.y, e.y, 2e-4, 1e-4, "instance y", shape, "NCHW");
+    }
+  }
+});
+
 test("channelStats and instanceNorm on short rows, N = 1, odd and even row counts", () => {
   for (const S of [4, 5, 9, 16, 17, 49, 63, 64, 65]) {
     for (const C of [1, 3, 7, 9, 8 + Math.ceil(1100 / S)]) {

@@ -57,15 +57,23 @@ export function simdSupported(): boolean {
   }
 }
 
+/**
+ * Whether v is a WebAssembly.Module or an ArrayBuffer of any realm: a sandbox (Next.js's edge
+ * runtime, a Node `vm` context, an iframe) hands over objects built by the host's constructors,
+ * which `instanceof` against the sandbox's own constructors does not recognize.
+ */
+const isA = (v: unknown, tag: string): boolean => Object.prototype.toString.call(v) === `[object ${tag}]`;
+const isModule = (v: unknown): boolean => v instanceof WebAssembly.Module || isA(v, "WebAssembly.Module");
+
 async function resolveSource(src: InitOptions["wasm"]): Promise<BufferSource | WebAssembly.Module> {
-  if (src === undefined) return wasmBytes();
-  if (src instanceof WebAssembly.Module) return src;
+  if (src === undefined) src = await wasmBytes();
+  if (isModule(src)) return src as WebAssembly.Module;
   if (typeof src === "string" || src instanceof URL) {
     const res = await fetch(src);
     if (!res.ok) throw new Error(`init: fetching wasm from ${String(src)} failed with HTTP ${res.status}`);
     return new Uint8Array(await res.arrayBuffer());
   }
-  if (ArrayBuffer.isView(src) || src instanceof ArrayBuffer) return src;
+  if (ArrayBuffer.isView(src) || isA(src, "ArrayBuffer") || isA(src, "SharedArrayBuffer")) return src as BufferSource;
   throw new Error(`init: wasm must be bytes, a WebAssembly.Module or a URL, got ${typeof src}`);
 }
 
@@ -86,7 +94,7 @@ async function load(opts: InitOptions): Promise<Runtime> {
   if (typeof WebAssembly !== "object") throw new Error("WebAssembly is not available in this environment: simdnorm " + SIMD_REQUIREMENT);
   if (!simdSupported()) throw new Error(`WebAssembly SIMD is not supported here: simdnorm ${SIMD_REQUIREMENT}`);
   const src = await resolveSource(opts.wasm);
-  const module = src instanceof WebAssembly.Module ? src : await compile(src);
+  const module = isModule(src) ? (src as WebAssembly.Module) : await compile(src as BufferSource);
   let memory = opts.memory;
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = { env: { abort: abortImport(() => memory) } };
   if (opts.memory) imports.env.memory = opts.memory;

@@ -6,9 +6,10 @@
 // the worker pool's golden shard cases where the runtime has threads. workerd runs a bundled
 // worker under `workerd test`, bundled as wrangler does (conditions workerd, worker, browser),
 // plus a control: the default entry there must be refused ("Wasm code generation disallowed").
+// Vercel Edge: a function bundled as Next.js does, run in Vercel's Edge Runtime VM (edge-run.mjs).
 //
 //   node test/runtimes/run.mjs             every runtime found
-//   node test/runtimes/run.mjs deno bun    only these (ids: node18 node20 node22 node24 deno bun workerd)
+//   node test/runtimes/run.mjs deno bun    only these (ids: node18 node20 node22 node24 deno bun workerd vercel-edge)
 //   -v                                     print every check
 //
 // Binaries: Deno, Bun and workerd are devDependencies; the Node versions live in
@@ -27,6 +28,7 @@ import { ROOT, pack, unpackInto } from "./pack.mjs";
 
 const HERE = join(ROOT, "test/runtimes");
 const NODE_BIN = (v) => join(HERE, `node/node_modules/node${v}/bin/node`);
+const EDGE_VM = join(ROOT, "node_modules/@edge-runtime/vm");
 
 /** id, label, binary, and the runs: argv after the binary (cwd = the consumer project). */
 export const RUNTIMES = [
@@ -34,6 +36,8 @@ export const RUNTIMES = [
   { id: "deno", label: "Deno", kind: "deno", bin: join(ROOT, "node_modules/@deno/linux-x64-glibc/deno"), install: "npm ci (devDependency @deno/linux-x64-glibc)" },
   { id: "bun", label: "Bun", kind: "bun", bin: join(ROOT, "node_modules/@oven/bun-linux-x64/bin/bun"), install: "npm ci (devDependency @oven/bun-linux-x64)" },
   { id: "workerd", label: "Cloudflare workerd", kind: "workerd", bin: join(ROOT, "node_modules/@cloudflare/workerd-linux-64/bin/workerd"), install: "npm ci (devDependency @cloudflare/workerd-linux-64)" },
+  // Vercel's Edge Runtime VM runs inside Node: `bin` is the package (its presence), `exe` this node.
+  { id: "vercel-edge", label: "Vercel Edge Runtime", kind: "edge", bin: EDGE_VM, exe: process.execPath, install: "npm ci (devDependency @edge-runtime/vm)" },
 ];
 
 function runsFor(rt) {
@@ -42,10 +46,12 @@ function runsFor(rt) {
     case "bun": return [{ name: "esm", argv: ["probe.mjs", "checks"] }, { name: "cjs", argv: ["probe.cjs", "checks"] }, { name: "pool", argv: ["probe.mjs", "pool"] }];
     case "deno": return [{ name: "esm", argv: ["run", "-A", "probe.mjs", "checks"] }, { name: "cjs", argv: ["run", "-A", "probe.cjs", "checks"] }, { name: "pool", argv: ["run", "-A", "probe.mjs", "pool"] }];
     case "workerd": return [{ name: "esm", argv: ["test", "config.capnp"] }, { name: "control", argv: ["test", "config-bytes.capnp"] }];
+    case "edge": return [{ name: "esm", argv: ["edge-run.mjs", EDGE_VM] }];
   }
 }
 
 function version(rt) {
+  if (rt.kind === "edge") return `@edge-runtime/vm ${JSON.parse(readFileSync(join(EDGE_VM, "package.json"), "utf8")).version} (Node ${process.versions.node})`;
   const r = spawnSync(rt.bin, ["--version"], { encoding: "utf8", env: childEnv() });
   const out = (r.stdout || "").trim().split("\n")[0];
   if (rt.kind === "workerd") {
@@ -73,6 +79,8 @@ async function makeProject() {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
   const example = /```js\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf("**Cloudflare Workers**")))?.[1];
   writeFileSync(join(project, "readme-example.js"), example ?? 'throw new Error("README.md has no Cloudflare Workers example");\n');
+  const vercel = /```js\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf("**Vercel Edge**")))?.[1];
+  writeFileSync(join(project, "readme-example-vercel.js"), vercel ?? 'throw new Error("README.md has no Vercel Edge example");\nexport const POST = null;\n');
   const common = { bundle: true, platform: "neutral", target: "es2020", logLevel: "error", absWorkingDir: project, external: ["simdnorm", "simdnorm/*", "node:*"] };
   await esbuild.build({ ...common, entryPoints: [join(HERE, "probe.mjs")], outfile: join(project, "probe.mjs"), format: "esm", target: "es2022", define: { __CJS__: "false" } });
   await esbuild.build({ ...common, entryPoints: [join(HERE, "probe.mjs")], outfile: join(project, "probe.cjs"), format: "cjs", define: { __CJS__: "true" } });
@@ -92,7 +100,7 @@ async function makeProject() {
   // cases.json and simdnorm resolve from the project (from this folder, `simdnorm` would be the
   // repository itself: a package may import itself by name).
   const fromProject = { name: "from-project", setup(b) {
-    b.onResolve({ filter: /^\.\/(cases\.json|readme-example\.js)$/ }, (a) => ({ path: join(project, a.path) }));
+    b.onResolve({ filter: /^\.\/(cases\.json|readme-example(-vercel)?\.js)$/ }, (a) => ({ path: join(project, a.path) }));
     b.onResolve({ filter: /^simdnorm$/ }, (a) => (a.pluginData === "inner" ? undefined : b.resolve(a.path, { resolveDir: project, kind: a.kind, pluginData: "inner" })));
   } };
   const meta = await esbuild.build({ ...common, external: [], entryPoints: [join(HERE, "workerd-entry.mjs")], outfile: join(project, "worker.js"), format: "esm", conditions: ["workerd", "worker", "browser"], mainFields: ["browser", "module", "main"], metafile: true, plugins: [fromProject, wasmModules] });
@@ -119,7 +127,26 @@ async function makeProject() {
     'const w :Workerd.Worker = (modules = [ (name = "worker.js", esModule = embed "worker-bytes.js") ], compatibilityDate = "2025-01-01");',
     "",
   ].join("\n"));
-  return { project, controlEntry: controlEntry ? controlEntry.replace(/^.*node_modules\/simdnorm\//, "") : "?", workerdEntry: workerdEntry ? workerdEntry.replace(/^.*node_modules\/simdnorm\//, "") : "?", packed };
+  // The Vercel Edge function, bundled as Next.js does for the edge runtime: conditions edge-light,
+  // worker, browser; each `.wasm?module` import becomes a global the host binds to a
+  // WebAssembly.Module it compiled (edge-wasm.json: name → file; edge-run.mjs does the binding).
+  const edgeWasm = {};
+  const wasmGlobals = { name: "wasm-globals", setup(b) {
+    b.onResolve({ filter: /\.wasm\?module$/ }, async (a) => {
+      const r = await b.resolve(a.path.replace(/\?module$/, ""), { resolveDir: a.resolveDir, kind: a.kind });
+      if (r.errors.length) return { errors: r.errors };
+      const file = r.path.split("/").pop(), name = `wasm_${file.replace(/\W/g, "_")}`;
+      copyFileSync(r.path, join(project, file));
+      edgeWasm[name] = file;
+      return { path: name, namespace: "wasm-global" };
+    });
+    b.onLoad({ filter: /.*/, namespace: "wasm-global" }, (a) => ({ contents: `export default globalThis[${JSON.stringify(a.path)}];`, loader: "js" }));
+  } };
+  const edge = await esbuild.build({ ...common, external: [], entryPoints: [join(HERE, "edge-entry.mjs")], outfile: join(project, "edge.js"), format: "iife", conditions: ["edge-light", "worker", "browser"], mainFields: ["browser", "module", "main"], metafile: true, plugins: [fromProject, wasmGlobals] });
+  writeFileSync(join(project, "edge-wasm.json"), JSON.stringify(edgeWasm));
+  copyFileSync(join(HERE, "edge-run.mjs"), join(project, "edge-run.mjs"));
+  const edgeEntry = Object.keys(edge.metafile.inputs).find((p) => p.includes("node_modules/simdnorm/") && !p.endsWith("/simdnorm-pool.js"));
+  return { project, edgeEntry: edgeEntry ? edgeEntry.replace(/^.*node_modules\/simdnorm\//, "") : "?", controlEntry: controlEntry ? controlEntry.replace(/^.*node_modules\/simdnorm\//, "") : "?", workerdEntry: workerdEntry ? workerdEntry.replace(/^.*node_modules\/simdnorm\//, "") : "?", packed };
 }
 
 function parseResult(out) {
@@ -163,7 +190,7 @@ export async function runMatrix({ only = [], verbose = false, ci = process.env.C
     log(`runtimes: ${passed} passed, ${failed + 1} failed`);
     return { passed, failed: failed + 1 };
   }
-  const { project, workerdEntry, controlEntry } = made;
+  const { project, workerdEntry, controlEntry, edgeEntry } = made;
   log(`runtimes: packed and unpacked into ${project} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const rows = [];
   for (const rt of present) {
@@ -171,7 +198,7 @@ export async function runMatrix({ only = [], verbose = false, ci = process.env.C
     const row = { id: rt.id, label: rt.label, version: ver, entries: [], shared: null, passed: 0, failed: 0, pool: null };
     for (const run of runsFor(rt)) {
       const t = Date.now();
-      const r = spawnSync(rt.bin, run.argv, { cwd: project, encoding: "utf8", env: childEnv(), timeout: 300_000, maxBuffer: 64 << 20 });
+      const r = spawnSync(rt.exe || rt.bin, run.argv, { cwd: project, encoding: "utf8", env: childEnv(), timeout: 300_000, maxBuffer: 64 << 20 });
       const out = (r.stdout || "") + (r.stderr || "");
       const res = parseResult(out);
       const ms = Date.now() - t;
@@ -187,7 +214,7 @@ export async function runMatrix({ only = [], verbose = false, ci = process.env.C
       passed += ok; failed += bad + (empty ? 1 : 0); row.passed += ok; row.failed += bad + (empty ? 1 : 0);
       // workerd: the test() handler throws when a check failed; a clean exit must agree.
       if (rt.kind === "workerd" && (r.status !== 0) !== (bad > 0)) { failed++; row.failed++; log(`FAIL ${rt.label}: exit ${r.status} with ${bad} failed checks`); }
-      const entry = run.name === "control" ? controlEntry : rt.kind === "workerd" ? workerdEntry : entryName(res.entry);
+      const entry = run.name === "control" ? controlEntry : rt.kind === "workerd" ? workerdEntry : rt.kind === "edge" ? edgeEntry : entryName(res.entry);
       if (run.name !== "pool" && run.name !== "control") row.entries.push(`${entry} (${run.name === "cjs" ? "require" : "import"})`);
       if (run.name === "pool") { row.shared = res.transport === "shared"; row.pool = res.transport; }
       log(`${bad || empty ? "FAIL" : "ok  "} ${rt.label} ${ver} ${run.name}: ${ok} passed, ${bad} failed${empty ? " — ran no checks" : ""}; entry ${entry}${run.name === "pool" ? `; transport ${res.transport ?? "none"}` : ""} (${(ms / 1000).toFixed(1)} s)`);
@@ -212,7 +239,7 @@ function table(rows) {
     "|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
-    const pool = r.pool ? `yes (${r.pool} transport)` : r.id === "workerd" ? "no: no threads (`createPool` rejects saying so)" : "no";
+    const pool = r.pool ? `yes (${r.pool} transport)` : r.id === "workerd" || r.id === "vercel-edge" ? "no: no threads (`createPool` rejects saying so)" : "no";
     const shared = r.shared ? "yes" : "no";
     const result = r.failed ? `**${r.failed} failed**, ${r.passed} passed` : `all ${r.passed} checks pass`;
     lines.push(`| ${r.label} | ${r.version} | ${r.entries.map((e) => "`" + e.replace(/ \(/, "` (")).join(", ")} | ${pool} | ${shared} | ${result} |`);
@@ -229,7 +256,9 @@ function writeTable(rows) {
     "package installed into a fresh project, then in each runtime the smoke test, every golden case of",
     "test/golden, and — where the runtime has threads — the worker pool's golden shard cases.",
     "\"entry used\" is the file the runtime's own module resolution picked from the package's `exports`",
-    "(workerd: as bundled with wrangler's conditions `workerd`, `worker`, `browser`).",
+    "(workerd: as bundled with wrangler's conditions `workerd`, `worker`, `browser`; Vercel Edge: as",
+    "bundled by Next.js for the edge runtime, conditions `edge-light`, `worker`, `browser`, run in",
+    "Vercel's Edge Runtime VM, `@edge-runtime/vm`, the sandbox of `next dev` and the `edge-runtime` CLI).",
     "",
     t,
     "",
