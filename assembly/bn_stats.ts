@@ -9,7 +9,6 @@
 // an outlier anywhere cost no precision, and common data costs one pass of add/mul/add.
 import { tail_mask } from "./cf_short";
 import { stats_rows_short } from "./cf_short_stats";
-import { stats_rows4, ROWS4_MAX } from "./bn_stats_rows";
 import { lanes_ok, lanes_add, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
 import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
 
@@ -181,9 +180,8 @@ function stats_cf_tiles(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
  * as much as the work itself at S = 196 — is paid once per block instead of once per row. A
  * block failing the cancellation check is redone row by row (stats_block, exact two-pass).
  * Tensors past CACHED_VALUES take the same blocks in sample tiles (stats_cf_tiles). N = 1 (the
- * (1, N·C, S) views of instance and group norm too): rows of 4–127 values two at a time
- * (stats_rows_short, assembly/cf_short_stats.ts), of 128–1024 values four at a time
- * (stats_rows4, assembly/bn_stats_rows.ts).
+ * (1, N·C, S) views of instance and group norm too) with rows of 4–4096 values: two rows at a
+ * time (stats_rows_short, assembly/cf_short_stats.ts).
  */
 export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
   if (S < 1024 && N > 1) {
@@ -195,12 +193,9 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): v
     }
     return;
   }
-  // Rows of 128–1024 values: four at a time (bn_stats_rows.ts). Shorter rows stay two at a
-  // time (stats_rows_short): gn_forward_short_f32_cf sums them so, and instance norm's results
-  // are the same bits either way (test/short-forward); four at a time gained 7–14 % at 64–127
-  // values, nothing below.
-  if (N == 1 && S >= 128 && S <= ROWS4_MAX) { stats_rows4(C, S, x, acc); return; }
-  if (N == 1 && S < 128) {
+  // N = 1, rows up to a block: two at a time (stats_rows_short), not row by row (stats_block):
+  // 1.02–1.8× at 128–4096 values (docs/performance.md).
+  if (N == 1 && S <= BLOCK) {
     // Rows of 1–3 values: exact in f64 (cheaper than a pass in f32 lanes and its check).
     if (S >= 4) stats_rows_short(C, S, x, acc);
     else for (let c = 0; c < C; c++) exact_block(acc + <usize>c * 24, x + (<usize>c * <usize>S << 2), S, 1, 0);

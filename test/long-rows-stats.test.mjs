@@ -1,7 +1,7 @@
-// Channels-first statistics of rows of 128–1024 values at N = 1, four rows at a time
-// (assembly/bn_stats_rows.ts), against float64: the raw kernel (its contract is to MERGE into the
-// triples at acc, so triples holding data take the row-by-row path), rows around every tail
-// (S mod 4, R mod 4, the 127 / 128 / 1024 / 1025 boundaries), rows that fail the check next to ordinary
+// Channels-first statistics of long rows at N = 1 (128–4096 values: two rows at a time,
+// stats_rows_short in assembly/cf_short_stats.ts; past 4096, row by row), against float64: the raw
+// kernel (its contract is to MERGE into the triples at acc, so triples holding data take the
+// row-by-row path), rows around every tail (S mod 8, odd row counts, the 4096 / 4097 boundary), rows that fail the check next to ordinary
 // ones (offsets of 1e4 and 1e6, constant, NaN, ±Inf, squares that overflow or underflow f32),
 // and channelStats / groupNorm's statistics on top.
 import { test } from "uvu";
@@ -13,8 +13,8 @@ import { close } from "./helpers.mjs";
 
 await api.init();
 
-/** Row lengths: the 4-row path's bounds (128, 1024), its masked tails (S mod 4), rows just outside it. */
-const S_LIST = [64, 127, 128, 129, 130, 131, 196, 255, 256, 257, 511, 1022, 1023, 1024, 1025];
+/** Row lengths: 128 … 4096 with their tails (S mod 8), and past a block (4097). */
+const S_LIST = [127, 128, 129, 130, 131, 133, 196, 255, 256, 257, 511, 1023, 1024, 1025, 2047, 4095, 4096, 4097];
 const wasm = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(new URL("../build/simdnorm.wasm", import.meta.url))),
   { env: { abort() { throw new Error("abort"); } } }).exports;
 
@@ -59,7 +59,7 @@ function rows(C, S, seed, far = [], offset = 1e4) {
   return x;
 }
 
-test("kernel: fresh triples, C = 1 … 9 and 13 rows (R mod 4 tails), every S", () => {
+test("kernel: fresh triples, C = 1 … 9 and 13 rows (odd row counts), every S", () => {
   for (const S of S_LIST) {
     for (const C of [1, 2, 3, 4, 5, 6, 7, 8, 9, 13]) {
       const x = rows(C, S, 7 * S + C);
@@ -80,7 +80,7 @@ test("kernel: rows far from zero among ordinary ones (offsets 1e4, 1e6), merges 
 });
 
 test("kernel: constant, NaN, ±Inf, overflowing and underflowing rows next to ordinary ones", () => {
-  for (const S of [128, 131, 256, 1023]) {
+  for (const S of [128, 131, 1023, 4093]) {
     const C = 11, x = rows(C, S, 17 + S);
     x.fill(2.5, 0, S);                                             // row 0: constant
     x[2 * S + S - 1] = NaN;                                        // row 2: NaN in the masked last vector
@@ -98,7 +98,7 @@ test("kernel: constant, NaN, ±Inf, overflowing and underflowing rows next to or
   }
 });
 
-test("channelStats at N = 1 and groupNorm's group rows (1, N·G, (C/G)·S) on the 4-row path", () => {
+test("channelStats at N = 1 and groupNorm's group rows (1, N·G, (C/G)·S), long rows", () => {
   for (const S of [64, 129, 130, 257, 1024]) {
     for (const C of [3, 8, 13]) {
       const shape = [1, C, 1, S], x = rows(C, S, 19 * S + C, C > 4 ? [2, 5] : []);
