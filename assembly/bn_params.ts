@@ -4,8 +4,9 @@
 // element at a time), which at C = 1024 outweighed the data kernels on small tensors
 // (docs/performance.md, per-call cost). All arithmetic is f64, rounded once to f32, with the
 // roundings the JS loops had. Inputs are f64 planes JS copied in (Float32Array → f64 is exact).
-// `rep` > 1 writes every per-channel parameter rep times in a row: the channels-first short-row
-// path runs channel c as the pseudo-channels c·rep … c·rep + rep − 1 of the channels-last kernels.
+// Parameters are written once per channel; the channels-first short-row path, which runs channel c
+// as the pseudo-channels c·rep … c·rep + rep − 1 of the channels-last kernels, repeats them with
+// bn_params_repeat_f32 (js/ops/dispatch.ts paramsAt: one mechanism for every op).
 
 /**
  * The mean split every batch-norm kernel subtracts: 0 when the data sit near zero
@@ -18,23 +19,20 @@
 
 /**
  * Normalize parameters per channel: m = split_hi(mean, invstd), scale = γ·invstd,
- * shift = β − (mean − m)·scale, written rep times each (C·rep f32 at pm, ps, pt). mu (means),
+ * shift = β − (mean − m)·scale (C f32 at pm, ps, pt). mu (means),
  * w: C f64; invstd = 1/sqrt(w + eps) (w: variances), or with eps < 0 w holds invstd itself.
  * gm, bt (γ, β): C f64 or 0 (γ = 1, β = 0). sv ≠ 0: also the f32 results mean | invstd | w
  * (3·C f32 at sv).
  */
-export function bn_params_f32(C: i32, mu: usize, w: usize, gm: usize, bt: usize, eps: f64, pm: usize, ps: usize, pt: usize, sv: usize, rep: i32): void {
-  const E = rep == 1 ? C & ~1 : 0;
+export function bn_params_f32(C: i32, mu: usize, w: usize, gm: usize, bt: usize, eps: f64, pm: usize, ps: usize, pt: usize, sv: usize): void {
+  const E = C & ~1;
   params_pairs(E, C, mu, w, gm, bt, eps, pm, ps, pt, sv);
   for (let c = E; c < C; c++) {
     const o = <usize>c << 3, m = load<f64>(mu + o), v = load<f64>(w + o);
     const inv = eps < 0 ? v : 1.0 / Math.sqrt(v + eps);
     const g: f64 = gm ? load<f64>(gm + o) : 1.0, b: f64 = bt ? load<f64>(bt + o) : 0.0;
     const hi = split_hi(m, inv), scale = g * inv, q = <usize>c << 2;
-    const fm = <f32>hi, fs = <f32>scale, ft = <f32>(b - (m - hi) * scale);
-    for (let r = <usize>(c * rep) << 2, e = r + (<usize>rep << 2); r < e; r += 4) {
-      store<f32>(pm + r, fm); store<f32>(ps + r, fs); store<f32>(pt + r, ft);
-    }
+    store<f32>(pm + q, <f32>hi); store<f32>(ps + q, <f32>scale); store<f32>(pt + q, <f32>(b - (m - hi) * scale));
     if (sv) {
       const r = sv + q, plane = <usize>C << 2;
       store<f32>(r, <f32>m);
@@ -45,7 +43,7 @@ export function bn_params_f32(C: i32, mu: usize, w: usize, gm: usize, bt: usize,
 }
 
 /**
- * bn_params_f32 with rep = 1 for channels 0 … E − 1 (E even), two to an f64x2: the same
+ * bn_params_f32 for channels 0 … E − 1 (E even), two to an f64x2: the same
  * operations in the same order lane by lane (f64x2.sqrt and .div are IEEE), so the same bits, at
  * ~1/3 of the scalar loop's time (its square root and division a channel: docs/performance.md).
  */
@@ -127,33 +125,30 @@ export function bn_params_running_f64(C: i32, rm: usize, rv: usize, mu: usize, w
 }
 
 /**
- * Backward parameters from the C (Σdy, Σdy·(x − m)) pairs at sums (around m = pm[c·rep], the
+ * Backward parameters from the C (Σdy, Σdy·(x − m)) pairs at sums (around m = pm[c], the
  * f32 split): lo = mean − m, a = Σdy, d = Σdy·(x − mean) = Σdy·(x − m) − lo·a; the parameter
  * gradients d·invstd | a (2·C f32 at grads); and from (A, B) = gsums[c] (synchronized batch
- * norm) or (a, d): k = γ·invstd, c1 = −k·invstd²·B/count, c0 = −k·A/count − lo·c1, written rep
- * times each (C·rep f32 at pk, pc1, pc0). mu (means), w (invstd): C f64; gm (γ): C f64 or 0;
+ * norm) or (a, d): k = γ·invstd, c1 = −k·invstd²·B/count, c0 = −k·A/count − lo·c1 (C f32 at
+ * pk, pc1, pc0). mu (means), w (invstd): C f64; gm (γ): C f64 or 0;
  * gsums: C f64 pairs or 0.
  */
-export function bn_params_backward_f32(C: i32, sums: usize, mu: usize, w: usize, gm: usize, gsums: usize, count: f64, pm: usize, pk: usize, pc1: usize, pc0: usize, grads: usize, rep: i32): void {
-  const E = rep == 1 ? C & ~1 : 0;
+export function bn_params_backward_f32(C: i32, sums: usize, mu: usize, w: usize, gm: usize, gsums: usize, count: f64, pm: usize, pk: usize, pc1: usize, pc0: usize, grads: usize): void {
+  const E = C & ~1;
   backward_pairs(E, C, sums, mu, w, gm, gsums, count, pm, pk, pc1, pc0, grads);
   for (let c = E; c < C; c++) {
     const o = <usize>c << 3, q = <usize>c << 2, pair = <usize>c << 4;
     const iv = load<f64>(w + o), g: f64 = gm ? load<f64>(gm + o) : 1.0;
-    const lo = load<f64>(mu + o) - <f64>load<f32>(pm + <usize>c * rep * 4);
+    const lo = load<f64>(mu + o) - <f64>load<f32>(pm + q);
     const a = load<f64>(sums + pair), d = load<f64>(sums + pair, 8) - lo * a;
     store<f32>(grads + q, <f32>(d * iv));
     store<f32>(grads + (<usize>(C + c) << 2), <f32>a);
     const A = gsums ? load<f64>(gsums + pair) : a, B = gsums ? load<f64>(gsums + pair, 8) : d;
     const k = g * iv, c1 = -k * iv * iv * B / count;
-    const fk = <f32>k, f1 = <f32>c1, f0 = <f32>(-k * A / count - lo * c1);
-    for (let r = <usize>(c * rep) << 2, e = r + (<usize>rep << 2); r < e; r += 4) {
-      store<f32>(pk + r, fk); store<f32>(pc1 + r, f1); store<f32>(pc0 + r, f0);
-    }
+    store<f32>(pk + q, <f32>k); store<f32>(pc1 + q, <f32>c1); store<f32>(pc0 + q, <f32>(-k * A / count - lo * c1));
   }
 }
 
-/** bn_params_backward_f32 with rep = 1 for channels 0 … E − 1 (E even), two to an f64x2 (same operations, same order, same bits). */
+/** bn_params_backward_f32 for channels 0 … E − 1 (E even), two to an f64x2 (same operations, same order, same bits). */
 function backward_pairs(E: i32, C: i32, sums: usize, mu: usize, w: usize, gm: usize, gsums: usize, count: f64, pm: usize, pk: usize, pc1: usize, pc0: usize, grads: usize): void {
   const one = f64x2.splat(1), cnt = f64x2.splat(count), plane = <usize>C << 2;
   for (let c = 0; c < E; c += 2) {
@@ -178,24 +173,40 @@ function backward_pairs(E: i32, C: i32, sums: usize, mu: usize, w: usize, gm: us
 }
 
 /**
+ * The C f32 at v, each written rep times in a row at pm (C·rep f32): per-channel parameters for
+ * the pseudo-channels c·rep … c·rep + rep − 1 of channel c (rep < 16; a scalar loop: rows of
+ * C·rep ≤ 1024 values, and a store a value costs less than the call).
+ */
+export function bn_params_repeat_f32(C: i32, rep: i32, v: usize, pm: usize): void {
+  for (let c = 0; c < C; c++) {
+    const x = load<f32>(v + (<usize>c << 2));
+    for (let r = 0; r < rep; r++, pm += 4) store<f32>(pm, x);
+  }
+}
+
+/**
  * The index of the first of n f64 at w that is not finite, or (from index `from` on) negative;
  * −1 when none is. JS copies the caller's per-channel vectors here in one block and, on a hit,
  * runs its own checks, which name the argument and the element.
  */
 export function bn_params_check_f64(n: i32, w: usize, from: i32): i32 {
-  // f64x2 lanes OR-ing the hits (x − x ≠ 0: NaN or ±Infinity; x < 0 from `from` on), no branch
-  // per value; on a hit the scalar loop finds the first index.
-  let bad = f64x2.splat(0), idx = f64x2.replace_lane(f64x2.splat(0), 1, 1), i = 0;
-  const f = f64x2.splat(<f64>from), zero = f64x2.splat(0), step = f64x2.splat(2);
-  for (; i + 2 <= n; i += 2, idx = f64x2.add(idx, step)) {
-    const v = v128.load(w + (<usize>i << 3));
-    const neg = v128.and(f64x2.lt(v, zero), f64x2.ge(idx, f));
-    bad = v128.or(bad, v128.or(f64x2.ne(f64x2.sub(v, v), zero), neg));
+  // Finite: the sum of the values is not finite when one is not (vec_finite_f32's test; finite
+  // f64 values overflow a sum only past 1.8e308, and then the scalar loop finds none), four
+  // independent f64x2 sums, one add a vector. Negative: OR of the sign tests from `from` on.
+  // No branch per value; on a hit the scalar loop rescans from 0 for the first index, else it
+  // checks the tails (from the lower of the two loops' ends).
+  const zero = f64x2.splat(0);
+  let s0 = zero, s1 = zero, neg = zero, i = 0, j = from;
+  for (; i + 4 <= n; i += 4) {
+    const p = w + (<usize>i << 3);
+    s0 = f64x2.add(s0, v128.load(p)); s1 = f64x2.add(s1, v128.load(p, 16));
   }
-  if (v128.any_true(bad)) i = 0;
-  for (; i < n; i++) {
-    const v = load<f64>(w + (<usize>i << 3));
-    if (!(v - v == 0) || (i >= from && v < 0)) return i;
+  for (; j + 2 <= n; j += 2) neg = v128.or(neg, f64x2.lt(v128.load(w + (<usize>j << 3)), zero));
+  const s = f64x2.add(s0, s1);
+  let k = v128.any_true(v128.or(f64x2.ne(f64x2.sub(s, s), zero), neg)) ? 0 : min(i, j);
+  for (; k < n; k++) {
+    const v = load<f64>(w + (<usize>k << 3));
+    if (!(v - v == 0) || (k >= from && v < 0)) return k;
   }
   return -1;
 }

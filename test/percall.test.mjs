@@ -1,9 +1,12 @@
 // What the per-call work restructured must keep: batch norm's per-channel vectors in fixed slots
 // of one block (any of gamma / beta absent, a gap between checked vectors zeroed before the one
-// wasm check), and pooled scopes (a call reuses the binding records of the one before: a call
-// that threw, other ops in between or a made tensor must leave nothing behind for the next one).
+// wasm check; every element of every vector checked by bn_params_check_f64, whose two loops end
+// at different places), pooled scopes (a call reuses the binding records of the one before: a
+// call that threw, other ops in between or a made tensor must leave nothing behind for the next
+// one), and the tensors isTensor remembers (a Proxy of one, or a freed one, is still refused).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { readFileSync } from "node:fs";
 import * as api from "../dist/index.js";
 import { randomArray, refBnInfer, refBnTrain, refBnBackward } from "./reference.mjs";
 import { close, throwsWith, throwsUntouched } from "./helpers.mjs";
@@ -125,6 +128,71 @@ test("pooled scopes: a refused output, other ops in between and a made tensor le
   }
   [x, y, other].forEach((t) => t.free());
   assert.is(api.memoryStats().allocatedBytes, before);
+});
+
+test("bn_params_check_f64: the first non-finite value, or negative from `from` on, at every n, from and position (two loops, their tails)", () => {
+  const raw = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(new URL("../build/simdnorm.wasm", import.meta.url))), { env: { abort() { throw new Error("abort"); } } }).exports;
+  raw.memory.grow(1);
+  const P = 1024, F = new Float64Array(raw.memory.buffer, P, 80);
+  const first = (n, from) => { for (let i = 0; i < n; i++) if (!Number.isFinite(F[i]) || (i >= from && F[i] < 0)) return i; return -1; };
+  for (let n = 0; n <= 19; n++) {
+    for (let from = 0; from <= n; from++) {
+      for (let at = -1; at < n; at++) {
+        for (const bad of [NaN, Infinity, -Infinity, -0.5, -0]) {
+          for (let i = 0; i < n; i++) F[i] = i < from ? ((i * 7) % 5) - 2 : 1 + i; // negatives before from are allowed
+          if (at >= 0) F[at] = bad;
+          assert.is(raw.bn_params_check_f64(n, P, from), first(n, from), `n ${n} from ${from} at ${at}: ${bad}`);
+        }
+      }
+    }
+  }
+  // Finite values whose sum overflows: none reported.
+  for (let i = 0; i < 16; i++) F[i] = i % 2 ? 1e308 : 1.5e308;
+  assert.is(raw.bn_params_check_f64(16, P, 8), -1);
+});
+
+test("bn_params_repeat_f32: each of C values written rep times in order, nothing past C·rep (the one repetition of pseudo-channel parameters)", () => {
+  const raw = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(new URL("../build/simdnorm.wasm", import.meta.url))), { env: { abort() { throw new Error("abort"); } } }).exports;
+  raw.memory.grow(1);
+  const P = 1024, Q = 4096, F = new Float32Array(raw.memory.buffer);
+  for (const C of [1, 2, 3, 7, 16, 33]) {
+    for (let rep = 1; rep <= 15; rep++) {
+      for (let c = 0; c < C; c++) F[(P >>> 2) + c] = c * 1.5 - 7;
+      F.fill(-99, Q >>> 2, (Q >>> 2) + C * rep + 8);
+      raw.bn_params_repeat_f32(C, rep, P, Q);
+      for (let j = 0; j < C * rep; j++) assert.is(F[(Q >>> 2) + j], Math.floor(j / rep) * 1.5 - 7, `C ${C} rep ${rep} at ${j}`);
+      assert.is(F[(Q >>> 2) + C * rep], -99, `C ${C} rep ${rep}: written past the end`);
+    }
+  }
+});
+
+for (const C of [1, 2, 3, 5, 8]) {
+  test(`batch norm at C = ${C}: a bad element at any position of any vector is named; nothing written`, () => {
+    const shape = [4, C, 3], layout = "NCL", n = 12 * C, x = randomArray(n, C), dy = randomArray(n, C + 1);
+    const vecs = () => ({ gamma: randomArray(C, 2, { offset: 1 }), beta: randomArray(C, 3), runningMean: randomArray(C, 4), runningVar: randomArray(C, 5, { offset: 2, scale: 0.5 }) });
+    for (let at = 0; at < C; at++) {
+      for (const [name, bad, msg] of [["gamma", NaN, "gamma[#] is NaN"], ["beta", -Infinity, "beta[#] is -Infinity"], ["runningMean", Infinity, "runningMean[#] is Infinity"], ["runningVar", -2, "running_var[#] is negative (-2)"]]) {
+        const make = () => { const v = vecs(); v[name][at] = bad; return { ...v, out: new Float32Array(n).fill(3) }; };
+        throwsUntouched(make, (a) => api.batchNormTrain(x, { shape, layout, ...a }), msg.replace("#", at));
+        throwsUntouched(make, (a) => api.batchNormInfer(x, { shape, layout, ...a }), msg.replace("#", at));
+      }
+      const make = () => ({ gamma: Object.assign(randomArray(C, 6), { [at]: NaN }), saveMean: randomArray(C, 7), saveInvstd: randomArray(C, 8, { offset: 2, scale: 0.1 }), out: new Float32Array(n) });
+      throwsUntouched(make, (a) => api.batchNormBackward(x, dy, { shape, layout, ...a }), `gamma[${at}] is NaN`);
+    }
+  });
+}
+
+test("isTensor remembers tensors it found: a Proxy of one, an object posing as one and a freed one are still refused", () => {
+  const shape = [1, 4, 8], layout = "NCL", t = api.tensor(shape, layout, randomArray(32, 1)), y = api.tensor(shape, layout);
+  const p = { runningMean: new Float32Array(4), runningVar: new Float32Array(4).fill(1) };
+  for (let i = 0; i < 3; i++) assert.ok(api.batchNormInfer(t, { ...p, out: y }) === y); // t and y remembered
+  throwsWith(() => api.batchNormInfer(new Proxy(t, {}), { ...p, out: y }), "x must be a Float32Array or a simdnorm Tensor");
+  throwsWith(() => api.batchNormInfer(t, { ...p, out: new Proxy(y, {}) }), "out must be a Float32Array or a simdnorm Tensor");
+  throwsWith(() => api.batchNormInfer(Object.create(Object.getPrototypeOf(t)), { shape, layout, ...p }), "x must be a Float32Array or a simdnorm Tensor");
+  y.free();
+  throwsWith(() => api.batchNormInfer(t, { ...p, out: y }), "out is a freed tensor");
+  t.free();
+  throwsWith(() => api.batchNormInfer(t, p), "x is a freed tensor");
 });
 
 test.run();

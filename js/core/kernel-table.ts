@@ -115,10 +115,11 @@ export const KERNEL_TABLE = {
   px_normalize_f32_cf: { args: ["R", "S", "C", "px", "scale", "shift", "y"], warm: px, doc: "planes of stride S: y[c·S + i] = px[i·C + c]·scale[c] + shift[c], c < 3" },
   px_normalize_f32_cl: { args: ["R", "C", "px", "scale", "shift", "y"], warm: px, doc: "y[3i + c] = px[i·C + c]·scale[c] + shift[c], c < 3" },
   px_stats_u8: { args: ["R", "C", "px", "isums"], warm: px, doc: "add exact u64 per-channel Σbyte and Σbyte² (c < 3) into isums" },
-  bn_params_f32: { args: ["C", "mu", "w", "gm", "bt", "eps", "pm", "ps", "pt", "sv", "rep"], warm: () => [{ C: 16 }], doc: "per-channel m, scale, shift (each rep times) from means and variances (or invstd), γ, β; optionally the f32 results mean | invstd | w" },
+  bn_params_f32: { args: ["C", "mu", "w", "gm", "bt", "eps", "pm", "ps", "pt", "sv"], warm: () => [{ C: 16 }], doc: "per-channel m, scale, shift from means and variances (or invstd), γ, β; optionally the f32 results mean | invstd | w" },
   bn_params_finish_f64: { args: ["C", "acc", "planes"], warm: () => [{ C: 16 }], doc: "(count, mean, M2) triples → f64 planes mean | biased | unbiased variance" },
   bn_params_running_f64: { args: ["C", "rm", "rv", "mu", "w", "keep", "weight", "narrow"], warm: () => [{ C: 16 }], doc: "running statistics in place: rm = keep·rm + weight·mu, rv = keep·rv + weight·w (C f64 each; narrow ≠ 0: written as C f32)" },
-  bn_params_backward_f32: { args: ["C", "sums", "mu", "w", "gm", "gsums", "count", "pm", "pk", "pc1", "pc0", "grads", "rep"], warm: () => [{ C: 16 }], doc: "per-channel dx parameters k, c1, c0 (each rep times) and dgamma | dbeta from the backward sums" },
+  bn_params_backward_f32: { args: ["C", "sums", "mu", "w", "gm", "gsums", "count", "pm", "pk", "pc1", "pc0", "grads"], warm: () => [{ C: 16 }], doc: "per-channel dx parameters k, c1, c0 and dgamma | dbeta from the backward sums" },
+  bn_params_repeat_f32: { args: ["C", "rep", "v", "pm"], warm: () => [{ C: 16 }], doc: "C per-channel f32 parameters, each written rep times (pseudo-channels)" },
   bn_params_check_f64: { args: ["n", "w", "from"], warm: () => [{ n: 64, C: 1 }], returns: "index", doc: "the index of the first non-finite f64 (or negative from index `from`), −1: none" },
   vec_finite_f32: { args: ["C", "v"], warm: () => [{ C: 64 }, { C: 7 }], returns: "index", doc: "the index of the first non-finite value of C f32 (−1: all finite)" },
 } as const satisfies Record<string, KernelSpec>;

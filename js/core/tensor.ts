@@ -10,8 +10,30 @@ const owners = new WeakMap<object, Tensor>();
 /** Every Tensor made by this module (a Proxy of one, or an object posing as one, is not). */
 const made = new WeakSet<object>();
 
+/**
+ * The last tensors isTensor found in `made` (a ring of four): an op call asks for the same two or
+ * three tensors 4–8 times (geometry, sizes, binding), and each WeakSet lookup costs ~15 ns
+ * (docs/performance.md, per-call cost). `made` only grows, so a remembered answer stays true.
+ * It keeps up to four Tensor objects reachable (small objects: their memory is what free()
+ * releases, and a freed tensor is refused by its `freed` flag as before).
+ */
+const seen: (object | null)[] = [null, null, null, null];
+let seenAt = 0;
+
+/** True when v is one of the tensors isTensor remembers (no lookup: a miss says nothing). @internal */
+export function rememberedTensor(v: unknown): boolean {
+  return v === seen[0] || v === seen[1] || v === seen[2] || v === seen[3];
+}
+
 /** True for a real Tensor of this module. @internal */
-export function isTensor(v: unknown): v is Tensor { return typeof v === "object" && v !== null && made.has(v); }
+export function isTensor(v: unknown): v is Tensor {
+  if (typeof v !== "object" || v === null) return false;
+  if (rememberedTensor(v)) return true;
+  if (!made.has(v)) return false;
+  seen[seenAt] = v;
+  seenAt = (seenAt + 1) & 3;
+  return true;
+}
 
 /** The tensor whose `data` v is (undefined for any other view). @internal */
 export function ownerOf(v: object): Tensor | undefined { return owners.get(v); }

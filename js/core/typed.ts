@@ -106,9 +106,13 @@ export function resultsAt<T extends Float32Array | Float64Array>(src: T, at: num
   return out;
 }
 
-/** dst's length of values of src from index at into dst (a result array, maybe the caller's): a loop for a few, the native copy beyond. */
+/**
+ * dst's length of values of src from index at into dst (a result array, maybe the caller's): a
+ * loop for a few, the native copy beyond. src is the module's own whole-memory view; the copy's
+ * source view is made by the constructor (subarray() looks up the species constructor).
+ */
 export function copyOut(dst: Float32Array | Float64Array, src: Float32Array | Float64Array, at: number): void {
   const n = typedLength(dst);
   if (n <= 32) { for (let i = 0; i < n; i++) dst[i] = src[at + i]; return; }
-  typedSet(dst, src.subarray(at, at + n));
+  typedSet(dst, src instanceof Float64Array ? new Float64Array(src.buffer, src.byteOffset + 8 * at, n) : new Float32Array(src.buffer, src.byteOffset + 4 * at, n));
 }

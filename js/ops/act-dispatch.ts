@@ -48,7 +48,7 @@ export function gradTarget(s: Scope, size: number, x: number, dy: number, dx: nu
  */
 export function bnActGrad(s: Scope, v: View3, x: number, dy: number, dx: number, mu: number, w: number, gm: number, bt: number, act: number): number {
   const C = v.C, pp = s.temp(12 * C);
-  rt().kernels.bn_params_f32(C, mu, w, gm, bt, -1, pp, pp + 4 * C, pp + 8 * C, 0, 1);
+  rt().kernels.bn_params_f32(C, mu, w, gm, bt, -1, pp, pp + 4 * C, pp + 8 * C, 0);
   const g = gradTarget(s, v.N * v.C * v.S, x, dy, dx);
   actNormalizeGrad(v, x, dy, g, pp, pp + 4 * C, pp + 8 * C, act, gradScratch(s));
   return g;

@@ -1,16 +1,16 @@
 // Batch norm: training forward (statistics + normalize + running update in one call),
 // inference forward, backward from saved statistics, and the eval-mode backward.
 import { withScope, type Scope } from "../core/scope";
-import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, paramRep } from "./dispatch";
+import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
 import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../core/args";
 import { numVec, affineVec, affineShape, type Vec } from "../core/errors";
 import { updateBatchWeight, updateKeepWeight, type Convention } from "./conventions";
 import { optionsOf, trainOptions, inferOptions, backwardOptions } from "./options";
 import { splitHi } from "./split";
-import { channelVecs, vecAt, vecCheckMismatch } from "./bn-vecs";
+import { channelVecs, vecAt, vecBytes, vecCheckMismatch } from "./bn-vecs";
 import { rt } from "../core/runtime";
 import type { TensorLike } from "../core/tensor";
-import { f32Results, resultsAt, typedKind, typedSet } from "../core/typed";
+import { f32Results, resultsAt, typedKind, copyOut } from "../core/typed";
 import { fmtShape, type Geometry } from "../core/layout";
 import { activationId, type Activation } from "./activation";
 import { bnActGrad } from "./act-dispatch";
@@ -78,31 +78,31 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
   const count = p.globalStats ? p.globalStats[0] : g.N * g.S;
   if (count <= 1) throw new Error(`training batch norm needs more than one value per channel: the shape ${fmtShape(g.shape)} (${g.layout}) gives ${count}`);
   sameSize("out", o.out, g);
-  const act = activationId(o.activation), rep = paramRep(g, act);
+  const act = activationId(o.activation), L = trainBlock(C);
 
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
-    s.commit(tempBytes(g, "forward") + trainBytes(C, rep));
+    s.commit(tempBytes(g, "forward") + vecBytes(C) + L.bytes);
     const vs = channelVecs(s, C, p.gamma, p.beta, p.runningMean, p.runningVar, 4, true);
     if (vs < 0) { trainOptions(C, o); vecCheckMismatch(); }
     const gm = vecAt(vs, C, 0, p.gamma), bt = vecAt(vs, C, 1, p.beta);
     const prm = vecAt(vs, C, 2, p.runningMean), prv = vecAt(vs, C, 3, p.runningVar);
     const fused = !act && !p.globalStats && fusable(g);
     // Temporaries first (taking one may grow memory), whole-memory views after the kernels.
-    const acc = p.globalStats ? s.f64(p.globalStats) : s.temp(24 * C), st = s.temp(24 * C);
-    const pp = s.temp(12 * C * rep), sv = s.temp(12 * C), k = rt().kernels;
-    if (!p.globalStats) {
+    const acc = s.temp(L.bytes), st = acc + L.st, pp = acc + L.pp, sv = acc + L.sv, k = rt().kernels;
+    if (p.globalStats) s.heap.F64.set(p.globalStats, acc >>> 3);
+    else {
       s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * C);
       // Channels-first: statistics and normalize fused per channel (second pass from L2).
       if (fused) trainFused(s, g, xa.ptr, ya.ptr, acc, p.eps, p.gamma, p.beta);
       else statsInto(s, g, xa.ptr, acc);
     }
-    // Mean, biased and unbiased variance planes; the normalize parameters (each rep times) and
-    // the f32 results mean | invstd | var, all by kernels.
+    // Mean, biased and unbiased variance planes; the normalize parameters and the f32 results
+    // mean | invstd | var, all by kernels.
     k.bn_params_finish_f64(C, acc, st);
-    k.bn_params_f32(C, st, st + 8 * C, gm, bt, p.eps, pp, pp + 4 * C * rep, pp + 8 * C * rep, sv, rep);
-    if (!fused) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C * rep, pp + 8 * C * rep, act, true);
+    k.bn_params_f32(C, st, st + 8 * C, gm, bt, p.eps, pp, pp + 4 * C, pp + 8 * C, sv);
+    if (!fused) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
     const y = s.result(ya);
     const [saveMean, saveInvstd, bvar] = resultsAt(s.heap.F32, sv >>> 2, 3, C);
     // The running statistics last, once everything else succeeded: updated in f64 by a kernel
@@ -110,19 +110,30 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
     const rm = p.runningMean, rv = p.runningVar;
     if (rm && rv) {
       const w = updateBatchWeight(p.info, p.momentum, p.numBatchesTracked), keep = updateKeepWeight(p.info, p.momentum, w);
-      // Two Float32Arrays get f32 results, copied without a conversion; set is the intrinsic.
+      // Two Float32Arrays get f32 results, copied without a conversion (copyOut: a loop for a
+      // few values, else the intrinsic set).
       const narrow = typedKind(rm) === "Float32Array" && typedKind(rv) === "Float32Array", sh = narrow ? 2 : 3;
       k.bn_params_running_f64(C, prm, prv, st, st + 8 * (p.info.unbiased ? 2 * C : C), keep, w, narrow ? 1 : 0);
       const F = narrow ? s.heap.F32 : s.heap.F64;
-      typedSet(rm, F.subarray(prm >>> sh, (prm >>> sh) + C));
-      typedSet(rv, F.subarray(prv >>> sh, (prv >>> sh) + C));
+      copyOut(rm, F, prm >>> sh);
+      copyOut(rv, F, prv >>> sh);
     }
     return { y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: p.numBatchesTracked + 1 };
   });
 }
 
-/** Bytes of batchNormTrain's own temporaries: vectors (4·C f64), triples and planes (2·24·C), parameters (12·C·rep), results (12·C), each rounded to 16. */
-const trainBytes = (C: number, rep: number): number => 32 * C + 48 * C + 12 * C * rep + 12 * C + 96;
+/** A temporary's bytes as Scope.temp takes them (16-byte aligned). */
+const al = (bytes: number): number => (bytes + 15) & ~15;
+
+/**
+ * batchNormTrain's temporaries after the vectors, one block (byte offsets from its start, and its
+ * size, which the call reserves): the C triples (count, mean, M2), the three f64 planes, the
+ * normalize parameters m | scale | shift (C f32 each), the f32 results mean | invstd | var.
+ */
+function trainBlock(C: number) {
+  const st = al(24 * C), pp = st + al(24 * C), sv = pp + al(12 * C);
+  return { st, pp, sv, bytes: sv + al(12 * C) };
+}
 
 export interface BatchNormInferOptions extends ShapeOptions {
   gamma?: Vec;
@@ -147,18 +158,18 @@ export function batchNormInfer(x: TensorLike, opts: BatchNormInferOptions): Tens
   const C = g.C;
   const { eps, gamma, beta, runningMean, runningVar } = inferOptions(C, o, true);
   sameSize("out", o.out, g);
-  const act = activationId(o.activation), rep = paramRep(g, act);
+  const act = activationId(o.activation);
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
-    s.commit(tempBytes(g, "forward") + 32 * C + 12 * C * rep + 64);
-    // The vectors in wasm memory, checked there; m, scale, shift (C·rep f32 each) by a kernel.
+    s.commit(tempBytes(g, "forward") + vecBytes(C) + al(12 * C));
+    // The vectors in wasm memory, checked there; m, scale, shift (C f32 each) by a kernel.
     const vs = channelVecs(s, C, gamma, beta, runningMean, runningVar, 4, true);
     if (vs < 0) { inferOptions(C, o); vecCheckMismatch(); }
     const gm = vecAt(vs, C, 0, gamma), bt = vecAt(vs, C, 1, beta), mu = vecAt(vs, C, 2, runningMean), v = vecAt(vs, C, 3, runningVar);
-    const pp = s.temp(12 * C * rep);
-    rt().kernels.bn_params_f32(C, mu, v, gm, bt, eps, pp, pp + 4 * C * rep, pp + 8 * C * rep, 0, rep);
-    normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C * rep, pp + 8 * C * rep, act, true);
+    const pp = s.temp(12 * C);
+    rt().kernels.bn_params_f32(C, mu, v, gm, bt, eps, pp, pp + 4 * C, pp + 8 * C, 0);
+    normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
     return s.result(ya);
   });
 }
@@ -227,6 +238,18 @@ function reduceAround(s: Scope, g: Geometry, x: number, dy: number, mean: Vec, i
   return { at: backwardReduce(s, g, x, dy, pm) >>> 3, pm };
 }
 
+/**
+ * batchNormBackward's temporaries after the vectors (the two-pass path), one block (byte offsets
+ * from its start, and its size, which the call reserves): m (with two planes bn_params_f32 also
+ * writes: C f32 each), k | c1 | c0 (C f32 each), the parameter gradients dgamma | dbeta (C f32
+ * each), the synchronized sums (C f64 pairs). The fused path's temporaries, and the repeated
+ * parameters of pseudo-channels, are the kernels' own (tempBytes).
+ */
+function backwardBlock(C: number) {
+  const pk = al(12 * C), grads = pk + al(12 * C), gs = grads + al(8 * C);
+  return { pk, grads, gs, bytes: gs + al(16 * C) };
+}
+
 /** Binds a backward call's big arguments (x, dy in; dx out) and reserves its temporaries (and `own` bytes more). */
 function bindBackward(s: Scope, g: Geometry, x: TensorLike, dy: TensorLike, out: TensorLike | undefined, own = 0) {
   const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
@@ -262,7 +285,8 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
   const beta = affineShape("beta", o.beta, C), act = activationId(o.activation);
   if (act && globalSums) throw new Error("activation cannot be combined with globalSums: take the gradient through the activation before backwardPartials");
   return withScope((s) => {
-    const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined, 40 * C + 12 * C * paramRep(g) * 2);
+    const L = backwardBlock(C);
+    const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined, vecBytes(C) + L.bytes);
     const vs = channelVecs(s, C, gamma, beta, mean, saveInvstd, 2, false);
     if (vs < 0) { backwardOptions(C, o, g.N * g.S); affineVec("beta", o.beta, C); vecCheckMismatch(); }
     const gm = vecAt(vs, C, 0, gamma), bt = vecAt(vs, C, 1, beta), mu = vecAt(vs, C, 2, mean), w = vecAt(vs, C, 3, saveInvstd);
@@ -276,15 +300,16 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
       const { dgamma, dbeta } = paramGrads(sums, 0, saveInvstd, C);
       return { dx: s.result(oa), dgamma, dbeta };
     }
-    // The split mean m (each rep times: bn_params_f32 with invstd given), the sums around it,
+    // The split mean m (bn_params_f32 with invstd given), the sums around it,
     // then per channel by a kernel: the exact sums (m's residue folded in), the local shard's
     // parameter gradients (sum them across shards like any gradient) and k, c1, c0 from the
     // local or the global sums.
-    const rep = paramRep(g), pp = s.temp(12 * C * rep), pk = s.temp(12 * C * rep), grads = s.temp(8 * C), k = rt().kernels;
-    k.bn_params_f32(C, mu, w, 0, 0, -1, pp, pp + 4 * C * rep, pp + 8 * C * rep, 0, rep);
-    const sums = backwardReduce(s, g, xa.ptr, da, pp, true);
-    k.bn_params_backward_f32(C, sums, mu, w, gm, globalSums ? s.f64(globalSums) : 0, m, pp, pk, pk + 4 * C * rep, pk + 8 * C * rep, grads, rep);
-    backwardDx(s, g, xa.ptr, da, oa.ptr, pp, pk, pk + 4 * C * rep, pk + 8 * C * rep, true);
+    const pp = s.temp(L.bytes), pk = pp + L.pk, grads = pp + L.grads, gs = globalSums ? pp + L.gs : 0, k = rt().kernels;
+    if (globalSums) s.heap.F64.set(globalSums, gs >>> 3);
+    k.bn_params_f32(C, mu, w, 0, 0, -1, pp, pp + 4 * C, pp + 8 * C, 0);
+    const sums = backwardReduce(s, g, xa.ptr, da, pp);
+    k.bn_params_backward_f32(C, sums, mu, w, gm, gs, m, pp, pk, pk + 4 * C, pk + 8 * C, grads);
+    backwardDx(s, g, xa.ptr, da, oa.ptr, pp, pk, pk + 4 * C, pk + 8 * C);
     const [dgamma, dbeta] = resultsAt(s.heap.F32, grads >>> 2, 2, C);
     return { dx: s.result(oa), dgamma, dbeta };
   });

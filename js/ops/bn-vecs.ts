@@ -18,7 +18,7 @@ type V = Float32Array | Float64Array | undefined;
  * @internal
  */
 export function channelVecs(s: Scope, C: number, v0: V, v1: V, v2: V, v3: V, checked: number, variance: boolean): number {
-  const at = s.temp(32 * C), F = s.heap.F64, o = at >>> 3;
+  const at = s.temp(vecBytes(C)), F = s.heap.F64, o = at >>> 3;
   if (v0) copyIn(F, v0, o, C);
   if (v1) copyIn(F, v1, o + C, C);
   if (v2) copyIn(F, v2, o + 2 * C, C);
@@ -34,6 +34,9 @@ export function channelVecs(s: Scope, C: number, v0: V, v1: V, v2: V, v3: V, che
   const from = variance && hi === checked ? (hi - 1 - lo) * C : (hi - lo) * C;
   return rt().kernels.bn_params_check_f64((hi - lo) * C, at + 8 * C * lo, from) >= 0 ? -1 : at;
 }
+
+/** Bytes of channelVecs' block (four vectors of C f64): what an op reserves for it. @internal */
+export const vecBytes = (C: number): number => (32 * C + 15) & ~15;
 
 /** Vector i of v0…v3. */
 const vec = (i: number, v0: V, v1: V, v2: V, v3: V): V => (i === 0 ? v0 : i === 1 ? v1 : i === 2 ? v2 : v3);

@@ -4,9 +4,9 @@
 // Channels-first rows shorter than 16 values would run mostly in scalar tails, so they are
 // handed to the channels-last kernels as N rows of C·S pseudo-channels (channel c owns
 // pseudo-channels c·S … c·S+S−1); partial statistics are then merged exactly (Chan), and
-// per-channel parameters are repeated S times. NC (S = 1) is channels-last already. Statistics
-// of fewer than pseudoStatsMinRows(S) rows stay on the channels-first kernel (the pseudo-channels'
-// fold and merge cost more there).
+// per-channel parameters are repeated S times (paramsAt: every op passes C values a parameter).
+// NC (S = 1) is channels-last already. Statistics of fewer than pseudoStatsMinRows(S) rows stay
+// on the channels-first kernel (the pseudo-channels' fold and merge cost more there).
 import type { Scope } from "../core/scope";
 import { chanMergeRuns } from "./welford";
 import { rt } from "../core/runtime";
@@ -31,7 +31,6 @@ export function mode(v: View3): Mode {
 }
 
 const CL_KERNELS = ["bn_stats_f32_cl", "bn_normalize_f32_cl", "bn_backward_reduce_f32_cl", "bn_backward_dx_f32_cl"] as const;
-type ClKernel = (typeof CL_KERNELS)[number];
 
 /**
  * The last answer of clScratchBytes (kernels, C, bytes): an op call asks for the same C several
@@ -51,14 +50,15 @@ export function clScratchBytes(C: number): number {
 }
 
 /**
- * Scratch for channels-last kernel `name` with C (pseudo-)channels: the call's shared block
- * (Scope.shared), taken on first use. Every channels-last kernel of one op call reuses it (the
- * kernels run one after another and keep nothing in it between calls), so a call takes
- * clScratchBytes(C), the most any of them needs, once, not once per kernel.
+ * Scratch for a channels-last kernel with C (pseudo-)channels: the call's shared block
+ * (Scope.shared). Every channels-last kernel of one op call reuses it (the kernels run one after
+ * another and keep nothing in it between calls). One rule: the block serves C when it holds
+ * clScratchBytes(C), the most any of them needs at C; else (first use, or a block taken for a
+ * smaller view) one of that size is taken.
  */
-export function scratchFor(s: Scope, name: ClKernel, C: number): number {
+export function scratchFor(s: Scope, C: number): number {
   const bytes = clScratchBytes(C);
-  if (s.sharedBytes >= bytes || s.sharedBytes >= scratchBytes(rt().kernels, name, { C })) return s.shared;
+  if (s.sharedBytes >= bytes) return s.shared;
   s.shared = s.temp(bytes);
   s.sharedBytes = bytes;
   return s.shared;
@@ -78,7 +78,7 @@ export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
   const k = rt().kernels;
   const m = mode(v);
   if (m.kind === "cf" || (m.rep > 1 && v.N < pseudoStatsMinRows(v.S))) { k.bn_stats_f32_cf(v.N, v.C, v.S, x, acc); return; }
-  const scratch = scratchFor(s, "bn_stats_f32_cl", m.C);
+  const scratch = scratchFor(s, m.C);
   if (m.rep === 1) { k.bn_stats_f32_cl(m.R, m.C, x, acc, scratch); return; }
   const tmp = s.temp(24 * m.C);
   s.heap.F64.fill(0, tmp >>> 3, (tmp >>> 3) + 3 * m.C);
@@ -87,55 +87,39 @@ export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
 }
 
 /**
- * How many times the kernels of a view read each per-channel parameter in a row: `rep` for
- * pseudo-channels, else 1 (with an activation always 1: its kernels take no pseudo-channels).
- * Parameters written this many times each (assembly/bn_params.ts `rep`) are "expanded".
+ * Per-channel f32 params in wasm memory (C values at p) → the pointer the kernel reads: p itself
+ * (rep 1), or a temporary with each value repeated `rep` times (pseudo-channels), written by
+ * bn_params_repeat_f32 (a JS loop cost ~1 ns a value). The one place parameters are repeated.
  */
-export function paramRep(v: View3, act = 0): number {
-  const md = mode(v);
-  return act || md.kind === "cf" ? 1 : md.rep;
-}
-
-/**
- * Per-channel f32 params already in wasm memory (C values at p) → the pointer the kernel reads:
- * p itself (rep 1, or already expanded), or a copy with each value repeated `rep` times.
- */
-function paramsAt(s: Scope, p: number, C: number, rep: number, expanded: boolean): number {
-  if (rep === 1 || expanded) return p;
-  const q = s.temp(4 * C * rep), F = s.heap.F32;
-  for (let c = 0, j = q >>> 2, i = p >>> 2; c < C; c++) {
-    const v = F[i + c];
-    for (let r = 0; r < rep; r++) F[j++] = v;
-  }
+function paramsAt(s: Scope, p: number, C: number, rep: number): number {
+  if (rep === 1) return p;
+  const q = s.temp(4 * C * rep);
+  rt().kernels.bn_params_repeat_f32(C, rep, p, q);
   return q;
 }
 
-/**
- * y = act((x − m)·scale + shift) per channel; m, scale, shift: pointers to C f32 each (or
- * expanded: C·paramRep(v, act) each); act: activation id (0: none).
- */
-export function normalize(s: Scope, v: View3, x: number, y: number, pm: number, ps: number, pt: number, act = 0, expanded = false): void {
+/** y = act((x − m)·scale + shift) per channel; m, scale, shift: pointers to C f32 each; act: activation id (0: none). */
+export function normalize(s: Scope, v: View3, x: number, y: number, pm: number, ps: number, pt: number, act = 0): void {
   if (act) { actNormalize(v, x, y, pm, ps, pt, act); return; }
   const k = rt().kernels;
   const md = mode(v);
   if (md.kind === "cf") { k.bn_normalize_f32_cf(v.N, v.C, v.S, x, pm, ps, pt, y); return; }
-  const scratch = scratchFor(s, "bn_normalize_f32_cl", md.C), r = md.rep, C = v.C;
-  k.bn_normalize_f32_cl(md.R, md.C, x, paramsAt(s, pm, C, r, expanded), paramsAt(s, ps, C, r, expanded), paramsAt(s, pt, C, r, expanded), y, scratch);
+  const scratch = scratchFor(s, md.C), r = md.rep, C = v.C;
+  k.bn_normalize_f32_cl(md.R, md.C, x, paramsAt(s, pm, C, r), paramsAt(s, ps, C, r), paramsAt(s, pt, C, r), y, scratch);
 }
 
 /**
  * Σdy and Σdy·(x − m) per channel: the pointer of C f64 pairs in wasm memory (a temporary of
- * the scope; pseudo-channel pairs folded in place into the first C); m: pointer to C f32 values
- * (or expanded, as for normalize).
+ * the scope; pseudo-channel pairs folded in place into the first C); m: pointer to C f32 values.
  */
-export function backwardReduce(s: Scope, v: View3, x: number, dy: number, pm: number, expanded = false): number {
+export function backwardReduce(s: Scope, v: View3, x: number, dy: number, pm: number): number {
   const k = rt().kernels;
   const md = mode(v);
   const cols = md.kind === "cf" ? v.C : md.C;
   const acc = s.temp(16 * cols);
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 2 * cols);
   if (md.kind === "cf") k.bn_backward_reduce_f32_cf(v.N, v.C, v.S, x, dy, pm, acc);
-  else k.bn_backward_reduce_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, v.C, md.rep, expanded), acc, scratchFor(s, "bn_backward_reduce_f32_cl", md.C));
+  else k.bn_backward_reduce_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, v.C, md.rep), acc, scratchFor(s, md.C));
   const rep = md.kind === "cf" ? 1 : md.rep;
   if (rep === 1) return acc;
   // Channel c's pairs are pseudo-channels c·rep … c·rep + rep − 1: summed in order into pair c
@@ -149,13 +133,13 @@ export function backwardReduce(s: Scope, v: View3, x: number, dy: number, pm: nu
   return acc;
 }
 
-/** dx = dy·k + (x − m)·c1 + c0 per channel; m, k, c1, c0: pointers to C f32 each (or expanded, as for normalize). */
-export function backwardDx(s: Scope, v: View3, x: number, dy: number, dx: number, pm: number, pk: number, pc1: number, pc0: number, expanded = false): void {
+/** dx = dy·k + (x − m)·c1 + c0 per channel; m, k, c1, c0: pointers to C f32 each. */
+export function backwardDx(s: Scope, v: View3, x: number, dy: number, dx: number, pm: number, pk: number, pc1: number, pc0: number): void {
   const k = rt().kernels;
   const md = mode(v);
   if (md.kind === "cf") { k.bn_backward_dx_f32_cf(v.N, v.C, v.S, x, dy, pm, pk, pc1, pc0, dx); return; }
-  const r = md.rep, C = v.C, e = expanded;
-  k.bn_backward_dx_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, C, r, e), paramsAt(s, pk, C, r, e), paramsAt(s, pc1, C, r, e), paramsAt(s, pc0, C, r, e), dx, scratchFor(s, "bn_backward_dx_f32_cl", md.C));
+  const r = md.rep, C = v.C;
+  k.bn_backward_dx_f32_cl(md.R, md.C, x, dy, paramsAt(s, pm, C, r), paramsAt(s, pk, C, r), paramsAt(s, pc1, C, r), paramsAt(s, pc0, C, r), dx, scratchFor(s, md.C));
 }
 
 /** What an op call runs through this module: statistics only, a forward (statistics and/or normalize) or a backward. */
@@ -174,9 +158,10 @@ export function tempBytes(v: View3, kind?: OpKind): number {
   const own = kind === "stats" ? 0 : 36 * v.C;
   if (md.kind === "cf") return own + (kind === "backward" ? 16 * v.C : 0) + 4096;
   // Per pseudo-channel: statistics triples (24) and three repeated parameters (12) forward;
-  // reduce pairs (16) and four repeated parameters (16) backward (rep = 1: the pairs only).
+  // reduce pairs (16) and five repeated parameters (20: m for the sums and for dx, k, c1, c0)
+  // backward (rep = 1: the pairs only).
   const rep = md.rep > 1;
-  const perCol = kind === "stats" ? (rep ? 24 : 0) : kind === "forward" ? (rep ? 36 : 0) : rep ? 32 : 16;
+  const perCol = kind === "stats" ? (rep ? 24 : 0) : kind === "forward" ? (rep ? 36 : 0) : rep ? 36 : 16;
   return clScratchBytes(md.C) + perCol * md.C + own + 4096;
 }
 

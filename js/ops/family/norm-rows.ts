@@ -37,6 +37,12 @@ export function paramVec(s: Scope, C: number, v: Vec | undefined | null, fill: n
 }
 
 /**
+ * p, a pointer to C f32 per-channel parameters, or C zeros in a temporary when p is 0: a vector
+ * the op was not given (beta of RMS norm, no bias) where a kernel reads one.
+ */
+const orZeros = (s: Scope, C: number, p: number): number => p || paramVec(s, C, null, 0);
+
+/**
  * Throws for a vector whose float32 copy failed the element check: the message of `finiteVec`
  * for a NaN or infinite element, else names the first element that float32 cannot hold.
  */
@@ -77,7 +83,7 @@ export function checkRmsAffine(C: number, gamma: unknown, unitOffset: unknown): 
  * rowForward makes the zeros only for the channels-first path.
  */
 export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, unitOffset: boolean | undefined, withBeta = true): RowParams {
-  return { gamma: paramVec(s, C, gamma, 1, unitOffset === true, "gamma"), beta: withBeta ? paramVec(s, C, null, 0) : 0 };
+  return { gamma: paramVec(s, C, gamma, 1, unitOffset === true, "gamma"), beta: withBeta ? orZeros(s, C, 0) : 0 };
 }
 
 /** One statistic per row of C (channels-last, or (N, C) with S = 1). */
@@ -142,7 +148,7 @@ export function rowForward(s: Scope, g: Geometry, spec: RowSpec, x: number, y: n
   }
   const stats = { mean: null, rstd: resultArrays(K, [outs.rstd])[0] as Float32Array };
   copyOut(stats.rstd, s.heap.F32, pa >>> 2);
-  k.ln_normalize_f32_cf(N, C, S, x, pz, pa, pz, p.gamma, p.beta || paramVec(s, C, null, 0), y);
+  k.ln_normalize_f32_cf(N, C, S, x, pz, pa, pz, p.gamma, orZeros(s, C, p.beta), y);
   if (spec.act) k.act_forward_f32(g.size, y, y, spec.act);
   return stats;
 }
@@ -151,7 +157,7 @@ export function rowForward(s: Scope, g: Geometry, spec: RowSpec, x: number, y: n
 export function skipForward(s: Scope, g: Geometry, spec: RowSpec, x: number, skip: number, bias: number, sum: number, y: number, p: RowParams, eps: number, outs: StatOutputs = {}): RowStats {
   const { N, C, S } = g, K = N * S, k = rt().kernels;
   if (!rowsOf(g)) {
-    k.skip_add_f32_cf(N, C, S, x, skip, bias || paramVec(s, C, null, 0), sum);
+    k.skip_add_f32_cf(N, C, S, x, skip, orZeros(s, C, bias), sum);
     return rowForward(s, g, spec, sum, y, p, eps, outs);
   }
   const pr = s.temp(4 * K), pm = spec.rms ? pr : s.temp(4 * K);
@@ -232,8 +238,7 @@ export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean,
   for (let c = 0; c < C; c++) { if (grads.dbeta) grads.dbeta[c] = CA[ca + 2 * c]; grads.dgamma[c] = CA[ca + 2 * c + 1]; }
   k.ln_backward_dx_f32_cf(N, C, S, x, gy, pm, pa, p1, p1 + 4 * K, p.gamma, dx);
   if (!skip) return grads;
-  const zeros = s.temp(4 * C), acc = s.temp(16 * C);
-  s.heap.F32.fill(0, zeros >>> 2, (zeros >>> 2) + C);
+  const zeros = orZeros(s, C, 0), acc = s.temp(16 * C);
   if (dsum) k.skip_add_f32_cf(N, C, S, dx, dsum, zeros, dx);
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 2 * C);
   k.bn_backward_reduce_f32_cf(N, C, S, dx, dx, zeros, acc);

@@ -5,6 +5,7 @@
 // a caller in a loop gives the same arrays every call and the op allocates nothing for them.
 import { fmt, isWasmBuffer } from "../../core/errors";
 import { typedKind, typedLength, typedBuffer, typedOffset, typedByteLength, f32Results, sized } from "../../core/typed";
+import { rememberedTensor } from "../../core/tensor";
 
 /** Arrays the caller gave for the parameter gradients (checked by gradOutputs); absent ones are made. */
 export interface GradOutputs { dgamma?: Float32Array; dbeta?: Float32Array; dbias?: Float32Array }
@@ -48,7 +49,8 @@ function givenOutputs(vals: unknown[], names: readonly string[], len: number, wh
   // is copied out after it).
   for (let k = 0; k < others.length; k++) {
     const u = others[k];
-    if (none(u)) continue;
+    // (A Tensor is no typed array: the call's own, remembered by isTensor, need no intrinsic read.)
+    if (none(u) || rememberedTensor(u)) continue;
     for (let i = 0; i < n; i++) if (u === out[i]) throw sharing(names[i]);
     if (!typedKind(u)) continue;
     const a = u as ArrayBufferView, ub = typedBuffer(a);

@@ -41,7 +41,7 @@ export function groupStats(s: Scope, g: Geometry, G: number, x: number): number 
     return acc;
   }
   const { N, C, S } = g, k = rt().kernels;
-  const acc = s.temp(24 * N * C), scratch = scratchFor(s, "bn_stats_f32_cl", C);
+  const acc = s.temp(24 * N * C), scratch = scratchFor(s, C);
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * N * C);
   for (let n = 0; n < N; n++) k.bn_stats_f32_cl(S, C, x + 4 * n * S * C, acc + 24 * n * C, scratch);
   if (G === C) return acc;
@@ -56,7 +56,7 @@ export function normalizeNC(s: Scope, g: Geometry, x: number, y: number, pm: num
   if (act) { actNormalizeNC(g, x, y, pm, ps, pt, act); return; }
   if (!g.channelsLast) { normalize(s, ncView(g), x, y, pm, ps, pt); return; }
   const { N, C, S } = g, k = rt().kernels;
-  const scratch = scratchFor(s, "bn_normalize_f32_cl", C);
+  const scratch = scratchFor(s, C);
   for (let n = 0; n < N; n++) {
     const o = 4 * n * S * C, p = 4 * n * C;
     k.bn_normalize_f32_cl(S, C, x + o, pm + p, ps + p, pt + p, y + o, scratch);
@@ -67,7 +67,7 @@ export function normalizeNC(s: Scope, g: Geometry, x: number, y: number, pm: num
 export function reduceNC(s: Scope, g: Geometry, x: number, dy: number, pm: number): Float64Array {
   if (!g.channelsLast) return s.heap.f64(backwardReduce(s, ncView(g), x, dy, pm), 2 * g.N * g.C).slice();
   const { N, C, S } = g, k = rt().kernels;
-  const acc = s.temp(16 * N * C), scratch = scratchFor(s, "bn_backward_reduce_f32_cl", C);
+  const acc = s.temp(16 * N * C), scratch = scratchFor(s, C);
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 2 * N * C);
   for (let n = 0; n < N; n++) {
     k.bn_backward_reduce_f32_cl(S, C, x + 4 * n * S * C, dy + 4 * n * S * C, pm + 4 * n * C, acc + 16 * n * C, scratch);
@@ -88,7 +88,7 @@ export function reduceNCAt(s: Scope, g: Geometry, x: number, dy: number, pm: num
 export function dxNC(s: Scope, g: Geometry, x: number, dy: number, dx: number, pm: number, pk: number, p1: number, p0: number): void {
   if (!g.channelsLast) { backwardDx(s, ncView(g), x, dy, dx, pm, pk, p1, p0); return; }
   const { N, C, S } = g, k = rt().kernels;
-  const scratch = scratchFor(s, "bn_backward_dx_f32_cl", C);
+  const scratch = scratchFor(s, C);
   for (let n = 0; n < N; n++) {
     const o = 4 * n * S * C, p = 4 * n * C;
     k.bn_backward_dx_f32_cl(S, C, x + o, dy + o, pm + p, pk + p, p1 + p, p0 + p, dx + o, scratch);
