@@ -191,8 +191,8 @@ export function bn_params_repeat_f32(C: i32, rep: i32, v: usize, pm: usize): voi
  */
 export function bn_params_check_f64(n: i32, w: usize, from: i32): i32 {
   // Finite: the sum of the values is not finite when one is not (vec_finite_f32's test; finite
-  // f64 values overflow a sum only past 1.8e308, and then the scalar loop finds none), four
-  // independent f64x2 sums, one add a vector. Negative: OR of the sign tests from `from` on.
+  // f64 values overflow a sum only past 1.8e308, and then the scalar loop finds none), two
+  // independent f64x2 sums (four lanes), one add a vector. Negative: OR of the sign tests from `from` on.
   // No branch per value; on a hit the scalar loop rescans from 0 for the first index, else it
   // checks the tails (from the lower of the two loops' ends).
   const zero = f64x2.splat(0);

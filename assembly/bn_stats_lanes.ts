@@ -10,7 +10,7 @@
 // Triples (count, mean, M2) are 24 bytes apart: channels c and c + 1 span three v128 at acc + 24c,
 // (n₀, m₀) (M₀, n₁) (m₁, M₁), unpacked to (n₀, n₁) (m₀, m₁) (M₀, M₁) by shuffles and packed back.
 import { TINY, shift_of, merge_block } from "./bn_stats";
-import { fold_pair } from "./common";
+import { fold_pair, fold_lane } from "./common";
 
 /** Per-channel shifts into kp[0…C) (f32; C even): the running mean where the data so far sits far from zero (mean²·n > M2), else 0 (shift_of). */
 export function lanes_shifts(C: i32, acc: usize, kp: usize): void {
@@ -49,17 +49,18 @@ export function lanes_add(C: i32, stride: i32, L: i32, sp: usize, qp: usize, t1:
 }
 
 /**
- * Chan-merge the pending sums of channels 0 … C − 1 (C even; cnt > 0 values each around the
- * shifts kp: Σd at t1, Σd² at t2) into the triples at acc: block_merge then chan_merge, lane by lane.
+ * Chan-merge the sums of channels 0 … C − 1 (C even; cnt > 0 values each around the shifts kp)
+ * into the triples at acc: block_merge then chan_merge, lane by lane. The sums: f64 Σd at t1,
+ * Σd² at t2 (L = 0), or folded from f32 patterns t1, t2 of L lanes, channel j mod stride (L > 0).
  */
-export function lanes_flush(C: i32, acc: usize, kp: usize, t1: usize, t2: usize, cnt: f64): void {
+export function lanes_flush(C: i32, acc: usize, kp: usize, t1: usize, t2: usize, cnt: f64, stride: i32, L: i32): void {
   const nb = f64x2.splat(cnt), zero = f64x2.splat(0);
   for (let c = 0; c < C; c += 2) {
     const t = acc + <usize>c * 24, o = <usize>c << 3;
     const A = v128.load(t), B = v128.load(t, 16), D = v128.load(t, 32);
     const na = v128.shuffle<f64>(A, B, 0, 3), ma = v128.shuffle<f64>(A, D, 1, 2), Ma = v128.shuffle<f64>(B, D, 0, 3);
-    const s1 = v128.load(t1 + o), mean = f64x2.div(s1, nb);
-    let m2 = f64x2.sub(v128.load(t2 + o), f64x2.mul(s1, mean));
+    const s1 = L ? fold_pair(stride, L, t1, c) : v128.load(t1 + o), mean = f64x2.div(s1, nb);
+    let m2 = f64x2.sub(L ? fold_pair(stride, L, t2, c) : v128.load(t2 + o), f64x2.mul(s1, mean));
     m2 = v128.bitselect(zero, m2, f64x2.lt(m2, zero));
     const mb = f64x2.add(f64x2.promote_low_f32x4(v128.load64_zero(kp + (<usize>c << 2))), mean);
     const n = f64x2.add(na, nb), d = f64x2.sub(mb, ma), r = f64x2.div(nb, n);
@@ -80,16 +81,26 @@ export function lanes_flush(C: i32, acc: usize, kp: usize, t1: usize, t2: usize,
   return L == C || (C & 1) == 0 ? C & ~1 : 0;
 }
 
-/** Chan-merge the pending per-channel f64 sums (n values around the shifts in kp) into acc (channel pairs in f64x2 lanes, the rest here); zero them. */
-export function flush_pending(C: i32, L: i32, acc: usize, kp: usize, t1: usize, t2: usize, n: f64): void {
+/** flush_pending's sources: pending f64 sums zeroed after (for more blocks), the last pending sums, one block's f32 lane patterns. */
+export const PENDING = 0, LAST = 1, PATTERNS = 2;
+
+/**
+ * Chan-merge per-channel sums (n values around the shifts in kp) into acc, channel pairs in
+ * f64x2 lanes (lanes_flush), the rest here. `from` PENDING or LAST: f64 sums at t1, t2 (PENDING
+ * zeroes them for the next blocks); PATTERNS: a lone block's f32 lane patterns t1, t2 of L lanes,
+ * folded on the way (no pending sums to zero, add and reload: O(C) work a call that at C = 1024
+ * and 64 rows cost as much as the rows).
+ */
+export function flush_pending(C: i32, L: i32, acc: usize, kp: usize, t1: usize, t2: usize, n: f64, from: i32): void {
   if (n == 0) return;
-  const E = paired(C, L);
-  lanes_flush(E, acc, kp, t1, t2, n);
+  const E = paired(C, L), pat = from == PATTERNS;
+  lanes_flush(E, acc, kp, t1, t2, n, C, pat ? L : 0);
   for (let c = E; c < C; c++) {
     const o = <usize>c << 3;
-    merge_block(acc + <usize>c * 24, n, <f64>load<f32>(kp + (<usize>c << 2)), load<f64>(t1 + o), load<f64>(t2 + o));
+    const s1 = pat ? fold_lane(C, L, t1, c) : load<f64>(t1 + o), s2 = pat ? fold_lane(C, L, t2, c) : load<f64>(t2 + o);
+    merge_block(acc + <usize>c * 24, n, <f64>load<f32>(kp + (<usize>c << 2)), s1, s2);
   }
-  memory.fill(t1, 0, <usize>C << 4);
+  if (from == PENDING) memory.fill(t1, 0, <usize>C << 4);
 }
 
 /** Per-channel shifts into the kp pattern: 0 while the channel's data sits near zero (|mean| ≤ std), else its running mean. */

@@ -3,10 +3,12 @@
 // smaller part: a row's horizontal sums, check, division and merge (another division) form one
 // dependency chain of ~55 cycles against ~11 for reading 49 values (docs/performance.md). Here
 // two rows go together: their f32 sums side by side (one horizontal reduction for both), the
-// check and the mean in f64x2 lanes. Same numerics as stats_block: f32 lanes around a shift of
-// 0 (what shift_of gives an empty triple), the same cancellation check (sums_ok), the values
-// block_merge would store into an empty triple, except that Σx² = 0 is not taken as variance 0
-// (tiny data's squares underflow). A pair whose triples already hold data, a pair where either
+// check and the mean in f64x2 lanes. The same method as stats_block (f32 lanes around a shift of
+// 0, what shift_of gives an empty triple; the same cancellation check, sums_ok; the values
+// block_merge would store into an empty triple), except that Σx² = 0 is not taken as variance 0
+// (tiny data's squares underflow) — but not the same bits: the lanes are summed in another order
+// (eight chains, then one horizontal reduction in f32), so a row gets statistics a few ulp apart
+// from the ones stats_block gives it (as the odd last row of an odd count). A pair whose triples already hold data, a pair where either
 // row fails the check, and an odd last row go row by row: all-zero rows directly, others through
 // stats_block.
 import { stats_block, merge_block, TINY } from "./bn_stats";
@@ -45,7 +47,7 @@ export function stats_rows_short(R: i32, S: i32, x: usize, acc: usize): void {
     const s = pair_sum(f32x4.add(sa, sa1), f32x4.add(sb, sb1)), q = pair_sum(f32x4.add(qa, qa1), f32x4.add(qb, qb1));
     // Both triples empty (a fresh start, as instance norm's are) and both rows' sums pass
     // sums_ok (false for NaN): Chan's merge into (0, 0, 0) stores the block's own (count, mean,
-    // M2), block_merge's values with shift 0 — the same as stats_block, lane by lane.
+    // M2), block_merge's values with shift 0 (stats_block's method; the f32 sums in another order).
     // Σx² = 0 is not accepted: the row is all zero, or its squares underflowed (data within
     // 2⁻⁷⁵ of 0, e.g. ±1e-30) and the sums say nothing about its variance (short_row decides).
     const ok = v128.and(v128.and(f64x2.le(f64x2.mul(s, s), f64x2.mul(lim, q)), f64x2.ne(q, inf)), f64x2.ge(q, tiny));

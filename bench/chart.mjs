@@ -65,11 +65,12 @@ export function renderChart(json, { shape = [8, 64, 56, 56], layout = 'NCHW' } =
     if (gi % 2 === 1) s.push(`<rect x="0" y="${y0 - groupPad / 2}" width="${W}" height="${groupH}" fill="#f7f9fc" style="mix-blend-mode:multiply"/>`);
     s.push(`<text x="${L - 10}" y="${y0 + (systems.length * (barH + gap)) / 2 + 4}" text-anchor="end" font-size="12" font-weight="600">${esc(label)}</text>`);
     // The ceiling first: bars and their (haloed) labels are drawn over it.
-    const ceil = get(op, op === 'stats' ? 'read' : 'copy');
+    const ceilName = op !== 'stats' ? 'copy' : get(op, 'sumsq') ? 'sumsq' : 'read';
+    const ceil = get(op, ceilName);
     if (ceil?.gbps > 0) {
       const cx = x(ceil.gbps).toFixed(1), yb = y0 + systems.length * (barH + gap);
       s.push(`<line x1="${cx}" y1="${y0 - 4}" x2="${cx}" y2="${yb}" stroke="#c0392b" stroke-width="1.5" stroke-dasharray="4 3"/>`);
-      s.push(`<text x="${cx}" y="${y0 - 6}" text-anchor="middle" fill="#c0392b" font-size="10">${op === 'stats' ? 'read' : 'copy'} ${fmt(ceil.gbps)}</text>`);
+      s.push(`<text x="${cx}" y="${y0 - 6}" text-anchor="middle" fill="#c0392b" font-size="10">${ceilName === 'sumsq' ? 'Σx, Σx²' : ceilName} ${fmt(ceil.gbps)}</text>`);
     }
     systems.forEach(([sys, color], i) => {
       const r = get(op, sys), y = y0 + i * (barH + gap);

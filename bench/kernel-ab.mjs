@@ -7,6 +7,10 @@
 //   npx asc assembly/index.ts --target release --importMemory -o /tmp/a.wasm   # variant A
 //   (edit assembly/, then)  npx asc assembly/index.ts --target release --importMemory -o /tmp/b.wasm
 //   node bench/kernel-ab.mjs --kernel bn_backward_dx_f32_cl --shape 25088,96 /tmp/a.wasm /tmp/b.wasm
+//   (--inner K: K calls per timed sample, less the accumulators' zeroing timed alone: for tensors
+//   of ~64 Ki values, whose one call is near the timer's resolution. On a loaded machine run it as
+//   `node --no-liftoff bench/kernel-ab.mjs …`: V8 tiers wasm up from Liftoff in the background,
+//   and a kernel or the ceiling ran in Liftoff code for seconds here, up to 3× slower)
 //
 // Any kernel of the table (js/core/kernel-table.ts, built to build/kernel-table.mjs) works: its
 // arguments are made from their kinds (dims from --shape in the kernel's argument order, data
@@ -17,7 +21,7 @@
 // ceiling's SIMD copy of the n values, bench/ceiling copy_f32 on the same memory, in turn with the
 // kernels, and print each variant as a multiple of K copies: K = 1 for a forward norm's 8 B/value,
 // 2 for the skip norms' 16, 2.5 for a backward's 20; with --sumsq the ceiling is the one-pass Σx, Σx²
-// loop over x instead, the statistics' ceiling: use --copy 1), --warm MS (call every variant and the ceiling for MS ms before timing; default 1000), --batch K (K calls back to back per timed sample, default 1: on cache-resident tensors single calls alternated with another variant or the copy time them cache-cold, so --copy figures at ≤ 1 Mi values want e.g. --batch 10), --rms (the `rms` argument of the skip
+// loop over x instead, the statistics' ceiling: use --copy 1), --warm MS (call every variant and the ceiling for MS ms before timing; default 1000), --rms (the `rms` argument of the skip
 // kernels: 1 RMS norm, the default; 0 layer norm), --null NAME[,NAME] (pass 0 for these pointer
 // arguments, e.g. --null bias: the skip norms without a bias; a build without that path reads
 // C values at address 0 instead, in L1 like a zero bias would be). Prints the median ms per variant and the
@@ -28,8 +32,8 @@ import { KERNEL_TABLE, KERNEL_NAMES, ARG_KINDS, scratchBytes } from "../build/ke
 import { parseArgs, median } from "./lib/cli.mjs";
 import { buildCeiling } from "./ceiling/build.mjs";
 
-const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "", act: "0", copy: "0", rms: "1", sumsq: false, null: "", warm: "1000", batch: "1" });
-const name = opts.kernel, reps = +opts.reps, offset = +opts.offset, batch = Math.max(1, +opts.batch);
+const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "", act: "0", copy: "0", rms: "1", sumsq: false, null: "", warm: "1000", inner: "1" });
+const name = opts.kernel, reps = +opts.reps, offset = +opts.offset, inner = Math.max(1, +opts.inner);
 const spec = KERNEL_TABLE[name];
 if (!spec) { console.error(`unknown kernel ${name}: one of ${KERNEL_NAMES.join(", ")}`); process.exit(2); }
 if (files.length < 1) { console.error("usage: node bench/kernel-ab.mjs --kernel NAME --shape DIMS a.wasm [b.wasm …]"); process.exit(2); }
@@ -108,14 +112,23 @@ if (copies > 0) {
 // ceiling's copy ran in baseline code for 300 ms and more and its time was up to 2× too long.
 const warmUntil = performance.now() + +opts.warm;
 while (performance.now() < warmUntil) { mods.forEach((k, i) => { own(i); call(k); }); if (copy) copy(); }
+// --inner K: each sample times K calls in a row (small tensors: one call is near the timer's
+// resolution), less K zeroings of the accumulators, timed alone in the same round.
+const timeK = (f) => { const t0 = performance.now(); for (let j = 0; j < inner; j++) f(); return (performance.now() - t0) / inner; };
 for (let r = 0; r < reps; r++) {
-  mods.forEach((k, i) => { own(i); zero(); const t0 = performance.now(); for (let j = 0; j < batch; j++) k[name](...args); t[i].push((performance.now() - t0) / batch); });
-  if (copy) { const t0 = performance.now(); for (let j = 0; j < batch; j++) copy(); tc.push((performance.now() - t0) / batch); }
+  if (inner > 1) {
+    const tz = timeK(zero);
+    mods.forEach((k, i) => { own(i); t[i].push(timeK(() => call(k)) - tz); });
+  } else mods.forEach((k, i) => { own(i); zero(); const t0 = performance.now(); k[name](...args); t[i].push(performance.now() - t0); });
+  if (copy) tc.push(timeK(copy));
   if (r % 50 === 49) process.stderr.write(`  ${r + 1}/${reps}\r`);
 }
 const diff = (a, b) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + 1e-6)); return m; };
 console.log(`${name} [${dimNames.map((k) => `${k}=${d[k]}`).join(", ")}] offset ${offset}, median of ${reps}, all variants on one memory:`);
 const ceilName = opts.sumsq ? "the sumsq loop" : `${copies} cop${copies === 1 ? "y" : "ies"}`;
-const ofCopy = (i) => (copy ? `  ${(copies * median(tc) / median(t[i])).toFixed(2)}× of ${ceilName}` : "");
-files.forEach((f, i) => console.log(`  ${f.padEnd(40)} ${median(t[i]).toFixed(4)} ms  ${(median(t[0]) / median(t[i])).toFixed(3)}× of the first  max rel diff ${diff(outs[i], outs[0]).toExponential(1)}${ofCopy(i)}`));
+// Ratios also as the median of each round's own ratio (robust when the machine's load swings
+// between rounds: a loaded VM moved 16 Mi-value calls 2–8× from round to round here).
+const perRound = (a, b) => median(a.map((v, r) => v / b[r]));
+const ofCopy = (i) => (copy ? `  ${(copies * median(tc) / median(t[i])).toFixed(2)}× of ${ceilName} (per round ${(copies * perRound(tc, t[i])).toFixed(2)})` : "");
+files.forEach((f, i) => console.log(`  ${f.padEnd(40)} ${median(t[i]).toFixed(4)} ms  ${(median(t[0]) / median(t[i])).toFixed(3)}× of the first (per round ${perRound(t[0], t[i]).toFixed(3)})  max rel diff ${diff(outs[i], outs[0]).toExponential(1)}${ofCopy(i)}`));
 if (copy) console.log(`  ${opts.sumsq ? "sumsq_f32" : "copy_f32"} of ${n} values (ceiling)            ${median(tc).toFixed(4)} ms`);

@@ -1,5 +1,6 @@
 // npm run bench: simdnorm (zero-copy and copy paths) against plain JS, tfjs (wasm, cpu),
-// onnxruntime (web, node) and the memory ceiling (wasm SIMD copy / read).
+// onnxruntime (web, node) and the memory ceiling (wasm SIMD copy / read; for statistics also the
+// one-pass f32x4 Σx, Σx² loop, their ceiling).
 //
 //   npm run bench                       full run (every op × shape × system, cold start), < 10 min
 //   npm run bench -- --quick            (8,64,56,56) NCHW, stats + batch norm, no tfjs-cpu, < 1 min
@@ -52,7 +53,9 @@ const QUICK = flag('--quick');
 const BIG = [[16, 64, 128, 128], 'NCHW'];
 const ALL_CASES = [...BENCH_CASES, BIG];
 const SYSTEMS = ['simdnorm', 'simdnorm-copy', 'js', 'tfjs-wasm', 'tfjs-cpu', 'ort-web', 'ort-node'];
+/** Ceiling systems timed with every op; statistics also get `sumsq` (the one-pass Σx, Σx² loop, their ceiling). */
 const CEILINGS = ['copy', 'read'];
+const ceilingsOf = (op) => (op === 'stats' ? [...CEILINGS, 'sumsq'] : CEILINGS);
 
 const EDGE = flag('--edge');
 /**
@@ -141,7 +144,7 @@ async function suite(op, shape, layout) {
   // 1. verify every system before timing anything
   const status = new Map(), entries = [], runs = [];
   let zeroCopyTensors;
-  const SN_GROUP = new Set(['simdnorm', 'simdnorm-copy', 'copy', 'read', 'copy-steps']);
+  const SN_GROUP = new Set(['simdnorm', 'simdnorm-copy', 'copy', 'read', 'sumsq', 'copy-steps']);
   const verdicts = [];
   for (const a of adapters) {
     let st;
@@ -181,11 +184,13 @@ async function suite(op, shape, layout) {
       status.set(a.name, { status: 'error', reason: `threw while preparing: ${e.message.split('\n')[0]}` });
     }
   }
-  // Ceiling: copy x → out and read x, on the zero-copy op's tensors when it has them.
+  // Ceiling: copy x → out and read x (statistics: also Σx, Σx² over x), on the zero-copy op's
+  // tensors when it has them.
   const ceilOwned = [];
   const own = (values) => { const t = sn.tensor(shape, layout, values); ceilOwned.push(t); return t; };
   const src = zeroCopyTensors?.x ?? own(inp.x), dst = zeroCopyTensors?.out ?? own();
   entries.push({ name: 'copy', fn: () => ceiling.copyAt(n, src.ptr, dst.ptr), group: 'simdnorm' }, { name: 'read', fn: () => ceiling.readAt(n, src.ptr), group: 'simdnorm' });
+  if (op === 'stats') entries.push({ name: 'sumsq', fn: () => ceiling.sumsqAt(n, src.ptr), group: 'simdnorm' });
   // Copy path check (headline shape): the steps the copy path performs, done by hand and timed
   // as one unit (copy-steps), and each copy alone (copy-in, copy-out) for the breakdown.
   let wasmT, stepsRun;
@@ -220,7 +225,7 @@ async function suite(op, shape, layout) {
 
   // 4. records
   const cg = (name) => { const t = timed.get(name); return (name === 'copy' ? 8 : 4) * n / t.ms / 1e6; };
-  const ceilingName = op === 'stats' ? 'read' : 'copy';
+  const ceilingName = op === 'stats' ? 'sumsq' : 'copy';
   const ceilingGbps = cg(ceilingName);
   const rec = (system, ms, gbps, verified, extra) => {
     const r = { op, shape, layout, system, threads: 1, ms: ms == null || Number.isNaN(ms) ? null : +ms.toPrecision(5), gbps: gbps == null || Number.isNaN(gbps) ? null : +gbps.toPrecision(4), ceiling_gbps: +ceilingGbps.toPrecision(4), verified };
@@ -240,7 +245,7 @@ async function suite(op, shape, layout) {
       rows.push(rec(a.name, null, null, verified, st));
     }
   }
-  for (const c of CEILINGS) {
+  for (const c of ceilingsOf(op)) {
     const t = timed.get(c);
     rows.push(rec(c, t.ms, cg(c), true, { status: 'ok', samples: t.samples.length, calls: t.calls, min_ms: +Math.min(...t.samples).toPrecision(5), round_ms: t.rounds.map((v) => +v.toPrecision(4)) }));
   }
@@ -266,7 +271,7 @@ function printSuite(op, shape, layout, bpv, ceilingName, rows) {
   console.log(`  ${'system'.padEnd(14)}${'ms'.padStart(10)}${'GB/s'.padStart(8)}${'of ceil'.padStart(9)}${'simdnorm ×'.padStart(12)}${'copy-path ×'.padStart(12)}  verified`);
   for (const r of rows) {
     const st = details.records.find((d) => d.op === op && d.shape === key(shape, layout) && d.system === r.system);
-    const peer = !['simdnorm', 'simdnorm-copy', 'copy', 'read'].includes(r.system);
+    const peer = !['simdnorm', 'simdnorm-copy', 'copy', 'read', 'sumsq'].includes(r.system);
     const x = (s) => (peer && r.ms && s ? `${(r.ms / s).toFixed(1)}×` : '');
     const v = r.verified === true ? 'ok' : st.status === 'wrong' ? 'WRONG' : st.status;
     console.log(`  ${r.system.padEnd(14)}${(r.ms == null ? '—' : r.ms.toFixed(3)).padStart(10)}${(r.gbps == null ? '—' : r.gbps.toFixed(2)).padStart(8)}${(r.gbps == null ? '' : `${(100 * r.gbps / r.ceiling_gbps).toFixed(0)}%`).padStart(9)}${x(sn0).padStart(12)}${x(snc).padStart(12)}  ${v}${st.reason ? ` (${st.reason})` : ''}`);

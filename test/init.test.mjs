@@ -33,6 +33,14 @@ test("init({ wasm }) takes a Module or bytes made in another realm (a vm context
   run(`import { readFileSync } from "node:fs"; import vm from "node:vm"; const b = vm.runInNewContext("new Uint8Array(n).buffer", { n: ${bytes}.length }); new Uint8Array(b).set(${bytes}); if (b instanceof ArrayBuffer) throw new Error("same realm"); await sn.init({ wasm: b }); check();`);
 });
 
+test("init({ wasm }) refuses look-alikes by name: a forged tag, an object on Module's prototype", () => {
+  const want = "init: wasm must be bytes, a WebAssembly.Module or a URL";
+  for (const fake of ['{ [Symbol.toStringTag]: "ArrayBuffer" }', '{ [Symbol.toStringTag]: "WebAssembly.Module" }', "Object.create(WebAssembly.Module.prototype)"]) {
+    const out = run(`try { await sn.init({ wasm: ${fake} }); console.log("resolved"); } catch (e) { console.log(e.message); }`);
+    assert.ok(out.startsWith(want), `${fake}: ${out}`);
+  }
+});
+
 test("init({ wasm: url }) fetches it", async () => {
   const bytes = readFileSync(wasmPath);
   const server = createServer((req, res) => {

@@ -8,6 +8,9 @@
 
 const ALIGN = 16;
 const PAGE = 65536;
+
+/** bytes rounded up to the allocation alignment (0 stays 0): offsets of blocks packed into one temporary. */
+export const aligned = (bytes: number): number => (bytes + ALIGN - 1) & ~(ALIGN - 1);
 /**
  * Largest stage kept between calls (bytes). A call that needs more temporaries takes them from
  * the heap and gives them back when it returns, so scratch kept by the module stays bounded.

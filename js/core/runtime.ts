@@ -58,12 +58,28 @@ export function simdSupported(): boolean {
 }
 
 /**
- * Whether v is a WebAssembly.Module or an ArrayBuffer of any realm: a sandbox (Next.js's edge
- * runtime, a Node `vm` context, an iframe) hands over objects built by the host's constructors,
- * which `instanceof` against the sandbox's own constructors does not recognize.
+ * Whether v is a WebAssembly.Module / an ArrayBuffer of any realm: a sandbox
+ * (Next.js's edge runtime, a Node `vm` context, an iframe) hands over objects built by the host's
+ * constructors, which `instanceof` against the sandbox's own does not recognize. Each test asks
+ * the engine about the object itself (a look-alike with a forged Symbol.toStringTag fails it).
  */
-const isA = (v: unknown, tag: string): boolean => Object.prototype.toString.call(v) === `[object ${tag}]`;
-const isModule = (v: unknown): boolean => v instanceof WebAssembly.Module || isA(v, "WebAssembly.Module");
+function isModule(v: unknown): boolean {
+  try {
+    WebAssembly.Module.exports(v as WebAssembly.Module);
+    return true;
+  } catch {
+    return false;
+  }
+}
+const bufferLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get!;
+function isBuffer(v: unknown): boolean {
+  try {
+    bufferLength.call(v);
+    return true;
+  } catch {
+    return false; // not an ArrayBuffer (a SharedArrayBuffer is not a BufferSource either)
+  }
+}
 
 async function resolveSource(src: InitOptions["wasm"]): Promise<BufferSource | WebAssembly.Module> {
   if (src === undefined) src = await wasmBytes();
@@ -73,7 +89,7 @@ async function resolveSource(src: InitOptions["wasm"]): Promise<BufferSource | W
     if (!res.ok) throw new Error(`init: fetching wasm from ${String(src)} failed with HTTP ${res.status}`);
     return new Uint8Array(await res.arrayBuffer());
   }
-  if (ArrayBuffer.isView(src) || isA(src, "ArrayBuffer") || isA(src, "SharedArrayBuffer")) return src as BufferSource;
+  if (ArrayBuffer.isView(src) || isBuffer(src)) return src as BufferSource;
   throw new Error(`init: wasm must be bytes, a WebAssembly.Module or a URL, got ${typeof src}`);
 }
 

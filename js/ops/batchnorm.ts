@@ -1,6 +1,7 @@
 // Batch norm: training forward (statistics + normalize + running update in one call),
 // inference forward, backward from saved statistics, and the eval-mode backward.
 import { withScope, type Scope } from "../core/scope";
+import { aligned } from "../core/heap";
 import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
 import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../core/args";
 import { numVec, affineVec, affineShape, type Vec } from "../core/errors";
@@ -122,17 +123,14 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
   });
 }
 
-/** A temporary's bytes as Scope.temp takes them (16-byte aligned). */
-const al = (bytes: number): number => (bytes + 15) & ~15;
-
 /**
  * batchNormTrain's temporaries after the vectors, one block (byte offsets from its start, and its
  * size, which the call reserves): the C triples (count, mean, M2), the three f64 planes, the
  * normalize parameters m | scale | shift (C f32 each), the f32 results mean | invstd | var.
  */
 function trainBlock(C: number) {
-  const st = al(24 * C), pp = st + al(24 * C), sv = pp + al(12 * C);
-  return { st, pp, sv, bytes: sv + al(12 * C) };
+  const st = aligned(24 * C), pp = st + aligned(24 * C), sv = pp + aligned(12 * C);
+  return { st, pp, sv, bytes: sv + aligned(12 * C) };
 }
 
 export interface BatchNormInferOptions extends ShapeOptions {
@@ -162,7 +160,7 @@ export function batchNormInfer(x: TensorLike, opts: BatchNormInferOptions): Tens
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
-    s.commit(tempBytes(g, "forward") + vecBytes(C) + al(12 * C));
+    s.commit(tempBytes(g, "forward") + vecBytes(C) + aligned(12 * C));
     // The vectors in wasm memory, checked there; m, scale, shift (C f32 each) by a kernel.
     const vs = channelVecs(s, C, gamma, beta, runningMean, runningVar, 4, true);
     if (vs < 0) { inferOptions(C, o); vecCheckMismatch(); }
@@ -246,8 +244,8 @@ function reduceAround(s: Scope, g: Geometry, x: number, dy: number, mean: Vec, i
  * parameters of pseudo-channels, are the kernels' own (tempBytes).
  */
 function backwardBlock(C: number) {
-  const pk = al(12 * C), grads = pk + al(12 * C), gs = grads + al(8 * C);
-  return { pk, grads, gs, bytes: gs + al(16 * C) };
+  const pk = aligned(12 * C), grads = pk + aligned(12 * C), gs = grads + aligned(8 * C);
+  return { pk, grads, gs, bytes: gs + aligned(16 * C) };
 }
 
 /** Binds a backward call's big arguments (x, dy in; dx out) and reserves its temporaries (and `own` bytes more). */

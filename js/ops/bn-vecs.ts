@@ -4,6 +4,7 @@
 // The rules and their messages stay in JS (js/ops/options.ts, js/core/errors.ts): on a hit the op
 // runs its own option check again, which throws naming the argument and the element.
 import type { Scope } from "../core/scope";
+import { aligned } from "../core/heap";
 import { rt } from "../core/runtime";
 
 type V = Float32Array | Float64Array | undefined;
@@ -36,7 +37,7 @@ export function channelVecs(s: Scope, C: number, v0: V, v1: V, v2: V, v3: V, che
 }
 
 /** Bytes of channelVecs' block (four vectors of C f64): what an op reserves for it. @internal */
-export const vecBytes = (C: number): number => (32 * C + 15) & ~15;
+export const vecBytes = (C: number): number => aligned(32 * C);
 
 /** Vector i of v0…v3. */
 const vec = (i: number, v0: V, v1: V, v2: V, v3: V): V => (i === 0 ? v0 : i === 1 ? v1 : i === 2 ? v2 : v3);

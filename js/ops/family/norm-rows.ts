@@ -6,6 +6,7 @@
 // bn_stats_f32_cl, the activation as a separate elementwise pass, and the skip sum by
 // skip_add_f32_cf. Pointers are bound by the caller (a Scope); nothing here validates.
 import type { Scope } from "../../core/scope";
+import { aligned } from "../../core/heap";
 import { rt } from "../../core/runtime";
 import { scratchBytes } from "../../core/kernel-table";
 import type { Geometry } from "../../core/layout";
@@ -89,9 +90,6 @@ export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, un
 /** One statistic per row of C (channels-last, or (N, C) with S = 1). */
 export const rowsOf = (g: Geometry): boolean => g.channelsLast || g.S === 1;
 
-/** A temporary's bytes as Scope.temp takes them (16-byte aligned). */
-const al = (bytes: number): number => (bytes + 15) & ~15;
-
 /**
  * Bytes of temporaries one op call takes (for Scope.commit): the per-channel parameters (gamma,
  * beta, bias) and the larger of the drivers below, forward or backward, each temporary rounded
@@ -100,11 +98,11 @@ const al = (bytes: number): number => (bytes + 15) & ~15;
  */
 export function rowTempBytes(g: Geometry): number {
   const { C, S } = g, K = g.N * S, k = rt().kernels;
-  const params = 3 * al(4 * C), stats = al(12 * K);
-  if (rowsOf(g)) return params + Math.max(2 * al(4 * K), stats + al(12 * C) + al(scratchBytes(k, "ln_backward_rows_f32_cl", { C })));
-  const lnFwd = 2 * al(4 * K) + al(scratchBytes(k, "ln_forward_f32_cf", { C, S }));
-  const rmsFwd = al(24 * K) + al(scratchBytes(k, "bn_stats_f32_cl", { C: S })) + 2 * al(4 * K);
-  const bwd = stats + al(16 * K) + al(16 * C) + al(8 * K) + al(scratchBytes(k, "ln_backward_reduce_f32_cf", { C, S })) + al(4 * C) + al(16 * C);
+  const params = 3 * aligned(4 * C), stats = aligned(12 * K);
+  if (rowsOf(g)) return params + Math.max(2 * aligned(4 * K), stats + aligned(12 * C) + aligned(scratchBytes(k, "ln_backward_rows_f32_cl", { C })));
+  const lnFwd = 2 * aligned(4 * K) + aligned(scratchBytes(k, "ln_forward_f32_cf", { C, S }));
+  const rmsFwd = aligned(24 * K) + aligned(scratchBytes(k, "bn_stats_f32_cl", { C: S })) + 2 * aligned(4 * K);
+  const bwd = stats + aligned(16 * K) + aligned(16 * C) + aligned(8 * K) + aligned(scratchBytes(k, "ln_backward_reduce_f32_cf", { C, S })) + aligned(4 * C) + aligned(16 * C);
   return params + Math.max(lnFwd, rmsFwd, bwd);
 }
 

@@ -49,7 +49,8 @@ function givenOutputs(vals: unknown[], names: readonly string[], len: number, wh
   // is copied out after it).
   for (let k = 0; k < others.length; k++) {
     const u = others[k];
-    // (A Tensor is no typed array: the call's own, remembered by isTensor, need no intrinsic read.)
+    // (A Tensor is no typed array and can share no JS-heap `out`: one of the last tensors isTensor
+    // found, the call's own among them, is skipped without an intrinsic read.)
     if (none(u) || rememberedTensor(u)) continue;
     for (let i = 0; i < n; i++) if (u === out[i]) throw sharing(names[i]);
     if (!typedKind(u)) continue;
