@@ -5,7 +5,7 @@
 // Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
 // or x (elementwise, in place).
 import { dx_short, reduce_short, pair_sum } from "./cf_short";
-import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, streamed, interleave_all, CACHED_VALUES } from "./common";
+import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, interleave_all, CACHED_VALUES } from "./common";
 
 /**
  * Σdy and Σdy·(x − m) over len ≤ BLOCK contiguous values ADDED to the f64 pair at acc; m: the f32
@@ -57,8 +57,11 @@ export function bn_backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: 
 /**
  * Channels-last (R, C). scratch: 3·⌈L⌉₄ f32 (16-byte aligned). Super-rows of L values (L/C
  * rows); per block of ~4096 values, 8 lanes at a time run down the super-rows with accumulators
- * in registers, then lanes fold into f64 per channel. Tails: the last L mod 8 columns (L = C,
- * wide C) in scalar f32 lanes (tail_reduce); the last R mod (L/C) rows in scalar f64.
+ * in registers (past the caches: the super-rows in memory order with the lane sums in L1; L = 16
+ * with m = 0 and the 12-value period: all lanes in registers, in memory order), then lanes fold
+ * into f64 per channel. Every lane adds its rows in row order on every path. Tails: the last
+ * L mod 8 columns (L = C, wide C) in scalar f32 lanes (tail_reduce); the last R mod (L/C) rows in
+ * scalar f64.
  */
 export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, acc: usize, scratch: usize): void {
   const L = pattern_len(C), L8 = L & ~7;
@@ -68,20 +71,21 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
   const per = L / C, supers = R / per;
   const SB = max(BLOCK / L, 256); // amortize the per-block fold
   const stride = <usize>L << 2;
-  // Sub-blocks read in memory order first (touch_lines): past 1 Mi values from 96-value rows up;
-  // 32–80-value rows past 4 Mi values, in sub-blocks of 16 KiB a stream (L = 16 lost with it).
-  const far = L >= 32 && L < 96 && <u64>R * <u64>C > (<u64>CACHED_VALUES << 2);
-  const touch = L >= 96 ? streamed(R, C) : far;
-  const SUB = far ? 4096 / L : reduce_rows(L);
+  // Past the caches (1.5 Mi values: the sweeps still won 1.3–1.45× at 1.2 Mi; 4 Mi below
+  // 96-value rows) rows of a multiple of 8 values from 32 up go in memory order (reduce_flat:
+  // the column sweeps' strided streams ran at 0.3–0.55 of a copy there); other rows of ≥ 96
+  // values read each sub-block in memory order first (touch_lines; L = 16 lost with it).
+  const far = <u64>R * <u64>C > <u64>(CACHED_VALUES + (CACHED_VALUES >> 1)), far4 = <u64>R * <u64>C > (<u64>CACHED_VALUES << 2);
+  const flat = (L >= 96 ? far : far4) && L >= 32 && (L & 7) == 0;
+  const touch = far && L >= 96, SUB = reduce_rows(L), zero = L == 16 && zero_f32(m, C);
   for (let b0 = 0; b0 < supers; b0 += SB) {
     const nb = min(SB, supers - b0);
     memory.fill(ap, 0, Lp << 3);
-    if (L == 48 && 12 % C == 0) {
-      reduce_p12(x + (<usize>b0 * stride), dy + (<usize>b0 * stride), nb, mp, ap, bp);
-      fold_block(C, L, ap, bp, acc);
-      continue;
-    }
-    for (let r0 = 0; r0 < nb; r0 += SUB) {
+    const ob = <usize>b0 * stride;
+    if (L == 48 && 12 % C == 0) reduce_p12(x + ob, dy + ob, nb, mp, ap, bp);
+    else if (zero) reduce_p16(x + ob, dy + ob, nb, ap, bp);
+    else if (flat) reduce_flat(x + ob, dy + ob, <usize>nb * stride, stride, mp, ap, bp);
+    else for (let r0 = 0; r0 < nb; r0 += SUB) {
       const rn = min(SUB, nb - r0);
       const base = <usize>(b0 + r0) * <usize>L << 2;
       if (touch) { touch_lines(x + base, <usize>rn * stride); touch_lines(dy + base, <usize>rn * stride); }
@@ -114,6 +118,24 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
   }
 }
 
+/**
+ * `bytes` bytes of super-rows of `stride` bytes (a multiple of 32) in memory order, 8 lanes a
+ * step, the lane sums in L1 (ap, bp: ADDED to). Each lane adds its rows in the column sweeps'
+ * order, so the sums are the same bits.
+ */
+function reduce_flat(x: usize, dy: usize, bytes: usize, stride: usize, mp: usize, ap: usize, bp: usize): void {
+  let q: usize = 0;
+  for (let o: usize = 0; o < bytes; o += 32) {
+    const d0 = v128.load(dy + o), d1 = v128.load(dy + o, 16), a = ap + q, b = bp + q, m = mp + q;
+    v128.store(a, f32x4.add(v128.load(a), d0));
+    v128.store(a, f32x4.add(v128.load(a, 16), d1), 16);
+    v128.store(b, f32x4.add(v128.load(b), f32x4.mul(d0, f32x4.sub(v128.load(x + o), v128.load(m)))));
+    v128.store(b, f32x4.add(v128.load(b, 16), f32x4.mul(d1, f32x4.sub(v128.load(x + o, 16), v128.load(m, 16)))), 16);
+    q += 32;
+    if (q == stride) q = 0;
+  }
+}
+
 /** Add the block's lane sums (patterns ap, bp of L f32) into the f64 pairs at acc, per channel. */
 function fold_block(C: i32, L: i32, ap: usize, bp: usize, acc: usize): void {
   for (let c = 0; c < C; c++) {
@@ -142,6 +164,33 @@ function reduce_p12(x: usize, dy: usize, nb: i32, mp: usize, ap: usize, bp: usiz
   }
   v128.store(ap, a0); v128.store(ap, a1, 16); v128.store(ap, a2, 32);
   v128.store(bp, c0); v128.store(bp, c1, 16); v128.store(bp, c2, 32);
+}
+
+/**
+ * L = 16 with m = 0 (x − 0 = x, so the same bits): nb super-rows read in order, Σdy and Σdy·x of
+ * the 16 lanes in eight registers, written to ap, bp (1.4–1.6× the column sweeps on
+ * cache-resident data; with m in four more registers the loop spilled and ran at half speed).
+ */
+function reduce_p16(x: usize, dy: usize, nb: i32, ap: usize, bp: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  const end = <usize>nb << 6;
+  for (let i: usize = 0; i < end; i += 64) {
+    const u = x + i, d = dy + i;
+    const d0 = v128.load(d), d1 = v128.load(d, 16), d2 = v128.load(d, 32), d3 = v128.load(d, 48);
+    a0 = f32x4.add(a0, d0); c0 = f32x4.add(c0, f32x4.mul(d0, v128.load(u)));
+    a1 = f32x4.add(a1, d1); c1 = f32x4.add(c1, f32x4.mul(d1, v128.load(u, 16)));
+    a2 = f32x4.add(a2, d2); c2 = f32x4.add(c2, f32x4.mul(d2, v128.load(u, 32)));
+    a3 = f32x4.add(a3, d3); c3 = f32x4.add(c3, f32x4.mul(d3, v128.load(u, 48)));
+  }
+  v128.store(ap, a0); v128.store(ap, a1, 16); v128.store(ap, a2, 32); v128.store(ap, a3, 48);
+  v128.store(bp, c0); v128.store(bp, c1, 16); v128.store(bp, c2, 32); v128.store(bp, c3, 48);
+}
+
+/** True when the C f32 at p are all ±0 (x − m is then x itself). */
+function zero_f32(p: usize, C: i32): bool {
+  for (let i = 0; i < C; i++) if (load<f32>(p + (<usize>i << 2)) != 0) return false;
+  return true;
 }
 
 /** Columns L8 … L − 1 of rn super-rows of L values: Σdy and Σdy·(x − m) ADDED to the f32 lanes ap, bp. */
@@ -208,10 +257,11 @@ export function bn_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usiz
  * the 12-value period (C = 3, 6, 12) keeps the parameters in registers, in memory order; on
  * cache-resident tensors rows up to 64 values (L a multiple of 8) load each 8-lane group's
  * parameters once for four consecutive super-rows (four sequential streams), wider rows two at a
- * time (dx_pairs); past the caches (CACHED_VALUES, or 4·CACHED_VALUES for the four-row sweeps,
- * which win on L3-resident data) every super-row goes in memory order (dx_span; figures in
- * docs/performance.md). Tails (dx_span: 4-wide steps, then scalars): the last L mod 8 values of
- * a row (L = C, wide C) and the last R mod (L/C) rows (< L values).
+ * time (dx_pairs); past the caches (1.125·CACHED_VALUES: dx moves 12 bytes a value, and the pairs
+ * won 1.15–1.3× just past 1 Mi values, lost 0.85× at 1.2 Mi; 4·CACHED_VALUES for the four-row sweeps,
+ * which win on L3-resident data) the super-rows go in memory order (dx_span, one call when L is a
+ * multiple of 16; figures in docs/performance.md). Tails (dx_span: 4-wide steps, then scalars):
+ * the last L mod 8 values of a row (L = C, wide C) and the last R mod (L/C) rows (< L values).
  */
 export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize, scratch: usize): void {
   const L = pattern_len(C), pp = scratch;
@@ -221,8 +271,11 @@ export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: us
   const quads = L <= 64 && (L & 7) == 0;
   if (L == 48 && 12 % C == 0) {
     dx_p12(x, dy, dx, full, pp);
-  } else if (quads ? <u64>R * <u64>C > (<u64>CACHED_VALUES << 2) : streamed(R, C)) {
-    for (let o: usize = 0; o < full; o += stride) dx_span(x + o, dy + o, dx + o, stride, pp);
+  } else if (<u64>R * <u64>C > (quads ? <u64>CACHED_VALUES << 2 : <u64>(CACHED_VALUES + (CACHED_VALUES >> 3)))) {
+    // One call for all super-rows when their parameters wrap at a 16-value step (a call per
+    // 16-value super-row cost a third of the time past the caches).
+    if (stride & 63) for (let o: usize = 0; o < full; o += stride) dx_span(x + o, dy + o, dx + o, stride, pp);
+    else dx_span(x, dy, dx, full, pp, stride << 2);
   } else if (quads) {
     dx_quads(x, dy, dx, stride, supers, pp);
   } else {
@@ -310,10 +363,12 @@ function dx_p12(x: usize, dy: usize, dx: usize, full: usize, pp: usize): void {
  * `bytes` bytes of a super-row from its start (parameters interleaved at q), in order: 16 values
  * a step with one address per stream, then 4-wide steps, then scalars.
  */
-function dx_span(u: usize, d: usize, w: usize, bytes: usize, q: usize): void {
-  const e = u + bytes, e16 = u + (bytes & ~63), e4 = u + (bytes & ~15);
-  for (; u < e16; u += 64, d += 64, w += 64, q += 256) {
+function dx_span(u: usize, d: usize, w: usize, bytes: usize, q: usize, wrap: usize = 0): void {
+  const e = u + bytes, e16 = u + (bytes & ~63), e4 = u + (bytes & ~15), q0 = q, qe = q + wrap;
+  for (; u < e16; u += 64, d += 64, w += 64) {
     dx4(u, d, w, q); dx4(u + 16, d + 16, w + 16, q + 64); dx4(u + 32, d + 32, w + 32, q + 128); dx4(u + 48, d + 48, w + 48, q + 192);
+    q += 256;
+    if (q == qe) q = q0;
   }
   for (; u < e4; u += 16, d += 16, w += 16, q += 64) dx4(u, d, w, q);
   for (; u < e; u += 4, d += 4, w += 4, q += 4) {

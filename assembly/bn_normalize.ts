@@ -5,7 +5,7 @@
 // y = x·scale + (beta − mean·scale) would lose |mean|·2⁻²⁴ to cancellation. When the data sits
 // near zero (|mean| ≤ std) JS passes m = 0 and the kernel runs the plain multiply-add.
 // y may alias x (each value is read before it is written, in place).
-import { pattern_len, streamed, interleave_all, CACHED_VALUES } from "./common";
+import { pattern_len, interleave_all, CACHED_VALUES } from "./common";
 import { normalize_short } from "./cf_short";
 
 /**
@@ -47,9 +47,9 @@ export function bn_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, 
  * (C = 1, 2, 4, 8, 16) and the 12-value period (C = 3, 6, 12) the parameters live in registers
  * and the tensor goes in memory order. Otherwise, on cache-resident tensors, each 8-lane group
  * loads its parameters once for four consecutive super-rows (L ≤ 96; four sequential streams)
- * or two (wider rows); past the caches (CACHED_VALUES, or 4·CACHED_VALUES for the four-row
- * sweeps, which win on L3-resident data) every super-row goes in memory order (norm_span:
- * figures in docs/performance.md). Tails (norm_span: 4-wide steps, then scalars): the last
+ * or two (wider rows); past the caches (1.5·CACHED_VALUES: the two-row loops still won 1.25× at
+ * 1.2 Mi values; 4·CACHED_VALUES for the four-row sweeps, which win on L3-resident data) the super-rows go in memory order, in one norm_span
+ * call when L is a multiple of 16 (figures in docs/performance.md). Tails (norm_span: 4-wide steps, then scalars): the last
  * L mod 8 values of a row (L = C, wide C) and the last R mod (L/C) rows (< L values).
  */
 export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, scratch: usize): void {
@@ -62,8 +62,9 @@ export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: u
     normalize_p16(x, y, full, pp);
   } else if (L == 48 && 12 % C == 0) {
     normalize_p12(x, y, full, pp);
-  } else if (quads ? <u64>R * <u64>C > (<u64>CACHED_VALUES << 2) : streamed(R, C)) {
-    for (let o: usize = 0; o < full; o += stride) norm_span(x + o, y + o, stride, pp);
+  } else if (<u64>R * <u64>C > (quads ? <u64>CACHED_VALUES << 2 : <u64>(CACHED_VALUES + (CACHED_VALUES >> 1)))) {
+    if (stride & 63) for (let o: usize = 0; o < full; o += stride) norm_span(x + o, y + o, stride, pp);
+    else norm_span(x, y, full, pp, stride * 3);
   } else if (quads) {
     normalize_quads(x, y, stride, supers, pp);
   } else {
@@ -141,13 +142,15 @@ function normalize_pairs(x: usize, y: usize, stride: usize, rows: i32, pp: usize
  * `bytes` bytes of a super-row from a 4-lane group boundary (its parameters interleaved at q), in
  * order: 16 values a step with one address per stream (x, y, q), then 4-wide steps, then scalars.
  */
-function norm_span(a: usize, b: usize, bytes: usize, q: usize): void {
-  const e = a + bytes, e16 = a + (bytes & ~63), e4 = a + (bytes & ~15);
-  for (; a < e16; a += 64, b += 64, q += 192) {
+function norm_span(a: usize, b: usize, bytes: usize, q: usize, wrap: usize = 0): void {
+  const e = a + bytes, e16 = a + (bytes & ~63), e4 = a + (bytes & ~15), q0 = q, qe = q + wrap;
+  for (; a < e16; a += 64, b += 64) {
     v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), v128.load(q)), v128.load(q, 16)), v128.load(q, 32)));
     v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 16), v128.load(q, 48)), v128.load(q, 64)), v128.load(q, 80)), 16);
     v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 32), v128.load(q, 96)), v128.load(q, 112)), v128.load(q, 128)), 32);
     v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 48), v128.load(q, 144)), v128.load(q, 160)), v128.load(q, 176)), 48);
+    q += 192;
+    if (q == qe) q = q0;
   }
   for (; a < e4; a += 16, b += 16, q += 48) {
     v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), v128.load(q)), v128.load(q, 16)), v128.load(q, 32)));

@@ -60,6 +60,9 @@ for (const a of spec.args) {
   else if (kind === "acc") take(a, accBytes);
   else if (kind === "scratch") take(a, 0);
 }
+// Kernels with no tensor output (backward sums): the ceiling's copy goes to a buffer of its own.
+const sumsOnly = !spec.args.some((a) => ARG_KINDS[a] === "out");
+if (+opts.copy > 0 && sumsOnly) take("copyDst", 4 * n + 64);
 const memory = new WebAssembly.Memory({ initial: Math.ceil((top + (8 << 20)) / 65536) });
 // Each instance writes its static data (below heap_base: strings, the activation constants) at
 // instantiation, over the previous one's at the same addresses: each variant's bytes are kept
@@ -100,7 +103,7 @@ const t = mods.map(() => []);
 const copies = +opts.copy, tc = [];
 let copy = null;
 if (copies > 0) {
-  const src = layout[spec.args.find((a) => ARG_KINDS[a] === "in")], dst = layout[outArg];
+  const src = layout[spec.args.find((a) => ARG_KINDS[a] === "in")], dst = sumsOnly ? layout.copyDst : layout[outArg];
   const ceil = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(await buildCeiling({ importMemory: true }))), { env: { memory } }).exports;
   copy = opts.sumsq ? () => ceil.sumsq_f32(n, src) : () => ceil.copy_f32(n, src, dst);
 }

@@ -1,8 +1,8 @@
 // Channels-last normalize and dx against the float64 reference on the paths of
 // assembly/bn_normalize.ts and assembly/bn_backward.ts: parameters interleaved per 4-lane group,
 // four- and two-super-row sweeps with their leftover rows and row tails (cache-resident), and
-// super-rows in memory order past the caches (> 1 Mi values; > 4 Mi for the four-row sweeps),
-// with the last R mod (L/C) rows as a partial super-row.
+// super-rows in memory order past the caches (> 1.5 Mi values, dx > 1.125 Mi; > 4 Mi for the
+// four-row sweeps), with the last R mod (L/C) rows as a partial super-row.
 import { test } from "uvu";
 import * as api from "../dist/index.js";
 import { refBnTrain, refBnInfer, refBnBackwardEval, randomArray } from "./reference.mjs";
@@ -41,17 +41,29 @@ test("cache-resident: four-row sweeps with 1–3 leftover super-rows, two-row sw
   check(2, 1, 1030, 8);   // two rows of one sample each
   check(1, 1, 7, 9);      // L = 112 (16 rows) with R = 1: only the tail span
   check(1, 63, 9, 10);    // L = 144 (16 rows): 3 super-rows + 15 tail rows
+  check(1, 7282, 144, 11, { offset: 1e4 }); // just over 1 Mi values: two-row loops and sweeps still
   for (const C of [1, 2, 3, 4, 6, 8, 12, 16]) check(1, 17, C, 20 + C); // parameters in registers (L = 16, the 12-value period)
+  // L = 16 backward sums with m = 0 (data near zero): lanes in registers, in memory order; block
+  // boundaries (256 super-rows) and leftover rows.
+  for (const [R, C] of [[1, 16], [9, 8], [63, 4], [65, 16], [1031, 4], [4097, 16], [2, 1], [15, 2]]) check(1, R, C, 50 + R);
 });
 
 test("past the caches: super-rows in memory order, the last rows as a partial super-row", () => {
-  check(1, 10601, 99, 31);                  // L = C = 99, > 1 Mi values
-  check(1, 7283, 144, 32, { offset: 1e4 }); // L = C = 144
-  check(1, 1025, 1025, 33);                 // L = C = 1025: a 1-value row tail
-  check(1, 149797, 7, 34);                  // L = 112 (16 rows), 5 tail rows
+  check(1, 16001, 99, 31);                  // L = C = 99, > 1.5 Mi values (dx: > 1.125 Mi)
+  check(1, 10923, 144, 32, { offset: 1e4 }); // L = C = 144
+  check(1, 1537, 1025, 33);                 // L = C = 1025: a 1-value row tail
+  check(1, 224709, 7, 34);                  // L = 112 (16 rows), 5 tail rows
   check(1, 174763, 24, 35, { offset: 1e4 }); // L = 48 past 4 Mi values (four-row sweeps below), 1 tail row
   check(1, 838861, 5, 36);                  // L = 80 past 4 Mi values, 13 tail rows
-  check(1, 65537, 64, 37, { offset: 1e4 }); // L = 64 past 4 Mi values: statistics and sums in touched 16-KiB sub-blocks
+  check(1, 65537, 64, 37, { offset: 1e4 }); // L = 64 past 4 Mi values: statistics in touched 16-KiB sub-blocks
+  // One normalize / dx span over all super-rows (the parameters wrap), backward sums in memory
+  // order with the lane sums in L1 (reduce_flat), each with a partial last super-row or row tail.
+  check(1, 524289, 8, 38, { offset: 1e4 });  // L = 16 past 4 Mi values (dx wraps every step), 1 tail row
+  check(1, 131073, 32, 39);                 // L = 32 past 4 Mi values
+  check(1, 1600, 1032, 40, { offset: 1e4 }); // L = C = 1032: sums in memory order (a multiple of 8), dx row by row (not of 16)
+  check(1, 1601, 1000, 41);                 // L = C = 1000 (a multiple of 8, not 16): 4 leftover values a row
+  check(1, 92549, 17, 42);                  // L = 544 (32 rows): sums in memory order, one span, 5 tail rows
+  check(1, 24198, 65, 43, { offset: 1e4 });  // L = C = 65 past 1.5 Mi values: touched sweeps with a 1-column tail, dx row by row
 });
 
 test.run();
