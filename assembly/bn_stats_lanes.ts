@@ -26,7 +26,7 @@ export function lanes_shifts(C: i32, acc: usize, kp: usize): void {
 /**
  * True when the block sums of channels 0 … C − 1 (C even; patterns sp, qp of L lanes, channel
  * j mod stride: Σ(x − k), Σ(x − k)² of cnt values each) pass bn_stats' sums_ok: (Σd)² ≤ ¾·cnt·Σd²,
- * Σd² finite and not underflowed (≥ 2⁻¹⁰⁰ or 0).
+ * Σd² finite and not underflowed (≥ 2⁻¹⁰⁰, or 0: then zero_lanes_ok decides).
  */
 export function lanes_ok(C: i32, stride: i32, L: i32, sp: usize, qp: usize, cnt: f64): bool {
   const w = f64x2.splat(0.75 * cnt), inf = f64x2.splat(Infinity), tiny = f64x2.splat(TINY), zero = f64x2.splat(0);
@@ -37,6 +37,29 @@ export function lanes_ok(C: i32, stride: i32, L: i32, sp: usize, qp: usize, cnt:
     good = v128.and(good, v128.and(ok, v128.or(f64x2.ge(s2, tiny), f64x2.eq(s2, zero))));
   }
   return i64x2.all_true(good);
+}
+
+/**
+ * False when a lane of the block (nb super-rows of L values at p; Σd² of each lane at qp, shifts
+ * at kp) summed Σd² = 0 over values that need not all equal its shift: a shift under 2⁻⁴⁰ (any
+ * other value differs from a larger one by more than 2⁻⁷⁵, whose square f32 keeps) and a column
+ * that is not all that shift (data within 2⁻⁷⁵ of it, e.g. ±1e-30, whose squares underflowed and
+ * whose sums cancelled: M2 = 0 would be wrong; an all-zero column is M2 = 0 exactly). Once a
+ * block: the strided scan runs only for such lanes (dead ReLU channels), and stops at a mismatch.
+ */
+export function zero_lanes_ok(p: usize, nb: i32, L: i32, kp: usize, qp: usize): bool {
+  for (let j = 0; j < L; j++) {
+    const o = <usize>j << 2;
+    if (load<f32>(qp + o) == 0 && !column_is(p + o, nb, <usize>L << 2, load<f32>(kp + o))) return false;
+  }
+  return true;
+}
+
+/** True when the n values at p, p + stride, … all equal k, or |k| ≥ 2⁻⁴⁰ (see zero_lanes_ok: no scan needed). */
+export function column_is(p: usize, n: i32, stride: usize, k: f32): bool {
+  if (abs(k) >= <f32>9.094947e-13) return true;
+  for (let i = 0; i < n; i++, p += stride) if (load<f32>(p) != k) return false;
+  return true;
 }
 
 /** The block's folded sums of channels 0 … C − 1 (C even; patterns as lanes_ok) added to the pending f64 sums t1, t2. */
