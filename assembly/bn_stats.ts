@@ -9,7 +9,7 @@
 // an outlier anywhere cost no precision, and common data costs one pass of add/mul/add.
 import { tail_mask } from "./cf_short";
 import { stats_rows_short } from "./cf_short_stats";
-import { lanes_ok, zero_lanes_ok, column_is, lanes_add, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
+import { lanes_ok, zero_lanes_ok, lanes_add, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
 import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
 
 /**
@@ -315,9 +315,8 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
   pattern_sq(p, nb, L, kp, sp, qp, touch);
   for (let c = 0; c < C; c++) {
     const k = load<f32>(kp + (<usize>c << 2)), s1 = fold_lane(C, L, sp, c), s2 = fold_lane(C, L, qp, c);
-    // A column f32 could not hold: redone exactly in f64, down the block's rows of C (one equal
-    // to its shift, as an all-zero one, is exact as it is).
-    if (sums_sound(s1, s2, k) || s2 == 0 && column_is(p + (<usize>c << 2), <i32>cnt, <usize>C << 2, k)) merge_block(acc + <usize>c * 24, cnt, <f64>k, s1, s2);
+    // A column f32 could not hold: redone exactly in f64, down the block's rows of C.
+    if (sums_sound(s1, s2, k)) merge_block(acc + <usize>c * 24, cnt, <f64>k, s1, s2);
     else exact_block(acc + <usize>c * 24, p + (<usize>c << 2), 1, <i32>cnt, <usize>C << 2);
   }
   set_shifts(C, L, acc, kp); // back to 0 for channels near zero: their blocks skip the subtraction

@@ -82,8 +82,8 @@ function rowCounts(C) {
   return [3 * per + (per > 1 ? 1 : 0), SB * per, 2 * SB * per + 3 * per + per - 1, Math.floor(2.5 * SB) * per + 1];
 }
 
-test("kernel: channels-last C in 1…9, 15–17, 63–65, one block and several, tiny, denormal, zero and constant channels", () => {
-  for (const C of [1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 63, 64, 65]) {
+test("kernel: channels-last C in 1…9, 15–17, 63–65, 1027, one block and several, tiny, denormal, zero and constant channels", () => {
+  for (const C of [1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1027]) { // 1027: rows are the pattern, L mod 4 = 3
     for (const R of rowCounts(C)) {
       for (let v = 0; v < (C < 5 ? 5 : 1); v++) {
         const kindOf = (c) => (c + v) % 5, noise = randomArray(R * C, R + C + v);
