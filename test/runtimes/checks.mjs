@@ -113,3 +113,21 @@ export async function runPoolChecks(api, rawCases) {
   }
   return { results, transport };
 }
+
+/**
+ * The README's edge examples: POST 3 rows of 64 values through `handle` (Request → Response) and
+ * check that every row comes back normalized (mean 0, variance 1). Returns { ok, message }.
+ */
+export async function checkRowsExample(handle) {
+  const rows = 3, C = 64;
+  const x = Float32Array.from({ length: rows * C }, (_, i) => 100 + (i % C) * 0.5 + Math.floor(i / C));
+  const res = await handle(new Request("http://example/", { method: "POST", body: x.buffer }));
+  const y = new Float32Array(await res.arrayBuffer());
+  if (y.length !== rows * C) return { ok: false, message: `${y.length} values back, expected ${rows * C}` };
+  for (let r = 0; r < rows; r++) {
+    const row = y.subarray(r * C, (r + 1) * C);
+    const mean = row.reduce((a, b) => a + b, 0) / C, v = row.reduce((a, b) => a + b * b, 0) / C - mean * mean;
+    if (Math.abs(mean) > 1e-4 || Math.abs(v - 1) > 1e-3) return { ok: false, message: `row ${r}: mean ${mean}, var ${v}` };
+  }
+  return { ok: true };
+}

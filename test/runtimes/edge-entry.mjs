@@ -8,24 +8,11 @@
 import * as api from "simdnorm";
 import cases from "./cases.json";
 import { POST } from "./readme-example-vercel.js";
-import { runChecks } from "./checks.mjs";
+import { runChecks, checkRowsExample } from "./checks.mjs";
 
 // The smallest valid wasm module: compiling it from bytes must be refused here, as on Vercel.
 const EMPTY_MODULE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
 
-async function readmeExample() {
-  const rows = 3, C = 64;
-  const x = Float32Array.from({ length: rows * C }, (_, i) => 100 + (i % C) * 0.5 + Math.floor(i / C));
-  const res = await POST(new Request("http://example/api/norm", { method: "POST", body: x.buffer }));
-  const y = new Float32Array(await res.arrayBuffer());
-  if (y.length !== rows * C) return { ok: false, message: `${y.length} values back, expected ${rows * C}` };
-  for (let r = 0; r < rows; r++) {
-    const row = y.subarray(r * C, (r + 1) * C);
-    const mean = row.reduce((a, b) => a + b, 0) / C, v = row.reduce((a, b) => a + b * b, 0) / C - mean * mean;
-    if (Math.abs(mean) > 1e-4 || Math.abs(v - 1) > 1e-3) return { ok: false, message: `row ${r}: mean ${mean}, var ${v}` };
-  }
-  return { ok: true };
-}
 
 async function main() {
   const results = [];
@@ -39,7 +26,7 @@ async function main() {
   results.push(...(await runChecks(api, cases, { noThreads: true })));
   const name = "README: the Vercel Edge example answers a request with normalized rows";
   try {
-    results.push({ name, ...(await readmeExample()) });
+    results.push({ name, ...(await checkRowsExample(POST)) });
   } catch (e) {
     results.push({ name, ok: false, message: String((e && e.stack) || e) });
   }
