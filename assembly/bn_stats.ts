@@ -9,7 +9,7 @@
 // an outlier anywhere cost no precision, and common data costs one pass of add/mul/add.
 import { tail_mask } from "./cf_short";
 import { stats_rows_short } from "./cf_short_stats";
-import { lanes_ok, lanes_add, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
+import { lanes_ok, zero_lanes_ok, lanes_add, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
 import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
 
 /**
@@ -92,10 +92,10 @@ export const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
  * The block's sums (n values around a shift) keep M2 = Σd² − (Σd)²/n to within 2 bits:
  * (Σd)² ≤ ¾·n·Σd², i.e. Σd² ≤ 4·M2 (the block's mean, seen from the shift, is at most √3 of
  * its standard deviations away), the squares did not overflow, and did not underflow (Σd² ≥
- * 2⁻¹⁰⁰, or both sums 0: a block equal to its shift — all-zero data. The one case this lets
- * through: every |x − shift| < 2⁻⁷⁵ with an f32 sum that cancels exactly, whose M2, below
- * 2⁻¹³⁸, is then taken as 0 — all of such tiny data's M2: the channels-first callers
- * stats_block and channel_rows take any block with Σd² = 0 exact before asking). False for NaN. shift_of keeps 0 only
+ * 2⁻¹⁰⁰, or both sums 0: a block equal to its shift — all-zero data — or every |x − shift| <
+ * 2⁻⁷⁵ with an f32 sum that cancels exactly, whose M2 would be taken as 0: the channels-first
+ * callers stats_block and channel_rows take any block with Σd² = 0 exact before asking, the
+ * channels-last kernel asks zero_lanes_ok). False for NaN. shift_of keeps 0 only
  * while |mean| ≤ std, so blocks of such data pass with a wide margin (a tighter bound, ¼, failed
  * a few per cent of 256-value blocks of data with |mean| ≈ std/2 at random, and each failure
  * cost a flush and a second pass).
@@ -359,7 +359,8 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
     const cnt = <f64>(nb * per);
     pattern_sq(p, nb, L, kp, sp, qp, touch);
     // Channels 0 … E − 1 in pairs (bn_stats_lanes.ts), the rest in scalar here.
-    let bad = !lanes_ok(E, C, L, sp, qp, cnt);
+    // Σd² = 0 of a lane passes the checks; zero_lanes_ok sends tiny data that cancelled to the redo.
+    let bad = !lanes_ok(E, C, L, sp, qp, cnt) || !zero_lanes_ok(p, nb, L, kp, qp);
     for (let c = E; c < C && !bad; c++) bad = !sums_ok(fold_lane(C, L, sp, c), fold_lane(C, L, qp, c), cnt);
     if (!bad && one) { flush_pending(C, L, acc, kp, sp, qp, cnt, PATTERNS); break; }
     if (!bad) {

@@ -26,7 +26,7 @@ export function lanes_shifts(C: i32, acc: usize, kp: usize): void {
 /**
  * True when the block sums of channels 0 … C − 1 (C even; patterns sp, qp of L lanes, channel
  * j mod stride: Σ(x − k), Σ(x − k)² of cnt values each) pass bn_stats' sums_ok: (Σd)² ≤ ¾·cnt·Σd²,
- * Σd² finite and not underflowed (≥ 2⁻¹⁰⁰ or 0).
+ * Σd² finite and not underflowed (≥ 2⁻¹⁰⁰, or 0: then zero_lanes_ok decides).
  */
 export function lanes_ok(C: i32, stride: i32, L: i32, sp: usize, qp: usize, cnt: f64): bool {
   const w = f64x2.splat(0.75 * cnt), inf = f64x2.splat(Infinity), tiny = f64x2.splat(TINY), zero = f64x2.splat(0);
@@ -37,6 +37,39 @@ export function lanes_ok(C: i32, stride: i32, L: i32, sp: usize, qp: usize, cnt:
     good = v128.and(good, v128.and(ok, v128.or(f64x2.ge(s2, tiny), f64x2.eq(s2, zero))));
   }
   return i64x2.all_true(good);
+}
+
+/**
+ * False when a lane of the block (nb super-rows of L ≥ 4 values at p; Σd² of each lane at qp,
+ * shifts at kp) summed Σd² = 0 (which passes the checks) over values that may not all equal its
+ * shift: data within 2⁻⁷⁵ of it (e.g. ±1e-30), whose squares underflowed f32 and whose sums
+ * cancelled, would get M2 = 0. Once a block, four lanes at a time; the last L mod 4 lanes in
+ * the vector ending at lane L (lanes seen twice: harmless).
+ */
+export function zero_lanes_ok(p: usize, nb: i32, L: i32, kp: usize, qp: usize): bool {
+  const stride = <usize>L << 2;
+  for (let o: usize = 0; o < stride; o += 16) {
+    const g = min(o, stride - 16);
+    if (!zero_group_ok(p + g, nb, stride, kp + g, qp + g)) return false;
+  }
+  return true;
+}
+
+/**
+ * zero_lanes_ok for the four lanes at p (kp, qp: their shifts and Σd²): a sum of squares is never
+ * −0, so all lanes' bits ≠ 0 settles it (ordinary data). Else a lane with Σd² = 0 and a shift
+ * under 2⁻⁴⁰ (from there up any other value's square survives f32) must hold its shift down the
+ * column, up to the sign (±0 of a dead ReLU channel; −k ≠ k cannot cancel alone: Σd would not be 0
+ * — x = −k gives d = −2k, which only an x that differs from k in more than the sign can cancel):
+ * one OR of the column's vectors XOR the shifts, no compare a value.
+ */
+function zero_group_ok(p: usize, nb: i32, stride: usize, kp: usize, qp: usize): bool {
+  const q = v128.load(qp);
+  if (i32x4.all_true(q)) return true;
+  let t = i32x4.splat(0);
+  const k = v128.load(kp), m = v128.and(i32x4.eq(q, t), f32x4.lt(f32x4.abs(k), f32x4.splat(9.094947e-13)));
+  for (let i = 0; i < nb; i++, p += stride) t = v128.or(t, v128.xor(v128.load(p), k));
+  return !v128.any_true(i32x4.shl(v128.and(t, m), 1)); // the sign bit shifted out
 }
 
 /** The block's folded sums of channels 0 … C − 1 (C even; patterns as lanes_ok) added to the pending f64 sums t1, t2. */
