@@ -1,7 +1,7 @@
 // Every op's outputs of this build against another build's, bit for bit: the check for a change
 // meant to keep results exactly (a refactor of the JS layer, a kernel rewritten with the same
 // arithmetic). Both builds run the same calls on the same inputs (plain Float32Arrays copied in,
-// and zero-copy Tensors), over shapes that reach every dispatch path: channels-first rows of
+// Float32Array views of wasm memory, and Tensor objects), over shapes that reach every dispatch path: channels-first rows of
 // < 16 values (pseudo-channels), channels-first, channels-last, (N, C), wide C; with and without
 // gamma / beta / bias / running statistics, an activation, synchronized sums. Every typed array,
 // Tensor and number of each result is compared (NaN payloads included).
@@ -115,16 +115,23 @@ const same = (a, b) => { bits[0] = a; const x = u[0]; bits[0] = b; return x === 
 let results = 0, values = 0, bad = 0;
 for (const [shape, layout] of SHAPES) {
   for (const [op, f] of calls(shape, layout)) {
-    for (const zeroCopy of [false, true]) {
+    for (const mode of ["copied", "zero-copy", "Tensor"]) {
       const made = [];
-      const maker = (M) => (arr) => { if (!zeroCopy) return arr; const t = M.tensor([1, arr.length], "NC", arr); made.push(t); return t.data; };
+      const maker = (M) => (arr) => {
+        if (mode === "copied") return arr;
+        // zero-copy: a Float32Array viewing wasm memory; Tensor: the Tensor object itself, of the
+        // call's shape (the path that remembers tensors, and Tensor results).
+        const t = mode === "Tensor" ? M.tensor(shape, layout, arr) : M.tensor([1, arr.length], "NC", arr);
+        made.push(t);
+        return mode === "Tensor" ? t : t.data;
+      };
       const A = flatten(f(now, maker(now))), B = flatten(f(base, maker(base)));
       made.forEach((t) => t.free());
       results++; values += A.length;
       const i = A.length !== B.length ? -1 : A.findIndex((a, j) => !same(a, B[j]));
       if (A.length !== B.length || i >= 0) {
         bad++;
-        if (bad <= 10) console.log(`DIFF ${op} ${layout} (${shape}) ${zeroCopy ? "zero-copy" : "copied"}: ${A.length !== B.length ? `${A.length} vs ${B.length} values` : `value ${i}: ${A[i]} vs ${B[i]}`}`);
+        if (bad <= 10) console.log(`DIFF ${op} ${layout} (${shape}) ${mode}: ${A.length !== B.length ? `${A.length} vs ${B.length} values` : `value ${i}: ${A[i]} vs ${B[i]}`}`);
       }
     }
   }
