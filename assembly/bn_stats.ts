@@ -89,6 +89,12 @@ function rows_sq(p: usize, len: i32, k: f32, rows: i32, rowStride: usize): void 
 export const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
 
 /**
+ * 2⁻⁴⁰: around a shift at least this large any value other than the shift has a square that
+ * survives f32 (the values' spacing there is ≥ 2⁻⁶⁴), so Σd² = 0 means every value equals it.
+ */
+export const SHIFT_FLOOR: f32 = 9.094947e-13;
+
+/**
  * The block's sums (n values around a shift) keep M2 = Σd² − (Σd)²/n to within 2 bits:
  * (Σd)² ≤ ¾·n·Σd², i.e. Σd² ≤ 4·M2 (the block's mean, seen from the shift, is at most √3 of
  * its standard deviations away), the squares did not overflow, and did not underflow (Σd² ≥
@@ -109,7 +115,7 @@ export const TINY: f64 = 7.888609052210118e-31; // 2⁻¹⁰⁰
  * underflowed nor (for a constant block, both sums 0) hides values too close to a tiny k.
  */
 @inline function sums_sound(s1: f64, s2: f64, k: f32): bool {
-  return isFinite(s1) && isFinite(s2) && (s2 >= TINY || s1 == 0 && s2 == 0 && abs(k) >= <f32>9.094947e-13);
+  return isFinite(s1) && isFinite(s2) && (s2 >= TINY || s1 == 0 && s2 == 0 && abs(k) >= SHIFT_FLOOR);
 }
 
 /** The shift for a channel's next block: 0 while its data sits near zero (|mean| ≤ std), else its running mean. */
@@ -131,10 +137,15 @@ export function stats_block(a: usize, p: usize, len: i32): void {
   let k = shift_of(a);
   rows_sq(p, len, k, 1, 4);
   let s1 = ret0, s2 = ret1;
-  // Σd² = 0: a block equal to its shift, or tiny data whose squares underflowed in f32 (within
-  // 2⁻⁷⁵ of k, e.g. data at 1e-30), whose sums say nothing — exact in f64 either way (a sum that
+  // Σd² = 0: a block equal to its shift (all-zero data: a dead ReLU channel) merged as it is,
+  // the same bits as the exact pass gives it; else tiny data whose squares underflowed in f32
+  // (within 2⁻⁷⁵ of k, e.g. data at 1e-30), whose sums say nothing: exact in f64 (a sum that
   // cancelled to 0 used to pass the check with M2 = 0: 5–40 % of such a channel's variance).
-  if (s2 == 0) { exact_block(a, p, len, 1, 0); return; }
+  if (s2 == 0) {
+    if (s1 == 0 && holds_shift(p, len, k)) merge_block(a, cnt, <f64>k, 0, 0);
+    else exact_block(a, p, len, 1, 0);
+    return;
+  }
   if (!sums_ok(s1, s2, cnt)) {
     const bm = <f32>(<f64>k + s1 / cnt);
     rows_sq(p, len, bm, 1, 4); // the corrected two-pass: Σ(x − m), Σ(x − m)² around the block mean
@@ -142,6 +153,19 @@ export function stats_block(a: usize, p: usize, len: i32): void {
     if (!sums_sound(s1, s2, k)) { exact_block(a, p, len, 1, 0); return; }
   }
   merge_block(a, cnt, <f64>k, s1, s2);
+}
+
+/**
+ * Whether the len values at p all equal k up to the sign (asked when their Σ(x − k)² is 0): true
+ * outright from SHIFT_FLOOR up; below, one OR of the values' bits XOR k's (±0 for k = 0). A cold
+ * path: scalar, any len.
+ */
+function holds_shift(p: usize, len: i32, k: f32): bool {
+  if (abs(k) >= SHIFT_FLOOR) return true;
+  const kb = reinterpret<u32>(k);
+  let t: u32 = 0;
+  for (let i = 0; i < len; i++) t |= load<u32>(p + (<usize>i << 2)) ^ kb;
+  return (t & 0x7fffffff) == 0;
 }
 
 /** nb rows of S values of one channel (stride bytes apart) as one block merged into the triple at a; redone row by row when the block fails the check. */

@@ -9,7 +9,7 @@
 //
 // Triples (count, mean, M2) are 24 bytes apart: channels c and c + 1 span three v128 at acc + 24c,
 // (n₀, m₀) (M₀, n₁) (m₁, M₁), unpacked to (n₀, n₁) (m₀, m₁) (M₀, M₁) by shuffles and packed back.
-import { TINY, shift_of, merge_block } from "./bn_stats";
+import { TINY, SHIFT_FLOOR, shift_of, merge_block } from "./bn_stats";
 import { fold_pair, fold_lane } from "./common";
 
 /** Per-channel shifts into kp[0…C) (f32; C even): the running mean where the data so far sits far from zero (mean²·n > M2), else 0 (shift_of). */
@@ -58,7 +58,7 @@ export function zero_lanes_ok(p: usize, nb: i32, L: i32, kp: usize, qp: usize): 
 /**
  * zero_lanes_ok for the four lanes at p (kp, qp: their shifts and Σd²): a sum of squares is never
  * −0, so all lanes' bits ≠ 0 settles it (ordinary data). Else a lane with Σd² = 0 and a shift
- * under 2⁻⁴⁰ (from there up any other value's square survives f32) must hold its shift down the
+ * under SHIFT_FLOOR (from there up any other value's square survives f32) must hold its shift down the
  * column, up to the sign (±0 of a dead ReLU channel; −k ≠ k cannot cancel alone: Σd would not be 0
  * — x = −k gives d = −2k, which only an x that differs from k in more than the sign can cancel):
  * one OR of the column's vectors XOR the shifts, no compare a value.
@@ -67,7 +67,7 @@ function zero_group_ok(p: usize, nb: i32, stride: usize, kp: usize, qp: usize): 
   const q = v128.load(qp);
   if (i32x4.all_true(q)) return true;
   let t = i32x4.splat(0);
-  const k = v128.load(kp), m = v128.and(i32x4.eq(q, t), f32x4.lt(f32x4.abs(k), f32x4.splat(9.094947e-13)));
+  const k = v128.load(kp), m = v128.and(i32x4.eq(q, t), f32x4.lt(f32x4.abs(k), f32x4.splat(SHIFT_FLOOR)));
   for (let i = 0; i < nb; i++, p += stride) t = v128.or(t, v128.xor(v128.load(p), k));
   return !v128.any_true(i32x4.shl(v128.and(t, m), 1)); // the sign bit shifted out
 }

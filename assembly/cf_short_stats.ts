@@ -8,10 +8,10 @@
 // block_merge would store into an empty triple), except that Σx² = 0 is not taken as variance 0
 // (tiny data's squares underflow) — but not the same bits: the lanes are summed in another order
 // (eight chains, then one horizontal reduction in f32), so a row gets statistics a few ulp apart
-// from the ones stats_block gives it (as the odd last row of an odd count). A pair whose triples already hold data, a pair where either
-// row fails the check, and an odd last row go row by row: all-zero rows directly, others through
-// stats_block.
-import { stats_block, merge_block, TINY } from "./bn_stats";
+// from the ones stats_block gives it (as the odd last row of an odd count). A pair whose triples
+// already hold data, a pair where either row fails the check, and an odd last row go row by row
+// through stats_block (which merges an all-zero row as it is and takes tiny data exact).
+import { stats_block, TINY } from "./bn_stats";
 import { tail_mask, pair_sum } from "./cf_short";
 
 /**
@@ -49,26 +49,14 @@ export function stats_rows_short(R: i32, S: i32, x: usize, acc: usize): void {
     // sums_ok (false for NaN): Chan's merge into (0, 0, 0) stores the block's own (count, mean,
     // M2), block_merge's values with shift 0 (stats_block's method; the f32 sums in another order).
     // Σx² = 0 is not accepted: the row is all zero, or its squares underflowed (data within
-    // 2⁻⁷⁵ of 0, e.g. ±1e-30) and the sums say nothing about its variance (short_row decides).
+    // 2⁻⁷⁵ of 0, e.g. ±1e-30) and the sums say nothing about its variance (stats_block decides).
     const ok = v128.and(v128.and(f64x2.le(f64x2.mul(s, s), f64x2.mul(lim, q)), f64x2.ne(q, inf)), f64x2.ge(q, tiny));
     if (v128.any_true(v128.or(v128.or(v128.load(a), v128.load(a, 16)), v128.load(a, 32))) || !i64x2.all_true(ok)) {
-      short_row(a, p, S); short_row(a + 24, pb, S); continue;
+      stats_block(a, p, S); stats_block(a + 24, pb, S); continue;
     }
     const mean = f64x2.div(s, nb), m2 = f64x2.pmax(f64x2.sub(q, f64x2.mul(s, mean)), zero);
     store<f64>(a, cnt); store<f64>(a, f64x2.extract_lane(mean, 0), 8); store<f64>(a, f64x2.extract_lane(m2, 0), 16);
     store<f64>(a, cnt, 24); store<f64>(a, f64x2.extract_lane(mean, 1), 32); store<f64>(a, f64x2.extract_lane(m2, 1), 40);
   }
-  if (r < R) short_row(a, p, S);
-}
-
-/**
- * One row merged into the triple at a off the pair path: an all-zero row (±0 only: a dead ReLU
- * channel) as the block (S, 0, 0) without the exact pass stats_block gives Σx² = 0; else stats_block.
- */
-function short_row(a: usize, p: usize, S: i32): void {
-  const last = <usize>(S - 4) << 2;
-  let o: usize = 0, t = v128.load(p + last);
-  for (; o < last; o += 16) t = v128.or(t, v128.load(p + o));
-  if (v128.any_true(v128.and(t, i32x4.splat(0x7fffffff)))) stats_block(a, p, S);
-  else merge_block(a, <f64>S, 0, 0, 0);
+  if (r < R) stats_block(a, p, S);
 }
