@@ -1,7 +1,9 @@
 // Coverage matrix: every op × layout × C × size as a fraction of its memory ceiling, measured
 // in one process with the ceiling kernels running on simdnorm's own memory over the op's own
 // tensors (same bytes, same addresses, same cache state), op and ceiling interleaved sample by
-// sample (lower quartiles, see measure()). Zero-copy public API calls (Tensors, preallocated `out`), batch 1;
+// sample (lower quartiles, see measure()), each warmed up first. Zero-copy public API calls
+// (Tensors, preallocated `out`, options as object literals: on Node 18/20 a `{ ...opts, out }`
+// literal alone costs ~1 µs to create, docs/performance.md), batch 1;
 // instance and group norm also get preallocated `meanOut` / `invstdOut` (a caller in a training loop
 // reuses them; a fresh N·C-value array a call cost more than the kernels on 7 × 7 rows). The
 // backwards return dgamma / dbeta (C values) as fresh arrays: those ops take no `…Out` for them.
@@ -40,8 +42,8 @@ const SAMPLE_MS = opts.quick ? 60 : 120;
 /** op → [bytes moved per value, ceiling kind, run(ctx)]. */
 const OPS = {
   stats: [4, "sumsq", (t) => () => sn.channelStats(t.x)],
-  bn_infer: [8, "copy", (t) => () => sn.batchNormInfer(t.x, { ...t.p, out: t.y })],
-  bn_train: [12, "copy", (t) => () => sn.batchNormTrain(t.x, { ...t.p, runningMean: t.rm, runningVar: t.rv, out: t.y })],
+  bn_infer: [8, "copy", (t) => () => sn.batchNormInfer(t.x, { gamma: t.p.gamma, beta: t.p.beta, runningMean: t.p.runningMean, runningVar: t.p.runningVar, out: t.y })],
+  bn_train: [12, "copy", (t) => () => sn.batchNormTrain(t.x, { gamma: t.p.gamma, beta: t.p.beta, runningMean: t.rm, runningVar: t.rv, out: t.y })],
   bn_backward: [20, "copy", (t) => () => sn.batchNormBackward(t.x, t.dy, { gamma: t.p.gamma, saveMean: t.bn.saveMean, saveInvstd: t.bn.saveInvstd, out: t.y })],
   instance_norm: [12, "copy", (t) => () => sn.instanceNorm(t.x, { gamma: t.p.gamma, beta: t.p.beta, out: t.y, meanOut: t.im, invstdOut: t.ii })],
   instance_backward: [20, "copy", (t) => () => sn.instanceNormBackward(t.x, t.dy, { gamma: t.p.gamma, mean: t.inst.mean, invstd: t.inst.invstd, out: t.y })],
@@ -77,13 +79,25 @@ function sample(f, k) { const t0 = performance.now(); for (let i = 0; i < k; i++
 function quantile(a, q) { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; }
 
 /**
+ * Runs f until it has had WARM_MS of calls (at least 3): V8 compiles wasm in the background after a
+ * first baseline (Liftoff) compile and optimizes the JS layer after a few hundred calls, so the
+ * first calls of an op run slower code. With 3 calls of warm-up the first 64 Ki-value cells
+ * timed that: channelStats NHWC C = 3 took 20.7 µs in the matrix and 6–9 µs after 3000 calls.
+ */
+const WARM_MS = 30;
+function warm(f) {
+  const t0 = performance.now();
+  for (let i = 0; i < 3 || performance.now() - t0 < WARM_MS; i++) f();
+}
+
+/**
  * ms per call of op and ceiling: short samples (≥ 0.3 ms of calls) alternated op / ceiling,
  * 7–41 pairs (about SAMPLE_MS of work in all), the lower quartile of each. On a 2-core VM shared
  * with other jobs the median of long samples swung 2–3× between runs; a preempted sample only
  * adds time, so a low quantile of many short interleaved samples is the stable statistic.
  */
 function measure(op, ceil) {
-  for (let i = 0; i < 3; i++) { op(); ceil(); }
+  warm(op); warm(ceil);
   const t1 = Math.max(sample(op, 1), 1e-4), t2 = Math.max(sample(ceil, 1), 1e-4);
   const k1 = Math.ceil(0.3 / t1), k2 = Math.ceil(0.3 / t2);
   const pairs = Math.min(41, Math.max(SAMPLES, Math.round(SAMPLE_MS / (k1 * t1 + k2 * t2))));
