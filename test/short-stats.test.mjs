@@ -36,11 +36,11 @@ function exactTriples(chunks, C, S) {
 
 /** bn_stats_f32_cf(N, C, S) on x merged into the triples `prior` (C triples): the merged triples. */
 function kernelStats(N, C, S, x, prior) {
-  const base = (wasm.heap_base() + 63) & ~63, accAt = base + ((4 * x.length + 63) & ~63), need = accAt + 24 * C;
+  const base = (wasm.heap_base() + 63) & ~63, accAt = base + ((4 * x.length + 63) & ~63), scratch = accAt + ((24 * C + 63) & ~63), need = scratch + 24 * C;
   if (need > wasm.memory.buffer.byteLength) wasm.memory.grow(Math.ceil((need - wasm.memory.buffer.byteLength) / 65536));
   new Float32Array(wasm.memory.buffer, base, x.length).set(x);
   new Float64Array(wasm.memory.buffer, accAt, 3 * C).set(prior);
-  wasm.bn_stats_f32_cf(N, C, S, base, accAt);
+  wasm.bn_stats_f32_cf(N, C, S, base, accAt, scratch);
   return new Float64Array(wasm.memory.buffer, accAt, 3 * C).slice();
 }
 
