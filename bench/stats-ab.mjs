@@ -6,7 +6,8 @@
 //                                        [--calls K] [--op stats|partial] DIST_A [DIST_B …]
 // Cells: LAYOUT:dims, several separated by commas (a new cell starts at each LAYOUT:). --calls
 // (default: enough calls for ~0.5 ms a sample) calls per timed sample; each round times every
-// build and its loop once, in an order rotated round by round. Prints per build the lower
+// build and its loop once (after an untimed pass of the loop over the same x), in an order
+// rotated round by round. Prints per build the lower
 // quartile of µs a call, of the loop's, their ratio, and the median of the rounds' own ratios.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -39,6 +40,7 @@ for (const { layout, shape } of cells) {
   for (let round = 0; round < +opts.rounds; round++) {
     for (let i = 0; i < runs.length; i++) {
       const r = runs[(i + round) % runs.length];
+      r.loop(); // each timed call follows a pass over the same x (the previous build's ran on its own memory)
       const a = sample(r.op), l = sample(r.loop);
       r.t.push(a); r.l.push(l); r.r.push(l / a);
     }

@@ -49,7 +49,6 @@ function statsOf<T>(x: TensorLike, opts: ShapeOptions, read: (s: Scope, acc: num
 
 /** channelStats of the C triples at acc in wasm memory: finished by a kernel (finishAt's rules), results copied out natively. */
 function finishIn(s: Scope, acc: number, C: number): ChannelStats {
-  if (C <= 256) return finishAt(s.heap.F64, acc >>> 3, C);
   const st = s.temp(24 * C);
   rt().kernels.bn_params_finish_f64(C, acc, st);
   const F = s.heap.F64, [mean, v, u] = resultsAt(F, st >>> 3, 3, C);
