@@ -10,8 +10,8 @@
 import { tail_mask } from "./cf_short";
 import { stats_rows_short } from "./cf_short_stats";
 import { stats_cf_rows } from "./cf_rows_stats";
-import { lanes_ok, zero_lanes_ok, lanes_add, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
-import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
+import { lanes_ok, lanes_ok_add, rest_ok_add, zero_lanes_ok, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
+import { BLOCK, MAX_PATTERN, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
 
 /**
  * Σ (x − k) and Σ (x − k)² over `rows` rows of len values, rowStride bytes apart (one block of a
@@ -348,7 +348,7 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
 
 /**
  * Channels-last (R, C): R rows of C contiguous channels. Merges into acc (C triples).
- * scratch: 12·⌈L⌉₄ + 16·C bytes (16-byte aligned; ⌈L⌉₄ = L rounded up to a multiple of 4),
+ * scratch: 12·⌈L⌉₄ + 16·C + 16·min(C, 1024) bytes (16-byte aligned; ⌈L⌉₄ = L rounded up to a multiple of 4),
  * L = pattern_len(C) ≤ max(C, 1024). Rows are grouped into super-rows of L values (L/C rows;
  * one row when L = C) so every lane keeps one channel; blocks of ≥ 256 super-rows and ≥ 4096
  * values are summed in f32 lanes around per-channel shifts (0 near zero, else the running
@@ -366,7 +366,11 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
   const per = L / C;
   const Lp = <usize>(L + 3) & ~3; // patterns 16-byte aligned when L = C is not a multiple of 4
   const sp = scratch, qp = scratch + (Lp << 2), kp = scratch + (Lp << 3);
-  const t1 = scratch + Lp * 12, t2 = t1 + (<usize>C << 3); // pending f64 sums per channel
+  // Pending f64 sums per channel, Σd then Σd² (16·C bytes). Up to MAX_PATTERN channels in two
+  // buffers: a block is checked and pending + its sums written to the other one in one pass, and
+  // that one becomes the pending when the block passes. Wider C: checked, then added in place.
+  const dbl = C <= MAX_PATTERN;
+  let t1 = scratch + Lp * 12, u1 = dbl ? t1 + (<usize>C << 4) : t1;
   const E = paired(C, L);
   const supers = R / per;
   const SB = max(BLOCK / L, 256);
@@ -382,27 +386,25 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
     const p = x + (<usize>s0 * <usize>L << 2);
     const cnt = <f64>(nb * per);
     pattern_sq(p, nb, L, kp, sp, qp, touch);
-    // Channels 0 … E − 1 in pairs (bn_stats_lanes.ts), the rest in scalar here.
+    // Channels 0 … E − 1 in pairs, the rest in scalar (bn_stats_lanes.ts); a lone block and wide
+    // C only check here, the others also write pending + block to u1.
     // Σd² = 0 of a lane passes the checks; zero_lanes_ok sends tiny data that cancelled to the redo.
-    let bad = !lanes_ok(E, C, L, sp, qp, cnt) || !zero_lanes_ok(p, nb, L, kp, qp);
-    for (let c = E; c < C && !bad; c++) bad = !sums_ok(fold_lane(C, L, sp, c), fold_lane(C, L, qp, c), cnt);
+    const chk = one || !dbl;
+    const bad = !(chk ? lanes_ok(E, C, L, sp, qp, cnt) : lanes_ok_add(E, C, L, sp, qp, cnt, t1, u1)) ||
+      !zero_lanes_ok(p, nb, L, kp, qp) || !rest_ok_add(E, C, L, sp, qp, cnt, t1, u1, chk);
     if (!bad && one) { flush_pending(C, L, acc, kp, sp, qp, cnt, PATTERNS); break; }
     if (!bad) {
-      lanes_add(E, C, L, sp, qp, t1, t2);
-      for (let c = E; c < C; c++) {
-        const o = <usize>c << 3;
-        store<f64>(t1 + o, load<f64>(t1 + o) + fold_lane(C, L, sp, c));
-        store<f64>(t2 + o, load<f64>(t2 + o) + fold_lane(C, L, qp, c));
-      }
+      if (!dbl) { lanes_ok_add(E, C, L, sp, qp, cnt, t1, t1); rest_ok_add(E, C, L, sp, qp, cnt, t1, t1, false); }
+      const t = t1; t1 = u1; u1 = t;
       pending += cnt;
       continue;
     }
     // Merge what is pending around the old shifts, then redo this block exactly.
-    flush_pending(C, L, acc, kp, t1, t2, pending, PENDING);
+    flush_pending(C, L, acc, kp, t1, t1 + (<usize>C << 3), pending, PENDING);
     pending = 0;
     redo_block(C, L, p, nb, cnt, acc, kp, sp, qp, touch);
   }
-  flush_pending(C, L, acc, kp, t1, t2, pending, LAST);
+  flush_pending(C, L, acc, kp, t1, t1 + (<usize>C << 3), pending, LAST);
   // Tail: the last R mod (L/C) rows (fewer than 16), per channel a column of scalars summed in
   // f64 (rows_sq's scalar path) around a value near the data.
   const r0 = supers * per;
