@@ -9,26 +9,12 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import * as api from "../dist/index.js";
-import { refStats, randomArray } from "./reference.mjs";
+import { refStats, randomArray, exactTriples } from "./reference.mjs";
 import { close } from "./helpers.mjs";
 
 await api.init();
 const wasm = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(new URL("../build/simdnorm.wasm", import.meta.url))),
   { env: { abort() { throw new Error("abort"); } } }).exports;
-
-/** Exact (count, mean, M2) per channel over every chunk's rows ((N, C, S) each), merged in f64. */
-function exact(chunks, C, S) {
-  const out = new Float64Array(3 * C);
-  for (let c = 0; c < C; c++) {
-    let n = 0, s = 0;
-    for (const { x, N } of chunks) for (let r = 0; r < N; r++) for (let i = 0; i < S; i++) { s += x[(r * C + c) * S + i]; n++; }
-    const m = s / n;
-    let m2 = 0;
-    for (const { x, N } of chunks) for (let r = 0; r < N; r++) for (let i = 0; i < S; i++) { const d = x[(r * C + c) * S + i] - m; m2 += d * d; }
-    out.set([n, m, m2], 3 * c);
-  }
-  return out;
-}
 
 /** The kernel on (N, C, S) x merged into `prior` (C triples); scratch filled with garbage first (the kernel sets it). */
 function kernel(N, C, S, x, prior) {
@@ -75,9 +61,9 @@ const SHAPES = [[2, 1, 1024], [3, 3, 1025], [2, 5, 1031], [8, 4, 3136], [2, 3, 4
 test("kernel: fresh triples and triples holding data, rows around the tails and the block", () => {
   for (const [N, C, S] of SHAPES) {
     const x = data(N, C, S, N * 31 + C * 7 + S);
-    agree(kernel(N, C, S, x, new Float64Array(3 * C)), exact([{ x, N }], C, S), `(${N}, ${C}, ${S})`);
-    const first = data(2, C, S, S + 5), prior = exact([{ x: first, N: 2 }], C, S);
-    agree(kernel(N, C, S, x, prior), exact([{ x: first, N: 2 }, { x, N }], C, S), `(${N}, ${C}, ${S}) onto a prior chunk`);
+    agree(kernel(N, C, S, x, new Float64Array(3 * C)), exactTriples([{ x, N }], C, S), `(${N}, ${C}, ${S})`);
+    const first = data(2, C, S, S + 5), prior = exactTriples([{ x: first, N: 2 }], C, S);
+    agree(kernel(N, C, S, x, prior), exactTriples([{ x: first, N: 2 }, { x, N }], C, S), `(${N}, ${C}, ${S}) onto a prior chunk`);
   }
 });
 
@@ -86,9 +72,9 @@ test("kernel: channels far from zero (1e4 ± 1, 1e6, −3e5), drifting rows that
     if (C < 2) continue;
     for (const offset of [1e4, 1e6, -3e5]) {
       const x = data(N, C, S, S + C, { far: [0], drift: [C - 1], offset });
-      agree(kernel(N, C, S, x, new Float64Array(3 * C)), exact([{ x, N }], C, S), `(${N}, ${C}, ${S}) at ${offset}`);
-      const first = data(1, C, S, S + 9, { far: [0, C - 1], offset }), prior = exact([{ x: first, N: 1 }], C, S);
-      agree(kernel(N, C, S, x, prior), exact([{ x: first, N: 1 }, { x, N }], C, S), `(${N}, ${C}, ${S}) at ${offset} onto a prior chunk`);
+      agree(kernel(N, C, S, x, new Float64Array(3 * C)), exactTriples([{ x, N }], C, S), `(${N}, ${C}, ${S}) at ${offset}`);
+      const first = data(1, C, S, S + 9, { far: [0, C - 1], offset }), prior = exactTriples([{ x: first, N: 1 }], C, S);
+      agree(kernel(N, C, S, x, prior), exactTriples([{ x: first, N: 1 }, { x, N }], C, S), `(${N}, ${C}, ${S}) at ${offset} onto a prior chunk`);
     }
   }
 });
@@ -106,7 +92,7 @@ test("kernel: constant, zero, −0, tiny, NaN, Inf and overflowing rows among or
     x.fill(3, row(N - 1, 4), row(N - 1, 4) + S);                       // channel 4: a constant last row after ordinary ones
     x[row(N - 1, 5) + S - 1] = NaN;                                    // channel 5: NaN in the last row's last value
     x[row(0, 7) + 2] = Infinity;                                       // channel 7: +Inf in the first row
-    const got = kernel(N, C, S, x, new Float64Array(3 * C)), want = exact([{ x, N }], C, S);
+    const got = kernel(N, C, S, x, new Float64Array(3 * C)), want = exactTriples([{ x, N }], C, S);
     assert.equal([...got.subarray(0, 3)], [N * S, 5.25, 0], `(${N}, ${C}, ${S}): the constant channel`);
     assert.equal([...got.subarray(3, 6)], [N * S, 0, 0], `(${N}, ${C}, ${S}): the zero channel`);
     assert.ok(Number.isNaN(got[17]), `(${N}, ${C}, ${S}): the NaN channel stays NaN`);
