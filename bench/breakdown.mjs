@@ -1,32 +1,20 @@
 // Where an op call's time goes: each op's zero-copy call (Tensors, `out` given) timed in batches,
 // then the same calls with every wasm kernel wrapped in a timer, so each kernel's time *inside the
 // call* (median of its calls) is set against the call's; the rest (call − kernels) is the JS layer.
-// The public bundle does not expose the kernels, so this builds its own bundle of js/ (esbuild,
-// the wasm of build/ read from disk) into a temporary directory: run `node build.mjs` first.
+// The public bundle does not expose the kernels: this one is built from js/ (bench/lib/bundle.mjs,
+// the wasm of build/ read from disk): run `node build.mjs` first.
 //
 //   node bench/breakdown.mjs [--cells NHWC:1,1,85,768;NCHW:1,768,1,85] [--ops stats,infer,train,backward,instance,group]
 //                            [--batches 15] [--calls 400]
-import * as esbuild from "esbuild";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+import { bundleOf } from "./lib/bundle.mjs";
 import { parseArgs } from "./lib/cli.mjs";
 import { randomArray } from "../test/reference.mjs";
 
 const { opts } = parseArgs(process.argv.slice(2), { cells: "NHWC:1,1,85,768;NCHW:1,768,1,85;NHWC:1,1,64,1024;NHWC:1,1,2048,32", ops: "stats,infer,train,backward,instance,group", batches: "15", calls: "400" });
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const dir = mkdtempSync(join(tmpdir(), "simdnorm-breakdown-"));
-writeFileSync(join(dir, "entry.ts"), `export * from ${JSON.stringify(join(root, "js/index.ts"))};\nexport { rt } from ${JSON.stringify(join(root, "js/core/runtime.ts"))};\n`);
-// .wasm imports: the bytes read from build/ at load time (the published bundles embed them).
-const wasmFromDisk = { name: "wasm-from-disk", setup(b) {
-  b.onResolve({ filter: /\.wasm$/ }, (a) => ({ path: join(a.resolveDir, a.path), namespace: "wasm-from-disk" }));
-  b.onLoad({ filter: /.*/, namespace: "wasm-from-disk" }, (a) => ({ loader: "js", contents: `import { readFileSync } from "node:fs";\nconst b = readFileSync(${JSON.stringify(a.path)});\nexport default () => new Uint8Array(b.buffer, b.byteOffset, b.length);\n` }));
-} };
-const pool = { name: "no-pool", setup(b) { b.onResolve({ filter: /^\.\/assets$/ }, () => ({ path: "./no-pool.js", external: true })); } };
-await esbuild.build({ entryPoints: [join(dir, "entry.ts")], outfile: join(dir, "bundle.mjs"), bundle: true, format: "esm", platform: "node", target: "es2020", loader: { ".txt": "text" }, logLevel: "warning", plugins: [wasmFromDisk, pool] });
-const sn = await import(pathToFileURL(join(dir, "bundle.mjs")).href);
-rmSync(dir, { recursive: true, force: true });
+const sn = await bundleOf(root);
 await sn.init({ warmup: true });
 
 const K = sn.rt().kernels, plain = {}, times = {};

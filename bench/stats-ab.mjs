@@ -7,7 +7,10 @@
 // Cells: LAYOUT:dims, several separated by commas (a new cell starts at each LAYOUT:). --calls
 // (default: enough calls for ~0.5 ms a sample) calls per timed sample; each round times every
 // build and its loop once (after an untimed pass of the loop over the same x), in an order
-// rotated round by round. Prints per build the lower
+// rotated round by round; --warm MS (default 3000) of calls first: after 300 ms the JS layer of
+// a 120 µs call was not yet in its optimized code. Two builds in one process run each other's JS
+// between calls (its caches colder than with one build): for a figure against the target, also
+// run each build alone. Prints per build the lower
 // quartile of µs a call, of the loop's, their ratio, and the median of the rounds' own ratios.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -15,7 +18,7 @@ import { loadCeilingOn } from "./ceiling/index.mjs";
 import { randomArray } from "../test/reference.mjs";
 import { parseArgs } from "./lib/cli.mjs";
 
-const { opts, rest: dists } = parseArgs(process.argv.slice(2), { cells: "NCHW:8,64,56,56", rounds: "60", calls: "0", op: "stats", warm: "300" });
+const { opts, rest: dists } = parseArgs(process.argv.slice(2), { cells: "NCHW:8,64,56,56", rounds: "60", calls: "0", op: "stats", warm: "3000" });
 if (!dists.length) { console.error("usage: node bench/stats-ab.mjs [--cells NCHW:8,64,56,56] DIST_A [DIST_B …]"); process.exit(2); }
 const builds = [];
 for (const d of dists) {
