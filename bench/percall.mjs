@@ -1,7 +1,9 @@
 // Per-call cost on small tensors: a zero-copy call (Tensor in, `out` Tensor given) of each op at
 // 256, 2048 and 16 K values, against the same kernels called directly on raw pointers (a second
 // instance of build/simdnorm.wasm, data at fixed offsets, same sizes). The difference is the JS
-// layer: option reading, validation, scope, dispatch, per-channel parameters and results.
+// layer: option reading, validation, scope, dispatch, per-channel parameters and results. The
+// layer objects (BatchNorm, GroupNorm, LayerNorm, RMSNorm in training mode) are timed the same
+// way, forward alone and forward + backward, against the kernels of the calls they make.
 // Calls are timed in batches (CPU time); the API, the baseline API (--base) and the raw kernels
 // alternate batch by batch, so all three see the same machine load.
 //
@@ -73,6 +75,16 @@ function rawCases(raw, V) {
   };
 }
 
+/** The layer objects' calls run the kernels of the functional calls they make. */
+function withLayers(k) {
+  const pair = (f, b) => () => { k[f](); k[b](); };
+  return Object.assign(k, {
+    "BatchNorm.forward": k.batchNormTrain, "BatchNorm.forward+backward": pair("batchNormTrain", "batchNormBackward"),
+    "GroupNorm.forward": k.groupNorm, "LayerNorm.forward": k.layerNorm, "LayerNorm.forward+backward": pair("layerNorm", "layerNormBackward"),
+    "RMSNorm.forward": k.rmsNorm, "RMSNorm.forward+backward": pair("rmsNorm", "rmsNormBackward"),
+  });
+}
+
 /** Image side for about V output values (3 per pixel), and its RGBA byte count. */
 const pixelSide = (V) => Math.round(Math.sqrt(V / 3));
 const pixelBytes = (side) => side * side * 4;
@@ -89,8 +101,12 @@ function apiCases(A, V) {
   const saveMean = new Float32Array(C), saveInvstd = new Float32Array(C).fill(1);
   const ln = A.layerNorm(r, { gamma: lnG, beta: lnB, out: ry }), rms = A.rmsNorm(r, { gamma: lnG, out: ry });
   const dgammaOut = new Float32Array(row), dbetaOut = new Float32Array(row); // (a build without these options ignores them)
+  // Layer objects (training mode), as a model calls them: options built by the layer each call.
+  const dx = tensorOf(A, cf, "NCHW"), rdx = tensorOf(A, rs, "NC");
+  const bnL = new A.BatchNorm(C, { layout: "NCHW" }), gnL = new A.GroupNorm(C, { groups: 4, layout: "NCHW" });
+  const lnL = new A.LayerNorm(row), rmsL = new A.RMSNorm(row);
   return {
-    free: () => [x, y, dy, r, ry, rd, rk, rz, py].forEach((z) => z.free()),
+    free: () => [x, y, dy, r, ry, rd, rk, rz, py, dx, rdx].forEach((z) => z.free()),
     list: [
       ["channelStats", "NCHW (1, 16, S)", () => A.channelStats(x)],
       ["batchNormInfer", "NCHW (1, 16, S)", () => A.batchNormInfer(x, { gamma, beta, runningMean, runningVar, out: y })],
@@ -107,6 +123,13 @@ function apiCases(A, V) {
       ["skipLayerNorm", `rows of ${row} (NC)`, () => A.skipLayerNorm(r, rk, { gamma: lnG, beta: lnB, out: ry, sumOut: rz })],
       ["skipRmsNorm", `rows of ${row} (NC)`, () => A.skipRmsNorm(r, rk, { gamma: lnG, out: ry, sumOut: rz })],
       ["fromPixels", `RGBA ${side}×${side} → NCHW`, () => A.fromPixels(img, { width: side, height: side, preset: "imagenet", out: py })],
+      ["BatchNorm.forward", "NCHW (1, 16, S), training", () => bnL.forward(x, { out: y })],
+      ["BatchNorm.forward+backward", "NCHW (1, 16, S), training", () => { bnL.forward(x, { out: y }); bnL.backward(dy, { out: dx }); }],
+      ["GroupNorm.forward", "NCHW (1, 16, S), 4 groups", () => gnL.forward(x, { out: y })],
+      ["LayerNorm.forward", `rows of ${row} (NC)`, () => lnL.forward(r, { out: ry })],
+      ["LayerNorm.forward+backward", `rows of ${row} (NC)`, () => { lnL.forward(r, { out: ry }); lnL.backward(rd, { out: rdx }); }],
+      ["RMSNorm.forward", `rows of ${row} (NC)`, () => rmsL.forward(r, { out: ry })],
+      ["RMSNorm.forward+backward", `rows of ${row} (NC)`, () => { rmsL.forward(r, { out: ry }); rmsL.backward(rd, { out: rdx }); }],
     ],
   };
 }
@@ -181,7 +204,7 @@ function run(V, now, old, kern, kernOld) {
   now.free(); old?.free();
 }
 for (const V of opts.sizes.split(",").map(Number)) {
-  run(V, apiCases(api, V), base ? apiCases(base, V) : null, rawCases(rawNow, V), rawOld ? rawCases(rawOld, V) : null);
+  run(V, apiCases(api, V), base ? apiCases(base, V) : null, withLayers(rawCases(rawNow, V)), rawOld ? withLayers(rawCases(rawOld, V)) : null);
 }
 for (const [C, S] of opts.shapes ? opts.shapes.split(",").map((t) => t.split("x").map(Number)) : []) {
   run(C * S, apiShapeCases(api, C, S), base ? apiShapeCases(base, C, S) : null, rawShapeCases(rawNow, C, S), rawOld ? rawShapeCases(rawOld, C, S) : null);
