@@ -8,22 +8,24 @@
 // alternate batch by batch, so all three see the same machine load.
 //
 //   node bench/percall.mjs [--rounds 40] [--calls 2000] [--only layerNorm] [--sizes 2048]
-//                          [--shapes 1024x2,16x2] [--base /tmp/old/dist] [--json bench/results/percall.json]
+//                          [--shapes 1024x2,16x2] [--base /tmp/old/dist] [--dist DIR] [--json bench/results/percall.json]
 // --shapes: batch norm and channel statistics also on NCHW (1, C, 1, S) tensors of these C × S
 // (wide C, short rows; empty: none), against the data kernels those shapes run (channels-first,
 // or channels-last pseudo-channels for rows of < 16 values while C·S ≤ 1024: js/ops/dispatch.ts).
 // --base: another build's dist/ directory (e.g. a copy of dist/ taken before a change): its API
 // and its own kernels (dist/simdnorm.wasm) are timed in the same rounds, interleaved, so "before"
 // and "after" are measured in one process under the same load.
+// --dist: time another build's dist/ (API and kernels) instead of this one, alone in its process
+// (a build whose calls leave much garbage — maps, off-heap stores — slows the other in one process).
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import * as api from "../dist/index.js";
 import { randomArray } from "../test/reference.mjs";
 import { parseArgs, median } from "./lib/cli.mjs";
 
-const { opts } = parseArgs(process.argv.slice(2), { rounds: "40", calls: "2000", json: "", only: "", sizes: "256,2048,16384", shapes: "1024x2,16x2", base: "" });
+const { opts } = parseArgs(process.argv.slice(2), { rounds: "40", calls: "2000", json: "", only: "", sizes: "256,2048,16384", shapes: "1024x2,16x2", base: "", dist: "" });
 const ROUNDS = +opts.rounds, CALLS = +opts.calls;
+const api = await import(opts.dist ? pathToFileURL(resolve(opts.dist, "index.js")).href : "../dist/index.js");
 await api.init({ warmup: true });
 const base = opts.base ? await import(pathToFileURL(resolve(opts.base, "index.js")).href) : null;
 if (base) await base.init({ warmup: true });
@@ -183,7 +185,7 @@ function batch(fn) {
 }
 
 const only = opts.only ? opts.only.split(",") : null;
-const rawNow = rawInstance(new URL("../build/simdnorm.wasm", import.meta.url));
+const rawNow = rawInstance(opts.dist ? pathToFileURL(resolve(opts.dist, "simdnorm.wasm")) : new URL("../build/simdnorm.wasm", import.meta.url));
 const rawOld = base ? rawInstance(pathToFileURL(resolve(opts.base, "simdnorm.wasm"))) : null;
 const rows = [];
 /** Times every case of `now` (and `old`, the base build's) against its kernels, interleaved, into rows. */
