@@ -84,6 +84,7 @@ function withLayers(k) {
     "BatchNorm.forward": k.batchNormTrain, "BatchNorm.forward+backward": pair("batchNormTrain", "batchNormBackward"),
     "GroupNorm.forward": k.groupNorm, "LayerNorm.forward": k.layerNorm, "LayerNorm.forward+backward": pair("layerNorm", "layerNormBackward"),
     "RMSNorm.forward": k.rmsNorm, "RMSNorm.forward+backward": pair("rmsNorm", "rmsNormBackward"),
+    "layerNorm → Tensor": k.layerNorm, "tensor": () => {},
   });
 }
 
@@ -132,6 +133,9 @@ function apiCases(A, V) {
       ["LayerNorm.forward+backward", `rows of ${row} (NC)`, () => { lnL.forward(r, { out: ry }); lnL.backward(rd, { out: rdx }); }],
       ["RMSNorm.forward", `rows of ${row} (NC)`, () => rmsL.forward(r, { out: ry })],
       ["RMSNorm.forward+backward", `rows of ${row} (NC)`, () => { rmsL.forward(r, { out: ry }); rmsL.backward(rd, { out: rdx }); }],
+      // A result Tensor (no `out`: allocated, constructed, freed) and tensor() alone.
+      ["layerNorm → Tensor", `rows of ${row} (NC), freed`, () => A.layerNorm(r, { gamma: lnG, beta: lnB }).y.free()],
+      ["tensor", `(${V / row}, ${row}) NC, freed`, () => A.tensor(rs, "NC").free()],
     ],
   };
 }
