@@ -7,13 +7,18 @@
 // settings (SIMD, -O3). Prints ns and cycles per vector (16 bytes read + 16 written), and each
 // loop as a multiple of the copy's speed.
 //
-//   node bench/rows-bound.mjs [--sizes 1024,16384,262144,2097152] [--reps 60]
+//   node bench/rows-bound.mjs [--sizes 2048,16384,262144,4194304] [--reps 60] [--loops copy,a4m3]
+//   node bench/rows-bound.mjs BUILD.wasm [--shapes 1x2048,512x2048] [--kreps 40]
+//     (a build made with `npx asc assembly/index.ts --target release --importMemory -o BUILD.wasm`:
+//     then each row kernel also runs against its twin below and the copy, R × C shapes)
 //
 // Loops (one per exported function, generated below):
 //   aK  y = x + c + c … (K dependent adds per vector: the four vectors of an iteration and the
 //       iterations are independent), stored;  mK  the same with K multiplies;  aKmJ  both;
-//   aKl2 K adds of which two take their operand from two L1-resident vectors (gamma, beta);
-//   sum2m1  Σx, Σx² (two carried adds and a multiply per vector, eight accumulators), no store.
+//   aKl2 K adds of which two take their operand from two per-column vectors (gamma, beta: a
+//       window of ≤ 64 KB, so in L2 at the larger sizes);
+//   sum2m1  Σx, Σx² (two carried adds and a multiply per vector, eight accumulators), no store;
+//   reg_*  register-only chains (no memory), for the float pipes alone; t_*  the kernels' twins.
 import { parseArgs, median } from "./lib/cli.mjs";
 import { writeFileSync, readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
