@@ -61,13 +61,14 @@ function row_grad_sums(px: usize, pg: usize, C: i32, m: f32, a: f32, b: f32, gam
   const mv = f32x4.splat(m), av = f32x4.splat(a), v1 = f32x4.splat(k1), v0 = f32x4.splat(k0);
   const C8 = C & ~7, C4 = C & ~3;
   let j = 0;
-  // Two vectors per iteration (one address per stream) in the plain variant only: the skip
-  // variants keep one (wasm size).
-  for (; !COL && j < C8; j += 8) {
+  // Two vectors per iteration (one address per stream).
+  for (; j < C8; j += 8) {
     const o = <usize>j << 2, x = px + o, gp = pg + o, gm = gamma + o, q = pdx + o;
-    const d0 = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(v128.load(gp), v128.load(gm)), av), f32x4.mul(f32x4.sub(v128.load(x), mv), v1)), v0);
-    const d1 = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(v128.load(gp, 16), v128.load(gm, 16)), av), f32x4.mul(f32x4.sub(v128.load(x, 16), mv), v1)), v0);
+    let d0 = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(v128.load(gp), v128.load(gm)), av), f32x4.mul(f32x4.sub(v128.load(x), mv), v1)), v0);
+    let d1 = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(v128.load(gp, 16), v128.load(gm, 16)), av), f32x4.mul(f32x4.sub(v128.load(x, 16), mv), v1)), v0);
+    if (SUM) { const s = pds + o; d0 = f32x4.add(d0, v128.load(s)); d1 = f32x4.add(d1, v128.load(s, 16)); }
     v128.store(q, d0); v128.store(q, d1, 16);
+    if (COL) { const c = colD + o; v128.store(c, f32x4.add(v128.load(c), d0)); v128.store(c, f32x4.add(v128.load(c, 16), d1), 16); }
   }
   for (; j < C4; j += 4) {
     const o = <usize>j << 2;
