@@ -83,9 +83,10 @@ for (const [nm, A, M] of [["reg_a6", 6, 0], ["reg_m6", 0, 6], ["reg_a6m6", 6, 6]
 //   RMS forward: Σx² (1 add, 1 mul) + x·a·γ (2 muls)
 //   skip RMS (with bias): x + skip + bias, − 0 (the shift), Σs² (4 adds, 1 mul) + s·a·γ (2 muls)
 //   skip layer norm (with bias): x + skip + bias − h, Σ, Σ² (5 adds, 1 mul) + the normalize (2, 2)
-//   ln / RMS backward: x̂ = (x − m)·a + b, Σγg, Σγg·x̂, the column sums Σg, Σg·x̂ (6 adds, 4 muls)
-//     + dx = γg·a + (x − m)·k1 + k0 (3 adds, 3 muls); skip backward + dsum and Σdx (2 adds)
-const twins = { t_ln: [4, 3, 2], t_rms: [1, 3, 1], t_skiprms: [4, 3, 2, 2, 2], t_skipln: [7, 3, 3, 2, 2], t_bwd: [9, 7, 3, 2, 1], t_skipbwd: [11, 7, 3, 3, 1] };
+//   ln backward: x̂ = (x − m)·a + b, Σγg, Σγg·x̂, the column sums Σg, Σg·x̂ (6 adds, 4 muls)
+//     + dx = γg·a + (x − m)·k1 + k0 (3 adds, 3 muls); skip backward + dsum and Σdx (2 adds);
+//     RMS backward x̂ = x·a, dx = γg·a + x·k1 (4 adds fewer)
+const twins = { t_ln: [4, 3, 2], t_rms: [1, 3, 1], t_skiprms: [4, 3, 2, 2, 2], t_skipln: [7, 3, 3, 2, 2], t_bwd: [9, 7, 3, 2, 1], t_rmsbwd: [5, 7, 3, 2, 1], t_skipbwd: [11, 7, 3, 3, 1] };
 for (const [k, v] of Object.entries(twins)) src.push(stream(k, ...v));
 const loops = { copy: [0, 0], a1: [1, 0], a2: [2, 0], a3: [3, 0], a4: [4, 0], a6: [6, 0], m1: [0, 1], m2: [0, 2], m3: [0, 3], m4: [0, 4], m6: [0, 6], a2m2: [2, 2], a4m3: [4, 3], a6m3: [6, 3], a4m3l2: [4, 3, 2] };
 for (const [k, v] of Object.entries(loops)) src.push(stream(k, ...v));
@@ -167,7 +168,7 @@ if (rest.length) {
       ["skip RMS (bias)", () => kb.skip_forward_f32_cl(R, C, x, dy, bi, g, be, sm, y, mu, rs, 1e-5, 1, 0), "t_skiprms", 2],
       ["skip layer norm (bias)", () => kb.skip_forward_f32_cl(R, C, x, dy, bi, g, be, sm, y, mu + 32768, rs + 32768, 1e-5, 0, 0), "t_skipln", 2],
       ["layer-norm backward", () => kb.ln_backward_rows_f32_cl(R, C, x, dy, mu, rs, bb, g, be, y, cacc, scr, 0), "t_bwd", 2.5],
-      ["RMS backward", () => kb.rms_backward_f32_cl(R, C, x, dy, rs, g, be, y, cacc, scr, 0), "t_bwd", 2.5],
+      ["RMS backward", () => kb.rms_backward_f32_cl(R, C, x, dy, rs, g, be, y, cacc, scr, 0), "t_rmsbwd", 2.5],
       ["skip LN backward (dsum)", () => kb.skip_backward_f32_cl(R, C, x, dy, ds, mu, rs, bb, g, be, y, cacc, scr, 0, 0), "t_skipbwd", 2.5],
     ];
     const fs = [() => k.copy(n, xBase, yBase, gBase, mask, 0, 1), ...rows.flatMap(([, kf, t]) => [kf, tw(t)])];
