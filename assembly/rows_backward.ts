@@ -157,9 +157,9 @@ export function rows_backward(R: i32, C: i32, x: usize, dy: usize, dsum: usize, 
       act_grad_row(grow, pg, grow, C, act);
       pg = grow;
     }
-    // RMS norm without skip: the loops without the mean and residue terms.
+    // RMS norm: the loops without the mean and residue terms (dx: without skip only).
     const lean = rms && !skip;
-    if (lean) row_grad_sums_rms(px, pg, C, as, gamma, colB, colG);
+    if (rms) row_grad_sums_rms(px, pg, C, as, gamma, colB, colG);
     else row_grad_sums(px, pg, C, ms, as, bs, gamma, colB, colG);
     const c1 = -<f64>as * ret1 / <f64>C, c0 = rms ? 0 : -<f64>as * ret0 / <f64>C;
     const k1 = <f32>(<f64>as * c1), k0 = <f32>(<f64>bs * c1 + c0);
