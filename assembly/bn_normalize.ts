@@ -45,12 +45,15 @@ export function bn_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, 
  * pattern in scratch (common.ts interleave: per 4-lane group m, scale, shift; 3·⌈L⌉₄ f32,
  * 16-byte aligned). The stream is read in super-rows of L values (L/C rows): with L = 16
  * (C = 1, 2, 4, 8, 16) and the 12-value period (C = 3, 6, 12) the parameters live in registers
- * and the tensor goes in memory order. Otherwise, on cache-resident tensors, each 8-lane group
- * loads its parameters once for four consecutive super-rows (L ≤ 96; four sequential streams)
- * or two (wider rows); past the caches (1.5·CACHED_VALUES: the two-row loops still won 1.25× at
- * 1.2 Mi values; 4·CACHED_VALUES for the four-row sweeps, which win on L3-resident data) the super-rows go in memory order, in one norm_span
- * call when L is a multiple of 16 (figures in docs/performance.md). Tails (norm_span: 4-wide steps, then scalars): the last
- * L mod 8 values of a row (L = C, wide C) and the last R mod (L/C) rows (< L values).
+ * and the tensor goes in memory order. Otherwise, on cache-resident tensors, 16-lane column
+ * sweeps keep a 16-lane group's twelve parameter vectors in registers down ~16 KiB of rows
+ * (≤ SWEEP_VALUES values, L a multiple of 16) or four consecutive super-rows (L ≤ 96, up to
+ * 4·CACHED_VALUES: they win on L3-resident data); wider rows of larger tensors load each 8-lane
+ * group's parameters once for two super-rows (normalize_pairs); past the caches (1.5·CACHED_VALUES:
+ * the two-row loops still won 1.25× at 1.2 Mi values) the super-rows go in memory order, in one
+ * norm_span call when L is a multiple of 16 (figures in docs/performance.md). Tails (norm_span:
+ * 4-wide steps, then scalars): the last L mod 8 values of a row (L = C, wide C) and the last
+ * R mod (L/C) rows (< L values).
  */
 export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, scratch: usize): void {
   const L = pattern_len(C), pp = scratch;
@@ -73,12 +76,18 @@ export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: u
   norm_span(x + full, y + full, total - full, pp);
 }
 
+/**
+ * Tensors up to this many values (512 KiB: x and y stay in L2) take 16-lane sweeps of ~16 KiB of
+ * rows for any L that is a multiple of 16; past it the strided rows of power-of-two widths lost
+ * (0.8–0.9× at 256–512 Ki values, C = 128, 256, 1024).
+ */
 const SWEEP_VALUES: i32 = 1 << 17;
 
 /**
- * Super-rows of `stride` bytes, 16 lanes at a time: each 16-lane group's twelve parameter vectors
- * stay in registers while the group runs down a block of rows (~16 KiB of x); the last L mod 16
- * values of every row through norm_span.
+ * Super-rows of `stride` bytes (a multiple of 64), 16 lanes at a time: each 16-lane group's twelve
+ * parameter vectors stay in registers while the group runs down B super-rows, then the next
+ * group; every row's 64-byte pieces are whole cache lines (8-lane sweeps read half lines and
+ * were 0.75–0.85× as fast).
  */
 function normalize_sweeps(x: usize, y: usize, stride: usize, supers: i32, pp: usize, B: i32): void {
   for (let r0 = 0; r0 < supers; r0 += B) {
