@@ -87,7 +87,7 @@ const SWEEP_VALUES: i32 = 1 << 17;
  * Super-rows of `stride` bytes (a multiple of 64), 16 lanes at a time: each 16-lane group's twelve
  * parameter vectors stay in registers while the group runs down B super-rows, then the next
  * group; every row's 64-byte pieces are whole cache lines (8-lane sweeps read half lines and
- * were 0.75–0.85× as fast).
+ * were 0.7–0.9× as fast in bench/cl-bound.mjs).
  */
 function normalize_sweeps(x: usize, y: usize, stride: usize, supers: i32, pp: usize, B: i32): void {
   for (let r0 = 0; r0 < supers; r0 += B) {
