@@ -1,7 +1,8 @@
 // Synthetic loops for the channels-last bounds (bench/cl-bound.mjs): the same loads, stores and
 // float operations per vector as the kernels, with the parameters in registers or read from L1,
 // in memory order or in column sweeps, over n values of memory the caller owns. Not part of the
-// package; docs/performance.md ("Channels-last at cache-resident sizes") has the figures.
+// package, and on purpose copies of the kernels' loop shapes (like bench/ceiling, it must not depend on
+// the code it measures); docs/performance.md ("Channels-last at cache-resident sizes") has the figures.
 
 /** The ceiling: a SIMD copy, 16 values a step (bench/ceiling copy_f32). */
 export function copy4(n: i32, x: usize, y: usize): void {
