@@ -1,27 +1,31 @@
 // Per-call cost on small tensors: a zero-copy call (Tensor in, `out` Tensor given) of each op at
 // 256, 2048 and 16 K values, against the same kernels called directly on raw pointers (a second
 // instance of build/simdnorm.wasm, data at fixed offsets, same sizes). The difference is the JS
-// layer: option reading, validation, scope, dispatch, per-channel parameters and results.
+// layer: option reading, validation, scope, dispatch, per-channel parameters and results. The
+// layer objects (BatchNorm, GroupNorm, LayerNorm, RMSNorm in training mode) are timed the same
+// way, forward alone and forward + backward, against the kernels of the calls they make.
 // Calls are timed in batches (CPU time); the API, the baseline API (--base) and the raw kernels
 // alternate batch by batch, so all three see the same machine load.
 //
 //   node bench/percall.mjs [--rounds 40] [--calls 2000] [--only layerNorm] [--sizes 2048]
-//                          [--shapes 1024x2,16x2] [--base /tmp/old/dist] [--json bench/results/percall.json]
+//                          [--shapes 1024x2,16x2] [--base /tmp/old/dist] [--dist DIR] [--json bench/results/percall.json]
 // --shapes: batch norm and channel statistics also on NCHW (1, C, 1, S) tensors of these C × S
 // (wide C, short rows; empty: none), against the data kernels those shapes run (channels-first,
 // or channels-last pseudo-channels for rows of < 16 values while C·S ≤ 1024: js/ops/dispatch.ts).
 // --base: another build's dist/ directory (e.g. a copy of dist/ taken before a change): its API
 // and its own kernels (dist/simdnorm.wasm) are timed in the same rounds, interleaved, so "before"
 // and "after" are measured in one process under the same load.
+// --dist: time another build's dist/ (API and kernels) instead of this one, alone in its process
+// (a build whose calls leave much garbage — maps, off-heap stores — slows the other in one process).
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import * as api from "../dist/index.js";
 import { randomArray } from "../test/reference.mjs";
 import { parseArgs, median } from "./lib/cli.mjs";
 
-const { opts } = parseArgs(process.argv.slice(2), { rounds: "40", calls: "2000", json: "", only: "", sizes: "256,2048,16384", shapes: "1024x2,16x2", base: "" });
+const { opts } = parseArgs(process.argv.slice(2), { rounds: "40", calls: "2000", json: "", only: "", sizes: "256,2048,16384", shapes: "1024x2,16x2", base: "", dist: "" });
 const ROUNDS = +opts.rounds, CALLS = +opts.calls;
+const api = await import(opts.dist ? pathToFileURL(resolve(opts.dist, "index.js")).href : "../dist/index.js");
 await api.init({ warmup: true });
 const base = opts.base ? await import(pathToFileURL(resolve(opts.base, "index.js")).href) : null;
 if (base) await base.init({ warmup: true });
@@ -73,6 +77,17 @@ function rawCases(raw, V) {
   };
 }
 
+/** The layer objects' calls run the kernels of the functional calls they make. */
+function withLayers(k) {
+  const pair = (f, b) => () => { k[f](); k[b](); };
+  return Object.assign(k, {
+    "BatchNorm.forward": k.batchNormTrain, "BatchNorm.forward+backward": pair("batchNormTrain", "batchNormBackward"),
+    "GroupNorm.forward": k.groupNorm, "LayerNorm.forward": k.layerNorm, "LayerNorm.forward+backward": pair("layerNorm", "layerNormBackward"),
+    "RMSNorm.forward": k.rmsNorm, "RMSNorm.forward+backward": pair("rmsNorm", "rmsNormBackward"),
+    "layerNorm → Tensor": k.layerNorm, "tensor": () => {},
+  });
+}
+
 /** Image side for about V output values (3 per pixel), and its RGBA byte count. */
 const pixelSide = (V) => Math.round(Math.sqrt(V / 3));
 const pixelBytes = (side) => side * side * 4;
@@ -89,8 +104,12 @@ function apiCases(A, V) {
   const saveMean = new Float32Array(C), saveInvstd = new Float32Array(C).fill(1);
   const ln = A.layerNorm(r, { gamma: lnG, beta: lnB, out: ry }), rms = A.rmsNorm(r, { gamma: lnG, out: ry });
   const dgammaOut = new Float32Array(row), dbetaOut = new Float32Array(row); // (a build without these options ignores them)
+  // Layer objects (training mode), as a model calls them: options built by the layer each call.
+  const dx = tensorOf(A, cf, "NCHW"), rdx = tensorOf(A, rs, "NC");
+  const bnL = new A.BatchNorm(C, { layout: "NCHW" }), gnL = new A.GroupNorm(C, { groups: 4, layout: "NCHW" });
+  const lnL = new A.LayerNorm(row), rmsL = new A.RMSNorm(row);
   return {
-    free: () => [x, y, dy, r, ry, rd, rk, rz, py].forEach((z) => z.free()),
+    free: () => [x, y, dy, r, ry, rd, rk, rz, py, dx, rdx].forEach((z) => z.free()),
     list: [
       ["channelStats", "NCHW (1, 16, S)", () => A.channelStats(x)],
       ["batchNormInfer", "NCHW (1, 16, S)", () => A.batchNormInfer(x, { gamma, beta, runningMean, runningVar, out: y })],
@@ -107,6 +126,16 @@ function apiCases(A, V) {
       ["skipLayerNorm", `rows of ${row} (NC)`, () => A.skipLayerNorm(r, rk, { gamma: lnG, beta: lnB, out: ry, sumOut: rz })],
       ["skipRmsNorm", `rows of ${row} (NC)`, () => A.skipRmsNorm(r, rk, { gamma: lnG, out: ry, sumOut: rz })],
       ["fromPixels", `RGBA ${side}×${side} → NCHW`, () => A.fromPixels(img, { width: side, height: side, preset: "imagenet", out: py })],
+      ["BatchNorm.forward", "NCHW (1, 16, S), training", () => bnL.forward(x, { out: y })],
+      ["BatchNorm.forward+backward", "NCHW (1, 16, S), training", () => { bnL.forward(x, { out: y }); bnL.backward(dy, { out: dx }); }],
+      ["GroupNorm.forward", "NCHW (1, 16, S), 4 groups", () => gnL.forward(x, { out: y })],
+      ["LayerNorm.forward", `rows of ${row} (NC)`, () => lnL.forward(r, { out: ry })],
+      ["LayerNorm.forward+backward", `rows of ${row} (NC)`, () => { lnL.forward(r, { out: ry }); lnL.backward(rd, { out: rdx }); }],
+      ["RMSNorm.forward", `rows of ${row} (NC)`, () => rmsL.forward(r, { out: ry })],
+      ["RMSNorm.forward+backward", `rows of ${row} (NC)`, () => { rmsL.forward(r, { out: ry }); rmsL.backward(rd, { out: rdx }); }],
+      // A result Tensor (no `out`: allocated, constructed, freed) and tensor() alone.
+      ["layerNorm → Tensor", `rows of ${row} (NC), freed`, () => A.layerNorm(r, { gamma: lnG, beta: lnB }).y.free()],
+      ["tensor", `(${V / row}, ${row}) NC, freed`, () => A.tensor(rs, "NC").free()],
     ],
   };
 }
@@ -160,7 +189,7 @@ function batch(fn) {
 }
 
 const only = opts.only ? opts.only.split(",") : null;
-const rawNow = rawInstance(new URL("../build/simdnorm.wasm", import.meta.url));
+const rawNow = rawInstance(opts.dist ? pathToFileURL(resolve(opts.dist, "simdnorm.wasm")) : new URL("../build/simdnorm.wasm", import.meta.url));
 const rawOld = base ? rawInstance(pathToFileURL(resolve(opts.base, "simdnorm.wasm"))) : null;
 const rows = [];
 /** Times every case of `now` (and `old`, the base build's) against its kernels, interleaved, into rows. */
@@ -181,7 +210,7 @@ function run(V, now, old, kern, kernOld) {
   now.free(); old?.free();
 }
 for (const V of opts.sizes.split(",").map(Number)) {
-  run(V, apiCases(api, V), base ? apiCases(base, V) : null, rawCases(rawNow, V), rawOld ? rawCases(rawOld, V) : null);
+  run(V, apiCases(api, V), base ? apiCases(base, V) : null, withLayers(rawCases(rawNow, V)), rawOld ? withLayers(rawCases(rawOld, V)) : null);
 }
 for (const [C, S] of opts.shapes ? opts.shapes.split(",").map((t) => t.split("x").map(Number)) : []) {
   run(C * S, apiShapeCases(api, C, S), base ? apiShapeCases(base, C, S) : null, rawShapeCases(rawNow, C, S), rawOld ? rawShapeCases(rawOld, C, S) : null);

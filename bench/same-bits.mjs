@@ -3,7 +3,8 @@
 // arithmetic). Both builds run the same calls on the same inputs (plain Float32Arrays copied in,
 // Float32Array views of wasm memory, and Tensor objects), over shapes that reach every dispatch path: channels-first rows of
 // < 16 values (pseudo-channels), channels-first, channels-last, (N, C), wide C; with and without
-// gamma / beta / bias / running statistics, an activation, synchronized sums. Every typed array,
+// gamma / beta / bias / running statistics, an activation, synchronized sums; and the layer objects
+// (training, accumulating and eval steps). Every typed array,
 // Tensor and number of each result is compared (NaN payloads included).
 //
 //   node bench/same-bits.mjs --base /tmp/old/dist [--only batchNormBackward,skipRmsNorm]
@@ -101,6 +102,21 @@ function calls(shape, layout) {
     add("skipRmsNorm", (M, a) => M.skipRmsNorm(a(x), a(skip), { ...sh, bias: b, activation: "silu" }));
     add("skipLayerNormBackward", (M, a) => M.skipLayerNormBackward(a(sl.sum instanceof Float32Array ? sl.sum : sl.sum.data), a(dy), { ...sh, gamma, beta, mean: sl.mean, invstd: sl.invstd, dsum: a(skip), bias: b ?? true }));
     add("skipRmsNormBackward", (M, a) => M.skipRmsNormBackward(a(sr.sum instanceof Float32Array ? sr.sum : sr.sum.data), a(dy), { ...sh, gamma, invRms: sr.invRms, bias: b }));
+  }
+  // The layer objects: training forward / backward, a second step accumulating, then eval; with
+  // a Tensor input no shape or layout is passed (the tensor's own geometry), else the call's.
+  const layers = [["BatchNorm", (M) => new M.BatchNorm(C, { layout })], ["BatchNorm", (M) => new M.BatchNorm(C, { layout, convention: "keras", activation: "silu" })],
+    ["GroupNorm", (M) => new M.GroupNorm(C, { groups: G, layout })], ["LayerNorm", (M) => new M.LayerNorm(C, { layout })], ["RMSNorm", (M) => new M.RMSNorm(C, { layout })]];
+  if (S > 1) layers.push(["InstanceNorm", (M) => new M.InstanceNorm(C, { layout, affine: true })]);
+  for (const [name, make] of layers) {
+    add(name, (M, a) => {
+      const L = make(M), X = a(x), DY = a(dy), at = typeof X.free === "function" ? {} : sh;
+      L.gamma.set(gamma); L.beta?.set(beta);
+      const y1 = L.forward(X, at), dx1 = L.backward(DY), y2 = L.forward(X, at), dx2 = L.backward(DY, { accumulate: true });
+      L.eval();
+      const y3 = L.forward(X, at), dx3 = L.backward(DY);
+      return { y1, dx1, y2, dx2, y3, dx3, dgamma: L.dgamma, dbeta: L.dbeta, runningMean: L.runningMean, runningVar: L.runningVar };
+    });
   }
   return list;
 }

@@ -98,7 +98,8 @@ export function exportWeights(bn: BatchNorm | RMSNorm, format: WeightFormat): un
     case "keras": { const s = statsOf(bn); return [...affine, s.mean, s.var]; }
     case "pytorch": {
       const s = statsOf(bn);
-      return { ...(bn.affine ? { weight: affine[0], bias: affine[1] } : {}), running_mean: s.mean, running_var: s.var, num_batches_tracked: bn.numBatchesTracked };
+      const stats = { running_mean: s.mean, running_var: s.var, num_batches_tracked: bn.numBatchesTracked };
+      return bn.affine ? { weight: affine[0], bias: affine[1], ...stats } : stats;
     }
     case "caffe":
       return { batchNorm: [f32(bn.runningMean), f32(bn.runningVar), Float32Array.of(bn.normalizer)], scale: bn.affine ? affine : null };

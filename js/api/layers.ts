@@ -2,8 +2,14 @@
 // mode; every computation and every argument check is the functional API's. In training mode
 // the running statistics are updated by the same call that normalizes (batchNormTrain), so
 // "training output computed, moving averages never updated" cannot happen.
+// Each call's options are one plain object literal, never `{ ...o, key }`: on Node 18/20 an
+// object literal that starts with a spread gets a hidden class of its own (~1 µs per property
+// added, and every function reading it goes megamorphic; docs/performance.md).
 import { batchNormTrain, batchNormInfer, batchNormBackward, batchNormBackwardEval } from "../ops/batchnorm";
-import { instanceNorm, instanceNormBackward, groupNorm, groupNormBackward, layerNorm, layerNormBackward, rmsNorm, rmsNormBackward } from "../ops/family/index";
+import {
+  instanceNorm, instanceNormBackward, groupNorm, groupNormBackward, layerNorm, layerNormBackward, rmsNorm, rmsNormBackward,
+  type GroupNormOptions, type GroupNormBackwardOptions,
+} from "../ops/family/index";
 import { activationId, type Activation } from "../ops/activation";
 import { checkGroups, type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult } from "../ops/family/common";
 import { convention, type Convention, type ConventionInfo } from "../ops/conventions";
@@ -41,11 +47,18 @@ export interface NormLayerOptions {
 /** Which forward a layer ran last (its backward must match). */
 type LayerMode = "training" | "eval";
 
+/**
+ * What a sample-norm layer's options literal adds: group norm's groups (else undefined), and the
+ * layer's gradient arrays as gradient outputs (the row norms write into them; others ignore them).
+ */
+type Grouped = { groups: number | undefined; dgammaOut?: Float32Array; dbetaOut?: Float32Array };
+
 interface Saved {
   mode: LayerMode;
   x: TensorLike;
-  shape: number[];
-  layout: Layout;
+  /** The forward's shape options (undefined for a Tensor's own geometry). */
+  shape: number[] | undefined;
+  layout: Layout | undefined;
   [k: string]: unknown;
 }
 
@@ -56,12 +69,14 @@ export function knownLayout(l: string): Layout {
 }
 
 /**
- * Shape/layout of x: given ones win, a Tensor brings its own, else `layout`; an NC Float32Array
- * needs no shape ([len/C, C]).
+ * Shape/layout of x: given ones win, a Tensor brings its own (left undefined: resolveGeometry
+ * then takes the tensor's validated geometry as it is), else `layout`; an NC Float32Array needs
+ * no shape ([len/C, C]).
  * @internal
  */
 export function placement(x: unknown, C: number, o: ShapeOptions, layout: Layout): ShapeOptions {
-  const l = o.layout ?? (isTensor(x) ? x.layout : layout);
+  if (isTensor(x)) return { shape: o.shape, layout: o.layout };
+  const l = o.layout ?? layout;
   if (o.shape !== undefined || l !== "NC" || typedKind(x) !== "Float32Array") return { shape: o.shape, layout: l };
   const n = typedLength(x as Float32Array);
   if (n % C) throw new Error(`x holds ${n} values, not a multiple of ${C} channels (pass { shape })`);
@@ -76,6 +91,13 @@ function valuesOnce(name: string, a: unknown, C: number): Float64Array {
   const out = new Float64Array(C);
   for (let c = 0; c < C; c++) { const e = (a as ArrayLike<unknown>)[c]; out[c] = typeof e === "number" ? e : NaN; }
   return out;
+}
+
+/** A gradient into the layer's buffer: set, or added with `accumulate` (nothing when it is the buffer: an op wrote it there). */
+function keepGrad(buf: Float32Array | null, grad: Float32Array | undefined, accumulate: boolean | undefined): void {
+  if (!buf || !grad || grad === buf) return;
+  if (!accumulate) buf.set(grad);
+  else for (let c = 0; c < buf.length; c++) buf[c] += grad[c];
 }
 
 /** What the normalization layers share: parameters, gradients, mode, forward/backward bookkeeping. */
@@ -120,13 +142,16 @@ export abstract class NormLayer {
 
   zeroGrad(): this { this.dgamma?.fill(0); this.dbeta?.fill(0); return this; }
 
-  /** Shape and layout of x for this layer; throws when its channel count differs. */
-  protected where(x: TensorLike, opts: ForwardOptions): { shape: number[]; layout: Layout; out?: TensorLike } {
+  /**
+   * Shape and layout options of x for this layer's calls (undefined for a Tensor's own: see
+   * placement); throws when its channel count differs.
+   */
+  protected where(x: TensorLike, opts: ForwardOptions): { shape: number[] | undefined; layout: Layout | undefined; out?: TensorLike } {
     const o = optionsOf(opts, "layerForward") as ForwardOptions;
-    const g = resolveGeometry(x, placement(x, this.channels, o, this.layout));
+    const p = placement(x, this.channels, o, this.layout), g = resolveGeometry(x, p);
     if (g.C !== this.channels) throw new Error(`x has ${g.C} channels (shape ${fmtShape(g.shape)}, layout ${g.layout}), the layer has ${this.channels}`);
     if (o.out !== undefined && o.out === x) throw new Error("out must not be x: backward needs the input (normalize in place with the functional API)");
-    return { shape: g.shape, layout: g.layout, out: o.out };
+    return { shape: p.shape, layout: p.layout, out: o.out };
   }
 
   /** The forward this backward belongs to; throws on misuse. */
@@ -138,23 +163,11 @@ export abstract class NormLayer {
     return s;
   }
 
-  /**
-   * The layer's own gradient arrays as the call's gradient outputs when it overwrites them (the
-   * row norms write into them: no result arrays per call; other ops ignore the options).
-   */
-  protected gradTargets(accumulate: boolean | undefined): { dgammaOut?: Float32Array; dbetaOut?: Float32Array } {
-    return accumulate ? {} : { dgammaOut: this.dgamma ?? undefined, dbetaOut: this.dbeta ?? undefined };
-  }
-
   /** Store parameter gradients and drop the saved forward (only after the backward succeeded). */
   protected finish(r: { dgamma: Float32Array; dbeta?: Float32Array }, accumulate: boolean | undefined): void {
     this.saved = null;
-    const pairs: [Float32Array | null, Float32Array | undefined][] = [[this.dgamma, r.dgamma], [this.dbeta, r.dbeta]];
-    for (const [buf, grad] of pairs) {
-      if (!buf || !grad) continue;
-      if (!accumulate) buf.set(grad);
-      else for (let c = 0; c < this.channels; c++) buf[c] += grad[c];
-    }
+    keepGrad(this.dgamma, r.dgamma, accumulate);
+    keepGrad(this.dbeta, r.dbeta, accumulate);
   }
 
   /** Trainable values (2·C when affine, C for a scale-only layer, else 0). */
@@ -214,22 +227,21 @@ export class BatchNorm extends NormLayer {
    * @throws on a wrong channel count or shape, or (training) one value per channel.
    */
   forward(x: TensorLike, o: ForwardOptions = {}): TensorLike {
-    const at = this.where(x, o);
-    const common = { ...at, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, eps: this.eps, activation: this.activation };
+    const { shape, layout, out } = this.where(x, o), gamma = this.gamma ?? undefined, beta = this.beta ?? undefined;
     if (!this.training) {
       const { mean, var: v } = this.stats();
-      const y = batchNormInfer(x, { ...common, runningMean: mean, runningVar: v });
-      this.saved = { mode: "eval", x, ...at, mean, var: v };
+      const y = batchNormInfer(x, { shape, layout, out, gamma, beta, eps: this.eps, activation: this.activation, runningMean: mean, runningVar: v });
+      this.saved = { mode: "eval", x, shape, layout, mean, var: v };
       return y;
     }
     const r = batchNormTrain(x, {
-      ...common, runningMean: this.runningMean, runningVar: this.runningVar, momentum: this.momentum,
-      convention: this.convention, numBatchesTracked: this.numBatchesTracked,
+      shape, layout, out, gamma, beta, eps: this.eps, activation: this.activation, runningMean: this.runningMean, runningVar: this.runningVar,
+      momentum: this.momentum, convention: this.convention, numBatchesTracked: this.numBatchesTracked,
     });
     this.numBatchesTracked = r.numBatchesTracked;
     // Caffe keeps s in a float blob: stay float32 so exported blobs round-trip exactly.
     if (this.info.weightedSums) this.normalizer = Math.fround((this.momentum as number) * this.normalizer + 1);
-    this.saved = { mode: "training", x, ...at, saveMean: r.saveMean, saveInvstd: r.saveInvstd };
+    this.saved = { mode: "training", x, shape, layout, saveMean: r.saveMean, saveInvstd: r.saveInvstd };
     return r.y;
   }
 
@@ -240,10 +252,10 @@ export class BatchNorm extends NormLayer {
    */
   backward(dy: TensorLike, o: BackwardOptions = {}): TensorLike {
     const s = this.pending("BatchNorm");
-    const common = { shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, activation: this.activation, out: o.out };
+    const { shape, layout } = s, gamma = this.gamma ?? undefined, beta = this.beta ?? undefined, activation = this.activation, out = o.out;
     const r = s.mode === "training"
-      ? batchNormBackward(s.x, dy, { ...common, saveMean: s.saveMean as Float32Array, saveInvstd: s.saveInvstd as Float32Array })
-      : batchNormBackwardEval(s.x, dy, { ...common, runningMean: s.mean as Float32Array, runningVar: s.var as Float32Array, eps: this.eps });
+      ? batchNormBackward(s.x, dy, { shape, layout, gamma, beta, activation, out, saveMean: s.saveMean as Float32Array, saveInvstd: s.saveInvstd as Float32Array })
+      : batchNormBackwardEval(s.x, dy, { shape, layout, gamma, beta, activation, out, runningMean: s.mean as Float32Array, runningVar: s.var as Float32Array, eps: this.eps });
     this.finish(r, o.accumulate);
     return r.dx;
   }
@@ -290,21 +302,27 @@ export class BatchNorm extends NormLayer {
  * the same computation in both modes (the mode is still tracked so backward pairs with its forward).
  */
 abstract class SampleNormLayer extends NormLayer {
-  protected abstract run(x: TensorLike, o: NormOptions): NormResult;
-  protected abstract grad(x: TensorLike, dy: TensorLike, o: NormBackwardOptions): NormBackwardResult;
+  protected abstract run(x: TensorLike, o: NormOptions & Grouped): NormResult;
+  protected abstract grad(x: TensorLike, dy: TensorLike, o: NormBackwardOptions & Grouped): NormBackwardResult;
+  /** Group norm's `groups` (undefined for the others), part of every call's options literal. */
+  protected get groupCount(): number | undefined { return undefined; }
 
   /** y = norm(x) with the layer's gamma/beta. Returns a Tensor for a Tensor x, else a Float32Array. */
   forward(x: TensorLike, o: ForwardOptions = {}): TensorLike {
-    const at = this.where(x, o);
-    const r = this.run(x, { ...at, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, eps: this.eps, activation: this.activation });
-    this.saved = { mode: this.training ? "training" : "eval", x, ...at, mean: r.mean, invstd: r.invstd };
+    const { shape, layout, out } = this.where(x, o);
+    const r = this.run(x, { shape, layout, out, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, eps: this.eps, activation: this.activation, groups: this.groupCount });
+    this.saved = { mode: this.training ? "training" : "eval", x, shape, layout, mean: r.mean, invstd: r.invstd };
     return r.y;
   }
 
   /** dx for the last forward; sets dgamma/dbeta (adds with `accumulate`). Same misuse errors as BatchNorm. */
   backward(dy: TensorLike, o: BackwardOptions = {}): TensorLike {
     const s = this.pending(this.constructor.name);
-    const r = this.grad(s.x, dy, { shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, activation: this.activation, mean: s.mean as Float32Array, invstd: s.invstd as Float32Array, out: o.out, ...this.gradTargets(o.accumulate) });
+    const own = !o.accumulate;
+    const r = this.grad(s.x, dy, {
+      shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, activation: this.activation, mean: s.mean as Float32Array,
+      invstd: s.invstd as Float32Array, out: o.out, groups: this.groupCount, dgammaOut: own ? this.dgamma ?? undefined : undefined, dbetaOut: own ? this.dbeta ?? undefined : undefined,
+    });
     this.finish(r, o.accumulate);
     return r.dx;
   }
@@ -316,7 +334,10 @@ abstract class SampleNormLayer extends NormLayer {
  * @example const inorm = new InstanceNorm(3, { layout: "NCHW", affine: true }); const y = inorm.forward(img);
  */
 export class InstanceNorm extends SampleNormLayer {
-  constructor(channels: number, o: NormLayerOptions = {}) { super(channels, { ...o, affine: o.affine ?? false }, 1e-5); }
+  constructor(channels: number, o: NormLayerOptions = {}) {
+    const opts = readOptions<NormLayerOptions>(o, ["layout", "affine", "eps", "activation"]);
+    super(channels, { layout: opts.layout, affine: opts.affine ?? false, eps: opts.eps, activation: opts.activation }, 1e-5);
+  }
   protected run(x: TensorLike, o: NormOptions) { return instanceNorm(x, o); }
   protected grad(x: TensorLike, dy: TensorLike, o: NormBackwardOptions) { return instanceNormBackward(x, dy, o); }
 }
@@ -333,8 +354,9 @@ export class GroupNorm extends SampleNormLayer {
     super(channels, opts, 1e-5);
     this.groups = checkGroups(channels, opts.groups);
   }
-  protected run(x: TensorLike, o: NormOptions) { return groupNorm(x, { ...o, groups: this.groups }); }
-  protected grad(x: TensorLike, dy: TensorLike, o: NormBackwardOptions) { return groupNormBackward(x, dy, { ...o, groups: this.groups }); }
+  protected get groupCount(): number { return this.groups; }
+  protected run(x: TensorLike, o: NormOptions & Grouped) { return groupNorm(x, o as GroupNormOptions); }
+  protected grad(x: TensorLike, dy: TensorLike, o: NormBackwardOptions & Grouped) { return groupNormBackward(x, dy, o as GroupNormBackwardOptions); }
 }
 
 /**
@@ -371,16 +393,19 @@ export class RMSNorm extends NormLayer {
 
   /** y = act(x / rms(x) · gamma) with the layer's gamma. Returns a Tensor for a Tensor x, else a Float32Array. */
   forward(x: TensorLike, o: ForwardOptions = {}): TensorLike {
-    const at = this.where(x, o);
-    const r = rmsNorm(x, { ...at, gamma: this.gamma ?? undefined, unitOffset: this.unitOffset, eps: this.eps, activation: this.activation });
-    this.saved = { mode: this.training ? "training" : "eval", x, ...at, invRms: r.invRms };
+    const { shape, layout, out } = this.where(x, o);
+    const r = rmsNorm(x, { shape, layout, out, gamma: this.gamma ?? undefined, unitOffset: this.unitOffset, eps: this.eps, activation: this.activation });
+    this.saved = { mode: this.training ? "training" : "eval", x, shape, layout, invRms: r.invRms };
     return r.y;
   }
 
   /** dx for the last forward; sets dgamma (adds with `accumulate`). Same misuse errors as BatchNorm. */
   backward(dy: TensorLike, o: BackwardOptions = {}): TensorLike {
     const s = this.pending("RMSNorm");
-    const r = rmsNormBackward(s.x, dy, { shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, unitOffset: this.unitOffset, activation: this.activation, invRms: s.invRms as Float32Array, out: o.out, dgammaOut: this.gradTargets(o.accumulate).dgammaOut });
+    const r = rmsNormBackward(s.x, dy, {
+      shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, unitOffset: this.unitOffset, activation: this.activation, invRms: s.invRms as Float32Array,
+      out: o.out, dgammaOut: o.accumulate ? undefined : this.dgamma ?? undefined,
+    });
     this.finish(r, o.accumulate);
     return r.dx;
   }

@@ -98,14 +98,14 @@ export class Standardizer {
    * batchNormInfer: a Tensor for a Tensor x, else a Float32Array (or `out`).
    */
   transform(x: TensorLike, o: ShapeOptions & { out?: TensorLike } = {}): TensorLike {
-    const runningVar = this.variance.map((v) => this.safeVar(v));
-    return batchNormInfer(x, { ...this.where(x, o), out: o.out, runningMean: this.mean, runningVar, eps: 0 });
+    const runningVar = this.variance.map((v) => this.safeVar(v)), { shape, layout } = this.where(x, o);
+    return batchNormInfer(x, { shape, layout, out: o.out, runningMean: this.mean, runningVar, eps: 0 });
   }
 
   /** x = y·std + mean (batchNormInfer with mean 0, var 1, gamma = std, beta = mean). */
   inverseTransform(y: TensorLike, o: ShapeOptions & { out?: TensorLike } = {}): TensorLike {
-    const C = this.channels;
-    return batchNormInfer(y, { ...this.where(y, o), out: o.out, runningMean: new Float64Array(C), runningVar: new Float64Array(C).fill(1), eps: 0, gamma: this.std, beta: this.mean });
+    const C = this.channels, { shape, layout } = this.where(y, o);
+    return batchNormInfer(y, { shape, layout, out: o.out, runningMean: new Float64Array(C), runningVar: new Float64Array(C).fill(1), eps: 0, gamma: this.std, beta: this.mean });
   }
 
   toJSON(): StandardizerJSON {

@@ -121,7 +121,8 @@ async function load(opts: InitOptions): Promise<Runtime> {
   const raw = instance.exports as unknown as Kernels;
   memory = raw.memory || opts.memory;
   if (!memory) throw new Error("init: the module neither exports nor was given a memory");
-  const kernels = { ...(raw as object), memory } as Kernels;
+  // (raw.memory, when exported, is this memory: the spread last keeps one map for the object.)
+  const kernels = { memory, ...(raw as object) } as Kernels;
   const heap = opts.arena ? new Heap(memory, opts.arena.start, opts.arena.end) : new Heap(memory, kernels.heap_base());
   const rt: Runtime = { kernels, heap, module };
   const values = opts.warmup === true ? 65536 : typeof opts.warmup === "number" ? opts.warmup : 0;

@@ -61,7 +61,9 @@ export class Tensor {
     const g = trusted ? knownGeometry(shape, layout) : geometry(shape, layout);
     const have = typeof ptr === "number" ? rt().heap.sizeOf(ptr) : 0;
     if (have < g.size * 4) throw new Error(`Tensor: ptr must be the start of a live allocation of at least ${g.size * 4} bytes, got ${fmt(ptr)}${have ? ` (a block of ${have} bytes)` : ""}: use tensor() to allocate one`);
-    this.geo = Object.freeze({ ...g, shape: g.shape.slice() });
+    // A literal, not { ...g, shape }: on Node 18/20 that gives every tensor's geometry a hidden
+    // class of its own (~1 µs to make, megamorphic for every op that reads it).
+    this.geo = Object.freeze({ shape: g.shape.slice(), layout: g.layout, N: g.N, C: g.C, S: g.S, size: g.size, channelsLast: g.channelsLast });
     this.shape = g.shape;
     this.layout = layout;
     this.length = g.size;

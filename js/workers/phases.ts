@@ -109,11 +109,12 @@ export const PHASES: { [K in Phase]: PhaseDef<PhaseParams<K>, PhaseReply<K>, Pha
       let first: ReturnType<typeof batchNormTrain> | null = null;
       const { runningMean, runningVar } = P;
       parts.forEach((p, i) => {
+        // The running statistics are updated once: on this worker's first part, if it got them.
+        const upd = i === 0 && !!runningMean;
         const r = batchNormTrain(p.x, {
-          ...geo(p), gamma: P.gamma, beta: P.beta, eps: P.eps, momentum: P.momentum, convention: P.convention,
+          shape: p.shape, layout: p.layout, gamma: P.gamma, beta: P.beta, eps: P.eps, momentum: P.momentum, convention: P.convention,
           numBatchesTracked: P.numBatchesTracked, globalStats: P.globalStats, out: p.out, activation: P.activation,
-          // The running statistics are updated once: on this worker's first part, if it got them.
-          ...(i === 0 && runningMean ? { runningMean, runningVar } : {}),
+          runningMean: upd ? runningMean : undefined, runningVar: upd ? runningVar : undefined,
         });
         outs.push(r.y as Float32Array);
         first = first ?? r;
@@ -132,7 +133,7 @@ export const PHASES: { [K in Phase]: PhaseDef<PhaseParams<K>, PhaseReply<K>, Pha
     writes: false,
     work(parts, P) {
       const sums = new Float64Array(2 * P.channels);
-      for (const p of parts) addInto(sums, backwardPartials(p.x, p.dy!, { ...geo(p), saveMean: P.saveMean }));
+      for (const p of parts) addInto(sums, backwardPartials(p.x, p.dy!, { shape: p.shape, layout: p.layout, saveMean: P.saveMean }));
       return { sums };
     },
     combine: (replies, C) => foldReplies(replies, 2 * C, (acc, r) => addInto(acc, r.sums)),
@@ -145,7 +146,7 @@ export const PHASES: { [K in Phase]: PhaseDef<PhaseParams<K>, PhaseReply<K>, Pha
       const dgamma = new Float64Array(P.channels), dbeta = new Float64Array(P.channels);
       for (const p of parts) {
         const r = batchNormBackward(p.x, p.dy!, {
-          ...geo(p), gamma: P.gamma, saveMean: P.saveMean, saveInvstd: P.saveInvstd!,
+          shape: p.shape, layout: p.layout, gamma: P.gamma, saveMean: P.saveMean, saveInvstd: P.saveInvstd!,
           globalSums: P.globalSums, count: P.count, out: p.out,
         });
         outs.push(r.dx as Float32Array);

@@ -134,7 +134,7 @@ function shardGeometry(x: TensorLike, shape: number[] | undefined, layout: Layou
   if (sh && sh[0] === 0 && typedKind(x) === "Float32Array") {
     const g = geometry([1, ...Array.from(sh).slice(1)], layout, name);
     if (typedLength(x as Float32Array) !== 0) throw new Error(`${name} holds ${typedLength(x as Float32Array)} values, the shape ${fmtShape(sh)} needs 0`);
-    return { ...g, shape: Array.from(sh), N: 0, size: 0 };
+    return { shape: Array.from(sh), layout: g.layout, N: 0, C: g.C, S: g.S, size: 0, channelsLast: g.channelsLast };
   }
   return resolveGeometry(x, { shape, layout }, name);
 }

@@ -184,7 +184,7 @@ export class WorkerPool {
       if (!plan) return batchNormTrain(x, opts);
       sameSize("out", opts.out, g);
       const r = await this.runTrain(op, plan, opts);
-      return { ...r.rest, y: r.outputs[0] };
+      return { y: r.outputs[0], ...r.rest };
     });
   }
 
@@ -225,7 +225,7 @@ export class WorkerPool {
     return this.enqueue("syncBatchNormTrain", async (op) => {
       const opts = optionsOf(o, "train") as SyncTrainOptions;
       const r = await this.runTrain(op, shardPlan(shards, opts.layout, false, this.size, "syncBatchNormTrain"), opts);
-      return { ...r.rest, ys: r.outputs };
+      return { ys: r.outputs, ...r.rest };
     });
   }
 
@@ -247,7 +247,7 @@ export class WorkerPool {
 
   private runStats(op: Op, plan: Plan): Promise<Float64Array> {
     // Statistics write no outputs (a shard plan names one per shard, for the ops that do).
-    return this.withMemory({ ...plan, outs: [] }, (mem) => this.phase(op, mem, plan, "stats", false, () => ({})));
+    return this.withMemory({ parts: plan.parts, C: plan.C, count: plan.count, inputs: plan.inputs, outs: [] }, (mem) => this.phase(op, mem, plan, "stats", false, () => ({})));
   }
 
   /** o: the options as read once (optionsOf); checked here before any phase starts. */
@@ -259,12 +259,12 @@ export class WorkerPool {
       if (!(global[0] > 1)) throw new Error(`training batch norm needs more than one value per channel: the batch holds ${global[0]}`);
       // The running statistics travel (as f64 copies) to one worker and come back updated.
       const holder = plan.parts.find((p) => p.slot >= 0)!.slot;
-      const params: NormalizeParams = {
+      const params = (runningMean?: Float64Array, runningVar?: Float64Array): NormalizeParams => ({
         globalStats: global, gamma: t.gamma, beta: t.beta, eps: t.eps, momentum: t.momentum,
-        convention: o.convention, numBatchesTracked: t.numBatchesTracked, activation: o.activation,
-      };
-      const running = rm ? { runningMean: Float64Array.from(rm), runningVar: Float64Array.from(rv!) } : {};
-      const r = await this.phase(op, mem, plan, "normalize", false, (slot) => (slot === holder ? { ...params, ...running } : params));
+        convention: o.convention, numBatchesTracked: t.numBatchesTracked, activation: o.activation, runningMean, runningVar,
+      });
+      const rest = params(), held = rm ? params(Float64Array.from(rm), Float64Array.from(rv!)) : rest;
+      const r = await this.phase(op, mem, plan, "normalize", false, (slot) => (slot === holder ? held : rest));
       const outputs = mem.results();
       if (rm && r.running) { typedSet(rm, r.running[0]); typedSet(rv!, r.running[1]); }
       return {
@@ -282,7 +282,7 @@ export class WorkerPool {
     return this.withMemory(plan, async (mem) => {
       const base = { channels: plan.C, saveMean: Float64Array.from(b.saveMean) };
       const globalSums = await this.phase(op, mem, plan, "sums", true, () => base);
-      const r = await this.phase(op, mem, plan, "backward", false, () => ({ ...base, gamma: b.gamma, saveInvstd: b.saveInvstd, globalSums, count }));
+      const r = await this.phase(op, mem, plan, "backward", false, () => ({ channels: base.channels, saveMean: base.saveMean, gamma: b.gamma, saveInvstd: b.saveInvstd, globalSums, count }));
       return { outputs: mem.results(), ...r };
     });
   }
