@@ -45,12 +45,15 @@ export function bn_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, 
  * pattern in scratch (common.ts interleave: per 4-lane group m, scale, shift; 3·⌈L⌉₄ f32,
  * 16-byte aligned). The stream is read in super-rows of L values (L/C rows): with L = 16
  * (C = 1, 2, 4, 8, 16) and the 12-value period (C = 3, 6, 12) the parameters live in registers
- * and the tensor goes in memory order. Otherwise, on cache-resident tensors, each 8-lane group
- * loads its parameters once for four consecutive super-rows (L ≤ 96; four sequential streams)
- * or two (wider rows); past the caches (1.5·CACHED_VALUES: the two-row loops still won 1.25× at
- * 1.2 Mi values; 4·CACHED_VALUES for the four-row sweeps, which win on L3-resident data) the super-rows go in memory order, in one norm_span
- * call when L is a multiple of 16 (figures in docs/performance.md). Tails (norm_span: 4-wide steps, then scalars): the last
- * L mod 8 values of a row (L = C, wide C) and the last R mod (L/C) rows (< L values).
+ * and the tensor goes in memory order. Otherwise, on cache-resident tensors, 16-lane column
+ * sweeps keep a 16-lane group's twelve parameter vectors in registers down ~16 KiB of rows
+ * (≤ SWEEP_VALUES values, L a multiple of 16) or four consecutive super-rows (L ≤ 96, up to
+ * 4·CACHED_VALUES: they win on L3-resident data); wider rows of larger tensors load each 8-lane
+ * group's parameters once for two super-rows (normalize_pairs); past the caches (1.5·CACHED_VALUES:
+ * the two-row loops still won 1.25× at 1.2 Mi values) the super-rows go in memory order, in one
+ * norm_span call when L is a multiple of 16 (figures in docs/performance.md). Tails (norm_span:
+ * 4-wide steps, then scalars): the last L mod 8 values of a row (L = C, wide C) and the last
+ * R mod (L/C) rows (< L values).
  */
 export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, scratch: usize): void {
   const L = pattern_len(C), pp = scratch;
@@ -65,12 +68,43 @@ export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: u
   } else if (<u64>R * <u64>C > (quads ? <u64>CACHED_VALUES << 2 : <u64>(CACHED_VALUES + (CACHED_VALUES >> 1)))) {
     if (stride & 63) for (let o: usize = 0; o < full; o += stride) norm_span(x + o, y + o, stride, pp);
     else norm_span(x, y, full, pp, stride * 3);
-  } else if (quads) {
-    normalize_quads(x, y, stride, supers, pp);
+  } else if (quads || (<u64>R * <u64>C <= <u64>SWEEP_VALUES && (L & 15) == 0)) {
+    normalize_sweeps(x, y, stride, supers, pp, quads && <u64>R * <u64>C > <u64>SWEEP_VALUES ? 4 : max(<i32>(16384 / stride), 4));
   } else {
     normalize_pairs(x, y, stride, supers, pp);
   }
   norm_span(x + full, y + full, total - full, pp);
+}
+
+/**
+ * Tensors up to this many values (512 KiB: x and y stay in L2) take 16-lane sweeps of ~16 KiB of
+ * rows for any L that is a multiple of 16; past it the strided rows of power-of-two widths lost
+ * (0.8–0.9× at 256–512 Ki values, C = 128, 256, 1024).
+ */
+const SWEEP_VALUES: i32 = 1 << 17;
+
+/**
+ * Super-rows of `stride` bytes (a multiple of 64), 16 lanes at a time: each 16-lane group's twelve
+ * parameter vectors stay in registers while the group runs down B super-rows, then the next
+ * group; every row's 64-byte pieces are whole cache lines (8-lane sweeps read half lines and
+ * were 0.7–0.9× as fast in bench/cl-bound.mjs).
+ */
+function normalize_sweeps(x: usize, y: usize, stride: usize, supers: i32, pp: usize, B: i32): void {
+  for (let r0 = 0; r0 < supers; r0 += B) {
+    const rn = min(B, supers - r0), base = <usize>r0 * stride;
+    for (let o: usize = 0; o < stride; o += 64) {
+      const q = pp + o * 3;
+      const m0 = v128.load(q), s0 = v128.load(q, 16), t0 = v128.load(q, 32);
+      const m1 = v128.load(q, 48), s1 = v128.load(q, 64), t1 = v128.load(q, 80);
+      const m2 = v128.load(q, 96), s2 = v128.load(q, 112), t2 = v128.load(q, 128);
+      const m3 = v128.load(q, 144), s3 = v128.load(q, 160), t3 = v128.load(q, 176);
+      let a = x + base + o, b = y + base + o;
+      for (let r = 0; r < rn; r++, a += stride, b += stride) {
+        norm3(a, b, m0, s0, t0, m1, s1, t1, m2, s2, t2);
+        v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 48), m3), s3), t3), 48);
+      }
+    }
+  }
 }
 
 /** L = 16: all twelve parameter vectors in registers, `full` bytes (a multiple of 64) in order. */
@@ -84,29 +118,6 @@ function normalize_p16(x: usize, y: usize, full: usize, pp: usize): void {
     norm3(a, b, m0, s0, t0, m1, s1, t1, m2, s2, t2);
     v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 48), m3), s3), t3), 48);
   }
-}
-
-/**
- * Super-rows of `stride` bytes (L a multiple of 8), four at a time: each 8-lane group loads its
- * parameters once for four rows (four sequential streams), then the remaining super-rows in
- * order (norm_span).
- */
-function normalize_quads(x: usize, y: usize, stride: usize, supers: i32, pp: usize): void {
-  const quads = supers & ~3;
-  for (let r = 0; r < quads; r += 4) {
-    const base = <usize>r * stride;
-    for (let o: usize = 0; o < stride; o += 32) {
-      const q = pp + o * 3;
-      const m0 = v128.load(q), s0 = v128.load(q, 16), t0 = v128.load(q, 32);
-      const m1 = v128.load(q, 48), s1 = v128.load(q, 64), t1 = v128.load(q, 80);
-      let px = x + base + o, py = y + base + o;
-      for (let k = 0; k < 4; k++, px += stride, py += stride) {
-        v128.store(py, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px), m0), s0), t0));
-        v128.store(py, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px, 16), m1), s1), t1), 16);
-      }
-    }
-  }
-  for (let o = <usize>quads * stride, e = <usize>supers * stride; o < e; o += stride) norm_span(x + o, y + o, stride, pp);
 }
 
 /**

@@ -20,17 +20,32 @@ import { norm_tile } from "./ln_normalize";
  * gamma, beta: C f32 (the identity when the op has none). act: ids of assembly/act.ts.
  */
 export function ln_forward_f32_cl(R: i32, C: i32, x: usize, gamma: usize, beta: usize, y: usize, mean: usize, rstd: usize, eps: f64, act: i32): void {
+  if (R <= 0) return;
   const rs = <usize>C << 2;
   let h: f32 = 0;
+  row_sums(x, C);
   for (let r = 0; r < R; r++) {
-    const px = x + <usize>r * rs, py = y + <usize>r * rs, ro = <usize>r << 2;
-    if (h == 0) row_sums(px, C);
-    else row_dev(px, C, h);
+    const px = x + <usize>r * rs, py = y + <usize>r * rs, ro = <usize>r << 2, nx = px + rs;
     ln_row_stats(px, C, h, ret0, ret1, eps, mean + ro, rstd + ro);
     h = row_h;
-    row_norm(px, py, C, row_m, row_a, row_b, gamma, beta);
+    const m = row_m, a = row_a, b = row_b;
+    // Row r + 1's sums before row r's normalize (rows that fit L1 twice): they need only the
+    // shift, so they run while the square root and division of row r's invstd complete.
+    const early = r + 1 < R && C <= EARLY;
+    if (early) row_next(nx, C, h);
+    row_norm(px, py, C, m, a, b, gamma, beta);
     if (act) act_row(py, py, C, act);
+    if (!early && r + 1 < R) row_next(nx, C, h);
   }
+}
+
+/** Rows of up to this many values take the next row's sums before their normalize. */
+const EARLY: i32 = 2048;
+
+/** The next row's sums (ret0, ret1): plain around 0, else around h. */
+@inline function row_next(p: usize, C: i32, h: f32): void {
+  if (h == 0) row_sums(p, C);
+  else row_dev(p, C, h);
 }
 
 // ---- channels-first (N, C, S): ConvNeXt's LayerNorm; the statistic of position s runs down ---

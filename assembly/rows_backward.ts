@@ -19,6 +19,19 @@ import { act_grad_row } from "./act";
 
 /** Σγg → ret0, Σγg·x̂ → ret1 (f64); the row's g and g·x̂ added into colB, colG (f32). */
 function row_grad_sums(px: usize, pg: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, colB: usize, colG: usize): void {
+  grad_sums_body(px, pg, C, m, a, b, gamma, colB, colG, false);
+}
+/** row_grad_sums of RMS norm: x̂ = x·a (no mean, no residue: two float adds a vector less). */
+function row_grad_sums_rms(px: usize, pg: usize, C: i32, a: f32, gamma: usize, colB: usize, colG: usize): void {
+  grad_sums_body(px, pg, C, 0, a, 0, gamma, colB, colG, true);
+}
+
+// x̂ = (x − m)·a + b, or x·a with RMS (a constant after inlining).
+@inline function xhat(x: v128, mv: v128, av: v128, bv: v128, RMS: bool): v128 {
+  return RMS ? f32x4.mul(x, av) : f32x4.add(f32x4.mul(f32x4.sub(x, mv), av), bv);
+}
+
+@inline function grad_sums_body(px: usize, pg: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, colB: usize, colG: usize, RMS: bool): void {
   const mv = f32x4.splat(m), av = f32x4.splat(a), bv = f32x4.splat(b);
   const C8 = C & ~7, C4 = C & ~3;
   let va = f32x4.splat(0), vb = f32x4.splat(0);
@@ -27,7 +40,7 @@ function row_grad_sums(px: usize, pg: usize, C: i32, m: f32, a: f32, b: f32, gam
   for (; j < C8; j += 8) {
     const o = <usize>j << 2, x = px + o, gp = pg + o, gm = gamma + o, cb = colB + o, cg = colG + o;
     const g0 = v128.load(gp), g1 = v128.load(gp, 16);
-    const x0 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(x), mv), av), bv), x1 = f32x4.add(f32x4.mul(f32x4.sub(v128.load(x, 16), mv), av), bv);
+    const x0 = xhat(v128.load(x), mv, av, bv, RMS), x1 = xhat(v128.load(x, 16), mv, av, bv, RMS);
     const e0 = f32x4.mul(g0, v128.load(gm)), e1 = f32x4.mul(g1, v128.load(gm, 16));
     va = f32x4.add(va, f32x4.add(e0, e1));
     vb = f32x4.add(vb, f32x4.add(f32x4.mul(e0, x0), f32x4.mul(e1, x1)));
@@ -37,7 +50,7 @@ function row_grad_sums(px: usize, pg: usize, C: i32, m: f32, a: f32, b: f32, gam
   for (; j < C4; j += 4) {
     const o = <usize>j << 2;
     const g = v128.load(pg + o);
-    const xh = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv), av), bv);
+    const xh = xhat(v128.load(px + o), mv, av, bv, RMS);
     const gg = f32x4.mul(g, v128.load(gamma + o));
     va = f32x4.add(va, gg);
     vb = f32x4.add(vb, f32x4.mul(gg, xh));
@@ -47,7 +60,7 @@ function row_grad_sums(px: usize, pg: usize, C: i32, m: f32, a: f32, b: f32, gam
   let ta = hsum(va), tb = hsum(vb);
   for (; j < C; j++) {
     const o = <usize>j << 2;
-    const g = load<f32>(pg + o), xh = (load<f32>(px + o) - m) * a + b, gg = g * load<f32>(gamma + o);
+    const g = load<f32>(pg + o), xh = RMS ? load<f32>(px + o) * a : (load<f32>(px + o) - m) * a + b, gg = g * load<f32>(gamma + o);
     ta += <f64>gg; tb += <f64>(gg * xh);
     store<f32>(colB + o, load<f32>(colB + o) + g);
     store<f32>(colG + o, load<f32>(colG + o) + g * xh);
@@ -57,28 +70,38 @@ function row_grad_sums(px: usize, pg: usize, C: i32, m: f32, a: f32, b: f32, gam
 
 // dx = γg·a + (x − m)·k1 + k0 for one row; SUM: add dsum (only with COL); COL: add dx into colD (constants
 // after inlining).
-@inline function dx_body(px: usize, pg: usize, pds: usize, pdx: usize, C: i32, m: f32, a: f32, gamma: usize, k1: f32, k0: f32, colD: usize, SUM: bool, COL: bool): void {
+// RMS: dx = γg·a + x·k1 (no mean, k0 = 0; only without COL).
+@inline function dx_body(px: usize, pg: usize, pds: usize, pdx: usize, C: i32, m: f32, a: f32, gamma: usize, k1: f32, k0: f32, colD: usize, SUM: bool, COL: bool, RMS: bool = false): void {
   const mv = f32x4.splat(m), av = f32x4.splat(a), v1 = f32x4.splat(k1), v0 = f32x4.splat(k0);
   const C8 = C & ~7, C4 = C & ~3;
   let j = 0;
-  // Two vectors per iteration (one address per stream) in the plain variant only: the skip
-  // variants keep one (wasm size).
-  for (; !COL && j < C8; j += 8) {
+  // Two vectors per iteration (one address per stream).
+  for (; j < C8; j += 8) {
     const o = <usize>j << 2, x = px + o, gp = pg + o, gm = gamma + o, q = pdx + o;
-    const d0 = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(v128.load(gp), v128.load(gm)), av), f32x4.mul(f32x4.sub(v128.load(x), mv), v1)), v0);
-    const d1 = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(v128.load(gp, 16), v128.load(gm, 16)), av), f32x4.mul(f32x4.sub(v128.load(x, 16), mv), v1)), v0);
+    let d0: v128, d1: v128;
+    if (RMS) {
+      d0 = f32x4.add(f32x4.mul(f32x4.mul(v128.load(gp), v128.load(gm)), av), f32x4.mul(v128.load(x), v1));
+      d1 = f32x4.add(f32x4.mul(f32x4.mul(v128.load(gp, 16), v128.load(gm, 16)), av), f32x4.mul(v128.load(x, 16), v1));
+    } else {
+      d0 = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(v128.load(gp), v128.load(gm)), av), f32x4.mul(f32x4.sub(v128.load(x), mv), v1)), v0);
+      d1 = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(v128.load(gp, 16), v128.load(gm, 16)), av), f32x4.mul(f32x4.sub(v128.load(x, 16), mv), v1)), v0);
+    }
+    if (SUM) { const s = pds + o; d0 = f32x4.add(d0, v128.load(s)); d1 = f32x4.add(d1, v128.load(s, 16)); }
     v128.store(q, d0); v128.store(q, d1, 16);
+    if (COL) { const c = colD + o; v128.store(c, f32x4.add(v128.load(c), d0)); v128.store(c, f32x4.add(v128.load(c, 16), d1), 16); }
   }
   for (; j < C4; j += 4) {
     const o = <usize>j << 2;
-    let d = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(v128.load(pg + o), v128.load(gamma + o)), av), f32x4.mul(f32x4.sub(v128.load(px + o), mv), v1)), v0);
+    const e = f32x4.mul(f32x4.mul(v128.load(pg + o), v128.load(gamma + o)), av);
+    let d = RMS ? f32x4.add(e, f32x4.mul(v128.load(px + o), v1)) : f32x4.add(f32x4.add(e, f32x4.mul(f32x4.sub(v128.load(px + o), mv), v1)), v0);
     if (SUM) d = f32x4.add(d, v128.load(pds + o));
     v128.store(pdx + o, d);
     if (COL) v128.store(colD + o, f32x4.add(v128.load(colD + o), d));
   }
   for (; j < C; j++) {
     const o = <usize>j << 2;
-    let d = load<f32>(pg + o) * load<f32>(gamma + o) * a + (load<f32>(px + o) - m) * k1 + k0;
+    const e = load<f32>(pg + o) * load<f32>(gamma + o) * a;
+    let d = RMS ? e + load<f32>(px + o) * k1 : e + (load<f32>(px + o) - m) * k1 + k0;
     if (SUM) d += load<f32>(pds + o);
     store<f32>(pdx + o, d);
     if (COL) store<f32>(colD + o, load<f32>(colD + o) + d);
@@ -87,6 +110,9 @@ function row_grad_sums(px: usize, pg: usize, C: i32, m: f32, a: f32, b: f32, gam
 
 function row_dx(px: usize, pg: usize, pdx: usize, C: i32, m: f32, a: f32, gamma: usize, k1: f32, k0: f32): void {
   dx_body(px, pg, 0, pdx, C, m, a, gamma, k1, k0, 0, false, false);
+}
+function row_dx_rms(px: usize, pg: usize, pdx: usize, C: i32, a: f32, gamma: usize, k1: f32): void {
+  dx_body(px, pg, 0, pdx, C, 0, a, gamma, k1, 0, 0, false, false, true);
 }
 function row_dx_col(px: usize, pg: usize, pdx: usize, C: i32, m: f32, a: f32, gamma: usize, k1: f32, k0: f32, colD: usize): void {
   dx_body(px, pg, 0, pdx, C, m, a, gamma, k1, k0, colD, false, true);
@@ -131,10 +157,14 @@ export function rows_backward(R: i32, C: i32, x: usize, dy: usize, dsum: usize, 
       act_grad_row(grow, pg, grow, C, act);
       pg = grow;
     }
-    row_grad_sums(px, pg, C, ms, as, bs, gamma, colB, colG);
+    // RMS norm: the loops without the mean and residue terms (dx: without skip only).
+    const lean = rms && !skip;
+    if (rms) row_grad_sums_rms(px, pg, C, as, gamma, colB, colG);
+    else row_grad_sums(px, pg, C, ms, as, bs, gamma, colB, colG);
     const c1 = -<f64>as * ret1 / <f64>C, c0 = rms ? 0 : -<f64>as * ret0 / <f64>C;
     const k1 = <f32>(<f64>as * c1), k0 = <f32>(<f64>bs * c1 + c0);
-    if (!skip) row_dx(px, pg, dx + o, C, ms, as, gamma, k1, k0);
+    if (lean) row_dx_rms(px, pg, dx + o, C, as, gamma, k1);
+    else if (!skip) row_dx(px, pg, dx + o, C, ms, as, gamma, k1, k0);
     else if (dsum) row_dx_sum_col(px, pg, dsum + o, dx + o, C, ms, as, gamma, k1, k0, colD);
     else row_dx_col(px, pg, dx + o, C, ms, as, gamma, k1, k0, colD);
     if (!direct && (++since >= FLUSH_ROWS || r == R - 1)) {

@@ -25,21 +25,29 @@ const BLK: i32 = 1024;
 export function skip_forward_f32_cl(R: i32, C: i32, x: usize, skip: usize, bias: usize, gamma: usize, beta: usize, sum: usize, y: usize, mean: usize, rstd: usize, eps: f64, rms: i32, act: i32): void {
   if (!rms && C >= WIDE) { skip_ln_tiles(R, C, x, skip, bias, gamma, beta, sum, y, mean, rstd, eps, act); return; }
   const rs = <usize>C << 2;
-  // Layer norm sums around a shift (see ln_forward.ts); RMS norm needs plain Σs².
-  let h: f32 = 0;
-  for (let r = 0; r < R; r++) {
-    const o = <usize>r * rs, ps = sum + o, py = y + o, ro = <usize>r << 2;
-    if (rms) {
+  if (rms) {
+    for (let r = 0; r < R; r++) {
+      const o = <usize>r * rs, ps = sum + o, py = y + o;
       row_add_shifted(x + o, skip + o, bias, ps, C, 0); // shift 0: plain Σs² (one sub of 0, −1 KB of wasm)
       const inv = <f32>(1 / Math.sqrt(ret1 / <f64>C + eps));
-      store<f32>(rstd + ro, inv);
+      store<f32>(rstd + (<usize>r << 2), inv);
       row_scale(ps, py, C, inv, gamma);
-    } else {
-      row_add_shifted(x + o, skip + o, bias, ps, C, h);
-      ln_row_stats(ps, C, h, ret0, ret1, eps, mean + ro, rstd + ro);
-      row_norm(ps, py, C, row_m, row_a, row_b, gamma, beta);
-      h = row_h;
+      if (act) act_row(py, py, C, act);
     }
+    return;
+  }
+  if (R <= 0) return;
+  // Layer norm sums around a shift (see ln_forward.ts). Row r + 1's add and sums run before row
+  // r's normalize (they need only the shift), while row r's invstd is still being computed.
+  let h: f32 = 0;
+  row_add_shifted(x, skip, bias, sum, C, 0);
+  for (let r = 0; r < R; r++) {
+    const o = <usize>r * rs, ps = sum + o, py = y + o, ro = <usize>r << 2, n = o + rs;
+    ln_row_stats(ps, C, h, ret0, ret1, eps, mean + ro, rstd + ro);
+    h = row_h;
+    const m = row_m, a = row_a, b = row_b;
+    if (r + 1 < R) row_add_shifted(x + n, skip + n, bias, sum + n, C, h);
+    row_norm(ps, py, C, m, a, b, gamma, beta);
     if (act) act_row(py, py, C, act);
   }
 }

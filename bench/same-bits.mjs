@@ -25,12 +25,14 @@ const only = opts.only ? opts.only.split(",") : null;
 const SHAPES = [
   [[2, 3, 1, 5], "NCHW"], [[1, 16, 1, 2], "NCHW"], [[3, 7, 2, 3], "NCHW"], [[2, 8, 4, 20], "NCHW"], [[1, 4, 1, 70], "NCHW"],
   [[2, 6, 9], "NCL"], [[2, 3, 4, 5], "NHWC"], [[1, 2, 3, 17], "NHWC"], [[2, 5, 16], "NLC"], [[4, 7], "NC"], [[3, 33], "NC"], [[1, 200, 1, 3], "NCHW"],
+  // Channels-last tensors of whole super-rows: the column sweeps of normalize, dx and the sums.
+  [[1, 4, 70, 64], "NHWC"], [[1, 1, 90, 96], "NHWC"], [[2, 40, 144], "NLC"], [[1, 9, 512], "NLC"],
 ];
 
 const prod = (s) => s.reduce((a, b) => a * b, 1);
 const chans = (shape, layout) => (layout.endsWith("C") ? shape[shape.length - 1] : shape[1]);
 const vec = (n, seed, offset = 0, scale = 1) => randomArray(n, seed, { offset, scale });
-const pos = (n, seed) => vec(n, seed, 1.5, 0.5);
+const pos = (n, seed) => vec(n, seed, 1.5, 0.5).map(Math.abs); // |·|: C ≥ 400 values reach 3σ below 0
 
 /**
  * The calls of one shape, as functions of a module M and an input maker `a` (the array itself, or
@@ -66,6 +68,9 @@ function calls(shape, layout) {
   add("batchNormBackward", (M, a) => M.batchNormBackward(a(x), a(dy), { ...sh, ...bw }));
   add("batchNormBackward", (M, a) => M.batchNormBackward(a(x), a(dy), { ...sh, gamma, beta, ...bw, activation: "silu" }));
   add("batchNormBackward", (M, a) => M.batchNormBackward(a(x), a(dy), { ...sh, gamma, ...bw, globalSums: Float64Array.from(vec(2 * C, 9)), count: 3 * (n / C) }));
+  // Data near zero (|mean| ≤ std): the kernels get m = 0 (the channels-last dx's m = 0 sweeps).
+  const z = vec(n, 10), fz = now.batchNormTrain(z, { ...sh, gamma, beta });
+  add("batchNormBackward", (M, a) => M.batchNormBackward(a(z), a(dy), { ...sh, gamma, saveMean: fz.saveMean, saveInvstd: fz.saveInvstd }));
   add("backwardPartials", (M, a) => M.backwardPartials(a(x), a(dy), { ...sh, saveMean: fw.saveMean }));
   add("batchNormBackwardEval", (M, a) => M.batchNormBackwardEval(a(x), a(dy), { ...sh, gamma, runningMean: rm, runningVar: rv }));
   add("batchNormBackwardEval", (M, a) => M.batchNormBackwardEval(a(x), a(dy), { ...sh, gamma, beta, runningMean: rm, runningVar: rv, activation: "silu" }));

@@ -1,6 +1,7 @@
 // Channels-last normalize and dx against the float64 reference on the paths of
 // assembly/bn_normalize.ts and assembly/bn_backward.ts: parameters interleaved per 4-lane group,
-// four- and two-super-row sweeps with their leftover rows and row tails (cache-resident), and
+// 16-lane sweeps of blocks of rows and four- and two-super-row sweeps with their leftover rows
+// and row tails (cache-resident), and
 // super-rows in memory order past the caches (> 1.5 Mi values, dx > 1.125 Mi; > 4 Mi for the
 // four-row sweeps), with the last R mod (L/C) rows as a partial super-row.
 import { test } from "uvu";
@@ -46,6 +47,16 @@ test("cache-resident: four-row sweeps with 1–3 leftover super-rows, two-row sw
   // L = 16 backward sums with m = 0 (data near zero): lanes in registers, in memory order; block
   // boundaries (256 super-rows) and leftover rows.
   for (const [R, C] of [[1, 16], [9, 8], [63, 4], [65, 16], [1031, 4], [4097, 16], [2, 1], [15, 2]]) check(1, R, C, 50 + R);
+});
+
+test("16-lane column sweeps (≤ 128 Ki values): blocks of ~16 KiB of rows, a partial last block; dx with m = 0", () => {
+  check(1, 300, 64, 60);                     // L = 64: blocks of 64 super-rows, 4 + 44; dx sweeps (m = 0), sums in 16-KiB sweeps
+  check(1, 201, 48, 61, { offset: 1e4 });    // L = 48 (2 rows): 100 super-rows + a tail row; dx four-row sweeps (m ≠ 0)
+  check(1, 130, 144, 62);                    // L = 144: blocks of 28 super-rows; dx sweeps (L ≤ 512)
+  check(2, 41, 512, 63);                     // L = 512: blocks of 8; dx sweeps at its widest
+  check(1, 50, 1024, 64, { offset: 1e4 });   // L = 1024: blocks of 4; dx two-row loops (L > 512)
+  check(1, 4097, 32, 65);                    // L = 32, exactly 128 Ki values + 32: the four-row sweeps (L ≤ 96) past the switch
+  check(1, 2730, 48, 66);                    // L = 48 just under 128 Ki values, 0 tail rows
 });
 
 test("past the caches: super-rows in memory order, the last rows as a partial super-row", () => {
