@@ -9,8 +9,9 @@
 // an outlier anywhere cost no precision, and common data costs one pass of add/mul/add.
 import { tail_mask } from "./cf_short";
 import { stats_rows_short } from "./cf_short_stats";
-import { lanes_ok, zero_lanes_ok, lanes_add, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
-import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
+import { stats_cf_rows } from "./cf_rows_stats";
+import { lanes_ok, lanes_ok_add, rest_ok_add, zero_lanes_ok, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
+import { BLOCK, MAX_PATTERN, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
 
 /**
  * Σ (x − k) and Σ (x − k)² over `rows` rows of len values, rowStride bytes apart (one block of a
@@ -20,7 +21,7 @@ import { BLOCK, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsu
  * lanes already counted masked off (a scalar tail per row in f64 was a dependency chain of 4
  * cycles a value). Rows of 1–3 values are summed in scalar f64 after the vector loops.
  */
-function rows_sq(p: usize, len: i32, k: f32, rows: i32, rowStride: usize): void {
+export function rows_sq(p: usize, len: i32, k: f32, rows: i32, rowStride: usize): void {
   let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
   let q0 = f32x4.splat(0), q1 = f32x4.splat(0), q2 = f32x4.splat(0), q3 = f32x4.splat(0);
   const vec = len >= 4, tail = vec && (len & 3) != 0;
@@ -106,7 +107,7 @@ export const SHIFT_FLOOR: f32 = 9.094947e-13;
  * a few per cent of 256-value blocks of data with |mean| ≈ std/2 at random, and each failure
  * cost a flush and a second pass).
  */
-@inline function sums_ok(s1: f64, s2: f64, n: f64): bool {
+@inline export function sums_ok(s1: f64, s2: f64, n: f64): bool {
   return s1 * s1 <= 0.75 * n * s2 && s2 != Infinity && (s2 >= TINY || s2 == 0);
 }
 
@@ -133,10 +134,14 @@ export function shift_of(a: usize): f32 {
  * mean while it is still in L1. NaN propagates through either path.
  */
 export function stats_block(a: usize, p: usize, len: i32): void {
-  const cnt = <f64>len;
-  let k = shift_of(a);
+  const k = shift_of(a);
   rows_sq(p, len, k, 1, 4);
-  let s1 = ret0, s2 = ret1;
+  settle_block(a, p, len, k, ret0, ret1);
+}
+
+/** stats_block after its pass: the block's sums s1, s2 around k taken as they are, redone, or exact. */
+export function settle_block(a: usize, p: usize, len: i32, k: f32, s1: f64, s2: f64): void {
+  const cnt = <f64>len;
   // Σd² = 0: a block equal to its shift (all-zero data: a dead ReLU channel) merged as it is,
   // the same bits as the exact pass gives it; else tiny data whose squares underflowed in f32
   // (within 2⁻⁷⁵ of k, e.g. data at 1e-30), whose sums say nothing: exact in f64 (a sum that
@@ -198,8 +203,9 @@ function stats_cf_tiles(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
 
 /**
  * Channels-first (N, C, S): x row-major, channel c of sample n is S contiguous values.
- * Merges into acc (C triples). Rows of ≥ 1024 values: memory order (n outer, c inner), one pass
- * per block. Shorter rows: channel order, up to BLOCK / S rows of a channel summed as one block
+ * Merges into acc (C triples); scratch: 24·C bytes (the long rows' pending sums). Rows of ≥ 1024
+ * values (and longer than a block at N = 1): memory order (n outer, c inner), one pass per
+ * block, one merge per channel (stats_cf_rows, assembly/cf_rows_stats.ts). Shorter rows: channel order, up to BLOCK / S rows of a channel summed as one block
  * (accumulators kept across the rows), so the per-block fold, check and merge — 100–150 cycles,
  * as much as the work itself at S = 196 — is paid once per block instead of once per row. A
  * block failing the cancellation check is redone row by row (stats_block, exact two-pass).
@@ -207,7 +213,7 @@ function stats_cf_tiles(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
  * (1, N·C, S) views of instance and group norm too) with rows of 4–4096 values: two rows at a
  * time (stats_rows_short, assembly/cf_short_stats.ts).
  */
-export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
+export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize, scratch: usize): void {
   if (S < 1024 && N > 1) {
     const rb = BLOCK / S, stride = <usize>C * <usize>S << 2;
     if (streamed(N, C * S)) { stats_cf_tiles(N, C, S, x, acc); return; }
@@ -225,13 +231,7 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): v
     else for (let c = 0; c < C; c++) exact_block(acc + <usize>c * 24, x + (<usize>c * <usize>S << 2), S, 1, 0);
     return;
   }
-  for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
-      const row = x + ((<usize>n * <usize>C + <usize>c) * <usize>S << 2);
-      const a = acc + <usize>c * 24;
-      for (let off = 0; off < S; off += BLOCK) stats_block(a, row + (<usize>off << 2), min(BLOCK, S - off));
-    }
-  }
+  stats_cf_rows(N, C, S, x, acc, scratch);
 }
 
 /**
@@ -348,7 +348,7 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
 
 /**
  * Channels-last (R, C): R rows of C contiguous channels. Merges into acc (C triples).
- * scratch: 12·⌈L⌉₄ + 16·C bytes (16-byte aligned; ⌈L⌉₄ = L rounded up to a multiple of 4),
+ * scratch: 12·⌈L⌉₄ + 16·C + 16·min(C, 1024) bytes (16-byte aligned; ⌈L⌉₄ = L rounded up to a multiple of 4),
  * L = pattern_len(C) ≤ max(C, 1024). Rows are grouped into super-rows of L values (L/C rows;
  * one row when L = C) so every lane keeps one channel; blocks of ≥ 256 super-rows and ≥ 4096
  * values are summed in f32 lanes around per-channel shifts (0 near zero, else the running
@@ -366,7 +366,11 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
   const per = L / C;
   const Lp = <usize>(L + 3) & ~3; // patterns 16-byte aligned when L = C is not a multiple of 4
   const sp = scratch, qp = scratch + (Lp << 2), kp = scratch + (Lp << 3);
-  const t1 = scratch + Lp * 12, t2 = t1 + (<usize>C << 3); // pending f64 sums per channel
+  // Pending f64 sums per channel, Σd then Σd² (16·C bytes). Up to MAX_PATTERN channels in two
+  // buffers: a block is checked and pending + its sums written to the other one in one pass, and
+  // that one becomes the pending when the block passes. Wider C: checked, then added in place.
+  const dbl = C <= MAX_PATTERN;
+  let t1 = scratch + Lp * 12, u1 = dbl ? t1 + (<usize>C << 4) : t1;
   const E = paired(C, L);
   const supers = R / per;
   const SB = max(BLOCK / L, 256);
@@ -382,27 +386,25 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
     const p = x + (<usize>s0 * <usize>L << 2);
     const cnt = <f64>(nb * per);
     pattern_sq(p, nb, L, kp, sp, qp, touch);
-    // Channels 0 … E − 1 in pairs (bn_stats_lanes.ts), the rest in scalar here.
+    // Channels 0 … E − 1 in pairs, the rest in scalar (bn_stats_lanes.ts); a lone block and wide
+    // C only check here, the others also write pending + block to u1.
     // Σd² = 0 of a lane passes the checks; zero_lanes_ok sends tiny data that cancelled to the redo.
-    let bad = !lanes_ok(E, C, L, sp, qp, cnt) || !zero_lanes_ok(p, nb, L, kp, qp);
-    for (let c = E; c < C && !bad; c++) bad = !sums_ok(fold_lane(C, L, sp, c), fold_lane(C, L, qp, c), cnt);
+    const chk = one || !dbl;
+    const bad = !(chk ? lanes_ok(E, C, L, sp, qp, cnt) : lanes_ok_add(E, C, L, sp, qp, cnt, t1, u1)) ||
+      !zero_lanes_ok(p, nb, L, kp, qp) || !rest_ok_add(E, C, L, sp, qp, cnt, t1, u1, chk);
     if (!bad && one) { flush_pending(C, L, acc, kp, sp, qp, cnt, PATTERNS); break; }
     if (!bad) {
-      lanes_add(E, C, L, sp, qp, t1, t2);
-      for (let c = E; c < C; c++) {
-        const o = <usize>c << 3;
-        store<f64>(t1 + o, load<f64>(t1 + o) + fold_lane(C, L, sp, c));
-        store<f64>(t2 + o, load<f64>(t2 + o) + fold_lane(C, L, qp, c));
-      }
+      if (!dbl) { lanes_ok_add(E, C, L, sp, qp, cnt, t1, t1); rest_ok_add(E, C, L, sp, qp, cnt, t1, t1, false); }
+      const t = t1; t1 = u1; u1 = t;
       pending += cnt;
       continue;
     }
     // Merge what is pending around the old shifts, then redo this block exactly.
-    flush_pending(C, L, acc, kp, t1, t2, pending, PENDING);
+    flush_pending(C, L, acc, kp, t1, t1 + (<usize>C << 3), pending, PENDING);
     pending = 0;
     redo_block(C, L, p, nb, cnt, acc, kp, sp, qp, touch);
   }
-  flush_pending(C, L, acc, kp, t1, t2, pending, LAST);
+  flush_pending(C, L, acc, kp, t1, t1 + (<usize>C << 3), pending, LAST);
   // Tail: the last R mod (L/C) rows (fewer than 16), per channel a column of scalars summed in
   // f64 (rows_sq's scalar path) around a value near the data.
   const r0 = supers * per;

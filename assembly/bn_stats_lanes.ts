@@ -9,7 +9,7 @@
 //
 // Triples (count, mean, M2) are 24 bytes apart: channels c and c + 1 span three v128 at acc + 24c,
 // (n₀, m₀) (M₀, n₁) (m₁, M₁), unpacked to (n₀, n₁) (m₀, m₁) (M₀, M₁) by shuffles and packed back.
-import { TINY, SHIFT_FLOOR, shift_of, merge_block } from "./bn_stats";
+import { TINY, SHIFT_FLOOR, shift_of, merge_block, sums_ok } from "./bn_stats";
 import { fold_pair, fold_lane } from "./common";
 
 /** Per-channel shifts into kp[0…C) (f32; C even): the running mean where the data so far sits far from zero (mean²·n > M2), else 0 (shift_of). */
@@ -72,13 +72,24 @@ function zero_group_ok(p: usize, nb: i32, stride: usize, kp: usize, qp: usize): 
   return !v128.any_true(i32x4.shl(v128.and(t, m), 1)); // the sign bit shifted out
 }
 
-/** The block's folded sums of channels 0 … C − 1 (C even; patterns as lanes_ok) added to the pending f64 sums t1, t2. */
-export function lanes_add(C: i32, stride: i32, L: i32, sp: usize, qp: usize, t1: usize, t2: usize): void {
+/**
+ * lanes_ok and the add of the block's folded sums to the pending f64 sums in one pass (each
+ * pattern folded once): channels 0 … C − 1 (C even) checked as lanes_ok checks them, t + block
+ * written to u (pending Σd at t, Σd² at t + 8·C; u likewise; t is left as it was, for the caller
+ * to keep when the block fails). True when every channel passes.
+ */
+export function lanes_ok_add(C: i32, stride: i32, L: i32, sp: usize, qp: usize, cnt: f64, t: usize, u: usize): bool {
+  const w = f64x2.splat(0.75 * cnt), inf = f64x2.splat(Infinity), tiny = f64x2.splat(TINY), zero = f64x2.splat(0);
+  const half = <usize>stride << 3;
+  let good = i64x2.splat(-1);
   for (let c = 0; c < C; c += 2) {
-    const o = <usize>c << 3;
-    v128.store(t1 + o, f64x2.add(v128.load(t1 + o), fold_pair(stride, L, sp, c)));
-    v128.store(t2 + o, f64x2.add(v128.load(t2 + o), fold_pair(stride, L, qp, c)));
+    const s1 = fold_pair(stride, L, sp, c), s2 = fold_pair(stride, L, qp, c), o = <usize>c << 3;
+    const ok = v128.and(f64x2.le(f64x2.mul(s1, s1), f64x2.mul(w, s2)), f64x2.ne(s2, inf));
+    good = v128.and(good, v128.and(ok, v128.or(f64x2.ge(s2, tiny), f64x2.eq(s2, zero))));
+    v128.store(u + o, f64x2.add(v128.load(t + o), s1));
+    v128.store(u + half + o, f64x2.add(v128.load(t + half + o), s2));
   }
+  return i64x2.all_true(good);
 }
 
 /**
@@ -103,6 +114,22 @@ export function lanes_flush(C: i32, acc: usize, kp: usize, t1: usize, t2: usize,
     v128.store(t, v128.shuffle<f64>(M, n, 0, 3), 16);
     v128.store(t, v128.shuffle<f64>(m, M, 1, 3), 32);
   }
+}
+
+/**
+ * lanes_ok_add for channels E … C − 1 in scalar (fold_lane, sums_ok), stopping at the first that
+ * fails; with `chk` only the check. Pending at t (Σd, then Σd² at t + 8·C), pending + block to u.
+ */
+export function rest_ok_add(E: i32, C: i32, L: i32, sp: usize, qp: usize, cnt: f64, t: usize, u: usize, chk: bool): bool {
+  const half = <usize>C << 3;
+  for (let c = E; c < C; c++) {
+    const s1 = fold_lane(C, L, sp, c), s2 = fold_lane(C, L, qp, c), o = <usize>c << 3;
+    if (!sums_ok(s1, s2, cnt)) return false;
+    if (chk) continue;
+    store<f64>(u + o, load<f64>(t + o) + s1);
+    store<f64>(u + half + o, load<f64>(t + half + o) + s2);
+  }
+  return true;
 }
 
 /**

@@ -10,35 +10,22 @@
 //               ceiling (statistics read 4 B/value, normalize and the backward sums move 8, dx 12),
 // and the ceiling is bench/ceiling's SIMD copy of x into y on the same memory, scaled to the op's
 // bytes (8 B/value inference, 12 training forward / instance / group norm, 20 the backwards),
-// timed in turn with the calls. The public bundle does not expose the kernels, so this builds its
-// own bundle of js/ (esbuild, the wasm of build/ read from disk) into a temporary directory: run
-// `node build.mjs` first, and `node --no-liftoff` on a loaded machine (a kernel V8 has not yet
+// timed in turn with the calls. The public bundle does not expose the kernels: this one is built
+// from js/ (bench/lib/bundle.mjs, the wasm of build/ read from disk): run `node build.mjs` first, and `node --no-liftoff` on a loaded machine (a kernel V8 has not yet
 // tiered up runs 2–3× slower).
 //
 //   node --no-liftoff bench/breakdown.mjs [--sizes 65536,1048576] [--cs 3,64,256]
 //     [--layouts NHWC] [--ops bn_infer,…] [--cells NHWC:1,1,85,768;NCHW:1,768,1,85] [--batches 15]
-import * as esbuild from "esbuild";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+import { bundleOf } from "./lib/bundle.mjs";
 import { parseArgs } from "./lib/cli.mjs";
 import { randomArray } from "../test/reference.mjs";
 import { loadCeilingOn } from "./ceiling/index.mjs";
 
 const { opts } = parseArgs(process.argv.slice(2), { sizes: "65536,1048576", cs: "3,64,256", layouts: "NHWC", cells: "", ops: "", batches: "15" });
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const dir = mkdtempSync(join(tmpdir(), "simdnorm-breakdown-"));
-writeFileSync(join(dir, "entry.ts"), `export * from ${JSON.stringify(join(root, "js/index.ts"))};\nexport { rt } from ${JSON.stringify(join(root, "js/core/runtime.ts"))};\n`);
-// .wasm imports: the bytes read from build/ at load time (the published bundles embed them).
-const wasmFromDisk = { name: "wasm-from-disk", setup(b) {
-  b.onResolve({ filter: /\.wasm$/ }, (a) => ({ path: join(a.resolveDir, a.path), namespace: "wasm-from-disk" }));
-  b.onLoad({ filter: /.*/, namespace: "wasm-from-disk" }, (a) => ({ loader: "js", contents: `import { readFileSync } from "node:fs";\nconst b = readFileSync(${JSON.stringify(a.path)});\nexport default () => new Uint8Array(b.buffer, b.byteOffset, b.length);\n` }));
-} };
-const pool = { name: "no-pool", setup(b) { b.onResolve({ filter: /^\.\/assets$/ }, () => ({ path: "./no-pool.js", external: true })); } };
-await esbuild.build({ entryPoints: [join(dir, "entry.ts")], outfile: join(dir, "bundle.mjs"), bundle: true, format: "esm", platform: "node", target: "es2020", loader: { ".txt": "text" }, logLevel: "warning", plugins: [wasmFromDisk, pool] });
-const sn = await import(pathToFileURL(join(dir, "bundle.mjs")).href);
-rmSync(dir, { recursive: true, force: true });
+const sn = await bundleOf(root);
 await sn.init({ warmup: true });
 const ceiling = await loadCeilingOn(sn.wasmMemory());
 

@@ -51,7 +51,7 @@ function rawCases(raw, V) {
   const zero64 = (p, n) => new Float64Array(raw.memory.buffer, p, n).fill(0);
   const C = 16, S = V / C, row = Math.min(V, 2048), R = V / row, side = pixelSide(V), px = side * side;
   const img = new Uint8Array(pixelBytes(side)), U8 = new Uint8Array(raw.memory.buffer);
-  const stats = (Cs, Ss) => { zero64(acc, 3 * Cs); raw.bn_stats_f32_cf(1, Cs, Ss, X, acc); };
+  const stats = (Cs, Ss) => { zero64(acc, 3 * Cs); raw.bn_stats_f32_cf(1, Cs, Ss, X, acc, scr); };
   const groupNorm = (G) => {
     stats(G, (C / G) * S);
     raw.gn_params_finish_f32(G, acc, 1e-5, mh, ml, mi, mf);
@@ -152,7 +152,7 @@ function rawShapeCases(raw, C, S) {
       batchNormBackward: () => { zero64(acc, 2 * L); raw.bn_backward_reduce_f32_cl(1, L, X, D, pm, acc, scr); raw.bn_backward_dx_f32_cl(1, L, X, D, pm, pa, pb, pg, Y, scr); },
     };
   }
-  const stats = () => { zero64(acc, 3 * C); raw.bn_stats_f32_cf(1, C, S, X, acc); };
+  const stats = () => { zero64(acc, 3 * C); raw.bn_stats_f32_cf(1, C, S, X, acc, scr); };
   const norm = () => raw.bn_normalize_f32_cf(1, C, S, X, pm, pa, pb, Y);
   return {
     channelStats: stats, batchNormInfer: norm, batchNormTrain: () => { stats(); norm(); },

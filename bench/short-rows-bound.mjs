@@ -31,15 +31,15 @@ for (let d = 0; d + 2 < dims.length; d += 3) {
   F.fill(1.1, g >>> 2, (g >>> 2) + C); F.fill(0.1, b >>> 2, (b >>> 2) + C);
   // Statistics, finish and parameters once, so the backward kernels see real inputs.
   D.fill(0, st >>> 3, (st >>> 3) + 3 * R);
-  k.bn_stats_f32_cf(1, R, S, x, st);
+  k.bn_stats_f32_cf(1, R, S, x, st, scr);
   k.gn_params_finish_f32(R, st, 1e-5, mh, ml, mi, mf);
   const parts = {
     "copy of x (8 B/value)": () => ceil.copy_f32(n, x, y),
     "Σx, Σx² loop (sumsq)": () => ceil.sumsq_f32(n, x),
     "instance forward, one pass": () => k.gn_forward_short_f32_cf(N, C, S, x, g, b, y, 1e-5, mh, mf, scr),
-    "  statistics (1, N·C, S)": () => { D.fill(0, st >>> 3, (st >>> 3) + 3 * R); k.bn_stats_f32_cf(1, R, S, x, st); },
+    "  statistics (1, N·C, S)": () => { D.fill(0, st >>> 3, (st >>> 3) + 3 * R); k.bn_stats_f32_cf(1, R, S, x, st, scr); },
     "  normalize": () => k.bn_normalize_f32_cf(1, R, S, x, mh, mf, mf, y),
-    "batch-norm statistics (N, C, S)": () => { D.fill(0, acc >>> 3, (acc >>> 3) + 3 * C); k.bn_stats_f32_cf(N, C, S, x, acc); },
+    "batch-norm statistics (N, C, S)": () => { D.fill(0, acc >>> 3, (acc >>> 3) + 3 * C); k.bn_stats_f32_cf(N, C, S, x, acc, scr); },
     "backward sums": () => { D.fill(0, sums >>> 3, (sums >>> 3) + 2 * R); k.bn_backward_reduce_f32_cf(1, R, S, x, dy, mh, sums); },
     "backward parameters": () => { D.fill(0, dsum >>> 3, (dsum >>> 3) + 2 * C); k.gn_params_backward_f32(N, C, C, sums, ml, mi, g, S, pp, pp + 4 * R, pp + 8 * R, dsum); },
     "backward dx": () => k.bn_backward_dx_f32_cf(1, R, S, x, dy, mh, pp, pp + 4 * R, pp + 8 * R, y),

@@ -9,7 +9,7 @@ import { throwsWith } from "./helpers.mjs";
 const SOURCE = `
 export function heap_base(): usize { return __heap_base; }
 export function pattern_len(C: i32): i32 { return C; }
-export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
+export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize, scratch: usize): void {
   assert(N * C * S < 100, "a deliberately failing kernel: N·C·S is " + (N * C * S).toString());
 }
 export function bn_params_finish_f64(C: i32, acc: usize, planes: usize): void {

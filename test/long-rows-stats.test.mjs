@@ -32,11 +32,11 @@ function rowTriples(x, C, S, prior) {
 
 /** The kernel on C rows of S values (N = 1), merging into `prior` (zeros when absent). */
 function kernelRows(x, C, S, prior) {
-  const at = (wasm.heap_base() + 63) & ~63, acc = at + ((4 * x.length + 63) & ~63), top = acc + 24 * C;
+  const at = (wasm.heap_base() + 63) & ~63, acc = at + ((4 * x.length + 63) & ~63), scratch = acc + ((24 * C + 63) & ~63), top = scratch + 24 * C;
   if (top > wasm.memory.buffer.byteLength) wasm.memory.grow(Math.ceil((top - wasm.memory.buffer.byteLength) / 65536));
   new Float32Array(wasm.memory.buffer, at, x.length).set(x);
   new Float64Array(wasm.memory.buffer, acc, 3 * C).set(prior ?? new Float64Array(3 * C));
-  wasm.bn_stats_f32_cf(1, C, S, at, acc);
+  wasm.bn_stats_f32_cf(1, C, S, at, acc, scratch);
   return new Float64Array(wasm.memory.buffer, acc, 3 * C).slice();
 }
 

@@ -35,6 +35,20 @@ function groupStats(x, keyOf, K) {
 }
 
 /** Per-channel mean and biased variance over every axis but C. */
+/** Exact (count, mean, M2) per channel of the rows of every chunk, (N, C, S) channels-first each, in f64. */
+export function exactTriples(chunks, C, S) {
+  const out = new Float64Array(3 * C);
+  for (let c = 0; c < C; c++) {
+    let n = 0, s = 0;
+    for (const { x, N } of chunks) for (let r = 0; r < N; r++) for (let i = 0; i < S; i++) { s += x[(r * C + c) * S + i]; n++; }
+    const m = n ? s / n : 0;
+    let m2 = 0;
+    for (const { x, N } of chunks) for (let r = 0; r < N; r++) for (let i = 0; i < S; i++) { const d = x[(r * C + c) * S + i] - m; m2 += d * d; }
+    out.set([n, m, m2], 3 * c);
+  }
+  return out;
+}
+
 export function refStats(x, shape, layout) {
   const g = geometry(shape, layout);
   const r = groupStats(x, (i) => coords(i, g).c, g.C);

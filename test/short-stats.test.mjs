@@ -9,7 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import * as api from "../dist/index.js";
-import { refStats, refInstanceNorm, randomArray } from "./reference.mjs";
+import { refStats, refInstanceNorm, randomArray, exactTriples } from "./reference.mjs";
 import { close } from "./helpers.mjs";
 
 await api.init();
@@ -20,27 +20,13 @@ const S_LIST = [1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 49, 63, 64, 65, 127, 128]
 const wasm = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(new URL("../build/simdnorm.wasm", import.meta.url))),
   { env: { abort() { throw new Error("abort"); } } }).exports;
 
-/** Exact (count, mean, M2) per channel of the rows of every chunk, (N, C, S) each, in f64. */
-function exactTriples(chunks, C, S) {
-  const out = new Float64Array(3 * C);
-  for (let c = 0; c < C; c++) {
-    let n = 0, s = 0;
-    for (const { x, N } of chunks) for (let r = 0; r < N; r++) for (let i = 0; i < S; i++) { s += x[(r * C + c) * S + i]; n++; }
-    const m = n ? s / n : 0;
-    let m2 = 0;
-    for (const { x, N } of chunks) for (let r = 0; r < N; r++) for (let i = 0; i < S; i++) { const d = x[(r * C + c) * S + i] - m; m2 += d * d; }
-    out.set([n, m, m2], 3 * c);
-  }
-  return out;
-}
-
 /** bn_stats_f32_cf(N, C, S) on x merged into the triples `prior` (C triples): the merged triples. */
 function kernelStats(N, C, S, x, prior) {
-  const base = (wasm.heap_base() + 63) & ~63, accAt = base + ((4 * x.length + 63) & ~63), need = accAt + 24 * C;
+  const base = (wasm.heap_base() + 63) & ~63, accAt = base + ((4 * x.length + 63) & ~63), scratch = accAt + ((24 * C + 63) & ~63), need = scratch + 24 * C;
   if (need > wasm.memory.buffer.byteLength) wasm.memory.grow(Math.ceil((need - wasm.memory.buffer.byteLength) / 65536));
   new Float32Array(wasm.memory.buffer, base, x.length).set(x);
   new Float64Array(wasm.memory.buffer, accAt, 3 * C).set(prior);
-  wasm.bn_stats_f32_cf(N, C, S, base, accAt);
+  wasm.bn_stats_f32_cf(N, C, S, base, accAt, scratch);
   return new Float64Array(wasm.memory.buffer, accAt, 3 * C).slice();
 }
 

@@ -77,7 +77,7 @@ const pseudoStatsMinRows = (S: number): number => (S < 4 ? 3 * S + 8 : 15 * S);
 export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
   const k = rt().kernels;
   const m = mode(v);
-  if (m.kind === "cf" || (m.rep > 1 && v.N < pseudoStatsMinRows(v.S))) { k.bn_stats_f32_cf(v.N, v.C, v.S, x, acc); return; }
+  if (m.kind === "cf" || (m.rep > 1 && v.N < pseudoStatsMinRows(v.S))) { k.bn_stats_f32_cf(v.N, v.C, v.S, x, acc, scratchFor(s, v.C)); return; }
   const scratch = scratchFor(s, m.C);
   if (m.rep === 1) { k.bn_stats_f32_cl(m.R, m.C, x, acc, scratch); return; }
   const tmp = s.temp(24 * m.C);
@@ -156,7 +156,8 @@ export function tempBytes(v: View3, kind?: OpKind): number {
   if (kind === undefined) return Math.max(tempBytes(v, "forward"), tempBytes(v, "backward")); // any op
   const md = mode(v);
   const own = kind === "stats" ? 0 : 36 * v.C;
-  if (md.kind === "cf") return own + (kind === "backward" ? 16 * v.C : 0) + 4096;
+  // Channels-first statistics take the shared scratch too (24·C ≤ clScratchBytes(C) bytes).
+  if (md.kind === "cf") return (kind === "backward" ? 16 * v.C : clScratchBytes(v.C)) + own + 4096;
   // Per pseudo-channel: statistics triples (24) and three repeated parameters (12) forward;
   // reduce pairs (16) and five repeated parameters (20: m for the sums and for dx, k, c1, c0)
   // backward (rep = 1: the pairs only).

@@ -1,0 +1,53 @@
+// Channels-last statistics over many blocks (bn_stats_f32_cl): each block is checked and its
+// sums added to the pending ones in one pass (two pending buffers up to 1024 channels, checked
+// then added in place above), a block that fails is redone after the pending sums are merged.
+// Against float64: ordinary channels next to channels far from zero, channels whose values
+// drift along the rows (later blocks fail after others are pending), constant and zero
+// channels; C with repeats in the lane pattern (3, 16), C = L (64), odd and wide C (1025, 1536).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import * as api from "../dist/index.js";
+import { refStats, randomArray } from "./reference.mjs";
+import { readFileSync } from "node:fs";
+
+await api.init();
+const wasm = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(new URL("../build/simdnorm.wasm", import.meta.url))), { env: { abort() {} } }).exports;
+
+/** Rows of C in one block of the kernel: max(4096 / L, 256) super-rows of L / C rows (L = pattern_len(C)). */
+const blockRows = (C) => { const L = wasm.pattern_len(C); return Math.max(Math.floor(4096 / L), 256) * (L / C); };
+
+/**
+ * R rows of C: channel c mod 4 = 1 at 1e4, c mod 4 = 2 at 1e4 drifting by half a standard
+ * deviation a block (a block fails the check around the shift every ~4 blocks, after others
+ * passed), channel 0 constant 3, the last channel 0.
+ */
+function data(R, C, seed) {
+  const v = 0.5 / blockRows(C);
+  const x = randomArray(R * C, seed);
+  for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) {
+    const i = r * C + c;
+    if (c === 0) x[i] = 3;
+    else if (c === C - 1) x[i] = 0;
+    else if (c % 4 === 1) x[i] += 1e4;
+    else if (c % 4 === 2) x[i] += 1e4 + v * r;
+  }
+  return x;
+}
+
+test("channelStats NHWC over many blocks against float64: far, drifting, constant and zero channels", () => {
+  for (const [C, blocks] of [[3, 9], [16, 9], [17, 9], [64, 10], [1025, 9], [1536, 9]]) {
+    const R = blocks * blockRows(C) + 5;
+    const shape = [1, 1, R, C], x = data(R, C, R + C);
+    const e = refStats(x, shape, "NHWC"), r = api.channelStats(x, { shape, layout: "NHWC" });
+    for (let c = 0; c < C; c++) {
+      const at = `(${R}, ${C}) channel ${c}: mean ${r.mean[c]} vs ${e.mean[c]}, var ${r.var[c]} vs ${e.var[c]}`;
+      const sd = Math.sqrt(e.var[c]);
+      assert.ok(Math.abs(r.mean[c] - e.mean[c]) <= 1e-6 * sd + 1e-12 * Math.abs(e.mean[c]), at);
+      assert.ok(Math.abs(r.var[c] - e.var[c]) <= 1e-5 * e.var[c], at);
+    }
+    assert.is(r.var[0], 0, `(${R}, ${C}): the constant channel`);
+    assert.is(r.mean[C - 1], 0, `(${R}, ${C}): the zero channel`);
+  }
+});
+
+test.run();
