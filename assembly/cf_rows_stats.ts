@@ -10,8 +10,11 @@
 // block goes through stats_block's own path (redone around its mean while in L1, or exact) after
 // the channel's pending sums are merged, so every block is summed as stats_block sums it. Blocks
 // that each pass the check keep it true for their total (Cauchy–Schwarz), so the one merge loses
-// nothing against a merge per block: the results differ from merging block by block in the last
-// bits only (the same sums, added in another order).
+// nothing against a merge per block. The results differ from merging block by block: the sums
+// are added in another order, and a channel keeps its first shift where a merge per block would
+// move it to the running mean, so data with σ < |μ| ≤ √3σ stay summed around 0. Measured against
+// exact f64 there, the variance's error is 1.3–1.6× the per-block merge's on average, at worst
+// 7.0e-7 against 6.9e-7 relative (docs/performance.md, "Statistics, second pass").
 import { rows_sq, settle_block, shift_of, sums_ok, merge_block, SHIFT_FLOOR } from "./bn_stats";
 import { BLOCK, ret0, ret1 } from "./common";
 

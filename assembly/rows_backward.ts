@@ -163,7 +163,8 @@ export function rows_backward(R: i32, C: i32, x: usize, dy: usize, dsum: usize, 
     else row_grad_sums(px, pg, C, ms, as, bs, gamma, colB, colG);
     const c1 = -<f64>as * ret1 / <f64>C, c0 = rms ? 0 : -<f64>as * ret0 / <f64>C;
     const k1 = <f32>(<f64>as * c1), k0 = <f32>(<f64>bs * c1 + c0);
-    if (lean) row_dx_rms(px, pg, dx + o, C, as, gamma, k1);
+    // k0 is 0 unless c1 is not finite (0·∞): then NaN, which the lean loop takes through k1.
+    if (lean) row_dx_rms(px, pg, dx + o, C, as, gamma, k0 == 0 ? k1 : k0);
     else if (!skip) row_dx(px, pg, dx + o, C, ms, as, gamma, k1, k0);
     else if (dsum) row_dx_sum_col(px, pg, dsum + o, dx + o, C, ms, as, gamma, k1, k0, colD);
     else row_dx_col(px, pg, dx + o, C, ms, as, gamma, k1, k0, colD);

@@ -318,4 +318,38 @@ test("InstanceNorm, GroupNorm, LayerNorm layers equal the reference forward and 
   }
 });
 
+
+test("layers read the caller's shape array once: changing it between forward and backward changes nothing", () => {
+  const x = randomArray(120, 31, { offset: 1, scale: 1.5 }), dy = randomArray(120, 32);
+  const make = {
+    BatchNorm: () => new api.BatchNorm(3, { layout: "NCHW" }),
+    InstanceNorm: () => new api.InstanceNorm(3, { layout: "NCHW", affine: true }),
+    GroupNorm: () => new api.GroupNorm(3, { layout: "NCHW", groups: 3 }),
+    LayerNorm: () => new api.LayerNorm(3, { layout: "NCHW" }),
+    RMSNorm: () => new api.RMSNorm(3, { layout: "NCHW" }),
+  };
+  for (const [name, mk] of Object.entries(make)) {
+    const ref = mk(), L = mk(), shape = [2, 3, 4, 5];
+    ref.forward(x, { shape: [2, 3, 4, 5] });
+    const want = ref.backward(dy);
+    L.forward(x, { shape });
+    shape[0] = 4; shape[2] = 2; // the caller reuses its array: same size, same C
+    const got = L.backward(dy);
+    for (let i = 0; i < want.length; i++) assert.ok(Object.is(got[i], want[i]), `${name} dx[${i}]: ${got[i]} vs ${want[i]}`);
+  }
+});
+
+test("layers: the shape array's values are read once, in forward, never again in backward", () => {
+  for (const Layer of ["BatchNorm", "LayerNorm", "GroupNorm"]) {
+    let reads = 0;
+    const shape = new Proxy([2, 3, 4, 5], { get(t, k, r) { if (k === "0") reads++; return Reflect.get(t, k, r); } });
+    const L = new api[Layer](3, { layout: "NCHW", ...(Layer === "GroupNorm" ? { groups: 3 } : {}) });
+    L.forward(randomArray(120, 33), { shape });
+    const forward = reads;
+    L.backward(randomArray(120, 34));
+    assert.is(forward, 1, `${Layer}: shape[0] reads in forward`);
+    assert.is(reads - forward, 0, `${Layer}: shape[0] reads in backward`);
+  }
+});
+
 test.run();

@@ -34,7 +34,6 @@ function groupStats(x, keyOf, K) {
   return { count: cnt, mean, var: v };
 }
 
-/** Per-channel mean and biased variance over every axis but C. */
 /** Exact (count, mean, M2) per channel of the rows of every chunk, (N, C, S) channels-first each, in f64. */
 export function exactTriples(chunks, C, S) {
   const out = new Float64Array(3 * C);
@@ -49,6 +48,7 @@ export function exactTriples(chunks, C, S) {
   return out;
 }
 
+/** Per-channel mean and biased variance over every axis but C. */
 export function refStats(x, shape, layout) {
   const g = geometry(shape, layout);
   const r = groupStats(x, (i) => coords(i, g).c, g.C);

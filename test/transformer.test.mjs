@@ -271,4 +271,16 @@ test("options are read once, per-channel values must be finite, options must be 
   rejects((a) => api.rmsNorm(a.x, 5), "options must be an object");
 });
 
+test("RMS norm backward: sums that overflow give NaN in every dx, as the skip RMS backward does", () => {
+  for (const C of [8, 19]) {
+    const x = new Float32Array(C).fill(1), dy = new Float32Array(C).fill(2e19), gamma = new Float32Array(C).fill(1e19), invRms = Float32Array.of(1);
+    const r = api.rmsNormBackward(x, dy, { shape: [1, C], layout: "NC", gamma, invRms });
+    const s = api.skipRmsNormBackward(x, dy, { shape: [1, C], layout: "NC", gamma, invRms });
+    for (let i = 0; i < C; i++) {
+      if (!Number.isNaN(r.dx[i])) throw new Error(`C = ${C}: rmsNormBackward dx[${i}] = ${r.dx[i]}, expected NaN`);
+      if (!Number.isNaN(s.dx[i])) throw new Error(`C = ${C}: skipRmsNormBackward dx[${i}] = ${s.dx[i]}, expected NaN`);
+    }
+  }
+});
+
 test.run();

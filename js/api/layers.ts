@@ -151,7 +151,11 @@ export abstract class NormLayer {
     const p = placement(x, this.channels, o, this.layout), g = resolveGeometry(x, p);
     if (g.C !== this.channels) throw new Error(`x has ${g.C} channels (shape ${fmtShape(g.shape)}, layout ${g.layout}), the layer has ${this.channels}`);
     if (o.out !== undefined && o.out === x) throw new Error("out must not be x: backward needs the input (normalize in place with the functional API)");
-    return { shape: p.shape, layout: p.layout, out: o.out };
+    // A Tensor's own geometry passes through (already validated); given options are kept as the
+    // validated copy, so the caller's shape array is read once and may change after the call.
+    return isTensor(x) && p.shape === undefined && p.layout === undefined
+      ? { shape: undefined, layout: undefined, out: o.out }
+      : { shape: g.shape, layout: g.layout, out: o.out };
   }
 
   /** The forward this backward belongs to; throws on misuse. */
