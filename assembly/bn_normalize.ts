@@ -69,7 +69,7 @@ export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: u
     if (stride & 63) for (let o: usize = 0; o < full; o += stride) norm_span(x + o, y + o, stride, pp);
     else norm_span(x, y, full, pp, stride * 3);
   } else if (quads || (<u64>R * <u64>C <= <u64>SWEEP_VALUES && (L & 15) == 0)) {
-    normalize_sweeps(x, y, stride, supers, pp, quads && <u64>R * <u64>C > <u64>SWEEP_VALUES ? 4 : max(<i32>(16384 / stride), 4));
+    normalize_sweeps(x, y, stride, supers, pp, quads && <u64>R * <u64>C > <u64>SWEEP_VALUES ? 4 : max(<i32>(<usize>16384 / stride), 4));
   } else {
     normalize_pairs(x, y, stride, supers, pp);
   }
