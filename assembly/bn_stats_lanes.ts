@@ -23,6 +23,12 @@ export function lanes_shifts(C: i32, acc: usize, kp: usize): void {
   }
 }
 
+/** sums_ok of two channels in f64x2 lanes (w = 0.75·count): all-ones lanes where it holds. */
+@inline function pair_ok(s1: v128, s2: v128, w: v128, inf: v128, tiny: v128, zero: v128): v128 {
+  const ok = v128.and(f64x2.le(f64x2.mul(s1, s1), f64x2.mul(w, s2)), f64x2.ne(s2, inf));
+  return v128.and(ok, v128.or(f64x2.ge(s2, tiny), f64x2.eq(s2, zero)));
+}
+
 /**
  * True when the block sums of channels 0 … C − 1 (C even; patterns sp, qp of L lanes, channel
  * j mod stride: Σ(x − k), Σ(x − k)² of cnt values each) pass bn_stats' sums_ok: (Σd)² ≤ ¾·cnt·Σd²,
@@ -33,8 +39,7 @@ export function lanes_ok(C: i32, stride: i32, L: i32, sp: usize, qp: usize, cnt:
   let good = i64x2.splat(-1);
   for (let c = 0; c < C; c += 2) {
     const s1 = fold_pair(stride, L, sp, c), s2 = fold_pair(stride, L, qp, c);
-    const ok = v128.and(f64x2.le(f64x2.mul(s1, s1), f64x2.mul(w, s2)), f64x2.ne(s2, inf));
-    good = v128.and(good, v128.and(ok, v128.or(f64x2.ge(s2, tiny), f64x2.eq(s2, zero))));
+    good = v128.and(good, pair_ok(s1, s2, w, inf, tiny, zero));
   }
   return i64x2.all_true(good);
 }
@@ -84,8 +89,7 @@ export function lanes_ok_add(C: i32, stride: i32, L: i32, sp: usize, qp: usize, 
   let good = i64x2.splat(-1);
   for (let c = 0; c < C; c += 2) {
     const s1 = fold_pair(stride, L, sp, c), s2 = fold_pair(stride, L, qp, c), o = <usize>c << 3;
-    const ok = v128.and(f64x2.le(f64x2.mul(s1, s1), f64x2.mul(w, s2)), f64x2.ne(s2, inf));
-    good = v128.and(good, v128.and(ok, v128.or(f64x2.ge(s2, tiny), f64x2.eq(s2, zero))));
+    good = v128.and(good, pair_ok(s1, s2, w, inf, tiny, zero));
     v128.store(u + o, f64x2.add(v128.load(t + o), s1));
     v128.store(u + half + o, f64x2.add(v128.load(t + half + o), s2));
   }

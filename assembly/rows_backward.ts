@@ -71,6 +71,12 @@ function row_grad_sums_rms(px: usize, pg: usize, C: i32, a: f32, gamma: usize, c
 // dx = γg·a + (x − m)·k1 + k0 for one row; SUM: add dsum (only with COL); COL: add dx into colD (constants
 // after inlining).
 // RMS: dx = γg·a + x·k1 (no mean, k0 = 0; only without COL).
+// dx of one vector from gg = γ·g (the rest as dx_body's arguments).
+@inline function dxv(gg: v128, x: v128, mv: v128, av: v128, v1: v128, v0: v128, RMS: bool): v128 {
+  const e = f32x4.mul(gg, av);
+  return RMS ? f32x4.add(e, f32x4.mul(x, v1)) : f32x4.add(f32x4.add(e, f32x4.mul(f32x4.sub(x, mv), v1)), v0);
+}
+
 @inline function dx_body(px: usize, pg: usize, pds: usize, pdx: usize, C: i32, m: f32, a: f32, gamma: usize, k1: f32, k0: f32, colD: usize, SUM: bool, COL: bool, RMS: bool = false): void {
   const mv = f32x4.splat(m), av = f32x4.splat(a), v1 = f32x4.splat(k1), v0 = f32x4.splat(k0);
   const C8 = C & ~7, C4 = C & ~3;
@@ -78,22 +84,15 @@ function row_grad_sums_rms(px: usize, pg: usize, C: i32, a: f32, gamma: usize, c
   // Two vectors per iteration (one address per stream).
   for (; j < C8; j += 8) {
     const o = <usize>j << 2, x = px + o, gp = pg + o, gm = gamma + o, q = pdx + o;
-    let d0: v128, d1: v128;
-    if (RMS) {
-      d0 = f32x4.add(f32x4.mul(f32x4.mul(v128.load(gp), v128.load(gm)), av), f32x4.mul(v128.load(x), v1));
-      d1 = f32x4.add(f32x4.mul(f32x4.mul(v128.load(gp, 16), v128.load(gm, 16)), av), f32x4.mul(v128.load(x, 16), v1));
-    } else {
-      d0 = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(v128.load(gp), v128.load(gm)), av), f32x4.mul(f32x4.sub(v128.load(x), mv), v1)), v0);
-      d1 = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(v128.load(gp, 16), v128.load(gm, 16)), av), f32x4.mul(f32x4.sub(v128.load(x, 16), mv), v1)), v0);
-    }
+    let d0 = dxv(f32x4.mul(v128.load(gp), v128.load(gm)), v128.load(x), mv, av, v1, v0, RMS);
+    let d1 = dxv(f32x4.mul(v128.load(gp, 16), v128.load(gm, 16)), v128.load(x, 16), mv, av, v1, v0, RMS);
     if (SUM) { const s = pds + o; d0 = f32x4.add(d0, v128.load(s)); d1 = f32x4.add(d1, v128.load(s, 16)); }
     v128.store(q, d0); v128.store(q, d1, 16);
     if (COL) { const c = colD + o; v128.store(c, f32x4.add(v128.load(c), d0)); v128.store(c, f32x4.add(v128.load(c, 16), d1), 16); }
   }
   for (; j < C4; j += 4) {
     const o = <usize>j << 2;
-    const e = f32x4.mul(f32x4.mul(v128.load(pg + o), v128.load(gamma + o)), av);
-    let d = RMS ? f32x4.add(e, f32x4.mul(v128.load(px + o), v1)) : f32x4.add(f32x4.add(e, f32x4.mul(f32x4.sub(v128.load(px + o), mv), v1)), v0);
+    let d = dxv(f32x4.mul(v128.load(pg + o), v128.load(gamma + o)), v128.load(px + o), mv, av, v1, v0, RMS);
     if (SUM) d = f32x4.add(d, v128.load(pds + o));
     v128.store(pdx + o, d);
     if (COL) v128.store(colD + o, f32x4.add(v128.load(colD + o), d));
