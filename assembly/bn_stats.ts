@@ -10,6 +10,7 @@
 import { tail_mask } from "./cf_short";
 import { stats_rows_short } from "./cf_short_stats";
 import { stats_cf_rows } from "./cf_rows_stats";
+import { stats_cf_stream } from "./cf_stream_stats";
 import { lanes_ok, lanes_ok_add, rest_ok_add, zero_lanes_ok, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
 import { BLOCK, MAX_PATTERN, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
 
@@ -216,7 +217,7 @@ function stats_cf_tiles(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
 export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize, scratch: usize): void {
   if (S < 1024 && N > 1) {
     const rb = BLOCK / S, stride = <usize>C * <usize>S << 2;
-    if (streamed(N, C * S)) { stats_cf_tiles(N, C, S, x, acc); return; }
+    if (streamed(N, C * S)) { if (S >= 4) stats_cf_stream(N, C, S, x, acc, scratch); else stats_cf_tiles(N, C, S, x, acc); return; }
     for (let c = 0; c < C; c++) {
       const a = acc + <usize>c * 24, p0 = x + (<usize>c * <usize>S << 2);
       for (let n0 = 0; n0 < N; n0 += rb) channel_rows(a, p0 + <usize>n0 * stride, S, min(rb, N - n0), stride);
