@@ -185,8 +185,8 @@ function channel_rows(a: usize, p: usize, S: i32, nb: i32, stride: usize): void 
 }
 
 /**
- * Short channels-first rows past the caches: the channel-order walk jumps C·S values from row to
- * row, which the prefetchers do not follow (17–26 % of the ceiling at 16 Mi values, S = 49).
+ * Channels-first rows of 1–3 values past the caches (longer rows: stats_cf_stream): the
+ * channel-order walk jumps C·S values from row to row, which the prefetchers do not follow.
  * Here samples go in tiles of ≤ 1 MiB (and ≤ BLOCK / S samples), each tile read once in memory
  * order (touch_lines) and then summed channel by channel from the caches. Per channel the blocks
  * are merged in the same sample order as the cache-resident path, only smaller when a tile
@@ -204,13 +204,14 @@ function stats_cf_tiles(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
 
 /**
  * Channels-first (N, C, S): x row-major, channel c of sample n is S contiguous values.
- * Merges into acc (C triples); scratch: 24·C bytes (the long rows' pending sums). Rows of ≥ 1024
+ * Merges into acc (C triples); scratch: 36·C bytes (16-byte aligned: the long rows' pending sums, 24·C; past the caches the short rows' lane sums and shifts). Rows of ≥ 1024
  * values (and longer than a block at N = 1): memory order (n outer, c inner), one pass per
  * block, one merge per channel (stats_cf_rows, assembly/cf_rows_stats.ts). Shorter rows: channel order, up to BLOCK / S rows of a channel summed as one block
  * (accumulators kept across the rows), so the per-block fold, check and merge — 100–150 cycles,
  * as much as the work itself at S = 196 — is paid once per block instead of once per row. A
  * block failing the cancellation check is redone row by row (stats_block, exact two-pass).
- * Tensors past CACHED_VALUES take the same blocks in sample tiles (stats_cf_tiles). N = 1 (the
+ * Tensors past CACHED_VALUES go in memory order (stats_cf_stream, assembly/cf_stream_stats.ts:
+ * the same blocks, shifts and check; rows of 1–3 values in sample tiles, stats_cf_tiles). N = 1 (the
  * (1, N·C, S) views of instance and group norm too) with rows of 4–4096 values: two rows at a
  * time (stats_rows_short, assembly/cf_short_stats.ts).
  */
