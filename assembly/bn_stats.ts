@@ -11,6 +11,7 @@ import { tail_mask } from "./cf_short";
 import { stats_rows_short } from "./cf_short_stats";
 import { stats_cf_rows } from "./cf_rows_stats";
 import { stats_cf_stream } from "./cf_stream_stats";
+import { period24_sq } from "./cl_period_stats";
 import { lanes_ok, lanes_ok_add, rest_ok_add, zero_lanes_ok, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
 import { BLOCK, MAX_PATTERN, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
 
@@ -247,6 +248,7 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize, sc
  * columns of each sub-block are summed in scalar f32 (tail_sq) while the rows are in L1.
  */
 function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize, touch: bool): void {
+  if (L == 24) { period24_sq(p, nb, kp, sp, qp); return; }
   const stride = <usize>L << 2;
   memory.fill(sp, 0, stride);
   memory.fill(qp, 0, stride);
@@ -351,7 +353,8 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
 /**
  * Channels-last (R, C): R rows of C contiguous channels. Merges into acc (C triples).
  * scratch: 12·⌈L⌉₄ + 16·C + 16·min(C, 1024) bytes (16-byte aligned; ⌈L⌉₄ = L rounded up to a multiple of 4),
- * L = pattern_len(C) ≤ max(C, 1024). Rows are grouped into super-rows of L values (L/C rows;
+ * L = pattern_len(C) ≤ max(C, 1024) (past 1 Mi values, C = 3, 6, 12, 24: L = 24, summed as one
+ * stream by period24_sq, assembly/cl_period_stats.ts). Rows are grouped into super-rows of L values (L/C rows;
  * one row when L = C) so every lane keeps one channel; blocks of ≥ 256 super-rows and ≥ 4096
  * values are summed in f32 lanes around per-channel shifts (0 near zero, else the running
  * mean, chosen once per call) and their per-channel sums added in f64; one Chan merge per
@@ -364,7 +367,7 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
  * (< L values) merged per channel in scalar f64.
  */
 export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: usize): void {
-  const L = pattern_len(C);
+  const L = 24 % C == 0 && C % 3 == 0 && streamed(R, C) ? 24 : pattern_len(C); // C = 3, 6, 12, 24 past the caches: one stream (period24_sq)
   const per = L / C;
   const Lp = <usize>(L + 3) & ~3; // patterns 16-byte aligned when L = C is not a multiple of 4
   const sp = scratch, qp = scratch + (Lp << 2), kp = scratch + (Lp << 3);
