@@ -353,7 +353,7 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
 /**
  * Channels-last (R, C): R rows of C contiguous channels. Merges into acc (C triples).
  * scratch: 12·⌈L⌉₄ + 16·C + 16·min(C, 1024) bytes (16-byte aligned; ⌈L⌉₄ = L rounded up to a multiple of 4),
- * L = pattern_len(C) ≤ max(C, 1024) (past 1 Mi values, C = 3, 6, 12, 24: L = 24, summed as one
+ * L = pattern_len(C) ≤ max(C, 1024) (past 4 Mi values, C = 3, 6, 12, 24: L = 24, summed as one
  * stream by period24_sq, assembly/cl_period_stats.ts). Rows are grouped into super-rows of L values (L/C rows;
  * one row when L = C) so every lane keeps one channel; blocks of ≥ 256 super-rows and ≥ 4096
  * values are summed in f32 lanes around per-channel shifts (0 near zero, else the running
@@ -367,7 +367,9 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
  * (< L values) merged per channel in scalar f64.
  */
 export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: usize): void {
-  const L = 24 % C == 0 && C % 3 == 0 && streamed(R, C) ? 24 : pattern_len(C); // C = 3, 6, 12, 24 past the caches: one stream (period24_sq)
+  const far = <u64>R * <u64>C > (<u64>CACHED_VALUES << 2); // past 4 Mi values
+  // C = 3, 6, 12, 24 past 4 Mi values: one stream (period24_sq; at 4 Mi values and below the sweeps win).
+  const L = 24 % C == 0 && C % 3 == 0 && far ? 24 : pattern_len(C);
   const per = L / C;
   const Lp = <usize>(L + 3) & ~3; // patterns 16-byte aligned when L = C is not a multiple of 4
   const sp = scratch, qp = scratch + (Lp << 2), kp = scratch + (Lp << 3);
@@ -381,7 +383,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
   const SB = max(BLOCK / L, 256);
   // touch_lines before each sweep: past 1 Mi values from 96-value rows up, 64–80-value rows past
   // 4 Mi values (in sub-blocks of 16 KiB: pattern_sq; L = 16 and 48 did not gain).
-  const touch = L >= 96 ? streamed(R, C) : L >= 64 && <u64>R * <u64>C > (<u64>CACHED_VALUES << 2);
+  const touch = L >= 96 ? streamed(R, C) : L >= 64 && far;
   set_shifts(C, L, acc, kp);
   const one = supers <= SB; // a lone block merges straight from its lane patterns
   if (!one) memory.fill(t1, 0, <usize>C << 4);

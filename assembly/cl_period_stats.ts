@@ -3,8 +3,8 @@
 // one sequential stream. The 48-lane pattern's column sweeps (pattern_sq in bn_stats.ts: 16
 // lanes down a sub-block at a time) made the reads and the sums take turns past the caches,
 // where one stream with its sums in registers (as for L = 16) lets the prefetchers run ahead
-// (docs/performance.md, "Statistics past the caches, third pass"). On cache-resident data this
-// loop is slower than the sweeps (0.58× at 1 Mi values, C = 24), so it runs only past them.
+// (docs/performance.md, "Statistics past the caches, third pass"). From the caches this loop is
+// slower than the sweeps (C = 24: 0.6× at 1–2 Mi values, 0.8× at 4 Mi), so it runs past 4 Mi values.
 
 /**
  * Σ (x − k) and Σ (x − k)² per lane of the 24-lane pattern over nb super-rows of 24 values at p
