@@ -72,11 +72,6 @@ const GELU_LO = 18, GELU_HI = 19, RSQRT2PI = 20, TANH_C = 21, TANH_2K = 22, TANH
   return v128.andnot(y, f32x4.lt(v, kc(lim))); // andnot: one instruction in V8 (bitselect with 0: several)
 }
 
-/** v·s with v·0 → 0 (the −inf limit); NaN kept. */
-@inline function times(v: v128, s: v128): v128 {
-  return v128.andnot(f32x4.mul(v, s), f32x4.eq(s, sp(0)));
-}
-
 /** |v|/√2 (|v| by and-not with the sign bit from the table: one instruction and a load in V8,
  * where f32x4.abs builds its mask in two more). */
 @inline function zof(v: v128): v128 { return f32x4.mul(v128.andnot(v, kc(SIGN)), kc(RSQRT2)); }
@@ -129,18 +124,21 @@ const GELU_LO = 18, GELU_HI = 19, RSQRT2PI = 20, TANH_C = 21, TANH_2K = 22, TANH
 @inline function dact4(v: v128, id: i32, hi: v128, magic: v128, log2e: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128, one: v128): v128 {
   if (id == ACT_GELU) {
     const z = zof(v), e = expn4(f32x4.mul(z, z), hi, magic, log2e, p4, p3, p2, p1, p0);
-    const d = zero_below(v, f32x4.add(phi4(v, z, e, one), times(v, f32x4.mul(e, kc(RSQRT2PI)))), GELU_LO);
-    return v128.bitselect(one, d, f32x4.gt(v, kc(GELU_HI))); // the clamped e^(−z²) is not 0 at +∞
+    // The clamped e^(−z²) is never 0 (≥ 1e-38): v·φ(v) is ±∞ only at ±∞, and both are replaced.
+    const d = zero_below(v, f32x4.add(phi4(v, z, e, one), f32x4.mul(v, f32x4.mul(e, kc(RSQRT2PI)))), GELU_LO);
+    return v128.bitselect(one, d, f32x4.gt(v, kc(GELU_HI)));
   }
   // silu: s = sigmoid(v), s + v·s·(1 − s); gelu_tanh: s = sigmoid(2u), s + v·s·(1 − s)·2u'.
-  const v2 = f32x4.mul(v, v), u = id == ACT_SILU ? v : tanh_u2(v, v2);
+  // v enters the products as vc = min(v, 87) (expn4's own clamp, the same node): above 87, s is 1
+  // in f32 for both, so s·(1 − s) = 0 and vc·0 = 0 where v·0 at +∞ (or du·0 at |v| > 1e19) would
+  // be NaN; below 87 vc = v. 0 below the threshold (zero_below).
+  const vc = f32x4.pmin(v, hi);
+  const v2 = f32x4.mul(vc, vc), u = id == ACT_SILU ? v : tanh_u2(vc, v2);
   const s = f32x4.div(one, f32x4.add(one, expn4(u, hi, magic, log2e, p4, p3, p2, p1, p0)));
   const ss = f32x4.mul(s, f32x4.sub(one, s));
-  // v·0 at +∞ taken as 0 (times); 0 below the threshold.
-  if (id == ACT_SILU) return zero_below(v, f32x4.add(s, times(v, ss)), SILU_LO);
+  if (id == ACT_SILU) return zero_below(v, f32x4.add(s, f32x4.mul(vc, ss)), SILU_LO);
   const du = f32x4.add(f32x4.mul(v2, kc(TANH_D)), kc(TANH_2K)); // 2u' = 2√(2/π)(1 + 3·0.044715 v²)
-  // du overflows for |v| > ~1e19 where s·(1 − s) is 0: the product is taken as 0 there.
-  return zero_below(v, f32x4.add(s, times(v, times(du, ss))), TANH_LO);
+  return zero_below(v, f32x4.add(s, f32x4.mul(vc, f32x4.mul(du, ss))), TANH_LO);
 }
 
 // Row loops: one loop per function (V8 compiles one hot loop per function best). relu/relu6
