@@ -14,6 +14,12 @@
 //   div    y = 1/x (divps alone)           sdiv   y = x/(1 + x) and the limit mask (silu without exp)
 //   gelu, tanh  gelu, gelu_tanh (act4)      row    act_row(x, y, n, silu): the kernels' loop, tail in it
 //   dsilu  the silu gradient (dact4)
+// Probes (wrong results; what the loop's time follows): nomask (silu without its −∞ mask), horner
+// (the quartic in Horner's order: one operation fewer, a longer chain), clamp/clamph (silu's mask
+// replaced by a lower clamp of v; clamph with Horner), imin (the exp clamp as an integer min),
+// iadd (2^k applied by an integer add to the exponent bits), g4 (the quartic with g⁴: one more
+// multiply, a shorter chain), all (imin + iadd + g4), extra (five more short operations per
+// vector), pipe1 (silu software-pipelined by one vector).
 // Register-only (no memory): lat_div, lat_mul, lat_add, lat_silu, lat_exp (one dependent chain:
 // latency), tp_div, tp_add, tp_mul, tp_min, tp_shl, tp_and, tp_mix (adds and multiplies),
 // tp_mixmin (pmin and multiplies): eight independent chains, throughput.
