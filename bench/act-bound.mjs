@@ -19,7 +19,7 @@
 // replaced by a lower clamp of v; clamph with Horner), imin (the exp clamp as an integer min),
 // iadd (2^k applied by an integer add to the exponent bits), g4 (the quartic with g⁴: one more
 // multiply, a shorter chain), all (imin + iadd + g4), extra (five more short operations per
-// vector), pipe1 (silu software-pipelined by one vector).
+// vector); pipe1 (silu software-pipelined by one vector; by --loops only).
 // Register-only (no memory): lat_div, lat_mul, lat_add, lat_silu, lat_exp (one dependent chain:
 // latency), tp_div, tp_add, tp_mul, tp_min, tp_shl, tp_and, tp_mix (adds and multiplies),
 // tp_mixmin (pmin and multiplies): eight independent chains, throughput.
