@@ -124,7 +124,7 @@ const GELU_LO = 18, GELU_HI = 19, RSQRT2PI = 20, TANH_C = 21, TANH_2K = 22, TANH
 @inline function dact4(v: v128, id: i32, hi: v128, magic: v128, log2e: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128, one: v128): v128 {
   if (id == ACT_GELU) {
     const z = zof(v), e = expn4(f32x4.mul(z, z), hi, magic, log2e, p4, p3, p2, p1, p0);
-    // The clamped e^(−z²) is never 0 (≥ 1e-38): v·φ(v) is ±∞ only at ±∞, and both are replaced.
+    // The clamped e^(−z²) is never 0 (≥ 8e-39): v·φ(v) is ±∞ only at ±∞, and both are replaced.
     const d = zero_below(v, f32x4.add(phi4(v, z, e, one), f32x4.mul(v, f32x4.mul(e, kc(RSQRT2PI)))), GELU_LO);
     return v128.bitselect(one, d, f32x4.gt(v, kc(GELU_HI)));
   }
