@@ -7,7 +7,7 @@ import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../co
 import { numVec, affineVec, affineShape, type Vec } from "../core/errors";
 import { updateBatchWeight, updateKeepWeight, type Convention } from "./conventions";
 import { optionsOf, trainOptions, inferOptions, backwardOptions } from "./options";
-import { splitHi } from "./split";
+import { splitHi, splitMeans } from "./split";
 import { channelVecs, vecAt, vecBytes, vecCheckMismatch } from "./bn-vecs";
 import { rt } from "../core/runtime";
 import type { TensorLike } from "../core/tensor";
@@ -292,8 +292,7 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
     const da = act ? bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, mu, w, gm, bt, act) : d0.ptr;
     if (!globalSums && fusable(g)) {
       // Channels-first: sums and dx fused per channel (the dx pass reads x, dy from L2).
-      const hi = new Float32Array(C), lo = new Float64Array(C);
-      for (let c = 0; c < C; c++) { hi[c] = splitHi(mean[c], saveInvstd[c]); lo[c] = mean[c] - hi[c]; }
+      const { hi, lo } = splitMeans(mean, saveInvstd);
       const sums = backwardFused(s, g, xa.ptr, da, oa.ptr, hi, lo, saveInvstd, m, gamma);
       const { dgamma, dbeta } = paramGrads(sums, 0, saveInvstd, C);
       return { dx: s.result(oa), dgamma, dbeta };
