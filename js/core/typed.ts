@@ -33,6 +33,36 @@ export function typedByteLength(v: ArrayBufferView): number { return byteLengthO
 /** dest.set(src, at) through the intrinsic (a subclass may override `set`). */
 export function typedSet(dest: ArrayBufferView, src: ArrayLike<number>, at = 0): void { setOf.call(dest, src, at); }
 
+/**
+ * The last typed arrays found to be a Float32Array or Float64Array of the JS heap (not a view of
+ * wasm memory), with their kind: a ring of eight. An op reads the same few per-channel vectors
+ * every call, and each classification costs two intrinsic getters and a WeakSet lookup (~30 ns;
+ * docs/performance.md, per-call cost). Kind and buffer are internal slots a typed array keeps for
+ * life, and a JS-heap buffer never becomes the module's memory, so a remembered answer stays
+ * true; the length is still read every time (a detached or resized buffer changes it). Only
+ * arrays of at most PLAIN_MAX values are remembered: the ring keeps them reachable until
+ * replaced, so it holds at most 8 × 32 KB of the caller's memory.
+ */
+const NOTHING = {}; // fills the empty places: no caller can pass it (null or undefined would match null)
+const plainSeen: object[] = [NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING];
+const plainKinds: string[] = ["", "", "", "", "", "", "", ""];
+let plainAt = 0;
+const PLAIN_MAX = 4096;
+
+/** The kind of v when it is a remembered plain float array (see plainSeen), else undefined (a miss says nothing). @internal */
+export function plainKind(v: unknown): string | undefined {
+  for (let i = 0; i < 8; i++) if (plainSeen[i] === v) return plainKinds[i];
+  return undefined;
+}
+
+/** Remember v, a Float32Array or Float64Array of `len` values found outside wasm memory (kind: its typedKind). @internal */
+export function rememberPlain(v: object, kind: string, len: number): void {
+  if (len > PLAIN_MAX) return;
+  plainSeen[plainAt] = v;
+  plainKinds[plainAt] = kind;
+  plainAt = (plainAt + 1) & 7;
+}
+
 /** True for a Float32Array or Float64Array (subclasses included, Proxies not). */
 export function isFloatArray(v: unknown): v is Float32Array | Float64Array {
   const k = typedKind(v);
