@@ -35,10 +35,10 @@ export function typedSet(dest: ArrayBufferView, src: ArrayLike<number>, at = 0):
 
 /**
  * The last typed arrays found to be a Float32Array or Float64Array of the JS heap (not a view of
- * wasm memory), with their kind: a ring of eight. An op reads the same few per-channel vectors
+ * wasm memory), with their kind and buffer: a ring of eight. An op reads the same few per-channel vectors
  * every call, and each classification costs two intrinsic getters and a WeakSet lookup (~30 ns;
  * docs/performance.md, per-call cost). Kind and buffer are internal slots a typed array keeps for
- * life, and a JS-heap buffer never becomes the module's memory, so a remembered answer stays
+ * life (the `…Out` checks read the buffer too), and a JS-heap buffer never becomes the module's memory, so a remembered answer stays
  * true; the length is still read every time (a detached or resized buffer changes it). Only
  * arrays of at most PLAIN_MAX values are remembered: the ring keeps them reachable until
  * replaced, so it holds at most 8 × 32 KB of the caller's memory.
@@ -46,6 +46,7 @@ export function typedSet(dest: ArrayBufferView, src: ArrayLike<number>, at = 0):
 const NOTHING = {}; // fills the empty places: no caller can pass it (null or undefined would match null)
 const plainSeen: object[] = [NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING];
 const plainKinds: string[] = ["", "", "", "", "", "", "", ""];
+const plainBuffers: ArrayBufferLike[] = plainKinds.map(() => new ArrayBuffer(0));
 let plainAt = 0;
 const PLAIN_MAX = 4096;
 
@@ -55,11 +56,18 @@ export function plainKind(v: unknown): string | undefined {
   return undefined;
 }
 
+/** The buffer of v when it is a remembered plain float array, else undefined. @internal */
+export function plainBuffer(v: unknown): ArrayBufferLike | undefined {
+  for (let i = 0; i < 8; i++) if (plainSeen[i] === v) return plainBuffers[i];
+  return undefined;
+}
+
 /** Remember v, a Float32Array or Float64Array of `len` values found outside wasm memory (kind: its typedKind). @internal */
-export function rememberPlain(v: object, kind: string, len: number): void {
+export function rememberPlain(v: ArrayBufferView, kind: string, len: number): void {
   if (len > PLAIN_MAX) return;
   plainSeen[plainAt] = v;
   plainKinds[plainAt] = kind;
+  plainBuffers[plainAt] = bufferOf.call(v) as ArrayBufferLike;
   plainAt = (plainAt + 1) & 7;
 }
 
