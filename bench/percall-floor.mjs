@@ -36,15 +36,22 @@ const gamma = new Float32Array(C).fill(1.5), beta = new Float32Array(C).fill(0.1
 const saveMean = new Float32Array(C), saveInvstd = new Float32Array(C).fill(1);
 const lnG = new Float32Array(ROW).fill(1.5), lnB = new Float32Array(ROW).fill(0.1), dgammaOut = new Float32Array(ROW), dbetaOut = new Float32Array(ROW);
 
-/** v (C values) into F64 at index o, four a step (as js/ops/bn-vecs.ts copyIn for small C). */
+/** v (C values) into F64 at index o: four a step for a few, the native copy beyond (as js/ops/bn-vecs.ts copyIn). */
 function copyIn(v, o) {
+  if (C > 32) { F64.set(v, o); return; }
   let c = 0;
   for (; c + 4 <= C; c += 4) { F64[o + c] = v[c]; F64[o + c + 1] = v[c + 1]; F64[o + c + 2] = v[c + 2]; F64[o + c + 3] = v[c + 3]; }
   for (; c < C; c++) F64[o + c] = v[c];
 }
-/** n Float32Array results of C values from F32 at index o (as js/core/typed.ts resultsAt for small C). */
+/** n Float32Array results of C values from F32 at index o: separate on-heap arrays up to 16 values, else views of one store filled natively (as js/core/typed.ts resultsAt). */
 function results(o, n) {
   const out = new Array(n);
+  if (C > 16) {
+    const all = new Float32Array(n * C);
+    all.set(new Float32Array(raw.memory.buffer, 4 * o, n * C));
+    for (let i = 0; i < n; i++) out[i] = new Float32Array(all.buffer, 4 * i * C, C);
+    return out;
+  }
   for (let i = 0; i < n; i++) { const r = new Float32Array(C); for (let j = 0; j < C; j++) r[j] = F32[o + i * C + j]; out[i] = r; }
   return out;
 }
@@ -64,7 +71,8 @@ const ops = {
       raw.bn_normalize_f32_cf(1, C, S, X, pp, pp + 4 * C, pp + 8 * C, Y);
       const [saveMean, saveInvstd, v] = results(sv >>> 2, 3);
       raw.bn_params_running_f64(C, vp(2), vp(3), st, st + 16 * C, 0.9, 0.1, 1);
-      for (let c = 0; c < C; c++) { runningMean[c] = F32[(vp(2) >>> 2) + c]; runningVar[c] = F32[(vp(3) >>> 2) + c]; }
+      if (C > 32) { runningMean.set(new Float32Array(raw.memory.buffer, vp(2), C)); runningVar.set(new Float32Array(raw.memory.buffer, vp(3), C)); }
+      else for (let c = 0; c < C; c++) { runningMean[c] = F32[(vp(2) >>> 2) + c]; runningVar[c] = F32[(vp(3) >>> 2) + c]; }
       return { saveMean, saveInvstd, var: v };
     },
   ],
