@@ -30,8 +30,9 @@ export function row_sumsq(p: usize, C: i32): f64 {
 }
 
 // Σ(s − shift), Σ(s − shift)² over a row (ret0, ret1, f64), s = x, or with ADD the residual sum
-// x + k (+ bias with BIAS), stored at ps; SHIFT false: plain Σs, Σs² (RMS). Constants after inlining.
-@inline function sums_body(px: usize, pk: usize, bias: usize, ps: usize, C: i32, shift: f32, SHIFT: bool, ADD: bool, BIAS: bool): void {
+// x + k (+ bias with BIAS), stored at ps; SHIFT false: plain Σs, Σs²; SQ: Σs² alone (ret0 = 0: RMS
+// norm needs no Σs, one add a vector less). Constants after inlining.
+@inline function sums_body(px: usize, pk: usize, bias: usize, ps: usize, C: i32, shift: f32, SHIFT: bool, ADD: bool, BIAS: bool, SQ: bool = false): void {
   const hv = f32x4.splat(shift);
   let s1: f64 = 0, s2: f64 = 0;
   for (let j0 = 0; j0 < C; j0 += BLOCK) {
@@ -58,15 +59,17 @@ export function row_sumsq(p: usize, C: i32): f64 {
         v128.store(s, u0); v128.store(s, u1, 16); v128.store(s, u2, 32); v128.store(s, u3, 48);
       }
       if (SHIFT) { u0 = f32x4.sub(u0, hv); u1 = f32x4.sub(u1, hv); u2 = f32x4.sub(u2, hv); u3 = f32x4.sub(u3, hv); }
-      a = f32x4.add(a, f32x4.add(u0, u1)); qa = f32x4.add(qa, f32x4.add(f32x4.mul(u0, u0), f32x4.mul(u1, u1)));
-      b = f32x4.add(b, f32x4.add(u2, u3)); qb = f32x4.add(qb, f32x4.add(f32x4.mul(u2, u2), f32x4.mul(u3, u3)));
+      if (!SQ) { a = f32x4.add(a, f32x4.add(u0, u1)); b = f32x4.add(b, f32x4.add(u2, u3)); }
+      qa = f32x4.add(qa, f32x4.add(f32x4.mul(u0, u0), f32x4.mul(u1, u1)));
+      qb = f32x4.add(qb, f32x4.add(f32x4.mul(u2, u2), f32x4.mul(u3, u3)));
     }
     for (; j < e4; j += 4) {
       const o = <usize>j << 2;
       let u = v128.load(px + o);
       if (ADD) { u = f32x4.add(u, v128.load(pk + o)); if (BIAS) u = f32x4.add(u, v128.load(bias + o)); v128.store(ps + o, u); }
       const du = SHIFT ? f32x4.sub(u, hv) : u;
-      a = f32x4.add(a, du); qa = f32x4.add(qa, f32x4.mul(du, du));
+      if (!SQ) a = f32x4.add(a, du);
+      qa = f32x4.add(qa, f32x4.mul(du, du));
     }
     let t1 = hsum(f32x4.add(a, b)), t2 = hsum(f32x4.add(qa, qb));
     for (; j < end; j++) {
@@ -74,7 +77,8 @@ export function row_sumsq(p: usize, C: i32): f64 {
       let u = load<f32>(px + o);
       if (ADD) { u = u + load<f32>(pk + o); if (BIAS) u += load<f32>(bias + o); store<f32>(ps + o, u); }
       const du = <f64>(SHIFT ? u - shift : u);
-      t1 += du; t2 += du * du;
+      if (!SQ) t1 += du;
+      t2 += du * du;
     }
     s1 += t1; s2 += t2;
   }
@@ -96,6 +100,14 @@ function add_nobias(px: usize, pk: usize, ps: usize, C: i32, shift: f32): void {
   sums_body(px, pk, 0, ps, C, shift, true, true, false);
 }
 
+
+/**
+ * s = x + k as row_add_shifted, Σ s² alone → ret1 (RMS norm without a bias). With a bias, RMS
+ * norm takes row_add_shifted at shift 0 (same ret1; a loop of its own would cost ~0.5 KB).
+ */
+export function row_add_sq(px: usize, pk: usize, ps: usize, C: i32): void {
+  sums_body(px, pk, 0, ps, C, 0, false, true, false, true);
+}
 
 /** Σ (x − m) → ret0 and Σ (x − m)² → ret1 over C values (f64): layer norm's shifted sums. */
 export function row_dev(p: usize, C: i32, m: f32): void {

@@ -4,7 +4,7 @@
 // are read once, sum and y written once. sum may alias x or skip; y may alias neither sum nor
 // (when sum does not) the other input. Tails: scalar remainder (assembly/rows.ts).
 import { ret0, ret1 } from "./common";
-import { row_add_shifted, row_norm, row_scale, ln_row_stats, row_m, row_a, row_b, row_h } from "./rows";
+import { row_add_shifted, row_add_sq, row_norm, row_scale, ln_row_stats, row_m, row_a, row_b, row_h } from "./rows";
 import { act_row } from "./act";
 
 // Wide layer-norm rows: a row's working set (x, skip, sum, y streams and the bias, gamma, beta
@@ -28,7 +28,8 @@ export function skip_forward_f32_cl(R: i32, C: i32, x: usize, skip: usize, bias:
   if (rms) {
     for (let r = 0; r < R; r++) {
       const o = <usize>r * rs, ps = sum + o, py = y + o;
-      row_add_shifted(x + o, skip + o, bias, ps, C, 0); // shift 0: plain Σs² (one sub of 0, −1 KB of wasm)
+      if (bias) row_add_shifted(x + o, skip + o, bias, ps, C, 0);
+      else row_add_sq(x + o, skip + o, ps, C);
       const inv = <f32>(1 / Math.sqrt(ret1 / <f64>C + eps));
       store<f32>(rstd + (<usize>r << 2), inv);
       row_scale(ps, py, C, inv, gamma);

@@ -39,14 +39,15 @@ function rowCase(op, T, H) {
   const t = (seed) => api.tensor(shape, layout, randomArray(n, seed));
   const x = t(1), skip = t(2), dy = t(3), y = api.tensor(shape, layout), sum = api.tensor(shape, layout), dx = api.tensor(shape, layout);
   const gamma = randomArray(H, 4, { offset: 1, scale: 0.1 }), beta = randomArray(H, 5, { scale: 0.1 }), bias = randomArray(H, 6, { scale: 0.1 });
-  const jsAdd = (a, b, out) => { const A = a.data, B = b.data, O = out.data; for (let i = 0; i < n; i++) O[i] = A[i] + B[i] + bias[i % H]; };
+  // Skip RMS norm runs LLaMA's residual stream (no bias); skip layer norm BERT's (with the dense bias).
+  const jsAdd = (a, b, out, withBias) => { const A = a.data, B = b.data, O = out.data; for (let i = 0; i < n; i++) O[i] = A[i] + B[i] + (withBias ? bias[i % H] : 0); };
   const jsSilu = (v) => { const V = v.data; for (let i = 0; i < n; i++) V[i] = V[i] / (1 + Math.exp(-V[i])); };
   const cases = {
     rms_norm: { bpv: 8, fused: () => api.rmsNorm(x, { gamma, out: y }), unfused: null },
     rms_norm_silu: { bpv: 8, fused: () => api.rmsNorm(x, { gamma, out: y, activation: "silu" }), unfused: () => { api.rmsNorm(x, { gamma, out: y }); jsSilu(y); } },
-    skip_rms_norm: { bpv: 16, fused: () => api.skipRmsNorm(x, skip, { gamma, bias, out: y, sumOut: sum }), unfused: () => { jsAdd(x, skip, sum); api.rmsNorm(sum, { gamma, out: y }); } },
+    skip_rms_norm: { bpv: 16, fused: () => api.skipRmsNorm(x, skip, { gamma, out: y, sumOut: sum }), unfused: () => { jsAdd(x, skip, sum, false); api.rmsNorm(sum, { gamma, out: y }); } },
     layer_norm: { bpv: 8, fused: () => api.layerNorm(x, { gamma, beta, out: y }), unfused: null },
-    skip_layer_norm: { bpv: 16, fused: () => api.skipLayerNorm(x, skip, { gamma, beta, bias, out: y, sumOut: sum }), unfused: () => { jsAdd(x, skip, sum); api.layerNorm(sum, { gamma, beta, out: y }); } },
+    skip_layer_norm: { bpv: 16, fused: () => api.skipLayerNorm(x, skip, { gamma, beta, bias, out: y, sumOut: sum }), unfused: () => { jsAdd(x, skip, sum, true); api.layerNorm(sum, { gamma, beta, out: y }); } },
   };
   const st = api.layerNorm(x, { gamma, beta }), rs = api.rmsNorm(x, { gamma });
   st.y.free(); rs.y.free();
@@ -92,14 +93,15 @@ function rmsGraph(b, v, eps) {
 
 function ortRows(op, T, H, d) {
   if (op.endsWith("backward")) return null;
-  const b = new GraphBuilder(), skip = op.startsWith("skip");
-  const v = skip ? b.op("Add", [b.op("Add", ["x", "skip"]), "bias"]) : "x";
+  const b = new GraphBuilder(), skip = op.startsWith("skip"), bias = skip && !op.includes("rms");
+  const v = skip ? (bias ? b.op("Add", [b.op("Add", ["x", "skip"]), "bias"]) : b.op("Add", ["x", "skip"])) : "x";
   const y = op.includes("rms") ? rmsGraph(b, v, 1e-6) : b.op("LayerNormalization", [v, "gamma", "beta"], { axis: -1, epsilon: 1e-5 });
   b.output(op.endsWith("_silu") ? silu(b, y) : y, "y");
   if (skip) b.output(v, "sum");
   const inputs = [valueInfo("x", [1, T, H]), valueInfo("gamma", [H])];
   const feeds = { x: [d.x.data, [1, T, H]], gamma: [d.gamma, [H]] };
-  if (skip) { inputs.push(valueInfo("skip", [1, T, H]), valueInfo("bias", [H])); feeds.skip = [d.skip.data, [1, T, H]]; feeds.bias = [d.bias, [H]]; }
+  if (skip) { inputs.push(valueInfo("skip", [1, T, H])); feeds.skip = [d.skip.data, [1, T, H]]; }
+  if (bias) { inputs.push(valueInfo("bias", [H])); feeds.bias = [d.bias, [H]]; }
   if (!op.includes("rms")) { inputs.push(valueInfo("beta", [H])); feeds.beta = [d.beta, [H]]; }
   return { bytes: b.build({ inputs, opset: 21 }), feeds, outputs: skip ? ["y", "sum"] : ["y"] };
 }
