@@ -11,7 +11,7 @@ import { splitHi, splitMeans } from "./split";
 import { channelVecs, vecAt, vecBytes, vecCheckMismatch } from "./bn-vecs";
 import { rt } from "../core/runtime";
 import type { TensorLike } from "../core/tensor";
-import { f32Results, resultsAt, typedKind, copyOut } from "../core/typed";
+import { f32Results, resultsAt, typedKind, plainKind, copyOut } from "../core/typed";
 import { fmtShape, type Geometry } from "../core/layout";
 import { activationId, type Activation } from "./activation";
 import { bnActGrad } from "./act-dispatch";
@@ -113,7 +113,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
       const w = updateBatchWeight(p.info, p.momentum, p.numBatchesTracked), keep = updateKeepWeight(p.info, p.momentum, w);
       // Two Float32Arrays get f32 results, copied without a conversion (copyOut: a loop for a
       // few values, else the intrinsic set).
-      const narrow = typedKind(rm) === "Float32Array" && typedKind(rv) === "Float32Array", sh = narrow ? 2 : 3;
+      const narrow = (plainKind(rm) ?? typedKind(rm)) === "Float32Array" && (plainKind(rv) ?? typedKind(rv)) === "Float32Array", sh = narrow ? 2 : 3;
       k.bn_params_running_f64(C, prm, prv, st, st + 8 * (p.info.unbiased ? 2 * C : C), keep, w, narrow ? 1 : 0);
       const F = narrow ? s.heap.F32 : s.heap.F64;
       copyOut(rm, F, prm >>> sh);
