@@ -30,13 +30,14 @@ export const ACT_GELU_TANH: i32 = 5;
 const K = memory.data<f32>([
   87.0, 1.44269504088896341, 12583039.0, // exp: 0…2
   9.570086374878883e-3, -5.591783672571182e-2, 2.40247443318367e-1, -6.931217908859253e-1, 9.999992847442627e-1, // 3…7
-  1.0, 6.0, -88.0, 0.70710678118654752, 0.3275911, 0.5, // 8…13
-  1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592, // erf: 14…18
-  -14.0, 14.0, 0.3989422804014327, 0.044715, 1.5957691216057308, -10.0, 0.134145, // 19…25
+  1.0, 6.0, -88.0, 0.70710678118654752, 0.3275911, // 8…12
+  // ½·(A–S 7.1.26's coefficients): the product with t·e^(−z²) is ½·erfc(z) (halving is exact).
+  0.5307027145, -0.7265760135, 0.7107068705, -0.142248368, 0.127414796, // 13…17
+  -14.0, 14.0, 0.3989422804014327, 0.07135481627260025, 1.5957691216057308, -10.0, 0.21406444881780076, -0.0, // 18…25
 ], 16);
 const E_HI = 0, E_LOG2E = 1, E_MAGIC = 2, E_P = 3;
-const ONE = 8, SIX = 9, SILU_LO = 10, RSQRT2 = 11, ERF_A = 12, HALF = 13, ERF_P = 14;
-const GELU_LO = 19, GELU_HI = 20, RSQRT2PI = 21, TANH_C = 22, TANH_2K = 23, TANH_LO = 24, TANH_D = 25;
+const ONE = 8, SIX = 9, SILU_LO = 10, RSQRT2 = 11, ERF_A = 12, ERF_P = 13;
+const GELU_LO = 18, GELU_HI = 19, RSQRT2PI = 20, TANH_C = 21, TANH_2K = 22, TANH_LO = 23, TANH_D = 24, SIGN = 25;
 
 /** The table constant i in 4 lanes. */
 @inline function kc(i: i32): v128 { return v128.load32_splat(K + (<usize>i << 2)); }
@@ -71,13 +72,9 @@ const GELU_LO = 19, GELU_HI = 20, RSQRT2PI = 21, TANH_C = 22, TANH_2K = 23, TANH
   return v128.andnot(y, f32x4.lt(v, kc(lim))); // andnot: one instruction in V8 (bitselect with 0: several)
 }
 
-/** v·s with v·0 → 0 (the −inf limit); NaN kept. */
-@inline function times(v: v128, s: v128): v128 {
-  return v128.andnot(f32x4.mul(v, s), f32x4.eq(s, sp(0)));
-}
-
-/** |v|/√2. */
-@inline function zof(v: v128): v128 { return f32x4.mul(f32x4.abs(v), kc(RSQRT2)); }
+/** |v|/√2 (|v| by and-not with the sign bit from the table: one instruction and a load in V8,
+ * where f32x4.abs builds its mask in two more). */
+@inline function zof(v: v128): v128 { return f32x4.mul(v128.andnot(v, kc(SIGN)), kc(RSQRT2)); }
 
 /** Φ(v), the standard normal CDF, from z = |v|/√2 and e = e^(−z²). */
 @inline function phi4(v: v128, z: v128, e: v128, one: v128): v128 {
@@ -87,13 +84,14 @@ const GELU_LO = 19, GELU_HI = 20, RSQRT2PI = 21, TANH_C = 22, TANH_2K = 23, TANH
   p = f32x4.add(f32x4.mul(p, t), kc(ERF_P + 2));
   p = f32x4.add(f32x4.mul(p, t), kc(ERF_P + 3));
   p = f32x4.add(f32x4.mul(p, t), kc(ERF_P + 4));
-  const half = f32x4.mul(f32x4.mul(f32x4.mul(p, t), e), kc(HALF)); // ½·erfc(z)
+  const half = f32x4.mul(f32x4.mul(p, t), e); // ½·erfc(z)
   return v128.bitselect(f32x4.sub(one, half), half, f32x4.ge(v, sp(0)));
 }
 
-/** 2u, u = √(2/π)(v + 0.044715 v³): ½(1 + tanh u) = sigmoid(2u). */
-@inline function tanh_u2(v: v128): v128 {
-  return f32x4.mul(f32x4.add(v, f32x4.mul(f32x4.mul(f32x4.mul(v, v), v), kc(TANH_C))), kc(TANH_2K));
+/** 2u, u = √(2/π)(v + 0.044715 v³): ½(1 + tanh u) = sigmoid(2u). As v·(2√(2/π) + c·v²), c =
+ * 2√(2/π)·0.044715: four operations (five in the textbook order); v2 = v·v. */
+@inline function tanh_u2(v: v128, v2: v128): v128 {
+  return f32x4.mul(v, f32x4.add(f32x4.mul(v2, kc(TANH_C)), kc(TANH_2K)));
 }
 
 /** max(v, 0) with NaN kept and +0 for −0: pmax(v, 0) = v < 0 ? 0 : v (2 instructions here; the
@@ -119,25 +117,28 @@ const GELU_LO = 19, GELU_HI = 20, RSQRT2PI = 21, TANH_C = 22, TANH_2K = 23, TANH
     const z = zof(v), e = expn4(f32x4.mul(z, z), hi, magic, log2e, p4, p3, p2, p1, p0);
     return zero_below(v, f32x4.mul(v, phi4(v, z, e, one)), GELU_LO);
   }
-  return zero_below(v, f32x4.div(v, f32x4.add(one, expn4(tanh_u2(v), hi, magic, log2e, p4, p3, p2, p1, p0))), TANH_LO);
+  return zero_below(v, f32x4.div(v, f32x4.add(one, expn4(tanh_u2(v, f32x4.mul(v, v)), hi, magic, log2e, p4, p3, p2, p1, p0))), TANH_LO);
 }
 
 /** d act / dv at v for the exp-based activation `id` (arguments as act4). */
 @inline function dact4(v: v128, id: i32, hi: v128, magic: v128, log2e: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128, one: v128): v128 {
   if (id == ACT_GELU) {
     const z = zof(v), e = expn4(f32x4.mul(z, z), hi, magic, log2e, p4, p3, p2, p1, p0);
-    const d = zero_below(v, f32x4.add(phi4(v, z, e, one), times(v, f32x4.mul(e, kc(RSQRT2PI)))), GELU_LO);
-    return v128.bitselect(one, d, f32x4.gt(v, kc(GELU_HI))); // the clamped e^(−z²) is not 0 at +∞
+    // The clamped e^(−z²) is never 0 (≥ 8e-39): v·φ(v) is ±∞ only at ±∞, and both are replaced.
+    const d = zero_below(v, f32x4.add(phi4(v, z, e, one), f32x4.mul(v, f32x4.mul(e, kc(RSQRT2PI)))), GELU_LO);
+    return v128.bitselect(one, d, f32x4.gt(v, kc(GELU_HI)));
   }
   // silu: s = sigmoid(v), s + v·s·(1 − s); gelu_tanh: s = sigmoid(2u), s + v·s·(1 − s)·2u'.
-  const u = id == ACT_SILU ? v : tanh_u2(v);
+  // v enters the products as vc = min(v, 87) (expn4's own clamp, the same node): above 87, s is 1
+  // in f32 for both, so s·(1 − s) = 0 and vc·0 = 0 where v·0 at +∞ (or du·0 at |v| > 1e19) would
+  // be NaN; below 87 vc = v. 0 below the threshold (zero_below).
+  const vc = f32x4.pmin(v, hi);
+  const v2 = f32x4.mul(vc, vc), u = id == ACT_SILU ? v : tanh_u2(vc, v2);
   const s = f32x4.div(one, f32x4.add(one, expn4(u, hi, magic, log2e, p4, p3, p2, p1, p0)));
   const ss = f32x4.mul(s, f32x4.sub(one, s));
-  // v·0 at +∞ taken as 0 (times); 0 below the threshold.
-  if (id == ACT_SILU) return zero_below(v, f32x4.add(s, times(v, ss)), SILU_LO);
-  const du = f32x4.mul(f32x4.add(one, f32x4.mul(f32x4.mul(v, v), kc(TANH_D))), kc(TANH_2K));
-  // du overflows for |v| > ~1e12 where s·(1 − s) is 0: the product is taken as 0 there.
-  return zero_below(v, f32x4.add(s, times(v, times(du, ss))), TANH_LO);
+  if (id == ACT_SILU) return zero_below(v, f32x4.add(s, f32x4.mul(vc, ss)), SILU_LO);
+  const du = f32x4.add(f32x4.mul(v2, kc(TANH_D)), kc(TANH_2K)); // 2u' = 2√(2/π)(1 + 3·0.044715 v²)
+  return zero_below(v, f32x4.add(s, f32x4.mul(vc, f32x4.mul(du, ss))), TANH_LO);
 }
 
 // Row loops: one loop per function (V8 compiles one hot loop per function best). relu/relu6

@@ -5,7 +5,10 @@
 // layer objects (BatchNorm, GroupNorm, LayerNorm, RMSNorm in training mode) are timed the same
 // way, forward alone and forward + backward, against the kernels of the calls they make.
 // Calls are timed in batches (CPU time); the API, the baseline API (--base) and the raw kernels
-// alternate batch by batch, so all three see the same machine load.
+// alternate batch by batch, so all three see the same machine load. Cases that return fresh
+// result arrays of KBs (the row backwards without gradient outputs, wide C) measure the
+// process's malloc state as much as the op: glibc may return the freed stores to the kernel
+// after each GC and fault them in again (docs/performance.md, per-call cost, "Sixth pass").
 //
 //   node bench/percall.mjs [--rounds 40] [--calls 2000] [--only layerNorm] [--sizes 2048]
 //                          [--shapes 1024x2,16x2] [--base /tmp/old/dist] [--dist DIR] [--json bench/results/percall.json]

@@ -69,6 +69,22 @@ for (const name of Object.keys(IDS)) {
   });
 }
 
+// Past the sweep, where the kernels clamp: e^−x's argument at 87, silu's and gelu_tanh's
+// gradients take v as min(v, 87) in their products (s(1 − s) is 0 there), gelu_tanh's 2u and 2u'
+// overflow past |v| ~ 1e19, and each activation zeroes v below its threshold (−88, −14, −10).
+test("silu, gelu, gelu_tanh and their derivatives around the clamps and out to ±3e38", () => {
+  const vals = [86.9, 87, 87.1, 88, 88.5, 89, 1e19, 2e19, 1e20, -13.9, -14.1, -9.9, -10.1, -87.9, -88.1];
+  for (let e = 1.3; e <= 38.4; e += 0.05) vals.push(10 ** e, -(10 ** e));
+  const v32 = Float32Array.from(vals);
+  for (const name of ["silu", "gelu", "gelu_tanh"]) {
+    const y = run(name, v32), d = run(name, v32, true);
+    v32.forEach((v, i) => {
+      assert.ok(Math.abs(y[i] - act(name, v)) <= 1e-6 * Math.max(1, Math.abs(v)), `${name}(${v}) = ${y[i]}, expected ${act(name, v)}`);
+      assert.ok(Math.abs(d[i] - dact(name, v)) <= 1e-6, `${name}'(${v}) = ${d[i]}, expected ${dact(name, v)}`);
+    });
+  }
+});
+
 test("relu and relu6 derivatives at their kinks follow PyTorch (0 at v = 0, 0 at v = 6)", () => {
   assert.equal(Array.from(run("relu", Float32Array.of(0, -0, 1e-30), true)), [0, 0, 1]);
   assert.equal(Array.from(run("relu6", Float32Array.of(0, 6, 5.999999), true)), [0, 0, 1]);

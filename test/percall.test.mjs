@@ -195,4 +195,30 @@ test("isTensor remembers tensors it found: a Proxy of one, an object posing as o
   throwsWith(() => api.batchNormInfer(t, p), "x is a freed tensor");
 });
 
+test("per-channel arrays remembered as plain (js/core/typed.ts plainKind): a detached one, an output reused as an operand, a wasm view, null", () => {
+  const shape = [2, 4, 8], layout = "NCL", x = randomArray(64, 11);
+  const gamma = randomArray(4, 12, { offset: 1 }), runningMean = new Float32Array(4), runningVar = new Float32Array(4).fill(1);
+  for (let i = 0; i < 3; i++) api.batchNormInfer(x, { shape, layout, gamma, runningMean, runningVar }); // all three remembered
+  // Transferred away, a remembered array reads 0 values: refused by its length as before.
+  structuredClone(gamma.buffer, { transfer: [gamma.buffer] });
+  throwsWith(() => api.batchNormInfer(x, { shape, layout, gamma, runningMean, runningVar }), "gamma has 0 values, the tensor has 4 channels");
+  structuredClone(runningVar.buffer, { transfer: [runningVar.buffer] });
+  throwsWith(() => api.batchNormTrain(x, { shape, layout, runningMean, runningVar }), "runningVar has 0 values");
+  // null is never a remembered array (the ring's empty places hold no null).
+  throwsWith(() => api.batchNormTrain(x, { shape, layout, runningMean: null, runningVar: new Float32Array(4) }), "runningMean must be a Float32Array or Float64Array");
+  // A view of wasm memory is never remembered: refused every time.
+  const t = api.tensor([1, 4], "NC", new Float32Array(4));
+  for (let i = 0; i < 2; i++) throwsWith(() => api.batchNormTrain(x, { shape, layout, runningMean: t.data, runningVar: new Float32Array(4).fill(1) }), "runningMean is a view of wasm memory");
+  t.free();
+  // Arrays remembered by one call (an operand, an output), then sharing bytes with an output of the next: refused, nothing written.
+  const C = 16, rx = randomArray(2 * C, 13), rdy = randomArray(2 * C, 14), b = randomArray(C, 16), o = { shape: [2, C], layout: "NC" };
+  const f = api.layerNorm(rx, { ...o, gamma: randomArray(C, 15, { offset: 1 }), beta: b });
+  const big = new Float32Array(2 * C).fill(1), gview = big.subarray(0, C), D = new Float32Array(2 * C), dgammaOut = D.subarray(0, C);
+  const back = (a) => api.layerNormBackward(rx, rdy, { ...o, mean: f.mean, invstd: f.invstd, beta: b, ...a });
+  for (let i = 0; i < 2; i++) back({ gamma: gview, dgammaOut, dbetaOut: big.subarray(C) }); // gview, dgammaOut remembered
+  throwsUntouched(() => ({ big }), (a) => back({ gamma: gview, dgammaOut: a.big.subarray(C / 2, C / 2 + C) }), "dgammaOut is the same array as an input or out, or overlaps one");
+  throwsUntouched(() => ({ D }), (a) => back({ gamma: gview, dgammaOut, dbetaOut: a.D.subarray(C - 1, 2 * C - 1) }), "dbetaOut is the same array as another gradient output or overlaps it");
+  throwsUntouched(() => ({ D }), () => back({ gamma: dgammaOut, dgammaOut }), "dgammaOut is the same array as an input or out");
+});
+
 test.run();

@@ -1,6 +1,6 @@
 // Validation helpers: every message names the argument, the expected and the actual value, and
 // quotes strings (`groups: "3"` reads "got the string "3"", not "got 3").
-import { typedKind, typedLength, typedBuffer, isFakeTyped, isFloatArray } from "./typed";
+import { typedKind, typedLength, typedBuffer, isFakeTyped, isFloatArray, plainKind, rememberPlain } from "./typed";
 import { rt, isInitialized } from "./runtime";
 
 /** How a value reads in an error message: strings quoted, arrays and typed arrays by kind and length. @internal */
@@ -46,8 +46,16 @@ export function isVec(v: unknown): v is Vec {
 
 /** A per-channel vector: right type, right length (elements unchecked). Returns its length. @internal */
 export function checkVec(name: string, v: unknown, C: number, unit = "channels"): Vec {
+  if (plainKind(v) !== undefined) return lengthIs(name, v as Float32Array | Float64Array, C, unit);
   if (!isVec(v)) throw new Error(`${name} must be a Float32Array, Float64Array or number[] of ${C} values, got ${fmt(v)}`);
   const n = Array.isArray(v) ? v.length : typedLength(v);
+  if (n !== C) throw new Error(`${name} has ${n} values, the tensor has ${C} ${unit}`);
+  return v;
+}
+
+/** v (a typed array) when it holds C values, else throws checkVec's message. */
+function lengthIs<T extends Float32Array | Float64Array>(name: string, v: T, C: number, unit: string): T {
+  const n = typedLength(v);
   if (n !== C) throw new Error(`${name} has ${n} values, the tensor has ${C} ${unit}`);
   return v;
 }
@@ -90,10 +98,12 @@ function allFinite(a: Float32Array | Float64Array, n: number): boolean {
  * @internal
  */
 export function numVec(name: string, v: unknown, C: number, unit = "channels"): Float32Array | Float64Array {
+  // A typed array of the JS heap an earlier call classified (typed.ts plainKind): only its length can have changed.
+  if (plainKind(v) !== undefined) return lengthIs(name, v as Float32Array | Float64Array, C, unit);
   checkVec(name, v, C, unit);
   if (Array.isArray(v)) return copyArray(name, v);
   const a = v as Float32Array | Float64Array;
-  if (!inWasm(a)) return a;
+  if (!inWasm(a)) { rememberPlain(a, typedKind(a)!, C); return a; }
   return typedKind(a) === "Float32Array" ? new Float32Array(a) : new Float64Array(a);
 }
 

@@ -33,6 +33,56 @@ export function typedByteLength(v: ArrayBufferView): number { return byteLengthO
 /** dest.set(src, at) through the intrinsic (a subclass may override `set`). */
 export function typedSet(dest: ArrayBufferView, src: ArrayLike<number>, at = 0): void { setOf.call(dest, src, at); }
 
+/**
+ * The last typed arrays found to be a Float32Array or Float64Array of the JS heap (not a view of
+ * wasm memory), with their kind and buffer: a ring of eight. An op reads the same few per-channel vectors
+ * every call, and each classification costs two intrinsic getters and a WeakSet lookup (~30 ns;
+ * docs/performance.md, per-call cost). Kind and buffer are internal slots a typed array keeps for
+ * life (the `…Out` checks read the buffer too), and a JS-heap buffer never becomes the module's memory, so a remembered answer stays
+ * true; the length is still read every time (a detached or resized buffer changes it). Only
+ * arrays of at most PLAIN_MAX values are remembered: the ring keeps them reachable until
+ * replaced, so it holds at most 8 × 32 KB of the caller's memory. Replacement is "second
+ * chance" (a clock): a hit marks its place, and a new array takes the first unmarked place,
+ * clearing the marks it passes. A training step passes the same parameters every call and
+ * fresh statistics (saveMean, mean / invstd from the forward) every call: with first-in
+ * first-out the fresh ones pushed the parameters out each step, and every lookup missed.
+ */
+const NOTHING = {}; // fills the empty places: no caller can pass it (null or undefined would match null)
+const plainSeen: object[] = [NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING];
+const plainKinds: string[] = ["", "", "", "", "", "", "", ""];
+const plainBuffers: ArrayBufferLike[] = plainKinds.map(() => new ArrayBuffer(0));
+const plainUsed: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
+let plainAt = 0;
+const PLAIN_MAX = 4096;
+
+/** The place of v in the ring (marked as used), or −1. */
+function plainPlace(v: unknown): number {
+  for (let i = 0; i < 8; i++) if (plainSeen[i] === v) { plainUsed[i] = 1; return i; }
+  return -1;
+}
+
+/** The kind of v when it is a remembered plain float array (see plainSeen), else undefined (a miss says nothing). @internal */
+export function plainKind(v: unknown): string | undefined {
+  const i = plainPlace(v);
+  return i < 0 ? undefined : plainKinds[i];
+}
+
+/** The buffer of v when it is a remembered plain float array, else undefined. @internal */
+export function plainBuffer(v: unknown): ArrayBufferLike | undefined {
+  const i = plainPlace(v);
+  return i < 0 ? undefined : plainBuffers[i];
+}
+
+/** Remember v, a Float32Array or Float64Array of `len` values found outside wasm memory (kind: its typedKind). @internal */
+export function rememberPlain(v: ArrayBufferView, kind: string, len: number): void {
+  if (len > PLAIN_MAX) return;
+  while (plainUsed[plainAt] === 1) { plainUsed[plainAt] = 0; plainAt = (plainAt + 1) & 7; } // ends: it clears what it passes
+  plainSeen[plainAt] = v;
+  plainKinds[plainAt] = kind;
+  plainBuffers[plainAt] = bufferOf.call(v) as ArrayBufferLike;
+  plainAt = (plainAt + 1) & 7;
+}
+
 /** True for a Float32Array or Float64Array (subclasses included, Proxies not). */
 export function isFloatArray(v: unknown): v is Float32Array | Float64Array {
   const k = typedKind(v);

@@ -7,11 +7,11 @@ import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../co
 import { numVec, affineVec, affineShape, type Vec } from "../core/errors";
 import { updateBatchWeight, updateKeepWeight, type Convention } from "./conventions";
 import { optionsOf, trainOptions, inferOptions, backwardOptions } from "./options";
-import { splitHi } from "./split";
+import { splitHi, splitMeans } from "./split";
 import { channelVecs, vecAt, vecBytes, vecCheckMismatch } from "./bn-vecs";
 import { rt } from "../core/runtime";
 import type { TensorLike } from "../core/tensor";
-import { f32Results, resultsAt, typedKind, copyOut } from "../core/typed";
+import { f32Results, resultsAt, typedKind, plainKind, copyOut } from "../core/typed";
 import { fmtShape, type Geometry } from "../core/layout";
 import { activationId, type Activation } from "./activation";
 import { bnActGrad } from "./act-dispatch";
@@ -113,7 +113,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
       const w = updateBatchWeight(p.info, p.momentum, p.numBatchesTracked), keep = updateKeepWeight(p.info, p.momentum, w);
       // Two Float32Arrays get f32 results, copied without a conversion (copyOut: a loop for a
       // few values, else the intrinsic set).
-      const narrow = typedKind(rm) === "Float32Array" && typedKind(rv) === "Float32Array", sh = narrow ? 2 : 3;
+      const narrow = (plainKind(rm) ?? typedKind(rm)) === "Float32Array" && (plainKind(rv) ?? typedKind(rv)) === "Float32Array", sh = narrow ? 2 : 3;
       k.bn_params_running_f64(C, prm, prv, st, st + 8 * (p.info.unbiased ? 2 * C : C), keep, w, narrow ? 1 : 0);
       const F = narrow ? s.heap.F32 : s.heap.F64;
       copyOut(rm, F, prm >>> sh);
@@ -292,8 +292,7 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
     const da = act ? bnActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, mu, w, gm, bt, act) : d0.ptr;
     if (!globalSums && fusable(g)) {
       // Channels-first: sums and dx fused per channel (the dx pass reads x, dy from L2).
-      const hi = new Float32Array(C), lo = new Float64Array(C);
-      for (let c = 0; c < C; c++) { hi[c] = splitHi(mean[c], saveInvstd[c]); lo[c] = mean[c] - hi[c]; }
+      const { hi, lo } = splitMeans(mean, saveInvstd);
       const sums = backwardFused(s, g, xa.ptr, da, oa.ptr, hi, lo, saveInvstd, m, gamma);
       const { dgamma, dbeta } = paramGrads(sums, 0, saveInvstd, C);
       return { dx: s.result(oa), dgamma, dbeta };

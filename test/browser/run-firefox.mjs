@@ -6,6 +6,7 @@
 import { startServer } from './server.mjs';
 import { PAGES } from './run.mjs';
 import { firefoxPath, withFirefox, runPageFirefox } from './firefox.mjs';
+import { reportChannel, runPagePlainFirefox } from './firefox-plain.mjs';
 import { runPages } from './harness.mjs';
 
 const args = process.argv.slice(2);
@@ -20,18 +21,27 @@ if (!exe) {
   if (ci) { failed++; log('firefox tests FAILED: Firefox not found — CI=true requires them (run .ci/install-firefox.sh)'); }
   else log('firefox tests skipped: Firefox not found (install it: apt-get install firefox-esr)');
 } else {
-  // The pool tests inside a module Web Worker hang in Firefox (test/browser/README.md, Firefox):
-  // the sync pages run their page half only here.
-  const pages = PAGES.map((p) => (p.path.includes('/sync.html') ? { ...p, name: `${p.name.replace('page + worker', 'page only')}`, path: `${p.path}?page-only` } : p));
-  const selected = filter.length ? pages.filter((p) => filter.some((f) => p.name.includes(f))) : pages;
-  const server = await startServer();
+  const selected = filter.length ? PAGES.filter((p) => filter.some((f) => p.name.includes(f))) : PAGES;
+  // Pages whose worker starts nested workers run in a Firefox without WebDriver (firefox-plain.mjs;
+  // test/browser/README.md, Firefox); the rest through puppeteer-core.
+  const plain = selected.filter((p) => p.firefox === 'plain'), driven = selected.filter((p) => p.firefox !== 'plain');
+  const timeout = (page) => Number(process.env.BROWSER_PAGE_TIMEOUT_MS) || (page.timeoutMs ?? 60_000);
+  const channel = reportChannel();
+  const server = await startServer({ onReport: channel.onReport });
   try {
     const t = performance.now();
-    await withFirefox(async (browser) => {
-      log(`firefox: ${await browser.version()} (${exe}), launched in ${Math.round(performance.now() - t)} ms; serving ${server.url}`);
-      const n = await runPages(selected, (page) => runPageFirefox(browser, server.url + page.path, { timeoutMs: Number(process.env.BROWSER_PAGE_TIMEOUT_MS) || (page.timeoutMs ?? 60_000) }), { log, verbose });
+    if (driven.length) {
+      await withFirefox(async (browser) => {
+        log(`firefox: ${await browser.version()} (${exe}), launched in ${Math.round(performance.now() - t)} ms; serving ${server.url}`);
+        const n = await runPages(driven, (page) => runPageFirefox(browser, server.url + page.path, { timeoutMs: timeout(page) }), { log, verbose });
+        passed += n.passed; failed += n.failed;
+      });
+    }
+    if (plain.length) {
+      log(`firefox without automation (${exe}): ${plain.length} page(s)`);
+      const n = await runPages(plain, (page) => runPagePlainFirefox(exe, channel, server.url + page.path, { timeoutMs: timeout(page) }), { log, verbose });
       passed += n.passed; failed += n.failed;
-    });
+    }
   } catch (err) {
     failed++;
     log(`FAIL firefox: ${err.message}`);

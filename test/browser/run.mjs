@@ -23,7 +23,10 @@ import { withBrowser, runPage, chromiumPath, runPages } from './harness.mjs';
  * (COOP/COEP, crossOriginIsolated). Optional: timeoutMs; requires: files (relative to the
  * project root) that must exist — the page is skipped with a note when they do not (and fails
  * under CI=true), e.g. the dist/ bundle before `npm run build`.
- * @type {{ name: string, path: string, timeoutMs?: number, requires?: string[] }[]}
+ * `firefox: 'plain'`: run-firefox.mjs opens the page in a Firefox without automation
+ * (firefox-plain.mjs; the page must report through page-test.mjs), because its worker starts
+ * nested workers (README.md, Firefox).
+ * @type {{ name: string, path: string, timeoutMs?: number, requires?: string[], firefox?: 'plain' }[]}
  */
 export const PAGES = [
   { name: 'smoke (plain)', path: '/plain/test/browser/pages/smoke.html' },
@@ -32,8 +35,8 @@ export const PAGES = [
   { name: 'dist bundle import (plain)', path: '/plain/test/browser/pages/dist-import.html', requires: ['dist/browser.js'] },
   { name: 'dist bundle import (isolated)', path: '/isolated/test/browser/pages/dist-import.html', requires: ['dist/browser.js'] },
   { name: 'golden cases (page + worker)', path: '/plain/test/browser/pages/golden-api.html', requires: ['dist/browser.js'] },
-  { name: 'sync BN over shared memory (isolated, page + worker)', path: '/isolated/test/browser/pages/sync.html', requires: ['dist/browser.js'], timeoutMs: 180_000 },
-  { name: 'sync BN over messages (plain, page + worker)', path: '/plain/test/browser/pages/sync.html', requires: ['dist/browser.js'], timeoutMs: 180_000 },
+  { name: 'sync BN over shared memory (isolated, page + worker)', path: '/isolated/test/browser/pages/sync.html', requires: ['dist/browser.js'], timeoutMs: 180_000, firefox: 'plain' },
+  { name: 'sync BN over messages (plain, page + worker)', path: '/plain/test/browser/pages/sync.html', requires: ['dist/browser.js'], timeoutMs: 180_000, firefox: 'plain' },
   { name: 'browser example (examples/browser)', path: '/plain/test/browser/pages/example.html', requires: ['dist/browser.js'] },
 ];
 

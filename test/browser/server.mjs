@@ -11,7 +11,8 @@
 //   <prefix>/golden-index.json   generated: { base, files } listing test/golden/*.json
 //
 // Only the directories in `dirs` are served (default: dist, test, examples, bench); GET and HEAD
-// only; paths that escape the root (.., symlinks pointing outside) are refused. Responses are
+// only — except `POST <prefix>/__report` when the caller passes onReport (a page's results, sent
+// by page-test.mjs in report mode for firefox-plain.mjs); paths that escape the root (.., symlinks pointing outside) are refused. Responses are
 // `Cache-Control: no-store` so a rebuilt dist/ is always what the page gets.
 //
 // Standalone, for poking at pages by hand:  node test/browser/server.mjs [port]
@@ -83,10 +84,12 @@ async function goldenIndex(root) {
  * @param {string[]} [opts.dirs] top-level directories of root that may be served
  * @param {number} [opts.port]   0 (default) = any free port
  * @param {(entry: {method: string, url: string, status: number, mode: string}) => void} [opts.onRequest]
+ * @param {(report: unknown) => void} [opts.onReport] receives the JSON body of each
+ *        `POST <prefix>/__report` (≤ 4 MB); without it a POST gets 405 like any other
  * @returns {Promise<{ url: string, port: number, root: string, close: () => Promise<void> }>}
  *          url has no trailing slash, e.g. http://127.0.0.1:41234
  */
-export async function startServer({ root = PROJECT_ROOT, dirs = DEFAULT_DIRS, port = 0, onRequest } = {}) {
+export async function startServer({ root = PROJECT_ROOT, dirs = DEFAULT_DIRS, port = 0, onRequest, onReport } = {}) {
   const rootReal = await fs.realpath(root);
 
   const server = http.createServer(async (req, res) => {
@@ -106,6 +109,10 @@ export async function startServer({ root = PROJECT_ROOT, dirs = DEFAULT_DIRS, po
       const headers = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
       if (mode === 'isolated') Object.assign(headers, ISOLATION_HEADERS);
 
+      if (req.method === 'POST' && onReport && parsed.rel === '__report') {
+        status = await receiveReport(req, res, headers, onReport);
+        return;
+      }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         status = send(res, req, 405, 'read-only server: GET and HEAD only\n', { ...headers, Allow: 'GET, HEAD' });
         return;
@@ -167,6 +174,24 @@ export async function startServer({ root = PROJECT_ROOT, dirs = DEFAULT_DIRS, po
         server.closeAllConnections?.(); // keep-alive sockets from the browser would hold close() open
       }),
   };
+}
+
+async function receiveReport(req, res, headers, onReport) {
+  const chunks = [];
+  let size = 0;
+  for await (const c of req) {
+    size += c.length;
+    if (size > 4 << 20) return send(res, req, 413, 'report larger than 4 MB\n', headers);
+    chunks.push(c);
+  }
+  let report;
+  try {
+    report = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return send(res, req, 400, 'report is not JSON\n', headers);
+  }
+  onReport(report);
+  return send(res, req, 204, '', headers);
 }
 
 function send(res, req, status, body, headers = {}) {

@@ -96,6 +96,13 @@ function nc_params_at(s: Scope, g: Geometry, G: number, hi: number, lo: number, 
   return pp;
 }
 
+/**
+ * Backwards with shorter rows (S per sample and channel) keep the f32 means as m: the kernels'
+ * m = 0 loops gain on long rows only, and the rule's JS split costs ~4 ns a statistic
+ * (docs/performance.md).
+ */
+const NEAR_ZERO_ROWS = 128;
+
 function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | undefined, groupsOf: (g: Geometry, o: CheckedBackward) => number, unit: string): NormBackwardResult {
   const { g, o, act } = checkBackward(x, dy, opts, (geo, ob) => geo.N * groupsOf(geo, ob), unit);
   const G = groupsOf(g, o);
@@ -104,14 +111,17 @@ function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | und
     const xa = s.input("x", x, g.size), d0 = s.input("dy", dy, g.size);
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(groupTempBytes(g, G));
-    // The split means (f32 high parts, f64 residues) and invstd per statistic, in wasm memory.
-    const K = N * G, hp = s.temp(4 * K), lp = s.temp(8 * K), ip = s.f64(o.invstd);
-    splitMeansInto(o.mean, K, s.heap.F32, hp >>> 2, s.heap.F64, lp >>> 3);
+    // The split means (f32 high parts, f64 residues) and invstd, in wasm memory. The near-zero
+    // rule (split.ts; the kernels' m = 0 loops) on rows of ≥ NEAR_ZERO_ROWS values, and not with
+    // an activation (its v is recomputed as the forward computed it).
+    const K = N * G, near = !act && S >= NEAR_ZERO_ROWS ? o.invstd : undefined;
+    const hp = s.temp(4 * K), lp = s.temp(8 * K), ip = s.f64(o.invstd);
+    splitMeansInto(o.mean, K, s.heap.F32, hp >>> 2, s.heap.F64, lp >>> 3, near);
     // With an activation, dy becomes dy·act'(v), v recomputed from x and the statistics.
     const da = !act ? d0 : { ptr: groupActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, ...params3(nc_params_at(s, g, G, hp, lp, ip, paramVec(s, C, o.gamma, 1), paramVec(s, C, o.beta, 0)), N * C), act) };
     const dgamma = new Float64Array(C), dbeta = new Float64Array(C);
     if (instanceFusable(g, G)) {
-      const { hi, lo } = splitMeans(o.mean);
+      const { hi, lo } = splitMeans(o.mean, near);
       const sums = instanceBackwardFused(s, g, xa.ptr, da.ptr, oa.ptr, hi, lo, o.invstd, o.gamma);
       for (let i = 0; i < N * C; i++) { dgamma[i % C] += sums[2 * i + 1] * o.invstd[i]; dbeta[i % C] += sums[2 * i]; }
       return { dx: s.result(oa), dgamma: Float32Array.from(dgamma), dbeta: Float32Array.from(dbeta) };

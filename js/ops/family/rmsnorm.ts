@@ -105,7 +105,7 @@ export function rmsNormBackward(x: TensorLike, dy: TensorLike, opts: RmsNormBack
     const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
-    const r = rowBackward(s, g, { rms: true, act }, false, xa.ptr, da.ptr, 0, oa.ptr, rmsParams(s, g.C, o.gamma, o.unitOffset), null, o.invRms, outs);
+    const r = rowBackward(s, g, { rms: true, act }, false, xa.ptr, da.ptr, 0, oa.ptr, rmsParams(s, g.C, o.gamma, o.unitOffset, act !== 0), null, o.invRms, outs);
     return { dx: s.result(oa), dgamma: r.dgamma };
   });
 }

@@ -182,7 +182,7 @@ function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwar
     const ds = o.dsum !== undefined && o.dsum !== null ? s.input("dsum", o.dsum, g.size) : null;
     const oa = s.output("out", o.out, g.size, wantsTensor(sum, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
-    const p: RowParams = rms ? rmsParams(s, g.C, o.gamma, o.unitOffset)
+    const p: RowParams = rms ? rmsParams(s, g.C, o.gamma, o.unitOffset, act !== 0)
       : lnParams(s, g.C, o.gamma, o.beta);
     if (bias) paramVec(s, g.C, bias, 0, false, "bias"); // only checked: the backward does not use the forward's bias
     const r = rowBackward(s, g, { rms, act }, true, xa.ptr, da.ptr, ds ? ds.ptr : 0, oa.ptr, p, rms ? null : o.mean!, rms ? o.invRms! : o.invstd!, outs);

@@ -16,8 +16,7 @@ const where = typeof window === 'undefined' ? 'worker' : 'page';
 export async function runInPageAndWorker(register, api, workerUrl, timeoutMs) {
   try {
     await register(api);
-    // ?page-only: skip the worker half (run-firefox.mjs: see test/browser/README.md, Firefox).
-    if (!new URLSearchParams(location.search).has('page-only')) includeWorker(workerUrl, { name: 'worker', timeoutMs });
+    includeWorker(workerUrl, { name: 'worker', timeoutMs });
     run();
   } catch (err) {
     fatal(err);

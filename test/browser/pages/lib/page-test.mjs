@@ -184,7 +184,7 @@ export async function runAll() {
 export async function run() {
   const result = await runAll();
   if (isWindow) {
-    window.__result = result;
+    setResult(result);
     const el = document.getElementById('result');
     if (el) el.textContent = `${result.passed} passed, ${result.failed} failed`;
   }
@@ -194,8 +194,26 @@ export async function run() {
 /** Reports that the page could not run at all: sets window.__result = { error }. */
 export function fatal(err) {
   const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  if (isWindow) window.__result = { error: message };
+  if (isWindow) setResult({ error: message });
   else self.postMessage({ type: 'page-test:result', result: { error: message } });
+}
+
+// Report mode (`?report=<id>` on the page URL; firefox-plain.mjs, which drives no browser
+// automation): the result, or the first uncaught error, is also POSTed to `<prefix>/__report`.
+const reportId = isWindow ? new URLSearchParams(location.search).get('report') : null;
+let reported = false;
+function setResult(result) {
+  if (reported) return;
+  window.__result = result;
+  if (reportId === null) return;
+  reported = true;
+  const prefix = location.pathname.startsWith('/isolated/') ? '/isolated' : '/plain';
+  fetch(`${prefix}/__report`, { method: 'POST', body: JSON.stringify({ id: reportId, result: window.__result }) }).catch(() => {});
+}
+if (reportId !== null) {
+  const uncaught = (what) => setResult({ error: `uncaught error in the page: ${what}` });
+  window.addEventListener('error', (ev) => uncaught(`${ev.message}\n${ev.error?.stack ?? ''}`));
+  window.addEventListener('unhandledrejection', (ev) => uncaught(`${ev.reason?.message ?? ev.reason}\n${ev.reason?.stack ?? ''}`));
 }
 
 // In a worker, listen from import time on: a module worker with top-level await can receive
