@@ -10,6 +10,8 @@
 import { tail_mask } from "./cf_short";
 import { stats_rows_short } from "./cf_short_stats";
 import { stats_cf_rows } from "./cf_rows_stats";
+import { stats_cf_stream } from "./cf_stream_stats";
+import { period24_sq } from "./cl_period_stats";
 import { lanes_ok, lanes_ok_add, rest_ok_add, zero_lanes_ok, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
 import { BLOCK, MAX_PATTERN, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
 
@@ -184,8 +186,8 @@ function channel_rows(a: usize, p: usize, S: i32, nb: i32, stride: usize): void 
 }
 
 /**
- * Short channels-first rows past the caches: the channel-order walk jumps C·S values from row to
- * row, which the prefetchers do not follow (17–26 % of the ceiling at 16 Mi values, S = 49).
+ * Channels-first rows of 1–3 values past the caches (longer rows: stats_cf_stream): the
+ * channel-order walk jumps C·S values from row to row, which the prefetchers do not follow.
  * Here samples go in tiles of ≤ 1 MiB (and ≤ BLOCK / S samples), each tile read once in memory
  * order (touch_lines) and then summed channel by channel from the caches. Per channel the blocks
  * are merged in the same sample order as the cache-resident path, only smaller when a tile
@@ -203,20 +205,21 @@ function stats_cf_tiles(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
 
 /**
  * Channels-first (N, C, S): x row-major, channel c of sample n is S contiguous values.
- * Merges into acc (C triples); scratch: 24·C bytes (the long rows' pending sums). Rows of ≥ 1024
+ * Merges into acc (C triples); scratch: 36·C bytes (16-byte aligned: the long rows' pending sums, 24·C; past the caches the short rows' lane sums and shifts). Rows of ≥ 1024
  * values (and longer than a block at N = 1): memory order (n outer, c inner), one pass per
  * block, one merge per channel (stats_cf_rows, assembly/cf_rows_stats.ts). Shorter rows: channel order, up to BLOCK / S rows of a channel summed as one block
  * (accumulators kept across the rows), so the per-block fold, check and merge — 100–150 cycles,
  * as much as the work itself at S = 196 — is paid once per block instead of once per row. A
  * block failing the cancellation check is redone row by row (stats_block, exact two-pass).
- * Tensors past CACHED_VALUES take the same blocks in sample tiles (stats_cf_tiles). N = 1 (the
+ * Tensors past CACHED_VALUES go in memory order (stats_cf_stream, assembly/cf_stream_stats.ts:
+ * the same blocks, shifts and check; rows of 1–3 values in sample tiles, stats_cf_tiles). N = 1 (the
  * (1, N·C, S) views of instance and group norm too) with rows of 4–4096 values: two rows at a
  * time (stats_rows_short, assembly/cf_short_stats.ts).
  */
 export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize, scratch: usize): void {
   if (S < 1024 && N > 1) {
     const rb = BLOCK / S, stride = <usize>C * <usize>S << 2;
-    if (streamed(N, C * S)) { stats_cf_tiles(N, C, S, x, acc); return; }
+    if (streamed(N, C * S)) { if (S >= 4) stats_cf_stream(N, C, S, x, acc, scratch); else stats_cf_tiles(N, C, S, x, acc); return; }
     for (let c = 0; c < C; c++) {
       const a = acc + <usize>c * 24, p0 = x + (<usize>c * <usize>S << 2);
       for (let n0 = 0; n0 < N; n0 += rb) channel_rows(a, p0 + <usize>n0 * stride, S, min(rb, N - n0), stride);
@@ -245,6 +248,7 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize, sc
  * columns of each sub-block are summed in scalar f32 (tail_sq) while the rows are in L1.
  */
 function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize, touch: bool): void {
+  if (L == 24) { period24_sq(p, nb, kp, sp, qp); return; }
   const stride = <usize>L << 2;
   memory.fill(sp, 0, stride);
   memory.fill(qp, 0, stride);
@@ -349,7 +353,8 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
 /**
  * Channels-last (R, C): R rows of C contiguous channels. Merges into acc (C triples).
  * scratch: 12·⌈L⌉₄ + 16·C + 16·min(C, 1024) bytes (16-byte aligned; ⌈L⌉₄ = L rounded up to a multiple of 4),
- * L = pattern_len(C) ≤ max(C, 1024). Rows are grouped into super-rows of L values (L/C rows;
+ * L = pattern_len(C) ≤ max(C, 1024) (past 4 Mi values, C = 3, 6, 12, 24: L = 24, summed as one
+ * stream by period24_sq, assembly/cl_period_stats.ts). Rows are grouped into super-rows of L values (L/C rows;
  * one row when L = C) so every lane keeps one channel; blocks of ≥ 256 super-rows and ≥ 4096
  * values are summed in f32 lanes around per-channel shifts (0 near zero, else the running
  * mean, chosen once per call) and their per-channel sums added in f64; one Chan merge per
@@ -362,7 +367,9 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
  * (< L values) merged per channel in scalar f64.
  */
 export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: usize): void {
-  const L = pattern_len(C);
+  const far = <u64>R * <u64>C > (<u64>CACHED_VALUES << 2); // past 4 Mi values
+  // C = 3, 6, 12, 24 past 4 Mi values: one stream (period24_sq; at 4 Mi values and below the sweeps win).
+  const L = 24 % C == 0 && C % 3 == 0 && far ? 24 : pattern_len(C);
   const per = L / C;
   const Lp = <usize>(L + 3) & ~3; // patterns 16-byte aligned when L = C is not a multiple of 4
   const sp = scratch, qp = scratch + (Lp << 2), kp = scratch + (Lp << 3);
@@ -376,7 +383,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
   const SB = max(BLOCK / L, 256);
   // touch_lines before each sweep: past 1 Mi values from 96-value rows up, 64–80-value rows past
   // 4 Mi values (in sub-blocks of 16 KiB: pattern_sq; L = 16 and 48 did not gain).
-  const touch = L >= 96 ? streamed(R, C) : L >= 64 && <u64>R * <u64>C > (<u64>CACHED_VALUES << 2);
+  const touch = L >= 96 ? streamed(R, C) : L >= 64 && far;
   set_shifts(C, L, acc, kp);
   const one = supers <= SB; // a lone block merges straight from its lane patterns
   if (!one) memory.fill(t1, 0, <usize>C << 4);

@@ -7,40 +7,14 @@
 // triples that hold data.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readFileSync } from "node:fs";
 import * as api from "../dist/index.js";
 import { refStats, randomArray, exactTriples } from "./reference.mjs";
 import { close } from "./helpers.mjs";
+import { cfStats, agreeTriples as agree } from "./stats-kernel.mjs";
 
 await api.init();
-const wasm = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(new URL("../build/simdnorm.wasm", import.meta.url))),
-  { env: { abort() { throw new Error("abort"); } } }).exports;
-
-/** The kernel on (N, C, S) x merged into `prior` (C triples); scratch filled with garbage first (the kernel sets it). */
-function kernel(N, C, S, x, prior) {
-  const base = (wasm.heap_base() + 63) & ~63, acc = base + ((4 * x.length + 63) & ~63), scratch = acc + ((24 * C + 63) & ~63), top = scratch + 24 * C + 64;
-  if (top > wasm.memory.buffer.byteLength) wasm.memory.grow(Math.ceil((top - wasm.memory.buffer.byteLength) / 65536));
-  new Float32Array(wasm.memory.buffer, base, x.length).set(x);
-  new Float64Array(wasm.memory.buffer, acc, 3 * C).set(prior);
-  new Float64Array(wasm.memory.buffer, scratch, 3 * C + 8).fill(-7.5);
-  wasm.bn_stats_f32_cf(N, C, S, base, acc, scratch);
-  const canary = new Float64Array(wasm.memory.buffer, scratch + 24 * C, 8);
-  assert.ok(canary.every((v) => v === -7.5), `(${N}, ${C}, ${S}): the kernel wrote past its 24·C bytes of scratch`);
-  return new Float64Array(wasm.memory.buffer, acc, 3 * C).slice();
-}
-
-/** Counts exact, means within 1e-6 of a standard deviation, M2 within 1e-5 relative (tiny M2 too); NaN matches NaN. */
-function agree(got, want, what, skip = []) {
-  for (let c = 0; c < want.length / 3; c++) {
-    if (skip.includes(c)) continue;
-    const [n, m, m2] = want.subarray(3 * c, 3 * c + 3), [gn, gm, gm2] = got.subarray(3 * c, 3 * c + 3);
-    const at = `${what}, channel ${c}: got (${gn}, ${gm}, ${gm2}), want (${n}, ${m}, ${m2})`;
-    if (Number.isNaN(m2)) { assert.ok(Number.isNaN(gm2), at); continue; }
-    assert.is(gn, n, at);
-    assert.ok(Math.abs(gm - m) <= 1e-6 * Math.sqrt(m2 / n) + 1e-12 * Math.abs(m) + 1e-300, `${at} (mean)`);
-    assert.ok(Math.abs(gm2 - m2) <= 1e-5 * m2, `${at} (M2)`);
-  }
-}
+/** The kernel on (N, C, S) x merged into `prior` (C triples), with its 24·C bytes of scratch. */
+const kernel = (N, C, S, x, prior) => cfStats(N, C, S, x, prior, 24 * C);
 
 /**
  * (N, C, S) data; channels in `far` moved by `offset`, channels in `drift` by offset + 40·n in

@@ -81,7 +81,7 @@ const rows = (): Dims[] => [{ R: 3, C: 64 }, { R: 2, C: 7 }];
 const rowScratch = (d: Dims): number => 40 * d.C;
 
 export const KERNEL_TABLE = {
-  bn_stats_f32_cf: { args: ["N", "C", "S", "x", "acc", "scratch"], warm: cf, scratch: (d) => 24 * d.C, doc: "merge per-channel (count, mean, M2) of (N, C, S) into acc" },
+  bn_stats_f32_cf: { args: ["N", "C", "S", "x", "acc", "scratch"], warm: cf, scratch: (d) => 36 * d.C, doc: "merge per-channel (count, mean, M2) of (N, C, S) into acc" },
   bn_stats_f32_cl: { args: ["R", "C", "x", "acc", "scratch"], warm: cl, scratch: (d, L) => 12 * up4(L(d.C)) + 16 * d.C + 16 * Math.min(d.C, 1024), doc: "merge per-channel (count, mean, M2) of R rows of C into acc" },
   bn_normalize_f32_cf: { args: ["N", "C", "S", "x", "m", "scale", "shift", "y"], warm: cf, doc: "y = (x − m)·scale + shift per channel" },
   bn_normalize_f32_cl: { args: ["R", "C", "x", "m", "scale", "shift", "y", "scratch"], warm: clRgb, scratch: (d, L) => 12 * up4(L(d.C)), doc: "y = (x − m)·scale + shift per channel" },

@@ -30,7 +30,8 @@ export function mode(v: View3): Mode {
   return CF; // one shared object: no allocation on every dispatch
 }
 
-const CL_KERNELS = ["bn_stats_f32_cl", "bn_normalize_f32_cl", "bn_backward_reduce_f32_cl", "bn_backward_dx_f32_cl"] as const;
+// bn_stats_f32_cf takes the same shared scratch (36·C bytes: more than the others past C = 2048).
+const CL_KERNELS = ["bn_stats_f32_cl", "bn_normalize_f32_cl", "bn_backward_reduce_f32_cl", "bn_backward_dx_f32_cl", "bn_stats_f32_cf"] as const;
 
 /**
  * The last answer of clScratchBytes (kernels, C, bytes): an op call asks for the same C several
@@ -156,7 +157,7 @@ export function tempBytes(v: View3, kind?: OpKind): number {
   if (kind === undefined) return Math.max(tempBytes(v, "forward"), tempBytes(v, "backward")); // any op
   const md = mode(v);
   const own = kind === "stats" ? 0 : 36 * v.C;
-  // Channels-first statistics take the shared scratch too (24·C ≤ clScratchBytes(C) bytes).
+  // Channels-first statistics take the shared scratch too (36·C ≤ clScratchBytes(C) bytes).
   if (md.kind === "cf") return (kind === "backward" ? 16 * v.C : clScratchBytes(v.C)) + own + 4096;
   // Per pseudo-channel: statistics triples (24) and three repeated parameters (12) forward;
   // reduce pairs (16) and five repeated parameters (20: m for the sums and for dx, k, c1, c0)

@@ -1,0 +1,74 @@
+// Channels-first statistics of short rows (4 ≤ S < 1024, N > 1) past the caches, in memory order.
+// The channel-order walk (channel_rows in bn_stats.ts) jumps C·S values from row to row; in
+// sample tiles read first in memory order (touch_lines) and then summed from the caches, the
+// reads and the sums do not overlap: the call took the time of its cache-resident sums plus a
+// read of the tensor (docs/performance.md). Here every row is summed as it streams by, into
+// f32x4 lane sums of its channel kept in scratch; only after a block of samples are the lanes
+// folded and merged, as channel_rows merges its block.
+//
+// Numerics: channel_rows' method. Per channel and block of ≤ BLOCK / S samples (≤ BLOCK values)
+// the same shift (shift_of of the triple when the block starts: 0 near zero, else the running
+// mean), f32 lanes, the same check (sums_ok; Σd² = 0 goes row by row), one Chan merge per
+// block, a failing block redone row by row (stats_block). Only the order of the f32 additions
+// inside a block differs (lane sums per row position instead of rows_sq's 16-wide chains), so
+// results differ from the cache-resident path in the last bits of the f32 sums.
+import { BLOCK, hsum } from "./common";
+import { tail_mask } from "./cf_short";
+import { shift_of, sums_ok, merge_block, stats_block } from "./bn_stats";
+
+/**
+ * Merges the statistics of (N, C, S) channels-first x into the C triples at acc, rows in memory
+ * order. scratch: 36·C bytes (16-byte aligned): per channel Σd and Σd² as f32x4 lanes (32 bytes
+ * at scratch + 32·c), then C f32 shifts.
+ */
+export function stats_cf_stream(N: i32, C: i32, S: i32, x: usize, acc: usize, scratch: usize): void {
+  const rb = BLOCK / S, stride = <usize>C * <usize>S << 2, kp = scratch + (<usize>C << 5);
+  for (let n0 = 0; n0 < N; n0 += rb) {
+    const nb = min(rb, N - n0), p0 = x + <usize>n0 * stride;
+    memory.fill(scratch, 0, <usize>C << 5);
+    for (let c = 0; c < C; c++) store<f32>(kp + (<usize>c << 2), shift_of(acc + <usize>c * 24));
+    for (let n = 0; n < nb; n++) sample_rows(C, S, p0 + <usize>n * stride, scratch, kp);
+    const cnt = <f64>(nb * S);
+    for (let c = 0; c < C; c++) {
+      const t = scratch + (<usize>c << 5), a = acc + <usize>c * 24, k = load<f32>(kp + (<usize>c << 2));
+      const s1 = hsum(v128.load(t)), s2 = hsum(v128.load(t, 16));
+      if (s2 != 0 && sums_ok(s1, s2, cnt)) { merge_block(a, cnt, <f64>k, s1, s2); continue; }
+      // As channel_rows: the block's rows one by one (stats_block redoes or takes them exact).
+      const p = p0 + (<usize>c * <usize>S << 2);
+      for (let n = 0; n < nb; n++) stats_block(a, p + <usize>n * stride, S);
+    }
+  }
+}
+
+/**
+ * One sample's C rows of S values at p, each ADDED as Σ(x − k), Σ(x − k)² to its channel's f32x4
+ * lanes at t + 32·c (k: the channel's shift at kp + 4·c, subtracted also when 0: a second loop
+ * without it measured as fast past the caches, for 143 bytes more). A row is its S & ~3 values
+ * as vectors in two chains plus the vector ending at its last value, the lanes the body counted
+ * masked off.
+ */
+function sample_rows(C: i32, S: i32, p: usize, t: usize, kp: usize): void {
+  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, rowb = <usize>S << 2;
+  const mask = tail_mask(S);
+  for (let c = 0; c < C; c++, p += rowb, t += 32) {
+    const kv = v128.load32_splat(kp + (<usize>c << 2));
+    let s = v128.load(t), q = v128.load(t, 16);
+    const tl = v128.and(f32x4.sub(v128.load(p + last), kv), mask);
+    let s1 = tl, q1 = f32x4.mul(tl, tl);
+    let o: usize = 0;
+    for (; o + 64 <= body; o += 64) {
+      const u = f32x4.sub(v128.load(p + o), kv), v = f32x4.sub(v128.load(p + o, 16), kv);
+      const w = f32x4.sub(v128.load(p + o, 32), kv), z = f32x4.sub(v128.load(p + o, 48), kv);
+      s = f32x4.add(s, u); q = f32x4.add(q, f32x4.mul(u, u));
+      s1 = f32x4.add(s1, v); q1 = f32x4.add(q1, f32x4.mul(v, v));
+      s = f32x4.add(s, w); q = f32x4.add(q, f32x4.mul(w, w));
+      s1 = f32x4.add(s1, z); q1 = f32x4.add(q1, f32x4.mul(z, z));
+    }
+    for (; o < body; o += 16) {
+      const u = f32x4.sub(v128.load(p + o), kv);
+      s = f32x4.add(s, u); q = f32x4.add(q, f32x4.mul(u, u));
+    }
+    v128.store(t, f32x4.add(s, s1));
+    v128.store(t, f32x4.add(q, q1), 16);
+  }
+}

@@ -1,0 +1,39 @@
+// Helpers for the tests that call bn_stats_f32_cf on the raw wasm: the kernel with a scratch
+// canary, and triples compared against float64.
+import * as assert from "uvu/assert";
+import { readFileSync } from "node:fs";
+
+/** The release wasm on a memory of its own (the raw kernels, no JS layer). */
+export const wasm = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(new URL("../build/simdnorm.wasm", import.meta.url))),
+  { env: { abort() { throw new Error("abort"); } } }).exports;
+
+/**
+ * bn_stats_f32_cf on (N, C, S) x merged into `prior` (C triples): the merged triples. The
+ * `scratch` bytes start as garbage (the kernel sets what it uses); the 64 bytes after them must
+ * stay as they were.
+ */
+export function cfStats(N, C, S, x, prior, scratch) {
+  const base = (wasm.heap_base() + 63) & ~63, acc = base + ((4 * x.length + 63) & ~63), at = acc + ((24 * C + 63) & ~63);
+  const top = at + scratch + 64;
+  if (top > wasm.memory.buffer.byteLength) wasm.memory.grow(Math.ceil((top - wasm.memory.buffer.byteLength) / 65536));
+  new Float32Array(wasm.memory.buffer, base, x.length).set(x);
+  new Float64Array(wasm.memory.buffer, acc, 3 * C).set(prior);
+  new Float32Array(wasm.memory.buffer, at, (scratch + 64) >> 2).fill(-7.5);
+  wasm.bn_stats_f32_cf(N, C, S, base, acc, at);
+  const canary = new Float32Array(wasm.memory.buffer, at + scratch, 16);
+  assert.ok(canary.every((v) => v === -7.5), `(${N}, ${C}, ${S}): the kernel wrote past its ${scratch} bytes of scratch`);
+  return new Float64Array(wasm.memory.buffer, acc, 3 * C).slice();
+}
+
+/** Counts exact, means within 1e-6 of a standard deviation, M2 within 1e-5 relative; NaN matches NaN; channels in `skip` not compared. */
+export function agreeTriples(got, want, what, skip = []) {
+  for (let c = 0; c < want.length / 3; c++) {
+    if (skip.includes(c)) continue;
+    const [n, m, m2] = want.subarray(3 * c, 3 * c + 3), [gn, gm, gm2] = got.subarray(3 * c, 3 * c + 3);
+    const at = `${what}, channel ${c}: got (${gn}, ${gm}, ${gm2}), want (${n}, ${m}, ${m2})`;
+    if (Number.isNaN(m2)) { assert.ok(Number.isNaN(gm2), at); continue; }
+    assert.is(gn, n, at);
+    assert.ok(Math.abs(gm - m) <= 1e-6 * Math.sqrt(m2 / n) + 1e-12 * Math.abs(m) + 1e-300, `${at} (mean)`);
+    assert.ok(Math.abs(gm2 - m2) <= 1e-5 * m2, `${at} (M2)`);
+  }
+}
