@@ -24,6 +24,7 @@
 // latency), tp_div, tp_add, tp_mul, tp_min, tp_shl, tp_and, tp_mix (adds and multiplies),
 // tp_mixmin (pmin and multiplies): eight independent chains, throughput.
 import { parseArgs, median } from "./lib/cli.mjs";
+import { measureClock, SPIN_SOURCE } from "./lib/clock.mjs";
 import { writeFileSync, readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -86,7 +87,7 @@ const src = [readFileSync(opts.src, "utf8"),
   }
   v128.store(q + (<usize>n << 2) - 16, zero_below(vp, f32x4.div(vp, dp), SILU_LO));
 }`,
-  `export function spin(n: i32, a: i32, b: i32): i32 { let x = a; for (let i = 0; i < n; i++) { ${"x = (x + b) ^ a; ".repeat(8)}} return x; }`,
+  SPIN_SOURCE,
   `export function row1(n: i32, p: usize, q: usize): void { act_row(p, q, n, ACT_SILU); }`];
 for (const [nm, f] of Object.entries(exprs)) for (const U of [1, 2, 4]) {
   const vs = [...Array(U).keys()];
@@ -131,12 +132,7 @@ const X = 1 << 20, Y = X + 4 * n + 4096;
 const F = new Float32Array(memory.buffer);
 for (let i = 0; i < n; i++) F[(X >>> 2) + i] = 6 * Math.sin(i * 0.7); // the activations' busy range, no denormals
 
-const sn = 2e6;
-for (let w = 0; w < 5; w++) k.spin(sn, 3, 5);
-const ts = [];
-for (let r = 0; r < 40; r++) { const t0 = performance.now(); k.spin(sn, 3, 5); ts.push(performance.now() - t0); }
-const ghz = (16 * sn) / (Math.min(...ts) * 1e6);
-console.log(`clock from the integer chain: ${ghz.toFixed(2)} GHz (best of 40; median ${((16 * sn) / (median(ts) * 1e6)).toFixed(2)})`);
+const ghz = measureClock(k.spin);
 
 // Register chains: cycles per step, best of 30 (the least disturbed run).
 const it = 2e5;

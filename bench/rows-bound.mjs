@@ -20,6 +20,7 @@
 //   sum2m1  Σx, Σx² (two carried adds and a multiply per vector, eight accumulators), no store;
 //   reg_*  register-only chains (no memory), for the float pipes alone; t_*  the kernels' twins.
 import { parseArgs, median } from "./lib/cli.mjs";
+import { measureClock, SPIN_SOURCE } from "./lib/clock.mjs";
 import { writeFileSync, readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,7 +54,7 @@ function stream(name, A, M, L = 0, IN = 1, OUT = 1) {
 }`;
 }
 const src = [
-  `export function spin(n: i32, a: i32, b: i32): i32 { let x = a; for (let i = 0; i < n; i++) { ${"x = (x + b) ^ a; ".repeat(8)}} return x; }`,
+  SPIN_SOURCE,
   `export function sum2m1(n: i32, src: usize, dst: usize, g: usize, mask: usize, c: f32, k: f32): f32 {
   let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
   for (let i = 0; i < n; i += 16) {
@@ -107,12 +108,7 @@ for (let i = 0; i < 3 * span >>> 2; i++) F[(xBase >>> 2) + i] = Math.sin(i) + 1.
 F.fill(0.5, gBase >>> 2, (gBase >>> 2) + (3 * 65536 >>> 2));
 
 // The clock: 16 dependent one-cycle integer ops per iteration of spin.
-const sn = 2e6;
-for (let w = 0; w < 5; w++) k.spin(sn, 3, 5);
-const ts = [];
-for (let r = 0; r < 40; r++) { const t0 = performance.now(); k.spin(sn, 3, 5); ts.push(performance.now() - t0); }
-const ghz = (16 * sn) / (Math.min(...ts) * 1e6);
-console.log(`clock from the integer chain: ${ghz.toFixed(2)} GHz (best of 40; median ${((16 * sn) / (median(ts) * 1e6)).toFixed(2)})`);
+const ghz = measureClock(k.spin);
 
 for (const nm of ["reg_a6", "reg_m6", "reg_a6m6", "reg_a6m3"]) {
   const it = 1e6;

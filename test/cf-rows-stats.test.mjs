@@ -10,7 +10,7 @@ import * as assert from "uvu/assert";
 import * as api from "../dist/index.js";
 import { refStats, randomArray, exactTriples } from "./reference.mjs";
 import { close } from "./helpers.mjs";
-import { cfStats, agreeTriples as agree } from "./stats-kernel.mjs";
+import { cfStats, agreeTriples as agree, agreeFreshAndOnPrior } from "./stats-kernel.mjs";
 
 await api.init();
 /** The kernel on (N, C, S) x merged into `prior` (C triples), with its 24·C bytes of scratch. */
@@ -34,10 +34,7 @@ const SHAPES = [[2, 1, 1024], [3, 3, 1025], [2, 5, 1031], [8, 4, 3136], [2, 3, 4
 
 test("kernel: fresh triples and triples holding data, rows around the tails and the block", () => {
   for (const [N, C, S] of SHAPES) {
-    const x = data(N, C, S, N * 31 + C * 7 + S);
-    agree(kernel(N, C, S, x, new Float64Array(3 * C)), exactTriples([{ x, N }], C, S), `(${N}, ${C}, ${S})`);
-    const first = data(2, C, S, S + 5), prior = exactTriples([{ x: first, N: 2 }], C, S);
-    agree(kernel(N, C, S, x, prior), exactTriples([{ x: first, N: 2 }, { x, N }], C, S), `(${N}, ${C}, ${S}) onto a prior chunk`);
+    agreeFreshAndOnPrior(kernel, N, C, S, data(N, C, S, N * 31 + C * 7 + S), data(2, C, S, S + 5), `(${N}, ${C}, ${S})`);
   }
 });
 

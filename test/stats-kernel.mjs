@@ -2,6 +2,7 @@
 // canary, and triples compared against float64.
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
+import { exactTriples } from "./reference.mjs";
 
 /** The release wasm on a memory of its own (the raw kernels, no JS layer). */
 export const wasm = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(new URL("../build/simdnorm.wasm", import.meta.url))),
@@ -36,4 +37,14 @@ export function agreeTriples(got, want, what, skip = []) {
     assert.ok(Math.abs(gm - m) <= 1e-6 * Math.sqrt(m2 / n) + 1e-12 * Math.abs(m) + 1e-300, `${at} (mean)`);
     assert.ok(Math.abs(gm2 - m2) <= 1e-5 * m2, `${at} (M2)`);
   }
+}
+
+/**
+ * `kernel(N, C, S, x, prior)` on x alone (fresh triples) and merged onto the triples of a prior
+ * 2-sample chunk `first`, each against float64.
+ */
+export function agreeFreshAndOnPrior(kernel, N, C, S, x, first, what) {
+  agreeTriples(kernel(N, C, S, x, new Float64Array(3 * C)), exactTriples([{ x, N }], C, S), what);
+  const prior = exactTriples([{ x: first, N: 2 }], C, S);
+  agreeTriples(kernel(N, C, S, x, prior), exactTriples([{ x: first, N: 2 }, { x, N }], C, S), `${what} onto a prior chunk`);
 }
