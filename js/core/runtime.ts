@@ -2,6 +2,7 @@
 import wasmBytes from "../../build/simdnorm.wasm";
 import { warmUp, warmBytes, type Kernels } from "./kernel-table";
 import { Heap } from "./heap";
+import { forgetPlain } from "./typed";
 
 /** @internal */
 export interface Runtime {
@@ -167,7 +168,7 @@ export function init(opts: InitOptions = {}): Promise<void> {
   if (current) return Promise.resolve();
   if (!pending) {
     pending = load(opts).then(
-      (rt) => { current = rt; },
+      (rt) => { current = rt; forgetPlain(); },
       (e) => { pending = null; throw e; },
     ) as unknown as Promise<Runtime>;
   }

@@ -40,8 +40,11 @@ export function typedSet(dest: ArrayBufferView, src: ArrayLike<number>, at = 0):
  * docs/performance.md, per-call cost). Kind and buffer are internal slots a typed array keeps for
  * life (the `…Out` checks read the buffer too), and a JS-heap buffer never becomes the module's memory, so a remembered answer stays
  * true; the length is still read every time (a detached or resized buffer changes it). Only
- * arrays of at most PLAIN_MAX values are remembered: the ring keeps them reachable until
- * replaced, so it holds at most 8 × 32 KB of the caller's memory. Replacement is "second
+ * arrays whose whole buffer holds at most 8·PLAIN_MAX bytes are remembered (a small view of a
+ * large buffer is not: the ring would keep the buffer reachable): it holds at most 8 × 32 KB of
+ * the caller's memory until replaced. "Outside wasm memory" is only known once the module is
+ * loaded, so init() empties the ring (forgetPlain): an array classified before init may be a view
+ * of the memory init() is given. Replacement is "second
  * chance" (a clock): a hit marks its place, and a new array takes the first unmarked place,
  * clearing the marks it passes. A training step passes the same parameters every call and
  * fresh statistics (saveMean, mean / invstd from the forward) every call: with first-in
@@ -50,7 +53,8 @@ export function typedSet(dest: ArrayBufferView, src: ArrayLike<number>, at = 0):
 const NOTHING = {}; // fills the empty places: no caller can pass it (null or undefined would match null)
 const plainSeen: object[] = [NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING];
 const plainKinds: string[] = ["", "", "", "", "", "", "", ""];
-const plainBuffers: ArrayBufferLike[] = plainKinds.map(() => new ArrayBuffer(0));
+const EMPTY = new ArrayBuffer(0);
+const plainBuffers: ArrayBufferLike[] = plainKinds.map(() => EMPTY);
 const plainUsed: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
 let plainAt = 0;
 const PLAIN_MAX = 4096;
@@ -76,11 +80,19 @@ export function plainBuffer(v: unknown): ArrayBufferLike | undefined {
 /** Remember v, a Float32Array or Float64Array of `len` values found outside wasm memory (kind: its typedKind). @internal */
 export function rememberPlain(v: ArrayBufferView, kind: string, len: number): void {
   if (len > PLAIN_MAX) return;
+  const buf = bufferOf.call(v) as ArrayBufferLike & { maxByteLength?: number };
+  if ((buf.maxByteLength ?? buf.byteLength) > 8 * PLAIN_MAX) return;
   while (plainUsed[plainAt] === 1) { plainUsed[plainAt] = 0; plainAt = (plainAt + 1) & 7; } // ends: it clears what it passes
   plainSeen[plainAt] = v;
   plainKinds[plainAt] = kind;
-  plainBuffers[plainAt] = bufferOf.call(v) as ArrayBufferLike;
+  plainBuffers[plainAt] = buf;
   plainAt = (plainAt + 1) & 7;
+}
+
+/** Empty the ring (init(): what was found outside wasm memory before the module was loaded is not known to be). @internal */
+export function forgetPlain(): void {
+  for (let i = 0; i < 8; i++) { plainSeen[i] = NOTHING; plainKinds[i] = ""; plainBuffers[i] = EMPTY; plainUsed[i] = 0; }
+  plainAt = 0;
 }
 
 /** True for a Float32Array or Float64Array (subclasses included, Proxies not). */
