@@ -11,7 +11,7 @@ import { tail_mask } from "./cf_short";
 import { stats_rows_short } from "./cf_short_stats";
 import { stats_cf_rows } from "./cf_rows_stats";
 import { stats_cf_stream } from "./cf_stream_stats";
-import { period24_sq } from "./cl_period_stats";
+import { period24_sq, pairs_sq } from "./cl_period_stats";
 import { lanes_ok, lanes_ok_add, rest_ok_add, zero_lanes_ok, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
 import { BLOCK, MAX_PATTERN, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
 
@@ -247,12 +247,18 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize, sc
  * Tail: when L is not a multiple of 16 (L = C, wide C), the last L mod 16
  * columns of each sub-block are summed in scalar f32 (tail_sq) while the rows are in L1.
  */
-function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize, touch: bool): void {
+function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize, mode: i32): void {
   if (L == 24) { period24_sq(p, nb, kp, sp, qp); return; }
-  const stride = <usize>L << 2;
+  const stride = <usize>L << 2, L16 = L & ~15;
   memory.fill(sp, 0, stride);
   memory.fill(qp, 0, stride);
-  const SUB = touch && L < 96 ? 4096 / L : sweep_rows(L), L16 = L & ~15;
+  if (mode == PAIRS) {
+    pairs_sq(p, nb & ~1, L, kp, sp, qp);
+    if (nb & 1) tail_sq(p + <usize>(nb - 1) * stride, 1, L, 0, kp, sp, qp); // the odd last super-row
+    return;
+  }
+  const touch = mode == TOUCH;
+  const SUB = sweep_rows(L);
   for (let r0 = 0; r0 < nb; r0 += SUB) {
     const rn = min(SUB, nb - r0);
     const pb = p + <usize>r0 * stride;
@@ -287,6 +293,9 @@ function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize, 
     }
   }
 }
+
+/** pattern_sq's ways through a block: column sweeps; sweeps of sub-blocks first read in memory order (touch_lines); super-rows in memory order, two at a time (pairs_sq). */
+const SWEEP = 0, TOUCH = 1, PAIRS = 2;
 
 /**
  * Columns L16 … L − 1 of rn super-rows of L values at p: Σ (x − k) and Σ (x − k)² ADDED to the
@@ -335,12 +344,12 @@ export function merge_block(a: usize, cnt: f64, shift: f64, s1: f64, s2: f64): v
  * of the blocks after it are chosen again from the merged statistics. A function of its own so that pattern_sq keeps two
  * callers and is not inlined into bn_stats_f32_cl (inlined, V8 compiles the hot loop worse: docs/performance.md).
  */
-function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp: usize, sp: usize, qp: usize, touch: bool): void {
+function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp: usize, sp: usize, qp: usize, mode: i32): void {
   for (let c = 0; c < C; c++) {
     const m = <f32>(<f64>load<f32>(kp + (<usize>c << 2)) + fold_lane(C, L, sp, c) / cnt);
     for (let j = c; j < L; j += C) store<f32>(kp + (<usize>j << 2), m);
   }
-  pattern_sq(p, nb, L, kp, sp, qp, touch);
+  pattern_sq(p, nb, L, kp, sp, qp, mode);
   for (let c = 0; c < C; c++) {
     const k = load<f32>(kp + (<usize>c << 2)), s1 = fold_lane(C, L, sp, c), s2 = fold_lane(C, L, qp, c);
     // A column f32 could not hold: redone exactly in f64, down the block's rows of C.
@@ -383,7 +392,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
   const SB = max(BLOCK / L, 256);
   // touch_lines before each sweep: past 1 Mi values from 96-value rows up, 64–80-value rows past
   // 4 Mi values (in sub-blocks of 16 KiB: pattern_sq; L = 16 and 48 did not gain).
-  const touch = L >= 96 ? streamed(R, C) : L >= 64 && far;
+  const mode = L >= 48 && L <= 80 && far ? PAIRS : (L >= 96 && streamed(R, C)) ? TOUCH : SWEEP;
   set_shifts(C, L, acc, kp);
   const one = supers <= SB; // a lone block merges straight from its lane patterns
   if (!one) memory.fill(t1, 0, <usize>C << 4);
@@ -392,7 +401,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
     const nb = min(SB, supers - s0);
     const p = x + (<usize>s0 * <usize>L << 2);
     const cnt = <f64>(nb * per);
-    pattern_sq(p, nb, L, kp, sp, qp, touch);
+    pattern_sq(p, nb, L, kp, sp, qp, mode);
     // Channels 0 … E − 1 in pairs, the rest in scalar (bn_stats_lanes.ts); a lone block and wide
     // C only check here, the others also write pending + block to u1.
     // Σd² = 0 of a lane passes the checks; zero_lanes_ok sends tiny data that cancelled to the redo.
@@ -409,7 +418,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
     // Merge what is pending around the old shifts, then redo this block exactly.
     flush_pending(C, L, acc, kp, t1, t1 + (<usize>C << 3), pending, PENDING);
     pending = 0;
-    redo_block(C, L, p, nb, cnt, acc, kp, sp, qp, touch);
+    redo_block(C, L, p, nb, cnt, acc, kp, sp, qp, mode);
   }
   flush_pending(C, L, acc, kp, t1, t1 + (<usize>C << 3), pending, LAST);
   // Tail: the last R mod (L/C) rows (fewer than 16), per channel a column of scalars summed in

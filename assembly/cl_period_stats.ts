@@ -29,3 +29,23 @@ export function period24_sq(p: usize, nb: i32, kp: usize, sp: usize, qp: usize):
   v128.store(sp, s0); v128.store(sp, s1, 16); v128.store(sp, s2, 32); v128.store(sp, s3, 48); v128.store(sp, s4, 64); v128.store(sp, s5, 80);
   v128.store(qp, q0); v128.store(qp, q1, 16); v128.store(qp, q2, 32); v128.store(qp, q3, 48); v128.store(qp, q4, 64); v128.store(qp, q5, 80);
 }
+
+/**
+ * Σ (x − k) and Σ (x − k)² per lane of an L-long pattern (L a multiple of 8) over nb super-rows
+ * of L values at p (nb even) ADDED to sp, qp (f32 patterns of L lanes, kept in L1), the
+ * super-rows read in memory order two at a time: per two vectors of lanes, each of the two
+ * super-rows' values added to the lane sums in turn (s + d₀ + d₁), the sums loaded and stored
+ * once per pair. Per lane the adds run in the order of pattern_sq's sweeps (super-row by
+ * super-row), so the sums are the same bits. Shifts at kp, subtracted also when 0 (x − 0 is x).
+ */
+export function pairs_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize): void {
+  const stride = <usize>L << 2, end = p + <usize>nb * stride;
+  for (let a = p; a != end; a += stride << 1) {
+    for (let o: usize = 0; o != stride; o += 16) {
+      const x = a + o, s = sp + o, t = qp + o, k = v128.load(kp + o);
+      const d = f32x4.sub(v128.load(x), k), e = f32x4.sub(v128.load(x + stride), k);
+      v128.store(s, f32x4.add(f32x4.add(v128.load(s), d), e));
+      v128.store(t, f32x4.add(f32x4.add(v128.load(t), f32x4.mul(d, d)), f32x4.mul(e, e)));
+    }
+  }
+}
