@@ -392,7 +392,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
   const SB = max(BLOCK / L, 256);
   // touch_lines before each sweep: past 1 Mi values from 96-value rows up, 64–80-value rows past
   // 4 Mi values (in sub-blocks of 16 KiB: pattern_sq; L = 16 and 48 did not gain).
-  const mode = L >= 48 && L <= 80 && far ? PAIRS : (L >= 96 && streamed(R, C)) ? TOUCH : SWEEP;
+  const mode = L >= 48 && L <= 80 && (L & 15) == 0 && far ? PAIRS : (L >= 96 && streamed(R, C)) ? TOUCH : SWEEP;
   set_shifts(C, L, acc, kp);
   const one = supers <= SB; // a lone block merges straight from its lane patterns
   if (!one) memory.fill(t1, 0, <usize>C << 4);

@@ -1,4 +1,4 @@
-// Helpers for the tests that call bn_stats_f32_cf on the raw wasm: the kernel with a scratch
+// Helpers for the tests that call bn_stats_f32_cf and bn_stats_f32_cl on the raw wasm: the kernel with a scratch
 // canary, and triples compared against float64.
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
@@ -13,16 +13,21 @@ export const wasm = new WebAssembly.Instance(new WebAssembly.Module(readFileSync
  * `scratch` bytes start as garbage (the kernel sets what it uses); the 64 bytes after them must
  * stay as they were.
  */
-export function cfStats(N, C, S, x, prior, scratch) {
+export const cfStats = (N, C, S, x, prior, scratch) => rawStats((p, acc, at) => wasm.bn_stats_f32_cf(N, C, S, p, acc, at), `(${N}, ${C}, ${S})`, C, x, prior, scratch);
+
+/** bn_stats_f32_cl on (R, C) channels-last x merged into `prior`, as cfStats. */
+export const clStats = (R, C, x, prior, scratch) => rawStats((p, acc, at) => wasm.bn_stats_f32_cl(R, C, p, acc, at), `(${R}, ${C})`, C, x, prior, scratch);
+
+function rawStats(call, what, C, x, prior, scratch) {
   const base = (wasm.heap_base() + 63) & ~63, acc = base + ((4 * x.length + 63) & ~63), at = acc + ((24 * C + 63) & ~63);
   const top = at + scratch + 64;
   if (top > wasm.memory.buffer.byteLength) wasm.memory.grow(Math.ceil((top - wasm.memory.buffer.byteLength) / 65536));
   new Float32Array(wasm.memory.buffer, base, x.length).set(x);
   new Float64Array(wasm.memory.buffer, acc, 3 * C).set(prior);
   new Float32Array(wasm.memory.buffer, at, (scratch + 64) >> 2).fill(-7.5);
-  wasm.bn_stats_f32_cf(N, C, S, base, acc, at);
+  call(base, acc, at);
   const canary = new Float32Array(wasm.memory.buffer, at + scratch, 16);
-  assert.ok(canary.every((v) => v === -7.5), `(${N}, ${C}, ${S}): the kernel wrote past its ${scratch} bytes of scratch`);
+  assert.ok(canary.every((v) => v === -7.5), `${what}: the kernel wrote past its ${scratch} bytes of scratch`);
   return new Float64Array(wasm.memory.buffer, acc, 3 * C).slice();
 }
 
