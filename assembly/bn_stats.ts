@@ -252,13 +252,13 @@ function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize, 
   const stride = <usize>L << 2, L16 = L & ~15;
   memory.fill(sp, 0, stride);
   memory.fill(qp, 0, stride);
-  if (mode == PAIRS) {
-    pairs_sq(p, nb & ~1, L, kp, sp, qp);
-    if (nb & 1) tail_sq(p + <usize>(nb - 1) * stride, 1, L, 0, kp, sp, qp); // the odd last super-row
-    return;
+  if (mode == PAIRS) { // then the odd last super-row, if any, by the sweeps
+    const n2 = nb & ~1;
+    pairs_sq(p, n2, L, kp, sp, qp);
+    p += <usize>n2 * stride; nb -= n2;
   }
   const touch = mode == TOUCH;
-  const SUB = sweep_rows(L);
+  const SUB = touch && L < 96 ? 4096 / L : sweep_rows(L);
   for (let r0 = 0; r0 < nb; r0 += SUB) {
     const rn = min(SUB, nb - r0);
     const pb = p + <usize>r0 * stride;
@@ -392,7 +392,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
   const SB = max(BLOCK / L, 256);
   // touch_lines before each sweep: past 1 Mi values from 96-value rows up, 64–80-value rows past
   // 4 Mi values (in sub-blocks of 16 KiB: pattern_sq; L = 16 and 48 did not gain).
-  const mode = L >= 48 && L <= 80 && (L & 15) == 0 && far ? PAIRS : (L >= 96 && streamed(R, C)) ? TOUCH : SWEEP;
+  const mode = L >= 48 && L <= 80 && (L & 15) == 0 && far ? PAIRS : (L >= 96 ? streamed(R, C) : L >= 64 && far) ? TOUCH : SWEEP;
   set_shifts(C, L, acc, kp);
   const one = supers <= SB; // a lone block merges straight from its lane patterns
   if (!one) memory.fill(t1, 0, <usize>C << 4);
