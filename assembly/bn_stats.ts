@@ -242,8 +242,10 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize, sc
  * (p, p + 4L, …) → sp, qp (f32 patterns, overwritten). Register-blocked: 16 lanes (4 vectors)
  * at a time run down the super-rows with accumulators in registers; the rows are swept in
  * sub-blocks of ~8 KB so the column sweeps after the first hit L1. A chunk of all-zero shifts
- * skips the subtraction. With `touch`, each sub-block is first read in memory order (touch_lines),
- * and patterns under 96 values take sub-blocks of 16 KiB.
+ * skips the subtraction. mode TOUCH: each sub-block is first read in memory order (touch_lines),
+ * and patterns under 96 values take sub-blocks of 16 KiB. mode PAIRS (L = 48, 64, 80): the
+ * super-rows in memory order two at a time (pairs_sq, assembly/cl_period_stats.ts; the same
+ * bits), an odd last one by the sweep loop.
  * Tail: when L is not a multiple of 16 (L = C, wide C), the last L mod 16
  * columns of each sub-block are summed in scalar f32 (tail_sq) while the rows are in L1.
  */
@@ -363,7 +365,7 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
  * Channels-last (R, C): R rows of C contiguous channels. Merges into acc (C triples).
  * scratch: 12·⌈L⌉₄ + 16·C + 16·min(C, 1024) bytes (16-byte aligned; ⌈L⌉₄ = L rounded up to a multiple of 4),
  * L = pattern_len(C) ≤ max(C, 1024) (past 4 Mi values, C = 3, 6, 12, 24: L = 24, summed as one
- * stream by period24_sq, assembly/cl_period_stats.ts). Rows are grouped into super-rows of L values (L/C rows;
+ * stream by period24_sq, assembly/cl_period_stats.ts; L = 48, 64, 80 read in memory order by pairs_sq). Rows are grouped into super-rows of L values (L/C rows;
  * one row when L = C) so every lane keeps one channel; blocks of ≥ 256 super-rows and ≥ 4096
  * values are summed in f32 lanes around per-channel shifts (0 near zero, else the running
  * mean, chosen once per call) and their per-channel sums added in f64; one Chan merge per
@@ -390,8 +392,10 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
   const E = paired(C, L);
   const supers = R / per;
   const SB = max(BLOCK / L, 256);
-  // touch_lines before each sweep: past 1 Mi values from 96-value rows up, 64–80-value rows past
-  // 4 Mi values (in sub-blocks of 16 KiB: pattern_sq; L = 16 and 48 did not gain).
+  // Past 4 Mi values 48-, 64- and 80-value patterns go in memory order, two super-rows at a time
+  // (pairs_sq: 1.1–1.3× the sweeps there; 0.8–0.9× at 4 Mi values and below). touch_lines before
+  // each sweep: past 1 Mi values from 96-value rows up, other 64–95-value rows past 4 Mi values
+  // (in sub-blocks of 16 KiB: pattern_sq; L = 16 did not gain).
   const mode = L >= 48 && L <= 80 && (L & 15) == 0 && far ? PAIRS : (L >= 96 ? streamed(R, C) : L >= 64 && far) ? TOUCH : SWEEP;
   set_shifts(C, L, acc, kp);
   const one = supers <= SB; // a lone block merges straight from its lane patterns

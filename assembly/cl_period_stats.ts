@@ -5,6 +5,8 @@
 // where one stream with its sums in registers (as for L = 16) lets the prefetchers run ahead
 // (docs/performance.md, "Statistics past the caches, third pass"). From the caches this loop is
 // slower than the sweeps (C = 24: 0.6× at 1–2 Mi values, 0.8× at 4 Mi), so it runs past 4 Mi values.
+// Patterns of 48, 64 and 80 lanes (C = 48, 64, 80, 40, 20, 10, 5) are too wide for registers:
+// pairs_sq reads their super-rows in memory order too, two at a time, with the lane sums in L1.
 
 /**
  * Σ (x − k) and Σ (x − k)² per lane of the 24-lane pattern over nb super-rows of 24 values at p
@@ -31,9 +33,9 @@ export function period24_sq(p: usize, nb: i32, kp: usize, sp: usize, qp: usize):
 }
 
 /**
- * Σ (x − k) and Σ (x − k)² per lane of an L-long pattern (L a multiple of 8) over nb super-rows
+ * Σ (x − k) and Σ (x − k)² per lane of an L-long pattern (L a multiple of 4) over nb super-rows
  * of L values at p (nb even) ADDED to sp, qp (f32 patterns of L lanes, kept in L1), the
- * super-rows read in memory order two at a time: per two vectors of lanes, each of the two
+ * super-rows read in memory order two at a time: per vector of lanes, each of the two
  * super-rows' values added to the lane sums in turn (s + d₀ + d₁), the sums loaded and stored
  * once per pair. Per lane the adds run in the order of pattern_sq's sweeps (super-row by
  * super-row), so the sums are the same bits. Shifts at kp, subtracted also when 0 (x − 0 is x).
