@@ -11,7 +11,7 @@ import { tail_mask } from "./cf_short";
 import { stats_rows_short } from "./cf_short_stats";
 import { stats_cf_rows } from "./cf_rows_stats";
 import { stats_cf_stream } from "./cf_stream_stats";
-import { period24_sq, pairs_sq } from "./cl_period_stats";
+import { pairs_sq } from "./cl_pairs_stats";
 import { lanes_ok, lanes_ok_add, rest_ok_add, zero_lanes_ok, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
 import { BLOCK, MAX_PATTERN, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
 
@@ -244,21 +244,16 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize, sc
  * sub-blocks of ~8 KB so the column sweeps after the first hit L1. A chunk of all-zero shifts
  * skips the subtraction. mode TOUCH: each sub-block is first read in memory order (touch_lines),
  * and patterns under 96 values take sub-blocks of 16 KiB. mode PAIRS (L = 48, 64, 80): the
- * super-rows in memory order two at a time (pairs_sq, assembly/cl_period_stats.ts; the same
+ * super-rows in memory order two at a time (pairs_sq, assembly/cl_pairs_stats.ts; the same
  * bits), an odd last one by the sweep loop.
  * Tail: when L is not a multiple of 16 (L = C, wide C), the last L mod 16
  * columns of each sub-block are summed in scalar f32 (tail_sq) while the rows are in L1.
  */
 function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize, mode: i32): void {
-  if (L == 24) { period24_sq(p, nb, kp, sp, qp); return; }
+  if (mode == PAIRS) { pairs_block(p, nb, L, kp, sp, qp); return; }
   const stride = <usize>L << 2, L16 = L & ~15;
   memory.fill(sp, 0, stride);
   memory.fill(qp, 0, stride);
-  if (mode == PAIRS) { // then the odd last super-row, if any, by the sweeps
-    const n2 = nb & ~1;
-    pairs_sq(p, n2, L, kp, sp, qp);
-    p += <usize>n2 * stride; nb -= n2;
-  }
   const touch = mode == TOUCH;
   const SUB = touch && L < 96 ? 4096 / L : sweep_rows(L);
   for (let r0 = 0; r0 < nb; r0 += SUB) {
@@ -294,6 +289,18 @@ function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize, 
       v128.store(qp + o, q0); v128.store(qp + o, q1, 16); v128.store(qp + o, q2, 32); v128.store(qp + o, q3, 48);
     }
   }
+}
+
+/**
+ * pattern_sq by pairs_sq (two super-rows at a time), the odd last super-row by tail_sq. A
+ * function of its own: inlined into pattern_sq, its loop slowed another there (0.93×).
+ */
+function pairs_block(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize): void {
+  const stride = <usize>L << 2, n2 = nb & ~1;
+  memory.fill(sp, 0, stride);
+  memory.fill(qp, 0, stride);
+  pairs_sq(p, n2, L, kp, sp, qp);
+  if (nb & 1) tail_sq(p + <usize>n2 * stride, 1, L, 0, kp, sp, qp);
 }
 
 /** pattern_sq's ways through a block: column sweeps; sweeps of sub-blocks first read in memory order (touch_lines); super-rows in memory order, two at a time (pairs_sq). */
@@ -364,8 +371,8 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
 /**
  * Channels-last (R, C): R rows of C contiguous channels. Merges into acc (C triples).
  * scratch: 12·⌈L⌉₄ + 16·C + 16·min(C, 1024) bytes (16-byte aligned; ⌈L⌉₄ = L rounded up to a multiple of 4),
- * L = pattern_len(C) ≤ max(C, 1024) (past 4 Mi values, C = 3, 6, 12, 24: L = 24, summed as one
- * stream by period24_sq, assembly/cl_period_stats.ts; L = 48, 64, 80 read in memory order by pairs_sq). Rows are grouped into super-rows of L values (L/C rows;
+ * L = pattern_len(C) ≤ max(C, 1024) (past 4 Mi values L = 48, 64, 80 are read in memory order:
+ * pairs_sq, assembly/cl_pairs_stats.ts). Rows are grouped into super-rows of L values (L/C rows;
  * one row when L = C) so every lane keeps one channel; blocks of ≥ 256 super-rows and ≥ 4096
  * values are summed in f32 lanes around per-channel shifts (0 near zero, else the running
  * mean, chosen once per call) and their per-channel sums added in f64; one Chan merge per
@@ -379,8 +386,7 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
  */
 export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: usize): void {
   const far = <u64>R * <u64>C > (<u64>CACHED_VALUES << 2); // past 4 Mi values
-  // C = 3, 6, 12, 24 past 4 Mi values: one stream (period24_sq; at 4 Mi values and below the sweeps win).
-  const L = 24 % C == 0 && C % 3 == 0 && far ? 24 : pattern_len(C);
+  const L = pattern_len(C);
   const per = L / C;
   const Lp = <usize>(L + 3) & ~3; // patterns 16-byte aligned when L = C is not a multiple of 4
   const sp = scratch, qp = scratch + (Lp << 2), kp = scratch + (Lp << 3);

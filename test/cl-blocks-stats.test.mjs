@@ -4,7 +4,7 @@
 // Against float64: ordinary channels next to channels far from zero, channels whose values
 // drift along the rows (later blocks fail after others are pending), constant and zero
 // channels; C with repeats in the lane pattern (3, 16), C = L (64), odd and wide C (1025, 1536),
-// and C = 3, 6, 12, 24 past 4 Mi values (one stream with the lane sums in registers).
+// and C = 3, 6, 12, 24 past 4 Mi values (super-rows in memory order, two at a time).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as api from "../dist/index.js";
@@ -36,7 +36,7 @@ function data(R, C, seed) {
 }
 
 test("channelStats NHWC over many blocks against float64: far, drifting, constant and zero channels", () => {
-  // 345 blocks: past 4 Mi values, where C = 3, 6, 12, 24 are summed as one stream (period24_sq).
+  // 345 blocks: past 4 Mi values, where C = 3, 6, 12, 24 are read in memory order (pairs_sq).
   for (const [C, blocks] of [[3, 9], [16, 9], [17, 9], [64, 10], [1025, 9], [1536, 9], [3, 345], [6, 345], [12, 345], [24, 345]]) {
     const R = blocks * blockRows(C) + 5;
     const shape = [1, 1, R, C], x = data(R, C, R + C);
