@@ -2,7 +2,7 @@
 // canary, and triples compared against float64.
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
-import { exactTriples } from "./reference.mjs";
+import { exactTriples, randomArray } from "./reference.mjs";
 
 /** The release wasm on a memory of its own (the raw kernels, no JS layer). */
 export const wasm = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(new URL("../build/simdnorm.wasm", import.meta.url))),
@@ -52,4 +52,25 @@ export function agreeFreshAndOnPrior(kernel, N, C, S, x, first, what) {
   agreeTriples(kernel(N, C, S, x, new Float64Array(3 * C)), exactTriples([{ x, N }], C, S), what);
   const prior = exactTriples([{ x: first, N: 2 }], C, S);
   agreeTriples(kernel(N, C, S, x, prior), exactTriples([{ x: first, N: 2 }, { x, N }], C, S), `${what} onto a prior chunk`);
+}
+
+/** Rows of C in one block of bn_stats_f32_cl: max(4096 / L, 256) super-rows of L / C rows (L = pattern_len(C)). */
+export const clBlockRows = (C) => { const L = wasm.pattern_len(C); return Math.max(Math.floor(4096 / L), 256) * (L / C); };
+
+/**
+ * R rows of C channels-last (randomArray around `offset`): channel c mod 4 = 1 at + 1e4, c mod 4
+ * = 2 at + 1e4 drifting by half a standard deviation a block (a block fails the check around the
+ * shift every ~4 blocks, after others passed), channel 0 constant 3, the last channel 0.
+ */
+export function clData(R, C, seed, offset = 0) {
+  const v = 0.5 / clBlockRows(C);
+  const x = randomArray(R * C, seed, { offset });
+  for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) {
+    const i = r * C + c;
+    if (c === 0) x[i] = 3;
+    else if (c === C - 1) x[i] = 0;
+    else if (c % 4 === 1) x[i] += 1e4;
+    else if (c % 4 === 2) x[i] += 1e4 + v * r;
+  }
+  return x;
 }
