@@ -11,7 +11,7 @@ import { tail_mask } from "./cf_short";
 import { stats_rows_short } from "./cf_short_stats";
 import { stats_cf_rows } from "./cf_rows_stats";
 import { stats_cf_stream } from "./cf_stream_stats";
-import { period24_sq } from "./cl_period_stats";
+import { pairs_sq } from "./cl_pairs_stats";
 import { lanes_ok, lanes_ok_add, rest_ok_add, zero_lanes_ok, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
 import { BLOCK, MAX_PATTERN, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
 
@@ -242,17 +242,20 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize, sc
  * (p, p + 4L, …) → sp, qp (f32 patterns, overwritten). Register-blocked: 16 lanes (4 vectors)
  * at a time run down the super-rows with accumulators in registers; the rows are swept in
  * sub-blocks of ~8 KB so the column sweeps after the first hit L1. A chunk of all-zero shifts
- * skips the subtraction. With `touch`, each sub-block is first read in memory order (touch_lines),
- * and patterns under 96 values take sub-blocks of 16 KiB.
+ * skips the subtraction. mode TOUCH: each sub-block is first read in memory order (touch_lines),
+ * and patterns under 96 values take sub-blocks of 16 KiB. mode PAIRS (L = 48, 64, 80): the
+ * super-rows in memory order two at a time (pairs_sq, assembly/cl_pairs_stats.ts; the same
+ * bits), an odd last one by the sweep loop.
  * Tail: when L is not a multiple of 16 (L = C, wide C), the last L mod 16
  * columns of each sub-block are summed in scalar f32 (tail_sq) while the rows are in L1.
  */
-function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize, touch: bool): void {
-  if (L == 24) { period24_sq(p, nb, kp, sp, qp); return; }
-  const stride = <usize>L << 2;
+function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize, mode: i32): void {
+  if (mode == PAIRS) { pairs_block(p, nb, L, kp, sp, qp); return; }
+  const stride = <usize>L << 2, L16 = L & ~15;
   memory.fill(sp, 0, stride);
   memory.fill(qp, 0, stride);
-  const SUB = touch && L < 96 ? 4096 / L : sweep_rows(L), L16 = L & ~15;
+  const touch = mode == TOUCH;
+  const SUB = touch && L < 96 ? 4096 / L : sweep_rows(L);
   for (let r0 = 0; r0 < nb; r0 += SUB) {
     const rn = min(SUB, nb - r0);
     const pb = p + <usize>r0 * stride;
@@ -287,6 +290,21 @@ function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize, 
     }
   }
 }
+
+/**
+ * pattern_sq by pairs_sq (two super-rows at a time), the odd last super-row by tail_sq. A
+ * function of its own: inlined into pattern_sq, its loop slowed another there (0.93×).
+ */
+function pairs_block(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize): void {
+  const stride = <usize>L << 2, n2 = nb & ~1;
+  memory.fill(sp, 0, stride);
+  memory.fill(qp, 0, stride);
+  pairs_sq(p, n2, L, kp, sp, qp);
+  if (nb & 1) tail_sq(p + <usize>n2 * stride, 1, L, 0, kp, sp, qp);
+}
+
+/** pattern_sq's ways through a block: column sweeps; sweeps of sub-blocks first read in memory order (touch_lines); super-rows in memory order, two at a time (pairs_sq). */
+const SWEEP = 0, TOUCH = 1, PAIRS = 2;
 
 /**
  * Columns L16 … L − 1 of rn super-rows of L values at p: Σ (x − k) and Σ (x − k)² ADDED to the
@@ -335,12 +353,12 @@ export function merge_block(a: usize, cnt: f64, shift: f64, s1: f64, s2: f64): v
  * of the blocks after it are chosen again from the merged statistics. A function of its own so that pattern_sq keeps two
  * callers and is not inlined into bn_stats_f32_cl (inlined, V8 compiles the hot loop worse: docs/performance.md).
  */
-function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp: usize, sp: usize, qp: usize, touch: bool): void {
+function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp: usize, sp: usize, qp: usize, mode: i32): void {
   for (let c = 0; c < C; c++) {
     const m = <f32>(<f64>load<f32>(kp + (<usize>c << 2)) + fold_lane(C, L, sp, c) / cnt);
     for (let j = c; j < L; j += C) store<f32>(kp + (<usize>j << 2), m);
   }
-  pattern_sq(p, nb, L, kp, sp, qp, touch);
+  pattern_sq(p, nb, L, kp, sp, qp, mode);
   for (let c = 0; c < C; c++) {
     const k = load<f32>(kp + (<usize>c << 2)), s1 = fold_lane(C, L, sp, c), s2 = fold_lane(C, L, qp, c);
     // A column f32 could not hold: redone exactly in f64, down the block's rows of C.
@@ -353,8 +371,8 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
 /**
  * Channels-last (R, C): R rows of C contiguous channels. Merges into acc (C triples).
  * scratch: 12·⌈L⌉₄ + 16·C + 16·min(C, 1024) bytes (16-byte aligned; ⌈L⌉₄ = L rounded up to a multiple of 4),
- * L = pattern_len(C) ≤ max(C, 1024) (past 4 Mi values, C = 3, 6, 12, 24: L = 24, summed as one
- * stream by period24_sq, assembly/cl_period_stats.ts). Rows are grouped into super-rows of L values (L/C rows;
+ * L = pattern_len(C) ≤ max(C, 1024) (past 4 Mi values L = 48, 64, 80 are read in memory order:
+ * pairs_sq, assembly/cl_pairs_stats.ts). Rows are grouped into super-rows of L values (L/C rows;
  * one row when L = C) so every lane keeps one channel; blocks of ≥ 256 super-rows and ≥ 4096
  * values are summed in f32 lanes around per-channel shifts (0 near zero, else the running
  * mean, chosen once per call) and their per-channel sums added in f64; one Chan merge per
@@ -368,8 +386,7 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
  */
 export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: usize): void {
   const far = <u64>R * <u64>C > (<u64>CACHED_VALUES << 2); // past 4 Mi values
-  // C = 3, 6, 12, 24 past 4 Mi values: one stream (period24_sq; at 4 Mi values and below the sweeps win).
-  const L = 24 % C == 0 && C % 3 == 0 && far ? 24 : pattern_len(C);
+  const L = pattern_len(C);
   const per = L / C;
   const Lp = <usize>(L + 3) & ~3; // patterns 16-byte aligned when L = C is not a multiple of 4
   const sp = scratch, qp = scratch + (Lp << 2), kp = scratch + (Lp << 3);
@@ -381,9 +398,11 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
   const E = paired(C, L);
   const supers = R / per;
   const SB = max(BLOCK / L, 256);
-  // touch_lines before each sweep: past 1 Mi values from 96-value rows up, 64–80-value rows past
-  // 4 Mi values (in sub-blocks of 16 KiB: pattern_sq; L = 16 and 48 did not gain).
-  const touch = L >= 96 ? streamed(R, C) : L >= 64 && far;
+  // Past 4 Mi values 48-, 64- and 80-value patterns go in memory order, two super-rows at a time
+  // (pairs_sq: 1.1–1.3× the sweeps there; 0.8–0.9× at 4 Mi values and below). touch_lines before
+  // each sweep: past 1 Mi values from 96-value rows up, other 64–95-value rows past 4 Mi values
+  // (in sub-blocks of 16 KiB: pattern_sq; L = 16 did not gain).
+  const mode = L >= 48 && L <= 80 && (L & 15) == 0 && far ? PAIRS : (L >= 96 ? streamed(R, C) : L >= 64 && far) ? TOUCH : SWEEP;
   set_shifts(C, L, acc, kp);
   const one = supers <= SB; // a lone block merges straight from its lane patterns
   if (!one) memory.fill(t1, 0, <usize>C << 4);
@@ -392,7 +411,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
     const nb = min(SB, supers - s0);
     const p = x + (<usize>s0 * <usize>L << 2);
     const cnt = <f64>(nb * per);
-    pattern_sq(p, nb, L, kp, sp, qp, touch);
+    pattern_sq(p, nb, L, kp, sp, qp, mode);
     // Channels 0 … E − 1 in pairs, the rest in scalar (bn_stats_lanes.ts); a lone block and wide
     // C only check here, the others also write pending + block to u1.
     // Σd² = 0 of a lane passes the checks; zero_lanes_ok sends tiny data that cancelled to the redo.
@@ -409,7 +428,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
     // Merge what is pending around the old shifts, then redo this block exactly.
     flush_pending(C, L, acc, kp, t1, t1 + (<usize>C << 3), pending, PENDING);
     pending = 0;
-    redo_block(C, L, p, nb, cnt, acc, kp, sp, qp, touch);
+    redo_block(C, L, p, nb, cnt, acc, kp, sp, qp, mode);
   }
   flush_pending(C, L, acc, kp, t1, t1 + (<usize>C << 3), pending, LAST);
   // Tail: the last R mod (L/C) rows (fewer than 16), per channel a column of scalars summed in

@@ -4,39 +4,17 @@
 // Against float64: ordinary channels next to channels far from zero, channels whose values
 // drift along the rows (later blocks fail after others are pending), constant and zero
 // channels; C with repeats in the lane pattern (3, 16), C = L (64), odd and wide C (1025, 1536),
-// and C = 3, 6, 12, 24 past 4 Mi values (one stream with the lane sums in registers).
+// and C = 3, 6, 12, 24 past 4 Mi values (super-rows in memory order, two at a time).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as api from "../dist/index.js";
-import { refStats, randomArray } from "./reference.mjs";
-import { readFileSync } from "node:fs";
+import { refStats } from "./reference.mjs";
+import { clBlockRows as blockRows, clData as data } from "./stats-kernel.mjs";
 
 await api.init();
-const wasm = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(new URL("../build/simdnorm.wasm", import.meta.url))), { env: { abort() {} } }).exports;
-
-/** Rows of C in one block of the kernel: max(4096 / L, 256) super-rows of L / C rows (L = pattern_len(C)). */
-const blockRows = (C) => { const L = wasm.pattern_len(C); return Math.max(Math.floor(4096 / L), 256) * (L / C); };
-
-/**
- * R rows of C: channel c mod 4 = 1 at 1e4, c mod 4 = 2 at 1e4 drifting by half a standard
- * deviation a block (a block fails the check around the shift every ~4 blocks, after others
- * passed), channel 0 constant 3, the last channel 0.
- */
-function data(R, C, seed) {
-  const v = 0.5 / blockRows(C);
-  const x = randomArray(R * C, seed);
-  for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) {
-    const i = r * C + c;
-    if (c === 0) x[i] = 3;
-    else if (c === C - 1) x[i] = 0;
-    else if (c % 4 === 1) x[i] += 1e4;
-    else if (c % 4 === 2) x[i] += 1e4 + v * r;
-  }
-  return x;
-}
 
 test("channelStats NHWC over many blocks against float64: far, drifting, constant and zero channels", () => {
-  // 345 blocks: past 4 Mi values, where C = 3, 6, 12, 24 are summed as one stream (period24_sq).
+  // 345 blocks: past 4 Mi values, where C = 3, 6, 12, 24 are read in memory order (pairs_sq).
   for (const [C, blocks] of [[3, 9], [16, 9], [17, 9], [64, 10], [1025, 9], [1536, 9], [3, 345], [6, 345], [12, 345], [24, 345]]) {
     const R = blocks * blockRows(C) + 5;
     const shape = [1, 1, R, C], x = data(R, C, R + C);
