@@ -177,10 +177,18 @@ function holds_shift(p: usize, len: i32, k: f32): bool {
 
 /** nb rows of S values of one channel (stride bytes apart) as one block merged into the triple at a; redone row by row when the block fails the check. */
 function channel_rows(a: usize, p: usize, S: i32, nb: i32, stride: usize): void {
-  const cnt = <f64>(nb * S), k = shift_of(a);
+  const k = shift_of(a);
   rows_sq(p, S, k, nb, stride);
-  const s1 = ret0, s2 = ret1;
-  // Σd² = 0 goes row by row: stats_block takes such rows exact.
+  settle_rows(a, p, S, nb, stride, k, ret0, ret1);
+}
+
+/**
+ * The block of nb rows of S values at p (stride bytes apart) whose Σ(x − k), Σ(x − k)² are s1, s2:
+ * merged into the triple at a when it passes the check, else taken row by row (stats_block redoes
+ * or takes them exact; Σd² = 0 goes row by row too).
+ */
+export function settle_rows(a: usize, p: usize, S: i32, nb: i32, stride: usize, k: f32, s1: f64, s2: f64): void {
+  const cnt = <f64>(nb * S);
   if (s2 != 0 && sums_ok(s1, s2, cnt)) { merge_block(a, cnt, <f64>k, s1, s2); return; }
   for (let n = 0; n < nb; n++) stats_block(a, p + <usize>n * stride, S);
 }
@@ -250,10 +258,10 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize, sc
  * columns of each sub-block are summed in scalar f32 (tail_sq) while the rows are in L1.
  */
 function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize, mode: i32): void {
-  if (mode == PAIRS) { pairs_block(p, nb, L, kp, sp, qp); return; }
   const stride = <usize>L << 2, L16 = L & ~15;
   memory.fill(sp, 0, stride);
   memory.fill(qp, 0, stride);
+  if (mode == PAIRS) { pairs_block(p, nb, L, kp, sp, qp); return; }
   const touch = mode == TOUCH;
   const SUB = touch && L < 96 ? 4096 / L : sweep_rows(L);
   for (let r0 = 0; r0 < nb; r0 += SUB) {
@@ -292,19 +300,31 @@ function pattern_sq(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize, 
 }
 
 /**
- * pattern_sq by pairs_sq (two super-rows at a time), the odd last super-row by tail_sq. A
- * function of its own: inlined into pattern_sq, its loop slowed another there (0.93×).
+ * pattern_sq by pairs_sq (two super-rows at a time) into the zeroed sp, qp, the odd last
+ * super-row by tail_sq. A function of its own: inlined into pattern_sq, its loop slowed another
+ * there (0.93×).
  */
 function pairs_block(p: usize, nb: i32, L: i32, kp: usize, sp: usize, qp: usize): void {
   const stride = <usize>L << 2, n2 = nb & ~1;
-  memory.fill(sp, 0, stride);
-  memory.fill(qp, 0, stride);
   pairs_sq(p, n2, L, kp, sp, qp);
   if (nb & 1) tail_sq(p + <usize>n2 * stride, 1, L, 0, kp, sp, qp);
 }
 
 /** pattern_sq's ways through a block: column sweeps; sweeps of sub-blocks first read in memory order (touch_lines); super-rows in memory order, two at a time (pairs_sq). */
 const SWEEP = 0, TOUCH = 1, PAIRS = 2;
+
+/**
+ * The way through (R, C) with L-value patterns. Past 4 Mi values 48-, 64- and 80-value patterns
+ * go in memory order, two super-rows at a time (pairs_sq: 1.1–1.3× the sweeps there; 0.8–0.9× at
+ * 4 Mi values and below). touch_lines before each sweep: past 1 Mi values from 96-value rows up,
+ * other 64–95-value rows past 4 Mi values (in sub-blocks of 16 KiB: pattern_sq; L = 16 did not gain).
+ */
+function sweep_mode(R: i32, C: i32, L: i32): i32 {
+  const far = <u64>R * <u64>C > (<u64>CACHED_VALUES << 2);
+  if (far && L >= 48 && L <= 80 && (L & 15) == 0) return PAIRS;
+  if (L >= 96 ? streamed(R, C) : L >= 64 && far) return TOUCH;
+  return SWEEP;
+}
 
 /**
  * Columns L16 … L − 1 of rn super-rows of L values at p: Σ (x − k) and Σ (x − k)² ADDED to the
@@ -385,7 +405,6 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
  * (< L values) merged per channel in scalar f64.
  */
 export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: usize): void {
-  const far = <u64>R * <u64>C > (<u64>CACHED_VALUES << 2); // past 4 Mi values
   const L = pattern_len(C);
   const per = L / C;
   const Lp = <usize>(L + 3) & ~3; // patterns 16-byte aligned when L = C is not a multiple of 4
@@ -398,11 +417,7 @@ export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: u
   const E = paired(C, L);
   const supers = R / per;
   const SB = max(BLOCK / L, 256);
-  // Past 4 Mi values 48-, 64- and 80-value patterns go in memory order, two super-rows at a time
-  // (pairs_sq: 1.1–1.3× the sweeps there; 0.8–0.9× at 4 Mi values and below). touch_lines before
-  // each sweep: past 1 Mi values from 96-value rows up, other 64–95-value rows past 4 Mi values
-  // (in sub-blocks of 16 KiB: pattern_sq; L = 16 did not gain).
-  const mode = L >= 48 && L <= 80 && (L & 15) == 0 && far ? PAIRS : (L >= 96 ? streamed(R, C) : L >= 64 && far) ? TOUCH : SWEEP;
+  const mode = sweep_mode(R, C, L);
   set_shifts(C, L, acc, kp);
   const one = supers <= SB; // a lone block merges straight from its lane patterns
   if (!one) memory.fill(t1, 0, <usize>C << 4);

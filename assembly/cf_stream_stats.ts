@@ -14,7 +14,7 @@
 // results differ from the cache-resident path in the last bits of the f32 sums.
 import { BLOCK, hsum } from "./common";
 import { tail_mask } from "./cf_short";
-import { shift_of, sums_ok, merge_block, stats_block } from "./bn_stats";
+import { shift_of, settle_rows } from "./bn_stats";
 
 /**
  * Merges the statistics of (N, C, S) channels-first x into the C triples at acc, rows in memory
@@ -28,14 +28,9 @@ export function stats_cf_stream(N: i32, C: i32, S: i32, x: usize, acc: usize, sc
     memory.fill(scratch, 0, <usize>C << 5);
     for (let c = 0; c < C; c++) store<f32>(kp + (<usize>c << 2), shift_of(acc + <usize>c * 24));
     for (let n = 0; n < nb; n++) sample_rows(C, S, p0 + <usize>n * stride, scratch, kp);
-    const cnt = <f64>(nb * S);
     for (let c = 0; c < C; c++) {
-      const t = scratch + (<usize>c << 5), a = acc + <usize>c * 24, k = load<f32>(kp + (<usize>c << 2));
-      const s1 = hsum(v128.load(t)), s2 = hsum(v128.load(t, 16));
-      if (s2 != 0 && sums_ok(s1, s2, cnt)) { merge_block(a, cnt, <f64>k, s1, s2); continue; }
-      // As channel_rows: the block's rows one by one (stats_block redoes or takes them exact).
-      const p = p0 + (<usize>c * <usize>S << 2);
-      for (let n = 0; n < nb; n++) stats_block(a, p + <usize>n * stride, S);
+      const t = scratch + (<usize>c << 5);
+      settle_rows(acc + <usize>c * 24, p0 + (<usize>c * <usize>S << 2), S, nb, stride, load<f32>(kp + (<usize>c << 2)), hsum(v128.load(t)), hsum(v128.load(t, 16)));
     }
   }
 }

@@ -102,10 +102,17 @@ function add_nobias(px: usize, pk: usize, ps: usize, C: i32, shift: f32): void {
 
 
 /**
- * s = x + k as row_add_shifted, Σ s² alone → ret1 (RMS norm without a bias). With a bias, RMS
- * norm takes row_add_shifted at shift 0 (same ret1; a loop of its own would cost ~0.5 KB).
+ * s = x + k + bias as row_add_shifted, Σ s² → ret1 (RMS norm). Without a bias Σs² alone (one add
+ * a vector less); with one, row_add_shifted at shift 0 (the same ret1; a loop of its own would
+ * cost ~0.5 KB).
  */
-export function row_add_sq(px: usize, pk: usize, ps: usize, C: i32): void {
+export function row_add_sq(px: usize, pk: usize, bias: usize, ps: usize, C: i32): void {
+  if (bias) row_add_shifted(px, pk, bias, ps, C, 0);
+  else add_sq_nobias(px, pk, ps, C);
+}
+
+/** row_add_sq without a bias (its own function: one hot loop each). */
+function add_sq_nobias(px: usize, pk: usize, ps: usize, C: i32): void {
   sums_body(px, pk, 0, ps, C, 0, false, true, false, true);
 }
 

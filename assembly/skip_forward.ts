@@ -28,8 +28,7 @@ export function skip_forward_f32_cl(R: i32, C: i32, x: usize, skip: usize, bias:
   if (rms) {
     for (let r = 0; r < R; r++) {
       const o = <usize>r * rs, ps = sum + o, py = y + o;
-      if (bias) row_add_shifted(x + o, skip + o, bias, ps, C, 0);
-      else row_add_sq(x + o, skip + o, ps, C);
+      row_add_sq(x + o, skip + o, bias, ps, C);
       const inv = <f32>(1 / Math.sqrt(ret1 / <f64>C + eps));
       store<f32>(rstd + (<usize>r << 2), inv);
       row_scale(ps, py, C, inv, gamma);

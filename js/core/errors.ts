@@ -48,15 +48,18 @@ export function isVec(v: unknown): v is Vec {
 export function checkVec(name: string, v: unknown, C: number, unit = "channels"): Vec {
   if (plainKind(v) !== undefined) return lengthIs(name, v as Float32Array | Float64Array, C, unit);
   if (!isVec(v)) throw new Error(`${name} must be a Float32Array, Float64Array or number[] of ${C} values, got ${fmt(v)}`);
-  const n = Array.isArray(v) ? v.length : typedLength(v);
-  if (n !== C) throw new Error(`${name} has ${n} values, the tensor has ${C} ${unit}`);
+  countIs(name, Array.isArray(v) ? v.length : typedLength(v), C, unit);
   return v;
+}
+
+/** Throws unless a per-channel vector's n values are the tensor's C. */
+function countIs(name: string, n: number, C: number, unit: string): void {
+  if (n !== C) throw new Error(`${name} has ${n} values, the tensor has ${C} ${unit}`);
 }
 
 /** v (a typed array) when it holds C values, else throws checkVec's message. */
 function lengthIs<T extends Float32Array | Float64Array>(name: string, v: T, C: number, unit: string): T {
-  const n = typedLength(v);
-  if (n !== C) throw new Error(`${name} has ${n} values, the tensor has ${C} ${unit}`);
+  countIs(name, typedLength(v), C, unit);
   return v;
 }
 
