@@ -22,29 +22,39 @@ import { tail_mask, pair_sum } from "./cf_short";
 export function stats_rows_short(R: i32, S: i32, x: usize, acc: usize): void {
   const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
   const mask = tail_mask(S), cnt = <f64>S, nb = f64x2.splat(cnt), lim = f64x2.splat(0.75 * <f64>S);
-  const inf = f64x2.splat(Infinity), tiny = f64x2.splat(TINY), zero = f64x2.splat(0);
+  const inf = f64x2.splat(Infinity), tiny = f64x2.splat(TINY), zero = f64x2.splat(0), long = S >= LONG_ROW;
   let p = x, a = acc, r = 0;
   for (; r + 2 <= R; r += 2, p += stride << 1, a += 48) {
     const pb = p + stride;
-    const ta = v128.and(v128.load(p + last), mask), tb = v128.and(v128.load(pb + last), mask);
-    // Two vectors of each row a step into two accumulator sets (eight chains): one vector a
-    // step (four chains) was latency-bound, 1.16× slower on 7 × 7 rows (docs/performance.md).
-    let sa = ta, qa = f32x4.mul(ta, ta), sb = tb, qb = f32x4.mul(tb, tb);
-    let sa1 = f32x4.splat(0), qa1 = f32x4.splat(0), sb1 = f32x4.splat(0), qb1 = f32x4.splat(0);
-    let o: usize = 0;
-    for (; o + 32 <= body; o += 32) {
-      const u = v128.load(p + o), v = v128.load(pb + o), u1 = v128.load(p + o, 16), v1 = v128.load(pb + o, 16);
-      sa = f32x4.add(sa, u); qa = f32x4.add(qa, f32x4.mul(u, u));
-      sb = f32x4.add(sb, v); qb = f32x4.add(qb, f32x4.mul(v, v));
-      sa1 = f32x4.add(sa1, u1); qa1 = f32x4.add(qa1, f32x4.mul(u1, u1));
-      sb1 = f32x4.add(sb1, v1); qb1 = f32x4.add(qb1, f32x4.mul(v1, v1));
+    let s: v128, q: v128;
+    if (long) {
+      // Row a, then row b: one stream in memory order. Side by side (two streams a row apart,
+      // each row's last vector loaded before its body, which turns the prefetchers' stream
+      // around on rows of ~100 values) rows of 96–196 values ran at 0.33–0.5 × the Σx, Σx²
+      // loop past the caches (docs/performance.md).
+      const ra = row_sq(p, body, last, mask), rb = row_sq(pb, body, last, mask);
+      s = v128.shuffle<f64>(ra, rb, 0, 2); q = v128.shuffle<f64>(ra, rb, 1, 3);
+    } else {
+      const ta = v128.and(v128.load(p + last), mask), tb = v128.and(v128.load(pb + last), mask);
+      // Two vectors of each row a step into two accumulator sets (eight chains): one vector a
+      // step (four chains) was latency-bound, 1.16× slower on 7 × 7 rows (docs/performance.md).
+      let sa = ta, qa = f32x4.mul(ta, ta), sb = tb, qb = f32x4.mul(tb, tb);
+      let sa1 = f32x4.splat(0), qa1 = f32x4.splat(0), sb1 = f32x4.splat(0), qb1 = f32x4.splat(0);
+      let o: usize = 0;
+      for (; o + 32 <= body; o += 32) {
+        const u = v128.load(p + o), v = v128.load(pb + o), u1 = v128.load(p + o, 16), v1 = v128.load(pb + o, 16);
+        sa = f32x4.add(sa, u); qa = f32x4.add(qa, f32x4.mul(u, u));
+        sb = f32x4.add(sb, v); qb = f32x4.add(qb, f32x4.mul(v, v));
+        sa1 = f32x4.add(sa1, u1); qa1 = f32x4.add(qa1, f32x4.mul(u1, u1));
+        sb1 = f32x4.add(sb1, v1); qb1 = f32x4.add(qb1, f32x4.mul(v1, v1));
+      }
+      if (o < body) {
+        const u = v128.load(p + o), v = v128.load(pb + o);
+        sa1 = f32x4.add(sa1, u); qa1 = f32x4.add(qa1, f32x4.mul(u, u));
+        sb1 = f32x4.add(sb1, v); qb1 = f32x4.add(qb1, f32x4.mul(v, v));
+      }
+      s = pair_sum(f32x4.add(sa, sa1), f32x4.add(sb, sb1)); q = pair_sum(f32x4.add(qa, qa1), f32x4.add(qb, qb1));
     }
-    if (o < body) {
-      const u = v128.load(p + o), v = v128.load(pb + o);
-      sa1 = f32x4.add(sa1, u); qa1 = f32x4.add(qa1, f32x4.mul(u, u));
-      sb1 = f32x4.add(sb1, v); qb1 = f32x4.add(qb1, f32x4.mul(v, v));
-    }
-    const s = pair_sum(f32x4.add(sa, sa1), f32x4.add(sb, sb1)), q = pair_sum(f32x4.add(qa, qa1), f32x4.add(qb, qb1));
     // Both triples empty (a fresh start, as instance norm's are) and both rows' sums pass
     // sums_ok (false for NaN): Chan's merge into (0, 0, 0) stores the block's own (count, mean,
     // M2), block_merge's values with shift 0 (stats_block's method; the f32 sums in another order).
@@ -59,4 +69,31 @@ export function stats_rows_short(R: i32, S: i32, x: usize, acc: usize): void {
     store<f64>(a, cnt, 24); store<f64>(a, f64x2.extract_lane(mean, 1), 32); store<f64>(a, f64x2.extract_lane(m2, 1), 40);
   }
   if (r < R) stats_block(a, p, S);
+}
+
+/**
+ * Rows from this many values are summed one after the other (row_sq), shorter ones side by side:
+ * 1.5–3× past the caches at 98–196 values, 0.94–1.0× at 98 from L2 (docs/performance.md).
+ */
+const LONG_ROW = 96;
+
+/**
+ * (Σx, Σx²) of one row as an f64x2: `body` bytes (a multiple of 16) from p, four vectors a step
+ * into eight f32 chains (rows_sq's loop), then the masked last vector; the lanes added in f32
+ * (pair_sum), the totals widened.
+ */
+function row_sq(p: usize, body: usize, last: usize, mask: v128): v128 {
+  let s0 = f32x4.splat(0), q0 = s0, s1 = s0, q1 = s0, s2 = s0, q2 = s0, s3 = s0, q3 = s0;
+  let o: usize = 0;
+  for (; o + 64 <= body; o += 64) {
+    const u0 = v128.load(p + o), u1 = v128.load(p + o, 16), u2 = v128.load(p + o, 32), u3 = v128.load(p + o, 48);
+    s0 = f32x4.add(s0, u0); q0 = f32x4.add(q0, f32x4.mul(u0, u0));
+    s1 = f32x4.add(s1, u1); q1 = f32x4.add(q1, f32x4.mul(u1, u1));
+    s2 = f32x4.add(s2, u2); q2 = f32x4.add(q2, f32x4.mul(u2, u2));
+    s3 = f32x4.add(s3, u3); q3 = f32x4.add(q3, f32x4.mul(u3, u3));
+  }
+  for (; o < body; o += 16) { const u = v128.load(p + o); s1 = f32x4.add(s1, u); q1 = f32x4.add(q1, f32x4.mul(u, u)); }
+  const t = v128.and(v128.load(p + last), mask);
+  s0 = f32x4.add(s0, t); q0 = f32x4.add(q0, f32x4.mul(t, t));
+  return pair_sum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)), f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3)));
 }

@@ -46,14 +46,14 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     s.commit(groupTempBytes(g, G));
     // K + 1 values each: gn_forward_short_f32_cf may write one past the end (odd K).
     const k = rt().kernels, mh = s.temp(4 * K + 4), mf = s.temp(4 * K + 4);
-    const short = !act && shortInstance(g, G), fused = !short && !act && instanceFusable(g, G);
+    const short = !act && shortRows(g, G), fused = !short && !act && instanceFusable(g, G);
     // The fused channels-first instance norm reads gamma / beta in JS (checked there); else they
     // go to wasm memory and are checked there by one kernel call (a JS loop cost ~0.7 ns a value).
     if (fused) { affineVec("gamma", o.gamma, g.C); affineVec("beta", o.beta, g.C); }
     const ab = fused ? null : lnParams(s, g.C, o.gamma, o.beta);
     if (short) {
       // Short channels-first rows, one pass: statistics, parameters and y per tile of rows.
-      k.gn_forward_short_f32_cf(g.N, g.C, g.S, xa.ptr, ab!.gamma, ab!.beta, ya.ptr, eps, mh, mf,
+      k.gn_forward_short_f32_cf(g.N, g.C, G, g.S, xa.ptr, ab!.gamma, ab!.beta, ya.ptr, eps, mh, mf,
         s.temp(scratchBytes(k, "gn_forward_short_f32_cf", g)));
       return results(s, ya, K, outs, mh, mf);
     }
@@ -81,9 +81,9 @@ function results(s: Scope, ya: Parameters<Scope["result"]>[0], K: number, outs: 
   return { y: s.result(ya), mean, invstd };
 }
 
-/** Instance norm channels-first on rows of 4–127 values: gn_forward_short_f32_cf serves it. */
-function shortInstance(g: Geometry, G: number): boolean {
-  return G === g.C && !g.channelsLast && g.S >= 4 && g.S < 128;
+/** Instance and group norm channels-first on rows of 4–127 values, groups of ≤ 4096 values: gn_forward_short_f32_cf serves them. */
+function shortRows(g: Geometry, G: number): boolean {
+  return !g.channelsLast && g.S >= 4 && g.S < 128 && (g.C / G) * g.S <= 4096;
 }
 
 /**
