@@ -2,7 +2,7 @@
 // maps) in one pass over memory. Before: statistics (stats_rows_short), the per-statistic finish
 // (gn_params_finish_f32), per-row parameters (gn_params_f32) and the normalize (normalize_short)
 // as four kernels over the whole tensor, x read twice from wherever it lives. Here the same
-// steps run per tile of ≤ 64 statistics (≤ 16 KiB of x, or two groups): the tile's statistics
+// steps run per tile of ≤ 64 statistics (≤ 32 KiB of x): the tile's statistics
 // (stats_rows_short into scratch triples), its parameters, then the tile normalized from L1
 // (normalize_short). Whole tiles, not one row at a time: a row normalized right after its
 // statistics waits on their division / square root / division chain (docs/performance.md).
@@ -16,8 +16,8 @@ import { gn_params_f32, gn_params_finish_f32 } from "./gn_params";
 
 /** Statistics per tile (at most): the scratch holds TILE triples, then the parameter planes. */
 const TILE = 64;
-/** Values of x per tile (at most, unless one pair of groups is longer: ≤ 2·BLOCK). */
-const TILE_VALUES = 4096;
+/** Values of x per tile (at most): two groups of ≤ BLOCK values fit. */
+const TILE_VALUES = 8192;
 
 /**
  * Instance (G = C) or group norm of (N, C, S) channels-first, 4 ≤ S < 128, (C/G)·S ≤ BLOCK:
@@ -32,7 +32,7 @@ export function gn_forward_short_f32_cf(N: i32, C: i32, G: i32, S: i32, x: usize
   const per = C / G, L = per * S, K = N * G, stride = <usize>L << 2;
   // Even, so that tiles pair the statistics rows as one stats_rows_short call over all of them.
   const T = min(TILE, max(2, TILE_VALUES / L & ~1));
-  const P = <usize>max(TILE, 8192 / S + 3 & ~3) << 2, st = scratch, ml = st + TILE * 24, mi = ml + (TILE << 3);
+  const P = <usize>max(TILE, TILE_VALUES / S + 3 & ~3) << 2, st = scratch, ml = st + TILE * 24, mi = ml + (TILE << 3);
   const pm = mi + (TILE << 3), ps = pm + P, pt = ps + P;
   for (let q0 = 0, g = 0; q0 < K; q0 += T) {
     const n = min(T, K - q0), p = x + <usize>q0 * stride, o = <usize>q0 << 2;
@@ -43,11 +43,13 @@ export function gn_forward_short_f32_cf(N: i32, C: i32, G: i32, S: i32, x: usize
       normalize_short(n, n, S, p, y + <usize>q0 * stride, mh + o, ps, pt);
     } else {
       gn_params_finish_f32(n, st, eps, mh + o, ml, mi, mf + o);
-      // The tile's groups from g on, in runs that end at a sample's last group.
+      // The tile's groups from group g of a sample on, in runs of one call each: to the end of
+      // that sample, whole samples, the groups of the last one (a call a group was 0.9× at C = 3).
       for (let j = 0, h = g; j < n; h = 0) {
-        const m = min(n - j, G - h), cb = <usize>(h * per) << 2, pb = <usize>(j * per) << 2;
-        gn_params_f32(1, m * per, m, mh + o + (<usize>j << 2), ml + (<usize>j << 3), mi + (<usize>j << 3), gamma + cb, beta + cb, pm + pb, ps + pb, pt + pb);
-        j += m;
+        const whole = h == 0 ? (n - j) / G : 0, gg = whole ? G : min(n - j, G - h);
+        const cb = <usize>(h * per) << 2, pb = <usize>(j * per) << 2;
+        gn_params_f32(whole ? whole : 1, gg * per, gg, mh + o + (<usize>j << 2), ml + (<usize>j << 3), mi + (<usize>j << 3), gamma + cb, beta + cb, pm + pb, ps + pb, pt + pb);
+        j += whole ? whole * G : gg;
       }
       normalize_short(n * per, n * per, S, p, y + <usize>q0 * stride, pm, ps, pt);
     }

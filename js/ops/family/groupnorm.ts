@@ -81,10 +81,15 @@ function results(s: Scope, ya: Parameters<Scope["result"]>[0], K: number, outs: 
   return { y: s.result(ya), mean, invstd };
 }
 
-/** Instance and group norm channels-first on rows of 4–127 values, groups of ≤ 4096 values: gn_forward_short_f32_cf serves them. */
+/**
+ * Instance norm channels-first on rows of 4–127 values, and group norm there (groups of ≤ 4096
+ * values) past GROUP_ONE_PASS values: gn_forward_short_f32_cf serves them. Below, group norm's
+ * four kernels were as fast or 5 % faster (docs/performance.md).
+ */
 function shortRows(g: Geometry, G: number): boolean {
-  return !g.channelsLast && g.S >= 4 && g.S < 128 && (g.C / G) * g.S <= 4096;
+  return !g.channelsLast && g.S >= 4 && g.S < 128 && (G === g.C || (g.size >= GROUP_ONE_PASS && (g.C / G) * g.S <= 4096));
 }
+const GROUP_ONE_PASS = 1 << 21;
 
 /**
  * Per-(n, c) m, scale, shift (N·C f32 each, contiguous at the returned pointer) from group
@@ -130,11 +135,9 @@ function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | und
     // c0 for dx — in wasm memory, the per-(n, c) arithmetic in a kernel (one statistic per 49
     // values on 7 × 7 rows).
     const NC = N * C, pp = s.temp(16 * NC);
+    // The group's mean repeated per channel by a kernel (a JS fill a group cost ~1 ms at 16 Mi values).
     const pm = per === 1 ? hp : pp;
-    if (per > 1) {
-      const F = s.heap.F32, bm = pp >>> 2;
-      for (let q = 0; q < K; q++) F.fill(F[(hp >>> 2) + q], bm + q * per, bm + (q + 1) * per);
-    }
+    if (per > 1) rt().kernels.bn_params_repeat_f32(K, per, hp, pp);
     const sums = reduceNCAt(s, g, xa.ptr, da.ptr, pm);
     const dsum = s.temp(16 * C), gp = paramVec(s, C, o.gamma, 1);
     s.heap.F64.fill(0, dsum >>> 3, (dsum >>> 3) + 2 * C);
