@@ -106,6 +106,15 @@ test("kernel, group norm: the same values as the four kernels, every S, groups o
   }
 });
 
+test("kernel, group norm past 4 Mi values (group rows summed one after the other): the same values as the four kernels", () => {
+  for (const [N, C, G, S] of [[21401, 4, 2, 49], [2049, 32, 1, 64]]) {
+    const x = randomArray(N * C * S, N + S, { offset: 0.5, scale: 1.5 });
+    const gamma = randomArray(C, 9, { offset: 1, scale: 0.3 }), beta = randomArray(C, 10, { scale: 0.5 });
+    const [got, want] = bothPaths(N, C, S, x, gamma, beta, false, G);
+    same(got, want, `(${N}, ${C}, ${S}), G = ${G}`);
+  }
+});
+
 test("kernel, group norm: groups that fail the check next to ordinary ones", () => {
   for (const S of [4, 7, 17, 49, 127]) {
     for (const [N, C, G] of [[7, 9, 3], [41, 4, 2], [5, 24, 8]]) {
