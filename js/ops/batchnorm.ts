@@ -1,17 +1,17 @@
 // Batch norm: training forward (statistics + normalize + running update in one call),
 // inference forward, backward from saved statistics, and the eval-mode backward.
-import { withScope, type Scope } from "../core/scope";
+import { withScope, Scope } from "../core/scope";
 import { aligned } from "../core/heap";
 import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
 import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../core/args";
-import { numVec, affineVec, affineShape, type Vec } from "../core/errors";
+import { numVec, affineVec, affineShape, plainFloat, type Vec } from "../core/errors";
 import { updateBatchWeight, updateKeepWeight, type Convention } from "./conventions";
 import { optionsOf, trainOptions, inferOptions, backwardOptions } from "./options";
 import { splitHi, splitMeans } from "./split";
 import { channelVecs, vecAt, vecBytes, vecCheckMismatch } from "./bn-vecs";
 import { rt } from "../core/runtime";
 import type { TensorLike } from "../core/tensor";
-import { f32Results, resultsAt, typedKind, plainKind, copyOut } from "../core/typed";
+import { f32Results, resultsAt, copyOut } from "../core/typed";
 import { fmtShape, type Geometry } from "../core/layout";
 import { activationId, type Activation } from "./activation";
 import { bnActGrad } from "./act-dispatch";
@@ -81,7 +81,8 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
   sameSize("out", o.out, g);
   const act = activationId(o.activation), L = trainBlock(C);
 
-  return withScope((s) => {
+  const s = Scope.open();
+  try {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g, "forward") + vecBytes(C) + L.bytes);
@@ -99,28 +100,26 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
       if (fused) trainFused(s, g, xa.ptr, ya.ptr, acc, p.eps, p.gamma, p.beta);
       else statsInto(s, g, xa.ptr, acc);
     }
-    // Mean, biased and unbiased variance planes; the normalize parameters and the f32 results
-    // mean | invstd | var, all by kernels.
-    k.bn_params_finish_f64(C, acc, st);
-    k.bn_params_f32(C, st, st + 8 * C, gm, bt, p.eps, pp, pp + 4 * C, pp + 8 * C, sv);
+    // One kernel call: mean, biased and unbiased variance planes; the normalize parameters and
+    // the f32 results mean | invstd | var; the running statistics' update on their copies in
+    // wasm memory (copied back last, once everything else succeeded, with the rounding of an
+    // element store: two Float32Arrays get f32 results, copied without a conversion).
+    const rm = p.runningMean, rv = p.runningVar, info = p.info;
+    const narrow = rm !== undefined && plainFloat(rm) === "Float32Array" && plainFloat(rv) === "Float32Array";
+    const w = rm ? updateBatchWeight(info, p.momentum, p.numBatchesTracked) : 0, keep = rm ? updateKeepWeight(info, p.momentum, w) : 0;
+    k.bn_params_train_f32(C, acc, st, gm, bt, p.eps, pp, pp + 4 * C, pp + 8 * C, sv, prm, prv, keep, w, info.unbiased ? 1 : 0, narrow ? 1 : 0);
     if (!fused) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
     const y = s.result(ya);
     const [saveMean, saveInvstd, bvar] = resultsAt(s.heap.F32, sv >>> 2, 3, C);
-    // The running statistics last, once everything else succeeded: updated in f64 by a kernel
-    // on their copies in wasm memory, copied back with the rounding of an element store.
-    const rm = p.runningMean, rv = p.runningVar;
     if (rm && rv) {
-      const w = updateBatchWeight(p.info, p.momentum, p.numBatchesTracked), keep = updateKeepWeight(p.info, p.momentum, w);
-      // Two Float32Arrays get f32 results, copied without a conversion (copyOut: a loop for a
-      // few values, else the intrinsic set).
-      const narrow = (plainKind(rm) ?? typedKind(rm)) === "Float32Array" && (plainKind(rv) ?? typedKind(rv)) === "Float32Array", sh = narrow ? 2 : 3;
-      k.bn_params_running_f64(C, prm, prv, st, st + 8 * (p.info.unbiased ? 2 * C : C), keep, w, narrow ? 1 : 0);
-      const F = narrow ? s.heap.F32 : s.heap.F64;
+      const F = narrow ? s.heap.F32 : s.heap.F64, sh = narrow ? 2 : 3;
       copyOut(rm, F, prm >>> sh);
       copyOut(rv, F, prv >>> sh);
     }
-    return { y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: p.numBatchesTracked + 1 };
-  });
+    return s.done({ y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: p.numBatchesTracked + 1 });
+  } catch (e) {
+    throw s.fail(e);
+  }
 }
 
 /**
