@@ -11,7 +11,7 @@ import { splitHi, splitMeans } from "./split";
 import { channelVecs, vecAt, vecBytes, vecCheckMismatch } from "./bn-vecs";
 import { rt } from "../core/runtime";
 import type { TensorLike } from "../core/tensor";
-import { f32Results, resultsAt, copyOut } from "../core/typed";
+import { f32Results, resultsAt32, copyOut } from "../core/typed";
 import { fmtShape, type Geometry } from "../core/layout";
 import { activationId, type Activation } from "./activation";
 import { bnActGrad } from "./act-dispatch";
@@ -110,7 +110,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
     k.bn_params_train_f32(C, acc, st, gm, bt, p.eps, pp, pp + 4 * C, pp + 8 * C, sv, prm, prv, keep, w, info.unbiased ? 1 : 0, narrow ? 1 : 0);
     if (!fused) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
     const y = s.result(ya);
-    const [saveMean, saveInvstd, bvar] = resultsAt(s.heap.F32, sv >>> 2, 3, C);
+    const [saveMean, saveInvstd, bvar] = resultsAt32(s.heap.F32, sv >>> 2, 3, C);
     if (rm && rv) {
       const F = narrow ? s.heap.F32 : s.heap.F64, sh = narrow ? 2 : 3;
       copyOut(rm, F, prm >>> sh);
@@ -156,7 +156,8 @@ export function batchNormInfer(x: TensorLike, opts: BatchNormInferOptions): Tens
   const { eps, gamma, beta, runningMean, runningVar } = inferOptions(C, o, true);
   sameSize("out", o.out, g);
   const act = activationId(o.activation);
-  return withScope((s) => {
+  const s = Scope.open();
+  try {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g, "forward") + vecBytes(C) + aligned(12 * C));
@@ -167,8 +168,10 @@ export function batchNormInfer(x: TensorLike, opts: BatchNormInferOptions): Tens
     const pp = s.temp(12 * C);
     rt().kernels.bn_params_f32(C, mu, v, gm, bt, eps, pp, pp + 4 * C, pp + 8 * C, 0);
     normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
-    return s.result(ya);
-  });
+    return s.done(s.result(ya));
+  } catch (e) {
+    throw s.fail(e);
+  }
 }
 
 export interface BatchNormBackwardOptions extends ShapeOptions {
@@ -281,7 +284,8 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
   const { gamma, saveMean: mean, saveInvstd, globalSums, count: m } = backwardOptions(C, o, g.N * g.S, true);
   const beta = affineShape("beta", o.beta, C), act = activationId(o.activation);
   if (act && globalSums) throw new Error("activation cannot be combined with globalSums: take the gradient through the activation before backwardPartials");
-  return withScope((s) => {
+  const s = Scope.open();
+  try {
     const L = backwardBlock(C);
     const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined, vecBytes(C) + L.bytes);
     const vs = channelVecs(s, C, gamma, beta, mean, saveInvstd, 2, false);
@@ -294,7 +298,7 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
       const { hi, lo } = splitMeans(mean, saveInvstd);
       const sums = backwardFused(s, g, xa.ptr, da, oa.ptr, hi, lo, saveInvstd, m, gamma);
       const { dgamma, dbeta } = paramGrads(sums, 0, saveInvstd, C);
-      return { dx: s.result(oa), dgamma, dbeta };
+      return s.done({ dx: s.result(oa), dgamma, dbeta });
     }
     // The split mean m (bn_params_f32 with invstd given), the sums around it,
     // then per channel by a kernel: the exact sums (m's residue folded in), the local shard's
@@ -306,9 +310,11 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
     const sums = backwardReduce(s, g, xa.ptr, da, pp);
     k.bn_params_backward_f32(C, sums, mu, w, gm, gs, m, pp, pk, pk + 4 * C, pk + 8 * C, grads);
     backwardDx(s, g, xa.ptr, da, oa.ptr, pp, pk, pk + 4 * C, pk + 8 * C);
-    const [dgamma, dbeta] = resultsAt(s.heap.F32, grads >>> 2, 2, C);
-    return { dx: s.result(oa), dgamma, dbeta };
-  });
+    const [dgamma, dbeta] = resultsAt32(s.heap.F32, grads >>> 2, 2, C);
+    return s.done({ dx: s.result(oa), dgamma, dbeta });
+  } catch (e) {
+    throw s.fail(e);
+  }
 }
 
 export interface BatchNormBackwardEvalOptions extends ShapeOptions {
