@@ -94,20 +94,6 @@ export function bn_params_finish_f64(C: i32, acc: usize, planes: usize): void {
 }
 
 /**
- * A training call's per-channel work in one call (one JS → wasm transition, not three):
- * bn_params_finish_f64 (triples at acc → planes mean | biased | unbiased variance), bn_params_f32
- * from the mean and the biased variance (γ, β, eps → m, scale, shift at pm, ps, pt; the f32
- * results at sv), and with rm ≠ 0 the running update (running_f64) with the biased (unbiased = 0)
- * or unbiased variance. The same operations in the same order: the same bits.
- */
-export function bn_params_train_f32(C: i32, acc: usize, planes: usize, gm: usize, bt: usize, eps: f64, pm: usize, ps: usize, pt: usize, sv: usize, rm: usize, rv: usize, keep: f64, weight: f64, unbiased: i32, narrow: i32): void {
-  const plane = <usize>C << 3;
-  bn_params_finish_f64(C, acc, planes);
-  bn_params_f32(C, planes, planes + plane, gm, bt, eps, pm, ps, pt, sv);
-  if (rm) running_f64(C, rm, rv, planes, planes + (unbiased ? 2 * plane : plane), keep, weight, narrow);
-}
-
-/**
  * The running statistics' update in place, in f64 (the caller's vectors as copied in; JS copies
  * them back out): rm[c] = keep·rm[c] + weight·mu[c] and rv[c] = keep·rv[c] + weight·w[c] (mu: the
  * batch means, w: the variances the convention takes). With narrow ≠ 0 the results are written
@@ -116,7 +102,7 @@ export function bn_params_train_f32(C: i32, acc: usize, planes: usize, gm: usize
  * vector at C = 1024). Channel pairs in f64x2 lanes, the operations and order of the JS loop this
  * replaces (which, with the two vectors' element access in the op call, cost ~6 µs at C = 1024).
  */
-function running_f64(C: i32, rm: usize, rv: usize, mu: usize, w: usize, keep: f64, weight: f64, narrow: i32): void {
+export function bn_params_running_f64(C: i32, rm: usize, rv: usize, mu: usize, w: usize, keep: f64, weight: f64, narrow: i32): void {
   const k = f64x2.splat(keep), u = f64x2.splat(weight), E = C & ~1;
   for (let c = 0; c < E; c += 2) {
     const o = <usize>c << 3;

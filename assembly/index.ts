@@ -21,7 +21,7 @@ export { gn_forward_short_f32_cf } from "./gn_forward";
 export { px_normalize_f32_cf, px_normalize_f32_cl } from "./px_normalize";
 export { px_stats_u8 } from "./px_stats";
 export { vec_finite_f32 } from "./vec_finite";
-export { bn_params_f32, bn_params_finish_f64, bn_params_train_f32, bn_params_backward_f32, bn_params_check_f64, bn_params_repeat_f32 } from "./bn_params";
+export { bn_params_f32, bn_params_finish_f64, bn_params_running_f64, bn_params_backward_f32, bn_params_check_f64, bn_params_repeat_f32 } from "./bn_params";
 export { pattern_len } from "./common";
 
 /** First byte JS may allocate: everything above the module's static data. */

@@ -58,20 +58,19 @@ function results(o, n) {
 const vecs = (a, b, c, d) => { copyIn(a, vs >>> 3); copyIn(b, (vs >>> 3) + C); copyIn(c, (vs >>> 3) + 2 * C); copyIn(d, (vs >>> 3) + 3 * C); };
 const stats = () => { F64.fill(0, acc >>> 3, (acc >>> 3) + 3 * C); raw.bn_stats_f32_cf(1, C, S, X, acc, scr); };
 const vp = (i) => vs + 8 * C * i;
-/** Training's per-channel kernel: statistics finished, parameters, f32 results, running update (unbiased, f32). */
-const trainParams = () => raw.bn_params_train_f32(C, acc, st, vp(0), vp(1), 1e-5, pp, pp + 4 * C, pp + 8 * C, sv, vp(2), vp(3), 0.9, 0.1, 1, 1);
 
 // Each op: [kernels, + per-channel kernels, floor, API].
 const ops = {
   batchNormTrain: [
     () => { stats(); raw.bn_normalize_f32_cf(1, C, S, X, pp, pp + 4 * C, pp + 8 * C, Y); },
-    () => { raw.bn_params_check_f64(4 * C, vs, 3 * C); stats(); trainParams(); raw.bn_normalize_f32_cf(1, C, S, X, pp, pp + 4 * C, pp + 8 * C, Y); },
+    () => { raw.bn_params_check_f64(4 * C, vs, 3 * C); stats(); raw.bn_params_finish_f64(C, acc, st); raw.bn_params_f32(C, st, st + 8 * C, vp(0), vp(1), 1e-5, pp, pp + 4 * C, pp + 8 * C, sv); raw.bn_normalize_f32_cf(1, C, S, X, pp, pp + 4 * C, pp + 8 * C, Y); raw.bn_params_running_f64(C, vp(2), vp(3), st, st + 16 * C, 0.9, 0.1, 1); },
     () => {
       vecs(gamma, beta, runningMean, runningVar);
       if (raw.bn_params_check_f64(4 * C, vs, 3 * C) >= 0) throw new Error("check");
-      stats(); trainParams();
+      stats(); raw.bn_params_finish_f64(C, acc, st); raw.bn_params_f32(C, st, st + 8 * C, vp(0), vp(1), 1e-5, pp, pp + 4 * C, pp + 8 * C, sv);
       raw.bn_normalize_f32_cf(1, C, S, X, pp, pp + 4 * C, pp + 8 * C, Y);
       const [saveMean, saveInvstd, v] = results(sv >>> 2, 3);
+      raw.bn_params_running_f64(C, vp(2), vp(3), st, st + 16 * C, 0.9, 0.1, 1);
       if (C > 32) { runningMean.set(new Float32Array(raw.memory.buffer, vp(2), C)); runningVar.set(new Float32Array(raw.memory.buffer, vp(3), C)); }
       else for (let c = 0; c < C; c++) { runningMean[c] = F32[(vp(2) >>> 2) + c]; runningVar[c] = F32[(vp(3) >>> 2) + c]; }
       return { saveMean, saveInvstd, var: v };

@@ -40,8 +40,8 @@ export const ARG_KINDS = {
   // of each parameter (rep) and where the non-negative values of a check start (from).
   mu: "param64", w: "param64", gm: "param64", bt: "param64", gsums: "param64",
   sv: "acc", planes: "acc", pk: "acc", pc1: "acc", pc0: "acc", grads: "acc", rep: "scalar", from: "scalar",
-  // The running statistics (f64 copies, updated in place), the update's weights, f32 results (narrow), which variance they take (unbiased).
-  rm: "acc", rv: "acc", keep: "scalar", weight: "scalar", narrow: "scalar", unbiased: "scalar",
+  // The running statistics (f64 copies, updated in place), the update's weights, f32 results (narrow).
+  rm: "acc", rv: "acc", keep: "scalar", weight: "scalar", narrow: "scalar",
 } as const;
 
 export type ArgName = keyof typeof ARG_KINDS;
@@ -117,7 +117,7 @@ export const KERNEL_TABLE = {
   px_stats_u8: { args: ["R", "C", "px", "isums"], warm: px, doc: "add exact u64 per-channel Σbyte and Σbyte² (c < 3) into isums" },
   bn_params_f32: { args: ["C", "mu", "w", "gm", "bt", "eps", "pm", "ps", "pt", "sv"], warm: () => [{ C: 16 }], doc: "per-channel m, scale, shift from means and variances (or invstd), γ, β; optionally the f32 results mean | invstd | w" },
   bn_params_finish_f64: { args: ["C", "acc", "planes"], warm: () => [{ C: 16 }], doc: "(count, mean, M2) triples → f64 planes mean | biased | unbiased variance" },
-  bn_params_train_f32: { args: ["C", "acc", "planes", "gm", "bt", "eps", "pm", "ps", "pt", "sv", "rm", "rv", "keep", "weight", "unbiased", "narrow"], warm: () => [{ C: 16 }], doc: "a training call's per-channel work: triples → planes (finish), m, scale, shift and the f32 results (params), rm ≠ 0: the running statistics in place, rm = keep·rm + weight·mean, rv = keep·rv + weight·(un)biased variance (C f64 each; narrow ≠ 0: written as C f32)" },
+  bn_params_running_f64: { args: ["C", "rm", "rv", "mu", "w", "keep", "weight", "narrow"], warm: () => [{ C: 16 }], doc: "running statistics in place: rm = keep·rm + weight·mu, rv = keep·rv + weight·w (C f64 each; narrow ≠ 0: written as C f32)" },
   bn_params_backward_f32: { args: ["C", "sums", "mu", "w", "gm", "gsums", "count", "pm", "pk", "pc1", "pc0", "grads"], warm: () => [{ C: 16 }], doc: "per-channel dx parameters k, c1, c0 and dgamma | dbeta from the backward sums" },
   bn_params_repeat_f32: { args: ["C", "rep", "v", "pm"], warm: () => [{ C: 16 }], doc: "C per-channel f32 parameters, each written rep times (pseudo-channels)" },
   bn_params_check_f64: { args: ["n", "w", "from"], warm: () => [{ n: 64, C: 1 }], returns: "index", doc: "the index of the first non-finite f64 (or negative from index `from`), −1: none" },

@@ -219,24 +219,6 @@ export class Scope {
     return view.slice();
   }
 
-  /**
-   * The call succeeded: temporaries freed, the scope back to the pool; returns r. An op opens its
-   * scope itself (`const s = Scope.open(); try { …; return s.done(r); } catch (e) { throw s.fail(e); }`):
-   * withScope's closure, made anew each call, cost ~0.1 µs a call (docs/performance.md, per-call cost).
-   * @internal
-   */
-  done<T>(r: T): T {
-    this.dispose(false);
-    this.close();
-    return r;
-  }
-
-  /** The call threw e: temporaries freed, tensors this call created freed, the scope back to the pool; returns e to rethrow. @internal */
-  fail(e: unknown): unknown {
-    try { this.dispose(true); } finally { this.close(); }
-    return e;
-  }
-
   /** Free temporaries; on failure also free tensors this call created. */
   dispose(failed = false): void {
     if (this.useStage) this.heap.stageTop = this.mark;
@@ -307,9 +289,14 @@ function bindArray(name: string, v: unknown, len: number): number {
 export function withScope<T>(fn: (s: Scope) => T): T {
   const s = Scope.open();
   try {
-    return s.done(fn(s));
+    const r = fn(s);
+    s.dispose(false);
+    return r;
   } catch (e) {
-    throw s.fail(e);
+    s.dispose(true);
+    throw e;
+  } finally {
+    s.close();
   }
 }
 

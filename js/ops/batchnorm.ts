@@ -1,6 +1,6 @@
 // Batch norm: training forward (statistics + normalize + running update in one call),
 // inference forward, backward from saved statistics, and the eval-mode backward.
-import { withScope, Scope } from "../core/scope";
+import { withScope, type Scope } from "../core/scope";
 import { aligned } from "../core/heap";
 import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
 import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../core/args";
@@ -81,8 +81,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
   sameSize("out", o.out, g);
   const act = activationId(o.activation), L = trainBlock(C);
 
-  const s = Scope.open();
-  try {
+  return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g, "forward") + vecBytes(C) + L.bytes);
@@ -100,26 +99,28 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
       if (fused) trainFused(s, g, xa.ptr, ya.ptr, acc, p.eps, p.gamma, p.beta);
       else statsInto(s, g, xa.ptr, acc);
     }
-    // One kernel call: mean, biased and unbiased variance planes; the normalize parameters and
-    // the f32 results mean | invstd | var; the running statistics' update on their copies in
-    // wasm memory (copied back last, once everything else succeeded, with the rounding of an
-    // element store: two Float32Arrays get f32 results, copied without a conversion).
-    const rm = p.runningMean, rv = p.runningVar, info = p.info;
-    const narrow = rm !== undefined && plainFloat(rm) === "Float32Array" && plainFloat(rv) === "Float32Array";
-    const w = rm ? updateBatchWeight(info, p.momentum, p.numBatchesTracked) : 0, keep = rm ? updateKeepWeight(info, p.momentum, w) : 0;
-    k.bn_params_train_f32(C, acc, st, gm, bt, p.eps, pp, pp + 4 * C, pp + 8 * C, sv, prm, prv, keep, w, info.unbiased ? 1 : 0, narrow ? 1 : 0);
+    // Mean, biased and unbiased variance planes; the normalize parameters and the f32 results
+    // mean | invstd | var, all by kernels.
+    k.bn_params_finish_f64(C, acc, st);
+    k.bn_params_f32(C, st, st + 8 * C, gm, bt, p.eps, pp, pp + 4 * C, pp + 8 * C, sv);
     if (!fused) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
     const y = s.result(ya);
     const [saveMean, saveInvstd, bvar] = resultsAt32(s.heap.F32, sv >>> 2, 3, C);
+    // The running statistics last, once everything else succeeded: updated in f64 by a kernel
+    // on their copies in wasm memory, copied back with the rounding of an element store.
+    const rm = p.runningMean, rv = p.runningVar;
     if (rm && rv) {
-      const F = narrow ? s.heap.F32 : s.heap.F64, sh = narrow ? 2 : 3;
+      const w = updateBatchWeight(p.info, p.momentum, p.numBatchesTracked), keep = updateKeepWeight(p.info, p.momentum, w);
+      // Two Float32Arrays get f32 results, copied without a conversion (copyOut: a loop for a
+      // few values, else the intrinsic set).
+      const narrow = plainFloat(rm) === "Float32Array" && plainFloat(rv) === "Float32Array", sh = narrow ? 2 : 3;
+      k.bn_params_running_f64(C, prm, prv, st, st + 8 * (p.info.unbiased ? 2 * C : C), keep, w, narrow ? 1 : 0);
+      const F = narrow ? s.heap.F32 : s.heap.F64;
       copyOut(rm, F, prm >>> sh);
       copyOut(rv, F, prv >>> sh);
     }
-    return s.done({ y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: p.numBatchesTracked + 1 });
-  } catch (e) {
-    throw s.fail(e);
-  }
+    return { y, saveMean, saveInvstd, var: bvar, count, numBatchesTracked: p.numBatchesTracked + 1 };
+  });
 }
 
 /**
@@ -156,8 +157,7 @@ export function batchNormInfer(x: TensorLike, opts: BatchNormInferOptions): Tens
   const { eps, gamma, beta, runningMean, runningVar } = inferOptions(C, o, true);
   sameSize("out", o.out, g);
   const act = activationId(o.activation);
-  const s = Scope.open();
-  try {
+  return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(tempBytes(g, "forward") + vecBytes(C) + aligned(12 * C));
@@ -168,10 +168,8 @@ export function batchNormInfer(x: TensorLike, opts: BatchNormInferOptions): Tens
     const pp = s.temp(12 * C);
     rt().kernels.bn_params_f32(C, mu, v, gm, bt, eps, pp, pp + 4 * C, pp + 8 * C, 0);
     normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
-    return s.done(s.result(ya));
-  } catch (e) {
-    throw s.fail(e);
-  }
+    return s.result(ya);
+  });
 }
 
 export interface BatchNormBackwardOptions extends ShapeOptions {
@@ -284,8 +282,7 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
   const { gamma, saveMean: mean, saveInvstd, globalSums, count: m } = backwardOptions(C, o, g.N * g.S, true);
   const beta = affineShape("beta", o.beta, C), act = activationId(o.activation);
   if (act && globalSums) throw new Error("activation cannot be combined with globalSums: take the gradient through the activation before backwardPartials");
-  const s = Scope.open();
-  try {
+  return withScope((s) => {
     const L = backwardBlock(C);
     const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined, vecBytes(C) + L.bytes);
     const vs = channelVecs(s, C, gamma, beta, mean, saveInvstd, 2, false);
@@ -298,7 +295,7 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
       const { hi, lo } = splitMeans(mean, saveInvstd);
       const sums = backwardFused(s, g, xa.ptr, da, oa.ptr, hi, lo, saveInvstd, m, gamma);
       const { dgamma, dbeta } = paramGrads(sums, 0, saveInvstd, C);
-      return s.done({ dx: s.result(oa), dgamma, dbeta });
+      return { dx: s.result(oa), dgamma, dbeta };
     }
     // The split mean m (bn_params_f32 with invstd given), the sums around it,
     // then per channel by a kernel: the exact sums (m's residue folded in), the local shard's
@@ -311,10 +308,8 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
     k.bn_params_backward_f32(C, sums, mu, w, gm, gs, m, pp, pk, pk + 4 * C, pk + 8 * C, grads);
     backwardDx(s, g, xa.ptr, da, oa.ptr, pp, pk, pk + 4 * C, pk + 8 * C);
     const [dgamma, dbeta] = resultsAt32(s.heap.F32, grads >>> 2, 2, C);
-    return s.done({ dx: s.result(oa), dgamma, dbeta });
-  } catch (e) {
-    throw s.fail(e);
-  }
+    return { dx: s.result(oa), dgamma, dbeta };
+  });
 }
 
 export interface BatchNormBackwardEvalOptions extends ShapeOptions {

@@ -1,11 +1,12 @@
 // Group norm and instance norm (group norm with one channel per group): statistics per
 // (sample, group) over the group's channels and every spatial position, affine per channel.
-import { withScope, Scope } from "../../core/scope";
+import { withScope } from "../../core/scope";
 import { rt } from "../../core/runtime";
 import { fmtShape, type Geometry } from "../../core/layout";
 import type { TensorLike } from "../../core/tensor";
 import { groupStats, normalizeNC, reduceNCAt, dxNC, groupTempBytes, instanceFusable, instanceForwardFused, instanceBackwardFused } from "./views";
 import { groupActGrad } from "../act-dispatch";
+import type { Scope } from "../../core/scope";
 import { affineVec } from "../../core/errors";
 import {
   checkForward, checkBackward, checkGroups, type CheckedOptions, type CheckedBackward,
@@ -39,8 +40,7 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
   const { g, o, eps, act } = checkForward(x, opts, true);
   const G = groupsOf(g, o);
   const K = g.N * G, outs = statOutputs(K, o, false, [x, o.out, o.gamma, o.beta]);
-  const s = Scope.open();
-  try {
+  return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(groupTempBytes(g, G));
@@ -55,7 +55,7 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
       // Short channels-first rows, one pass: statistics, parameters and y per tile of rows.
       k.gn_forward_short_f32_cf(g.N, g.C, g.S, xa.ptr, ab!.gamma, ab!.beta, ya.ptr, eps, mh, mf,
         s.temp(scratchBytes(k, "gn_forward_short_f32_cf", g)));
-      return s.done(results(s, ya, K, outs, mh, mf));
+      return results(s, ya, K, outs, mh, mf);
     }
     const st = fused ? instanceForwardFused(s, g, xa.ptr, ya.ptr, eps, o.gamma, o.beta) : groupStats(s, g, G, xa.ptr);
     // Per statistic, by a kernel (one statistic per 49 values on 7 × 7 rows: a JS loop cost as
@@ -69,10 +69,8 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
       const pp = nc_params_at(s, g, G, mh, ml, mi, ab!.gamma, ab!.beta);
       normalizeNC(s, g, xa.ptr, ya.ptr, pp, pp + 4 * g.N * g.C, pp + 8 * g.N * g.C, act);
     }
-    return s.done(results(s, ya, K, outs, mh, mf));
-  } catch (e) {
-    throw s.fail(e);
-  }
+    return results(s, ya, K, outs, mh, mf);
+  });
 }
 
 /** The forward's results: y, and the K f32 means at mh and invstd at mf copied to the caller's arrays or fresh ones. */

@@ -1,7 +1,7 @@
 // Layer norm: statistics per (sample, position) over the channel axis, affine per channel, an
 // optional activation epilogue. Kernel drivers: norm-rows.ts (rows in one pass; channels-first
 // via the strided-channel kernels).
-import { Scope } from "../../core/scope";
+import { withScope } from "../../core/scope";
 import type { TensorLike } from "../../core/tensor";
 import { rowForward, rowBackward, rowTempBytes, lnParams } from "./norm-rows";
 import { gradOutputs, statOutputs } from "./outputs";
@@ -26,17 +26,14 @@ import { wantsTensor } from "../../core/args";
 export function layerNorm(x: TensorLike, opts: NormOptions = {}): NormResult {
   const { g, o, eps, act } = checkForward(x, opts, true);
   const outs = statOutputs(g.N * g.S, o, false, [x, o.out, o.gamma, o.beta]);
-  const s = Scope.open();
-  try {
+  return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
     const p = lnParams(s, g.C, o.gamma, o.beta);
     const st = rowForward(s, g, { rms: false, act }, xa.ptr, ya.ptr, p, eps, outs);
-    return s.done({ y: s.result(ya), mean: st.mean!, invstd: st.rstd });
-  } catch (e) {
-    throw s.fail(e);
-  }
+    return { y: s.result(ya), mean: st.mean!, invstd: st.rstd };
+  });
 }
 
 export interface LayerNormBackwardOptions extends NormBackwardOptions {
@@ -61,15 +58,12 @@ export interface LayerNormBackwardOptions extends NormBackwardOptions {
 export function layerNormBackward(x: TensorLike, dy: TensorLike, opts: LayerNormBackwardOptions): NormBackwardResult {
   const { g, o, act } = checkBackward(x, dy, opts, (geo) => geo.N * geo.S, "(sample, position) statistics", true);
   const outs = gradOutputs(g.C, o as Record<string, unknown>, [x, dy, o.out, o.gamma, o.beta, o.mean, o.invstd]);
-  const s = Scope.open();
-  try {
+  return withScope((s) => {
     const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
     const p = lnParams(s, g.C, o.gamma, o.beta);
     const r = rowBackward(s, g, { rms: false, act }, false, xa.ptr, da.ptr, 0, oa.ptr, p, o.mean, o.invstd, outs);
-    return s.done({ dx: s.result(oa), dgamma: r.dgamma, dbeta: r.dbeta! });
-  } catch (e) {
-    throw s.fail(e);
-  }
+    return { dx: s.result(oa), dgamma: r.dgamma, dbeta: r.dbeta! };
+  });
 }

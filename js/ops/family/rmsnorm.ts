@@ -2,7 +2,7 @@
 // per (sample, position) over the channel axis, no centring, no beta. Kernel drivers:
 // norm-rows.ts.
 import { epsOf, optionsOf } from "../options";
-import { withScope, Scope } from "../../core/scope";
+import { withScope } from "../../core/scope";
 import { resolveGeometry, sameSize, type ShapeOptions } from "../../core/args";
 import { numVec, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
@@ -101,14 +101,11 @@ export function rmsNormBackward(x: TensorLike, dy: TensorLike, opts: RmsNormBack
   o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
   o.invRms = numVec("invRms", o.invRms, g.N * g.S, "(sample, position) statistics");
   const act = activationId(o.activation), outs = gradOutputs(g.C, o as unknown as Record<string, unknown>, [x, dy, o.out, o.gamma, o.invRms]);
-  const s = Scope.open();
-  try {
+  return withScope((s) => {
     const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
     const r = rowBackward(s, g, { rms: true, act }, false, xa.ptr, da.ptr, 0, oa.ptr, rmsParams(s, g.C, o.gamma, o.unitOffset, act !== 0), null, o.invRms, outs);
-    return s.done({ dx: s.result(oa), dgamma: r.dgamma });
-  } catch (e) {
-    throw s.fail(e);
-  }
+    return { dx: s.result(oa), dgamma: r.dgamma };
+  });
 }

@@ -2,7 +2,7 @@
 // sum = x + skip + bias, y = act(norm(sum)), both returned; backward from dy and the gradient
 // that reaches sum along the residual path. Kernel drivers: norm-rows.ts.
 import { epsOf, optionsOf } from "../options";
-import { withScope, Scope, bigLength } from "../../core/scope";
+import { withScope, bigLength } from "../../core/scope";
 import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../../core/args";
 import { numVec, affineShape, type Vec } from "../../core/errors";
 import type { TensorLike } from "../../core/tensor";
@@ -117,8 +117,7 @@ function checkSkipForward(x: unknown, skip: unknown, opts: SkipNormOptions | und
 function skipForwardCall(x: TensorLike, skip: TensorLike, opts: SkipNormOptions | undefined, rms: boolean) {
   const { g, o, eps, act } = checkSkipForward(x, skip, opts, rms);
   const outs = statOutputs(g.N * g.S, o as unknown as Record<string, unknown>, rms, [x, skip, o.out, o.sumOut, o.gamma, o.beta, o.bias]);
-  const s = Scope.open();
-  try {
+  return withScope((s) => {
     const xa = s.input("x", x, g.size), ka = s.input("skip", skip, g.size);
     const sa = s.output("sumOut", o.sumOut, g.size, wantsTensor(x, o.sumOut), g.shape, g.layout);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
@@ -127,10 +126,8 @@ function skipForwardCall(x: TensorLike, skip: TensorLike, opts: SkipNormOptions 
       : lnParams(s, g.C, o.gamma, o.beta);
     const bias = o.bias ? paramVec(s, g.C, o.bias, 0, false, "bias") : 0;
     const st = skipForward(s, g, { rms, act }, xa.ptr, ka.ptr, bias, sa.ptr, ya.ptr, p, eps, outs);
-    return s.done({ st, y: s.result(ya), sum: s.result(sa) });
-  } catch (e) {
-    throw s.fail(e);
-  }
+    return { st, y: s.result(ya), sum: s.result(sa) };
+  });
 }
 
 /**
