@@ -71,13 +71,29 @@ function rawCases(raw, V) {
     layerNorm: () => raw.ln_forward_f32_cl(R, row, X, pg, pb, Y, p1, p2, 1e-5, 0),
     layerNormBackward: () => raw.ln_backward_rows_f32_cl(R, row, X, D, pz, pa, pz, pg, pb, Y, cacc, scr, 0),
     rmsNorm: () => raw.rms_forward_f32_cl(R, row, X, pg, Y, p2, 1e-6, 0),
-    rmsNormBackward: () => raw.rms_backward_f32_cl(R, row, X, D, pz, pa, pz, pg, pz, Y, cacc, scr, 0),
+    rmsNormBackward: () => raw.rms_backward_f32_cl(R, row, X, D, pa, pg, pz, Y, cacc, scr, 0),
     skipLayerNorm: () => raw.skip_forward_f32_cl(R, row, X, K, 0, pg, pb, Z, Y, p1, p2, 1e-5, 0, 0),
     skipRmsNorm: () => raw.skip_forward_f32_cl(R, row, X, K, 0, pg, 0, Z, Y, p2, p2, 1e-6, 1, 0),
     // (No bias: 0, as the API passes it; a build that reads a bias anyway reads C values at 0.)
     // Bytes from the JS heap are copied in by the API too (the stage), then one kernel pass.
     fromPixels: () => { U8.set(img, B8); raw.px_normalize_f32_cf(px, px, 4, B8, pa, pz, Y); },
   };
+}
+
+/**
+ * raw, whose functions throw when called with another number of arguments than the export takes
+ * (a wasm function ignores extra ones and reads missing ones as 0: a case passing another
+ * kernel's argument list would time something else). Each case runs once through it at startup.
+ */
+function arityChecked(raw) {
+  const out = {};
+  for (const [name, f] of Object.entries(raw)) {
+    out[name] = typeof f !== "function" ? f : (...a) => {
+      if (a.length !== f.length) throw new Error(`bench: ${name} takes ${f.length} arguments, the case passes ${a.length}`);
+      return f(...a);
+    };
+  }
+  return out;
 }
 
 /** The layer objects' calls run the kernels of the functional calls they make. */
@@ -213,6 +229,8 @@ function run(V, now, old, kern, kernOld) {
   now.free(); old?.free();
 }
 for (const V of opts.sizes.split(",").map(Number)) {
+  for (const f of Object.values(rawCases(arityChecked(rawNow), V))) f();
+  for (const [C, S] of opts.shapes ? opts.shapes.split(",").map((t) => t.split("x").map(Number)) : []) for (const f of Object.values(rawShapeCases(arityChecked(rawNow), C, S))) f();
   run(V, apiCases(api, V), base ? apiCases(base, V) : null, withLayers(rawCases(rawNow, V)), rawOld ? withLayers(rawCases(rawOld, V)) : null);
 }
 for (const [C, S] of opts.shapes ? opts.shapes.split(",").map((t) => t.split("x").map(Number)) : []) {

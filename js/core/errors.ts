@@ -44,12 +44,33 @@ export function isVec(v: unknown): v is Vec {
   return isFloatArray(v) || Array.isArray(v);
 }
 
-/** A per-channel vector: right type, right length (elements unchecked). Returns its length. @internal */
+/** A per-channel vector: right type, right length (elements unchecked). Returns v. @internal */
 export function checkVec(name: string, v: unknown, C: number, unit = "channels"): Vec {
-  if (plainKind(v) !== undefined) return lengthIs(name, v as Float32Array | Float64Array, C, unit);
+  if (plainFloat(v) !== undefined) return lengthIs(name, v as Float32Array | Float64Array, C, unit);
+  return vecShape(name, v, C, unit);
+}
+
+/** checkVec for a v plainFloat did not accept (an Array, a view of wasm memory, or none of those: throws). */
+function vecShape(name: string, v: unknown, C: number, unit: string): Vec {
   if (!isVec(v)) throw new Error(`${name} must be a Float32Array, Float64Array or number[] of ${C} values, got ${fmt(v)}`);
   countIs(name, Array.isArray(v) ? v.length : typedLength(v), C, unit);
   return v;
+}
+
+/**
+ * "Float32Array" or "Float64Array" when v is one of the JS heap (not a view of wasm memory), else
+ * undefined. The one rule behind every per-channel vector, running statistic and `…Out` array: an
+ * array found plain is remembered (typed.ts plainKind: its kind and buffer are slots it keeps for
+ * life), and later calls read the ring only (one scan of eight places).
+ * @internal
+ */
+export function plainFloat(v: unknown): string | undefined {
+  const known = plainKind(v);
+  if (known !== undefined) return known;
+  const k = typedKind(v);
+  if ((k !== "Float32Array" && k !== "Float64Array") || inWasm(v as Float32Array)) return undefined;
+  rememberPlain(v as Float32Array, k, typedLength(v as Float32Array));
+  return k;
 }
 
 /** Throws unless a per-channel vector's n values are the tensor's C. */
@@ -101,12 +122,10 @@ function allFinite(a: Float32Array | Float64Array, n: number): boolean {
  * @internal
  */
 export function numVec(name: string, v: unknown, C: number, unit = "channels"): Float32Array | Float64Array {
-  // A typed array of the JS heap an earlier call classified (typed.ts plainKind): only its length can have changed.
-  if (plainKind(v) !== undefined) return lengthIs(name, v as Float32Array | Float64Array, C, unit);
-  checkVec(name, v, C, unit);
+  if (plainFloat(v) !== undefined) return lengthIs(name, v as Float32Array | Float64Array, C, unit);
+  vecShape(name, v, C, unit);
   if (Array.isArray(v)) return copyArray(name, v);
-  const a = v as Float32Array | Float64Array;
-  if (!inWasm(a)) { rememberPlain(a, typedKind(a)!, C); return a; }
+  const a = v as Float32Array | Float64Array; // a view of wasm memory
   return typedKind(a) === "Float32Array" ? new Float32Array(a) : new Float64Array(a);
 }
 

@@ -143,28 +143,26 @@ export function f64Results(n: number, len: number): Float64Array[] {
 }
 
 /**
- * The n results of len values each that a kernel left contiguous in wasm memory at src[at…]:
- * separate arrays while each fits V8's heap (filled by a loop), else one array filled by a native
- * copy (no loop over the values) viewed as n subarrays.
+ * The n Float32Array results of len values each that a kernel left contiguous in wasm memory at
+ * src[at…] (src: the module's whole-memory view): separate arrays while each fits V8's heap
+ * (filled by a plain loop), else one array filled by a native copy (no loop over the values)
+ * viewed as n subarrays. One function per type (resultsAt64 for f64): a function that made and
+ * filled both kinds ran its loads, stores and constructors polymorphic, ~70 ns an array of 16
+ * values instead of ~38 (docs/performance.md, per-call cost, seventh pass).
  */
-export function resultsAt<T extends Float32Array | Float64Array>(src: T, at: number, n: number, len: number): T[] {
-  const out = sized<T>(n);
-  if (src.BYTES_PER_ELEMENT * len <= ON_HEAP_BYTES) {
-    const f32 = src instanceof Float32Array;
-    for (let i = 0; i < n; i++) {
-      const r = (f32 ? new Float32Array(len) : new Float64Array(len)) as T, b = at + i * len;
-      let j = 0; // four values a step (see js/ops/bn-vecs.ts copyIn)
-      for (; j + 4 <= len; j += 4) { r[j] = src[b + j]; r[j + 1] = src[b + j + 1]; r[j + 2] = src[b + j + 2]; r[j + 3] = src[b + j + 3]; }
-      for (; j < len; j++) r[j] = src[b + j];
-      out[i] = r;
-    }
-    return out;
-  }
-  const all = (src instanceof Float32Array ? new Float32Array(n * len) : new Float64Array(n * len)) as T;
-  typedSet(all, src.subarray(at, at + n * len));
-  // Views made by the constructor: subarray() looks up the species constructor (~3× the cost).
-  const buf = all.buffer, bytes = src.BYTES_PER_ELEMENT * len;
-  for (let i = 0; i < n; i++) out[i] = (src instanceof Float32Array ? new Float32Array(buf, i * bytes, len) : new Float64Array(buf, i * bytes, len)) as T;
+export function resultsAt32(src: Float32Array, at: number, n: number, len: number): Float32Array[] {
+  const out = f32Results(n, len);
+  // Views of one store (f32Results): filled by one native copy, its source view made by the constructor (subarray() looks up the species constructor, ~3× the cost).
+  if (n > 0 && 4 * len > ON_HEAP_BYTES) typedSet(new Float32Array(out[0].buffer), new Float32Array(src.buffer, src.byteOffset + 4 * at, n * len));
+  else for (let i = 0; i < n; i++) { const r = out[i], b = at + i * len; for (let j = 0; j < len; j++) r[j] = src[b + j]; }
+  return out;
+}
+
+/** resultsAt32 for Float64Array results (src: the whole-memory f64 view). */
+export function resultsAt64(src: Float64Array, at: number, n: number, len: number): Float64Array[] {
+  const out = f64Results(n, len);
+  if (n > 0 && 8 * len > ON_HEAP_BYTES) typedSet(new Float64Array(out[0].buffer), new Float64Array(src.buffer, src.byteOffset + 8 * at, n * len));
+  else for (let i = 0; i < n; i++) { const r = out[i], b = at + i * len; for (let j = 0; j < len; j++) r[j] = src[b + j]; }
   return out;
 }
 

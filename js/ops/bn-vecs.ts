@@ -53,13 +53,11 @@ export function vecCheckMismatch(): never {
 }
 
 /**
- * v (C values) into F at index o: a loop for a few (a native set costs ~25 ns to enter), the
- * native copy beyond. Four values a step: element accesses of a view of wasm memory cost ~1 ns
- * each in a plain loop, ~0.7 unrolled.
+ * v (C values) into F at index o: a plain loop for a few (a native set costs ~25–50 ns to enter;
+ * 16 values: ~20 ns, the loop unrolled four values a step ~35: docs/performance.md, seventh
+ * pass), the native copy beyond.
  */
 function copyIn(F: Float64Array, v: Float32Array | Float64Array, o: number, C: number): void {
   if (C > 32) { F.set(v, o); return; }
-  let c = 0;
-  for (; c + 4 <= C; c += 4) { F[o + c] = v[c]; F[o + c + 1] = v[c + 1]; F[o + c + 2] = v[c + 2]; F[o + c + 3] = v[c + 3]; }
-  for (; c < C; c++) F[o + c] = v[c];
+  for (let c = 0; c < C; c++) F[o + c] = v[c];
 }

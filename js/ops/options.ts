@@ -1,8 +1,8 @@
 // One validator per batch-norm op's options, used by the function, its layer object and the
 // worker pool: each reads the options once (a plain copy, before anything is allocated) and
 // returns the checked values the op then uses, never the caller's objects again.
-import { checkFinite, checkInteger, checkVec, numVec, affineVec, affineShape, statsVecs, optionsObject, fmt, inWasm } from "../core/errors";
-import { typedKind, typedLength, plainKind, rememberPlain } from "../core/typed";
+import { checkFinite, checkInteger, checkVec, numVec, affineVec, affineShape, statsVecs, optionsObject, fmt, plainFloat } from "../core/errors";
+import { typedKind, typedLength, isFloatArray } from "../core/typed";
 import { convention, type ConventionInfo } from "./conventions";
 
 type F = Float32Array | Float64Array;
@@ -64,11 +64,9 @@ export function checkGlobalSums(C: number, v: unknown, count: unknown): { sums: 
  * no place to write results to).
  */
 function updatable(name: string, v: unknown, C: number): void {
-  if (plainKind(v) !== undefined) return; // classified by an earlier call (typed.ts plainKind)
-  const k = typedKind(v);
-  if (k !== "Float32Array" && k !== "Float64Array") throw new Error(`${name} must be a Float32Array or Float64Array of ${C} values (updated in place), got ${fmt(v)}`);
-  if (inWasm(v as Float32Array)) throw new Error(`${name} is a view of wasm memory: give a Float32Array or Float64Array of its own (updated in place)`);
-  rememberPlain(v as Float32Array, k, typedLength(v as Float32Array));
+  if (plainFloat(v) !== undefined) return;
+  if (!isFloatArray(v)) throw new Error(`${name} must be a Float32Array or Float64Array of ${C} values (updated in place), got ${fmt(v)}`);
+  throw new Error(`${name} is a view of wasm memory: give a Float32Array or Float64Array of its own (updated in place)`);
 }
 
 /**

@@ -9,7 +9,7 @@ import { resolveGeometry, type ShapeOptions } from "../core/args";
 import type { TensorLike } from "../core/tensor";
 import { isPixels, type Pixels, type PixelShape } from "./pixels-input";
 import { pixelPartials } from "./pixels-stats";
-import { f64Results, resultsAt } from "../core/typed";
+import { f64Results, resultsAt64 } from "../core/typed";
 
 /** Per-channel result: biased variance (÷count) and unbiased (÷(count−1)). */
 export interface ChannelStats {
@@ -51,7 +51,7 @@ function statsOf<T>(x: TensorLike, opts: ShapeOptions, read: (s: Scope, acc: num
 function finishIn(s: Scope, acc: number, C: number): ChannelStats {
   const st = s.temp(24 * C);
   rt().kernels.bn_params_finish_f64(C, acc, st);
-  const F = s.heap.F64, [mean, v, u] = resultsAt(F, st >>> 3, 3, C);
+  const F = s.heap.F64, [mean, v, u] = resultsAt64(F, st >>> 3, 3, C);
   return { count: C ? F[acc >>> 3] : 0, mean, var: v, unbiasedVar: u };
 }
 

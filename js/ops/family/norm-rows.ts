@@ -174,7 +174,9 @@ export interface RowGrads { dgamma: Float32Array; dbeta: Float32Array | null; db
  * defineProperty that cost ~10 % of a one-row backward.)
  */
 function gradArrays(C: number, rms: boolean, skip: boolean, given: GradOutputs): RowGrads {
-  const [dgamma, dbeta, dbias] = resultArrays(C, [given.dgamma, rms ? null : given.dbeta, skip ? given.dbias : null]);
+  const g = given.dgamma, b = rms ? null : given.dbeta, d = skip ? given.dbias : null;
+  if (g !== undefined && b !== undefined && d !== undefined) return { dgamma: g, dbeta: b, dbias: d }; // all given: nothing to make
+  const [dgamma, dbeta, dbias] = resultArrays(C, [g, b, d]);
   return { dgamma: dgamma as Float32Array, dbeta, dbias };
 }
 

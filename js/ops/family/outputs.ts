@@ -3,8 +3,8 @@
 // of the forwards (meanOut, invstdOut, invRmsOut). A fresh result array of a few KB can cost
 // more than the op's kernels (its allocation, and the GC work it brings; docs/performance.md);
 // a caller in a loop gives the same arrays every call and the op allocates nothing for them.
-import { fmt, isWasmBuffer } from "../../core/errors";
-import { typedKind, typedLength, typedBuffer, typedOffset, typedByteLength, f32Results, sized, plainKind, plainBuffer, rememberPlain } from "../../core/typed";
+import { fmt, plainFloat } from "../../core/errors";
+import { typedKind, typedLength, typedBuffer, typedOffset, typedByteLength, f32Results, sized, plainBuffer } from "../../core/typed";
 import { rememberedTensor } from "../../core/tensor";
 
 /** Arrays the caller gave for the parameter gradients (checked by gradOutputs); absent ones are made. */
@@ -34,14 +34,13 @@ function givenOutputs(vals: unknown[], names: readonly string[], len: number, wh
     const name = names[i], v = vals[i];
     out[i] = undefined; bufs[i] = null; lo[i] = 0; hi[i] = 0;
     if (none(v)) continue;
-    // (Remembered by an earlier call, typed.ts plainKind: a Float32Array of the JS heap, its buffer known.)
-    const known = plainKind(v) === "Float32Array";
-    if (!known && typedKind(v) !== "Float32Array") throw new Error(`${name} must be a Float32Array of ${len} values (written in place), got ${fmt(v)}`);
+    // A Float32Array of the JS heap (errors.ts plainFloat: remembered, its buffer known), else refused.
+    const plain = plainFloat(v) === "Float32Array";
+    if (!plain && typedKind(v) !== "Float32Array") throw new Error(`${name} must be a Float32Array of ${len} values (written in place), got ${fmt(v)}`);
     const f = v as Float32Array, m = typedLength(f);
     if (m !== len) throw new Error(`${name} has ${m} values, ${what(len)}`);
-    const buf = known ? plainBuffer(f)! : typedBuffer(f), s = typedOffset(f), e = s + 4 * len;
-    if (!known && isWasmBuffer(buf)) throw new Error(`${name} is a view of wasm memory: give a Float32Array of its own (the results are copied into it)`);
-    if (!known) rememberPlain(f, "Float32Array", len);
+    if (!plain) throw new Error(`${name} is a view of wasm memory: give a Float32Array of its own (the results are copied into it)`);
+    const buf = plainBuffer(f) ?? typedBuffer(f), s = typedOffset(f), e = s + 4 * len;
     for (let j = 0; j < i; j++) {
       if (out[j] !== undefined && (out[j] === f || (bufs[j] === buf && lo[j] < e && s < hi[j]))) throw new Error(`${name} is the same array as another ${kind} output or overlaps it: each ${kind} needs its own array`);
     }
