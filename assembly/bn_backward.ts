@@ -5,7 +5,7 @@
 // Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
 // or x (elementwise, in place).
 import { dx_short, reduce_short, pair_sum } from "./cf_short";
-import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, interleave_all, CACHED_VALUES } from "./common";
+import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, interleave_all, zero_f32, CACHED_VALUES } from "./common";
 
 /**
  * Σdy and Σdy·(x − m) over len ≤ BLOCK contiguous values ADDED to the f64 pair at acc; m: the f32
@@ -187,12 +187,6 @@ function reduce_p16(x: usize, dy: usize, nb: i32, ap: usize, bp: usize): void {
   }
   v128.store(ap, a0); v128.store(ap, a1, 16); v128.store(ap, a2, 32); v128.store(ap, a3, 48);
   v128.store(bp, c0); v128.store(bp, c1, 16); v128.store(bp, c2, 32); v128.store(bp, c3, 48);
-}
-
-/** True when the C f32 at p are all ±0 (x − m is then x itself). */
-function zero_f32(p: usize, C: i32): bool {
-  for (let i = 0; i < C; i++) if (load<f32>(p + (<usize>i << 2)) != 0) return false;
-  return true;
 }
 
 /** Columns L8 … L − 1 of rn super-rows of L values: Σdy and Σdy·(x − m) ADDED to the f32 lanes ap, bp. */

@@ -29,6 +29,8 @@ const SHAPES = [
   [[1, 4, 70, 64], "NHWC"], [[1, 1, 90, 96], "NHWC"], [[2, 40, 144], "NLC"], [[1, 9, 512], "NLC"],
   // 16-value patterns past 128 Ki values (the dx's m = 0 loop at every size).
   [[1, 1, 40001, 4], "NHWC"], [[2, 90, 100, 8], "NHWC"],
+  // Wide rows past 128 Ki values: the two-row normalize (its m = 0 loop on data near zero).
+  [[1, 1, 1101, 128], "NHWC"],
 ];
 
 const prod = (s) => s.reduce((a, b) => a * b, 1);

@@ -60,6 +60,9 @@ test("16-lane column sweeps (≤ 128 Ki values; L = 16 at every size): blocks of
   // L = 16 with m = 0 takes dx_sweeps0 (memory order, k, c1, c0 in registers) at every size.
   check(1, 40001, 4, 67);                    // L = 16 (4 rows) past 128 Ki values, 1 tail row
   check(1, 150001, 8, 68);                   // L = 16 (2 rows) past 1.125 Mi values, 1 tail row
+  // Two-row normalize past 128 Ki values; the training forward's m = 0 (data near zero) skips m.
+  check(1, 1101, 128, 69);                   // L = 128: an odd last super-row
+  check(1, 1400, 99, 70);                    // L = C = 99: 8-lane body and a 3-value row tail
 });
 
 test("past the caches: super-rows in memory order, the last rows as a partial super-row", () => {
