@@ -5,7 +5,7 @@
 // Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
 // or x (elementwise, in place).
 import { dx_short, reduce_short, pair_sum } from "./cf_short";
-import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, interleave_all, CACHED_VALUES } from "./common";
+import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, interleave_all, zero_f32, CACHED_VALUES } from "./common";
 
 /**
  * Σdy and Σdy·(x − m) over len ≤ BLOCK contiguous values ADDED to the f64 pair at acc; m: the f32
@@ -189,12 +189,6 @@ function reduce_p16(x: usize, dy: usize, nb: i32, ap: usize, bp: usize): void {
   v128.store(bp, c0); v128.store(bp, c1, 16); v128.store(bp, c2, 32); v128.store(bp, c3, 48);
 }
 
-/** True when the C f32 at p are all ±0 (x − m is then x itself). */
-function zero_f32(p: usize, C: i32): bool {
-  for (let i = 0; i < C; i++) if (load<f32>(p + (<usize>i << 2)) != 0) return false;
-  return true;
-}
-
 /** Columns L8 … L − 1 of rn super-rows of L values: Σdy and Σdy·(x − m) ADDED to the f32 lanes ap, bp. */
 function tail_reduce(x: usize, dy: usize, rn: i32, L: i32, L8: i32, mp: usize, ap: usize, bp: usize): void {
   const stride = <usize>L << 2;
@@ -256,7 +250,8 @@ export function bn_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usiz
 /**
  * Channels-last (R, C): dx = dy·k + (x − m)·c1 + c0. scratch: 4·⌈L⌉₄ f32 (16-byte aligned): the
  * four parameters interleaved per 4-lane group (common.ts interleave). Super-rows of L values:
- * the 12-value period (C = 3, 6, 12) keeps the parameters in registers, in memory order; tensors
+ * the 12-value period (C = 3, 6, 12) keeps the parameters in registers, in memory order, and so
+ * does L = 16 with m = 0 at every size (dx_sweeps0 over its one 16-lane group); tensors
  * of ≤ DX_VALUES values with m = 0 (JS passes it for data near zero) and L a multiple of 16 up to
  * 512 take 16-lane sweeps with k, c1, c0 in registers (dx_sweeps0); other
  * cache-resident tensors with rows up to 64 values (L a multiple of 8) load each 8-lane group's
@@ -275,13 +270,14 @@ export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: us
   const quads = L <= 64 && (L & 7) == 0;
   if (L == 48 && 12 % C == 0) {
     dx_p12(x, dy, dx, full, pp);
+  } else if ((L == 16 || (<u64>R * <u64>C <= <u64>DX_VALUES && (L & 15) == 0 && L <= 512)) && zero_f32(m, C)) {
+    // (Tensors of ≤ DX_VALUES values are never past the caches: the order of the tests is free.)
+    dx_sweeps0(x, dy, dx, stride, supers, pp);
   } else if (<u64>R * <u64>C > (quads ? <u64>CACHED_VALUES << 2 : <u64>(CACHED_VALUES + (CACHED_VALUES >> 3)))) {
     // One call for all super-rows when their parameters wrap at a 16-value step (a call per
     // 16-value super-row cost a third of the time past the caches).
     if (stride & 63) for (let o: usize = 0; o < full; o += stride) dx_span(x + o, dy + o, dx + o, stride, pp);
     else dx_span(x, dy, dx, full, pp, stride << 2);
-  } else if (<u64>R * <u64>C <= <u64>DX_VALUES && (L & 15) == 0 && L <= 512 && zero_f32(m, C)) {
-    dx_sweeps0(x, dy, dx, stride, supers, pp);
   } else if (quads) {
     dx_quads(x, dy, dx, stride, supers, pp);
   } else {

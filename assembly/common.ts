@@ -81,6 +81,12 @@ export function pattern_len(C: i32): i32 {
   return L <= MAX_PATTERN ? L : C;
 }
 
+/** True when the C f32 at p are all ±0 (x − m is then x itself: the kernels' m = 0 loops give the same bits). */
+export function zero_f32(p: usize, C: i32): bool {
+  for (let i = 0; i < C; i++) if (load<f32>(p + (<usize>i << 2)) != 0) return false;
+  return true;
+}
+
 /** Expand a per-channel f32 array (length C) into an L-long pattern (L/C copies; no division per lane: C can be 10⁵). */
 export function expand_pattern(C: i32, L: i32, src: usize, dst: usize): void {
   const bytes = <usize>C << 2;

@@ -27,6 +27,10 @@ const SHAPES = [
   [[2, 6, 9], "NCL"], [[2, 3, 4, 5], "NHWC"], [[1, 2, 3, 17], "NHWC"], [[2, 5, 16], "NLC"], [[4, 7], "NC"], [[3, 33], "NC"], [[1, 200, 1, 3], "NCHW"],
   // Channels-last tensors of whole super-rows: the column sweeps of normalize, dx and the sums.
   [[1, 4, 70, 64], "NHWC"], [[1, 1, 90, 96], "NHWC"], [[2, 40, 144], "NLC"], [[1, 9, 512], "NLC"],
+  // 16-value patterns past 128 Ki values (the dx's m = 0 loop at every size).
+  [[1, 1, 40001, 4], "NHWC"], [[2, 90, 100, 8], "NHWC"],
+  // Wide rows past 128 Ki values: the two-row normalize (its m = 0 loop on data near zero).
+  [[1, 1, 1101, 128], "NHWC"],
 ];
 
 const prod = (s) => s.reduce((a, b) => a * b, 1);
@@ -125,8 +129,8 @@ function calls(shape, layout) {
 function flatten(v, out = []) {
   if (v === null || v === undefined) return out;
   if (typeof v === "number") { out.push(v); return out; }
-  if (ArrayBuffer.isView(v)) { out.push(...v); return out; }
-  if (typeof v.free === "function" && v.data) { out.push(...v.data); v.free(); return out; }
+  if (ArrayBuffer.isView(v)) { for (const e of v) out.push(e); return out; } // (a spread of ≥ ~10⁵ values overflows the stack)
+  if (typeof v.free === "function" && v.data) { for (const e of v.data) out.push(e); v.free(); return out; }
   for (const k of Object.keys(v).sort()) flatten(v[k], out);
   return out;
 }

@@ -49,7 +49,7 @@ test("cache-resident: four-row sweeps with 1–3 leftover super-rows, two-row sw
   for (const [R, C] of [[1, 16], [9, 8], [63, 4], [65, 16], [1031, 4], [4097, 16], [2, 1], [15, 2]]) check(1, R, C, 50 + R);
 });
 
-test("16-lane column sweeps (≤ 128 Ki values): blocks of ~16 KiB of rows, a partial last block; dx with m = 0", () => {
+test("16-lane column sweeps (≤ 128 Ki values; L = 16 at every size): blocks of ~16 KiB of rows, a partial last block; dx with m = 0", () => {
   check(1, 300, 64, 60);                     // L = 64: blocks of 64 super-rows, 4 + 44; dx sweeps (m = 0), sums in 16-KiB sweeps
   check(1, 201, 48, 61, { offset: 1e4 });    // L = 48 (2 rows): 100 super-rows + a tail row; dx four-row sweeps (m ≠ 0)
   check(1, 130, 144, 62);                    // L = 144: blocks of 28 super-rows; dx sweeps (L ≤ 512)
@@ -57,6 +57,12 @@ test("16-lane column sweeps (≤ 128 Ki values): blocks of ~16 KiB of rows, a pa
   check(1, 50, 1024, 64, { offset: 1e4 });   // L = 1024: blocks of 4; dx two-row loops (L > 512)
   check(1, 4097, 32, 65);                    // L = 32, exactly 128 Ki values + 32: the four-row sweeps (L ≤ 96) past the switch
   check(1, 2730, 48, 66);                    // L = 48 just under 128 Ki values, 0 tail rows
+  // L = 16 with m = 0 takes dx_sweeps0 (memory order, k, c1, c0 in registers) at every size.
+  check(1, 40001, 4, 67);                    // L = 16 (4 rows) past 128 Ki values, 1 tail row
+  check(1, 150001, 8, 68);                   // L = 16 (2 rows) past 1.125 Mi values, 1 tail row
+  // Two-row normalize past 128 Ki values; the training forward's m = 0 (data near zero) skips m.
+  check(1, 1101, 128, 69);                   // L = 128: an odd last super-row
+  check(1, 1400, 99, 70);                    // L = C = 99: 8-lane body and a 3-value row tail
 });
 
 test("past the caches: super-rows in memory order, the last rows as a partial super-row", () => {
