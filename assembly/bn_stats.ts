@@ -8,7 +8,7 @@
 // is redone from L1 as a corrected two-pass around the block's own mean. So offsets of 1e6 and
 // an outlier anywhere cost no precision, and common data costs one pass of add/mul/add.
 import { tail_mask } from "./cf_short";
-import { stats_rows_short } from "./cf_short_stats";
+import { stats_rows_short, far_rows } from "./cf_short_stats";
 import { stats_cf_rows } from "./cf_rows_stats";
 import { stats_cf_stream } from "./cf_stream_stats";
 import { pairs_sq } from "./cl_pairs_stats";
@@ -238,7 +238,7 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize, sc
   // 1.02–1.8× at 128–4096 values (docs/performance.md).
   if (N == 1 && S <= BLOCK) {
     // Rows of 1–3 values: exact in f64 (cheaper than a pass in f32 lanes and its check).
-    if (S >= 4) stats_rows_short(C, S, x, acc);
+    if (S >= 4) stats_rows_short(C, S, x, acc, far_rows(C, S));
     else for (let c = 0; c < C; c++) exact_block(acc + <usize>c * 24, x + (<usize>c * <usize>S << 2), S, 1, 0);
     return;
   }

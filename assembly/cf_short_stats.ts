@@ -13,18 +13,27 @@
 // through stats_block (which merges an all-zero row as it is and takes tiny data exact).
 import { stats_block, TINY } from "./bn_stats";
 import { tail_mask, pair_sum } from "./cf_short";
+import { CACHED_VALUES } from "./common";
 
 /**
  * Merges the statistics of R rows of S values (4 ≤ S ≤ BLOCK; row r at x + 4·r·S) into the
  * triples at acc + 24·r (fast when they are zero, as a fresh call's are). Tail: each row's last vector ends at its last value, the lanes the
- * body counted masked off.
+ * body counted masked off. far: the rows are read from memory (past the caches: far_rows), where
+ * rows of ≥ LONG_ROW values are summed one after the other.
  */
-export function stats_rows_short(R: i32, S: i32, x: usize, acc: usize): void {
-  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
-  const mask = tail_mask(S), cnt = <f64>S, nb = f64x2.splat(cnt), lim = f64x2.splat(0.75 * <f64>S);
-  const inf = f64x2.splat(Infinity), tiny = f64x2.splat(TINY), zero = f64x2.splat(0);
-  let p = x, a = acc, r = 0;
-  for (; r + 2 <= R; r += 2, p += stride << 1, a += 48) {
+export function stats_rows_short(R: i32, S: i32, x: usize, acc: usize, far: bool): void {
+  // Two loops in two functions: with both in one, the side-by-side loop ran 0.95× (a call in the
+  // loop moves its constants to the stack).
+  if (far && S >= LONG_ROW) pairs_long(R, S, x, acc);
+  else pairs_short(R, S, x, acc);
+  if (R & 1) stats_block(acc + <usize>(R - 1) * 24, x + (<usize>(R - 1) * <usize>S << 2), S);
+}
+
+/** Pairs of rows (R rounded down to even), each row's vectors side by side with its partner's. */
+function pairs_short(R: i32, S: i32, x: usize, acc: usize): void {
+  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2, mask = tail_mask(S);
+  let p = x, a = acc;
+  for (let r = 0; r + 2 <= R; r += 2, p += stride << 1, a += 48) {
     const pb = p + stride;
     const ta = v128.and(v128.load(p + last), mask), tb = v128.and(v128.load(pb + last), mask);
     // Two vectors of each row a step into two accumulator sets (eight chains): one vector a
@@ -44,19 +53,74 @@ export function stats_rows_short(R: i32, S: i32, x: usize, acc: usize): void {
       sa1 = f32x4.add(sa1, u); qa1 = f32x4.add(qa1, f32x4.mul(u, u));
       sb1 = f32x4.add(sb1, v); qb1 = f32x4.add(qb1, f32x4.mul(v, v));
     }
-    const s = pair_sum(f32x4.add(sa, sa1), f32x4.add(sb, sb1)), q = pair_sum(f32x4.add(qa, qa1), f32x4.add(qb, qb1));
-    // Both triples empty (a fresh start, as instance norm's are) and both rows' sums pass
-    // sums_ok (false for NaN): Chan's merge into (0, 0, 0) stores the block's own (count, mean,
-    // M2), block_merge's values with shift 0 (stats_block's method; the f32 sums in another order).
-    // Σx² = 0 is not accepted: the row is all zero, or its squares underflowed (data within
-    // 2⁻⁷⁵ of 0, e.g. ±1e-30) and the sums say nothing about its variance (stats_block decides).
-    const ok = v128.and(v128.and(f64x2.le(f64x2.mul(s, s), f64x2.mul(lim, q)), f64x2.ne(q, inf)), f64x2.ge(q, tiny));
-    if (v128.any_true(v128.or(v128.or(v128.load(a), v128.load(a, 16)), v128.load(a, 32))) || !i64x2.all_true(ok)) {
-      stats_block(a, p, S); stats_block(a + 24, pb, S); continue;
-    }
-    const mean = f64x2.div(s, nb), m2 = f64x2.pmax(f64x2.sub(q, f64x2.mul(s, mean)), zero);
-    store<f64>(a, cnt); store<f64>(a, f64x2.extract_lane(mean, 0), 8); store<f64>(a, f64x2.extract_lane(m2, 0), 16);
-    store<f64>(a, cnt, 24); store<f64>(a, f64x2.extract_lane(mean, 1), 32); store<f64>(a, f64x2.extract_lane(m2, 1), 40);
+    pair_store(a, p, pb, S, pair_sum(f32x4.add(sa, sa1), f32x4.add(sb, sb1)), pair_sum(f32x4.add(qa, qa1), f32x4.add(qb, qb1)));
   }
-  if (r < R) stats_block(a, p, S);
+}
+
+/**
+ * Pairs of rows (R rounded down to even), row a then row b: one stream in memory order. Side by
+ * side (two streams a row apart, and each row's last vector loaded before its body, which turns
+ * the prefetchers' stream around on rows of ~100 values) rows of 96–784 values ran at 0.34–0.5 ×
+ * the Σx, Σx² loop past the caches (docs/performance.md).
+ */
+function pairs_long(R: i32, S: i32, x: usize, acc: usize): void {
+  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2, mask = tail_mask(S);
+  let p = x, a = acc;
+  for (let r = 0; r + 2 <= R; r += 2, p += stride << 1, a += 48) {
+    const pb = p + stride, ra = row_sq(p, body, last, mask), rb = row_sq(pb, body, last, mask);
+    pair_store(a, p, pb, S, v128.shuffle<f64>(ra, rb, 0, 2), v128.shuffle<f64>(ra, rb, 1, 3));
+  }
+}
+
+/**
+ * The triples of rows p and pb (S values each) at a and a + 24 from their sums s = (Σa, Σb) and
+ * q = (Σa², Σb²) (f32 totals widened to f64), or both rows through stats_block.
+ */
+@inline function pair_store(a: usize, p: usize, pb: usize, S: i32, s: v128, q: v128): void {
+  // Both triples empty (a fresh start, as instance norm's are) and both rows' sums pass
+  // sums_ok (false for NaN): Chan's merge into (0, 0, 0) stores the block's own (count, mean,
+  // M2), block_merge's values with shift 0 (stats_block's method; the f32 sums in another order).
+  // Σx² = 0 is not accepted: the row is all zero, or its squares underflowed (data within
+  // 2⁻⁷⁵ of 0, e.g. ±1e-30) and the sums say nothing about its variance (stats_block decides).
+  const cnt = <f64>S, lim = f64x2.splat(0.75 * cnt);
+  const ok = v128.and(v128.and(f64x2.le(f64x2.mul(s, s), f64x2.mul(lim, q)), f64x2.ne(q, f64x2.splat(Infinity))), f64x2.ge(q, f64x2.splat(TINY)));
+  if (v128.any_true(v128.or(v128.or(v128.load(a), v128.load(a, 16)), v128.load(a, 32))) || !i64x2.all_true(ok)) {
+    stats_block(a, p, S); stats_block(a + 24, pb, S); return;
+  }
+  const mean = f64x2.div(s, f64x2.splat(cnt)), m2 = f64x2.pmax(f64x2.sub(q, f64x2.mul(s, mean)), f64x2.splat(0));
+  store<f64>(a, cnt); store<f64>(a, f64x2.extract_lane(mean, 0), 8); store<f64>(a, f64x2.extract_lane(m2, 0), 16);
+  store<f64>(a, cnt, 24); store<f64>(a, f64x2.extract_lane(mean, 1), 32); store<f64>(a, f64x2.extract_lane(m2, 1), 40);
+}
+
+/**
+ * Rows from this many values of tensors past the caches are summed one after the other (row_sq),
+ * shorter ones, and any from the caches, side by side: one after the other ran 1.5–2.5× past the
+ * caches at 98–784 values (4–16 Mi values) but 0.85–0.94× from L2 / L3 (docs/performance.md).
+ */
+const LONG_ROW = 96;
+
+/** True when R rows of S values are read from memory: past 4 Mi values (16 MiB), as for the channels-last sweeps. */
+@inline export function far_rows(R: i32, S: i32): bool {
+  return <u64>R * <u64>S > (<u64>CACHED_VALUES << 2);
+}
+
+/**
+ * (Σx, Σx²) of one row as an f64x2: `body` bytes (a multiple of 16) from p, four vectors a step
+ * into eight f32 chains (rows_sq's loop), then the masked last vector; the lanes added in f32
+ * (pair_sum), the totals widened.
+ */
+function row_sq(p: usize, body: usize, last: usize, mask: v128): v128 {
+  let s0 = f32x4.splat(0), q0 = s0, s1 = s0, q1 = s0, s2 = s0, q2 = s0, s3 = s0, q3 = s0;
+  let o: usize = 0;
+  for (; o + 64 <= body; o += 64) {
+    const u0 = v128.load(p + o), u1 = v128.load(p + o, 16), u2 = v128.load(p + o, 32), u3 = v128.load(p + o, 48);
+    s0 = f32x4.add(s0, u0); q0 = f32x4.add(q0, f32x4.mul(u0, u0));
+    s1 = f32x4.add(s1, u1); q1 = f32x4.add(q1, f32x4.mul(u1, u1));
+    s2 = f32x4.add(s2, u2); q2 = f32x4.add(q2, f32x4.mul(u2, u2));
+    s3 = f32x4.add(s3, u3); q3 = f32x4.add(q3, f32x4.mul(u3, u3));
+  }
+  for (; o < body; o += 16) { const u = v128.load(p + o); s1 = f32x4.add(s1, u); q1 = f32x4.add(q1, f32x4.mul(u, u)); }
+  const t = v128.and(v128.load(p + last), mask);
+  s0 = f32x4.add(s0, t); q0 = f32x4.add(q0, f32x4.mul(t, t));
+  return pair_sum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)), f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3)));
 }

@@ -1,36 +1,59 @@
-// Instance norm on short channels-first rows (4 ≤ S < 128: (N, C, 7, 7) convolution maps) in one
-// pass over memory. Before: statistics (stats_rows_short), the per-statistic finish
+// Instance and group norm on short channels-first rows (4 ≤ S < 128: (N, C, 7, 7) convolution
+// maps) in one pass over memory. Before: statistics (stats_rows_short), the per-statistic finish
 // (gn_params_finish_f32), per-row parameters (gn_params_f32) and the normalize (normalize_short)
 // as four kernels over the whole tensor, x read twice from wherever it lives. Here the same
-// steps run per tile of ≤ 64 rows (≤ 16 KiB of x): the tile's statistics (stats_rows_short into
-// scratch triples), its parameters (a loop over the tile's triples, two rows in f64x2 lanes), then
-// the tile normalized from L1 (normalize_short). Whole tiles, not one row at a time: a row
-// normalized right after its statistics waits on their division / square root / division chain
-// (docs/performance.md). Same numerics as the four kernels, value for value: the same pairs of
-// rows (tiles start at even rows), the same f64 finish and parameter roundings.
+// steps run per tile of ≤ 64 statistics (≤ 32 KiB of x): the tile's statistics
+// (stats_rows_short into scratch triples), its parameters, then the tile normalized from L1
+// (normalize_short). Whole tiles, not one row at a time: a row normalized right after its
+// statistics waits on their division / square root / division chain (docs/performance.md).
+// Group norm (C/G channels a group) is contiguous per (sample, group): its statistics are rows of
+// (C/G)·S values, its parameters per channel row. Same numerics as the four kernels, value for
+// value: the same pairs of statistics rows (tiles start at even rows), the same f64 finish and
+// parameter roundings (group norm runs those two kernels themselves on the tile).
 import { normalize_short } from "./cf_short";
-import { stats_rows_short } from "./cf_short_stats";
+import { stats_rows_short, far_rows } from "./cf_short_stats";
+import { gn_params_f32, gn_params_finish_f32 } from "./gn_params";
 
-/** Rows per tile (at most): the scratch holds two planes of TILE f32 and TILE triples. */
+/** Statistics per tile (at most): the scratch holds TILE triples, then the parameter planes. */
 const TILE = 64;
+/** Values of x per tile (at most): two groups of ≤ BLOCK values fit. */
+const TILE_VALUES = 8192;
 
 /**
- * Instance norm of (N, C, S) channels-first, 4 ≤ S < 128: row r = n·C + c normalized with its own
- * statistics and γ[c], β[c] (C f32 each: ones / zeros when absent) into y (may be x); the f32
- * mean and the f32 invstd of row r written to mh + 4r and mf + 4r; mh and mf hold N·C + 1 f32:
- * with N·C odd the last row's pair lane also writes index N·C. eps ≥ 0. scratch: 2,048 bytes,
- * 16-byte aligned.
+ * Instance (G = C) or group norm of (N, C, S) channels-first, 4 ≤ S < 128, (C/G)·S ≤ BLOCK:
+ * statistic q = n·G + g over the rows of channels g·C/G … (g + 1)·C/G − 1 of sample n; row
+ * n·C + c normalized with its group's statistics and γ[c], β[c] (C f32 each: ones / zeros when
+ * absent) into y (may be x); the f32 mean and the f32 invstd of statistic q written to mh + 4q
+ * and mf + 4q; mh and mf hold N·G + 1 f32: with N·G odd the last pair's second lane also writes
+ * index N·G. eps ≥ 0. scratch: 2,560 + 12·max(64, ⌊8192 / S⌋ + 3) bytes (the kernel table's
+ * formula), 16-byte aligned.
  */
-export function gn_forward_short_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: usize, beta: usize, y: usize, eps: f64, mh: usize, mf: usize, scratch: usize): void {
-  const R = N * C, T = S > 64 ? TILE >> 1 : TILE, stride = <usize>S << 2;
-  const st = scratch + (TILE << 3), ps = scratch, pt = scratch + (TILE << 2);
-  for (let r0 = 0, c = 0; r0 < R; r0 += T) {
-    const n = min(T, R - r0), p = x + <usize>r0 * stride, o = <usize>r0 << 2;
+export function gn_forward_short_f32_cf(N: i32, C: i32, G: i32, S: i32, x: usize, gamma: usize, beta: usize, y: usize, eps: f64, mh: usize, mf: usize, scratch: usize): void {
+  const per = C / G, L = per * S, K = N * G, stride = <usize>L << 2;
+  // Even, so that tiles pair the statistics rows as one stats_rows_short call over all of them.
+  const T = min(TILE, max(2, TILE_VALUES / L & ~1));
+  const P = <usize>max(TILE, TILE_VALUES / S + 3 & ~3) << 2, st = scratch, ml = st + TILE * 24, mi = ml + (TILE << 3);
+  const pm = mi + (TILE << 3), ps = pm + P, pt = ps + P, far = far_rows(K, L);
+  for (let q0 = 0, g = 0; q0 < K; q0 += T) {
+    const n = min(T, K - q0), p = x + <usize>q0 * stride, o = <usize>q0 << 2;
     memory.fill(st, 0, <usize>n * 24);
-    stats_rows_short(n, S, p, st);
-    tile_params(n, c, C, st, gamma, beta, eps, mh + o, mf + o, ps, pt);
-    normalize_short(n, n, S, p, y + <usize>r0 * stride, mh + o, ps, pt);
-    c = (c + n) % C;
+    stats_rows_short(n, L, p, st, far);
+    if (per == 1) {
+      tile_params(n, g, C, st, gamma, beta, eps, mh + o, mf + o, ps, pt);
+      normalize_short(n, n, S, p, y + <usize>q0 * stride, mh + o, ps, pt);
+    } else {
+      gn_params_finish_f32(n, st, eps, mh + o, ml, mi, mf + o);
+      // The tile's groups from group g of a sample on, in runs of one call each: to the end of
+      // that sample, whole samples, the groups of the last one (a call a group was 0.9× at C = 3).
+      for (let j = 0, h = g; j < n; h = 0) {
+        const whole = h == 0 ? (n - j) / G : 0, gg = whole ? G : min(n - j, G - h);
+        const cb = <usize>(h * per) << 2, pb = <usize>(j * per) << 2;
+        gn_params_f32(whole ? whole : 1, gg * per, gg, mh + o + (<usize>j << 2), ml + (<usize>j << 3), mi + (<usize>j << 3), gamma + cb, beta + cb, pm + pb, ps + pb, pt + pb);
+        j += whole ? whole * G : gg;
+      }
+      normalize_short(n * per, n * per, S, p, y + <usize>q0 * stride, pm, ps, pt);
+    }
+    g = (g + n) % G;
   }
 }
 

@@ -1,14 +1,14 @@
-// The one-pass instance-norm forward on short channels-first rows (gn_forward_short_f32_cf,
-// assembly/gn_forward.ts: tiles of ≤ 64 rows, stats_rows_short per tile, parameters in pairs,
-// normalize_short from L1) against the four kernels it
-// replaces — bn_stats_f32_cf on the (1, N·C, S) view, gn_params_finish_f32, gn_params_f32,
-// bn_normalize_f32_cf — value for value, on the raw wasm; and instanceNorm against the float64
-// reference across tile boundaries.
+// The one-pass instance- and group-norm forward on short channels-first rows
+// (gn_forward_short_f32_cf, assembly/gn_forward.ts: tiles of ≤ 64 statistics, stats_rows_short
+// per tile, parameters, normalize_short from L1) against the four kernels it replaces —
+// bn_stats_f32_cf on the (1, N·G, (C/G)·S) view, gn_params_finish_f32, gn_params_f32,
+// bn_normalize_f32_cf — value for value, on the raw wasm; and instanceNorm / groupNorm against
+// the float64 reference across tile boundaries.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import * as api from "../dist/index.js";
-import { refInstanceNorm, randomArray } from "./reference.mjs";
+import { refInstanceNorm, refGroupNorm, randomArray } from "./reference.mjs";
 import { close } from "./helpers.mjs";
 
 await api.init();
@@ -22,34 +22,34 @@ const S_LIST = [4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 49, 63, 64, 65, 100, 1
 const NC = [[1, 1], [1, 2], [3, 1], [1, 9], [7, 9], [8, 8], [13, 5], [1, 64], [2, 64], [43, 3], [16, 8], [3, 43], [2, 64]];
 
 /** Memory for the call: x, y, gamma, beta, the outputs with a canary past their end, and scratch. */
-function layout(R, S, C) {
+function layout(R, S, C, K) {
   let top = (wasm.heap_base() + 63) & ~63;
   const take = (bytes) => { const p = top; top = (top + bytes + 16 + 63) & ~63; return p; };
-  const L = { x: take(4 * R * S), y: take(4 * R * S), g: take(4 * C), b: take(4 * C), st: take(24 * R), mh: take(4 * R), ml: take(8 * R), mi: take(8 * R), mf: take(4 * R), pp: take(12 * R), mh2: take(4 * R + 4), mf2: take(4 * R + 4), scr: take(2048) };
+  const L = { x: take(4 * R * S), y: take(4 * R * S), g: take(4 * C), b: take(4 * C), st: take(24 * K), mh: take(4 * K), ml: take(8 * K), mi: take(8 * K), mf: take(4 * K), pp: take(12 * R), mh2: take(4 * K + 4), mf2: take(4 * K + 4), scr: take(2560 + 12 * Math.max(64, Math.floor(8192 / S) + 3)) };
   if (top > wasm.memory.buffer.byteLength) wasm.memory.grow(Math.ceil((top - wasm.memory.buffer.byteLength) / 65536));
   return L;
 }
 
-/** Both paths on x ((N, C, S) rows; y = x when inPlace): [y, mean, invstd] of each. */
-function bothPaths(N, C, S, x, gamma, beta, inPlace) {
-  const R = N * C, L = layout(R, S, C), F = () => new Float32Array(wasm.memory.buffer), eps = 1e-5;
+/** Both paths on x ((N, C, S) rows, G groups; y = x when inPlace): [y, mean, invstd] of each. */
+function bothPaths(N, C, S, x, gamma, beta, inPlace, G = C) {
+  const R = N * C, K = N * G, L = layout(R, S, C, K), F = () => new Float32Array(wasm.memory.buffer), eps = 1e-5;
   F().set(gamma, L.g >>> 2); F().set(beta, L.b >>> 2);
   // The four kernels.
   F().set(x, L.x >>> 2);
-  new Float64Array(wasm.memory.buffer, L.st, 3 * R).fill(0);
-  wasm.bn_stats_f32_cf(1, R, S, L.x, L.st);
-  wasm.gn_params_finish_f32(R, L.st, eps, L.mh, L.ml, L.mi, L.mf);
-  wasm.gn_params_f32(N, C, C, L.mh, L.ml, L.mi, L.g, L.b, L.pp, L.pp + 4 * R, L.pp + 8 * R);
+  new Float64Array(wasm.memory.buffer, L.st, 3 * K).fill(0);
+  wasm.bn_stats_f32_cf(1, K, (C / G) * S, L.x, L.st);
+  wasm.gn_params_finish_f32(K, L.st, eps, L.mh, L.ml, L.mi, L.mf);
+  wasm.gn_params_f32(N, C, G, L.mh, L.ml, L.mi, L.g, L.b, L.pp, L.pp + 4 * R, L.pp + 8 * R);
   wasm.bn_normalize_f32_cf(1, R, S, L.x, L.pp, L.pp + 4 * R, L.pp + 8 * R, L.y);
-  const want = [F().slice(L.y >>> 2, (L.y >>> 2) + R * S), F().slice(L.mh >>> 2, (L.mh >>> 2) + R), F().slice(L.mf >>> 2, (L.mf >>> 2) + R)];
-  // One pass; canaries after y, and after mean and invstd (N·C + 1 values each: the kernel may
-  // write the one past N·C).
+  const want = [F().slice(L.y >>> 2, (L.y >>> 2) + R * S), F().slice(L.mh >>> 2, (L.mh >>> 2) + K), F().slice(L.mf >>> 2, (L.mf >>> 2) + K)];
+  // One pass; canaries after y, and after mean and invstd (N·G + 1 values each: the kernel may
+  // write the one past N·G).
   F().set(x, L.x >>> 2);
   const y = inPlace ? L.x : L.y;
-  for (const [p, n] of [[y, R * S], [L.mh2, R + 1], [L.mf2, R + 1]]) F()[(p >>> 2) + n] = 12345;
-  wasm.gn_forward_short_f32_cf(N, C, S, L.x, L.g, L.b, y, eps, L.mh2, L.mf2, L.scr);
-  for (const [p, n] of [[y, R * S], [L.mh2, R + 1], [L.mf2, R + 1]]) assert.is(F()[(p >>> 2) + n], 12345, `nothing written past the end (N ${N}, C ${C}, S ${S})`);
-  const got = [F().slice(y >>> 2, (y >>> 2) + R * S), F().slice(L.mh2 >>> 2, (L.mh2 >>> 2) + R), F().slice(L.mf2 >>> 2, (L.mf2 >>> 2) + R)];
+  for (const [p, n] of [[y, R * S], [L.mh2, K + 1], [L.mf2, K + 1]]) F()[(p >>> 2) + n] = 12345;
+  wasm.gn_forward_short_f32_cf(N, C, G, S, L.x, L.g, L.b, y, eps, L.mh2, L.mf2, L.scr);
+  for (const [p, n] of [[y, R * S], [L.mh2, K + 1], [L.mf2, K + 1]]) assert.is(F()[(p >>> 2) + n], 12345, `nothing written past the end (N ${N}, C ${C}, G ${G}, S ${S})`);
+  const got = [F().slice(y >>> 2, (y >>> 2) + R * S), F().slice(L.mh2 >>> 2, (L.mh2 >>> 2) + K), F().slice(L.mf2 >>> 2, (L.mf2 >>> 2) + K)];
   return [got, want];
 }
 
@@ -84,6 +84,65 @@ test("kernel: rows that fail the check (far from zero, constant, NaN, ±Inf, hug
       const [got, want] = bothPaths(N, C, S, x, gamma, beta, R % 2 === 1);
       same(got, want, `(${N}, ${C}, ${S}) with special rows`);
     }
+  }
+});
+
+/**
+ * Group norm (N, C, G): C/G = 2, 3, 4, 8, 16, 32, 64; statistics counts 1–3 and around the tile
+ * (⌊4096 / ((C/G)·S)⌋ rounded down to even, 2 … 64), sample boundaries inside a tile (G not
+ * dividing the tile), groups of up to 4096 values.
+ */
+const GROUPS = [[1, 2, 1], [1, 4, 2], [3, 6, 2], [1, 6, 3], [21, 4, 2], [41, 4, 2], [5, 24, 8], [7, 9, 3], [13, 12, 4], [33, 8, 1], [2, 64, 2], [3, 64, 1], [1, 64, 32], [5, 96, 32], [66, 2, 1]];
+
+test("kernel, group norm: the same values as the four kernels, every S, groups of 2–64 channels, in place and not", () => {
+  for (const S of S_LIST) {
+    for (const [N, C, G] of GROUPS) {
+      if ((C / G) * S > 4096) continue;
+      const x = randomArray(N * C * S, S + 37 * C + N + G, { scale: 1 + (S % 3) });
+      const gamma = randomArray(C, S + 3, { offset: 1, scale: 0.3 }), beta = randomArray(C, S + 4, { scale: 0.5 });
+      const [got, want] = bothPaths(N, C, S, x, gamma, beta, (N + G) % 2 === 0, G);
+      same(got, want, `(${N}, ${C}, ${S}), G = ${G}`);
+    }
+  }
+});
+
+test("kernel, group norm past 4 Mi values (group rows summed one after the other): the same values as the four kernels", () => {
+  for (const [N, C, G, S] of [[21401, 4, 2, 49], [2049, 32, 1, 64]]) {
+    const x = randomArray(N * C * S, N + S, { offset: 0.5, scale: 1.5 });
+    const gamma = randomArray(C, 9, { offset: 1, scale: 0.3 }), beta = randomArray(C, 10, { scale: 0.5 });
+    const [got, want] = bothPaths(N, C, S, x, gamma, beta, false, G);
+    same(got, want, `(${N}, ${C}, ${S}), G = ${G}`);
+  }
+});
+
+test("kernel, group norm: groups that fail the check next to ordinary ones", () => {
+  for (const S of [4, 7, 17, 49, 127]) {
+    for (const [N, C, G] of [[7, 9, 3], [41, 4, 2], [5, 24, 8]]) {
+      const per = (C / G) * S, K = N * G, x = randomArray(K * per, 5 * S + K);
+      for (let q = 0; q < K; q++) {
+        const r = x.subarray(q * per, (q + 1) * per);
+        if (q % 3 === 1) r.forEach((v, i) => { r[i] = v + 1e4; });
+        else if (q % 5 === 2) r.fill(0);
+        else if (q % 7 === 3) r[per - 1] = NaN;
+      }
+      const gamma = randomArray(C, 7, { offset: 1 }), beta = randomArray(C, 8);
+      const [got, want] = bothPaths(N, C, S, x, gamma, beta, K % 2 === 1, G);
+      same(got, want, `(${N}, ${C}, ${S}), G = ${G}, with special groups`);
+    }
+  }
+});
+
+test("groupNorm on short rows across tile and sample boundaries against the float64 reference", () => {
+  // The last shape is past 2²¹ values, where groupNorm takes the one-pass kernel.
+  for (const [shape, groups, seed] of [[[41, 4, 7, 7], 2, 1], [[3, 64, 3, 3], 32, 2], [[5, 24, 1, 17], 8, 3], [[2, 64, 8, 8], 1, 4], [[7, 9, 2, 2], 3, 5], [[7135, 6, 7, 7], 2, 6]]) {
+    const x = randomArray(shape.reduce((a, b) => a * b), seed, { scale: 2, offset: 0.5 });
+    const gamma = randomArray(shape[1], seed + 1, { offset: 1, scale: 0.3 }), beta = randomArray(shape[1], seed + 2);
+    const e = refGroupNorm(x, null, shape, "NCHW", { eps: 1e-5, groups, gamma, beta });
+    const meanOut = new Float32Array(shape[0] * groups), invstdOut = new Float32Array(meanOut.length);
+    const r = api.groupNorm(x, { shape, layout: "NCHW", groups, gamma, beta, meanOut, invstdOut });
+    close(r.y, e.y, 2e-4, 1e-4, "y", shape, "NCHW");
+    close(r.mean, e.mean, 1e-5, 1e-6, "mean", shape, "NCHW");
+    close(r.invstd, e.invstd, 2e-4, 1e-4, "invstd", shape, "NCHW");
   }
 });
 

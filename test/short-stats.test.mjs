@@ -97,6 +97,21 @@ test("kernel: constant rows, NaN, ±Inf, huge and tiny rows next to ordinary one
   }
 });
 
+test("kernel: N = 1 past 4 Mi values (rows of ≥ 96 values one after the other), odd and even counts, rows that fail the check", () => {
+  for (const S of [95, 96, 97, 98, 99, 100, 127, 128, 129, 784, 4095, 4096]) {
+    const C = Math.floor((4 << 20) / S) + 1 + (S & 1), x = rows(1, C, S, 70 + S);
+    x.fill(2.5, 0, S);                                          // a constant row
+    x[3 * S - 1] = NaN;                                         // NaN in row 2's masked last vector
+    for (let i = 0; i < S; i++) x[5 * S + i] += 1e4;            // row 5 far from zero (stats_block)
+    x.fill(0, 8 * S, 9 * S);                                    // an all-zero row
+    x.fill(0, (C - 1) * S, C * S);                              // the last row (odd counts: alone)
+    const got = kernelStats(1, C, S, x, new Float64Array(3 * C)), want = exactTriples([{ x, N: 1 }], C, S);
+    assert.is(got[2], 0, `S = ${S}: a constant row has M2 = 0`);
+    assert.ok(Number.isNaN(got[8]), `S = ${S}: the NaN row stays NaN`);
+    for (let c = 0; c < C; c++) if (c !== 2) sameTriples(got.subarray(3 * c, 3 * c + 3), want.subarray(3 * c, 3 * c + 3), `(1, ${C}, ${S}), row ${c}`);
+  }
+});
+
 test("kernel: N > 1, data whose squares underflow f32 (at 1e-30, ±1e-30 with sums that cancel to 0), constant channels", () => {
   const cases = [
     ["at 1e-30", (i) => 1e-30 * (1 + ((i * 7) % 11) / 4)],

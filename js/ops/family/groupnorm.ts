@@ -46,14 +46,14 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
     s.commit(groupTempBytes(g, G));
     // K + 1 values each: gn_forward_short_f32_cf may write one past the end (odd K).
     const k = rt().kernels, mh = s.temp(4 * K + 4), mf = s.temp(4 * K + 4);
-    const short = !act && shortInstance(g, G), fused = !short && !act && instanceFusable(g, G);
+    const short = !act && shortRows(g, G), fused = !short && !act && instanceFusable(g, G);
     // The fused channels-first instance norm reads gamma / beta in JS (checked there); else they
     // go to wasm memory and are checked there by one kernel call (a JS loop cost ~0.7 ns a value).
     if (fused) { affineVec("gamma", o.gamma, g.C); affineVec("beta", o.beta, g.C); }
     const ab = fused ? null : lnParams(s, g.C, o.gamma, o.beta);
     if (short) {
       // Short channels-first rows, one pass: statistics, parameters and y per tile of rows.
-      k.gn_forward_short_f32_cf(g.N, g.C, g.S, xa.ptr, ab!.gamma, ab!.beta, ya.ptr, eps, mh, mf,
+      k.gn_forward_short_f32_cf(g.N, g.C, G, g.S, xa.ptr, ab!.gamma, ab!.beta, ya.ptr, eps, mh, mf,
         s.temp(scratchBytes(k, "gn_forward_short_f32_cf", g)));
       return results(s, ya, K, outs, mh, mf);
     }
@@ -81,10 +81,15 @@ function results(s: Scope, ya: Parameters<Scope["result"]>[0], K: number, outs: 
   return { y: s.result(ya), mean, invstd };
 }
 
-/** Instance norm channels-first on rows of 4–127 values: gn_forward_short_f32_cf serves it. */
-function shortInstance(g: Geometry, G: number): boolean {
-  return G === g.C && !g.channelsLast && g.S >= 4 && g.S < 128;
+/**
+ * Instance norm channels-first on rows of 4–127 values, and group norm there (groups of ≤ 4096
+ * values) past GROUP_ONE_PASS values: gn_forward_short_f32_cf serves them. Below, group norm's
+ * four kernels were as fast or 5 % faster (docs/performance.md).
+ */
+function shortRows(g: Geometry, G: number): boolean {
+  return !g.channelsLast && g.S >= 4 && g.S < 128 && (G === g.C || (g.size >= GROUP_ONE_PASS && (g.C / G) * g.S <= 4096));
 }
+const GROUP_ONE_PASS = 1 << 21;
 
 /**
  * Per-(n, c) m, scale, shift (N·C f32 each, contiguous at the returned pointer) from group
@@ -130,11 +135,9 @@ function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | und
     // c0 for dx — in wasm memory, the per-(n, c) arithmetic in a kernel (one statistic per 49
     // values on 7 × 7 rows).
     const NC = N * C, pp = s.temp(16 * NC);
+    // The group's mean repeated per channel by a kernel (a JS fill a group cost ~1 ms at 16 Mi values).
     const pm = per === 1 ? hp : pp;
-    if (per > 1) {
-      const F = s.heap.F32, bm = pp >>> 2;
-      for (let q = 0; q < K; q++) F.fill(F[(hp >>> 2) + q], bm + q * per, bm + (q + 1) * per);
-    }
+    if (per > 1) rt().kernels.bn_params_repeat_f32(K, per, hp, pp);
     const sums = reduceNCAt(s, g, xa.ptr, da.ptr, pm);
     const dsum = s.temp(16 * C), gp = paramVec(s, C, o.gamma, 1);
     s.heap.F64.fill(0, dsum >>> 3, (dsum >>> 3) + 2 * C);
