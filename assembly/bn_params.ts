@@ -6,7 +6,7 @@
 // roundings the JS loops had. Inputs are f64 planes JS copied in (Float32Array → f64 is exact).
 // Parameters are written once per channel; the channels-first short-row path, which runs channel c
 // as the pseudo-channels c·rep … c·rep + rep − 1 of the channels-last kernels, repeats them with
-// bn_params_repeat_f32 (js/ops/dispatch.ts paramsAt: one mechanism for every op).
+// bn_params_repeat_f32 (js/ops/dispatch.ts paramsAt; also group norm's backward for its means).
 
 /**
  * The mean split every batch-norm kernel subtracts: 0 when the data sit near zero
@@ -174,8 +174,9 @@ function backward_pairs(E: i32, C: i32, sums: usize, mu: usize, w: usize, gm: us
 
 /**
  * The C f32 at v, each written rep times in a row at pm (C·rep f32): per-channel parameters for
- * the pseudo-channels c·rep … c·rep + rep − 1 of channel c (rep < 16; a scalar loop: rows of
- * C·rep ≤ 1024 values, and a store a value costs less than the call).
+ * the pseudo-channels c·rep … c·rep + rep − 1 of channel c (any C, rep ≥ 1: the pseudo-channels of
+ * js/ops/dispatch.ts paramsAt, rep < 16 and C·rep ≤ 1024; group norm's backward, each group's mean
+ * repeated C/G times, N·C values; a scalar loop).
  */
 export function bn_params_repeat_f32(C: i32, rep: i32, v: usize, pm: usize): void {
   for (let c = 0; c < C; c++) {

@@ -94,8 +94,9 @@ function pairs_long(R: i32, S: i32, x: usize, acc: usize): void {
 
 /**
  * Rows from this many values of tensors past the caches are summed one after the other (row_sq),
- * shorter ones, and any from the caches, side by side: one after the other ran 1.5–2.5× past the
- * caches at 98–784 values (4–16 Mi values) but 0.85–0.94× from L2 / L3 (docs/performance.md).
+ * shorter ones, and any from the caches, side by side: one after the other ran 1.7–3.1× at
+ * 98–784 values at 16 Mi values, 1.5–1.7× (196–784) and 0.94–1.12× (96–127) just past 4 Mi, but
+ * 0.85–0.94× from L2 / L3 (docs/performance.md).
  */
 const LONG_ROW = 96;
 

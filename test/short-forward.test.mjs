@@ -89,7 +89,7 @@ test("kernel: rows that fail the check (far from zero, constant, NaN, ±Inf, hug
 
 /**
  * Group norm (N, C, G): C/G = 2, 3, 4, 8, 16, 32, 64; statistics counts 1–3 and around the tile
- * (⌊4096 / ((C/G)·S)⌋ rounded down to even, 2 … 64), sample boundaries inside a tile (G not
+ * (⌊8192 / ((C/G)·S)⌋ rounded down to even, 2 … 64), sample boundaries inside a tile (G not
  * dividing the tile), groups of up to 4096 values.
  */
 const GROUPS = [[1, 2, 1], [1, 4, 2], [3, 6, 2], [1, 6, 3], [21, 4, 2], [41, 4, 2], [5, 24, 8], [7, 9, 3], [13, 12, 4], [33, 8, 1], [2, 64, 2], [3, 64, 1], [1, 64, 32], [5, 96, 32], [66, 2, 1]];

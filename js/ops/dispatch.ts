@@ -90,7 +90,7 @@ export function statsInto(s: Scope, v: View3, x: number, acc: number): void {
 /**
  * Per-channel f32 params in wasm memory (C values at p) → the pointer the kernel reads: p itself
  * (rep 1), or a temporary with each value repeated `rep` times (pseudo-channels), written by
- * bn_params_repeat_f32 (a JS loop cost ~1 ns a value). The one place parameters are repeated.
+ * bn_params_repeat_f32 (a JS loop cost ~1 ns a value). (Group norm's backward repeats its means with it too.)
  */
 function paramsAt(s: Scope, p: number, C: number, rep: number): number {
   if (rep === 1) return p;
