@@ -5,7 +5,7 @@
 // Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
 // or x (elementwise, in place).
 import { dx_short, reduce_short, pair_sum } from "./cf_short";
-import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, interleave_all, zero_f32, CACHED_VALUES } from "./common";
+import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, interleave_all, zero_f32, past, CACHED_VALUES, WIDE_CACHED, FAR_VALUES } from "./common";
 
 /**
  * Σdy and Σdy·(x − m) over len ≤ BLOCK contiguous values ADDED to the f64 pair at acc; m: the f32
@@ -75,7 +75,7 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
   // 96-value rows) rows of a multiple of 8 values from 32 up go in memory order (reduce_flat:
   // the column sweeps' strided streams ran at 0.3–0.55 of a copy there); other rows of ≥ 96
   // values read each sub-block in memory order first (touch_lines; L = 16 lost with it).
-  const far = <u64>R * <u64>C > <u64>(CACHED_VALUES + (CACHED_VALUES >> 1)), far4 = <u64>R * <u64>C > (<u64>CACHED_VALUES << 2);
+  const far = past(R, C, WIDE_CACHED), far4 = past(R, C, FAR_VALUES);
   const flat = (L >= 96 ? far : far4) && L >= 32 && (L & 7) == 0;
   // Tensors in L2 (≤ DX_VALUES): sweeps of 16 KiB of rows, fewer accumulator reloads (1.1–1.2×;
   // 64 KiB lost). Each lane still adds its rows in row order: the same bits.
@@ -257,7 +257,7 @@ export function bn_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usiz
  * cache-resident tensors with rows up to 64 values (L a multiple of 8) load each 8-lane group's
  * parameters once for four consecutive super-rows (four sequential streams), wider rows two at a
  * time (dx_pairs); past the caches (1.125·CACHED_VALUES: dx moves 12 bytes a value, and the pairs
- * won 1.15–1.3× just past 1 Mi values, lost 0.85× at 1.2 Mi; 4·CACHED_VALUES for the four-row sweeps,
+ * won 1.15–1.3× just past 1 Mi values, lost 0.85× at 1.2 Mi; FAR_VALUES for the four-row sweeps,
  * which win on L3-resident data) the super-rows go in memory order (dx_span, one call when L is a
  * multiple of 16; figures in docs/performance.md). Tails (dx_span: 4-wide steps, then scalars):
  * the last L mod 8 values of a row (L = C, wide C) and the last R mod (L/C) rows (< L values).
@@ -273,7 +273,7 @@ export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: us
   } else if ((L == 16 || (<u64>R * <u64>C <= <u64>DX_VALUES && (L & 15) == 0 && L <= 512)) && zero_f32(m, C)) {
     // (Tensors of ≤ DX_VALUES values are never past the caches: the order of the tests is free.)
     dx_sweeps0(x, dy, dx, stride, supers, pp);
-  } else if (<u64>R * <u64>C > (quads ? <u64>CACHED_VALUES << 2 : <u64>(CACHED_VALUES + (CACHED_VALUES >> 3)))) {
+  } else if (past(R, C, quads ? FAR_VALUES : CACHED_VALUES + (CACHED_VALUES >> 3))) {
     // One call for all super-rows when their parameters wrap at a 16-value step (a call per
     // 16-value super-row cost a third of the time past the caches).
     if (stride & 63) for (let o: usize = 0; o < full; o += stride) dx_span(x + o, dy + o, dx + o, stride, pp);

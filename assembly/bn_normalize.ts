@@ -5,7 +5,7 @@
 // y = x·scale + (beta − mean·scale) would lose |mean|·2⁻²⁴ to cancellation. When the data sits
 // near zero (|mean| ≤ std) JS passes m = 0 and the kernel runs the plain multiply-add.
 // y may alias x (each value is read before it is written, in place).
-import { pattern_len, interleave_all, zero_f32, CACHED_VALUES } from "./common";
+import { pattern_len, interleave_all, zero_f32, past, WIDE_CACHED, FAR_VALUES } from "./common";
 import { normalize_short } from "./cf_short";
 
 /**
@@ -48,8 +48,8 @@ export function bn_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, 
  * and the tensor goes in memory order. Otherwise, on cache-resident tensors, 16-lane column
  * sweeps keep a 16-lane group's twelve parameter vectors in registers down ~16 KiB of rows
  * (≤ SWEEP_VALUES values, L a multiple of 16) or four consecutive super-rows (L ≤ 96, up to
- * 4·CACHED_VALUES: they win on L3-resident data); wider rows of larger tensors load each 8-lane
- * group's parameters once for two super-rows (normalize_pairs); past the caches (1.5·CACHED_VALUES:
+ * FAR_VALUES: they win on L3-resident data); wider rows of larger tensors load each 8-lane
+ * group's parameters once for two super-rows (normalize_pairs); past the caches (WIDE_CACHED:
  * the two-row loops still won 1.25× at 1.2 Mi values) the super-rows go in memory order, in one
  * norm_span call when L is a multiple of 16 (figures in docs/performance.md). Tails (norm_span:
  * 4-wide steps, then scalars): the last L mod 8 values of a row (L = C, wide C) and the last
@@ -65,7 +65,7 @@ export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: u
     normalize_p16(x, y, full, pp);
   } else if (L == 48 && 12 % C == 0) {
     normalize_p12(x, y, full, pp);
-  } else if (<u64>R * <u64>C > (quads ? <u64>CACHED_VALUES << 2 : <u64>(CACHED_VALUES + (CACHED_VALUES >> 1)))) {
+  } else if (past(R, C, quads ? FAR_VALUES : WIDE_CACHED)) {
     if (stride & 63) for (let o: usize = 0; o < full; o += stride) norm_span(x + o, y + o, stride, pp);
     else norm_span(x, y, full, pp, stride * 3);
   } else if (quads || (<u64>R * <u64>C <= <u64>SWEEP_VALUES && (L & 15) == 0)) {

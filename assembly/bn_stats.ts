@@ -8,12 +8,12 @@
 // is redone from L1 as a corrected two-pass around the block's own mean. So offsets of 1e6 and
 // an outlier anywhere cost no precision, and common data costs one pass of add/mul/add.
 import { tail_mask } from "./cf_short";
-import { stats_rows_short, far_rows } from "./cf_short_stats";
+import { stats_rows_short } from "./cf_short_stats";
 import { stats_cf_rows } from "./cf_rows_stats";
 import { stats_cf_stream } from "./cf_stream_stats";
 import { pairs_sq } from "./cl_pairs_stats";
 import { lanes_ok, lanes_ok_add, rest_ok_add, zero_lanes_ok, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
-import { BLOCK, MAX_PATTERN, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, streamed, CACHED_VALUES } from "./common";
+import { BLOCK, MAX_PATTERN, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, past, CACHED_VALUES, WIDE_CACHED, FAR_VALUES } from "./common";
 
 /**
  * Σ (x − k) and Σ (x − k)² over `rows` rows of len values, rowStride bytes apart (one block of a
@@ -227,7 +227,7 @@ function stats_cf_tiles(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
 export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize, scratch: usize): void {
   if (S < 1024 && N > 1) {
     const rb = BLOCK / S, stride = <usize>C * <usize>S << 2;
-    if (streamed(N, C * S)) { if (S >= 4) stats_cf_stream(N, C, S, x, acc, scratch); else stats_cf_tiles(N, C, S, x, acc); return; }
+    if (past(N, C * S, CACHED_VALUES)) { if (S >= 4) stats_cf_stream(N, C, S, x, acc, scratch); else stats_cf_tiles(N, C, S, x, acc); return; }
     for (let c = 0; c < C; c++) {
       const a = acc + <usize>c * 24, p0 = x + (<usize>c * <usize>S << 2);
       for (let n0 = 0; n0 < N; n0 += rb) channel_rows(a, p0 + <usize>n0 * stride, S, min(rb, N - n0), stride);
@@ -238,7 +238,7 @@ export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize, sc
   // 1.02–1.8× at 128–4096 values (docs/performance.md).
   if (N == 1 && S <= BLOCK) {
     // Rows of 1–3 values: exact in f64 (cheaper than a pass in f32 lanes and its check).
-    if (S >= 4) stats_rows_short(C, S, x, acc, far_rows(C, S));
+    if (S >= 4) stats_rows_short(C, S, x, acc, past(C, S, FAR_VALUES));
     else for (let c = 0; c < C; c++) exact_block(acc + <usize>c * 24, x + (<usize>c * <usize>S << 2), S, 1, 0);
     return;
   }
@@ -321,9 +321,9 @@ const SWEEP = 0, TOUCH = 1, PAIRS = 2;
  * other 64–95-value rows past 4 Mi values (in sub-blocks of 16 KiB: pattern_sq; L = 16 did not gain).
  */
 function sweep_mode(R: i32, C: i32, L: i32): i32 {
-  const far = <u64>R * <u64>C > (<u64>CACHED_VALUES << 2);
+  const far = past(R, C, FAR_VALUES);
   if (far && L >= 48 && L <= 80 && (L & 15) == 0) return PAIRS;
-  if (L >= 96 ? <u64>R * <u64>C > <u64>(CACHED_VALUES + (CACHED_VALUES >> 1)) : L >= 64 && far) return TOUCH;
+  if (L >= 96 ? past(R, C, WIDE_CACHED) : L >= 64 && far) return TOUCH;
   return SWEEP;
 }
 

@@ -13,12 +13,11 @@
 // through stats_block (which merges an all-zero row as it is and takes tiny data exact).
 import { stats_block, TINY } from "./bn_stats";
 import { tail_mask, pair_sum } from "./cf_short";
-import { CACHED_VALUES } from "./common";
 
 /**
  * Merges the statistics of R rows of S values (4 ≤ S ≤ BLOCK; row r at x + 4·r·S) into the
  * triples at acc + 24·r (fast when they are zero, as a fresh call's are). Tail: each row's last vector ends at its last value, the lanes the
- * body counted masked off. far: the rows are read from memory (past the caches: far_rows), where
+ * body counted masked off. far: the rows are read from memory (past FAR_VALUES: common.ts past), where
  * rows of ≥ LONG_ROW values are summed one after the other.
  */
 export function stats_rows_short(R: i32, S: i32, x: usize, acc: usize, far: bool): void {
@@ -99,11 +98,6 @@ function pairs_long(R: i32, S: i32, x: usize, acc: usize): void {
  * 0.85–0.94× from L2 / L3 (docs/performance.md).
  */
 const LONG_ROW = 96;
-
-/** True when R rows of S values are read from memory: past 4 Mi values (16 MiB), as for the channels-last sweeps. */
-@inline export function far_rows(R: i32, S: i32): bool {
-  return <u64>R * <u64>S > (<u64>CACHED_VALUES << 2);
-}
 
 /**
  * (Σx, Σx²) of one row as an f64x2: `body` bytes (a multiple of 16) from p, four vectors a step

@@ -49,9 +49,19 @@ let sink: i32 = 0;
  */
 export const CACHED_VALUES: i32 = 1 << 20;
 
-/** True when R rows of C values are past what the kernels treat as cache-resident. */
-@inline export function streamed(R: i32, C: i32): bool {
-  return <u64>R * <u64>C > <u64>CACHED_VALUES;
+/**
+ * Values past which wide rows (patterns of ≥ 96 values) leave their cache-resident loops: 1.5 Mi
+ * (normalize's two-row loops, the sums' and the statistics' plain sweeps still won at 1.2 Mi;
+ * docs/performance.md).
+ */
+export const WIDE_CACHED: i32 = CACHED_VALUES + (CACHED_VALUES >> 1);
+
+/** Values past which a tensor is read from memory (16 MiB): the switches of narrow rows and of the memory-order loops. */
+export const FAR_VALUES: i32 = CACHED_VALUES << 2;
+
+/** True when R rows of C values hold more than `limit` values (CACHED_VALUES, WIDE_CACHED, FAR_VALUES). */
+@inline export function past(R: i32, C: i32, limit: i32): bool {
+  return <u64>R * <u64>C > <u64>limit;
 }
 
 /**

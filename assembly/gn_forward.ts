@@ -11,7 +11,8 @@
 // value: the same pairs of statistics rows (tiles start at even rows), the same f64 finish and
 // parameter roundings (group norm runs those two kernels themselves on the tile).
 import { normalize_short } from "./cf_short";
-import { stats_rows_short, far_rows } from "./cf_short_stats";
+import { stats_rows_short } from "./cf_short_stats";
+import { past, FAR_VALUES } from "./common";
 import { gn_params_f32, gn_params_finish_f32 } from "./gn_params";
 
 /** Statistics per tile (at most): the scratch holds TILE triples, then the parameter planes. */
@@ -33,7 +34,7 @@ export function gn_forward_short_f32_cf(N: i32, C: i32, G: i32, S: i32, x: usize
   // Even, so that tiles pair the statistics rows as one stats_rows_short call over all of them.
   const T = min(TILE, max(2, TILE_VALUES / L & ~1));
   const P = <usize>max(TILE, TILE_VALUES / S + 3 & ~3) << 2, st = scratch, ml = st + TILE * 24, mi = ml + (TILE << 3);
-  const pm = mi + (TILE << 3), ps = pm + P, pt = ps + P, far = far_rows(K, L);
+  const pm = mi + (TILE << 3), ps = pm + P, pt = ps + P, far = past(K, L, FAR_VALUES);
   for (let q0 = 0, g = 0; q0 < K; q0 += T) {
     const n = min(T, K - q0), p = x + <usize>q0 * stride, o = <usize>q0 << 2;
     memory.fill(st, 0, <usize>n * 24);

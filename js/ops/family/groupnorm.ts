@@ -17,7 +17,7 @@ import { wantsTensor } from "../../core/args";
 import { splitMeans, splitMeansInto } from "../split";
 import { copyOut } from "../../core/typed";
 import { statOutputs, resultArrays, type StatOutputs } from "./outputs";
-import { scratchBytes } from "../../core/kernel-table";
+import { scratchBytes, BLOCK } from "../../core/kernel-table";
 
 export interface GroupNormOptions extends NormOptions {
   /** Number of groups: a divisor of C; group g holds channels g·C/groups … (g+1)·C/groups − 1. */
@@ -82,12 +82,12 @@ function results(s: Scope, ya: Parameters<Scope["result"]>[0], K: number, outs: 
 }
 
 /**
- * Instance norm channels-first on rows of 4–127 values, and group norm there (groups of ≤ 4096
+ * Instance norm channels-first on rows of 4–127 values, and group norm there (groups of ≤ BLOCK
  * values) past GROUP_ONE_PASS values: gn_forward_short_f32_cf serves them. Below, group norm's
  * four kernels were as fast or 5 % faster (docs/performance.md).
  */
 function shortRows(g: Geometry, G: number): boolean {
-  return !g.channelsLast && g.S >= 4 && g.S < 128 && (G === g.C || (g.size >= GROUP_ONE_PASS && (g.C / G) * g.S <= 4096));
+  return !g.channelsLast && g.S >= 4 && g.S < 128 && (G === g.C || (g.size >= GROUP_ONE_PASS && (g.C / G) * g.S <= BLOCK));
 }
 const GROUP_ONE_PASS = 1 << 21;
 
