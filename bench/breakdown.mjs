@@ -19,7 +19,7 @@
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleOf } from "./lib/bundle.mjs";
-import { parseArgs } from "./lib/cli.mjs";
+import { parseArgs, quantile } from "./lib/cli.mjs";
 import { randomArray } from "../test/reference.mjs";
 import { loadCeilingOn } from "./ceiling/index.mjs";
 
@@ -40,7 +40,6 @@ function timed(on) {
 /** Data kernels and the bytes a value they must move (the rest are per-channel work). */
 const DATA = [[/^bn_stats_/, 4], [/^bn_normalize_/, 8], [/^bn_backward_reduce_/, 8], [/^bn_backward_dx_/, 12], [/^bn_fused_train/, 12], [/^bn_fused_backward/, 20], [/^act_normalize_/, 8], [/^gn_forward_short/, 12]];
 const dataBytes = (k) => DATA.find(([re]) => re.test(k))?.[1];
-const quantile = (a, q) => [...a].sort((x, y) => x - y)[Math.floor(q * a.length)];
 const BATCHES = +opts.batches;
 const us = (ms) => (ms * 1000).toFixed(1);
 

@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import { parseArgs } from "./lib/cli.mjs";
+import { parseArgs, lowerQuartile } from "./lib/cli.mjs";
 import { loadCeilingOn } from "./ceiling/index.mjs";
 
 const { opts } = parseArgs(process.argv.slice(2), { sizes: "65536,1048576", ls: "64,128,256", rows: "4,16,64", reps: "40", qoff: "0" });
@@ -23,7 +23,6 @@ const memory = new WebAssembly.Memory({ initial: 4096 });
 const k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(out)), { env: { memory, abort() {} } }).exports;
 const ceil = await loadCeilingOn(memory);
 const F = new Float32Array(memory.buffer);
-const q1 = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 4)];
 const al = (b) => (b + 4095) & ~4095;
 
 for (const n of opts.sizes.split(",").map(Number)) for (const L of opts.ls.split(",").map(Number)) {
@@ -59,7 +58,7 @@ for (const n of opts.sizes.split(",").map(Number)) for (const L of opts.ls.split
   const end = performance.now() + 1000;
   while (performance.now() < end) for (const [, f] of loops) f();
   for (let r = 0; r < +opts.reps; r++) loops.forEach(([, f], i) => { const t0 = performance.now(); for (let j = 0; j < inner; j++) f(); t[i].push((performance.now() - t0) / inner); });
-  const c = q1(t[0]);
+  const c = lowerQuartile(t[0]);
   console.log(`\n${n} values, L = ${L} (sweeps: ${rows} super-rows of ${stride} bytes); copy ${(c * 1e3).toFixed(2)} µs; × of the ceiling:`);
-  loops.forEach(([label, , copies], i) => { if (i) console.log(`  ${label.padEnd(42)} ${(copies * c / q1(t[i])).toFixed(2)}`); });
+  loops.forEach(([label, , copies], i) => { if (i) console.log(`  ${label.padEnd(42)} ${(copies * c / lowerQuartile(t[i])).toFixed(2)}`); });
 }

@@ -7,7 +7,7 @@
 //
 // --dist: the package build to time (default ../dist), e.g. a copy of dist/ from before a change.
 import { loadCeilingOn } from "./ceiling/index.mjs";
-import { parseArgs } from "./lib/cli.mjs";
+import { parseArgs, lowerQuartile } from "./lib/cli.mjs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -22,7 +22,6 @@ function timer(f) {
   const t = performance.now(); f(); const k = Math.ceil(0.3 / Math.max(performance.now() - t, 1e-4));
   return () => { const t0 = performance.now(); for (let i = 0; i < k; i++) f(); return (performance.now() - t0) / k; };
 }
-const q1 = (a) => [...a].sort((x, y) => x - y)[a.length >> 2];
 
 await sn.init({ warmup: true });
 const ceiling = await loadCeilingOn(sn.wasmMemory());
@@ -42,7 +41,7 @@ for (const shape of SHAPES) {
   for (const [name, [bpv, op]] of Object.entries(runs)) {
     const a = [], b = [];
     for (let r = 0; r < PAIRS; r++) { a.push(op()); b.push(copy()); }
-    const ms = q1(a), cms = (q1(b) * bpv) / 8;
+    const ms = lowerQuartile(a), cms = (lowerQuartile(b) * bpv) / 8;
     line.push(`${name} ${(ms * 1e3).toFixed(1)} µs = ${(cms / ms).toFixed(2)}×`);
   }
   console.log(`  (${shape.join(", ")}): ${line.join(", ")}`);

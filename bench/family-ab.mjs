@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as now from "../dist/index.js";
 import { randomArray } from "../test/reference.mjs";
-import { parseArgs } from "./lib/cli.mjs";
+import { parseArgs, lowerQuartile } from "./lib/cli.mjs";
 import { defaultGroups } from "./peers/common.mjs";
 
 const { opts } = parseArgs(process.argv.slice(2), { base: "", cells: "334x64x7x7,7134x3x7x7,41x512x7x7", ops: "group,instance,group_backward,instance_backward", samples: "41", calls: "0" });
@@ -31,7 +31,6 @@ function calls(M, shape) {
     group_backward: () => M.groupNormBackward(x, dy, { gamma, groups: G, mean: grp.mean, invstd: grp.invstd, out: y }),
   };
 }
-const quartile = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 4)];
 function sample(f, k) { const t0 = performance.now(); for (let i = 0; i < k; i++) f(); return (performance.now() - t0) * 1000 / k; }
 console.log(`| cell | op | base µs | this build µs | speed-up |\n|---|---|---|---|---|`);
 for (const cell of opts.cells.split(",")) {
@@ -41,6 +40,6 @@ for (const cell of opts.cells.split(",")) {
     const k = +opts.calls || Math.max(1, Math.round(2000 / sample(a[op], 3)));
     const ta = [], tb = [];
     for (let r = 0; r < +opts.samples; r++) { tb.push(sample(b[op], k)); ta.push(sample(a[op], k)); }
-    console.log(`| NCHW (${shape.join(", ")}) | ${op} | ${quartile(tb).toFixed(1)} | ${quartile(ta).toFixed(1)} | ${(quartile(tb) / quartile(ta)).toFixed(2)} |`);
+    console.log(`| NCHW (${shape.join(", ")}) | ${op} | ${lowerQuartile(tb).toFixed(1)} | ${lowerQuartile(ta).toFixed(1)} | ${(lowerQuartile(tb) / lowerQuartile(ta)).toFixed(2)} |`);
   }
 }

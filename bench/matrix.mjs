@@ -20,7 +20,7 @@
 import * as sn from "../dist/index.js";
 import { loadCeilingOn } from "./ceiling/index.mjs";
 import { environment } from "./lib/env.mjs";
-import { parseArgs, median } from "./lib/cli.mjs";
+import { parseArgs, median, quantile } from "./lib/cli.mjs";
 import { defaultGroups } from "./peers/common.mjs";
 import { renderHeatmap } from "./lib/heatmap.mjs";
 import { writeFileSync, mkdirSync } from "node:fs";
@@ -76,7 +76,6 @@ function fill(a, seed) {
 function sample(f, k) { const t0 = performance.now(); for (let i = 0; i < k; i++) f(); return (performance.now() - t0) / k; }
 
 /** The q-quantile of a sample (q = 0.25: robust to a machine shared with other jobs, where slow samples are preemptions). */
-function quantile(a, q) { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; }
 
 /**
  * Runs f until it has had WARM_MS of calls (at least 3): V8 compiles wasm in the background after a

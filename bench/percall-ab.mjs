@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as now from "../dist/index.js";
 import { randomArray } from "../test/reference.mjs";
-import { parseArgs } from "./lib/cli.mjs";
+import { parseArgs, lowerQuartile } from "./lib/cli.mjs";
 
 const { opts } = parseArgs(process.argv.slice(2), { base: "", cells: "1x16x1x128,1x16x1x2,1x1024x1x2,1x1024x1x128,1x64x1x1024", ops: "stats,infer,train,backward", samples: "61", calls: "20" });
 if (!opts.base) { console.error("usage: node bench/percall-ab.mjs --base DIST [--cells …]"); process.exit(2); }
@@ -28,7 +28,6 @@ function calls(M, shape) {
     backward: () => M.batchNormBackward(x, dy, { gamma, saveMean: bn.saveMean, saveInvstd: bn.saveInvstd, out: y }),
   };
 }
-const quartile = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 4)];
 const k = +opts.calls;
 function sample(f) { const t0 = performance.now(); for (let i = 0; i < k; i++) f(); return (performance.now() - t0) * 1000 / k; }
 console.log(`| cell | op | base µs | this build µs | ratio |\n|---|---|---|---|---|`);
@@ -38,6 +37,6 @@ for (const cell of opts.cells.split(",")) {
     const ta = [], tb = [];
     for (let i = 0; i < 10; i++) { a[op](); b[op](); }
     for (let r = 0; r < +opts.samples; r++) { tb.push(sample(b[op])); ta.push(sample(a[op])); }
-    console.log(`| NCHW (${shape.join(", ")}) | ${op} | ${quartile(tb).toFixed(2)} | ${quartile(ta).toFixed(2)} | ${(quartile(ta) / quartile(tb)).toFixed(2)} |`);
+    console.log(`| NCHW (${shape.join(", ")}) | ${op} | ${lowerQuartile(tb).toFixed(2)} | ${lowerQuartile(ta).toFixed(2)} | ${(lowerQuartile(ta) / lowerQuartile(tb)).toFixed(2)} |`);
   }
 }

@@ -9,7 +9,7 @@
 //   (--groups G: group norm's kernels with G groups instead of instance norm's: statistics on the
 //   (1, N·G, (C/G)·S) view, the finish, per-(n, c) parameters, normalize, and the backward's.)
 import { readFileSync } from "node:fs";
-import { parseArgs } from "./lib/cli.mjs";
+import { parseArgs, lowerQuartile } from "./lib/cli.mjs";
 import { buildCeiling } from "./ceiling/build.mjs";
 
 const { opts, rest } = parseArgs(process.argv.slice(2), { shapes: "21,64,49,334,64,49,5350,64,49", groups: "" });
@@ -17,7 +17,6 @@ if (rest.length !== 1) { console.error("usage: node bench/short-rows-bound.mjs B
 const memory = new WebAssembly.Memory({ initial: 4000, maximum: 65536 });
 const k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(rest[0])), { env: { memory, abort() { throw new Error("abort"); } } }).exports;
 const ceil = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(await buildCeiling({ importMemory: true }))), { env: { memory } }).exports;
-const q1 = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 4)];
 const dims = opts.shapes.split(",").map(Number);
 
 for (let d = 0; d + 2 < dims.length; d += 3) {
@@ -74,7 +73,7 @@ for (let d = 0; d + 2 < dims.length; d += 3) {
   const names = Object.keys(parts), t = names.map(() => []);
   const reps = Math.max(15, Math.min(300, Math.round(2e7 / n)));
   for (let r = 0; r < reps; r++) names.forEach((nm, i) => { const t0 = performance.now(); parts[nm](); t[i].push(performance.now() - t0); });
-  const cp = q1(t[0]);
+  const cp = lowerQuartile(t[0]);
   console.log(`(${N}, ${C}, ${S}), ${n} values: µs (lower quartile of ${reps} calls in turn), copies of x`);
-  names.forEach((nm, i) => console.log(`  ${nm.padEnd(34)} ${(q1(t[i]) * 1e3).toFixed(1).padStart(9)}  ${(q1(t[i]) / cp).toFixed(2)}`));
+  names.forEach((nm, i) => console.log(`  ${nm.padEnd(34)} ${(lowerQuartile(t[i]) * 1e3).toFixed(1).padStart(9)}  ${(lowerQuartile(t[i]) / cp).toFixed(2)}`));
 }

@@ -16,7 +16,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadCeilingOn } from "./ceiling/index.mjs";
 import { randomArray } from "../test/reference.mjs";
-import { parseArgs } from "./lib/cli.mjs";
+import { parseArgs, lowerQuartile } from "./lib/cli.mjs";
 
 const { opts, rest: dists } = parseArgs(process.argv.slice(2), { cells: "NCHW:8,64,56,56", rounds: "60", calls: "0", op: "stats", warm: "3000" });
 if (!dists.length) { console.error("usage: node bench/stats-ab.mjs [--cells NCHW:8,64,56,56] DIST_A [DIST_B …]"); process.exit(2); }
@@ -27,7 +27,6 @@ for (const d of dists) {
   builds.push({ name: d, M, ceiling: await loadCeilingOn(M.wasmMemory()) });
 }
 const cells = opts.cells.split(/,(?=[A-Z])/).map((c) => { const [layout, dims] = c.split(":"); return { layout, shape: dims.split(",").map(Number) }; });
-const quartile = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 4)];
 const medianOf = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
 
 for (const { layout, shape } of cells) {
@@ -50,7 +49,7 @@ for (const { layout, shape } of cells) {
   }
   console.log(`${layout} (${shape.join(", ")}), ${K} call(s) a sample, ${opts.rounds} rounds`);
   for (const r of runs) {
-    const t = quartile(r.t), l = quartile(r.l);
+    const t = lowerQuartile(r.t), l = lowerQuartile(r.l);
     console.log(`  ${r.b.name.padEnd(28)} ${t.toFixed(2).padStart(9)} µs  loop ${l.toFixed(2).padStart(9)} µs  × loop ${(l / t).toFixed(3)}  (rounds' median ${medianOf(r.r).toFixed(3)})`);
     r.x.free();
   }

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { bundleOf } from "./lib/bundle.mjs";
 import { loadCeilingOn } from "./ceiling/index.mjs";
 import { randomArray } from "../test/reference.mjs";
-import { parseArgs } from "./lib/cli.mjs";
+import { parseArgs, lowerQuartile } from "./lib/cli.mjs";
 
 const { opts, rest } = parseArgs(process.argv.slice(2), { shape: "8,64,56,56", layout: "NCHW", rounds: "100", calls: "0" });
 const roots = rest.length ? rest : [join(dirname(fileURLToPath(import.meta.url)), "..")];
@@ -59,9 +59,8 @@ for (let round = 0; round < +opts.rounds; round++) {
     }
   }
 }
-const q = (a) => [...a].sort((p, s) => p - s)[Math.floor(a.length / 4)];
 console.log(`${layout} (${shape}), ${calls} call(s) a sample, each after a pass of the loop over x, ${opts.rounds} rounds, lower quartiles`);
 for (const r of runs) {
-  const L = q(r.l);
-  console.log(`  ${r.root}: loop ${L.toFixed(2)} µs | ` + Object.keys(r.ops).map((k) => `${k} ${q(r.t[k]).toFixed(2)} µs (${(L / q(r.t[k])).toFixed(3)} × loop)`).join(" | "));
+  const L = lowerQuartile(r.l);
+  console.log(`  ${r.root}: loop ${L.toFixed(2)} µs | ` + Object.keys(r.ops).map((k) => `${k} ${lowerQuartile(r.t[k]).toFixed(2)} µs (${(L / lowerQuartile(r.t[k])).toFixed(3)} × loop)`).join(" | "));
 }

@@ -14,4 +14,4 @@ export function parseArgs(argv, defaults = {}) {
   return { opts, rest };
 }
 
-export { median } from "./timing.mjs";
+export { median, quantile, lowerQuartile } from "./timing.mjs";

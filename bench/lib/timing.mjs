@@ -27,6 +27,12 @@ export const median = (a) => {
   return s.length & 1 ? s[h] : (s[h - 1] + s[h]) / 2;
 };
 
+/** The q-quantile (0 ≤ q ≤ 1) of the samples a, without interpolation: the ⌊q·n⌋-th smallest (the largest for q = 1). */
+export function quantile(a, q) { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; }
+
+/** The lower quartile of the samples a: the timing benchmarks' robust figure on a shared machine. */
+export const lowerQuartile = (a) => quantile(a, 0.25);
+
 /**
  * One system in a measurement: `fn` runs the op once (may return a promise when async).
  * @typedef {{ name: string, fn: () => any, async?: boolean, rounds?: number, group?: string }} Entry
