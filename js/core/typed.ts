@@ -53,8 +53,10 @@ export function typedSet(dest: ArrayBufferView, src: ArrayLike<number>, at = 0):
 const NOTHING = {}; // fills the empty places: no caller can pass it (null or undefined would match null)
 const plainSeen: object[] = [NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING];
 const plainKinds: string[] = ["", "", "", "", "", "", "", ""];
-const EMPTY = new ArrayBuffer(0);
-const plainBuffers: ArrayBufferLike[] = plainKinds.map(() => EMPTY);
+/** Each place's buffer, or null while not read (a made array, see madeSeen). */
+const plainBuffers: (ArrayBufferLike | null)[] = plainKinds.map(() => null);
+/** Each place's epoch: when its buffer was read, or (buffer null) when the array was made. */
+const plainEpochs: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
 const plainUsed: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
 let plainAt = 0;
 const PLAIN_MAX = 4096;
@@ -71,10 +73,36 @@ export function plainKind(v: unknown): string | undefined {
   return i < 0 ? undefined : plainKinds[i];
 }
 
-/** The buffer of v when it is a remembered plain float array, else undefined. @internal */
+/** The buffer of v when it is a remembered plain float array (read now and kept if it was not yet), else undefined. @internal */
 export function plainBuffer(v: unknown): ArrayBufferLike | undefined {
   const i = plainPlace(v);
-  return i < 0 ? undefined : plainBuffers[i];
+  return i < 0 ? undefined : plainBuffers[i] ?? learn(i, v as ArrayBufferView);
+}
+
+/** v's buffer (v: the array at place i, remembered without it), read now and kept with the current epoch. */
+function learn(i: number, v: ArrayBufferView): ArrayBufferLike {
+  plainEpochs[i] = epoch;
+  return (plainBuffers[i] = bufferOf.call(v) as ArrayBufferLike);
+}
+
+/** The epoch at which v's buffer was read, if v is remembered with its buffer; else the current epoch. @internal */
+export function bufferEpoch(v: unknown): number {
+  const i = plainPlace(v);
+  return i >= 0 && plainBuffers[i] !== null ? plainEpochs[i] : epoch;
+}
+
+/**
+ * The buffer of v, a typed array or anything else, for a check that it shares no memory with
+ * arrays whose buffers were all known at epoch `since` (bufferEpoch): null when it cannot — v is
+ * no typed array, or a made array made after `since`, whose buffer is newer than all of theirs
+ * (then not read: see madeSeen).
+ * @internal
+ */
+export function bufferUnless(v: unknown, since: number): ArrayBufferLike | null {
+  const i = plainPlace(v);
+  if (i >= 0) return plainBuffers[i] ?? (plainEpochs[i] > since ? null : learn(i, v as ArrayBufferView));
+  for (let j = 0; j < MADE; j++) if (madeSeen[j] === v) { if (madeEpochs[j] > since) return null; break; }
+  return typedKind(v) ? (bufferOf.call(v) as ArrayBufferLike) : null;
 }
 
 /** Remember v, a Float32Array or Float64Array of `len` values found outside wasm memory (kind: its typedKind). @internal */
@@ -82,16 +110,56 @@ export function rememberPlain(v: ArrayBufferView, kind: string, len: number): vo
   if (len > PLAIN_MAX) return;
   const buf = bufferOf.call(v) as ArrayBufferLike & { maxByteLength?: number };
   if ((buf.maxByteLength ?? buf.byteLength) > 8 * PLAIN_MAX) return;
+  remember(v, kind, buf, epoch);
+}
+
+function remember(v: object, kind: string, buf: ArrayBufferLike | null, at: number): void {
   while (plainUsed[plainAt] === 1) { plainUsed[plainAt] = 0; plainAt = (plainAt + 1) & 7; } // ends: it clears what it passes
   plainSeen[plainAt] = v;
   plainKinds[plainAt] = kind;
   plainBuffers[plainAt] = buf;
+  plainEpochs[plainAt] = at;
   plainAt = (plainAt + 1) & 7;
 }
 
-/** Empty the ring (init(): what was found outside wasm memory before the module was loaded is not known to be). @internal */
+/**
+ * The last MADE result arrays this module made on V8's heap (f32Results, f64Results: at most
+ * ON_HEAP_BYTES each), with their kind and the epoch they were made at (a count of such arrays).
+ * Reading such an array's `buffer` makes V8 move its values to a new off-heap store (~0.5 µs
+ * here; docs/performance.md, per-call cost, eighth pass), and a forward's statistics passed to
+ * its backward (saveMean, mean, invstd, invRms) were classified by their buffer on every step. A
+ * made array is no view of wasm memory whatever its buffer, so plainFloat takes it from here
+ * without reading it (then remembered in the ring above, buffer null). The ring keeps up to
+ * MADE small arrays reachable.
+ */
+const MADE = 16;
+const madeSeen: object[] = new Array<object>(MADE).fill(NOTHING);
+const madeKinds: string[] = new Array<string>(MADE).fill("");
+const madeEpochs: number[] = new Array<number>(MADE).fill(0);
+let madeAt = 0;
+let epoch = 0;
+
+function made(v: Float32Array | Float64Array, kind: string): void {
+  madeSeen[madeAt] = v;
+  madeKinds[madeAt] = kind;
+  madeEpochs[madeAt] = ++epoch;
+  madeAt = madeAt === MADE - 1 ? 0 : madeAt + 1;
+}
+
+/** The kind of v when it is one of the last made arrays (then remembered as plain, its buffer unread), else undefined. @internal */
+export function madeKind(v: unknown): string | undefined {
+  for (let i = 0; i < MADE; i++) {
+    if (madeSeen[i] !== v) continue;
+    remember(v as object, madeKinds[i], null, madeEpochs[i]);
+    return madeKinds[i];
+  }
+  return undefined;
+}
+
+/** Empty the rings (init(): what was found outside wasm memory before the module was loaded is not known to be). @internal */
 export function forgetPlain(): void {
-  for (let i = 0; i < 8; i++) { plainSeen[i] = NOTHING; plainKinds[i] = ""; plainBuffers[i] = EMPTY; plainUsed[i] = 0; }
+  for (let i = 0; i < 8; i++) { plainSeen[i] = NOTHING; plainKinds[i] = ""; plainBuffers[i] = null; plainEpochs[i] = 0; plainUsed[i] = 0; }
+  for (let i = 0; i < MADE; i++) { madeSeen[i] = NOTHING; madeKinds[i] = ""; }
   plainAt = 0;
 }
 
@@ -131,14 +199,20 @@ const ON_HEAP_BYTES = 64;
  */
 export function f32Results(n: number, len: number): Float32Array[] {
   const out = sized<Float32Array>(n), all = n === 0 || 4 * len <= ON_HEAP_BYTES ? null : new ArrayBuffer(4 * n * len);
-  for (let i = 0; i < n; i++) out[i] = all ? new Float32Array(all, 4 * i * len, len) : new Float32Array(len);
+  for (let i = 0; i < n; i++) {
+    if (all) out[i] = new Float32Array(all, 4 * i * len, len);
+    else made((out[i] = new Float32Array(len)), "Float32Array");
+  }
   return out;
 }
 
 /** f32Results for Float64Array results. */
 export function f64Results(n: number, len: number): Float64Array[] {
   const out = sized<Float64Array>(n), all = 8 * len <= ON_HEAP_BYTES ? null : new ArrayBuffer(8 * n * len);
-  for (let i = 0; i < n; i++) out[i] = all ? new Float64Array(all, 8 * i * len, len) : new Float64Array(len);
+  for (let i = 0; i < n; i++) {
+    if (all) out[i] = new Float64Array(all, 8 * i * len, len);
+    else made((out[i] = new Float64Array(len)), "Float64Array");
+  }
   return out;
 }
 
