@@ -79,8 +79,8 @@ function countIs(name: string, n: number, C: number, unit: string): void {
   if (n !== C) throw new Error(`${name} has ${n} values, the tensor has ${C} ${unit}`);
 }
 
-/** v (a typed array) when it holds C values, else throws checkVec's message. */
-function lengthIs<T extends Float32Array | Float64Array>(name: string, v: T, C: number, unit: string): T {
+/** v (a typed array) when it holds C values, else throws checkVec's message. @internal */
+export function lengthIs<T extends Float32Array | Float64Array>(name: string, v: T, C: number, unit: string): T {
   countIs(name, typedLength(v), C, unit);
   return v;
 }

@@ -4,7 +4,7 @@ import { withScope, type Scope } from "../core/scope";
 import { aligned } from "../core/heap";
 import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
 import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../core/args";
-import { numVec, affineVec, affineShape, plainFloat, type Vec } from "../core/errors";
+import { numVec, affineVec, affineShape, type Vec } from "../core/errors";
 import { updateBatchWeight, updateKeepWeight, type Convention } from "./conventions";
 import { optionsOf, trainOptions, inferOptions, backwardOptions } from "./options";
 import { splitHi, splitMeans } from "./split";
@@ -113,7 +113,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
       const w = updateBatchWeight(p.info, p.momentum, p.numBatchesTracked), keep = updateKeepWeight(p.info, p.momentum, w);
       // Two Float32Arrays get f32 results, copied without a conversion (copyOut: a loop for a
       // few values, else the intrinsic set).
-      const narrow = plainFloat(rm) === "Float32Array" && plainFloat(rv) === "Float32Array", sh = narrow ? 2 : 3;
+      const narrow = p.narrow, sh = narrow ? 2 : 3;
       k.bn_params_running_f64(C, prm, prv, st, st + 8 * (p.info.unbiased ? 2 * C : C), keep, w, narrow ? 1 : 0);
       const F = narrow ? s.heap.F32 : s.heap.F64;
       copyOut(rm, F, prm >>> sh);
