@@ -101,7 +101,8 @@ export function bufferEpoch(v: unknown): number {
 export function bufferUnless(v: unknown, since: number): ArrayBufferLike | null {
   const i = plainPlace(v);
   if (i >= 0) return plainBuffers[i] ?? (plainEpochs[i] > since ? null : learn(i, v as ArrayBufferView));
-  for (let j = 0; j < MADE; j++) if (madeSeen[j] === v) { if (madeEpochs[j] > since) return null; break; }
+  const p = madePlace(v);
+  if (p >= 0 && madeEpochs[p >>> 8] > since) return null;
   return typedKind(v) ? (bufferOf.call(v) as ArrayBufferLike) : null;
 }
 
@@ -132,34 +133,42 @@ function remember(v: object, kind: string, buf: ArrayBufferLike | null, at: numb
  * without reading it (then remembered in the ring above, buffer null). The ring keeps up to
  * MADE small arrays reachable.
  */
-const MADE = 16;
-const madeSeen: object[] = new Array<object>(MADE).fill(NOTHING);
+const MADE = 8;
+const madeSeen: (Float32Array | Float64Array)[][] = new Array<(Float32Array | Float64Array)[]>(MADE).fill([]);
 const madeKinds: string[] = new Array<string>(MADE).fill("");
 const madeEpochs: number[] = new Array<number>(MADE).fill(0);
 let madeAt = 0;
 let epoch = 0;
 
-function made(v: Float32Array | Float64Array, kind: string): void {
-  madeSeen[madeAt] = v;
+/** Remember the arrays of one result call (one store a call: each store of a new object into the ring costs a write barrier). */
+function made(arrays: (Float32Array | Float64Array)[], kind: string): void {
+  madeSeen[madeAt] = arrays;
   madeKinds[madeAt] = kind;
   madeEpochs[madeAt] = ++epoch;
   madeAt = madeAt === MADE - 1 ? 0 : madeAt + 1;
 }
 
+/** The place of v among the made groups (group·256 + index), or −1. */
+function madePlace(v: unknown): number {
+  for (let i = 0; i < MADE; i++) {
+    const g = madeSeen[i];
+    for (let j = 0; j < g.length; j++) if (g[j] === v) return (i << 8) + j; // (a call makes fewer than 256 results)
+  }
+  return -1;
+}
+
 /** The kind of v when it is one of the last made arrays (then remembered as plain, its buffer unread), else undefined. @internal */
 export function madeKind(v: unknown): string | undefined {
-  for (let i = 0; i < MADE; i++) {
-    if (madeSeen[i] !== v) continue;
-    remember(v as object, madeKinds[i], null, madeEpochs[i]);
-    return madeKinds[i];
-  }
-  return undefined;
+  const p = madePlace(v);
+  if (p < 0) return undefined;
+  remember(v as object, madeKinds[p >>> 8], null, madeEpochs[p >>> 8]);
+  return madeKinds[p >>> 8];
 }
 
 /** Empty the rings (init(): what was found outside wasm memory before the module was loaded is not known to be). @internal */
 export function forgetPlain(): void {
   for (let i = 0; i < 8; i++) { plainSeen[i] = NOTHING; plainKinds[i] = ""; plainBuffers[i] = null; plainEpochs[i] = 0; plainUsed[i] = 0; }
-  for (let i = 0; i < MADE; i++) { madeSeen[i] = NOTHING; madeKinds[i] = ""; }
+  for (let i = 0; i < MADE; i++) { madeSeen[i] = []; madeKinds[i] = ""; }
   plainAt = 0;
 }
 
@@ -199,20 +208,16 @@ const ON_HEAP_BYTES = 64;
  */
 export function f32Results(n: number, len: number): Float32Array[] {
   const out = sized<Float32Array>(n), all = n === 0 || 4 * len <= ON_HEAP_BYTES ? null : new ArrayBuffer(4 * n * len);
-  for (let i = 0; i < n; i++) {
-    if (all) out[i] = new Float32Array(all, 4 * i * len, len);
-    else made((out[i] = new Float32Array(len)), "Float32Array");
-  }
+  for (let i = 0; i < n; i++) out[i] = all ? new Float32Array(all, 4 * i * len, len) : new Float32Array(len);
+  if (!all && n > 0) made(out, "Float32Array");
   return out;
 }
 
 /** f32Results for Float64Array results. */
 export function f64Results(n: number, len: number): Float64Array[] {
   const out = sized<Float64Array>(n), all = 8 * len <= ON_HEAP_BYTES ? null : new ArrayBuffer(8 * n * len);
-  for (let i = 0; i < n; i++) {
-    if (all) out[i] = new Float64Array(all, 8 * i * len, len);
-    else made((out[i] = new Float64Array(len)), "Float64Array");
-  }
+  for (let i = 0; i < n; i++) out[i] = all ? new Float64Array(all, 8 * i * len, len) : new Float64Array(len);
+  if (!all) made(out, "Float64Array");
   return out;
 }
 
