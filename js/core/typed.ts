@@ -124,14 +124,15 @@ function remember(v: object, kind: string, buf: ArrayBufferLike | null, at: numb
 }
 
 /**
- * The last MADE result arrays this module made on V8's heap (f32Results, f64Results: at most
- * ON_HEAP_BYTES each), with their kind and the epoch they were made at (a count of such arrays).
+ * The small result arrays (on V8's heap: at most ON_HEAP_BYTES each) of the last MADE result
+ * calls that kept them (f32Results, f64Results), with their kind and the epoch they were made at
+ * (a count of such calls).
  * Reading such an array's `buffer` makes V8 move its values to a new off-heap store (~0.5 µs
  * here; docs/performance.md, per-call cost, eighth pass), and a forward's statistics passed to
  * its backward (saveMean, mean, invstd, invRms) were classified by their buffer on every step. A
  * made array is no view of wasm memory whatever its buffer, so plainFloat takes it from here
  * without reading it (then remembered in the ring above, buffer null). The ring keeps up to
- * MADE small arrays reachable.
+ * MADE calls' small arrays reachable. Only statistics are kept (f32Results' `keep`).
  */
 const MADE = 8;
 const madeSeen: (Float32Array | Float64Array)[][] = new Array<(Float32Array | Float64Array)[]>(MADE).fill([]);
@@ -204,20 +205,22 @@ const ON_HEAP_BYTES = 64;
 /**
  * The n Float32Array results of len values one call returns: separate arrays while each fits on
  * V8's heap, else views of one backing store (one off-heap allocation instead of n). One
- * function per type keeps the constructor and subarray calls monomorphic.
+ * function per type keeps the constructor and subarray calls monomorphic. `keep`: statistics a
+ * caller may pass back (saveMean, mean, invstd, invRms, channel statistics), remembered as made
+ * (madeKind; parameter gradients are not: the ring's store costs ~10–20 ns a call).
  */
-export function f32Results(n: number, len: number): Float32Array[] {
+export function f32Results(n: number, len: number, keep = false): Float32Array[] {
   const out = sized<Float32Array>(n), all = n === 0 || 4 * len <= ON_HEAP_BYTES ? null : new ArrayBuffer(4 * n * len);
   for (let i = 0; i < n; i++) out[i] = all ? new Float32Array(all, 4 * i * len, len) : new Float32Array(len);
-  if (!all && n > 0) made(out, "Float32Array");
+  if (keep && !all && n > 0) made(out, "Float32Array");
   return out;
 }
 
 /** f32Results for Float64Array results. */
-export function f64Results(n: number, len: number): Float64Array[] {
+export function f64Results(n: number, len: number, keep = false): Float64Array[] {
   const out = sized<Float64Array>(n), all = 8 * len <= ON_HEAP_BYTES ? null : new ArrayBuffer(8 * n * len);
   for (let i = 0; i < n; i++) out[i] = all ? new Float64Array(all, 8 * i * len, len) : new Float64Array(len);
-  if (!all) made(out, "Float64Array");
+  if (keep && !all) made(out, "Float64Array");
   return out;
 }
 
@@ -229,8 +232,8 @@ export function f64Results(n: number, len: number): Float64Array[] {
  * filled both kinds ran its loads, stores and constructors polymorphic, ~70 ns an array of 16
  * values instead of ~38 (docs/performance.md, per-call cost, seventh pass).
  */
-export function resultsAt32(src: Float32Array, at: number, n: number, len: number): Float32Array[] {
-  const out = f32Results(n, len);
+export function resultsAt32(src: Float32Array, at: number, n: number, len: number, keep = false): Float32Array[] {
+  const out = f32Results(n, len, keep);
   // Views of one store (f32Results): filled by one native copy, its source view made by the constructor (subarray() looks up the species constructor, ~3× the cost).
   if (n > 0 && 4 * len > ON_HEAP_BYTES) typedSet(new Float32Array(out[0].buffer), new Float32Array(src.buffer, src.byteOffset + 4 * at, n * len));
   else for (let i = 0; i < n; i++) { const r = out[i], b = at + i * len; for (let j = 0; j < len; j++) r[j] = src[b + j]; }
@@ -238,8 +241,8 @@ export function resultsAt32(src: Float32Array, at: number, n: number, len: numbe
 }
 
 /** resultsAt32 for Float64Array results (src: the whole-memory f64 view). */
-export function resultsAt64(src: Float64Array, at: number, n: number, len: number): Float64Array[] {
-  const out = f64Results(n, len);
+export function resultsAt64(src: Float64Array, at: number, n: number, len: number, keep = false): Float64Array[] {
+  const out = f64Results(n, len, keep);
   if (n > 0 && 8 * len > ON_HEAP_BYTES) typedSet(new Float64Array(out[0].buffer), new Float64Array(src.buffer, src.byteOffset + 8 * at, n * len));
   else for (let i = 0; i < n; i++) { const r = out[i], b = at + i * len; for (let j = 0; j < len; j++) r[j] = src[b + j]; }
   return out;

@@ -105,7 +105,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
     k.bn_params_f32(C, st, st + 8 * C, gm, bt, p.eps, pp, pp + 4 * C, pp + 8 * C, sv);
     if (!fused) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
     const y = s.result(ya);
-    const [saveMean, saveInvstd, bvar] = resultsAt32(s.heap.F32, sv >>> 2, 3, C);
+    const [saveMean, saveInvstd, bvar] = resultsAt32(s.heap.F32, sv >>> 2, 3, C, true);
     // The running statistics last, once everything else succeeded: updated in f64 by a kernel
     // on their copies in wasm memory, copied back with the rounding of an element store.
     const rm = p.runningMean, rv = p.runningVar;

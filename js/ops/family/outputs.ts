@@ -78,10 +78,10 @@ const sharing = (name: string): Error => new Error(`${name} is the same array as
  * The result arrays of a call, in order: the caller's where given, a fresh array of len values
  * where undefined (all fresh ones from one f32Results call), null where the op has no such result.
  */
-export function resultArrays(len: number, given: readonly (Float32Array | null | undefined)[]): (Float32Array | null)[] {
+export function resultArrays(len: number, given: readonly (Float32Array | null | undefined)[], keep = false): (Float32Array | null)[] {
   let fresh = 0;
   for (let i = 0; i < given.length; i++) if (given[i] === undefined) fresh++;
-  const made = f32Results(fresh, len), out = sized<Float32Array | null>(given.length);
+  const made = f32Results(fresh, len, keep), out = sized<Float32Array | null>(given.length);
   for (let i = 0, j = 0; i < given.length; i++) { const v = given[i]; out[i] = v === undefined ? made[j++] : v; }
   return out;
 }
