@@ -108,6 +108,8 @@ export function affine_f32(n: i32, src: usize, dst: usize, a: f32, b: f32): void
 /**
  * Σdy[i] and Σdy[i]·x[i] in one pass (the backward's sums, without subtracting the mean): two
  * loads, a multiply and two adds per vector, four independent chains per sum. Returns their sum.
+ * The shape of the m = 0 sums loop in assembly/bn_backward.ts on purpose: the ceiling module
+ * must not depend on the package it measures.
  */
 export function dsums_f32(n: i32, x: usize, dy: usize): f32 {
   const n16 = n & ~15;
