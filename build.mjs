@@ -64,14 +64,19 @@ const noWasm = { name: "no-wasm", setup(b) {
 } };
 step("esbuild build/simdnorm-worker.txt (worker pool script)");
 await esbuild.build({ ...common, entryPoints: [join(root, "js/workers/worker.ts")], outfile: join(root, "build/simdnorm-worker.txt"), format: "iife", platform: "neutral", minify: true, external: ["node:worker_threads"], plugins: [noWasm] });
-// The pool's payloads (threads build, worker script: js/workers/assets.ts) are a module of their
-// own, dist/simdnorm-pool.js, shared by the ESM, CommonJS and browser bundles, which import it
-// (dynamic import(), relative to the bundle) only when a pool starts: every import of simdnorm
-// would otherwise parse ~95 KB of text it rarely uses (docs/performance.md, cold start).
+// The worker pool's module, dist/simdnorm-pool.js (js/workers/chunk.ts): the pool's implementation,
+// the threads build and the worker script. The ESM, CommonJS and browser bundles import it (dynamic
+// import(), relative to the bundle) only when createPool runs: every import of simdnorm would
+// otherwise parse ~120 KB it rarely uses (docs/performance.md, cold start). It holds none of the
+// runtime: a pool gets the functions of the bundle that made it (js/workers/link.ts), so one module
+// serves every bundle; the build fails if the chunk would bundle a module of js/core or js/ops.
 const POOL_CHUNK = "./simdnorm-pool.js";
 rmSync(join(root, "dist/index.js.map"), { force: true }); // no source map is published (earlier builds made one)
 const poolChunk = { name: "pool-chunk", setup(b) {
-  b.onResolve({ filter: /^\.\/assets$/ }, (a) => (a.importer === join(root, "js/workers/host.ts") ? { path: POOL_CHUNK, external: true } : undefined));
+  b.onResolve({ filter: /^\.\/chunk$/ }, (a) => (a.importer === join(root, "js/workers/load.ts") ? { path: POOL_CHUNK, external: true } : undefined));
+} };
+const runtimeOutside = { name: "runtime-outside", setup(b) {
+  b.onResolve({ filter: /^\.\.\/(core|ops)\// }, (a) => ({ errors: [{ text: `${a.importer} imports ${a.path}: the pool's module takes the runtime from the bundle that loads it (js/workers/link.ts), it must not bundle a copy` }] }));
 } };
 // Node (export condition `node`, under `import`): dist/node.js reads the wasm from dist/simdnorm.wasm
 // next to it instead of parsing ~55 K characters of base64 at every import (docs/performance.md,
@@ -101,7 +106,7 @@ await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfi
 await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/browser.js"), platform: "browser", ...minify, plugins: [lazyWasm, poolChunk] });
 await esbuild.build({ ...common, entryPoints: [join(root, "js/index.ts")], outfile: join(root, "dist/node.js"), platform: "neutral", ...minify, plugins: [nodeWasm, poolChunk] });
 await esbuild.build({ ...common, stdin: { contents: `export { default } from "./build/simdnorm.wasm";\n`, resolveDir: root }, outfile: join(root, "dist", WASM_CHUNK), platform: "neutral", ...minify, plugins: [lazyWasm] });
-await esbuild.build({ ...common, entryPoints: [join(root, "js/workers/assets.ts")], outfile: join(root, "dist", POOL_CHUNK), platform: "neutral", ...minify, plugins: [lazyWasm] });
+await esbuild.build({ ...common, entryPoints: [join(root, "js/workers/chunk.ts")], outfile: join(root, "dist", POOL_CHUNK), platform: "neutral", ...minify, plugins: [runtimeOutside, lazyWasm] });
 
 // The kernel table alone (no wasm, no runtime) for bench/kernel-ab.mjs and the kernel-table test.
 await esbuild.build({ ...common, entryPoints: [join(root, "js/core/kernel-table.ts")], outfile: join(root, "build/kernel-table.mjs"), platform: "neutral" });

@@ -11,7 +11,13 @@
 //   npm run bench -- --matrix                      full matrix (≈ 4–6 min here), saves bench/results/matrix.{json,svg}
 //   npm run bench -- --matrix --quick              1 Mi values only
 //   node bench/matrix.mjs [--sizes 65536,1048576] [--cs 3,64] [--ops stats,bn_train] [--layouts NHWC]
-//                         [--samples 7] [--out FILE.json] [--svg FILE.svg] [--no-save]
+//                         [--samples 7] [--out FILE.json] [--svg FILE.svg] [--no-save] [--bound]
+//
+// --bound: also time each op's bound — its passes as the plainest fast loops on the same bytes
+// (bench/ceiling/ceiling.ts: inference affine; training forward, instance and group norm sumsq
+// + affine; backwards dsums + dxpass; statistics: the ceiling itself) — and report per cell what
+// the ceiling allows at best (`attainable` = ceiling / bound) and how close the op is to its
+// bound (`ofBound` = bound / op). Saved to matrix-bound.json unless --out says.
 //
 // Ceilings (bench/ceiling/ceiling.ts): statistics against the one-pass f32x4 Σx, Σx² loop
 // (`sumsq`, four independent chains; its own ceiling is the read, reported too); every other
@@ -27,7 +33,7 @@ import { writeFileSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const { opts } = parseArgs(process.argv.slice(2).filter((a) => a !== "--matrix"), {
-  quick: false, sizes: "", cs: "", ops: "", layouts: "", samples: "", out: "", svg: "", "no-save": false,
+  quick: false, sizes: "", cs: "", ops: "", layouts: "", samples: "", out: "", svg: "", "no-save": false, bound: false,
 });
 const list = (s, f = Number) => (s ? s.split(",").map((v) => f(v.trim())) : null);
 export const CS = [3, 4, 8, 16, 24, 32, 48, 64, 96, 128, 144, 192, 256, 320, 384, 512, 768, 1024];
@@ -38,6 +44,15 @@ const LAYOUTS = list(opts.layouts, String) ?? ["NHWC", "NCHW", "NCHW-7x7"];
 /** Fewest sample pairs per cell, and the time a cell's samples aim for (more pairs when calls are short). */
 const SAMPLES = +(opts.samples || 7);
 const SAMPLE_MS = opts.quick ? 60 : 120;
+
+/** The passes each op's bound times (bench/ceiling/ceiling.ts), on n values of tensors x, dy → y. */
+const BOUNDS = {
+  none: null,
+  affine: (c, n, x, dy, y) => () => c.affineAt(n, x, y),
+  forward: (c, n, x, dy, y) => () => { c.sumsqAt(n, x); c.affineAt(n, x, y); },
+  backward: (c, n, x, dy, y) => () => { c.dsumsAt(n, x, dy); c.dxpassAt(n, x, dy, y); },
+};
+const BOUND_OF = { stats: "none", bn_infer: "affine", bn_train: "forward", bn_backward: "backward", instance_norm: "forward", instance_backward: "backward", group_norm: "forward", group_backward: "backward" };
 
 /** op → [bytes moved per value, ceiling kind, run(ctx)]. */
 const OPS = {
@@ -90,21 +105,23 @@ function warm(f) {
 }
 
 /**
- * ms per call of op and ceiling: short samples (≥ 0.3 ms of calls) alternated op / ceiling,
- * 7–41 pairs (about SAMPLE_MS of work in all), the lower quartile of each. On a 2-core VM shared
+ * ms per call of each function (op, ceiling and, with --bound, the op's bound): short samples
+ * (≥ 0.3 ms of calls) taken in turn, 7–41 rounds (about SAMPLE_MS of work in all), the lower
+ * quartile of each. On a 2-core VM shared
  * with other jobs the median of long samples swung 2–3× between runs; a preempted sample only
  * adds time, so a low quantile of many short interleaved samples is the stable statistic.
  */
-function measure(op, ceil) {
-  warm(op); warm(ceil);
-  const t1 = Math.max(sample(op, 1), 1e-4), t2 = Math.max(sample(ceil, 1), 1e-4);
-  const k1 = Math.ceil(0.3 / t1), k2 = Math.ceil(0.3 / t2);
-  const pairs = Math.min(41, Math.max(SAMPLES, Math.round(SAMPLE_MS / (k1 * t1 + k2 * t2))));
-  const a = [], b = [];
+function measure(...fs) {
+  for (const f of fs) warm(f);
+  const ks = fs.map((f) => Math.ceil(0.3 / Math.max(sample(f, 1), 1e-4)));
+  const round = fs.reduce((s, f, i) => s + ks[i] * Math.max(sample(f, 1), 1e-4), 0);
+  const pairs = Math.min(41, Math.max(SAMPLES, Math.round(SAMPLE_MS / round)));
+  const ts = fs.map(() => []);
   for (let r = 0; r < pairs; r++) {
-    if (r & 1) { b.push(sample(ceil, k2)); a.push(sample(op, k1)); } else { a.push(sample(op, k1)); b.push(sample(ceil, k2)); }
+    // Each function leads in turn (op, ceiling[, bound] rotate): none always runs after another.
+    for (let j = 0; j < fs.length; j++) { const i = (j + r) % fs.length; ts[i].push(sample(fs[i], ks[i])); }
   }
-  return [quantile(a, 0.25), quantile(b, 0.25)];
+  return ts.map((t) => quantile(t, 0.25));
 }
 
 /**
@@ -151,10 +168,13 @@ for (const V of SIZES) {
       for (const op of ops) {
         const [bpv, kind, make] = OPS[op];
         const ceil = kind === "sumsq" ? () => ceiling.sumsqAt(n, x.ptr) : () => ceiling.copyAt(n, x.ptr, y.ptr);
-        const [ms, cms] = measure(make(t), ceil);
+        const bound = opts.bound ? BOUNDS[BOUND_OF[op]]?.(ceiling, n, x.ptr, dy.ptr, y.ptr) : null;
+        const [ms, cms, bms] = bound ? measure(make(t), ceil, bound) : measure(make(t), ceil);
         // The ceiling's time for the op's bytes: sumsq moves the same 4 B/value; copy moves 8.
         const ceilMs = kind === "sumsq" ? cms : (cms * bpv) / 8;
         const cell = { op, layout, V, C, shape, ms: +ms.toFixed(5), ceilingMs: +ceilMs.toFixed(5), ratio: +(ceilMs / ms).toFixed(3), gbps: +((bpv * n) / ms / 1e6).toFixed(2) };
+        // Statistics' ceiling is its own bound (the Σx, Σx² loop).
+        if (opts.bound) { const b = bound ? bms : ceilMs; Object.assign(cell, { boundMs: +b.toFixed(5), attainable: +(ceilMs / b).toFixed(3), ofBound: +(b / ms).toFixed(3) }); }
         if (kind === "sumsq") { const [, rms] = measure(make(t), () => ceiling.readAt(n, x.ptr)); cell.ofRead = +(rms / ms).toFixed(3); }
         cells.push(cell);
       }
@@ -167,31 +187,48 @@ for (const V of SIZES) {
 // ---- report ----------------------------------------------------------------------------------
 const pct = (r) => (r === undefined ? "  –" : `${Math.round(100 * r)}`.padStart(4));
 const lines = [];
-for (const V of SIZES) {
-  lines.push(`\n${V >= 1 << 20 ? `${V / (1 << 20)} Mi` : `${V / 1024} Ki`} values: % of ceiling (statistics: of the Σx, Σx² loop)`);
+/** One table per size of a cell field, as % (ratio: of the ceiling; attainable, ofBound with --bound). */
+const TABLES = [["ratio", "% of ceiling (statistics: of the Σx, Σx² loop)"]];
+if (opts.bound) TABLES.push(["attainable", "attainable % of ceiling (ceiling / the op's bound)"], ["ofBound", "% of the op's bound (bound / op)"]);
+for (const V of SIZES) for (const [field, title] of TABLES) {
+  lines.push(`\n${V >= 1 << 20 ? `${V / (1 << 20)} Mi` : `${V / 1024} Ki`} values: ${title}`);
   lines.push(`${"op".padEnd(18)}${"layout".padEnd(10)}${Cs.map((c) => `${c}`.padStart(5)).join("")}`);
   for (const op of ops) for (const layout of LAYOUTS) {
-    const row = Cs.map((C) => cells.find((c) => c.op === op && c.layout === layout && c.V === V && c.C === C)?.ratio);
+    const row = Cs.map((C) => cells.find((c) => c.op === op && c.layout === layout && c.V === V && c.C === C)?.[field]);
     lines.push(`${op.padEnd(18)}${layout.padEnd(10)}${row.map((r) => ` ${pct(r)}`).join("")}`);
   }
 }
-const ratios = cells.map((c) => c.ratio).sort((a, b) => a - b);
+const sorted = (f) => cells.map((c) => c[f]).sort((a, b) => a - b);
 const summary = {
   cells: cells.length,
-  median: median(ratios),
+  median: median(sorted("ratio")),
   atLeast75: cells.filter((c) => c.ratio >= 0.75).length,
   worst: [...cells].sort((a, b) => a.ratio - b.ratio).slice(0, 10).map((c) => `${c.op} ${c.layout} C=${c.C} ${c.V}: ${Math.round(100 * c.ratio)}%`),
 };
+if (opts.bound) {
+  // If every op ran at its bound, the matrix median would be medianAttainable.
+  Object.assign(summary, {
+    medianAttainable: median(sorted("attainable")),
+    attainable75: cells.filter((c) => c.attainable >= 0.75).length,
+    attainable85: cells.filter((c) => c.attainable >= 0.85).length,
+    medianOfBound: median(sorted("ofBound")),
+  });
+}
 console.log(lines.join("\n"));
 console.log(`\nmedian ${Math.round(100 * summary.median)}% of the ceiling; ${summary.atLeast75}/${summary.cells} cells ≥ 75%; worst: ${summary.worst.slice(0, 5).join("; ")}`);
+if (opts.bound) {
+  console.log(`bounds: median attainable ${Math.round(100 * summary.medianAttainable)}% of the ceiling; ${summary.attainable75}/${summary.cells} cells could reach 75%, ${summary.attainable85} 85%; the ops run at a median ${Math.round(100 * summary.medianOfBound)}% of their bounds`);
+}
 
-const result = { env: environment({ mode: opts.quick ? "matrix-quick" : "matrix", samples: SAMPLES }), sizes: SIZES, cs: Cs, layouts: LAYOUTS, ops, summary, cells };
+const mode = opts.bound ? "matrix-bound" : opts.quick ? "matrix-quick" : "matrix";
+const result = { env: environment({ mode, samples: SAMPLES }), sizes: SIZES, cs: Cs, layouts: LAYOUTS, ops, summary, cells };
 if (!opts["no-save"]) {
   const dir = fileURLToPath(new URL("./results/", import.meta.url));
   mkdirSync(dir, { recursive: true });
-  const base = opts.quick ? "matrix-quick" : "matrix";
-  const jf = opts.out || `${dir}${base}.json`, sf = opts.svg || `${dir}${base}.svg`;
+  const jf = opts.out || `${dir}${mode}.json`;
   writeFileSync(jf, JSON.stringify(result, null, 1));
-  writeFileSync(sf, renderHeatmap(result));
-  say(`wrote ${jf} and ${sf}\n`);
+  // The heat map draws % of the ceiling: a bound run's own drawing would repeat the matrix's.
+  const sf = opts.bound && !opts.svg ? null : opts.svg || `${dir}${mode}.svg`;
+  if (sf) writeFileSync(sf, renderHeatmap(result));
+  say(`wrote ${jf}${sf ? ` and ${sf}` : ""}\n`);
 }

@@ -21,7 +21,7 @@ test("a consumer of the public API type-checks against the published declaration
 test("dist/types holds only the declarations the public entry reaches", () => {
   assert.equal(allTypes(types), reachableTypes(types));
   const internal = ["core/heap", "core/scope", "core/kernel-table", "core/base64", "ops/dispatch", "ops/family/views",
-    "workers/op-memory", "workers/phases", "workers/worker", "workers/host"];
+    "workers/op-memory", "workers/phases", "workers/phase-work", "workers/worker", "workers/spawn", "workers/impl", "workers/slots", "workers/plan", "workers/link", "workers/load", "workers/chunk"];
   for (const m of internal) assert.not.ok(allTypes(types).includes(`${m}.d.ts`), `${m}.d.ts is published`);
 });
 

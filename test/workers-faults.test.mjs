@@ -78,7 +78,7 @@ for (const transport of ["shared", "message"]) {
 test("a worker that dies while idle is replaced before the next op", async () => {
   const pool = await api.createPool({ workers: 2 });
   try {
-    await pool.slots[1].host.terminate(); // as if the thread crashed between ops
+    await pool.impl.slots[1].host.terminate(); // as if the thread crashed between ops (the implementation's worker places)
     await new Promise((r) => setTimeout(r, 50));
     const p = await pool.syncPartialStats(shards, { layout });
     close(api.finishStats(p).mean, api.channelStats(x, { shape, layout }).mean, 1e-9, 1e-7, "mean"); // f32 block sums: shards merge in another order

@@ -30,7 +30,7 @@ const alignPage = (b) => Math.ceil(b / PAGE) * PAGE;
 export async function loadCeiling({ maxValues = 16 << 20, rebuild = false } = {}) {
   if (rebuild || await stale(WASM_PATH)) await buildCeiling();
   const { instance } = await WebAssembly.instantiate(await readFile(WASM_PATH), {});
-  const { copy_f32, read_f32, sumsq_f32, memory } = instance.exports;
+  const { copy_f32, read_f32, sumsq_f32, affine_f32, dsums_f32, dxpass_f32, memory } = instance.exports;
 
   let capacity = 0, src = 0, dst = 0;
   /** Makes room for n values per buffer; growing detaches old views, so views are getters. */
@@ -61,6 +61,12 @@ export async function loadCeiling({ maxValues = 16 << 20, rebuild = false } = {}
     read(n) { if (n > capacity) ensure(n); return read_f32(n, src); },
     /** Σx + Σx² of n values of src in one pass (4 bytes per value moved). */
     sumsq(n) { if (n > capacity) ensure(n); return sumsq_f32(n, src); },
+    /** dst = src·a + b over n values (the op-shaped bounds, ceiling.ts). */
+    affine(n, a, b) { if (n > capacity) ensure(n); affine_f32(n, src, dst, a, b); },
+    /** Σdst + Σdst·src over n values (dsums with x = src, dy = dst). */
+    dsums(n) { if (n > capacity) ensure(n); return dsums_f32(n, src, dst); },
+    /** dst = dst·a + src·b + c over n values (dxpass with x = src, dy = dst, in place). */
+    dxpass(n, a, b, c) { if (n > capacity) ensure(n); dxpass_f32(n, src, dst, dst, a, b, c); },
   };
 }
 
@@ -72,8 +78,14 @@ export async function loadCeiling({ maxValues = 16 << 20, rebuild = false } = {}
 export async function loadCeilingOn(memory) {
   if (await stale(WASM_IMPORT_PATH)) await buildCeiling({ importMemory: true });
   const { instance } = await WebAssembly.instantiate(await readFile(WASM_IMPORT_PATH), { env: { memory } });
-  const { copy_f32, read_f32, sumsq_f32 } = instance.exports;
-  return { copyAt: (n, src, dst) => copy_f32(n, src, dst), readAt: (n, src) => read_f32(n, src), sumsqAt: (n, src) => sumsq_f32(n, src) };
+  const { copy_f32, read_f32, sumsq_f32, affine_f32, dsums_f32, dxpass_f32 } = instance.exports;
+  return {
+    copyAt: (n, src, dst) => copy_f32(n, src, dst), readAt: (n, src) => read_f32(n, src), sumsqAt: (n, src) => sumsq_f32(n, src),
+    // The op-shaped bounds (ceiling.ts): y = x·a + b; Σdy, Σdy·x; dx = dy·a + x·b + c.
+    affineAt: (n, src, dst) => affine_f32(n, src, dst, 1.1, 0.1),
+    dsumsAt: (n, x, dy) => dsums_f32(n, x, dy),
+    dxpassAt: (n, x, dy, dst) => dxpass_f32(n, x, dy, dst, 0.9, -0.2, 0.05),
+  };
 }
 
 /** True when the wasm at path is missing or older than ceiling.ts. */
@@ -97,6 +109,21 @@ async function selfTest() {
     let e2 = 0; for (let i = 0; i < n; i++) e2 += s[i] + s[i] * s[i];
     const got2 = c.sumsq(n);
     if (Math.abs(got2 - e2) > 1e-4 * (1 + Math.abs(e2))) { bad++; console.error(`sumsq n=${n}: ${got2} vs ${e2}`); }
+    // The op-shaped bounds: affine writes exactly n values, dsums and dxpass read what they should.
+    c.dst.fill(-7);
+    c.affine(n, 1.5, 0.25);
+    for (let i = 0; i < n; i++) if (d[i] !== Math.fround(Math.fround(s[i] * 1.5) + 0.25)) { bad++; console.error(`affine n=${n}: dst[${i}] = ${c.dst[i]}`); break; }
+    if (c.dst[n] !== -7) { bad++; console.error(`affine n=${n} wrote past the end`); }
+    const dy = c.dst.slice(0, n);
+    let e3 = 0; for (let i = 0; i < n; i++) e3 += dy[i] + dy[i] * s[i];
+    const got3 = c.dsums(n);
+    if (Math.abs(got3 - e3) > 1e-4 * (1 + Math.abs(e3))) { bad++; console.error(`dsums n=${n}: ${got3} vs ${e3}`); }
+    c.dxpass(n, 0.5, 2, -1);
+    for (let i = 0; i < n; i++) {
+      const e = Math.fround(Math.fround(dy[i] * 0.5) + Math.fround(Math.fround(s[i] * 2) - 1));
+      if (c.dst[i] !== e) { bad++; console.error(`dxpass n=${n}: dst[${i}] = ${c.dst[i]}, expected ${e}`); break; }
+    }
+    if (c.dst[n] !== -7) { bad++; console.error(`dxpass n=${n} wrote past the end`); }
   }
   console.log(bad ? `ceiling self-test: ${bad} failures` : 'ceiling self-test: ok');
   const big = await loadCeiling();

@@ -5,10 +5,10 @@
 //            awaits while other calls push and pop the stage.
 //   message  parts are cut out of the user's arrays when posted; the outputs are assembled from
 //            the workers' answers.
-import { Scope, sameShape } from "../core/scope";
-import { isTensor, tensor, type TensorLike } from "../core/tensor";
-import { geometry } from "../core/layout";
-import { tempBytes } from "../ops/dispatch";
+// `L` is the runtime of the bundle that made the pool (js/workers/link.ts).
+import type { Scope } from "../core/scope";
+import type { TensorLike } from "../core/tensor";
+import type { PoolLink } from "./link";
 import type { Input, OutSpec, Part } from "./plan";
 import type { Ref } from "./protocol";
 
@@ -19,15 +19,15 @@ export class OpMemory {
   private values: Float32Array[] = [];
   private readonly arenas: [number, number][] = [];
 
-  constructor(shared: boolean, private readonly inputs: Input[], private readonly outSpecs: OutSpec[], arenas: number, arenaBytes: number) {
+  constructor(private readonly L: PoolLink, shared: boolean, private readonly inputs: Input[], private readonly outSpecs: OutSpec[], arenas: number, arenaBytes: number) {
     if (!shared) {
       // The Scope checks an `out` Tensor's shape and layout on the shared path; here, before any phase runs.
-      for (const o of outSpecs) if (o.user && isTensor(o.user)) sameShape(o.name, o.user, o.shape, o.layout);
+      for (const o of outSpecs) if (o.user && L.isTensor(o.user)) L.sameShape(o.name, o.user, o.shape, o.layout);
       this.s = null;
       this.values = outSpecs.map((o) => new Float32Array(o.len));
       return;
     }
-    const s = (this.s = new Scope({ stage: false }));
+    const s = (this.s = new L.Scope({ stage: false }));
     try {
       const args = inputs.map((a) => s.input(a.name, a.arr, a.len));
       const outs = outSpecs.map((o) => s.output(o.name, o.user, o.len, o.asTensor, o.shape, o.layout));
@@ -45,7 +45,7 @@ export class OpMemory {
   ref(i: number, off: number, len: number, transfer: Transferable[]): Ref {
     if (this.s) return { ptr: this.ptrs[i] + 4 * off, len };
     const a = this.inputs[i].arr;
-    const v = isTensor(a) ? a.data : a;
+    const v = this.L.isTensor(a) ? a.data : a;
     const sub = v.subarray(off, off + len);
     // Posting a view clones its whole buffer: post the caller's array only when it is all of its
     // buffer (cloned once), else a copy of just the part, moved rather than cloned again.
@@ -72,7 +72,7 @@ export class OpMemory {
     return this.outSpecs.map((o, i) => {
       const v = this.values[i];
       if (o.user) { o.user.set(v); return o.user; }
-      return o.asTensor ? tensor(o.shape, o.layout, v) : v;
+      return o.asTensor ? this.L.tensor(o.shape, o.layout, v) : v;
     });
   }
 
@@ -80,9 +80,9 @@ export class OpMemory {
 }
 
 /** The memory of an op on these parts; each worker's arena fits the kernels' temporaries of its largest part, with room to spare. */
-export function opMemory(shared: boolean, C: number, parts: Part[], inputs: Input[], outs: OutSpec[]): OpMemory {
+export function opMemory(L: PoolLink, shared: boolean, C: number, parts: Part[], inputs: Input[], outs: OutSpec[]): OpMemory {
   let most = 0;
-  for (const p of parts) if (p.size) most = Math.max(most, tempBytes(geometry(p.shape, p.layout)));
+  for (const p of parts) if (p.size) most = Math.max(most, L.tempBytes(L.geometry(p.shape, p.layout)));
   const used = new Set(parts.filter((p) => p.slot >= 0).map((p) => p.slot)).size;
-  return new OpMemory(shared, inputs, outs, used, most + 256 * C + 65536);
+  return new OpMemory(L, shared, inputs, outs, used, most + 256 * C + 65536);
 }

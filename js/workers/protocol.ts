@@ -11,6 +11,19 @@ export type TransportName = "shared" | "message";
 /** Phases of the ops a worker can run. */
 export type Phase = "stats" | "normalize" | "sums" | "backward";
 
+/**
+ * The phases that write the op's outputs: message-transport workers use the parts kept from an
+ * earlier phase of the op.
+ * @internal
+ */
+export const WRITES: Readonly<Record<Phase, boolean>> = { stats: false, normalize: true, sums: false, backward: true };
+
+/** State of one worker place: "broken" slots are replaced before the next op. */
+export type SlotState = "starting" | "ready" | "broken" | "closed";
+
+/** The whole-tensor ops a pool may split across its workers. */
+export type SplitOp = "partialStats" | "batchNormTrain" | "batchNormBackward";
+
 /** @internal A float32 array a worker reads or writes: a place in the shared memory, or the values. */
 export type Ref = { ptr: number; len: number } | Float32Array;
 

@@ -4,27 +4,9 @@
 // Faults: every call has a timeout; a worker that fails, throws, exits or does not answer makes
 // the call reject with a WorkerPoolError naming the worker, the op and the phase. Failed workers
 // are terminated (and awaited, so the op's memory can be reused) before they are replaced.
-import { spawn, type HostWorker } from "./host";
-import type { Fault, FromWorker, RunMsg, TransportName } from "./protocol";
-
-/** Why an op failed on a worker. */
-export type FaultReason = "failed" | "threw" | "exited" | "timeout" | "closed" | "start";
-
-/** An op rejected because of a worker. `worker` is its index in the pool (0-based). */
-export class WorkerPoolError extends Error {
-  readonly worker: number;
-  readonly op: string;
-  readonly phase: string;
-  readonly reason: FaultReason;
-  constructor(message: string, worker: number, op: string, phase: string, reason: FaultReason) {
-    super(message);
-    this.name = "WorkerPoolError";
-    this.worker = worker; this.op = op; this.phase = phase; this.reason = reason;
-  }
-}
-
-/** State of one worker place: "broken" slots are replaced before the next op. */
-export type SlotState = "starting" | "ready" | "broken" | "closed";
+import { spawn, type HostWorker } from "./spawn";
+import type { WorkerPoolError } from "./error";
+import type { Fault, FromWorker, RunMsg, SlotState, TransportName } from "./protocol";
 
 /** @internal */
 export type Reply = Record<string, unknown>;
@@ -53,7 +35,8 @@ export class Threads {
   private seq = 0;
   private faults: { worker: number; fault: Fault }[] = [];
 
-  constructor(size: number, readonly transport: TransportName, readonly timeout: number, private readonly module: WebAssembly.Module, private readonly memory: WebAssembly.Memory | undefined) {
+  /** `Err`: the WorkerPoolError class of the bundle that made the pool (the class its users test for). */
+  constructor(size: number, readonly transport: TransportName, readonly timeout: number, private readonly module: WebAssembly.Module, private readonly memory: WebAssembly.Memory | undefined, private readonly Err: typeof WorkerPoolError) {
     this.all = Array.from({ length: size }, (_, i) => new Slot(i));
   }
 
@@ -86,14 +69,14 @@ export class Threads {
   call(slot: Slot, op: string, msg: RunMsg, transfer: Transferable[]): Promise<Reply> {
     return new Promise((resolve, reject) => {
       if (slot.state !== "ready" || !slot.host) {
-        reject(new WorkerPoolError(`simdnorm worker ${slot.index} is not available (${slot.state}) for ${op} (${msg.phase} phase)`, slot.index, op, msg.phase, "start"));
+        reject(new this.Err(`simdnorm worker ${slot.index} is not available (${slot.state}) for ${op} (${msg.phase} phase)`, slot.index, op, msg.phase, "start"));
         return;
       }
       slot.doing = [op, msg.phase];
       const timer = setTimeout(() => {
         slot.pending.delete(msg.seq);
         slot.state = "broken";
-        reject(new WorkerPoolError(`simdnorm worker ${slot.index} did not answer within ${this.timeout} ms during ${op} (${msg.phase} phase)`, slot.index, op, msg.phase, "timeout"));
+        reject(new this.Err(`simdnorm worker ${slot.index} did not answer within ${this.timeout} ms during ${op} (${msg.phase} phase)`, slot.index, op, msg.phase, "timeout"));
       }, this.timeout);
       slot.pending.set(msg.seq, {
         resolve: (r) => { clearTimeout(timer); resolve(r); },
@@ -102,7 +85,7 @@ export class Threads {
       try {
         slot.host.post(msg, transfer);
       } catch (e) {
-        slot.pending.get(msg.seq)?.reject(new WorkerPoolError(`could not send ${op} (${msg.phase} phase) to simdnorm worker ${slot.index}: ${(e as Error).message}`, slot.index, op, msg.phase, "failed"));
+        slot.pending.get(msg.seq)?.reject(new this.Err(`could not send ${op} (${msg.phase} phase) to simdnorm worker ${slot.index}: ${(e as Error).message}`, slot.index, op, msg.phase, "failed"));
         slot.pending.delete(msg.seq);
       }
     });
@@ -116,7 +99,7 @@ export class Threads {
     if (m.t === "done") { p.resolve(m.result); return; }
     slot.state = "broken";
     const [op, phase] = slot.doing;
-    p.reject(new WorkerPoolError(`simdnorm worker ${slot.index} failed during ${op} (${phase} phase): ${m.error}`, slot.index, op, phase, "failed"));
+    p.reject(new this.Err(`simdnorm worker ${slot.index} failed during ${op} (${phase} phase): ${m.error}`, slot.index, op, phase, "failed"));
   }
 
   /** The thread threw or exited: every call waiting on it rejects. */
@@ -146,7 +129,7 @@ export class Threads {
         clearTimeout(timer);
         if (e) { slot.state = slot.state === "closed" ? "closed" : "broken"; reject(e); } else { slot.state = "ready"; resolve(); }
       };
-      const startError = (why: string) => new WorkerPoolError(`simdnorm worker ${slot.index} could not start: ${why}`, slot.index, "start", "init", "start");
+      const startError = (why: string) => new this.Err(`simdnorm worker ${slot.index} could not start: ${why}`, slot.index, "start", "init", "start");
       // Starting a thread can take long on a loaded machine: bounded, but not by the op timeout.
       const bound = Math.max(this.timeout, START_TIMEOUT);
       const timer = setTimeout(() => finish(startError(`no answer within ${bound} ms`)), bound);
@@ -154,7 +137,7 @@ export class Threads {
       const died = (why: string, reason: "threw" | "exited", during: (op: string, phase: string) => string) => {
         slot.state = "broken";
         finish(startError(why));
-        this.failPending(slot, (op, phase) => new WorkerPoolError(`simdnorm worker ${slot.index} ${during(op, phase)}`, slot.index, op, phase, reason));
+        this.failPending(slot, (op, phase) => new this.Err(`simdnorm worker ${slot.index} ${during(op, phase)}`, slot.index, op, phase, reason));
       };
       spawn(`simdnorm-worker-${slot.index}`, {
         message: (d) => {
@@ -189,7 +172,7 @@ export class Threads {
     const h = slot.host;
     slot.host = null;
     slot.state = "broken";
-    this.failPending(slot, (op, phase) => new WorkerPoolError(`simdnorm worker ${slot.index} was replaced during ${op} (${phase} phase)`, slot.index, op, phase, "failed"));
+    this.failPending(slot, (op, phase) => new this.Err(`simdnorm worker ${slot.index} was replaced during ${op} (${phase} phase)`, slot.index, op, phase, "failed"));
     if (h) await bounded(h.terminate(), 5000);
     if (!this.closed) this.startSlot(slot);
   }
@@ -199,8 +182,8 @@ export class Threads {
     this.closed = true;
     await Promise.all(this.all.map(async (s) => {
       s.state = "closed";
-      s.cancel?.(new WorkerPoolError(`the worker pool was closed while worker ${s.index} was starting`, s.index, "start", "init", "closed"));
-      this.failPending(s, (op, phase) => new WorkerPoolError(`simdnorm worker ${s.index} was stopped: the pool was closed during ${op} (${phase} phase)`, s.index, op, phase, "closed"));
+      s.cancel?.(new this.Err(`the worker pool was closed while worker ${s.index} was starting`, s.index, "start", "init", "closed"));
+      this.failPending(s, (op, phase) => new this.Err(`simdnorm worker ${s.index} was stopped: the pool was closed during ${op} (${phase} phase)`, s.index, op, phase, "closed"));
       const h = s.host;
       s.host = null;
       if (h) await bounded(h.terminate(), 5000);

@@ -2,12 +2,13 @@
 // the owner posts its compiled module) and the pool embeds the bundle as text, so one script
 // runs in Node worker_threads (eval) and in browser Web Workers (Blob URL): nothing to host.
 //
-// What a worker computes in each phase is in js/workers/phases.ts (shared with the pool).
+// What a worker computes in each phase is in js/workers/phase-work.ts.
 import { init, rt } from "../core/runtime";
 import { Heap } from "../core/heap";
 import { tensor, Tensor } from "../core/tensor";
-import { PHASES, type Outputs, type PhaseDef, type WorkPart } from "./phases";
-import type { FromWorker, Ref, RunMsg, ToWorker, Fault } from "./protocol";
+import { WORK, type Work } from "./phase-work";
+import type { Outputs, WorkPart } from "./phases";
+import { WRITES, type FromWorker, type Ref, type RunMsg, type ToWorker, type Fault } from "./protocol";
 
 declare const process: { versions?: { node?: string }; exit(code: number): never } | undefined;
 interface NodePort { on(ev: "message", fn: (m: ToWorker) => void): void; postMessage(m: unknown, t?: unknown[]): void; }
@@ -93,18 +94,18 @@ function run(m: RunMsg, transfer: unknown[]): Record<string, unknown> {
     }));
     kept.set(m.op, state);
   }
-  const def = PHASES[m.phase] as unknown as PhaseDef<unknown, Record<string, unknown>, unknown>;
+  const work = WORK[m.phase] as unknown as Work<unknown, Record<string, unknown>>, writes = WRITES[m.phase];
   const parts: WorkPart[] = m.parts.map((p, i) => ({
     x: state?.[i].x ?? view(p.x!),
     dy: state?.[i].dy ?? (p.dy ? view(p.dy) : undefined),
     shape: p.shape,
     layout: p.layout,
-    out: !def.writes ? undefined : p.out ? view(p.out) : new Float32Array(p.shape.reduce((a, b) => a * b, 1)),
+    out: !writes ? undefined : p.out ? view(p.out) : new Float32Array(p.shape.reduce((a, b) => a * b, 1)),
   }));
-  const reply = def.work(parts, m.params ?? {});
+  const reply = work(parts, m.params ?? {});
   if (!m.keep) drop(m.op);
   // Outputs travel back only when this worker has its own memory (moved, not cloned).
-  if (def.writes) {
+  if (writes) {
     const r = reply as unknown as Outputs;
     if (shared) r.outs = [];
     else for (const o of r.outs) transfer.push(o.buffer);

@@ -214,7 +214,7 @@ await check("README: tarball and gzipped sizes", () => {
   const size = (f) => readFileSync(join(ROOT, f)).length;
   const rows = [
     ["npm tarball (`npm pack`)", kib(packed.size), `${kib(packed.unpackedSize)} unpacked, ${packed.files.length} files`],
-    ...[["dist/node.js", "Node, Bun (ESM; reads dist/simdnorm.wasm)"], ["dist/index.js", "Deno, bundlers (ESM; the wasm embedded)"], ["dist/index.cjs", "require()"], ["dist/browser.js", "browsers"], ["dist/simdnorm-pool.js", "the worker pool's threads build and worker script, imported by `createPool`"], ["dist/simdnorm-wasm.js", "the wasm as base64, imported by dist/node.js only where dist/simdnorm.wasm cannot be read"], ["dist/workerd.js", "Cloudflare Workers (+ dist/simdnorm.wasm)"], ["dist/edge-light.js", "Vercel Edge (+ dist/simdnorm.wasm)"], ["dist/simdnorm.wasm", "`simdnorm/wasm`"]]
+    ...[["dist/node.js", "Node, Bun (ESM; reads dist/simdnorm.wasm)"], ["dist/index.js", "Deno, bundlers (ESM; the wasm embedded)"], ["dist/index.cjs", "require()"], ["dist/browser.js", "browsers"], ["dist/simdnorm-pool.js", "the worker pool's implementation, threads build and worker script, imported by `createPool`"], ["dist/simdnorm-wasm.js", "the wasm as base64, imported by dist/node.js only where dist/simdnorm.wasm cannot be read"], ["dist/workerd.js", "Cloudflare Workers (+ dist/simdnorm.wasm)"], ["dist/edge-light.js", "Vercel Edge (+ dist/simdnorm.wasm)"], ["dist/simdnorm.wasm", "`simdnorm/wasm`"]]
       .map(([f, what]) => [`\`${f}\``, `${kib(size(f))} (${kib(gz(f))} gzipped)`, what]),
   ];
   const table = ["| file | size | what |", "|---|---|---|", ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");

@@ -1,7 +1,7 @@
-// Starting a worker thread from the worker script of the pool's module (dist/simdnorm-pool.js,
-// imported next to the bundle on first use): Node worker_threads (eval) or a browser Web Worker
-// (Blob URL).
-import type * as Assets from "./assets";
+// Starting a worker thread from the worker script: Node worker_threads (eval) or a browser Web
+// Worker (Blob URL). Part of the pool's module (js/workers/chunk.ts).
+import { workerSource } from "./assets";
+import { isNode } from "./env";
 
 export interface HostEvents {
   message(data: unknown): void;
@@ -25,38 +25,13 @@ interface NodeWorker {
 }
 type NodeWorkerCtor = new (src: string, o: { eval: true; name?: string }) => NodeWorker;
 
-declare const process: { versions?: { node?: string } } | undefined;
-
-export function isNode(): boolean {
-  return typeof process === "object" && !!process && !!process.versions && !!process.versions.node;
-}
-
-/** True when this environment can start workers. */
-export function workersAvailable(): boolean {
-  return isNode() || typeof Worker === "function";
-}
-
 let NodeWorkerClass: NodeWorkerCtor | null = null;
 let blobURL: string | null = null;
-
-let assets: Promise<typeof Assets> | null = null;
-
-/**
- * The pool's payloads (threads build, worker script), loaded once on first use: a module of its
- * own in the published bundles (dist/simdnorm-pool.js). A failed load is tried again next time.
- */
-export function poolAssets(): Promise<typeof Assets> {
-  return (assets ??= import("./assets").catch((e) => {
-    assets = null;
-    throw new Error(`the worker pool's module (simdnorm-pool.js, next to the simdnorm bundle) could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
-  }));
-}
 
 // A computed specifier: bundlers of the browser build must not try to resolve it.
 const NODE_WORKER_THREADS = ["node", "worker_threads"].join(":");
 
 export async function spawn(name: string, ev: HostEvents): Promise<HostWorker> {
-  const { workerSource } = await poolAssets();
   if (isNode()) {
     if (!NodeWorkerClass) NodeWorkerClass = ((await import(/* @vite-ignore */ /* webpackIgnore: true */ NODE_WORKER_THREADS)) as { Worker: NodeWorkerCtor }).Worker;
     const w = new NodeWorkerClass(workerSource, { eval: true, name });
