@@ -1,6 +1,6 @@
 // Validation helpers: every message names the argument, the expected and the actual value, and
 // quotes strings (`groups: "3"` reads "got the string "3"", not "got 3").
-import { typedKind, typedLength, typedBuffer, isFakeTyped, isFloatArray, plainKind, rememberPlain } from "./typed";
+import { typedKind, typedLength, typedBuffer, isFakeTyped, isFloatArray, plainKind, madeKind, rememberPlain } from "./typed";
 import { rt, isInitialized } from "./runtime";
 
 /** How a value reads in an error message: strings quoted, arrays and typed arrays by kind and length. @internal */
@@ -61,11 +61,12 @@ function vecShape(name: string, v: unknown, C: number, unit: string): Vec {
  * "Float32Array" or "Float64Array" when v is one of the JS heap (not a view of wasm memory), else
  * undefined. The one rule behind every per-channel vector, running statistic and `…Out` array: an
  * array found plain is remembered (typed.ts plainKind: its kind and buffer are slots it keeps for
- * life), and later calls read the ring only (one scan of eight places).
+ * life), and later calls read the ring only (one scan of eight places); a small result array this
+ * module made is plain without a look at its buffer (typed.ts madeKind).
  * @internal
  */
 export function plainFloat(v: unknown): string | undefined {
-  const known = plainKind(v);
+  const known = plainKind(v) ?? madeKind(v);
   if (known !== undefined) return known;
   const k = typedKind(v);
   if ((k !== "Float32Array" && k !== "Float64Array") || inWasm(v as Float32Array)) return undefined;
@@ -78,8 +79,8 @@ function countIs(name: string, n: number, C: number, unit: string): void {
   if (n !== C) throw new Error(`${name} has ${n} values, the tensor has ${C} ${unit}`);
 }
 
-/** v (a typed array) when it holds C values, else throws checkVec's message. */
-function lengthIs<T extends Float32Array | Float64Array>(name: string, v: T, C: number, unit: string): T {
+/** v (a typed array) when it holds C values, else throws checkVec's message. @internal */
+export function lengthIs<T extends Float32Array | Float64Array>(name: string, v: T, C: number, unit: string): T {
   countIs(name, typedLength(v), C, unit);
   return v;
 }

@@ -53,8 +53,10 @@ export function typedSet(dest: ArrayBufferView, src: ArrayLike<number>, at = 0):
 const NOTHING = {}; // fills the empty places: no caller can pass it (null or undefined would match null)
 const plainSeen: object[] = [NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING, NOTHING];
 const plainKinds: string[] = ["", "", "", "", "", "", "", ""];
-const EMPTY = new ArrayBuffer(0);
-const plainBuffers: ArrayBufferLike[] = plainKinds.map(() => EMPTY);
+/** Each place's buffer, or null while not read (a made array, see madeSeen). */
+const plainBuffers: (ArrayBufferLike | null)[] = plainKinds.map(() => null);
+/** Each place's epoch: when its buffer was read, or (buffer null) when the array was made. */
+const plainEpochs: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
 const plainUsed: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
 let plainAt = 0;
 const PLAIN_MAX = 4096;
@@ -71,10 +73,37 @@ export function plainKind(v: unknown): string | undefined {
   return i < 0 ? undefined : plainKinds[i];
 }
 
-/** The buffer of v when it is a remembered plain float array, else undefined. @internal */
+/** The buffer of v when it is a remembered plain float array (read now and kept if it was not yet), else undefined. @internal */
 export function plainBuffer(v: unknown): ArrayBufferLike | undefined {
   const i = plainPlace(v);
-  return i < 0 ? undefined : plainBuffers[i];
+  return i < 0 ? undefined : plainBuffers[i] ?? learn(i, v as ArrayBufferView);
+}
+
+/** v's buffer (v: the array at place i, remembered without it), read now and kept with the current epoch. */
+function learn(i: number, v: ArrayBufferView): ArrayBufferLike {
+  plainEpochs[i] = epoch;
+  return (plainBuffers[i] = bufferOf.call(v) as ArrayBufferLike);
+}
+
+/** The epoch at which v's buffer was read, if v is remembered with its buffer; else the current epoch. @internal */
+export function bufferEpoch(v: unknown): number {
+  const i = plainPlace(v);
+  return i >= 0 && plainBuffers[i] !== null ? plainEpochs[i] : epoch;
+}
+
+/**
+ * The buffer of v, a typed array or anything else, for a check that it shares no memory with
+ * arrays whose buffers were all known at epoch `since` (bufferEpoch): null when it cannot — v is
+ * no typed array, or a made array made after `since`, whose buffer is newer than all of theirs
+ * (then not read: see madeSeen).
+ * @internal
+ */
+export function bufferUnless(v: unknown, since: number): ArrayBufferLike | null {
+  const i = plainPlace(v);
+  if (i >= 0) return plainBuffers[i] ?? (plainEpochs[i] > since ? null : learn(i, v as ArrayBufferView));
+  const p = madePlace(v);
+  if (p >= 0 && madeEpochs[p >>> 8] > since) return null;
+  return typedKind(v) ? (bufferOf.call(v) as ArrayBufferLike) : null;
 }
 
 /** Remember v, a Float32Array or Float64Array of `len` values found outside wasm memory (kind: its typedKind). @internal */
@@ -82,16 +111,65 @@ export function rememberPlain(v: ArrayBufferView, kind: string, len: number): vo
   if (len > PLAIN_MAX) return;
   const buf = bufferOf.call(v) as ArrayBufferLike & { maxByteLength?: number };
   if ((buf.maxByteLength ?? buf.byteLength) > 8 * PLAIN_MAX) return;
+  remember(v, kind, buf, epoch);
+}
+
+function remember(v: object, kind: string, buf: ArrayBufferLike | null, at: number): void {
   while (plainUsed[plainAt] === 1) { plainUsed[plainAt] = 0; plainAt = (plainAt + 1) & 7; } // ends: it clears what it passes
   plainSeen[plainAt] = v;
   plainKinds[plainAt] = kind;
   plainBuffers[plainAt] = buf;
+  plainEpochs[plainAt] = at;
   plainAt = (plainAt + 1) & 7;
 }
 
-/** Empty the ring (init(): what was found outside wasm memory before the module was loaded is not known to be). @internal */
+/**
+ * The small result arrays (on V8's heap: at most ON_HEAP_BYTES each) of the last MADE result
+ * calls that kept them (f32Results, f64Results), with their kind and the epoch they were made at
+ * (a count of such calls).
+ * Reading such an array's `buffer` makes V8 move its values to a new off-heap store (~0.5 µs
+ * here; docs/performance.md, per-call cost, eighth pass), and a forward's statistics passed to
+ * its backward (saveMean, mean, invstd, invRms) were classified by their buffer on every step. A
+ * made array is no view of wasm memory whatever its buffer, so plainFloat takes it from here
+ * without reading it (then remembered in the ring above, buffer null). The ring keeps up to
+ * MADE calls' small arrays reachable. Only statistics are kept (f32Results' `keep`).
+ */
+const MADE = 8;
+const madeSeen: (Float32Array | Float64Array)[][] = new Array<(Float32Array | Float64Array)[]>(MADE).fill([]);
+const madeKinds: string[] = new Array<string>(MADE).fill("");
+const madeEpochs: number[] = new Array<number>(MADE).fill(0);
+let madeAt = 0;
+let epoch = 0;
+
+/** Remember the arrays of one result call (one store a call: each store of a new object into the ring costs a write barrier). */
+function made(arrays: (Float32Array | Float64Array)[], kind: string): void {
+  madeSeen[madeAt] = arrays;
+  madeKinds[madeAt] = kind;
+  madeEpochs[madeAt] = ++epoch;
+  madeAt = madeAt === MADE - 1 ? 0 : madeAt + 1;
+}
+
+/** The place of v among the made groups (group·256 + index), or −1. */
+function madePlace(v: unknown): number {
+  for (let i = 0; i < MADE; i++) {
+    const g = madeSeen[i];
+    for (let j = 0; j < g.length; j++) if (g[j] === v) return (i << 8) + j; // (a call makes fewer than 256 results)
+  }
+  return -1;
+}
+
+/** The kind of v when it is one of the last made arrays (then remembered as plain, its buffer unread), else undefined. @internal */
+export function madeKind(v: unknown): string | undefined {
+  const p = madePlace(v);
+  if (p < 0) return undefined;
+  remember(v as object, madeKinds[p >>> 8], null, madeEpochs[p >>> 8]);
+  return madeKinds[p >>> 8];
+}
+
+/** Empty the rings (init(): what was found outside wasm memory before the module was loaded is not known to be). @internal */
 export function forgetPlain(): void {
-  for (let i = 0; i < 8; i++) { plainSeen[i] = NOTHING; plainKinds[i] = ""; plainBuffers[i] = EMPTY; plainUsed[i] = 0; }
+  for (let i = 0; i < 8; i++) { plainSeen[i] = NOTHING; plainKinds[i] = ""; plainBuffers[i] = null; plainEpochs[i] = 0; plainUsed[i] = 0; }
+  for (let i = 0; i < MADE; i++) { madeSeen[i] = []; madeKinds[i] = ""; }
   plainAt = 0;
 }
 
@@ -127,18 +205,22 @@ const ON_HEAP_BYTES = 64;
 /**
  * The n Float32Array results of len values one call returns: separate arrays while each fits on
  * V8's heap, else views of one backing store (one off-heap allocation instead of n). One
- * function per type keeps the constructor and subarray calls monomorphic.
+ * function per type keeps the constructor and subarray calls monomorphic. `keep`: statistics a
+ * caller may pass back (saveMean, mean, invstd, invRms, channel statistics), remembered as made
+ * (madeKind; parameter gradients are not: the ring's store costs ~10–20 ns a call).
  */
-export function f32Results(n: number, len: number): Float32Array[] {
+export function f32Results(n: number, len: number, keep = false): Float32Array[] {
   const out = sized<Float32Array>(n), all = n === 0 || 4 * len <= ON_HEAP_BYTES ? null : new ArrayBuffer(4 * n * len);
   for (let i = 0; i < n; i++) out[i] = all ? new Float32Array(all, 4 * i * len, len) : new Float32Array(len);
+  if (keep && !all && n > 0) made(out, "Float32Array");
   return out;
 }
 
 /** f32Results for Float64Array results. */
-export function f64Results(n: number, len: number): Float64Array[] {
+export function f64Results(n: number, len: number, keep = false): Float64Array[] {
   const out = sized<Float64Array>(n), all = 8 * len <= ON_HEAP_BYTES ? null : new ArrayBuffer(8 * n * len);
   for (let i = 0; i < n; i++) out[i] = all ? new Float64Array(all, 8 * i * len, len) : new Float64Array(len);
+  if (keep && !all) made(out, "Float64Array");
   return out;
 }
 
@@ -150,8 +232,8 @@ export function f64Results(n: number, len: number): Float64Array[] {
  * filled both kinds ran its loads, stores and constructors polymorphic, ~70 ns an array of 16
  * values instead of ~38 (docs/performance.md, per-call cost, seventh pass).
  */
-export function resultsAt32(src: Float32Array, at: number, n: number, len: number): Float32Array[] {
-  const out = f32Results(n, len);
+export function resultsAt32(src: Float32Array, at: number, n: number, len: number, keep = false): Float32Array[] {
+  const out = f32Results(n, len, keep);
   // Views of one store (f32Results): filled by one native copy, its source view made by the constructor (subarray() looks up the species constructor, ~3× the cost).
   if (n > 0 && 4 * len > ON_HEAP_BYTES) typedSet(new Float32Array(out[0].buffer), new Float32Array(src.buffer, src.byteOffset + 4 * at, n * len));
   else for (let i = 0; i < n; i++) { const r = out[i], b = at + i * len; for (let j = 0; j < len; j++) r[j] = src[b + j]; }
@@ -159,8 +241,8 @@ export function resultsAt32(src: Float32Array, at: number, n: number, len: numbe
 }
 
 /** resultsAt32 for Float64Array results (src: the whole-memory f64 view). */
-export function resultsAt64(src: Float64Array, at: number, n: number, len: number): Float64Array[] {
-  const out = f64Results(n, len);
+export function resultsAt64(src: Float64Array, at: number, n: number, len: number, keep = false): Float64Array[] {
+  const out = f64Results(n, len, keep);
   if (n > 0 && 8 * len > ON_HEAP_BYTES) typedSet(new Float64Array(out[0].buffer), new Float64Array(src.buffer, src.byteOffset + 8 * at, n * len));
   else for (let i = 0; i < n; i++) { const r = out[i], b = at + i * len; for (let j = 0; j < len; j++) r[j] = src[b + j]; }
   return out;

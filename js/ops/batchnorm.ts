@@ -4,7 +4,7 @@ import { withScope, type Scope } from "../core/scope";
 import { aligned } from "../core/heap";
 import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused } from "./dispatch";
 import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../core/args";
-import { numVec, affineVec, affineShape, plainFloat, type Vec } from "../core/errors";
+import { numVec, affineVec, affineShape, type Vec } from "../core/errors";
 import { updateBatchWeight, updateKeepWeight, type Convention } from "./conventions";
 import { optionsOf, trainOptions, inferOptions, backwardOptions } from "./options";
 import { splitHi, splitMeans } from "./split";
@@ -105,7 +105,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
     k.bn_params_f32(C, st, st + 8 * C, gm, bt, p.eps, pp, pp + 4 * C, pp + 8 * C, sv);
     if (!fused) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
     const y = s.result(ya);
-    const [saveMean, saveInvstd, bvar] = resultsAt32(s.heap.F32, sv >>> 2, 3, C);
+    const [saveMean, saveInvstd, bvar] = resultsAt32(s.heap.F32, sv >>> 2, 3, C, true);
     // The running statistics last, once everything else succeeded: updated in f64 by a kernel
     // on their copies in wasm memory, copied back with the rounding of an element store.
     const rm = p.runningMean, rv = p.runningVar;
@@ -113,7 +113,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
       const w = updateBatchWeight(p.info, p.momentum, p.numBatchesTracked), keep = updateKeepWeight(p.info, p.momentum, w);
       // Two Float32Arrays get f32 results, copied without a conversion (copyOut: a loop for a
       // few values, else the intrinsic set).
-      const narrow = plainFloat(rm) === "Float32Array" && plainFloat(rv) === "Float32Array", sh = narrow ? 2 : 3;
+      const narrow = p.narrow, sh = narrow ? 2 : 3;
       k.bn_params_running_f64(C, prm, prv, st, st + 8 * (p.info.unbiased ? 2 * C : C), keep, w, narrow ? 1 : 0);
       const F = narrow ? s.heap.F32 : s.heap.F64;
       copyOut(rm, F, prm >>> sh);

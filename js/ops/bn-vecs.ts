@@ -24,6 +24,8 @@ export function channelVecs(s: Scope, C: number, v0: V, v1: V, v2: V, v3: V, che
   if (v1) copyIn(F, v1, o + C, C);
   if (v2) copyIn(F, v2, o + 2 * C, C);
   if (v3) copyIn(F, v3, o + 3 * C, C);
+  // All four present and checked (training with gamma, beta and running statistics): one run.
+  if (checked === 4 && v0 && v1 && v2 && v3) return rt().kernels.bn_params_check_f64(4 * C, at, variance ? 3 * C : 4 * C) >= 0 ? -1 : at;
   // The checked slots run from the first present one to the last; an absent one between them
   // (gamma given, beta not, running statistics given) is zeroed so the one check can read it.
   let lo = 0, hi = checked;

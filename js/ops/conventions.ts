@@ -34,6 +34,7 @@ export const CONVENTIONS: Record<Convention, ConventionInfo> = {
  * @internal The convention's entry ("pytorch" when absent), looked up as an own property only.
  */
 export function convention(name: unknown): ConventionInfo {
+  if (name === undefined || name === "pytorch") return CONVENTIONS.pytorch; // the default: no own-property lookup
   const c = ownEntry(CONVENTIONS as Record<string, ConventionInfo>, name ?? "pytorch");
   if (!c) throw new Error(`unknown convention ${typeof name === "string" ? `"${name}"` : fmt(name)}: expected one of ${Object.keys(CONVENTIONS).join(", ")}`);
   return c;

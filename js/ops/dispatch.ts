@@ -34,19 +34,24 @@ export function mode(v: View3): Mode {
 const CL_KERNELS = ["bn_stats_f32_cl", "bn_normalize_f32_cl", "bn_backward_reduce_f32_cl", "bn_backward_dx_f32_cl", "bn_stats_f32_cf"] as const;
 
 /**
- * The last answer of clScratchBytes (kernels, C, bytes): an op call asks for the same C several
- * times (its temporaries' total, then its kernels' shared scratch), and each answer costs four
- * table formulas and wasm calls (~0.1 µs; docs/performance.md, per-call cost).
+ * The last answers of clScratchBytes (C → bytes, for the kernels of `known`): an op call asks for
+ * the same few C several times (its temporaries' total, then its kernels' shared scratch; group
+ * norm two views of different C), and each answer costs four table formulas with keyed loads and
+ * wasm calls (~0.1 µs; docs/performance.md, per-call cost). Four places, replaced in turn: with
+ * one, group norm's two views missed on every call.
  */
-let lastKernels: unknown = null, lastC = -1, lastBytes = 0;
+let known: unknown = null, nextPlace = 0;
+const knownC = [-1, -1, -1, -1], knownBytes = [0, 0, 0, 0];
 
 /** Scratch bytes one channels-last kernel of C (pseudo-)channels may need: the largest of them (O(C)). */
 export function clScratchBytes(C: number): number {
   const k = rt().kernels;
-  if (k === lastKernels && C === lastC) return lastBytes;
+  if (k === known) for (let i = 0; i < 4; i++) if (knownC[i] === C) return knownBytes[i];
   let most = 0;
   for (const name of CL_KERNELS) most = Math.max(most, scratchBytes(k, name, { C }));
-  lastKernels = k; lastC = C; lastBytes = most;
+  if (k !== known) { known = k; knownC.fill(-1); }
+  knownC[nextPlace] = C; knownBytes[nextPlace] = most;
+  nextPlace = (nextPlace + 1) & 3;
   return most;
 }
 

@@ -1,7 +1,7 @@
 // One validator per batch-norm op's options, used by the function, its layer object and the
 // worker pool: each reads the options once (a plain copy, before anything is allocated) and
 // returns the checked values the op then uses, never the caller's objects again.
-import { checkFinite, checkInteger, checkVec, numVec, affineVec, affineShape, statsVecs, optionsObject, fmt, plainFloat } from "../core/errors";
+import { checkFinite, checkInteger, numVec, affineVec, affineShape, statsVecs, optionsObject, fmt, plainFloat, lengthIs } from "../core/errors";
 import { typedKind, typedLength, isFloatArray } from "../core/typed";
 import { convention, type ConventionInfo } from "./conventions";
 
@@ -63,8 +63,9 @@ export function checkGlobalSums(C: number, v: unknown, count: unknown): { sums: 
  * own, not a view of wasm memory (the call may grow memory and detach it; the kernels' memory is
  * no place to write results to).
  */
-function updatable(name: string, v: unknown, C: number): void {
-  if (plainFloat(v) !== undefined) return;
+function updatable(name: string, v: unknown, C: number): string {
+  const kind = plainFloat(v);
+  if (kind !== undefined) return kind;
   if (!isFloatArray(v)) throw new Error(`${name} must be a Float32Array or Float64Array of ${C} values (updated in place), got ${fmt(v)}`);
   throw new Error(`${name} is a view of wasm memory: give a Float32Array or Float64Array of its own (updated in place)`);
 }
@@ -86,19 +87,19 @@ function runningVecs(C: number, opts: Record<string, unknown>, later: boolean) {
 export function trainOptions(C: number, opts: Record<string, unknown>, later = false) {
   const info = convention(opts.convention);
   const nbt = opts.numBatchesTracked === undefined ? 0 : checkInteger("numBatchesTracked", opts.numBatchesTracked, 0);
-  let rm: F | undefined, rv: F | undefined;
+  let rm: F | undefined, rv: F | undefined, narrow = false;
   if (opts.runningMean !== undefined || opts.runningVar !== undefined) {
-    updatable("runningMean", opts.runningMean, C);
-    updatable("runningVar", opts.runningVar, C);
+    const km = updatable("runningMean", opts.runningMean, C), kv = updatable("runningVar", opts.runningVar, C);
     if (opts.runningMean === opts.runningVar) throw new Error("runningMean and runningVar must be two arrays, got the same one for both");
     // Typed arrays of the JS heap now (updatable): `later` needs only their lengths checked.
-    if (later) { rm = checkVec("runningMean", opts.runningMean, C) as F; rv = checkVec("runningVar", opts.runningVar, C) as F; }
+    if (later) { rm = lengthIs("runningMean", opts.runningMean as F, C, "channels"); rv = lengthIs("runningVar", opts.runningVar as F, C, "channels"); }
     else { const r = runningVecs(C, opts, false); rm = r.mean; rv = r.var; }
+    narrow = km === "Float32Array" && kv === "Float32Array";
   }
   return {
     info, eps: epsOf(opts.eps, info.eps), momentum: momentumOf(opts.momentum, info, String(opts.convention)), numBatchesTracked: nbt,
     gamma: vecOf(later)("gamma", opts.gamma, C), beta: vecOf(later)("beta", opts.beta, C),
-    runningMean: rm, runningVar: rv,
+    runningMean: rm, runningVar: rv, /** Both running statistics Float32Arrays (updated from f32 results). */ narrow,
     globalStats: opts.globalStats === undefined ? undefined : checkGlobalStats(C, opts.globalStats),
   };
 }
@@ -160,5 +161,24 @@ const READERS = {
 
 /** The options of op `k`, read once (undefined/null → none; anything but an object → an Error). */
 export function optionsOf<K extends keyof typeof READERS>(o: unknown, k: K): ReturnType<(typeof READERS)[K]> & O {
-  return READERS[k](optionsObject(o)) as ReturnType<(typeof READERS)[K]> & O;
+  // Each reader named, not READERS[k](…): that one keyed load, seen with every op's key, went
+  // megamorphic (a generic lookup a call; docs/performance.md, per-call cost, eighth pass).
+  const src = optionsObject(o);
+  let r: unknown;
+  switch (k as keyof typeof READERS) {
+    case "shape": r = READERS.shape(src); break;
+    case "train": r = READERS.train(src); break;
+    case "infer": r = READERS.infer(src); break;
+    case "backward": r = READERS.backward(src); break;
+    case "partials": r = READERS.partials(src); break;
+    case "normForward": r = READERS.normForward(src); break;
+    case "normBackward": r = READERS.normBackward(src); break;
+    case "layerForward": r = READERS.layerForward(src); break;
+    case "layerBackward": r = READERS.layerBackward(src); break;
+    case "rmsForward": r = READERS.rmsForward(src); break;
+    case "rmsBackward": r = READERS.rmsBackward(src); break;
+    case "skipForward": r = READERS.skipForward(src); break;
+    case "skipBackward": r = READERS.skipBackward(src); break;
+  }
+  return r as ReturnType<(typeof READERS)[K]> & O;
 }

@@ -51,7 +51,7 @@ function statsOf<T>(x: TensorLike, opts: ShapeOptions, read: (s: Scope, acc: num
 function finishIn(s: Scope, acc: number, C: number): ChannelStats {
   const st = s.temp(24 * C);
   rt().kernels.bn_params_finish_f64(C, acc, st);
-  const F = s.heap.F64, [mean, v, u] = resultsAt64(F, st >>> 3, 3, C);
+  const F = s.heap.F64, [mean, v, u] = resultsAt64(F, st >>> 3, 3, C, true);
   return { count: C ? F[acc >>> 3] : 0, mean, var: v, unbiasedVar: u };
 }
 
@@ -62,7 +62,7 @@ export function finishStats(p: Float64Array): ChannelStats {
 
 /** Mean and variance from the C triples at p[a…] (in wasm memory, the kernel bn_params_finish_f64 does the same: finishIn). */
 function finishAt(p: Float64Array, a: number, C: number): ChannelStats {
-  const [mean, v, u] = f64Results(3, C);
+  const [mean, v, u] = f64Results(3, C, true);
   for (let c = 0; c < C; c++) {
     const n = p[a + 3 * c], m2 = p[a + 3 * c + 2];
     mean[c] = n > 0 ? p[a + 3 * c + 1] : NaN;

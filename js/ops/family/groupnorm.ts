@@ -75,7 +75,7 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
 
 /** The forward's results: y, and the K f32 means at mh and invstd at mf copied to the caller's arrays or fresh ones. */
 function results(s: Scope, ya: Parameters<Scope["result"]>[0], K: number, outs: StatOutputs, mh: number, mf: number): NormResult {
-  const [mean, invstd] = resultArrays(K, [outs.mean, outs.rstd]) as Float32Array[], F = s.heap.F32;
+  const [mean, invstd] = resultArrays(K, [outs.mean, outs.rstd], true) as Float32Array[], F = s.heap.F32;
   copyOut(mean, F, mh >>> 2);
   copyOut(invstd, F, mf >>> 2);
   return { y: s.result(ya), mean, invstd };

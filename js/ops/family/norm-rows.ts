@@ -113,7 +113,7 @@ export interface RowStats { mean: Float32Array | null; rstd: Float32Array }
 
 /** The K f32 statistics at pm (none for RMS norm: pm < 0) and pr, copied out into the given result arrays or new ones. */
 function statsOut(s: Scope, K: number, pm: number, pr: number, given: StatOutputs): RowStats {
-  const F = s.heap.F32, [rs, ms] = resultArrays(K, [given.rstd, pm < 0 ? null : given.mean]) as [Float32Array, Float32Array | null];
+  const F = s.heap.F32, [rs, ms] = resultArrays(K, [given.rstd, pm < 0 ? null : given.mean], true) as [Float32Array, Float32Array | null];
   copyOut(rs, F, pr >>> 2);
   if (ms) copyOut(ms, F, pm >>> 2);
   return { mean: ms, rstd: rs };
@@ -146,7 +146,7 @@ export function rowForward(s: Scope, g: Geometry, spec: RowSpec, x: number, y: n
     const mu = F[t + 1];
     A[i] = 1 / Math.sqrt(F[t + 2] / F[t] + mu * mu + eps);
   }
-  const stats = { mean: null, rstd: resultArrays(K, [outs.rstd])[0] as Float32Array };
+  const stats = { mean: null, rstd: resultArrays(K, [outs.rstd], true)[0] as Float32Array };
   copyOut(stats.rstd, s.heap.F32, pa >>> 2);
   k.ln_normalize_f32_cf(N, C, S, x, pz, pa, pz, p.gamma, orZeros(s, C, p.beta), y);
   if (spec.act) k.act_forward_f32(g.size, y, y, spec.act);

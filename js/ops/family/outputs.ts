@@ -4,7 +4,7 @@
 // more than the op's kernels (its allocation, and the GC work it brings; docs/performance.md);
 // a caller in a loop gives the same arrays every call and the op allocates nothing for them.
 import { fmt, plainFloat } from "../../core/errors";
-import { typedKind, typedLength, typedBuffer, typedOffset, typedByteLength, f32Results, sized, plainBuffer } from "../../core/typed";
+import { typedKind, typedLength, typedBuffer, typedOffset, typedByteLength, f32Results, sized, plainBuffer, bufferEpoch, bufferUnless } from "../../core/typed";
 import { rememberedTensor } from "../../core/tensor";
 
 /** Arrays the caller gave for the parameter gradients (checked by gradOutputs); absent ones are made. */
@@ -30,6 +30,7 @@ const statistics = (n: number): string => `the op has ${n} statistics`;
  */
 function givenOutputs(vals: unknown[], names: readonly string[], len: number, what: (n: number) => string, kind: string, others: readonly unknown[]): (Float32Array | undefined)[] {
   const n = vals.length, out = sized<Float32Array | undefined>(n), bufs = sized<ArrayBufferLike | null>(n), lo = sized<number>(n), hi = sized<number>(n);
+  let known = -1; // the latest epoch at which an output's buffer was known (typed.ts bufferEpoch)
   for (let i = 0; i < n; i++) {
     const name = names[i], v = vals[i];
     out[i] = undefined; bufs[i] = null; lo[i] = 0; hi[i] = 0;
@@ -41,6 +42,7 @@ function givenOutputs(vals: unknown[], names: readonly string[], len: number, wh
     if (m !== len) throw new Error(`${name} has ${m} values, ${what(len)}`);
     if (!plain) throw new Error(`${name} is a view of wasm memory: give a Float32Array of its own (the results are copied into it)`);
     const buf = plainBuffer(f) ?? typedBuffer(f), s = typedOffset(f), e = s + 4 * len;
+    known = Math.max(known, bufferEpoch(f));
     for (let j = 0; j < i; j++) {
       if (out[j] !== undefined && (out[j] === f || (bufs[j] === buf && lo[j] < e && s < hi[j]))) throw new Error(`${name} is the same array as another ${kind} output or overlaps it: each ${kind} needs its own array`);
     }
@@ -55,9 +57,12 @@ function givenOutputs(vals: unknown[], names: readonly string[], len: number, wh
     // found, the call's own among them, is skipped without an intrinsic read.)
     if (none(u) || rememberedTensor(u)) continue;
     for (let i = 0; i < n; i++) if (u === out[i]) throw sharing(names[i]);
-    const known = plainBuffer(u);
-    if (known === undefined && !typedKind(u)) continue;
-    const a = u as ArrayBufferView, ub = known ?? typedBuffer(a);
+    // (null: no typed array, or a small result array this module made after every output's
+    // buffer was known — a forward's statistics — whose buffer is newer than all of theirs and
+    // is not read: typed.ts madeKind.)
+    const ub = bufferUnless(u, known);
+    if (ub === null) continue;
+    const a = u as ArrayBufferView;
     for (let i = 0; i < n; i++) {
       if (out[i] === undefined || ub !== bufs[i]) continue;
       const s = typedOffset(a);
@@ -73,10 +78,10 @@ const sharing = (name: string): Error => new Error(`${name} is the same array as
  * The result arrays of a call, in order: the caller's where given, a fresh array of len values
  * where undefined (all fresh ones from one f32Results call), null where the op has no such result.
  */
-export function resultArrays(len: number, given: readonly (Float32Array | null | undefined)[]): (Float32Array | null)[] {
+export function resultArrays(len: number, given: readonly (Float32Array | null | undefined)[], keep = false): (Float32Array | null)[] {
   let fresh = 0;
   for (let i = 0; i < given.length; i++) if (given[i] === undefined) fresh++;
-  const made = f32Results(fresh, len), out = sized<Float32Array | null>(given.length);
+  const made = f32Results(fresh, len, keep), out = sized<Float32Array | null>(given.length);
   for (let i = 0, j = 0; i < given.length; i++) { const v = given[i]; out[i] = v === undefined ? made[j++] : v; }
   return out;
 }
