@@ -17,7 +17,7 @@
 // (bench/ceiling/ceiling.ts: inference affine; training forward, instance and group norm sumsq
 // + affine; backwards dsums + dxpass; statistics: the ceiling itself) — and report per cell what
 // the ceiling allows at best (`attainable` = ceiling / bound) and how close the op is to its
-// bound (`ofBound` = bound / op). Saved to matrix-bound.json unless --out says.
+// bound (`ofBound` = bound / op). Saved to matrix-bound.json (with --quick matrix-quick-bound.json) unless --out says.
 //
 // Ceilings (bench/ceiling/ceiling.ts): statistics against the one-pass f32x4 Σx, Σx² loop
 // (`sumsq`, four independent chains; its own ceiling is the read, reported too); every other
@@ -220,7 +220,7 @@ if (opts.bound) {
   console.log(`bounds: median attainable ${Math.round(100 * summary.medianAttainable)}% of the ceiling; ${summary.attainable75}/${summary.cells} cells could reach 75%, ${summary.attainable85} 85%; the ops run at a median ${Math.round(100 * summary.medianOfBound)}% of their bounds`);
 }
 
-const mode = opts.bound ? "matrix-bound" : opts.quick ? "matrix-quick" : "matrix";
+const mode = `${opts.quick ? "matrix-quick" : "matrix"}${opts.bound ? "-bound" : ""}`; // a quick bound run does not overwrite the full one
 const result = { env: environment({ mode, samples: SAMPLES }), sizes: SIZES, cs: Cs, layouts: LAYOUTS, ops, summary, cells };
 if (!opts["no-save"]) {
   const dir = fileURLToPath(new URL("./results/", import.meta.url));

@@ -81,6 +81,16 @@ test("an output sharing a made array's memory is still refused, nothing written 
   assert.ok(r.dbeta === f.invstd);
 });
 
+test("a made array seen only in the made ring (out: never classified as a statistic) that shares an output's memory is refused, nothing written", () => {
+  // out is the latest forward's 16-value mean (made at the epoch dgammaOut's buffer is then read
+  // at): the check must read its buffer, not skip it as newer than every output.
+  const R = 16, opts = { shape: [R, 1], layout: "NC" }, x = randomArray(R, 11), dy = randomArray(R, 12);
+  const f = api.layerNorm(x, opts), g = api.layerNorm(x, opts);
+  const alias = new Float32Array(g.mean.buffer, 0, 1), before = Float32Array.from(g.mean);
+  assert.throws(() => api.layerNormBackward(x, dy, { ...opts, mean: f.mean, invstd: f.invstd, out: g.mean, dgammaOut: alias }), /dgammaOut is the same array as an input or out, or overlaps one/);
+  same(g.mean, before, "out (and dgammaOut over it) unchanged");
+});
+
 test("made Float64Arrays (channelStats) are plain per-channel arrays: accepted as statistics, updated in place as running statistics", () => {
   const C = 4, shape = [6, C], x = randomArray(6 * C, 3);
   const s = api.channelStats(x, { shape, layout: "NC" });
