@@ -69,7 +69,9 @@ await esbuild.build({ ...common, entryPoints: [join(root, "js/workers/worker.ts"
 // import(), relative to the bundle) only when createPool runs: every import of simdnorm would
 // otherwise parse ~120 KB it rarely uses (docs/performance.md, cold start). It holds none of the
 // runtime: a pool gets the functions of the bundle that made it (js/workers/link.ts), so one module
-// serves every bundle; the build fails if the chunk would bundle a module of js/core or js/ops.
+// serves every bundle; the build fails if one of the chunk's modules imports js/core or js/ops
+// (`../core/…`, `../ops/…`: every module of the chunk is in js/workers). The lazy-wasm plugin
+// still bundles js/core/base64.ts, the stateless decoder of the embedded threads build.
 const POOL_CHUNK = "./simdnorm-pool.js";
 rmSync(join(root, "dist/index.js.map"), { force: true }); // no source map is published (earlier builds made one)
 const poolChunk = { name: "pool-chunk", setup(b) {
