@@ -107,9 +107,9 @@ function warm(f) {
 /**
  * ms per call of each function (op, ceiling and, with --bound, the op's bound): short samples
  * (≥ 0.3 ms of calls) taken in turn, 7–41 rounds (about SAMPLE_MS of work in all), the lower
- * quartile of each. On a 2-core VM shared
- * with other jobs the median of long samples swung 2–3× between runs; a preempted sample only
- * adds time, so a low quantile of many short interleaved samples is the stable statistic.
+ * quartile of each. On a 2-core VM shared with other jobs the median of long samples swung 2–3×
+ * between runs; a preempted sample only adds time, so a low quantile of many short interleaved
+ * samples is the stable statistic.
  */
 function measure(...fs) {
   for (const f of fs) warm(f);
