@@ -71,12 +71,12 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
   const per = L / C, supers = R / per;
   const SB = max(BLOCK / L, 256); // amortize the per-block fold
   const stride = <usize>L << 2;
-  // Past the caches (1.5 Mi values: the sweeps still won 1.3–1.45× at 1.2 Mi; 4 Mi below
-  // 96-value rows) rows of a multiple of 8 values from 32 up go in memory order (reduce_flat:
+  // Past the caches (1.5 Mi values: the sweeps still won 1.3–1.45× at 1.2 Mi; 2 Mi for 48–80-value
+  // rows, 4 Mi for 32) rows of a multiple of 8 values from 32 up go in memory order (reduce_flat:
   // the column sweeps' strided streams ran at 0.3–0.55 of a copy there); other rows of ≥ 96
   // values read each sub-block in memory order first (touch_lines; L = 16 lost with it).
-  const far = past(R, C, WIDE_CACHED), far4 = past(R, C, FAR_VALUES);
-  const flat = (L >= 96 ? far : far4) && L >= 32 && (L & 7) == 0;
+  const far = past(R, C, WIDE_CACHED), far2 = past(R, C, CACHED_VALUES << 1), far4 = past(R, C, FAR_VALUES);
+  const flat = (L >= 96 ? far : L >= 48 ? far2 : far4) && L >= 32 && (L & 7) == 0;
   // Tensors in L2 (≤ DX_VALUES): sweeps of 16 KiB of rows, fewer accumulator reloads (1.1–1.2×;
   // 64 KiB lost). Each lane still adds its rows in row order: the same bits.
   const touch = far && L >= 96, SUB = <u64>R * <u64>C <= <u64>DX_VALUES ? max(reduce_rows(L), 4096 / L) : reduce_rows(L), zero = L == 16 && zero_f32(m, C);

@@ -3,7 +3,8 @@
 // 16-lane sweeps of blocks of rows and four- and two-super-row sweeps with their leftover rows
 // and row tails (cache-resident), and
 // super-rows in memory order past the caches (> 1.5 Mi values, dx > 1.125 Mi; > 4 Mi for the
-// four-row sweeps), with the last R mod (L/C) rows as a partial super-row.
+// four-row sweeps; the backward sums of 48–80-value patterns > 2 Mi), with the last R mod (L/C)
+// rows as a partial super-row.
 import { test } from "uvu";
 import * as api from "../dist/index.js";
 import { refBnTrain, refBnInfer, refBnBackwardEval, randomArray } from "./reference.mjs";
@@ -81,6 +82,10 @@ test("past the caches: super-rows in memory order, the last rows as a partial su
   check(1, 1601, 1000, 41);                 // L = C = 1000 (a multiple of 8, not 16): 4 leftover values a row
   check(1, 92549, 17, 42);                  // L = 544 (32 rows): sums in memory order, one span, 5 tail rows
   check(1, 24198, 65, 43, { offset: 1e4 });  // L = C = 65 past 1.5 Mi values: touched sweeps with a 1-column tail, dx row by row
+  // 48–80-value patterns take the sums in memory order from 2 Mi values (32-value ones from 4 Mi).
+  check(1, 100001, 24, 44);                 // L = 48 (2 rows), 2.4 Mi values, 1 tail row
+  check(1, 40001, 64, 45, { offset: 1e4 });  // L = 64, 2.4 Mi values
+  check(1, 500003, 5, 46);                  // L = 80 (16 rows), 2.4 Mi values, 3 tail rows
 });
 
 test.run();
