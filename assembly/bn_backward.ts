@@ -257,10 +257,11 @@ export function bn_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usiz
  * cache-resident tensors with rows up to 64 values (L a multiple of 8) load each 8-lane group's
  * parameters once for four consecutive super-rows (four sequential streams), wider rows two at a
  * time (dx_pairs); past the caches (1.125·CACHED_VALUES: dx moves 12 bytes a value, and the pairs
- * won 1.15–1.3× just past 1 Mi values, lost 0.85× at 1.2 Mi; FAR_VALUES for the four-row sweeps,
- * which win on L3-resident data) the super-rows go in memory order (dx_span, one call when L is a
- * multiple of 16; figures in docs/performance.md). Tails (dx_span: 4-wide steps, then scalars):
- * the last L mod 8 values of a row (L = C, wide C) and the last R mod (L/C) rows (< L values).
+ * won 1.15–1.3× just past 1 Mi values, lost 0.85× at 1.2 Mi; for the four-row sweeps, which win
+ * on L3-resident data, 2 Mi values from 48-value rows and FAR_VALUES for 16 and 32) the
+ * super-rows go in memory order (dx_span, one call when L is a multiple of 16; figures in
+ * docs/performance.md). Tails (dx_span: 4-wide steps, then scalars): the last L mod 8 values of a
+ * row (L = C, wide C) and the last R mod (L/C) rows (< L values).
  */
 export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize, scratch: usize): void {
   const L = pattern_len(C), pp = scratch;
@@ -273,7 +274,7 @@ export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: us
   } else if ((L == 16 || (<u64>R * <u64>C <= <u64>DX_VALUES && (L & 15) == 0 && L <= 512)) && zero_f32(m, C)) {
     // (Tensors of ≤ DX_VALUES values are never past the caches: the order of the tests is free.)
     dx_sweeps0(x, dy, dx, stride, supers, pp);
-  } else if (past(R, C, quads ? FAR_VALUES : CACHED_VALUES + (CACHED_VALUES >> 3))) {
+  } else if (past(R, C, quads ? (L >= 48 ? CACHED_VALUES << 1 : FAR_VALUES) : CACHED_VALUES + (CACHED_VALUES >> 3))) {
     // One call for all super-rows when their parameters wrap at a 16-value step (a call per
     // 16-value super-row cost a third of the time past the caches).
     if (stride & 63) for (let o: usize = 0; o < full; o += stride) dx_span(x + o, dy + o, dx + o, stride, pp);

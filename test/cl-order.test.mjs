@@ -82,7 +82,8 @@ test("past the caches: super-rows in memory order, the last rows as a partial su
   check(1, 1601, 1000, 41);                 // L = C = 1000 (a multiple of 8, not 16): 4 leftover values a row
   check(1, 92549, 17, 42);                  // L = 544 (32 rows): sums in memory order, one span, 5 tail rows
   check(1, 24198, 65, 43, { offset: 1e4 });  // L = C = 65 past 1.5 Mi values: touched sweeps with a 1-column tail, dx row by row
-  // 48–80-value patterns take the sums in memory order from 2 Mi values (32-value ones from 4 Mi).
+  // 48–80-value patterns take the sums in memory order from 2 Mi values (32-value ones from 4 Mi),
+  // 48- and 64-value ones also dx (dx_span instead of the four-row sweeps).
   check(1, 100001, 24, 44);                 // L = 48 (2 rows), 2.4 Mi values, 1 tail row
   check(1, 40001, 64, 45, { offset: 1e4 });  // L = 64, 2.4 Mi values
   check(1, 500003, 5, 46);                  // L = 80 (16 rows), 2.4 Mi values, 3 tail rows
