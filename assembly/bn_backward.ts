@@ -5,7 +5,7 @@
 // Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
 // or x (elementwise, in place).
 import { dx_short, reduce_short, pair_sum } from "./cf_short";
-import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, interleave_all, zero_f32, past, CACHED_VALUES, WIDE_CACHED, FAR_VALUES } from "./common";
+import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, interleave_all, zero_f32, past, CACHED_VALUES, WIDE_CACHED, BACKWARD_FAR, FAR_VALUES } from "./common";
 
 /**
  * Σdy and Σdy·(x − m) over len ≤ BLOCK contiguous values ADDED to the f64 pair at acc; m: the f32
@@ -75,8 +75,8 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
   // rows, 4 Mi for 32) rows of a multiple of 8 values from 32 up go in memory order (reduce_flat:
   // the column sweeps' strided streams ran at 0.3–0.55 of a copy there); other rows of ≥ 96
   // values read each sub-block in memory order first (touch_lines; L = 16 lost with it).
-  const far = past(R, C, WIDE_CACHED), far2 = past(R, C, CACHED_VALUES << 1), far4 = past(R, C, FAR_VALUES);
-  const flat = (L >= 96 ? far : L >= 48 ? far2 : far4) && L >= 32 && (L & 7) == 0;
+  const far = past(R, C, WIDE_CACHED);
+  const flat = (L >= 96 ? far : past(R, C, narrow_far(L))) && L >= 32 && (L & 7) == 0;
   // Tensors in L2 (≤ DX_VALUES): sweeps of 16 KiB of rows, fewer accumulator reloads (1.1–1.2×;
   // 64 KiB lost). Each lane still adds its rows in row order: the same bits.
   const touch = far && L >= 96, SUB = <u64>R * <u64>C <= <u64>DX_VALUES ? max(reduce_rows(L), 4096 / L) : reduce_rows(L), zero = L == 16 && zero_f32(m, C);
@@ -248,6 +248,15 @@ export function bn_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usiz
 }
 
 /**
+ * Where a backward on patterns of fewer than 96 values leaves its cache-resident loops (the sums'
+ * column sweeps, dx's four-super-row sweeps) for memory order: BACKWARD_FAR from 48-value
+ * patterns, FAR_VALUES below (memory order lost 0.87–0.98× at 3 Mi values on 32-value ones).
+ */
+@inline function narrow_far(L: i32): i32 {
+  return L >= 48 ? BACKWARD_FAR : FAR_VALUES;
+}
+
+/**
  * Channels-last (R, C): dx = dy·k + (x − m)·c1 + c0. scratch: 4·⌈L⌉₄ f32 (16-byte aligned): the
  * four parameters interleaved per 4-lane group (common.ts interleave). Super-rows of L values:
  * the 12-value period (C = 3, 6, 12) keeps the parameters in registers, in memory order, and so
@@ -274,7 +283,7 @@ export function bn_backward_dx_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: us
   } else if ((L == 16 || (<u64>R * <u64>C <= <u64>DX_VALUES && (L & 15) == 0 && L <= 512)) && zero_f32(m, C)) {
     // (Tensors of ≤ DX_VALUES values are never past the caches: the order of the tests is free.)
     dx_sweeps0(x, dy, dx, stride, supers, pp);
-  } else if (past(R, C, quads ? (L >= 48 ? CACHED_VALUES << 1 : FAR_VALUES) : CACHED_VALUES + (CACHED_VALUES >> 3))) {
+  } else if (past(R, C, quads ? narrow_far(L) : CACHED_VALUES + (CACHED_VALUES >> 3))) {
     // One call for all super-rows when their parameters wrap at a 16-value step (a call per
     // 16-value super-row cost a third of the time past the caches).
     if (stride & 63) for (let o: usize = 0; o < full; o += stride) dx_span(x + o, dy + o, dx + o, stride, pp);

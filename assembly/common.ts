@@ -59,7 +59,14 @@ export const WIDE_CACHED: i32 = CACHED_VALUES + (CACHED_VALUES >> 1);
 /** Values past which a tensor is read from memory (16 MiB): the switches of narrow rows and of the memory-order loops. */
 export const FAR_VALUES: i32 = CACHED_VALUES << 2;
 
-/** True when R rows of C values hold more than `limit` values (CACHED_VALUES, WIDE_CACHED, FAR_VALUES). */
+/**
+ * Values past which a channels-last backward's x, dy and dx (12 bytes a value) no longer fit the
+ * caches (8 MiB of x): 48–95-value patterns take their memory-order loops there
+ * (docs/performance.md, "Channels-last backward sums between 2 and 4 Mi values").
+ */
+export const BACKWARD_FAR: i32 = CACHED_VALUES << 1;
+
+/** True when R rows of C values hold more than `limit` values (CACHED_VALUES, WIDE_CACHED, BACKWARD_FAR, FAR_VALUES). */
 @inline export function past(R: i32, C: i32, limit: i32): bool {
   return <u64>R * <u64>C > <u64>limit;
 }
