@@ -220,7 +220,7 @@ export function f32Results(n: number, len: number, keep = false): Float32Array[]
 export function f64Results(n: number, len: number, keep = false): Float64Array[] {
   const out = sized<Float64Array>(n), all = 8 * len <= ON_HEAP_BYTES ? null : new ArrayBuffer(8 * n * len);
   for (let i = 0; i < n; i++) out[i] = all ? new Float64Array(all, 8 * i * len, len) : new Float64Array(len);
-  if (keep && !all) made(out, "Float64Array");
+  if (keep && !all && n > 0) made(out, "Float64Array");
   return out;
 }
 

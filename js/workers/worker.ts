@@ -9,12 +9,13 @@ import { tensor, Tensor } from "../core/tensor";
 import { WORK, type Work } from "./phase-work";
 import type { Outputs, WorkPart } from "./phases";
 import { WRITES, type FromWorker, type Ref, type RunMsg, type ToWorker, type Fault } from "./protocol";
+import { isNode } from "./env";
 
 declare const process: { versions?: { node?: string }; exit(code: number): never } | undefined;
 interface NodePort { on(ev: "message", fn: (m: ToWorker) => void): void; postMessage(m: unknown, t?: unknown[]): void; }
 interface WebScope { addEventListener(ev: "message", fn: (e: { data: ToWorker }) => void): void; postMessage(m: unknown, t?: unknown[]): void; close(): void; }
 
-const inNode = typeof process === "object" && !!process && !!process.versions && !!process.versions.node;
+const inNode = isNode();
 /** Node: set once node:worker_threads is loaded (by import(): the eval'd script may run as CommonJS or as ESM). */
 let nodePort: NodePort | null = null;
 const web = globalThis as unknown as WebScope;
