@@ -113,8 +113,8 @@ function warm(f) {
  */
 function measure(...fs) {
   for (const f of fs) warm(f);
-  const ks = fs.map((f) => Math.ceil(0.3 / Math.max(sample(f, 1), 1e-4)));
-  const round = fs.reduce((s, f, i) => s + ks[i] * Math.max(sample(f, 1), 1e-4), 0);
+  const once = fs.map((f) => Math.max(sample(f, 1), 1e-4)), ks = once.map((t) => Math.ceil(0.3 / t));
+  const round = once.reduce((s, t, i) => s + ks[i] * t, 0);
   const pairs = Math.min(41, Math.max(SAMPLES, Math.round(SAMPLE_MS / round)));
   const ts = fs.map(() => []);
   for (let r = 0; r < pairs; r++) {
