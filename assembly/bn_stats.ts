@@ -129,6 +129,21 @@ export function shift_of(a: usize): f32 {
 }
 
 /**
+ * shift_of for a block of len values starting at p: for a channel with nothing merged yet (whose
+ * shift would be 0), the mean of the block's first 8 values when they sit more than two of their
+ * standard deviations from zero — data far from zero then passes the check at the first pass
+ * instead of failing it and being summed again around its mean (docs/performance.md). Any shift is
+ * correct (the check decides); this one only saves the failing pass.
+ */
+export function first_shift(a: usize, p: usize, len: i32): f32 {
+  if (load<f64>(a) > 0 || len < 8) return shift_of(a);
+  const v0 = v128.load(p), v1 = v128.load(p, 16);
+  const s = hsum(f32x4.add(v0, v1)), q = hsum(f32x4.add(f32x4.mul(v0, v0), f32x4.mul(v1, v1)));
+  // mean² > 4·(mean of squares − mean²), written so that NaN and ±Inf (a NaN side) give false.
+  return 5 * s * s > 32 * q ? <f32>(s / 8) : 0;
+}
+
+/**
  * One block of one channel, merged into the triple at a. Single pass around a shift k: 0 when
  * the channel's data so far sits near zero (|mean| ≤ std), else its running mean. If the block
  * shows the shift was poor ((Σd)² > ¾·n·Σd², i.e. M2 would lose more than 2 bits to
@@ -177,7 +192,7 @@ function holds_shift(p: usize, len: i32, k: f32): bool {
 
 /** nb rows of S values of one channel (stride bytes apart) as one block merged into the triple at a; redone row by row when the block fails the check. */
 function channel_rows(a: usize, p: usize, S: i32, nb: i32, stride: usize): void {
-  const k = shift_of(a);
+  const k = first_shift(a, p, S);
   rows_sq(p, S, k, nb, stride);
   settle_rows(a, p, S, nb, stride, k, ret0, ret1);
 }

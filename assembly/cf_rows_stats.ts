@@ -15,7 +15,7 @@
 // move it to the running mean, so data with σ < |μ| ≤ √3σ stay summed around 0. Measured against
 // exact f64 there, the variance's error is 1.3–1.6× the per-block merge's on average, at worst
 // 7.0e-7 against 6.9e-7 relative (docs/performance.md, "Statistics, second pass").
-import { rows_sq, settle_block, shift_of, sums_ok, merge_block, SHIFT_FLOOR } from "./bn_stats";
+import { rows_sq, settle_block, shift_of, first_shift, sums_ok, merge_block, SHIFT_FLOOR } from "./bn_stats";
 import { BLOCK, ret0, ret1 } from "./common";
 
 /**
@@ -27,7 +27,7 @@ export function stats_cf_rows(N: i32, C: i32, S: i32, x: usize, acc: usize, scra
   for (let c = 0; c < C; c++) {
     const t = scratch + <usize>c * 24;
     v128.store(t, f64x2.splat(0));
-    store<f32>(t, shift_of(acc + <usize>c * 24), 16);
+    store<f32>(t, first_shift(acc + <usize>c * 24, x + (<usize>c * <usize>S << 2), S), 16);
     store<u32>(t, 0, 20);
   }
   let row = x;

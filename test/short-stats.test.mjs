@@ -127,20 +127,23 @@ test("kernel: N = 1, rows far from zero from some pair on (each failing pair set
   }
 });
 
-test("kernel: N > 1, a channel's block far from zero redone around its mean as one block (NaN, Inf, constant and tiny-variance blocks)", () => {
-  for (const S of [4, 5, 9, 16, 17, 49, 64, 65, 127, 784]) {
-    const N = Math.min(12, Math.max(2, Math.floor(8192 / S))), C = 6, x = rows(N, C, S, 90 + S);
+test("kernel: N > 1, a channel far from zero: summed around its first values, or its block redone around its mean (NaN, Inf, constant, tiny-variance and misleading first values)", () => {
+  for (const S of [4, 5, 7, 8, 9, 16, 17, 49, 64, 65, 127, 784, 1024, 1500]) {
+    const N = Math.min(12, Math.max(2, Math.floor(8192 / S))), C = 7, x = rows(N, C, S, 90 + S);
     const ch = (c, f) => { for (let n = 0; n < N; n++) for (let i = 0; i < S; i++) x[(n * C + c) * S + i] = f(n, i, x[(n * C + c) * S + i]); };
     ch(0, (n, i, v) => 3 + v);                        // far: fails, redone around the block mean
     ch(1, (n, i, v) => 1e4 + 1e-3 * v);               // far with a tiny spread
     ch(2, (n, i, v) => (n === 1 && i === 2 ? NaN : 7 + v));
     ch(3, (n, i, v) => (n === N - 1 && i === S - 1 ? Infinity : -5 + v));
     ch(4, () => 2.5);                                 // constant
+    ch(5, (n, i, v) => (n === 0 && i < 8 ? 50 + v : v)); // first values far, the rest near zero
+    ch(6, (n, i, v) => (n === 0 && i === 1 ? NaN : 4 + v) + (n === 0 && i === 0 ? Infinity : 0));
     const got = kernelStats(N, C, S, x, new Float64Array(3 * C)), want = exactTriples([{ x, N }], C, S);
     const what = `(${N}, ${C}, ${S})`;
     assert.ok(Number.isNaN(got[8]), `${what}: the NaN channel stays NaN`);
     assert.ok(!Number.isFinite(got[11]), `${what}: the Inf channel is not finite`);
     assert.equal([got[12], got[13], got[14]], [N * S, 2.5, 0], `${what}: the constant channel`);
+    assert.ok(Number.isNaN(got[20]), `${what}: the channel with NaN and Inf first stays NaN`);
     for (const c of [0, 1, 5]) sameTriples(got.subarray(3 * c, 3 * c + 3), want.subarray(3 * c, 3 * c + 3), `${what}, channel ${c}`);
   }
 });

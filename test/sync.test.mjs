@@ -212,7 +212,8 @@ test("two shared-memory pools in flight at once, with calling-thread ops between
   // Each pool op holds its staging (worker arenas) across awaits, and they finish in any order;
   // ops on this thread meanwhile take their own temporaries (a wide channels-last tensor: a large
   // scratch), here right when the small op finishes while the big one still runs. Nothing may
-  // overlap: every result equals its one-thread value.
+  // overlap: every result equals its one-thread value (to the rounding of f32 block sums: a
+  // shard of data far from zero picks its shifts from its own first values).
   const a = await pool("shared", 2), b = await api.createPool({ transport: "shared", workers: 1 });
   try {
     const sh1 = [6, 5, 40, 30], sh2 = [64, 8, 128, 128], wide = [16, 16384];
@@ -228,7 +229,7 @@ test("two shared-memory pools in flight at once, with calling-thread ops between
       const between = pa.then(() => api.channelStats(xw, { shape: wide, layout: "NC" })); // b still running
       const [ra, rb, gotW2] = await Promise.all([pa, pb, between]);
       for (const [got, want, what] of [[api.finishStats(ra), want1, "pool a"], [api.finishStats(rb), want2, "pool b"], [gotW, wantW, "this thread"], [gotW2, wantW, "this thread, between"]]) {
-        close(got.mean, want.mean, 1e-9, 1e-9, `${what} mean (round ${round})`);
+        close(got.mean, want.mean, 1e-9, 1e-8, `${what} mean (round ${round})`);
         close(got.var, want.var, 1e-9, 1e-7, `${what} var (round ${round})`);
       }
     }
