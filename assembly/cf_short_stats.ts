@@ -9,9 +9,10 @@
 // (tiny data's squares underflow) — but not the same bits: the lanes are summed in another order
 // (eight chains, then one horizontal reduction in f32), so a row gets statistics a few ulp apart
 // from the ones stats_block gives it (as the odd last row of an odd count). A pair whose triples
-// already hold data, a pair where either row fails the check, and an odd last row go row by row
-// through stats_block (which merges an all-zero row as it is and takes tiny data exact).
-import { stats_block, TINY } from "./bn_stats";
+// already hold data and a pair where either row fails the check go row by row through
+// settle_block with the sums already taken (redone around the row's mean, or exact: an all-zero
+// row merged as it is, tiny data exact); an odd last row through stats_block.
+import { stats_block, settle_block, TINY } from "./bn_stats";
 import { tail_mask, pair_sum } from "./cf_short";
 
 /**
@@ -73,7 +74,7 @@ function pairs_long(R: i32, S: i32, x: usize, acc: usize): void {
 
 /**
  * The triples of rows p and pb (S values each) at a and a + 24 from their sums s = (Σa, Σb) and
- * q = (Σa², Σb²) (f32 totals widened to f64), or both rows through stats_block.
+ * q = (Σa², Σb²) (f32 totals widened to f64), or both rows through settle_block with them.
  */
 @inline function pair_store(a: usize, p: usize, pb: usize, S: i32, s: v128, q: v128): void {
   // Both triples empty (a fresh start, as instance norm's are) and both rows' sums pass
@@ -84,7 +85,9 @@ function pairs_long(R: i32, S: i32, x: usize, acc: usize): void {
   const cnt = <f64>S, lim = f64x2.splat(0.75 * cnt);
   const ok = v128.and(v128.and(f64x2.le(f64x2.mul(s, s), f64x2.mul(lim, q)), f64x2.ne(q, f64x2.splat(Infinity))), f64x2.ge(q, f64x2.splat(TINY)));
   if (v128.any_true(v128.or(v128.or(v128.load(a), v128.load(a, 16)), v128.load(a, 32))) || !i64x2.all_true(ok)) {
-    stats_block(a, p, S); stats_block(a + 24, pb, S); return;
+    settle_block(a, p, S, 0, f64x2.extract_lane(s, 0), f64x2.extract_lane(q, 0));
+    settle_block(a + 24, pb, S, 0, f64x2.extract_lane(s, 1), f64x2.extract_lane(q, 1));
+    return;
   }
   const mean = f64x2.div(s, f64x2.splat(cnt)), m2 = f64x2.pmax(f64x2.sub(q, f64x2.mul(s, mean)), f64x2.splat(0));
   store<f64>(a, cnt); store<f64>(a, f64x2.extract_lane(mean, 0), 8); store<f64>(a, f64x2.extract_lane(m2, 0), 16);

@@ -2,9 +2,10 @@
 // on the raw wasm (so its contract — MERGE into the triples at acc — is tested with triples
 // that already hold data, near zero and far from it), and channelStats / instanceNorm on top.
 // Paths: N = 1, 4 ≤ S < 128 goes two rows at a time (assembly/cf_short_stats.ts: check and
-// merge in f64x2 lanes, an odd last row and any pair that fails the check or needs a shift
-// through stats_block); N > 1 sums up to 4096/S rows of a channel per block (rows_sq: a masked
-// last vector per row, shifted or not); S < 4 keeps scalar rows.
+// merge in f64x2 lanes; a pair that fails the check or merges into data settled row by row with
+// its sums, an odd last row through stats_block); N > 1 sums up to 4096/S rows of a channel per
+// block (rows_sq: a masked last vector per row, shifted or not; a block that fails the check is
+// redone around its mean as one block); S < 4 keeps scalar rows.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
@@ -59,7 +60,7 @@ test("kernel: N = 1, C = 1 … 9 rows (odd and even counts), every S, fresh trip
   }
 });
 
-test("kernel: merging into triples that hold data, near zero and far from it (shifted rows go through stats_block)", () => {
+test("kernel: merging into triples that hold data, near zero and far from it (such pairs settled row by row)", () => {
   for (const S of S_LIST) {
     for (const [N, C] of [[1, 5], [1, 8], [2, 3], [3, 7]]) {
       const far = [1, C - 1];
@@ -94,6 +95,53 @@ test("kernel: constant rows, NaN, ±Inf, huge and tiny rows next to ordinary one
     assert.ok(Number.isNaN(got[8]) && Number.isNaN(got[7]), `S = ${S}: the NaN row stays NaN`);
     assert.ok(Number.isNaN(got[14]) || got[13] === Infinity, `S = ${S}: the Inf row is not finite`);
     for (const c of [1, 3, 5, 6, 7, 8]) sameTriples(got.subarray(3 * c, 3 * c + 3), want.subarray(3 * c, 3 * c + 3), `S = ${S}, row ${c}`);
+  }
+});
+
+test("kernel: N = 1, rows far from zero from some pair on (each failing pair settled with its sums: redone around the row means, or exact), the awkward rows among them", () => {
+  for (const S of [4, 5, 7, 8, 9, 16, 17, 49, 63, 64, 65, 127]) {
+    for (const [offset, first] of [[3, 0], [1e4, 2], [1e6, 5], [-40, 3]]) {
+      const C = 23 + (S & 1), x = rows(1, C, S, 80 + S + first);
+      for (let r = first; r < C; r++) for (let i = 0; i < S; i++) x[r * S + i] = offset + x[r * S + i] * (1 + r % 3);
+      const at = (r) => r * S;
+      x.fill(offset, at(first + 2), at(first + 3));                 // a constant row equal to its shift
+      x[at(first + 4) + (S >> 1)] = NaN;                             // NaN inside a shifted row
+      x[at(first + 5) + S - 1] = Infinity;                           // +Inf in a masked last vector
+      for (let i = 0; i < 4; i++) x[at(first + 6) + i] = offset + 50; // first values far from the row's mean: redone
+      for (let i = 0; i < S; i++) x[at(first + 7) + i] = 1e-30 * (1 + (i % 5));  // tiny data: exact
+      x.fill(0, at(first + 8), at(first + 9));                       // all zero
+      for (let i = 0; i < S; i++) x[at(first + 9) + i] = Math.sin(i + 1); // near zero again
+      for (let i = 0; i < S; i++) x[at(first + 10) + i] = 1e30 * (1 + i / S); // squares overflow f32
+      const got = kernelStats(1, C, S, x, new Float64Array(3 * C)), want = exactTriples([{ x, N: 1 }], C, S);
+      const what = `(1, ${C}, ${S}), offset ${offset} from row ${first}`;
+      assert.is(got[3 * (first + 2) + 2], 0, `${what}: the constant row has M2 = 0`);
+      assert.ok(Number.isNaN(got[3 * (first + 4) + 1]) && Number.isNaN(got[3 * (first + 4) + 2]), `${what}: the NaN row stays NaN`);
+      assert.ok(!Number.isFinite(got[3 * (first + 5) + 2]), `${what}: the Inf row is not finite`);
+      assert.equal([...got.subarray(3 * (first + 8), 3 * (first + 9))], [S, 0, 0], `${what}: the zero row`);
+      tinyTriples(got.subarray(3 * (first + 7), 3 * (first + 8)), want.subarray(3 * (first + 7), 3 * (first + 8)), what);
+      for (let c = 0; c < C; c++) {
+        if (c === first + 4 || c === first + 5 || c === first + 7) continue;
+        sameTriples(got.subarray(3 * c, 3 * c + 3), want.subarray(3 * c, 3 * c + 3), `${what}, row ${c}`);
+      }
+    }
+  }
+});
+
+test("kernel: N > 1, a channel's block far from zero redone around its mean as one block (NaN, Inf, constant and tiny-variance blocks)", () => {
+  for (const S of [4, 5, 9, 16, 17, 49, 64, 65, 127, 784]) {
+    const N = Math.min(12, Math.max(2, Math.floor(8192 / S))), C = 6, x = rows(N, C, S, 90 + S);
+    const ch = (c, f) => { for (let n = 0; n < N; n++) for (let i = 0; i < S; i++) x[(n * C + c) * S + i] = f(n, i, x[(n * C + c) * S + i]); };
+    ch(0, (n, i, v) => 3 + v);                        // far: fails, redone around the block mean
+    ch(1, (n, i, v) => 1e4 + 1e-3 * v);               // far with a tiny spread
+    ch(2, (n, i, v) => (n === 1 && i === 2 ? NaN : 7 + v));
+    ch(3, (n, i, v) => (n === N - 1 && i === S - 1 ? Infinity : -5 + v));
+    ch(4, () => 2.5);                                 // constant
+    const got = kernelStats(N, C, S, x, new Float64Array(3 * C)), want = exactTriples([{ x, N }], C, S);
+    const what = `(${N}, ${C}, ${S})`;
+    assert.ok(Number.isNaN(got[8]), `${what}: the NaN channel stays NaN`);
+    assert.ok(!Number.isFinite(got[11]), `${what}: the Inf channel is not finite`);
+    assert.equal([got[12], got[13], got[14]], [N * S, 2.5, 0], `${what}: the constant channel`);
+    for (const c of [0, 1, 5]) sameTriples(got.subarray(3 * c, 3 * c + 3), want.subarray(3 * c, 3 * c + 3), `${what}, channel ${c}`);
   }
 });
 

@@ -1,0 +1,70 @@
+// Data far from zero: the ops that compute statistics, on zero-mean data and on the same data
+// moved away from zero (mean = offset standard deviations: raw pixels, probabilities, positive
+// features; every other benchmark times zero-mean data), each cell's time and its ratio to the
+// zero-mean time. With --base DIST, the same calls of that build too, in the same process with the
+// samples alternated, and this build's speed-up. Zero-copy Tensors with `out`, as the coverage
+// matrix calls them; lower quartile of the samples.
+//
+//   node --no-liftoff bench/offset.mjs [--base /tmp/old/dist] [--offsets 0,1,3,1000]
+//        [--ops stats,bn_train,instance,group,layer] [--cells NCHW:64x64x7x7,NHWC:1x56x56x64,…] [--samples 15]
+//
+// Layer norm runs on NLC cells only (rows of the last axis); the other ops on NCHW and NHWC cells.
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import * as now from "../dist/index.js";
+import { randomArray } from "../test/reference.mjs";
+import { parseArgs, quantile } from "./lib/cli.mjs";
+import { defaultGroups } from "./peers/common.mjs";
+
+const CELLS = "NCHW:64x64x7x7,NCHW:1x1024x8x8,NCHW:8x64x28x28,NCHW:8x64x56x56,NHWC:1x56x56x64,NHWC:1x224x224x3,NLC:1x197x768,NLC:8x128x768";
+const { opts } = parseArgs(process.argv.slice(2), { base: "", offsets: "0,1,3,1000", ops: "stats,bn_train,instance,group,layer", cells: CELLS, samples: "15" });
+const builds = [["this", now]];
+if (opts.base) builds.push(["base", await import(pathToFileURL(resolve(opts.base, "index.js")).href)]);
+for (const [, M] of builds) await M.init({ warmup: true });
+
+/** The call of `op` by module M on this cell's data (null: the op does not run on this layout). */
+function call(M, op, layout, shape, values) {
+  const rows = layout === "NLC", C = layout === "NCHW" ? shape[1] : shape[shape.length - 1];
+  if ((op === "layer") !== rows) return null;
+  const x = M.tensor(shape, layout, values), y = M.tensor(shape, layout), N = shape[0], G = defaultGroups(C);
+  const rm = new Float32Array(C), rv = new Float32Array(C).fill(1);
+  const K = rows ? values.length / C : N * C;
+  const mean = new Float32Array(Math.max(K, N * G)), invstd = new Float32Array(Math.max(K, N * G));
+  switch (op) {
+    case "stats": return () => M.channelStats(x);
+    case "bn_train": return () => M.batchNormTrain(x, { runningMean: rm, runningVar: rv, out: y });
+    case "instance": return () => M.instanceNorm(x, { out: y, meanOut: mean.subarray(0, N * C), invstdOut: invstd.subarray(0, N * C) });
+    case "group": return () => M.groupNorm(x, { groups: G, out: y, meanOut: mean.subarray(0, N * G), invstdOut: invstd.subarray(0, N * G) });
+    case "layer": return () => M.layerNorm(x, { out: y, meanOut: mean.subarray(0, K), invstdOut: invstd.subarray(0, K) });
+    default: throw new Error(`unknown op ${op}: one of stats, bn_train, instance, group, layer`);
+  }
+}
+
+const sample = (f, k) => { const t0 = performance.now(); for (let i = 0; i < k; i++) f(); return (performance.now() - t0) * 1000 / k; };
+/** µs per call of each function, samples of ~2 ms alternated, lower quartile of each. */
+function timeAll(fs) {
+  for (const f of fs) for (let i = 0; i < 5; i++) f();
+  const ks = fs.map((f) => Math.max(1, Math.round(2000 / sample(f, 3)))), t = fs.map(() => []);
+  for (let s = 0; s < +opts.samples; s++) fs.forEach((f, i) => t[i].push(sample(f, ks[i])));
+  return t.map((a) => quantile(a, 0.25));
+}
+
+const offsets = opts.offsets.split(",").map(Number);
+const head = builds.length > 1 ? " | base µs | speed-up" : "";
+console.log(`| cell | op | offset (σ) | µs | × zero-mean${head} |\n|---|---|--:|--:|--:|${builds.length > 1 ? "--:|--:|" : ""}`);
+for (const cell of opts.cells.split(",")) {
+  const [layout, dims] = cell.split(":"), shape = dims.split("x").map(Number), n = shape.reduce((a, b) => a * b);
+  const noise = randomArray(n, 7);
+  for (const op of opts.ops.split(",")) {
+    let zero = 0;
+    for (const off of offsets) {
+      const values = noise.map((v) => off + v);
+      const fs = builds.map(([, M]) => call(M, op, layout, shape, values));
+      if (!fs[0]) break;
+      const [us, baseUs] = timeAll(fs);
+      if (off === offsets[0]) zero = us;
+      const extra = baseUs === undefined ? "" : ` | ${baseUs.toFixed(1)} | ${(baseUs / us).toFixed(2)}×`;
+      console.log(`| ${layout} (${shape.join(", ")}) | ${op} | ${off} | ${us.toFixed(1)} | ${(us / zero).toFixed(2)}${extra} |`);
+    }
+  }
+}
