@@ -20,8 +20,10 @@ export async function bundleOf(root) {
   // The worker pool's module (js/workers/chunk.ts, imported by createPool) is left out: an external
   // import() of a file that does not exist, which fails only if a script calls createPool.
   const pool = { name: "no-pool", setup(b) { b.onResolve({ filter: /^\.\/chunk$/ }, () => ({ path: "./no-pool.js", external: true })); } };
-  await esbuild.build({ entryPoints: [join(dir, "entry.ts")], outfile: join(dir, "bundle.mjs"), bundle: true, format: "esm", platform: "node", target: "es2020", loader: { ".txt": "text" }, logLevel: "warning", plugins: [wasmFromDisk, pool] });
-  const m = await import(pathToFileURL(join(dir, "bundle.mjs")).href);
-  rmSync(dir, { recursive: true, force: true });
-  return m;
+  try {
+    await esbuild.build({ entryPoints: [join(dir, "entry.ts")], outfile: join(dir, "bundle.mjs"), bundle: true, format: "esm", platform: "node", target: "es2020", loader: { ".txt": "text" }, logLevel: "warning", plugins: [wasmFromDisk, pool] });
+    return await import(pathToFileURL(join(dir, "bundle.mjs")).href);
+  } finally {
+    rmSync(dir, { recursive: true, force: true }); // also when the bundle fails to build or load
+  }
 }
