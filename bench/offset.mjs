@@ -22,11 +22,13 @@ const builds = [["this", now]];
 if (opts.base) builds.push(["base", await import(pathToFileURL(resolve(opts.base, "index.js")).href)]);
 for (const [, M] of builds) await M.init({ warmup: true });
 
+const made = [];
 /** The call of `op` by module M on this cell's data (null: the op does not run on this layout). */
 function call(M, op, layout, shape, values) {
   const rows = layout === "NLC", C = layout === "NCHW" ? shape[1] : shape[shape.length - 1];
   if ((op === "layer") !== rows) return null;
   const x = M.tensor(shape, layout, values), y = M.tensor(shape, layout), N = shape[0], G = defaultGroups(C);
+  made.push(x, y);
   const rm = new Float32Array(C), rv = new Float32Array(C).fill(1);
   const K = rows ? values.length / C : N * C;
   const mean = new Float32Array(Math.max(K, N * G)), invstd = new Float32Array(Math.max(K, N * G));
@@ -41,9 +43,13 @@ function call(M, op, layout, shape, values) {
 }
 
 const sample = (f, k) => { const t0 = performance.now(); for (let i = 0; i < k; i++) f(); return (performance.now() - t0) * 1000 / k; };
-/** µs per call of each function, samples of ~2 ms alternated, lower quartile of each. */
+/**
+ * µs per call of each function, samples of ~2 ms alternated, lower quartile of each; each is
+ * first called for 300 ms (V8 tiers JS and wasm up in the background: with 5 calls of warm-up the
+ * first cells of a run read up to 5× slow).
+ */
 function timeAll(fs) {
-  for (const f of fs) for (let i = 0; i < 5; i++) f();
+  for (const f of fs) { const t0 = performance.now(); while (performance.now() - t0 < 300) f(); }
   const ks = fs.map((f) => Math.max(1, Math.round(2000 / sample(f, 3)))), t = fs.map(() => []);
   for (let s = 0; s < +opts.samples; s++) fs.forEach((f, i) => t[i].push(sample(f, ks[i])));
   return t.map((a) => quantile(a, 0.25));
@@ -62,6 +68,7 @@ for (const cell of opts.cells.split(",")) {
       const fs = builds.map(([, M]) => call(M, op, layout, shape, values));
       if (!fs[0]) break;
       const [us, baseUs] = timeAll(fs);
+      for (const t of made.splice(0)) t.free();
       if (off === offsets[0]) zero = us;
       const extra = baseUs === undefined ? "" : ` | ${baseUs.toFixed(1)} | ${(baseUs / us).toFixed(2)}×`;
       console.log(`| ${layout} (${shape.join(", ")}) | ${op} | ${off} | ${us.toFixed(1)} | ${(us / zero).toFixed(2)}${extra} |`);
