@@ -164,7 +164,7 @@ export function settle_block(a: usize, p: usize, len: i32, k: f32, s1: f64, s2: 
   // (within 2⁻⁷⁵ of k, e.g. data at 1e-30), whose sums say nothing: exact in f64 (a sum that
   // cancelled to 0 used to pass the check with M2 = 0: 5–40 % of such a channel's variance).
   if (s2 == 0) {
-    if (s1 == 0 && holds_shift(p, len, k)) merge_block(a, cnt, <f64>k, 0, 0);
+    if (s1 == 0 && holds_shift(p, len, k, 1, 4)) merge_block(a, cnt, <f64>k, 0, 0);
     else exact_block(a, p, len, 1, 0);
     return;
   }
@@ -178,16 +178,23 @@ export function settle_block(a: usize, p: usize, len: i32, k: f32, s1: f64, s2: 
 }
 
 /**
- * Whether the len values at p all equal k up to the sign (asked when their Σ(x − k)² is 0): true
- * outright from SHIFT_FLOOR up; below, one OR of the values' bits XOR k's (±0 for k = 0). A cold
- * path: scalar, any len.
+ * Whether the rows of len values at p (stride bytes apart) all equal k up to the sign (asked when
+ * their Σ(x − k)² is 0): true outright from SHIFT_FLOOR up; below, one OR of the values' bits XOR
+ * k's (±0 for k = 0), four values at a time (rows of ≥ 4 values: the last vector ends at the
+ * row's last value). All-zero channels (dead ReLU channels) take this path on every block: with a
+ * scalar loop and the blocks row by row, statistics of post-ReLU maps with dead channels took
+ * 4–5× as long (docs/performance.md).
  */
-function holds_shift(p: usize, len: i32, k: f32): bool {
+function holds_shift(p: usize, len: i32, k: f32, rows: i32, stride: usize): bool {
   if (abs(k) >= SHIFT_FLOOR) return true;
-  const kb = reinterpret<u32>(k);
-  let t: u32 = 0;
-  for (let i = 0; i < len; i++) t |= load<u32>(p + (<usize>i << 2)) ^ kb;
-  return (t & 0x7fffffff) == 0;
+  const kb = reinterpret<i32>(k), kv = i32x4.splat(kb), body = <usize>(len & ~3) << 2, last = <usize>(len - 4) << 2;
+  let t = i32x4.splat(0);
+  for (let r = 0; r < rows; r++, p += stride) {
+    if (len < 4) { for (let i = 0; i < len; i++) t = v128.or(t, i32x4.splat(load<i32>(p + (<usize>i << 2)) ^ kb)); continue; }
+    for (let o: usize = 0; o < body; o += 16) t = v128.or(t, v128.xor(v128.load(p + o), kv));
+    t = v128.or(t, v128.xor(v128.load(p + last), kv));
+  }
+  return !v128.any_true(i32x4.shl(t, 1)); // the sign bit shifted out
 }
 
 /** nb rows of S values of one channel (stride bytes apart) as one block merged into the triple at a; redone row by row when the block fails the check. */
@@ -211,7 +218,7 @@ export function settle_rows(a: usize, p: usize, S: i32, nb: i32, stride: usize, 
     const bm = <f32>(<f64>k + s1 / cnt);
     rows_sq(p, S, bm, nb, stride); // the corrected two-pass, as settle_block's
     if (sums_sound(ret0, ret1, bm)) { merge_block(a, cnt, <f64>bm, ret0, ret1); return; }
-  }
+  } else if (s1 == 0 && holds_shift(p, S, k, nb, stride)) { merge_block(a, cnt, <f64>k, 0, 0); return; }
   for (let n = 0; n < nb; n++) stats_block(a, p + <usize>n * stride, S);
 }
 

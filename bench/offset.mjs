@@ -1,11 +1,12 @@
 // Data far from zero: the ops that compute statistics, on zero-mean data and on the same data
 // moved away from zero (mean = offset standard deviations: raw pixels, probabilities, positive
 // features; every other benchmark times zero-mean data), each cell's time and its ratio to the
-// zero-mean time. With --base DIST, the same calls of that build too, in the same process with the
+// first offset's time. The offset `dead` makes every other channel all zero instead (the dead
+// channels of a ReLU network), the rest zero-mean. With --base DIST, the same calls of that build too, in the same process with the
 // samples alternated, and this build's speed-up. Zero-copy Tensors with `out`, as the coverage
 // matrix calls them; lower quartile of the samples.
 //
-//   node --no-liftoff bench/offset.mjs [--base /tmp/old/dist] [--offsets 0,1,3,1000]
+//   node --no-liftoff bench/offset.mjs [--base /tmp/old/dist] [--offsets 0,1,3,1000,dead]
 //        [--ops stats,bn_train,instance,group,layer] [--cells NCHW:64x64x7x7,NHWC:1x56x56x64,…] [--samples 15]
 //
 // Layer norm runs on NLC cells only (rows of the last axis); the other ops on NCHW and NHWC cells.
@@ -17,7 +18,7 @@ import { parseArgs, quantile } from "./lib/cli.mjs";
 import { defaultGroups } from "./peers/common.mjs";
 
 const CELLS = "NCHW:64x64x7x7,NCHW:1x1024x8x8,NCHW:8x64x28x28,NCHW:8x64x56x56,NHWC:1x56x56x64,NHWC:1x224x224x3,NLC:1x197x768,NLC:8x128x768";
-const { opts } = parseArgs(process.argv.slice(2), { base: "", offsets: "0,1,3,1000", ops: "stats,bn_train,instance,group,layer", cells: CELLS, samples: "15" });
+const { opts } = parseArgs(process.argv.slice(2), { base: "", offsets: "0,1,3,1000,dead", ops: "stats,bn_train,instance,group,layer", cells: CELLS, samples: "15" });
 const builds = [["this", now]];
 if (opts.base) builds.push(["base", await import(pathToFileURL(resolve(opts.base, "index.js")).href)]);
 for (const [, M] of builds) await M.init({ warmup: true });
@@ -55,16 +56,18 @@ function timeAll(fs) {
   return t.map((a) => quantile(a, 0.25));
 }
 
-const offsets = opts.offsets.split(",").map(Number);
+const offsets = opts.offsets.split(",").map((o) => (o === "dead" ? o : Number(o)));
+/** Channel of value i of a cell. */
+const channelOf = (layout, shape, i) => (layout === "NCHW" ? Math.floor(i / (shape[2] * shape[3])) % shape[1] : i % shape[shape.length - 1]);
 const head = builds.length > 1 ? " | base µs | speed-up" : "";
-console.log(`| cell | op | offset (σ) | µs | × zero-mean${head} |\n|---|---|--:|--:|--:|${builds.length > 1 ? "--:|--:|" : ""}`);
+console.log(`| cell | op | offset (σ) | µs | × the first${head} |\n|---|---|--:|--:|--:|${builds.length > 1 ? "--:|--:|" : ""}`);
 for (const cell of opts.cells.split(",")) {
   const [layout, dims] = cell.split(":"), shape = dims.split("x").map(Number), n = shape.reduce((a, b) => a * b);
   const noise = randomArray(n, 7);
   for (const op of opts.ops.split(",")) {
     let zero = 0;
     for (const off of offsets) {
-      const values = noise.map((v) => off + v);
+      const values = off === "dead" ? noise.map((v, i) => (channelOf(layout, shape, i) % 2 ? 0 : v)) : noise.map((v) => off + v);
       const fs = builds.map(([, M]) => call(M, op, layout, shape, values));
       if (!fs[0]) break;
       const [us, baseUs] = timeAll(fs);

@@ -148,6 +148,22 @@ test("kernel: N > 1, a channel far from zero: summed around its first values, or
   }
 });
 
+test("kernel: a zero channel but for a cancelling ±1e-30 pair at any position of its rows (the zero check reads every lane)", () => {
+  for (const S of [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 49]) {
+    for (const N of [2, 3]) {
+      for (let j = 0; j < S; j++) {
+        // The pair at the same position of the first and the last row: no other lane sees it.
+        const C = 3, c = 1, x = rows(N, C, S, 11 * S + j);
+        for (let n = 0; n < N; n++) x.fill(0, (n * C + c) * S, (n * C + c + 1) * S);
+        x[c * S + j] = 1e-30; x[((N - 1) * C + c) * S + j] = -1e-30;
+        const got = kernelStats(N, C, S, x, new Float64Array(3 * C)), want = exactTriples([{ x, N }], C, S);
+        assert.ok(got[3 * c + 2] > 0, `(${N}, ${C}, ${S}), pair at ${j}: M2 = ${got[3 * c + 2]}, not 0`);
+        tinyTriples(got.subarray(3 * c, 3 * c + 3), want.subarray(3 * c, 3 * c + 3), `(${N}, ${C}, ${S}), pair at ${j}`);
+      }
+    }
+  }
+});
+
 test("kernel: N = 1 past 4 Mi values (rows of ≥ 96 values one after the other), odd and even counts, rows that fail the check", () => {
   for (const S of [95, 96, 97, 98, 99, 100, 127, 128, 129, 784, 4095, 4096]) {
     const C = Math.floor((4 << 20) / S) + 1 + (S & 1), x = rows(1, C, S, 70 + S);

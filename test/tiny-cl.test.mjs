@@ -104,6 +104,31 @@ test("kernel: an all-zero channel next to ±1e-30 channels and a far-from-zero c
   }
 });
 
+test("kernel: a channel zero but for a cancelling pair of ±1e-30 deep in a block (the zero check goes in 16 KiB chunks of rows)", () => {
+  for (const C of [4, 5, 16, 64, 96, 256]) {
+    const L = patternLen(C), per = L / C, SB = Math.max(Math.floor(4096 / L), 256), chunk = Math.max(1, Math.floor(16384 / (4 * L)));
+    for (const at of [chunk - 1, chunk, Math.min(2 * chunk + 1, SB - 2)]) {
+      const R = SB * per + 3, c = C > 2 ? 2 : 0, noise = randomArray(R * C, C + at);
+      const x = Float32Array.from({ length: R * C }, (_, i) => (i % C === c ? 0 : noise[i]));
+      x[at * per * C + c] = 1e-30;             // row 0 of super-row `at`
+      x[(at + 1) * per * C + c] = -1e-30;      // the same lane one super-row later: Σd = 0, Σd² underflows to 0
+      const got = kernelStats(R, C, x), want = exactTriples(R, C, x), kindOf = (ch) => (ch === c ? 1 : 4);
+      assert.ok(got[3 * c + 2] > 0, `C = ${C}, pair at super-row ${at}: M2 = ${got[3 * c + 2]}, not 0`);
+      sameTriples(got, want, kindOf, `C = ${C}, pair at super-row ${at} (chunks of ${chunk})`);
+    }
+  }
+});
+
+test("kernel: dead (all-zero) channels among ordinary ones keep mean 0 and M2 0 exactly, one block and several", () => {
+  for (const C of [3, 8, 64, 65, 256]) {
+    for (const R of rowCounts(C)) {
+      const noise = randomArray(R * C, 7 * C + R), kindOf = (c) => (c % 3 === 1 ? 0 : 4);
+      const x = Float32Array.from({ length: R * C }, (_, i) => (kindOf(i % C) === 0 ? 0 : Math.max(0, noise[i])));
+      sameTriples(kernelStats(R, C, x), exactTriples(R, C, x), kindOf, `R = ${R}, C = ${C}, dead channels`);
+    }
+  }
+});
+
 /** The shapes of the brief: pseudo-channels (channels-first rows of < 16 values), NC, channels-last. */
 const SHAPES = [[[64, 2, 3], "NCL"], [[200, 1, 2], "NCL"], [[64, 3], "NC"], [[32, 2, 3], "NLC"], [[8, 4, 4, 3], "NHWC"],
   [[300, 2, 5], "NCL"], [[4, 64, 64, 5], "NHWC"], [[2, 40, 40, 17], "NHWC"]];
