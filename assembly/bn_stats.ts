@@ -103,8 +103,8 @@ export const SHIFT_FLOOR: f32 = 9.094947e-13;
  * its standard deviations away), the squares did not overflow, and did not underflow (Σd² ≥
  * 2⁻¹⁰⁰, or both sums 0: a block equal to its shift — all-zero data — or every |x − shift| <
  * 2⁻⁷⁵ with an f32 sum that cancels exactly, whose M2 would be taken as 0: the channels-first
- * callers stats_block and channel_rows take any block with Σd² = 0 exact before asking, the
- * channels-last kernel asks zero_lanes_ok). False for NaN. shift_of keeps 0 only
+ * callers (settle_block, settle_rows) check a block with Σd² = 0 with holds_shift before asking,
+ * the channels-last kernel asks zero_lanes_ok). False for NaN. shift_of keeps 0 only
  * while |mean| ≤ std, so blocks of such data pass with a wide margin (a tighter bound, ¼, failed
  * a few per cent of 256-value blocks of data with |mean| ≈ std/2 at random, and each failure
  * cost a flush and a second pass).
@@ -132,8 +132,9 @@ export function shift_of(a: usize): f32 {
  * shift_of for a block of len values starting at p: for a channel with nothing merged yet (whose
  * shift would be 0), the mean of the block's first 8 values when they sit more than two of their
  * standard deviations from zero — data far from zero then passes the check at the first pass
- * instead of failing it and being summed again around its mean (docs/performance.md). Any shift is
- * correct (the check decides); this one only saves the failing pass.
+ * instead of failing it and being summed again around its mean (docs/performance.md). A shift
+ * among the block's own values is safe whatever it is (the check decides, a failing block is
+ * redone around its mean); this one only saves the failing pass.
  */
 export function first_shift(a: usize, p: usize, len: i32): f32 {
   if (load<f64>(a) > 0 || len < 8) return shift_of(a);
@@ -180,24 +181,25 @@ export function settle_block(a: usize, p: usize, len: i32, k: f32, s1: f64, s2: 
 /**
  * Whether the rows of len values at p (stride bytes apart) all equal k up to the sign (asked when
  * their Σ(x − k)² is 0): true outright from SHIFT_FLOOR up; below, one OR of the values' bits XOR
- * k's (±0 for k = 0), four values at a time (rows of ≥ 4 values: the last vector ends at the
- * row's last value). All-zero channels (dead ReLU channels) take this path on every block: with a
- * scalar loop and the blocks row by row, statistics of post-ReLU maps with dead channels took
- * 4–5× as long (docs/performance.md).
+ * k's (±0 for k = 0), four values at a time (the last vector ends at the row's last value).
+ * All-zero channels (dead ReLU channels) take this path on every block: with a scalar loop and
+ * the blocks row by row, statistics of post-ReLU maps with dead channels took 4–5× as long
+ * (docs/performance.md).
  */
 function holds_shift(p: usize, len: i32, k: f32, rows: i32, stride: usize): bool {
   if (abs(k) >= SHIFT_FLOOR) return true;
-  const kb = reinterpret<i32>(k), kv = i32x4.splat(kb), body = <usize>(len & ~3) << 2, last = <usize>(len - 4) << 2;
+  // Rows of 1–3 values are summed in f64 (rows_sq): there Σd² = 0 only when every value is k.
+  if (len < 4) return true;
+  const kv = i32x4.splat(reinterpret<i32>(k)), body = <usize>(len & ~3) << 2, last = <usize>(len - 4) << 2;
   let t = i32x4.splat(0);
   for (let r = 0; r < rows; r++, p += stride) {
-    if (len < 4) { for (let i = 0; i < len; i++) t = v128.or(t, i32x4.splat(load<i32>(p + (<usize>i << 2)) ^ kb)); continue; }
     for (let o: usize = 0; o < body; o += 16) t = v128.or(t, v128.xor(v128.load(p + o), kv));
     t = v128.or(t, v128.xor(v128.load(p + last), kv));
   }
   return !v128.any_true(i32x4.shl(t, 1)); // the sign bit shifted out
 }
 
-/** nb rows of S values of one channel (stride bytes apart) as one block merged into the triple at a; redone row by row when the block fails the check. */
+/** nb rows of S values of one channel (stride bytes apart) as one block merged into the triple at a (settle_rows: redone around its mean when it fails the check). */
 function channel_rows(a: usize, p: usize, S: i32, nb: i32, stride: usize): void {
   const k = first_shift(a, p, S);
   rows_sq(p, S, k, nb, stride);

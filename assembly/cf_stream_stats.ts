@@ -8,8 +8,9 @@
 //
 // Numerics: channel_rows' method. Per channel and block of ≤ BLOCK / S samples (≤ BLOCK values)
 // the same shift (shift_of of the triple when the block starts: 0 near zero, else the running
-// mean), f32 lanes, the same check (sums_ok; Σd² = 0 goes row by row), one Chan merge per
-// block, a failing block redone row by row (stats_block). Only the order of the f32 additions
+// mean), f32 lanes, the same check and settling (settle_rows: a failing block redone around its
+// mean as one block, a block with Σd² = 0 checked to hold its shift and merged, row by row through
+// stats_block only when neither holds), one Chan merge per block. Only the order of the f32 additions
 // inside a block differs (lane sums per row position instead of rows_sq's 16-wide chains), so
 // results differ from the cache-resident path in the last bits of the f32 sums.
 import { BLOCK, hsum } from "./common";

@@ -2,7 +2,8 @@
 // moved away from zero (mean = offset standard deviations: raw pixels, probabilities, positive
 // features; every other benchmark times zero-mean data), each cell's time and its ratio to the
 // first offset's time. The offset `dead` makes every other channel all zero instead (the dead
-// channels of a ReLU network), the rest zero-mean. With --base DIST, the same calls of that build too, in the same process with the
+// channels of a ReLU network), the rest zero-mean; on NLC cells (layer norm's rows) every other
+// row (a padded sequence's zero rows). With --base DIST, the same calls of that build too, in the same process with the
 // samples alternated, and this build's speed-up. Zero-copy Tensors with `out`, as the coverage
 // matrix calls them; lower quartile of the samples.
 //
@@ -52,26 +53,33 @@ const sample = (f, k) => { const t0 = performance.now(); for (let i = 0; i < k; 
 function timeAll(fs) {
   for (const f of fs) { const t0 = performance.now(); while (performance.now() - t0 < 300) f(); }
   const ks = fs.map((f) => Math.max(1, Math.round(2000 / sample(f, 3)))), t = fs.map(() => []);
-  for (let s = 0; s < +opts.samples; s++) fs.forEach((f, i) => t[i].push(sample(f, ks[i])));
+  for (let s = 0; s < +opts.samples; s++) {
+    for (let j = 0; j < fs.length; j++) { const i = (j + s) % fs.length; t[i].push(sample(fs[i], ks[i])); } // order rotated
+  }
   return t.map((a) => quantile(a, 0.25));
 }
 
 const offsets = opts.offsets.split(",").map((o) => (o === "dead" ? o : Number(o)));
-/** Channel of value i of a cell. */
-const channelOf = (layout, shape, i) => (layout === "NCHW" ? Math.floor(i / (shape[2] * shape[3])) % shape[1] : i % shape[shape.length - 1]);
+/** The index `dead` zeroes for value i of a cell: its channel (NCHW, NHWC), its row (NLC). */
+const deadIndex = (layout, shape, i) => (layout === "NCHW" ? Math.floor(i / (shape[2] * shape[3])) % shape[1] : layout === "NHWC" ? i % shape[3] : Math.floor(i / shape[2]));
 const head = builds.length > 1 ? " | base µs | speed-up" : "";
 console.log(`| cell | op | offset (σ) | µs | × the first${head} |\n|---|---|--:|--:|--:|${builds.length > 1 ? "--:|--:|" : ""}`);
 for (const cell of opts.cells.split(",")) {
   const [layout, dims] = cell.split(":"), shape = dims.split("x").map(Number), n = shape.reduce((a, b) => a * b);
+  if (!["NCHW", "NHWC", "NLC"].includes(layout) || shape.length !== (layout === "NLC" ? 3 : 4)) throw new Error(`cell ${cell}: NCHW:NxCxHxW, NHWC:NxHxWxC or NLC:NxLxC`);
   const noise = randomArray(n, 7);
   for (const op of opts.ops.split(",")) {
     let zero = 0;
     for (const off of offsets) {
-      const values = off === "dead" ? noise.map((v, i) => (channelOf(layout, shape, i) % 2 ? 0 : v)) : noise.map((v) => off + v);
-      const fs = builds.map(([, M]) => call(M, op, layout, shape, values));
-      if (!fs[0]) break;
-      const [us, baseUs] = timeAll(fs);
-      for (const t of made.splice(0)) t.free();
+      const values = off === "dead" ? noise.map((v, i) => (deadIndex(layout, shape, i) % 2 ? 0 : v)) : noise.map((v) => off + v);
+      let us, baseUs;
+      try {
+        const fs = builds.map(([, M]) => call(M, op, layout, shape, values));
+        if (!fs[0]) break;
+        [us, baseUs] = timeAll(fs);
+      } finally {
+        for (const t of made.splice(0)) t.free();
+      }
       if (off === offsets[0]) zero = us;
       const extra = baseUs === undefined ? "" : ` | ${baseUs.toFixed(1)} | ${(baseUs / us).toFixed(2)}×`;
       console.log(`| ${layout} (${shape.join(", ")}) | ${op} | ${off} | ${us.toFixed(1)} | ${(us / zero).toFixed(2)}${extra} |`);

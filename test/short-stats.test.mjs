@@ -131,13 +131,18 @@ test("kernel: N > 1, a channel far from zero: summed around its first values, or
   for (const S of [4, 5, 7, 8, 9, 16, 17, 49, 64, 65, 127, 784, 1024, 1500]) {
     const N = Math.min(12, Math.max(2, Math.floor(8192 / S))), C = 7, x = rows(N, C, S, 90 + S);
     const ch = (c, f) => { for (let n = 0; n < N; n++) for (let i = 0; i < S; i++) x[(n * C + c) * S + i] = f(n, i, x[(n * C + c) * S + i]); };
-    ch(0, (n, i, v) => 3 + v);                        // far: fails, redone around the block mean
+    ch(0, (n, i, v) => 3 + v);                        // far: around its first values (S ≥ 8), else fails and is redone
     ch(1, (n, i, v) => 1e4 + 1e-3 * v);               // far with a tiny spread
     ch(2, (n, i, v) => (n === 1 && i === 2 ? NaN : 7 + v));
     ch(3, (n, i, v) => (n === N - 1 && i === S - 1 ? Infinity : -5 + v));
     ch(4, () => 2.5);                                 // constant
     ch(5, (n, i, v) => (n === 0 && i < 8 ? 50 + v : v)); // first values far, the rest near zero
     ch(6, (n, i, v) => (n === 0 && i === 1 ? NaN : 4 + v) + (n === 0 && i === 0 ? Infinity : 0));
+    ch(3, (n, i, v) => (n === N - 1 && i === S - 1 ? Infinity : -5 + v));
+    const C2 = 2, y = rows(N, C2, S, 95 + S); // squares that are f32 subnormals: Σd² ≠ 0 but < 2⁻¹⁰⁰, so exact
+    for (let n = 0; n < N; n++) for (let i = 0; i < S; i++) y[n * C2 * S + i] = 1e-22 * (1 + ((n * S + i) % 5));
+    const gotY = kernelStats(N, C2, S, y, new Float64Array(3 * C2)), wantY = exactTriples([{ x: y, N }], C2, S);
+    tinyTriples(gotY.subarray(0, 3), wantY.subarray(0, 3), `(${N}, ${C2}, ${S}), subnormal squares`);
     const got = kernelStats(N, C, S, x, new Float64Array(3 * C)), want = exactTriples([{ x, N }], C, S);
     const what = `(${N}, ${C}, ${S})`;
     assert.ok(Number.isNaN(got[8]), `${what}: the NaN channel stays NaN`);
@@ -152,10 +157,11 @@ test("kernel: a zero channel but for a cancelling ±1e-30 pair at any position o
   for (const S of [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 49]) {
     for (const N of [2, 3]) {
       for (let j = 0; j < S; j++) {
-        // The pair at the same position of the first and the last row: no other lane sees it.
-        const C = 3, c = 1, x = rows(N, C, S, 11 * S + j);
+        // The pair at the same position of two rows (the first and last, or the second and last):
+        // no other lane and no other row sees it.
+        const C = 3, c = 1, x = rows(N, C, S, 11 * S + j), r0 = j % 2 && N > 2 ? 1 : 0;
         for (let n = 0; n < N; n++) x.fill(0, (n * C + c) * S, (n * C + c + 1) * S);
-        x[c * S + j] = 1e-30; x[((N - 1) * C + c) * S + j] = -1e-30;
+        x[(r0 * C + c) * S + j] = 1e-30; x[((N - 1) * C + c) * S + j] = -1e-30;
         const got = kernelStats(N, C, S, x, new Float64Array(3 * C)), want = exactTriples([{ x, N }], C, S);
         assert.ok(got[3 * c + 2] > 0, `(${N}, ${C}, ${S}), pair at ${j}: M2 = ${got[3 * c + 2]}, not 0`);
         tinyTriples(got.subarray(3 * c, 3 * c + 3), want.subarray(3 * c, 3 * c + 3), `(${N}, ${C}, ${S}), pair at ${j}`);

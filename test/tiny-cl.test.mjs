@@ -107,11 +107,22 @@ test("kernel: an all-zero channel next to ±1e-30 channels and a far-from-zero c
 test("kernel: a channel zero but for a cancelling pair of ±1e-30 deep in a block (the zero check goes in 16 KiB chunks of rows)", () => {
   for (const C of [4, 5, 16, 64, 96, 256]) {
     const L = patternLen(C), per = L / C, SB = Math.max(Math.floor(4096 / L), 256), chunk = Math.max(1, Math.floor(16384 / (4 * L)));
-    for (const at of [chunk - 1, chunk, Math.min(2 * chunk + 1, SB - 2)]) {
-      const R = SB * per + 3, c = C > 2 ? 2 : 0, noise = randomArray(R * C, C + at);
+    const inBlock = (i) => Math.min(i, SB - 2); // both super-rows in the first block
+    for (const [at, R] of [[inBlock(chunk - 1), SB * per + 3], [inBlock(chunk), SB * per + 3], [inBlock(2 * chunk + 1), SB * per + 3],
+      [SB - 2, SB * per], [SB - 2, 2 * SB * per + 1]]) {
+      const c = C > 2 ? 2 : 0, noise = randomArray(R * C, C + at);
       const x = Float32Array.from({ length: R * C }, (_, i) => (i % C === c ? 0 : noise[i]));
-      x[at * per * C + c] = 1e-30;             // row 0 of super-row `at`
-      x[(at + 1) * per * C + c] = -1e-30;      // the same lane one super-row later: Σd = 0, Σd² underflows to 0
+      // Row `per − 1` of super-row `at` and of the next one (the last of the first block when
+      // at = SB − 2): the same lane, c + (per − 1)·C, past the first group when per > 1.
+      x[(at * per + per - 1) * C + c] = 1e-30;
+      x[((at + 1) * per + per - 1) * C + c] = -1e-30; // Σd = 0, Σd² underflows to 0
+      if (per > 1 && at === SB - 2) { // also a pair inside the block's last super-row alone (two of its rows)
+        const y = x.slice(), last = (SB - 1) * per;
+        y[(at * per + per - 1) * C + c] = 0; y[((at + 1) * per + per - 1) * C + c] = 0;
+        y[last * C + c] = 1e-30; y[(last + 1) * C + c] = -1e-30;
+        const gy = kernelStats(R, C, y);
+        assert.ok(gy[3 * c + 2] > 0, `C = ${C}, R = ${R}, pair in the last super-row: M2 = ${gy[3 * c + 2]}, not 0`);
+      }
       const got = kernelStats(R, C, x), want = exactTriples(R, C, x), kindOf = (ch) => (ch === c ? 1 : 4);
       assert.ok(got[3 * c + 2] > 0, `C = ${C}, pair at super-row ${at}: M2 = ${got[3 * c + 2]}, not 0`);
       sameTriples(got, want, kindOf, `C = ${C}, pair at super-row ${at} (chunks of ${chunk})`);
