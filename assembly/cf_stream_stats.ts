@@ -7,15 +7,16 @@
 // folded and merged, as channel_rows merges its block.
 //
 // Numerics: channel_rows' method. Per channel and block of ≤ BLOCK / S samples (≤ BLOCK values)
-// the same shift (shift_of of the triple when the block starts: 0 near zero, else the running
-// mean), f32 lanes, the same check and settling (settle_rows: a failing block redone around its
+// the same shift (first_shift of the triple and the block's first row when the block starts: 0
+// near zero, else the running mean, or for a channel with nothing merged yet the mean of its first
+// values when they sit far from zero), f32 lanes, the same check and settling (settle_rows: a failing block redone around its
 // mean as one block, a block with Σd² = 0 checked to hold its shift and merged, row by row through
 // stats_block only when neither holds), one Chan merge per block. Only the order of the f32 additions
 // inside a block differs (lane sums per row position instead of rows_sq's 16-wide chains), so
 // results differ from the cache-resident path in the last bits of the f32 sums.
 import { BLOCK, hsum } from "./common";
 import { tail_mask } from "./cf_short";
-import { shift_of, settle_rows } from "./bn_stats";
+import { first_shift, settle_rows } from "./bn_stats";
 
 /**
  * Merges the statistics of (N, C, S) channels-first x into the C triples at acc, rows in memory
@@ -27,7 +28,7 @@ export function stats_cf_stream(N: i32, C: i32, S: i32, x: usize, acc: usize, sc
   for (let n0 = 0; n0 < N; n0 += rb) {
     const nb = min(rb, N - n0), p0 = x + <usize>n0 * stride;
     memory.fill(scratch, 0, <usize>C << 5);
-    for (let c = 0; c < C; c++) store<f32>(kp + (<usize>c << 2), shift_of(acc + <usize>c * 24));
+    for (let c = 0; c < C; c++) store<f32>(kp + (<usize>c << 2), first_shift(acc + <usize>c * 24, p0 + (<usize>c * <usize>S << 2), S));
     for (let n = 0; n < nb; n++) sample_rows(C, S, p0 + <usize>n * stride, scratch, kp);
     for (let c = 0; c < C; c++) {
       const t = scratch + (<usize>c << 5);
