@@ -56,9 +56,9 @@ export function lanes_ok(C: i32, stride: i32, L: i32, sp: usize, qp: usize, cnt:
  */
 export function zero_lanes_ok(p: usize, nb: i32, L: i32, kp: usize, qp: usize): bool {
   const stride = <usize>L << 2, rows = max(1, 16384 / <i32>stride);
-  let o: usize = 0;
-  while (o < stride && i32x4.all_true(v128.load(qp + min(o, stride - 16)))) o += 16; // ordinary data: no lane has Σd² = 0
-  if (o >= stride) return true;
+  let z: usize = 0;
+  while (z < stride && i32x4.all_true(v128.load(qp + min(z, stride - 16)))) z += 16; // ordinary data: no lane has Σd² = 0
+  if (z >= stride) return true;
   for (let r0 = 0; r0 < nb; r0 += rows, p += <usize>rows * stride) {
     for (let o: usize = 0; o < stride; o += 16) {
       const g = min(o, stride - 16);

@@ -5,8 +5,9 @@
 // per block (two divisions, a dozen dependent loads and stores: ~8 ns) cost ~3 % of a call on
 // (8, 64, 56, 56), against the Σx, Σx² loop's 0.95 target (docs/performance.md).
 //
-// Numerics: a channel's shift is chosen once (shift_of of its triple at the start: 0 near zero,
-// else the running mean) and chosen again only after a block of it fails the check; such a
+// Numerics: a channel's shift is chosen once (first_shift of its triple and first row at the
+// start: 0 near zero, else the running mean, or the mean of its first values when they sit far
+// from zero) and chosen again only after a block of it fails the check; such a
 // block goes through stats_block's own path (redone around its mean while in L1, or exact) after
 // the channel's pending sums are merged, so every block is summed as stats_block sums it. Blocks
 // that each pass the check keep it true for their total (Cauchy–Schwarz), so the one merge loses

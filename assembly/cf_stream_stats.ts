@@ -8,11 +8,11 @@
 //
 // Numerics: channel_rows' method. Per channel and block of ≤ BLOCK / S samples (≤ BLOCK values)
 // the same shift (first_shift of the triple and the block's first row when the block starts: 0
-// near zero, else the running mean, or for a channel with nothing merged yet the mean of its first
-// values when they sit far from zero), f32 lanes, the same check and settling (settle_rows: a failing block redone around its
-// mean as one block, a block with Σd² = 0 checked to hold its shift and merged, row by row through
-// stats_block only when neither holds), one Chan merge per block. Only the order of the f32 additions
-// inside a block differs (lane sums per row position instead of rows_sq's 16-wide chains), so
+// near zero, else the running mean, or for a channel with nothing merged yet the mean of its
+// first values when they sit far from zero), f32 lanes, the same check and settling (settle_rows:
+// a failing block redone around its mean as one block, a block with Σd² = 0 checked to hold its
+// shift and merged, row by row through stats_block only when neither holds), one Chan merge per
+// block. Only the order of the f32 additions inside a block differs (lane sums per row position instead of rows_sq's 16-wide chains), so
 // results differ from the cache-resident path in the last bits of the f32 sums.
 import { BLOCK, hsum } from "./common";
 import { tail_mask } from "./cf_short";
