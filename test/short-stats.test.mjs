@@ -104,8 +104,8 @@ test("kernel: N = 1, rows far from zero from some pair on (each failing pair set
       const C = 23 + (S & 1), x = rows(1, C, S, 80 + S + first);
       for (let r = first; r < C; r++) for (let i = 0; i < S; i++) x[r * S + i] = offset + x[r * S + i] * (1 + r % 3);
       const at = (r) => r * S;
-      x.fill(offset, at(first + 2), at(first + 3));                 // a constant row equal to its shift
-      x[at(first + 4) + (S >> 1)] = NaN;                             // NaN inside a shifted row
+      x.fill(offset, at(first + 2), at(first + 3));                 // a constant row at the offset
+      x[at(first + 4) + (S >> 1)] = NaN;                             // NaN inside a far row
       x[at(first + 5) + S - 1] = Infinity;                           // +Inf in a masked last vector
       for (let i = 0; i < 4; i++) x[at(first + 6) + i] = offset + 50; // first values far from the row's mean: redone
       for (let i = 0; i < S; i++) x[at(first + 7) + i] = 1e-30 * (1 + (i % 5));  // tiny data: exact
