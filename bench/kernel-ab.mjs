@@ -30,7 +30,7 @@ import { readFileSync } from "node:fs";
 import { randomArray } from "../test/reference.mjs";
 import { KERNEL_TABLE, KERNEL_NAMES, ARG_KINDS, scratchBytes } from "../build/kernel-table.mjs";
 import { parseArgs, median } from "./lib/cli.mjs";
-import { buildCeiling } from "./ceiling/build.mjs";
+import { ceilingExportsOn } from "./ceiling/index.mjs";
 
 const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "", act: "0", copy: "0", rms: "1", sumsq: false, null: "", warm: "1000", inner: "1" });
 const name = opts.kernel, reps = +opts.reps, offset = +opts.offset, inner = Math.max(1, +opts.inner);
@@ -108,7 +108,7 @@ const copies = +opts.copy, tc = [];
 let copy = null;
 if (copies > 0) {
   const src = layout[spec.args.find((a) => ARG_KINDS[a] === "in")], dst = sumsOnly ? layout.copyDst : layout[outArg];
-  const ceil = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(await buildCeiling({ importMemory: true }))), { env: { memory } }).exports;
+  const ceil = await ceilingExportsOn(memory);
   copy = opts.sumsq ? () => ceil.sumsq_f32(n, src) : () => ceil.copy_f32(n, src, dst);
 }
 // Warm-up: every variant and the ceiling called for --warm ms (default 1000) before timing. V8

@@ -10,13 +10,13 @@
 //   (1, N·G, (C/G)·S) view, the finish, per-(n, c) parameters, normalize, and the backward's.)
 import { readFileSync } from "node:fs";
 import { parseArgs, lowerQuartile } from "./lib/cli.mjs";
-import { buildCeiling } from "./ceiling/build.mjs";
+import { ceilingExportsOn } from "./ceiling/index.mjs";
 
 const { opts, rest } = parseArgs(process.argv.slice(2), { shapes: "21,64,49,334,64,49,5350,64,49", groups: "" });
 if (rest.length !== 1) { console.error("usage: node bench/short-rows-bound.mjs BUILD.wasm (built with --importMemory) [--shapes N,C,S,…]"); process.exit(2); }
 const memory = new WebAssembly.Memory({ initial: 4000, maximum: 65536 });
 const k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(rest[0])), { env: { memory, abort() { throw new Error("abort"); } } }).exports;
-const ceil = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(await buildCeiling({ importMemory: true }))), { env: { memory } }).exports;
+const ceil = await ceilingExportsOn(memory);
 const dims = opts.shapes.split(",").map(Number);
 
 for (let d = 0; d + 2 < dims.length; d += 3) {

@@ -76,9 +76,7 @@ export async function loadCeiling({ maxValues = 16 << 20, rebuild = false } = {}
  * state: copyAt(n, srcPtr, dstPtr), readAt(n, ptr). Pointers are byte offsets.
  */
 export async function loadCeilingOn(memory) {
-  if (await stale(WASM_IMPORT_PATH)) await buildCeiling({ importMemory: true });
-  const { instance } = await WebAssembly.instantiate(await readFile(WASM_IMPORT_PATH), { env: { memory } });
-  const { copy_f32, read_f32, sumsq_f32, affine_f32, dsums_f32, dxpass_f32 } = instance.exports;
+  const { copy_f32, read_f32, sumsq_f32, affine_f32, dsums_f32, dxpass_f32 } = await ceilingExportsOn(memory);
   return {
     copyAt: (n, src, dst) => copy_f32(n, src, dst), readAt: (n, src) => read_f32(n, src), sumsqAt: (n, src) => sumsq_f32(n, src),
     // The op-shaped bounds (ceiling.ts): y = x·a + b; Σdy, Σdy·x; dx = dy·a + x·b + c.
@@ -86,6 +84,16 @@ export async function loadCeilingOn(memory) {
     dsumsAt: (n, x, dy) => dsums_f32(n, x, dy),
     dxpassAt: (n, x, dy, dst) => dxpass_f32(n, x, dy, dst, 0.9, -0.2, 0.05),
   };
+}
+
+/**
+ * The raw exports of the ceiling module instantiated on `memory` (the imported-memory build,
+ * rebuilt only when missing or older than ceiling.ts): for scripts that call its loops with their
+ * own pointers (bench/kernel-ab.mjs, bench/short-rows-bound.mjs).
+ */
+export async function ceilingExportsOn(memory) {
+  if (await stale(WASM_IMPORT_PATH)) await buildCeiling({ importMemory: true });
+  return (await WebAssembly.instantiate(await readFile(WASM_IMPORT_PATH), { env: { memory } })).instance.exports;
 }
 
 /** True when the wasm at path is missing or older than ceiling.ts. */
