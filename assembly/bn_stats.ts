@@ -103,7 +103,7 @@ export const SHIFT_FLOOR: f32 = 9.094947e-13;
  * its standard deviations away), the squares did not overflow, and did not underflow (Σd² ≥
  * 2⁻¹⁰⁰, or both sums 0: a block equal to its shift — all-zero data — or every |x − shift| <
  * 2⁻⁷⁵ with an f32 sum that cancels exactly, whose M2 would be taken as 0: the channels-first
- * callers (settle_block, settle_rows) check a block with Σd² = 0 with holds_shift before asking,
+ * callers (settle_block) check a block with Σd² = 0 with holds_shift before asking,
  * the channels-last kernel asks zero_lanes_ok). False for NaN. shift_of keeps 0 only
  * while |mean| ≤ std, so blocks of such data pass with a wide margin (a tighter bound, ¼, failed
  * a few per cent of 256-value blocks of data with |mean| ≈ std/2 at random, and each failure
@@ -154,26 +154,30 @@ export function first_shift(a: usize, p: usize, len: i32): f32 {
 export function stats_block(a: usize, p: usize, len: i32): void {
   const k = shift_of(a);
   rows_sq(p, len, k, 1, 4);
-  settle_block(a, p, len, k, ret0, ret1);
+  settle_block(a, p, len, 1, 4, k, ret0, ret1);
 }
 
-/** stats_block after its pass: the block's sums s1, s2 around k taken as they are, redone, or exact. */
-export function settle_block(a: usize, p: usize, len: i32, k: f32, s1: f64, s2: f64): void {
-  const cnt = <f64>len;
+/**
+ * A block after its pass — rows of len values at p, stride bytes apart (rows = 1: a contiguous
+ * run), whose Σ(x − k), Σ(x − k)² are s1, s2 — merged into the triple at a: as it is when it
+ * passes the check, else redone from L1 around its own mean as one block, or exact.
+ */
+export function settle_block(a: usize, p: usize, len: i32, rows: i32, stride: usize, k: f32, s1: f64, s2: f64): void {
+  const cnt = <f64>len * <f64>rows;
   // Σd² = 0: a block equal to its shift (all-zero data: a dead ReLU channel) merged as it is,
   // the same bits as the exact pass gives it; else tiny data whose squares underflowed in f32
   // (within 2⁻⁷⁵ of k, e.g. data at 1e-30), whose sums say nothing: exact in f64 (a sum that
   // cancelled to 0 used to pass the check with M2 = 0: 5–40 % of such a channel's variance).
   if (s2 == 0) {
-    if (s1 == 0 && holds_shift(p, len, k, 1, 4)) merge_block(a, cnt, <f64>k, 0, 0);
-    else exact_block(a, p, len, 1, 0);
+    if (s1 == 0 && holds_shift(p, len, k, rows, stride)) merge_block(a, cnt, <f64>k, 0, 0);
+    else exact_block(a, p, len, rows, stride);
     return;
   }
   if (!sums_ok(s1, s2, cnt)) {
     const bm = <f32>(<f64>k + s1 / cnt);
-    rows_sq(p, len, bm, 1, 4); // the corrected two-pass: Σ(x − m), Σ(x − m)² around the block mean
+    rows_sq(p, len, bm, rows, stride); // the corrected two-pass: Σ(x − m), Σ(x − m)² around the block mean
     s1 = ret0; s2 = ret1; k = bm;
-    if (!sums_sound(s1, s2, k)) { exact_block(a, p, len, 1, 0); return; }
+    if (!sums_sound(s1, s2, k)) { exact_block(a, p, len, rows, stride); return; }
   }
   merge_block(a, cnt, <f64>k, s1, s2);
 }
@@ -182,9 +186,8 @@ export function settle_block(a: usize, p: usize, len: i32, k: f32, s1: f64, s2: 
  * Whether the rows of len values at p (stride bytes apart) all equal k up to the sign (asked when
  * their Σ(x − k)² is 0): true outright from SHIFT_FLOOR up; below, one OR of the values' bits XOR
  * k's (±0 for k = 0), four values at a time (the last vector ends at the row's last value).
- * All-zero channels (dead ReLU channels) take this path on every block: with a scalar loop and
- * the blocks row by row, statistics of post-ReLU maps with dead channels took 4–5× as long
- * (docs/performance.md).
+ * All-zero channels (dead ReLU channels) take this path on every block (docs/performance.md,
+ * dead channels).
  */
 function holds_shift(p: usize, len: i32, k: f32, rows: i32, stride: usize): bool {
   if (abs(k) >= SHIFT_FLOOR) return true;
@@ -199,29 +202,11 @@ function holds_shift(p: usize, len: i32, k: f32, rows: i32, stride: usize): bool
   return !v128.any_true(i32x4.shl(t, 1)); // the sign bit shifted out
 }
 
-/** nb rows of S values of one channel (stride bytes apart) as one block merged into the triple at a (settle_rows: redone around its mean when it fails the check). */
+/** nb rows of S values of one channel (stride bytes apart) as one block merged into the triple at a (settle_block). */
 function channel_rows(a: usize, p: usize, S: i32, nb: i32, stride: usize): void {
   const k = first_shift(a, p, S);
   rows_sq(p, S, k, nb, stride);
-  settle_rows(a, p, S, nb, stride, k, ret0, ret1);
-}
-
-/**
- * The block of nb rows of S values at p (stride bytes apart) whose Σ(x − k), Σ(x − k)² are s1, s2:
- * merged into the triple at a when it passes the check; when it fails, redone from L1 around the
- * block's own mean as one block (a channel's first block of data far from zero: row by row, each
- * row summed again and merged, it took 3–6× as long); taken row by row only when those sums are
- * not sound or Σd² = 0 (stats_block takes such rows exact).
- */
-export function settle_rows(a: usize, p: usize, S: i32, nb: i32, stride: usize, k: f32, s1: f64, s2: f64): void {
-  const cnt = <f64>(nb * S);
-  if (s2 != 0) {
-    if (sums_ok(s1, s2, cnt)) { merge_block(a, cnt, <f64>k, s1, s2); return; }
-    const bm = <f32>(<f64>k + s1 / cnt);
-    rows_sq(p, S, bm, nb, stride); // the corrected two-pass, as settle_block's
-    if (sums_sound(ret0, ret1, bm)) { merge_block(a, cnt, <f64>bm, ret0, ret1); return; }
-  } else if (s1 == 0 && holds_shift(p, S, k, nb, stride)) { merge_block(a, cnt, <f64>k, 0, 0); return; }
-  for (let n = 0; n < nb; n++) stats_block(a, p + <usize>n * stride, S);
+  settle_block(a, p, S, nb, stride, k, ret0, ret1);
 }
 
 /**

@@ -50,9 +50,8 @@ export function lanes_ok(C: i32, stride: i32, L: i32, sp: usize, qp: usize, cnt:
  * shift: data within 2⁻⁷⁵ of it (e.g. ±1e-30), whose squares underflowed f32 and whose sums
  * cancelled, would get M2 = 0. Once a block, four lanes at a time; the last L mod 4 lanes in
  * the vector ending at lane L (lanes seen twice: harmless). The block goes in chunks of ≤ 16 KiB
- * of rows, every group of lanes down a chunk while it is in L1: walked down the whole block (up
- * to 1 MiB) group after group, the check read the block from L2/L3 once per group, and a tensor
- * with dead (all-zero) channels took 2.6× as long (docs/performance.md).
+ * of rows, every group of lanes from the first with a zero Σd² down a chunk while it is in L1 (a
+ * block is up to 1 MiB: docs/performance.md, dead channels).
  */
 export function zero_lanes_ok(p: usize, nb: i32, L: i32, kp: usize, qp: usize): bool {
   const stride = <usize>L << 2, rows = max(1, 16384 / <i32>stride);
@@ -60,7 +59,7 @@ export function zero_lanes_ok(p: usize, nb: i32, L: i32, kp: usize, qp: usize): 
   while (z < stride && i32x4.all_true(v128.load(qp + min(z, stride - 16)))) z += 16; // ordinary data: no lane has Σd² = 0
   if (z >= stride) return true;
   for (let r0 = 0; r0 < nb; r0 += rows, p += <usize>rows * stride) {
-    for (let o: usize = 0; o < stride; o += 16) {
+    for (let o = z; o < stride; o += 16) { // the groups before z have no lane with Σd² = 0
       const g = min(o, stride - 16);
       if (!zero_group_ok(p + g, min(rows, nb - r0), stride, kp + g, qp + g)) return false;
     }

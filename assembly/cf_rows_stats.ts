@@ -48,7 +48,7 @@ export function stats_cf_rows(N: i32, C: i32, S: i32, x: usize, acc: usize, scra
         }
         const a = acc + <usize>c * 24;
         flush_rows(a, t);
-        settle_block(a, p, len, k, s1, s2);
+        settle_block(a, p, len, 1, 4, k, s1, s2);
         store<f32>(t, shift_of(a), 16);
       }
     }

@@ -85,8 +85,8 @@ function pairs_long(R: i32, S: i32, x: usize, acc: usize): void {
   const cnt = <f64>S, lim = f64x2.splat(0.75 * cnt);
   const ok = v128.and(v128.and(f64x2.le(f64x2.mul(s, s), f64x2.mul(lim, q)), f64x2.ne(q, f64x2.splat(Infinity))), f64x2.ge(q, f64x2.splat(TINY)));
   if (v128.any_true(v128.or(v128.or(v128.load(a), v128.load(a, 16)), v128.load(a, 32))) || !i64x2.all_true(ok)) {
-    settle_block(a, p, S, 0, f64x2.extract_lane(s, 0), f64x2.extract_lane(q, 0));
-    settle_block(a + 24, pb, S, 0, f64x2.extract_lane(s, 1), f64x2.extract_lane(q, 1));
+    settle_block(a, p, S, 1, 4, 0, f64x2.extract_lane(s, 0), f64x2.extract_lane(q, 0));
+    settle_block(a + 24, pb, S, 1, 4, 0, f64x2.extract_lane(s, 1), f64x2.extract_lane(q, 1));
     return;
   }
   const mean = f64x2.div(s, f64x2.splat(cnt)), m2 = f64x2.pmax(f64x2.sub(q, f64x2.mul(s, mean)), f64x2.splat(0));

@@ -9,14 +9,13 @@
 // Numerics: channel_rows' method. Per channel and block of ≤ BLOCK / S samples (≤ BLOCK values)
 // the same shift (first_shift of the triple and the block's first row when the block starts: 0
 // near zero, else the running mean, or for a channel with nothing merged yet the mean of its
-// first values when they sit far from zero), f32 lanes, the same check and settling (settle_rows:
-// a failing block redone around its mean as one block, a block with Σd² = 0 checked to hold its
-// shift and merged, row by row through stats_block only when neither holds), one Chan merge per
-// block. Only the order of the f32 additions inside a block differs (lane sums per row position instead of rows_sq's 16-wide chains), so
+// first values when they sit far from zero), f32 lanes, the same check and settling
+// (settle_block: a failing block redone around its mean as one block, a block with Σd² = 0
+// checked to hold its shift and merged, else the block exact), one Chan merge per block. Only the order of the f32 additions inside a block differs (lane sums per row position instead of rows_sq's 16-wide chains), so
 // results differ from the cache-resident path in the last bits of the f32 sums.
 import { BLOCK, hsum } from "./common";
 import { tail_mask } from "./cf_short";
-import { first_shift, settle_rows } from "./bn_stats";
+import { first_shift, settle_block } from "./bn_stats";
 
 /**
  * Merges the statistics of (N, C, S) channels-first x into the C triples at acc, rows in memory
@@ -32,7 +31,7 @@ export function stats_cf_stream(N: i32, C: i32, S: i32, x: usize, acc: usize, sc
     for (let n = 0; n < nb; n++) sample_rows(C, S, p0 + <usize>n * stride, scratch, kp);
     for (let c = 0; c < C; c++) {
       const t = scratch + (<usize>c << 5);
-      settle_rows(acc + <usize>c * 24, p0 + (<usize>c * <usize>S << 2), S, nb, stride, load<f32>(kp + (<usize>c << 2)), hsum(v128.load(t)), hsum(v128.load(t, 16)));
+      settle_block(acc + <usize>c * 24, p0 + (<usize>c * <usize>S << 2), S, nb, stride, load<f32>(kp + (<usize>c << 2)), hsum(v128.load(t)), hsum(v128.load(t, 16)));
     }
   }
 }
