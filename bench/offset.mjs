@@ -16,6 +16,7 @@ import { pathToFileURL } from "node:url";
 import * as now from "../dist/index.js";
 import { randomArray } from "../test/reference.mjs";
 import { parseArgs, quantile } from "./lib/cli.mjs";
+import { rotatingRounds } from "./lib/rounds.mjs";
 import { defaultGroups } from "./peers/common.mjs";
 
 const CELLS = "NCHW:64x64x7x7,NCHW:1x1024x8x8,NCHW:8x64x28x28,NCHW:8x64x56x56,NHWC:1x56x56x64,NHWC:1x224x224x3,NLC:1x197x768,NLC:8x128x768";
@@ -44,19 +45,14 @@ function call(M, op, layout, shape, values) {
   }
 }
 
-const sample = (f, k) => { const t0 = performance.now(); for (let i = 0; i < k; i++) f(); return (performance.now() - t0) * 1000 / k; };
 /**
- * µs per call of each function, samples of ~2 ms alternated, lower quartile of each; each is
- * first called for 300 ms (V8 tiers JS and wasm up in the background: with 5 calls of warm-up the
- * first cells of a run read up to 5× slow).
+ * µs per call of each function: samples of ≥ 2 ms in rotating order (lib/rounds.mjs), lower
+ * quartile of each; each is first called for 300 ms (V8 tiers JS and wasm up in the background:
+ * with 5 calls of warm-up the first cells of a run read up to 5× slow).
  */
-function timeAll(fs) {
+async function timeAll(fs) {
   for (const f of fs) { const t0 = performance.now(); while (performance.now() - t0 < 300) f(); }
-  const ks = fs.map((f) => Math.max(1, Math.round(2000 / sample(f, 3)))), t = fs.map(() => []);
-  for (let s = 0; s < +opts.samples; s++) {
-    for (let j = 0; j < fs.length; j++) { const i = (j + s) % fs.length; t[i].push(sample(fs[i], ks[i])); } // order rotated
-  }
-  return t.map((a) => quantile(a, 0.25));
+  return (await rotatingRounds(fs, +opts.samples)).map((a) => quantile(a, 0.25) * 1000);
 }
 
 const offsets = opts.offsets.split(",").map((o) => (o === "dead" ? o : Number(o)));
@@ -76,7 +72,7 @@ for (const cell of opts.cells.split(",")) {
       try {
         const fs = builds.map(([, M]) => call(M, op, layout, shape, values));
         if (!fs[0]) break;
-        [us, baseUs] = timeAll(fs);
+        [us, baseUs] = await timeAll(fs);
       } finally {
         for (const t of made.splice(0)) t.free();
       }
