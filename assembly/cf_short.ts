@@ -16,50 +16,34 @@ import { zero_f32 } from "./common";
  * C = N·C, one parameter set per row): y = (x − m)·scale + shift.
  */
 export function normalize_short(rows: i32, C: i32, S: i32, x: usize, y: usize, m: usize, scale: usize, shift: usize): void {
-  if (zero_f32(m, C)) { normalize_short0(rows, C, S, x, y, scale, shift); return; }
+  if (zero_f32(m, C)) normalize_rows(rows, C, S, x, y, m, scale, shift, true);
+  else normalize_rows(rows, C, S, x, y, m, scale, shift, false);
+}
+
+/** normalize_short's rows; zero (every m is 0: x − 0 is x, the same bits): y = x·scale + shift. */
+@inline function normalize_rows(rows: i32, C: i32, S: i32, x: usize, y: usize, m: usize, scale: usize, shift: usize, zero: bool): void {
   const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
   let px = x, py = y, c = 0;
   for (let r = 0; r < rows; r++, px += stride, py += stride) {
     const co = <usize>c << 2;
-    norm_row(px, py, body, last, v128.load32_splat(m + co), v128.load32_splat(scale + co), v128.load32_splat(shift + co));
-    if (++c == C) c = 0;
-  }
-}
-
-/** normalize_short with every m = 0: y = x·scale + shift (x − 0 is x: the same bits, one float add a vector less). */
-function normalize_short0(rows: i32, C: i32, S: i32, x: usize, y: usize, scale: usize, shift: usize): void {
-  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
-  let px = x, py = y, c = 0;
-  for (let r = 0; r < rows; r++, px += stride, py += stride) {
-    const co = <usize>c << 2, sv = v128.load32_splat(scale + co), tv = v128.load32_splat(shift + co);
-    const t = v128.load(px + last);
-    let o: usize = 0;
-    for (; o + 64 <= body; o += 64) {
-      const a = px + o, b = py + o;
-      v128.store(b, f32x4.add(f32x4.mul(v128.load(a), sv), tv));
-      v128.store(b, f32x4.add(f32x4.mul(v128.load(a, 16), sv), tv), 16);
-      v128.store(b, f32x4.add(f32x4.mul(v128.load(a, 32), sv), tv), 32);
-      v128.store(b, f32x4.add(f32x4.mul(v128.load(a, 48), sv), tv), 48);
-    }
-    for (; o < body; o += 16) v128.store(py + o, f32x4.add(f32x4.mul(v128.load(px + o), sv), tv));
-    v128.store(py + last, f32x4.add(f32x4.mul(t, sv), tv));
+    norm_row(px, py, body, last, v128.load32_splat(m + co), v128.load32_splat(scale + co), v128.load32_splat(shift + co), zero);
     if (++c == C) c = 0;
   }
 }
 
 /** One row: `body` bytes (a multiple of 16) as vectors, then the vector ending at `last` + 16. */
-@inline export function norm_row(px: usize, py: usize, body: usize, last: usize, mv: v128, sv: v128, tv: v128): void {
+@inline function norm_row(px: usize, py: usize, body: usize, last: usize, mv: v128, sv: v128, tv: v128, zero: bool): void {
   const t = v128.load(px + last);
   let o: usize = 0;
   for (; o + 64 <= body; o += 64) {
     const a = px + o, b = py + o;
-    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), mv), sv), tv));
-    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 16), mv), sv), tv), 16);
-    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 32), mv), sv), tv), 32);
-    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 48), mv), sv), tv), 48);
+    v128.store(b, f32x4.add(f32x4.mul((zero ? v128.load(a) : f32x4.sub(v128.load(a), mv)), sv), tv));
+    v128.store(b, f32x4.add(f32x4.mul((zero ? v128.load(a, 16) : f32x4.sub(v128.load(a, 16), mv)), sv), tv), 16);
+    v128.store(b, f32x4.add(f32x4.mul((zero ? v128.load(a, 32) : f32x4.sub(v128.load(a, 32), mv)), sv), tv), 32);
+    v128.store(b, f32x4.add(f32x4.mul((zero ? v128.load(a, 48) : f32x4.sub(v128.load(a, 48), mv)), sv), tv), 48);
   }
-  for (; o < body; o += 16) v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), mv), sv), tv));
-  v128.store(py + last, f32x4.add(f32x4.mul(f32x4.sub(t, mv), sv), tv));
+  for (; o < body; o += 16) v128.store(py + o, f32x4.add(f32x4.mul((zero ? v128.load(px + o) : f32x4.sub(v128.load(px + o), mv)), sv), tv));
+  v128.store(py + last, f32x4.add(f32x4.mul((zero ? t : f32x4.sub(t, mv)), sv), tv));
 }
 
 /**
@@ -67,6 +51,12 @@ function normalize_short0(rows: i32, C: i32, S: i32, x: usize, y: usize, scale: 
  * r mod C: dx = dy·k + (x − m)·a + b. dx may alias x or dy (the last vectors are loaded first).
  */
 export function dx_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usize, m: usize, k: usize, a: usize, b: usize): void {
+  if (zero_f32(m, C)) dx_rows(rows, C, S, x, dy, dx, m, k, a, b, true);
+  else dx_rows(rows, C, S, x, dy, dx, m, k, a, b, false);
+}
+
+/** dx_short's rows; zero (every m is 0: x − 0 is x, the same bits): dx = dy·k + x·a + b. */
+@inline function dx_rows(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usize, m: usize, k: usize, a: usize, b: usize, zero: bool): void {
   const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
   let px = x, pd = dy, po = dx, c = 0;
   for (let r = 0; r < rows; r++, px += stride, pd += stride, po += stride) {
@@ -76,9 +66,10 @@ export function dx_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usi
     const tx = v128.load(px + last), td = v128.load(pd + last);
     // One vector a step: unrolled by two it was 1.05–1.07× faster, but 0.1 KB over the size budget.
     for (let o: usize = 0; o < body; o += 16) {
-      v128.store(po + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(f32x4.sub(v128.load(px + o), mv), av)), bv));
+      const u = v128.load(px + o);
+      v128.store(po + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(zero ? u : f32x4.sub(u, mv), av)), bv));
     }
-    v128.store(po + last, f32x4.add(f32x4.add(f32x4.mul(td, kv), f32x4.mul(f32x4.sub(tx, mv), av)), bv));
+    v128.store(po + last, f32x4.add(f32x4.add(f32x4.mul(td, kv), f32x4.mul(zero ? tx : f32x4.sub(tx, mv), av)), bv));
     if (++c == C) c = 0;
   }
 }
@@ -103,31 +94,37 @@ export function dx_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usi
  * Each row is summed in f32 lanes (≤ BLOCK values), the last vector masked.
  */
 export function reduce_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, acc: usize): void {
+  if (zero_f32(m, C)) reduce_rows(rows, C, S, x, dy, m, acc, true);
+  else reduce_rows(rows, C, S, x, dy, m, acc, false);
+}
+
+/** reduce_short's rows; zero (every m is 0: x − 0 is x, the same bits): no subtraction. */
+@inline function reduce_rows(rows: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, acc: usize, zero: bool): void {
   const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
   const mask = tail_mask(S);
   let px = x, pd = dy, c = 0;
   for (let r = 0; r < rows; r++, px += stride, pd += stride) {
     const q = acc + (<usize>c << 4);
-    v128.store(q, f64x2.add(v128.load(q), reduce_row(px, pd, body, last, mask, v128.load32_splat(m + (<usize>c << 2)))));
+    v128.store(q, f64x2.add(v128.load(q), reduce_row(px, pd, body, last, mask, v128.load32_splat(m + (<usize>c << 2)), zero)));
     if (++c == C) c = 0;
   }
 }
 
 /** (Σdy, Σdy·(x − m)) of one row as an f64x2: f32 lanes, two chains, the last vector masked. */
-@inline export function reduce_row(px: usize, pd: usize, body: usize, last: usize, mask: v128, mv: v128): v128 {
+@inline function reduce_row(px: usize, pd: usize, body: usize, last: usize, mask: v128, mv: v128, zero: bool): v128 {
   // Mask the product too: 0·(±Inf − m) in a lane the body already counted would be NaN.
   const dl = v128.load(pd + last);
   let a0 = v128.and(dl, mask), a1 = f32x4.splat(0);
-  let b0 = v128.and(f32x4.mul(dl, f32x4.sub(v128.load(px + last), mv)), mask), b1 = f32x4.splat(0);
+  let b0 = v128.and(f32x4.mul(dl, (zero ? v128.load(px + last) : f32x4.sub(v128.load(px + last), mv))), mask), b1 = f32x4.splat(0);
   let o: usize = 0;
   for (; o + 32 <= body; o += 32) {
     const d0 = v128.load(pd + o), d1 = v128.load(pd + o, 16);
-    a0 = f32x4.add(a0, d0); b0 = f32x4.add(b0, f32x4.mul(d0, f32x4.sub(v128.load(px + o), mv)));
-    a1 = f32x4.add(a1, d1); b1 = f32x4.add(b1, f32x4.mul(d1, f32x4.sub(v128.load(px + o, 16), mv)));
+    a0 = f32x4.add(a0, d0); b0 = f32x4.add(b0, f32x4.mul(d0, (zero ? v128.load(px + o) : f32x4.sub(v128.load(px + o), mv))));
+    a1 = f32x4.add(a1, d1); b1 = f32x4.add(b1, f32x4.mul(d1, (zero ? v128.load(px + o, 16) : f32x4.sub(v128.load(px + o, 16), mv))));
   }
   if (o < body) {
     const d0 = v128.load(pd + o);
-    a1 = f32x4.add(a1, d0); b1 = f32x4.add(b1, f32x4.mul(d0, f32x4.sub(v128.load(px + o), mv)));
+    a1 = f32x4.add(a1, d0); b1 = f32x4.add(b1, f32x4.mul(d0, (zero ? v128.load(px + o) : f32x4.sub(v128.load(px + o), mv))));
   }
   return pair_sum(f32x4.add(a0, a1), f32x4.add(b0, b1));
 }
