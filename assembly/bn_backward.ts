@@ -5,7 +5,7 @@
 // Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
 // or x (elementwise, in place).
 import { dx_short, reduce_short, pair_sum } from "./cf_short";
-import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, interleave_all, zero_f32, past, CACHED_VALUES, WIDE_CACHED, BACKWARD_FAR, FAR_VALUES } from "./common";
+import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, interleave_all, zero_f32, past, CACHED_VALUES, WIDE_CACHED, BACKWARD_FAR, FAR_VALUES, zero_shift } from "./common";
 
 /**
  * Σdy and Σdy·(x − m) over len ≤ BLOCK contiguous values ADDED to the f64 pair at acc; m: the f32
@@ -16,11 +16,11 @@ import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines
  */
 export function block_reduce(px: usize, pd: usize, len: i32, mp: usize, acc: usize): void {
   const m = load<f32>(mp);
-  if (len >= 4 && m != 0) { reduce_short(1, 1, len, px, pd, mp, acc); return; }
+  if (len >= 4 && !zero_shift(m)) { reduce_short(1, 1, len, px, pd, mp, acc); return; }
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
   let i = 0;
-  if (m == 0) {
+  if (zero_shift(m)) {
     for (; i + 16 <= len; i += 16) {
       const o = <usize>i << 2;
       const d0 = v128.load(pd + o), d1 = v128.load(pd + o, 16), d2 = v128.load(pd + o, 32), d3 = v128.load(pd + o, 48);
@@ -207,7 +207,7 @@ function tail_reduce(x: usize, dy: usize, rn: i32, L: i32, L8: i32, mp: usize, a
 export function dx_row(px: usize, pd: usize, po: usize, S: i32, ms: f32, ks: f32, as: f32, bs: f32): void {
   const mv = f32x4.splat(ms), kv = f32x4.splat(ks), av = f32x4.splat(as), bv = f32x4.splat(bs);
   let i = 0;
-  if (ms == 0) {
+  if (zero_shift(ms)) {
     for (; i + 8 <= S; i += 8) {
       const o = <usize>i << 2;
       const r0 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(v128.load(px + o), av)), bv);

@@ -123,9 +123,9 @@ function normalize_p16(x: usize, y: usize, full: usize, pp: usize): void {
 /**
  * Super-rows of any L, two at a time: each 8-lane group's parameters are loaded once for both
  * rows (one row at a time is load-bound on its three parameter loads per data vector; four rows
- * at a time were slower; docs/performance.md has the figures). zero (every m is ±0, which JS
- * passes for data near zero; x − 0 is x, the same bits): scale and shift only, two parameter
- * loads fewer a step (1.02–1.14×). Row tails and an odd last row: norm_span.
+ * at a time were slower; docs/performance.md has the figures). zero (every m is +0, which JS
+ * passes for data near zero: zero_f32): scale and shift only, two parameter loads fewer a step.
+ * Row tails and an odd last row: norm_span.
  */
 function normalize_pairs(x: usize, y: usize, stride: usize, rows: i32, pp: usize, zero: bool): void {
   const b8 = stride & ~31;

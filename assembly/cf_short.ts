@@ -20,7 +20,7 @@ export function normalize_short(rows: i32, C: i32, S: i32, x: usize, y: usize, m
   else normalize_rows(rows, C, S, x, y, m, scale, shift, false);
 }
 
-/** normalize_short's rows; zero (every m is 0: x − 0 is x, the same bits): y = x·scale + shift. */
+/** normalize_short's rows; zero (every m is +0, zero_f32): y = x·scale + shift. */
 @inline function normalize_rows(rows: i32, C: i32, S: i32, x: usize, y: usize, m: usize, scale: usize, shift: usize, zero: bool): void {
   const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
   let px = x, py = y, c = 0;
@@ -55,7 +55,7 @@ export function dx_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usi
   else dx_rows(rows, C, S, x, dy, dx, m, k, a, b, false);
 }
 
-/** dx_short's rows; zero (every m is 0: x − 0 is x, the same bits): dx = dy·k + x·a + b. */
+/** dx_short's rows; zero (every m is +0, zero_f32): dx = dy·k + x·a + b. */
 @inline function dx_rows(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usize, m: usize, k: usize, a: usize, b: usize, zero: bool): void {
   const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
   let px = x, pd = dy, po = dx, c = 0;
@@ -94,12 +94,12 @@ export function dx_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usi
  * Each row is summed in f32 lanes (≤ BLOCK values), the last vector masked.
  */
 export function reduce_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, acc: usize): void {
-  if (zero_f32(m, C)) reduce_rows(rows, C, S, x, dy, m, acc, true);
-  else reduce_rows(rows, C, S, x, dy, m, acc, false);
+  if (zero_f32(m, C)) sums_rows(rows, C, S, x, dy, m, acc, true);
+  else sums_rows(rows, C, S, x, dy, m, acc, false);
 }
 
-/** reduce_short's rows; zero (every m is 0: x − 0 is x, the same bits): no subtraction. */
-@inline function reduce_rows(rows: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, acc: usize, zero: bool): void {
+/** reduce_short's rows; zero (every m is +0, zero_f32): no subtraction. */
+@inline function sums_rows(rows: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, acc: usize, zero: bool): void {
   const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
   const mask = tail_mask(S);
   let px = x, pd = dy, c = 0;

@@ -98,9 +98,18 @@ export function pattern_len(C: i32): i32 {
   return L <= MAX_PATTERN ? L : C;
 }
 
-/** True when the C f32 at p are all ±0 (x − m is then x itself: the kernels' m = 0 loops give the same bits). */
+/**
+ * True when the shift m is +0 (bits 0), what JS passes for data near zero: x − m is then x itself
+ * for every x, so the kernels' loops without the subtraction give the same bits (for m = −0,
+ * −0 − (−0) would be +0).
+ */
+@inline export function zero_shift(m: f32): bool {
+  return reinterpret<u32>(m) == 0;
+}
+
+/** True when the C f32 shifts at p are all +0 (zero_shift). */
 export function zero_f32(p: usize, C: i32): bool {
-  for (let i = 0; i < C; i++) if (load<f32>(p + (<usize>i << 2)) != 0) return false;
+  for (let i = 0; i < C; i++) if (load<u32>(p + (<usize>i << 2)) != 0) return false;
   return true;
 }
 
