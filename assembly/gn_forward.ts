@@ -40,8 +40,8 @@ export function gn_forward_short_f32_cf(N: i32, C: i32, G: i32, S: i32, x: usize
     memory.fill(st, 0, <usize>n * 24);
     stats_rows_short(n, L, p, st, far);
     if (per == 1) {
-      tile_params(n, g, C, st, gamma, beta, eps, mh + o, mf + o, ps, pt);
-      normalize_short(n, n, S, p, y + <usize>q0 * stride, mh + o, ps, pt);
+      tile_params(n, g, C, st, gamma, beta, eps, mh + o, mf + o, pm, ps, pt);
+      normalize_short(n, n, S, p, y + <usize>q0 * stride, pm, ps, pt);
     } else {
       gn_params_finish_f32(n, st, eps, mh + o, ml, mi, mf + o);
       // The tile's groups from group g of a sample on, in runs of one call each: to the end of
@@ -59,24 +59,28 @@ export function gn_forward_short_f32_cf(N: i32, C: i32, G: i32, S: i32, x: usize
 }
 
 /**
- * From the (count, mean, M2) triples of n rows at st (the first row of channel c): m (the f32
- * mean) at pm, f32 invstd at pf, scale and shift at ps, pt, row j at offset 4j — what
- * gn_params_finish_f32 and gn_params_f32 (one channel per group) compute, two rows at a time in
- * f64x2 lanes. An odd last row's second lane reads the triple after it (scratch) and is
- * written at j + 1 (n < TILE: inside the planes; pm, pf: the one value past N·C).
+ * From the (count, mean, M2) triples of n rows at st (the first row of channel c): the f32 mean
+ * at pf32 and f32 invstd at pf, the normalize's m, scale and shift at pm, ps, pt, row j at offset
+ * 4j — what gn_params_finish_f32 and gn_params_f32 (one channel per group) compute, two rows at a
+ * time in f64x2 lanes. An odd last row's second lane reads the triple after it (scratch) and is
+ * written at j + 1 (n < TILE: inside the planes; pf32, pf: the one value past N·C).
  */
-function tile_params(n: i32, c: i32, C: i32, st: usize, gamma: usize, beta: usize, eps: f64, pm: usize, pf: usize, ps: usize, pt: usize): void {
+function tile_params(n: i32, c: i32, C: i32, st: usize, gamma: usize, beta: usize, eps: f64, pf32: usize, pf: usize, pm: usize, ps: usize, pt: usize): void {
   const e = f64x2.splat(eps), one = f64x2.splat(1);
   for (let j = 0; j < n; j += 2, st += 48) {
     const v0 = v128.load(st), v1 = v128.load(st, 16), v2 = v128.load(st, 32); // (n0, m0), (M0, n1), (m1, M1)
     const mean = v128.shuffle<f64>(v0, v2, 1, 2);
     const iv = f64x2.div(one, f64x2.sqrt(f64x2.add(f64x2.div(v128.shuffle<f64>(v1, v2, 0, 3), v128.shuffle<f64>(v0, v1, 0, 3)), e)));
-    const h = f32x4.demote_f64x2_zero(mean), lo = f64x2.sub(mean, f64x2.promote_low_f32x4(h));
+    // m = split_hi(mean, iv) lane by lane (bn_params.ts params_pairs: the same operations).
+    const h = f32x4.demote_f64x2_zero(mean), zero = f64x2.splat(0);
+    const hi = v128.bitselect(zero, f64x2.promote_low_f32x4(h), f64x2.le(f64x2.mul(f64x2.abs(mean), iv), one));
+    const lo = f64x2.sub(mean, hi);
     const c2 = c + 1 == C ? 0 : c + 1, g0 = gamma + (<usize>c << 2), b0 = beta + (<usize>c << 2);
     const gv = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(g0)), 1, <f64>load<f32>(gamma + (<usize>c2 << 2)));
     const bv = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(b0)), 1, <f64>load<f32>(beta + (<usize>c2 << 2)));
     const sv = f64x2.mul(gv, iv), o = <usize>j << 2;
-    v128.store64_lane(pm + o, h, 0);
+    v128.store64_lane(pf32 + o, h, 0);
+    v128.store64_lane(pm + o, f32x4.demote_f64x2_zero(hi), 0);
     v128.store64_lane(pf + o, f32x4.demote_f64x2_zero(iv), 0);
     v128.store64_lane(ps + o, f32x4.demote_f64x2_zero(sv), 0);
     v128.store64_lane(pt + o, f32x4.demote_f64x2_zero(f64x2.sub(bv, f64x2.mul(lo, sv))), 0);

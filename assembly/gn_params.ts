@@ -2,10 +2,12 @@
 // per-channel affine. With few values per channel (e.g. (256, 512) NC: one value per (n, c))
 // there are as many parameters as data values; building them in JS cost many times the kernel
 // that uses them (docs/performance.md), so they are built here.
+import { split_hi } from "./bn_params";
 
 /**
- * For q = n·G + ⌊c / (C/G)⌋: m = hi[q], scale = f32(γ[c]·inv[q]), shift = f32(β[c] − lo[q]·γ[c]·inv[q]),
- * products in f64 (the same roundings as the JS path). hi: N·G f32 (the f32 mean); lo, inv: N·G
+ * For q = n·G + ⌊c / (C/G)⌋ with mean μ = hi[q] + lo[q] and its part m = split_hi(μ, inv[q])
+ * (batch norm's rule: +0 for data near zero, else hi[q]): m, scale = f32(γ[c]·inv[q]), shift =
+ * f32(β[c] − (μ − m)·γ[c]·inv[q]), products in f64. hi: N·G f32 (the f32 mean); lo, inv: N·G
  * f64 (mean − hi, 1/sqrt(var + eps)); gamma, beta: C f32 (JS passes ones / zeros when absent).
  * Writes N·C f32 at pm, ps, pt ((n, c) order). C must be a multiple of G. Four channels at a
  * time in two f64x2 halves; a group width that is not a multiple of 4 runs scalar.
@@ -16,7 +18,8 @@ export function gn_params_f32(N: i32, C: i32, G: i32, hi: usize, lo: usize, inv:
   let q = 0, i: usize = 0;
   for (let n = 0; n < N; n++) {
     for (let c0 = 0; c0 < C; c0 += per, q++) {
-      const h = load<f32>(hi + (<usize>q << 2)), l = load<f64>(lo + (<usize>q << 3)), iv = load<f64>(inv + (<usize>q << 3));
+      const h0 = load<f32>(hi + (<usize>q << 2)), l0 = load<f64>(lo + (<usize>q << 3)), iv = load<f64>(inv + (<usize>q << 3));
+      const mu = <f64>h0 + l0, hm = split_hi(mu, iv), h = <f32>hm, l = mu - hm;
       const hv = f32x4.splat(h), lv = f64x2.splat(l), ivv = f64x2.splat(iv);
       let c = c0;
       for (; c < c0 + per4; c += 4, i += 16) {
