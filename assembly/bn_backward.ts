@@ -208,12 +208,16 @@ export function dx_row(px: usize, pd: usize, po: usize, S: i32, ms: f32, ks: f32
   const mv = f32x4.splat(ms), kv = f32x4.splat(ks), av = f32x4.splat(as), bv = f32x4.splat(bs);
   let i = 0;
   if (zero_shift(ms)) {
-    for (; i + 8 <= S; i += 8) {
+    for (; i + 16 <= S; i += 16) {
       const o = <usize>i << 2;
       const r0 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(v128.load(px + o), av)), bv);
       const r1 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o, 16), kv), f32x4.mul(v128.load(px + o, 16), av)), bv);
+      const r2 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o, 32), kv), f32x4.mul(v128.load(px + o, 32), av)), bv);
+      const r3 = f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o, 48), kv), f32x4.mul(v128.load(px + o, 48), av)), bv);
       v128.store(po + o, r0);
       v128.store(po + o, r1, 16);
+      v128.store(po + o, r2, 32);
+      v128.store(po + o, r3, 48);
     }
   }
   for (; i + 8 <= S; i += 8) {
