@@ -17,6 +17,11 @@
   return Math.abs(mean) * inv <= 1 ? 0 : <f64><f32>mean;
 }
 
+/** split_hi of two means lane by lane (the same operations): fm is the means' f32 rounding (demoted, lanes 0 and 1). */
+@inline export function split_hi_pair(mean: v128, fm: v128, inv: v128): v128 {
+  return v128.andnot(f64x2.promote_low_f32x4(fm), f64x2.le(f64x2.mul(f64x2.abs(mean), inv), f64x2.splat(1)));
+}
+
 /**
  * Normalize parameters per channel: m = split_hi(mean, invstd), scale = γ·invstd,
  * shift = β − (mean − m)·scale (C f32 at pm, ps, pt). mu (means),
@@ -54,7 +59,7 @@ function params_pairs(E: i32, C: i32, mu: usize, w: usize, gm: usize, bt: usize,
     const inv = eps < 0 ? v : f64x2.div(one, f64x2.sqrt(f64x2.add(v, ev)));
     const g = gm ? v128.load(gm + o) : one, b = bt ? v128.load(bt + o) : zero;
     const fm = f32x4.demote_f64x2_zero(m);
-    const hi = v128.bitselect(zero, f64x2.promote_low_f32x4(fm), f64x2.le(f64x2.mul(f64x2.abs(m), inv), one));
+    const hi = split_hi_pair(m, fm, inv);
     const scale = f64x2.mul(g, inv);
     v128.store64_lane(pm + q, f32x4.demote_f64x2_zero(hi), 0);
     v128.store64_lane(ps + q, f32x4.demote_f64x2_zero(scale), 0);

@@ -11,8 +11,10 @@
 // near zero, else the running mean, or for a channel with nothing merged yet the mean of its
 // first values when they sit far from zero), f32 lanes, the same check and settling
 // (settle_block: a failing block redone around its mean as one block, a block with Σd² = 0
-// checked to hold its shift and merged, else the block exact), one Chan merge per block. Only the order of the f32 additions inside a block differs (lane sums per row position instead of rows_sq's 16-wide chains), so
-// results differ from the cache-resident path in the last bits of the f32 sums.
+// checked to hold its shift and merged, else the block exact), one Chan merge per block. Only
+// the order of the f32 additions inside a block differs (lane sums per row position instead of
+// rows_sq's 16-wide chains), so results differ from the cache-resident path in the last bits of
+// the f32 sums.
 import { BLOCK, hsum } from "./common";
 import { tail_mask } from "./cf_short";
 import { first_shift, settle_block } from "./bn_stats";

@@ -87,25 +87,30 @@ export function gn_params_finish_f32(N: i32, st: usize, eps: f64, mh: usize, ml:
  * (dbeta) per channel into dsum (C f64 pairs). lo, inv: N·G f64; gamma: C f32 (ones when absent).
  */
 export function gn_params_backward_f32(N: i32, C: i32, G: i32, sums: usize, lo: usize, inv: usize, gamma: usize, count: f64, pk: usize, c1: usize, c0: usize, dsum: usize): void {
-  const per = C / G, K = N * G;
-  let q = per == 1 ? instance_pairs(K & ~1, C, sums, lo, inv, gamma, count, pk, c1, c0, dsum) : 0;
-  // Statistic q = n·G + g: channels g0 … g0 + per − 1 of sample n, (n, c) index j from q·per.
-  for (let g0 = (q % G) * per; q < K; q++, g0 = g0 + per == C ? 0 : g0 + per) {
-    const l = load<f64>(lo + (<usize>q << 3)), iv = load<f64>(inv + (<usize>q << 3));
-    let A: f64 = 0, B: f64 = 0;
-    for (let c = g0, j = q * per; c < g0 + per; c++, j++) {
-      const gm = <f64>load<f32>(gamma + (<usize>c << 2)), s = sums + (<usize>j << 4);
-      const a = load<f64>(s), b = load<f64>(s, 8) - l * a, d = dsum + (<usize>c << 4);
-      A += gm * a; B += gm * b;
-      store<f64>(d, load<f64>(d) + b * iv);
-      store<f64>(d, load<f64>(d, 8) + a, 8);
-      store<f32>(pk + (<usize>j << 2), <f32>(gm * iv));
-    }
-    const k1 = -iv * iv * iv * B / count, k0 = -iv * A / count - l * k1;
-    for (let j = q * per; j < (q + 1) * per; j++) {
-      const o = <usize>j << 2;
-      store<f32>(c1 + o, <f32>k1);
-      store<f32>(c0 + o, <f32>k0);
+  const per = C / G;
+  // Instance norm: whole samples in pairs of statistics (all of them when C is even; with C odd
+  // an odd last sample stays for the loop below).
+  const n0 = per == 1 ? (C & 1 ? N & ~1 : N) : 0;
+  if (n0) instance_pairs(n0 * C, C, sums, lo, inv, gamma, count, pk, c1, c0, dsum);
+  let q = n0 * G, i = q * per;
+  for (let n = n0; n < N; n++) {
+    for (let g0 = 0; g0 < C; g0 += per, q++) {
+      const l = load<f64>(lo + (<usize>q << 3)), iv = load<f64>(inv + (<usize>q << 3));
+      let A: f64 = 0, B: f64 = 0;
+      for (let c = g0, j = i; c < g0 + per; c++, j++) {
+        const gm = <f64>load<f32>(gamma + (<usize>c << 2)), s = sums + (<usize>j << 4);
+        const a = load<f64>(s), b = load<f64>(s, 8) - l * a, d = dsum + (<usize>c << 4);
+        A += gm * a; B += gm * b;
+        store<f64>(d, load<f64>(d) + b * iv);
+        store<f64>(d, load<f64>(d, 8) + a, 8);
+        store<f32>(pk + (<usize>j << 2), <f32>(gm * iv));
+      }
+      const k1 = -iv * iv * iv * B / count, k0 = -iv * A / count - l * k1;
+      for (let c = g0; c < g0 + per; c++, i++) {
+        const o = <usize>i << 2;
+        store<f32>(c1 + o, <f32>k1);
+        store<f32>(c0 + o, <f32>k0);
+      }
     }
   }
 }
@@ -114,9 +119,9 @@ export function gn_params_backward_f32(N: i32, C: i32, G: i32, sums: usize, lo: 
  * gn_params_backward_f32 with one channel a group (instance norm) for statistics 0 … K − 1 (K
  * even), two at a time in f64x2 lanes: the same operations lane by lane (f64x2 division is IEEE),
  * so the same bits, two divisions for the price of one (one statistic per 49 values on 7 × 7
- * rows). Returns K.
+ * rows).
  */
-function instance_pairs(K: i32, C: i32, sums: usize, lo: usize, inv: usize, gamma: usize, count: f64, pk: usize, c1: usize, c0: usize, dsum: usize): i32 {
+function instance_pairs(K: i32, C: i32, sums: usize, lo: usize, inv: usize, gamma: usize, count: f64, pk: usize, c1: usize, c0: usize, dsum: usize): void {
   const cnt = f64x2.splat(count);
   let c = 0, q = 0;
   for (; q + 2 <= K; q += 2) {
@@ -136,5 +141,4 @@ function instance_pairs(K: i32, C: i32, sums: usize, lo: usize, inv: usize, gamm
     v128.store64_lane(c0 + o, f32x4.demote_f64x2_zero(k0), 0);
     c = c2 + 1 == C ? 0 : c2 + 1;
   }
-  return q;
 }
