@@ -8,7 +8,7 @@
 // is redone from L1 as a corrected two-pass around the block's own mean. So offsets of 1e6 and
 // an outlier anywhere cost no precision, and common data costs one pass of add/mul/add.
 import { tail_mask } from "./cf_short";
-import { stats_rows_short } from "./cf_short_stats";
+import { stats_rows_short, stats_channels_short, PAIR_BLOCK } from "./cf_short_stats";
 import { stats_cf_rows } from "./cf_rows_stats";
 import { stats_cf_stream } from "./cf_stream_stats";
 import { pairs_sq } from "./cl_pairs_stats";
@@ -203,7 +203,7 @@ function holds_shift(p: usize, len: i32, k: f32, rows: i32, stride: usize): bool
 }
 
 /** nb rows of S values of one channel (stride bytes apart) as one block merged into the triple at a (settle_block). */
-function channel_rows(a: usize, p: usize, S: i32, nb: i32, stride: usize): void {
+export function channel_rows(a: usize, p: usize, S: i32, nb: i32, stride: usize): void {
   const k = first_shift(a, p, S);
   rows_sq(p, S, k, nb, stride);
   settle_block(a, p, S, nb, stride, k, ret0, ret1);
@@ -238,12 +238,14 @@ function stats_cf_tiles(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
  * Tensors past CACHED_VALUES go in memory order (stats_cf_stream, assembly/cf_stream_stats.ts:
  * the same blocks, shifts and check; rows of 1–3 values in sample tiles, stats_cf_tiles). N = 1 (the
  * (1, N·C, S) views of instance and group norm too) with rows of 4–4096 values: two rows at a
- * time (stats_rows_short, assembly/cf_short_stats.ts).
+ * time (stats_rows_short, assembly/cf_short_stats.ts). N > 1 with N·S ≤ PAIR_BLOCK (4 ≤ S): two channels
+ * at a time (stats_channels_short, the same file), channels whose data sits far from zero in channel order.
  */
 export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize, scratch: usize): void {
   if (S < 1024 && N > 1) {
     const rb = BLOCK / S, stride = <usize>C * <usize>S << 2;
     if (past(N, C * S, CACHED_VALUES)) { if (S >= 4) stats_cf_stream(N, C, S, x, acc, scratch); else stats_cf_tiles(N, C, S, x, acc); return; }
+    if (S >= 4 && N * S <= PAIR_BLOCK) { stats_channels_short(N, C, S, x, acc); return; }
     for (let c = 0; c < C; c++) {
       const a = acc + <usize>c * 24, p0 = x + (<usize>c * <usize>S << 2);
       for (let n0 = 0; n0 < N; n0 += rb) channel_rows(a, p0 + <usize>n0 * stride, S, min(rb, N - n0), stride);

@@ -12,8 +12,12 @@
 // already hold data and a pair where either row fails the check go row by row through
 // settle_block with the sums already taken (redone around the row's mean, or exact: an all-zero
 // row merged as it is, tiny data exact); an odd last row through stats_block.
-import { stats_block, settle_block, TINY } from "./bn_stats";
+// Batch norm's channels of (N > 1, C, S) with N·S ≤ PAIR_BLOCK go the same way, two channels side by
+// side over their N rows (stats_channels_short): in channel order each channel's block paid its
+// own fold, check and merge (100–150 cycles, more than two 49-value rows' sums).
+import { stats_block, settle_block, channel_rows, TINY } from "./bn_stats";
 import { tail_mask, pair_sum } from "./cf_short";
+import { BLOCK } from "./common";
 
 /**
  * Merges the statistics of R rows of S values (4 ≤ S ≤ BLOCK; row r at x + 4·r·S) into the
@@ -29,33 +33,109 @@ export function stats_rows_short(R: i32, S: i32, x: usize, acc: usize, far: bool
   if (R & 1) stats_block(acc + <usize>(R - 1) * 24, x + (<usize>(R - 1) * <usize>S << 2), S);
 }
 
-/** Pairs of rows (R rounded down to even), each row's vectors side by side with its partner's. */
-function pairs_short(R: i32, S: i32, x: usize, acc: usize): void {
-  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2, mask = tail_mask(S);
+/**
+ * Channels of at most this many values go in pairs: a channel has two f32x4 chains there, so a
+ * lane sums ≤ 256 values, as rows_sq's sixteen lanes over a block of BLOCK values (at BLOCK values
+ * a channel, the errors against float64 doubled, for 1.06–1.2×).
+ */
+export const PAIR_BLOCK: i32 = BLOCK >> 1;
+
+/**
+ * Merges the statistics of (N, C, S) (N > 1, 4 ≤ S, N·S ≤ PAIR_BLOCK: one block a channel, from the
+ * caches) into acc: channels two at a time (pairs_channels), an odd last one by channel_rows (the
+ * channel-order path's block).
+ */
+export function stats_channels_short(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
+  pairs_channels(N, C, S, x, acc);
+  if (C & 1) channel_rows(acc + <usize>(C - 1) * 24, x + (<usize>(C - 1) * <usize>S << 2), S, N, <usize>C * <usize>S << 2);
+}
+
+/**
+ * Channel pairs (c, c + 1) of (N, C, S) (C rounded down to even), each channel's N rows of S
+ * values (row n of channel c at x + 4·(n·C + c)·S; N·S ≤ PAIR_BLOCK: one block a channel) summed with
+ * its partner's side by side. N = 1 is R rows of S values taken as R channels. `many` is a
+ * constant (one compiled copy each): N > 1 (pairs_channels); false for N = 1 (pairs_short), whose
+ * rows then run without the rows loop's step and test (the loop with them ran 0.93–0.97× there).
+ */
+@inline function pair_rows(N: i32, C: i32, S: i32, x: usize, acc: usize, many: bool): void {
+  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, row = <usize>S << 2, mask = tail_mask(S);
+  const stride = <usize>C * row, span = <usize>N * stride;
   let p = x, a = acc;
-  for (let r = 0; r + 2 <= R; r += 2, p += stride << 1, a += 48) {
-    const pb = p + stride;
-    const ta = v128.and(v128.load(p + last), mask), tb = v128.and(v128.load(pb + last), mask);
+  for (let c = 0; c + 2 <= C; c += 2, p += row << 1, a += 48) {
+    const pb = p + row;
+    // Channels whose first 8 values sit far from zero go by the channel-order path: it sums them
+    // around a shift (first_shift) in one pass, where the sums around 0 would fail the check and
+    // be taken again (0.6–0.85× on such data).
+    if (many && S >= 8 && far_pair(p, pb)) {
+      channel_rows(a, p, S, N, stride); channel_rows(a + 24, pb, S, N, stride);
+      continue;
+    }
     // Two vectors of each row a step into two accumulator sets (eight chains): one vector a
     // step (four chains) was latency-bound, 1.16× slower on 7 × 7 rows (docs/performance.md).
+    let ra = p, rb = pb;
+    const ta = v128.and(v128.load(ra + last), mask), tb = v128.and(v128.load(rb + last), mask);
     let sa = ta, qa = f32x4.mul(ta, ta), sb = tb, qb = f32x4.mul(tb, tb);
     let sa1 = f32x4.splat(0), qa1 = f32x4.splat(0), sb1 = f32x4.splat(0), qb1 = f32x4.splat(0);
-    let o: usize = 0;
-    for (; o + 32 <= body; o += 32) {
-      const u = v128.load(p + o), v = v128.load(pb + o), u1 = v128.load(p + o, 16), v1 = v128.load(pb + o, 16);
-      sa = f32x4.add(sa, u); qa = f32x4.add(qa, f32x4.mul(u, u));
-      sb = f32x4.add(sb, v); qb = f32x4.add(qb, f32x4.mul(v, v));
-      sa1 = f32x4.add(sa1, u1); qa1 = f32x4.add(qa1, f32x4.mul(u1, u1));
-      sb1 = f32x4.add(sb1, v1); qb1 = f32x4.add(qb1, f32x4.mul(v1, v1));
+    // Row by row: the body, then (while rows remain) the next row's masked last vectors.
+    for (const end = p + span; ;) {
+      let o: usize = 0;
+      for (; o + 32 <= body; o += 32) {
+        const u = v128.load(ra + o), v = v128.load(rb + o), u1 = v128.load(ra + o, 16), v1 = v128.load(rb + o, 16);
+        sa = f32x4.add(sa, u); qa = f32x4.add(qa, f32x4.mul(u, u));
+        sb = f32x4.add(sb, v); qb = f32x4.add(qb, f32x4.mul(v, v));
+        sa1 = f32x4.add(sa1, u1); qa1 = f32x4.add(qa1, f32x4.mul(u1, u1));
+        sb1 = f32x4.add(sb1, v1); qb1 = f32x4.add(qb1, f32x4.mul(v1, v1));
+      }
+      if (o < body) {
+        const u = v128.load(ra + o), v = v128.load(rb + o);
+        sa1 = f32x4.add(sa1, u); qa1 = f32x4.add(qa1, f32x4.mul(u, u));
+        sb1 = f32x4.add(sb1, v); qb1 = f32x4.add(qb1, f32x4.mul(v, v));
+      }
+      if (!many) break;
+      ra += stride; rb += stride;
+      if (ra == end) break;
+      const ua = v128.and(v128.load(ra + last), mask), ub = v128.and(v128.load(rb + last), mask);
+      sa = f32x4.add(sa, ua); qa = f32x4.add(qa, f32x4.mul(ua, ua));
+      sb = f32x4.add(sb, ub); qb = f32x4.add(qb, f32x4.mul(ub, ub));
     }
-    if (o < body) {
-      const u = v128.load(p + o), v = v128.load(pb + o);
-      sa1 = f32x4.add(sa1, u); qa1 = f32x4.add(qa1, f32x4.mul(u, u));
-      sb1 = f32x4.add(sb1, v); qb1 = f32x4.add(qb1, f32x4.mul(v, v));
-    }
-    pair_store(a, p, pb, S, pair_sum(f32x4.add(sa, sa1), f32x4.add(sb, sb1)), pair_sum(f32x4.add(qa, qa1), f32x4.add(qb, qb1)));
+    // Channels (many rows) add their lanes in f64: added in f32 (pair_sum) their M2 errors
+    // against float64 came to 1.5–2.8× channel order's, in f64 1.0–2.1× (longer chains). Rows
+    // (N = 1) keep pair_sum: the f64 form ran 0.90–0.97× on rows of 9–64 values.
+    const s = f32x4.add(sa, sa1), q = f32x4.add(qa, qa1), s1 = f32x4.add(sb, sb1), q1 = f32x4.add(qb, qb1);
+    if (many) pair_store(a, p, pb, S, N, stride, wide_sum(s, s1), wide_sum(q, q1));
+    else pair_store(a, p, pb, S, 1, stride, pair_sum(s, s1), pair_sum(q, q1));
   }
 }
+
+/** (Σ lanes of a, Σ lanes of b) as an f64x2, the lanes widened before they are added. */
+@inline function wide_sum(a: v128, b: v128): v128 {
+  const ra = f64x2.add(f64x2.promote_low_f32x4(a), f64x2.promote_low_f32x4(i32x4.shuffle(a, a, 2, 3, 2, 3)));
+  const rb = f64x2.add(f64x2.promote_low_f32x4(b), f64x2.promote_low_f32x4(i32x4.shuffle(b, b, 2, 3, 2, 3)));
+  return f64x2.add(v128.shuffle<f64>(ra, rb, 0, 2), v128.shuffle<f64>(ra, rb, 1, 3));
+}
+
+/**
+ * first_shift's test on two channels at once: whether the first 8 values of row p or of row pb
+ * sit more than two of their standard deviations from zero (mean² > 4·variance; NaN: false), the
+ * four sums in the lanes of one f32x4 (it only routes a pair: either way is exact).
+ */
+@inline function far_pair(p: usize, pb: usize): bool {
+  const u0 = v128.load(p), u1 = v128.load(p, 16), v0 = v128.load(pb), v1 = v128.load(pb, 16);
+  const sa = f32x4.add(u0, u1), sb = f32x4.add(v0, v1);
+  const qa = f32x4.add(f32x4.mul(u0, u0), f32x4.mul(u1, u1)), qb = f32x4.add(f32x4.mul(v0, v0), f32x4.mul(v1, v1));
+  // (Σa, Σb, Σa², Σb²) in two shuffle-add steps.
+  const h0 = f32x4.add(i32x4.shuffle(sa, sb, 0, 4, 1, 5), i32x4.shuffle(sa, sb, 2, 6, 3, 7));
+  const h1 = f32x4.add(i32x4.shuffle(qa, qb, 0, 4, 1, 5), i32x4.shuffle(qa, qb, 2, 6, 3, 7));
+  const t = f32x4.add(i32x4.shuffle(h0, h1, 0, 1, 4, 5), i32x4.shuffle(h0, h1, 2, 3, 6, 7));
+  const m = f32x4.gt(f32x4.mul(f32x4.splat(5), f32x4.mul(t, t)), f32x4.mul(f32x4.splat(32), i32x4.shuffle(t, t, 2, 3, 2, 3)));
+  return i64x2.extract_lane(m, 0) != 0;
+}
+
+/** Rows two at a time: R rows of S values as (1, R, S). */
+function pairs_short(R: i32, S: i32, x: usize, acc: usize): void { pair_rows(1, R, S, x, acc, false); }
+
+/** Channels two at a time over their N > 1 rows. */
+function pairs_channels(N: i32, C: i32, S: i32, x: usize, acc: usize): void { pair_rows(N, C, S, x, acc, true); }
 
 /**
  * Pairs of rows (R rounded down to even), row a then row b: one stream in memory order. Side by
@@ -68,30 +148,36 @@ function pairs_long(R: i32, S: i32, x: usize, acc: usize): void {
   let p = x, a = acc;
   for (let r = 0; r + 2 <= R; r += 2, p += stride << 1, a += 48) {
     const pb = p + stride, ra = row_sq(p, body, last, mask), rb = row_sq(pb, body, last, mask);
-    pair_store(a, p, pb, S, v128.shuffle<f64>(ra, rb, 0, 2), v128.shuffle<f64>(ra, rb, 1, 3));
+    pair_store(a, p, pb, S, 1, stride, v128.shuffle<f64>(ra, rb, 0, 2), v128.shuffle<f64>(ra, rb, 1, 3));
   }
 }
 
 /**
- * The triples of rows p and pb (S values each) at a and a + 24 from their sums s = (Σa, Σb) and
- * q = (Σa², Σb²) (f32 totals widened to f64), or both rows through settle_block with them.
+ * The triples of channels p and pb (rows of S values each, stride bytes apart) at a and a + 24
+ * from their sums s = (Σa, Σb) and q = (Σa², Σb²) (f32 totals widened to f64), or both channels
+ * through settle_block with them.
  */
-@inline function pair_store(a: usize, p: usize, pb: usize, S: i32, s: v128, q: v128): void {
+@inline function pair_store(a: usize, p: usize, pb: usize, S: i32, rows: i32, stride: usize, s: v128, q: v128): void {
   // Both triples empty (a fresh start, as instance norm's are) and both rows' sums pass
   // sums_ok (false for NaN): Chan's merge into (0, 0, 0) stores the block's own (count, mean,
   // M2), block_merge's values with shift 0 (stats_block's method; the f32 sums in another order).
   // Σx² = 0 is not accepted: the row is all zero, or its squares underflowed (data within
   // 2⁻⁷⁵ of 0, e.g. ±1e-30) and the sums say nothing about its variance (stats_block decides).
-  const cnt = <f64>S, lim = f64x2.splat(0.75 * cnt);
+  const cnt = <f64>S * <f64>rows, lim = f64x2.splat(0.75 * cnt);
   const ok = v128.and(v128.and(f64x2.le(f64x2.mul(s, s), f64x2.mul(lim, q)), f64x2.ne(q, f64x2.splat(Infinity))), f64x2.ge(q, f64x2.splat(TINY)));
   if (v128.any_true(v128.or(v128.or(v128.load(a), v128.load(a, 16)), v128.load(a, 32))) || !i64x2.all_true(ok)) {
-    settle_block(a, p, S, 1, 4, 0, f64x2.extract_lane(s, 0), f64x2.extract_lane(q, 0));
-    settle_block(a + 24, pb, S, 1, 4, 0, f64x2.extract_lane(s, 1), f64x2.extract_lane(q, 1));
+    pair_settle(a, p, pb, S, rows, stride, s, q);
     return;
   }
   const mean = f64x2.div(s, f64x2.splat(cnt)), m2 = f64x2.pmax(f64x2.sub(q, f64x2.mul(s, mean)), f64x2.splat(0));
   store<f64>(a, cnt); store<f64>(a, f64x2.extract_lane(mean, 0), 8); store<f64>(a, f64x2.extract_lane(m2, 0), 16);
   store<f64>(a, cnt, 24); store<f64>(a, f64x2.extract_lane(mean, 1), 32); store<f64>(a, f64x2.extract_lane(m2, 1), 40);
+}
+
+/** Both channels of a pair through settle_block with their sums (a cold path: pair_store's copies call it). */
+function pair_settle(a: usize, p: usize, pb: usize, S: i32, rows: i32, stride: usize, s: v128, q: v128): void {
+  settle_block(a, p, S, rows, stride, 0, f64x2.extract_lane(s, 0), f64x2.extract_lane(q, 0));
+  settle_block(a + 24, pb, S, rows, stride, 0, f64x2.extract_lane(s, 1), f64x2.extract_lane(q, 1));
 }
 
 /**

@@ -3,9 +3,11 @@
 // that already hold data, near zero and far from it), and channelStats / instanceNorm on top.
 // Paths: N = 1, 4 ≤ S < 128 goes two rows at a time (assembly/cf_short_stats.ts: check and
 // merge in f64x2 lanes; a pair that fails the check or merges into data settled row by row with
-// its sums, an odd last row through stats_block); N > 1 sums up to 4096/S rows of a channel per
-// block (rows_sq: a masked last vector per row, shifted or not; a block that fails the check is
-// redone around its mean as one block); S < 4 keeps scalar rows.
+// its sums, an odd last row through stats_block); N > 1 with N·S ≤ 2048 goes two channels at a
+// time over their rows (the same file: a pair whose first values sit far from zero in channel
+// order, an odd last channel too); longer channels sum up to 4096/S rows of a channel per block
+// (rows_sq: a masked last vector per row, shifted or not; a block that fails the check is redone
+// around its mean as one block); S < 4 keeps scalar rows.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
@@ -123,6 +125,22 @@ test("kernel: N = 1, rows far from zero from some pair on (each failing pair set
         if (c === first + 4 || c === first + 5 || c === first + 7) continue;
         sameTriples(got.subarray(3 * c, 3 * c + 3), want.subarray(3 * c, 3 * c + 3), `${what}, row ${c}`);
       }
+    }
+  }
+});
+
+test("kernel: N > 1, one block a channel, channels in pairs: near and far partners, a failing partner, onto prior data, odd and wide C", () => {
+  for (const S of [4, 7, 8, 9, 16, 17, 49, 64, 65, 127]) {
+    for (const [N, C] of [[2, 64], [3, 65], [Math.floor(2048 / S), 6], [2, 1001]]) {
+      // Channel 1 far (its partner 0 near), 2 and 3 both far, 4 constant next to an ordinary 5,
+      // the last channel far (alone when C is odd).
+      const far = [1, 2, 3, C - 1], x = rows(N, C, S, 7 * S + C + N, far);
+      for (let n = 0; n < N; n++) x.fill(2.5, (n * C + 4) * S, (n * C + 5) * S);
+      const what = `(${N}, ${C}, ${S})`, fresh = kernelStats(N, C, S, x, new Float64Array(3 * C));
+      sameTriples(fresh, exactTriples([{ x, N }], C, S), `${what} fresh`);
+      assert.is(fresh[14], 0, `${what}: the constant channel has M2 = 0`);
+      const first = rows(N, C, S, 3 * S + C, far), prior = exactTriples([{ x: first, N }], C, S);
+      sameTriples(kernelStats(N, C, S, x, prior), exactTriples([{ x: first, N }, { x, N }], C, S), `${what} onto a prior chunk`);
     }
   }
 });
