@@ -3,10 +3,13 @@
 // 16-wide unroll that runs 0–3 times, a branch on m, a 4-wide loop and a scalar tail, f64
 // horizontal sums) cost as much as moving the row; they run channels-first rows of ≥ 4
 // values (normalize: all; dx and sums: up to 127, longer rows keep their m = 0 loops)
-// (docs/performance.md). A row is floor(S/4) vectors from its own start (unaligned loads) plus
-// one vector ending at its last value, which overlaps the body by 4 − S mod 4 values: written
-// rows store it (computed twice from the same input, the same result; it is loaded before the
-// body is stored, so y may alias x), summed rows mask the overlapped lanes (tail_mask).
+// (docs/performance.md). A row is floor((S − 1)/4) vectors from its own start (unaligned loads,
+// body_of) plus one vector ending at its last value, which overlaps the body by the other
+// (4 − S mod 4) mod 4 values (none when 4 divides S: a body of S/4 vectors took the last one
+// twice, 1.1–1.2× slower on 16-value rows): written rows store it (computed twice from the same
+// input, the same result; it is loaded before the body is stored, so y may alias x), summed rows
+// mask the overlapped lanes (tail_mask). The normalize's body is floor(S/4) vectors: its steps of
+// four vectors ran 0.90–0.95× on rows of 16 and 32 values with body_of's single steps after them.
 // Rows of 1–3 values never come here.
 import { zero_f32 } from "./common";
 
@@ -62,7 +65,7 @@ export function dx_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usi
 
 /** dx_short's rows; zero (every m is +0, zero_f32): dx = dy·k + x·a + b. */
 @inline function dx_rows(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usize, m: usize, k: usize, a: usize, b: usize, zero: bool): void {
-  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
+  const body = body_of(S), last = <usize>(S - 4) << 2, stride = <usize>S << 2;
   let px = x, pd = dy, po = dx, c = 0;
   for (let r = 0; r < rows; r++, px += stride, pd += stride, po += stride) {
     const co = <usize>c << 2;
@@ -78,12 +81,17 @@ export function dx_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usi
   }
 }
 
+/** Bytes of a row's body: the whole vectors before the vector ending at its last value (values below (S − 1) & ~3). */
+@inline export function body_of(S: i32): usize {
+  return <usize>((S - 1) & ~3) << 2;
+}
+
 /**
- * Lanes of the last vector of a row (values S − 4 … S − 1) that the body (values below
- * S & ~3) did not already count: the top S mod 4 lanes (none when 4 divides S).
+ * Lanes of the last vector of a row (values S − 4 … S − 1) that the body (body_of) did not
+ * already count: the top ((S − 1) mod 4) + 1 lanes (all four when 4 divides S).
  */
 @inline export function tail_mask(S: i32): v128 {
-  return i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(4 - (S & 3)));
+  return i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat((4 - (S & 3)) & 3));
 }
 
 /** Horizontal sums of two f32x4 as an f64x2 (Σa, Σb): lanes added in f32, the totals widened. */
@@ -104,7 +112,7 @@ export function reduce_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, m: 
 
 /** reduce_short's rows; zero (every m is +0, zero_f32): no subtraction. */
 @inline function sums_rows(rows: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, acc: usize, zero: bool): void {
-  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2;
+  const body = body_of(S), last = <usize>(S - 4) << 2, stride = <usize>S << 2;
   const mask = tail_mask(S);
   let px = x, pd = dy, c = 0;
   for (let r = 0; r < rows; r++, px += stride, pd += stride) {

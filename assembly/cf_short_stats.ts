@@ -16,7 +16,7 @@
 // side over their N rows (stats_channels_short): in channel order each channel's block paid its
 // own fold, check and merge (100–150 cycles, more than two 49-value rows' sums).
 import { stats_block, settle_block, channel_rows, TINY } from "./bn_stats";
-import { tail_mask, pair_sum } from "./cf_short";
+import { tail_mask, body_of, pair_sum } from "./cf_short";
 import { BLOCK } from "./common";
 
 /**
@@ -58,7 +58,7 @@ export function stats_channels_short(N: i32, C: i32, S: i32, x: usize, acc: usiz
  * rows then run without the rows loop's step and test (the loop with them ran 0.93–0.97× there).
  */
 @inline function pair_rows(N: i32, C: i32, S: i32, x: usize, acc: usize, many: bool): void {
-  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, row = <usize>S << 2, mask = tail_mask(S);
+  const body = body_of(S), last = <usize>(S - 4) << 2, row = <usize>S << 2, mask = tail_mask(S);
   const stride = <usize>C * row, span = <usize>N * stride;
   let p = x, a = acc;
   for (let c = 0; c + 2 <= C; c += 2, p += row << 1, a += 48) {
@@ -144,7 +144,10 @@ function pairs_channels(N: i32, C: i32, S: i32, x: usize, acc: usize): void { pa
  * the Σx, Σx² loop past the caches (docs/performance.md).
  */
 function pairs_long(R: i32, S: i32, x: usize, acc: usize): void {
-  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, stride = <usize>S << 2, mask = tail_mask(S);
+  // The body to S & ~3 and, when 4 divides S, the last vector masked whole: body_of's single
+  // vector steps before the last ran 0.91× here at S = 128 (rows from memory).
+  const body = <usize>(S & ~3) << 2, mask = S & 3 ? tail_mask(S) : i32x4.splat(0);
+  const last = <usize>(S - 4) << 2, stride = <usize>S << 2;
   let p = x, a = acc;
   for (let r = 0; r + 2 <= R; r += 2, p += stride << 1, a += 48) {
     const pb = p + stride, ra = row_sq(p, body, last, mask), rb = row_sq(pb, body, last, mask);

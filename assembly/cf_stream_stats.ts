@@ -16,7 +16,7 @@
 // rows_sq's 16-wide chains), so results differ from the cache-resident path in the last bits of
 // the f32 sums.
 import { BLOCK, hsum } from "./common";
-import { tail_mask } from "./cf_short";
+import { tail_mask, body_of } from "./cf_short";
 import { first_shift, settle_block } from "./bn_stats";
 
 /**
@@ -41,12 +41,12 @@ export function stats_cf_stream(N: i32, C: i32, S: i32, x: usize, acc: usize, sc
 /**
  * One sample's C rows of S values at p, each ADDED as Σ(x − k), Σ(x − k)² to its channel's f32x4
  * lanes at t + 32·c (k: the channel's shift at kp + 4·c, subtracted also when 0: a second loop
- * without it measured as fast past the caches, for 143 bytes more). A row is its S & ~3 values
+ * without it measured as fast past the caches, for 143 bytes more). A row is its body (body_of)
  * as vectors in two chains plus the vector ending at its last value, the lanes the body counted
  * masked off.
  */
 function sample_rows(C: i32, S: i32, p: usize, t: usize, kp: usize): void {
-  const body = <usize>(S & ~3) << 2, last = <usize>(S - 4) << 2, rowb = <usize>S << 2;
+  const body = body_of(S), last = <usize>(S - 4) << 2, rowb = <usize>S << 2;
   const mask = tail_mask(S);
   for (let c = 0; c < C; c++, p += rowb, t += 32) {
     const kv = v128.load32_splat(kp + (<usize>c << 2));
