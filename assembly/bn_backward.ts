@@ -239,7 +239,7 @@ export function dx_row(px: usize, pd: usize, po: usize, S: i32, ms: f32, ks: f32
 
 /** Channels-first (N, C, S): dx = dy·k + (x − m)·c1 + c0; m, k, c1, c0: C f32 each. */
 export function bn_backward_dx_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: usize, m: usize, k: usize, c1: usize, c0: usize, dx: usize): void {
-  // Rows of 4 … 127 values: floor(S/4) vectors and an overlapping last one (cf_short.ts); longer
+  // Rows of 4 … 127 values: floor((S − 1)/4) vectors and the last one (cf_short.ts); longer
   // rows keep dx_row's m = 0 loop (5–7 % faster there).
   if (S >= 4 && S < 128) { dx_short(N * C, C, S, x, dy, dx, m, k, c1, c0); return; }
   for (let n = 0; n < N; n++) {

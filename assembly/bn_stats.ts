@@ -234,7 +234,7 @@ function stats_cf_tiles(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
  * block, one merge per channel (stats_cf_rows, assembly/cf_rows_stats.ts). Shorter rows: channel order, up to BLOCK / S rows of a channel summed as one block
  * (accumulators kept across the rows), so the per-block fold, check and merge — 100–150 cycles,
  * as much as the work itself at S = 196 — is paid once per block instead of once per row. A
- * block failing the cancellation check is redone row by row (stats_block, exact two-pass).
+ * block failing the cancellation check is redone around its mean as one block (settle_block).
  * Tensors past CACHED_VALUES go in memory order (stats_cf_stream, assembly/cf_stream_stats.ts:
  * the same blocks, shifts and check; rows of 1–3 values in sample tiles, stats_cf_tiles). N = 1 (the
  * (1, N·C, S) views of instance and group norm too) with rows of 4–4096 values: two rows at a

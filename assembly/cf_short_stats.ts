@@ -34,9 +34,10 @@ export function stats_rows_short(R: i32, S: i32, x: usize, acc: usize, far: bool
 }
 
 /**
- * Channels of at most this many values go in pairs: a channel has two f32x4 chains there, so a
- * lane sums ≤ 256 values, as rows_sq's sixteen lanes over a block of BLOCK values (at BLOCK values
- * a channel, the errors against float64 doubled, for 1.06–1.2×).
+ * Channels of at most this many values go in pairs. A channel has two f32x4 chains there against
+ * rows_sq's four, so its lanes sum about twice as many values: channels of a whole block (BLOCK
+ * values) gained only 1.06–1.2× for M2 errors against float64 twice channel order's; up to half
+ * a block they came to 1.0–2.1× of it (docs/performance.md).
  */
 export const PAIR_BLOCK: i32 = BLOCK >> 1;
 

@@ -131,11 +131,13 @@ test("kernel: N = 1, rows far from zero from some pair on (each failing pair set
 
 test("kernel: N > 1, one block a channel, channels in pairs: near and far partners, a failing partner, onto prior data, odd and wide C", () => {
   for (const S of [4, 7, 8, 9, 16, 17, 49, 64, 65, 127]) {
-    for (const [N, C] of [[2, 64], [3, 65], [Math.floor(2048 / S), 6], [2, 1001]]) {
+    for (const [N, C] of [[2, 64], [3, 65], [Math.floor(2048 / S), 12], [2, 1001]]) {
       // Channel 1 far (its partner 0 near), 2 and 3 both far, 4 constant next to an ordinary 5,
-      // the last channel far (alone when C is odd).
+      // 6 near in its first 8 values and far after them (the pair's sums fail the check) next to
+      // an ordinary 7, 8 to 10 ordinary, the last channel far (alone when C is odd).
       const far = [1, 2, 3, C - 1], x = rows(N, C, S, 7 * S + C + N, far);
       for (let n = 0; n < N; n++) x.fill(2.5, (n * C + 4) * S, (n * C + 5) * S);
+      for (let n = 0; n < N; n++) for (let i = n ? 0 : 8; i < S; i++) x[(n * C + 6) * S + i] += 1e4;
       const what = `(${N}, ${C}, ${S})`, fresh = kernelStats(N, C, S, x, new Float64Array(3 * C));
       sameTriples(fresh, exactTriples([{ x, N }], C, S), `${what} fresh`);
       assert.is(fresh[14], 0, `${what}: the constant channel has M2 = 0`);
