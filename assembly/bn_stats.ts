@@ -12,7 +12,7 @@ import { stats_rows_short, stats_channels_short, PAIR_BLOCK } from "./cf_short_s
 import { stats_cf_rows } from "./cf_rows_stats";
 import { stats_cf_stream } from "./cf_stream_stats";
 import { pairs_sq } from "./cl_pairs_stats";
-import { lanes_ok, lanes_ok_add, rest_ok_add, zero_lanes_ok, paired, set_shifts, flush_pending, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
+import { lanes_ok, lanes_ok_add, rest_ok_add, zero_lanes_ok, paired, set_shifts, flush_pending, lanes_flush, lanes_means, lanes_sound, merge_pair, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
 import { BLOCK, MAX_PATTERN, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, past, CACHED_VALUES, WIDE_CACHED, FAR_VALUES } from "./common";
 
 /**
@@ -361,6 +361,36 @@ function tail_sq(p: usize, rn: i32, L: i32, L16: i32, kp: usize, sp: usize, qp: 
   }
 }
 
+/** Rows up to which channels-last statistics go by few_rows. */
+const FEW_ROWS = 8;
+
+/**
+ * Channels-last statistics of R ≤ FEW_ROWS rows, in f64, two channels to an f64x2: each channel's
+ * values summed around its first value k (d = x − k in f64), Σd and Σd² Chan-merged into acc. One
+ * of the d is 0, so (Σd)² ≤ (R − 1)·Σd² (Cauchy–Schwarz) and M2 = Σd² − (Σd)²/R ≥ Σd²/R: at most
+ * log2 R bits cancel, in f64. The f32 lanes' check instead fails often at so few values a channel
+ * (at R = 2 for a third of zero-mean channels), and one failing channel redoes the whole block
+ * (docs/performance.md).
+ */
+function few_rows(R: i32, C: i32, x: usize, acc: usize): void {
+  const stride = <usize>C << 2, n = f64x2.splat(<f64>R), E = C & ~1;
+  for (let c = 0; c < E; c += 2) {
+    const p = x + (<usize>c << 2), k = f64x2.promote_low_f32x4(v128.load64_zero(p));
+    let s1 = f64x2.splat(0), s2 = f64x2.splat(0);
+    for (let q = p + stride, r = 1; r < R; r++, q += stride) {
+      const d = f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(q)), k);
+      s1 = f64x2.add(s1, d); s2 = f64x2.add(s2, f64x2.mul(d, d));
+    }
+    merge_pair(acc + <usize>c * 24, n, k, s1, s2);
+  }
+  for (let c = E; c < C; c++) {
+    const p = x + (<usize>c << 2), k = <f64>load<f32>(p);
+    let s1: f64 = 0, s2: f64 = 0;
+    for (let q = p + stride, r = 1; r < R; r++, q += stride) { const d = <f64>load<f32>(q) - k; s1 += d; s2 += d * d; }
+    merge_block(acc + <usize>c * 24, <f64>R, k, s1, s2);
+  }
+}
+
 /**
  * A block whose f32 sums overflowed or underflowed (data near ±3.4e38 or below ~1e-19 from its
  * mean), merged exactly: two passes in f64, which holds the square of any f32. Values at
@@ -393,12 +423,17 @@ export function merge_block(a: usize, cnt: f64, shift: f64, s1: f64, s2: f64): v
  * callers and is not inlined into bn_stats_f32_cl (inlined, V8 compiles the hot loop worse: docs/performance.md).
  */
 function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp: usize, sp: usize, qp: usize, mode: i32): void {
-  for (let c = 0; c < C; c++) {
+  const E = paired(C, L);
+  lanes_means(E, C, L, kp, sp, cnt);
+  for (let c = E; c < C; c++) {
     const m = <f32>(<f64>load<f32>(kp + (<usize>c << 2)) + fold_lane(C, L, sp, c) / cnt);
     for (let j = c; j < L; j += C) store<f32>(kp + (<usize>j << 2), m);
   }
   pattern_sq(p, nb, L, kp, sp, qp, mode);
-  for (let c = 0; c < C; c++) {
+  // Channel pairs whose sums are all sound merge in f64x2 lanes (the same bits); else each below.
+  let c0 = 0;
+  if (lanes_sound(E, C, L, kp, sp, qp)) { lanes_flush(E, acc, kp, sp, qp, cnt, C, L); c0 = E; }
+  for (let c = c0; c < C; c++) {
     const k = load<f32>(kp + (<usize>c << 2)), s1 = fold_lane(C, L, sp, c), s2 = fold_lane(C, L, qp, c);
     // A column f32 could not hold: redone exactly in f64, down the block's rows of C.
     if (sums_sound(s1, s2, k)) merge_block(acc + <usize>c * 24, cnt, <f64>k, s1, s2);
@@ -424,6 +459,7 @@ function redo_block(C: i32, L: i32, p: usize, nb: i32, cnt: f64, acc: usize, kp:
  * (< L values) merged per channel in scalar f64.
  */
 export function bn_stats_f32_cl(R: i32, C: i32, x: usize, acc: usize, scratch: usize): void {
+  if (R > 0 && R <= FEW_ROWS) { few_rows(R, C, x, acc); return; }
   const L = pattern_len(C);
   const per = L / C;
   const Lp = <usize>(L + 3) & ~3; // patterns 16-byte aligned when L = C is not a multiple of 4

@@ -109,22 +109,64 @@ export function lanes_ok_add(C: i32, stride: i32, L: i32, sp: usize, qp: usize, 
  * Σd² at t2 (L = 0), or folded from f32 patterns t1, t2 of L lanes, channel j mod stride (L > 0).
  */
 export function lanes_flush(C: i32, acc: usize, kp: usize, t1: usize, t2: usize, cnt: f64, stride: i32, L: i32): void {
-  const nb = f64x2.splat(cnt), zero = f64x2.splat(0);
+  const nb = f64x2.splat(cnt);
   for (let c = 0; c < C; c += 2) {
-    const t = acc + <usize>c * 24, o = <usize>c << 3;
-    const A = v128.load(t), B = v128.load(t, 16), D = v128.load(t, 32);
-    const na = v128.shuffle<f64>(A, B, 0, 3), ma = v128.shuffle<f64>(A, D, 1, 2), Ma = v128.shuffle<f64>(B, D, 0, 3);
-    const s1 = L ? fold_pair(stride, L, t1, c) : v128.load(t1 + o), mean = f64x2.div(s1, nb);
-    let m2 = f64x2.sub(L ? fold_pair(stride, L, t2, c) : v128.load(t2 + o), f64x2.mul(s1, mean));
-    m2 = v128.bitselect(zero, m2, f64x2.lt(m2, zero));
-    const mb = f64x2.add(f64x2.promote_low_f32x4(v128.load64_zero(kp + (<usize>c << 2))), mean);
-    const n = f64x2.add(na, nb), d = f64x2.sub(mb, ma), r = f64x2.div(nb, n);
-    const m = f64x2.add(ma, f64x2.mul(d, r));
-    const M = f64x2.add(f64x2.add(Ma, m2), f64x2.mul(f64x2.mul(d, d), f64x2.mul(na, r)));
-    v128.store(t, v128.shuffle<f64>(n, m, 0, 2));
-    v128.store(t, v128.shuffle<f64>(M, n, 0, 3), 16);
-    v128.store(t, v128.shuffle<f64>(m, M, 1, 3), 32);
+    const o = <usize>c << 3;
+    const s1 = L ? fold_pair(stride, L, t1, c) : v128.load(t1 + o), s2 = L ? fold_pair(stride, L, t2, c) : v128.load(t2 + o);
+    merge_pair(acc + <usize>c * 24, nb, f64x2.promote_low_f32x4(v128.load64_zero(kp + (<usize>c << 2))), s1, s2);
   }
+}
+
+/**
+ * block_merge of two channels in f64x2 lanes: a block of nb values each, summed around the shifts
+ * k (Σd = s1, Σd² = s2), Chan-merged into the two triples at t — the scalar code's operations,
+ * lane by lane.
+ */
+@inline export function merge_pair(t: usize, nb: v128, k: v128, s1: v128, s2: v128): void {
+  const zero = f64x2.splat(0);
+  const A = v128.load(t), B = v128.load(t, 16), D = v128.load(t, 32);
+  const na = v128.shuffle<f64>(A, B, 0, 3), ma = v128.shuffle<f64>(A, D, 1, 2), Ma = v128.shuffle<f64>(B, D, 0, 3);
+  const mean = f64x2.div(s1, nb);
+  let m2 = f64x2.sub(s2, f64x2.mul(s1, mean));
+  m2 = v128.bitselect(zero, m2, f64x2.lt(m2, zero));
+  const mb = f64x2.add(k, mean);
+  const n = f64x2.add(na, nb), d = f64x2.sub(mb, ma), r = f64x2.div(nb, n);
+  const m = f64x2.add(ma, f64x2.mul(d, r));
+  const M = f64x2.add(f64x2.add(Ma, m2), f64x2.mul(f64x2.mul(d, d), f64x2.mul(na, r)));
+  v128.store(t, v128.shuffle<f64>(n, m, 0, 2));
+  v128.store(t, v128.shuffle<f64>(M, n, 0, 3), 16);
+  v128.store(t, v128.shuffle<f64>(m, M, 1, 3), 32);
+}
+
+/**
+ * A redone block's shifts (redo_block), channels 0 … E − 1 (E even) in pairs: each channel's
+ * block mean k + Σd/cnt around its old shift k, in f64 rounded to f32, into every repeat of the kp
+ * pattern — the scalar loop's operations, lane by lane.
+ */
+export function lanes_means(E: i32, C: i32, L: i32, kp: usize, sp: usize, cnt: f64): void {
+  const nb = f64x2.splat(cnt);
+  for (let c = 0; c < E; c += 2) {
+    const k = f64x2.promote_low_f32x4(v128.load64_zero(kp + (<usize>c << 2)));
+    const m = f32x4.demote_f64x2_zero(f64x2.add(k, f64x2.div(fold_pair(C, L, sp, c), nb)));
+    for (let j = c; j < L; j += C) v128.store64_lane(kp + (<usize>j << 2), m, 0);
+  }
+}
+
+/**
+ * True when the redone sums of channels 0 … E − 1 (E even) all pass bn_stats' sums_sound: both
+ * finite, and Σd² ≥ TINY or a constant block (both sums 0) around a shift |k| ≥ SHIFT_FLOOR.
+ */
+export function lanes_sound(E: i32, C: i32, L: i32, kp: usize, sp: usize, qp: usize): bool {
+  const tiny = f64x2.splat(TINY), zero = f64x2.splat(0), floor = f64x2.splat(<f64>SHIFT_FLOOR);
+  let good = i64x2.splat(-1);
+  for (let c = 0; c < E; c += 2) {
+    const s1 = fold_pair(C, L, sp, c), s2 = fold_pair(C, L, qp, c);
+    const k = f64x2.abs(f64x2.promote_low_f32x4(v128.load64_zero(kp + (<usize>c << 2))));
+    const finite = v128.and(f64x2.eq(f64x2.sub(s1, s1), zero), f64x2.eq(f64x2.sub(s2, s2), zero));
+    const flat = v128.and(v128.and(f64x2.eq(s1, zero), f64x2.eq(s2, zero)), f64x2.ge(k, floor));
+    good = v128.and(good, v128.and(finite, v128.or(f64x2.ge(s2, tiny), flat)));
+  }
+  return i64x2.all_true(good);
 }
 
 /**

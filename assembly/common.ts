@@ -141,11 +141,12 @@ function interleave(C: i32, L: i32, src: usize, pp: usize, k: i32, K: i32): void
 
 /**
  * interleave of the per-channel vectors p0, p1, p2 (and p3 when K = 4) into one pattern at pp.
- * When 4 divides C every 4-lane group holds four consecutive channels: one vector per parameter
- * and group (a scalar store per lane cost ~1.7 ns, 4 µs a call at C = 768: docs/performance.md).
+ * When 4 divides C, or the pattern is one row (L = C, lane j is channel j), every whole 4-lane
+ * group holds four consecutive channels: one vector per parameter and group (a scalar store per
+ * lane cost ~1.7 ns, 4 µs a call at C = 768: docs/performance.md), then the last L mod 4 lanes.
  */
 export function interleave_all(C: i32, L: i32, pp: usize, K: i32, p0: usize, p1: usize, p2: usize, p3: usize): void {
-  if ((C & 3) == 0) {
+  if ((C & 3) == 0 || L == C) {
     const g = <usize>K << 4, end = pp + (<usize>L >> 2) * g, wrap = <usize>C << 2;
     let o: usize = 0;
     for (let q = pp; q < end; q += g) {
@@ -155,6 +156,13 @@ export function interleave_all(C: i32, L: i32, pp: usize, K: i32, p0: usize, p1:
       if (K == 4) v128.store(q, v128.load(p3 + o), 48);
       o += 16;
       if (o == wrap) o = 0;
+    }
+    for (let j = L & ~3; j < L; j++) {
+      const q = pp + <usize>(j >> 2) * g + (<usize>(j & 3) << 2), c = <usize>j << 2;
+      store<f32>(q, load<f32>(p0 + c));
+      store<f32>(q, load<f32>(p1 + c), 16);
+      store<f32>(q, load<f32>(p2 + c), 32);
+      if (K == 4) store<f32>(q, load<f32>(p3 + c), 48);
     }
     return;
   }

@@ -21,7 +21,8 @@
 // ceiling's SIMD copy of the n values, bench/ceiling copy_f32 on the same memory, in turn with the
 // kernels, and print each variant as a multiple of K copies: K = 1 for a forward norm's 8 B/value,
 // 2 for the skip norms' 16, 2.5 for a backward's 20; with --sumsq the ceiling is the one-pass Σx, Σx²
-// loop over x instead, the statistics' ceiling: use --copy 1), --warm MS (call every variant and the ceiling for MS ms before timing; default 1000), --rms (the `rms` argument of the skip
+// loop over x instead, the statistics' ceiling: use --copy 1), --misalign B (each data tensor starts B
+// bytes, a multiple of 16, past a page: tensors the API allocates sit 16-byte aligned, mid-page), --warm MS (call every variant and the ceiling for MS ms before timing; default 1000), --rms (the `rms` argument of the skip
 // kernels: 1 RMS norm, the default; 0 layer norm), --null NAME[,NAME] (pass 0 for these pointer
 // arguments, e.g. --null bias: the skip norms without a bias; a build without that path reads
 // C values at address 0 instead, in L1 like a zero bias would be). Prints the median ms per variant and the
@@ -32,7 +33,9 @@ import { KERNEL_TABLE, KERNEL_NAMES, ARG_KINDS, scratchBytes } from "../build/ke
 import { parseArgs, median } from "./lib/cli.mjs";
 import { ceilingExportsOn } from "./ceiling/index.mjs";
 
-const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "", act: "0", copy: "0", rms: "1", sumsq: false, null: "", warm: "1000", inner: "1" });
+const { opts, rest: files } = parseArgs(process.argv.slice(2), { kernel: "bn_stats_f32_cf", reps: "200", offset: "0", shape: "", act: "0", copy: "0", rms: "1", sumsq: false, null: "", warm: "1000", inner: "1", misalign: "0" });
+const misalign = +opts.misalign;
+if (misalign % 16 !== 0 || misalign < 0) throw new Error("--misalign takes a multiple of 16 bytes");
 const name = opts.kernel, reps = +opts.reps, offset = +opts.offset, inner = Math.max(1, +opts.inner);
 const spec = KERNEL_TABLE[name];
 if (!spec) { console.error(`unknown kernel ${name}: one of ${KERNEL_NAMES.join(", ")}`); process.exit(2); }
@@ -55,7 +58,7 @@ const layout = {}; let top = 1 << 20;
 const take = (key, bytes) => { layout[key] = top; top = al(top + bytes); };
 for (const a of spec.args) {
   const kind = ARG_KINDS[a];
-  if (kind === "in" || kind === "out" || kind === "bytes") take(a, 4 * n + 64);
+  if (kind === "in" || kind === "out" || kind === "bytes") { take(a, 4 * n + 64 + misalign); layout[a] += misalign; }
   else if (kind === "param" || kind === "param64") take(a, 2 * small);
   else if (kind === "acc") take(a, accBytes);
   else if (kind === "scratch") take(a, 0);
