@@ -89,6 +89,33 @@ export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, un
   return { gamma: paramVec(s, C, gamma, 1, unitOffset === true, "gamma"), beta: withBeta ? orZeros(s, C, 0) : 0 };
 }
 
+/**
+ * Layer norm over K ≥ 64 rows of 4 ≤ C < 112 values runs as instance norm of the (1, K, C) view
+ * (gn_forward_short_f32_cf: tiles of rows, their statistics, parameters two rows at a time and
+ * the tile normalized from L1), then gamma, beta (and the activation) per column as the
+ * channels-last normalize with m = 0: the row kernel's per-row chain (sums, division, square root,
+ * division, normalize) cost 25–60 ns a row there, 1.3–2.1× this at C ≤ 64; from 112 values, or
+ * below 64 rows (the second kernel call and its temporaries), the row kernel is as fast
+ * (docs/performance.md).
+ */
+const short = (K: number, C: number): boolean => C >= 4 && C < 112 && K >= 64;
+
+/** shortRows' temporaries: the one-pass kernel's scratch, its γ = 1 and β = 0, the zero means of the normalize and its scratch. */
+const shortRowsBytes = (C: number): number => {
+  const k = rt().kernels;
+  return aligned(scratchBytes(k, "gn_forward_short_f32_cf", { C: 1, S: C })) + aligned(8) + aligned(4 * C) + aligned(scratchBytes(k, "bn_normalize_f32_cl", { C }));
+};
+
+/** Layer norm of K rows of C (short): f32 mean and invstd to pm, pr (K + 1 values: one past the end is written). */
+function shortRows(s: Scope, K: number, C: number, x: number, y: number, p: RowParams, eps: number, pm: number, pr: number, act: number): void {
+  const k = rt().kernels, F = s.heap.F32;
+  const sc = s.temp(scratchBytes(k, "gn_forward_short_f32_cf", { C: 1, S: C })), one = s.temp(8), z = s.temp(4 * C);
+  F[one >>> 2] = 1; F[(one >>> 2) + 1] = 0; F.fill(0, z >>> 2, (z >>> 2) + C);
+  k.gn_forward_short_f32_cf(K, 1, 1, C, x, one, one + 4, y, eps, pm, pr, sc);
+  if (act) k.act_normalize_f32_cl(K, C, y, z, p.gamma, p.beta, y, act);
+  else k.bn_normalize_f32_cl(K, C, y, z, p.gamma, p.beta, y, s.temp(scratchBytes(k, "bn_normalize_f32_cl", { C })));
+}
+
 /** One statistic per row of C (channels-last, or (N, C) with S = 1). */
 export const rowsOf = (g: Geometry): boolean => g.channelsLast || g.S === 1;
 
@@ -101,7 +128,10 @@ export const rowsOf = (g: Geometry): boolean => g.channelsLast || g.S === 1;
 export function rowTempBytes(g: Geometry): number {
   const { C, S } = g, K = g.N * S, k = rt().kernels;
   const params = 3 * aligned(4 * C), stats = aligned(12 * K);
-  if (rowsOf(g)) return params + Math.max(2 * aligned(4 * K), stats + aligned(12 * C) + aligned(scratchBytes(k, "ln_backward_rows_f32_cl", { C })));
+  if (rowsOf(g)) {
+    const fwd = 2 * aligned(4 * K + 4) + (short(K, C) ? shortRowsBytes(C) : 0);
+    return params + Math.max(fwd, stats + aligned(12 * C) + aligned(scratchBytes(k, "ln_backward_rows_f32_cl", { C })));
+  }
   const lnFwd = 2 * aligned(4 * K) + aligned(scratchBytes(k, "ln_forward_f32_cf", { C, S }));
   const rmsFwd = aligned(24 * K) + aligned(scratchBytes(k, "bn_stats_f32_cl", { C: S })) + 2 * aligned(4 * K);
   const bwd = stats + aligned(16 * K) + aligned(16 * C) + aligned(8 * K) + aligned(scratchBytes(k, "ln_backward_reduce_f32_cf", { C, S })) + aligned(4 * C) + aligned(16 * C);
@@ -123,8 +153,9 @@ function statsOut(s: Scope, K: number, pm: number, pr: number, given: StatOutput
 export function rowForward(s: Scope, g: Geometry, spec: RowSpec, x: number, y: number, p: RowParams, eps: number, outs: StatOutputs = {}): RowStats {
   const { N, C, S } = g, K = N * S, k = rt().kernels;
   if (rowsOf(g)) {
-    const pr = s.temp(4 * K), pm = spec.rms ? -1 : s.temp(4 * K);
-    if (spec.rms) k.rms_forward_f32_cl(K, C, x, p.gamma, y, pr, eps, spec.act);
+    const pr = s.temp(4 * K + 4), pm = spec.rms ? -1 : s.temp(4 * K + 4);
+    if (!spec.rms && short(K, C)) shortRows(s, K, C, x, y, p, eps, pm, pr, spec.act);
+    else if (spec.rms) k.rms_forward_f32_cl(K, C, x, p.gamma, y, pr, eps, spec.act);
     else k.ln_forward_f32_cl(K, C, x, p.gamma, p.beta, y, pm, pr, eps, spec.act);
     return statsOut(s, K, pm, pr, outs);
   }
