@@ -1,12 +1,14 @@
-// Layer norm over the last axis of ≥ 64 short rows (4 ≤ C < 112: js/ops/family/norm-rows.ts
-// shortRows — instance norm of the (1, K, C) view, then gamma, beta and the activation per column)
-// and its neighbours (C = 3, 112, 127; 63 rows), against the float64 reference: with and without
-// gamma and beta, every activation, rows far from zero, in place, the statistics into given
-// arrays, tensors, and skip layer norm (whose forward is the same path).
+// Norms computed as rows (js/ops/family/norm-rows.ts), against the float64 reference: layer norm
+// over the last axis of ≥ 64 short rows (4 ≤ C < 112: shortRows — instance norm of the (1, K, C)
+// view, then gamma, beta and the activation per column) and its neighbours (C = 3, 112, 127;
+// 63 rows), with and without gamma and beta, every activation, rows far from zero, in place, the
+// statistics into given arrays, tensors, and skip layer norm (whose forward is the same path);
+// group norm of (N, C) with groups of ≥ 4 channels (groupnorm.ts asRows: layer norm of the
+// (N·G, C/G) rows, then gamma, beta and the activation per channel) and its neighbours.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as api from "../dist/index.js";
-import { refLayerNorm, refWithAct, refSkipNorm, randomArray } from "./reference.mjs";
+import { refLayerNorm, refGroupNorm, refWithAct, refSkipNorm, randomArray } from "./reference.mjs";
 import { close } from "./helpers.mjs";
 
 await api.init();
@@ -54,6 +56,25 @@ test("skipLayerNorm over ≥ 64 short rows against float64 (forward; the same pa
     const r = api.skipLayerNorm(x, skip, { shape, layout: "NLC", gamma, beta, bias, eps, activation: "silu" });
     close(r.y, e.y, 2e-5, 1e-4, `skip layer norm (${shape}) y`, shape, "NLC");
     close(r.mean, e.mean, 1e-5, 1e-6, `skip layer norm (${shape}) mean`, shape, "NLC");
+  }
+});
+
+test("groupNorm of (N, C) (and (N, C, 1)) against float64: groups of 1–250 channels", () => {
+  let seed = 100;
+  for (const [N, C, G] of [[70, 16, 4], [3, 20, 4], [65, 40, 8], [2, 1000, 4], [9, 512, 32], [300, 8, 4], [5, 12, 12], [64, 7, 1], [64, 128, 1]]) {
+    for (const [layout, shape] of [["NC", [N, C]], ["NCL", [N, C, 1]]]) {
+      const activation = ACTS[seed % ACTS.length], eps = 1e-5, x = randomArray(N * C, seed, { offset: seed % 2 ? 0 : 1e3, scale: 2 });
+      const gamma = randomArray(C, seed + 1, { offset: 1, scale: 0.3 }), beta = randomArray(C, seed + 2, { scale: 0.5 });
+      const e = refWithAct(refGroupNorm, x, null, shape, layout, { gamma, beta, eps, groups: G, activation });
+      const meanOut = new Float32Array(N * G), invstdOut = new Float32Array(N * G), t = api.tensor(shape, layout, x);
+      const r = api.groupNorm(t, { groups: G, gamma, beta, eps, activation, meanOut, invstdOut, out: seed % 3 ? undefined : t });
+      const what = `groupNorm (${shape}) ${layout}, ${G} groups${activation ? ` ${activation}` : ""}`, tol = seed % 2 ? 2e-5 : 1e-3;
+      close(seed % 3 ? r.y.data : t.data, e.y, tol, 1e-4, `${what} y`, shape, layout);
+      assert.is(r.mean, meanOut, `${what}: mean is meanOut`);
+      close(r.mean, e.mean, 1e-5 * (seed % 2 ? 1 : 1e3), 1e-6, `${what} mean`, shape, layout);
+      close(r.invstd, e.invstd, tol, 1e-4, `${what} invstd`, shape, layout);
+      t.free(); seed++;
+    }
   }
 });
 

@@ -12,7 +12,8 @@ import {
   checkForward, checkBackward, checkGroups, type CheckedOptions, type CheckedBackward,
   type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult,
 } from "./common";
-import { paramVec, lnParams } from "./norm-rows";
+import { paramVec, lnParams, rowForward, rowTempBytes, columnsAffine, columnsAffineBytes } from "./norm-rows";
+import { aligned } from "../../core/heap";
 import { wantsTensor } from "../../core/args";
 import { splitMeans, splitMeansInto } from "../split";
 import { copyOut } from "../../core/typed";
@@ -43,7 +44,17 @@ function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geo
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
-    s.commit(groupTempBytes(g, G));
+    const rows = asRows(g, G);
+    s.commit(rows ? rowTempBytes(rows) + 2 * aligned(4 * g.C) + columnsAffineBytes(g.C) : groupTempBytes(g, G));
+    if (rows) {
+      // One value a channel ((N, C)): a group is C/G contiguous values of a row, so group norm is
+      // layer norm of the (N·G, C/G) rows with unit parameters, then gamma, beta and the activation
+      // per channel (the per-(n, c) parameters cost three values for each value here).
+      const ab = lnParams(s, g.C, o.gamma, o.beta);
+      const st = rowForward(s, rows, { rms: false, act: 0 }, xa.ptr, ya.ptr, lnParams(s, rows.C, null, null), eps, outs);
+      columnsAffine(s, g.N, g.C, ya.ptr, ab, act);
+      return { y: s.result(ya), mean: st.mean!, invstd: st.rstd };
+    }
     // K + 1 values each: gn_forward_short_f32_cf may write one past the end (odd K).
     const k = rt().kernels, mh = s.temp(4 * K + 4), mf = s.temp(4 * K + 4);
     const short = !act && shortRows(g, G), fused = !short && !act && instanceFusable(g, G);
@@ -79,6 +90,11 @@ function results(s: Scope, ya: Parameters<Scope["result"]>[0], K: number, outs: 
   copyOut(mean, F, mh >>> 2);
   copyOut(invstd, F, mf >>> 2);
   return { y: s.result(ya), mean, invstd };
+}
+
+/** The (N·G, C/G) rows of a tensor with one value a channel and groups of ≥ 4 channels, else null. */
+function asRows(g: Geometry, G: number): Geometry | null {
+  return g.S === 1 && g.C / G >= 4 ? { shape: [g.N * G, g.C / G], layout: "NC", N: g.N * G, C: g.C / G, S: 1, size: g.size, channelsLast: true } : null;
 }
 
 /**

@@ -100,20 +100,26 @@ export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, un
  */
 const short = (K: number, C: number): boolean => C >= 4 && C < 112 && K >= 64;
 
-/** shortRows' temporaries: the one-pass kernel's scratch, its γ = 1 and β = 0, the zero means of the normalize and its scratch. */
-const shortRowsBytes = (C: number): number => {
-  const k = rt().kernels;
-  return aligned(scratchBytes(k, "gn_forward_short_f32_cf", { C: 1, S: C })) + aligned(8) + aligned(4 * C) + aligned(scratchBytes(k, "bn_normalize_f32_cl", { C }));
-};
+/** shortRows' temporaries: the one-pass kernel's scratch, its γ = 1 and β = 0, and columnsAffine's. */
+const shortRowsBytes = (C: number): number => aligned(scratchBytes(rt().kernels, "gn_forward_short_f32_cf", { C: 1, S: C })) + aligned(8) + columnsAffineBytes(C);
 
 /** Layer norm of K rows of C (short): f32 mean and invstd to pm, pr (K + 1 values: one past the end is written). */
 function shortRows(s: Scope, K: number, C: number, x: number, y: number, p: RowParams, eps: number, pm: number, pr: number, act: number): void {
-  const k = rt().kernels, F = s.heap.F32;
-  const sc = s.temp(scratchBytes(k, "gn_forward_short_f32_cf", { C: 1, S: C })), one = s.temp(8), z = s.temp(4 * C);
-  F[one >>> 2] = 1; F[(one >>> 2) + 1] = 0; F.fill(0, z >>> 2, (z >>> 2) + C);
+  const k = rt().kernels, F = s.heap.F32, sc = s.temp(scratchBytes(k, "gn_forward_short_f32_cf", { C: 1, S: C })), one = s.temp(8);
+  F[one >>> 2] = 1; F[(one >>> 2) + 1] = 0;
   k.gn_forward_short_f32_cf(K, 1, 1, C, x, one, one + 4, y, eps, pm, pr, sc);
-  if (act) k.act_normalize_f32_cl(K, C, y, z, p.gamma, p.beta, y, act);
-  else k.bn_normalize_f32_cl(K, C, y, z, p.gamma, p.beta, y, s.temp(scratchBytes(k, "bn_normalize_f32_cl", { C })));
+  columnsAffine(s, K, C, y, p, act);
+}
+
+/** columnsAffine's temporaries: the zero means and the normalize's scratch. */
+export const columnsAffineBytes = (C: number): number => aligned(4 * C) + aligned(scratchBytes(rt().kernels, "bn_normalize_f32_cl", { C }));
+
+/** y = act(y·gamma[c] + beta[c]) in place over R rows of C: the channels-last normalize with m = 0. */
+export function columnsAffine(s: Scope, R: number, C: number, y: number, p: RowParams, act: number): void {
+  const k = rt().kernels, z = s.temp(4 * C);
+  s.heap.F32.fill(0, z >>> 2, (z >>> 2) + C);
+  if (act) k.act_normalize_f32_cl(R, C, y, z, p.gamma, p.beta, y, act);
+  else k.bn_normalize_f32_cl(R, C, y, z, p.gamma, p.beta, y, s.temp(scratchBytes(k, "bn_normalize_f32_cl", { C })));
 }
 
 /** One statistic per row of C (channels-last, or (N, C) with S = 1). */
