@@ -15,7 +15,7 @@
 //   - bundleOf(root) loads with every kernel of the table; the ceiling loaders copy, read and sum;
 //     bench/lib/report.mjs regenerates the reports of the committed bench JSON (in a temporary
 //     directory);
-//   - run.mjs, matrix.mjs, percall.mjs and breakdown.mjs run to exit 0 on tiny sizes (their JSON
+//   - run.mjs, matrix.mjs, shapes.mjs, percall.mjs and breakdown.mjs run to exit 0 on tiny sizes (their JSON
 //     into a temporary directory, never bench/results/).
 // About 5 s; the first run in a fresh tree also builds bench/ceiling's two wasm modules (≈ 3 s).
 // Not run here (each compiles with asc, or needs an --importMemory build): kernel-ab.mjs, the
@@ -200,6 +200,11 @@ test("bench/matrix.mjs: two ops on one tiny cell, with the bounds and the heat m
   const { cells } = JSON.parse(readFileSync(out, "utf8"));
   assert.equal(cells.map((c) => [c.op, c.ratio > 0, c.attainable > 0]), [["stats", true, true], ["bn_backward", true, true]]);
   assert.ok(readFileSync(svg, "utf8").startsWith("<svg"));
+});
+
+test("bench/shapes.mjs: every op on a shape of one's own, or why it does not fit", () => {
+  const out = run("bench/shapes.mjs", "NC:8,64", "--rounds", "1");
+  assert.ok(/^NC \(8,64\) 512 values: stats \d+% .*bn_backward \d+% .*instance – \(instance norm needs .*group \d+% .*layer \d+% /m.test(out), out);
 });
 
 test("bench/percall.mjs: every op at 256 values and on (1, 16, 1, 2), against its raw kernels (arity-checked)", () => {
