@@ -10,7 +10,7 @@
 import type { Scope } from "../../core/scope";
 import type { Geometry } from "../../core/layout";
 import { rt } from "../../core/runtime";
-import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, scratchFor, clScratchBytes, mode, type View3 } from "../dispatch";
+import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, trainFused, backwardFused, scratchFor, clScratchBytes, type View3 } from "../dispatch";
 import { actNormalizeNC } from "../act-dispatch";
 import { chanMergeRuns } from "../welford";
 import { ncView } from "./nc-view";
@@ -63,24 +63,19 @@ export function normalizeNC(s: Scope, g: Geometry, x: number, y: number, pm: num
   }
 }
 
-/** (Σdy, Σdy·(x − m)) per (n, c): a Float64Array of N·C pairs; pm: pointer to N·C f32. */
-export function reduceNC(s: Scope, g: Geometry, x: number, dy: number, pm: number): Float64Array {
-  if (!g.channelsLast) return s.heap.f64(backwardReduce(s, ncView(g), x, dy, pm), 2 * g.N * g.C).slice();
+/**
+ * Per-(n, c) backward sums (Σdy, Σdy·(x − m)) left in wasm memory: the pointer of N·C f64 pairs (a
+ * temporary of the scope). Channels-first: the (1, N·C, S) view; channels-last: one (S, C) call a
+ * sample.
+ */
+export function reduceNCAt(s: Scope, g: Geometry, x: number, dy: number, pm: number): number {
+  if (!g.channelsLast) return backwardReduce(s, ncView(g), x, dy, pm);
   const { N, C, S } = g, k = rt().kernels;
   const acc = s.temp(16 * N * C), scratch = scratchFor(s, C);
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 2 * N * C);
   for (let n = 0; n < N; n++) {
     k.bn_backward_reduce_f32_cl(S, C, x + 4 * n * S * C, dy + 4 * n * S * C, pm + 4 * n * C, acc + 16 * n * C, scratch);
   }
-  return s.heap.f64(acc, 2 * N * C).slice();
-}
-
-/** reduceNC's pairs left in wasm memory: the pointer of N·C f64 pairs (a temporary of the scope). */
-export function reduceNCAt(s: Scope, g: Geometry, x: number, dy: number, pm: number): number {
-  if (g.channelsLast || mode(ncView(g)).kind !== "cf") return s.f64(reduceNC(s, g, x, dy, pm));
-  const NC = g.N * g.C, acc = s.temp(16 * NC);
-  s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 2 * NC);
-  rt().kernels.bn_backward_reduce_f32_cf(1, NC, g.S, x, dy, pm, acc);
   return acc;
 }
 
