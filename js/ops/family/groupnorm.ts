@@ -140,8 +140,8 @@ function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | und
     splitMeansInto(o.mean, K, s.heap.F32, hp >>> 2, s.heap.F64, lp >>> 3, near);
     // With an activation, dy becomes dy·act'(v), v recomputed from x and the statistics.
     const da = !act ? d0 : { ptr: groupActGrad(s, g, xa.ptr, d0.ptr, oa.ptr, ...params3(nc_params_at(s, g, G, hp, lp, ip, paramVec(s, C, o.gamma, 1), paramVec(s, C, o.beta, 0)), N * C), act) };
-    const dgamma = new Float64Array(C), dbeta = new Float64Array(C);
     if (instanceFusable(g, G)) {
+      const dgamma = new Float64Array(C), dbeta = new Float64Array(C);
       const { hi, lo } = splitMeans(o.mean, near);
       const sums = instanceBackwardFused(s, g, xa.ptr, da.ptr, oa.ptr, hi, lo, o.invstd, o.gamma);
       for (let i = 0; i < N * C; i++) { dgamma[i % C] += sums[2 * i + 1] * o.invstd[i]; dbeta[i % C] += sums[2 * i]; }
@@ -158,10 +158,11 @@ function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | und
     const dsum = s.temp(16 * C), gp = paramVec(s, C, o.gamma, 1);
     s.heap.F64.fill(0, dsum >>> 3, (dsum >>> 3) + 2 * C);
     rt().kernels.gn_params_backward_f32(N, C, G, sums, lp, ip, gp, count, pp + 4 * NC, pp + 8 * NC, pp + 12 * NC, dsum);
-    const D = s.heap.F64;
+    // The f64 sums rounded to f32 straight into the results (no f64 copies of them first).
+    const D = s.heap.F64, dgamma = new Float32Array(C), dbeta = new Float32Array(C);
     for (let c = 0, d = dsum >>> 3; c < C; c++) { dgamma[c] = D[d + 2 * c]; dbeta[c] = D[d + 2 * c + 1]; }
     dxNC(s, g, xa.ptr, da.ptr, oa.ptr, pm, pp + 4 * NC, pp + 8 * NC, pp + 12 * NC);
-    return { dx: s.result(oa), dgamma: Float32Array.from(dgamma), dbeta: Float32Array.from(dbeta) };
+    return { dx: s.result(oa), dgamma, dbeta };
   });
 }
 
