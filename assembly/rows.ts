@@ -7,6 +7,7 @@
 // added in f64 per chunk. Tails: a 4-wide loop, then a scalar remainder (the last C % 4 values,
 // in f64 for the sums).
 import { BLOCK, hsum, ret0, ret1 } from "./common";
+import { TINY } from "./bn_stats";
 
 /** Σ x² over C values (f64). */
 export function row_sumsq(p: usize, C: i32): f64 {
@@ -143,24 +144,57 @@ export let row_h: f32 = 0;
  * (taken in the pass that read the row from memory): when the shift is within half a standard
  * deviation of the mean ((d1/C)² ≤ ¼·d2/C) the variance d2/C − (d1/C)² loses at most a factor
  * 4/3 to cancellation and is used as it is; otherwise (or on inf/NaN) the deviation pass is
- * redone around the f32 mean from L1. Sets row_m (the f32 mean), row_a (invstd), row_b
- * (−residue·invstd: |row_b| ≤ 2⁻²⁴·|mean|·invstd) and row_h; writes the f32 mean and invstd
- * at pm, pi.
+ * redone around the f32 mean from L1; where f32 cannot hold the sums, the row is taken exactly in
+ * f64. Sets row_m (the f32 mean; 0 for an exact row whose mean is within a std of zero), row_a
+ * (invstd), row_b (−(mean − row_m)·invstd: |row_b| ≤ 2⁻²⁴·|mean|·invstd, or ≤ 1 with row_m = 0)
+ * and row_h; writes the f32 mean and invstd at pm, pi.
  */
 export function ln_row_stats(p: usize, C: i32, shift: f32, d1: f64, d2: f64, eps: f64, pm: usize, pi: usize): void {
-  let m = shift, d = d1 / <f64>C, q = d2 / <f64>C;
-  if (!(d * d <= 0.25 * q)) {
+  let m = shift, d = d1 / <f64>C, q = d2 / <f64>C, off = !(d * d <= 0.25 * q);
+  if (off) {
     m = <f32>(<f64>shift + d);
     row_dev(p, C, m);
     d = ret0 / <f64>C; q = ret1 / <f64>C;
+    off = !(d * d <= 0.25 * q);
   }
-  let v = q - d * d;
+  let v = q - d * d, mu = <f64>m + d;
   if (v < 0) v = 0; // rounding; NaN stays NaN
-  const inv = 1 / Math.sqrt(v + eps), mu = <f64>m + d, mf = <f32>mu;
-  row_m = mf; row_a = <f32>inv; row_b = <f32>((<f64>mf - mu) * inv);
+  // Sums f32 could not hold — past its range (|x − m| beyond ~1.8e19, or sums of ±3e38: q = ∞ or
+  // NaN), below its normal range (q < 2⁻¹⁰⁰, unless every value is m), or still far off the mean
+  // after the redo (a row of 1e-30 after a row at 1e6: the first mean lost it) — the row again
+  // exactly, in f64 (a NaN in the row gives NaN there too).
+  const exact = off || !(q < Infinity) || q < TINY && !flat_row(p, C, m);
+  if (exact) { exact_row(p, C); mu = ret0; v = ret1; }
+  const inv = 1 / Math.sqrt(v + eps), mf = <f32>mu;
+  // Such a row with its mean within a std of zero is normalized around 0, the mean in b (|b| ≤ 1):
+  // x − mean can overflow f32 where values span its range (±3e38).
+  const mn: f32 = exact && mu * mu <= v ? 0 : mf;
+  row_m = mn; row_a = <f32>inv; row_b = <f32>((<f64>mn - mu) * inv);
   row_h = mu * mu <= 0.0625 * v ? 0 : next_shift(mf);
   store<f32>(pm, mf);
   store<f32>(pi, <f32>inv);
+}
+
+/** True when every one of the C values at p equals m (+0 and −0 alike). */
+function flat_row(p: usize, C: i32, m: f32): bool {
+  const mv = f32x4.splat(m), C4 = C & ~3;
+  for (let j = 0; j < C4; j += 4) if (v128.any_true(f32x4.ne(v128.load(p + (<usize>j << 2)), mv))) return false;
+  for (let j = C4; j < C; j++) if (load<f32>(p + (<usize>j << 2)) != m) return false;
+  return true;
+}
+
+/** The mean (ret0) and variance (ret1) of the C values at p in f64, two passes (the second corrects the mean). */
+function exact_row(p: usize, C: i32): void {
+  const n = <f64>C;
+  let s: f64 = 0;
+  for (let j = 0; j < C; j++) s += <f64>load<f32>(p + (<usize>j << 2));
+  const m = s / n;
+  let s1: f64 = 0, s2: f64 = 0;
+  for (let j = 0; j < C; j++) { const d = <f64>load<f32>(p + (<usize>j << 2)) - m; s1 += d; s2 += d * d; }
+  const c = s1 / n;
+  let v = s2 / n - c * c;
+  if (v < 0) v = 0;
+  ret0 = m + c; ret1 = v;
 }
 
 /**

@@ -1,8 +1,8 @@
 // Norms computed as rows (js/ops/family/norm-rows.ts), against the float64 reference: layer norm
-// over the last axis of ≥ 64 short rows (4 ≤ C < 112: shortRows — instance norm of the (1, K, C)
+// over the last axis of ≥ 64 short rows (4 ≤ C < 112: shortRows — instance norm of the (K, 1, C)
 // view, then gamma, beta and the activation per column) and its neighbours (C = 3, 112, 127;
 // 63 rows), with and without gamma and beta, every activation, rows far from zero, in place, the
-// statistics into given arrays, tensors, and skip layer norm (whose forward is the same path);
+// statistics into given arrays, tensors, and skip layer norm over such rows (its own row kernel);
 // group norm of (N, C) with groups of ≥ 4 channels (groupnorm.ts asRows: layer norm of the
 // (N·G, C/G) rows, then gamma, beta and the activation per channel) and its neighbours.
 import { test } from "uvu";
@@ -47,7 +47,7 @@ test("layerNorm over ≥ 64 rows of 4–111 values (and 3, 112, 127; 63 rows) ag
   }
 });
 
-test("skipLayerNorm over ≥ 64 short rows against float64 (forward; the same path)", () => {
+test("skipLayerNorm over ≥ 64 short rows against float64 (forward: its own row kernel)", () => {
   for (const C of [4, 9, 48, 111]) {
     const shape = [1, 70, C], n = 70 * C, eps = 1e-5;
     const x = randomArray(n, C), skip = randomArray(n, C + 1), gamma = randomArray(C, C + 2, { offset: 1, scale: 0.3 });

@@ -90,8 +90,8 @@ export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, un
 }
 
 /**
- * Layer norm over K ≥ 64 rows of 4 ≤ C < 112 values runs as instance norm of the (1, K, C) view
- * (gn_forward_short_f32_cf: tiles of rows, their statistics, parameters two rows at a time and
+ * Layer norm over K ≥ 64 rows of 4 ≤ C < 112 values runs as instance norm of the (K, 1, C) view
+ * (K samples of one C-value channel; gn_forward_short_f32_cf: tiles of rows, their statistics, parameters two rows at a time and
  * the tile normalized from L1), then gamma, beta (and the activation) per column as the
  * channels-last normalize with m = 0: the row kernel's per-row chain (sums, division, square root,
  * division, normalize) cost 25–60 ns a row there, 1.3–2.1× this at C ≤ 64; from 112 values, or

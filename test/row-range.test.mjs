@@ -1,0 +1,75 @@
+// The layer-norm row kernels across float32's range (assembly/rows.ts ln_row_stats): rows whose
+// f32 sums overflow (|x| ≥ ~1.8e19, ±3e38) or underflow (1e-30 scale; ±k·2⁻¹⁰⁰ whose sums cancel to
+// 0), a row of 1e-30 values
+// right after a row at 1e6 (its first mean lost it), constant rows after far rows with eps = 0,
+// against the float64 reference — layer norm and skip layer norm over rows (the row kernel and the
+// skip kernel), and group norm of (N, C), which takes the layer-norm rows.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import * as api from "../dist/index.js";
+import { refLayerNorm, refGroupNorm, refSkipNorm, randomArray } from "./reference.mjs";
+
+await api.init();
+
+/** K rows of C: row r of kind KINDS[r mod 7] ("cancel": ±k·2⁻¹⁰⁰ in pairs, sums exactly 0, squares under f32's range). */
+const KINDS = ["far", "tiny", "const", "extreme", "huge", "normal", "cancel"];
+function rows(K, C, seed) {
+  const x = randomArray(K * C, seed);
+  for (let i = 0; i < x.length; i++) {
+    const kind = KINDS[Math.floor(i / C) % 7], j = i % C;
+    if (kind === "far") x[i] = 1e6 + x[i];
+    else if (kind === "tiny") x[i] = 1e-30 * x[i];
+    else if (kind === "const") x[i] = 2.5;
+    else if (kind === "extreme") x[i] = Math.sign(x[i]) * 3e38;
+    else if (kind === "huge") x[i] = 1e25 * x[i];
+    else if (kind === "cancel") x[i] = j === C - 1 && C % 2 ? 0 : (j % 2 ? -1 : 1) * (1 + (j >> 1) % 3) * 2 ** -100;
+  }
+  return x;
+}
+
+/** Finite values within atol + rtol·|e|; non-finite expected values matched exactly (NaN to NaN). */
+function agree(got, want, atol, rtol, what) {
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i], e = want[i];
+    if (!Number.isFinite(e)) { assert.ok(Object.is(g, e) || (Number.isNaN(e) && Number.isNaN(g)), `${what}[${i}]: got ${g}, want ${e}`); continue; }
+    assert.ok(Math.abs(g - e) <= atol + rtol * Math.abs(e), `${what}[${i}]: got ${g}, want ${e}`);
+  }
+}
+
+test("layerNorm rows across f32's range against float64 (row kernel and short rows; eps 1e-5 and 0)", () => {
+  for (const [K, C] of [[14, 8], [14, 37], [28, 200], [70, 16], [140, 48]]) {
+    for (const eps of [1e-5, 0]) {
+      const shape = [K, C], x = rows(K, C, K + C), e = refLayerNorm(x, null, shape, "NC", { eps });
+      const r = api.layerNorm(x, { shape, layout: "NC", eps });
+      const what = `layerNorm (${shape}) eps ${eps}`;
+      agree(r.y, e.y, 2e-5, 1e-4, `${what} y`);
+      agree(r.invstd, e.invstd, 0, 2e-5, `${what} invstd`);
+      // The mean within 1e-6 of its row's standard deviation (or of its own size).
+      for (let k = 0; k < K; k++) {
+        const sd = Number.isFinite(e.invstd[k]) && e.invstd[k] > 0 ? 1 / e.invstd[k] : 0;
+        assert.ok(Math.abs(r.mean[k] - e.mean[k]) <= 1e-6 * sd + 2e-7 * Math.abs(e.mean[k]), `${what} mean[${k}]: got ${r.mean[k]}, want ${e.mean[k]}`);
+      }
+    }
+  }
+});
+
+test("skipLayerNorm rows across f32's range against float64", () => {
+  for (const [K, C] of [[14, 8], [28, 200]]) {
+    const shape = [K, C], x = rows(K, C, 3 * K + C), skip = new Float32Array(K * C);
+    const e = refSkipNorm(x, skip, null, shape, "NC", { eps: 1e-5 });
+    const r = api.skipLayerNorm(x, skip, { shape, layout: "NC", eps: 1e-5 });
+    agree(r.y, e.y, 2e-5, 1e-4, `skipLayerNorm (${shape}) y`);
+    agree(r.invstd, e.invstd, 0, 2e-5, `skipLayerNorm (${shape}) invstd`);
+  }
+});
+
+test("groupNorm of (N, C) across f32's range against float64 (the layer-norm rows)", () => {
+  for (const [N, C, G] of [[14, 8, 2], [7, 448, 2], [14, 200, 1], [70, 64, 4]]) {
+    const shape = [N, C], x = rows(N * G, C / G, N + C), e = refGroupNorm(x, null, shape, "NC", { groups: G, eps: 1e-5 });
+    const r = api.groupNorm(x, { shape, layout: "NC", groups: G, eps: 1e-5 });
+    agree(r.y, e.y, 2e-5, 1e-4, `groupNorm (${shape}) ${G} groups y`);
+    agree(r.invstd, e.invstd, 0, 2e-5, `groupNorm (${shape}) ${G} groups invstd`);
+  }
+});
+
+test.run();
