@@ -6,7 +6,8 @@
 // mean² ≤ var/16, else the previous row's f32 mean. When h is not within half a standard
 // deviation of the mean the deviation pass is redone around the mean from L1 (rows.ts
 // ln_row_stats: offsets of 1e4–1e6 keep full precision either way). Then
-// y = ((x − m)·a + b)·γ + β with m the f32 mean, a = invstd and b = −(mean − m)·a folding the
+// y = ((x − m)·a + b)·γ + β with m the f32 mean (0 for a row taken exactly in f64 whose mean is
+// within a std of zero: ln_row_stats), a = invstd and b = −(mean − m)·a folding the
 // f64 residue of the mean (dropped when below 2⁻²⁴), and the activation over the row, both while
 // it is in L1. So x is read from memory once and y written once.
 // y may alias x. Tails: scalar remainder (assembly/rows.ts).

@@ -136,6 +136,8 @@ export function row_sums(p: usize, C: i32): void {
 export let row_m: f32 = 0;
 export let row_a: f32 = 0;
 export let row_b: f32 = 0;
+/** The residue around the stored f32 mean, (mean_f32 − mean)·invstd, for a normalize around it (skip_forward.ts tiles). */
+export let row_r: f32 = 0;
 /** The shift for the next row's sums: 0 (unshifted sums) when this row's mean² ≤ var/16, else its f32 mean. */
 export let row_h: f32 = 0;
 
@@ -145,7 +147,8 @@ export let row_h: f32 = 0;
  * deviation of the mean ((d1/C)² ≤ ¼·d2/C) the variance d2/C − (d1/C)² loses at most a factor
  * 4/3 to cancellation and is used as it is; otherwise (or on inf/NaN) the deviation pass is
  * redone around the f32 mean from L1; where f32 cannot hold the sums, the row is taken exactly in
- * f64. Sets row_m (the f32 mean; 0 for an exact row whose mean is within a std of zero), row_a
+ * f64 (Σd²/C below 2⁻¹⁰⁰, sums not finite, or the redo still off). Sets row_m (the f32 mean; 0
+ * for an exact row whose mean is within a std of zero), row_a
  * (invstd), row_b (−(mean − row_m)·invstd: |row_b| ≤ 2⁻²⁴·|mean|·invstd, or ≤ 1 with row_m = 0)
  * and row_h; writes the f32 mean and invstd at pm, pi.
  */
@@ -169,7 +172,7 @@ export function ln_row_stats(p: usize, C: i32, shift: f32, d1: f64, d2: f64, eps
   // Such a row with its mean within a std of zero is normalized around 0, the mean in b (|b| ≤ 1):
   // x − mean can overflow f32 where values span its range (±3e38).
   const mn: f32 = exact && mu * mu <= v ? 0 : mf;
-  row_m = mn; row_a = <f32>inv; row_b = <f32>((<f64>mn - mu) * inv);
+  row_m = mn; row_a = <f32>inv; row_b = <f32>((<f64>mn - mu) * inv); row_r = <f32>((<f64>mf - mu) * inv);
   row_h = mu * mu <= 0.0625 * v ? 0 : next_shift(mf);
   store<f32>(pm, mf);
   store<f32>(pi, <f32>inv);
@@ -200,7 +203,8 @@ function exact_row(p: usize, C: i32): void {
 /**
  * y = ((x − m)·a + b)·gamma + beta over C values (per-column gamma, beta); y may alias x. When
  * |b| ≤ 2⁻²⁴ b is below the rounding of x̂ and dropped: one add less per vector (m is the f32
- * mean and b = −(mean − m)·a its residue, so |b| ≤ 2⁻²⁴·|mean|·invstd: every row with |mean| ≤ std).
+ * mean and b = −(mean − m)·a its residue, so |b| ≤ 2⁻²⁴·|mean|·invstd: every row with |mean| ≤ std;
+ * with m = 0 for an exact row, b = −mean·a is dropped only when |mean| ≤ 2⁻²⁴·std).
  */
 export function row_norm(px: usize, py: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, beta: usize): void {
   if (Mathf.abs(b) <= <f32>5.9604645e-8) norm_near(px, py, C, m, a, gamma, beta);

@@ -4,7 +4,7 @@
 // are read once, sum and y written once. sum may alias x or skip; y may alias neither sum nor
 // (when sum does not) the other input. Tails: scalar remainder (assembly/rows.ts).
 import { ret0, ret1 } from "./common";
-import { row_add_shifted, row_add_sq, row_norm, row_scale, ln_row_stats, row_m, row_a, row_b, row_h } from "./rows";
+import { row_add_shifted, row_add_sq, row_norm, row_scale, ln_row_stats, row_m, row_a, row_b, row_r, row_h } from "./rows";
 import { act_row } from "./act";
 
 // Wide layer-norm rows: a row's working set (x, skip, sum, y streams and the bias, gamma, beta
@@ -54,7 +54,8 @@ export function skip_forward_f32_cl(R: i32, C: i32, x: usize, skip: usize, bias:
 
 /**
  * The layer-norm path for rows of C ≥ WIDE, in tiles of TILE rows (see above). Each row's m and
- * a are its mean and rstd outputs; its residue term b is kept in the last value of its y row,
+ * a are its mean and rstd outputs (so it is normalized around its f32 mean, also where the row
+ * kernel would go around 0: ln_row_stats' row_r, not row_b); its residue term b is kept in the last value of its y row,
  * which the normalize reads before it writes the block that holds it (the x or skip row y may
  * alias has been read by then).
  */
@@ -67,7 +68,7 @@ function skip_ln_tiles(R: i32, C: i32, x: usize, skip: usize, bias: usize, gamma
       const o = <usize>r * rs, ro = <usize>r << 2;
       row_add_shifted(x + o, skip + o, bias, sum + o, C, h);
       ln_row_stats(sum + o, C, h, ret0, ret1, eps, mean + ro, rstd + ro);
-      store<f32>(y + o + last, row_b);
+      store<f32>(y + o + last, row_r);
       h = row_h;
     }
     for (let j = 0; j < C; j += BLK) {

@@ -53,8 +53,9 @@ test("layerNorm rows across f32's range against float64 (row kernel and short ro
   }
 });
 
-test("skipLayerNorm rows across f32's range against float64", () => {
-  for (const [K, C] of [[14, 8], [28, 200]]) {
+test("skipLayerNorm rows across f32's range against float64 (the row kernel and its tiles of wide rows)", () => {
+  // C = 1024, 2048: the skip kernel's tiles of rows (normalized around their stored means).
+  for (const [K, C] of [[14, 8], [28, 200], [14, 1024], [7, 2048]]) {
     const shape = [K, C], x = rows(K, C, 3 * K + C), skip = new Float32Array(K * C);
     const e = refSkipNorm(x, skip, null, shape, "NC", { eps: 1e-5 });
     const r = api.skipLayerNorm(x, skip, { shape, layout: "NC", eps: 1e-5 });
