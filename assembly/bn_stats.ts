@@ -397,19 +397,31 @@ function few_rows(R: i32, C: i32, x: usize, acc: usize): void {
  * p + r·stride + 4·i for r < rows, i < len (stride 0: one contiguous run of len values).
  */
 function exact_block(a: usize, p: usize, len: i32, rows: i32, stride: usize): void {
+  const m = two_pass(p, len, rows, stride);
+  merge_block(a, <f64>len * <f64>rows, m, ret0, ret1);
+}
+
+/**
+ * The values at p + r·stride + 4·i (r < rows, i < len) in two f64 passes: returns their mean m,
+ * with Σ(x − m) in ret0 and Σ(x − m)² in ret1 (the first corrects m; f64 holds the square of any
+ * f32).
+ */
+export function two_pass(p: usize, len: i32, rows: i32, stride: usize): f64 {
   let s: f64 = 0;
   for (let r = 0; r < rows; r++) {
     const q = p + <usize>r * stride;
     for (let i = 0; i < len; i++) s += <f64>load<f32>(q + (<usize>i << 2));
   }
-  const n = <f64>len * <f64>rows, m = s / n;
+  const m = s / (<f64>len * <f64>rows);
   let s1: f64 = 0, s2: f64 = 0;
   for (let r = 0; r < rows; r++) {
     const q = p + <usize>r * stride;
     for (let i = 0; i < len; i++) { const d = <f64>load<f32>(q + (<usize>i << 2)) - m; s1 += d; s2 += d * d; }
   }
-  merge_block(a, n, m, s1, s2);
+  ret0 = s1; ret1 = s2;
+  return m;
 }
+
 
 /** block_merge as a call, for the cold paths (one copy instead of one inlined per caller: size). */
 export function merge_block(a: usize, cnt: f64, shift: f64, s1: f64, s2: f64): void {

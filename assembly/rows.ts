@@ -7,7 +7,7 @@
 // added in f64 per chunk. Tails: a 4-wide loop, then a scalar remainder (the last C % 4 values,
 // in f64 for the sums).
 import { BLOCK, hsum, ret0, ret1 } from "./common";
-import { TINY } from "./bn_stats";
+import { TINY, two_pass } from "./bn_stats";
 
 /** Σ x² over C values (f64). */
 export function row_sumsq(p: usize, C: i32): f64 {
@@ -186,16 +186,10 @@ function flat_row(p: usize, C: i32, m: f32): bool {
   return true;
 }
 
-/** The mean (ret0) and variance (ret1) of the C values at p in f64, two passes (the second corrects the mean). */
+/** The mean (ret0) and variance (ret1) of the C values at p in f64 (bn_stats' two_pass). */
 function exact_row(p: usize, C: i32): void {
-  const n = <f64>C;
-  let s: f64 = 0;
-  for (let j = 0; j < C; j++) s += <f64>load<f32>(p + (<usize>j << 2));
-  const m = s / n;
-  let s1: f64 = 0, s2: f64 = 0;
-  for (let j = 0; j < C; j++) { const d = <f64>load<f32>(p + (<usize>j << 2)) - m; s1 += d; s2 += d * d; }
-  const c = s1 / n;
-  let v = s2 / n - c * c;
+  const n = <f64>C, m = two_pass(p, C, 1, 0), c = ret0 / n;
+  let v = ret1 / n - c * c;
   if (v < 0) v = 0;
   ret0 = m + c; ret1 = v;
 }
