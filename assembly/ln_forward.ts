@@ -15,6 +15,7 @@ import { ret0, ret1 } from "./common";
 import { row_dev, row_sums, row_norm, ln_row_stats, row_m, row_a, row_b, row_h } from "./rows";
 import { act_row } from "./act";
 import { norm_tile } from "./ln_normalize";
+import { ln_short_tile, ln_short_declined } from "./rows_short";
 
 /**
  * y = act(((x − mean)·invstd)·gamma + beta) per row of C; mean, invstd (R f32) written.
@@ -39,6 +40,43 @@ export function ln_forward_f32_cl(R: i32, C: i32, x: usize, gamma: usize, beta: 
     if (!early && r + 1 < R) row_next(nx, C, h);
   }
 }
+
+/**
+ * ln_forward_f32_cl for rows of 1 ≤ C ≤ 32 values, in tiles of up to 64 rows four at a time
+ * (assembly/rows_short.ts). The last 1–4 rows run on a copy in scratch (their last vector would
+ * read past x), the last row repeated to make four. Four rows whose variance f32 cannot hold run
+ * the row kernel. scratch: 32·⌈C/4⌉ + 16·C + 944 bytes, 16-byte aligned.
+ */
+export function ln_forward_short_f32_cl(R: i32, C: i32, x: usize, gamma: usize, beta: usize, y: usize, mean: usize, rstd: usize, eps: f64, act: i32, scratch: usize): void {
+  if (R <= 0) return;
+  const rs = <usize>C << 2, vb = <usize>((C + 3) >> 2) << 4, e = <f32>eps;
+  const g = scratch, b = g + vb, t = b + vb, tm = t + 4 * rs + 16, tr = tm + 16, w = tr + 16;
+  memory.fill(g, 0, 2 * vb);
+  memory.copy(g, gamma, rs);
+  memory.copy(b, beta, rs);
+  const F = (R - 1) >> 2;
+  for (let j0 = 0; j0 < F; j0 += SHORT_TILE) {
+    const n = min(SHORT_TILE, F - j0), o = <usize>j0 * 4 * rs, so = <usize>j0 << 4;
+    if (ln_short_tile(n, x + o, y + o, C, g, b, e, mean + so, rstd + so, act, w)) {
+      for (let j = 0; j < n; j++) {
+        if (!ln_short_declined(w, n, j)) continue;
+        const oj = o + <usize>j * 4 * rs, sj = so + (<usize>j << 4);
+        ln_forward_f32_cl(4, C, x + oj, gamma, beta, y + oj, mean + sj, rstd + sj, eps, act);
+      }
+    }
+  }
+  const k = R - 4 * F, o = <usize>F * 4 * rs, so = <usize>F << 4, p = x + o, kb = <usize>k * rs;
+  memory.copy(t, p, kb);
+  for (let j = k; j < 4; j++) memory.copy(t + <usize>j * rs, p + kb - rs, rs);
+  v128.store(t + 4 * rs, v128.splat<i32>(0));
+  if (ln_short_tile(1, t, t, C, g, b, e, tm, tr, act, w)) ln_forward_f32_cl(4, C, t, gamma, beta, t, tm, tr, eps, act);
+  memory.copy(y + o, t, kb);
+  memory.copy(mean + so, tm, <usize>k << 2);
+  memory.copy(rstd + so, tr, <usize>k << 2);
+}
+
+/** Groups of four rows per ln_short_tile call (64 rows: ≤ 8 KiB of x at C = 32). */
+const SHORT_TILE: i32 = 16;
 
 /** Rows of up to this many values take the next row's sums before their normalize. */
 const EARLY: i32 = 2048;

@@ -179,7 +179,7 @@ export function ln_row_stats(p: usize, C: i32, shift: f32, d1: f64, d2: f64, eps
 }
 
 /** True when every one of the C values at p equals m (+0 and −0 alike). */
-function flat_row(p: usize, C: i32, m: f32): bool {
+export function flat_row(p: usize, C: i32, m: f32): bool {
   const mv = f32x4.splat(m), C4 = C & ~3;
   for (let j = 0; j < C4; j += 4) if (v128.any_true(f32x4.ne(v128.load(p + (<usize>j << 2)), mv))) return false;
   for (let j = C4; j < C; j++) if (load<f32>(p + (<usize>j << 2)) != m) return false;

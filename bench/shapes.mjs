@@ -7,8 +7,12 @@
 // (instance norm of (N, C), training with one value a channel) prints its error instead.
 //
 //   node bench/shapes.mjs [LAYOUT:d0,d1,… …] [--ops stats,bn_infer,bn_train,bn_backward,instance,group,layer]
-//                         [--rounds 15]
-// Without shapes: the survey of docs/performance.md ("Shapes outside the matrix").
+//                         [--rounds 15] [--base DIST]
+// Without shapes: the survey of docs/performance.md ("Shapes outside the matrix"). With --base (a
+// dist/ directory of another build): that build's call timed in the same rounds on its own
+// tensors of the same data, and this build's speed-up over it (median of the per-round ratios).
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import * as sn from "../dist/index.js";
 import { loadCeilingOn } from "./ceiling/index.mjs";
 import { parseArgs } from "./lib/cli.mjs";
@@ -17,7 +21,8 @@ import { median } from "./lib/timing.mjs";
 import { warmAllocator } from "./lib/alloc.mjs";
 import { randomArray } from "../test/reference.mjs";
 
-const { opts, rest } = parseArgs(process.argv.slice(2), { ops: "", rounds: "15" });
+const { opts, rest } = parseArgs(process.argv.slice(2), { ops: "", rounds: "15", base: "" });
+const base = opts.base ? await import(pathToFileURL(resolve(opts.base, "index.js")).href) : null;
 const SURVEY = [
   "NC:2,99999", "NC:8,4096", "NC:32,4096", "NC:256,512", "NC:4096,13", "NC:32768,8",
   "NCL:8,13,4097", "NLC:8,4097,13", "NLC:1,50000,5", "NLC:16,1000,100",
@@ -26,41 +31,46 @@ const SURVEY = [
 ];
 const CHANNELS_LAST = new Set(["NC", "NLC", "NHWC", "NDHWC"]);
 
-/** op → [bytes moved per value, ceiling kind, make(t) → the call]. */
+/** op → [bytes moved per value, ceiling kind, make(t, module) → the call]. */
 const OPS = {
-  stats: [4, "sumsq", (t) => () => sn.channelStats(t.x)],
-  bn_infer: [8, "copy", (t) => () => sn.batchNormInfer(t.x, { gamma: t.g, beta: t.b, runningMean: t.rm0, runningVar: t.rv0, out: t.y })],
-  bn_train: [12, "copy", (t) => () => sn.batchNormTrain(t.x, { gamma: t.g, beta: t.b, runningMean: t.rm, runningVar: t.rv, out: t.y })],
-  bn_backward: [20, "copy", (t) => { const f = sn.batchNormTrain(t.x, { gamma: t.g, beta: t.b }); return () => sn.batchNormBackward(t.x, t.dy, { gamma: t.g, saveMean: f.saveMean, saveInvstd: f.saveInvstd, out: t.y }); }],
-  instance: [12, "copy", (t) => { const m = sn.instanceNorm(t.x).mean, mo = new Float32Array(m.length), io = new Float32Array(m.length); return () => sn.instanceNorm(t.x, { gamma: t.g, beta: t.b, out: t.y, meanOut: mo, invstdOut: io }); }],
-  group: [12, "copy", (t) => { const m = sn.groupNorm(t.x, { groups: t.G }).mean, mo = new Float32Array(m.length), io = new Float32Array(m.length); return () => sn.groupNorm(t.x, { gamma: t.g, beta: t.b, groups: t.G, out: t.y, meanOut: mo, invstdOut: io }); }],
-  layer: [12, "copy", (t) => { const m = sn.layerNorm(t.x).mean, mo = new Float32Array(m.length), io = new Float32Array(m.length); return () => sn.layerNorm(t.x, { gamma: t.g, beta: t.b, out: t.y, meanOut: mo, invstdOut: io }); }],
+  stats: [4, "sumsq", (t, M) => () => M.channelStats(t.x)],
+  bn_infer: [8, "copy", (t, M) => () => M.batchNormInfer(t.x, { gamma: t.g, beta: t.b, runningMean: t.rm0, runningVar: t.rv0, out: t.y })],
+  bn_train: [12, "copy", (t, M) => () => M.batchNormTrain(t.x, { gamma: t.g, beta: t.b, runningMean: t.rm, runningVar: t.rv, out: t.y })],
+  bn_backward: [20, "copy", (t, M) => { const f = M.batchNormTrain(t.x, { gamma: t.g, beta: t.b }); return () => M.batchNormBackward(t.x, t.dy, { gamma: t.g, saveMean: f.saveMean, saveInvstd: f.saveInvstd, out: t.y }); }],
+  instance: [12, "copy", (t, M) => { const m = M.instanceNorm(t.x).mean, mo = new Float32Array(m.length), io = new Float32Array(m.length); return () => M.instanceNorm(t.x, { gamma: t.g, beta: t.b, out: t.y, meanOut: mo, invstdOut: io }); }],
+  group: [12, "copy", (t, M) => { const m = M.groupNorm(t.x, { groups: t.G }).mean, mo = new Float32Array(m.length), io = new Float32Array(m.length); return () => M.groupNorm(t.x, { gamma: t.g, beta: t.b, groups: t.G, out: t.y, meanOut: mo, invstdOut: io }); }],
+  layer: [12, "copy", (t, M) => { const m = M.layerNorm(t.x).mean, mo = new Float32Array(m.length), io = new Float32Array(m.length); return () => M.layerNorm(t.x, { gamma: t.g, beta: t.b, out: t.y, meanOut: mo, invstdOut: io }); }],
 };
 const ops = opts.ops ? opts.ops.split(",") : Object.keys(OPS);
 for (const o of ops) if (!OPS[o]) throw new Error(`unknown op ${o}: one of ${Object.keys(OPS)}`);
 
 await sn.init({ warmup: true });
+if (base) await base.init({ warmup: true });
 warmAllocator();
 const ceiling = await loadCeilingOn(sn.wasmMemory());
 for (const spec of rest.length ? rest : SURVEY) {
   const [layout, dims] = spec.split(":");
   const shape = dims.split(",").map(Number), n = shape.reduce((a, b) => a * b);
   const C = CHANNELS_LAST.has(layout) ? shape.at(-1) : shape[1];
-  const x = sn.tensor(shape, layout, randomArray(n, 7, { offset: 0.5, scale: 1.5 })), dy = sn.tensor(shape, layout, randomArray(n, 11)), y = sn.tensor(shape, layout);
-  const t = {
-    x, dy, y, G: C % 4 === 0 ? 4 : 1, g: new Float32Array(C).fill(1.1), b: new Float32Array(C).fill(0.1),
+  /** The op's arguments as tensors of module M (the same data for either build). */
+  const args = (M) => ({
+    x: M.tensor(shape, layout, randomArray(n, 7, { offset: 0.5, scale: 1.5 })), dy: M.tensor(shape, layout, randomArray(n, 11)), y: M.tensor(shape, layout),
+    G: C % 4 === 0 ? 4 : 1, g: new Float32Array(C).fill(1.1), b: new Float32Array(C).fill(0.1),
     rm0: new Float32Array(C), rv0: new Float32Array(C).fill(1), rm: new Float32Array(C), rv: new Float32Array(C).fill(1),
-  };
+  });
+  const t = args(sn), tb = base ? args(base) : null, { x, dy, y } = t;
   const cells = [];
   for (const o of ops) {
     const [bpv, kind, make] = OPS[o];
-    let f;
-    try { f = make(t); f(); } catch (e) { cells.push(`${o} – (${e.message.split(":")[0]})`); continue; }
+    let f, fb;
+    try { f = make(t, sn); f(); } catch (e) { cells.push(`${o} – (${e.message.split(":")[0]})`); continue; }
+    if (tb) { fb = make(tb, base); fb(); }
     const ceil = kind === "sumsq" ? () => ceiling.sumsqAt(n, x.ptr) : () => ceiling.copyAt(n, x.ptr, y.ptr);
-    const tr = await rotatingRounds([f, ceil], +opts.rounds);
+    const tr = await rotatingRounds(fb ? [f, ceil, fb] : [f, ceil], +opts.rounds);
     const share = (kind === "sumsq" ? 1 : bpv / 8) / pairRatio(tr, 0, 1);
-    cells.push(`${o} ${Math.round(100 * share)}% (${(1000 * median(tr[0])).toFixed(1)} µs)`);
+    const vs = fb ? `; base ${(1000 * median(tr[2])).toFixed(1)} µs, ${pairRatio(tr, 2, 0).toFixed(2)}×` : "";
+    cells.push(`${o} ${Math.round(100 * share)}% (${(1000 * median(tr[0])).toFixed(1)} µs${vs})`);
   }
   console.log(`${layout} (${shape}) ${n} values: ${cells.join(", ")}`);
-  x.free(); dy.free(); y.free();
+  for (const a of tb ? [t, tb] : [t]) { a.x.free(); a.dy.free(); a.y.free(); }
 }

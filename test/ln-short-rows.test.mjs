@@ -1,5 +1,7 @@
 // Norms computed as rows (js/ops/family/norm-rows.ts), against the float64 reference: layer norm
-// over the last axis of ≥ 64 short rows (4 ≤ C < 112: shortRows — instance norm of the (K, 1, C)
+// over rows of 1–24 values four at a time (ln_forward_short_f32_cl: every C, every count of rows
+// mod 4 and across its 64-row tiles, rows it declines to the row kernel between rows it takes, in
+// place and not), layer norm over the last axis of ≥ 64 short rows (4 ≤ C < 112: shortRows — instance norm of the (K, 1, C)
 // view, then gamma, beta and the activation per column) and its neighbours (C = 3, 112, 127;
 // 63 rows), with and without gamma and beta, every activation, rows far from zero, in place, the
 // statistics into given arrays, tensors, and skip layer norm over such rows (its own row kernel);
@@ -47,6 +49,54 @@ test("layerNorm over ≥ 64 rows of 4–111 values (and 3, 112, 127; 63 rows) ag
   }
 });
 
+test("layerNorm over rows of 1–24 values, four at a time, against float64: every C, 1–130 rows", () => {
+  let seed = 500;
+  for (let C = 1; C <= 25; C++) {
+    for (const K of [1, 2, 3, 4, 5, 7, 8, 9, 63, 64, 65, 68, 130]) {
+      check([K, C], "NC", seed++, { activation: K % 3 ? undefined : ACTS[seed % ACTS.length], inPlace: K % 2 === 1, affine: K !== 9 });
+    }
+    check([2, 33, C], "NLC", seed++, { offset: 1e4 });
+  }
+});
+
+test("layerNorm over rows of 1–24 values: rows the four-row kernel declines, between rows it takes", () => {
+  // Row kinds: a group of four (rows 4j … 4j + 3) with one row f32 cannot hold (1e25: squares
+  // overflow; 1e-30: they underflow), a NaN row, constant and zero rows; the groups around them
+  // normal. In place and into another tensor: a declined group's neighbours keep their values.
+  const KIND = ["normal", "normal", "normal", "normal", "normal", "huge", "normal", "normal", "zero", "const", "zero", "const",
+    "normal", "normal", "tiny", "normal", "nan", "normal", "normal", "normal", "normal", "normal", "normal", "normal"];
+  for (const C of [1, 3, 4, 5, 8, 13, 24]) {
+    for (const K of [24, 70]) {
+      const x = randomArray(K * C, C + K, { offset: 0.5, scale: 1.5 });
+      for (let i = 0; i < x.length; i++) {
+        const kind = KIND[Math.floor(i / C) % KIND.length];
+        if (kind === "huge") x[i] *= 1e25;
+        else if (kind === "tiny") x[i] *= 1e-30;
+        else if (kind === "zero") x[i] = 0;
+        else if (kind === "const") x[i] = -3.25;
+        else if (kind === "nan" && i % C === C - 1) x[i] = NaN;
+      }
+      const shape = [K, C], gamma = randomArray(C, C, { offset: 1, scale: 0.3 }), beta = randomArray(C, C + 1, { scale: 0.5 });
+      const e = refLayerNorm(x, null, shape, "NC", { gamma, beta, eps: 1e-5 });
+      for (const inPlace of [false, true]) {
+        const t = api.tensor(shape, "NC", x), r = api.layerNorm(t, { gamma, beta, eps: 1e-5, out: inPlace ? t : undefined });
+        const y = inPlace ? t.data : r.y.data, what = `layerNorm (${shape})${inPlace ? " in place" : ""}`;
+        for (let i = 0; i < e.y.length; i++) {
+          const want = e.y[i], got = y[i];
+          if (Number.isNaN(want)) assert.ok(Number.isNaN(got), `${what} y[${i}] (row ${Math.floor(i / C)}): got ${got}, want NaN`);
+          else assert.ok(Math.abs(got - want) <= 2e-5 + 1e-4 * Math.abs(want), `${what} y[${i}] (row ${Math.floor(i / C)}, ${KIND[Math.floor(i / C) % KIND.length]}): got ${got}, want ${want}`);
+        }
+        for (let k = 0; k < K; k++) {
+          const want = e.invstd[k], got = r.invstd[k];
+          if (Number.isNaN(want)) assert.ok(Number.isNaN(got), `${what} invstd[${k}]: got ${got}, want NaN`);
+          else assert.ok(Math.abs(got - want) <= 2e-5 * Math.abs(want), `${what} invstd[${k}]: got ${got}, want ${want}`);
+        }
+        t.free();
+      }
+    }
+  }
+});
+
 test("skipLayerNorm over ≥ 64 short rows against float64 (forward: its own row kernel)", () => {
   for (const C of [4, 9, 48, 111]) {
     const shape = [1, 70, C], n = 70 * C, eps = 1e-5;
@@ -59,9 +109,9 @@ test("skipLayerNorm over ≥ 64 short rows against float64 (forward: its own row
   }
 });
 
-test("groupNorm of (N, C) (and (N, C, 1)) against float64: groups of 1–250 channels", () => {
+test("groupNorm of (N, C) (and (N, C, 1)) against float64: groups of 1–250 channels (layer norm of the groups' rows)", () => {
   let seed = 100;
-  for (const [N, C, G] of [[70, 16, 4], [3, 20, 4], [65, 40, 8], [2, 1000, 4], [9, 512, 32], [300, 8, 4], [5, 12, 12], [64, 7, 1], [64, 128, 1]]) {
+  for (const [N, C, G] of [[70, 16, 4], [3, 20, 4], [65, 40, 8], [2, 1000, 4], [9, 512, 32], [300, 8, 4], [5, 12, 12], [64, 7, 1], [64, 128, 1], [300, 8, 4], [70, 6, 3], [65, 9, 9], [33, 12, 4], [5, 2, 1]]) {
     for (const [layout, shape] of [["NC", [N, C]], ["NCL", [N, C, 1]]]) {
       const activation = ACTS[seed % ACTS.length], eps = 1e-5, x = randomArray(N * C, seed, { offset: seed % 2 ? 0 : 1e3, scale: 2 });
       const gamma = randomArray(C, seed + 1, { offset: 1, scale: 0.3 }), beta = randomArray(C, seed + 2, { scale: 0.5 });

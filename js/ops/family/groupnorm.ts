@@ -92,9 +92,9 @@ function results(s: Scope, ya: Parameters<Scope["result"]>[0], K: number, outs: 
   return { y: s.result(ya), mean, invstd };
 }
 
-/** The (N·G, C/G) rows of a tensor with one value a channel and groups of ≥ 4 channels, else null. */
+/** The (N·G, C/G) rows of a tensor with one value a channel, else null. */
 function asRows(g: Geometry, G: number): Geometry | null {
-  return g.S === 1 && g.C / G >= 4 ? { shape: [g.N * G, g.C / G], layout: "NC", N: g.N * G, C: g.C / G, S: 1, size: g.size, channelsLast: true } : null;
+  return g.S === 1 ? { shape: [g.N * G, g.C / G], layout: "NC", N: g.N * G, C: g.C / G, S: 1, size: g.size, channelsLast: true } : null;
 }
 
 /**

@@ -90,7 +90,14 @@ export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, un
 }
 
 /**
- * Layer norm over K ≥ 64 rows of 4 ≤ C < 112 values runs as instance norm of the (K, 1, C) view
+ * Layer norm over rows of up to this many values runs ln_forward_short_f32_cl: four rows at a
+ * time, their statistics in the lanes of one vector (1.06× the paths below at 24 values, 1.4–1.7×
+ * at 4–8, 5–6× at 1–3 and below 64 rows; 0.94× at 32: docs/performance.md).
+ */
+const FOUR_ROWS = 24;
+
+/**
+ * Layer norm over K ≥ 64 rows of 25 ≤ C < 112 values runs as instance norm of the (K, 1, C) view
  * (K samples of one C-value channel; gn_forward_short_f32_cf: tiles of rows, their statistics, parameters two rows at a time and
  * the tile normalized from L1), then gamma, beta (and the activation) per column as the
  * channels-last normalize with m = 0: the row kernel's per-row chain (sums, division, square root,
@@ -135,7 +142,7 @@ export function rowTempBytes(g: Geometry): number {
   const { C, S } = g, K = g.N * S, k = rt().kernels;
   const params = 3 * aligned(4 * C), stats = aligned(12 * K);
   if (rowsOf(g)) {
-    const fwd = 2 * aligned(4 * K + 4) + (short(K, C) ? shortRowsBytes(C) : 0);
+    const fwd = 2 * aligned(4 * K + 4) + (C <= FOUR_ROWS ? aligned(scratchBytes(k, "ln_forward_short_f32_cl", { C })) : short(K, C) ? shortRowsBytes(C) : 0);
     return params + Math.max(fwd, stats + aligned(12 * C) + aligned(scratchBytes(k, "ln_backward_rows_f32_cl", { C })));
   }
   const lnFwd = 2 * aligned(4 * K) + aligned(scratchBytes(k, "ln_forward_f32_cf", { C, S }));
@@ -160,7 +167,8 @@ export function rowForward(s: Scope, g: Geometry, spec: RowSpec, x: number, y: n
   const { N, C, S } = g, K = N * S, k = rt().kernels;
   if (rowsOf(g)) {
     const pr = s.temp(4 * K + 4), pm = spec.rms ? -1 : s.temp(4 * K + 4);
-    if (!spec.rms && short(K, C)) shortRows(s, K, C, x, y, p, eps, pm, pr, spec.act);
+    if (!spec.rms && C <= FOUR_ROWS) k.ln_forward_short_f32_cl(K, C, x, p.gamma, p.beta, y, pm, pr, eps, spec.act, s.temp(scratchBytes(k, "ln_forward_short_f32_cl", { C })));
+    else if (!spec.rms && short(K, C)) shortRows(s, K, C, x, y, p, eps, pm, pr, spec.act);
     else if (spec.rms) k.rms_forward_f32_cl(K, C, x, p.gamma, y, pr, eps, spec.act);
     else k.ln_forward_f32_cl(K, C, x, p.gamma, p.beta, y, pm, pr, eps, spec.act);
     return statsOut(s, K, pm, pr, outs);
