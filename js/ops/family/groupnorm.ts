@@ -92,9 +92,14 @@ function results(s: Scope, ya: Parameters<Scope["result"]>[0], K: number, outs: 
   return { y: s.result(ya), mean, invstd };
 }
 
-/** The (N·G, C/G) rows of a tensor with one value a channel, else null. */
+/**
+ * The (N·G, C/G) rows of a tensor with one value a channel, else null. Groups of 2–3 channels from
+ * 64 rows on (below, the second kernel call cost more than it saved: 0.9× at (8, 3)); groups of one
+ * channel never (constant rows of one value: 0.8× the per-(n, c) parameters).
+ */
 function asRows(g: Geometry, G: number): Geometry | null {
-  return g.S === 1 ? { shape: [g.N * G, g.C / G], layout: "NC", N: g.N * G, C: g.C / G, S: 1, size: g.size, channelsLast: true } : null;
+  const per = g.C / G;
+  return g.S === 1 && (per >= 4 || (per >= 2 && g.N * G >= 64)) ? { shape: [g.N * G, g.C / G], layout: "NC", N: g.N * G, C: g.C / G, S: 1, size: g.size, channelsLast: true } : null;
 }
 
 /**
