@@ -228,9 +228,17 @@ function gradArrays(C: number, rms: boolean, skip: boolean, given: GradOutputs):
 /**
  * Per-row (m, a, b) of the kernels from the forward's statistics: layer norm m = f32(mean),
  * a = rstd, b = −(mean − m)·rstd (a Float64Array mean keeps its full precision); RMS: 0, rstd, 0.
+ * A Float32Array mean (the forward's own) has no residue: m and a copied natively, b = 0 (a JS
+ * loop cost ~3 ns a row, 14 % of a backward over rows of 8 values).
  */
 function rowParams(s: Scope, K: number, mean: Vec | null, rstd: Vec): number {
   const pp = s.temp(12 * K), F = s.heap.F32, m = pp >>> 2;
+  if (!mean || mean instanceof Float32Array) {
+    if (mean) F.set(mean, m); else F.fill(0, m, m + K);
+    F.set(rstd as ArrayLike<number>, m + K);
+    F.fill(0, m + 2 * K, m + 3 * K);
+    return pp;
+  }
   for (let i = 0; i < K; i++) {
     const inv = rstd[i];
     if (!mean) { F[m + i] = 0; F[m + K + i] = inv; F[m + 2 * K + i] = 0; continue; }
