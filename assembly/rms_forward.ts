@@ -4,7 +4,7 @@
 // writes stream together (a read phase then a write phase per row ran at half the copy rate);
 // the activation then runs over row r. y may alias x. Tails: scalar remainder.
 import { BLOCK, hsum } from "./common";
-import { row_sumsq, row_scale } from "./rows";
+import { row_sumsq, row_scale, rms_inv } from "./rows";
 import { act_row } from "./act";
 
 /**
@@ -56,7 +56,7 @@ export function rms_forward_f32_cl(R: i32, C: i32, x: usize, gamma: usize, y: us
   let ss = row_sumsq(x, C);
   for (let r = 0; r < R; r++) {
     const px = x + <usize>r * rs, py = y + <usize>r * rs;
-    const inv = <f32>(1 / Math.sqrt(ss / <f64>C + eps));
+    const inv = rms_inv(px, C, ss, eps);
     store<f32>(rstd + (<usize>r << 2), inv);
     if (r + 1 < R) ss = scale_and_sumsq(px, py, px + rs, C, inv, gamma);
     else row_scale(px, py, C, inv, gamma);

@@ -186,6 +186,17 @@ export function flat_row(p: usize, C: i32, m: f32): bool {
   return true;
 }
 
+/**
+ * RMS norm's 1/sqrt(Σx²/C + eps) for the row of C values at p whose squares f32 lanes summed to
+ * ss. Where f32 cannot hold them — ss not finite (|x| beyond ~1.8e19) or below 2⁻¹⁰⁰ (squares
+ * under f32's normal range) with a value not 0 — the row's mean square again exactly in f64.
+ */
+export function rms_inv(p: usize, C: i32, ss: f64, eps: f64): f32 {
+  let q = ss / <f64>C;
+  if (!(ss < Infinity) || ss < TINY && !flat_row(p, C, 0)) { exact_row(p, C); q = ret1 + ret0 * ret0; }
+  return <f32>(1 / Math.sqrt(q + eps));
+}
+
 /** The mean (ret0) and variance (ret1) of the C values at p in f64 (bn_stats' two_pass). */
 function exact_row(p: usize, C: i32): void {
   const n = <f64>C, m = two_pass(p, C, 1, 0), c = ret0 / n;

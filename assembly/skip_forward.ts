@@ -4,7 +4,7 @@
 // are read once, sum and y written once. sum may alias x or skip; y may alias neither sum nor
 // (when sum does not) the other input. Tails: scalar remainder (assembly/rows.ts).
 import { ret0, ret1 } from "./common";
-import { row_add_shifted, row_add_sq, row_norm, row_scale, ln_row_stats, row_m, row_a, row_b, row_r, row_h } from "./rows";
+import { row_add_shifted, row_add_sq, row_norm, row_scale, rms_inv, ln_row_stats, row_m, row_a, row_b, row_r, row_h } from "./rows";
 import { act_row } from "./act";
 
 // Wide layer-norm rows: a row's working set (x, skip, sum, y streams and the bias, gamma, beta
@@ -29,7 +29,7 @@ export function skip_forward_f32_cl(R: i32, C: i32, x: usize, skip: usize, bias:
     for (let r = 0; r < R; r++) {
       const o = <usize>r * rs, ps = sum + o, py = y + o;
       row_add_sq(x + o, skip + o, bias, ps, C);
-      const inv = <f32>(1 / Math.sqrt(ret1 / <f64>C + eps));
+      const inv = rms_inv(ps, C, ret1, eps);
       store<f32>(rstd + (<usize>r << 2), inv);
       row_scale(ps, py, C, inv, gamma);
       if (act) act_row(py, py, C, act);

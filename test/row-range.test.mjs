@@ -3,11 +3,12 @@
 // 0), a row of 1e-30 values
 // right after a row at 1e6 (its first mean lost it), constant rows after far rows with eps = 0,
 // against the float64 reference — layer norm and skip layer norm over rows (the row kernel and the
-// skip kernel), and group norm of (N, C), which takes the layer-norm rows.
+// skip kernel), and group norm of (N, C), which takes the layer-norm rows; RMS norm and skip RMS
+// norm over rows (rows.ts rms_inv: the mean square exact in f64 where f32 squares cannot hold it).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as api from "../dist/index.js";
-import { refLayerNorm, refGroupNorm, refSkipNorm, randomArray } from "./reference.mjs";
+import { refLayerNorm, refGroupNorm, refSkipNorm, refRmsNorm, randomArray } from "./reference.mjs";
 
 await api.init();
 
@@ -70,6 +71,20 @@ test("groupNorm of (N, C) across f32's range against float64 (the layer-norm row
     const r = api.groupNorm(x, { shape, layout: "NC", groups: G, eps: 1e-5 });
     agree(r.y, e.y, 2e-5, 1e-4, `groupNorm (${shape}) ${G} groups y`);
     agree(r.invstd, e.invstd, 0, 2e-5, `groupNorm (${shape}) ${G} groups invstd`);
+  }
+});
+
+test("rmsNorm and skipRmsNorm rows across f32's range against float64 (eps 1e-5 and 0)", () => {
+  for (const [K, C] of [[14, 8], [14, 37], [28, 200], [7, 2048]]) {
+    for (const eps of [1e-5, 0]) {
+      const shape = [K, C], x = rows(K, C, 5 * K + C), e = refRmsNorm(x, null, shape, "NC", { eps });
+      const r = api.rmsNorm(x, { shape, layout: "NC", eps }), what = `rmsNorm (${shape}) eps ${eps}`;
+      agree(r.y, e.y, 2e-5, 1e-4, `${what} y`);
+      agree(r.invRms, e.invRms, 0, 2e-5, `${what} invRms`);
+      const s = api.skipRmsNorm(x, new Float32Array(K * C), { shape, layout: "NC", eps }), se = refSkipNorm(x, new Float32Array(K * C), null, shape, "NC", { eps, rms: true });
+      agree(s.y, se.y, 2e-5, 1e-4, `skip ${what} y`);
+      agree(s.invRms, se.invRms, 0, 2e-5, `skip ${what} invRms`);
+    }
   }
 });
 
