@@ -3,7 +3,8 @@
 // and channels, and the parameter contract): pass 1 reduces per statistic and per channel, pass 2
 // writes dx.
 import { BLOCK, hsum, ret0, ret1, FLUSH_ROWS } from "./common";
-import { rows_backward } from "./rows_backward";
+import { rows_backward, flush_col, demote } from "./rows_backward";
+import { ln_back_tile, back_tile_bytes } from "./rows_short";
 
 /**
  * Rows (R rows of C): dx = γg·a + x̂·c1 + c0 per row, g = dy·act'(x̂·γ + β); per column Σg
@@ -14,6 +15,39 @@ export function ln_backward_rows_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: 
   rows_backward(R, C, x, dy, 0, m, a, b, gamma, beta, dx, cacc, scratch, false, false, act);
 }
 
+
+/**
+ * ln_backward_rows_f32_cl without an activation, for rows of 1 ≤ C ≤ 32 values: four rows at a
+ * time in tiles of 64 rows (assembly/rows_short.ts `ln_back_tile`), the column sums flushed to f64
+ * after each tile. The last 1–4 rows run on copies in scratch (rows past R: zeros). scratch:
+ * 48·⌈C/4⌉ + 2·(8·C rounded up to 16) + 48·C + 736 bytes, 16-byte aligned.
+ */
+export function ln_backward_short_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, a: usize, b: usize, gamma: usize, dx: usize, cacc: usize, scratch: usize): void {
+  const rs = <usize>C << 2, V4 = <usize>((C + 3) >> 2) << 4, P = (<usize>C << 3) + 15 & ~15, TR = (rs << 2) + 16;
+  const g = scratch, cb = g + V4, cg = cb + V4, pB = cg + V4, pG = pB + P, t = pG + P;
+  const tx = t + back_tile_bytes(SHORT_TILE), td = tx + TR, tq = td + TR, tm = tq + TR, ta = tm + 16, tb = ta + 16;
+  memory.fill(g, 0, 3 * V4 + 2 * P);
+  memory.copy(g, gamma, rs);
+  const F = R > 0 ? (R - 1) >> 2 : 0;
+  for (let j0 = 0; j0 < F; j0 += SHORT_TILE) {
+    const n = min(SHORT_TILE, F - j0), o = <usize>j0 * 4 * rs, so = <usize>j0 << 4;
+    ln_back_tile(n, x + o, dy + o, dx + o, C, m + so, a + so, b + so, g, cb, cg, t);
+    flush_col(cb, C, pB); flush_col(cg, C, pG);
+  }
+  if (R > 0) {
+    const k = R - 4 * F, o = <usize>F * 4 * rs, so = <usize>F << 4, kb = <usize>k * rs, kv = <usize>k << 2;
+    memory.fill(tx, 0, 3 * TR + 48);
+    memory.copy(tx, x + o, kb); memory.copy(td, dy + o, kb);
+    memory.copy(tm, m + so, kv); memory.copy(ta, a + so, kv); memory.copy(tb, b + so, kv);
+    ln_back_tile(1, tx, td, tq, C, tm, ta, tb, g, cb, cg, t);
+    memory.copy(dx + o, tq, kb);
+    flush_col(cb, C, pB); flush_col(cg, C, pG);
+  }
+  demote(pB, cacc, C); demote(pG, cacc + rs, C);
+}
+
+/** Groups of four rows per ln_back_tile call (64 rows, as the f32 column sums of rows_backward run). */
+const SHORT_TILE: i32 = 16;
 
 /** Add an f32 scratch array of len values into f64 pairs (slot 0 or 1 of each pair) and zero it. */
 function flush_pairs(src: usize, len: i32, dst: usize, slot: usize): void {

@@ -121,7 +121,7 @@ function row_dx_sum_col(px: usize, pg: usize, pds: usize, pdx: usize, C: i32, m:
 }
 
 /** Add `len` f32 column sums into `len` f64 at dst (two lanes at a time), then zero them. */
-function flush_col(src: usize, len: i32, dst: usize): void {
+export function flush_col(src: usize, len: i32, dst: usize): void {
   const len2 = len & ~1;
   let j = 0;
   for (; j < len2; j += 2) {
@@ -179,7 +179,7 @@ export function rows_backward(R: i32, C: i32, x: usize, dy: usize, dsum: usize, 
 }
 
 /** n f64 at src → n f32 at dst (two lanes at a time). */
-function demote(src: usize, dst: usize, n: i32): void {
+export function demote(src: usize, dst: usize, n: i32): void {
   let j = 0;
   for (; j + 2 <= n; j += 2) v128.store64_lane(dst + (<usize>j << 2), f32x4.demote_f64x2_zero(v128.load(src + (<usize>j << 3))), 0);
   for (; j < n; j++) store<f32>(dst + (<usize>j << 2), <f32>load<f64>(src + (<usize>j << 3)));

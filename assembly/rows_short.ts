@@ -148,3 +148,71 @@ function flat_lanes(p: usize, C: i32, h: v128, v: v128, ok: v128): bool {
   }
   return true;
 }
+
+// ---- backward: the same groups of four rows ------------------------------------------------
+// Per row (see rows_backward.ts): x̂ = (x − m)·a + b, Sg = Σγ·dy, Sx = Σγ·dy·x̂; then
+// dx = γ·dy·a + (x − m)·k1 + k0 with c1 = −a·Sx/C, c0 = −a·Sg/C, k1 = a·c1, k0 = b·c1 + c0 (four
+// rows' k1, k0 in one f32x4 each); per column Σdy (dbeta) and Σdy·x̂ (dgamma) added in f32.
+
+/** Scratch bytes of ln_back_tile for n groups: k1, k0 (32 bytes a group), the per-row sums. */
+@inline export function back_tile_bytes(n: i32): usize {
+  return <usize>n * 32 + 128;
+}
+
+/**
+ * Σγ·dy and Σγ·dy·x̂ over a row of V vectors (the last one masked), per lane, at w and w + 64;
+ * dy and dy·x̂ added into the V column vectors at cb and cg.
+ */
+@inline function back_sums(px: usize, pd: usize, V: i32, m: v128, a: v128, b: v128, g: usize, cb: usize, cg: usize, mask: v128, w: usize): void {
+  let s1 = f32x4.splat(0), s2 = f32x4.splat(0);
+  const lo = <usize>(V - 1) << 4;
+  for (let o: usize = 0; o <= lo; o += 16) {
+    const k = o == lo ? mask : v128.splat<i32>(-1);
+    const d = v128.and(v128.load(pd + o), k), xh = v128.and(f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), m), a), b), k);
+    const gg = f32x4.mul(d, v128.load(g + o)), dx = f32x4.mul(d, xh);
+    s1 = f32x4.add(s1, gg); s2 = f32x4.add(s2, f32x4.mul(gg, xh));
+    v128.store(cb + o, f32x4.add(v128.load(cb + o), d));
+    v128.store(cg + o, f32x4.add(v128.load(cg + o), dx));
+  }
+  v128.store(w, s1);
+  v128.store(w, s2, 64);
+}
+
+/** dx = γ·dy·a + (x − m)·k1 + k0 over a row of V vectors; the last vector's lanes past the row stored as they were. */
+@inline function back_dx(px: usize, pd: usize, q: usize, V: i32, m: v128, a: v128, k1: v128, k0: v128, g: usize, mask: v128): void {
+  const lo = <usize>(V - 1) << 4;
+  for (let o: usize = 0; o < lo; o += 16) {
+    const e = f32x4.mul(f32x4.mul(v128.load(pd + o), v128.load(g + o)), a);
+    v128.store(q + o, f32x4.add(f32x4.add(e, f32x4.mul(f32x4.sub(v128.load(px + o), m), k1)), k0));
+  }
+  const e = f32x4.mul(f32x4.mul(v128.load(pd + lo), v128.load(g + lo)), a);
+  const d = f32x4.add(f32x4.add(e, f32x4.mul(f32x4.sub(v128.load(px + lo), m), k1)), k0);
+  v128.store(q + lo, v128.bitselect(d, v128.load(q + lo), mask));
+}
+
+/**
+ * Layer-norm backward (no activation) of n groups of four rows of C values: x at p, dy at d, dx
+ * to q (may alias x or dy), row i's m, a, b at pm, pa, pb + 4i; γ as ⌈C/4⌉ whole
+ * vectors at g (lanes past C zero); Σdy and Σdy·x̂ added into the ⌈C/4⌉ f32 column vectors at cb,
+ * cg. Up to 3 values past the last row of x and dy are read. t: back_tile_bytes(n), 16-byte aligned.
+ */
+export function ln_back_tile(n: i32, p: usize, d: usize, q: usize, C: i32, pm: usize, pa: usize, pb: usize, g: usize, cb: usize, cg: usize, t: usize): void {
+  const V = (C + 3) >> 2, rs = <usize>C << 2, gs = rs << 2, mask = short_mask(C), cn = f32x4.splat(<f32>-C);
+  const w = t + <usize>n * 32;
+  for (let j = 0; j < n; j++) {
+    const oj = <usize>j * gs, sj = <usize>j << 4, tj = t + <usize>j * 32;
+    for (let r: usize = 0, o = oj, l = sj; r < 4; r++, o += rs, l += 4) {
+      back_sums(p + o, d + o, V, v128.load32_splat(pm + l), v128.load32_splat(pa + l), v128.load32_splat(pb + l), g, cb, cg, mask, w + (r << 4));
+    }
+    const a = v128.load(pa + sj), sg = fold4(w), sx = fold4(w + 64);
+    const c1 = f32x4.div(f32x4.mul(a, sx), cn), c0 = f32x4.div(f32x4.mul(a, sg), cn);
+    v128.store(tj, f32x4.mul(a, c1));
+    v128.store(tj, f32x4.add(f32x4.mul(v128.load(pb + sj), c1), c0), 16);
+  }
+  for (let j = 0; j < n; j++) {
+    const oj = <usize>j * gs, sj = <usize>j << 4, tj = t + <usize>j * 32;
+    for (let r: usize = 0, o = oj, l = sj; r < 4; r++, o += rs, l += 4) {
+      back_dx(p + o, d + o, q + o, V, v128.load32_splat(pm + l), v128.load32_splat(pa + l), v128.load32_splat(tj + (r << 2)), v128.load32_splat(tj + 16 + (r << 2)), g, mask);
+    }
+  }
+}

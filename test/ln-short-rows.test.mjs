@@ -1,7 +1,8 @@
 // Norms computed as rows (js/ops/family/norm-rows.ts), against the float64 reference: layer norm
 // over rows of 1–24 values four at a time (ln_forward_short_f32_cl: every C, every count of rows
 // mod 4 and across its 64-row tiles, rows it declines to the row kernel between rows it takes, in
-// place and not), layer norm over the last axis of ≥ 64 short rows (4 ≤ C < 112: shortRows — instance norm of the (K, 1, C)
+// place and not) and its backward (ln_backward_short_f32_cl: dx into x, dy or a new tensor, f32
+// and f64 means, gradient outputs given or not; with an activation the row kernel), layer norm over the last axis of ≥ 64 short rows (4 ≤ C < 112: shortRows — instance norm of the (K, 1, C)
 // view, then gamma, beta and the activation per column) and its neighbours (C = 3, 112, 127;
 // 63 rows), with and without gamma and beta, every activation, rows far from zero, in place, the
 // statistics into given arrays, tensors, and skip layer norm over such rows (its own row kernel);
@@ -94,6 +95,45 @@ test("layerNorm over rows of 1–24 values: rows the four-row kernel declines, b
         t.free();
       }
     }
+  }
+});
+
+test("layerNormBackward over rows of 1–24 values, four at a time, against float64", () => {
+  let seed = 900;
+  for (let C = 1; C <= 25; C++) {
+    for (const K of [1, 2, 3, 4, 5, 7, 8, 63, 64, 65, 130]) {
+      const shape = [K, C], n = K * C, eps = 1e-5, offset = seed % 4 === 1 ? 1e3 : 0, activation = seed % 9 === 0 ? "silu" : undefined;
+      const x = randomArray(n, seed, { offset, scale: 1 + (seed % 3) }), dy = randomArray(n, seed + 3);
+      const gamma = randomArray(C, seed + 1, { offset: 1, scale: 0.3 }), beta = randomArray(C, seed + 2, { scale: 0.5 });
+      const e = refWithAct(refLayerNorm, x, dy, shape, "NC", { gamma, beta, eps, activation });
+      // f64 means (the residue path) every third case; else the forward's own f32 statistics.
+      const f = api.layerNorm(x, { shape, layout: "NC", gamma, beta, eps });
+      const exact = seed % 3 === 0, mean = exact ? Float64Array.from(e.mean) : f.mean, invstd = exact ? Float64Array.from(e.invstd) : f.invstd;
+      const where = seed % 4, tx = api.tensor(shape, "NC", x), td = api.tensor(shape, "NC", dy);
+      const out = where === 1 ? tx : where === 2 ? td : undefined, given = seed % 2 ? { dgammaOut: new Float32Array(C), dbetaOut: new Float32Array(C) } : {};
+      const b = api.layerNormBackward(tx, td, { gamma, beta, mean, invstd, activation, out, ...given });
+      const what = `layerNormBackward (${shape})${offset ? ` + ${offset}` : ""}${exact ? " f64 stats" : ""}${activation ? ` ${activation}` : ""}${out ? ` into ${where === 1 ? "x" : "dy"}` : ""}`;
+      const inv = Math.max(...e.invstd), tol = offset ? 1e-3 : 2e-4, m = Math.sqrt(K);
+      // From f32 means, x − μ is off by each mean's rounding δ: dgamma moves by δ·invstd·Σ|dy| (family.test).
+      let shifted = 0;
+      if (!exact && offset) for (let k = 0; k < K; k++) for (let j = 0; j < C; j++) shifted += Math.abs(f.mean[k] - e.mean[k]) * e.invstd[k] * Math.abs(dy[k * C + j]);
+      close(b.dx.data ?? b.dx, e.dx, 4 * tol * inv, 1e-3, `${what} dx`, shape, "NC");
+      close(b.dgamma, e.dgamma, 1e-4 * m + tol + shifted, 1e-4, `${what} dgamma`, shape, "NC");
+      close(b.dbeta, e.dbeta, 1e-4 * m, 1e-4, `${what} dbeta`, shape, "NC");
+      if (given.dgammaOut) { assert.is(b.dgamma, given.dgammaOut); assert.is(b.dbeta, given.dbetaOut); }
+      tx.free(); td.free(); seed++;
+    }
+  }
+});
+
+test("layerNormBackward over short rows from f64 means far from zero (the residue b = −(mean − m)·invstd counts)", () => {
+  for (const C of [3, 8, 13, 24]) {
+    const K = 9, shape = [K, C], x = randomArray(K * C, C, { offset: 1e4, scale: 0.01 }), dy = randomArray(K * C, C + 1), eps = 1e-5;
+    const e = refLayerNorm(x, dy, shape, "NC", { eps });
+    const b = api.layerNormBackward(x, dy, { shape, layout: "NC", mean: Float64Array.from(e.mean), invstd: Float64Array.from(e.invstd) });
+    const inv = Math.max(...e.invstd);
+    close(b.dx, e.dx, 1e-5 * inv, 1e-3, `layerNormBackward (${shape}) at 1e4 ± 0.01, f64 stats: dx`, shape, "NC");
+    close(b.dgamma, e.dgamma, 1e-3, 1e-4, `layerNormBackward (${shape}) at 1e4 ± 0.01, f64 stats: dgamma`, shape, "NC");
   }
 });
 

@@ -90,9 +90,10 @@ export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, un
 }
 
 /**
- * Layer norm over rows of up to this many values runs ln_forward_short_f32_cl: four rows at a
- * time, their statistics in the lanes of one vector (1.06× the paths below at 24 values, 1.4–1.7×
- * at 4–8, 5–6× at 1–3 and below 64 rows; 0.94× at 32: docs/performance.md).
+ * Layer norm over rows of up to this many values runs ln_forward_short_f32_cl (and its backward
+ * without an activation ln_backward_short_f32_cl): four rows at a time, their statistics in the
+ * lanes of one vector (forward: 1.06× the paths below at 24 values, 1.4–1.7× at 4–8, 5–6× at 1–3
+ * and below 64 rows; 0.94× at 32: docs/performance.md).
  */
 const FOUR_ROWS = 24;
 
@@ -143,7 +144,8 @@ export function rowTempBytes(g: Geometry): number {
   const params = 3 * aligned(4 * C), stats = aligned(12 * K);
   if (rowsOf(g)) {
     const fwd = 2 * aligned(4 * K + 4) + (C <= FOUR_ROWS ? aligned(scratchBytes(k, "ln_forward_short_f32_cl", { C })) : short(K, C) ? shortRowsBytes(C) : 0);
-    return params + Math.max(fwd, stats + aligned(12 * C) + aligned(scratchBytes(k, "ln_backward_rows_f32_cl", { C })));
+    const bwd = scratchBytes(k, C <= FOUR_ROWS ? "ln_backward_short_f32_cl" : "ln_backward_rows_f32_cl", { C });
+    return params + Math.max(fwd, stats + aligned(12 * C) + aligned(Math.max(bwd, scratchBytes(k, "ln_backward_rows_f32_cl", { C }))));
   }
   const lnFwd = 2 * aligned(4 * K) + aligned(scratchBytes(k, "ln_forward_f32_cf", { C, S }));
   const rmsFwd = aligned(24 * K) + aligned(scratchBytes(k, "bn_stats_f32_cl", { C: S })) + 2 * aligned(4 * K);
@@ -261,8 +263,10 @@ export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean,
   const { N, C, S } = g, K = N * S, k = rt().kernels;
   const pp = rowParams(s, K, mean, rstd), pm = pp, pa = pp + 4 * K, pb = pp + 8 * K;
   if (rowsOf(g)) {
-    const cacc = s.temp(12 * C), scratch = s.temp(scratchBytes(k, "ln_backward_rows_f32_cl", { C }));
-    if (skip) k.skip_backward_f32_cl(K, C, x, dy, dsum, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.rms ? 1 : 0, spec.act);
+    const four = !skip && !spec.rms && !spec.act && C <= FOUR_ROWS;
+    const cacc = s.temp(12 * C), scratch = s.temp(scratchBytes(k, four ? "ln_backward_short_f32_cl" : "ln_backward_rows_f32_cl", { C }));
+    if (four) k.ln_backward_short_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, dx, cacc, scratch);
+    else if (skip) k.skip_backward_f32_cl(K, C, x, dy, dsum, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.rms ? 1 : 0, spec.act);
     else if (spec.rms) k.rms_backward_f32_cl(K, C, x, dy, pa, p.gamma, p.beta, dx, cacc, scratch, spec.act);
     else k.ln_backward_rows_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.act);
     // Planes of C f32 written by the kernel (dbeta, dgamma, dbias), copied out natively.
