@@ -4,7 +4,7 @@
 // next row and are masked off. Per four rows: Σ(x − h) around each row's first value h, the four
 // sums folded into one vector (hsum4) and divided by C (c = mean − h); Σ((x − h) − c)² the same
 // way; invstd = 1/sqrt(var + eps) for the four rows in one f32x4 square root and division; then
-// y = ((x − h) − c)·invstd·γ + β, the last vector's lanes past C written back as they were read.
+// y = ((x − h) − c)·invstd·γ + β, of the last vector only the row's lanes stored (store_lanes).
 // The row kernel (rows.ts) spends a division, a square root and a division and their latency
 // per row, and a horizontal sum per pass; here they are shared by four rows and overlap.
 //
@@ -21,6 +21,14 @@ import { act_row } from "./act";
 /** The four lanes of the last vector of a row of C values that are the row's (1–4 of them). */
 @inline export function short_mask(C: i32): v128 {
   return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(C - ((C - 1) & ~3)));
+}
+
+/** Lanes 0 … k − 1 (k = 1 … 4) of v to p: a row's last vector, nothing past the row written. */
+@inline function store_lanes(p: usize, v: v128, k: i32): void {
+  if (k == 4) v128.store(p, v);
+  else if (k == 2) v128.store64_lane(p, v, 0);
+  else if (k == 1) v128.store32_lane(p, v, 0);
+  else { v128.store64_lane(p, v, 0); v128.store32_lane(p, v, 2, 8); }
 }
 
 /** [Σa, Σb, Σc, Σd]: the lanes of four vectors summed, one vector per lane. */
@@ -52,17 +60,16 @@ function devsq(p: usize, V: i32, h: v128, c: v128, mask: v128): v128 {
 
 /**
  * y = ((x − h) − c)·a·γ + β over a row of V vectors from p to q; γ, β: V whole vectors at g, b.
- * The last vector's lanes past the row are stored as read (the next row's x: that row, stored
- * after this one, overwrites them; in place they are unchanged).
+ * Of the last vector only the row's k lanes are stored.
  */
-function norm(p: usize, q: usize, V: i32, h: v128, c: v128, a: v128, g: usize, b: usize, mask: v128): void {
+@inline function norm(p: usize, q: usize, V: i32, h: v128, c: v128, a: v128, g: usize, b: usize, k: i32): void {
   const lo = <usize>(V - 1) << 4;
   for (let o: usize = 0; o < lo; o += 16) {
     const t = f32x4.mul(f32x4.sub(f32x4.sub(v128.load(p + o), h), c), a);
     v128.store(q + o, f32x4.add(f32x4.mul(t, v128.load(g + o)), v128.load(b + o)));
   }
-  const x = v128.load(p + lo), t = f32x4.mul(f32x4.sub(f32x4.sub(x, h), c), a);
-  v128.store(q + lo, v128.bitselect(f32x4.add(f32x4.mul(t, v128.load(g + lo)), v128.load(b + lo)), x, mask));
+  const t = f32x4.mul(f32x4.sub(f32x4.sub(v128.load(p + lo), h), c), a);
+  store_lanes(q + lo, f32x4.add(f32x4.mul(t, v128.load(g + lo)), v128.load(b + lo)), k);
 }
 
 /** [Σ lanes of the vector at t, at t + 16, t + 32, t + 48]. */
@@ -86,7 +93,7 @@ function norm(p: usize, q: usize, V: i32, h: v128, c: v128, a: v128, g: usize, b
  * t: short_tile_bytes(n) bytes, 16-byte aligned.
  */
 export function ln_short_tile(n: i32, p: usize, q: usize, C: i32, g: usize, b: usize, eps: f32, pm: usize, pr: usize, act: i32, t: usize): i32 {
-  const V = (C + 3) >> 2, rs = <usize>C << 2, gs = rs << 2, mask = short_mask(C), cn = f32x4.splat(<f32>C);
+  const V = (C + 3) >> 2, rs = <usize>C << 2, gs = rs << 2, mask = short_mask(C), last = C - ((C - 1) & ~3), cn = f32x4.splat(<f32>C);
   const w = t + <usize>n * 52 + 15 & ~15, fl = t + <usize>n * 48;
   // Σ(x − h) per row, h its first value; c = Σ/C.
   for (let j = 0; j < n; j++) {
@@ -127,7 +134,7 @@ export function ln_short_tile(n: i32, p: usize, q: usize, C: i32, g: usize, b: u
     const pj = p + <usize>j * gs, qj = q + <usize>j * gs, tj = t + <usize>j * 48;
     for (let r: usize = 0; r < 4; r++) {
       const l = r << 2;
-      norm(pj + r * rs, qj + r * rs, V, v128.load32_splat(tj + l), v128.load32_splat(tj + 16 + l), v128.load32_splat(tj + 32 + l), g, b, mask);
+      norm(pj + r * rs, qj + r * rs, V, v128.load32_splat(tj + l), v128.load32_splat(tj + 16 + l), v128.load32_splat(tj + 32 + l), g, b, last);
     }
     if (act) act_row(qj, qj, C << 2, act);
   }
@@ -164,30 +171,31 @@ function flat_lanes(p: usize, C: i32, h: v128, v: v128, ok: v128): bool {
  * dy and dy·x̂ added into the V column vectors at cb and cg.
  */
 @inline function back_sums(px: usize, pd: usize, V: i32, m: v128, a: v128, b: v128, g: usize, cb: usize, cg: usize, mask: v128, w: usize): void {
-  let s1 = f32x4.splat(0), s2 = f32x4.splat(0);
   const lo = <usize>(V - 1) << 4;
-  for (let o: usize = 0; o <= lo; o += 16) {
-    const k = o == lo ? mask : v128.splat<i32>(-1);
-    const d = v128.and(v128.load(pd + o), k), xh = v128.and(f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), m), a), b), k);
-    const gg = f32x4.mul(d, v128.load(g + o)), dx = f32x4.mul(d, xh);
+  const d = v128.and(v128.load(pd + lo), mask), xh = v128.and(f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + lo), m), a), b), mask);
+  let gg = f32x4.mul(d, v128.load(g + lo)), s1 = gg, s2 = f32x4.mul(gg, xh);
+  v128.store(cb + lo, f32x4.add(v128.load(cb + lo), d));
+  v128.store(cg + lo, f32x4.add(v128.load(cg + lo), f32x4.mul(d, xh)));
+  for (let o: usize = 0; o < lo; o += 16) {
+    const d = v128.load(pd + o), xh = f32x4.add(f32x4.mul(f32x4.sub(v128.load(px + o), m), a), b);
+    const gg = f32x4.mul(d, v128.load(g + o));
     s1 = f32x4.add(s1, gg); s2 = f32x4.add(s2, f32x4.mul(gg, xh));
     v128.store(cb + o, f32x4.add(v128.load(cb + o), d));
-    v128.store(cg + o, f32x4.add(v128.load(cg + o), dx));
+    v128.store(cg + o, f32x4.add(v128.load(cg + o), f32x4.mul(d, xh)));
   }
   v128.store(w, s1);
   v128.store(w, s2, 64);
 }
 
-/** dx = γ·dy·a + (x − m)·k1 + k0 over a row of V vectors; the last vector's lanes past the row stored as they were. */
-@inline function back_dx(px: usize, pd: usize, q: usize, V: i32, m: v128, a: v128, k1: v128, k0: v128, g: usize, mask: v128): void {
+/** dx = γ·dy·a + (x − m)·k1 + k0 over a row of V vectors, of the last one its k lanes (store_lanes). */
+@inline function back_dx(px: usize, pd: usize, q: usize, V: i32, m: v128, a: v128, k1: v128, k0: v128, g: usize, k: i32): void {
   const lo = <usize>(V - 1) << 4;
   for (let o: usize = 0; o < lo; o += 16) {
     const e = f32x4.mul(f32x4.mul(v128.load(pd + o), v128.load(g + o)), a);
     v128.store(q + o, f32x4.add(f32x4.add(e, f32x4.mul(f32x4.sub(v128.load(px + o), m), k1)), k0));
   }
   const e = f32x4.mul(f32x4.mul(v128.load(pd + lo), v128.load(g + lo)), a);
-  const d = f32x4.add(f32x4.add(e, f32x4.mul(f32x4.sub(v128.load(px + lo), m), k1)), k0);
-  v128.store(q + lo, v128.bitselect(d, v128.load(q + lo), mask));
+  store_lanes(q + lo, f32x4.add(f32x4.add(e, f32x4.mul(f32x4.sub(v128.load(px + lo), m), k1)), k0), k);
 }
 
 /**
@@ -197,7 +205,7 @@ function flat_lanes(p: usize, C: i32, h: v128, v: v128, ok: v128): bool {
  * cg. Up to 3 values past the last row of x and dy are read. t: back_tile_bytes(n), 16-byte aligned.
  */
 export function ln_back_tile(n: i32, p: usize, d: usize, q: usize, C: i32, pm: usize, pa: usize, pb: usize, g: usize, cb: usize, cg: usize, t: usize): void {
-  const V = (C + 3) >> 2, rs = <usize>C << 2, gs = rs << 2, mask = short_mask(C), cn = f32x4.splat(<f32>-C);
+  const V = (C + 3) >> 2, rs = <usize>C << 2, gs = rs << 2, mask = short_mask(C), last = C - ((C - 1) & ~3), cn = f32x4.splat(<f32>-C);
   const w = t + <usize>n * 32;
   for (let j = 0; j < n; j++) {
     const oj = <usize>j * gs, sj = <usize>j << 4, tj = t + <usize>j * 32;
@@ -212,7 +220,7 @@ export function ln_back_tile(n: i32, p: usize, d: usize, q: usize, C: i32, pm: u
   for (let j = 0; j < n; j++) {
     const oj = <usize>j * gs, sj = <usize>j << 4, tj = t + <usize>j * 32;
     for (let r: usize = 0, o = oj, l = sj; r < 4; r++, o += rs, l += 4) {
-      back_dx(p + o, d + o, q + o, V, v128.load32_splat(pm + l), v128.load32_splat(pa + l), v128.load32_splat(tj + (r << 2)), v128.load32_splat(tj + 16 + (r << 2)), g, mask);
+      back_dx(p + o, d + o, q + o, V, v128.load32_splat(pm + l), v128.load32_splat(pa + l), v128.load32_splat(tj + (r << 2)), v128.load32_splat(tj + 16 + (r << 2)), g, last);
     }
   }
 }
