@@ -49,6 +49,9 @@ export function ln_forward_f32_cl(R: i32, C: i32, x: usize, gamma: usize, beta: 
  */
 export function ln_forward_short_f32_cl(R: i32, C: i32, x: usize, gamma: usize, beta: usize, y: usize, mean: usize, rstd: usize, eps: f64, act: i32, scratch: usize): void {
   if (R <= 0) return;
+  // eps is added in f32: one f32 cannot hold (below its normal range but not 0, or past its range)
+  // leaves the rows to the row kernel, which adds it in f64.
+  if (eps != 0 && !(eps >= F32_NORMAL && eps <= <f64>f32.MAX_VALUE)) { ln_forward_f32_cl(R, C, x, gamma, beta, y, mean, rstd, eps, act); return; }
   const rs = <usize>C << 2, vb = <usize>((C + 3) >> 2) << 4, e = <f32>eps;
   const g = scratch, b = g + vb, t = b + vb, tm = t + 4 * rs + 16, tr = tm + 16, w = tr + 16;
   memory.fill(g, 0, 2 * vb);
@@ -74,6 +77,9 @@ export function ln_forward_short_f32_cl(R: i32, C: i32, x: usize, gamma: usize, 
   memory.copy(mean + so, tm, <usize>k << 2);
   memory.copy(rstd + so, tr, <usize>k << 2);
 }
+
+/** The smallest normal f32, 2⁻¹²⁶. */
+const F32_NORMAL: f64 = 1.1754943508222875e-38;
 
 /** Groups of four rows per ln_short_tile call (64 rows: ≤ 8 KiB of x at C = 32). */
 const SHORT_TILE: i32 = 16;

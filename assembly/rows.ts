@@ -192,9 +192,12 @@ export function flat_row(p: usize, C: i32, m: f32): bool {
  * under f32's normal range) with a value not 0 — the row's mean square again exactly in f64.
  */
 export function rms_inv(p: usize, C: i32, ss: f64, eps: f64): f32 {
-  let q = ss / <f64>C;
-  if (!(ss < Infinity) || ss < TINY && !flat_row(p, C, 0)) { exact_row(p, C); q = ret1 + ret0 * ret0; }
-  return <f32>(1 / Math.sqrt(q + eps));
+  if (!(ss < Infinity) || ss < TINY && !flat_row(p, C, 0)) {
+    // Σx² in f64 (no mean taken out: a row with ±∞ keeps Σx² = ∞, rstd 0, as float64 has it).
+    ss = 0;
+    for (let j = 0; j < C; j++) { const v = <f64>load<f32>(p + (<usize>j << 2)); ss += v * v; }
+  }
+  return <f32>(1 / Math.sqrt(ss / <f64>C + eps));
 }
 
 /** The mean (ret0) and variance (ret1) of the C values at p in f64 (bn_stats' two_pass). */

@@ -64,8 +64,7 @@ for (const spec of rest.length ? rest : SURVEY) {
   for (const o of ops) {
     const [bpv, kind, make] = OPS[o];
     let f, fb;
-    try { f = make(t, sn); f(); } catch (e) { cells.push(`${o} – (${e.message.split(":")[0]})`); continue; }
-    if (tb) { fb = make(tb, base); fb(); }
+    try { f = make(t, sn); f(); if (tb) { fb = make(tb, base); fb(); } } catch (e) { cells.push(`${o} – (${e.message.split(":")[0]})`); continue; }
     const ceil = kind === "sumsq" ? () => ceiling.sumsqAt(n, x.ptr) : () => ceiling.copyAt(n, x.ptr, y.ptr);
     const tr = await rotatingRounds(fb ? [f, ceil, fb] : [f, ceil], +opts.rounds);
     const share = (kind === "sumsq" ? 1 : bpv / 8) / pairRatio(tr, 0, 1);

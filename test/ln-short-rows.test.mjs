@@ -98,6 +98,19 @@ test("layerNorm over rows of 1–24 values: rows the four-row kernel declines, b
   }
 });
 
+test("layerNorm over rows of 1–24 values with an eps float32 cannot hold (tiny, subnormal, huge): as the row kernel, in f64", () => {
+  for (const eps of [1e-50, 1e-44, 1e39]) {
+    for (const C of [1, 3, 8]) {
+      const K = 9, shape = [K, C], x = randomArray(K * C, C, { offset: 0.5 });
+      for (let i = 0; i < 2 * C; i++) x[i] = 2; // two constant rows
+      const beta = new Float32Array(C).fill(0.25), e = refLayerNorm(x, null, shape, "NC", { beta, eps });
+      const r = api.layerNorm(x, { shape, layout: "NC", beta, eps }), what = `layerNorm (${shape}) eps ${eps}`;
+      close(r.y, e.y, 2e-5, 1e-4, `${what} y`, shape, "NC");
+      close(r.invstd, e.invstd, 0, 2e-5, `${what} invstd`, shape, "NC");
+    }
+  }
+});
+
 test("layerNormBackward over rows of 1–24 values, four at a time, against float64", () => {
   let seed = 900;
   for (let C = 1; C <= 25; C++) {

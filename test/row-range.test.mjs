@@ -88,4 +88,17 @@ test("rmsNorm and skipRmsNorm rows across f32's range against float64 (eps 1e-5 
   }
 });
 
+test("rmsNorm and skipRmsNorm rows holding ±∞: Σx² = ∞, rstd 0, y 0 where x is finite (float64's answer)", () => {
+  for (const C of [4, 37]) {
+    const x = randomArray(2 * C, C);
+    x[1] = Infinity; x[C + 2] = -Infinity;
+    const shape = [2, C], e = refRmsNorm(x, null, shape, "NC", { eps: 1e-5 });
+    const r = api.rmsNorm(x, { shape, layout: "NC", eps: 1e-5 });
+    agree(r.y, e.y, 0, 0, `rmsNorm (${shape}) with ±∞ y`);
+    agree(r.invRms, e.invRms, 0, 0, `rmsNorm (${shape}) with ±∞ invRms`);
+    const s = api.skipRmsNorm(x, new Float32Array(2 * C), { shape, layout: "NC", eps: 1e-5 });
+    agree(s.y, e.y, 0, 0, `skipRmsNorm (${shape}) with ±∞ y`);
+  }
+});
+
 test.run();
