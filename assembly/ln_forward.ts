@@ -99,12 +99,15 @@ const EARLY: i32 = 2048;
 // Σ(x − h), Σ(x − h)² per position, then mean, invstd and the mean's residue 4 positions per
 // f32x4, then the tile normalized while its C·T values are in L2. h is 0 unless a position of
 // the previous tile had a mean farther than ¼ std from zero; then it is that tile's f32 means.
+// Up to four channels h is channel 0's values (FIRST_SHIFT).
 // Where a position's shift is off by more than √3 std (the variance would lose more than a
 // factor 4 to cancellation) the tile is summed again around its means, from L2. Rows are
 // summed in f32 in chunks of CBLOCK, added in f64 across chunks. The normalize drops the
 // residue b when every |b| of the tile is below the rounding of x̂. Tails: the last T % 4
 // positions in scalar. What bounds this is measured in docs/performance.md.
 const TILE: i32 = 512;
+/** Up to this many channels the tiles are summed around channel 0's values. */
+const FIRST_SHIFT: i32 = 4;
 
 /** Lanes j < k of a vector of positions (all four when k ≥ 4; none when k ≤ 0). */
 @inline function live(k: i32): v128 {
@@ -208,6 +211,9 @@ export function ln_forward_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: usize
     for (let s0 = 0; s0 < S; s0 += TILE) {
       const T = min(TILE, S - s0), base = ((<usize>n * <usize>C) * <usize>S + <usize>s0) << 2;
       const px = x + base, py = y + base, po = (<usize>n * <usize>S + <usize>s0) << 2;
+      // Few channels: around channel 0's values (the shift then within √(C − 1) std of the mean:
+      // never off by more than √3 std up to four channels).
+      if (C <= FIRST_SHIFT) memory.copy(h, px, <usize>T << 2);
       tile_stats(px, rs, C, T, h, f1, f2, d);
       let f = finish(T, h, f1, f2, pb, C, <f32>eps);
       if (f & BAD) {

@@ -3,7 +3,7 @@
 // 512 positions with their scalar tails (S mod 4), channel rows in groups of four with a short
 // last group (C mod 4), f32 chunks of 512 rows added in f64 (C > 512), sums around 0 or around
 // the previous tile's means, the sums redone around a tile's own means, the residue b kept or
-// dropped, NaN kept to its own positions, in place.
+// dropped, NaN kept to its own positions, in place; up to four channels, sums around channel 0.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as api from "../dist/index.js";
@@ -65,6 +65,25 @@ test("offsets so large that Σx² around 0 overflows float32: the tile is redone
   const C = 16, S = 1100, x = randomArray(C * S, 6);
   for (let c = 0; c < C; c++) for (let s = 600; s < S; s++) x[c * S + s] = 1e18 * (1 + 0.1 * x[c * S + s]);
   check(x, 1, C, S, "0 then 1e18", { tol: 1e-3 });
+});
+
+test("up to four channels: tiles summed around channel 0's values (offsets, far tiles, in place, NaN in channel 0)", () => {
+  for (const C of [1, 3, 4]) {
+    for (const S of [5, 513, 1030]) {
+      check(randomArray(2 * C * S, C * S, { offset: 0.5, scale: 1.5 }), 2, C, S, `C ${C} S ${S}`);
+      check(randomArray(C * S, C * S + 1, { offset: 1e4 }), 1, C, S, `C ${C} S ${S} offset 1e4`, { tol: 1e-3 });
+      check(randomArray(C * S, C * S + 2, { scale: 1e17 }).map((v, i) => v + (i % S < 512 ? 3e18 : -3e18)), 1, C, S, `C ${C} S ${S} ±3e18`, { tol: 1e-3 });
+      check(randomArray(3 * C * S, C * S + 3), 3, C, S, `C ${C} S ${S} in place`, { inPlace: true });
+    }
+    const S = 530, x = randomArray(C * S, C + 9);
+    x[100] = NaN; // channel 0 (the shift) at position 100
+    const r = api.layerNorm(x, { shape: [1, C, 1, S], layout: "NCHW" });
+    const e = refLayerNorm(Float32Array.from(x, (v) => (Number.isNaN(v) ? 0 : v)), null, [1, C, 1, S], "NCHW", { eps: 1e-5 });
+    for (let k = 0; k < S; k++) {
+      if (k === 100) { assert.ok(Number.isNaN(r.mean[k]), `C ${C}: NaN mean at its position`); continue; }
+      assert.ok(Math.abs(r.mean[k] - e.mean[k]) <= 1e-5 && Math.abs(r.invstd[k] - e.invstd[k]) <= 2e-4 * e.invstd[k], `C ${C}: position ${k} clean`);
+    }
+  }
 });
 
 test("in place, and NaN stays in its own position", () => {
