@@ -49,13 +49,26 @@ export function ln_backward_short_f32_cl(R: i32, C: i32, x: usize, dy: usize, m:
 /** Groups of four rows per ln_back_tile call (64 rows, as the f32 column sums of rows_backward run). */
 const SHORT_TILE: i32 = 16;
 
-/** Add an f32 scratch array of len values into f64 pairs (slot 0 or 1 of each pair) and zero it. */
-function flush_pairs(src: usize, len: i32, dst: usize, slot: usize): void {
-  for (let j = 0; j < len; j++) {
-    const d = dst + (<usize>j << 4) + (slot << 3);
-    store<f64>(d, load<f64>(d) + <f64>load<f32>(src + (<usize>j << 2)));
+/**
+ * Add two f32 scratch arrays of len values into the f64 pairs at dst (a into slot 0, b into slot
+ * 1 of each pair), two pairs a step, and zero them.
+ */
+function flush_pairs(a: usize, b: usize, len: i32, dst: usize): void {
+  const len2 = len & ~1;
+  let j = 0;
+  for (; j < len2; j += 2) {
+    const o = <usize>j << 2, d = dst + (<usize>j << 4);
+    const u = f64x2.promote_low_f32x4(v128.load64_zero(a + o)), v = f64x2.promote_low_f32x4(v128.load64_zero(b + o));
+    v128.store(d, f64x2.add(v128.load(d), v128.shuffle<f64>(u, v, 0, 2)));
+    v128.store(d, f64x2.add(v128.load(d, 16), v128.shuffle<f64>(u, v, 1, 3)), 16);
   }
-  memory.fill(src, 0, <usize>len << 2);
+  if (j < len) {
+    const o = <usize>j << 2, d = dst + (<usize>j << 4);
+    store<f64>(d, load<f64>(d) + <f64>load<f32>(a + o));
+    store<f64>(d, load<f64>(d, 8) + <f64>load<f32>(b + o), 8);
+  }
+  memory.fill(a, 0, <usize>len << 2);
+  memory.fill(b, 0, <usize>len << 2);
 }
 
 /**
@@ -148,7 +161,7 @@ export function ln_backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: 
         add_pair(cacc + (<usize>c << 4), td0, tg0);
         add_pair(cacc + (<usize>c << 4) + 16, td1, tg1);
         since += 2;
-        if (since >= FLUSH_ROWS) { flush_pairs(colA, len, ps, 0); flush_pairs(colB, len, ps, 1); since = 0; }
+        if (since >= FLUSH_ROWS) { flush_pairs(colA, colB, len, ps); since = 0; }
       }
       for (; c < C; c++) {
         const base = ((<usize>n * <usize>C + <usize>c) * <usize>S + <usize>s0) << 2;
@@ -156,7 +169,7 @@ export function ln_backward_reduce_f32_cf(N: i32, C: i32, S: i32, x: usize, dy: 
         add_pair(cacc + (<usize>c << 4), ret0, ret1);
         since++;
       }
-      if (since > 0) { flush_pairs(colA, len, ps, 0); flush_pairs(colB, len, ps, 1); }
+      if (since > 0) flush_pairs(colA, colB, len, ps);
     }
   }
 }
