@@ -210,6 +210,13 @@ export class BatchNorm extends NormLayer {
   /** caffe: the normalizer blob s (s ← λ·s + 1 per batch; statistics = blob / s). Else 1. */
   normalizer: number;
   private readonly info: ConventionInfo;
+  /**
+   * The per-channel statistics a forward keeps for its backward, written in place (a step
+   * allocates no arrays for them): training's batch mean, invstd and variance (written only when
+   * the call succeeds), eval's mean and variance (stats(); apart, so a failing eval forward
+   * leaves a training forward's for its backward).
+   */
+  private readonly keep: [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
 
   constructor(channels: number, opts: BatchNormOptions = {}) {
     const o = readOptions<BatchNormOptions>(opts, ["layout", "affine", "eps", "convention", "momentum", "activation"]);
@@ -222,6 +229,8 @@ export class BatchNorm extends NormLayer {
     // Caffe starts every blob at 0 (statistics 0/0 → 0); the others at mean 0, variance 1.
     this.runningVar = new Float32Array(channels).fill(info.weightedSums ? 0 : 1);
     this.normalizer = info.weightedSums ? 0 : 1;
+    const all = new Float32Array(5 * channels), at = (i: number) => all.subarray(i * channels, (i + 1) * channels);
+    this.keep = [at(0), at(1), at(2), at(3), at(4)];
   }
 
   /**
@@ -233,7 +242,8 @@ export class BatchNorm extends NormLayer {
   forward(x: TensorLike, o: ForwardOptions = {}): TensorLike {
     const { shape, layout, out } = this.where(x, o), gamma = this.gamma ?? undefined, beta = this.beta ?? undefined;
     if (!this.training) {
-      const { mean, var: v } = this.stats();
+      const mean = this.keep[3], v = this.keep[4];
+      this.statsInto(mean, v);
       const y = batchNormInfer(x, { shape, layout, out, gamma, beta, eps: this.eps, activation: this.activation, runningMean: mean, runningVar: v });
       this.saved = { mode: "eval", x, shape, layout, mean, var: v };
       return y;
@@ -241,6 +251,7 @@ export class BatchNorm extends NormLayer {
     const r = batchNormTrain(x, {
       shape, layout, out, gamma, beta, eps: this.eps, activation: this.activation, runningMean: this.runningMean, runningVar: this.runningVar,
       momentum: this.momentum, convention: this.convention, numBatchesTracked: this.numBatchesTracked,
+      saveMeanOut: this.keep[0], saveInvstdOut: this.keep[1], varOut: this.keep[2],
     });
     this.numBatchesTracked = r.numBatchesTracked;
     // Caffe keeps s in a float blob: stay float32 so exported blobs round-trip exactly.
@@ -257,9 +268,10 @@ export class BatchNorm extends NormLayer {
   backward(dy: TensorLike, o: BackwardOptions = {}): TensorLike {
     const s = this.pending("BatchNorm");
     const { shape, layout } = s, gamma = this.gamma ?? undefined, beta = this.beta ?? undefined, activation = this.activation, out = o.out;
+    const dgammaOut = o.accumulate ? undefined : this.dgamma ?? undefined, dbetaOut = o.accumulate ? undefined : this.dbeta ?? undefined;
     const r = s.mode === "training"
-      ? batchNormBackward(s.x, dy, { shape, layout, gamma, beta, activation, out, saveMean: s.saveMean as Float32Array, saveInvstd: s.saveInvstd as Float32Array })
-      : batchNormBackwardEval(s.x, dy, { shape, layout, gamma, beta, activation, out, runningMean: s.mean as Float32Array, runningVar: s.var as Float32Array, eps: this.eps });
+      ? batchNormBackward(s.x, dy, { shape, layout, gamma, beta, activation, out, saveMean: s.saveMean as Float32Array, saveInvstd: s.saveInvstd as Float32Array, dgammaOut, dbetaOut })
+      : batchNormBackwardEval(s.x, dy, { shape, layout, gamma, beta, activation, out, runningMean: s.mean as Float32Array, runningVar: s.var as Float32Array, eps: this.eps, dgammaOut, dbetaOut });
     this.finish(r, o.accumulate);
     return r.dx;
   }
@@ -269,10 +281,15 @@ export class BatchNorm extends NormLayer {
    * divided by the normalizer (0 while the normalizer is 0, as Caffe does).
    */
   stats(): { mean: Float32Array; var: Float32Array } {
-    const f = this.normalizer === 0 ? 0 : 1 / this.normalizer;
     const mean = new Float32Array(this.channels), v = new Float32Array(this.channels);
-    for (let c = 0; c < this.channels; c++) { mean[c] = this.runningMean[c] * f; v[c] = this.runningVar[c] * f; }
+    this.statsInto(mean, v);
     return { mean, var: v };
+  }
+
+  /** stats() written into the given arrays (C values each). */
+  private statsInto(mean: Float32Array, v: Float32Array): void {
+    const f = this.normalizer === 0 ? 0 : 1 / this.normalizer;
+    for (let c = 0; c < this.channels; c++) { mean[c] = this.runningMean[c] * f; v[c] = this.runningVar[c] * f; }
   }
 
   /**

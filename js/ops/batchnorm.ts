@@ -12,6 +12,7 @@ import { channelVecs, vecAt, vecBytes, vecCheckMismatch } from "./bn-vecs";
 import { rt } from "../core/runtime";
 import type { TensorLike } from "../core/tensor";
 import { f32Results, resultsAt32, copyOut } from "../core/typed";
+import { bnOutputs, gradOutputs, resultArrays, type GradOutputs } from "./family/outputs";
 import { fmtShape, type Geometry } from "../core/layout";
 import { activationId, type Activation } from "./activation";
 import { bnActGrad } from "./act-dispatch";
@@ -46,6 +47,13 @@ export interface BatchNormTrainOptions extends ShapeOptions {
   globalStats?: Float64Array;
   /** Activation applied to the normalized output in the same pass (default none). */
   activation?: Activation;
+  /**
+   * Write saveMean, saveInvstd and var into these (Float32Arrays of C values of their own, in the
+   * JS heap) instead of fresh arrays: a training loop gives the same arrays every step.
+   */
+  saveMeanOut?: Float32Array;
+  saveInvstdOut?: Float32Array;
+  varOut?: Float32Array;
 }
 
 export interface BatchNormTrainResult {
@@ -80,6 +88,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
   if (count <= 1) throw new Error(`training batch norm needs more than one value per channel: the shape ${fmtShape(g.shape)} (${g.layout}) gives ${count}`);
   sameSize("out", o.out, g);
   const act = activationId(o.activation), L = trainBlock(C);
+  const outs = bnOutputs(C, o, [x, o.out, o.gamma, o.beta, o.runningMean, o.runningVar, o.globalStats]);
 
   return withScope((s) => {
     const xa = s.input("x", x, g.size);
@@ -105,7 +114,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
     k.bn_params_f32(C, st, st + 8 * C, gm, bt, p.eps, pp, pp + 4 * C, pp + 8 * C, sv);
     if (!fused) normalize(s, g, xa.ptr, ya.ptr, pp, pp + 4 * C, pp + 8 * C, act);
     const y = s.result(ya);
-    const [saveMean, saveInvstd, bvar] = resultsAt32(s.heap.F32, sv >>> 2, 3, C, true);
+    const [saveMean, saveInvstd, bvar] = resultsOut(s.heap.F32, sv >>> 2, C, true, outs.mean, outs.invstd, outs.var);
     // The running statistics last, once everything else succeeded: updated in f64 by a kernel
     // on their copies in wasm memory, copied back with the rounding of an element store.
     const rm = p.runningMean, rv = p.runningVar;
@@ -189,6 +198,9 @@ export interface BatchNormBackwardOptions extends ShapeOptions {
   beta?: Vec;
   /** The forward's activation: the gradient goes through it (its input recomputed from x and the saved statistics). */
   activation?: Activation;
+  /** Write dgamma, dbeta into these (Float32Arrays of C values of their own) instead of fresh arrays. */
+  dgammaOut?: Float32Array;
+  dbetaOut?: Float32Array;
 }
 
 export interface BatchNormBackwardResult {
@@ -256,11 +268,27 @@ function bindBackward(s: Scope, g: Geometry, x: TensorLike, dy: TensorLike, out:
   return { xa, da, oa };
 }
 
-/** dgamma = Σdy·(x − μ)·invstd and dbeta = Σdy from the C (Σdy, Σdy·(x − μ)) pairs at sums[at…]. */
-function paramGrads(sums: Float64Array, at: number, invstd: ArrayLike<number>, C: number) {
-  const [dgamma, dbeta] = f32Results(2, C);
+/**
+ * dgamma = Σdy·(x − μ)·invstd and dbeta = Σdy from the C (Σdy, Σdy·(x − μ)) pairs at sums[at…],
+ * into the caller's arrays where given.
+ */
+function paramGrads(sums: Float64Array, at: number, invstd: ArrayLike<number>, C: number, outs: GradOutputs) {
+  const [dgamma, dbeta] = resultArrays(C, [outs.dgamma, outs.dbeta]) as Float32Array[];
   for (let c = 0; c < C; c++) { dgamma[c] = sums[at + 2 * c + 1] * invstd[c]; dbeta[c] = sums[at + 2 * c]; }
   return { dgamma, dbeta };
+}
+
+/**
+ * n f32 result planes of C values at F[at…] (element index): into the caller's arrays where given,
+ * fresh ones for the rest (one store and one native copy when none is given: resultsAt32).
+ */
+function resultsOut(F: Float32Array, at: number, C: number, keep: boolean, ...given: (Float32Array | undefined)[]): Float32Array[] {
+  let any = false;
+  for (let i = 0; i < given.length; i++) if (given[i] !== undefined) any = true;
+  if (!any) return resultsAt32(F, at, given.length, C, keep);
+  const r = resultArrays(C, given, keep) as Float32Array[];
+  for (let i = 0; i < r.length; i++) copyOut(r[i], F, at + i * C);
+  return r;
 }
 
 /** Checks shared by both backwards: the options read once, x's geometry, dy and out of its size. */
@@ -282,6 +310,7 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
   const { gamma, saveMean: mean, saveInvstd, globalSums, count: m } = backwardOptions(C, o, g.N * g.S, true);
   const beta = affineShape("beta", o.beta, C), act = activationId(o.activation);
   if (act && globalSums) throw new Error("activation cannot be combined with globalSums: take the gradient through the activation before backwardPartials");
+  const outs = gradOutputs(C, o, [x, dy, o.out, o.gamma, o.beta, o.saveMean, o.saveInvstd, o.globalSums]);
   return withScope((s) => {
     const L = backwardBlock(C);
     const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined, vecBytes(C) + L.bytes);
@@ -294,7 +323,7 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
       // Channels-first: sums and dx fused per channel (the dx pass reads x, dy from L2).
       const { hi, lo } = splitMeans(mean, saveInvstd);
       const sums = backwardFused(s, g, xa.ptr, da, oa.ptr, hi, lo, saveInvstd, m, gamma);
-      const { dgamma, dbeta } = paramGrads(sums, 0, saveInvstd, C);
+      const { dgamma, dbeta } = paramGrads(sums, 0, saveInvstd, C, outs);
       return { dx: s.result(oa), dgamma, dbeta };
     }
     // The split mean m (bn_params_f32 with invstd given), the sums around it,
@@ -307,7 +336,7 @@ export function batchNormBackward(x: TensorLike, dy: TensorLike, opts: BatchNorm
     const sums = backwardReduce(s, g, xa.ptr, da, pp);
     k.bn_params_backward_f32(C, sums, mu, w, gm, gs, m, pp, pk, pk + 4 * C, pk + 8 * C, grads);
     backwardDx(s, g, xa.ptr, da, oa.ptr, pp, pk, pk + 4 * C, pk + 8 * C);
-    const [dgamma, dbeta] = resultsAt32(s.heap.F32, grads >>> 2, 2, C);
+    const [dgamma, dbeta] = resultsOut(s.heap.F32, grads >>> 2, C, false, outs.dgamma, outs.dbeta);
     return { dx: s.result(oa), dgamma, dbeta };
   });
 }
@@ -322,6 +351,9 @@ export interface BatchNormBackwardEvalOptions extends ShapeOptions {
   beta?: Vec;
   /** The forward's activation. */
   activation?: Activation;
+  /** Write dgamma, dbeta into these (Float32Arrays of C values of their own) instead of fresh arrays. */
+  dgammaOut?: Float32Array;
+  dbetaOut?: Float32Array;
 }
 
 /**
@@ -332,7 +364,7 @@ export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, opts: Batch
   const { g, o } = backwardGeometry(x, dy, opts, "infer");
   const C = g.C;
   const { eps, gamma, beta, runningMean, runningVar } = inferOptions(C, o);
-  const act = activationId(o.activation);
+  const act = activationId(o.activation), outs = gradOutputs(C, o, [x, dy, o.out, o.gamma, o.beta, o.runningMean, o.runningVar]);
   return withScope((s) => {
     const { xa, da: d0, oa } = bindBackward(s, g, x, dy, o.out as TensorLike | undefined);
     const invs = new Float64Array(C);
@@ -348,7 +380,7 @@ export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, opts: Batch
     F.fill(0, b + C, b + 2 * C);
     for (let c = 0; c < C; c++) F[b + c] = (gamma ? gamma[c] : 1) * invs[c];
     backwardDx(s, g, xa.ptr, da, oa.ptr, r.pm, pk, pk + 4 * C, pk + 4 * C);
-    const { dgamma, dbeta } = paramGrads(s.heap.F64, r.at, invs, C);
+    const { dgamma, dbeta } = paramGrads(s.heap.F64, r.at, invs, C, outs);
     return { dx: s.result(oa), dgamma, dbeta };
   });
 }

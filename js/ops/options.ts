@@ -130,10 +130,16 @@ const READERS = {
   train: (o: O) => ({
     shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, runningMean: o.runningMean, runningVar: o.runningVar,
     momentum: o.momentum, eps: o.eps, convention: o.convention, numBatchesTracked: o.numBatchesTracked, out: o.out, globalStats: o.globalStats,
-    activation: o.activation,
+    activation: o.activation, saveMeanOut: o.saveMeanOut, saveInvstdOut: o.saveInvstdOut, varOut: o.varOut,
   }),
-  infer: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, runningMean: o.runningMean, runningVar: o.runningVar, eps: o.eps, out: o.out, activation: o.activation }),
-  backward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, saveMean: o.saveMean, saveInvstd: o.saveInvstd, out: o.out, globalSums: o.globalSums, count: o.count, activation: o.activation }),
+  infer: (o: O) => ({
+    shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, runningMean: o.runningMean, runningVar: o.runningVar, eps: o.eps, out: o.out, activation: o.activation,
+    dgammaOut: o.dgammaOut, dbetaOut: o.dbetaOut,
+  }),
+  backward: (o: O) => ({
+    shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, saveMean: o.saveMean, saveInvstd: o.saveInvstd, out: o.out, globalSums: o.globalSums, count: o.count, activation: o.activation,
+    dgammaOut: o.dgammaOut, dbetaOut: o.dbetaOut,
+  }),
   partials: (o: O) => ({ shape: o.shape, layout: o.layout, saveMean: o.saveMean }),
   normForward: (o: O) => ({
     shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, eps: o.eps, out: o.out, groups: o.groups, activation: o.activation,

@@ -1,6 +1,7 @@
 // Result arrays the caller gives instead of fresh ones (the `…Out` options): the per-channel
-// gradients of the row backwards (dgammaOut, dbetaOut, dbiasOut) and the per-statistic results
-// of the forwards (meanOut, invstdOut, invRmsOut). A fresh result array of a few KB can cost
+// gradients of the backwards (dgammaOut, dbetaOut, dbiasOut), the per-statistic results of the
+// family's forwards (meanOut, invstdOut, invRmsOut) and batch-norm training's per-channel
+// results (saveMeanOut, saveInvstdOut, varOut). A fresh result array of a few KB can cost
 // more than the op's kernels (its allocation, and the GC work it brings; docs/performance.md);
 // a caller in a loop gives the same arrays every call and the op allocates nothing for them.
 import { fmt, plainFloat } from "../../core/errors";
@@ -13,6 +14,7 @@ export interface GradOutputs { dgamma?: Float32Array; dbeta?: Float32Array; dbia
 export interface StatOutputs { mean?: Float32Array; rstd?: Float32Array }
 
 const GRAD_NAMES = ["dgammaOut", "dbetaOut", "dbiasOut"] as const;
+const BN_NAMES = ["saveMeanOut", "saveInvstdOut", "varOut"] as const;
 const LN_NAMES = ["meanOut", "invstdOut"] as const, RMS_NAMES = ["invRmsOut"] as const;
 
 const none = (v: unknown): boolean => v === undefined || v === null;
@@ -95,6 +97,18 @@ export function gradOutputs(C: number, given: Record<string, unknown>, others: r
   if (none(a) && none(b) && none(c)) return NO_GRADS;
   const v = givenOutputs([a, b, c], GRAD_NAMES, C, channels, "gradient", others);
   return { dgamma: v[0], dbeta: v[1], dbias: v[2] };
+}
+
+/** Arrays the caller gave for batch-norm training's per-channel results. */
+export interface BnOutputs { mean?: Float32Array; invstd?: Float32Array; var?: Float32Array }
+const NO_BN: BnOutputs = Object.freeze({ mean: undefined, invstd: undefined, var: undefined });
+
+/** saveMeanOut, saveInvstdOut and varOut of batchNormTrain's options (C values each). */
+export function bnOutputs(C: number, given: Record<string, unknown>, others: readonly unknown[]): BnOutputs {
+  const a = given.saveMeanOut, b = given.saveInvstdOut, c = given.varOut;
+  if (none(a) && none(b) && none(c)) return NO_BN;
+  const v = givenOutputs([a, b, c], BN_NAMES, C, channels, "statistic", others);
+  return { mean: v[0], invstd: v[1], var: v[2] };
 }
 
 /** meanOut and invstdOut (rms: invRmsOut) of a forward's options (K statistics each). */
