@@ -1,4 +1,5 @@
-// Gradient outputs of the row norms' backwards (dgammaOut, dbetaOut, dbiasOut): the caller's
+// Gradient outputs of the row norms' backwards (dgammaOut, dbetaOut, dbiasOut) and of instance and
+// group norm's (dgammaOut, dbetaOut): the caller's
 // Float32Arrays receive exactly the values a call without them returns, in every layout (rows
 // and channels-first), and are returned themselves; bad ones (wrong kind or length, a Proxy, a
 // view of wasm memory, one array for two gradients, dbetaOut for RMS norm) are refused naming
@@ -23,6 +24,24 @@ function ops(x, shape, layout, C) {
     ["skipRmsNormBackward", (dy, o) => api.skipRmsNormBackward(x, dy, { ...base, bias: true, invRms: rms.invRms, ...o }), ["dgamma", "dbias"]],
   ];
 }
+
+test("instance and group norm backwards: given dgammaOut, dbetaOut receive the values a call without them returns", () => {
+  for (const [layout, shape] of [["NCHW", [2, 6, 3, 3]], ["NHWC", [2, 3, 3, 6]], ["NCL", [1, 6, 200]], ["NCHW", [2, 6, 7, 7]]]) {
+    const C = 6, n = shape.reduce((a, b) => a * b), x = randomArray(n, n), dy = randomArray(n, n + 1);
+    const gamma = randomArray(C, 3, { offset: 1 }), beta = randomArray(C, 4), base = { shape, layout, gamma, beta };
+    const inst = api.instanceNorm(x, base), grp = api.groupNorm(x, { ...base, groups: 3 });
+    for (const [name, call] of [
+      ["instanceNormBackward", (o) => api.instanceNormBackward(x, dy, { ...base, mean: inst.mean, invstd: inst.invstd, ...o })],
+      ["groupNormBackward", (o) => api.groupNormBackward(x, dy, { ...base, groups: 3, mean: grp.mean, invstd: grp.invstd, ...o })],
+      ["groupNormBackward silu", (o) => api.groupNormBackward(x, dy, { ...base, groups: 3, activation: "silu", mean: grp.mean, invstd: grp.invstd, ...o })],
+    ]) {
+      const fresh = call({}), given = { dgammaOut: new Float32Array(C).fill(NaN), dbetaOut: new Float32Array(C).fill(NaN) }, r = call(given);
+      assert.ok(r.dgamma === given.dgammaOut && r.dbeta === given.dbetaOut, `${name} ${layout}: the given arrays returned`);
+      for (const k of ["dgamma", "dbeta", "dx"]) assert.equal(Array.from(r[k]), Array.from(fresh[k]), `${name} ${layout}: ${k}`);
+      throwsUntouched(() => ({ keep: new Float32Array(C).fill(9) }), (a) => call({ dgammaOut: a.keep, dbetaOut: a.keep }), "dbetaOut is the same array as another gradient output");
+    }
+  }
+});
 
 test("given gradient outputs receive the values a call without them returns, and are returned", () => {
   for (const C of [1, 7, 16, 17, 33]) {

@@ -145,7 +145,10 @@ const READERS = {
     shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, eps: o.eps, out: o.out, groups: o.groups, activation: o.activation,
     meanOut: o.meanOut, invstdOut: o.invstdOut,
   }),
-  normBackward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, mean: o.mean, invstd: o.invstd, out: o.out, groups: o.groups, activation: o.activation }),
+  normBackward: (o: O) => ({
+    shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, mean: o.mean, invstd: o.invstd, out: o.out, groups: o.groups, activation: o.activation,
+    dgammaOut: o.dgammaOut, dbetaOut: o.dbetaOut,
+  }),
   layerForward: (o: O) => ({ shape: o.shape, layout: o.layout, out: o.out }),
   layerBackward: (o: O) => ({
     shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, mean: o.mean, invstd: o.invstd, out: o.out, activation: o.activation,

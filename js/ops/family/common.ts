@@ -54,6 +54,14 @@ export interface NormBackwardOptions extends ShapeOptions {
   invstd: Vec;
   /** Write dx here: a Tensor or Float32Array of x's size; may be x or dy (in place). */
   out?: TensorLike;
+  /**
+   * Write dgamma here (a Float32Array of C values of its own, returned as `dgamma`) instead of a
+   * new array: a call then allocates nothing per channel (a fresh result array of a few KB
+   * costs more than a one-row backward on some systems; docs/performance.md).
+   */
+  dgammaOut?: Float32Array;
+  /** Write dbeta here (as dgammaOut). */
+  dbetaOut?: Float32Array;
 }
 
 export interface NormBackwardResult {

@@ -17,7 +17,7 @@ import { aligned } from "../../core/heap";
 import { wantsTensor } from "../../core/args";
 import { splitMeans, splitMeansInto } from "../split";
 import { copyOut } from "../../core/typed";
-import { statOutputs, resultArrays, type StatOutputs } from "./outputs";
+import { statOutputs, gradOutputs, resultArrays, type StatOutputs } from "./outputs";
 import { scratchBytes, BLOCK } from "../../core/kernel-table";
 
 export interface GroupNormOptions extends NormOptions {
@@ -133,6 +133,7 @@ function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | und
   const { g, o, act } = checkBackward(x, dy, opts, (geo, ob) => geo.N * groupsOf(geo, ob), unit);
   const G = groupsOf(g, o);
   const { N, C, S } = g, per = C / G, count = per * S;
+  const outs = gradOutputs(C, o as unknown as Record<string, unknown>, [x, dy, o.out, o.gamma, o.beta, o.mean, o.invstd]);
   return withScope((s) => {
     const xa = s.input("x", x, g.size), d0 = s.input("dy", dy, g.size);
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
@@ -150,7 +151,9 @@ function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | und
       const { hi, lo } = splitMeans(o.mean, near);
       const sums = instanceBackwardFused(s, g, xa.ptr, da.ptr, oa.ptr, hi, lo, o.invstd, o.gamma);
       for (let i = 0; i < N * C; i++) { dgamma[i % C] += sums[2 * i + 1] * o.invstd[i]; dbeta[i % C] += sums[2 * i]; }
-      return { dx: s.result(oa), dgamma: Float32Array.from(dgamma), dbeta: Float32Array.from(dbeta) };
+      const [dg, db] = resultArrays(C, [outs.dgamma, outs.dbeta]) as Float32Array[];
+      dg.set(dgamma); db.set(dbeta);
+      return { dx: s.result(oa), dgamma: dg, dbeta: db };
     }
     // Per (n, c): m (the group's f32 mean: hi itself with one channel per group), then k, c1,
     // c0 for dx — in wasm memory, the per-(n, c) arithmetic in a kernel (one statistic per 49
@@ -164,7 +167,7 @@ function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | und
     s.heap.F64.fill(0, dsum >>> 3, (dsum >>> 3) + 2 * C);
     rt().kernels.gn_params_backward_f32(N, C, G, sums, lp, ip, gp, count, pp + 4 * NC, pp + 8 * NC, pp + 12 * NC, dsum);
     // The f64 sums rounded to f32 straight into the results (no f64 copies of them first).
-    const D = s.heap.F64, dgamma = new Float32Array(C), dbeta = new Float32Array(C);
+    const D = s.heap.F64, [dgamma, dbeta] = resultArrays(C, [outs.dgamma, outs.dbeta]) as Float32Array[];
     for (let c = 0, d = dsum >>> 3; c < C; c++) { dgamma[c] = D[d + 2 * c]; dbeta[c] = D[d + 2 * c + 1]; }
     dxNC(s, g, xa.ptr, da.ptr, oa.ptr, pm, pp + 4 * NC, pp + 8 * NC, pp + 12 * NC);
     return { dx: s.result(oa), dgamma, dbeta };

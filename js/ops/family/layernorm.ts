@@ -37,13 +37,8 @@ export function layerNorm(x: TensorLike, opts: NormOptions = {}): NormResult {
 }
 
 export interface LayerNormBackwardOptions extends NormBackwardOptions {
-  /**
-   * Write dgamma here (a Float32Array of C values of its own, returned as `dgamma`) instead of a
-   * new array: a call then allocates nothing per channel (a fresh result array of a few KB
-   * costs more than a one-row backward on some systems; docs/performance.md).
-   */
+  /** (dgammaOut, dbetaOut: see NormBackwardOptions.) */
   dgammaOut?: Float32Array;
-  /** Write dbeta here (as dgammaOut). */
   dbetaOut?: Float32Array;
 }
 
