@@ -87,4 +87,40 @@ test("BatchNorm layer steps: the functional calls' results, no result arrays all
   }
 });
 
+test("BatchNorm layer: a failing eval forward leaves the pending backward's statistics", () => {
+  const C = 2, shape = [3, C], x = randomArray(6, 1), dy = randomArray(6, 2);
+  for (const failing of ["out", "runningVar"]) {
+    const bn = new api.BatchNorm(C).eval(), ref = new api.BatchNorm(C).eval();
+    bn.forward(x); ref.forward(x);
+    bn.setStats([10, 10], [100, 100]);
+    if (failing === "out") assert.throws(() => bn.forward(x, { out: new Float32Array(3) }));
+    else { bn.runningVar[0] = -1; assert.throws(() => bn.forward(x)); bn.runningVar[0] = 100; }
+    const dx = bn.backward(dy), want = ref.backward(dy);
+    same(dx, want, `${failing}: dx from the first forward's statistics`);
+    same(bn.dgamma, ref.dgamma, `${failing}: dgamma`);
+  }
+});
+
+test("worker pool: the …Out arrays are taken when the op is split and in the synchronized ops", async () => {
+  const p = await api.createPool({ workers: 2, minSplit: 0 });
+  try {
+    const C = 4, shape = [64, C], layout = "NC", x = randomArray(64 * C, 3), dy = randomArray(64 * C, 4);
+    const local = api.batchNormTrain(x, { shape, layout });
+    const outs = { saveMeanOut: new Float32Array(C).fill(NaN), saveInvstdOut: new Float32Array(C).fill(NaN), varOut: new Float32Array(C).fill(NaN) };
+    const r = await p.batchNormTrain(x, { shape, layout, ...outs });
+    assert.ok(r.saveMean === outs.saveMeanOut && r.saveInvstd === outs.saveInvstdOut && r.var === outs.varOut, "split train: the given arrays");
+    for (const k of ["saveMean", "saveInvstd", "var"]) for (let c = 0; c < C; c++) assert.ok(Math.abs(r[k][c] - local[k][c]) <= 1e-6 * Math.abs(local[k][c]) + 1e-7, `split train ${k}[${c}]`);
+    const g = { dgammaOut: new Float32Array(C).fill(NaN), dbetaOut: new Float32Array(C).fill(NaN) };
+    const lb = api.batchNormBackward(x, dy, { shape, layout, saveMean: local.saveMean, saveInvstd: local.saveInvstd });
+    const shards = [{ x: x.subarray(0, 32 * C), dy: dy.subarray(0, 32 * C), shape: [32, C] }, { x: x.subarray(32 * C), dy: dy.subarray(32 * C), shape: [32, C] }];
+    const sb = await p.syncBatchNormBackward(shards, { layout, saveMean: local.saveMean, saveInvstd: local.saveInvstd, ...g });
+    assert.ok(sb.dgamma === g.dgammaOut && sb.dbeta === g.dbetaOut, "sync backward: the given arrays");
+    for (const k of ["dgamma", "dbeta"]) for (let c = 0; c < C; c++) assert.ok(Math.abs(sb[k][c] - lb[k][c]) <= 1e-5 * (1 + Math.abs(lb[k][c])), `sync backward ${k}[${c}]`);
+    const so = { saveMeanOut: new Float32Array(C) }, st = await p.syncBatchNormTrain(shards.map(({ x, shape }) => ({ x, shape })), { layout, ...so });
+    assert.ok(st.saveMean === so.saveMeanOut, "sync train: the given array");
+    // Refused before any phase, naming it.
+    await p.batchNormTrain(x, { shape, layout, saveMeanOut: new Float32Array(C + 1) }).then(() => assert.unreachable("accepted"), (e) => assert.match(e.message, `saveMeanOut has ${C + 1} values`));
+  } finally { await p.close(); }
+});
+
 test.run();

@@ -29,6 +29,28 @@ function check(x, N, C, S, what, { tol = 2e-4, inPlace = false } = {}) {
   return r;
 }
 
+test("backward with an activation into dy or x while memory grows (views taken after the temporaries)", () => {
+  // The activation gradient's tensor-sized temporary (dx is x or dy) goes to the heap, and the
+  // per-statistic temporaries after it grow memory: a view taken before them was detached
+  // ("Cannot perform %TypedArray%.prototype.set on a detached ArrayBuffer"). First in this file:
+  // a fresh memory.
+  for (const [C, S] of [[8, 20000], [3, 50000], [16, 16384]]) {
+    const shape = [1, C, 1, S], n = C * S, xv = randomArray(n, C), dyv = randomArray(n, C + 1);
+    for (const [name, fwd, bwd] of [
+      ["layerNorm", (x) => api.layerNorm(x, { activation: "gelu" }), (x, f, dy, out) => api.layerNormBackward(x, dy, { shape, layout: "NCHW", activation: "gelu", mean: f.mean, invstd: f.invstd, out })],
+      ["rmsNorm", (x) => api.rmsNorm(x, { activation: "silu" }), (x, f, dy, out) => api.rmsNormBackward(x, dy, { shape, layout: "NCHW", activation: "silu", invRms: f.invRms, out })],
+    ]) {
+      const x = api.tensor(shape, "NCHW", xv), f = fwd(x), dy = api.tensor(shape, "NCHW", dyv);
+      bwd(x, f, dy, dy); // first: the call whose temporaries grow memory
+      const want = bwd(xv, f, dyv, undefined);
+      close(dy.toArray(), want.dx, 0, 0, `${name} (${shape}): dx into dy`, shape, "NCHW");
+      bwd(x, f, dyv, x);
+      close(x.toArray(), want.dx, 0, 0, `${name} (${shape}): dx into x`, shape, "NCHW");
+      dy.free(); x.free(); f.y.free();
+    }
+  }
+});
+
 test("every S mod 4 and C mod 4 around one and two tiles, N = 1…3", () => {
   for (const S of [4, 5, 6, 7, 49, 511, 512, 513, 515, 1030]) {
     for (const C of [2, 5, 6, 7, 8, 96]) {

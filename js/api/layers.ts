@@ -213,10 +213,11 @@ export class BatchNorm extends NormLayer {
   /**
    * The per-channel statistics a forward keeps for its backward, written in place (a step
    * allocates no arrays for them): training's batch mean, invstd and variance (written only when
-   * the call succeeds), eval's mean and variance (stats(); apart, so a failing eval forward
-   * leaves a training forward's for its backward).
+   * the call succeeds), and two pairs for eval's mean and variance (stats()), taken in turn: an
+   * eval forward writes the pair the pending backward does not hold, so a failing one leaves that
+   * backward's statistics as they were.
    */
-  private readonly keep: [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+  private readonly keep: Float32Array[];
 
   constructor(channels: number, opts: BatchNormOptions = {}) {
     const o = readOptions<BatchNormOptions>(opts, ["layout", "affine", "eps", "convention", "momentum", "activation"]);
@@ -229,8 +230,8 @@ export class BatchNorm extends NormLayer {
     // Caffe starts every blob at 0 (statistics 0/0 → 0); the others at mean 0, variance 1.
     this.runningVar = new Float32Array(channels).fill(info.weightedSums ? 0 : 1);
     this.normalizer = info.weightedSums ? 0 : 1;
-    const all = new Float32Array(5 * channels), at = (i: number) => all.subarray(i * channels, (i + 1) * channels);
-    this.keep = [at(0), at(1), at(2), at(3), at(4)];
+    const all = new Float32Array(7 * channels), at = (i: number) => all.subarray(i * channels, (i + 1) * channels);
+    this.keep = [at(0), at(1), at(2), at(3), at(4), at(5), at(6)];
   }
 
   /**
@@ -242,7 +243,7 @@ export class BatchNorm extends NormLayer {
   forward(x: TensorLike, o: ForwardOptions = {}): TensorLike {
     const { shape, layout, out } = this.where(x, o), gamma = this.gamma ?? undefined, beta = this.beta ?? undefined;
     if (!this.training) {
-      const mean = this.keep[3], v = this.keep[4];
+      const k = this.keep, i = this.saved?.mean === k[3] ? 5 : 3, mean = k[i], v = k[i + 1];
       this.statsInto(mean, v);
       const y = batchNormInfer(x, { shape, layout, out, gamma, beta, eps: this.eps, activation: this.activation, runningMean: mean, runningVar: v });
       this.saved = { mode: "eval", x, shape, layout, mean, var: v };

@@ -108,7 +108,7 @@ export class PoolImpl {
       const plan = splitRows(L, g, this.size, this.minSplit.batchNormTrain, x, { out: opts.out, writes: true });
       if (!plan) return L.batchNormTrain(x, opts);
       L.sameSize("out", opts.out, g);
-      const r = await this.runTrain(op, plan, opts);
+      const r = await this.runTrain(op, plan, opts, [x, opts.out]);
       return { y: r.outputs[0], ...r.rest };
     });
   }
@@ -125,7 +125,7 @@ export class PoolImpl {
       if (!plan) return L.batchNormBackward(x, dy, opts as BatchNormBackwardOptions);
       L.sameSize("dy", dy, g);
       L.sameSize("out", opts.out, g);
-      const r = await this.runBackward(op, plan, opts);
+      const r = await this.runBackward(op, plan, opts, [x, dy, opts.out]);
       return { dx: r.outputs[0], dgamma: r.dgamma, dbeta: r.dbeta };
     });
   }
@@ -139,7 +139,7 @@ export class PoolImpl {
   syncBatchNormTrain(shards: Shard[], o: SyncTrainOptions): Promise<SyncTrainResult> {
     return this.enqueue("syncBatchNormTrain", async (op) => {
       const opts = this.L.optionsOf(o, "train") as SyncTrainOptions;
-      const r = await this.runTrain(op, shardPlan(this.L, shards, opts.layout, false, this.size, "syncBatchNormTrain"), opts);
+      const r = await this.runTrain(op, shardPlan(this.L, shards, opts.layout, false, this.size, "syncBatchNormTrain"), opts, shardArrays(shards));
       return { ys: r.outputs, ...r.rest };
     });
   }
@@ -148,7 +148,7 @@ export class PoolImpl {
     return this.enqueue("syncBatchNormBackward", async (op) => {
       const opts = this.L.optionsOf(o, "backward") as SyncBackwardOptions;
       const plan = shardPlan(this.L, shards, opts.layout, true, this.size, "syncBatchNormBackward");
-      const r = await this.runBackward(op, plan, opts);
+      const r = await this.runBackward(op, plan, opts, shardArrays(shards));
       return { dxs: r.outputs, dgamma: r.dgamma, dbeta: r.dbeta };
     });
   }
@@ -160,10 +160,15 @@ export class PoolImpl {
     return this.withMemory({ parts: plan.parts, C: plan.C, count: plan.count, inputs: plan.inputs, outs: [] }, (mem) => this.phase(op, mem, plan, "stats", false, () => ({})));
   }
 
-  /** o: the options as read once (optionsOf); checked here before any phase starts. */
-  private runTrain(op: Op, plan: Plan, o: SyncTrainOptions) {
+  /**
+   * o: the options as read once (optionsOf); checked here before any phase starts. data: the
+   * op's tensors and arrays (x, dy, out of each shard), which the result arrays the caller gives
+   * (saveMeanOut, saveInvstdOut, varOut) must not share.
+   */
+  private runTrain(op: Op, plan: Plan, o: SyncTrainOptions, data: unknown[]) {
     const t = this.L.trainOptions(plan.C, o as unknown as Record<string, unknown>);
     const rm = t.runningMean, rv = t.runningVar;
+    const outs = this.L.bnOutputs(plan.C, o as unknown as Record<string, unknown>, [o.gamma, o.beta, rm, rv, o.globalStats, ...data]);
     return this.withMemory(plan, async (mem) => {
       const global = t.globalStats ?? (await this.phase(op, mem, plan, "stats", true, () => ({})));
       if (!(global[0] > 1)) throw new Error(`training batch norm needs more than one value per channel: the batch holds ${global[0]}`);
@@ -179,21 +184,25 @@ export class PoolImpl {
       if (rm && r.running) { this.L.typedSet(rm, r.running[0]); this.L.typedSet(rv!, r.running[1]); }
       return {
         outputs,
-        rest: { saveMean: r.saveMean, saveInvstd: r.saveInvstd, var: r.var, count: global[0], numBatchesTracked: t.numBatchesTracked + 1 },
+        rest: {
+          saveMean: into(this.L, outs.mean, r.saveMean), saveInvstd: into(this.L, outs.invstd, r.saveInvstd), var: into(this.L, outs.var, r.var),
+          count: global[0], numBatchesTracked: t.numBatchesTracked + 1,
+        },
       };
     });
   }
 
-  /** o: the options as read once (optionsOf); checked here before any phase starts. */
-  private runBackward(op: Op, plan: Plan, o: SyncBackwardOptions) {
+  /** o: the options as read once (optionsOf); checked here before any phase starts. data: as runTrain's (dgammaOut, dbetaOut). */
+  private runBackward(op: Op, plan: Plan, o: SyncBackwardOptions, data: unknown[]) {
     const b = this.L.backwardOptions(plan.C, o as unknown as Record<string, unknown>, plan.count);
     if (o.activation !== undefined) throw new Error("activation: the pool's synchronized backward all-reduces the sums of dy, not of dy·act'; call batchNormBackward per shard on dy already taken through the activation");
+    const outs = this.L.gradOutputs(plan.C, o as unknown as Record<string, unknown>, [o.gamma, o.beta, o.saveMean, o.saveInvstd, ...data]);
     const count = b.count;
     return this.withMemory(plan, async (mem) => {
       const base = { channels: plan.C, saveMean: Float64Array.from(b.saveMean) };
       const globalSums = await this.phase(op, mem, plan, "sums", true, () => base);
       const r = await this.phase(op, mem, plan, "backward", false, () => ({ channels: base.channels, saveMean: base.saveMean, gamma: b.gamma, saveInvstd: b.saveInvstd, globalSums, count }));
-      return { outputs: mem.results(), ...r };
+      return { outputs: mem.results(), dgamma: into(this.L, outs.dgamma, r.dgamma), dbeta: into(this.L, outs.dbeta, r.dbeta) };
     });
   }
 
@@ -274,3 +283,19 @@ export class PoolImpl {
   }
 }
 
+/** The result r, or a copy of it in the caller's array when one was given (then returned). */
+function into(L: PoolLink, given: Float32Array | undefined, r: Float32Array): Float32Array {
+  if (!given) return r;
+  L.typedSet(given, r);
+  return given;
+}
+
+/** The x, dy and out of every shard (the arrays a given result array must not share). */
+function shardArrays(shards: readonly (Shard | BackwardShard)[]): unknown[] {
+  const out: unknown[] = [];
+  for (const sh of shards) {
+    const s = sh as { x?: unknown; dy?: unknown; out?: unknown };
+    out.push(s.x, s.dy, s.out);
+  }
+  return out;
+}

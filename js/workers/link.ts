@@ -16,12 +16,13 @@ import { batchNormTrain, batchNormBackward } from "../ops/batchnorm";
 import { isPixels } from "../ops/pixels-input";
 import { tempBytes } from "../ops/dispatch";
 import { WorkerPoolError } from "./error";
+import { bnOutputs, gradOutputs } from "../ops/family/outputs";
 
 /** @internal */
 export const link = {
   plainWasm, init, rt, isInitialized, fmt, resolveGeometry, sameSize, wantsTensor, typedSet, typedKind, typedLength,
   isTensor, tensor, geometry, fmtShape, Scope, sameShape, optionsOf, trainOptions, backwardOptions,
-  partialStats, finishStats, mergePartials, batchNormTrain, batchNormBackward, isPixels, tempBytes, WorkerPoolError,
+  partialStats, finishStats, mergePartials, batchNormTrain, batchNormBackward, isPixels, tempBytes, WorkerPoolError, bnOutputs, gradOutputs,
 };
 
 /** @internal */

@@ -288,7 +288,8 @@ export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean,
   // (RMS: 0), by batch norm's parameter kernel with γ = 1 and count C (the same f64 operations a
   // JS loop made: ~5 ns a statistic, half of a backward over 3 channels). Its k and parameter
   // gradients go to a temporary.
-  const F = s.heap.F64, mu = s.temp(8 * K), w = s.temp(8 * K), junk = s.temp(12 * K);
+  // (Temporaries first: taking one may grow memory and detach an earlier view.)
+  const mu = s.temp(8 * K), w = s.temp(8 * K), junk = s.temp(12 * K), F = s.heap.F64;
   if (mean) F.set(mean as ArrayLike<number>, mu >>> 3); else F.fill(0, mu >>> 3, (mu >>> 3) + K);
   F.set(rstd as ArrayLike<number>, w >>> 3);
   k.bn_params_backward_f32(K, sacc, mu, w, 0, 0, C, pm, junk, p1, p1 + 4 * K, junk + 4 * K);
