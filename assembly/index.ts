@@ -7,7 +7,7 @@ export { bn_backward_reduce_f32_cf, bn_backward_reduce_f32_cl, bn_backward_dx_f3
 export { ln_normalize_f32_cf } from "./ln_normalize";
 export { ln_backward_rows_f32_cl, ln_backward_short_f32_cl, ln_backward_reduce_f32_cf, ln_backward_dx_f32_cf } from "./ln_backward";
 export { ln_forward_f32_cl, ln_forward_short_f32_cl, ln_forward_f32_cf } from "./ln_forward";
-export { rms_forward_f32_cl } from "./rms_forward";
+export { rms_forward_f32_cl, rms_forward_short_f32_cl } from "./rms_forward";
 export { rms_params_f32 } from "./rms_params";
 export { rms_backward_f32_cl } from "./rms_backward";
 export { skip_forward_f32_cl } from "./skip_forward";

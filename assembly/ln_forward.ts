@@ -16,6 +16,7 @@ import { row_dev, row_sums, row_norm, ln_row_stats, row_m, row_a, row_b, row_h }
 import { act_row } from "./act";
 import { norm_tile } from "./ln_normalize";
 import { ln_short_tile, ln_short_declined } from "./rows_short";
+import { rms_forward_f32_cl } from "./rms_forward";
 
 /**
  * y = act(((x − mean)·invstd)·gamma + beta) per row of C; mean, invstd (R f32) written.
@@ -48,23 +49,32 @@ export function ln_forward_f32_cl(R: i32, C: i32, x: usize, gamma: usize, beta: 
  * the row kernel. scratch: 32·⌈C/4⌉ + 16·C + 944 bytes, 16-byte aligned.
  */
 export function ln_forward_short_f32_cl(R: i32, C: i32, x: usize, gamma: usize, beta: usize, y: usize, mean: usize, rstd: usize, eps: f64, act: i32, scratch: usize): void {
+  short_rows(R, C, x, gamma, beta, y, mean, rstd, eps, act, scratch, false);
+}
+
+/**
+ * The four-row layer norm (rms false) or RMS norm (rms true: beta and mean unused) of R rows of
+ * C: tiles of ln_short_tile, declined groups and an eps f32 cannot hold to the row kernels, the
+ * last 1–4 rows on a copy in scratch.
+ */
+export function short_rows(R: i32, C: i32, x: usize, gamma: usize, beta: usize, y: usize, mean: usize, rstd: usize, eps: f64, act: i32, scratch: usize, rms: bool): void {
   if (R <= 0) return;
   // eps is added in f32: one f32 cannot hold (below its normal range but not 0, or past its range)
   // leaves the rows to the row kernel, which adds it in f64.
-  if (eps != 0 && !(eps >= F32_NORMAL && eps <= <f64>f32.MAX_VALUE)) { ln_forward_f32_cl(R, C, x, gamma, beta, y, mean, rstd, eps, act); return; }
+  if (eps != 0 && !(eps >= F32_NORMAL && eps <= <f64>f32.MAX_VALUE)) { row_kernel(R, C, x, gamma, beta, y, mean, rstd, eps, act, rms); return; }
   const rs = <usize>C << 2, vb = <usize>((C + 3) >> 2) << 4, e = <f32>eps;
   const g = scratch, b = g + vb, t = b + vb, tm = t + 4 * rs + 16, tr = tm + 16, w = tr + 16;
   memory.fill(g, 0, 2 * vb);
   memory.copy(g, gamma, rs);
-  memory.copy(b, beta, rs);
+  if (!rms) memory.copy(b, beta, rs);
   const F = (R - 1) >> 2;
   for (let j0 = 0; j0 < F; j0 += SHORT_TILE) {
     const n = min(SHORT_TILE, F - j0), o = <usize>j0 * 4 * rs, so = <usize>j0 << 4;
-    if (ln_short_tile(n, x + o, y + o, C, g, b, e, mean + so, rstd + so, act, w)) {
+    if (ln_short_tile(n, x + o, y + o, C, g, b, e, rms ? 0 : mean + so, rstd + so, act, w, rms)) {
       for (let j = 0; j < n; j++) {
         if (!ln_short_declined(w, n, j)) continue;
         const oj = o + <usize>j * 4 * rs, sj = so + (<usize>j << 4);
-        ln_forward_f32_cl(4, C, x + oj, gamma, beta, y + oj, mean + sj, rstd + sj, eps, act);
+        row_kernel(4, C, x + oj, gamma, beta, y + oj, mean + sj, rstd + sj, eps, act, rms);
       }
     }
   }
@@ -72,10 +82,16 @@ export function ln_forward_short_f32_cl(R: i32, C: i32, x: usize, gamma: usize, 
   memory.copy(t, p, kb);
   for (let j = k; j < 4; j++) memory.copy(t + <usize>j * rs, p + kb - rs, rs);
   v128.store(t + 4 * rs, v128.splat<i32>(0));
-  if (ln_short_tile(1, t, t, C, g, b, e, tm, tr, act, w)) ln_forward_f32_cl(4, C, t, gamma, beta, t, tm, tr, eps, act);
+  if (ln_short_tile(1, t, t, C, g, b, e, rms ? 0 : tm, tr, act, w, rms)) row_kernel(4, C, t, gamma, beta, t, tm, tr, eps, act, rms);
   memory.copy(y + o, t, kb);
-  memory.copy(mean + so, tm, <usize>k << 2);
+  if (!rms) memory.copy(mean + so, tm, <usize>k << 2);
   memory.copy(rstd + so, tr, <usize>k << 2);
+}
+
+/** R rows by the row kernel of layer norm, or of RMS norm. */
+function row_kernel(R: i32, C: i32, x: usize, gamma: usize, beta: usize, y: usize, mean: usize, rstd: usize, eps: f64, act: i32, rms: bool): void {
+  if (rms) rms_forward_f32_cl(R, C, x, gamma, y, rstd, eps, act);
+  else ln_forward_f32_cl(R, C, x, gamma, beta, y, mean, rstd, eps, act);
 }
 
 /** The smallest normal f32, 2⁻¹²⁶. */

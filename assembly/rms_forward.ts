@@ -6,6 +6,7 @@
 import { BLOCK, hsum } from "./common";
 import { row_sumsq, row_scale, rms_inv } from "./rows";
 import { act_row } from "./act";
+import { short_rows } from "./ln_forward";
 
 /**
  * y[cur] = x[cur]·a·gamma over C values while Σ x[next]² is returned (f64; f32 lanes flushed per
@@ -62,4 +63,14 @@ export function rms_forward_f32_cl(R: i32, C: i32, x: usize, gamma: usize, y: us
     else row_scale(px, py, C, inv, gamma);
     if (act) act_row(py, py, C, act);
   }
+}
+
+/**
+ * rms_forward_f32_cl for rows of 1 ≤ C ≤ 32 values, four rows at a time (ln_forward.ts
+ * short_rows with rms: Σx² of four rows folded into one vector's lanes, one f32x4 square root
+ * and division for four rows); groups f32 cannot hold to the row kernel. scratch as
+ * ln_forward_short_f32_cl's.
+ */
+export function rms_forward_short_f32_cl(R: i32, C: i32, x: usize, gamma: usize, y: usize, rstd: usize, eps: f64, act: i32, scratch: usize): void {
+  short_rows(R, C, x, gamma, 0, y, 0, rstd, eps, act, scratch, true);
 }

@@ -90,13 +90,16 @@ function devsq(p: usize, V: i32, h: v128, c: v128, mask: v128): v128 {
  * so one group's chain of sums, division, square root and division overlaps the next group's.
  * Returns how many groups it declined (a row's variance past f32's range, see the header): those
  * are flagged in the scratch (ln_short_declined) and neither written nor read past their sums.
- * t: short_tile_bytes(n) bytes, 16-byte aligned.
+ * t: short_tile_bytes(n) bytes, 16-byte aligned. rms: RMS norm (h = c = 0: Σx², y = x·invstd·γ
+ * with b zeros); pm 0: no means written.
  */
-export function ln_short_tile(n: i32, p: usize, q: usize, C: i32, g: usize, b: usize, eps: f32, pm: usize, pr: usize, act: i32, t: usize): i32 {
+export function ln_short_tile(n: i32, p: usize, q: usize, C: i32, g: usize, b: usize, eps: f32, pm: usize, pr: usize, act: i32, t: usize, rms: bool): i32 {
   const V = (C + 3) >> 2, rs = <usize>C << 2, gs = rs << 2, mask = short_mask(C), last = C - ((C - 1) & ~3), cn = f32x4.splat(<f32>C);
   const w = t + <usize>n * 52 + 15 & ~15, fl = t + <usize>n * 48;
+  // RMS norm: h = c = 0 (the passes below then sum x², and normalize x·invstd·γ with β = 0).
+  if (rms) memory.fill(t, 0, <usize>n * 48);
   // Σ(x − h) per row, h its first value; c = Σ/C.
-  for (let j = 0; j < n; j++) {
+  if (!rms) for (let j = 0; j < n; j++) {
     const pj = p + <usize>j * gs, tj = t + <usize>j * 48;
     let h = v128.load32_splat(pj);
     h = f32x4.replace_lane(h, 1, load<f32>(pj + rs));
@@ -126,7 +129,7 @@ export function ln_short_tile(n: i32, p: usize, q: usize, C: i32, g: usize, b: u
     declined += <i32>bad;
     const a = f32x4.div(one, f32x4.sqrt(f32x4.add(v, e)));
     v128.store(tj, a, 32);
-    if (!bad) { v128.store(pm + o, f32x4.add(h, v128.load(tj, 16))); v128.store(pr + o, a); }
+    if (!bad) { v128.store(pr + o, a); if (pm) v128.store(pm + o, f32x4.add(h, v128.load(tj, 16))); }
   }
   // y = ((x − h) − c)·invstd·γ + β, then the activation over the group's rows.
   for (let j = 0; j < n; j++) {

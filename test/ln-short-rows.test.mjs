@@ -2,7 +2,8 @@
 // over rows of 1–24 values four at a time (ln_forward_short_f32_cl: every C, every count of rows
 // mod 4 and across its 64-row tiles, rows it declines to the row kernel between rows it takes, in
 // place and not) and its backward (ln_backward_short_f32_cl: dx into x, dy or a new tensor, f32
-// and f64 means, gradient outputs given or not; with an activation the row kernel), layer norm over the last axis of ≥ 64 short rows (4 ≤ C < 112: shortRows — instance norm of the (K, 1, C)
+// and f64 means, gradient outputs given or not; with an activation the row kernel), RMS norm over
+// such rows (rms_forward_short_f32_cl), layer norm over the last axis of ≥ 64 short rows (4 ≤ C < 112: shortRows — instance norm of the (K, 1, C)
 // view, then gamma, beta and the activation per column) and its neighbours (C = 3, 112, 127;
 // 63 rows), with and without gamma and beta, every activation, rows far from zero, in place, the
 // statistics into given arrays, tensors, and skip layer norm over such rows (its own row kernel);
@@ -11,7 +12,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as api from "../dist/index.js";
-import { refLayerNorm, refGroupNorm, refWithAct, refSkipNorm, randomArray } from "./reference.mjs";
+import { refLayerNorm, refGroupNorm, refWithAct, refSkipNorm, refRmsNorm, randomArray } from "./reference.mjs";
 import { close } from "./helpers.mjs";
 
 await api.init();
@@ -57,6 +58,25 @@ test("layerNorm over rows of 1–24 values, four at a time, against float64: eve
       check([K, C], "NC", seed++, { activation: K % 3 ? undefined : ACTS[seed % ACTS.length], inPlace: K % 2 === 1, affine: K !== 9 });
     }
     check([2, 33, C], "NLC", seed++, { offset: 1e4 });
+  }
+});
+
+test("rmsNorm over rows of 1–24 values, four at a time, against float64: every C, 1–130 rows", () => {
+  let seed = 700;
+  for (let C = 1; C <= 25; C++) {
+    for (const K of [1, 2, 3, 4, 5, 7, 8, 9, 63, 64, 65, 68, 130]) {
+      const shape = [K, C], n = K * C, eps = 1e-6, activation = K % 3 ? undefined : ACTS[seed % ACTS.length], unitOffset = K % 4 === 1;
+      const x = randomArray(n, seed, { offset: seed % 5 === 0 ? 1e3 : 0, scale: 1 + (seed % 3) }), gamma = K === 9 ? undefined : randomArray(C, seed + 1, { scale: 0.3, offset: unitOffset ? 0 : 1 });
+      if (K === 7) for (let j = 0; j < C; j++) x[2 * C + j] = 0; // a zero row
+      const e = refRmsNorm(x, null, shape, "NC", { gamma, eps, unitOffset, activation });
+      const t = api.tensor(shape, "NC", x), inPlace = K % 2 === 1, invRmsOut = new Float32Array(K);
+      const r = api.rmsNorm(t, { gamma, eps, unitOffset, activation, invRmsOut, out: inPlace ? t : undefined });
+      const what = `rmsNorm (${shape})${activation ? ` ${activation}` : ""}${inPlace ? " in place" : ""}`;
+      close(inPlace ? t.data : r.y.data, e.y, 2e-5, 1e-4, `${what} y`, shape, "NC");
+      close(r.invRms, e.invRms, 0, 2e-6, `${what} invRms`, shape, "NC");
+      assert.is(r.invRms, invRmsOut);
+      t.free(); seed++;
+    }
   }
 });
 

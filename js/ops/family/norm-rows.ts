@@ -91,9 +91,10 @@ export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, un
 
 /**
  * Layer norm over rows of up to this many values runs ln_forward_short_f32_cl (and its backward
- * without an activation ln_backward_short_f32_cl): four rows at a time, their statistics in the
- * lanes of one vector (forward: 1.06× the paths below at 24 values, 1.4–1.7× at 4–8, 5–6× at 1–3
- * and below 64 rows; 0.94× at 32: docs/performance.md).
+ * without an activation ln_backward_short_f32_cl), RMS norm rms_forward_short_f32_cl: four rows
+ * at a time, their statistics in the lanes of one vector (layer norm: 1.06× the paths below at
+ * 24 values, 1.4–1.7× at 4–8, 5–6× at 1–3 and below 64 rows, 0.94× at 32; RMS norm: 1.2× at 24,
+ * 1.65–2.2× at 3–13: docs/performance.md).
  */
 const FOUR_ROWS = 24;
 
@@ -169,7 +170,8 @@ export function rowForward(s: Scope, g: Geometry, spec: RowSpec, x: number, y: n
   const { N, C, S } = g, K = N * S, k = rt().kernels;
   if (rowsOf(g)) {
     const pr = s.temp(4 * K + 4), pm = spec.rms ? -1 : s.temp(4 * K + 4);
-    if (!spec.rms && C <= FOUR_ROWS) k.ln_forward_short_f32_cl(K, C, x, p.gamma, p.beta, y, pm, pr, eps, spec.act, s.temp(scratchBytes(k, "ln_forward_short_f32_cl", { C })));
+    if (spec.rms && C <= FOUR_ROWS) k.rms_forward_short_f32_cl(K, C, x, p.gamma, y, pr, eps, spec.act, s.temp(scratchBytes(k, "rms_forward_short_f32_cl", { C })));
+    else if (!spec.rms && C <= FOUR_ROWS) k.ln_forward_short_f32_cl(K, C, x, p.gamma, p.beta, y, pm, pr, eps, spec.act, s.temp(scratchBytes(k, "ln_forward_short_f32_cl", { C })));
     else if (!spec.rms && short(K, C)) shortRows(s, K, C, x, y, p, eps, pm, pr, spec.act);
     else if (spec.rms) k.rms_forward_f32_cl(K, C, x, p.gamma, y, pr, eps, spec.act);
     else k.ln_forward_f32_cl(K, C, x, p.gamma, p.beta, y, pm, pr, eps, spec.act);
