@@ -4,7 +4,7 @@
 // writes dx.
 import { BLOCK, hsum, ret0, ret1, FLUSH_ROWS } from "./common";
 import { rows_backward, flush_col, demote } from "./rows_backward";
-import { ln_back_tile, back_tile_bytes } from "./rows_short";
+import { ln_back_tile, back_tile_bytes, SHORT_TILE } from "./rows_short";
 
 /**
  * Rows (R rows of C): dx = γg·a + x̂·c1 + c0 per row, g = dy·act'(x̂·γ + β); per column Σg
@@ -46,8 +46,6 @@ export function ln_backward_short_f32_cl(R: i32, C: i32, x: usize, dy: usize, m:
   demote(pB, cacc, C); demote(pG, cacc + rs, C);
 }
 
-/** Groups of four rows per ln_back_tile call (64 rows, as the f32 column sums of rows_backward run). */
-const SHORT_TILE: i32 = 16;
 
 /**
  * Add two f32 scratch arrays of len values into the f64 pairs at dst (a into slot 0, b into slot

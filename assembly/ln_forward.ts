@@ -15,7 +15,7 @@ import { ret0, ret1 } from "./common";
 import { row_dev, row_sums, row_norm, ln_row_stats, row_m, row_a, row_b, row_h } from "./rows";
 import { act_row } from "./act";
 import { norm_tile } from "./ln_normalize";
-import { ln_short_tile, ln_short_declined } from "./rows_short";
+import { ln_short_tile, ln_short_declined, SHORT_TILE } from "./rows_short";
 import { rms_forward_f32_cl } from "./rms_forward";
 
 /**
@@ -97,8 +97,6 @@ function row_kernel(R: i32, C: i32, x: usize, gamma: usize, beta: usize, y: usiz
 /** The smallest normal f32, 2⁻¹²⁶. */
 const F32_NORMAL: f64 = 1.1754943508222875e-38;
 
-/** Groups of four rows per ln_short_tile call (64 rows: ≤ 8 KiB of x at C = 32). */
-const SHORT_TILE: i32 = 16;
 
 /** Rows of up to this many values take the next row's sums before their normalize. */
 const EARLY: i32 = 2048;

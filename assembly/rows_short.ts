@@ -1,5 +1,5 @@
-// Layer norm over rows of 1–32 values (tabular features, small MLPs, the groups of a group norm
-// of (N, C)) four rows at a time, their statistics in the four lanes of one vector. A row is V =
+// Layer norm (and RMS norm: h = c = 0) over rows of 1–32 values (tabular features, small MLPs,
+// the groups of a group norm of (N, C)) four rows at a time, their statistics in the four lanes of one vector. A row is V =
 // ⌈C/4⌉ vectors read at its own (unaligned) address; the last one's lanes past C belong to the
 // next row and are masked off. Per four rows: Σ(x − h) around each row's first value h, the four
 // sums folded into one vector (hsum4) and divided by C (c = mean − h); Σ((x − h) − c)² the same
@@ -18,9 +18,17 @@ import { TINY } from "./bn_stats";
 import { flat_row } from "./rows";
 import { act_row } from "./act";
 
-/** The four lanes of the last vector of a row of C values that are the row's (1–4 of them). */
-@inline export function short_mask(C: i32): v128 {
-  return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(C - ((C - 1) & ~3)));
+/** Groups of four rows per tile call (64 rows: ≤ 8 KiB of x at C = 32; the row backward's f32 column sums also flush every 64 rows). */
+export const SHORT_TILE: i32 = 16;
+
+/** How many lanes of a row's last vector are the row's (1–4). */
+@inline function tail_lanes(C: i32): i32 {
+  return C - ((C - 1) & ~3);
+}
+
+/** The lanes of the last vector of a row of C values that are the row's. */
+@inline function short_mask(C: i32): v128 {
+  return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(tail_lanes(C)));
 }
 
 /** Lanes 0 … k − 1 (k = 1 … 4) of v to p: a row's last vector, nothing past the row written. */
@@ -94,7 +102,7 @@ function devsq(p: usize, V: i32, h: v128, c: v128, mask: v128): v128 {
  * with b zeros); pm 0: no means written.
  */
 export function ln_short_tile(n: i32, p: usize, q: usize, C: i32, g: usize, b: usize, eps: f32, pm: usize, pr: usize, act: i32, t: usize, rms: bool): i32 {
-  const V = (C + 3) >> 2, rs = <usize>C << 2, gs = rs << 2, mask = short_mask(C), last = C - ((C - 1) & ~3), cn = f32x4.splat(<f32>C);
+  const V = (C + 3) >> 2, rs = <usize>C << 2, gs = rs << 2, mask = short_mask(C), last = tail_lanes(C), cn = f32x4.splat(<f32>C);
   const w = t + <usize>n * 52 + 15 & ~15, fl = t + <usize>n * 48;
   // RMS norm: h = c = 0 (the passes below then sum x², and normalize x·invstd·γ with β = 0).
   if (rms) memory.fill(t, 0, <usize>n * 48);
@@ -208,7 +216,7 @@ function flat_lanes(p: usize, C: i32, h: v128, v: v128, ok: v128): bool {
  * cg. Up to 3 values past the last row of x and dy are read. t: back_tile_bytes(n), 16-byte aligned.
  */
 export function ln_back_tile(n: i32, p: usize, d: usize, q: usize, C: i32, pm: usize, pa: usize, pb: usize, g: usize, cb: usize, cg: usize, t: usize): void {
-  const V = (C + 3) >> 2, rs = <usize>C << 2, gs = rs << 2, mask = short_mask(C), last = C - ((C - 1) & ~3), cn = f32x4.splat(<f32>-C);
+  const V = (C + 3) >> 2, rs = <usize>C << 2, gs = rs << 2, mask = short_mask(C), last = tail_lanes(C), cn = f32x4.splat(<f32>-C);
   const w = t + <usize>n * 32;
   for (let j = 0; j < n; j++) {
     const oj = <usize>j * gs, sj = <usize>j << 4, tj = t + <usize>j * 32;

@@ -213,11 +213,12 @@ export class BatchNorm extends NormLayer {
   /**
    * The per-channel statistics a forward keeps for its backward, written in place (a step
    * allocates no arrays for them): training's batch mean, invstd and variance (written only when
-   * the call succeeds), and two pairs for eval's mean and variance (stats()), taken in turn: an
-   * eval forward writes the pair the pending backward does not hold, so a failing one leaves that
+   * the call succeeds), and two [mean, var] pairs for eval (stats()), taken in turn: an eval
+   * forward writes the pair the pending backward does not hold, so a failing one leaves that
    * backward's statistics as they were.
    */
-  private readonly keep: Float32Array[];
+  private readonly trainKept: [Float32Array, Float32Array, Float32Array];
+  private readonly evalKept: [Float32Array, Float32Array][];
 
   constructor(channels: number, opts: BatchNormOptions = {}) {
     const o = readOptions<BatchNormOptions>(opts, ["layout", "affine", "eps", "convention", "momentum", "activation"]);
@@ -231,7 +232,8 @@ export class BatchNorm extends NormLayer {
     this.runningVar = new Float32Array(channels).fill(info.weightedSums ? 0 : 1);
     this.normalizer = info.weightedSums ? 0 : 1;
     const all = new Float32Array(7 * channels), at = (i: number) => all.subarray(i * channels, (i + 1) * channels);
-    this.keep = [at(0), at(1), at(2), at(3), at(4), at(5), at(6)];
+    this.trainKept = [at(0), at(1), at(2)];
+    this.evalKept = [[at(3), at(4)], [at(5), at(6)]];
   }
 
   /**
@@ -243,7 +245,7 @@ export class BatchNorm extends NormLayer {
   forward(x: TensorLike, o: ForwardOptions = {}): TensorLike {
     const { shape, layout, out } = this.where(x, o), gamma = this.gamma ?? undefined, beta = this.beta ?? undefined;
     if (!this.training) {
-      const k = this.keep, i = this.saved?.mean === k[3] ? 5 : 3, mean = k[i], v = k[i + 1];
+      const [mean, v] = this.evalKept[this.saved?.mean === this.evalKept[0][0] ? 1 : 0];
       this.statsInto(mean, v);
       const y = batchNormInfer(x, { shape, layout, out, gamma, beta, eps: this.eps, activation: this.activation, runningMean: mean, runningVar: v });
       this.saved = { mode: "eval", x, shape, layout, mean, var: v };
@@ -252,7 +254,7 @@ export class BatchNorm extends NormLayer {
     const r = batchNormTrain(x, {
       shape, layout, out, gamma, beta, eps: this.eps, activation: this.activation, runningMean: this.runningMean, runningVar: this.runningVar,
       momentum: this.momentum, convention: this.convention, numBatchesTracked: this.numBatchesTracked,
-      saveMeanOut: this.keep[0], saveInvstdOut: this.keep[1], varOut: this.keep[2],
+      saveMeanOut: this.trainKept[0], saveInvstdOut: this.trainKept[1], varOut: this.trainKept[2],
     });
     this.numBatchesTracked = r.numBatchesTracked;
     // Caffe keeps s in a float blob: stay float32 so exported blobs round-trip exactly.

@@ -79,6 +79,8 @@ const px = (V: number): Dims[] => [{ R: V / 4, S: V / 4, C: 4 }, { R: V / 4, S: 
 const rows = (): Dims[] => [{ R: 3, C: 64 }, { R: 2, C: 7 }];
 /** Row backward scratch: the row of g, three f32 column partial sums, three f64 column planes. */
 const rowScratch = (d: Dims): number => 40 * d.C;
+/** The four-row forwards' scratch (ln_forward.ts short_rows): γ, β as whole vectors, the last rows' copy, one tile's sums. */
+const shortScratch = (d: Dims): number => 32 * ((d.C + 3) >> 2) + 16 * d.C + 944;
 
 export const KERNEL_TABLE = {
   bn_stats_f32_cf: { args: ["N", "C", "S", "x", "acc", "scratch"], warm: cf, scratch: (d) => 36 * d.C, doc: "merge per-channel (count, mean, M2) of (N, C, S) into acc" },
@@ -95,12 +97,12 @@ export const KERNEL_TABLE = {
   ln_backward_reduce_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "a", "b", "gamma", "sacc", "cacc", "scratch"], warm: lnCf, scratch: (d) => 8 * Math.min(d.S ?? 1, BLOCK), doc: "per column (Σγdy, Σγdy·(x − m)) written, per channel (Σdy, Σdy·x̂) added" },
   ln_backward_dx_f32_cf: { args: ["N", "C", "S", "x", "dy", "m", "k", "c1", "c0", "gamma", "dx"], warm: lnCf, doc: "dx = γ·dy·k[n,s] + (x − m[n,s])·c1[n,s] + c0[n,s]" },
   ln_forward_f32_cl: { args: ["R", "C", "x", "gamma", "beta", "y", "mean", "rstd", "eps", "act"], warm: rows, doc: "rows: mean, rstd written; y = act(((x − mean)·rstd)·gamma + beta)" },
-  ln_forward_short_f32_cl: { args: ["R", "C", "x", "gamma", "beta", "y", "mean", "rstd", "eps", "act", "scratch"], warm: () => [{ R: 6, C: 5 }, { R: 4, C: 16 }], scratch: (d) => 32 * ((d.C + 3) >> 2) + 16 * d.C + 944, doc: "rows of 1–32 values, four at a time: mean, rstd written; y = act(((x − mean)·rstd)·gamma + beta)" },
+  ln_forward_short_f32_cl: { args: ["R", "C", "x", "gamma", "beta", "y", "mean", "rstd", "eps", "act", "scratch"], warm: () => [{ R: 6, C: 5 }, { R: 4, C: 16 }], scratch: shortScratch, doc: "rows of 1–32 values, four at a time: mean, rstd written; y = act(((x − mean)·rstd)·gamma + beta)" },
   ln_forward_f32_cf: { args: ["N", "C", "S", "x", "gamma", "beta", "y", "mean", "rstd", "eps", "act", "scratch"], warm: lnCf, scratch: (d) => (d.C > 512 ? 48 : 32) * ((Math.min(d.S ?? 1, 512) + 3) & ~3), doc: "channels-first: per (n, s) mean, rstd written; y = act(((x − mean)·rstd)·gamma[c] + beta[c])" },
   ln_backward_rows_f32_cl: { args: ["R", "C", "x", "dy", "m", "a", "b", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx; per column (Σg, Σg·x̂) written as f32 planes (g = dy·act')" },
   rms_forward_f32_cl: { args: ["R", "C", "x", "gamma", "y", "rstd", "eps", "act"], warm: rows, doc: "rows: rstd written; y = act(x·rstd·gamma)" },
   ln_backward_short_f32_cl: { args: ["R", "C", "x", "dy", "m", "a", "b", "gamma", "dx", "cacc", "scratch"], warm: () => [{ R: 6, C: 5 }, { R: 4, C: 16 }], scratch: (d) => 48 * ((d.C + 3) >> 2) + 2 * ((8 * d.C + 15) & ~15) + 48 * d.C + 736, doc: "rows of 1–32 values, four at a time, no activation: dx; per column (Σdy, Σdy·x̂) written as f32 planes" },
-  rms_forward_short_f32_cl: { args: ["R", "C", "x", "gamma", "y", "rstd", "eps", "act", "scratch"], warm: () => [{ R: 6, C: 5 }, { R: 4, C: 16 }], scratch: (d) => 32 * ((d.C + 3) >> 2) + 16 * d.C + 944, doc: "rows of 1–32 values, four at a time: rstd written; y = act(x·rstd·gamma)" },
+  rms_forward_short_f32_cl: { args: ["R", "C", "x", "gamma", "y", "rstd", "eps", "act", "scratch"], warm: () => [{ R: 6, C: 5 }, { R: 4, C: 16 }], scratch: shortScratch, doc: "rows of 1–32 values, four at a time: rstd written; y = act(x·rstd·gamma)" },
   rms_params_f32: { args: ["R", "acc", "eps", "rstd"], warm: () => [{ R: 5, C: 1 }], doc: "R Welford triples → rstd = 1/sqrt(M2/count + mean² + eps) (f32)" },
   rms_backward_f32_cl: { args: ["R", "C", "x", "dy", "a", "gamma", "beta", "dx", "cacc", "scratch", "act"], warm: rows, scratch: rowScratch, doc: "rows: dx of RMS norm; per column (Σg, Σg·x̂) written as f32 planes" },
   skip_forward_f32_cl: { args: ["R", "C", "x", "skip", "bias", "gamma", "beta", "sum", "y", "mean", "rstd", "eps", "rms", "act"], warm: rows, doc: "rows: sum = x + skip + bias; y = act(norm(sum)) (layer or RMS norm)" },

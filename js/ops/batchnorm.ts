@@ -11,7 +11,7 @@ import { splitHi, splitMeans } from "./split";
 import { channelVecs, vecAt, vecBytes, vecCheckMismatch } from "./bn-vecs";
 import { rt } from "../core/runtime";
 import type { TensorLike } from "../core/tensor";
-import { f32Results, resultsAt32, copyOut } from "../core/typed";
+import { resultsAt32, copyOut } from "../core/typed";
 import { bnOutputs, gradOutputs, resultArrays, type GradOutputs } from "./family/outputs";
 import { fmtShape, type Geometry } from "../core/layout";
 import { activationId, type Activation } from "./activation";

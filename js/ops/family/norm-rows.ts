@@ -145,8 +145,9 @@ export function rowTempBytes(g: Geometry): number {
   const params = 3 * aligned(4 * C), stats = aligned(12 * K);
   if (rowsOf(g)) {
     const fwd = 2 * aligned(4 * K + 4) + (C <= FOUR_ROWS ? aligned(scratchBytes(k, "ln_forward_short_f32_cl", { C })) : short(K, C) ? shortRowsBytes(C) : 0);
-    const bwd = scratchBytes(k, C <= FOUR_ROWS ? "ln_backward_short_f32_cl" : "ln_backward_rows_f32_cl", { C });
-    return params + Math.max(fwd, stats + aligned(12 * C) + aligned(Math.max(bwd, scratchBytes(k, "ln_backward_rows_f32_cl", { C }))));
+    // (With an activation rows of ≤ FOUR_ROWS values take the row kernel's backward too.)
+    const bwd = Math.max(scratchBytes(k, "ln_backward_rows_f32_cl", { C }), C <= FOUR_ROWS ? scratchBytes(k, "ln_backward_short_f32_cl", { C }) : 0);
+    return params + Math.max(fwd, stats + aligned(12 * C) + aligned(bwd));
   }
   const lnFwd = 2 * aligned(4 * K) + aligned(scratchBytes(k, "ln_forward_f32_cf", { C, S }));
   const rmsFwd = aligned(24 * K) + aligned(scratchBytes(k, "bn_stats_f32_cl", { C: S })) + 2 * aligned(4 * K);
@@ -170,9 +171,11 @@ export function rowForward(s: Scope, g: Geometry, spec: RowSpec, x: number, y: n
   const { N, C, S } = g, K = N * S, k = rt().kernels;
   if (rowsOf(g)) {
     const pr = s.temp(4 * K + 4), pm = spec.rms ? -1 : s.temp(4 * K + 4);
-    if (spec.rms && C <= FOUR_ROWS) k.rms_forward_short_f32_cl(K, C, x, p.gamma, y, pr, eps, spec.act, s.temp(scratchBytes(k, "rms_forward_short_f32_cl", { C })));
-    else if (!spec.rms && C <= FOUR_ROWS) k.ln_forward_short_f32_cl(K, C, x, p.gamma, p.beta, y, pm, pr, eps, spec.act, s.temp(scratchBytes(k, "ln_forward_short_f32_cl", { C })));
-    else if (!spec.rms && short(K, C)) shortRows(s, K, C, x, y, p, eps, pm, pr, spec.act);
+    if (C <= FOUR_ROWS) {
+      const sc = s.temp(scratchBytes(k, spec.rms ? "rms_forward_short_f32_cl" : "ln_forward_short_f32_cl", { C }));
+      if (spec.rms) k.rms_forward_short_f32_cl(K, C, x, p.gamma, y, pr, eps, spec.act, sc);
+      else k.ln_forward_short_f32_cl(K, C, x, p.gamma, p.beta, y, pm, pr, eps, spec.act, sc);
+    } else if (!spec.rms && short(K, C)) shortRows(s, K, C, x, y, p, eps, pm, pr, spec.act);
     else if (spec.rms) k.rms_forward_f32_cl(K, C, x, p.gamma, y, pr, eps, spec.act);
     else k.ln_forward_f32_cl(K, C, x, p.gamma, p.beta, y, pm, pr, eps, spec.act);
     return statsOut(s, K, pm, pr, outs);
