@@ -189,10 +189,12 @@ export function flat_row(p: usize, C: i32, m: f32): bool {
 /**
  * RMS norm's 1/sqrt(Σx²/C + eps) for the row of C values at p whose squares f32 lanes summed to
  * ss. Where f32 cannot hold them — ss not finite (|x| beyond ~1.8e19) or below 2⁻¹⁰⁰ (squares
- * under f32's normal range) with a value not 0 — the row's mean square again exactly in f64.
+ * under f32's normal range; zero rows too) — the row's mean square again exactly in f64. Inlined,
+ * and with no call on its cold path: a call site in the row loop cost the RMS row kernel 8–12 % on
+ * rows of 13–100 values (docs/performance.md).
  */
-export function rms_inv(p: usize, C: i32, ss: f64, eps: f64): f32 {
-  if (!(ss < Infinity) || ss < TINY && !flat_row(p, C, 0)) {
+@inline export function rms_inv(p: usize, C: i32, ss: f64, eps: f64): f32 {
+  if (!(ss >= TINY && ss < Infinity)) {
     // Σx² in f64 (no mean taken out: a row with ±∞ keeps Σx² = ∞, rstd 0, as float64 has it).
     ss = 0;
     for (let j = 0; j < C; j++) { const v = <f64>load<f32>(p + (<usize>j << 2)); ss += v * v; }
