@@ -20,9 +20,10 @@ export function ln_backward_rows_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: 
  * ln_backward_rows_f32_cl without an activation, for rows of 1 ≤ C ≤ 32 values: four rows at a
  * time in tiles of 64 rows (assembly/rows_short.ts `ln_back_tile`), the column sums flushed to f64
  * after each tile. The last 1–4 rows run on copies in scratch (rows past R: zeros). scratch:
- * 48·⌈C/4⌉ + 2·(8·C rounded up to 16) + 48·C + 736 bytes, 16-byte aligned.
+ * 48·⌈C/4⌉ + 2·(8·C rounded up to 16) + 48·C + 736 bytes, 16-byte aligned. rms = 1: RMS norm's
+ * backward (rms_backward_f32_cl's dx and Σg·x̂), m and b given as R zeros.
  */
-export function ln_backward_short_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, a: usize, b: usize, gamma: usize, dx: usize, cacc: usize, scratch: usize): void {
+export function ln_backward_short_f32_cl(R: i32, C: i32, x: usize, dy: usize, m: usize, a: usize, b: usize, gamma: usize, dx: usize, cacc: usize, scratch: usize, rms: i32): void {
   const rs = <usize>C << 2, V4 = <usize>((C + 3) >> 2) << 4, P = (<usize>C << 3) + 15 & ~15, TR = (rs << 2) + 16;
   const g = scratch, cb = g + V4, cg = cb + V4, pB = cg + V4, pG = pB + P, t = pG + P;
   const tx = t + back_tile_bytes(SHORT_TILE), td = tx + TR, tq = td + TR, tm = tq + TR, ta = tm + 16, tb = ta + 16;
@@ -31,7 +32,7 @@ export function ln_backward_short_f32_cl(R: i32, C: i32, x: usize, dy: usize, m:
   const F = R > 0 ? (R - 1) >> 2 : 0;
   for (let j0 = 0; j0 < F; j0 += SHORT_TILE) {
     const n = min(SHORT_TILE, F - j0), o = <usize>j0 * 4 * rs, so = <usize>j0 << 4;
-    ln_back_tile(n, x + o, dy + o, dx + o, C, m + so, a + so, b + so, g, cb, cg, t);
+    ln_back_tile(n, x + o, dy + o, dx + o, C, m + so, a + so, b + so, g, cb, cg, t, rms != 0);
     flush_col(cb, C, pB); flush_col(cg, C, pG);
   }
   if (R > 0) {
@@ -39,7 +40,7 @@ export function ln_backward_short_f32_cl(R: i32, C: i32, x: usize, dy: usize, m:
     memory.fill(tx, 0, 3 * TR + 48);
     memory.copy(tx, x + o, kb); memory.copy(td, dy + o, kb);
     memory.copy(tm, m + so, kv); memory.copy(ta, a + so, kv); memory.copy(tb, b + so, kv);
-    ln_back_tile(1, tx, td, tq, C, tm, ta, tb, g, cb, cg, t);
+    ln_back_tile(1, tx, td, tq, C, tm, ta, tb, g, cb, cg, t, rms != 0);
     memory.copy(dx + o, tq, kb);
     flush_col(cb, C, pB); flush_col(cg, C, pG);
   }

@@ -12,7 +12,8 @@
 // it is in L1. So x is read from memory once and y written once.
 // y may alias x. Tails: scalar remainder (assembly/rows.ts).
 import { ret0, ret1 } from "./common";
-import { row_dev, row_sums, row_norm, ln_row_stats, row_m, row_a, row_b, row_h } from "./rows";
+import { row_dev, row_sums, row_norm, ln_row_stats, row_m, row_a, row_b, row_h, exact_stats, exact_center } from "./rows";
+import { TINY } from "./bn_stats";
 import { act_row } from "./act";
 import { norm_tile } from "./ln_normalize";
 import { ln_short_tile, ln_short_declined, SHORT_TILE } from "./rows_short";
@@ -115,7 +116,9 @@ const EARLY: i32 = 2048;
 // the previous tile had a mean farther than ¼ std from zero; then it is that tile's f32 means.
 // Up to four channels h is channel 0's values (FIRST_SHIFT).
 // Where a position's shift is off by more than √3 std (the variance would lose more than a
-// factor 4 to cancellation) the tile is summed again around its means, from L2. Rows are
+// factor 4 to cancellation) the tile is summed again around its means, from L2; positions whose
+// sums f32 cannot hold (past its range, off again, or a variance under its normal range with eps
+// smaller) are then taken exactly in f64, as the rows are (exact_tile). Rows are
 // summed in f32 in chunks of CBLOCK, added in f64 across chunks. The normalize drops the
 // residue b when every |b| of the tile is below the rounding of x̂. Tails: the last T % 4
 // positions in scalar. What bounds this is measured in docs/performance.md.
@@ -182,7 +185,9 @@ function tile_stats(px: usize, rs: usize, C: i32, T: i32, h: usize, f1: usize, f
   }
 }
 
-const BAD = 1, NEAR = 2, FAR = 4;
+const BAD = 1, NEAR = 2, FAR = 4, LOW = 8;
+/** With eps below this a variance under TINY is not swamped by eps (f32 squares may have underflowed). */
+const EPS_TINY: f32 = 8.271806e-25; // 2⁻⁸⁰
 
 /**
  * The statistics of a tile's T positions from their sums f1, f2 around hs, 4
@@ -190,11 +195,12 @@ const BAD = 1, NEAR = 2, FAR = 4;
  * (h + d) − m is exact by Fast2Sum, |h| ≥ |d| wherever h ≠ 0 matters), hs ← the finite means
  * (0 elsewhere and past T: the next sums' shift). Returns BAD when a shift was off by more than
  * √3 std (NaN too), NEAR when every |b| is below x̂'s rounding, FAR when a mean is farther
- * than ¼ std from zero. Lanes past T hold leftovers: computed, never used.
+ * than ¼ std from zero, LOW when a variance is below TINY and eps below EPS_TINY (f32 squares
+ * may have underflowed). Lanes past T hold leftovers: computed, never used.
  */
 function finish(T: i32, hs: usize, f1: usize, f2: usize, pb: usize, C: i32, eps: f32): i32 {
-  const invC = f32x4.splat(<f32>1 / <f32>C), zero = f32x4.splat(0);
-  let bad = zero, wide = zero, far = zero;
+  const invC = f32x4.splat(<f32>1 / <f32>C), zero = f32x4.splat(0), tiny = f32x4.splat(eps < EPS_TINY ? <f32>TINY : 0);
+  let bad = zero, wide = zero, far = zero, low = zero;
   for (let t = 0; t < T; t += 4) {
     const o = <usize>t << 2, hv = v128.load(hs + o), lv = live(T - t);
     const dv = f32x4.mul(v128.load(f1 + o), invC), sv = f32x4.mul(v128.load(f2 + o), invC), d2 = f32x4.mul(dv, dv);
@@ -204,10 +210,26 @@ function finish(T: i32, hs: usize, f1: usize, f2: usize, pb: usize, C: i32, eps:
     v128.store(f1 + o, mv); v128.store(f2 + o, av); v128.store(pb + o, bv);
     v128.store(hs + o, v128.and(v128.and(mv, f32x4.eq(f32x4.sub(mv, mv), zero)), lv));
     bad = v128.or(bad, v128.andnot(lv, v128.and(f32x4.le(d2, f32x4.mul(sv, f32x4.splat(0.75))), f32x4.lt(sv, f32x4.splat(Infinity)))));
+    low = v128.or(low, v128.and(lv, f32x4.lt(v, tiny)));
     wide = v128.or(wide, v128.and(lv, f32x4.gt(f32x4.abs(bv), f32x4.splat(5.9604645e-8))));
     far = v128.or(far, v128.and(lv, f32x4.gt(f32x4.mul(mv, mv), f32x4.mul(v, f32x4.splat(0.0625)))));
   }
-  return (v128.any_true(bad) ? BAD : 0) | (v128.any_true(wide) ? 0 : NEAR) | (v128.any_true(far) ? FAR : 0);
+  return (v128.any_true(bad) ? BAD : 0) | (v128.any_true(wide) ? 0 : NEAR) | (v128.any_true(far) ? FAR : 0) | (v128.any_true(low) ? LOW : 0);
+}
+
+/**
+ * A tile whose sums f32 could not hold, every position again exactly in f64 down its C channel
+ * rows, as ln_row_stats takes such a row: m around exact_center, a, b = (m − mean)·a; the f32 mean
+ * and invstd into pm, pi (the outputs). Scalar and strided: only for tiles past f32's range.
+ */
+function exact_tile(px: usize, rs: usize, C: i32, T: i32, f1: usize, f2: usize, pb: usize, pm: usize, pi: usize, eps: f64): void {
+  for (let t = 0; t < T; t++) {
+    const o = <usize>t << 2;
+    exact_stats(px + o, 1, C, rs);
+    const mu = ret0, v = ret1, inv = 1 / Math.sqrt(v + eps), mn = exact_center(mu, v);
+    store<f32>(f1 + o, mn); store<f32>(f2 + o, <f32>inv); store<f32>(pb + o, <f32>((<f64>mn - mu) * inv));
+    store<f32>(pm + o, <f32>mu); store<f32>(pi + o, <f32>inv);
+  }
 }
 
 /**
@@ -237,7 +259,10 @@ export function ln_forward_f32_cf(N: i32, C: i32, S: i32, x: usize, gamma: usize
       }
       memory.copy(mean + po, f1, <usize>T << 2);
       memory.copy(rstd + po, f2, <usize>T << 2);
-      norm_tile(px, py, rs, C, T, f1, f2, pb, gamma, beta, (f & NEAR) != 0);
+      // Still off after the redo, sums not finite, or variances under f32's normal range.
+      const exact = (f & (BAD | LOW)) != 0;
+      if (exact) exact_tile(px, rs, C, T, f1, f2, pb, mean + po, rstd + po, eps);
+      norm_tile(px, py, rs, C, T, f1, f2, pb, gamma, beta, (f & NEAR) != 0 && !exact);
       if (act) for (let c = 0; c < C; c++) act_row(py + <usize>c * rs, py + <usize>c * rs, T, act);
       // The next tile: around 0 when every mean here was within ¼ std of zero, else around
       // these means (h).

@@ -169,9 +169,7 @@ export function ln_row_stats(p: usize, C: i32, shift: f32, d1: f64, d2: f64, eps
   const exact = off || !(q < Infinity) || q < TINY && !flat_row(p, C, m);
   if (exact) { exact_row(p, C); mu = ret0; v = ret1; }
   const inv = 1 / Math.sqrt(v + eps), mf = <f32>mu;
-  // Such a row with its mean within a std of zero is normalized around 0, the mean in b (|b| ≤ 1):
-  // x − mean can overflow f32 where values span its range (±3e38).
-  const mn: f32 = exact && mu * mu <= v ? 0 : mf;
+  const mn: f32 = exact ? exact_center(mu, v) : mf;
   row_m = mn; row_a = <f32>inv; row_b = <f32>((<f64>mn - mu) * inv); row_r = <f32>((<f64>mf - mu) * inv);
   row_h = mu * mu <= 0.0625 * v ? 0 : next_shift(mf);
   store<f32>(pm, mf);
@@ -202,12 +200,29 @@ export function flat_row(p: usize, C: i32, m: f32): bool {
   return <f32>(1 / Math.sqrt(ss / <f64>C + eps));
 }
 
-/** The mean (ret0) and variance (ret1) of the C values at p in f64 (bn_stats' two_pass). */
+/** The mean (ret0) and variance (ret1) of the C values at p in f64. */
 function exact_row(p: usize, C: i32): void {
-  const n = <f64>C, m = two_pass(p, C, 1, 0), c = ret0 / n;
+  exact_stats(p, C, 1, 0);
+}
+
+/**
+ * The mean (ret0) and variance (ret1) in f64 of the len·rows values at p + r·stride + 4·i
+ * (bn_stats' two_pass): a row (rows = 1), or a channels-first position (len = 1, rows = C).
+ */
+export function exact_stats(p: usize, len: i32, rows: i32, stride: usize): void {
+  const n = <f64>len * <f64>rows, m = two_pass(p, len, rows, stride), c = ret0 / n;
   let v = ret1 / n - c * c;
   if (v < 0) v = 0;
   ret0 = m + c; ret1 = v;
+}
+
+/**
+ * Where a statistic taken exactly in f64 is normalized around: 0 when its mean is within a std of
+ * zero (the mean then goes in the residue b, |b| ≤ 1: x − mean can overflow f32 where values span
+ * its range, ±3e38), else the f32 mean.
+ */
+@inline export function exact_center(mu: f64, v: f64): f32 {
+  return mu * mu <= v ? 0 : <f32>mu;
 }
 
 /**

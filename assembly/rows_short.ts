@@ -214,8 +214,9 @@ function flat_lanes(p: usize, C: i32, h: v128, v: v128, ok: v128): bool {
  * to q (may alias x or dy), row i's m, a, b at pm, pa, pb + 4i; γ as ⌈C/4⌉ whole
  * vectors at g (lanes past C zero); Σdy and Σdy·x̂ added into the ⌈C/4⌉ f32 column vectors at cb,
  * cg. Up to 3 values past the last row of x and dy are read. t: back_tile_bytes(n), 16-byte aligned.
+ * rms: RMS norm's backward (m = b = 0 given; no Σγ·dy term: c0 = 0).
  */
-export function ln_back_tile(n: i32, p: usize, d: usize, q: usize, C: i32, pm: usize, pa: usize, pb: usize, g: usize, cb: usize, cg: usize, t: usize): void {
+export function ln_back_tile(n: i32, p: usize, d: usize, q: usize, C: i32, pm: usize, pa: usize, pb: usize, g: usize, cb: usize, cg: usize, t: usize, rms: bool): void {
   const V = (C + 3) >> 2, rs = <usize>C << 2, gs = rs << 2, mask = short_mask(C), last = tail_lanes(C), cn = f32x4.splat(<f32>-C);
   const w = t + <usize>n * 32;
   for (let j = 0; j < n; j++) {
@@ -224,7 +225,7 @@ export function ln_back_tile(n: i32, p: usize, d: usize, q: usize, C: i32, pm: u
       back_sums(p + o, d + o, V, v128.load32_splat(pm + l), v128.load32_splat(pa + l), v128.load32_splat(pb + l), g, cb, cg, mask, w + (r << 4));
     }
     const a = v128.load(pa + sj), sg = fold4(w), sx = fold4(w + 64);
-    const c1 = f32x4.div(f32x4.mul(a, sx), cn), c0 = f32x4.div(f32x4.mul(a, sg), cn);
+    const c1 = f32x4.div(f32x4.mul(a, sx), cn), c0 = rms ? f32x4.splat(0) : f32x4.div(f32x4.mul(a, sg), cn);
     v128.store(tj, f32x4.mul(a, c1));
     v128.store(tj, f32x4.add(f32x4.mul(v128.load(pb + sj), c1), c0), 16);
   }

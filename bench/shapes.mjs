@@ -6,7 +6,7 @@
 // rounds of that round's ceiling / op (bench/lib/rounds.mjs). An op the shape does not fit
 // (instance norm of (N, C), training with one value a channel) prints its error instead.
 //
-//   node bench/shapes.mjs [LAYOUT:d0,d1,… …] [--ops stats,bn_infer,bn_train,bn_backward,instance,group,layer,layer_backward,rms]
+//   node bench/shapes.mjs [LAYOUT:d0,d1,… …] [--ops stats,bn_infer,bn_train,bn_backward,instance,group,layer,layer_backward,rms,rms_backward]
 //                         [--rounds 15] [--base DIST]
 // Without shapes: the survey of docs/performance.md ("Shapes outside the matrix"). With --base (a
 // dist/ directory of another build): that build's call timed in the same rounds on its own
@@ -40,6 +40,7 @@ const OPS = {
   instance: [12, "copy", (t, M) => { const m = M.instanceNorm(t.x).mean, mo = new Float32Array(m.length), io = new Float32Array(m.length); return () => M.instanceNorm(t.x, { gamma: t.g, beta: t.b, out: t.y, meanOut: mo, invstdOut: io }); }],
   group: [12, "copy", (t, M) => { const m = M.groupNorm(t.x, { groups: t.G }).mean, mo = new Float32Array(m.length), io = new Float32Array(m.length); return () => M.groupNorm(t.x, { gamma: t.g, beta: t.b, groups: t.G, out: t.y, meanOut: mo, invstdOut: io }); }],
   layer_backward: [20, "copy", (t, M) => { const f = M.layerNorm(t.x, { gamma: t.g, beta: t.b }), C = t.g.length, dg = new Float32Array(C), db = new Float32Array(C); return () => M.layerNormBackward(t.x, t.dy, { gamma: t.g, mean: f.mean, invstd: f.invstd, out: t.y, dgammaOut: dg, dbetaOut: db }); }],
+  rms_backward: [20, "copy", (t, M) => { const f = M.rmsNorm(t.x, { gamma: t.g }), dg = new Float32Array(t.g.length); return () => M.rmsNormBackward(t.x, t.dy, { gamma: t.g, invRms: f.invRms, out: t.y, dgammaOut: dg }); }],
   rms: [12, "copy", (t, M) => { const o = new Float32Array(M.rmsNorm(t.x).invRms.length); return () => M.rmsNorm(t.x, { gamma: t.g, out: t.y, invRmsOut: o }); }],
   layer: [12, "copy", (t, M) => { const m = M.layerNorm(t.x).mean, mo = new Float32Array(m.length), io = new Float32Array(m.length); return () => M.layerNorm(t.x, { gamma: t.g, beta: t.b, out: t.y, meanOut: mo, invstdOut: io }); }],
 };

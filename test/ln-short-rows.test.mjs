@@ -3,7 +3,7 @@
 // mod 4 and across its 64-row tiles, rows it declines to the row kernel between rows it takes, in
 // place and not) and its backward (ln_backward_short_f32_cl: dx into x, dy or a new tensor, f32
 // and f64 means, gradient outputs given or not; with an activation the row kernel), RMS norm over
-// such rows (rms_forward_short_f32_cl), layer norm over the last axis of ≥ 64 short rows (4 ≤ C < 112: shortRows — instance norm of the (K, 1, C)
+// such rows (rms_forward_short_f32_cl; its backward, ln_backward_short_f32_cl with rms = 1), layer norm over the last axis of ≥ 64 short rows (4 ≤ C < 112: shortRows — instance norm of the (K, 1, C)
 // view, then gamma, beta and the activation per column) and its neighbours (C = 3, 112, 127;
 // 63 rows), with and without gamma and beta, every activation, rows far from zero, in place, the
 // statistics into given arrays, tensors, and skip layer norm over such rows (its own row kernel);
@@ -154,6 +154,28 @@ test("layerNormBackward over rows of 1–24 values, four at a time, against floa
       close(b.dgamma, e.dgamma, 1e-4 * m + tol + shifted, 1e-4, `${what} dgamma`, shape, "NC");
       close(b.dbeta, e.dbeta, 1e-4 * m, 1e-4, `${what} dbeta`, shape, "NC");
       if (given.dgammaOut) { assert.is(b.dgamma, given.dgammaOut); assert.is(b.dbeta, given.dbetaOut); }
+      tx.free(); td.free(); seed++;
+    }
+  }
+});
+
+test("rmsNormBackward over rows of 1–24 values, four at a time (and with an activation, the row kernel), against float64", () => {
+  let seed = 1700;
+  for (let C = 1; C <= 25; C++) {
+    for (const K of [1, 3, 4, 5, 63, 64, 65, 130]) {
+      const shape = [K, C], n = K * C, eps = 1e-5, activation = seed % 7 === 0 ? "silu" : undefined, unitOffset = seed % 5 === 0;
+      const x = randomArray(n, seed, { offset: seed % 4 === 1 ? 3 : 0, scale: 1 + (seed % 3) }), dy = randomArray(n, seed + 3);
+      const gamma = randomArray(C, seed + 1, { offset: unitOffset ? 0 : 1, scale: 0.3 });
+      const e = refRmsNorm(x, dy, shape, "NC", { gamma, eps, activation, unitOffset });
+      const f = api.rmsNorm(x, { shape, layout: "NC", gamma, eps, unitOffset });
+      const where = seed % 3, tx = api.tensor(shape, "NC", x), td = api.tensor(shape, "NC", dy);
+      const out = where === 1 ? tx : where === 2 ? td : undefined, given = seed % 2 ? { dgammaOut: new Float32Array(C) } : {};
+      const b = api.rmsNormBackward(tx, td, { gamma, invRms: f.invRms, eps, activation, unitOffset, out, ...given });
+      const what = `rmsNormBackward (${shape})${activation ? ` ${activation}` : ""}${unitOffset ? " unitOffset" : ""}${out ? ` into ${where === 1 ? "x" : "dy"}` : ""}`;
+      const inv = Math.max(...e.invRms), m = Math.sqrt(K);
+      close(b.dx.data ?? b.dx, e.dx, 8e-4 * inv, 1e-3, `${what} dx`, shape, "NC");
+      close(b.dgamma, e.dgamma, 1e-4 * m + 2e-4, 1e-4, `${what} dgamma`, shape, "NC");
+      if (given.dgammaOut) assert.is(b.dgamma, given.dgammaOut);
       tx.free(); td.free(); seed++;
     }
   }

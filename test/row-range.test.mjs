@@ -16,16 +16,19 @@ await api.init();
 const KINDS = ["far", "tiny", "const", "extreme", "huge", "normal", "cancel"];
 function rows(K, C, seed) {
   const x = randomArray(K * C, seed);
-  for (let i = 0; i < x.length; i++) {
-    const kind = KINDS[Math.floor(i / C) % 7], j = i % C;
-    if (kind === "far") x[i] = 1e6 + x[i];
-    else if (kind === "tiny") x[i] = 1e-30 * x[i];
-    else if (kind === "const") x[i] = 2.5;
-    else if (kind === "extreme") x[i] = Math.sign(x[i]) * 3e38;
-    else if (kind === "huge") x[i] = 1e25 * x[i];
-    else if (kind === "cancel") x[i] = j === C - 1 && C % 2 ? 0 : (j % 2 ? -1 : 1) * (1 + (j >> 1) % 3) * 2 ** -100;
-  }
+  for (let i = 0; i < x.length; i++) x[i] = value(KINDS[Math.floor(i / C) % 7], x[i], i % C, C);
   return x;
+}
+
+/** Value j of a group of C of the given kind, from a random u. */
+function value(kind, u, j, C) {
+  if (kind === "far") return 1e6 + u;
+  if (kind === "tiny") return 1e-30 * u;
+  if (kind === "const") return 2.5;
+  if (kind === "extreme") return Math.sign(u) * 3e38;
+  if (kind === "huge") return 1e25 * u;
+  if (kind === "cancel") return j === C - 1 && C % 2 ? 0 : (j % 2 ? -1 : 1) * (1 + (j >> 1) % 3) * 2 ** -100;
+  return u;
 }
 
 /** Finite values within atol + rtol·|e|; non-finite expected values matched exactly (NaN to NaN). */
@@ -98,6 +101,36 @@ test("rmsNorm and skipRmsNorm rows holding ±∞: Σx² = ∞, rstd 0, y 0 where
     agree(r.invRms, e.invRms, 0, 0, `rmsNorm (${shape}) with ±∞ invRms`);
     const s = api.skipRmsNorm(x, new Float32Array(2 * C), { shape, layout: "NC", eps: 1e-5 });
     agree(s.y, e.y, 0, 0, `skipRmsNorm (${shape}) with ±∞ y`);
+  }
+});
+
+/** (N, C, S) channels-first: position s of kind KINDS[s mod 7], or with byTile KINDS[⌊s / 512⌋ mod 7]. */
+function positions(N, C, S, seed, byTile = false) {
+  const x = randomArray(N * C * S, seed);
+  for (let i = 0; i < x.length; i++) {
+    const s = i % S, c = Math.floor(i / S) % C;
+    x[i] = value(KINDS[(byTile ? Math.floor(s / 512) : s) % 7], x[i], c, C);
+  }
+  return x;
+}
+
+test("layerNorm and rmsNorm channels-first across f32's range against float64 (eps 1e-5 and 0)", () => {
+  // C ≤ 4: tiles summed around channel 0; 8-600: around 0 or the tile before's means; C = 600:
+  // chunks of 512 channels added in f64. S = 1200: three tiles, one kind a tile (1e-30 after 1e6).
+  for (const [N, C, S, byTile] of [[1, 3, 14], [2, 4, 21], [1, 8, 35], [1, 16, 700], [2, 37, 49], [1, 600, 14], [1, 8, 1200, true], [1, 40, 1600, true]]) {
+    for (const eps of [1e-5, 0]) {
+      const shape = [N, C, S], x = positions(N, C, S, N + C + S, byTile), what = `(${shape}) NCL eps ${eps}`;
+      const e = refLayerNorm(x, null, shape, "NCL", { eps }), r = api.layerNorm(x, { shape, layout: "NCL", eps });
+      agree(r.y, e.y, 2e-5, 1e-4, `layerNorm ${what} y`);
+      agree(r.invstd, e.invstd, 0, 2e-5, `layerNorm ${what} invstd`);
+      for (let k = 0; k < N * S; k++) {
+        const sd = Number.isFinite(e.invstd[k]) && e.invstd[k] > 0 ? 1 / e.invstd[k] : 0;
+        assert.ok(Math.abs(r.mean[k] - e.mean[k]) <= 1e-6 * sd + 2e-7 * Math.abs(e.mean[k]), `layerNorm ${what} mean[${k}]: got ${r.mean[k]}, want ${e.mean[k]}`);
+      }
+      const q = refRmsNorm(x, null, shape, "NCL", { eps }), m = api.rmsNorm(x, { shape, layout: "NCL", eps });
+      agree(m.y, q.y, 2e-5, 1e-4, `rmsNorm ${what} y`);
+      agree(m.invRms, q.invRms, 0, 2e-5, `rmsNorm ${what} invRms`);
+    }
   }
 });
 

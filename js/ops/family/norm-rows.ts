@@ -90,8 +90,8 @@ export function rmsParams(s: Scope, C: number, gamma: Vec | undefined | null, un
 }
 
 /**
- * Layer norm over rows of up to this many values runs ln_forward_short_f32_cl (and its backward
- * without an activation ln_backward_short_f32_cl), RMS norm rms_forward_short_f32_cl: four rows
+ * Layer norm over rows of up to this many values runs ln_forward_short_f32_cl, RMS norm
+ * rms_forward_short_f32_cl, and both backwards without an activation ln_backward_short_f32_cl: four rows
  * at a time, their statistics in the lanes of one vector (layer norm: 1.06× the paths below at
  * 24 values, 1.4–1.7× at 4–8, 5–6× at 1–3 and below 64 rows, 0.94× at 32; RMS norm: 1.2× at 24,
  * 1.65–2.2× at 3–13: docs/performance.md).
@@ -265,9 +265,9 @@ export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean,
   const { N, C, S } = g, K = N * S, k = rt().kernels;
   const pp = rowParams(s, K, mean, rstd), pm = pp, pa = pp + 4 * K, pb = pp + 8 * K;
   if (rowsOf(g)) {
-    const four = !skip && !spec.rms && !spec.act && C <= FOUR_ROWS;
+    const four = !skip && !spec.act && C <= FOUR_ROWS;
     const cacc = s.temp(12 * C), scratch = s.temp(scratchBytes(k, four ? "ln_backward_short_f32_cl" : "ln_backward_rows_f32_cl", { C }));
-    if (four) k.ln_backward_short_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, dx, cacc, scratch);
+    if (four) k.ln_backward_short_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, dx, cacc, scratch, spec.rms ? 1 : 0);
     else if (skip) k.skip_backward_f32_cl(K, C, x, dy, dsum, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.rms ? 1 : 0, spec.act);
     else if (spec.rms) k.rms_backward_f32_cl(K, C, x, dy, pa, p.gamma, p.beta, dx, cacc, scratch, spec.act);
     else k.ln_backward_rows_f32_cl(K, C, x, dy, pm, pa, pb, p.gamma, p.beta, dx, cacc, scratch, spec.act);
