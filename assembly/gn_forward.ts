@@ -39,7 +39,7 @@ export function gn_forward_short_f32_cf(N: i32, C: i32, G: i32, S: i32, x: usize
   for (let q0 = 0, g = 0; q0 < K; q0 += T) {
     const n = min(T, K - q0), p = x + <usize>q0 * stride, o = <usize>q0 << 2;
     memory.fill(st, 0, <usize>n * 24);
-    stats_rows_short(n, L, p, st, far);
+    stats_rows_short(n, L, p, st, far, q0 == 0);
     if (per == 1) {
       tile_params(n, g, C, st, gamma, beta, eps, mh + o, mf + o, pm, ps, pt);
       normalize_short(n, n, S, p, y + <usize>q0 * stride, pm, ps, pt);

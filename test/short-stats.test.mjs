@@ -2,7 +2,8 @@
 // on the raw wasm (so its contract — MERGE into the triples at acc — is tested with triples
 // that already hold data, near zero and far from it), and channelStats / instanceNorm on top.
 // Paths: N = 1, 4 ≤ S < 128 goes two rows at a time (assembly/cf_short_stats.ts: check and
-// merge in f64x2 lanes; a pair that fails the check or merges into data settled row by row with
+// merge in f64x2 lanes; pairs far from zero summed around the mean of each row's first 4 values;
+// a pair that fails the check or merges into data settled row by row with
 // its sums, an odd last row through stats_block); N > 1 with N·S ≤ 2048 goes two channels at a
 // time over their rows (the same file: a pair whose first values sit far from zero in channel
 // order, an odd last channel too); longer channels sum up to 4096/S rows of a channel per block
@@ -100,7 +101,7 @@ test("kernel: constant rows, NaN, ±Inf, huge and tiny rows next to ordinary one
   }
 });
 
-test("kernel: N = 1, rows far from zero from some pair on (each failing pair settled with its sums: redone around the row means, or exact), the awkward rows among them", () => {
+test("kernel: N = 1, rows far from zero from some pair on (summed around their first values; each failing pair settled with its sums: redone around the row means, or exact), the awkward rows among them", () => {
   for (const S of [4, 5, 7, 8, 9, 16, 17, 49, 63, 64, 65, 127]) {
     for (const [offset, first] of [[3, 0], [1e4, 2], [1e6, 5], [-40, 3]]) {
       const C = 23 + (S & 1), x = rows(1, C, S, 80 + S + first);
