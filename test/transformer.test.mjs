@@ -3,6 +3,7 @@
 // SIMD tail in every layout, long rows, offsets, finite differences, in-place residual streams,
 // tensors, and bad input (clear message, nothing modified — out and the residual stream included).
 import { test } from "uvu";
+import * as assert from "uvu/assert";
 import * as api from "../dist/index.js";
 import { refRmsNorm, refSkipNorm, refWithAct, refLayerNorm, randomArray, geometry } from "./reference.mjs";
 import { shapeFor, close, throwsWith } from "./helpers.mjs";
@@ -204,6 +205,26 @@ function rejects(fn, ...fragments) {
   throwsWith(() => fn(a), ...fragments);
   for (const k of Object.keys(a)) if (a[k].some((v, i) => !Object.is(v, before[k][i]))) throw new Error(`${k} was modified by a call that threw`);
 }
+
+test("skip norm backward with dx over dsum (and dsum over dy): every layout, with and without an activation, tensors", () => {
+  for (const layout of ["NCL", "NLC", "NCHW"]) {
+    const shape = layout === "NCHW" ? [2, 5, 3, 2] : layout === "NLC" ? [2, 3, 5] : [2, 5, 3], C = 5, n = shape.reduce((a, b) => a * b);
+    const x = randomArray(n, 1), skip = randomArray(n, 2), dy = randomArray(n, 3), dsum = randomArray(n, 4);
+    const gamma = randomArray(C, 5, { offset: 1 }), beta = randomArray(C, 6);
+    for (const rms of [false, true]) for (const activation of [undefined, "silu"]) for (const sameDy of [false, true]) {
+      const p = { shape, layout, gamma, beta: rms ? undefined : beta, activation };
+      const f = (rms ? api.skipRmsNorm : api.skipLayerNorm)(x, skip, p);
+      const e = refSkipNorm(x, skip, dy, shape, layout, { ...p, rms, eps: rms ? 1e-6 : 1e-5, dsum: sameDy ? dy : dsum });
+      const S = api.tensor(shape, layout, f.sum), D = api.tensor(shape, layout, dy), Q = sameDy ? D : api.tensor(shape, layout, dsum);
+      const b = (rms ? api.skipRmsNormBackward : api.skipLayerNormBackward)(S, D, { gamma, beta: p.beta, activation, invRms: f.invRms, mean: f.mean, invstd: f.invstd, dsum: Q, out: Q, bias: true });
+      const what = `${rms ? "skipRmsNormBackward" : "skipLayerNormBackward"} ${layout}${activation ? ` ${activation}` : ""}, out = dsum${sameDy ? " = dy" : ""}`;
+      assert.is(b.dx, Q, `${what}: dx is out`);
+      close(Q.data, e.dx, 1e-5, 1e-4, `${what} dx`, shape, layout);
+      close(b.dbias, e.dbias, 1e-5, 1e-4, `${what} dbias`, shape, layout);
+      S.free(); D.free(); if (!sameDy) Q.free();
+    }
+  }
+});
 
 test("bad input: names the argument, writes nothing (out, sumOut, skip, x included)", () => {
   const allowed = "activation must be one of relu, relu6, silu, gelu, gelu_tanh";

@@ -252,9 +252,9 @@ function rowParams(s: Scope, K: number, mean: Vec | null, rstd: Vec): number {
   return pp;
 }
 
-/** Where the channels-first activation gradient goes: dx's memory unless dx aliases x or dy. */
-function gradBuffer(s: Scope, g: Geometry, x: number, dy: number, dx: number): number {
-  return dx !== x && dx !== dy ? dx : s.temp(4 * g.size);
+/** Where the channels-first activation gradient goes: dx's memory unless dx aliases x, dy or dsum (0: none). */
+function gradBuffer(s: Scope, g: Geometry, x: number, dy: number, dx: number, dsum: number): number {
+  return dx !== x && dx !== dy && dx !== dsum ? dx : s.temp(4 * g.size);
 }
 
 /**
@@ -280,7 +280,7 @@ export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean,
   }
   let gy = dy;
   if (spec.act) {
-    gy = gradBuffer(s, g, x, dy, dx);
+    gy = gradBuffer(s, g, x, dy, dx, dsum);
     k.ln_normalize_f32_cf(N, C, S, x, pm, pa, pb, p.gamma, p.beta, gy);
     k.act_backward_f32(g.size, gy, dy, gy, spec.act);
   }
@@ -293,18 +293,19 @@ export function rowBackward(s: Scope, g: Geometry, spec: RowSpec, skip: boolean,
   // (RMS: 0), by batch norm's parameter kernel with γ = 1 and count C (the same f64 operations a
   // JS loop made: ~5 ns a statistic, half of a backward over 3 channels). Its k and parameter
   // gradients go to a temporary.
-  // (Temporaries first: taking one may grow memory and detach an earlier view.)
-  const mu = s.temp(8 * K), w = s.temp(8 * K), junk = s.temp(12 * K), F = s.heap.F64;
+  // (Temporaries first: taking one may grow memory and detach an earlier view.) dx goes to a
+  // temporary where its memory is dsum's (skip norms add dsum to it afterwards).
+  const mu = s.temp(8 * K), w = s.temp(8 * K), junk = s.temp(12 * K), dd = dsum && dsum === dx ? s.temp(4 * g.size) : dx, F = s.heap.F64;
   if (mean) F.set(mean as ArrayLike<number>, mu >>> 3); else F.fill(0, mu >>> 3, (mu >>> 3) + K);
   F.set(rstd as ArrayLike<number>, w >>> 3);
   k.bn_params_backward_f32(K, sacc, mu, w, 0, 0, C, pm, junk, p1, p1 + 4 * K, junk + 4 * K);
   if (!mean) s.heap.F32.fill(0, (p1 >>> 2) + K, (p1 >>> 2) + 2 * K);
   const grads = gradArrays(C, spec.rms, skip, outs), CA = s.heap.F64, ca = cacc >>> 3;
   for (let c = 0; c < C; c++) { if (grads.dbeta) grads.dbeta[c] = CA[ca + 2 * c]; grads.dgamma[c] = CA[ca + 2 * c + 1]; }
-  k.ln_backward_dx_f32_cf(N, C, S, x, gy, pm, pa, p1, p1 + 4 * K, p.gamma, dx);
+  k.ln_backward_dx_f32_cf(N, C, S, x, gy, pm, pa, p1, p1 + 4 * K, p.gamma, dd);
   if (!skip) return grads;
   const zeros = orZeros(s, C, 0), acc = s.temp(16 * C);
-  if (dsum) k.skip_add_f32_cf(N, C, S, dx, dsum, zeros, dx);
+  if (dsum) k.skip_add_f32_cf(N, C, S, dd, dsum, zeros, dx);
   s.heap.F64.fill(0, acc >>> 3, (acc >>> 3) + 2 * C);
   k.bn_backward_reduce_f32_cf(N, C, S, dx, dx, zeros, acc);
   const D = s.heap.F64, a = acc >>> 3, dbias = grads.dbias!;
