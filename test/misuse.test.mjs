@@ -171,6 +171,28 @@ test("out: a Tensor must carry the result's shape and layout (it is returned as 
   for (const t of [x, wrongLayout, flat, same]) t.free();
 });
 
+test("dy, skip and dsum Tensors must carry x's shape and layout (the kernels read them in x's layout); nothing is written", () => {
+  const xs = randomArray(48, 5), x = api.tensor([1, 3, 4, 4], "NCHW", xs), ones = [1, 1, 1];
+  const wrongLayout = api.tensor([1, 4, 4, 3], "NHWC", randomArray(48, 6)), flat = api.tensor([16, 3], "NC", randomArray(48, 6));
+  const f = api.batchNormTrain(x, {}), l = api.layerNorm(x, {}), gr = api.groupNorm(x, { groups: 3 }), r = api.rmsNorm(x, {});
+  const sk = api.skipLayerNorm(x, x, {});
+  for (const t of [wrongLayout, flat]) {
+    const before = t.toArray();
+    refuses(() => api.batchNormBackward(x, t, { saveMean: f.saveMean, saveInvstd: f.saveInvstd }), "dy is a Tensor of shape", "x has shape [1,3,4,4] (NCHW)");
+    refuses(() => api.batchNormBackwardEval(x, t, { runningMean: [0, 0, 0], runningVar: ones }), "dy is a Tensor of shape");
+    refuses(() => api.layerNormBackward(x, t, { mean: l.mean, invstd: l.invstd }), "dy is a Tensor of shape");
+    refuses(() => api.groupNormBackward(x, t, { groups: 3, mean: gr.mean, invstd: gr.invstd }), "dy is a Tensor of shape");
+    refuses(() => api.instanceNormBackward(x, t, { mean: new Float32Array(3), invstd: new Float32Array(3).fill(1) }), "dy is a Tensor of shape");
+    refuses(() => api.rmsNormBackward(x, t, { invRms: r.invRms }), "dy is a Tensor of shape");
+    refuses(() => api.skipLayerNorm(x, t, {}), "skip is a Tensor of shape");
+    refuses(() => api.skipLayerNormBackward(x, t, { mean: sk.mean, invstd: sk.invstd }), "dy is a Tensor of shape", "sum has shape");
+    refuses(() => api.skipLayerNormBackward(x, x, { mean: sk.mean, invstd: sk.invstd, dsum: t }), "dsum is a Tensor of shape", "sum has shape");
+    assert.equal(t.toArray(), before, "nothing written");
+  }
+  assert.equal(Array.from(x.toArray()), Array.from(xs), "x untouched");
+  for (const t of [x, wrongLayout, flat]) t.free();
+});
+
 test("options are read once, before anything is allocated (a getter that allocates changes nothing)", () => {
   const expected = api.batchNormTrain(x0, { shape, layout, gamma: [1, 2, 3], runningMean: new Float32Array(3), runningVar: new Float32Array(3).fill(1) });
   const xt = api.tensor(shape, layout, x0);

@@ -88,9 +88,13 @@ export class Scope {
     if (FREE.length < POOL_MAX) FREE.push(this);
   }
 
-  /** Bind a big input of len float32 values. */
-  input(name: string, v: unknown, len: number): Arg {
+  /**
+   * Bind a big input of len float32 values. shape, layout: a Tensor given must have them (an
+   * input read alongside x: dy, skip, dsum; `like` names x in the message).
+   */
+  input(name: string, v: unknown, len: number, shape?: number[], layout?: string, like = "x"): Arg {
     if (this.committed) throw new Error("internal: input() after commit()");
+    if (shape && isTensor(v)) sameShape(name, v, shape, layout!, like);
     const ptr = isTensor(v) ? bindTensor(name, v, len) : bindArray(name, v, len);
     let a = this.args[this.nArgs];
     if (a === undefined) this.args.push((a = { name, ptr, len, src: undefined }));
@@ -312,11 +316,14 @@ const POOL_MAX = 4;
  * @internal
  * An output Tensor is returned as the result: it must carry the result's shape and layout (also
  * checked by the worker pool's message transport, which binds no Scope: js/workers/op-memory.ts).
+ * An input Tensor read alongside x (dy, skip, dsum: `like` names x) must carry x's: the kernels
+ * read it in x's layout.
  */
-export function sameShape(name: string, t: Tensor, shape: number[], layout: string): void {
+export function sameShape(name: string, t: Tensor, shape: number[], layout: string, like?: string): void {
   const ts = t.geo.shape; // the validated shape (a plain loop: this runs on every call with an out Tensor)
   let same = t.layout === layout && ts.length === shape.length;
   for (let i = 0; same && i < ts.length; i++) same = ts[i] === shape[i];
   if (same) return;
-  throw new Error(`${name} is a Tensor of shape ${fmtShape(t.shape)} (${t.layout}), the result has shape ${fmtShape(shape)} (${layout}): pass a Tensor of that shape and layout, or a Float32Array`);
+  const whose = like === undefined ? "the result has" : `${like} has`;
+  throw new Error(`${name} is a Tensor of shape ${fmtShape(t.shape)} (${t.layout}), ${whose} shape ${fmtShape(shape)} (${layout}): pass a Tensor of that shape and layout, or a Float32Array`);
 }

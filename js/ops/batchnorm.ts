@@ -222,7 +222,7 @@ export function backwardPartials(x: TensorLike, dy: TensorLike, opts: ShapeOptio
   const saveMean = numVec("saveMean", o.saveMean, g.C);
   sameSize("dy", dy, g);
   return withScope((s) => {
-    const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
+    const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size, g.shape, g.layout);
     s.commit(tempBytes(g));
     const at = reduceExact(s, g, xa.ptr, da.ptr, saveMean).at;
     return s.heap.F64.slice(at, at + 2 * g.C);
@@ -262,7 +262,7 @@ function backwardBlock(C: number) {
 
 /** Binds a backward call's big arguments (x, dy in; dx out) and reserves its temporaries (and `own` bytes more). */
 function bindBackward(s: Scope, g: Geometry, x: TensorLike, dy: TensorLike, out: TensorLike | undefined, own = 0) {
-  const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
+  const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size, g.shape, g.layout);
   const oa = s.output("out", out, g.size, wantsTensor(x, out), g.shape, g.layout);
   s.commit(tempBytes(g) + own);
   return { xa, da, oa };

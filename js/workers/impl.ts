@@ -124,6 +124,7 @@ export class PoolImpl {
       const plan = opts.globalSums !== undefined || opts.activation !== undefined ? null : splitRows(L, g, this.size, this.minSplit.batchNormBackward, x, { dy, out: opts.out, writes: true });
       if (!plan) return L.batchNormBackward(x, dy, opts as BatchNormBackwardOptions);
       L.sameSize("dy", dy, g);
+      if (L.isTensor(dy)) L.sameShape("dy", dy, g.shape, g.layout, "x");
       L.sameSize("out", opts.out, g);
       const r = await this.runBackward(op, plan, opts, [x, dy, opts.out]);
       return { dx: r.outputs[0], dgamma: r.dgamma, dbeta: r.dbeta };

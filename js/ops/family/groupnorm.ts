@@ -135,7 +135,7 @@ function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | und
   const { N, C, S } = g, per = C / G, count = per * S;
   const outs = gradOutputs(C, o as unknown as Record<string, unknown>, [x, dy, o.out, o.gamma, o.beta, o.mean, o.invstd]);
   return withScope((s) => {
-    const xa = s.input("x", x, g.size), d0 = s.input("dy", dy, g.size);
+    const xa = s.input("x", x, g.size), d0 = s.input("dy", dy, g.size, g.shape, g.layout);
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(groupTempBytes(g, G));
     // The split means (f32 high parts, f64 residues) and invstd, in wasm memory. The near-zero

@@ -54,7 +54,7 @@ export function layerNormBackward(x: TensorLike, dy: TensorLike, opts: LayerNorm
   const { g, o, act } = checkBackward(x, dy, opts, (geo) => geo.N * geo.S, "(sample, position) statistics", true);
   const outs = gradOutputs(g.C, o as Record<string, unknown>, [x, dy, o.out, o.gamma, o.beta, o.mean, o.invstd]);
   return withScope((s) => {
-    const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
+    const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size, g.shape, g.layout);
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
     const p = lnParams(s, g.C, o.gamma, o.beta);

@@ -102,7 +102,7 @@ export function rmsNormBackward(x: TensorLike, dy: TensorLike, opts: RmsNormBack
   o.invRms = numVec("invRms", o.invRms, g.N * g.S, "(sample, position) statistics");
   const act = activationId(o.activation), outs = gradOutputs(g.C, o as unknown as Record<string, unknown>, [x, dy, o.out, o.gamma, o.invRms]);
   return withScope((s) => {
-    const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size);
+    const xa = s.input("x", x, g.size), da = s.input("dy", dy, g.size, g.shape, g.layout);
     const oa = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
     const r = rowBackward(s, g, { rms: true, act }, false, xa.ptr, da.ptr, 0, oa.ptr, rmsParams(s, g.C, o.gamma, o.unitOffset, act !== 0), null, o.invRms, outs);

@@ -118,7 +118,7 @@ function skipForwardCall(x: TensorLike, skip: TensorLike, opts: SkipNormOptions 
   const { g, o, eps, act } = checkSkipForward(x, skip, opts, rms);
   const outs = statOutputs(g.N * g.S, o as unknown as Record<string, unknown>, rms, [x, skip, o.out, o.sumOut, o.gamma, o.beta, o.bias]);
   return withScope((s) => {
-    const xa = s.input("x", x, g.size), ka = s.input("skip", skip, g.size);
+    const xa = s.input("x", x, g.size), ka = s.input("skip", skip, g.size, g.shape, g.layout);
     const sa = s.output("sumOut", o.sumOut, g.size, wantsTensor(x, o.sumOut), g.shape, g.layout);
     const ya = s.output("out", o.out, g.size, wantsTensor(x, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
@@ -178,8 +178,8 @@ function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwar
   const bias = wantBias && o.bias !== true && o.bias !== undefined && o.bias !== null && o.bias !== false ? affineShape("bias", o.bias, g.C) : undefined;
   const act = activationId(o.activation);
   return withScope((s) => {
-    const xa = s.input("sum", sum, g.size), da = s.input("dy", dy, g.size);
-    const ds = o.dsum !== undefined && o.dsum !== null ? s.input("dsum", o.dsum, g.size) : null;
+    const xa = s.input("sum", sum, g.size), da = s.input("dy", dy, g.size, g.shape, g.layout, "sum");
+    const ds = o.dsum !== undefined && o.dsum !== null ? s.input("dsum", o.dsum, g.size, g.shape, g.layout, "sum") : null;
     const oa = s.output("out", o.out, g.size, wantsTensor(sum, o.out), g.shape, g.layout);
     s.commit(rowTempBytes(g));
     const p: RowParams = rms ? rmsParams(s, g.C, o.gamma, o.unitOffset, act !== 0)
