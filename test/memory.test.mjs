@@ -68,4 +68,17 @@ test("the scratch block grows once for wide C, is reused, and results stay right
   assert.ok(api.memoryStats().scratchBytes === wide, "scratch was reallocated for a call that fits");
   assert.ok(api.memoryStats().allocatedBytes === allocated, "calls leaked memory");
 });
+test("tensor(shape, layout, t.data): a copy of a tensor whose allocation grows the memory (the source view taken again)", () => {
+  for (const n of [8, 1 << 20, 1 << 22]) {
+    const a = api.tensor([1, n], "NC", Float32Array.from({ length: n }, (_, i) => (i % 7) + 1));
+    const b = api.tensor([1, n], "NC", a.data);
+    const c = api.tensor([n, 1], "NC", new Float32Array(a.data.buffer, a.data.byteOffset, n));
+    for (const t of [b, c]) {
+      assert.is(t.data[0], 1); assert.is(t.data[n - 1], ((n - 1) % 7) + 1);
+      assert.ok(t.data.every((v, i) => v === (i % 7) + 1), `n = ${n}: every value copied`);
+    }
+    for (const t of [a, b, c]) t.free();
+  }
+});
+
 test.run();

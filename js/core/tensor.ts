@@ -125,9 +125,17 @@ export function resultTensor(shape: number[], layout: Layout, ptr: number): Tens
  */
 export function tensor(shape: number[], layout: Layout, values?: ArrayLike<number>): Tensor {
   const g = geometry(shape, layout);
-  const v = values === undefined ? undefined : numericValues("values", values, g.size, `the shape ${fmtShape(g.shape)} needs`);
+  let v = values === undefined ? undefined : numericValues("values", values, g.size, `the shape ${fmtShape(g.shape)} needs`);
   const heap = rt().heap;
+  // values viewing wasm memory (another tensor's data): the allocation may grow the memory and
+  // detach that view, so it is taken again on the memory's buffer afterwards.
+  // (A detached view reads byteOffset 0: it is taken before.)
+  const old = v && (v as unknown as ArrayBufferView).buffer === heap.memory.buffer ? (v as Float32Array) : null, at = old ? old.byteOffset : 0;
   const t = new Tensor(g.shape, layout, v ? heap.alloc(g.size * 4) : heap.allocZeroed(g.size * 4));
+  if (old && old.buffer !== heap.memory.buffer) {
+    const View = old.constructor as new (b: ArrayBufferLike, at: number, n: number) => Float32Array;
+    v = new View(heap.memory.buffer, at, g.size);
+  }
   if (v) typedSet(t.data, v);
   return t;
 }
