@@ -44,6 +44,25 @@ test("globalStats: NaN, negative M2, unequal or zero counts, wrong type — refu
   refuses(() => api.batchNormBackward(x0, x0, { shape, layout, saveMean, saveInvstd, globalSums: new Float64Array(6), count: 0 }), "count must be a finite number ≥ 1, got 0");
 });
 
+test("globalStats and globalSums viewing wasm memory, in a call whose allocations grow it: copied, results right", () => {
+  const holder = api.tensor([1, 64], "NC"), C = 3, xs = randomArray(24, 3, { offset: 2 });
+  const view = (at, n) => new Float64Array(api.wasmMemory().buffer, holder.ptr + at, n);
+  // x bigger than the whole memory now: its copy-in grows the memory.
+  const N = Math.ceil(api.memoryStats().memoryBytes / (4 * C)) + 1024, big = new Float32Array(N * C).fill(1);
+  const gs = view(0, 3 * C); gs.set(api.partialStats(xs, { shape: [2, C, 4], layout: "NCL" }));
+  const want = api.batchNormTrain(xs, { shape: [2, C, 4], layout: "NCL" });
+  const r = api.batchNormTrain(big, { shape: [N, C], layout: "NC", globalStats: gs });
+  assert.equal(Array.from(r.saveMean), Array.from(want.saveMean), "globalStats read as given");
+  const bo = { shape: [N, C], layout: "NC", saveMean: [1, 1, 1], saveInvstd: [1, 1, 1], count: 2 * N };
+  const wantDx = api.batchNormBackward(big, big, { ...bo, globalSums: new Float64Array(2 * C).fill(0.5 * N) }).dx;
+  const N2 = Math.ceil(api.memoryStats().memoryBytes / (4 * C)) + 1024, big2 = new Float32Array(N2 * C).fill(1);
+  view(128, 2 * C).fill(0.5 * N2);
+  const b = api.batchNormBackward(big2, big2, { ...bo, shape: [N2, C], count: 2 * N2, globalSums: view(128, 2 * C) });
+  assert.is(b.dx[0], wantDx[0], "globalSums read as given");
+  assert.ok(b.dx[0] !== 1 && b.dx[0] < 1, `dx uses the sums (${b.dx[0]})`);
+  holder.free();
+});
+
 test("every element of gamma, beta and the running statistics is checked", () => {
   const rm = [0, 0, 0], rv = [1, 1, 1];
   refuses(() => api.batchNormInfer(x0, { shape, layout, runningMean: rm, runningVar: rv, gamma: ["a", "b", "c"] }), 'gamma[0] must be a number, got the string "a"');

@@ -1,7 +1,7 @@
 // One validator per batch-norm op's options, used by the function, its layer object and the
 // worker pool: each reads the options once (a plain copy, before anything is allocated) and
 // returns the checked values the op then uses, never the caller's objects again.
-import { checkFinite, checkInteger, numVec, affineVec, affineShape, statsVecs, optionsObject, fmt, plainFloat, lengthIs } from "../core/errors";
+import { checkFinite, checkInteger, numVec, affineVec, affineShape, statsVecs, optionsObject, fmt, plainFloat, lengthIs, inWasm } from "../core/errors";
 import { typedKind, typedLength, isFloatArray } from "../core/typed";
 import { convention, type ConventionInfo } from "./conventions";
 
@@ -28,12 +28,13 @@ function f64Of(name: string, v: unknown, n: number, what: string): Float64Array 
   if (typedKind(v) !== "Float64Array") throw new Error(`${name} must be a Float64Array of ${what}, got ${fmt(v)}`);
   const len = typedLength(v as Float64Array);
   if (len !== n) throw new Error(`${name} has ${len} values, expected ${n} (${what})`);
-  return v as Float64Array;
+  // A view of wasm memory is copied: the call's allocations may grow the memory and detach it.
+  return inWasm(v as Float64Array) ? new Float64Array(v as Float64Array) : (v as Float64Array);
 }
 
 /**
  * Synchronized batch norm's statistics: C triples (count, mean, M2) with one count > 0 shared by
- * every channel, finite means and finite M2 ≥ 0. Returns the array (read in place).
+ * every channel, finite means and finite M2 ≥ 0. Returns the array (read in place; a copy of a view of wasm memory).
  */
 export function checkGlobalStats(C: number, v: unknown): Float64Array {
   const p = f64Of("globalStats", v, 3 * C, `${C} triples (count, mean, M2)`);
