@@ -134,6 +134,18 @@ test("lengths come from the intrinsics: a subclass that lies about its length ch
   a.free(); nb.free();
 });
 
+test("new Tensor(shape, layout, ptr): another live tensor's allocation is refused (one owner a block)", () => {
+  const a = api.tensor([1, 4], "NC", [1, 2, 3, 4]);
+  refuses(() => new api.Tensor([1, 4], "NC", a.ptr), "belongs to another live Tensor");
+  refuses(() => new api.Tensor([4, 1], "NC", a.ptr), "belongs to another live Tensor");
+  const p = a.ptr;
+  a.free();
+  refuses(() => new api.Tensor([1, 4], "NC", p), "must be the start of a live allocation");
+  const b = api.tensor([1, 4], "NC", [5, 6, 7, 8]);
+  assert.equal(Array.from(b.data), [5, 6, 7, 8]);
+  b.free();
+});
+
 test("views: only inside a live allocation; a freed tensor's data view is refused", () => {
   const t = api.tensor(shape, layout, x0);
   const stale = t.data;

@@ -10,6 +10,9 @@ const owners = new WeakMap<object, Tensor>();
 /** Every Tensor made by this module (a Proxy of one, or an object posing as one, is not). */
 const made = new WeakSet<object>();
 
+/** The allocations live Tensors own (one owner each: free() gives the block back). */
+const owned = new Set<number>();
+
 /**
  * The last tensors isTensor found in `made` (a ring of four): an op call asks for the same two or
  * three tensors 4–8 times (geometry, sizes, binding), and each WeakSet lookup costs ~15 ns
@@ -61,6 +64,7 @@ export class Tensor {
     const g = trusted ? knownGeometry(shape, layout) : geometry(shape, layout);
     const have = typeof ptr === "number" ? rt().heap.sizeOf(ptr) : 0;
     if (have < g.size * 4) throw new Error(`Tensor: ptr must be the start of a live allocation of at least ${g.size * 4} bytes, got ${fmt(ptr)}${have ? ` (a block of ${have} bytes)` : ""}: use tensor() to allocate one`);
+    if (owned.has(ptr)) throw new Error(`Tensor: the allocation at ${ptr} belongs to another live Tensor (a Tensor may not alias memory it does not own): use tensor() to allocate one`);
     // A literal, not { ...g, shape }: on Node 18/20 that gives every tensor's geometry a hidden
     // class of its own (~1 µs to make, megamorphic for every op that reads it).
     this.geo = Object.freeze({ shape: g.shape.slice(), layout: g.layout, N: g.N, C: g.C, S: g.S, size: g.size, channelsLast: g.channelsLast });
@@ -68,6 +72,7 @@ export class Tensor {
     this.layout = layout;
     this.length = g.size;
     this._ptr = ptr;
+    owned.add(ptr);
     made.add(this);
   }
 
@@ -101,6 +106,7 @@ export class Tensor {
   /** Give the memory back. Using the tensor afterwards throws. Freeing twice is a no-op. */
   free(): void {
     if (this._ptr < 0) return;
+    owned.delete(this._ptr);
     rt().heap.release(this._ptr);
     this._ptr = -1;
     this._view = null;
