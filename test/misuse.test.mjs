@@ -63,6 +63,21 @@ test("globalStats and globalSums viewing wasm memory, in a call whose allocation
   holder.free();
 });
 
+test("runningMean and runningVar sharing bytes with each other, x or out are refused; nothing written", () => {
+  const xs = randomArray(96, 1, { offset: 2 }), buf = Float32Array.of(0, 0, 0, 1, 1, 1);
+  refuses(() => api.batchNormTrain(xs, { shape, layout, runningMean: buf.subarray(0, 3), runningVar: buf.subarray(1, 4) }), "runningMean and runningVar overlap");
+  const out = new Float32Array(96), x2 = Float32Array.from(xs);
+  refuses(() => api.batchNormTrain(xs, { shape, layout, out, runningMean: out.subarray(0, 3), runningVar: new Float32Array(3).fill(1) }), "shares memory with out");
+  refuses(() => api.batchNormTrain(x2, { shape, layout, runningMean: new Float32Array(3), runningVar: x2.subarray(90, 93) }), "shares memory with x");
+  const f64 = new Float64Array(6).fill(1);
+  refuses(() => api.batchNormTrain(xs, { shape, layout, runningMean: f64.subarray(0, 3), runningVar: new Float32Array(f64.buffer, 8, 3) }), "runningMean and runningVar overlap");
+  assert.equal(Array.from(buf), [0, 0, 0, 1, 1, 1]); assert.ok(out.every((v) => v === 0)); assert.equal(Array.from(x2), Array.from(xs));
+  // Apart in one buffer: fine.
+  const both = new Float32Array(6).fill(1);
+  api.batchNormTrain(xs, { shape, layout, runningMean: both.subarray(0, 3), runningVar: both.subarray(3, 6) });
+  assert.ok(both[0] !== 1 && both[3] !== 1, "updated");
+});
+
 test("every element of gamma, beta and the running statistics is checked", () => {
   const rm = [0, 0, 0], rv = [1, 1, 1];
   refuses(() => api.batchNormInfer(x0, { shape, layout, runningMean: rm, runningVar: rv, gamma: ["a", "b", "c"] }), 'gamma[0] must be a number, got the string "a"');

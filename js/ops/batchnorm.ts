@@ -6,7 +6,7 @@ import { statsInto, normalize, backwardReduce, backwardDx, tempBytes, fusable, t
 import { resolveGeometry, sameSize, wantsTensor, type ShapeOptions } from "../core/args";
 import { numVec, affineVec, affineShape, type Vec } from "../core/errors";
 import { updateBatchWeight, updateKeepWeight, type Convention } from "./conventions";
-import { optionsOf, trainOptions, inferOptions, backwardOptions } from "./options";
+import { optionsOf, trainOptions, inferOptions, backwardOptions, runningApart } from "./options";
 import { splitHi, splitMeans } from "./split";
 import { channelVecs, vecAt, vecBytes, vecCheckMismatch } from "./bn-vecs";
 import { rt } from "../core/runtime";
@@ -87,6 +87,7 @@ export function batchNormTrain(x: TensorLike, opts: BatchNormTrainOptions): Batc
   const count = p.globalStats ? p.globalStats[0] : g.N * g.S;
   if (count <= 1) throw new Error(`training batch norm needs more than one value per channel: the shape ${fmtShape(g.shape)} (${g.layout}) gives ${count}`);
   sameSize("out", o.out, g);
+  if (p.runningMean) runningApart(p.runningMean, p.runningVar!, x, o.out);
   const act = activationId(o.activation), L = trainBlock(C);
   const outs = bnOutputs(C, o, [x, o.out, o.gamma, o.beta, o.runningMean, o.runningVar, o.globalStats]);
 

@@ -2,7 +2,8 @@
 // worker pool: each reads the options once (a plain copy, before anything is allocated) and
 // returns the checked values the op then uses, never the caller's objects again.
 import { checkFinite, checkInteger, numVec, affineVec, affineShape, statsVecs, optionsObject, fmt, plainFloat, lengthIs, inWasm } from "../core/errors";
-import { typedKind, typedLength, isFloatArray } from "../core/typed";
+import { typedKind, typedLength, isFloatArray, typedBuffer, typedOffset, typedByteLength, plainBuffer } from "../core/typed";
+import { rememberedTensor } from "../core/tensor";
 import { convention, type ConventionInfo } from "./conventions";
 
 type F = Float32Array | Float64Array;
@@ -82,6 +83,31 @@ const vecOf = (later: boolean) => (later ? affineShape : affineVec);
 function runningVecs(C: number, opts: Record<string, unknown>, later: boolean) {
   if (later) return { mean: numVec("runningMean", opts.runningMean, C), var: numVec("runningVar", opts.runningVar, C) };
   return statsVecs(C, opts.runningMean, opts.runningVar, ["runningMean", "runningVar"]);
+}
+
+/** Typed arrays a (buffer ba) and b share a byte. */
+function overlap(a: ArrayBufferView, ba: ArrayBufferLike, b: ArrayBufferView): boolean {
+  if ((plainBuffer(b) ?? typedBuffer(b)) !== ba) return false;
+  const sa = typedOffset(a), sb = typedOffset(b);
+  return sa < sb + typedByteLength(b) && sb < sa + typedByteLength(a);
+}
+
+/**
+ * runningMean and runningVar (updated in place, JS-heap typed arrays: updatable) share no byte
+ * with each other or with x or out (a plain array: y is copied into it after the running
+ * statistics are written, or x was read before they overwrite it). No allocation: this runs on
+ * every training call.
+ */
+export function runningApart(rm: ArrayBufferView, rv: ArrayBufferView, x: unknown, out: unknown): void {
+  const bm = plainBuffer(rm) ?? typedBuffer(rm);
+  if (overlap(rm, bm, rv)) throw new Error("runningMean and runningVar overlap: each needs its own array (both are updated in place)");
+  const bv = plainBuffer(rv) ?? typedBuffer(rv);
+  if (!rememberedTensor(x) && typedKind(x) !== undefined && (overlap(rm, bm, x as ArrayBufferView) || overlap(rv, bv, x as ArrayBufferView))) throw sharesWith("x");
+  if (out !== undefined && out !== null && !rememberedTensor(out) && typedKind(out) !== undefined && (overlap(rm, bm, out as ArrayBufferView) || overlap(rv, bv, out as ArrayBufferView))) throw sharesWith("out");
+}
+
+function sharesWith(name: string): Error {
+  return new Error(`runningMean or runningVar shares memory with ${name}: give arrays of their own (the running statistics are updated in place)`);
 }
 
 /** batchNormTrain's options, checked (C from x's geometry). Running statistics: both or neither, finite, var ≥ 0. */
