@@ -41,7 +41,7 @@ test("globalStats: NaN, negative M2, unequal or zero counts, wrong type — refu
   const saveMean = [0, 0, 0], saveInvstd = [1, 1, 1];
   refuses(() => api.batchNormBackward(x0, x0, { shape, layout, saveMean, saveInvstd, globalSums: Float64Array.of(0, NaN, 0, 0, 0, 0), count: 32 }), "globalSums[1] is NaN");
   refuses(() => api.batchNormBackward(x0, x0, { shape, layout, saveMean, saveInvstd, globalSums: new Float64Array(6) }), "count (values per channel over all shards) is required");
-  refuses(() => api.batchNormBackward(x0, x0, { shape, layout, saveMean, saveInvstd, globalSums: new Float64Array(6), count: 0 }), "count must be a finite number ≥ 1, got 0");
+  refuses(() => api.batchNormBackward(x0, x0, { shape, layout, saveMean, saveInvstd, globalSums: new Float64Array(6), count: 0 }), "count must be a whole number of values ≥ 1, got 0");
 });
 
 test("globalStats and globalSums viewing wasm memory, in a call whose allocations grow it: copied, results right", () => {
@@ -76,6 +76,17 @@ test("runningMean and runningVar sharing bytes with each other, x or out are ref
   const both = new Float32Array(6).fill(1);
   api.batchNormTrain(xs, { shape, layout, runningMean: both.subarray(0, 3), runningVar: both.subarray(3, 6) });
   assert.ok(both[0] !== 1 && both[3] !== 1, "updated");
+});
+
+test("batchNormBackward: count is read only with globalSums, and is a whole number", () => {
+  const xs = randomArray(96, 1), dy = randomArray(96, 2), f = api.batchNormTrain(xs, { shape, layout });
+  const o = { shape, layout, saveMean: f.saveMean, saveInvstd: f.saveInvstd };
+  refuses(() => api.batchNormBackward(xs, dy, { ...o, count: 2.5 }), "count is only read with globalSums", "got count 2.5");
+  refuses(() => api.batchNormBackward(xs, dy, { ...o, count: 32 }), "count is only read with globalSums");
+  const globalSums = api.backwardPartials(xs, dy, { ...o });
+  refuses(() => api.batchNormBackward(xs, dy, { ...o, globalSums, count: 31.5 }), "count must be a whole number of values");
+  const a = api.batchNormBackward(xs, dy, o), b = api.batchNormBackward(xs, dy, { ...o, globalSums, count: 32 });
+  close(b.dx, a.dx, 1e-6, 1e-5, "globalSums of x itself and its count give the local dx");
 });
 
 test("every element of gamma, beta and the running statistics is checked", () => {

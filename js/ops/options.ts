@@ -57,7 +57,7 @@ export function checkGlobalSums(C: number, v: unknown, count: unknown): { sums: 
     if (!Number.isFinite(p[i])) throw new Error(`globalSums[${i}] is ${p[i]}: sums must be finite`);
   }
   if (count === undefined) throw new Error("count (values per channel over all shards) is required with globalSums");
-  return { sums: p, count: checkFinite("count", count, 1) };
+  return { sums: p, count: checkInteger("count", count, 1, "a whole number of values") };
 }
 
 /**
@@ -137,12 +137,17 @@ export function inferOptions(C: number, opts: Record<string, unknown>, later = f
   return { eps: epsOf(opts.eps, 1e-5), gamma: vecOf(later)("gamma", opts.gamma, C), beta: vecOf(later)("beta", opts.beta, C), runningMean: mean, runningVar: v };
 }
 
-/** batchNormBackward's saved statistics, gamma and the synchronized sums (count defaults to N·S). */
+/**
+ * batchNormBackward's saved statistics, gamma and the synchronized sums with their count (the
+ * values per channel over all shards); without globalSums the count is x's own N·S, and a count
+ * given alone is refused (it would scale dx's mean terms against sums it does not describe).
+ */
 export function backwardOptions(C: number, opts: Record<string, unknown>, localCount: number, later = false) {
   const sync = opts.globalSums === undefined ? undefined : checkGlobalSums(C, opts.globalSums, opts.count);
+  if (!sync && opts.count !== undefined) throw new Error(`count is only read with globalSums (the synchronized backward: the values per channel over all shards), got count ${fmt(opts.count)} without globalSums; x's own count is N·spatial`);
   return {
     gamma: vecOf(later)("gamma", opts.gamma, C), saveMean: numVec("saveMean", opts.saveMean, C), saveInvstd: numVec("saveInvstd", opts.saveInvstd, C),
-    globalSums: sync?.sums, count: sync ? sync.count : opts.count === undefined ? localCount : checkFinite("count", opts.count, 1),
+    globalSums: sync?.sums, count: sync ? sync.count : localCount,
   };
 }
 
