@@ -58,6 +58,16 @@ test("every preset, layout and channel count, odd widths and heights", () => {
   }
 });
 
+test("folded factors past float32's range (tiny std, huge scale) are refused, not turned into NaN", () => {
+  const px = new Uint8Array([0, 10, 255, 255, 128, 0, 64, 255]), at = { width: 2, height: 1 };
+  throwsWith(() => api.fromPixels(px, { ...at, std: 1e-300 }), "scale / std[0] is", "past float32's range");
+  throwsWith(() => api.fromPixels(px, { ...at, scale: 1e300 }), "scale / std[0] is 1e+300");
+  throwsWith(() => api.fromPixels(px, { ...at, scale: 1e-40, std: [1, 1, 1e-36], mean: [0, 0, 1e3] }), "mean[2] / std[2] is");
+  const t = api.fromPixels(px, { ...at, std: 1e-30 });
+  assert.ok(Array.from(t.data).every((v) => !Number.isNaN(v)), "within range: no NaN");
+  t.free();
+});
+
 test("SIMD tails: rows of 1…9, 15…17, 63…65 pixels; default is unit, NCHW, RGBA", () => {
   for (const W of [1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 63, 64, 65]) for (const C of [3, 4]) for (const layout of ["NCHW", "NHWC"]) {
     const px = bytes(W * C, W);

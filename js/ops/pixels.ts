@@ -72,7 +72,13 @@ const PRESET_AFFINE: Partial<Record<PixelPresetName, Float32Array>> = {};
 function fold({ mean: m, std: sd, scale: k }: { mean: ArrayLike<number>; std: ArrayLike<number>; scale: unknown }): Float32Array {
   for (let c = 0; c < 3; c++) if (sd[c] === 0) throw new Error(`std[${c}] is 0: every std must be nonzero`);
   if (typeof k !== "number" || !Number.isFinite(k) || k === 0) throw new Error(`scale must be a finite nonzero number, got ${fmt(k)}`);
-  return Float32Array.of(k / sd[0], k / sd[1], k / sd[2], -m[0] / sd[0], -m[1] / sd[1], -m[2] / sd[2]);
+  const f = Float32Array.of(k / sd[0], k / sd[1], k / sd[2], -m[0] / sd[0], -m[1] / sd[1], -m[2] / sd[2]);
+  // Folded factors past f32's range would turn bytes into NaN (0·∞, ∞ − ∞): refused.
+  for (let c = 0; c < 3; c++) {
+    if (!Number.isFinite(f[c])) throw new Error(`scale / std[${c}] is ${k / sd[c]}: past float32's range (|a| ≤ 3.4e38); use a larger std or a smaller scale`);
+    if (!Number.isFinite(f[3 + c])) throw new Error(`mean[${c}] / std[${c}] is ${-m[c] / sd[c]}: past float32's range (3.4e38); use a larger std`);
+  }
+  return f;
 }
 
 function layoutOf(l: unknown): "NCHW" | "NHWC" {
