@@ -226,6 +226,15 @@ test("skip norm backward with dx over dsum (and dsum over dy): every layout, wit
   }
 });
 
+test("RMS norm has no beta: rmsNorm and rmsNormBackward refuse beta and dbetaOut, as the skip RMS norms do", () => {
+  const x = randomArray(24, 1), shape = [4, 6], layout = "NC", beta = new Float32Array(6);
+  throwsWith(() => api.rmsNorm(x, { shape, layout, beta }), "beta is not a parameter of RMS norm");
+  const f = api.rmsNorm(x, { shape, layout });
+  throwsWith(() => api.rmsNormBackward(x, x, { shape, layout, invRms: f.invRms, beta }), "beta is not a parameter of RMS norm");
+  throwsWith(() => api.rmsNormBackward(x, x, { shape, layout, invRms: f.invRms, dbetaOut: new Float32Array(6) }), "dbetaOut: RMS norm has no beta");
+  api.rmsNorm(x, { shape, layout, beta: null });
+});
+
 test("bad input: names the argument, writes nothing (out, sumOut, skip, x included)", () => {
   const allowed = "activation must be one of relu, relu6, silu, gelu, gelu_tanh";
   for (const activation of ["swish", "toString", "__proto__", "constructor", 3, "RELU"]) {

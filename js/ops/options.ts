@@ -186,9 +186,9 @@ const READERS = {
     shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, mean: o.mean, invstd: o.invstd, out: o.out, activation: o.activation,
     dgammaOut: o.dgammaOut, dbetaOut: o.dbetaOut,
   }),
-  rmsForward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, unitOffset: o.unitOffset, eps: o.eps, activation: o.activation, out: o.out, invRmsOut: o.invRmsOut }),
+  rmsForward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, unitOffset: o.unitOffset, eps: o.eps, activation: o.activation, out: o.out, invRmsOut: o.invRmsOut, beta: o.beta, dbetaOut: undefined }),
   rmsBackward: (o: O) => ({
-    shape: o.shape, layout: o.layout, gamma: o.gamma, unitOffset: o.unitOffset, invRms: o.invRms, activation: o.activation, out: o.out, dgammaOut: o.dgammaOut,
+    shape: o.shape, layout: o.layout, gamma: o.gamma, unitOffset: o.unitOffset, invRms: o.invRms, activation: o.activation, out: o.out, dgammaOut: o.dgammaOut, beta: o.beta, dbetaOut: o.dbetaOut,
   }),
   skipForward: (o: O) => ({
     shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, bias: o.bias, unitOffset: o.unitOffset, eps: o.eps, activation: o.activation,

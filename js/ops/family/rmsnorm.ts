@@ -56,8 +56,15 @@ export interface RmsNormBackwardResult {
   dgamma: Float32Array;
 }
 
+/** RMS norm has no beta: a beta or dbetaOut given (a layer-norm habit) is refused, not ignored. */
+function noBeta(o: Record<string, unknown>): void {
+  if (o.beta !== undefined && o.beta !== null) throw new Error("beta is not a parameter of RMS norm (use layerNorm)");
+  if (o.dbetaOut !== undefined && o.dbetaOut !== null) throw new Error("dbetaOut: RMS norm has no beta (use layerNormBackward)");
+}
+
 function checkRmsForward(x: unknown, opts: RmsNormOptions | undefined): { g: Geometry; o: RmsNormOptions; eps: number; act: number } {
   const o = optionsOf(opts, "rmsForward") as RmsNormOptions;
+  noBeta(o as unknown as Record<string, unknown>);
   const g = resolveGeometry(x, o);
   const eps = epsOf(o.eps, 1e-6);
   o.gamma = checkRmsAffine(g.C, o.gamma, o.unitOffset);
@@ -95,6 +102,7 @@ export function rmsNorm(x: TensorLike, opts: RmsNormOptions = {}): RmsNormResult
  */
 export function rmsNormBackward(x: TensorLike, dy: TensorLike, opts: RmsNormBackwardOptions): RmsNormBackwardResult {
   const o = optionsOf(opts, "rmsBackward") as RmsNormBackwardOptions;
+  noBeta(o as unknown as Record<string, unknown>);
   const g = resolveGeometry(x, o);
   sameSize("dy", dy, g);
   sameSize("out", o.out, g);
