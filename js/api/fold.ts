@@ -2,7 +2,7 @@
 // runs one layer instead of two: W'[o,…] = W[o,…]·s[o], b' = (b − mean)·s + beta,
 // s = gamma/sqrt(var + eps). Computed in f64, stored as f32.
 import { epsOf } from "../ops/options";
-import { checkVec, checkNonNegative, isVec, type Vec } from "../core/errors";
+import { checkVec, finiteVec, checkInteger, isVec, fmt, type Vec } from "../core/errors";
 import { fmtShape } from "../core/layout";
 import { BatchNorm } from "./layers";
 
@@ -45,9 +45,13 @@ export interface FoldOptions {
  */
 export function foldBatchNorm(weight: Vec, o: FoldOptions): { weight: Float32Array; bias: Float32Array } {
   if (!o || typeof o !== "object") throw new Error("foldBatchNorm needs options { weightLayout, gamma, beta, runningMean, runningVar } or { weightLayout, bn }");
-  const L = WEIGHT_LAYOUTS[o.weightLayout];
-  if (!L) throw new Error(`unknown weightLayout "${String(o.weightLayout)}": expected one of ${Object.keys(WEIGHT_LAYOUTS).join(", ")}`);
-  if (!isVec(weight)) throw new Error(`weight must be a Float32Array, Float64Array or number[], got ${weight === null ? "null" : typeof weight}`);
+  const known = typeof o.weightLayout === "string" && Object.prototype.hasOwnProperty.call(WEIGHT_LAYOUTS, o.weightLayout);
+  const L = known ? WEIGHT_LAYOUTS[o.weightLayout] : undefined;
+  if (!L) {
+    const got = typeof o.weightLayout === "string" ? `"${o.weightLayout}"` : fmt(o.weightLayout);
+    throw new Error(`unknown weightLayout ${got}: expected one of ${Object.keys(WEIGHT_LAYOUTS).join(", ")}`);
+  }
+  if (!isVec(weight)) throw new Error(`weight must be a Float32Array, Float64Array or number[], got ${fmt(weight)}`);
   let p: { gamma?: Vec; beta?: Vec; runningMean?: Vec; runningVar?: Vec; eps?: number } = o;
   if (o.bn !== undefined) {
     if (!(o.bn instanceof BatchNorm)) throw new Error("bn must be a simdnorm BatchNorm layer");
@@ -60,7 +64,8 @@ export function foldBatchNorm(weight: Vec, o: FoldOptions): { weight: Float32Arr
   const unit = `output channels (runningMean has ${O})`;
   if (O === 0 || weight.length === 0 || weight.length % O) throw new Error(`weight holds ${weight.length} values: not a positive multiple of ${O} ${unit}`);
   if (o.shape !== undefined) {
-    const s = Array.from(o.shape);
+    if (!Array.isArray(o.shape)) throw new Error(`shape must be an array of positive integers, got ${fmt(o.shape)}`);
+    const s = Array.from(o.shape as unknown[], (n, i) => checkInteger(`shape axis ${i}`, n, 1, "a positive integer"));
     if (s.length !== L.rank) throw new Error(`weightLayout ${o.weightLayout} needs a ${L.rank}-D shape, got ${fmtShape(s)}`);
     if (s.reduce((a, b) => a * b, 1) !== weight.length) throw new Error(`weight holds ${weight.length} values, the shape ${fmtShape(s)} needs ${s.reduce((a, b) => a * b, 1)}`);
     const axis = L.oLast ? s.length - 1 : 0;
@@ -71,17 +76,29 @@ export function foldBatchNorm(weight: Vec, o: FoldOptions): { weight: Float32Arr
   if (p.beta !== undefined && p.beta !== null) checkVec("beta", p.beta, O, unit);
   if (o.bias !== undefined && o.bias !== null) checkVec("bias", o.bias, O, unit);
   const eps = epsOf(p.eps, 1e-5);
-  checkNonNegative("running_var", p.runningVar as Vec, "runningVar");
+  // Every element a finite number (a number[] read once into a Float64Array, used from then on).
+  const mean = finiteVec("runningMean", p.runningMean, O), variance = finiteVec("runningVar", p.runningVar, O, 0, "variances", "running_var");
+  const gamma = p.gamma === undefined || p.gamma === null ? undefined : finiteVec("gamma", p.gamma, O);
+  const beta = p.beta === undefined || p.beta === null ? undefined : finiteVec("beta", p.beta, O);
+  const bias0 = o.bias === undefined || o.bias === null ? undefined : finiteVec("bias", o.bias, O);
+  const W = finiteVec("weight", weight, weight.length);
 
   const scale = new Float64Array(O), bias = new Float32Array(O);
   for (let c = 0; c < O; c++) {
-    const v = (p.runningVar as Vec)[c] + eps;
+    const v = variance[c] + eps;
     if (!(v > 0)) throw new Error(`running_var[${c}] + eps is ${v}: cannot divide by sqrt(0) (use eps > 0)`);
-    scale[c] = (p.gamma ? p.gamma[c] : 1) / Math.sqrt(v);
-    bias[c] = ((o.bias ? o.bias[c] : 0) - p.runningMean[c]) * scale[c] + (p.beta ? p.beta[c] : 0);
+    scale[c] = (gamma ? gamma[c] : 1) / Math.sqrt(v);
+    bias[c] = ((bias0 ? bias0[c] : 0) - mean[c]) * scale[c] + (beta ? beta[c] : 0);
+    if (!Number.isFinite(scale[c]) || !Number.isFinite(bias[c])) {
+      const what = Number.isFinite(scale[c]) ? `the folded bias (b − mean)·scale + beta = ${(bias0 ? bias0[c] : 0) - mean[c]}·${scale[c]} + ${beta ? beta[c] : 0}` : `scale = gamma/sqrt(var + eps) = ${scale[c]}`;
+      throw new Error(`output channel ${c}: ${what} is beyond float32's range`);
+    }
   }
-  const w = new Float32Array(weight.length), per = weight.length / O;
-  if (L.oLast) for (let i = 0; i < w.length; i++) w[i] = weight[i] * scale[i % O];
-  else for (let i = 0; i < w.length; i++) w[i] = weight[i] * scale[Math.floor(i / per)];
+  const w = new Float32Array(W.length), per = W.length / O;
+  if (L.oLast) for (let i = 0; i < w.length; i++) w[i] = W[i] * scale[i % O];
+  else for (let i = 0; i < w.length; i++) w[i] = W[i] * scale[Math.floor(i / per)];
+  for (let i = 0; i < w.length; i++) {
+    if (!Number.isFinite(w[i])) throw new Error(`the folded weight[${i}] = weight[${i}]·scale = ${W[i]}·${scale[L.oLast ? i % O : Math.floor(i / per)]} is beyond float32's range`);
+  }
   return { weight: w, bias };
 }

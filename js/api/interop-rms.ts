@@ -1,18 +1,44 @@
 // Weights in and out of RMSNorm layers in the forms frameworks store them. Imports check
 // everything before changing anything.
-import type { RMSNorm } from "./layers";
+import { fmt } from "../core/errors";
+import { typedKind, typedLength, isFakeTyped } from "../core/typed";
+import { F32_MAX, type RMSNorm } from "./layers";
 
 /** RMSNorm weights: PyTorch / Hugging Face state_dict { weight }, ONNX RMSNormalization { scale }, Keras [scale]. */
 export type RmsWeights = { weight: Float32Array } | { scale: Float32Array; attributes: { epsilon: number } } | Float32Array[];
 
-/** A weight array of C finite numbers (names what is wrong). @internal */
-export function vec(what: string, v: unknown, C: number): ArrayLike<number> {
-  const a = v as ArrayLike<number>;
-  if (a === null || typeof a !== "object" || typeof a.length !== "number") throw new Error(`${what} must be an array of ${C} numbers, got ${v === null ? "null" : typeof v}`);
-  if (a.length !== C) throw new Error(`${what} has ${a.length} values, the layer has ${C} channels`);
-  for (let i = 0; i < C; i++) if (typeof a[i] !== "number" || !Number.isFinite(a[i])) throw new Error(`${what}[${i}] is ${String(a[i])}: expected a finite number`);
-  return a;
+/**
+ * The length of an array-like v (a typed array's through the intrinsic getter), or undefined for
+ * anything else (a Proxy of a typed array or an object posing as one included: its `length`
+ * getter would throw a TypeError). @internal
+ */
+export function lengthOf(v: unknown): number | undefined {
+  if (v === null || typeof v !== "object" || isFakeTyped(v)) return undefined;
+  if (typedKind(v)) return typedLength(v as ArrayBufferView);
+  const n = (v as ArrayLike<unknown>).length;
+  return typeof n === "number" ? n : undefined;
 }
+
+/**
+ * A weight array of C numbers finite in float32 (the layers store Float32Arrays), each read once
+ * into the Float64Array returned (names what is wrong). @internal
+ */
+export function vec(what: string, v: unknown, C: number): Float64Array {
+  const a = v as ArrayLike<unknown>, n = lengthOf(v);
+  if (n === undefined) throw new Error(`${what} must be an array of ${C} numbers, got ${v === null ? "null" : isFakeTyped(v) ? fmt(v) : typeof v}`);
+  if (n !== C) throw new Error(`${what} has ${n} values, the layer has ${C} channels`);
+  const r = new Float64Array(C);
+  for (let i = 0; i < C; i++) {
+    const e = a[i];
+    if (typeof e !== "number" || !Number.isFinite(e)) throw new Error(`${what}[${i}] is ${typeof e === "number" ? String(e) : fmt(e)}: expected a finite number`);
+    if (!Number.isFinite(Math.fround(e))) throw new Error(`${what}[${i}] is ${e}: beyond float32's range (weights are stored as float32, at most ±${F32_MAX})`);
+    r[i] = e;
+  }
+  return r;
+}
+
+/** A name as error messages show it: a string in quotes, anything else as fmt reads it. */
+const quoted = (v: unknown) => (typeof v === "string" ? `"${v}"` : fmt(v));
 
 /** The multiplier the layer applies: gamma, or 1 + gamma with unitOffset. */
 function multiplier(l: RMSNorm): Float32Array {
@@ -35,7 +61,7 @@ export function exportRms(l: RMSNorm, format: string): RmsWeights {
     case "pytorch": return { weight: Float32Array.from(l.gamma!) };
     case "onnx": return { scale: multiplier(l), attributes: { epsilon: l.eps } };
     case "keras": return [multiplier(l)];
-    default: throw new Error(`unknown weight format "${String(format)}" for RMSNorm: expected pytorch, onnx or keras`);
+    default: throw new Error(`unknown weight format ${quoted(format)} for RMSNorm: expected pytorch, onnx or keras`);
   }
 }
 
@@ -62,7 +88,7 @@ export function importRms(l: RMSNorm, format: string, w: unknown, prefix = ""): 
       stored = vec("scale", a[0], C);
       break;
     }
-    default: throw new Error(`unknown weight format "${String(format)}" for RMSNorm: expected pytorch, onnx or keras`);
+    default: throw new Error(`unknown weight format ${quoted(format)} for RMSNorm: expected pytorch, onnx or keras`);
   }
   for (let c = 0; c < C; c++) l.gamma![c] = stored[c] + offset;
   return l;

@@ -1,8 +1,8 @@
 // Weights in and out of BatchNorm layers in the forms frameworks store them, and the parameter
 // counts they report. Imports check everything before changing anything.
 import { fmt } from "../core/errors";
-import { BatchNorm, NormLayer, RMSNorm } from "./layers";
-import { exportRms, importRms, vec, type RmsWeights } from "./interop-rms";
+import { BatchNorm, NormLayer, RMSNorm, F32_MAX } from "./layers";
+import { exportRms, importRms, vec, lengthOf, type RmsWeights } from "./interop-rms";
 
 /** Keras get_weights() order: [gamma, beta, moving_mean, moving_variance] (no gamma/beta when affine is false). */
 export type KerasWeights = ArrayLike<number>[];
@@ -38,15 +38,21 @@ export type WeightFormat = "keras" | "pytorch" | "caffe" | "onnx";
 
 const f32 = (v: ArrayLike<number>) => Float32Array.from(v);
 
-function scalar(what: string, v: unknown): number {
-  let n: unknown = v;
-  if (n !== null && typeof n === "object" && typeof (n as ArrayLike<unknown>).length === "number") {
-    const a = n as ArrayLike<unknown>;
-    if (a.length !== 1) throw new Error(`${what} must hold one value, got ${a.length}`);
-    n = a[0];
+/**
+ * A scalar stored as a number, a bigint or a one-element array: a finite number ≥ 0; with
+ * `count`, a whole number a JS number holds exactly (≤ Number.MAX_SAFE_INTEGER).
+ */
+function scalar(what: string, v: unknown, count = false): number {
+  let e: unknown = v;
+  const n1 = lengthOf(e);
+  if (n1 !== undefined) {
+    if (n1 !== 1) throw new Error(`${what} must hold one value, got ${n1}`);
+    e = (v as ArrayLike<unknown>)[0];
   }
-  if (typeof n === "bigint") n = Number(n);
-  if (typeof n !== "number" || !Number.isFinite(n) || n < 0) throw new Error(`${what} must be a finite number ≥ 0, got ${String(n)}`);
+  const n = typeof e === "bigint" ? Number(e) : e;
+  if (typeof n !== "number" || !Number.isFinite(n) || n < 0) throw new Error(`${what} must be a finite number ≥ 0, got ${fmt(e)}`);
+  if (count && !Number.isInteger(n)) throw new Error(`${what} must be an integer, got ${fmt(e)}`);
+  if (count && !Number.isSafeInteger(n)) throw new Error(`${what} must be at most 2^53 − 1 (Number.MAX_SAFE_INTEGER: a count a JS number holds exactly), got ${fmt(e)}`);
   return n;
 }
 
@@ -61,6 +67,11 @@ function assign(bn: BatchNorm, gamma: ArrayLike<number> | null, beta: ArrayLike<
     const f = s === 0 ? 0 : 1 / s;
     m = Float64Array.from(mean, (x) => x * f);
     v = Float64Array.from(variance, (x) => x * f);
+    for (let c = 0; c < m.length; c++) {
+      for (const [what, q] of [["caffe blob 0 (mean·s)", m[c]], ["caffe blob 1 (var·s)", v[c]]] as const) {
+        if (!Number.isFinite(Math.fround(q))) throw new Error(`${what}[${c}] / s is ${q}: beyond float32's range (at most ±${F32_MAX}): s = ${s} is too small for these blobs`);
+      }
+    }
     s = 1;
   }
   bn.setStats(m, v, s); // validates lengths and variances before writing anything
@@ -157,8 +168,7 @@ export function importWeights(bn: BatchNorm | RMSNorm, format: WeightFormat, w: 
       if (missing.length) throw new Error(`missing key(s) in state_dict: ${missing.map((k) => p + k).join(", ")}`);
       const g = d[p + "weight"] === undefined ? null : vec(p + "weight", d[p + "weight"], C);
       const b = d[p + "bias"] === undefined ? null : vec(p + "bias", d[p + "bias"], C);
-      const nbt = d[p + "num_batches_tracked"] === undefined ? 0 : scalar(p + "num_batches_tracked", d[p + "num_batches_tracked"]);
-      if (!Number.isInteger(nbt)) throw new Error(`${p}num_batches_tracked must be an integer, got ${nbt}`);
+      const nbt = d[p + "num_batches_tracked"] === undefined ? 0 : scalar(p + "num_batches_tracked", d[p + "num_batches_tracked"], true);
       assign(bn, g, b, vec(p + "running_mean", d[p + "running_mean"], C), vec(p + "running_var", d[p + "running_var"], C), null, nbt);
       return bn;
     }

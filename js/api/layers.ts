@@ -15,22 +15,25 @@ import { checkGroups, type NormOptions, type NormResult, type NormBackwardOption
 import { convention, type Convention, type ConventionInfo } from "../ops/conventions";
 import { epsOf, momentumOf, optionsOf } from "../ops/options";
 import { resolveGeometry, type ShapeOptions } from "../core/args";
-import { checkFinite, checkInteger, readOptions, fmt } from "../core/errors";
+import { checkFinite, checkInteger, readOptions, optionsObject, isWasmBuffer, fmt } from "../core/errors";
 import { fmtShape, layoutInfo, type Layout } from "../core/layout";
 import { isTensor, type TensorLike } from "../core/tensor";
-import { typedKind, typedLength } from "../core/typed";
+import { typedKind, typedLength, typedBuffer, typedOffset, typedByteLength } from "../core/typed";
 
 export interface ForwardOptions extends ShapeOptions {
   // shape: optional for Tensors and for NC Float32Arrays ([len/C, C]); layout: overrides the
   // layer's (a Tensor's own layout is used by default).
-  /** Write y here (Tensor or Float32Array of x's size). Not x itself: backward needs x. */
+  /** Write y here (Tensor or Float32Array of x's size). Not x nor memory x shares: backward needs x. */
   out?: TensorLike;
 }
 
 export interface BackwardOptions {
   /** Write dx here (may be dy). */
   out?: TensorLike;
-  /** Add dgamma/dbeta to the gradient buffers instead of overwriting them (shared layers). */
+  /**
+   * Add dgamma/dbeta to the gradient buffers instead of overwriting them (a layer used twice per
+   * step; each forward's backward must run before the next forward). true or false; default false.
+   */
   accumulate?: boolean;
 }
 
@@ -83,14 +86,59 @@ export function placement(x: unknown, C: number, o: ShapeOptions, layout: Layout
   return { shape: [n / C, C], layout: l };
 }
 
-/** C numbers of an array or typed array, each read once into a Float64Array (non-numbers → NaN, refused later). */
+/** C numbers of an array or typed array, each read once into a Float64Array (a non-number throws naming it). */
 function valuesOnce(name: string, a: unknown, C: number): Float64Array {
   const n = typedKind(a) ? typedLength(a as ArrayBufferView) : Array.isArray(a) ? a.length : undefined;
   if (n === undefined) throw new Error(`${name} must be an array or typed array of ${C} values, got ${fmt(a)}`);
   if (n !== C) throw new Error(`${name} has ${n} values, the layer has ${C} channels`);
   const out = new Float64Array(C);
-  for (let c = 0; c < C; c++) { const e = (a as ArrayLike<unknown>)[c]; out[c] = typeof e === "number" ? e : NaN; }
+  for (let c = 0; c < C; c++) {
+    const e = (a as ArrayLike<unknown>)[c];
+    if (typeof e !== "number") throw new Error(`${name}[${c}] must be a number, got ${fmt(e)}`);
+    out[c] = e;
+  }
   return out;
+}
+
+/** A big argument's values as a typed array (a Tensor: its `data`), or undefined for what is neither (a freed Tensor, a non-array: the op refuses those by name). */
+function viewOf(v: unknown): ArrayBufferView | undefined {
+  if (isTensor(v)) return v.freed ? undefined : v.data;
+  return typedKind(v) ? (v as ArrayBufferView) : undefined;
+}
+
+/**
+ * A layer's forward keeps x for its backward: `out` may not be x, nor share any of its bytes (a
+ * Tensor x's own `data`, another view of its buffer, a view overlapping it in part). Views of
+ * wasm memory are one memory whichever buffer object they were made on (a shared memory gives
+ * a new one when it grows).
+ */
+function checkOutApart(x: unknown, out: unknown): void {
+  const inPlace = "backward needs the input (normalize in place with the functional API)";
+  if (out === x) throw new Error(`out must not be x: ${inPlace}`);
+  const a = viewOf(x), b = viewOf(out);
+  if (!a || !b) return;
+  const ba = typedBuffer(a), bb = typedBuffer(b);
+  if (ba !== bb && !(isWasmBuffer(ba) && isWasmBuffer(bb))) return;
+  const as = typedOffset(a), ae = as + typedByteLength(a), bs = typedOffset(b), be = bs + typedByteLength(b);
+  if (!(bs < ae && as < be)) return;
+  const what = isTensor(x) && !isTensor(out) && bs === as && be === ae ? "out is x's own data" : `out: bytes ${bs}…${be}, x: bytes ${as}…${ae} of one ${isWasmBuffer(ba) ? "wasm memory" : "buffer"}`;
+  throw new Error(`out must not share memory with x (${what}): ${inPlace}`);
+}
+
+/** backward's options, read once: `out`, and `accumulate` (true, false or absent). */
+function backwardOptionsOf(o: unknown): { out: TensorLike | undefined; accumulate: boolean } {
+  const src = optionsObject(o);
+  const out = src.out as TensorLike | undefined, accumulate = src.accumulate;
+  if (accumulate !== undefined && typeof accumulate !== "boolean") throw new Error(`accumulate must be true or false, got ${fmt(accumulate)}`);
+  return { out, accumulate: accumulate === true };
+}
+
+/** float32's largest finite value and smallest positive one (what a Float32Array can hold). @internal */
+export const F32_MAX = 3.4028234663852886e38, F32_TINY = 1.401298464324817e-45;
+
+/** Throws unless v (element i of `name`, finite in f64) is finite in float32 too (stored in a Float32Array). */
+function f32Finite(name: string, i: number, v: number, what: string): void {
+  if (!Number.isFinite(Math.fround(v))) throw new Error(`${name}[${i}] is ${v}: beyond float32's range (${what} are stored as float32, at most ±${F32_MAX})`);
 }
 
 /** A gradient into the layer's buffer: set, or added with `accumulate` (nothing when it is the buffer: an op wrote it there). */
@@ -134,8 +182,12 @@ export abstract class NormLayer {
     this.dbeta = beta ? new Float32Array(channels) : null;
   }
 
-  /** Training mode: batch statistics (and, for BatchNorm, running-statistics updates). */
-  train(on = true): this { this.training = on; return this; }
+  /** Training mode: batch statistics (and, for BatchNorm, running-statistics updates). train(false) = eval(). */
+  train(on = true): this {
+    if (typeof on !== "boolean") throw new Error(`train(on): on must be true or false, got ${fmt(on)}`);
+    this.training = on;
+    return this;
+  }
 
   /** Eval mode: running statistics (BatchNorm), no updates. */
   eval(): this { return this.train(false); }
@@ -150,7 +202,7 @@ export abstract class NormLayer {
     const o = optionsOf(opts, "layerForward") as ForwardOptions;
     const p = placement(x, this.channels, o, this.layout), g = resolveGeometry(x, p);
     if (g.C !== this.channels) throw new Error(`x has ${g.C} channels (shape ${fmtShape(g.shape)}, layout ${g.layout}), the layer has ${this.channels}`);
-    if (o.out !== undefined && o.out === x) throw new Error("out must not be x: backward needs the input (normalize in place with the functional API)");
+    if (o.out !== undefined && o.out !== null) checkOutApart(x, o.out);
     // A Tensor's own geometry passes through (already validated); given options are kept as the
     // validated copy, so the caller's shape array is read once and may change after the call.
     return isTensor(x) && p.shape === undefined && p.layout === undefined
@@ -161,7 +213,7 @@ export abstract class NormLayer {
   /** The forward this backward belongs to; throws on misuse. */
   protected pending(name: string): Saved {
     const s = this.saved;
-    if (!s) throw new Error(`${name}.backward: no forward to differentiate — call forward(x) first (each forward allows one backward)`);
+    if (!s) throw new Error(`${name}.backward: no forward to differentiate — call forward(x) first (each forward allows one backward, and the layer keeps only its last forward: a layer used twice per step runs forward(a), backward(da), then forward(b), backward(db, { accumulate: true }))`);
     const mode: LayerMode = this.training ? "training" : "eval";
     if (s.mode !== mode) throw new Error(`${name}.backward in ${mode} mode after a forward in ${s.mode} mode: the gradient depends on the mode — call backward before train()/eval(), or run forward again`);
     return s;
@@ -268,8 +320,8 @@ export class BatchNorm extends NormLayer {
    * statistics; eval: statistics are constants). Sets dgamma/dbeta (adds with `accumulate`).
    * @throws before any forward, after a forward in the other mode, or twice for one forward.
    */
-  backward(dy: TensorLike, o: BackwardOptions = {}): TensorLike {
-    const s = this.pending("BatchNorm");
+  backward(dy: TensorLike, opts: BackwardOptions = {}): TensorLike {
+    const o = backwardOptionsOf(opts), s = this.pending("BatchNorm");
     const { shape, layout } = s, gamma = this.gamma ?? undefined, beta = this.beta ?? undefined, activation = this.activation, out = o.out;
     const dgammaOut = o.accumulate ? undefined : this.dgamma ?? undefined, dbetaOut = o.accumulate ? undefined : this.dbeta ?? undefined;
     const r = s.mode === "training"
@@ -311,9 +363,22 @@ export class BatchNorm extends NormLayer {
     }
     checkFinite("normalizer", normalizer, 0);
     if (!this.info.weightedSums && normalizer !== 1) throw new Error(`a normalizer is a caffe state; the ${this.convention} convention stores statistics (normalizer 1), got ${normalizer}`);
+    // Stored as float32 (the blobs and Caffe's s are float blobs): what is stored, and what eval
+    // uses (blob / s, as statsInto computes it), must be finite there too.
+    const s = Math.fround(normalizer);
+    if (s === Infinity) throw new Error(`normalizer ${normalizer} is beyond float32's range (Caffe keeps s in a float blob: at most ${F32_MAX})`);
+    if (s === 0 && normalizer !== 0) throw new Error(`normalizer ${normalizer} is 0 in float32 (Caffe keeps s in a float blob): give 0 or at least ${F32_TINY}`);
+    const f = s === 0 ? 0 : 1 / s;
+    for (let c = 0; c < C; c++) {
+      f32Finite("mean", c, m[c], "means"); f32Finite("var", c, v[c], "variances");
+      const sm = Math.fround(m[c]) * f, sv = Math.fround(v[c]) * f;
+      if (!Number.isFinite(Math.fround(sm)) || !Number.isFinite(Math.fround(sv))) {
+        throw new Error(`${Number.isFinite(Math.fround(sm)) ? `var[${c}] / normalizer is ${sv}` : `mean[${c}] / normalizer is ${sm}`}: the statistics eval uses (blob / s) are beyond float32's range (at most ${F32_MAX}): normalizer ${normalizer} is too small for these blobs`);
+      }
+    }
     this.runningMean.set(m);
     this.runningVar.set(v);
-    this.normalizer = Math.fround(normalizer);
+    this.normalizer = s;
     return this;
   }
 
@@ -340,8 +405,8 @@ abstract class SampleNormLayer extends NormLayer {
   }
 
   /** dx for the last forward; sets dgamma/dbeta (adds with `accumulate`). Same misuse errors as BatchNorm. */
-  backward(dy: TensorLike, o: BackwardOptions = {}): TensorLike {
-    const s = this.pending(this.constructor.name);
+  backward(dy: TensorLike, opts: BackwardOptions = {}): TensorLike {
+    const o = backwardOptionsOf(opts), s = this.pending(this.constructor.name);
     const own = !o.accumulate;
     const r = this.grad(s.x, dy, {
       shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, activation: this.activation, mean: s.mean as Float32Array,
@@ -389,7 +454,7 @@ export class GroupNorm extends SampleNormLayer {
  * @example const ln = new LayerNorm(512, { layout: "NLC" }); const y = ln.forward(h, { shape: [8, 128, 512] });
  */
 export class LayerNorm extends SampleNormLayer {
-  constructor(channels: number, o: NormLayerOptions = {}) { super(channels, o, 1e-5); }
+  constructor(channels: number, o: NormLayerOptions = {}) { super(channels, readOptions<NormLayerOptions>(o, ["layout", "affine", "eps", "activation"]), 1e-5); }
   protected run(x: TensorLike, o: NormOptions) { return layerNorm(x, o); }
   protected grad(x: TensorLike, dy: TensorLike, o: NormBackwardOptions) { return layerNormBackward(x, dy, o); }
 }
@@ -424,8 +489,8 @@ export class RMSNorm extends NormLayer {
   }
 
   /** dx for the last forward; sets dgamma (adds with `accumulate`). Same misuse errors as BatchNorm. */
-  backward(dy: TensorLike, o: BackwardOptions = {}): TensorLike {
-    const s = this.pending("RMSNorm");
+  backward(dy: TensorLike, opts: BackwardOptions = {}): TensorLike {
+    const o = backwardOptionsOf(opts), s = this.pending("RMSNorm");
     const r = rmsNormBackward(s.x, dy, {
       shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, unitOffset: this.unitOffset, activation: this.activation, invRms: s.invRms as Float32Array,
       out: o.out, dgammaOut: o.accumulate ? undefined : this.dgamma ?? undefined,

@@ -2,19 +2,22 @@
 // population statistics for BatchNorm layers. Both are StatsAccumulator underneath: one Welford
 // pass per chunk, Chan merges in f64, equal to statistics over the concatenated data.
 import { epsOf } from "../ops/options";
+import { readOptions, checkInteger, fmt } from "../core/errors";
+import { checkPartials } from "../ops/welford";
 import { StatsAccumulator } from "../ops/stats";
 import { batchNormInfer } from "../ops/batchnorm";
 import { BatchNorm, placement, knownLayout } from "./layers";
 import type { Layout } from "../core/layout";
 import type { ShapeOptions } from "../core/args";
-import type { TensorLike } from "../core/tensor";
+import { isTensor, type TensorLike } from "../core/tensor";
+import { typedKind, isFakeTyped } from "../core/typed";
 
 export interface StandardizerOptions {
   /** Layout of Float32Array chunks (Tensors carry their own). Default "NC". */
   layout?: Layout;
   /** Added to the variance before the square root. Default 0 (a constant channel gets std 1). */
   eps?: number;
-  /** std from the unbiased variance (÷(n−1)) instead of the population one (÷n). Default false. */
+  /** std from the unbiased variance (÷(n−1)) instead of the population one (÷n): true or false. Default false. */
   unbiased?: boolean;
 }
 
@@ -26,7 +29,10 @@ export interface StandardizerJSON {
   layout: Layout;
   eps: number;
   unbiased: boolean;
-  /** C triples (count, mean, M2). */
+  /**
+   * C triples (count, mean, M2): counts whole numbers ≥ 0 (they may differ between channels),
+   * means finite, M2 finite and ≥ 0.
+   */
   partials: number[];
 }
 
@@ -44,14 +50,16 @@ export class Standardizer {
   readonly layout: Layout;
   readonly eps: number;
   readonly unbiased: boolean;
-  private readonly acc: StatsAccumulator;
+  /** The fitted statistics (replaced as a whole by fit: see there). */
+  private acc: StatsAccumulator;
 
-  constructor(channels: number, o: StandardizerOptions = {}) {
-    o = o ?? {};
+  constructor(channels: number, opts: StandardizerOptions = {}) {
+    const o = readOptions<StandardizerOptions>(opts, ["layout", "eps", "unbiased"]);
     this.acc = new StatsAccumulator(channels);
     this.channels = channels;
     this.layout = knownLayout(o.layout ?? "NC");
     this.eps = epsOf(o.eps, 0);
+    if (o.unbiased !== undefined && typeof o.unbiased !== "boolean") throw new Error(`unbiased must be true or false, got ${fmt(o.unbiased)}`);
     this.unbiased = o.unbiased ?? false;
   }
 
@@ -63,11 +71,15 @@ export class Standardizer {
     return this;
   }
 
-  /** Forget the statistics, then fit one chunk (or an iterable of chunks). */
+  /**
+   * Replace the statistics by those of one chunk (or an iterable of chunks). Fitted into a fresh
+   * accumulator, taken only when every chunk succeeded: if one throws, the statistics are as before.
+   */
   fit(x: TensorLike | Iterable<TensorLike>, o: ShapeOptions = {}): this {
-    this.acc.reset();
-    if (x instanceof Float32Array || !(Symbol.iterator in Object(x))) return this.partialFit(x as TensorLike, o);
-    for (const chunk of x as Iterable<TensorLike>) this.partialFit(chunk, o);
+    const acc = new StatsAccumulator(this.channels);
+    if (x instanceof Float32Array || !(Symbol.iterator in Object(x))) acc.update(x as TensorLike, this.where(x as TensorLike, o));
+    else for (const chunk of x as Iterable<TensorLike>) acc.update(chunk, this.where(chunk, o));
+    this.acc = acc;
     return this;
   }
 
@@ -112,15 +124,28 @@ export class Standardizer {
     return { type: "simdnorm.Standardizer", version: 1, channels: this.channels, layout: this.layout, eps: this.eps, unbiased: this.unbiased, partials: Array.from(this.acc.partials) };
   }
 
-  /** Rebuild from toJSON() output (or its JSON.parse). @throws on a malformed state. */
+  /**
+   * Rebuild from toJSON() output (or its JSON.parse). @throws on a malformed state (text that is
+   * not JSON, partials that are not C triples of a whole count ≥ 0, a finite mean, a finite M2 ≥ 0).
+   */
   static fromJSON(j: StandardizerJSON | string): Standardizer {
-    const o = (typeof j === "string" ? JSON.parse(j) : j) as StandardizerJSON;
-    if (!o || o.type !== "simdnorm.Standardizer") throw new Error(`not a simdnorm.Standardizer state (type ${o?.type})`);
-    if (o.version !== 1) throw new Error(`unsupported Standardizer state version ${o.version}`);
+    const o = (typeof j === "string" ? parseState(j) : j) as StandardizerJSON;
+    if (!o || typeof o !== "object" || o.type !== "simdnorm.Standardizer") throw new Error(`not a simdnorm.Standardizer state (type ${o && typeof o === "object" ? fmt(o.type) : fmt(o)})`);
+    if (o.version !== 1) throw new Error(`unsupported Standardizer state version ${fmt(o.version)}`);
+    checkInteger("channels", o.channels, 1, "a positive integer");
     if (!Array.isArray(o.partials) || o.partials.length !== 3 * o.channels || !o.partials.every(Number.isFinite)) throw new Error(`partials must be ${3 * o.channels} finite numbers (count, mean, M2 per channel)`);
     const z = new Standardizer(o.channels, { layout: o.layout, eps: o.eps, unbiased: o.unbiased });
-    z.acc.merge(Float64Array.from(o.partials));
+    const p = Float64Array.from(o.partials);
+    checkPartials("partials", p);
+    z.acc.merge(p);
     return z;
+  }
+}
+
+/** JSON.parse of a saved state, its SyntaxError as a plain Error saying what was wrong. */
+function parseState(text: string): unknown {
+  try { return JSON.parse(text); } catch (e) {
+    throw new Error(`Standardizer.fromJSON: the string is not valid JSON (${(e as Error).message})`);
   }
 }
 
@@ -136,6 +161,9 @@ export type Batch = TensorLike | ({ x: TensorLike } & ShapeOptions);
  */
 export function preciseBatchNormStats(bn: BatchNorm, batches: Iterable<Batch>): StatsAccumulator {
   if (!(bn instanceof BatchNorm)) throw new Error("preciseBatchNormStats needs a simdnorm BatchNorm layer");
+  if (batches === null || typeof batches !== "object" || !(Symbol.iterator in batches) || typedKind(batches) || isFakeTyped(batches)) {
+    throw new Error(`batches must be an iterable of batches (an array or generator of Float32Arrays, Tensors or { x, shape }), got ${isTensor(batches) ? "a Tensor" : fmt(batches)}${typedKind(batches) || isTensor(batches) ? " (one batch: pass [x])" : ""}`);
+  }
   const acc = new StatsAccumulator(bn.channels);
   for (const b of batches) {
     const { x, ...o } = b instanceof Float32Array || !("x" in Object(b)) ? { x: b as TensorLike } : (b as { x: TensorLike } & ShapeOptions);
@@ -147,6 +175,8 @@ export function preciseBatchNormStats(bn: BatchNorm, batches: Iterable<Batch>): 
 
 /** Set a BatchNorm layer's running statistics from an accumulator (per its convention). */
 export function applyStats(bn: BatchNorm, acc: StatsAccumulator): BatchNorm {
+  if (!(bn instanceof BatchNorm)) throw new Error("applyStats needs a simdnorm BatchNorm layer");
+  if (!(acc instanceof StatsAccumulator)) throw new Error(`applyStats needs a StatsAccumulator, got ${fmt(acc)}`);
   if (acc.channels !== bn.channels) throw new Error(`the accumulator has ${acc.channels} channels, the layer ${bn.channels}`);
   if (acc.count < 2) throw new Error(`population statistics need at least 2 values per channel, got ${acc.count}`);
   const r = acc.result();

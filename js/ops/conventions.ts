@@ -20,7 +20,11 @@ export interface ConventionInfo {
   weightedSums?: boolean;
 }
 
-export const CONVENTIONS: Record<Convention, ConventionInfo> = {
+/**
+ * Each convention's defaults and update rule, read by every layer and op: frozen, it and each
+ * entry (a change would silently alter every later layer; copy an entry to inspect or vary it).
+ */
+export const CONVENTIONS: Readonly<Record<Convention, Readonly<ConventionInfo>>> = deepFreeze({
   pytorch: { momentum: 0.1, eps: 1e-5, momentumKeepsOld: false, unbiased: true, allowsCumulative: true },
   keras: { momentum: 0.99, eps: 1e-3, momentumKeepsOld: true, unbiased: false, allowsCumulative: false },
   onnx: { momentum: 0.9, eps: 1e-5, momentumKeepsOld: true, unbiased: false, allowsCumulative: false },
@@ -28,7 +32,13 @@ export const CONVENTIONS: Record<Convention, ConventionInfo> = {
   "tf-fused": { momentum: 1.0, eps: 1e-3, momentumKeepsOld: false, unbiased: true, allowsCumulative: false },
   // Caffe BatchNorm: moving_average_fraction λ; blobs [Σ λ^k·mean, Σ λ^k·var, s].
   caffe: { momentum: 0.999, eps: 1e-5, momentumKeepsOld: true, unbiased: true, allowsCumulative: false, weightedSums: true },
-};
+});
+
+/** The table and each of its entries frozen (an entry's values are numbers and booleans). */
+function deepFreeze<T extends Record<string, object>>(table: T): T {
+  for (const k of Object.keys(table)) Object.freeze(table[k]);
+  return Object.freeze(table);
+}
 
 /**
  * @internal The convention's entry ("pytorch" when absent), looked up as an own property only.

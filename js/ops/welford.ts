@@ -42,14 +42,26 @@ export function chanMergeRuns(F: Float64Array, a: number, o: number, K: number, 
   }
 }
 
-/** A Float64Array of C triples (count, mean, M2) with counts ≥ 0: partial statistics. Returns C. */
+/**
+ * A Float64Array of C triples (count, mean, M2): partial statistics. Returns C. Each channel's
+ * triple stands alone (counts may differ between channels: partials of masked data, or merged
+ * from sources that saw different channels). Per channel:
+ * - count: a whole number ≥ 0 (a number of values);
+ * - with a count > 0, M2 (the sum of squared deviations) ≥ 0 and finite, the mean finite — or NaN
+ *   in either, what data holding NaN gives; a mean of ±Infinity only with M2 NaN, what data
+ *   holding ±Infinity gives (partialStats reports so).
+ * With a count of 0 the mean and M2 are not read by a merge into another triple.
+ */
 export function checkPartials(name: string, p: unknown): number {
   if (typedKind(p) !== "Float64Array") throw new Error(`${name} must be a Float64Array of C triples (count, mean, M2), got ${fmt(p)}`);
-  const n = typedLength(p as Float64Array);
+  const n = typedLength(p as Float64Array), F = p as Float64Array;
   if (n % 3 !== 0) throw new Error(`${name} must hold C triples (count, mean, M2), got ${n} values`);
   for (let i = 0; i < n; i += 3) {
-    const c = (p as Float64Array)[i];
-    if (!(c >= 0 && c < Infinity)) throw new Error(`${name} count of channel ${i / 3} is ${c}: counts must be finite and ≥ 0`);
+    const c = F[i], mean = F[i + 1], m2 = F[i + 2];
+    if (!(c >= 0 && Number.isInteger(c))) throw new Error(`${name} count of channel ${i / 3} is ${c}: counts must be whole numbers ≥ 0 (finite)`);
+    if (c === 0) continue;
+    if (m2 < 0 || m2 === Infinity) throw new Error(`${name} M2 of channel ${i / 3} is ${m2}: M2 (the sum of squared deviations) must be finite and ≥ 0`);
+    if ((mean === Infinity || mean === -Infinity) && m2 === m2) throw new Error(`${name} mean of channel ${i / 3} is ${mean} with M2 ${m2}: means must be finite (±Infinity comes from data holding ±Infinity, whose M2 is NaN)`);
   }
   return n / 3;
 }
