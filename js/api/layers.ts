@@ -115,6 +115,8 @@ function viewOf(v: unknown): ArrayBufferView | undefined {
 function checkOutApart(x: unknown, out: unknown): void {
   const inPlace = "backward needs the input (normalize in place with the functional API)";
   if (out === x) throw new Error(`out must not be x: ${inPlace}`);
+  // Two Tensors: separate allocations (one owner a block), no byte in common.
+  if (isTensor(x) && isTensor(out)) return;
   const a = viewOf(x), b = viewOf(out);
   if (!a || !b) return;
   const ba = typedBuffer(a), bb = typedBuffer(b);
