@@ -10,8 +10,6 @@ const owners = new WeakMap<object, Tensor>();
 /** Every Tensor made by this module (a Proxy of one, or an object posing as one, is not). */
 const made = new WeakSet<object>();
 
-/** The allocations live Tensors own (one owner each: free() gives the block back). */
-const owned = new Set<number>();
 
 /**
  * The last tensors isTensor found in `made` (a ring of four): an op call asks for the same two or
@@ -57,14 +55,17 @@ export class Tensor {
   readonly geo: Readonly<Geometry>;
 
   /**
-   * Use `tensor()` instead. ptr must be the start of a live allocation of the module's heap
-   * large enough for the shape (a Tensor may not alias memory it does not own).
+   * Use `tensor()` instead: a Tensor owns its allocation, which only this module makes (a Tensor
+   * made on another one's memory would free it behind its back). To use a tensor's values in
+   * another shape without a copy, pass `t.data` with `{ shape, layout }`.
    */
   constructor(shape: number[], layout: Layout, ptr: number) {
+    const ours = minting; // the token is taken once (tensor() sets it just before)
+    minting = false;
+    if (!ours && !trusted) throw new Error(`Tensor: use tensor(shape, layout, values?) to allocate one (a Tensor owns its allocation; to use a tensor's values in another shape without a copy, pass t.data with { shape, layout })`);
     const g = trusted ? knownGeometry(shape, layout) : geometry(shape, layout);
     const have = typeof ptr === "number" ? rt().heap.sizeOf(ptr) : 0;
-    if (have < g.size * 4) throw new Error(`Tensor: ptr must be the start of a live allocation of at least ${g.size * 4} bytes, got ${fmt(ptr)}${have ? ` (a block of ${have} bytes)` : ""}: use tensor() to allocate one`);
-    if (owned.has(ptr)) throw new Error(`Tensor: the allocation at ${ptr} belongs to another live Tensor (a Tensor may not alias memory it does not own): use tensor() to allocate one`);
+    if (have < g.size * 4) throw new Error(`Tensor: ptr must be the start of a live allocation of at least ${g.size * 4} bytes, got ${fmt(ptr)}${have ? ` (a block of ${have} bytes)` : ""}`);
     // A literal, not { ...g, shape }: on Node 18/20 that gives every tensor's geometry a hidden
     // class of its own (~1 µs to make, megamorphic for every op that reads it).
     this.geo = Object.freeze({ shape: g.shape.slice(), layout: g.layout, N: g.N, C: g.C, S: g.S, size: g.size, channelsLast: g.channelsLast });
@@ -72,7 +73,6 @@ export class Tensor {
     this.layout = layout;
     this.length = g.size;
     this._ptr = ptr;
-    owned.add(ptr);
     made.add(this);
   }
 
@@ -106,7 +106,6 @@ export class Tensor {
   /** Give the memory back. Using the tensor afterwards throws. Freeing twice is a no-op. */
   free(): void {
     if (this._ptr < 0) return;
-    owned.delete(this._ptr);
     rt().heap.release(this._ptr);
     this._ptr = -1;
     this._view = null;
@@ -115,6 +114,8 @@ export class Tensor {
 
 /** Set while resultTensor constructs: the shape and layout come from a validated geometry. */
 let trusted = false;
+/** Set while tensor() constructs on its fresh allocation (the constructor is this module's alone). */
+let minting = false;
 
 /**
  * @internal A Tensor an op returns: ptr is its fresh allocation, shape and layout those of a
@@ -137,7 +138,9 @@ export function tensor(shape: number[], layout: Layout, values?: ArrayLike<numbe
   // detach that view, so it is taken again on the memory's buffer afterwards.
   // (A detached view reads byteOffset 0: it is taken before.)
   const old = v && (v as unknown as ArrayBufferView).buffer === heap.memory.buffer ? (v as Float32Array) : null, at = old ? old.byteOffset : 0;
-  const t = new Tensor(g.shape, layout, v ? heap.alloc(g.size * 4) : heap.allocZeroed(g.size * 4));
+  const p = v ? heap.alloc(g.size * 4) : heap.allocZeroed(g.size * 4);
+  minting = true;
+  const t = new Tensor(g.shape, layout, p);
   if (old && old.buffer !== heap.memory.buffer) {
     const View = old.constructor as new (b: ArrayBufferLike, at: number, n: number) => Float32Array;
     v = new View(heap.memory.buffer, at, g.size);
