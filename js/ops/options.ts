@@ -85,9 +85,8 @@ function runningVecs(C: number, opts: Record<string, unknown>, later: boolean) {
   return statsVecs(C, opts.runningMean, opts.runningVar, ["runningMean", "runningVar"]);
 }
 
-/** Typed arrays a (buffer ba) and b share a byte. */
-function overlap(a: ArrayBufferView, ba: ArrayBufferLike, b: ArrayBufferView): boolean {
-  if ((plainBuffer(b) ?? typedBuffer(b)) !== ba) return false;
+/** Typed arrays a and b, both on one buffer, share a byte. */
+function overlap(a: ArrayBufferView, b: ArrayBufferView): boolean {
   const sa = typedOffset(a), sb = typedOffset(b);
   return sa < sb + typedByteLength(b) && sb < sa + typedByteLength(a);
 }
@@ -99,11 +98,17 @@ function overlap(a: ArrayBufferView, ba: ArrayBufferLike, b: ArrayBufferView): b
  * every training call.
  */
 export function runningApart(rm: ArrayBufferView, rv: ArrayBufferView, x: unknown, out: unknown): void {
-  const bm = plainBuffer(rm) ?? typedBuffer(rm);
-  if (overlap(rm, bm, rv)) throw new Error("runningMean and runningVar overlap: each needs its own array (both are updated in place)");
-  const bv = plainBuffer(rv) ?? typedBuffer(rv);
-  if (!rememberedTensor(x) && typedKind(x) !== undefined && (overlap(rm, bm, x as ArrayBufferView) || overlap(rv, bv, x as ArrayBufferView))) throw sharesWith("x");
-  if (out !== undefined && out !== null && !rememberedTensor(out) && typedKind(out) !== undefined && (overlap(rm, bm, out as ArrayBufferView) || overlap(rv, bv, out as ArrayBufferView))) throw sharesWith("out");
+  const bm = plainBuffer(rm) ?? typedBuffer(rm), bv = plainBuffer(rv) ?? typedBuffer(rv);
+  if (bm === bv && overlap(rm, rv)) throw new Error("runningMean and runningVar overlap: each needs its own array (both are updated in place)");
+  // x and out: Tensors (no JS-heap bytes) and absent ones skipped before any intrinsic read.
+  if (!rememberedTensor(x) && typedKind(x) !== undefined && touches(x as ArrayBufferView, rm, bm, rv, bv)) throw sharesWith("x");
+  if (out !== undefined && out !== null && !rememberedTensor(out) && typedKind(out) !== undefined && touches(out as ArrayBufferView, rm, bm, rv, bv)) throw sharesWith("out");
+}
+
+/** u shares a byte with rm (buffer bm) or rv (buffer bv). */
+function touches(u: ArrayBufferView, rm: ArrayBufferView, bm: ArrayBufferLike, rv: ArrayBufferView, bv: ArrayBufferLike): boolean {
+  const bu = plainBuffer(u) ?? typedBuffer(u);
+  return (bu === bm && overlap(u, rm)) || (bu === bv && overlap(u, rv));
 }
 
 function sharesWith(name: string): Error {
