@@ -88,7 +88,7 @@ test("Standardizer.fit that throws (a bad chunk, an iterator that throws, one ba
   assert.is(z.count, 3);
 });
 
-test("partials: counts whole and ≥ 0, M2 ≥ 0 and finite, means finite; NaN (from NaN data) and unequal counts accepted", () => {
+test("partials: counts whole and ≥ 0, M2 ≥ 0 and finite, means finite, empty triples (0, 0, 0); NaN (from NaN data) and unequal counts accepted", () => {
   const a = () => Float64Array.of(4, 1, 2, 2, 0, 1);
   const bad = [
     [[1.5, 0, 0], "count of channel 0 is 1.5: counts must be whole numbers ≥ 0"],
@@ -100,6 +100,9 @@ test("partials: counts whole and ≥ 0, M2 ≥ 0 and finite, means finite; NaN (
     [[2, 0, -Infinity], "M2 of channel 0 is -Infinity"],
     [[1, Infinity, 0], "mean of channel 0 is Infinity with M2 0: means must be finite"],
     [[1, -Infinity, 0], "mean of channel 0 is -Infinity"],
+    [[0, 0, 5], "channel 0 has count 0 with mean 0 and M2 5: an empty triple must be (0, 0, 0)"],
+    [[0, 3, 0], "channel 0 has count 0 with mean 3 and M2 0"],
+    [[0, NaN, 0], "channel 0 has count 0 with mean NaN"],
   ];
   for (const [t, msg] of bad) {
     const b = Float64Array.of(1, 0, 0, ...t), target = a(), copy = target.slice();

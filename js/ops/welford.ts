@@ -59,7 +59,11 @@ export function checkPartials(name: string, p: unknown): number {
   for (let i = 0; i < n; i += 3) {
     const c = F[i], mean = F[i + 1], m2 = F[i + 2];
     if (!(c >= 0 && Number.isInteger(c))) throw new Error(`${name} count of channel ${i / 3} is ${c}: counts must be whole numbers ≥ 0 (finite)`);
-    if (c === 0) continue;
+    if (c === 0) {
+      // An empty triple is (0, 0, 0): a mean or M2 with no values would ride along in a merge.
+      if (mean !== 0 || m2 !== 0) throw new Error(`${name} channel ${i / 3} has count 0 with mean ${mean} and M2 ${m2}: an empty triple must be (0, 0, 0)`);
+      continue;
+    }
     if (m2 < 0 || m2 === Infinity) throw new Error(`${name} M2 of channel ${i / 3} is ${m2}: M2 (the sum of squared deviations) must be finite and ≥ 0`);
     if ((mean === Infinity || mean === -Infinity) && m2 === m2) throw new Error(`${name} mean of channel ${i / 3} is ${mean} with M2 ${m2}: means must be finite (±Infinity comes from data holding ±Infinity, whose M2 is NaN)`);
   }
