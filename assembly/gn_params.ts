@@ -61,17 +61,27 @@ function instance_params(K: i32, C: i32, hi: usize, lo: usize, inv: usize, gamma
   const E = K & ~1;
   for (let q = 0, c = 0; q < E; q += 2) {
     const c2 = c + 1 == C ? 0 : c + 1, o = <usize>q << 2, o8 = <usize>q << 3;
-    const mu = f64x2.add(f64x2.promote_low_f32x4(v128.load64_zero(hi + o)), v128.load(lo + o8)), iv = v128.load(inv + o8);
-    const hm = split_hi_pair(mu, f32x4.demote_f64x2_zero(mu), iv), l = f64x2.sub(mu, hm);
-    const g = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(gamma + (<usize>c << 2))), 1, <f64>load<f32>(gamma + (<usize>c2 << 2)));
-    const b = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(beta + (<usize>c << 2))), 1, <f64>load<f32>(beta + (<usize>c2 << 2)));
-    const sc = f64x2.mul(g, iv);
-    v128.store64_lane(pm + o, f32x4.demote_f64x2_zero(hm), 0);
-    v128.store64_lane(ps + o, f32x4.demote_f64x2_zero(sc), 0);
-    v128.store64_lane(pt + o, f32x4.demote_f64x2_zero(f64x2.sub(b, f64x2.mul(l, sc))), 0);
+    const mu = f64x2.add(f64x2.promote_low_f32x4(v128.load64_zero(hi + o)), v128.load(lo + o8));
+    pair_params(mu, f32x4.demote_f64x2_zero(mu), v128.load(inv + o8), c, c2, gamma, beta, pm + o, ps + o, pt + o);
     c = c2 + 1 == C ? 0 : c2 + 1;
   }
   return E;
+}
+
+/**
+ * Two statistics' normalize parameters (instance norm: channels c and c2), lane by lane the
+ * scalar loop's operations: m = split_hi(mean, invstd), scale = f32(γ·invstd), shift =
+ * f32(β − (mean − m)·γ·invstd), as two f32 each at pm, ps, pt. mean, iv: f64x2; h: the means'
+ * f32 rounding (lanes 0, 1).
+ */
+@inline export function pair_params(mean: v128, h: v128, iv: v128, c: i32, c2: i32, gamma: usize, beta: usize, pm: usize, ps: usize, pt: usize): void {
+  const hm = split_hi_pair(mean, h, iv), l = f64x2.sub(mean, hm);
+  const g = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(gamma + (<usize>c << 2))), 1, <f64>load<f32>(gamma + (<usize>c2 << 2)));
+  const b = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(beta + (<usize>c << 2))), 1, <f64>load<f32>(beta + (<usize>c2 << 2)));
+  const sc = f64x2.mul(g, iv);
+  v128.store64_lane(pm, f32x4.demote_f64x2_zero(hm), 0);
+  v128.store64_lane(ps, f32x4.demote_f64x2_zero(sc), 0);
+  v128.store64_lane(pt, f32x4.demote_f64x2_zero(f64x2.sub(b, f64x2.mul(l, sc))), 0);
 }
 
 /**
