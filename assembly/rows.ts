@@ -167,7 +167,7 @@ export function ln_row_stats(p: usize, C: i32, shift: f32, d1: f64, d2: f64, eps
   // after the redo (a row of 1e-30 after a row at 1e6: the first mean lost it) — the row again
   // exactly, in f64 (a NaN in the row gives NaN there too).
   const exact = off || !(q < Infinity) || q < TINY && !flat_row(p, C, m);
-  if (exact) { exact_row(p, C); mu = ret0; v = ret1; }
+  if (exact) { exact_stats(p, C, 1, 0); mu = ret0; v = ret1; }
   const inv = 1 / Math.sqrt(v + eps), mf = <f32>mu;
   const mn: f32 = exact ? exact_center(mu, v) : mf;
   row_m = mn; row_a = <f32>inv; row_b = <f32>((<f64>mn - mu) * inv); row_r = <f32>((<f64>mf - mu) * inv);
@@ -198,11 +198,6 @@ export function flat_row(p: usize, C: i32, m: f32): bool {
     for (let j = 0; j < C; j++) { const v = <f64>load<f32>(p + (<usize>j << 2)); ss += v * v; }
   }
   return <f32>(1 / Math.sqrt(ss / <f64>C + eps));
-}
-
-/** The mean (ret0) and variance (ret1) of the C values at p in f64. */
-function exact_row(p: usize, C: i32): void {
-  exact_stats(p, C, 1, 0);
 }
 
 /**

@@ -1,8 +1,8 @@
 // Weights in and out of RMSNorm layers in the forms frameworks store them. Imports check
 // everything before changing anything.
-import { fmt } from "../core/errors";
+import { fmt, F32_MAX } from "../core/errors";
 import { typedKind, typedLength, isFakeTyped } from "../core/typed";
-import { F32_MAX, type RMSNorm } from "./layers";
+import type { RMSNorm } from "./layers";
 
 /** RMSNorm weights: PyTorch / Hugging Face state_dict { weight }, ONNX RMSNormalization { scale }, Keras [scale]. */
 export type RmsWeights = { weight: Float32Array } | { scale: Float32Array; attributes: { epsilon: number } } | Float32Array[];

@@ -1,7 +1,7 @@
 // Weights in and out of BatchNorm layers in the forms frameworks store them, and the parameter
 // counts they report. Imports check everything before changing anything.
-import { fmt } from "../core/errors";
-import { BatchNorm, NormLayer, RMSNorm, F32_MAX } from "./layers";
+import { fmt, F32_MAX } from "../core/errors";
+import { BatchNorm, NormLayer, RMSNorm } from "./layers";
 import { exportRms, importRms, vec, lengthOf, type RmsWeights } from "./interop-rms";
 
 /** Keras get_weights() order: [gamma, beta, moving_mean, moving_variance] (no gamma/beta when affine is false). */

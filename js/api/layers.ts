@@ -15,10 +15,10 @@ import { checkGroups, type NormOptions, type NormResult, type NormBackwardOption
 import { convention, type Convention, type ConventionInfo } from "../ops/conventions";
 import { epsOf, momentumOf, optionsOf } from "../ops/options";
 import { resolveGeometry, type ShapeOptions } from "../core/args";
-import { checkFinite, checkInteger, readOptions, optionsObject, isWasmBuffer, fmt } from "../core/errors";
+import { checkFinite, checkInteger, readOptions, optionsObject, isWasmBuffer, fmt, F32_MAX, F32_TINY } from "../core/errors";
 import { fmtShape, layoutInfo, type Layout } from "../core/layout";
 import { isTensor, type TensorLike } from "../core/tensor";
-import { typedKind, typedLength, typedBuffer, typedOffset, typedByteLength } from "../core/typed";
+import { typedKind, typedLength, typedBuffer, typedOffset, typedByteLength, bytesOverlap } from "../core/typed";
 
 export interface ForwardOptions extends ShapeOptions {
   // shape: optional for Tensors and for NC Float32Arrays ([len/C, C]); layout: overrides the
@@ -121,8 +121,8 @@ function checkOutApart(x: unknown, out: unknown): void {
   if (!a || !b) return;
   const ba = typedBuffer(a), bb = typedBuffer(b);
   if (ba !== bb && !(isWasmBuffer(ba) && isWasmBuffer(bb))) return;
+  if (!bytesOverlap(a, b)) return;
   const as = typedOffset(a), ae = as + typedByteLength(a), bs = typedOffset(b), be = bs + typedByteLength(b);
-  if (!(bs < ae && as < be)) return;
   const what = isTensor(x) && !isTensor(out) && bs === as && be === ae ? "out is x's own data" : `out: bytes ${bs}…${be}, x: bytes ${as}…${ae} of one ${isWasmBuffer(ba) ? "wasm memory" : "buffer"}`;
   throw new Error(`out must not share memory with x (${what}): ${inPlace}`);
 }
@@ -135,8 +135,6 @@ function backwardOptionsOf(o: unknown): { out: TensorLike | undefined; accumulat
   return { out, accumulate: accumulate === true };
 }
 
-/** float32's largest finite value and smallest positive one (what a Float32Array can hold). @internal */
-export const F32_MAX = 3.4028234663852886e38, F32_TINY = 1.401298464324817e-45;
 
 /** Throws unless v (element i of `name`, finite in f64) is finite in float32 too (stored in a Float32Array). */
 function f32Finite(name: string, i: number, v: number, what: string): void {

@@ -3,6 +3,9 @@
 import { typedKind, typedLength, typedBuffer, isFakeTyped, isFloatArray, plainKind, madeKind, rememberPlain } from "./typed";
 import { rt, isInitialized } from "./runtime";
 
+/** float32's largest finite value and smallest positive one (what a Float32Array can hold). @internal */
+export const F32_MAX = 3.4028234663852886e38, F32_TINY = 1.401298464324817e-45;
+
 /** How a value reads in an error message: strings quoted, arrays and typed arrays by kind and length. @internal */
 export function fmt(v: unknown): string {
   if (v === null) return "null";

@@ -30,6 +30,12 @@ export function typedOffset(v: ArrayBufferView): number { return offsetOf.call(v
 /** v's byte length through the intrinsic getter. */
 export function typedByteLength(v: ArrayBufferView): number { return byteLengthOf.call(v) as number; }
 
+/** Views a and b of one memory (the caller knows their buffers are one) share a byte. */
+export function bytesOverlap(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  const sa = typedOffset(a), sb = typedOffset(b);
+  return sa < sb + typedByteLength(b) && sb < sa + typedByteLength(a);
+}
+
 /** dest.set(src, at) through the intrinsic (a subclass may override `set`). */
 export function typedSet(dest: ArrayBufferView, src: ArrayLike<number>, at = 0): void { setOf.call(dest, src, at); }
 

@@ -2,7 +2,7 @@
 // worker pool: each reads the options once (a plain copy, before anything is allocated) and
 // returns the checked values the op then uses, never the caller's objects again.
 import { checkFinite, checkInteger, numVec, affineVec, affineShape, statsVecs, optionsObject, fmt, plainFloat, lengthIs, inWasm } from "../core/errors";
-import { typedKind, typedLength, isFloatArray, typedBuffer, typedOffset, typedByteLength, plainBuffer } from "../core/typed";
+import { typedKind, typedLength, isFloatArray, typedBuffer, bytesOverlap, plainBuffer } from "../core/typed";
 import { rememberedTensor } from "../core/tensor";
 import { convention, type ConventionInfo } from "./conventions";
 
@@ -85,12 +85,6 @@ function runningVecs(C: number, opts: Record<string, unknown>, later: boolean) {
   return statsVecs(C, opts.runningMean, opts.runningVar, ["runningMean", "runningVar"]);
 }
 
-/** Typed arrays a and b, both on one buffer, share a byte. */
-function overlap(a: ArrayBufferView, b: ArrayBufferView): boolean {
-  const sa = typedOffset(a), sb = typedOffset(b);
-  return sa < sb + typedByteLength(b) && sb < sa + typedByteLength(a);
-}
-
 /**
  * runningMean and runningVar (updated in place, JS-heap typed arrays: updatable) share no byte
  * with each other or with x or out (a plain array: y is copied into it after the running
@@ -99,7 +93,7 @@ function overlap(a: ArrayBufferView, b: ArrayBufferView): boolean {
  */
 export function runningApart(rm: ArrayBufferView, rv: ArrayBufferView, x: unknown, out: unknown): void {
   const bm = plainBuffer(rm) ?? typedBuffer(rm), bv = plainBuffer(rv) ?? typedBuffer(rv);
-  if (bm === bv && overlap(rm, rv)) throw new Error("runningMean and runningVar overlap: each needs its own array (both are updated in place)");
+  if (bm === bv && bytesOverlap(rm, rv)) throw new Error("runningMean and runningVar overlap: each needs its own array (both are updated in place)");
   // x and out: Tensors (no JS-heap bytes) and absent ones skipped before any intrinsic read.
   if (!rememberedTensor(x) && typedKind(x) !== undefined && touches(x as ArrayBufferView, rm, bm, rv, bv)) throw sharesWith("x");
   if (out !== undefined && out !== null && !rememberedTensor(out) && typedKind(out) !== undefined && touches(out as ArrayBufferView, rm, bm, rv, bv)) throw sharesWith("out");
@@ -108,7 +102,7 @@ export function runningApart(rm: ArrayBufferView, rv: ArrayBufferView, x: unknow
 /** u shares a byte with rm (buffer bm) or rv (buffer bv). */
 function touches(u: ArrayBufferView, rm: ArrayBufferView, bm: ArrayBufferLike, rv: ArrayBufferView, bv: ArrayBufferLike): boolean {
   const bu = plainBuffer(u) ?? typedBuffer(u);
-  return (bu === bm && overlap(u, rm)) || (bu === bv && overlap(u, rv));
+  return (bu === bm && bytesOverlap(u, rm)) || (bu === bv && bytesOverlap(u, rv));
 }
 
 function sharesWith(name: string): Error {
@@ -191,7 +185,7 @@ const READERS = {
     shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, mean: o.mean, invstd: o.invstd, out: o.out, activation: o.activation,
     dgammaOut: o.dgammaOut, dbetaOut: o.dbetaOut,
   }),
-  rmsForward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, unitOffset: o.unitOffset, eps: o.eps, activation: o.activation, out: o.out, invRmsOut: o.invRmsOut, beta: o.beta, dbetaOut: undefined }),
+  rmsForward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, unitOffset: o.unitOffset, eps: o.eps, activation: o.activation, out: o.out, invRmsOut: o.invRmsOut, beta: o.beta }),
   rmsBackward: (o: O) => ({
     shape: o.shape, layout: o.layout, gamma: o.gamma, unitOffset: o.unitOffset, invRms: o.invRms, activation: o.activation, out: o.out, dgammaOut: o.dgammaOut, beta: o.beta, dbetaOut: o.dbetaOut,
   }),

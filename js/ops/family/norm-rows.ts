@@ -10,7 +10,7 @@ import { aligned } from "../../core/heap";
 import { rt } from "../../core/runtime";
 import { scratchBytes } from "../../core/kernel-table";
 import type { Geometry } from "../../core/layout";
-import { affineShape, finiteVec, fmt, type Vec } from "../../core/errors";
+import { affineShape, finiteVec, fmt, F32_MAX, type Vec } from "../../core/errors";
 import { copyOut } from "../../core/typed";
 import { resultArrays, type GradOutputs, type StatOutputs } from "./outputs";
 
@@ -51,7 +51,7 @@ function refuseVec(name: string, v: Vec, C: number, offset = false): never {
   finiteVec(name, v, C);
   for (let i = 0; i < C; i++) {
     if (!Number.isFinite(Math.fround(offset ? 1 + v[i] : v[i]))) {
-      throw new Error(`${name}[${i}] is ${v[i]}: ${name} must hold finite float32 values (|v| ≤ 3.4028234663852886e38)`);
+      throw new Error(`${name}[${i}] is ${v[i]}: ${name} must hold finite float32 values (|v| ≤ ${F32_MAX})`);
     }
   }
   throw new Error(`internal: ${name} failed the float32 check with every element finite in float32`);
