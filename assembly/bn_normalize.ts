@@ -6,7 +6,7 @@
 // near zero (|mean| ≤ std) JS passes m = 0 and the kernel runs the plain multiply-add.
 // y may alias x (each value is read before it is written, in place).
 import { pattern_len, interleave_all, zero_f32, past, WIDE_CACHED, FAR_VALUES } from "./common";
-import { normalize_short } from "./cf_short";
+import { normalize_short, centred } from "./cf_short";
 
 /**
  * One contiguous row: y = (x − m)·s + t — floor(S/4) vectors and an overlapping last one
@@ -53,7 +53,9 @@ export function bn_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, 
  * the two-row loops still won 1.25× at 1.2 Mi values) the super-rows go in memory order, in one
  * norm_span call when L is a multiple of 16 (figures in docs/performance.md). Tails (norm_span:
  * 4-wide steps, then scalars): the last L mod 8 values of a row (L = C, wide C) and the last
- * R mod (L/C) rows (< L values).
+ * R mod (L/C) rows (< L values). Every in-register loop has a copy for m = +0 in every channel
+ * (JS passes it for data near zero: zero_f32), which drops the subtraction and its m vectors
+ * (1.05–1.25× on cache-resident tensors).
  */
 export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, scratch: usize): void {
   const L = pattern_len(C), pp = scratch;
@@ -62,14 +64,14 @@ export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: u
   const full = <usize>supers * stride, total = <usize>R * <usize>C << 2;
   const quads = L <= 96 && (L & 7) == 0;
   if (L == 16) {
-    normalize_p16(x, y, full, pp);
+    normalize_p16(x, y, full, pp, zero_f32(m, C));
   } else if (L == 48 && 12 % C == 0) {
-    normalize_p12(x, y, full, pp);
+    normalize_p12(x, y, full, pp, zero_f32(m, C));
   } else if (past(R, C, quads ? FAR_VALUES : WIDE_CACHED)) {
     if (stride & 63) for (let o: usize = 0; o < full; o += stride) norm_span(x + o, y + o, stride, pp);
     else norm_span(x, y, full, pp, stride * 3);
   } else if (quads || (<u64>R * <u64>C <= <u64>SWEEP_VALUES && (L & 15) == 0)) {
-    normalize_sweeps(x, y, stride, supers, pp, quads && <u64>R * <u64>C > <u64>SWEEP_VALUES ? 4 : max(<i32>(<usize>16384 / stride), 4));
+    normalize_sweeps(x, y, stride, supers, pp, quads && <u64>R * <u64>C > <u64>SWEEP_VALUES ? 4 : max(<i32>(<usize>16384 / stride), 4), zero_f32(m, C));
   } else {
     normalize_pairs(x, y, stride, supers, pp, zero_f32(m, C));
   }
@@ -89,34 +91,43 @@ const SWEEP_VALUES: i32 = 1 << 17;
  * group; every row's 64-byte pieces are whole cache lines (8-lane sweeps read half lines and
  * were 0.7–0.9× as fast in bench/cl-bound.mjs).
  */
-function normalize_sweeps(x: usize, y: usize, stride: usize, supers: i32, pp: usize, B: i32): void {
+function normalize_sweeps(x: usize, y: usize, stride: usize, supers: i32, pp: usize, B: i32, zero: bool): void {
+  if (zero) sweeps(x, y, stride, supers, pp, B, true);
+  else sweeps(x, y, stride, supers, pp, B, false);
+}
+
+/** normalize_sweeps' loops; zero (every m is +0: zero_f32): scale and shift only, eight parameter vectors in registers. */
+@inline function sweeps(x: usize, y: usize, stride: usize, supers: i32, pp: usize, B: i32, zero: bool): void {
   for (let r0 = 0; r0 < supers; r0 += B) {
     const rn = min(B, supers - r0), base = <usize>r0 * stride;
     for (let o: usize = 0; o < stride; o += 64) {
       const q = pp + o * 3;
-      const m0 = v128.load(q), s0 = v128.load(q, 16), t0 = v128.load(q, 32);
-      const m1 = v128.load(q, 48), s1 = v128.load(q, 64), t1 = v128.load(q, 80);
-      const m2 = v128.load(q, 96), s2 = v128.load(q, 112), t2 = v128.load(q, 128);
-      const m3 = v128.load(q, 144), s3 = v128.load(q, 160), t3 = v128.load(q, 176);
+      const m0 = zero ? f32x4.splat(0) : v128.load(q), s0 = v128.load(q, 16), t0 = v128.load(q, 32);
+      const m1 = zero ? f32x4.splat(0) : v128.load(q, 48), s1 = v128.load(q, 64), t1 = v128.load(q, 80);
+      const m2 = zero ? f32x4.splat(0) : v128.load(q, 96), s2 = v128.load(q, 112), t2 = v128.load(q, 128);
+      const m3 = zero ? f32x4.splat(0) : v128.load(q, 144), s3 = v128.load(q, 160), t3 = v128.load(q, 176);
       let a = x + base + o, b = y + base + o;
       for (let r = 0; r < rn; r++, a += stride, b += stride) {
-        norm3(a, b, m0, s0, t0, m1, s1, t1, m2, s2, t2);
-        v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 48), m3), s3), t3), 48);
+        norm4(a, b, m0, s0, t0, m1, s1, t1, m2, s2, t2, m3, s3, t3, zero);
       }
     }
   }
 }
 
-/** L = 16: all twelve parameter vectors in registers, `full` bytes (a multiple of 64) in order. */
-function normalize_p16(x: usize, y: usize, full: usize, pp: usize): void {
-  const m0 = v128.load(pp), s0 = v128.load(pp, 16), t0 = v128.load(pp, 32);
-  const m1 = v128.load(pp, 48), s1 = v128.load(pp, 64), t1 = v128.load(pp, 80);
-  const m2 = v128.load(pp, 96), s2 = v128.load(pp, 112), t2 = v128.load(pp, 128);
-  const m3 = v128.load(pp, 144), s3 = v128.load(pp, 160), t3 = v128.load(pp, 176);
+/** L = 16: all twelve parameter vectors in registers (zero: the eight of scale and shift), `full` bytes (a multiple of 64) in order. */
+function normalize_p16(x: usize, y: usize, full: usize, pp: usize, zero: bool): void {
+  if (zero) p16(x, y, full, pp, true);
+  else p16(x, y, full, pp, false);
+}
+
+@inline function p16(x: usize, y: usize, full: usize, pp: usize, zero: bool): void {
+  const m0 = zero ? f32x4.splat(0) : v128.load(pp), s0 = v128.load(pp, 16), t0 = v128.load(pp, 32);
+  const m1 = zero ? f32x4.splat(0) : v128.load(pp, 48), s1 = v128.load(pp, 64), t1 = v128.load(pp, 80);
+  const m2 = zero ? f32x4.splat(0) : v128.load(pp, 96), s2 = v128.load(pp, 112), t2 = v128.load(pp, 128);
+  const m3 = zero ? f32x4.splat(0) : v128.load(pp, 144), s3 = v128.load(pp, 160), t3 = v128.load(pp, 176);
   for (let o: usize = 0; o < full; o += 64) {
     const a = x + o, b = y + o;
-    norm3(a, b, m0, s0, t0, m1, s1, t1, m2, s2, t2);
-    v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 48), m3), s3), t3), 48);
+    norm4(a, b, m0, s0, t0, m1, s1, t1, m2, s2, t2, m3, s3, t3, zero);
   }
 }
 
@@ -183,16 +194,31 @@ function norm_span(a: usize, b: usize, bytes: usize, q: usize, wrap: usize = 0):
  * nine vectors stay in registers and the stream is read and written in order, 48 values (four
  * periods) per step. `full` bytes (a multiple of 192).
  */
-function normalize_p12(x: usize, y: usize, full: usize, pp: usize): void {
-  const m0 = v128.load(pp), s0 = v128.load(pp, 16), t0 = v128.load(pp, 32);
-  const m1 = v128.load(pp, 48), s1 = v128.load(pp, 64), t1 = v128.load(pp, 80);
-  const m2 = v128.load(pp, 96), s2 = v128.load(pp, 112), t2 = v128.load(pp, 128);
-  for (let i: usize = 0; i < full; i += 48) norm3(x + i, y + i, m0, s0, t0, m1, s1, t1, m2, s2, t2);
+function normalize_p12(x: usize, y: usize, full: usize, pp: usize, zero: bool): void {
+  if (zero) p12(x, y, full, pp, true);
+  else p12(x, y, full, pp, false);
 }
 
-/** Three consecutive vectors from a to b, parameters (m, s, t) of each in registers. */
-@inline function norm3(a: usize, b: usize, m0: v128, s0: v128, t0: v128, m1: v128, s1: v128, t1: v128, m2: v128, s2: v128, t2: v128): void {
-  v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a), m0), s0), t0));
-  v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 16), m1), s1), t1), 16);
-  v128.store(b, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a, 32), m2), s2), t2), 32);
+/** normalize_p12's loop; zero (every m is +0): the six vectors of scale and shift. */
+@inline function p12(x: usize, y: usize, full: usize, pp: usize, zero: bool): void {
+  const m0 = zero ? f32x4.splat(0) : v128.load(pp), s0 = v128.load(pp, 16), t0 = v128.load(pp, 32);
+  const m1 = zero ? f32x4.splat(0) : v128.load(pp, 48), s1 = v128.load(pp, 64), t1 = v128.load(pp, 80);
+  const m2 = zero ? f32x4.splat(0) : v128.load(pp, 96), s2 = v128.load(pp, 112), t2 = v128.load(pp, 128);
+  for (let i: usize = 0; i < full; i += 48) {
+    const a = x + i, b = y + i;
+    norm3(a, b, m0, s0, t0, m1, s1, t1, m2, s2, t2, zero);
+  }
+}
+
+/** Three consecutive vectors from a to b, parameters (m, s, t) of each in registers; zero (m = +0): no subtraction (centred). */
+@inline function norm3(a: usize, b: usize, m0: v128, s0: v128, t0: v128, m1: v128, s1: v128, t1: v128, m2: v128, s2: v128, t2: v128, zero: bool): void {
+  v128.store(b, f32x4.add(f32x4.mul(centred(v128.load(a), m0, zero), s0), t0));
+  v128.store(b, f32x4.add(f32x4.mul(centred(v128.load(a, 16), m1, zero), s1), t1), 16);
+  v128.store(b, f32x4.add(f32x4.mul(centred(v128.load(a, 32), m2, zero), s2), t2), 32);
+}
+
+/** norm3 and a fourth vector (64 bytes). */
+@inline function norm4(a: usize, b: usize, m0: v128, s0: v128, t0: v128, m1: v128, s1: v128, t1: v128, m2: v128, s2: v128, t2: v128, m3: v128, s3: v128, t3: v128, zero: bool): void {
+  norm3(a, b, m0, s0, t0, m1, s1, t1, m2, s2, t2, zero);
+  v128.store(b, f32x4.add(f32x4.mul(centred(v128.load(a, 48), m3, zero), s3), t3), 48);
 }

@@ -14,7 +14,7 @@
 import { zero_f32 } from "./common";
 
 /** x − m, or x itself when the rows' m are all +0 (zero: a constant after inlining; zero_f32). */
-@inline function centred(x: v128, mv: v128, zero: bool): v128 {
+@inline export function centred(x: v128, mv: v128, zero: bool): v128 {
   return zero ? x : f32x4.sub(x, mv);
 }
 
