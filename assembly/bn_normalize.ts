@@ -120,6 +120,7 @@ function normalize_p16(x: usize, y: usize, full: usize, pp: usize, zero: bool): 
   else p16(x, y, full, pp, false);
 }
 
+/** normalize_p16's loop; zero (every m is +0): the eight vectors of scale and shift. */
 @inline function p16(x: usize, y: usize, full: usize, pp: usize, zero: bool): void {
   const m0 = zero ? f32x4.splat(0) : v128.load(pp), s0 = v128.load(pp, 16), t0 = v128.load(pp, 32);
   const m1 = zero ? f32x4.splat(0) : v128.load(pp, 48), s1 = v128.load(pp, 64), t1 = v128.load(pp, 80);
