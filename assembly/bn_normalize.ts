@@ -64,9 +64,9 @@ export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: u
   const full = <usize>supers * stride, total = <usize>R * <usize>C << 2;
   const quads = L <= 96 && (L & 7) == 0;
   if (L == 16) {
-    normalize_p16(x, y, full, pp, zero_f32(m, C));
+    normalize_regs(x, y, full, pp, zero_f32(m, C), true);
   } else if (L == 48 && 12 % C == 0) {
-    normalize_p12(x, y, full, pp, zero_f32(m, C));
+    normalize_regs(x, y, full, pp, zero_f32(m, C), false);
   } else if (past(R, C, quads ? FAR_VALUES : WIDE_CACHED)) {
     if (stride & 63) for (let o: usize = 0; o < full; o += stride) norm_span(x + o, y + o, stride, pp);
     else norm_span(x, y, full, pp, stride * 3);
@@ -111,24 +111,6 @@ function normalize_sweeps(x: usize, y: usize, stride: usize, supers: i32, pp: us
         norm4(a, b, m0, s0, t0, m1, s1, t1, m2, s2, t2, m3, s3, t3, zero);
       }
     }
-  }
-}
-
-/** L = 16: all twelve parameter vectors in registers (zero: the eight of scale and shift), `full` bytes (a multiple of 64) in order. */
-function normalize_p16(x: usize, y: usize, full: usize, pp: usize, zero: bool): void {
-  if (zero) p16(x, y, full, pp, true);
-  else p16(x, y, full, pp, false);
-}
-
-/** normalize_p16's loop; zero (every m is +0): the eight vectors of scale and shift. */
-@inline function p16(x: usize, y: usize, full: usize, pp: usize, zero: bool): void {
-  const m0 = zero ? f32x4.splat(0) : v128.load(pp), s0 = v128.load(pp, 16), t0 = v128.load(pp, 32);
-  const m1 = zero ? f32x4.splat(0) : v128.load(pp, 48), s1 = v128.load(pp, 64), t1 = v128.load(pp, 80);
-  const m2 = zero ? f32x4.splat(0) : v128.load(pp, 96), s2 = v128.load(pp, 112), t2 = v128.load(pp, 128);
-  const m3 = zero ? f32x4.splat(0) : v128.load(pp, 144), s3 = v128.load(pp, 160), t3 = v128.load(pp, 176);
-  for (let o: usize = 0; o < full; o += 64) {
-    const a = x + o, b = y + o;
-    norm4(a, b, m0, s0, t0, m1, s1, t1, m2, s2, t2, m3, s3, t3, zero);
   }
 }
 
@@ -191,23 +173,30 @@ function norm_span(a: usize, b: usize, bytes: usize, q: usize, wrap: usize = 0):
 }
 
 /**
- * C = 3, 6, 12 (images: RGB): the parameters repeat every 12 values, three 4-lane groups, so all
- * nine vectors stay in registers and the stream is read and written in order, 48 values (four
- * periods) per step. `full` bytes (a multiple of 192).
+ * The parameters in registers, the stream read and written in order: L = 16 (four: 4-lane
+ * groups, twelve vectors, 64 bytes a step) or C = 3, 6, 12 (the parameters repeat every 12
+ * values: three groups, nine vectors, 48 bytes — four periods — a step; images: RGB). `full`
+ * bytes (a multiple of the step). zero (every m is +0: zero_f32): the vectors of scale and shift
+ * only, no subtraction.
  */
-function normalize_p12(x: usize, y: usize, full: usize, pp: usize, zero: bool): void {
-  if (zero) p12(x, y, full, pp, true);
-  else p12(x, y, full, pp, false);
+function normalize_regs(x: usize, y: usize, full: usize, pp: usize, zero: bool, four: bool): void {
+  if (four) {
+    if (zero) regs(x, y, full, pp, true, true);
+    else regs(x, y, full, pp, false, true);
+  } else if (zero) regs(x, y, full, pp, true, false);
+  else regs(x, y, full, pp, false, false);
 }
 
-/** normalize_p12's loop; zero (every m is +0): the six vectors of scale and shift. */
-@inline function p12(x: usize, y: usize, full: usize, pp: usize, zero: bool): void {
+/** normalize_regs' loops, one compiled copy per (zero, four). */
+@inline function regs(x: usize, y: usize, full: usize, pp: usize, zero: bool, four: bool): void {
   const m0 = zero ? f32x4.splat(0) : v128.load(pp), s0 = v128.load(pp, 16), t0 = v128.load(pp, 32);
   const m1 = zero ? f32x4.splat(0) : v128.load(pp, 48), s1 = v128.load(pp, 64), t1 = v128.load(pp, 80);
   const m2 = zero ? f32x4.splat(0) : v128.load(pp, 96), s2 = v128.load(pp, 112), t2 = v128.load(pp, 128);
-  for (let i: usize = 0; i < full; i += 48) {
-    const a = x + i, b = y + i;
-    norm3(a, b, m0, s0, t0, m1, s1, t1, m2, s2, t2, zero);
+  const m3 = zero || !four ? f32x4.splat(0) : v128.load(pp, 144), s3 = four ? v128.load(pp, 160) : f32x4.splat(0), t3 = four ? v128.load(pp, 176) : f32x4.splat(0);
+  const step: usize = four ? 64 : 48;
+  for (let o: usize = 0; o < full; o += step) {
+    if (four) norm4(x + o, y + o, m0, s0, t0, m1, s1, t1, m2, s2, t2, m3, s3, t3, zero);
+    else norm3(x + o, y + o, m0, s0, t0, m1, s1, t1, m2, s2, t2, zero);
   }
 }
 
