@@ -4,7 +4,7 @@
 // acc first). f32 lanes over blocks of ≤ 4096 values, blocks added in f64.
 // Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
 // or x (elementwise, in place).
-import { dx_short, reduce_short, pair_sum } from "./cf_short";
+import { dx_short, reduce_short, pair_sum, centred } from "./cf_short";
 import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, interleave_all, zero_f32, past, CACHED_VALUES, WIDE_CACHED, BACKWARD_FAR, FAR_VALUES, zero_shift } from "./common";
 
 /**
@@ -79,12 +79,12 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
   const flat = (L >= 96 ? far : past(R, C, narrow_far(L))) && L >= 32 && (L & 7) == 0;
   // Tensors in L2 (≤ DX_VALUES): sweeps of 16 KiB of rows, fewer accumulator reloads (1.1–1.2×;
   // 64 KiB lost). Each lane still adds its rows in row order: the same bits.
-  const touch = far && L >= 96, SUB = <u64>R * <u64>C <= <u64>DX_VALUES ? max(reduce_rows(L), 4096 / L) : reduce_rows(L), zero = L == 16 && zero_f32(m, C);
+  const touch = far && L >= 96, SUB = <u64>R * <u64>C <= <u64>DX_VALUES ? max(reduce_rows(L), 4096 / L) : reduce_rows(L), zero0 = zero_f32(m, C), zero = L == 16 && zero0;
   for (let b0 = 0; b0 < supers; b0 += SB) {
     const nb = min(SB, supers - b0);
     memory.fill(ap, 0, Lp << 3);
     const ob = <usize>b0 * stride;
-    if (L == 48 && 12 % C == 0) reduce_p12(x + ob, dy + ob, nb, mp, ap, bp);
+    if (L == 48 && 12 % C == 0) reduce_p12(x + ob, dy + ob, nb, mp, ap, bp, zero0);
     else if (zero) reduce_p16(x + ob, dy + ob, nb, ap, bp);
     else if (flat) reduce_flat(x + ob, dy + ob, <usize>nb * stride, stride, mp, ap, bp);
     else for (let r0 = 0; r0 < nb; r0 += SUB) {
@@ -149,20 +149,27 @@ function fold_block(C: i32, L: i32, ap: usize, bp: usize, acc: usize): void {
 
 /**
  * C = 3, 6, 12: nb super-rows of 48 values read in order, Σdy and Σdy·(x − m) per lane of the
- * 12-value period in registers (m: three vectors), written to ap[0…12), bp[0…12) (the rest of
- * the 48-lane patterns stays zero, so fold_lane sums them unchanged).
+ * 12-value period in registers (m: three vectors; zero, every m +0: none, no subtraction),
+ * written to ap[0…12), bp[0…12) (the rest of the 48-lane patterns stays zero, so fold_lane sums
+ * them unchanged).
  */
-function reduce_p12(x: usize, dy: usize, nb: i32, mp: usize, ap: usize, bp: usize): void {
-  const m0 = v128.load(mp), m1 = v128.load(mp, 16), m2 = v128.load(mp, 32);
+function reduce_p12(x: usize, dy: usize, nb: i32, mp: usize, ap: usize, bp: usize, zero: bool): void {
+  if (zero) p12_sums(x, dy, nb, mp, ap, bp, true);
+  else p12_sums(x, dy, nb, mp, ap, bp, false);
+}
+
+/** reduce_p12's loop, one compiled copy per zero. */
+@inline function p12_sums(x: usize, dy: usize, nb: i32, mp: usize, ap: usize, bp: usize, zero: bool): void {
+  const m0 = zero ? f32x4.splat(0) : v128.load(mp), m1 = zero ? f32x4.splat(0) : v128.load(mp, 16), m2 = zero ? f32x4.splat(0) : v128.load(mp, 32);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0);
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0);
   const end = <usize>nb * 192;
   for (let i: usize = 0; i < end; i += 48) {
     const u = x + i, d = dy + i;
     const d0 = v128.load(d), d1 = v128.load(d, 16), d2 = v128.load(d, 32);
-    a0 = f32x4.add(a0, d0); c0 = f32x4.add(c0, f32x4.mul(d0, f32x4.sub(v128.load(u), m0)));
-    a1 = f32x4.add(a1, d1); c1 = f32x4.add(c1, f32x4.mul(d1, f32x4.sub(v128.load(u, 16), m1)));
-    a2 = f32x4.add(a2, d2); c2 = f32x4.add(c2, f32x4.mul(d2, f32x4.sub(v128.load(u, 32), m2)));
+    a0 = f32x4.add(a0, d0); c0 = f32x4.add(c0, f32x4.mul(d0, centred(v128.load(u), m0, zero)));
+    a1 = f32x4.add(a1, d1); c1 = f32x4.add(c1, f32x4.mul(d1, centred(v128.load(u, 16), m1, zero)));
+    a2 = f32x4.add(a2, d2); c2 = f32x4.add(c2, f32x4.mul(d2, centred(v128.load(u, 32), m2, zero)));
   }
   v128.store(ap, a0); v128.store(ap, a1, 16); v128.store(ap, a2, 32);
   v128.store(bp, c0); v128.store(bp, c1, 16); v128.store(bp, c2, 32);
