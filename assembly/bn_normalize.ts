@@ -55,7 +55,7 @@ export function bn_normalize_f32_cf(N: i32, C: i32, S: i32, x: usize, m: usize, 
  * 4-wide steps, then scalars): the last L mod 8 values of a row (L = C, wide C) and the last
  * R mod (L/C) rows (< L values). Every in-register loop has a copy for m = +0 in every channel
  * (JS passes it for data near zero: zero_f32), which drops the subtraction and its m vectors
- * (1.05–1.25× on cache-resident tensors).
+ * (the adds bound these loops from the caches: docs/performance.md).
  */
 export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: usize, shift: usize, y: usize, scratch: usize): void {
   const L = pattern_len(C), pp = scratch;

@@ -42,8 +42,8 @@ export function stats_cf_stream(N: i32, C: i32, S: i32, x: usize, acc: usize, sc
 /**
  * One sample's C rows of S values at p, each ADDED as Σ(x − k), Σ(x − k)² to its channel's f32x4
  * lanes at t + 32·c (k: the channel's shift at kp + 4·c; zero: every shift of the block is +0,
- * so the loop without the subtraction runs: 1.3–1.5× on 7 × 7 rows at 2 Mi and 16 Mi values,
- * where the subtraction made the loop float-bound). A row is its body (body_of)
+ * so the loop without the subtraction runs: with it the loop was bound by its float adds,
+ * docs/performance.md). A row is its body (body_of)
  * as vectors in two chains plus the vector ending at its last value, the lanes the body counted
  * masked off.
  */
