@@ -2,7 +2,9 @@
 // a time so the second pass reads the row from L1:
 //
 //   g  = dy·act'(v), v = x̂·γ + β recomputed from x and the saved statistics (g = dy without an
-//        activation); x̂ = (x − m)·a + b (a = invstd, b = −(mean − m)·a; RMS: m = b = 0)
+//        activation); x̂ = (x − m)·a + b (a = invstd, b = −(mean − m)·a; RMS: m = b = 0; a
+//        row near zero, |m|·a ≤ 1 without an activation, is taken around m = 0 with
+//        b = −mean·a: the loops without the subtraction)
 //   Sg = Σ γg, Sx = Σ γg·x̂ over the row
 //   dx = γg·a + (x − m)·k1 + k0 (+ dsum), k1 = a·c1, k0 = b·c1 + c0 (= γg·a + x̂·c1 + c0),
 //        c1 = −a·Sx/C, c0 = −a·Sg/C (RMS: 0)
@@ -21,17 +23,21 @@ import { act_grad_row } from "./act";
 function row_grad_sums(px: usize, pg: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, colB: usize, colG: usize): void {
   grad_sums_body(px, pg, C, m, a, b, gamma, colB, colG, false);
 }
+/** row_grad_sums of a row taken around 0 (m = +0, rows_backward): x̂ = x·a + b, one float add a vector less. */
+function row_grad_sums0(px: usize, pg: usize, C: i32, a: f32, b: f32, gamma: usize, colB: usize, colG: usize): void {
+  grad_sums_body(px, pg, C, 0, a, b, gamma, colB, colG, false, true);
+}
 /** row_grad_sums of RMS norm: x̂ = x·a (no mean, no residue: two float adds a vector less). */
 function row_grad_sums_rms(px: usize, pg: usize, C: i32, a: f32, gamma: usize, colB: usize, colG: usize): void {
   grad_sums_body(px, pg, C, 0, a, 0, gamma, colB, colG, true);
 }
 
 // x̂ = (x − m)·a + b, or x·a with RMS (a constant after inlining).
-@inline function xhat(x: v128, mv: v128, av: v128, bv: v128, RMS: bool): v128 {
-  return RMS ? f32x4.mul(x, av) : f32x4.add(f32x4.mul(f32x4.sub(x, mv), av), bv);
+@inline function xhat(x: v128, mv: v128, av: v128, bv: v128, RMS: bool, ZERO: bool = false): v128 {
+  return RMS ? f32x4.mul(x, av) : f32x4.add(f32x4.mul(ZERO ? x : f32x4.sub(x, mv), av), bv);
 }
 
-@inline function grad_sums_body(px: usize, pg: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, colB: usize, colG: usize, RMS: bool): void {
+@inline function grad_sums_body(px: usize, pg: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, colB: usize, colG: usize, RMS: bool, ZERO: bool = false): void {
   const mv = f32x4.splat(m), av = f32x4.splat(a), bv = f32x4.splat(b);
   const C8 = C & ~7, C4 = C & ~3;
   let va = f32x4.splat(0), vb = f32x4.splat(0);
@@ -40,7 +46,7 @@ function row_grad_sums_rms(px: usize, pg: usize, C: i32, a: f32, gamma: usize, c
   for (; j < C8; j += 8) {
     const o = <usize>j << 2, x = px + o, gp = pg + o, gm = gamma + o, cb = colB + o, cg = colG + o;
     const g0 = v128.load(gp), g1 = v128.load(gp, 16);
-    const x0 = xhat(v128.load(x), mv, av, bv, RMS), x1 = xhat(v128.load(x, 16), mv, av, bv, RMS);
+    const x0 = xhat(v128.load(x), mv, av, bv, RMS, ZERO), x1 = xhat(v128.load(x, 16), mv, av, bv, RMS, ZERO);
     const e0 = f32x4.mul(g0, v128.load(gm)), e1 = f32x4.mul(g1, v128.load(gm, 16));
     va = f32x4.add(va, f32x4.add(e0, e1));
     vb = f32x4.add(vb, f32x4.add(f32x4.mul(e0, x0), f32x4.mul(e1, x1)));
@@ -50,7 +56,7 @@ function row_grad_sums_rms(px: usize, pg: usize, C: i32, a: f32, gamma: usize, c
   for (; j < C4; j += 4) {
     const o = <usize>j << 2;
     const g = v128.load(pg + o);
-    const xh = xhat(v128.load(px + o), mv, av, bv, RMS);
+    const xh = xhat(v128.load(px + o), mv, av, bv, RMS, ZERO);
     const gg = f32x4.mul(g, v128.load(gamma + o));
     va = f32x4.add(va, gg);
     vb = f32x4.add(vb, f32x4.mul(gg, xh));
@@ -72,27 +78,27 @@ function row_grad_sums_rms(px: usize, pg: usize, C: i32, a: f32, gamma: usize, c
 // after inlining).
 // RMS: dx = γg·a + x·k1 (no mean, k0 = 0; only without COL).
 // dx of one vector from gg = γ·g (the rest as dx_body's arguments).
-@inline function dxv(gg: v128, x: v128, mv: v128, av: v128, v1: v128, v0: v128, RMS: bool): v128 {
+@inline function dxv(gg: v128, x: v128, mv: v128, av: v128, v1: v128, v0: v128, RMS: bool, ZERO: bool = false): v128 {
   const e = f32x4.mul(gg, av);
-  return RMS ? f32x4.add(e, f32x4.mul(x, v1)) : f32x4.add(f32x4.add(e, f32x4.mul(f32x4.sub(x, mv), v1)), v0);
+  return RMS ? f32x4.add(e, f32x4.mul(x, v1)) : f32x4.add(f32x4.add(e, f32x4.mul(ZERO ? x : f32x4.sub(x, mv), v1)), v0);
 }
 
-@inline function dx_body(px: usize, pg: usize, pds: usize, pdx: usize, C: i32, m: f32, a: f32, gamma: usize, k1: f32, k0: f32, colD: usize, SUM: bool, COL: bool, RMS: bool = false): void {
+@inline function dx_body(px: usize, pg: usize, pds: usize, pdx: usize, C: i32, m: f32, a: f32, gamma: usize, k1: f32, k0: f32, colD: usize, SUM: bool, COL: bool, RMS: bool = false, ZERO: bool = false): void {
   const mv = f32x4.splat(m), av = f32x4.splat(a), v1 = f32x4.splat(k1), v0 = f32x4.splat(k0);
   const C8 = C & ~7, C4 = C & ~3;
   let j = 0;
   // Two vectors per iteration (one address per stream).
   for (; j < C8; j += 8) {
     const o = <usize>j << 2, x = px + o, gp = pg + o, gm = gamma + o, q = pdx + o;
-    let d0 = dxv(f32x4.mul(v128.load(gp), v128.load(gm)), v128.load(x), mv, av, v1, v0, RMS);
-    let d1 = dxv(f32x4.mul(v128.load(gp, 16), v128.load(gm, 16)), v128.load(x, 16), mv, av, v1, v0, RMS);
+    let d0 = dxv(f32x4.mul(v128.load(gp), v128.load(gm)), v128.load(x), mv, av, v1, v0, RMS, ZERO);
+    let d1 = dxv(f32x4.mul(v128.load(gp, 16), v128.load(gm, 16)), v128.load(x, 16), mv, av, v1, v0, RMS, ZERO);
     if (SUM) { const s = pds + o; d0 = f32x4.add(d0, v128.load(s)); d1 = f32x4.add(d1, v128.load(s, 16)); }
     v128.store(q, d0); v128.store(q, d1, 16);
     if (COL) { const c = colD + o; v128.store(c, f32x4.add(v128.load(c), d0)); v128.store(c, f32x4.add(v128.load(c, 16), d1), 16); }
   }
   for (; j < C4; j += 4) {
     const o = <usize>j << 2;
-    let d = dxv(f32x4.mul(v128.load(pg + o), v128.load(gamma + o)), v128.load(px + o), mv, av, v1, v0, RMS);
+    let d = dxv(f32x4.mul(v128.load(pg + o), v128.load(gamma + o)), v128.load(px + o), mv, av, v1, v0, RMS, ZERO);
     if (SUM) d = f32x4.add(d, v128.load(pds + o));
     v128.store(pdx + o, d);
     if (COL) v128.store(colD + o, f32x4.add(v128.load(colD + o), d));
@@ -109,6 +115,10 @@ function row_grad_sums_rms(px: usize, pg: usize, C: i32, a: f32, gamma: usize, c
 
 function row_dx(px: usize, pg: usize, pdx: usize, C: i32, m: f32, a: f32, gamma: usize, k1: f32, k0: f32): void {
   dx_body(px, pg, 0, pdx, C, m, a, gamma, k1, k0, 0, false, false);
+}
+/** row_dx of a row taken around 0 (m = +0, rows_backward): x − 0 is x, one float add a vector less. */
+function row_dx0(px: usize, pg: usize, pdx: usize, C: i32, a: f32, gamma: usize, k1: f32, k0: f32): void {
+  dx_body(px, pg, 0, pdx, C, 0, a, gamma, k1, k0, 0, false, false, false, true);
 }
 function row_dx_rms(px: usize, pg: usize, pdx: usize, C: i32, a: f32, gamma: usize, k1: f32): void {
   dx_body(px, pg, 0, pdx, C, 0, a, gamma, k1, 0, 0, false, false, true);
@@ -149,7 +159,13 @@ export function rows_backward(R: i32, C: i32, x: usize, dy: usize, dsum: usize, 
   let since = 0;
   for (let r = 0; r < R; r++) {
     const o = <usize>r * rs, ro = <usize>r << 2, px = x + o;
-    const ms = rms ? <f32>0 : load<f32>(m + ro), as = load<f32>(a + ro), bs = rms ? <f32>0 : load<f32>(b + ro);
+    let ms = rms ? <f32>0 : load<f32>(m + ro), bs = rms ? <f32>0 : load<f32>(b + ro);
+    const as = load<f32>(a + ro);
+    // A row near zero (|m|·a ≤ 1, batch norm's rule) is taken around 0, its mean folded into b
+    // (|b| ≤ 1): the loops without the subtraction. Not with an activation, whose v is
+    // recomputed as the forward computed it.
+    if (!act && !rms && ms != 0 && <f64>Mathf.abs(ms) * <f64>as <= 1) { bs = <f32>(<f64>bs - <f64>ms * <f64>as); ms = 0; }
+    const zero = !rms && reinterpret<u32>(ms) == 0;
     let pg = dy + o;
     if (act) {
       row_norm(px, grow, C, ms, as, bs, gamma, beta);
@@ -159,12 +175,13 @@ export function rows_backward(R: i32, C: i32, x: usize, dy: usize, dsum: usize, 
     // RMS norm: the loops without the mean and residue terms (dx: without skip only).
     const lean = rms && !skip;
     if (rms) row_grad_sums_rms(px, pg, C, as, gamma, colB, colG);
+    else if (zero) row_grad_sums0(px, pg, C, as, bs, gamma, colB, colG);
     else row_grad_sums(px, pg, C, ms, as, bs, gamma, colB, colG);
     const c1 = -<f64>as * ret1 / <f64>C, c0 = rms ? 0 : -<f64>as * ret0 / <f64>C;
     const k1 = <f32>(<f64>as * c1), k0 = <f32>(<f64>bs * c1 + c0);
     // k0 is 0 unless c1 is not finite (0·∞): then NaN, which the lean loop takes through k1.
     if (lean) row_dx_rms(px, pg, dx + o, C, as, gamma, k0 == 0 ? k1 : k0);
-    else if (!skip) row_dx(px, pg, dx + o, C, ms, as, gamma, k1, k0);
+    else if (!skip) { if (zero) row_dx0(px, pg, dx + o, C, as, gamma, k1, k0); else row_dx(px, pg, dx + o, C, ms, as, gamma, k1, k0); }
     else if (dsum) row_dx_sum_col(px, pg, dsum + o, dx + o, C, ms, as, gamma, k1, k0, colD);
     else row_dx_col(px, pg, dx + o, C, ms, as, gamma, k1, k0, colD);
     if (!direct && (++since >= FLUSH_ROWS || r == R - 1)) {
