@@ -79,12 +79,12 @@ export function bn_backward_reduce_f32_cl(R: i32, C: i32, x: usize, dy: usize, m
   const flat = (L >= 96 ? far : past(R, C, narrow_far(L))) && L >= 32 && (L & 7) == 0;
   // Tensors in L2 (≤ DX_VALUES): sweeps of 16 KiB of rows, fewer accumulator reloads (1.1–1.2×;
   // 64 KiB lost). Each lane still adds its rows in row order: the same bits.
-  const touch = far && L >= 96, SUB = <u64>R * <u64>C <= <u64>DX_VALUES ? max(reduce_rows(L), 4096 / L) : reduce_rows(L), zero0 = (L == 16 || L == 48) && zero_f32(m, C), zero = L == 16 && zero0;
+  const touch = far && L >= 96, SUB = <u64>R * <u64>C <= <u64>DX_VALUES ? max(reduce_rows(L), 4096 / L) : reduce_rows(L), p12 = L == 48 && 12 % C == 0, zero0 = (L == 16 || p12) && zero_f32(m, C), zero = L == 16 && zero0;
   for (let b0 = 0; b0 < supers; b0 += SB) {
     const nb = min(SB, supers - b0);
     memory.fill(ap, 0, Lp << 3);
     const ob = <usize>b0 * stride;
-    if (L == 48 && 12 % C == 0) reduce_p12(x + ob, dy + ob, nb, mp, ap, bp, zero0);
+    if (p12) reduce_p12(x + ob, dy + ob, nb, mp, ap, bp, zero0);
     else if (zero) reduce_p16(x + ob, dy + ob, nb, ap, bp);
     else if (flat) reduce_flat(x + ob, dy + ob, <usize>nb * stride, stride, mp, ap, bp);
     else for (let r0 = 0; r0 < nb; r0 += SUB) {

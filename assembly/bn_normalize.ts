@@ -62,18 +62,18 @@ export function bn_normalize_f32_cl(R: i32, C: i32, x: usize, m: usize, scale: u
   interleave_all(C, L, pp, 3, m, scale, shift, 0);
   const supers = R / (L / C), stride = <usize>L << 2;
   const full = <usize>supers * stride, total = <usize>R * <usize>C << 2;
-  const quads = L <= 96 && (L & 7) == 0;
+  const quads = L <= 96 && (L & 7) == 0, zero = zero_f32(m, C);
   if (L == 16) {
-    normalize_regs(x, y, full, pp, zero_f32(m, C), true);
+    normalize_regs(x, y, full, pp, zero, true);
   } else if (L == 48 && 12 % C == 0) {
-    normalize_regs(x, y, full, pp, zero_f32(m, C), false);
+    normalize_regs(x, y, full, pp, zero, false);
   } else if (past(R, C, quads ? FAR_VALUES : WIDE_CACHED)) {
     if (stride & 63) for (let o: usize = 0; o < full; o += stride) norm_span(x + o, y + o, stride, pp);
     else norm_span(x, y, full, pp, stride * 3);
   } else if (quads || (<u64>R * <u64>C <= <u64>SWEEP_VALUES && (L & 15) == 0)) {
-    normalize_sweeps(x, y, stride, supers, pp, quads && <u64>R * <u64>C > <u64>SWEEP_VALUES ? 4 : max(<i32>(<usize>16384 / stride), 4), zero_f32(m, C));
+    normalize_sweeps(x, y, stride, supers, pp, quads && <u64>R * <u64>C > <u64>SWEEP_VALUES ? 4 : max(<i32>(<usize>16384 / stride), 4), zero);
   } else {
-    normalize_pairs(x, y, stride, supers, pp, zero_f32(m, C));
+    normalize_pairs(x, y, stride, supers, pp, zero);
   }
   norm_span(x + full, y + full, total - full, pp);
 }

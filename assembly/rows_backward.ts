@@ -17,6 +17,7 @@
 import { ret0, ret1, hsum, FLUSH_ROWS } from "./common";
 import { row_norm } from "./rows";
 import { act_grad_row } from "./act";
+import { split_hi } from "./bn_params";
 
 
 /** Σγg → ret0, Σγg·x̂ → ret1 (f64); the row's g and g·x̂ added into colB, colG (f32). */
@@ -161,10 +162,10 @@ export function rows_backward(R: i32, C: i32, x: usize, dy: usize, dsum: usize, 
     const o = <usize>r * rs, ro = <usize>r << 2, px = x + o;
     let ms = rms ? <f32>0 : load<f32>(m + ro), bs = rms ? <f32>0 : load<f32>(b + ro);
     const as = load<f32>(a + ro);
-    // A row near zero (|m|·a ≤ 1, batch norm's rule) is taken around 0, its mean folded into b
-    // (|b| ≤ 1): the loops without the subtraction. Not with an activation, whose v is
+    // A row near zero (batch norm's rule, split_hi: |m|·a ≤ 1) is taken around 0, its mean folded
+    // into b (|b| ≤ 1): the loops without the subtraction. Not with an activation, whose v is
     // recomputed as the forward computed it.
-    if (!act && !rms && ms != 0 && <f64>Mathf.abs(ms) * <f64>as <= 1) { bs = <f32>(<f64>bs - <f64>ms * <f64>as); ms = 0; }
+    if (!act && !rms && ms != 0 && split_hi(<f64>ms, <f64>as) == 0) { bs = <f32>(<f64>bs - <f64>ms * <f64>as); ms = 0; }
     const zero = !rms && reinterpret<u32>(ms) == 0;
     let pg = dy + o;
     if (act) {

@@ -10,7 +10,6 @@ const owners = new WeakMap<object, Tensor>();
 /** Every Tensor made by this module (a Proxy of one, or an object posing as one, is not). */
 const made = new WeakSet<object>();
 
-
 /**
  * The last tensors isTensor found in `made` (a ring of four): an op call asks for the same two or
  * three tensors 4–8 times (geometry, sizes, binding), and each WeakSet lookup costs ~15 ns
