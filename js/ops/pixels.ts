@@ -3,7 +3,7 @@ import { withScope } from "../core/scope";
 import { rt } from "../core/runtime";
 import { Tensor, isTensor } from "../core/tensor";
 import { typedKind, typedBuffer, typedOffset } from "../core/typed";
-import { fmt, finiteVec, isVec } from "../core/errors";
+import { fmt, finiteVec, isVec, F32_MAX } from "../core/errors";
 import { pixelGeometry, feedRuns, runBytes, wasmRanges, type Pixels, type PixelShape, type PixelGeometry } from "./pixels-input";
 
 export { isPixels, type Pixels, type PixelImage, type PixelShape, type ImageDataLike } from "./pixels-input";
@@ -75,8 +75,8 @@ function fold({ mean: m, std: sd, scale: k }: { mean: ArrayLike<number>; std: Ar
   const f = Float32Array.of(k / sd[0], k / sd[1], k / sd[2], -m[0] / sd[0], -m[1] / sd[1], -m[2] / sd[2]);
   // Folded factors past f32's range would turn bytes into NaN (0·∞, ∞ − ∞): refused.
   for (let c = 0; c < 3; c++) {
-    if (!Number.isFinite(f[c])) throw new Error(`scale / std[${c}] is ${k / sd[c]}: past float32's range (|a| ≤ 3.4e38); use a larger std or a smaller scale`);
-    if (!Number.isFinite(f[3 + c])) throw new Error(`mean[${c}] / std[${c}] is ${-m[c] / sd[c]}: past float32's range (3.4e38); use a larger std`);
+    if (!Number.isFinite(f[c])) throw new Error(`scale / std[${c}] is ${k / sd[c]}: past float32's range (|a| ≤ ${F32_MAX}); use a larger std or a smaller scale`);
+    if (!Number.isFinite(f[3 + c])) throw new Error(`mean[${c}] / std[${c}] is ${-m[c] / sd[c]}: past float32's range (|a| ≤ ${F32_MAX}); use a larger std`);
   }
   return f;
 }
