@@ -10,7 +10,7 @@
 import { tail_mask } from "./cf_short";
 import { stats_rows_short, stats_channels_short, PAIR_BLOCK } from "./cf_short_stats";
 import { stats_cf_rows } from "./cf_rows_stats";
-import { stats_cf_stream } from "./cf_stream_stats";
+import { stats_cf_stream, streamed } from "./cf_stream_stats";
 import { pairs_sq } from "./cl_pairs_stats";
 import { lanes_ok, lanes_ok_add, rest_ok_add, zero_lanes_ok, paired, set_shifts, flush_pending, lanes_flush, lanes_means, lanes_sound, merge_pair, PENDING, LAST, PATTERNS } from "./bn_stats_lanes";
 import { BLOCK, MAX_PATTERN, sweep_rows, pattern_len, fold_lane, block_merge, ret0, ret1, hsum, touch_lines, past, CACHED_VALUES, WIDE_CACHED, FAR_VALUES } from "./common";
@@ -235,8 +235,9 @@ function stats_cf_tiles(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
  * (accumulators kept across the rows), so the per-block fold, check and merge — 100–150 cycles,
  * as much as the work itself at S = 196 — is paid once per block instead of once per row. A
  * block failing the cancellation check is redone around its mean as one block (settle_block).
- * Tensors past CACHED_VALUES go in memory order (stats_cf_stream, assembly/cf_stream_stats.ts:
- * the same blocks, shifts and check; rows of 1–3 values in sample tiles, stats_cf_tiles). N = 1 (the
+ * Tensors past CACHED_VALUES (some shorter ones: `streamed`) go in memory order
+ * (stats_cf_stream, assembly/cf_stream_stats.ts, `streamed`: the same blocks, shifts and check;
+ * rows of 1–3 values past CACHED_VALUES in sample tiles, stats_cf_tiles). N = 1 (the
  * (1, N·C, S) views of instance and group norm too) with rows of 4–4096 values: two rows at a
  * time (stats_rows_short, assembly/cf_short_stats.ts). N > 1 with N·S ≤ PAIR_BLOCK (4 ≤ S): two channels
  * at a time (stats_channels_short, the same file), channels whose data sits far from zero in channel order.
@@ -244,7 +245,8 @@ function stats_cf_tiles(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
 export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize, scratch: usize): void {
   if (S < 1024 && N > 1) {
     const rb = BLOCK / S, stride = <usize>C * <usize>S << 2;
-    if (past(N, C * S, CACHED_VALUES)) { if (S >= 4) stats_cf_stream(N, C, S, x, acc, scratch); else stats_cf_tiles(N, C, S, x, acc); return; }
+    if (S >= 4 && streamed(N, C, S)) { stats_cf_stream(N, C, S, x, acc, scratch); return; }
+    if (S < 4 && past(N, C * S, CACHED_VALUES)) { stats_cf_tiles(N, C, S, x, acc); return; }
     if (S >= 4 && N * S <= PAIR_BLOCK) { stats_channels_short(N, C, S, x, acc); return; }
     for (let c = 0; c < C; c++) {
       const a = acc + <usize>c * 24, p0 = x + (<usize>c * <usize>S << 2);

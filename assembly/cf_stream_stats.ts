@@ -15,9 +15,20 @@
 // the order of the f32 additions inside a block differs (lane sums per row position instead of
 // rows_sq's 16-wide chains), so results differ from the cache-resident path in the last bits of
 // the f32 sums.
-import { BLOCK, hsum, zero_f32 } from "./common";
+import { BLOCK, CACHED_VALUES, hsum, past, zero_f32 } from "./common";
 import { tail_mask, body_of, centred } from "./cf_short";
 import { first_shift, settle_block } from "./bn_stats";
+
+/**
+ * Whether (N, C, S) (4 ≤ S < 1024, N > 1) goes by stats_cf_stream rather than channel order: past
+ * CACHED_VALUES; rows of 48–127 values (7 × 7, 8 × 8, 10 × 10 maps) of up to 128 channels past a
+ * quarter of it, where the channel-order walk reads its strided rows from L2 / L3 (1.0–1.3× there;
+ * with wider C the lane sums leave L1, and shorter or longer rows stayed faster in channel order:
+ * 0.6–0.96×, docs/performance.md).
+ */
+export function streamed(N: i32, C: i32, S: i32): bool {
+  return past(N, C * S, C <= 128 && S >= 48 && S < 128 ? CACHED_VALUES >> 2 : CACHED_VALUES);
+}
 
 /**
  * Merges the statistics of (N, C, S) channels-first x into the C triples at acc, rows in memory

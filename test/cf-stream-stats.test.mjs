@@ -1,5 +1,5 @@
 // Channels-first statistics of short rows past the caches (N > 1, 4 ≤ S < 1024, more than 1 Mi
-// values): rows summed in memory order into per-channel f32x4 lanes, folded and merged per block
+// values; rows of 48–127 values of up to 128 channels more than 256 Ki): rows summed in memory order into per-channel f32x4 lanes, folded and merged per block
 // of ≤ 4096/S samples (stats_cf_stream, assembly/cf_stream_stats.ts). Against float64: rows
 // around the SIMD tails (S = 4 … 1023), partial last blocks, C = 1 … 1259, channels far from zero
 // (shifted after the first block), drifting channels (blocks fail the check and go row by row),
@@ -16,8 +16,12 @@ await api.init();
 /** The kernel on (N, C, S) x merged into `prior` (C triples), with its 36·C bytes of scratch. */
 const kernel = (N, C, S, x, prior) => cfStats(N, C, S, x, prior, 36 * C);
 
-/** Each shape just past 1 Mi values (2²⁰), N not a multiple of the 4096/S-sample block. */
-const SHAPES = [[21400, 1, 49], [7134, 3, 49], [87382, 3, 4], [29128, 4, 9], [20561, 3, 17], [5462, 3, 64], [2731, 6, 65], [1026, 1, 1023], [3, 512, 683], [17, 1259, 49]];
+/**
+ * Each shape just past 1 Mi values (2²⁰), or rows of 48–127 values of ≤ 128 channels past 256 Ki
+ * (2¹⁸), N not a multiple of the 4096/S-sample block.
+ */
+const SHAPES = [[21400, 1, 49], [7134, 3, 49], [87382, 3, 4], [29128, 4, 9], [20561, 3, 17], [5462, 3, 64], [2731, 6, 65], [1026, 1, 1023], [3, 512, 683], [17, 1259, 49],
+  [1338, 4, 49], [101, 128, 49], [41, 64, 127], [1366, 4, 48]];
 
 /** (N, C, S) values; channel c moved by offsets[c] (a number, or a function of the sample n). */
 function data(N, C, S, seed, offsets = {}) {
