@@ -13,7 +13,7 @@
 import { normalize_short } from "./cf_short";
 import { stats_rows_short } from "./cf_short_stats";
 import { past, FAR_VALUES } from "./common";
-import { gn_params_f32, gn_params_finish_f32, pair_params } from "./gn_params";
+import { gn_params_f32, gn_params_finish_f32, pair_params, next_channel } from "./gn_params";
 
 /** Statistics per tile (at most): the scratch holds TILE triples, then the parameter planes. */
 const TILE = 64;
@@ -71,10 +71,10 @@ function tile_params(n: i32, c: i32, C: i32, st: usize, gamma: usize, beta: usiz
     const v0 = v128.load(st), v1 = v128.load(st, 16), v2 = v128.load(st, 32); // (n0, m0), (M0, n1), (m1, M1)
     const mean = v128.shuffle<f64>(v0, v2, 1, 2);
     const iv = f64x2.div(one, f64x2.sqrt(f64x2.add(f64x2.div(v128.shuffle<f64>(v1, v2, 0, 3), v128.shuffle<f64>(v0, v1, 0, 3)), e)));
-    const h = f32x4.demote_f64x2_zero(mean), c2 = c + 1 == C ? 0 : c + 1, o = <usize>j << 2;
+    const h = f32x4.demote_f64x2_zero(mean), c2 = next_channel(c, C), o = <usize>j << 2;
     v128.store64_lane(pf32 + o, h, 0);
     v128.store64_lane(pf + o, f32x4.demote_f64x2_zero(iv), 0);
     pair_params(mean, h, iv, c, c2, gamma, beta, pm + o, ps + o, pt + o);
-    c = c2 + 1 == C ? 0 : c2 + 1;
+    c = next_channel(c2, C);
   }
 }

@@ -60,12 +60,17 @@ export function gn_params_f32(N: i32, C: i32, G: i32, hi: usize, lo: usize, inv:
 function instance_params(K: i32, C: i32, hi: usize, lo: usize, inv: usize, gamma: usize, beta: usize, pm: usize, ps: usize, pt: usize): i32 {
   const E = K & ~1;
   for (let q = 0, c = 0; q < E; q += 2) {
-    const c2 = c + 1 == C ? 0 : c + 1, o = <usize>q << 2, o8 = <usize>q << 3;
+    const c2 = next_channel(c, C), o = <usize>q << 2, o8 = <usize>q << 3;
     const mu = f64x2.add(f64x2.promote_low_f32x4(v128.load64_zero(hi + o)), v128.load(lo + o8));
     pair_params(mu, f32x4.demote_f64x2_zero(mu), v128.load(inv + o8), c, c2, gamma, beta, pm + o, ps + o, pt + o);
-    c = c2 + 1 == C ? 0 : c2 + 1;
+    c = next_channel(c2, C);
   }
   return E;
+}
+
+/** The channel after c of C: instance norm's statistic q (n·C + c order) is channel q mod C, stepped without a division. */
+@inline export function next_channel(c: i32, C: i32): i32 {
+  return c + 1 == C ? 0 : c + 1;
 }
 
 /**
@@ -166,7 +171,7 @@ function instance_pairs(K: i32, C: i32, sums: usize, lo: usize, inv: usize, gamm
   const cnt = f64x2.splat(count);
   let c = 0, q = 0;
   for (; q + 2 <= K; q += 2) {
-    const c2 = c + 1 == C ? 0 : c + 1, s = sums + (<usize>q << 4);
+    const c2 = next_channel(c, C), s = sums + (<usize>q << 4);
     const v0 = v128.load(s), v1 = v128.load(s, 16), l = v128.load(lo + (<usize>q << 3)), iv = v128.load(inv + (<usize>q << 3));
     const a = v128.shuffle<f64>(v0, v1, 0, 2), b = f64x2.sub(v128.shuffle<f64>(v0, v1, 1, 3), f64x2.mul(l, a));
     const gm = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(gamma + (<usize>c << 2))), 1, <f64>load<f32>(gamma + (<usize>c2 << 2)));
@@ -180,6 +185,6 @@ function instance_pairs(K: i32, C: i32, sums: usize, lo: usize, inv: usize, gamm
     v128.store64_lane(pk + o, f32x4.demote_f64x2_zero(f64x2.mul(gm, iv)), 0);
     v128.store64_lane(c1 + o, f32x4.demote_f64x2_zero(k1), 0);
     v128.store64_lane(c0 + o, f32x4.demote_f64x2_zero(k0), 0);
-    c = c2 + 1 == C ? 0 : c2 + 1;
+    c = next_channel(c2, C);
   }
 }
