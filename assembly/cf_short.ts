@@ -72,10 +72,13 @@ export function dx_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usi
     const mv = v128.load32_splat(m + co), kv = v128.load32_splat(k + co);
     const av = v128.load32_splat(a + co), bv = v128.load32_splat(b + co);
     const tx = v128.load(px + last), td = v128.load(pd + last);
-    // One vector a step: unrolled by two it was 1.05–1.07× faster, but 0.1 KB over the size budget.
-    for (let o: usize = 0; o < body; o += 16) {
+    // Two vectors a step, then the odd one: 1.11–1.24× over one vector a step (docs/performance.md).
+    let o: usize = 0;
+    for (; o + 32 <= body; o += 32) {
       v128.store(po + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(centred(v128.load(px + o), mv, zero), av)), bv));
+      v128.store(po + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o, 16), kv), f32x4.mul(centred(v128.load(px + o, 16), mv, zero), av)), bv), 16);
     }
+    if (o < body) v128.store(po + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(centred(v128.load(px + o), mv, zero), av)), bv));
     v128.store(po + last, f32x4.add(f32x4.add(f32x4.mul(td, kv), f32x4.mul(centred(tx, mv, zero), av)), bv));
     if (++c == C) c = 0;
   }

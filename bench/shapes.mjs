@@ -6,7 +6,7 @@
 // rounds of that round's ceiling / op (bench/lib/rounds.mjs). An op the shape does not fit
 // (instance norm of (N, C), training with one value a channel) prints its error instead.
 //
-//   node bench/shapes.mjs [LAYOUT:d0,d1,… …] [--ops stats,bn_infer,bn_train,bn_backward,instance,group,layer,layer_backward,rms,rms_backward]
+//   node bench/shapes.mjs [LAYOUT:d0,d1,… …] [--ops stats,bn_infer,bn_train,bn_backward,instance,instance_backward,group,group_backward,layer,layer_backward,rms,rms_backward]
 //                         [--rounds 15] [--base DIST]
 // Without shapes: the survey of docs/performance.md ("Shapes outside the matrix"). With --base (a
 // dist/ directory of another build): that build's call timed in the same rounds on its own
@@ -39,6 +39,8 @@ const OPS = {
   bn_backward: [20, "copy", (t, M) => { const f = M.batchNormTrain(t.x, { gamma: t.g, beta: t.b }); return () => M.batchNormBackward(t.x, t.dy, { gamma: t.g, saveMean: f.saveMean, saveInvstd: f.saveInvstd, out: t.y }); }],
   instance: [12, "copy", (t, M) => { const m = M.instanceNorm(t.x).mean, mo = new Float32Array(m.length), io = new Float32Array(m.length); return () => M.instanceNorm(t.x, { gamma: t.g, beta: t.b, out: t.y, meanOut: mo, invstdOut: io }); }],
   group: [12, "copy", (t, M) => { const m = M.groupNorm(t.x, { groups: t.G }).mean, mo = new Float32Array(m.length), io = new Float32Array(m.length); return () => M.groupNorm(t.x, { gamma: t.g, beta: t.b, groups: t.G, out: t.y, meanOut: mo, invstdOut: io }); }],
+  instance_backward: [20, "copy", (t, M) => { const f = M.instanceNorm(t.x), C = t.g.length, dg = new Float32Array(C), db = new Float32Array(C); return () => M.instanceNormBackward(t.x, t.dy, { gamma: t.g, mean: f.mean, invstd: f.invstd, out: t.y, dgammaOut: dg, dbetaOut: db }); }],
+  group_backward: [20, "copy", (t, M) => { const f = M.groupNorm(t.x, { groups: t.G }), C = t.g.length, dg = new Float32Array(C), db = new Float32Array(C); return () => M.groupNormBackward(t.x, t.dy, { gamma: t.g, groups: t.G, mean: f.mean, invstd: f.invstd, out: t.y, dgammaOut: dg, dbetaOut: db }); }],
   layer_backward: [20, "copy", (t, M) => { const f = M.layerNorm(t.x, { gamma: t.g, beta: t.b }), C = t.g.length, dg = new Float32Array(C), db = new Float32Array(C); return () => M.layerNormBackward(t.x, t.dy, { gamma: t.g, mean: f.mean, invstd: f.invstd, out: t.y, dgammaOut: dg, dbetaOut: db }); }],
   rms_backward: [20, "copy", (t, M) => { const f = M.rmsNorm(t.x, { gamma: t.g }), dg = new Float32Array(t.g.length); return () => M.rmsNormBackward(t.x, t.dy, { gamma: t.g, invRms: f.invRms, out: t.y, dgammaOut: dg }); }],
   rms: [12, "copy", (t, M) => { const o = new Float32Array(M.rmsNorm(t.x).invRms.length); return () => M.rmsNorm(t.x, { gamma: t.g, out: t.y, invRmsOut: o }); }],
