@@ -229,7 +229,7 @@ function stats_cf_tiles(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
 
 /**
  * Channels-first (N, C, S): x row-major, channel c of sample n is S contiguous values.
- * Merges into acc (C triples); scratch: 36·C bytes (16-byte aligned: the long rows' pending sums, 24·C; past the caches the short rows' lane sums and shifts). Rows of ≥ 1024
+ * Merges into acc (C triples); scratch: 36·C bytes (16-byte aligned: the long rows' pending sums, 24·C; in memory order (stats_cf_stream) the short rows' lane sums and shifts). Rows of ≥ 1024
  * values (and longer than a block at N = 1): memory order (n outer, c inner), one pass per
  * block, one merge per channel (stats_cf_rows, assembly/cf_rows_stats.ts). Shorter rows: channel order, up to BLOCK / S rows of a channel summed as one block
  * (accumulators kept across the rows), so the per-block fold, check and merge — 100–150 cycles,

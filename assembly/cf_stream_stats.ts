@@ -1,4 +1,5 @@
-// Channels-first statistics of short rows (4 ≤ S < 1024, N > 1) past the caches, in memory order.
+// Channels-first statistics of short rows (4 ≤ S < 1024, N > 1) past the caches (some from L2 / L3:
+// `streamed`), in memory order.
 // The channel-order walk (channel_rows in bn_stats.ts) jumps C·S values from row to row; in
 // sample tiles read first in memory order (touch_lines) and then summed from the caches, the
 // reads and the sums do not overlap: the call took the time of its cache-resident sums plus a

@@ -58,7 +58,7 @@ test("kernel past the caches: channels far from zero (1e4, 1e6, −3e5) and drif
 });
 
 test("kernel past the caches: constant, zero, −0, tiny, NaN and overflowing channels among ordinary ones", () => {
-  for (const [N, S] of [[11651, 10], [2380, 49], [1025, 113]]) {
+  for (const [N, S] of [[11651, 10], [2380, 49], [1033, 113], [1025, 113]]) {
     const C = 9, x = data(N, C, S, 17 + S), row = (n, c) => (n * C + c) * S;
     for (let n = 0; n < N; n++) {
       x.fill(5.25, row(n, 0), row(n, 0) + S);                                   // constant far from zero
@@ -79,7 +79,8 @@ test("kernel past the caches: constant, zero, −0, tiny, NaN and overflowing ch
 
 test("channelStats on (N, C, 7, 7) and (N, 2100, 1, 5) past the caches against float64", () => {
   // (100, 2100, 1, 5): wider than 2048 channels, where 36·C bytes exceed the channels-last kernels' scratch.
-  for (const [N, C, H, W] of [[7134, 3, 7, 7], [335, 64, 7, 7], [100, 2100, 1, 5]]) {
+  // (200, 64, 7, 7), (1338, 4, 7, 7): streamed between 256 Ki and 1 Mi values (`streamed`).
+  for (const [N, C, H, W] of [[7134, 3, 7, 7], [335, 64, 7, 7], [100, 2100, 1, 5], [200, 64, 7, 7], [1338, 4, 7, 7]]) {
     const shape = [N, C, H, W], x = data(N, C, H * W, C, { 1: 1e4 });
     const e = refStats(x, shape, "NCHW"), r = api.channelStats(x, { shape, layout: "NCHW" });
     close(r.mean, e.mean, 1e-5, 1e-6, "channelStats mean", shape, "NCHW");
