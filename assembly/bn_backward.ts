@@ -4,7 +4,7 @@
 // acc first). f32 lanes over blocks of ≤ 4096 values, blocks added in f64.
 // Pass 2 (dx): dx = dy·k + (x − m)·c1 + c0 with per-channel k, c1, c0 from JS. dx may alias dy
 // or x (elementwise, in place).
-import { dx_short, reduce_short, pair_sum, centred } from "./cf_short";
+import { dx_short, reduce_short, pair_sum, centred, m_vec } from "./cf_short";
 import { BLOCK, reduce_rows, pattern_len, expand_pattern, fold_lane, touch_lines, interleave_all, zero_f32, past, CACHED_VALUES, WIDE_CACHED, BACKWARD_FAR, FAR_VALUES, zero_shift } from "./common";
 
 /**
@@ -160,7 +160,7 @@ function reduce_p12(x: usize, dy: usize, nb: i32, mp: usize, ap: usize, bp: usiz
 
 /** reduce_p12's loop, one compiled copy per zero. */
 @inline function p12_sums(x: usize, dy: usize, nb: i32, mp: usize, ap: usize, bp: usize, zero: bool): void {
-  const m0 = zero ? f32x4.splat(0) : v128.load(mp), m1 = zero ? f32x4.splat(0) : v128.load(mp, 16), m2 = zero ? f32x4.splat(0) : v128.load(mp, 32);
+  const m0 = m_vec(mp, zero), m1 = m_vec(mp + 16, zero), m2 = m_vec(mp + 32, zero);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0);
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0);
   const end = <usize>nb * 192;

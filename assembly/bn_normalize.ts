@@ -6,7 +6,7 @@
 // near zero (|mean| ≤ std) JS passes m = 0 and the kernel runs the plain multiply-add.
 // y may alias x (each value is read before it is written, in place).
 import { pattern_len, interleave_all, zero_f32, past, WIDE_CACHED, FAR_VALUES } from "./common";
-import { normalize_short, centred } from "./cf_short";
+import { normalize_short, centred, m_vec } from "./cf_short";
 
 /**
  * One contiguous row: y = (x − m)·s + t — floor(S/4) vectors and an overlapping last one
@@ -102,10 +102,10 @@ function normalize_sweeps(x: usize, y: usize, stride: usize, supers: i32, pp: us
     const rn = min(B, supers - r0), base = <usize>r0 * stride;
     for (let o: usize = 0; o < stride; o += 64) {
       const q = pp + o * 3;
-      const m0 = zero ? f32x4.splat(0) : v128.load(q), s0 = v128.load(q, 16), t0 = v128.load(q, 32);
-      const m1 = zero ? f32x4.splat(0) : v128.load(q, 48), s1 = v128.load(q, 64), t1 = v128.load(q, 80);
-      const m2 = zero ? f32x4.splat(0) : v128.load(q, 96), s2 = v128.load(q, 112), t2 = v128.load(q, 128);
-      const m3 = zero ? f32x4.splat(0) : v128.load(q, 144), s3 = v128.load(q, 160), t3 = v128.load(q, 176);
+      const m0 = m_vec(q, zero), s0 = v128.load(q, 16), t0 = v128.load(q, 32);
+      const m1 = m_vec(q + 48, zero), s1 = v128.load(q, 64), t1 = v128.load(q, 80);
+      const m2 = m_vec(q + 96, zero), s2 = v128.load(q, 112), t2 = v128.load(q, 128);
+      const m3 = m_vec(q + 144, zero), s3 = v128.load(q, 160), t3 = v128.load(q, 176);
       let a = x + base + o, b = y + base + o;
       for (let r = 0; r < rn; r++, a += stride, b += stride) {
         norm4(a, b, m0, s0, t0, m1, s1, t1, m2, s2, t2, m3, s3, t3, zero);
@@ -189,10 +189,10 @@ function normalize_regs(x: usize, y: usize, full: usize, pp: usize, zero: bool, 
 
 /** normalize_regs' loops, one compiled copy per (zero, four). */
 @inline function regs(x: usize, y: usize, full: usize, pp: usize, zero: bool, four: bool): void {
-  const m0 = zero ? f32x4.splat(0) : v128.load(pp), s0 = v128.load(pp, 16), t0 = v128.load(pp, 32);
-  const m1 = zero ? f32x4.splat(0) : v128.load(pp, 48), s1 = v128.load(pp, 64), t1 = v128.load(pp, 80);
-  const m2 = zero ? f32x4.splat(0) : v128.load(pp, 96), s2 = v128.load(pp, 112), t2 = v128.load(pp, 128);
-  const m3 = zero || !four ? f32x4.splat(0) : v128.load(pp, 144), s3 = four ? v128.load(pp, 160) : f32x4.splat(0), t3 = four ? v128.load(pp, 176) : f32x4.splat(0);
+  const m0 = m_vec(pp, zero), s0 = v128.load(pp, 16), t0 = v128.load(pp, 32);
+  const m1 = m_vec(pp + 48, zero), s1 = v128.load(pp, 64), t1 = v128.load(pp, 80);
+  const m2 = m_vec(pp + 96, zero), s2 = v128.load(pp, 112), t2 = v128.load(pp, 128);
+  const m3 = four ? m_vec(pp + 144, zero) : f32x4.splat(0), s3 = four ? v128.load(pp, 160) : f32x4.splat(0), t3 = four ? v128.load(pp, 176) : f32x4.splat(0);
   const step: usize = four ? 64 : 48;
   for (let o: usize = 0; o < full; o += step) {
     if (four) norm4(x + o, y + o, m0, s0, t0, m1, s1, t1, m2, s2, t2, m3, s3, t3, zero);

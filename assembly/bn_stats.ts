@@ -244,10 +244,10 @@ function stats_cf_tiles(N: i32, C: i32, S: i32, x: usize, acc: usize): void {
  */
 export function bn_stats_f32_cf(N: i32, C: i32, S: i32, x: usize, acc: usize, scratch: usize): void {
   if (S < 1024 && N > 1) {
-    const rb = BLOCK / S, stride = <usize>C * <usize>S << 2;
     if (S >= 4 && streamed(N, C, S)) { stats_cf_stream(N, C, S, x, acc, scratch); return; }
     if (S < 4 && past(N, C * S, CACHED_VALUES)) { stats_cf_tiles(N, C, S, x, acc); return; }
     if (S >= 4 && N * S <= PAIR_BLOCK) { stats_channels_short(N, C, S, x, acc); return; }
+    const rb = BLOCK / S, stride = <usize>C * <usize>S << 2;
     for (let c = 0; c < C; c++) {
       const a = acc + <usize>c * 24, p0 = x + (<usize>c * <usize>S << 2);
       for (let n0 = 0; n0 < N; n0 += rb) channel_rows(a, p0 + <usize>n0 * stride, S, min(rb, N - n0), stride);

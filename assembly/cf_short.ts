@@ -18,6 +18,11 @@ import { zero_f32 } from "./common";
   return zero ? x : f32x4.sub(x, mv);
 }
 
+/** The m vector at p, or +0 without a load when every m is +0 (zero: a constant after inlining). */
+@inline export function m_vec(p: usize, zero: bool): v128 {
+  return zero ? f32x4.splat(0) : v128.load(p);
+}
+
 /**
  * `rows` consecutive rows of S ≥ 4 values from x to y, row r normalized with
  * the parameters of index r mod C (batch norm: r = n·C + c; instance norm's (1, N·C, S) view:
@@ -75,13 +80,18 @@ export function dx_short(rows: i32, C: i32, S: i32, x: usize, dy: usize, dx: usi
     // Two vectors a step, then the odd one: 1.11–1.24× over one vector a step (docs/performance.md).
     let o: usize = 0;
     for (; o + 32 <= body; o += 32) {
-      v128.store(po + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(centred(v128.load(px + o), mv, zero), av)), bv));
-      v128.store(po + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o, 16), kv), f32x4.mul(centred(v128.load(px + o, 16), mv, zero), av)), bv), 16);
+      v128.store(po + o, dx_vec(v128.load(pd + o), v128.load(px + o), mv, kv, av, bv, zero));
+      v128.store(po + o, dx_vec(v128.load(pd + o, 16), v128.load(px + o, 16), mv, kv, av, bv, zero), 16);
     }
-    if (o < body) v128.store(po + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(pd + o), kv), f32x4.mul(centred(v128.load(px + o), mv, zero), av)), bv));
-    v128.store(po + last, f32x4.add(f32x4.add(f32x4.mul(td, kv), f32x4.mul(centred(tx, mv, zero), av)), bv));
+    if (o < body) v128.store(po + o, dx_vec(v128.load(pd + o), v128.load(px + o), mv, kv, av, bv, zero));
+    v128.store(po + last, dx_vec(td, tx, mv, kv, av, bv, zero));
     if (++c == C) c = 0;
   }
+}
+
+/** dy·k + (x − m)·a + b of one vector (zero: x·a, centred). */
+@inline function dx_vec(d: v128, x: v128, mv: v128, kv: v128, av: v128, bv: v128, zero: bool): v128 {
+  return f32x4.add(f32x4.add(f32x4.mul(d, kv), f32x4.mul(centred(x, mv, zero), av)), bv);
 }
 
 /** Bytes of a row's body: the whole vectors before the vector ending at its last value (values below (S − 1) & ~3). */

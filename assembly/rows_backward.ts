@@ -18,6 +18,7 @@ import { ret0, ret1, hsum, FLUSH_ROWS } from "./common";
 import { row_norm } from "./rows";
 import { act_grad_row } from "./act";
 import { split_hi } from "./bn_params";
+import { centred } from "./cf_short";
 
 
 /** Σγg → ret0, Σγg·x̂ → ret1 (f64); the row's g and g·x̂ added into colB, colG (f32). */
@@ -35,7 +36,7 @@ function row_grad_sums_rms(px: usize, pg: usize, C: i32, a: f32, gamma: usize, c
 
 // x̂ = (x − m)·a + b, or x·a with RMS (a constant after inlining).
 @inline function xhat(x: v128, mv: v128, av: v128, bv: v128, RMS: bool, ZERO: bool = false): v128 {
-  return RMS ? f32x4.mul(x, av) : f32x4.add(f32x4.mul(ZERO ? x : f32x4.sub(x, mv), av), bv);
+  return RMS ? f32x4.mul(x, av) : f32x4.add(f32x4.mul(centred(x, mv, ZERO), av), bv);
 }
 
 @inline function grad_sums_body(px: usize, pg: usize, C: i32, m: f32, a: f32, b: f32, gamma: usize, colB: usize, colG: usize, RMS: bool, ZERO: bool = false): void {
@@ -79,6 +80,7 @@ function row_grad_sums_rms(px: usize, pg: usize, C: i32, a: f32, gamma: usize, c
 // after inlining).
 // RMS: dx = γg·a + x·k1 (no mean, k0 = 0; only without COL).
 // dx of one vector from gg = γ·g (the rest as dx_body's arguments).
+// (x − m written out, not centred: through it Binaryen reorders row_dx_col's loads.)
 @inline function dxv(gg: v128, x: v128, mv: v128, av: v128, v1: v128, v0: v128, RMS: bool, ZERO: bool = false): v128 {
   const e = f32x4.mul(gg, av);
   return RMS ? f32x4.add(e, f32x4.mul(x, v1)) : f32x4.add(f32x4.add(e, f32x4.mul(ZERO ? x : f32x4.sub(x, mv), v1)), v0);
