@@ -48,13 +48,16 @@ function expectClose(got, exp, atol, rtol, what) {
   if (r) throw new Error(`${what}: index ${r.index} got ${r.got}, expected ${r.expected} (${r.count} off): not timing a wrong result`);
 }
 
+/** groups for group norm; absent (undefined) for instance and layer norm, which refuse it. */
+const groupsOf = (op) => (op === "group" ? GROUPS : undefined);
+
 /** Both systems against the float64 reference on a small shape of the same layout and C. */
 function verifySmall(op, layout, shape) {
   const small = layout === "NLC" ? [2, 13, shape[2]] : layout === "NCHW" ? [2, shape[1], 5, 7] : [2, 5, 7, shape[3]];
   const g = geometry(small, layout), n = g.N * g.C * g.S;
   const x = randomArray(n, 3), dy = randomArray(n, 4), gamma = randomArray(g.C, 5, { offset: 1 }), beta = randomArray(g.C, 6);
   const e = OPS[op].ref(x, dy, small, layout, { gamma, beta, eps: EPS, groups: GROUPS });
-  const [fwd, bwd] = OPS[op].api, o = { shape: small, layout, gamma, beta, groups: GROUPS };
+  const [fwd, bwd] = OPS[op].api, o = { shape: small, layout, gamma, beta, groups: groupsOf(op) };
   const r = fwd(x, o), b = bwd(x, dy, { ...o, mean: r.mean, invstd: r.invstd });
   const j = jsOp(op, small, layout), jr = j.fwd(x, gamma, beta), jb = j.bwd(x, dy, gamma);
   for (const [name, got] of [["simdnorm", { ...r, ...b }], ["js", { y: jr.y, ...jb }]]) {
@@ -74,7 +77,7 @@ for (const [op, layout, shape] of CASES) {
   const g = geometry(shape, layout), n = g.N * g.C * g.S;
   const xs = randomArray(n, 1), dys = randomArray(n, 2), gamma = randomArray(g.C, 3, { offset: 1 }), beta = randomArray(g.C, 4);
   const x = api.tensor(shape, layout, xs), dy = api.tensor(shape, layout, dys), y = api.tensor(shape, layout), dx = api.tensor(shape, layout);
-  const [fwd, bwd] = OPS[op].api, o = { gamma, beta, groups: GROUPS };
+  const [fwd, bwd] = OPS[op].api, o = { gamma, beta, groups: groupsOf(op) };
   const st = fwd(x, { ...o, out: y });
   const j = jsOp(op, shape, layout), copyDst = new Float32Array(n);
   // Full-size agreement, simdnorm vs plain JS.

@@ -22,8 +22,9 @@ function check(op, layout, N, C, H, W, offset, seed) {
   const gamma = randomArray(C, seed + 2, { offset: 1, scale: 0.3 });
   const fwd = op === "instance" ? api.instanceNorm : api.groupNorm, bwd = op === "instance" ? api.instanceNormBackward : api.groupNormBackward;
   const ref = (op === "instance" ? refInstanceNorm : refGroupNorm)(x, dy, shape, layout, { gamma, eps: 1e-5, groups });
-  const f = fwd(x, { shape, layout, groups, eps: 1e-5 });
-  const b = bwd(x, dy, { shape, layout, groups, gamma, mean: f.mean, invstd: f.invstd });
+  const own = op === "instance" ? {} : { groups }; // groups is group norm's option alone
+  const f = fwd(x, { shape, layout, ...own, eps: 1e-5 });
+  const b = bwd(x, dy, { shape, layout, ...own, gamma, mean: f.mean, invstd: f.invstd });
   const where = `${op} ${layout} ${shape.join("×")} offset ${offset}`;
   // Measured over these shapes: dx ≤ 3.4e-7, dgamma ≤ 1.9e-6, dbeta ≤ 1.5e-6 of the largest
   // value, with the rule or without; a mean off by 0.1 % gives dx 1.3e-4, dgamma 4e-3.

@@ -11,11 +11,14 @@ await api.init();
 
 const divisors = (C) => { const d = []; for (let i = 1; i <= C; i++) if (C % i === 0) d.push(i); return d; };
 
-/** The three ops behind one interface; `groups` only matters to group norm. */
+/** Calls op with its last argument (options) less `groups`, which only group norm takes (the others refuse it). */
+const sansGroups = (op) => (...args) => { const { groups, ...o } = args.pop(); return op(...args, o); };
+
+/** The three ops behind one interface; `groups` only reaches group norm. */
 const OPS = {
-  instance: { fwd: api.instanceNorm, bwd: api.instanceNormBackward, ref: refInstanceNorm, fits: (g) => g.S > 1 },
+  instance: { fwd: sansGroups(api.instanceNorm), bwd: sansGroups(api.instanceNormBackward), ref: refInstanceNorm, fits: (g) => g.S > 1 },
   group: { fwd: api.groupNorm, bwd: api.groupNormBackward, ref: refGroupNorm, fits: () => true },
-  layer: { fwd: api.layerNorm, bwd: api.layerNormBackward, ref: refLayerNorm, fits: () => true },
+  layer: { fwd: sansGroups(api.layerNorm), bwd: sansGroups(api.layerNormBackward), ref: refLayerNorm, fits: () => true },
 };
 
 /**

@@ -2,7 +2,7 @@
 // runs one layer instead of two: W'[o,…] = W[o,…]·s[o], b' = (b − mean)·s + beta,
 // s = gamma/sqrt(var + eps). Computed in f64, stored as f32.
 import { epsOf } from "../ops/options";
-import { checkVec, finiteVec, checkInteger, isVec, fmt, type Vec } from "../core/errors";
+import { checkVec, finiteVec, checkInteger, isVec, fmt, readOptions, type Vec } from "../core/errors";
 import { fmtShape } from "../core/layout";
 import { BatchNorm } from "./layers";
 
@@ -45,6 +45,7 @@ export interface FoldOptions {
  */
 export function foldBatchNorm(weight: Vec, o: FoldOptions): { weight: Float32Array; bias: Float32Array } {
   if (!o || typeof o !== "object") throw new Error("foldBatchNorm needs options { weightLayout, gamma, beta, runningMean, runningVar } or { weightLayout, bn }");
+  o = readOptions<FoldOptions>(o, ["weightLayout", "shape", "bias", "bn", "gamma", "beta", "runningMean", "runningVar", "eps"]);
   const known = typeof o.weightLayout === "string" && Object.prototype.hasOwnProperty.call(WEIGHT_LAYOUTS, o.weightLayout);
   const L = known ? WEIGHT_LAYOUTS[o.weightLayout] : undefined;
   if (!L) {

@@ -1,6 +1,6 @@
 // Weights in and out of BatchNorm layers in the forms frameworks store them, and the parameter
 // counts they report. Imports check everything before changing anything.
-import { fmt, F32_MAX } from "../core/errors";
+import { fmt, readOptions, F32_MAX } from "../core/errors";
 import { BatchNorm, NormLayer, RMSNorm } from "./layers";
 import { exportRms, importRms, vec, lengthOf, type RmsWeights } from "./interop-rms";
 
@@ -145,7 +145,8 @@ export function importWeights(bn: BatchNorm, format: "onnx", w: OnnxWeights): Ba
 /** RMSNorm: the forms exportWeights writes for it. */
 export function importWeights(layer: RMSNorm, format: "pytorch" | "onnx" | "keras", w: unknown, o?: ImportOptions): RMSNorm;
 export function importWeights(bn: BatchNorm | RMSNorm, format: WeightFormat, w: unknown, o: ImportOptions = {}): BatchNorm | RMSNorm {
-  if (bn instanceof RMSNorm) return importRms(bn, format, w, o?.prefix);
+  const { prefix } = readOptions<ImportOptions>(o, ["prefix"]);
+  if (bn instanceof RMSNorm) return importRms(bn, format, w, prefix);
   checkBn(bn);
   const C = bn.channels;
   if (w === null || typeof w !== "object") throw new Error(`${format} weights must be an object or array, got ${w === null ? "null" : typeof w}`);
@@ -159,7 +160,7 @@ export function importWeights(bn: BatchNorm | RMSNorm, format: WeightFormat, w: 
       return bn;
     }
     case "pytorch": {
-      const p = o.prefix ?? "", d = w as Record<string, unknown>;
+      const p = prefix ?? "", d = w as Record<string, unknown>;
       const known = ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"];
       const unknown = Object.keys(d).filter((k) => k.startsWith(p) && !known.includes(k.slice(p.length)));
       if (unknown.length) throw new Error(`unexpected key(s) in state_dict: ${unknown.join(", ")}`);

@@ -13,9 +13,9 @@ import {
 import { activationId, type Activation } from "../ops/activation";
 import { checkGroups, type NormOptions, type NormResult, type NormBackwardOptions, type NormBackwardResult } from "../ops/family/common";
 import { convention, type Convention, type ConventionInfo } from "../ops/conventions";
-import { epsOf, momentumOf, optionsOf } from "../ops/options";
+import { epsOf, momentumOf, optionsOf, ours } from "../ops/options";
 import { resolveGeometry, type ShapeOptions } from "../core/args";
-import { checkFinite, checkInteger, readOptions, optionsObject, isWasmBuffer, fmt, F32_MAX, F32_TINY } from "../core/errors";
+import { checkFinite, checkInteger, readOptions, isWasmBuffer, fmt, F32_MAX, F32_TINY } from "../core/errors";
 import { fmtShape, layoutInfo, type Layout } from "../core/layout";
 import { isTensor, type TensorLike } from "../core/tensor";
 import { typedKind, typedLength, typedBuffer, typedOffset, typedByteLength, bytesOverlap } from "../core/typed";
@@ -129,8 +129,7 @@ function checkOutApart(x: unknown, out: unknown): void {
 
 /** backward's options, read once: `out`, and `accumulate` (true, false or absent). */
 function backwardOptionsOf(o: unknown): { out: TensorLike | undefined; accumulate: boolean } {
-  const src = optionsObject(o);
-  const out = src.out as TensorLike | undefined, accumulate = src.accumulate;
+  const { out, accumulate } = optionsOf(o, "layerBackward") as { out?: TensorLike; accumulate?: unknown };
   if (accumulate !== undefined && typeof accumulate !== "boolean") throw new Error(`accumulate must be true or false, got ${fmt(accumulate)}`);
   return { out, accumulate: accumulate === true };
 }
@@ -199,7 +198,7 @@ export abstract class NormLayer {
    * placement); throws when its channel count differs.
    */
   protected where(x: TensorLike, opts: ForwardOptions): { shape: number[] | undefined; layout: Layout | undefined; out?: TensorLike } {
-    const o = optionsOf(opts, "layerForward") as ForwardOptions;
+    const o = optionsOf(opts, "shapeOut") as ForwardOptions;
     const p = placement(x, this.channels, o, this.layout), g = resolveGeometry(x, p);
     if (g.C !== this.channels) throw new Error(`x has ${g.C} channels (shape ${fmtShape(g.shape)}, layout ${g.layout}), the layer has ${this.channels}`);
     if (o.out !== undefined && o.out !== null) checkOutApart(x, o.out);
@@ -299,15 +298,15 @@ export class BatchNorm extends NormLayer {
     if (!this.training) {
       const [mean, v] = this.evalKept[this.saved?.mean === this.evalKept[0][0] ? 1 : 0];
       this.statsInto(mean, v);
-      const y = batchNormInfer(x, { shape, layout, out, gamma, beta, eps: this.eps, activation: this.activation, runningMean: mean, runningVar: v });
+      const y = batchNormInfer(x, ours({ shape, layout, out, gamma, beta, eps: this.eps, activation: this.activation, runningMean: mean, runningVar: v }));
       this.saved = { mode: "eval", x, shape, layout, mean, var: v };
       return y;
     }
-    const r = batchNormTrain(x, {
+    const r = batchNormTrain(x, ours({
       shape, layout, out, gamma, beta, eps: this.eps, activation: this.activation, runningMean: this.runningMean, runningVar: this.runningVar,
       momentum: this.momentum, convention: this.convention, numBatchesTracked: this.numBatchesTracked,
       saveMeanOut: this.trainKept[0], saveInvstdOut: this.trainKept[1], varOut: this.trainKept[2],
-    });
+    }));
     this.numBatchesTracked = r.numBatchesTracked;
     // Caffe keeps s in a float blob: stay float32 so exported blobs round-trip exactly.
     if (this.info.weightedSums) this.normalizer = Math.fround((this.momentum as number) * this.normalizer + 1);
@@ -325,8 +324,8 @@ export class BatchNorm extends NormLayer {
     const { shape, layout } = s, gamma = this.gamma ?? undefined, beta = this.beta ?? undefined, activation = this.activation, out = o.out;
     const dgammaOut = o.accumulate ? undefined : this.dgamma ?? undefined, dbetaOut = o.accumulate ? undefined : this.dbeta ?? undefined;
     const r = s.mode === "training"
-      ? batchNormBackward(s.x, dy, { shape, layout, gamma, beta, activation, out, saveMean: s.saveMean as Float32Array, saveInvstd: s.saveInvstd as Float32Array, dgammaOut, dbetaOut })
-      : batchNormBackwardEval(s.x, dy, { shape, layout, gamma, beta, activation, out, runningMean: s.mean as Float32Array, runningVar: s.var as Float32Array, eps: this.eps, dgammaOut, dbetaOut });
+      ? batchNormBackward(s.x, dy, ours({ shape, layout, gamma, beta, activation, out, saveMean: s.saveMean as Float32Array, saveInvstd: s.saveInvstd as Float32Array, dgammaOut, dbetaOut }))
+      : batchNormBackwardEval(s.x, dy, ours({ shape, layout, gamma, beta, activation, out, runningMean: s.mean as Float32Array, runningVar: s.var as Float32Array, eps: this.eps, dgammaOut, dbetaOut }));
     this.finish(r, o.accumulate);
     return r.dx;
   }
@@ -399,7 +398,7 @@ abstract class SampleNormLayer extends NormLayer {
   /** y = norm(x) with the layer's gamma/beta. Returns a Tensor for a Tensor x, else a Float32Array. */
   forward(x: TensorLike, o: ForwardOptions = {}): TensorLike {
     const { shape, layout, out } = this.where(x, o);
-    const r = this.run(x, { shape, layout, out, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, eps: this.eps, activation: this.activation, groups: this.groupCount });
+    const r = this.run(x, ours({ shape, layout, out, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, eps: this.eps, activation: this.activation, groups: this.groupCount }));
     this.saved = { mode: this.training ? "training" : "eval", x, shape, layout, mean: r.mean, invstd: r.invstd };
     return r.y;
   }
@@ -408,10 +407,10 @@ abstract class SampleNormLayer extends NormLayer {
   backward(dy: TensorLike, opts: BackwardOptions = {}): TensorLike {
     const o = backwardOptionsOf(opts), s = this.pending(this.constructor.name);
     const own = !o.accumulate;
-    const r = this.grad(s.x, dy, {
+    const r = this.grad(s.x, dy, ours({
       shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, beta: this.beta ?? undefined, activation: this.activation, mean: s.mean as Float32Array,
       invstd: s.invstd as Float32Array, out: o.out, groups: this.groupCount, dgammaOut: own ? this.dgamma ?? undefined : undefined, dbetaOut: own ? this.dbeta ?? undefined : undefined,
-    });
+    }));
     this.finish(r, o.accumulate);
     return r.dx;
   }
@@ -483,7 +482,7 @@ export class RMSNorm extends NormLayer {
   /** y = act(x / rms(x) · gamma) with the layer's gamma. Returns a Tensor for a Tensor x, else a Float32Array. */
   forward(x: TensorLike, o: ForwardOptions = {}): TensorLike {
     const { shape, layout, out } = this.where(x, o);
-    const r = rmsNorm(x, { shape, layout, out, gamma: this.gamma ?? undefined, unitOffset: this.unitOffset, eps: this.eps, activation: this.activation });
+    const r = rmsNorm(x, ours({ shape, layout, out, gamma: this.gamma ?? undefined, unitOffset: this.unitOffset, eps: this.eps, activation: this.activation }));
     this.saved = { mode: this.training ? "training" : "eval", x, shape, layout, invRms: r.invRms };
     return r.y;
   }
@@ -491,10 +490,10 @@ export class RMSNorm extends NormLayer {
   /** dx for the last forward; sets dgamma (adds with `accumulate`). Same misuse errors as BatchNorm. */
   backward(dy: TensorLike, opts: BackwardOptions = {}): TensorLike {
     const o = backwardOptionsOf(opts), s = this.pending("RMSNorm");
-    const r = rmsNormBackward(s.x, dy, {
+    const r = rmsNormBackward(s.x, dy, ours({
       shape: s.shape, layout: s.layout, gamma: this.gamma ?? undefined, unitOffset: this.unitOffset, activation: this.activation, invRms: s.invRms as Float32Array,
       out: o.out, dgammaOut: o.accumulate ? undefined : this.dgamma ?? undefined,
-    });
+    }));
     this.finish(r, o.accumulate);
     return r.dx;
   }

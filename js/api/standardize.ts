@@ -1,7 +1,7 @@
 // Streaming standardization (fit per-channel mean/std chunk by chunk, then apply) and precise
 // population statistics for BatchNorm layers. Both are StatsAccumulator underneath: one Welford
 // pass per chunk, Chan merges in f64, equal to statistics over the concatenated data.
-import { epsOf } from "../ops/options";
+import { epsOf, optionsOf, ours } from "../ops/options";
 import { readOptions, checkInteger, fmt } from "../core/errors";
 import { checkPartials } from "../ops/welford";
 import { StatsAccumulator } from "../ops/stats";
@@ -63,11 +63,15 @@ export class Standardizer {
     this.unbiased = o.unbiased ?? false;
   }
 
-  private where(x: TensorLike, o: ShapeOptions): ShapeOptions { return placement(x, this.channels, o, this.layout); }
+  /** x's shape options, read once (with `out` for the transforms; any other name is refused). */
+  private where(x: TensorLike, opts: unknown, withOut = false): { p: ShapeOptions; out?: TensorLike } {
+    const o = withOut ? optionsOf(opts, "shapeOut") : optionsOf(opts, "shape");
+    return { p: placement(x, this.channels, o as ShapeOptions, this.layout), out: o.out as TensorLike | undefined };
+  }
 
   /** Add a chunk (NC Float32Arrays need no shape). */
   partialFit(x: TensorLike, o: ShapeOptions = {}): this {
-    this.acc.update(x, this.where(x, o));
+    this.acc.update(x, this.where(x, o).p);
     return this;
   }
 
@@ -77,8 +81,8 @@ export class Standardizer {
    */
   fit(x: TensorLike | Iterable<TensorLike>, o: ShapeOptions = {}): this {
     const acc = new StatsAccumulator(this.channels);
-    if (x instanceof Float32Array || !(Symbol.iterator in Object(x))) acc.update(x as TensorLike, this.where(x as TensorLike, o));
-    else for (const chunk of x as Iterable<TensorLike>) acc.update(chunk, this.where(chunk, o));
+    if (x instanceof Float32Array || !(Symbol.iterator in Object(x))) acc.update(x as TensorLike, this.where(x as TensorLike, o).p);
+    else for (const chunk of x as Iterable<TensorLike>) acc.update(chunk, this.where(chunk, o).p);
     this.acc = acc;
     return this;
   }
@@ -110,14 +114,14 @@ export class Standardizer {
    * batchNormInfer: a Tensor for a Tensor x, else a Float32Array (or `out`).
    */
   transform(x: TensorLike, o: ShapeOptions & { out?: TensorLike } = {}): TensorLike {
-    const runningVar = this.variance.map((v) => this.safeVar(v)), { shape, layout } = this.where(x, o);
-    return batchNormInfer(x, { shape, layout, out: o.out, runningMean: this.mean, runningVar, eps: 0 });
+    const runningVar = this.variance.map((v) => this.safeVar(v)), { p: { shape, layout }, out } = this.where(x, o, true);
+    return batchNormInfer(x, ours({ shape, layout, out, runningMean: this.mean, runningVar, eps: 0 }));
   }
 
   /** x = y·std + mean (batchNormInfer with mean 0, var 1, gamma = std, beta = mean). */
   inverseTransform(y: TensorLike, o: ShapeOptions & { out?: TensorLike } = {}): TensorLike {
-    const C = this.channels, { shape, layout } = this.where(y, o);
-    return batchNormInfer(y, { shape, layout, out: o.out, runningMean: new Float64Array(C), runningVar: new Float64Array(C).fill(1), eps: 0, gamma: this.std, beta: this.mean });
+    const C = this.channels, { p: { shape, layout }, out } = this.where(y, o, true);
+    return batchNormInfer(y, ours({ shape, layout, out, runningMean: new Float64Array(C), runningVar: new Float64Array(C).fill(1), eps: 0, gamma: this.std, beta: this.mean }));
   }
 
   toJSON(): StandardizerJSON {
@@ -167,7 +171,7 @@ export function preciseBatchNormStats(bn: BatchNorm, batches: Iterable<Batch>): 
   const acc = new StatsAccumulator(bn.channels);
   for (const b of batches) {
     const { x, ...o } = b instanceof Float32Array || !("x" in Object(b)) ? { x: b as TensorLike } : (b as { x: TensorLike } & ShapeOptions);
-    acc.update(x, placement(x, bn.channels, o, bn.layout));
+    acc.update(x, placement(x, bn.channels, optionsOf(o, "shape") as ShapeOptions, bn.layout));
   }
   applyStats(bn, acc);
   return acc;

@@ -2,6 +2,7 @@
 // quotes strings (`groups: "3"` reads "got the string "3"", not "got 3").
 import { typedKind, typedLength, typedBuffer, isFakeTyped, isFloatArray, plainKind, madeKind, rememberPlain } from "./typed";
 import { rt, isInitialized } from "./runtime";
+import { onlyKnown } from "./option-names";
 
 /** float32's largest finite value and smallest positive one (what a Float32Array can hold). @internal */
 export const F32_MAX = 3.4028234663852886e38, F32_TINY = 1.401298464324817e-45;
@@ -199,12 +200,14 @@ export function optionsObject(o: unknown, what = "options"): Record<string, unkn
 
 /**
  * Options read once: a plain copy of the listed keys, taken before anything is allocated, so a
- * getter runs once and cannot change (or allocate during) the call. undefined/null → {}.
+ * getter runs once and cannot change (or allocate during) the call. undefined/null → {}; a name
+ * not listed is refused (onlyKnown).
  * (Hot paths use the per-op readers of js/ops/options.ts: object literals V8 keeps fast.)
  * @internal
  */
 export function readOptions<T extends object>(o: unknown, keys: readonly string[], what = "options"): T {
   const src = optionsObject(o, what), r: Record<string, unknown> = {};
   for (const k of keys) r[k] = src[k];
+  onlyKnown(src, r, what);
   return r as T;
 }

@@ -3,6 +3,7 @@ import wasmBytes from "../../build/simdnorm.wasm";
 import { warmUp, warmBytes, type Kernels } from "./kernel-table";
 import { Heap } from "./heap";
 import { forgetPlain } from "./typed";
+import { onlyKnown } from "./option-names";
 
 /** @internal */
 export interface Runtime {
@@ -161,13 +162,17 @@ function warm(rt: Runtime, values: number): void {
 
 /**
  * Load the kernels. Memoized: every call after the first returns the same promise; after a
- * failure the next call tries again. Throws when WebAssembly SIMD is missing, saying which
- * engines are needed.
+ * failure the next call tries again. Rejects when WebAssembly SIMD is missing, saying which
+ * engines are needed, and on options that are not an object or hold a name it does not read.
  */
 export function init(opts: InitOptions = {}): Promise<void> {
+  if (opts === undefined || opts === null) opts = {};
+  if (typeof opts !== "object") return Promise.reject(new Error(`init options must be an object, got ${typeof opts}`));
+  const o: InitOptions = { wasm: opts.wasm, memory: opts.memory, arena: opts.arena, warmup: opts.warmup };
+  try { onlyKnown(opts, o, "init options"); } catch (e) { return Promise.reject(e); }
   if (current) return Promise.resolve();
   if (!pending) {
-    pending = load(opts).then(
+    pending = load(o).then(
       (rt) => { current = rt; forgetPlain(); },
       (e) => { pending = null; throw e; },
     ) as unknown as Promise<Runtime>;

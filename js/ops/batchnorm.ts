@@ -293,7 +293,7 @@ function resultsOut(F: Float32Array, at: number, C: number, keep: boolean, ...gi
 }
 
 /** Checks shared by both backwards: the options read once, x's geometry, dy and out of its size. */
-function backwardGeometry<K extends "backward" | "infer">(x: TensorLike, dy: TensorLike, opts: unknown, k: K) {
+function backwardGeometry<K extends "backward" | "backwardEval">(x: TensorLike, dy: TensorLike, opts: unknown, k: K) {
   const o = optionsOf(opts, k);
   const g = resolveGeometry(x, o);
   sameSize("dy", dy, g);
@@ -362,7 +362,7 @@ export interface BatchNormBackwardEvalOptions extends ShapeOptions {
  * dgamma = Σ dy·(x − running_mean)/sqrt(running_var + eps), dbeta = Σ dy.
  */
 export function batchNormBackwardEval(x: TensorLike, dy: TensorLike, opts: BatchNormBackwardEvalOptions): BatchNormBackwardResult {
-  const { g, o } = backwardGeometry(x, dy, opts, "infer");
+  const { g, o } = backwardGeometry(x, dy, opts, "backwardEval");
   const C = g.C;
   const { eps, gamma, beta, runningMean, runningVar } = inferOptions(C, o);
   const act = activationId(o.activation), outs = gradOutputs(C, o, [x, dy, o.out, o.gamma, o.beta, o.runningMean, o.runningVar]);

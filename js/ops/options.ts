@@ -1,10 +1,12 @@
-// One validator per batch-norm op's options, used by the function, its layer object and the
+// Every op's options read once (READERS: the names each op reads; any other name is refused),
+// and one validator per batch-norm op's options, used by the function, its layer object and the
 // worker pool: each reads the options once (a plain copy, before anything is allocated) and
 // returns the checked values the op then uses, never the caller's objects again.
 import { checkFinite, checkInteger, numVec, affineVec, affineShape, statsVecs, optionsObject, fmt, plainFloat, lengthIs, inWasm } from "../core/errors";
 import { typedKind, typedLength, isFloatArray, typedBuffer, bytesOverlap, plainBuffer } from "../core/typed";
 import { rememberedTensor } from "../core/tensor";
 import { convention, type ConventionInfo } from "./conventions";
+import { hasUnknown, onlyKnown } from "../core/option-names";
 
 type F = Float32Array | Float64Array;
 
@@ -153,8 +155,9 @@ export function backwardOptions(C: number, opts: Record<string, unknown>, localC
 type O = Record<string, unknown>;
 
 /**
- * Each op's options, read once into an object literal (one getter call per key; a fixed shape
- * V8 keeps fast — a generic keyed copy cost ~0.3 µs a call).
+ * Each op's options: the names it reads, read once into an object literal (one getter call per
+ * key; a fixed shape V8 keeps fast — a generic keyed copy cost ~0.3 µs a call). Any other name
+ * is refused (onlyKnown).
  */
 const READERS = {
   shape: (o: O) => ({ shape: o.shape, layout: o.layout }),
@@ -165,6 +168,9 @@ const READERS = {
   }),
   infer: (o: O) => ({
     shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, runningMean: o.runningMean, runningVar: o.runningVar, eps: o.eps, out: o.out, activation: o.activation,
+  }),
+  backwardEval: (o: O) => ({
+    shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, runningMean: o.runningMean, runningVar: o.runningVar, eps: o.eps, out: o.out, activation: o.activation,
     dgammaOut: o.dgammaOut, dbetaOut: o.dbetaOut,
   }),
   backward: (o: O) => ({
@@ -173,33 +179,51 @@ const READERS = {
   }),
   partials: (o: O) => ({ shape: o.shape, layout: o.layout, saveMean: o.saveMean }),
   normForward: (o: O) => ({
+    shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, eps: o.eps, out: o.out, activation: o.activation,
+    meanOut: o.meanOut, invstdOut: o.invstdOut,
+  }),
+  groupForward: (o: O) => ({
     shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, eps: o.eps, out: o.out, groups: o.groups, activation: o.activation,
     meanOut: o.meanOut, invstdOut: o.invstdOut,
   }),
   normBackward: (o: O) => ({
-    shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, mean: o.mean, invstd: o.invstd, out: o.out, groups: o.groups, activation: o.activation,
-    dgammaOut: o.dgammaOut, dbetaOut: o.dbetaOut,
-  }),
-  layerForward: (o: O) => ({ shape: o.shape, layout: o.layout, out: o.out }),
-  layerBackward: (o: O) => ({
     shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, mean: o.mean, invstd: o.invstd, out: o.out, activation: o.activation,
     dgammaOut: o.dgammaOut, dbetaOut: o.dbetaOut,
   }),
+  groupBackward: (o: O) => ({
+    shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, mean: o.mean, invstd: o.invstd, out: o.out, groups: o.groups, activation: o.activation,
+    dgammaOut: o.dgammaOut, dbetaOut: o.dbetaOut,
+  }),
+  shapeOut: (o: O) => ({ shape: o.shape, layout: o.layout, out: o.out }),
+  layerBackward: (o: O) => ({ out: o.out, accumulate: o.accumulate }),
+  fromPixels: (o: O) => ({ width: o.width, height: o.height, channels: o.channels, layout: o.layout, preset: o.preset, mean: o.mean, std: o.std, scale: o.scale, out: o.out }),
+  pixelShape: (o: O) => ({ width: o.width, height: o.height, channels: o.channels }),
   rmsForward: (o: O) => ({ shape: o.shape, layout: o.layout, gamma: o.gamma, unitOffset: o.unitOffset, eps: o.eps, activation: o.activation, out: o.out, invRmsOut: o.invRmsOut, beta: o.beta }),
   rmsBackward: (o: O) => ({
     shape: o.shape, layout: o.layout, gamma: o.gamma, unitOffset: o.unitOffset, invRms: o.invRms, activation: o.activation, out: o.out, dgammaOut: o.dgammaOut, beta: o.beta, dbetaOut: o.dbetaOut,
   }),
   skipForward: (o: O) => ({
+    shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, bias: o.bias, eps: o.eps, activation: o.activation,
+    out: o.out, sumOut: o.sumOut, meanOut: o.meanOut, invstdOut: o.invstdOut,
+  }),
+  skipRmsForward: (o: O) => ({
     shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, bias: o.bias, unitOffset: o.unitOffset, eps: o.eps, activation: o.activation,
-    out: o.out, sumOut: o.sumOut, meanOut: o.meanOut, invstdOut: o.invstdOut, invRmsOut: o.invRmsOut,
+    out: o.out, sumOut: o.sumOut, invRmsOut: o.invRmsOut,
   }),
   skipBackward: (o: O) => ({
-    shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, unitOffset: o.unitOffset, mean: o.mean, invstd: o.invstd, invRms: o.invRms,
+    shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, mean: o.mean, invstd: o.invstd,
+    dsum: o.dsum, bias: o.bias, activation: o.activation, out: o.out, dgammaOut: o.dgammaOut, dbetaOut: o.dbetaOut, dbiasOut: o.dbiasOut,
+  }),
+  skipRmsBackward: (o: O) => ({
+    shape: o.shape, layout: o.layout, gamma: o.gamma, beta: o.beta, unitOffset: o.unitOffset, invRms: o.invRms,
     dsum: o.dsum, bias: o.bias, activation: o.activation, out: o.out, dgammaOut: o.dgammaOut, dbetaOut: o.dbetaOut, dbiasOut: o.dbiasOut,
   }),
 };
 
-/** The options of op `k`, read once (undefined/null → none; anything but an object → an Error). */
+/**
+ * The options of op `k`, read once (undefined/null → none). Anything but an object, or a name
+ * `k` neither reads nor takes unread (forwardNames), is an Error.
+ */
 export function optionsOf<K extends keyof typeof READERS>(o: unknown, k: K): ReturnType<(typeof READERS)[K]> & O {
   // Each reader named, not READERS[k](…): that one keyed load, seen with every op's key, went
   // megamorphic (a generic lookup a call; docs/performance.md, per-call cost, eighth pass).
@@ -211,14 +235,55 @@ export function optionsOf<K extends keyof typeof READERS>(o: unknown, k: K): Ret
     case "infer": r = READERS.infer(src); break;
     case "backward": r = READERS.backward(src); break;
     case "partials": r = READERS.partials(src); break;
+    case "backwardEval": r = READERS.backwardEval(src); break;
     case "normForward": r = READERS.normForward(src); break;
+    case "groupForward": r = READERS.groupForward(src); break;
     case "normBackward": r = READERS.normBackward(src); break;
-    case "layerForward": r = READERS.layerForward(src); break;
+    case "groupBackward": r = READERS.groupBackward(src); break;
+    case "shapeOut": r = READERS.shapeOut(src); break;
     case "layerBackward": r = READERS.layerBackward(src); break;
+    case "fromPixels": r = READERS.fromPixels(src); break;
+    case "pixelShape": r = READERS.pixelShape(src); break;
     case "rmsForward": r = READERS.rmsForward(src); break;
     case "rmsBackward": r = READERS.rmsBackward(src); break;
     case "skipForward": r = READERS.skipForward(src); break;
+    case "skipRmsForward": r = READERS.skipRmsForward(src); break;
     case "skipBackward": r = READERS.skipBackward(src); break;
+    case "skipRmsBackward": r = READERS.skipRmsBackward(src); break;
   }
+  if (src === own) own = undefined;
+  else if (hasUnknown(src, r as object)) onlyKnown(src, r as object, "options", forwardNames(k));
   return r as ReturnType<(typeof READERS)[K]> & O;
+}
+
+let own: object | undefined;
+
+/**
+ * Marks options simdnorm builds for a call it makes itself (a layer's, the Standardizer's): they
+ * hold only names the op reads, some of them undefined, which sends the name check to its slow
+ * path (~15 ns a name), so the next optionsOf given this object skips the check.
+ * @internal
+ */
+export function ours<T extends object>(o: T): T {
+  own = o;
+  return o;
+}
+
+/**
+ * The names a backward takes unread: its forward's options (and, for backwardPartials, its
+ * backward's), so one options object serves both calls. Read off the readers themselves.
+ */
+function forwardNames(k: keyof typeof READERS): string[] {
+  const names = (...ks: (keyof typeof READERS)[]) => ks.flatMap((f) => Object.keys(READERS[f]({})));
+  switch (k) {
+    case "backward": return names("train");
+    case "partials": return names("backward", "train");
+    case "backwardEval": return names("infer");
+    case "normBackward": return names("normForward");
+    case "groupBackward": return names("groupForward");
+    case "rmsBackward": return names("rmsForward");
+    case "skipBackward": return names("skipForward");
+    case "skipRmsBackward": return names("skipRmsForward");
+    default: return [];
+  }
 }

@@ -6,6 +6,7 @@
 import { withScope } from "../core/scope";
 import { rt } from "../core/runtime";
 import { pixelGeometry, feedRuns, runBytes, type Pixels, type PixelShape } from "./pixels-input";
+import { optionsOf } from "./options";
 
 /**
  * Partial statistics of byte images in byte units (0…255): a Float64Array of 3 triples
@@ -14,7 +15,7 @@ import { pixelGeometry, feedRuns, runBytes, type Pixels, type PixelShape } from 
  * @throws on the same bad input as fromPixels (byte length, channels, width, height).
  */
 export function pixelPartials(pixels: Pixels, opts: PixelShape = {}): Float64Array {
-  const g = pixelGeometry(pixels, opts);
+  const g = pixelGeometry(pixels, optionsOf(opts, "pixelShape") as PixelShape);
   const sums = withScope((s) => {
     s.commit(runBytes(g) + 64);
     const buf = s.temp(runBytes(g)), acc = s.temp(48);

@@ -4,6 +4,7 @@ import { rt } from "../core/runtime";
 import { Tensor, isTensor } from "../core/tensor";
 import { typedKind, typedBuffer, typedOffset } from "../core/typed";
 import { fmt, finiteVec, isVec, F32_MAX } from "../core/errors";
+import { optionsOf } from "./options";
 import { pixelGeometry, feedRuns, runBytes, wasmRanges, type Pixels, type PixelShape, type PixelGeometry } from "./pixels-input";
 
 export { isPixels, type Pixels, type PixelImage, type PixelShape, type ImageDataLike } from "./pixels-input";
@@ -120,12 +121,13 @@ function checkNoOverlap(g: PixelGeometry, out: unknown, len: number): void {
 export function fromPixels(pixels: Pixels, opts?: FromPixelsOptions & { out?: undefined }): Tensor;
 export function fromPixels<T extends Tensor | Float32Array>(pixels: Pixels, opts: FromPixelsOptions & { out: T }): T;
 export function fromPixels(pixels: Pixels, opts?: FromPixelsOptions): Tensor | Float32Array;
-export function fromPixels(pixels: Pixels, opts: FromPixelsOptions = {}): Tensor | Float32Array {
+export function fromPixels(pixels: Pixels, options: FromPixelsOptions = {}): Tensor | Float32Array {
+  const opts = optionsOf(options, "fromPixels") as FromPixelsOptions;
   const g = pixelGeometry(pixels, opts);
   const layout = layoutOf(opts.layout);
   const ab = pixelAffine(opts);
   const S = g.H * g.W, len = g.N * 3 * S;
-  const out = opts.out; // read once
+  const out = opts.out;
   checkNoOverlap(g, out, len);
   const shape = layout === "NCHW" ? [g.N, 3, g.H, g.W] : [g.N, g.H, g.W, 3];
   return withScope((s) => {

@@ -1,7 +1,7 @@
 // createPool(): checks the options, loads the pool's module (dist/simdnorm-pool.js: the
 // implementation, the threads build, the worker script), which picks the transport and readies
 // this thread's runtime, and starts the pool.
-import { optionsObject, fmt, checkInteger, checkFinite } from "../core/errors";
+import { readOptions, fmt, checkInteger, checkFinite } from "../core/errors";
 import { workersAvailable } from "./env";
 import { poolModule } from "./load";
 import { link } from "./link";
@@ -19,8 +19,7 @@ import { WorkerPool, type WorkerPoolOptions } from "./pool";
  * await pool.close();
  */
 export async function createPool(o: WorkerPoolOptions = {}): Promise<WorkerPool> {
-  const r = optionsObject(o, "createPool options");
-  o = { workers: r.workers, transport: r.transport, timeout: r.timeout, minSplit: r.minSplit } as WorkerPoolOptions;
+  o = readOptions<WorkerPoolOptions>(o, ["workers", "transport", "timeout", "minSplit"], "createPool options");
   const want = o.transport ?? "auto";
   if (!(want === "auto" || want === "shared" || want === "message")) throw new Error(`transport must be "auto", "shared" or "message", got ${fmt(want)}`);
   if (o.workers !== undefined) checkInteger("workers", o.workers, 1);

@@ -88,9 +88,10 @@ export class PoolImpl {
     const L = this.L;
     return this.enqueue("partialStats", async (op) => {
       if (L.isPixels(x)) return L.partialStats(x, o as PixelShape);
-      const g = L.resolveGeometry(x, o as ShapeOptions);
+      const so = L.optionsOf(o, "shape") as ShapeOptions;
+      const g = L.resolveGeometry(x, so);
       const plan = splitRows(L, g, this.size, this.minSplit.partialStats, x, { writes: false });
-      if (!plan) return L.partialStats(x, o as ShapeOptions);
+      if (!plan) return L.partialStats(x, so);
       return this.runStats(op, plan);
     });
   }
@@ -134,12 +135,16 @@ export class PoolImpl {
   // ---- synchronized ops over shards: shard i runs on worker i mod size ----
 
   syncPartialStats(shards: Shard[], o: { layout?: Layout } = {}): Promise<Float64Array> {
-    return this.enqueue("syncPartialStats", async (op) => this.runStats(op, shardPlan(this.L, shards, o.layout, false, this.size, "syncPartialStats")));
+    return this.enqueue("syncPartialStats", async (op) => {
+      const { layout } = this.L.readOptions<{ layout?: Layout }>(o, ["layout"]);
+      return this.runStats(op, shardPlan(this.L, shards, layout, false, this.size, "syncPartialStats"));
+    });
   }
 
   syncBatchNormTrain(shards: Shard[], o: SyncTrainOptions): Promise<SyncTrainResult> {
     return this.enqueue("syncBatchNormTrain", async (op) => {
       const opts = this.L.optionsOf(o, "train") as SyncTrainOptions;
+      perShard(opts, "syncBatchNormTrain");
       const r = await this.runTrain(op, shardPlan(this.L, shards, opts.layout, false, this.size, "syncBatchNormTrain"), opts, shardArrays(shards));
       return { ys: r.outputs, ...r.rest };
     });
@@ -148,6 +153,7 @@ export class PoolImpl {
   syncBatchNormBackward(shards: BackwardShard[], o: SyncBackwardOptions): Promise<SyncBackwardResult> {
     return this.enqueue("syncBatchNormBackward", async (op) => {
       const opts = this.L.optionsOf(o, "backward") as SyncBackwardOptions;
+      perShard(opts, "syncBatchNormBackward");
       const plan = shardPlan(this.L, shards, opts.layout, true, this.size, "syncBatchNormBackward");
       const r = await this.runBackward(op, plan, opts, shardArrays(shards));
       return { dxs: r.outputs, dgamma: r.dgamma, dbeta: r.dbeta };
@@ -292,6 +298,14 @@ function into(L: PoolLink, given: Float32Array | undefined, r: Float32Array): Fl
 }
 
 /** The x, dy and out of every shard (the arrays a given result array must not share). */
+/** shape and out belong to each shard ({ x, shape, out }), not to the synchronized call's options. */
+function perShard(opts: object, op: string): void {
+  const o = opts as { shape?: unknown; out?: unknown };
+  for (const [k, v] of [["shape", o.shape], ["out", o.out]] as const) {
+    if (v !== undefined && v !== null) throw new Error(`${k} is not an option of ${op}: each shard gives its own ({ x, shape, out })`);
+  }
+}
+
 function shardArrays(shards: readonly (Shard | BackwardShard)[]): unknown[] {
   const out: unknown[] = [];
   for (const sh of shards) {

@@ -4,7 +4,7 @@
 // serves the ESM, CommonJS and browser bundles, even two of them in one process.
 import plainWasm from "../../build/simdnorm.wasm";
 import { init, rt, isInitialized } from "../core/runtime";
-import { fmt } from "../core/errors";
+import { fmt, readOptions } from "../core/errors";
 import { resolveGeometry, sameSize, wantsTensor } from "../core/args";
 import { typedSet, typedKind, typedLength } from "../core/typed";
 import { isTensor, tensor } from "../core/tensor";
@@ -20,7 +20,7 @@ import { bnOutputs, gradOutputs } from "../ops/family/outputs";
 
 /** @internal */
 export const link = {
-  plainWasm, init, rt, isInitialized, fmt, resolveGeometry, sameSize, wantsTensor, typedSet, typedKind, typedLength,
+  plainWasm, init, rt, isInitialized, fmt, readOptions, resolveGeometry, sameSize, wantsTensor, typedSet, typedKind, typedLength,
   isTensor, tensor, geometry, fmtShape, Scope, sameShape, optionsOf, trainOptions, backwardOptions,
   partialStats, finishStats, mergePartials, batchNormTrain, batchNormBackward, isPixels, tempBytes, WorkerPoolError, bnOutputs, gradOutputs,
 };

@@ -79,10 +79,10 @@ export type CheckedOptions = Omit<NormOptions, "gamma" | "beta"> & { gamma?: Flo
 /**
  * Forward arguments checked before anything is bound: the options read once, geometry, eps,
  * gamma/beta (C finite values; `later`: C values whose elements the caller checks through
- * norm-rows.ts lnParams), out.
+ * norm-rows.ts lnParams), out. `groups`: group norm's options (with `groups`).
  */
-export function checkForward(x: unknown, opts: NormOptions | undefined, later = false): { g: Geometry; o: CheckedOptions; eps: number; act: number } {
-  const o = optionsOf(opts, "normForward") as CheckedOptions;
+export function checkForward(x: unknown, opts: NormOptions | undefined, later = false, groups = false): { g: Geometry; o: CheckedOptions; eps: number; act: number } {
+  const o = optionsOf(opts, groups ? "groupForward" : "normForward") as CheckedOptions;
   const g = resolveGeometry(x, o);
   const eps = epsOf(o.eps, 1e-5);
   const affine = later ? affineShape : affineVec;
@@ -96,11 +96,11 @@ export function checkForward(x: unknown, opts: NormOptions | undefined, later = 
 export type CheckedBackward = Omit<NormBackwardOptions, "gamma" | "beta" | "mean" | "invstd"> & { gamma?: Float32Array | Float64Array; beta?: Float32Array | Float64Array; mean: Float32Array | Float64Array; invstd: Float32Array | Float64Array; groups?: unknown };
 
 /**
- * Backward arguments: the options read once (`later`: layer norm's, with its gradient outputs),
- * geometry, dy/out sizes, gamma (`later`: as checkForward), and K per-statistic mean/invstd.
+ * Backward arguments: the options read once (`groups`: group norm's), geometry, dy/out sizes,
+ * gamma (`later`: as checkForward), and K per-statistic mean/invstd.
  */
-export function checkBackward(x: unknown, dy: unknown, opts: NormBackwardOptions | undefined, K: (g: Geometry, o: CheckedBackward) => number, unit: string, later = false): { g: Geometry; o: CheckedBackward; act: number } {
-  const o = optionsOf(opts, later ? "layerBackward" : "normBackward") as unknown as CheckedBackward;
+export function checkBackward(x: unknown, dy: unknown, opts: NormBackwardOptions | undefined, K: (g: Geometry, o: CheckedBackward) => number, unit: string, later = false, groups = false): { g: Geometry; o: CheckedBackward; act: number } {
+  const o = optionsOf(opts, groups ? "groupBackward" : "normBackward") as unknown as CheckedBackward;
   const g = resolveGeometry(x, o);
   sameSize("dy", dy, g);
   sameSize("out", o.out, g);

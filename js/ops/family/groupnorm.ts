@@ -36,9 +36,9 @@ function checkInstance(g: Geometry): void {
   }
 }
 
-function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geometry, o: CheckedOptions) => number): NormResult {
+function forward(x: TensorLike, opts: NormOptions | undefined, groupsOf: (g: Geometry, o: CheckedOptions) => number, grouped: boolean): NormResult {
   // gamma / beta: type and length here, their elements below before any kernel runs.
-  const { g, o, eps, act } = checkForward(x, opts, true);
+  const { g, o, eps, act } = checkForward(x, opts, true, grouped);
   const G = groupsOf(g, o);
   const K = g.N * G, outs = statOutputs(K, o, false, [x, o.out, o.gamma, o.beta]);
   return withScope((s) => {
@@ -129,8 +129,8 @@ function nc_params_at(s: Scope, g: Geometry, G: number, hi: number, lo: number, 
  */
 const NEAR_ZERO_ROWS = 128;
 
-function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | undefined, groupsOf: (g: Geometry, o: CheckedBackward) => number, unit: string): NormBackwardResult {
-  const { g, o, act } = checkBackward(x, dy, opts, (geo, ob) => geo.N * groupsOf(geo, ob), unit);
+function backward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions | undefined, groupsOf: (g: Geometry, o: CheckedBackward) => number, unit: string, grouped: boolean): NormBackwardResult {
+  const { g, o, act } = checkBackward(x, dy, opts, (geo, ob) => geo.N * groupsOf(geo, ob), unit, false, grouped);
   const G = groupsOf(g, o);
   const { N, C, S } = g, per = C / G, count = per * S;
   const outs = gradOutputs(C, o as unknown as Record<string, unknown>, [x, dy, o.out, o.gamma, o.beta, o.mean, o.invstd]);
@@ -188,7 +188,7 @@ const params3 = (pp: number, NC: number): [number, number, number] => [pp, pp + 
  * @example const { y } = groupNorm(x, { shape: [8, 64, 32, 32], layout: "NCHW", groups: 32, gamma, beta });
  */
 export function groupNorm(x: TensorLike, opts: GroupNormOptions): NormResult {
-  return forward(x, opts, (g, o) => checkGroups(g.C, o.groups));
+  return forward(x, opts, (g, o) => checkGroups(g.C, o.groups), true);
 }
 
 /**
@@ -199,7 +199,7 @@ export function groupNorm(x: TensorLike, opts: GroupNormOptions): NormResult {
  * @throws like groupNorm, and when mean / invstd / dy have the wrong length. `out` may be x or dy.
  */
 export function groupNormBackward(x: TensorLike, dy: TensorLike, opts: GroupNormBackwardOptions): NormBackwardResult {
-  return backward(x, dy, opts, (g, o) => checkGroups(g.C, o.groups), "(sample, group) statistics");
+  return backward(x, dy, opts, (g, o) => checkGroups(g.C, o.groups), "(sample, group) statistics", true);
 }
 
 /**
@@ -210,7 +210,7 @@ export function groupNormBackward(x: TensorLike, dy: TensorLike, opts: GroupNorm
  * @example const { y, mean, invstd } = instanceNorm(x, { shape: [4, 3, 64, 64], layout: "NCHW" });
  */
 export function instanceNorm(x: TensorLike, opts: NormOptions = {}): NormResult {
-  return forward(x, opts, (g) => { checkInstance(g); return g.C; });
+  return forward(x, opts, (g) => { checkInstance(g); return g.C; }, false);
 }
 
 /**
@@ -219,5 +219,5 @@ export function instanceNorm(x: TensorLike, opts: NormOptions = {}): NormResult 
  * @throws on bad shapes/lengths, or S = 1.
  */
 export function instanceNormBackward(x: TensorLike, dy: TensorLike, opts: NormBackwardOptions): NormBackwardResult {
-  return backward(x, dy, opts, (g) => { checkInstance(g); return g.C; }, "(sample, channel) statistics");
+  return backward(x, dy, opts, (g) => { checkInstance(g); return g.C; }, "(sample, channel) statistics", false);
 }

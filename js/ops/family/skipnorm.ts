@@ -97,7 +97,7 @@ function checkCompanion(name: string, v: unknown, g: Geometry, first = "x"): voi
 }
 
 function checkSkipForward(x: unknown, skip: unknown, opts: SkipNormOptions | undefined, rms: boolean) {
-  const o = optionsOf(opts, "skipForward") as SkipNormOptions;
+  const o = optionsOf(opts, rms ? "skipRmsForward" : "skipForward") as SkipNormOptions;
   const g = resolveGeometry(x, o);
   checkCompanion("skip", skip, g);
   const eps = epsOf(o.eps, rms ? 1e-6 : 1e-5);
@@ -157,7 +157,7 @@ export function skipRmsNorm(x: TensorLike, skip: TensorLike, opts: SkipNormOptio
 }
 
 function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwardOptions | undefined, rms: boolean): SkipNormBackwardResult {
-  const o = optionsOf(opts, "skipBackward") as SkipNormBackwardOptions;
+  const o = optionsOf(opts, rms ? "skipRmsBackward" : "skipBackward") as SkipNormBackwardOptions;
   const g = resolveGeometry(sum, o, "sum");
   checkCompanion("dy", dy, g, "sum");
   if (o.dsum !== undefined && o.dsum !== null) checkCompanion("dsum", o.dsum, g, "sum");
@@ -172,6 +172,7 @@ function skipBackwardCall(sum: TensorLike, dy: TensorLike, opts: SkipNormBackwar
     o.mean = numVec("mean", o.mean, K, unit);
     o.invstd = numVec("invstd", o.invstd, K, unit);
   }
+  if (rms && o.beta !== undefined && o.beta !== null) throw new Error("beta is not a parameter of RMS norm (use skipLayerNormBackward)");
   if (rms && o.dbetaOut !== undefined && o.dbetaOut !== null) throw new Error("dbetaOut: RMS norm has no beta (use skipLayerNormBackward)");
   const outs = gradOutputs(g.C, o as unknown as Record<string, unknown>, [sum, dy, o.dsum, o.out, o.gamma, o.beta, o.mean, o.invstd, o.invRms, o.bias]);
   const wantBias = (o.bias !== undefined && o.bias !== null && o.bias !== false) || outs.dbias !== undefined;
